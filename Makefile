@@ -1,0 +1,48 @@
+# Every target bootstraps what it needs: a fresh clone runs `make run` or `make test` and nothing else.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUN_VERSION := 1.4.4
+
+# Reflex must find bun on PATH, or it tries to download one (no internet here).
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export REFLEX_DIR := $(CURDIR)/.reflex
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export BUN_INSTALL_CACHE_DIR := $(CURDIR)/tools/bun-cache
+
+.PHONY: run test test-fast e2e lint bench bootstrap clean
+
+run: bootstrap
+	$(BIN)/maxxit up
+
+test: bootstrap
+	$(BIN)/python -m playwright --version >/dev/null
+	$(BIN)/pytest -q
+
+# Everything but the browser test.
+test-fast: bootstrap
+	$(BIN)/pytest -q -m "not e2e"
+
+lint: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: bootstrap
+	$(BIN)/python bench/marketplace_query.py
+
+bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+tools/node_modules/.bin/bun:
+	mkdir -p tools
+	npm install --silent --no-audit --no-fund --prefix tools bun@$(BUN_VERSION)
+
+clean:
+	rm -rf $(VENV) tools .web .reflex data

@@ -1,0 +1,1 @@
+"""Maxxit domain: models, services, API. Importable and testable without Reflex."""

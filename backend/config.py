@@ -1,0 +1,58 @@
+"""Every setting Maxxit reads, with a default that serves the embedded mode (`make run`, no setup)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+class Settings(BaseSettings):
+    """Read from the environment (and `.env`); names are the upper-case field names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    env: str = Field(default="dev", description="dev | test | prod")
+    database_url: str = Field(default=f"sqlite:///{DATA_DIR / 'maxxit.db'}")
+    redis_url: str | None = Field(default=None, description="When set, Huey and Reflex state use Redis.")
+    huey_sqlite_path: Path = Field(default=DATA_DIR / "huey.db")
+    huey_name: str = "maxxit"
+    huey_immediate: bool = Field(default=False, description="Run tasks inline (tests of task wrappers).")
+
+    app_host: str = "127.0.0.1"
+    frontend_port: int = 3000
+    backend_port: int = 8000
+    public_url: str = Field(
+        default="", description="URL users open; defaults to http://APP_HOST:FRONTEND_PORT."
+    )
+
+    seed_demo_data: bool = Field(default=True, description="`maxxit up` loads demo data when true.")
+    price_feed_seed: int = Field(default=7, description="Seed of the simulated price feed.")
+    metrics_refresh_minutes: int = Field(default=5, ge=1, le=1440)
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg3_driver(cls, url: str) -> str:
+        # SQLAlchemy's bare postgresql:// means psycopg2; this project ships psycopg 3.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def frontend_url(self) -> str:
+        return self.public_url or f"http://{self.app_host}:{self.frontend_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

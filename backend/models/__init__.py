@@ -1,0 +1,45 @@
+"""All tables, imported here so `SQLModel.metadata` knows every one (Alembic reads it)."""
+
+from sqlmodel import SQLModel
+
+# Stable constraint names, so migrations written on SQLite and PostgreSQL name things alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from backend.models.agents import WEIGHT_NAMES, Agent, AgentAccount, CtAccount  # noqa: E402
+from backend.models.auth import AuthNonce, AuthSession, User  # noqa: E402
+from backend.models.billing import BillingEvent  # noqa: E402
+from backend.models.ops import AuditLog, TokenRegistry, VenueRoutingHistory, VenueStatus  # noqa: E402
+from backend.models.signals import CtPost, ImpactFactorHistory, MarketIndicators6h, Signal  # noqa: E402
+from backend.models.trading import AgentDeployment, AgentWallet, PnlSnapshot, Position  # noqa: E402
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "WEIGHT_NAMES",
+    "Agent",
+    "AgentAccount",
+    "AgentDeployment",
+    "AgentWallet",
+    "AuditLog",
+    "AuthNonce",
+    "AuthSession",
+    "BillingEvent",
+    "CtAccount",
+    "CtPost",
+    "ImpactFactorHistory",
+    "MarketIndicators6h",
+    "PnlSnapshot",
+    "Position",
+    "Signal",
+    "TokenRegistry",
+    "User",
+    "VenueRoutingHistory",
+    "VenueStatus",
+    "metadata",
+]

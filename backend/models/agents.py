@@ -1,0 +1,115 @@
+"""Agents (strategies), the CT accounts they follow, and their cached performance figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from backend.models.common import (
+    MONEY,
+    PERCENT,
+    RATIO,
+    created_at_field,
+    decimal_field,
+    enum_field,
+    ts_field,
+)
+from backend.models.enums import AgentStatus, SizingProfile, Venue, Visibility
+
+WEIGHT_NAMES: tuple[str, ...] = (
+    "tweet",
+    "rsi",
+    "macd",
+    "bollinger",
+    "volume",
+    "moving_average",
+    "momentum",
+    "volatility",
+)
+
+
+def _weight() -> int:
+    return Field(default=0, ge=0, le=100, nullable=False)
+
+
+class Agent(SQLModel, table=True):
+    __tablename__ = "agents"
+    __table_args__ = (
+        sa.UniqueConstraint("creator_id", "name", name="uq_agents_creator_name"),
+        sa.Index("ix_agents_listing", "visibility", "status"),
+        *(
+            sa.CheckConstraint(f"weight_{w} BETWEEN 0 AND 100", name=f"weight_{w}_range")
+            for w in WEIGHT_NAMES
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    creator_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=64)
+    description: str = Field(default="", max_length=2000)
+    venue: str = enum_field(Venue, index=True)
+    visibility: str = enum_field(Visibility, default=Visibility.PUBLIC)
+    status: str = enum_field(AgentStatus, default=AgentStatus.ACTIVE)
+
+    weight_tweet: int = _weight()
+    weight_rsi: int = _weight()
+    weight_macd: int = _weight()
+    weight_bollinger: int = _weight()
+    weight_volume: int = _weight()
+    weight_moving_average: int = _weight()
+    weight_momentum: int = _weight()
+    weight_volatility: int = _weight()
+
+    # Risk settings as fractions (0.10 = 10%); old-platform defaults.
+    stop_loss_pct: Decimal = decimal_field(RATIO, Decimal("0.10"), nullable=False)
+    take_profit_pct: Decimal | None = decimal_field(RATIO, Decimal("0.20"))
+    trailing_activation_pct: Decimal = decimal_field(RATIO, Decimal("0.03"), nullable=False)
+    trailing_distance_pct: Decimal = decimal_field(RATIO, Decimal("0.01"), nullable=False)
+    sizing_profile: str = enum_field(SizingProfile, default=SizingProfile.MODERATE)
+    signal_threshold: Decimal = decimal_field(RATIO, Decimal("0.55"), nullable=False)
+
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+    # Figures computed from closed positions by backend.metrics; NULL until the agent has traded.
+    trades_count: int = Field(default=0, nullable=False, index=True)
+    win_rate: Decimal | None = decimal_field(RATIO)
+    total_pnl: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
+    volume_usd: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
+    apr_30d: Decimal | None = Field(default=None, sa_type=PERCENT, index=True)
+    apr_90d: Decimal | None = decimal_field(PERCENT)
+    apr_si: Decimal | None = decimal_field(PERCENT)
+    sharpe_30d: Decimal | None = Field(default=None, sa_type=RATIO, index=True)
+    max_drawdown: Decimal | None = decimal_field(RATIO)
+    metrics_updated_at: datetime | None = ts_field()
+
+    def weights(self) -> dict[str, int]:
+        return {name: getattr(self, f"weight_{name}") for name in WEIGHT_NAMES}
+
+
+class CtAccount(SQLModel, table=True):
+    """A crypto-Twitter account the platform follows."""
+
+    __tablename__ = "ct_accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(max_length=32, unique=True)
+    display_name: str = Field(default="", max_length=64)
+    followers_count: int = Field(default=0, nullable=False)
+    impact_factor: Decimal = decimal_field(RATIO, Decimal("0"), nullable=False)
+    is_active: bool = Field(default=True, nullable=False)
+    last_seen_external_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = created_at_field()
+
+
+class AgentAccount(SQLModel, table=True):
+    """Which CT accounts an agent follows."""
+
+    __tablename__ = "agent_accounts"
+
+    agent_id: int = Field(foreign_key="agents.id", primary_key=True)
+    ct_account_id: int = Field(foreign_key="ct_accounts.id", primary_key=True, index=True)
+    created_at: datetime = created_at_field()

@@ -1,0 +1,96 @@
+"""Domain enumerations. Values are what the database and the API carry."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    TRADER = "trader"
+    ADMIN = "admin"
+
+
+class Venue(StrEnum):
+    SPOT = "SPOT"
+    GMX = "GMX"
+    HYPERLIQUID = "HYPERLIQUID"
+    OSTIUM = "OSTIUM"
+    MULTI = "MULTI"
+
+
+class ExecutionVenue(StrEnum):
+    """Where a deployment's orders go; MULTI agents route to one of these per signal."""
+
+    PAPER = "PAPER"
+    SPOT = "SPOT"
+    GMX = "GMX"
+    HYPERLIQUID = "HYPERLIQUID"
+    OSTIUM = "OSTIUM"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class AgentStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+
+
+class SizingProfile(StrEnum):
+    CONSERVATIVE = "conservative"
+    MODERATE = "moderate"
+    AGGRESSIVE = "aggressive"
+
+
+class PostSource(StrEnum):
+    X_API = "x_api"
+    SAMPLE = "sample"
+    MANUAL = "manual"
+    DEMO = "demo"
+
+
+class Side(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+
+
+class SignalStatus(StrEnum):
+    PENDING = "pending"
+    EXECUTED = "executed"
+    SKIPPED = "skipped"
+
+
+class DeploymentStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    CANCELLED = "CANCELLED"
+
+
+class PositionStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSING = "CLOSING"
+    CLOSED = "CLOSED"
+
+
+class CloseReason(StrEnum):
+    STOP_LOSS = "STOP_LOSS"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TRAILING_STOP = "TRAILING_STOP"
+    TIME_LIMIT = "TIME_LIMIT"
+    MANUAL = "MANUAL"
+    EXTERNAL = "EXTERNAL"
+
+
+class BillingKind(StrEnum):
+    TRADE_FEE = "TRADE_FEE"
+    PROFIT_SHARE = "PROFIT_SHARE"
+    SUBSCRIPTION = "SUBSCRIPTION"
+
+
+class BillingStatus(StrEnum):
+    PENDING = "PENDING"
+    CHARGED = "CHARGED"
+    FAILED = "FAILED"
+    WAIVED = "WAIVED"
