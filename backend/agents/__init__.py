@@ -1,0 +1,1 @@
+"""Agent listing, detail and leaderboard."""

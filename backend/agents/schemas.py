@@ -1,0 +1,140 @@
+"""What the agent services accept and return. Validated on the way in; plain data on the way out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from backend.models.enums import Venue
+
+MAX_PAGE_SIZE = 100
+
+
+class AgentSort(StrEnum):
+    APR_30D = "apr_30d"
+    APR_90D = "apr_90d"
+    SHARPE = "sharpe"
+    WIN_RATE = "win_rate"
+    TRADES = "trades"
+    PNL = "pnl"
+    NEWEST = "newest"
+    NAME = "name"
+
+
+class AgentQuery(BaseModel):
+    """Marketplace query: venue filter, free-text search, sort and page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    venue: Venue | None = None
+    q: str | None = Field(default=None, max_length=64)
+    sort: AgentSort = AgentSort.APR_30D
+    limit: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+    @field_validator("q")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+
+class AgentSummary(BaseModel):
+    """One marketplace row. Figures are None until the agent has closed a trade."""
+
+    id: int
+    name: str
+    description: str
+    venue: Venue
+    creator_address: str
+    creator_name: str | None
+    ct_accounts: list[str]
+    trades_count: int
+    win_rate: Decimal | None
+    apr_30d: Decimal | None
+    apr_90d: Decimal | None
+    sharpe_30d: Decimal | None
+    max_drawdown: Decimal | None
+    total_pnl: Decimal
+    created_at: datetime
+
+
+class AgentPage(BaseModel):
+    items: list[AgentSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class CtAccountOut(BaseModel):
+    id: int
+    handle: str
+    display_name: str
+    followers_count: int
+    impact_factor: Decimal
+
+
+class RiskSettings(BaseModel):
+    stop_loss_pct: Decimal
+    take_profit_pct: Decimal | None
+    trailing_activation_pct: Decimal
+    trailing_distance_pct: Decimal
+    sizing_profile: str
+    signal_threshold: Decimal
+
+
+class SignalOut(BaseModel):
+    id: int
+    token: str
+    side: str
+    score: Decimal
+    status: str
+    skip_reason: str | None
+    post_text: str | None
+    post_handle: str | None
+    created_at: datetime
+
+
+class PositionOut(BaseModel):
+    id: int
+    deployment_id: int
+    venue: str
+    market: str
+    side: str
+    size: Decimal
+    leverage: Decimal
+    entry_price: Decimal
+    exit_price: Decimal | None
+    status: str
+    close_reason: str | None
+    realized_pnl: Decimal | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class AgentDetail(AgentSummary):
+    weights: dict[str, int]
+    risk: RiskSettings
+    visibility: str
+    status: str
+    apr_si: Decimal | None
+    volume_usd: Decimal
+    active_deployments: int
+    accounts: list[CtAccountOut]
+    recent_signals: list[SignalOut]
+    recent_positions: list[PositionOut]
+    metrics_updated_at: datetime | None
+
+
+class PlatformStats(BaseModel):
+    """Headline figures for the landing page, all read from the database."""
+
+    agents: int
+    active_deployments: int
+    trades: int
+    volume_usd: Decimal
+    realized_pnl: Decimal
+    ct_accounts: int

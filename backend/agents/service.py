@@ -1,0 +1,253 @@
+"""Read side of agents: marketplace listing, agent detail, leaderboard and platform figures."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from backend.agents.schemas import (
+    AgentDetail,
+    AgentPage,
+    AgentQuery,
+    AgentSort,
+    AgentSummary,
+    CtAccountOut,
+    PlatformStats,
+    PositionOut,
+    RiskSettings,
+    SignalOut,
+)
+from backend.models import (
+    Agent,
+    AgentAccount,
+    AgentDeployment,
+    CtAccount,
+    CtPost,
+    Position,
+    Signal,
+    User,
+)
+from backend.models.enums import AgentStatus, DeploymentStatus, PositionStatus, Visibility
+
+logger = logging.getLogger(__name__)
+
+RECENT_ROWS = 20
+
+
+class AgentNotFound(LookupError):
+    """No listed agent has that id (unknown, private or archived)."""
+
+
+def _listed() -> list[sa.ColumnElement[bool]]:
+    return [Agent.visibility == Visibility.PUBLIC, Agent.status != AgentStatus.ARCHIVED]
+
+
+def _order_by(sort: AgentSort) -> list[sa.ColumnElement]:
+    # NULL figures (no trades yet) sort last whatever the direction; id breaks ties so pages are stable.
+    figure = {
+        AgentSort.APR_30D: Agent.apr_30d,
+        AgentSort.APR_90D: Agent.apr_90d,
+        AgentSort.SHARPE: Agent.sharpe_30d,
+        AgentSort.WIN_RATE: Agent.win_rate,
+        AgentSort.TRADES: Agent.trades_count,
+        AgentSort.PNL: Agent.total_pnl,
+    }.get(sort)
+    if figure is not None:
+        return [col(figure).is_(None), col(figure).desc(), col(Agent.id)]
+    if sort is AgentSort.NEWEST:
+        return [col(Agent.created_at).desc(), col(Agent.id).desc()]
+    return [func.lower(Agent.name), col(Agent.id)]
+
+
+def list_agents(session: Session, query: AgentQuery) -> AgentPage:
+    """Public agents filtered, searched (name, description, creator, followed handle), sorted and paged."""
+    conditions = _listed()
+    if query.venue is not None:
+        conditions.append(Agent.venue == query.venue)
+    if query.q:
+        pattern = f"%{_escape_like(query.q.lower())}%"
+        follows_match = (
+            select(AgentAccount.agent_id)
+            .join(CtAccount, CtAccount.id == AgentAccount.ct_account_id)
+            .where(func.lower(CtAccount.handle).like(pattern, escape="\\"))
+        )
+        conditions.append(
+            sa.or_(
+                func.lower(Agent.name).like(pattern, escape="\\"),
+                func.lower(Agent.description).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+                func.lower(User.address).like(pattern, escape="\\"),
+                col(Agent.id).in_(follows_match),
+            )
+        )
+    base = select(Agent, User).join(User, User.id == Agent.creator_id).where(*conditions)
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    rows = session.exec(base.order_by(*_order_by(query.sort)).offset(query.offset).limit(query.limit)).all()
+    handles = _handles_by_agent(session, [agent.id for agent, _ in rows])
+    items = [_summary(agent, creator, handles.get(agent.id, [])) for agent, creator in rows]
+    return AgentPage(items=items, total=total, limit=query.limit, offset=query.offset)
+
+
+def get_agent(session: Session, agent_id: int) -> AgentDetail:
+    row = session.exec(
+        select(Agent, User).join(User, User.id == Agent.creator_id).where(Agent.id == agent_id, *_listed())
+    ).first()
+    if row is None:
+        raise AgentNotFound(f"agent {agent_id} not found")
+    agent, creator = row
+    accounts = session.exec(
+        select(CtAccount)
+        .join(AgentAccount, AgentAccount.ct_account_id == CtAccount.id)
+        .where(AgentAccount.agent_id == agent_id)
+        .order_by(func.lower(CtAccount.handle))
+    ).all()
+    active_deployments = session.exec(
+        select(func.count())
+        .select_from(AgentDeployment)
+        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.status == DeploymentStatus.ACTIVE)
+    ).one()
+    summary = _summary(agent, creator, [a.handle for a in accounts])
+    return AgentDetail(
+        **summary.model_dump(),
+        weights=agent.weights(),
+        risk=RiskSettings(
+            stop_loss_pct=agent.stop_loss_pct,
+            take_profit_pct=agent.take_profit_pct,
+            trailing_activation_pct=agent.trailing_activation_pct,
+            trailing_distance_pct=agent.trailing_distance_pct,
+            sizing_profile=agent.sizing_profile,
+            signal_threshold=agent.signal_threshold,
+        ),
+        visibility=agent.visibility,
+        status=agent.status,
+        apr_si=agent.apr_si,
+        volume_usd=agent.volume_usd,
+        active_deployments=active_deployments,
+        accounts=[CtAccountOut.model_validate(a, from_attributes=True) for a in accounts],
+        recent_signals=_recent_signals(session, agent_id),
+        recent_positions=_recent_positions(session, agent_id),
+        metrics_updated_at=agent.metrics_updated_at,
+    )
+
+
+def leaderboard(session: Session, limit: int = 10, sort: AgentSort = AgentSort.APR_30D) -> list[AgentSummary]:
+    """Best public agents that have traded, by the chosen figure."""
+    if not 1 <= limit <= 100:
+        raise ValueError("limit must be between 1 and 100")
+    rows = session.exec(
+        select(Agent, User)
+        .join(User, User.id == Agent.creator_id)
+        .where(*_listed(), Agent.trades_count > 0)
+        .order_by(*_order_by(sort))
+        .limit(limit)
+    ).all()
+    handles = _handles_by_agent(session, [agent.id for agent, _ in rows])
+    return [_summary(agent, creator, handles.get(agent.id, [])) for agent, creator in rows]
+
+
+def platform_stats(session: Session) -> PlatformStats:
+    agents = session.exec(select(func.count()).select_from(Agent).where(*_listed())).one()
+    deployments = session.exec(
+        select(func.count())
+        .select_from(AgentDeployment)
+        .where(AgentDeployment.status == DeploymentStatus.ACTIVE)
+    ).one()
+    trades, volume, pnl = session.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Position.size * Position.entry_price), 0),
+            func.coalesce(func.sum(Position.realized_pnl), 0),
+        ).where(Position.status == PositionStatus.CLOSED)
+    ).one()
+    ct_accounts = session.exec(select(func.count()).select_from(CtAccount).where(CtAccount.is_active)).one()
+    return PlatformStats(
+        agents=agents,
+        active_deployments=deployments,
+        trades=trades,
+        volume_usd=_money(volume),
+        realized_pnl=_money(pnl),
+        ct_accounts=ct_accounts,
+    )
+
+
+def _summary(agent: Agent, creator: User, handles: list[str]) -> AgentSummary:
+    return AgentSummary(
+        id=agent.id,
+        name=agent.name,
+        description=agent.description,
+        venue=agent.venue,
+        creator_address=creator.address,
+        creator_name=creator.display_name,
+        ct_accounts=handles,
+        trades_count=agent.trades_count,
+        win_rate=agent.win_rate,
+        apr_30d=agent.apr_30d,
+        apr_90d=agent.apr_90d,
+        sharpe_30d=agent.sharpe_30d,
+        max_drawdown=agent.max_drawdown,
+        total_pnl=agent.total_pnl,
+        created_at=agent.created_at,
+    )
+
+
+def _handles_by_agent(session: Session, agent_ids: list[int]) -> dict[int, list[str]]:
+    if not agent_ids:
+        return {}
+    rows = session.exec(
+        select(AgentAccount.agent_id, CtAccount.handle)
+        .join(CtAccount, CtAccount.id == AgentAccount.ct_account_id)
+        .where(col(AgentAccount.agent_id).in_(agent_ids))
+        .order_by(func.lower(CtAccount.handle))
+    ).all()
+    handles: dict[int, list[str]] = defaultdict(list)
+    for agent_id, handle in rows:
+        handles[agent_id].append(handle)
+    return handles
+
+
+def _recent_signals(session: Session, agent_id: int) -> list[SignalOut]:
+    rows = session.exec(
+        select(Signal, CtPost, CtAccount)
+        .outerjoin(CtPost, CtPost.id == Signal.post_id)
+        .outerjoin(CtAccount, CtAccount.id == CtPost.ct_account_id)
+        .where(Signal.agent_id == agent_id)
+        .order_by(col(Signal.created_at).desc(), col(Signal.id).desc())
+        .limit(RECENT_ROWS)
+    ).all()
+    return [
+        SignalOut(
+            id=signal.id,
+            token=signal.token,
+            side=signal.side,
+            score=signal.score,
+            status=signal.status,
+            skip_reason=signal.skip_reason,
+            post_text=post.text if post else None,
+            post_handle=account.handle if account else None,
+            created_at=signal.created_at,
+        )
+        for signal, post, account in rows
+    ]
+
+
+def _recent_positions(session: Session, agent_id: int) -> list[PositionOut]:
+    rows = session.exec(
+        select(Position)
+        .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
+        .where(AgentDeployment.agent_id == agent_id)
+        .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
+        .limit(RECENT_ROWS)
+    ).all()
+    return [PositionOut.model_validate(p, from_attributes=True) for p in rows]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _money(value: object) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))

@@ -1,0 +1,107 @@
+"""Row factories for tests: realistic defaults, every field overridable."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from backend.models import (
+    Agent,
+    AgentAccount,
+    AgentDeployment,
+    CtAccount,
+    CtPost,
+    Position,
+    Signal,
+    User,
+)
+from backend.models.common import utcnow
+from backend.models.enums import (
+    CloseReason,
+    ExecutionVenue,
+    PositionStatus,
+    PostSource,
+    Side,
+    SignalStatus,
+    Venue,
+)
+
+_seq = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _save(self, row: Any) -> Any:
+        self.session.add(row)
+        self.session.commit()
+        self.session.refresh(row)
+        return row
+
+    def user(self, **kw: Any) -> User:
+        n = next(_seq)
+        kw.setdefault("address", f"0x{n:040x}")
+        kw.setdefault("display_name", f"trader{n}")
+        return self._save(User(**kw))
+
+    def ct_account(self, **kw: Any) -> CtAccount:
+        n = next(_seq)
+        kw.setdefault("handle", f"caller{n}")
+        kw.setdefault("display_name", f"Caller {n}")
+        return self._save(CtAccount(**kw))
+
+    def agent(self, creator: User | None = None, follows: list[CtAccount] = (), **kw: Any) -> Agent:
+        n = next(_seq)
+        kw.setdefault("name", f"Agent {n}")
+        kw.setdefault("description", "Momentum on CT calls")
+        kw.setdefault("venue", Venue.HYPERLIQUID)
+        kw.setdefault("weight_tweet", 60)
+        kw.setdefault("weight_rsi", 20)
+        agent = self._save(Agent(creator_id=(creator or self.user()).id, **kw))
+        for account in follows:
+            self.session.add(AgentAccount(agent_id=agent.id, ct_account_id=account.id))
+        self.session.commit()
+        return agent
+
+    def deployment(self, agent: Agent, user: User | None = None, **kw: Any) -> AgentDeployment:
+        kw.setdefault("venue", ExecutionVenue.PAPER)
+        kw.setdefault("capital_usd", Decimal("10000"))
+        return self._save(AgentDeployment(agent_id=agent.id, user_id=(user or self.user()).id, **kw))
+
+    def post(self, account: CtAccount, **kw: Any) -> CtPost:
+        n = next(_seq)
+        kw.setdefault("source", PostSource.DEMO)
+        kw.setdefault("external_id", f"post-{n}")
+        kw.setdefault("text", "$BTC breaking out, longing here")
+        kw.setdefault("posted_at", utcnow())
+        return self._save(CtPost(ct_account_id=account.id, **kw))
+
+    def signal(self, agent: Agent, post: CtPost | None = None, **kw: Any) -> Signal:
+        kw.setdefault("token", "BTC")
+        kw.setdefault("side", Side.LONG)
+        kw.setdefault("score", Decimal("0.7"))
+        kw.setdefault("status", SignalStatus.EXECUTED)
+        kw.setdefault(
+            "bucket_start", utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=next(_seq))
+        )
+        return self._save(Signal(agent_id=agent.id, post_id=post.id if post else None, **kw))
+
+    def closed_position(
+        self, deployment: AgentDeployment, pnl: Decimal, days_ago: float = 1, **kw: Any
+    ) -> Position:
+        closed = utcnow() - timedelta(days=days_ago)
+        kw.setdefault("venue", deployment.venue)
+        kw.setdefault("market", "BTC")
+        kw.setdefault("side", Side.LONG)
+        kw.setdefault("size", Decimal("0.01"))
+        kw.setdefault("entry_price", Decimal("60000"))
+        kw.setdefault("exit_price", kw["entry_price"] + pnl / kw["size"])
+        kw.setdefault("status", PositionStatus.CLOSED)
+        kw.setdefault("close_reason", CloseReason.TAKE_PROFIT if pnl > 0 else CloseReason.STOP_LOSS)
+        kw.setdefault("opened_at", closed - timedelta(hours=6))
+        return self._save(Position(deployment_id=deployment.id, realized_pnl=pnl, closed_at=closed, **kw))
