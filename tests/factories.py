@@ -104,4 +104,6 @@ class Factory:
         kw.setdefault("status", PositionStatus.CLOSED)
         kw.setdefault("close_reason", CloseReason.TAKE_PROFIT if pnl > 0 else CloseReason.STOP_LOSS)
         kw.setdefault("opened_at", closed - timedelta(hours=6))
-        return self._save(Position(deployment_id=deployment.id, realized_pnl=pnl, closed_at=closed, **kw))
+        kw.setdefault("realized_pnl", pnl)
+        kw.setdefault("closed_at", closed)
+        return self._save(Position(deployment_id=deployment.id, **kw))

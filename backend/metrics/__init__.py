@@ -1,0 +1,1 @@
+"""Performance figures: APR, Sharpe, drawdown, win rate; computed from closed positions."""
