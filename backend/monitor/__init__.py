@@ -1,0 +1,1 @@
+"""Watching open positions: exit rules (pure) and, later, the monitor cycle."""

@@ -1,0 +1,1 @@
+"""Price feeds: where mid prices and candles come from."""

@@ -1,0 +1,155 @@
+"""A seeded random-walk price feed: the same seed gives the same prices, at any time, on any machine.
+
+Log prices walk day by day from a fixed epoch; inside a day a Brownian bridge joins the two daily
+values minute by minute. Any instant is reachable without replaying the whole history.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from backend.prices.markets import MARKETS, MarketSpec
+
+EPOCH = date(2024, 1, 1)
+MINUTES_PER_DAY = 1440
+
+
+@dataclass(frozen=True)
+class Candle:
+    start: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+class UnknownMarket(KeyError):
+    """The feed has no such market."""
+
+
+class SimulatedPriceFeed:
+    """Deterministic prices per market and minute for a given seed."""
+
+    name = "simulated"
+
+    def __init__(self, seed: int = 7, markets: dict[str, MarketSpec] | None = None) -> None:
+        self.seed = seed
+        self.markets = markets or MARKETS
+
+    def price_at(self, market: str, at: datetime) -> Decimal:
+        spec = self._spec(market)
+        day, minute = self._split(at)
+        log_price = self._intraday(spec.symbol, day)[minute]
+        return self._to_price(spec, log_price)
+
+    def mids(self, at: datetime, markets: list[str] | None = None) -> dict[str, Decimal]:
+        """Every market's price at one instant: one call per cycle, as a venue's allMids."""
+        return {m: self.price_at(m, at) for m in (markets or list(self.markets))}
+
+    def path(
+        self, market: str, start: datetime, end: datetime, step: timedelta
+    ) -> list[tuple[datetime, Decimal]]:
+        """Prices from start to end (inclusive) every `step` (a whole number of minutes)."""
+        if step < timedelta(minutes=1) or step.total_seconds() % 60:
+            raise ValueError("step must be a whole number of minutes")
+        points = []
+        at = _floor_minute(start)
+        while at <= end:
+            points.append((at, self.price_at(market, at)))
+            at += step
+        return points
+
+    def candles(self, market: str, start: datetime, count: int, interval: timedelta) -> list[Candle]:
+        """`count` OHLCV candles from `start`, built from the minute path; volume is seeded noise
+        that grows with the size of the move, as real volume does."""
+        spec = self._spec(market)
+        minutes = int(interval.total_seconds() // 60)
+        if minutes < 1:
+            raise ValueError("interval must be at least a minute")
+        out = []
+        at = _floor_minute(start)
+        for _ in range(count):
+            prices = [self.price_at(market, at + timedelta(minutes=i)) for i in range(minutes + 1)]
+            rng = random.Random(f"{self.seed}:{market}:vol:{at.isoformat()}")
+            move = abs(float(prices[-1] / prices[0]) - 1)
+            base_volume = float(spec.start_price) * 1000 * minutes
+            volume = Decimal(str(round(base_volume * (0.5 + rng.random()) * (1 + 40 * move), 2)))
+            out.append(Candle(at, prices[0], max(prices), min(prices), prices[-1], volume))
+            at += interval
+        return out
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _spec(self, market: str) -> MarketSpec:
+        try:
+            return self.markets[market.upper()]
+        except KeyError:
+            raise UnknownMarket(market) from None
+
+    @staticmethod
+    def _split(at: datetime) -> tuple[date, int]:
+        if at.tzinfo is None:
+            raise ValueError("naive datetime: prices are asked for in UTC")
+        at = at.astimezone(UTC)
+        day = at.date()
+        if day < EPOCH:
+            raise ValueError(f"the simulated feed starts on {EPOCH}")
+        return day, at.hour * 60 + at.minute
+
+    @staticmethod
+    def _to_price(spec: MarketSpec, log_price: float) -> Decimal:
+        price = Decimal(str(float(spec.start_price) * math.exp(log_price)))
+        return price.quantize(spec.tick_size)
+
+    def _daily_sigma(self, symbol: str) -> float:
+        return self.markets[symbol].annual_volatility / math.sqrt(365)
+
+    def _day_level(self, symbol: str, day: date) -> float:
+        return _day_levels(self.seed, symbol, self._daily_sigma(symbol), (day - EPOCH).days + 1)[
+            (day - EPOCH).days
+        ]
+
+    def _intraday(self, symbol: str, day: date) -> tuple[float, ...]:
+        start = self._day_level(symbol, day)
+        end = self._day_level(symbol, day + timedelta(days=1))
+        return _bridge(self.seed, symbol, day, start, end, self._daily_sigma(symbol))
+
+
+@lru_cache(maxsize=64)
+def _day_levels_block(seed: int, symbol: str, sigma: float, block: int) -> tuple[float, ...]:
+    """Daily increments of one 256-day block; cumulative sums are taken in `_day_levels`."""
+    rng = random.Random(f"{seed}:{symbol}:days:{block}")
+    return tuple(rng.gauss(0.0, sigma) for _ in range(256))
+
+
+def _day_levels(seed: int, symbol: str, sigma: float, days: int) -> list[float]:
+    levels = [0.0]
+    blocks = days // 256 + 1
+    for b in range(blocks):
+        for inc in _day_levels_block(seed, symbol, sigma, b):
+            levels.append(levels[-1] + inc)
+            if len(levels) > days + 1:
+                return levels
+    return levels
+
+
+@lru_cache(maxsize=2048)
+def _bridge(seed: int, symbol: str, day: date, start: float, end: float, sigma: float) -> tuple[float, ...]:
+    """Minute log prices from start to end: a random walk pinned at both ends of the day."""
+    rng = random.Random(f"{seed}:{symbol}:minutes:{day.isoformat()}")
+    step_sigma = sigma / math.sqrt(MINUTES_PER_DAY)
+    walk = [0.0]
+    for _ in range(MINUTES_PER_DAY):
+        walk.append(walk[-1] + rng.gauss(0.0, step_sigma))
+    drift = walk[-1] - (end - start)
+    return tuple(start + w - drift * i / MINUTES_PER_DAY for i, w in enumerate(walk))
+
+
+def _floor_minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
