@@ -1,4 +1,4 @@
-"""Maxxit REST API: a FastAPI app that Reflex mounts beside the UI (`rx.App(api_transformer=create_api())`)."""
+"""Maxxit REST API, mounted by Reflex beside the UI: `rx.App(api_transformer=create_api())`."""
 
 from __future__ import annotations
 

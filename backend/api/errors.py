@@ -1,0 +1,90 @@
+"""One error shape for every API answer, so clients and the UI show messages without guessing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+logger = logging.getLogger(__name__)
+
+ERRORS_DESCRIPTION = """
+Every error answers with a JSON object holding `detail`:
+
+* **422** (a query or path value is invalid): `detail` is a list with one entry per bad field,
+  `{"field": "limit", "message": "Input should be less than or equal to 100"}`.
+  Unknown query parameters are refused the same way.
+* **404** (unknown or unlisted agent) and other 4xx: `detail` is a message, e.g. `"agent 5 not found"`.
+* **503** (the database is unreachable): `{"detail": "database unavailable"}`.
+* **500**: `{"detail": "internal server error"}`; the cause is logged, never returned.
+
+Money, prices and ratios are decimal strings (`"12.50"`) so no precision is lost.
+"""
+
+_LOCATIONS = {"query", "path", "header", "cookie", "body"}
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(BaseModel):
+    detail: list[FieldError]
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "Not found"}}
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ValidationErrorBody, "description": "Invalid query or path value"}
+}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "Database unavailable"}
+}
+
+
+def field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """`("query", "limit")` -> `"limit"`: clients know where a value went, they need its name."""
+    parts = list(loc)
+    if len(parts) > 1 and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "request"
+
+
+def field_errors(errors: list[Any]) -> list[FieldError]:
+    """Pydantic errors without the echoed input (it may be long or private)."""
+    return [
+        FieldError(field=field_name(e.get("loc", ())), message=e.get("msg", "invalid value")) for e in errors
+    ]
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    body = ValidationErrorBody(detail=field_errors(list(exc.errors())))
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(status_code=503, content={"detail": "database unavailable"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": "internal server error"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every failure the documented shape."""
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
+        app.add_exception_handler(db_down, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
