@@ -121,21 +121,18 @@ class SimulatedPriceFeed:
         return _bridge(self.seed, symbol, day, start, end, self._daily_sigma(symbol))
 
 
-@lru_cache(maxsize=64)
-def _day_levels_block(seed: int, symbol: str, sigma: float, block: int) -> tuple[float, ...]:
-    """Daily increments of one 256-day block; cumulative sums are taken in `_day_levels`."""
-    rng = random.Random(f"{seed}:{symbol}:days:{block}")
-    return tuple(rng.gauss(0.0, sigma) for _ in range(256))
+_LEVELS: dict[tuple[int, str, float], list[float]] = {}
 
 
 def _day_levels(seed: int, symbol: str, sigma: float, days: int) -> list[float]:
-    levels = [0.0]
-    blocks = days // 256 + 1
-    for b in range(blocks):
-        for inc in _day_levels_block(seed, symbol, sigma, b):
+    """Cumulative daily log levels from the epoch, extended lazily and kept per market."""
+    levels = _LEVELS.setdefault((seed, symbol, sigma), [0.0])
+    while len(levels) <= days:
+        block = (len(levels) - 1) // 256
+        rng = random.Random(f"{seed}:{symbol}:days:{block}")
+        increments = [rng.gauss(0.0, sigma) for _ in range(256)]
+        for inc in increments[(len(levels) - 1) % 256 :]:
             levels.append(levels[-1] + inc)
-            if len(levels) > days + 1:
-                return levels
     return levels
 
 

@@ -1,0 +1,1 @@
+"""Demo data for the embedded mode: realistic agents whose figures come from simulated trading."""

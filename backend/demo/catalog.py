@@ -1,0 +1,240 @@
+"""Who and what the demo contains. Plain data; `seed.py` turns it into rows and trades."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from backend.models.enums import SizingProfile, Venue
+
+CREATORS = ("quantfox", "degenalpha", "sigmaseer", "midcurve_mo", "orderflow_ana", "basis_bob")
+TRADERS = ("tr_lena", "tr_kofi", "tr_jun", "tr_sara", "tr_max", "tr_ivy", "tr_omar", "tr_zoe")
+
+# handle, display name, followers
+CT_ACCOUNTS = (
+    ("CryptoCobain", "Cobain", 712_000),
+    ("HsakaTrades", "Hsaka", 480_000),
+    ("DegenSpartan", "Degen Spartan", 220_000),
+    ("ColdBloodShill", "Cold Blood Shiller", 250_000),
+    ("CredibleCrypto", "Credible Crypto", 410_000),
+    ("PentosharkTA", "Pentoshi", 760_000),
+    ("lightcrypto", "Light", 190_000),
+    ("blknoiz06", "Ansem", 690_000),
+    ("inversebrah", "inversebrah", 300_000),
+    ("TheFlowHorse", "Flow Horse", 95_000),
+    ("ZssBecker", "Zss", 150_000),
+    ("AltcoinSherpa", "Altcoin Sherpa", 240_000),
+)
+
+
+@dataclass(frozen=True)
+class DemoAgent:
+    name: str
+    creator: str
+    venue: Venue
+    description: str
+    weights: dict[str, int]
+    follows: tuple[str, ...]
+    tokens: tuple[str, ...]
+    stop_loss: Decimal = Decimal("0.10")
+    take_profit: Decimal | None = Decimal("0.20")
+    trailing_activation: Decimal = Decimal("0.03")
+    trailing_distance: Decimal = Decimal("0.01")
+    sizing: SizingProfile = SizingProfile.MODERATE
+    threshold: Decimal = Decimal("0.55")
+    leverage: Decimal = Decimal("1")
+    deployments: int = 2
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _w(
+    tweet=0, rsi=0, macd=0, bollinger=0, volume=0, moving_average=0, momentum=0, volatility=0
+) -> dict[str, int]:
+    return {
+        "tweet": tweet,
+        "rsi": rsi,
+        "macd": macd,
+        "bollinger": bollinger,
+        "volume": volume,
+        "moving_average": moving_average,
+        "momentum": momentum,
+        "volatility": volatility,
+    }
+
+
+AGENTS = (
+    DemoAgent(
+        "Cobain Momentum",
+        "quantfox",
+        Venue.HYPERLIQUID,
+        "Rides high-conviction calls from veteran CT traders when momentum and MACD agree.",
+        _w(tweet=70, macd=45, momentum=60, volume=25),
+        ("CryptoCobain", "HsakaTrades"),
+        ("BTC", "ETH", "SOL"),
+        leverage=Decimal("3"),
+        deployments=3,
+    ),
+    DemoAgent(
+        "Mean Reversion Mike",
+        "sigmaseer",
+        Venue.HYPERLIQUID,
+        "Fades stretched moves: RSI and Bollinger extremes, confirmed by a contrarian CT voice.",
+        _w(tweet=30, rsi=80, bollinger=75, volatility=20),
+        ("inversebrah", "ColdBloodShill"),
+        ("BTC", "ETH"),
+        stop_loss=Decimal("0.06"),
+        take_profit=Decimal("0.08"),
+        sizing=SizingProfile.CONSERVATIVE,
+        leverage=Decimal("2"),
+    ),
+    DemoAgent(
+        "Ansem Memecoin Scout",
+        "degenalpha",
+        Venue.SPOT,
+        "Spot-only memecoin rotations from the loudest Solana callers. High variance by design.",
+        _w(tweet=90, volume=60, momentum=40),
+        ("blknoiz06", "DegenSpartan"),
+        ("SOL", "WIF", "DOGE"),
+        stop_loss=Decimal("0.15"),
+        take_profit=Decimal("0.40"),
+        trailing_activation=Decimal("0.08"),
+        trailing_distance=Decimal("0.04"),
+        sizing=SizingProfile.AGGRESSIVE,
+        deployments=3,
+    ),
+    DemoAgent(
+        "Trend Follower Pro",
+        "orderflow_ana",
+        Venue.MULTI,
+        "Moving-average trend filter with CT confirmation; routed to the venue with the best market.",
+        _w(tweet=40, moving_average=85, macd=50, momentum=45),
+        ("PentosharkTA", "CredibleCrypto"),
+        ("BTC", "ETH", "SOL", "LINK"),
+    ),
+    DemoAgent(
+        "Perp Scalper HL",
+        "quantfox",
+        Venue.HYPERLIQUID,
+        "Short holding periods on Hyperliquid majors; tight stops, quick trailing.",
+        _w(tweet=55, rsi=35, volatility=50, volume=40),
+        ("HsakaTrades", "lightcrypto"),
+        ("BTC", "ETH", "HYPE"),
+        stop_loss=Decimal("0.03"),
+        take_profit=Decimal("0.05"),
+        trailing_activation=Decimal("0.015"),
+        trailing_distance=Decimal("0.005"),
+        leverage=Decimal("5"),
+    ),
+    DemoAgent(
+        "GMX Swing",
+        "basis_bob",
+        Venue.GMX,
+        "Multi-day swings on GMX majors when CT sentiment and MACD line up.",
+        _w(tweet=50, macd=70, moving_average=40),
+        ("CredibleCrypto", "AltcoinSherpa"),
+        ("BTC", "ETH", "AVAX"),
+        leverage=Decimal("2"),
+    ),
+    DemoAgent(
+        "Ostium Macro",
+        "midcurve_mo",
+        Venue.OSTIUM,
+        "Macro-flavoured CT takes on BTC and ETH, sized conservatively.",
+        _w(tweet=65, moving_average=50, volatility=35),
+        ("ZssBecker", "TheFlowHorse"),
+        ("BTC", "ETH"),
+        sizing=SizingProfile.CONSERVATIVE,
+        deployments=1,
+    ),
+    DemoAgent(
+        "Altcoin Sherpa Follower",
+        "sigmaseer",
+        Venue.HYPERLIQUID,
+        "Mid-cap altcoin setups from a chart-first account, filtered by RSI.",
+        _w(tweet=60, rsi=55, bollinger=30),
+        ("AltcoinSherpa",),
+        ("LINK", "AVAX", "ARB", "SUI"),
+        leverage=Decimal("2"),
+    ),
+    DemoAgent(
+        "Volatility Breakout",
+        "orderflow_ana",
+        Venue.MULTI,
+        "Enters when volatility expands with volume; CT sentiment picks the side.",
+        _w(tweet=35, volume=70, volatility=80, momentum=30),
+        ("DegenSpartan", "lightcrypto", "HsakaTrades"),
+        ("SOL", "HYPE", "SUI"),
+        take_profit=Decimal("0.25"),
+    ),
+    DemoAgent(
+        "Contrarian Inverse",
+        "degenalpha",
+        Venue.HYPERLIQUID,
+        "Takes the other side of euphoric calls when RSI is overbought.",
+        _w(tweet=45, rsi=70, bollinger=45),
+        ("inversebrah",),
+        ("BTC", "SOL", "DOGE"),
+        stop_loss=Decimal("0.08"),
+        leverage=Decimal("2"),
+        extra={"contrarian": True},
+    ),
+    DemoAgent(
+        "Blue Chip Spot DCA",
+        "basis_bob",
+        Venue.SPOT,
+        "Slow spot accumulation on strong CT conviction in majors; wide stops.",
+        _w(tweet=50, moving_average=60),
+        ("PentosharkTA", "ZssBecker"),
+        ("BTC", "ETH"),
+        stop_loss=Decimal("0.18"),
+        take_profit=Decimal("0.30"),
+        trailing_activation=Decimal("0.10"),
+        trailing_distance=Decimal("0.05"),
+        sizing=SizingProfile.CONSERVATIVE,
+    ),
+    DemoAgent(
+        "HYPE Maxi",
+        "midcurve_mo",
+        Venue.HYPERLIQUID,
+        "Only trades HYPE, only on calls from accounts that have been right about it.",
+        _w(tweet=80, momentum=50),
+        ("TheFlowHorse", "blknoiz06"),
+        ("HYPE",),
+        sizing=SizingProfile.AGGRESSIVE,
+        leverage=Decimal("3"),
+        deployments=1,
+    ),
+    DemoAgent(
+        "Fresh Agent (no trades yet)",
+        "quantfox",
+        Venue.HYPERLIQUID,
+        "Just published: follows a new account and has not traded yet.",
+        _w(tweet=50, rsi=50, macd=50, bollinger=50, volume=50, moving_average=50, momentum=50, volatility=50),
+        ("ColdBloodShill",),
+        ("ETH",),
+        deployments=0,
+    ),
+)
+
+BULLISH = (
+    "${t} looks ready to send. Loading up here, invalidation below the range low.",
+    "Long ${t}. Higher lows all week and funding is flat. This goes.",
+    "${t} reclaiming the weekly open. Bid it.",
+    "Bought more ${t} on this dip. Not selling until much higher.",
+    "${t} breakout confirmed on the 4h, targeting the prior high.",
+    "Accumulating ${t} quietly while everyone is distracted. Asymmetric.",
+)
+BEARISH = (
+    "${t} looks heavy. Shorting the retest of the breakdown level.",
+    "Opened a ${t} short. Lower highs, weak bids, no reason to be long.",
+    "${t} lost the range. I'm out and leaning short.",
+    "Fading this ${t} pump. Funding is way too hot.",
+    "${t} rejection at resistance again, short with a tight stop.",
+)
+NOISE = (
+    "GM. Markets are boring today, touch grass.",
+    "Reminder: position size is the only risk management that matters.",
+    "Anyone else watching the Fed presser later?",
+    "Thread on how I journal my trades, 1/12",
+    "Wild how fast narratives rotate this cycle.",
+)
