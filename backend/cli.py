@@ -1,0 +1,198 @@
+"""`maxxit` command line: up, worker, migrate, seed.
+
+`up` runs the embedded platform: migrate, seed the demo, start the Huey consumer and the Reflex app,
+and stop every process it started on Ctrl-C. Workers run as processes, so this module never imports
+the task package (backend stays importable without it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from backend.config import PROJECT_ROOT, get_settings
+from backend.db import migrate as run_migrations
+from backend.db import session_scope
+
+app = typer.Typer(help="Maxxit: agentic trading platform.", no_args_is_help=True, add_completion=False)
+console = Console()
+logger = logging.getLogger("maxxit")
+
+READY_TIMEOUT_S = 600
+STOP_GRACE_S = 10
+
+
+@app.callback()
+def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema."""
+    with console.status("Migrating the database..."):
+        run_migrations()
+    console.print(f"[green]Database at head[/] ({_redacted(get_settings().database_url)})")
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data (idempotent: a second run adds nothing)."""
+    from backend.demo.seed import seed_demo
+
+    columns = (TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar, session_scope() as session:
+        task = bar.add_task("Seeding demo agents", total=None)
+
+        def step(name: str, done: int, total: int) -> None:
+            bar.update(task, description=name[:32], completed=done, total=total)
+
+        report = seed_demo(session, progress=step)
+    console.print(
+        f"[green]Demo data ready[/]: {report.agents_created} agents created, "
+        f"{report.agents_skipped} already there, {report.posts_created} posts, "
+        f"{report.positions_created} positions"
+    )
+
+
+@app.command()
+def worker(
+    workers: int = typer.Option(2, "--workers", "-w", min=1, max=64, help="Worker threads."),
+) -> None:
+    """Run the Huey consumer (queue from settings: Redis when REDIS_URL is set, else SQLite)."""
+    os.execv(sys.executable, _consumer_command(workers))
+
+
+@app.command()
+def up(
+    dev: bool = typer.Option(False, "--dev", help="Reflex dev mode (hot reload, separate backend port)."),
+    seed_demo: bool = typer.Option(None, "--seed/--no-seed", help="Load demo data (default from settings)."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, max=64),
+) -> None:
+    """Migrate, seed, start the worker and the app; Ctrl-C stops everything."""
+    settings = get_settings()
+    migrate()
+    if settings.seed_demo_data if seed_demo is None else seed_demo:
+        seed()
+
+    children: list[subprocess.Popen] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        children.append(_spawn("worker", _consumer_command(workers)))
+        children.append(_spawn("app", _reflex_command(dev)))
+        url = settings.frontend_url
+        _wait_until_served(url, children)
+        console.print(
+            f"\n[bold green]Maxxit is up:[/] {url}   (API docs: {_api_base(dev)}/api/docs)  Ctrl-C stops.\n"
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = next(child for child in children if child.poll() is not None)
+        console.print(f"[red]A process exited ({failed.args[0]} code {failed.returncode}); stopping.[/]")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        console.print("\nStopping...")
+    finally:
+        _stop(children)
+
+
+def _consumer_command(workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey",
+        "--workers", str(workers), "--worker-type", "thread", "--logfile", str(_log_dir() / "worker.log"),
+    ]  # fmt: skip
+
+
+def _reflex_command(dev: bool) -> list[str]:
+    settings = get_settings()
+    reflex = str(Path(sys.executable).with_name("reflex"))
+    command = [reflex, "run", "--env", "dev" if dev else "prod", "--loglevel", "info"]
+    command += ["--frontend-port", str(settings.frontend_port)]
+    if dev:
+        command += ["--backend-port", str(settings.backend_port)]
+    else:
+        command += ["--single-port"]
+    return command
+
+
+def _api_base(dev: bool) -> str:
+    settings = get_settings()
+    return f"http://{settings.app_host}:{settings.backend_port}" if dev else settings.frontend_url
+
+
+def _spawn(name: str, command: Sequence[str]) -> subprocess.Popen:
+    logger.info("starting %s: %s", name, " ".join(command))
+    # Own session per child: Ctrl-C reaches us, and we stop each child's whole process tree.
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, start_new_session=True)
+
+
+def _wait_until_served(url: str, children: Sequence[subprocess.Popen]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with console.status(f"Building and starting the app at {url} (the first build takes a minute)..."):
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in children):
+                raise typer.Exit(1)
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(1)
+    raise typer.Exit(1)
+
+
+def _stop(children: Sequence[subprocess.Popen]) -> None:
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        _signal_group(child, signal.SIGKILL)  # whatever of its tree is still alive
+    console.print("Stopped.")
+
+
+def _signal_group(child: subprocess.Popen, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, sig)
+
+
+def _log_dir() -> Path:
+    path = PROJECT_ROOT / "data" / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

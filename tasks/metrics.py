@@ -1,0 +1,29 @@
+"""Agent figures: refreshed after trades and on a slow periodic sweep."""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.metrics.service import refresh_agent_metrics, refresh_all_agent_metrics
+from tasks.app import huey
+
+logger = logging.getLogger(__name__)
+
+
+@huey.task(retries=3, retry_delay=5)
+def refresh_agent_metrics_task(agent_id: int) -> int:
+    """Recompute one agent's figures; returns its closed-trade count."""
+    with session_scope() as session:
+        return refresh_agent_metrics(session, agent_id).trades_count
+
+
+@huey.periodic_task(crontab(minute=f"*/{get_settings().metrics_refresh_minutes}"))
+@huey.lock_task("refresh-all-agent-metrics")
+def refresh_all_agent_metrics_task() -> int:
+    """Rolling windows (APR 30d, Sharpe) move with the calendar even when nothing trades."""
+    with session_scope() as session:
+        return refresh_all_agent_metrics(session)

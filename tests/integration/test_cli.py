@@ -1,0 +1,50 @@
+"""The `maxxit` command as a user runs it: migrate and seed a fresh SQLite database, twice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from backend.config import PROJECT_ROOT
+from backend.db import make_engine
+from backend.models import Agent
+
+
+def _maxxit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_migrate_then_seed_is_idempotent(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "120"}
+    assert _maxxit("migrate", env=env).returncode == 0
+
+    first = _maxxit("seed", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "13 agents created" in first.stdout
+
+    second = _maxxit("seed", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "0 agents created, 13 already there" in second.stdout
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Agent)).one() == 13
+    engine.dispose()
+
+
+def test_unknown_command_fails_clearly(tmp_path: Path):
+    result = _maxxit("launch-rockets", env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert result.returncode != 0
+    assert "No such command" in result.stderr
