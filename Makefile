@@ -12,17 +12,16 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 export BUN_INSTALL_CACHE_DIR := $(CURDIR)/tools/bun-cache
 
-.PHONY: run test test-fast e2e lint bench bootstrap clean
+.PHONY: run test test-fast lint bench bootstrap services chromium clean
 
 run: bootstrap
 	$(BIN)/maxxit up
 
-test: bootstrap
-	$(BIN)/python -m playwright --version >/dev/null
+test: bootstrap services chromium
 	$(BIN)/pytest -q
 
 # Everything but the browser test.
-test-fast: bootstrap
+test-fast: bootstrap services
 	$(BIN)/pytest -q -m "not e2e"
 
 lint: bootstrap
@@ -33,6 +32,14 @@ bench: bootstrap
 	$(BIN)/python bench/marketplace_query.py
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
+
+# PostgreSQL and Redis on 127.0.0.1, started when they are down.
+services:
+	bash .ci/services.sh
+
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

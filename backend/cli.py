@@ -55,6 +55,7 @@ def migrate() -> None:
 def seed() -> None:
     """Load the demo data (idempotent: a second run adds nothing)."""
     from backend.demo.seed import seed_demo
+    from backend.prices.simulated import SimulatedPriceFeed
 
     columns = (TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar, session_scope() as session:
@@ -63,7 +64,8 @@ def seed() -> None:
         def step(name: str, done: int, total: int) -> None:
             bar.update(task, description=name[:32], completed=done, total=total)
 
-        report = seed_demo(session, progress=step)
+        feed = SimulatedPriceFeed(seed=get_settings().price_feed_seed)
+        report = seed_demo(session, feed=feed, progress=step)
     console.print(
         f"[green]Demo data ready[/]: {report.agents_created} agents created, "
         f"{report.agents_skipped} already there, {report.posts_created} posts, "
