@@ -29,7 +29,7 @@ lint: bootstrap
 	$(BIN)/ruff format --check .
 
 bench: bootstrap
-	$(BIN)/python bench/marketplace_query.py
+	$(BIN)/python -m bench.marketplace_query
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
 

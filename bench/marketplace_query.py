@@ -1,12 +1,13 @@
 """Marketplace query latency: median of list_agents for common queries at 1,000 and 10,000 agents,
 on SQLite and PostgreSQL. Prints figures and the 10k/1k ratio (how the cost grows with the catalogue).
 
-    .venv/bin/python bench/marketplace_query.py [--sizes 1000 10000] [--repeat 30] [--no-postgres]
+    .venv/bin/python -m bench.marketplace_query [--sizes 1000 10000] [--repeat 30] [--no-postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import tempfile
@@ -15,7 +16,6 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import track
@@ -27,8 +27,8 @@ from backend.agents.service import list_agents
 from backend.db import make_engine, migrate
 from backend.models import Agent, AgentAccount, CtAccount, User
 from backend.models.enums import Venue
+from tests.pgtools import temporary_pg_database
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 QUERIES = {
     "default (APR 30d)": AgentQuery(),
     "venue filter": AgentQuery(venue=Venue.HYPERLIQUID),
@@ -81,18 +81,10 @@ def measure(engine: sa.Engine, repeat: int) -> dict[str, float]:
     return medians
 
 
-def database(kind: str, workdir: Path) -> tuple[str, callable]:
+def database(kind: str, workdir: Path) -> contextlib.AbstractContextManager[str]:
     if kind == "sqlite":
-        return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}", lambda: None
-    name = f"maxxit_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
+        return contextlib.nullcontext(f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}")
+    return temporary_pg_database("maxxit_bench")
 
 
 def main() -> None:
@@ -105,15 +97,12 @@ def main() -> None:
     results: dict[tuple[str, int], dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, size in track([(k, s) for k in kinds for s in args.sizes], description="benchmarking"):
-            url, drop = database(kind, Path(tmp))
-            try:
+            with database(kind, Path(tmp)) as url:
                 migrate(url)
                 engine = make_engine(url)
                 populate(engine, size)
                 results[(kind, size)] = measure(engine, args.repeat)
                 engine.dispose()
-            finally:
-                drop()
 
     table = Table(title=f"list_agents median latency, ms (page of 20, {args.repeat} runs each)")
     table.add_column("query")

@@ -20,7 +20,7 @@ from backend.config import Settings
 from backend.db import make_engine
 from backend.models import Position
 from backend.models.enums import DeploymentStatus, PositionStatus, Side, Venue, Visibility
-from tests.conftest import PG_ADMIN_URL
+from tests.pgtools import PG_ADMIN_URL
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
-import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,23 +10,17 @@ from alembic.script import ScriptDirectory
 
 from backend.db import alembic_config, make_engine, migrate
 from backend.models import metadata
-from tests.conftest import PG_ADMIN_URL, _pg_url
+from tests.pgtools import temporary_pg_database
 
 
 def _database_url(request: pytest.FixtureRequest, backend: str, tmp_path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'fresh.db'}"
     # A database of its own, so the shared migrated one is not touched.
-    name = f"maxxit_mig_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    request.addfinalizer(drop)
-    return _pg_url(name)
+    database = temporary_pg_database("maxxit_mig")
+    url = database.__enter__()
+    request.addfinalizer(lambda: database.__exit__(None, None, None))
+    return url
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
