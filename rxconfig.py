@@ -1,0 +1,55 @@
+"""Reflex config. Every value comes from backend.config.Settings so the app, CLI and workers agree."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from backend.config import get_settings
+
+settings = get_settings()
+
+# db_url only feeds Reflex's /_health probe: there is no alembic.ini at the root, so Reflex never
+# autogenerates or runs migrations. Our schema belongs to Alembic under backend/migrations (`maxxit migrate`).
+
+
+class _HideReflexDbInitHint(logging.Filter):
+    """Reflex suggests `reflex db init` when it finds no alembic.ini; following it would start a second,
+    conflicting migration history, so the hint is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "reflex db init" not in record.getMessage()
+
+
+logging.getLogger("reflex.model").addFilter(_HideReflexDbInitHint())
+
+_optional: dict[str, str] = {"redis_url": settings.redis_url} if settings.redis_url else {}
+# `reflex run --env prod` serves UI, websocket and API on one port and refuses two different ones.
+_backend_port = settings.frontend_port if settings.env == "prod" else settings.backend_port
+
+config = rx.Config(
+    app_name="maxxit_ui",
+    db_url=settings.database_url,
+    frontend_port=settings.frontend_port,
+    backend_port=_backend_port,
+    deploy_url=settings.frontend_url,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    default_color_mode="dark",
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(
+                appearance="dark",
+                accent_color="jade",
+                gray_color="slate",
+                radius="medium",
+                scaling="100%",
+                panel_background="solid",
+            )
+        ),
+    ],
+    # Pages show live data behind on_load reads; a sitemap adds nothing and warns when left implicit.
+    disable_plugins=[rx.plugins.SitemapPlugin],
+    **_optional,
+)
