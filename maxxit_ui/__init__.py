@@ -1,0 +1,1 @@
+"""Maxxit's Reflex UI: pages render, states call backend services; no SQL or venue calls here."""

@@ -1,0 +1,1 @@
+"""Reusable UI pieces: layout, display formatting, tables and chart builders."""

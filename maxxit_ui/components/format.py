@@ -1,0 +1,108 @@
+"""Turn domain figures (Decimal or None) into display strings and a tone for their colour.
+
+States format once on the server so rows reach the browser as plain strings; None always means the
+agent has not closed a trade yet, never zero.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+NO_TRADES = "no trades yet"
+
+Tone = Literal["positive", "negative", "neutral", "muted"]
+
+VENUE_COLORS: dict[str, str] = {
+    "SPOT": "blue",
+    "GMX": "indigo",
+    "HYPERLIQUID": "teal",
+    "OSTIUM": "orange",
+    "MULTI": "purple",
+}
+
+
+def tone(value: Decimal | None) -> Tone:
+    """Green for gains, red for losses, grey for flat or unknown."""
+    if value is None:
+        return "muted"
+    if value > 0:
+        return "positive"
+    if value < 0:
+        return "negative"
+    return "neutral"
+
+
+def percent(value: Decimal | None, *, fraction: bool = False, signed: bool = False, places: int = 1) -> str:
+    """A percentage; `fraction=True` for ratios stored as 0.55 = 55%."""
+    if value is None:
+        return NO_TRADES
+    number = value * 100 if fraction else value
+    sign = "+" if signed and number > 0 else ""
+    return f"{sign}{number:,.{places}f}%"
+
+
+def money(value: Decimal | None, *, signed: bool = True, places: int = 2) -> str:
+    """Dollars with a leading sign for PnL ("+$12.50", "-$3.00"); unsigned for volume."""
+    if value is None:
+        return NO_TRADES
+    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
+    return f"{sign}${abs(value):,.{places}f}"
+
+
+def ratio(value: Decimal | None, places: int = 2) -> str:
+    """A plain number such as a Sharpe ratio or a signal score."""
+    if value is None:
+        return NO_TRADES
+    return f"{value:,.{places}f}"
+
+
+def drawdown(value: Decimal | None) -> str:
+    """Max drawdown as a loss: a fraction 0.12 reads "-12.0%" whatever sign the metric is stored with."""
+    if value is None:
+        return NO_TRADES
+    return percent(-abs(value), fraction=True)
+
+
+def quantity(value: Decimal | None) -> str:
+    """Sizes and prices without trailing zeros, never in scientific notation."""
+    if value is None:
+        return "—"
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def count(value: int) -> str:
+    return f"{value:,}"
+
+
+def short_address(address: str) -> str:
+    """0x1234…abcd: enough to recognise a wallet without a 42-character column."""
+    if len(address) <= 12:
+        return address
+    return f"{address[:6]}…{address[-4:]}"
+
+
+def creator(display_name: str | None, address: str) -> str:
+    return display_name or short_address(address)
+
+
+def timestamp(value: datetime | None) -> str:
+    """UTC, minute precision: traders compare times across venues, so no local-time guessing."""
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def label(value: str | None) -> str:
+    """Enum values such as TAKE_PROFIT or moving_average as words."""
+    if not value:
+        return "—"
+    return value.replace("_", " ").capitalize()
+
+
+def venue_color(venue: str) -> str:
+    return VENUE_COLORS.get(venue, "gray")

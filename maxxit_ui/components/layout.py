@@ -1,0 +1,103 @@
+"""Page chrome shared by every page: header with navigation, content width, error and empty messages."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+NAV_LINKS: tuple[tuple[str, str], ...] = (
+    ("Marketplace", "/marketplace"),
+    ("Leaderboard", "/#leaderboard"),
+)
+CONTENT_WIDTH = "1200px"
+
+
+def _nav_link(text: str, href: str) -> rx.Component:
+    return rx.link(
+        text,
+        href=href,
+        size="2",
+        weight="medium",
+        color_scheme="gray",
+        high_contrast=True,
+        underline="none",
+        id=f"nav-{text.lower()}",
+    )
+
+
+def header() -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.link(
+                rx.hstack(
+                    rx.icon("activity", size=22, color="var(--accent-9)"),
+                    rx.heading("Maxxit", size="5", weight="bold"),
+                    align="center",
+                    spacing="2",
+                ),
+                href="/",
+                underline="none",
+                color_scheme="gray",
+                high_contrast=True,
+                id="nav-home",
+            ),
+            rx.hstack(*(_nav_link(text, href) for text, href in NAV_LINKS), spacing="5", align="center"),
+            justify="between",
+            align="center",
+            max_width=CONTENT_WIDTH,
+            margin_x="auto",
+            padding_x="24px",
+            height="60px",
+        ),
+        border_bottom="1px solid var(--gray-a5)",
+        background="var(--color-panel-solid)",
+        position="sticky",
+        top="0",
+        z_index="10",
+        width="100%",
+    )
+
+
+def page(*children: rx.Component) -> rx.Component:
+    """Every page: header, then a centred column of content."""
+    return rx.box(
+        header(),
+        rx.vstack(
+            *children,
+            spacing="6",
+            max_width=CONTENT_WIDTH,
+            margin_x="auto",
+            padding_x="24px",
+            padding_y="32px",
+            width="100%",
+            align="stretch",
+        ),
+        min_height="100vh",
+        background="var(--gray-1)",
+    )
+
+
+def card(*children: rx.Component, **props) -> rx.Component:
+    return rx.card(*children, size="2", width="100%", **props)
+
+
+def section_title(text: str) -> rx.Component:
+    return rx.heading(text, size="4", weight="medium", margin_bottom="12px")
+
+
+def error_callout(message: rx.Var[str], *, element_id: str = "page-error") -> rx.Component:
+    """Shown whenever the state holds an error message, so failures are never silent."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", id=element_id),
+    )
+
+
+def empty_message(text: str, *, element_id: str) -> rx.Component:
+    return rx.center(rx.text(text, color_scheme="gray", size="2"), padding_y="32px", id=element_id)
+
+
+def loading_message(text: str = "Loading…") -> rx.Component:
+    return rx.center(
+        rx.hstack(rx.spinner(size="2"), rx.text(text, color_scheme="gray", size="2"), align="center"),
+        padding_y="32px",
+    )
