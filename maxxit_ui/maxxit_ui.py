@@ -1,0 +1,20 @@
+"""The Reflex app: the REST API mounted beside the UI, and the pages with their on_load reads."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.api import create_api
+from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
+from maxxit_ui.pages.agent import agent
+from maxxit_ui.pages.landing import landing
+from maxxit_ui.pages.marketplace import marketplace
+from maxxit_ui.state.agent import AgentState
+from maxxit_ui.state.landing import LandingState
+from maxxit_ui.state.marketplace import MarketplaceState
+
+# The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
+app = rx.App(api_transformer=create_api())
+app.add_page(landing, route="/", title="Maxxit · AI trading agents", on_load=LandingState.load)
+app.add_page(marketplace, route="/marketplace", title="Marketplace · Maxxit", on_load=MarketplaceState.load)
+app.add_page(agent, route=AGENT_ROUTE, title=AgentState.page_title, on_load=AgentState.load)

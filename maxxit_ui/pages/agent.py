@@ -1,0 +1,223 @@
+"""Agent page `/agents/[agent_id]`: the strategy, its record and its recent activity."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.layout import (
+    card,
+    empty_message,
+    error_callout,
+    loading_message,
+    page,
+    section_title,
+)
+from maxxit_ui.components.tables import data_table, figure, figure_cell, key_value, text_cell, venue_badge
+from maxxit_ui.state.agent import AccountRow, AgentState, FigureTile, PositionRow, SignalRow
+
+ROUTE = "/agents/[agent_id]"
+
+
+def _header() -> rx.Component:
+    s = AgentState
+    return rx.vstack(
+        rx.link("← Marketplace", href="/marketplace", size="2", color_scheme="gray"),
+        rx.hstack(
+            rx.heading(s.name, size="7", weight="bold", id="agent-name"),
+            venue_badge(s.venue, s.venue_color),
+            align="center",
+            spacing="3",
+            wrap="wrap",
+        ),
+        rx.hstack(
+            rx.text(
+                "by ", rx.text(s.creator, as_="span", weight="medium", title=s.creator_address), size="2"
+            ),
+            rx.text("·", color_scheme="gray"),
+            rx.text(s.active_deployments, size="2", color_scheme="gray"),
+            rx.cond(
+                s.metrics_updated != "",
+                rx.text("· figures as of ", s.metrics_updated, size="2", color_scheme="gray"),
+            ),
+            spacing="2",
+            wrap="wrap",
+        ),
+        rx.cond(
+            s.description != "", rx.text(s.description, size="3", color_scheme="gray", max_width="800px")
+        ),
+        spacing="2",
+    )
+
+
+def _figure_tile(tile: FigureTile) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(
+                tile["label"], size="1", color_scheme="gray", weight="medium", text_transform="uppercase"
+            ),
+            figure(tile["value"], tile["tone"], size="5", weight="bold", id=tile["id"]),
+            spacing="1",
+        ),
+        size="1",
+    )
+
+
+def _figures() -> rx.Component:
+    return rx.grid(
+        rx.foreach(AgentState.figures, _figure_tile),
+        columns=rx.breakpoints(initial="2", sm="3", lg="5"),
+        spacing="3",
+        width="100%",
+        id="agent-figures",
+    )
+
+
+def _strategy() -> rx.Component:
+    return rx.grid(
+        card(
+            section_title("Strategy weights"),
+            rx.box(
+                rx.plotly(data=AgentState.weights_figure, config={"displayModeBar": False}, width="100%"),
+                id="weights-chart",
+                width="100%",
+                min_height="300px",
+            ),
+            grid_column=rx.breakpoints(initial="span 1", md="span 2"),
+        ),
+        card(
+            section_title("Risk settings"),
+            rx.vstack(
+                rx.foreach(AgentState.risk, lambda item: key_value(item["label"], item["value"])),
+                spacing="3",
+                width="100%",
+                id="risk-settings",
+            ),
+        ),
+        columns=rx.breakpoints(initial="1", md="3"),
+        spacing="4",
+        width="100%",
+    )
+
+
+def _account_row(row: AccountRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["handle"], weight="medium", size="2")),
+        text_cell(row["display_name"], color_scheme="gray"),
+        figure_cell(row["followers"]),
+        figure_cell(row["impact"], row["impact_tone"]),
+    )
+
+
+def _signal_row(row: SignalRow) -> rx.Component:
+    return rx.table.row(
+        text_cell(row["time"], color_scheme="gray", white_space="nowrap"),
+        rx.table.cell(rx.text(row["token"], weight="medium", size="2")),
+        rx.table.cell(figure(row["side"], row["side_tone"], size="2", weight="medium")),
+        figure_cell(row["score"]),
+        text_cell(row["status"]),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["handle"], size="1", color_scheme="gray"),
+                rx.text(row["post"], size="2", max_width="420px", truncate=True, title=row["post"]),
+                spacing="0",
+            )
+        ),
+    )
+
+
+def _position_row(row: PositionRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["market"], weight="medium", size="2")),
+        rx.table.cell(figure(row["side"], row["side_tone"], size="2", weight="medium")),
+        figure_cell(row["size"]),
+        figure_cell(row["entry"]),
+        figure_cell(row["exit"]),
+        figure_cell(row["pnl"], row["pnl_tone"]),
+        text_cell(row["close_reason"]),
+        text_cell(row["opened"], color_scheme="gray", white_space="nowrap"),
+        text_cell(row["closed"], color_scheme="gray", white_space="nowrap"),
+    )
+
+
+def _list_section(
+    title: str, rows: rx.Var[list], table: rx.Component, empty: str, element_id: str
+) -> rx.Component:
+    return rx.box(
+        section_title(title),
+        rx.cond(rows.length() > 0, table, card(empty_message(empty, element_id=f"{element_id}-empty"))),
+        width="100%",
+        overflow_x="auto",
+    )
+
+
+def _activity() -> rx.Component:
+    s = AgentState
+    return rx.vstack(
+        _list_section(
+            "Followed CT accounts",
+            s.accounts,
+            data_table(
+                ("Handle", "Name", "Followers", "Impact factor"),
+                s.accounts,
+                _account_row,
+                element_id="accounts-table",
+                align_right=("Followers", "Impact factor"),
+            ),
+            "This agent follows no CT account yet.",
+            "accounts",
+        ),
+        _list_section(
+            "Recent signals",
+            s.signals,
+            data_table(
+                ("Time", "Token", "Side", "Score", "Status", "Post"),
+                s.signals,
+                _signal_row,
+                element_id="signals-table",
+                align_right=("Score",),
+            ),
+            "No signals yet.",
+            "signals",
+        ),
+        _list_section(
+            "Recent positions",
+            s.positions,
+            data_table(
+                ("Market", "Side", "Size", "Entry", "Exit", "PnL", "Close reason", "Opened", "Closed"),
+                s.positions,
+                _position_row,
+                element_id="positions-table",
+                align_right=("Size", "Entry", "Exit", "PnL"),
+            ),
+            "No positions yet.",
+            "positions",
+        ),
+        spacing="6",
+        width="100%",
+    )
+
+
+def _not_found() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.icon("search_x", size=40, color="var(--gray-9)"),
+            rx.heading("Agent not found", size="6", id="agent-not-found"),
+            rx.text("No public agent has this id. It may be private or archived.", color_scheme="gray"),
+            rx.link(rx.button("Back to the marketplace", variant="soft"), href="/marketplace"),
+            align="center",
+            spacing="3",
+        ),
+        padding_y="64px",
+    )
+
+
+def agent() -> rx.Component:
+    return page(
+        rx.match(
+            AgentState.status,
+            ("found", rx.fragment(_header(), _figures(), _strategy(), _activity())),
+            ("not_found", _not_found()),
+            ("error", error_callout(AgentState.error)),
+            loading_message("Loading agent…"),
+        ),
+    )

@@ -1,0 +1,152 @@
+"""Marketplace `/marketplace`: every public agent, sortable, filterable by venue, searchable, paged."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
+from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venue_badge
+from maxxit_ui.state.marketplace import SEARCH_MAX_LENGTH, SORT_LABELS, VENUE_LABELS, MarketplaceState
+from maxxit_ui.state.rows import AgentRow
+
+COLUMNS = ("Agent", "Venue", "Creator", "Follows", "Trades", "Win rate", "APR 30d", "Sharpe")
+NUMERIC = ("Trades", "Win rate", "APR 30d", "Sharpe")
+
+
+def _select(
+    options: dict[str, str], value: rx.Var[str], on_change, *, element_id: str, label: str
+) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(id=element_id, aria_label=label, min_width="150px"),
+        rx.select.content(*(rx.select.item(text, value=key) for key, text in options.items())),
+        value=value,
+        on_change=on_change,
+    )
+
+
+def _controls() -> rx.Component:
+    s = MarketplaceState
+    return rx.flex(
+        rx.vstack(
+            rx.input(
+                placeholder="Search agents, creators, CT handles…",
+                value=s.search,
+                on_change=s.set_search,  # debounced by Reflex: one query per pause in typing
+                max_length=SEARCH_MAX_LENGTH,
+                id="search-input",
+                width="100%",
+                size="2",
+            ),
+            rx.cond(
+                s.search_error != "", rx.text(s.search_error, size="1", color_scheme="red", id="search-error")
+            ),
+            spacing="1",
+            flex="1",
+            min_width="240px",
+        ),
+        rx.hstack(
+            rx.text("Venue", size="2", color_scheme="gray"),
+            _select(VENUE_LABELS, s.venue, s.set_venue, element_id="venue-filter", label="Venue"),
+            align="center",
+            spacing="2",
+        ),
+        rx.hstack(
+            rx.text("Sort by", size="2", color_scheme="gray"),
+            _select(SORT_LABELS, s.sort, s.set_sort, element_id="sort-select", label="Sort by"),
+            align="center",
+            spacing="2",
+        ),
+        gap="16px",
+        wrap="wrap",
+        align="start",
+        width="100%",
+    )
+
+
+def _row(row: AgentRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.link(row["name"], href=row["href"], weight="medium", class_name="agent-link"),
+        ),
+        rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
+        text_cell(row["creator"], color_scheme="gray"),
+        text_cell(row["ct_accounts"], color_scheme="gray", max_width="220px", truncate=True),
+        figure_cell(row["trades"]),
+        figure_cell(row["win_rate"], row["win_rate_tone"]),
+        figure_cell(row["apr_30d"], row["apr_30d_tone"]),
+        figure_cell(row["sharpe"], row["sharpe_tone"]),
+        class_name="agent-row",
+    )
+
+
+def _pagination() -> rx.Component:
+    s = MarketplaceState
+    return rx.hstack(
+        rx.text(s.total_label, size="2", color_scheme="gray", id="total-count"),
+        rx.hstack(
+            rx.button(
+                rx.icon("chevron_left", size=16),
+                "Prev",
+                on_click=s.prev_page,
+                disabled=~s.has_prev,
+                variant="soft",
+                color_scheme="gray",
+                id="prev-page",
+            ),
+            rx.text(s.page_label, size="2", id="page-label"),
+            rx.button(
+                "Next",
+                rx.icon("chevron_right", size=16),
+                on_click=s.next_page,
+                disabled=~s.has_next,
+                variant="soft",
+                color_scheme="gray",
+                id="next-page",
+            ),
+            align="center",
+            spacing="3",
+        ),
+        justify="between",
+        align="center",
+        width="100%",
+    )
+
+
+def _results() -> rx.Component:
+    s = MarketplaceState
+    return rx.cond(
+        s.loaded,
+        rx.cond(
+            s.rows.length() > 0,
+            data_table(
+                COLUMNS, s.rows, _row, element_id="agents-table", align_right=NUMERIC, variant="ghost"
+            ),
+            rx.vstack(
+                empty_message("No agents match these filters.", element_id="agents-empty"),
+                rx.button("Clear filters", on_click=s.clear_filters, variant="soft", id="clear-filters"),
+                align="center",
+                width="100%",
+                padding_bottom="24px",
+            ),
+        ),
+        loading_message("Loading agents…"),
+    )
+
+
+def marketplace() -> rx.Component:
+    return page(
+        rx.vstack(
+            rx.heading("Marketplace", size="7", weight="bold"),
+            rx.text(
+                "Public agents and how they have traded. Figures update as positions close.",
+                color_scheme="gray",
+            ),
+            spacing="1",
+        ),
+        _controls(),
+        error_callout(MarketplaceState.error),
+        rx.cond(
+            MarketplaceState.error == "",
+            card(rx.vstack(_results(), _pagination(), spacing="4", width="100%")),
+        ),
+    )

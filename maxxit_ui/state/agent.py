@@ -1,0 +1,227 @@
+"""Agent page: one public agent's figures, strategy weights, risk settings, follows, signals, positions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Literal, TypedDict
+
+import plotly.graph_objects as go
+import reflex as rx
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, SignalOut
+from backend.agents.service import AgentNotFound, get_agent
+from maxxit_ui.components import format as fmt
+from maxxit_ui.components.charts import weights_chart
+from maxxit_ui.state.db import DB_ERROR, read
+
+logger = logging.getLogger(__name__)
+
+PageStatus = Literal["loading", "found", "not_found", "error"]
+
+
+class FigureTile(TypedDict):
+    id: str
+    label: str
+    value: str
+    tone: str
+
+
+class Setting(TypedDict):
+    label: str
+    value: str
+
+
+class AccountRow(TypedDict):
+    handle: str
+    display_name: str
+    followers: str
+    impact: str
+    impact_tone: str
+
+
+class SignalRow(TypedDict):
+    token: str
+    side: str
+    side_tone: str
+    score: str
+    status: str
+    post: str
+    handle: str
+    time: str
+
+
+class PositionRow(TypedDict):
+    market: str
+    side: str
+    side_tone: str
+    size: str
+    entry: str
+    exit: str
+    pnl: str
+    pnl_tone: str
+    status: str
+    close_reason: str
+    opened: str
+    closed: str
+
+
+def _side_tone(side: str) -> str:
+    return "positive" if side.lower() == "long" else "negative"
+
+
+def _figures(agent: AgentDetail) -> list[FigureTile]:
+    def tile(key: str, label: str, value: str, tone: str = "neutral") -> FigureTile:
+        return FigureTile(id=f"figure-{key}", label=label, value=value, tone=tone)
+
+    return [
+        tile("trades", "Trades", fmt.count(agent.trades_count)),
+        tile(
+            "win-rate",
+            "Win rate",
+            fmt.percent(agent.win_rate, fraction=True),
+            "muted" if agent.win_rate is None else "neutral",
+        ),
+        tile("apr-30d", "APR 30d", fmt.percent(agent.apr_30d, signed=True), fmt.tone(agent.apr_30d)),
+        tile("apr-90d", "APR 90d", fmt.percent(agent.apr_90d, signed=True), fmt.tone(agent.apr_90d)),
+        tile("apr-si", "APR since inception", fmt.percent(agent.apr_si, signed=True), fmt.tone(agent.apr_si)),
+        tile("sharpe", "Sharpe 30d", fmt.ratio(agent.sharpe_30d), fmt.tone(agent.sharpe_30d)),
+        tile(
+            "drawdown",
+            "Max drawdown",
+            fmt.drawdown(agent.max_drawdown),
+            "muted" if agent.max_drawdown is None else "negative" if agent.max_drawdown else "neutral",
+        ),
+        tile("pnl", "Total PnL", fmt.money(agent.total_pnl), fmt.tone(agent.total_pnl)),
+        tile("volume", "Volume", fmt.money(agent.volume_usd, signed=False, places=0)),
+    ]
+
+
+def _risk(agent: AgentDetail) -> list[Setting]:
+    risk = agent.risk
+    return [
+        Setting(label="Stop loss", value=fmt.percent(risk.stop_loss_pct, fraction=True)),
+        Setting(
+            label="Take profit",
+            value="off" if risk.take_profit_pct is None else fmt.percent(risk.take_profit_pct, fraction=True),
+        ),
+        Setting(
+            label="Trailing stop arms at",
+            value=fmt.percent(risk.trailing_activation_pct, fraction=True, signed=True),
+        ),
+        Setting(label="Trailing distance", value=fmt.percent(risk.trailing_distance_pct, fraction=True)),
+        Setting(label="Sizing profile", value=fmt.label(risk.sizing_profile)),
+        Setting(label="Signal threshold", value=fmt.ratio(risk.signal_threshold)),
+    ]
+
+
+def _account(account: CtAccountOut) -> AccountRow:
+    return AccountRow(
+        handle=f"@{account.handle}",
+        display_name=account.display_name or "—",
+        followers=fmt.count(account.followers_count),
+        impact=fmt.ratio(account.impact_factor),
+        impact_tone=fmt.tone(account.impact_factor),
+    )
+
+
+def _signal(signal: SignalOut) -> SignalRow:
+    status = fmt.label(signal.status)
+    if signal.skip_reason:
+        status = f"{status}: {signal.skip_reason}"
+    return SignalRow(
+        token=signal.token,
+        side=signal.side.upper(),
+        side_tone=_side_tone(signal.side),
+        score=fmt.ratio(signal.score),
+        status=status,
+        post=signal.post_text or "—",
+        handle=f"@{signal.post_handle}" if signal.post_handle else "",
+        time=fmt.timestamp(signal.created_at),
+    )
+
+
+def _position(position: PositionOut) -> PositionRow:
+    return PositionRow(
+        market=position.market,
+        side=position.side.upper(),
+        side_tone=_side_tone(position.side),
+        size=fmt.quantity(position.size),
+        entry=fmt.quantity(position.entry_price),
+        exit=fmt.quantity(position.exit_price),
+        pnl="open" if position.realized_pnl is None else fmt.money(position.realized_pnl),
+        pnl_tone=fmt.tone(position.realized_pnl),
+        status=fmt.label(position.status),
+        close_reason=fmt.label(position.close_reason),
+        opened=fmt.timestamp(position.opened_at),
+        closed=fmt.timestamp(position.closed_at),
+    )
+
+
+class AgentState(rx.State):
+    """Everything the agent page shows, formatted; `status` picks which of the page's states renders."""
+
+    status: PageStatus = "loading"
+    error: str = ""
+    name: str = ""
+    description: str = ""
+    venue: str = ""
+    venue_color: str = "gray"
+    creator: str = ""
+    creator_address: str = ""
+    active_deployments: str = ""
+    metrics_updated: str = ""
+    figures: list[FigureTile] = []
+    weights_figure: go.Figure = go.Figure()
+    risk: list[Setting] = []
+    accounts: list[AccountRow] = []
+    signals: list[SignalRow] = []
+    positions: list[PositionRow] = []
+
+    @rx.var
+    def page_title(self) -> str:
+        if self.status == "not_found":
+            return "Agent not found · Maxxit"
+        return f"{self.name} · Maxxit" if self.status == "found" else "Agent · Maxxit"
+
+    @rx.event
+    async def load(self) -> AsyncIterator[None]:
+        """on_load for /agents/[agent_id]; unknown, private or malformed ids show "Agent not found"."""
+        self.status = "loading"
+        yield  # clear the previous agent before the query, so a stale page never shows under a new URL
+        raw_id: str = self.agent_id  # the dynamic route arg Reflex adds to the root state
+        if not raw_id.isdigit():
+            self.status = "not_found"
+            return
+        agent_id = int(raw_id)
+        try:
+            agent = await read(lambda session: get_agent(session, agent_id))
+        except AgentNotFound:
+            self.status = "not_found"
+            return
+        except SQLAlchemyError:
+            logger.exception("agent %s could not be read", agent_id)
+            self.error = DB_ERROR
+            self.status = "error"
+            return
+        self._show(agent)
+
+    def _show(self, agent: AgentDetail) -> None:
+        self.error = ""
+        self.name = agent.name
+        self.description = agent.description
+        self.venue = agent.venue
+        self.venue_color = fmt.venue_color(agent.venue)
+        self.creator = fmt.creator(agent.creator_name, agent.creator_address)
+        self.creator_address = agent.creator_address
+        n = agent.active_deployments
+        self.active_deployments = f"{fmt.count(n)} active deployment{'' if n == 1 else 's'}"
+        self.metrics_updated = fmt.timestamp(agent.metrics_updated_at) if agent.metrics_updated_at else ""
+        self.figures = _figures(agent)
+        self.weights_figure = weights_chart(agent.weights)
+        self.risk = _risk(agent)
+        self.accounts = [_account(a) for a in agent.accounts]
+        self.signals = [_signal(s) for s in agent.recent_signals]
+        self.positions = [_position(p) for p in agent.recent_positions]
+        self.status = "found"

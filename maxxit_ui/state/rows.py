@@ -1,0 +1,52 @@
+"""Display rows shared by the landing leaderboard and the marketplace, built from backend summaries."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from backend.agents.schemas import AgentSummary
+from maxxit_ui.components import format as fmt
+
+
+class AgentRow(TypedDict):
+    id: str
+    href: str
+    name: str
+    venue: str
+    venue_color: str
+    creator: str
+    ct_accounts: str
+    trades: str
+    win_rate: str
+    win_rate_tone: str
+    apr_30d: str
+    apr_30d_tone: str
+    sharpe: str
+    sharpe_tone: str
+    pnl: str
+    pnl_tone: str
+
+
+def agent_href(agent_id: int) -> str:
+    return f"/agents/{agent_id}"
+
+
+def agent_row(agent: AgentSummary) -> AgentRow:
+    return AgentRow(
+        id=str(agent.id),
+        href=agent_href(agent.id),
+        name=agent.name,
+        venue=agent.venue,
+        venue_color=fmt.venue_color(agent.venue),
+        creator=fmt.creator(agent.creator_name, agent.creator_address),
+        ct_accounts=", ".join(f"@{h}" for h in agent.ct_accounts) or "—",
+        trades=fmt.count(agent.trades_count),
+        win_rate=fmt.percent(agent.win_rate, fraction=True),
+        win_rate_tone="muted" if agent.win_rate is None else "neutral",
+        apr_30d=fmt.percent(agent.apr_30d, signed=True),
+        apr_30d_tone=fmt.tone(agent.apr_30d),
+        sharpe=fmt.ratio(agent.sharpe_30d),
+        sharpe_tone=fmt.tone(agent.sharpe_30d),
+        pnl=fmt.money(agent.total_pnl),
+        pnl_tone=fmt.tone(agent.total_pnl),
+    )
