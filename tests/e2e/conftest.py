@@ -1,0 +1,128 @@
+"""Browser-test fixtures: a seeded SQLite database, the real Reflex app on it, and the system Chromium.
+
+The app is started with reflex.testing.AppHarnessProd: the frontend is exported once (as `reflex run
+--env prod` does) and served statically, so no Vite dev server re-optimises and reloads pages mid-test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlmodel import Session
+
+from backend.config import get_settings
+from backend.db import get_engine, make_engine, migrate
+from backend.models.enums import Venue
+from tests.factories import Factory
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The first page of a freshly exported app loads its JS bundles; later steps are much faster.
+expect.set_options(timeout=20_000)
+
+
+@dataclasses.dataclass(frozen=True)
+class Seeded:
+    """What the tests look for: two public agents on two venues, one with a closed trade."""
+
+    url: str
+    hyper_id: int
+    hyper_name: str
+    gmx_id: int
+    gmx_name: str
+    handle: str
+
+
+def _reflex_environment(mp: pytest.MonkeyPatch) -> None:
+    """What the Makefile exports, so `pytest tests/e2e` also works when run without make."""
+    bun_dir = REPO_ROOT / "tools" / "node_modules" / ".bin"
+    if (bun_dir / "bun").exists():
+        mp.setenv("PATH", f"{bun_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    if shutil.which("bun") is None:
+        pytest.fail("bun is not on PATH: run `make bootstrap` (npm install --prefix tools bun@1.4.4)")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    for name, value in {
+        "REFLEX_DIR": str(REPO_ROOT / ".reflex"),
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "false",
+    }.items():
+        mp.setenv(name, os.environ.get(name, value))
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'maxxit.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        f = Factory(session)
+        caller = f.ct_account(handle="e2e_caller", display_name="E2E Caller", followers_count=12_000)
+        hyper = f.agent(
+            name="Hyper Momentum",
+            venue=Venue.HYPERLIQUID,
+            follows=[caller],
+            description="Follows momentum calls on Hyperliquid perps.",
+            weight_tweet=70,
+            weight_momentum=55,
+            weight_volatility=10,
+            trades_count=1,
+            win_rate=Decimal("1"),
+            apr_30d=Decimal("24.5"),
+            sharpe_30d=Decimal("1.9"),
+            total_pnl=Decimal("42.00"),
+        )
+        gmx = f.agent(name="GMX Swing", venue=Venue.GMX, follows=[caller], weight_rsi=80, weight_macd=40)
+        f.closed_position(f.deployment(hyper), Decimal("42.00"), market="ETH", entry_price=Decimal("3000"))
+        seeded = Seeded(url, hyper.id, hyper.name, gmx.id, gmx.name, caller.handle)
+    engine.dispose()
+    return seeded
+
+
+@pytest.fixture(scope="module")
+def app_url(seeded: Seeded) -> Iterator[str]:
+    """Start the real app (UI, websocket and API) from the repo root against the seeded database."""
+    from reflex.testing import AppHarnessProd  # heavy import; only browser tests pay for it
+
+    with pytest.MonkeyPatch.context() as mp:
+        _reflex_environment(mp)
+        mp.setenv("DATABASE_URL", seeded.url)
+        _clear_caches()  # rxconfig.py and backend.db read settings once; make them see DATABASE_URL
+        try:
+            with AppHarnessProd.create(root=REPO_ROOT, app_name="maxxit_ui") as harness:
+                assert harness.frontend_url is not None
+                yield harness.frontend_url.rstrip("/")
+        finally:
+            get_engine().dispose()
+            _clear_caches()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's browser, but the system Chromium (never `playwright install` here)."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 900}}

@@ -1,0 +1,78 @@
+"""In Chromium against the running app: landing figures, marketplace filters, agent page and its chart."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Seeded
+
+pytestmark = pytest.mark.e2e
+
+
+def test_landing_shows_live_figures_and_leaderboard(page: Page, app_url: str, seeded: Seeded) -> None:
+    page.goto(f"{app_url}/")
+
+    expect(page.locator("#stat-agents")).to_have_text("2")
+    expect(page.locator("#stat-trades")).to_have_text("1")
+    expect(page.locator("#stat-pnl")).to_have_text("+$42.00")
+    # Only agents that have traded make the leaderboard.
+    expect(page.locator("#leaderboard-table")).to_contain_text(seeded.hyper_name)
+    expect(page.locator("#leaderboard-table")).not_to_contain_text(seeded.gmx_name)
+
+    page.locator("#cta-marketplace").click()
+    expect(page).to_have_url(re.compile(r"/marketplace/?$"))
+
+
+def test_marketplace_filter_then_agent_page(page: Page, app_url: str, seeded: Seeded) -> None:
+    page.goto(f"{app_url}/marketplace")
+    rows = page.locator("#agents-table .agent-row")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text=seeded.hyper_name)).to_have_count(1)
+    expect(rows.filter(has_text=seeded.gmx_name)).to_have_count(1)
+    expect(page.locator("#total-count")).to_have_text("2 agents")
+
+    page.locator("#venue-filter").click()
+    page.get_by_role("option", name="GMX").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(seeded.gmx_name)
+    expect(page.locator("#page-label")).to_have_text("Page 1 of 1")
+
+    page.locator("#venue-filter").click()
+    page.get_by_role("option", name="Hyperliquid").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(seeded.hyper_name)
+
+    rows.first.get_by_role("link", name=seeded.hyper_name).click()
+    expect(page).to_have_url(re.compile(rf"/agents/{seeded.hyper_id}/?$"))
+    expect(page.locator("#agent-name")).to_have_text(seeded.hyper_name)
+    expect(page.locator("#figure-apr-30d")).to_have_text("+24.5%")
+    expect(page.locator("#weights-chart .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#weights-chart")).to_contain_text("Momentum")
+    expect(page.locator("#accounts-table")).to_contain_text(f"@{seeded.handle}")
+    expect(page.locator("#positions-table")).to_contain_text("ETH")
+    expect(page.locator("#positions-table")).to_contain_text("+$42.00")
+
+
+def test_search_and_empty_result(page: Page, app_url: str, seeded: Seeded) -> None:
+    page.goto(f"{app_url}/marketplace")
+    rows = page.locator("#agents-table .agent-row")
+    expect(rows).to_have_count(2)
+
+    page.locator("#search-input").fill("swing")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(seeded.gmx_name)
+
+    page.locator("#search-input").fill("no such agent")
+    expect(page.locator("#agents-empty")).to_contain_text("No agents match")
+    page.locator("#clear-filters").click()
+    expect(rows).to_have_count(2)
+
+
+def test_unknown_agent_shows_not_found(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/agents/999999")
+    expect(page.locator("#agent-not-found")).to_have_text("Agent not found")
+    page.goto(f"{app_url}/agents/not-a-number")
+    expect(page.locator("#agent-not-found")).to_be_visible()
