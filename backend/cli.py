@@ -125,12 +125,11 @@ def _reflex_command(dev: bool) -> list[str]:
     settings = get_settings()
     reflex = str(Path(sys.executable).with_name("reflex"))
     command = [reflex, "run", "--env", "dev" if dev else "prod", "--loglevel", "info"]
-    command += ["--frontend-port", str(settings.frontend_port)]
-    if dev:
-        command += ["--backend-port", str(settings.backend_port)]
-    else:
-        command += ["--single-port"]
-    return command
+    # Prod serves pages, API and websocket on one port; dev keeps the backend on its own.
+    backend_port = settings.backend_port if dev else settings.frontend_port
+    command += ["--frontend-port", str(settings.frontend_port), "--backend-port", str(backend_port)]
+    command += ["--backend-host", settings.app_host]
+    return command if dev else [*command, "--single-port"]
 
 
 def _api_base(dev: bool) -> str:
