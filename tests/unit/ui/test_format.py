@@ -1,0 +1,56 @@
+"""Display formatting of figures: None never reads as zero, signs and colours follow the value."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal as D
+
+import pytest
+
+from maxxit_ui.components import format as fmt
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "muted"), (D("0.01"), "positive"), (D("-0.01"), "negative"), (D("0"), "neutral")],
+)
+def test_tone(value, expected):
+    assert fmt.tone(value) == expected
+
+
+def test_missing_figures_say_no_trades_yet():
+    for render in (fmt.percent, fmt.money, fmt.ratio, fmt.drawdown):
+        assert render(None) == fmt.NO_TRADES
+
+
+def test_percent_money_ratio():
+    assert fmt.percent(D("0.5532"), fraction=True) == "55.3%"
+    assert fmt.percent(D("24.3333"), signed=True) == "+24.3%"
+    assert fmt.percent(D("-109.04"), signed=True) == "-109.0%"
+    assert fmt.money(D("1234.5")) == "+$1,234.50"
+    assert fmt.money(D("-3")) == "-$3.00"
+    assert fmt.money(D("2135563.4"), signed=False, places=0) == "$2,135,563"
+    assert fmt.ratio(D("7.2421")) == "7.24"
+
+
+def test_drawdown_always_reads_as_a_loss():
+    assert fmt.drawdown(D("0.208")) == "-20.8%"
+    assert fmt.drawdown(D("-0.208")) == "-20.8%"
+
+
+def test_quantity_has_no_trailing_zeros_or_exponent():
+    assert fmt.quantity(D("0.014150000")) == "0.01415"
+    assert fmt.quantity(D("1E-8")) == "0.00000001"
+    assert fmt.quantity(D("42382")) == "42,382"
+    assert fmt.quantity(None) == "—"
+
+
+def test_addresses_times_and_labels():
+    address = "0x10969c604d1341f67211797dff0e98908ff70305"
+    assert fmt.short_address(address) == "0x1096…0305"
+    assert fmt.creator(None, address) == "0x1096…0305"
+    assert fmt.creator("degenalpha", address) == "degenalpha"
+    plus_two = datetime(2026, 11, 21, 4, 6, tzinfo=timezone(timedelta(hours=2)))
+    assert fmt.timestamp(plus_two) == "2026-11-21 02:06 UTC"
+    assert fmt.timestamp(datetime(2026, 1, 2, 3, 4, tzinfo=UTC)) == "2026-01-02 03:04 UTC"
+    assert fmt.label("TAKE_PROFIT") == "Take profit"
+    assert fmt.label(None) == "—"
+    assert fmt.venue_color("GMX") == "indigo" and fmt.venue_color("NYSE") == "gray"
