@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from backend.config import PROJECT_ROOT, get_settings
 from backend.db import migrate as run_migrations
 from backend.db import session_scope
+from backend.toolchain import reflex_environment
 
 app = typer.Typer(help="Maxxit: agentic trading platform.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -89,11 +91,21 @@ def up(
 ) -> None:
     """Migrate, seed, start the worker and the app; Ctrl-C stops everything."""
     settings = get_settings()
+    ports = {settings.frontend_port, settings.backend_port} if dev else {settings.frontend_port}
+    busy = sorted(port for port in ports if _port_in_use(settings.app_host, port))
+    if busy:
+        console.print(
+            f"[red]Port {', '.join(map(str, busy))} on {settings.app_host} is already in use[/] "
+            "(another `maxxit up`?). Stop it, or set FRONTEND_PORT / BACKEND_PORT."
+        )
+        raise typer.Exit(1)
     migrate()
     if settings.seed_demo_data if seed_demo is None else seed_demo:
         seed()
 
     children: list[subprocess.Popen] = []
+    # Started from a script's background job, SIGINT arrives ignored; Ctrl-C must still stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         children.append(_spawn("worker", _consumer_command(workers)))
@@ -140,7 +152,13 @@ def _api_base(dev: bool) -> str:
 def _spawn(name: str, command: Sequence[str]) -> subprocess.Popen:
     logger.info("starting %s: %s", name, " ".join(command))
     # Own session per child: Ctrl-C reaches us, and we stop each child's whole process tree.
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, start_new_session=True)
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=reflex_environment(), start_new_session=True)
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
 
 
 def _wait_until_served(url: str, children: Sequence[subprocess.Popen]) -> None:

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from backend.config import get_settings
 from backend.db import get_engine, make_engine, migrate
 from backend.models.enums import Venue
+from backend.toolchain import reflex_environment
 from tests.factories import Factory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,19 +51,13 @@ class Seeded:
 
 def _reflex_environment(mp: pytest.MonkeyPatch) -> None:
     """What the Makefile exports, so `pytest tests/e2e` also works when run without make."""
-    bun_dir = REPO_ROOT / "tools" / "node_modules" / ".bin"
-    if (bun_dir / "bun").exists():
-        mp.setenv("PATH", f"{bun_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    for name, value in reflex_environment().items():
+        if os.environ.get(name) != value:
+            mp.setenv(name, value)
     if shutil.which("bun") is None:
         pytest.fail("bun is not on PATH: run `make bootstrap` (npm install --prefix tools bun@1.4.4)")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    for name, value in {
-        "REFLEX_DIR": str(REPO_ROOT / ".reflex"),
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_CHECK_LATEST_VERSION": "false",
-    }.items():
-        mp.setenv(name, os.environ.get(name, value))
 
 
 def _clear_caches() -> None:

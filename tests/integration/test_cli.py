@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,16 @@ def test_unknown_command_fails_clearly(tmp_path: Path):
     result = _maxxit("launch-rockets", env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert result.returncode != 0
     assert "No such command" in result.stderr
+
+
+def test_up_refuses_a_busy_port_and_changes_nothing(tmp_path: Path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        db = tmp_path / "untouched.db"
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "FRONTEND_PORT": str(port), "COLUMNS": "200"}
+        result = _maxxit("up", env=env)
+    assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stdout
+    assert not db.exists()
