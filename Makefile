@@ -5,12 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUN_VERSION := 1.4.4
 
-# Reflex must find bun on PATH, or it tries to download one (no internet here).
-export PATH := $(CURDIR)/tools/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
-export REFLEX_DIR := $(CURDIR)/.reflex
-export REFLEX_TELEMETRY_ENABLED := false
-export REFLEX_CHECK_LATEST_VERSION := false
-export BUN_INSTALL_CACHE_DIR := $(CURDIR)/tools/bun-cache
+# Reflex's offline environment (bun from tools/, no telemetry) is set by backend/toolchain.py for every
+# process that runs Reflex: `maxxit up` and the browser tests.
 
 .PHONY: run test test-fast lint bench bootstrap services chromium clean
 
