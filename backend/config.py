@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,18 @@ class Settings(BaseSettings):
         default="", description="URL users open; defaults to http://APP_HOST:FRONTEND_PORT."
     )
 
+    maxxit_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs session tokens, encrypts stored keys. Required in prod; dev keeps one in data/.",
+    )
+    siwe_domain: str = Field(default="", description="Domain sign-in messages name; default PUBLIC_URL's.")
+    siwe_chain_id: int = Field(default=42161, ge=1, description="Chain id sign-in messages are bound to.")
+    auth_nonce_ttl_minutes: int = Field(default=10, ge=1, le=60)
+    session_ttl_hours: int = Field(default=168, ge=1, le=24 * 90)
+    auth_rate_limit_per_ip: int = Field(default=30, ge=1, description="Auth requests per IP per window.")
+    auth_rate_limit_per_address: int = Field(default=10, ge=1, description="Per wallet address per window.")
+    auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
+
     seed_demo_data: bool = Field(default=True, description="`maxxit up` loads demo data when true.")
     price_feed_seed: int = Field(default=7, description="Seed of the simulated price feed.")
     metrics_refresh_minutes: int = Field(default=5, ge=1, le=1440)
@@ -50,7 +63,16 @@ class Settings(BaseSettings):
 
     @property
     def frontend_url(self) -> str:
-        return self.public_url or f"http://{self.app_host}:{self.frontend_port}"
+        return (self.public_url or f"http://{self.app_host}:{self.frontend_port}").rstrip("/")
+
+    @property
+    def sign_in_domain(self) -> str:
+        """The `host[:port]` a SIWE message must name: what the user's browser shows in the address bar."""
+        return self.siwe_domain or urlsplit(self.frontend_url).netloc
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.frontend_url.startswith("https://")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,115 @@
+"""The audit log: who did what to which entity, written in the same transaction as the change itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlmodel import Session, col, func, select
+
+from backend.models import AuditLog
+
+SYSTEM_ACTOR = "system"
+
+
+class Action:
+    """Audit action names; one place so the admin filter and the writers agree."""
+
+    SIGN_IN = "auth.sign_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    SIGN_OUT = "auth.sign_out"
+    USER_CREATED = "user.created"
+    ROLE_CHANGED = "user.role_changed"
+    AGENT_CREATED = "agent.created"
+    AGENT_UPDATED = "agent.updated"
+    AGENT_ARCHIVED = "agent.archived"
+
+    @classmethod
+    def all(cls) -> list[str]:
+        return sorted(v for k, v in vars(cls).items() if k.isupper())
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: str | int | None = None,
+    actor: str = SYSTEM_ACTOR,
+    actor_user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditLog:
+    """Add an audit row to the session; the caller's commit makes it permanent with the change it records."""
+    row = AuditLog(
+        actor_user_id=actor_user_id,
+        actor=actor[:64],
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        details=details or {},
+        ip=ip[:64] if ip else None,
+    )
+    session.add(row)
+    return row
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: str | None = Field(default=None, max_length=64)
+    actor: str | None = Field(default=None, max_length=64, description="Address or 'system', exact match.")
+    entity_type: str | None = Field(default=None, max_length=32)
+    entity_id: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+    @field_validator("action", "actor", "entity_type", "entity_id")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+
+class AuditEntry(BaseModel):
+    id: int
+    created_at: datetime
+    actor: str
+    actor_user_id: int | None
+    action: str
+    entity_type: str
+    entity_id: str | None
+    details: dict[str, Any]
+    ip: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    total: int
+    limit: int
+    offset: int
+
+
+def list_entries(session: Session, query: AuditQuery) -> AuditPage:
+    """Newest first, filtered by exact action, actor (case-insensitive address) and entity."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.action:
+        conditions.append(col(AuditLog.action) == query.action)
+    if query.actor:
+        conditions.append(col(AuditLog.actor) == query.actor.lower())
+    if query.entity_type:
+        conditions.append(col(AuditLog.entity_type) == query.entity_type)
+    if query.entity_id:
+        conditions.append(col(AuditLog.entity_id) == query.entity_id)
+    total = session.exec(select(func.count()).select_from(AuditLog).where(*conditions)).one()
+    rows = session.exec(
+        select(AuditLog)
+        .where(*conditions)
+        .order_by(col(AuditLog.created_at).desc(), col(AuditLog.id).desc())
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    items = [AuditEntry.model_validate(row, from_attributes=True) for row in rows]
+    return AuditPage(items=items, total=total, limit=query.limit, offset=query.offset)

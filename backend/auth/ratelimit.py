@@ -1,0 +1,119 @@
+"""Fixed-window rate limits on sign-in, per client IP and per wallet address.
+
+With REDIS_URL the counters live in Redis, so every app worker shares them; the embedded mode runs one
+process and counts in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Protocol
+
+import redis
+
+from backend.auth.errors import RateLimited
+from backend.config import Settings
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class Counter(Protocol):
+    def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Count one hit; return (hits in the current window, seconds until it ends)."""
+        ...
+
+
+class MemoryCounter:
+    def __init__(self, clock: Clock = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[int, int]] = {}  # key -> (window number, hits)
+
+    def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        now = self._clock()
+        window = int(now // window_seconds)
+        with self._lock:
+            if len(self._windows) > 100_000:  # old windows of one-off IPs; drop them all rather than grow
+                self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+            seen, hits = self._windows.get(key, (window, 0))
+            hits = hits + 1 if seen == window else 1
+            self._windows[key] = (window, hits)
+        return hits, int((window + 1) * window_seconds - now) + 1
+
+
+class RedisCounter:
+    def __init__(self, client: redis.Redis, prefix: str = "maxxit:ratelimit:", clock: Clock = time.time):
+        self._client = client
+        self._prefix = prefix
+        self._clock = clock
+
+    def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        now = self._clock()
+        window = int(now // window_seconds)
+        redis_key = f"{self._prefix}{key}:{window}"
+        pipe = self._client.pipeline()
+        pipe.incr(redis_key)
+        pipe.expire(redis_key, window_seconds + 1)
+        hits, _ = pipe.execute()
+        return int(hits), int((window + 1) * window_seconds - now) + 1
+
+
+class AuthRateLimiter:
+    def __init__(self, counter: Counter, *, per_ip: int, per_address: int, window_seconds: int) -> None:
+        self._counter = counter
+        self._per_ip = per_ip
+        self._per_address = per_address
+        self._window = window_seconds
+
+    def check(self, *, ip: str | None, address: str | None = None) -> None:
+        """Count this attempt; RateLimited once the IP or the address is over its limit for the window."""
+        if ip:
+            self._enforce(f"ip:{ip}", self._per_ip, "too many sign-in attempts from your network")
+        if address:
+            key = f"addr:{address.lower()}"
+            self._enforce(key, self._per_address, "too many sign-in attempts for this wallet")
+
+    def _enforce(self, key: str, limit: int, message: str) -> None:
+        hits, retry_after = self._counter.hit(key, self._window)
+        if hits > limit:
+            logger.warning("auth rate limit hit for %s (%d in window)", key.split(":")[0], hits)
+            raise RateLimited(f"{message}; try again in {retry_after} s", retry_after)
+
+
+def build_rate_limiter(settings: Settings) -> AuthRateLimiter:
+    counter: Counter = (
+        RedisCounter(redis.Redis.from_url(settings.redis_url)) if settings.redis_url else MemoryCounter()
+    )
+    return AuthRateLimiter(
+        counter,
+        per_ip=settings.auth_rate_limit_per_ip,
+        per_address=settings.auth_rate_limit_per_address,
+        window_seconds=settings.auth_rate_limit_window_seconds,
+    )
+
+
+@lru_cache(maxsize=8)
+def _cached(redis_url: str | None, per_ip: int, per_address: int, window: int) -> AuthRateLimiter:
+    settings = Settings(
+        redis_url=redis_url,
+        auth_rate_limit_per_ip=per_ip,
+        auth_rate_limit_per_address=per_address,
+        auth_rate_limit_window_seconds=window,
+    )
+    return build_rate_limiter(settings)
+
+
+def auth_rate_limiter(settings: Settings) -> AuthRateLimiter:
+    """The process-wide limiter for these settings (in-memory counters must be shared to count at all)."""
+    return _cached(
+        settings.redis_url,
+        settings.auth_rate_limit_per_ip,
+        settings.auth_rate_limit_per_address,
+        settings.auth_rate_limit_window_seconds,
+    )
