@@ -138,3 +138,35 @@ class PlatformStats(BaseModel):
     volume_usd: Decimal
     realized_pnl: Decimal
     ct_accounts: int
+
+
+class OwnedAgent(BaseModel):
+    """An agent as its owner (or an admin) edits it: every editable value, any visibility or status."""
+
+    id: int
+    creator_id: int
+    name: str
+    description: str
+    venue: Venue
+    visibility: str
+    status: str
+    weights: dict[str, int]
+    risk: RiskSettings
+    ct_account_ids: list[int]
+    accounts: list[CtAccountOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class MyAgentRow(BaseModel):
+    """One row of "my agents", private and archived ones included."""
+
+    id: int
+    name: str
+    venue: Venue
+    visibility: str
+    status: str
+    trades_count: int
+    apr_30d: Decimal | None
+    created_at: datetime
+    updated_at: datetime

@@ -114,14 +114,7 @@ def get_agent(session: Session, agent_id: int) -> AgentDetail:
     return AgentDetail(
         **summary.model_dump(),
         weights=agent.weights(),
-        risk=RiskSettings(
-            stop_loss_pct=agent.stop_loss_pct,
-            take_profit_pct=agent.take_profit_pct,
-            trailing_activation_pct=agent.trailing_activation_pct,
-            trailing_distance_pct=agent.trailing_distance_pct,
-            sizing_profile=agent.sizing_profile,
-            signal_threshold=agent.signal_threshold,
-        ),
+        risk=risk_settings(agent),
         visibility=agent.visibility,
         status=agent.status,
         apr_si=agent.apr_si,
@@ -131,6 +124,18 @@ def get_agent(session: Session, agent_id: int) -> AgentDetail:
         recent_signals=_recent_signals(session, agent_id),
         recent_positions=_recent_positions(session, agent_id),
         metrics_updated_at=agent.metrics_updated_at,
+    )
+
+
+def risk_settings(agent: Agent) -> RiskSettings:
+    """The agent's risk columns as one value; shared by the public detail and the owner's edit form."""
+    return RiskSettings(
+        stop_loss_pct=agent.stop_loss_pct,
+        take_profit_pct=agent.take_profit_pct,
+        trailing_activation_pct=agent.trailing_activation_pct,
+        trailing_distance_pct=agent.trailing_distance_pct,
+        sizing_profile=agent.sizing_profile,
+        signal_threshold=agent.signal_threshold,
     )
 
 
