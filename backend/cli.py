@@ -1,4 +1,4 @@
-"""`maxxit` command line: up, worker, migrate, seed.
+"""`maxxit` command line: up, worker, migrate, seed, create-admin.
 
 `up` runs the embedded platform: migrate, seed the demo, start the Huey consumer and the Reflex app,
 and stop every process it started on Ctrl-C. Workers run as processes, so this module never imports
@@ -73,6 +73,23 @@ def seed() -> None:
         f"{report.agents_skipped} already there, {report.posts_created} posts, "
         f"{report.positions_created} positions"
     )
+
+
+@app.command("create-admin")
+def create_admin(address: str = typer.Argument(..., help="The operator's wallet address (0x...).")) -> None:
+    """Make a wallet an admin (creating its user if it never signed in); the first admin comes from here."""
+    from backend.auth.errors import InvalidAddress
+    from backend.auth.users import create_admin as make_admin
+
+    run_migrations()
+    try:
+        with session_scope() as session:
+            user, changed = make_admin(session, address)
+    except InvalidAddress as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(code=2) from e
+    verb = "is now" if changed else "was already"
+    console.print(f"[green]{user.address} {verb} an admin.[/] Sign in with that wallet for the Admin menu.")
 
 
 @app.command()

@@ -9,14 +9,19 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from backend.api import agents, health, metrics
+from backend.api import admin, agents, auth, health, metrics
 from backend.api.deps import app_engine
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
+from backend.auth.ratelimit import build_rate_limiter
 from backend.config import Settings
 
 logger = logging.getLogger(__name__)
 
-DESCRIPTION = "Read API of the Maxxit agent marketplace, plus health probes and Prometheus metrics.\n"
+DESCRIPTION = (
+    "API of the Maxxit agent marketplace: Sign-In-With-Ethereum, agents, admin, health probes and "
+    "Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then `POST /api/v1/auth/verify`; send the "
+    "token as `Authorization: Bearer <token>` (browsers get an HttpOnly cookie too).\n"
+)
 DESCRIPTION += ERRORS_DESCRIPTION
 
 
@@ -32,12 +37,15 @@ def create_api(engine: sa.Engine | None = None, settings: Settings | None = None
     )
     app.state.engine = engine
     app.state.settings = settings
+    # An app built with its own settings counts its own sign-in attempts; the default one shares the
+    # process-wide limiter with the UI.
+    app.state.rate_limiter = build_rate_limiter(settings) if settings is not None else None
     # Each app owns its registry, so several apps in one process (tests, workers) never collide.
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     registry.register(metrics.DomainCollector(partial(app_engine, app)))
     app.add_middleware(metrics.MetricsMiddleware, metrics=metrics.HttpMetrics(registry))
     install_error_handlers(app)
-    for router in (agents.router, health.router, metrics.router):
+    for router in (auth.router, agents.router, admin.router, health.router, metrics.router):
         app.include_router(router)
     return app

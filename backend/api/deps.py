@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from sqlmodel import Session
 
+from backend.auth.errors import NotAuthenticated
+from backend.auth.identity import CurrentUser
+from backend.auth.sessions import SESSION_COOKIE, authenticate
 from backend.config import Settings, get_settings
 from backend.db import get_engine
 
@@ -43,3 +46,34 @@ def db_session(engine: Annotated[sa.Engine, Depends(request_engine)]) -> Iterato
 SessionDep = Annotated[Session, Depends(db_session)]
 SettingsDep = Annotated[Settings, Depends(request_settings)]
 EngineDep = Annotated[sa.Engine, Depends(request_engine)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def session_token(request: Request) -> str | None:
+    """`Authorization: Bearer <token>` first (API clients), else the session cookie (the browser)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> CurrentUser:
+    """The signed-in user, or 401 naming why (missing, expired, revoked or forged session)."""
+    try:
+        return authenticate(session, session_token(request), settings=settings)
+    except NotAuthenticated as e:
+        raise HTTPException(status_code=401, detail=str(e), headers={"WWW-Authenticate": "Bearer"}) from e
+
+
+def admin_user(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="admins only")
+    return user
+
+
+ClientIpDep = Annotated[str | None, Depends(client_ip)]
+CurrentUserDep = Annotated[CurrentUser, Depends(current_user)]
+AdminDep = Annotated[CurrentUser, Depends(admin_user)]

@@ -11,6 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from backend.auth.errors import (
+    AuthError,
+    Forbidden,
+    InvalidAddress,
+    LastAdmin,
+    NotAuthenticated,
+    RateLimited,
+    SignInRejected,
+    UserNotFound,
+)
+
 logger = logging.getLogger(__name__)
 
 ERRORS_DESCRIPTION = """
@@ -19,7 +30,10 @@ Every error answers with a JSON object holding `detail`:
 * **422** (a query or path value is invalid): `detail` is a list with one entry per bad field,
   `{"field": "limit", "message": "Input should be less than or equal to 100"}`.
   Unknown query parameters are refused the same way.
-* **404** (unknown or unlisted agent) and other 4xx: `detail` is a message, e.g. `"agent 5 not found"`.
+* **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.
+* **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent),
+  **409** (e.g. removing the last admin): `detail` is a message, e.g. `"agent 5 not found"`.
+* **429** (too many sign-in attempts): `detail` is a message; the `Retry-After` header gives seconds.
 * **503** (the database is unreachable): `{"detail": "database unavailable"}`.
 * **500**: `{"detail": "internal server error"}`; the cause is logged, never returned.
 
@@ -82,9 +96,33 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": "internal server error"})
 
 
+# Domain auth errors and the status each one answers with; the message is always safe to show.
+_AUTH_STATUS: dict[type[AuthError], int] = {
+    NotAuthenticated: 401,
+    SignInRejected: 401,
+    Forbidden: 403,
+    UserNotFound: 404,
+    LastAdmin: 409,
+}
+
+
+async def _auth_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthError)
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse(status_code=429, content={"detail": str(exc)}, headers=headers)
+    if isinstance(exc, InvalidAddress):
+        body = ValidationErrorBody(detail=[FieldError(field="address", message=str(exc))])
+        return JSONResponse(status_code=422, content=body.model_dump())
+    status = next((code for kind, code in _AUTH_STATUS.items() if isinstance(exc, kind)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every failure the documented shape."""
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(AuthError, _auth_error)
     for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
         app.add_exception_handler(db_down, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,6 +6,7 @@ its own domain and URI, its chain, a message that has not expired.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from eth_utils import to_checksum_address
@@ -14,6 +15,8 @@ from siwe import siwe as siwe_lib
 from backend.auth.errors import SignInRejected
 from backend.config import Settings
 
+# An externally owned account's ECDSA signature: r, s, v. Contract wallets (EIP-1271) are not supported.
+SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 STATEMENT = "Sign in to Maxxit. This request will not trigger a blockchain transaction or cost any gas."
 
 
@@ -47,6 +50,8 @@ def check_message(
     message: siwe_lib.SiweMessage, signature: str, *, settings: Settings, nonce: str, now: datetime
 ) -> str:
     """The lower-case signer address once domain, URI, chain, nonce, times and signature all check out."""
+    if not SIGNATURE.fullmatch(signature or ""):
+        raise SignInRejected("the signature is malformed: expected 0x and 65 bytes of hex")
     if message.domain != settings.sign_in_domain:
         raise SignInRejected(f"the message is for {message.domain}, not {settings.sign_in_domain}")
     if message.uri.rstrip("/") != settings.frontend_url:

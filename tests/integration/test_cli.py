@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 
 from backend.config import PROJECT_ROOT
 from backend.db import make_engine
-from backend.models import Agent
+from backend.models import Agent, AuditLog, User
 
 
 def _maxxit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -62,3 +62,25 @@ def test_up_refuses_a_busy_port_and_changes_nothing(tmp_path: Path):
     assert result.returncode == 1
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stdout
     assert not db.exists()
+
+
+def test_create_admin_promotes_a_wallet_once_and_refuses_bad_addresses(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'admin.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
+    address = "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B"
+
+    first = _maxxit("create-admin", address, env=env)
+    assert first.returncode == 0, first.stderr
+    assert f"{address.lower()} is now an admin" in first.stdout
+    again = _maxxit("create-admin", address.lower(), env=env)
+    assert f"{address.lower()} was already an admin" in again.stdout
+
+    bad = _maxxit("create-admin", "0x1234", env=env)
+    assert bad.returncode == 2
+    assert "0x-prefixed 20-byte hex" in bad.stdout
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        assert session.exec(select(User.address, User.role)).all() == [(address.lower(), "admin")]
+        assert session.exec(select(func.count()).select_from(AuditLog)).one() == 2  # created + role change
+    engine.dispose()

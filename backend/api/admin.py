@@ -1,0 +1,61 @@
+"""Operator endpoints: users and their roles, and the audit log. Admins only."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from backend import audit
+from backend.api.auth import UNAUTHORIZED
+from backend.api.deps import AdminDep, ClientIpDep, SessionDep
+from backend.api.errors import INVALID, ErrorBody
+from backend.auth import users
+from backend.models.enums import Role
+
+logger = logging.getLogger(__name__)
+
+FORBIDDEN = {403: {"model": ErrorBody, "description": "Not an admin"}}
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={**INVALID, **UNAUTHORIZED, **FORBIDDEN})
+
+
+class RoleChange(BaseModel):
+    role: Role
+
+
+@router.get("/users", summary="List users")
+def list_users(
+    _admin: AdminDep,
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=42, description="Part of an address")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> users.UserPage:
+    """Admins first, then newest."""
+    return users.list_users(session, q=q, limit=limit, offset=offset)
+
+
+@router.put(
+    "/users/{address}/role",
+    summary="Grant or revoke admin",
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody, "description": "Last admin"}},
+)
+def set_role(
+    address: Annotated[str, Path(max_length=64)],
+    body: RoleChange,
+    admin: AdminDep,
+    session: SessionDep,
+    ip: ClientIpDep,
+) -> users.UserOut:
+    """Audited; refuses to remove the last admin."""
+    return users.set_role(session, admin, address, body.role, ip=ip)
+
+
+@router.get("/audit", summary="Audit log")
+def audit_log(
+    _admin: AdminDep, session: SessionDep, query: Annotated[audit.AuditQuery, Query()]
+) -> audit.AuditPage:
+    """Sign-ins, failed sign-ins, role changes and agent changes, newest first."""
+    return audit.list_entries(session, query)
