@@ -5,16 +5,32 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.api import create_api
+from maxxit_ui.components.wallet import WALLET_SCRIPT
 from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
 from maxxit_ui.pages.landing import landing
 from maxxit_ui.pages.marketplace import marketplace
+from maxxit_ui.pages.signin import ROUTE as SIGNIN_ROUTE
+from maxxit_ui.pages.signin import signin
 from maxxit_ui.state.agent import AgentState
+from maxxit_ui.state.auth import AuthState
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
-app = rx.App(api_transformer=create_api())
-app.add_page(landing, route="/", title="Maxxit · AI trading agents", on_load=LandingState.load)
-app.add_page(marketplace, route="/marketplace", title="Marketplace · Maxxit", on_load=MarketplaceState.load)
-app.add_page(agent, route=AGENT_ROUTE, title=AgentState.page_title, on_load=AgentState.load)
+app = rx.App(api_transformer=create_api(), head_components=[rx.script(src=WALLET_SCRIPT)])
+
+# Public pages: the header shows whoever the session cookie belongs to.
+app.add_page(
+    landing, route="/", title="Maxxit · AI trading agents", on_load=[AuthState.restore, LandingState.load]
+)
+app.add_page(
+    marketplace,
+    route="/marketplace",
+    title="Marketplace · Maxxit",
+    on_load=[AuthState.restore, MarketplaceState.load],
+)
+app.add_page(
+    agent, route=AGENT_ROUTE, title=AgentState.page_title, on_load=[AuthState.restore, AgentState.load]
+)
+app.add_page(signin, route=SIGNIN_ROUTE, title="Sign in · Maxxit", on_load=AuthState.signin_load)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from maxxit_ui.components.wallet import wallet_control
+
 NAV_LINKS: tuple[tuple[str, str], ...] = (
     ("Marketplace", "/marketplace"),
     ("Leaderboard", "/#leaderboard"),
@@ -40,7 +42,12 @@ def header() -> rx.Component:
                 high_contrast=True,
                 id="nav-home",
             ),
-            rx.hstack(*(_nav_link(text, href) for text, href in NAV_LINKS), spacing="5", align="center"),
+            rx.hstack(
+                *(_nav_link(text, href) for text, href in NAV_LINKS),
+                wallet_control(),
+                spacing="5",
+                align="center",
+            ),
             justify="between",
             align="center",
             max_width=CONTENT_WIDTH,

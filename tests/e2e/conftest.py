@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+E2E_SECRET_KEY = "e2e-only-secret-key-0123456789abcdef"  # >= 32 characters, like production's
 # The first page of a freshly exported app loads its JS bundles; later steps are much faster.
 expect.set_options(timeout=20_000)
 
@@ -102,11 +103,18 @@ def app_url(seeded: Seeded) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as mp:
         _reflex_environment(mp)
         mp.setenv("DATABASE_URL", seeded.url)
+        mp.setenv("MAXXIT_SECRET_KEY", E2E_SECRET_KEY)
+        mp.delenv("SIWE_DOMAIN", raising=False)
         _clear_caches()  # rxconfig.py and backend.db read settings once; make them see DATABASE_URL
         try:
             with AppHarnessProd.create(root=REPO_ROOT, app_name="maxxit_ui") as harness:
                 assert harness.frontend_url is not None
-                yield harness.frontend_url.rstrip("/")
+                url = harness.frontend_url.rstrip("/")
+                # The backend runs in this process and the harness chose the port only now: sign-in
+                # messages must name the host the browser shows, exactly as PUBLIC_URL says in production.
+                mp.setenv("PUBLIC_URL", url)
+                get_settings.cache_clear()
+                yield url
         finally:
             get_engine().dispose()
             _clear_caches()

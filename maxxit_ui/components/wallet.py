@@ -1,0 +1,79 @@
+"""The header's wallet control: "Connect wallet" for visitors, the address and its menu once signed in."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.state.auth import AuthState
+
+WALLET_SCRIPT = "/wallet.js"
+
+
+def _menu_link(text: str, href: str, icon: str, element_id: str) -> rx.Component:
+    return rx.menu.item(
+        rx.link(
+            rx.hstack(rx.icon(icon, size=14), rx.text(text), align="center", spacing="2"),
+            href=href,
+            underline="none",
+            color="inherit",
+            width="100%",
+        ),
+        id=element_id,
+    )
+
+
+def account_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.box(width="8px", height="8px", border_radius="50%", background="var(--green-9)"),
+                rx.text(AuthState.short_address, id="account-address", font_family="monospace"),
+                rx.cond(AuthState.is_admin, rx.badge("admin", color_scheme="amber", size="1")),
+                rx.icon("chevron_down", size=14),
+                variant="soft",
+                color_scheme="gray",
+                id="account-menu",
+                title=AuthState.address,
+            ),
+        ),
+        rx.menu.content(
+            _menu_link("My agents", "/my-agents", "bot", "menu-my-agents"),
+            _menu_link("Build agent", "/agents/new", "circle_plus", "menu-build-agent"),
+            rx.cond(
+                AuthState.is_admin,
+                rx.fragment(
+                    rx.menu.separator(),
+                    _menu_link("Admin: users", "/admin/users", "users", "menu-admin-users"),
+                    _menu_link("Admin: audit log", "/admin/audit", "scroll_text", "menu-admin-audit"),
+                ),
+            ),
+            rx.menu.separator(),
+            rx.menu.item(
+                rx.hstack(rx.icon("log_out", size=14), rx.text("Sign out"), align="center", spacing="2"),
+                on_select=AuthState.sign_out,
+                color="red",
+                id="menu-sign-out",
+            ),
+            align="end",
+        ),
+    )
+
+
+def connect_button(**props) -> rx.Component:
+    """Starts the sign-in; says so plainly when the browser has no wallet."""
+    busy = AuthState.busy != ""
+    return rx.button(
+        rx.cond(busy, rx.spinner(size="1"), rx.icon("wallet", size=16)),
+        AuthState.button_label,
+        on_click=AuthState.connect,
+        on_mount=AuthState.detect_wallet,
+        disabled=busy,
+        variant=rx.cond(AuthState.wallet == "missing", "outline", "solid"),
+        color_scheme=rx.cond(AuthState.wallet == "missing", "gray", "jade"),
+        id="connect-wallet",
+        **props,
+    )
+
+
+def wallet_control() -> rx.Component:
+    return rx.cond(AuthState.signed_in, account_menu(), connect_button())

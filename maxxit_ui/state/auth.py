@@ -1,0 +1,259 @@
+"""Sign-In-With-Ethereum in the browser, and who is signed in.
+
+The flow: the wallet shares an address (`maxxitWallet.accounts()` in assets/wallet.js), the server issues a
+single-use EIP-4361 message for it, the wallet signs it (`maxxitWallet.sign`), the server verifies it and
+opens a session. The session token lives only in the `maxxit_session` cookie (the REST API accepts the
+same cookie); every protected handler re-authenticates it through `current_user`, so a revoked or expired
+session stops working at once, whatever this tab last showed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Literal
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.auth import service
+from backend.auth.errors import InvalidAddress, NotAuthenticated, RateLimited, SignInRejected
+from backend.auth.identity import CurrentUser
+from backend.auth.ratelimit import auth_rate_limiter
+from backend.config import get_settings
+from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.paths import SIGNIN_PATH, safe_next_path, signin_url
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "maxxit_session"
+NO_WALLET = "No wallet found — install MetaMask or Rabby"
+REJECTED = "Signature request rejected in your wallet"
+
+WalletPresence = Literal["unknown", "ready", "missing"]
+Busy = Literal["", "connecting", "signing"]
+
+
+def _cookie() -> Any:
+    settings = get_settings()
+    return rx.Cookie(
+        "",
+        name=SESSION_COOKIE,
+        path="/",
+        same_site="strict",
+        secure=settings.cookie_secure,
+        max_age=settings.session_ttl_hours * 3600,
+    )
+
+
+def _wallet_failure(result: Any, fallback: str) -> str:
+    """The user-facing reason from a `{ok: false, code, error}` wallet result."""
+    if not isinstance(result, dict):
+        return fallback
+    if result.get("code") == "no_wallet":
+        return NO_WALLET
+    if result.get("code") == "rejected":
+        return str(result.get("error") or REJECTED)
+    return str(result.get("error") or fallback)[:300]
+
+
+class AuthState(rx.State):
+    """The signed-in wallet as the header shows it; the CurrentUser itself stays on the server."""
+
+    session_token: str = _cookie()
+    address: str = ""
+    short_address: str = ""
+    role: str = ""
+    wallet: WalletPresence = "unknown"
+    busy: Busy = ""
+    error: str = ""
+
+    _user: CurrentUser | None = None
+    _challenge: str = ""
+    _challenge_address: str = ""
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return self.address != ""
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @rx.var
+    def button_label(self) -> str:
+        if self.busy == "connecting":
+            return "Connecting…"
+        if self.busy == "signing":
+            return "Signing…"
+        if self.wallet == "missing":
+            return NO_WALLET
+        return "Connect wallet"
+
+    # -- session -----------------------------------------------------------------------------------------
+
+    async def _authenticate(self) -> CurrentUser | None:
+        """The user behind the cookie, checked against the database now; clears everything when it is dead."""
+        if not self.session_token:
+            self._forget()
+            return None
+        token = self.session_token
+        settings = get_settings()
+        try:
+            user = await read(lambda session: service.authenticate(session, token, settings=settings))
+        except NotAuthenticated:
+            self._forget()
+            self.session_token = ""
+            return None
+        self._remember(user)
+        return user
+
+    def _remember(self, user: CurrentUser) -> None:
+        self._user = user
+        self.address = user.address
+        self.short_address = user.short_address
+        self.role = user.role.value
+
+    def _forget(self) -> None:
+        self._user = None
+        self.address = self.short_address = self.role = ""
+
+    def _client(self) -> tuple[str | None, str | None]:
+        ip = self.router.session.client_ip or None
+        user_agent = self.router.headers.user_agent or None
+        return ip, user_agent
+
+    @rx.event
+    async def restore(self) -> None:
+        """on_load of every page: show the header for whoever the cookie belongs to (or nobody)."""
+        try:
+            await self._authenticate()
+        except SQLAlchemyError:
+            logger.exception("session check failed")
+
+    # -- wallet sign-in ----------------------------------------------------------------------------------
+
+    @rx.event
+    def detect_wallet(self) -> EventSpec:
+        """on_mount of the wallet button: label it for visitors without a browser wallet."""
+        return rx.call_script("typeof window.ethereum !== 'undefined'", callback=AuthState.wallet_detected)
+
+    @rx.event
+    def wallet_detected(self, present: bool) -> None:
+        self.wallet = "ready" if present else "missing"
+
+    @rx.event
+    def connect(self) -> EventSpec | None:
+        """Step 1: ask the wallet for an account."""
+        if self.busy:
+            return None
+        self.error = ""
+        self.busy = "connecting"
+        return rx.call_script("window.maxxitWallet.accounts()", callback=AuthState.got_account)
+
+    @rx.event
+    async def got_account(self, result: dict[str, Any]) -> EventSpec | None:
+        """Step 2: the server issues a sign-in message for the account; the wallet is asked to sign it."""
+        if not isinstance(result, dict) or not result.get("ok"):
+            if isinstance(result, dict) and result.get("code") == "no_wallet":
+                self.wallet = "missing"
+            return self._fail(_wallet_failure(result, "The wallet could not connect"))
+        self.wallet = "ready"
+        address = str(result.get("value", ""))
+        settings = get_settings()
+        ip, _ = self._client()
+        try:
+            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip, address=address)
+            challenge = await read(
+                lambda session: service.issue_challenge(session, address, settings=settings)
+            )
+        except (InvalidAddress, RateLimited) as e:
+            return self._fail(f"Sign-in refused: {e}")
+        except SQLAlchemyError:
+            logger.exception("issuing a sign-in challenge failed")
+            return self._fail(DB_ERROR)
+        self._challenge, self._challenge_address = challenge.message, address
+        self.busy = "signing"
+        script = f"window.maxxitWallet.sign({json.dumps(challenge.message)}, {json.dumps(address)})"
+        return rx.call_script(script, callback=AuthState.got_signature)
+
+    @rx.event
+    async def got_signature(self, result: dict[str, Any]) -> EventSpec | None:
+        """Step 3: the server verifies the signed message and opens a session; the cookie carries it."""
+        message, address = self._challenge, self._challenge_address
+        self._challenge = self._challenge_address = ""
+        if not isinstance(result, dict) or not result.get("ok"):
+            return self._fail(_wallet_failure(result, "The wallet could not sign"))
+        if not message:
+            return self._fail("The sign-in request expired in this tab; connect again.")
+        signature = str(result.get("value", ""))
+        settings = get_settings()
+        ip, user_agent = self._client()
+        try:
+            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip, address=address)
+            signed = await read(
+                lambda session: service.sign_in(
+                    session, message, signature, settings=settings, ip=ip, user_agent=user_agent
+                )
+            )
+        except (SignInRejected, RateLimited) as e:
+            return self._fail(f"Sign-in refused: {e}")
+        except SQLAlchemyError:
+            logger.exception("sign-in failed on the database")
+            return self._fail(DB_ERROR)
+        self.session_token = signed.token
+        self._remember(signed.user)
+        self.busy = ""
+        if self.router.url.path.rstrip("/") == SIGNIN_PATH:
+            return rx.redirect(self._next_path())
+        return rx.toast.success(f"Signed in as {signed.user.short_address}")
+
+    def _fail(self, reason: str) -> EventSpec:
+        self.busy = ""
+        self.error = reason
+        return rx.toast.error(reason)
+
+    def _next_path(self) -> str:
+        """Where the sign-in page sends the user afterwards: its `next`, if that is a path on this site."""
+        return safe_next_path(self.router.url.query_parameters.get("next"))
+
+    @rx.event
+    async def signin_load(self) -> EventSpec | None:
+        """on_load of /signin: already signed in means straight on to `next`."""
+        self.error = ""
+        try:
+            user = await self._authenticate()
+        except SQLAlchemyError:
+            logger.exception("session check failed")
+            self.error = DB_ERROR
+            return None
+        return rx.redirect(self._next_path()) if user else None
+
+    @rx.event
+    async def sign_out(self) -> list[EventSpec]:
+        token = self.session_token
+        settings = get_settings()
+        ip, _ = self._client()
+        try:
+            await read(lambda session: service.sign_out(session, token, settings=settings, ip=ip))
+        except SQLAlchemyError:
+            logger.exception("sign-out failed on the database")
+            return [rx.toast.error(DB_ERROR)]
+        self._forget()
+        self.session_token = ""
+        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}), rx.redirect("/")]
+
+
+async def current_user(state: rx.State) -> CurrentUser | None:
+    """The signed-in user for a protected handler, re-checked against the database (None: signed out)."""
+    auth = await state.get_state(AuthState)
+    return await auth._authenticate()
+
+
+def to_signin(state: rx.State) -> EventSpec:
+    """Send a signed-out visitor to the sign-in page, to come back here afterwards."""
+    url = state.router.url
+    here = url.path + (f"?{url.query}" if url.query else "")
+    return rx.redirect(signin_url(here))
