@@ -6,13 +6,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, delete, select, update
 
 from backend.auth import tokens
 from backend.auth.errors import NotAuthenticated
 from backend.auth.identity import CurrentUser
 from backend.config import Settings
-from backend.models import AuthSession, User
+from backend.models import AuthNonce, AuthSession, User
 from backend.models.common import utcnow
 from backend.models.enums import Role
 from backend.secret_key import derive_key
@@ -101,3 +101,27 @@ def revoke(session: Session, session_id: int, *, now: datetime | None = None) ->
         .values(revoked_at=now or utcnow())
     )
     return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Purged:
+    nonces: int
+    sessions: int
+
+
+def purge_expired(session: Session, *, older_than: timedelta, now: datetime | None = None) -> Purged:
+    """Delete nonces and sessions that expired (or were revoked) longer ago than `older_than`. Commits.
+
+    Kept for a while after expiry so "this session has expired" stays a precise answer; then they are noise.
+    """
+    cutoff = (now or utcnow()) - older_than
+    nonces = session.exec(delete(AuthNonce).where(col(AuthNonce.expires_at) < cutoff)).rowcount
+    sessions = session.exec(
+        delete(AuthSession).where(
+            (col(AuthSession.expires_at) < cutoff) | (col(AuthSession.revoked_at) < cutoff)
+        )
+    ).rowcount
+    session.commit()
+    if nonces or sessions:
+        logger.info("purged %d expired sign-in nonces and %d old sessions", nonces, sessions)
+    return Purged(nonces=nonces, sessions=sessions)

@@ -254,3 +254,19 @@ def test_development_key_file_is_used_when_no_key_is_set(session: Session, tmp_p
     signed = _signed_in(session, settings)
     assert service.authenticate(session, signed.token, settings=settings).id == signed.user.id
     assert (tmp_path / "secret_key").exists()
+
+
+def test_purge_keeps_recent_rows_and_deletes_old_ones(session: Session):
+    from backend.auth.sessions import purge_expired
+
+    live = _signed_in(session)
+    old = _signed_in(session)
+    service.sign_out(session, old.token, settings=SETTINGS)
+    service.issue_challenge(session, Wallet().address, settings=SETTINGS, now=utcnow() - timedelta(days=30))
+
+    kept = purge_expired(session, older_than=timedelta(days=7))
+    assert (kept.nonces, kept.sessions) == (1, 0)
+    later = utcnow() + timedelta(days=8)
+    purged = purge_expired(session, older_than=timedelta(days=7), now=later)
+    assert purged.sessions == 1  # the signed-out one; the live one expires in SESSION_TTL_HOURS
+    assert service.authenticate(session, live.token, settings=SETTINGS).id == live.user.id
