@@ -1,13 +1,24 @@
-"""Marketplace read endpoints; thin over `backend.agents.service`, which owns the queries."""
+"""Marketplace reads and the agent builder's writes; thin over `backend.agents.service` and `.editing`.
+
+Writes need a session (401 without). Only an agent's creator or an admin may change it (403, answered by the
+app-wide auth error handler from `Forbidden`). Database conflicts the request body could not show on its own
+(an unknown CT account, a name the creator already uses) answer 422 on the field, like any other bad input.
+`DELETE` archives rather than erases: signals, positions and bills keep pointing at the agent, so it answers
+200 with the archived agent, also when it was archived already.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
 
-from backend.agents import service
+from backend.agents import editing, service
+from backend.agents.drafts import AgentDraft, AgentPatch
 from backend.agents.schemas import (
     MAX_PAGE_SIZE,
     AgentDetail,
@@ -15,15 +26,25 @@ from backend.agents.schemas import (
     AgentQuery,
     AgentSort,
     AgentSummary,
+    CtAccountOut,
+    MyAgentRow,
+    OwnedAgent,
     PlatformStats,
 )
-from backend.api.deps import SessionDep
-from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
+from backend.api.auth import UNAUTHORIZED
+from backend.api.deps import ClientIpDep, CurrentUserDep, SessionDep
+from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE, ErrorBody
 
 logger = logging.getLogger(__name__)
 
 # Ids are 32-bit integers in the schema; larger values would be a database error rather than a 404.
 MAX_ID = 2**31 - 1
+
+AgentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"model": ErrorBody, "description": "Not your agent"}}
+ARCHIVED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorBody, "description": "Agent is archived"}}
+OWNER_ONLY = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
 
 router = APIRouter(prefix="/api/v1", tags=["agents"], responses={**INVALID, **UNAVAILABLE})
 
@@ -35,7 +56,7 @@ def list_agents(query: Annotated[AgentQuery, Query()], session: SessionDep) -> A
 
 
 @router.get("/agents/{agent_id}", summary="One public agent in detail", responses=NOT_FOUND)
-def get_agent(agent_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep) -> AgentDetail:
+def get_agent(agent_id: AgentId, session: SessionDep) -> AgentDetail:
     """Weights, risk settings, followed accounts, recent signals and positions of a listed agent."""
     try:
         return service.get_agent(session, agent_id)
@@ -57,3 +78,65 @@ def leaderboard(
 def stats(session: SessionDep) -> PlatformStats:
     """Counts and totals for the landing page, read from the database on each call."""
     return service.platform_stats(session)
+
+
+@router.post("/agents", summary="Create an agent", status_code=201, responses=UNAUTHORIZED)
+def create_agent(
+    draft: AgentDraft, user: CurrentUserDep, session: SessionDep, ip: ClientIpDep, response: Response
+) -> OwnedAgent:
+    """A new agent owned by the signed-in user; public ones appear in the marketplace at once."""
+    with _domain_errors():
+        agent = editing.create_agent(session, user, draft, ip=ip)
+    response.headers["Location"] = f"/api/v1/me/agents/{agent.id}"
+    return agent
+
+
+@router.patch("/agents/{agent_id}", summary="Edit an agent", responses={**OWNER_ONLY, **ARCHIVED})
+def update_agent(
+    agent_id: AgentId, patch: AgentPatch, user: CurrentUserDep, session: SessionDep, ip: ClientIpDep
+) -> OwnedAgent:
+    """Changes only the fields given; `ct_account_ids` replaces the follows; `weights` needs all eight."""
+    with _domain_errors():
+        return editing.update_agent(session, user, agent_id, patch, ip=ip)
+
+
+@router.delete("/agents/{agent_id}", summary="Archive an agent", responses=OWNER_ONLY)
+def archive_agent(
+    agent_id: AgentId, user: CurrentUserDep, session: SessionDep, ip: ClientIpDep
+) -> OwnedAgent:
+    """Hides the agent from the marketplace and freezes it; its history stays. Repeating it is harmless."""
+    with _domain_errors():
+        return editing.archive_agent(session, user, agent_id, ip=ip)
+
+
+@router.get("/me/agents", summary="My agents", responses=UNAUTHORIZED)
+def my_agents(user: CurrentUserDep, session: SessionDep) -> list[MyAgentRow]:
+    """The signed-in user's agents, private and archived ones included, newest first."""
+    return editing.list_my_agents(session, user)
+
+
+@router.get("/me/agents/{agent_id}", summary="One of my agents, editable values", responses=OWNER_ONLY)
+def my_agent(agent_id: AgentId, user: CurrentUserDep, session: SessionDep) -> OwnedAgent:
+    """Every value the edit form shows; admins may read anyone's."""
+    with _domain_errors():
+        return editing.get_owned_agent(session, user, agent_id)
+
+
+@router.get("/ct-accounts", summary="CT accounts an agent can follow")
+def ct_accounts(session: SessionDep) -> list[CtAccountOut]:
+    """Active crypto-Twitter accounts, by handle, with followers and impact factor."""
+    return editing.list_ct_accounts(session)
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    """Editing errors as HTTP answers; a database conflict on an input field is a 422 on that field."""
+    try:
+        yield
+    except service.AgentNotFound as e:
+        raise HTTPException(status_code=404, detail=str(e)) from e
+    except editing.AgentArchived as e:
+        raise HTTPException(status_code=409, detail=str(e)) from e
+    except editing.AgentEditError as e:
+        error = {"loc": ("body", e.field), "msg": str(e), "type": "value_error"}
+        raise RequestValidationError([error]) from e
