@@ -1,1 +1,1 @@
-"""Agent listing, detail and leaderboard."""
+"""Agents: marketplace listing, detail and leaderboard; the builder's create, edit and archive."""

@@ -27,12 +27,15 @@ logger = logging.getLogger(__name__)
 ERRORS_DESCRIPTION = """
 Every error answers with a JSON object holding `detail`:
 
-* **422** (a query or path value is invalid): `detail` is a list with one entry per bad field,
-  `{"field": "limit", "message": "Input should be less than or equal to 100"}`.
-  Unknown query parameters are refused the same way.
+* **422** (a query, path or body value is invalid): `detail` is a list with one entry per bad field,
+  `{"field": "limit", "message": "Input should be less than or equal to 100"}`; nested body fields are
+  dotted (`weights.rsi`, `risk.stop_loss_pct`). Unknown parameters are refused the same way, and so are
+  values only the database can judge (an unknown CT account on `ct_account_ids`, a name already used on
+  `name`).
 * **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.
 * **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent),
-  **409** (e.g. removing the last admin): `detail` is a message, e.g. `"agent 5 not found"`.
+  **409** (e.g. removing the last admin, editing an archived agent): `detail` is a message, e.g.
+  `"agent 5 not found"`.
 * **429** (too many sign-in attempts): `detail` is a message; the `Retry-After` header gives seconds.
 * **503** (the database is unreachable): `{"detail": "database unavailable"}`.
 * **500**: `{"detail": "internal server error"}`; the cause is logged, never returned.
