@@ -59,7 +59,7 @@ def account_menu() -> rx.Component:
     )
 
 
-def connect_button(**props) -> rx.Component:
+def connect_button(element_id: str = "connect-wallet", **props) -> rx.Component:
     """Starts the sign-in; says so plainly when the browser has no wallet."""
     busy = AuthState.busy != ""
     return rx.button(
@@ -70,7 +70,7 @@ def connect_button(**props) -> rx.Component:
         disabled=busy,
         variant=rx.cond(AuthState.wallet == "missing", "outline", "solid"),
         color_scheme=rx.cond(AuthState.wallet == "missing", "gray", "jade"),
-        id="connect-wallet",
+        id=element_id,
         **props,
     )
 

@@ -46,7 +46,7 @@ def signin() -> rx.Component:
                     rx.cond(
                         AuthState.signed_in,
                         rx.text("Signed in as ", AuthState.short_address, size="2", id="signin-done"),
-                        connect_button(size="3", width="100%"),
+                        connect_button("signin-connect", size="3", width="100%"),
                     ),
                     error_callout(AuthState.error, element_id="signin-error"),
                     spacing="4",
