@@ -6,16 +6,17 @@ import reflex as rx
 
 from backend.api import create_api
 from maxxit_ui.components.wallet import WALLET_SCRIPT
+from maxxit_ui.pages import builder, my_agents, signin
 from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
 from maxxit_ui.pages.landing import landing
 from maxxit_ui.pages.marketplace import marketplace
-from maxxit_ui.pages.signin import ROUTE as SIGNIN_ROUTE
-from maxxit_ui.pages.signin import signin
 from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.auth import AuthState
+from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
+from maxxit_ui.state.my_agents import MyAgentsState
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
 app = rx.App(api_transformer=create_api(), head_components=[rx.script(src=WALLET_SCRIPT)])
@@ -33,4 +34,15 @@ app.add_page(
 app.add_page(
     agent, route=AGENT_ROUTE, title=AgentState.page_title, on_load=[AuthState.restore, AgentState.load]
 )
-app.add_page(signin, route=SIGNIN_ROUTE, title="Sign in · Maxxit", on_load=AuthState.signin_load)
+app.add_page(signin.signin, route=signin.ROUTE, title="Sign in · Maxxit", on_load=AuthState.signin_load)
+
+# Signed-in pages: each load re-checks the session and sends visitors to /signin?next=<here>.
+app.add_page(
+    builder.builder, route=builder.NEW_ROUTE, title="Build an agent · Maxxit", on_load=BuilderState.load_new
+)
+app.add_page(
+    builder.builder, route=builder.EDIT_ROUTE, title="Edit agent · Maxxit", on_load=BuilderState.load_edit
+)
+app.add_page(
+    my_agents.my_agents, route=my_agents.ROUTE, title="My agents · Maxxit", on_load=MyAgentsState.load
+)

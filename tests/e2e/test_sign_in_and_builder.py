@@ -6,12 +6,18 @@ sign-in goes through the real button, the real SIWE message and the server's sig
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlmodel import select
 
+from backend.db import session_scope
+from backend.models import Agent
+from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
 pytestmark = pytest.mark.e2e
@@ -78,3 +84,115 @@ def test_sign_in_with_the_wallet_button(new_context, app_url: str) -> None:
     expect(page.locator("#connect-wallet")).to_have_text("Connect wallet")
     page.goto(f"{app_url}/marketplace")
     expect(page.locator("#connect-wallet")).to_have_text("Connect wallet")
+
+
+def test_protected_page_sends_to_sign_in_and_back(new_context, app_url: str) -> None:
+    wallet = BrowserWallet()
+    page = new_context(wallet).new_page()
+    page.goto(f"{app_url}/my-agents")
+    expect(page).to_have_url(re.compile(r"/signin/?\?next=/my-agents/?$"))
+    page.locator("#signin-connect").click()
+    expect(page).to_have_url(re.compile(r"/my-agents/?$"))
+    expect(page.locator("#account-address")).to_have_text(wallet.short_address)
+    expect(page.locator("#my-agents-empty")).to_be_visible()
+
+    # A crafted `next` never leaves the site.
+    page.goto(f"{app_url}/signin?next=//evil.example/x")
+    expect(page).to_have_url(re.compile(rf"^{re.escape(app_url)}/?$"))
+
+
+def _agents_named(name: str) -> list[Agent]:
+    with session_scope() as session:
+        return list(session.exec(select(Agent).where(Agent.name == name)).all())
+
+
+def test_build_an_agent_through_the_form(new_context, app_url: str, seeded: Seeded) -> None:
+    wallet = BrowserWallet()
+    page = new_context(wallet).new_page()
+    sign_in(page, app_url, wallet)
+    page.locator("#account-menu").click()
+    page.locator("#menu-build-agent").click()
+    expect(page).to_have_url(re.compile(r"/agents/new/?$"))
+    expect(page.locator("#builder-heading")).to_have_text("Build an agent")
+
+    name = "E2E Breakout"
+    page.locator("#builder-name").fill(name)
+    page.locator("#builder-description").fill("Built in Chromium by the e2e suite.")
+    page.locator("#builder-venue").click()
+    page.get_by_role("option", name="GMX").click()
+    thumb = page.locator("#weight-slider-tweet [role=slider]")
+    thumb.focus()
+    thumb.press("End")
+    expect(page.locator("#weight-value-tweet")).to_have_text("100")
+    page.locator("#weight-slider-volatility [role=slider]").focus()
+    page.keyboard.press("Home")
+    expect(page.locator("#weight-value-volatility")).to_have_text("0")
+    expect(page.locator("#weights-preview .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#weights-preview")).to_contain_text("100")
+    page.locator(".ct-account-option", has_text=f"@{seeded.handle}").locator("button[role=checkbox]").click()
+    page.locator("#builder-sizing-profile").click()
+    page.get_by_role("option", name="Aggressive").click()
+
+    # A stop loss above the 50 % limit is refused beside its field, and nothing is saved.
+    page.locator("#builder-stop-loss-pct").fill("80")
+    page.locator("#builder-submit").click()
+    expect(page.locator("#field-error-stop-loss-pct")).to_have_text("Stop loss must be at most 50 %.")
+    expect(page).to_have_url(re.compile(r"/agents/new/?$"))
+    assert _agents_named(name) == []
+
+    page.locator("#builder-stop-loss-pct").fill("8")
+    expect(page.locator("#field-error-stop-loss-pct")).to_have_count(0)
+    page.locator("#builder-submit").click()
+    expect(page.locator("#agent-name")).to_have_text(name)
+    [agent] = _agents_named(name)
+    expect(page).to_have_url(re.compile(rf"/agents/{agent.id}/?$"))
+    assert agent.venue == "GMX" and agent.weight_tweet == 100 and agent.weight_volatility == 0
+    assert agent.stop_loss_pct == Decimal("0.08") and agent.sizing_profile == "aggressive"
+    expect(page.locator("#accounts-table")).to_contain_text(f"@{seeded.handle}")
+    expect(page.locator("#risk-settings")).to_contain_text("8.0%")
+
+    page.goto(f"{app_url}/marketplace")
+    expect(page.locator("#agents-table .agent-row").filter(has_text=name)).to_have_count(1)
+
+    page.locator("#account-menu").click()
+    page.locator("#menu-my-agents").click()
+    expect(page).to_have_url(re.compile(r"/my-agents/?$"))
+    expect(page.locator("#my-agents-table")).to_contain_text(name)
+    expect(page.locator(f"#edit-{agent.id}")).to_be_visible()
+
+
+def test_only_the_owner_edits_and_archives(new_context, app_url: str) -> None:
+    owner, stranger = BrowserWallet(), BrowserWallet()
+    owner_page = new_context(owner).new_page()
+    sign_in(owner_page, app_url, owner, "/agents/new")
+    name = "E2E Owned"
+    owner_page.locator("#builder-name").fill(name)
+    owner_page.locator("#builder-submit").click()
+    expect(owner_page.locator("#agent-name")).to_have_text(name)
+    [agent] = _agents_named(name)
+    edit_url = f"{app_url}/agents/{agent.id}/edit"
+
+    stranger_page = new_context(stranger).new_page()
+    sign_in(stranger_page, app_url, stranger)
+    stranger_page.goto(edit_url)
+    expect(stranger_page.locator("#edit-forbidden")).to_have_text("You can only edit your own agents")
+    expect(stranger_page.locator("#builder-name")).to_have_count(0)
+
+    # The owner's form comes prefilled; a private agent goes to My agents after saving.
+    owner_page.goto(edit_url)
+    expect(owner_page.locator("#builder-heading")).to_have_text("Edit agent")
+    expect(owner_page.locator("#builder-name")).to_have_value(name)
+    expect(owner_page.locator("#builder-stop-loss-pct")).to_have_value("10")
+    owner_page.locator("#builder-visibility").get_by_role("radio", name="Private").click()
+    owner_page.locator("#builder-submit").click()
+    expect(owner_page).to_have_url(re.compile(r"/my-agents/?$"))
+    row = owner_page.locator(f"#my-agent-{agent.id}")
+    expect(row).to_contain_text("Private")
+
+    owner_page.locator(f"#archive-{agent.id}").click()
+    expect(owner_page.locator("#archive-dialog")).to_contain_text(name)
+    owner_page.locator("#archive-confirm").click()
+    expect(row).to_contain_text("Archived")
+    expect(owner_page.locator(f"#archive-{agent.id}")).to_have_count(0)
+    [archived] = _agents_named(name)
+    assert archived.status == "archived" and archived.visibility == "private"

@@ -1,0 +1,143 @@
+"""My agents `/my-agents`: the trader's own agents, with edit and archive (after a confirmation)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
+from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venue_badge
+from maxxit_ui.state.my_agents import MyAgentDisplay, MyAgentsState
+
+ROUTE = "/my-agents"
+COLUMNS = ("Agent", "Venue", "Visibility", "Status", "Trades", "APR 30d", "Created", "")
+
+S = MyAgentsState
+
+
+def _actions(row: MyAgentDisplay) -> rx.Component:
+    return rx.cond(
+        row["archived"],
+        rx.text("archived", size="1", color_scheme="gray"),
+        rx.hstack(
+            rx.link(
+                rx.button(rx.icon("pencil", size=14), "Edit", size="1", variant="soft"),
+                href="/agents/" + row["id"] + "/edit",
+                id="edit-" + row["id"],
+            ),
+            rx.button(
+                rx.icon("archive", size=14),
+                "Archive",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=S.ask_archive(row["id"], row["name"]),
+                id="archive-" + row["id"],
+            ),
+            spacing="2",
+            justify="end",
+        ),
+    )
+
+
+def _row(row: MyAgentDisplay) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.cond(
+                row["listed"],
+                rx.link(row["name"], href=row["href"], weight="medium"),
+                rx.text(row["name"], weight="medium", size="2"),
+            )
+        ),
+        rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
+        text_cell(row["visibility"], color_scheme="gray"),
+        rx.table.cell(rx.badge(row["status"], color_scheme=row["status_color"], variant="soft")),
+        figure_cell(row["trades"]),
+        figure_cell(row["apr_30d"], row["apr_30d_tone"]),
+        text_cell(row["created"], color_scheme="gray", white_space="nowrap"),
+        rx.table.cell(_actions(row), justify="end"),
+        class_name="my-agent-row",
+        id="my-agent-" + row["id"],
+    )
+
+
+def _confirm_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Archive “", S.confirm_name, "”?"),
+            rx.alert_dialog.description(
+                "It leaves the marketplace and can no longer be edited. Its trade history stays.",
+                size="2",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Archive agent",
+                        color_scheme="red",
+                        on_click=S.archive,
+                        loading=S.archiving,
+                        id="archive-confirm",
+                    )
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+            id="archive-dialog",
+        ),
+        open=S.confirm_id != "",
+        on_open_change=S.dialog_open_change,
+    )
+
+
+def _list() -> rx.Component:
+    return rx.cond(
+        S.rows.length() > 0,
+        card(
+            data_table(
+                COLUMNS,
+                S.rows,
+                _row,
+                element_id="my-agents-table",
+                align_right=("Trades", "APR 30d"),
+                variant="ghost",
+            ),
+            overflow_x="auto",
+        ),
+        card(
+            rx.vstack(
+                empty_message("You have not built an agent yet.", element_id="my-agents-empty"),
+                rx.link(rx.button("Build your first agent"), href="/agents/new"),
+                align="center",
+                width="100%",
+                padding_bottom="24px",
+            )
+        ),
+    )
+
+
+def my_agents() -> rx.Component:
+    return page(
+        rx.hstack(
+            rx.vstack(
+                rx.heading("My agents", size="7", weight="bold"),
+                rx.text("Agents you built, including private and archived ones.", color_scheme="gray"),
+                spacing="1",
+            ),
+            rx.link(
+                rx.button(rx.icon("circle_plus", size=16), "Build agent", size="3"),
+                href="/agents/new",
+                id="build-agent",
+            ),
+            justify="between",
+            align="end",
+            width="100%",
+        ),
+        rx.match(
+            S.status,
+            ("ready", _list()),
+            ("error", error_callout(S.error)),
+            loading_message("Loading your agents…"),
+        ),
+        _confirm_dialog(),
+    )

@@ -1,0 +1,333 @@
+"""Agent builder: create `/agents/new` and edit `/agents/[agent_id]/edit` with the same form.
+
+The form holds what the inputs show (percent text, slider weights, ticked accounts). Submitting turns it
+into an AgentDraft (create) or a full AgentPatch (edit); any refused value is shown beside its field and
+nothing is saved. Every load and submit re-authenticates the session cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal, TypedDict
+
+import plotly.graph_objects as go
+import reflex as rx
+from pydantic import ValidationError
+from reflex.event import EventSpec
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.agents.drafts import AgentDraft, AgentPatch, RiskDraft
+from backend.agents.editing import (
+    AgentArchived,
+    AgentEditError,
+    DuplicateAgentName,
+    UnknownCtAccounts,
+    create_agent,
+    get_owned_agent,
+    list_ct_accounts,
+    update_agent,
+)
+from backend.agents.schemas import CtAccountOut, OwnedAgent
+from backend.agents.service import AgentNotFound
+from backend.auth.errors import Forbidden
+from backend.auth.identity import CurrentUser
+from backend.models.agents import WEIGHT_NAMES
+from backend.models.enums import AgentStatus, SizingProfile, Venue, Visibility
+from maxxit_ui.components import format as fmt
+from maxxit_ui.components.charts import weights_chart
+from maxxit_ui.state.agent_form import (
+    FIELDS,
+    FormValues,
+    empty_errors,
+    fraction_to_percent,
+    to_payload,
+    validation_errors,
+)
+from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.rows import agent_href
+
+logger = logging.getLogger(__name__)
+
+MY_AGENTS = "/my-agents"
+FORBIDDEN = "You can only edit your own agents"
+
+BuilderStatus = Literal["loading", "ready", "forbidden", "not_found", "archived", "error"]
+Mode = Literal["create", "edit"]
+
+DEFAULT_WEIGHTS: dict[str, int] = {
+    "tweet": 60,
+    "rsi": 30,
+    "macd": 20,
+    "bollinger": 10,
+    "volume": 20,
+    "moving_average": 20,
+    "momentum": 40,
+    "volatility": 10,
+}
+VENUE_OPTIONS: dict[str, str] = {
+    Venue.HYPERLIQUID: "Hyperliquid",
+    Venue.GMX: "GMX",
+    Venue.OSTIUM: "Ostium",
+    Venue.SPOT: "Spot",
+    Venue.MULTI: "Multi-venue (routed per signal)",
+}
+SIZING_OPTIONS: dict[str, str] = {
+    SizingProfile.CONSERVATIVE: "Conservative",
+    SizingProfile.MODERATE: "Moderate",
+    SizingProfile.AGGRESSIVE: "Aggressive",
+}
+
+
+class AccountOption(TypedDict):
+    id: str
+    handle: str
+    display_name: str
+    impact: str
+    impact_tone: str
+
+
+def _option(account: CtAccountOut) -> AccountOption:
+    return AccountOption(
+        id=str(account.id),
+        handle=f"@{account.handle}",
+        display_name=account.display_name,
+        impact=fmt.ratio(account.impact_factor),
+        impact_tone=fmt.tone(account.impact_factor),
+    )
+
+
+def _edit_error_message(error: AgentEditError) -> str:
+    if isinstance(error, DuplicateAgentName):
+        return f"You already have an agent named “{error.name}”."
+    if isinstance(error, UnknownCtAccounts):
+        return "Some of these CT accounts can no longer be followed; untick them and try again."
+    text = str(error)
+    return text[:1].upper() + text[1:]
+
+
+class BuilderState(rx.State):
+    """One agent form; `mode` says whether submit creates or edits, `status` which page part renders."""
+
+    mode: Mode = "create"
+    status: BuilderStatus = "loading"
+    editing_id: int = 0
+    page_error: str = ""
+    saving: bool = False
+
+    name: str = ""
+    description: str = ""
+    venue: str = Venue.HYPERLIQUID.value
+    visibility: str = Visibility.PUBLIC.value
+    weights: dict[str, int] = dict(DEFAULT_WEIGHTS)
+    accounts: list[AccountOption] = []
+    selected: list[str] = []
+    stop_loss_pct: str = ""
+    take_profit_pct: str = ""
+    trailing_activation_pct: str = ""
+    trailing_distance_pct: str = ""
+    sizing_profile: str = SizingProfile.MODERATE.value
+    signal_threshold: str = ""
+    errors: dict[str, str] = empty_errors()
+    weights_figure: go.Figure = go.Figure()
+
+    @rx.var
+    def heading(self) -> str:
+        return "Edit agent" if self.mode == "edit" else "Build an agent"
+
+    @rx.var
+    def submit_label(self) -> str:
+        if self.saving:
+            return "Saving…"
+        return "Save changes" if self.mode == "edit" else "Create agent"
+
+    @rx.var
+    def weights_total(self) -> int:
+        return sum(self.weights.values())
+
+    @rx.var
+    def selected_count(self) -> int:
+        return len(self.selected)
+
+    # -- loading -----------------------------------------------------------------------------------------
+
+    def _reset(self, mode: Mode) -> None:
+        risk = RiskDraft()
+        self.mode, self.status, self.editing_id, self.page_error, self.saving = mode, "loading", 0, "", False
+        self.name = self.description = ""
+        self.venue, self.visibility = Venue.HYPERLIQUID.value, Visibility.PUBLIC.value
+        self.weights = dict(DEFAULT_WEIGHTS)
+        self.selected = []
+        self.stop_loss_pct = fraction_to_percent(risk.stop_loss_pct)
+        self.take_profit_pct = fraction_to_percent(risk.take_profit_pct)
+        self.trailing_activation_pct = fraction_to_percent(risk.trailing_activation_pct)
+        self.trailing_distance_pct = fraction_to_percent(risk.trailing_distance_pct)
+        self.sizing_profile = risk.sizing_profile.value
+        self.signal_threshold = fraction_to_percent(risk.signal_threshold)
+        self.errors = empty_errors()
+        self.weights_figure = weights_chart(self.weights)
+
+    def _fill(self, agent: OwnedAgent) -> None:
+        self.editing_id = agent.id
+        self.name, self.description = agent.name, agent.description
+        self.venue, self.visibility = agent.venue.value, agent.visibility
+        self.weights = {name: int(agent.weights.get(name, 0)) for name in WEIGHT_NAMES}
+        self.selected = [str(i) for i in agent.ct_account_ids]
+        risk = agent.risk
+        self.stop_loss_pct = fraction_to_percent(risk.stop_loss_pct)
+        self.take_profit_pct = fraction_to_percent(risk.take_profit_pct)
+        self.trailing_activation_pct = fraction_to_percent(risk.trailing_activation_pct)
+        self.trailing_distance_pct = fraction_to_percent(risk.trailing_distance_pct)
+        self.sizing_profile = risk.sizing_profile
+        self.signal_threshold = fraction_to_percent(risk.signal_threshold)
+        self.weights_figure = weights_chart(self.weights)
+
+    async def _accounts(self, extra: Sequence[CtAccountOut] = ()) -> None:
+        """Active accounts to pick from, plus any inactive ones the agent still follows."""
+        active = await read(list_ct_accounts)
+        known = {a.id for a in active}
+        self.accounts = [_option(a) for a in [*active, *(a for a in extra if a.id not in known)]]
+
+    @rx.event
+    async def load_new(self) -> AsyncIterator[EventSpec | None]:
+        """on_load of /agents/new: a fresh form with the platform's default risk settings."""
+        self._reset("create")
+        yield
+        if await current_user(self) is None:
+            yield to_signin(self)
+            return
+        try:
+            await self._accounts()
+        except SQLAlchemyError:
+            logger.exception("builder: CT accounts could not be read")
+            self.page_error, self.status = DB_ERROR, "error"
+            return
+        self.status = "ready"
+
+    @rx.event
+    async def load_edit(self) -> AsyncIterator[EventSpec | None]:
+        """on_load of /agents/[agent_id]/edit: the owner's agent, prefilled; anyone else gets no form."""
+        self._reset("edit")
+        yield
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        raw_id: str = self.agent_id  # the dynamic route arg Reflex adds to the root state
+        if not raw_id.isdigit():
+            self.status = "not_found"
+            return
+        agent_id = int(raw_id)
+        try:
+            agent = await read(lambda session: get_owned_agent(session, user, agent_id))
+            await self._accounts(agent.accounts)
+        except Forbidden:
+            self.status = "forbidden"
+            return
+        except AgentNotFound:
+            self.status = "not_found"
+            return
+        except SQLAlchemyError:
+            logger.exception("builder: agent %s could not be read", agent_id)
+            self.page_error, self.status = DB_ERROR, "error"
+            return
+        self._fill(agent)
+        self.status = "archived" if agent.status == AgentStatus.ARCHIVED else "ready"
+
+    # -- inputs ------------------------------------------------------------------------------------------
+
+    @rx.event
+    def set_field(self, field: str, value: str) -> None:
+        """Text, select and toggle inputs; typing clears that field's message."""
+        if field not in FIELDS or field in ("weights", "ct_account_ids", "form"):
+            return
+        setattr(self, field, value)
+        self.errors[field] = ""
+
+    @rx.event
+    def set_weight(self, name: str, value: list[float]) -> None:
+        if name not in WEIGHT_NAMES or not value:
+            return
+        self.weights[name] = max(0, min(100, round(value[0])))
+        self.errors["weights"] = ""
+        self.weights_figure = weights_chart(self.weights)
+
+    @rx.event
+    def toggle_account(self, account_id: str, checked: bool) -> None:
+        if checked and account_id not in self.selected:
+            self.selected.append(account_id)
+        elif not checked and account_id in self.selected:
+            self.selected.remove(account_id)
+        self.errors["ct_account_ids"] = ""
+
+    # -- submit ------------------------------------------------------------------------------------------
+
+    def _values(self) -> FormValues:
+        return FormValues(
+            name=self.name,
+            description=self.description,
+            venue=self.venue,
+            visibility=self.visibility,
+            weights=dict(self.weights),
+            ct_account_ids=list(self.selected),
+            stop_loss_pct=self.stop_loss_pct,
+            take_profit_pct=self.take_profit_pct,
+            trailing_activation_pct=self.trailing_activation_pct,
+            trailing_distance_pct=self.trailing_distance_pct,
+            sizing_profile=self.sizing_profile,
+            signal_threshold=self.signal_threshold,
+        )
+
+    def _show_errors(self, errors: dict[str, str]) -> EventSpec:
+        self.errors = {**empty_errors(), **errors}
+        return rx.toast.error("Nothing was saved: check the highlighted fields.")
+
+    @rx.event
+    async def submit(self) -> AsyncIterator[EventSpec | None]:
+        if self.saving or self.status != "ready":
+            return
+        self.errors = empty_errors()
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        payload, errors = to_payload(self._values())
+        model = AgentPatch if self.mode == "edit" else AgentDraft
+        try:
+            draft = model.model_validate(payload)
+        except ValidationError as e:
+            errors = {**validation_errors(e), **errors}  # conversion messages are the more precise ones
+        if errors:
+            yield self._show_errors(errors)
+            return
+        self.saving = True
+        yield
+        try:
+            yield await self._save(user, draft)
+        finally:
+            self.saving = False
+
+    async def _save(self, user: CurrentUser, draft: AgentDraft | AgentPatch) -> EventSpec | None:
+        ip = self.router.session.client_ip or None
+        agent_id = self.editing_id
+        try:
+            if isinstance(draft, AgentPatch):
+                saved = await read(lambda session: update_agent(session, user, agent_id, draft, ip=ip))
+            else:
+                saved = await read(lambda session: create_agent(session, user, draft, ip=ip))
+        except AgentEditError as e:
+            field = e.field if e.field in FIELDS else "form"
+            return self._show_errors({field: _edit_error_message(e)})
+        except Forbidden:
+            self.status = "forbidden"
+            return None
+        except (AgentNotFound, AgentArchived) as e:
+            return self._show_errors({"form": str(e)[:1].upper() + str(e)[1:] + "."})
+        except SQLAlchemyError:
+            logger.exception("builder: saving agent failed")
+            return self._show_errors({"form": DB_ERROR})
+        verb = "saved" if self.mode == "edit" else "created"
+        logger.info("agent %s %s from the builder", saved.id, verb)
+        target = agent_href(saved.id) if saved.visibility == Visibility.PUBLIC else MY_AGENTS
+        return rx.redirect(target)
