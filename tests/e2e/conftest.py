@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from backend.toolchain import reflex_environment
 from tests.factories import Factory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PACKAGE = "maxxit_ui"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -59,6 +61,21 @@ def _reflex_environment(mp: pytest.MonkeyPatch) -> None:
         pytest.fail("bun is not on PATH: run `make bootstrap` (npm install --prefix tools bun@1.4.4)")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+
+
+def _forget_app_modules() -> None:
+    """Let every harness import the whole app afresh.
+
+    AppHarness re-imports only the app module and registers states in a fresh registration context, so
+    states defined in other modules (maxxit_ui.state.*) that an earlier harness or test already imported
+    would be missing from the second app in this process. Dropping the package's modules and their
+    states makes the next import define and register all of them again.
+    """
+    from reflex.state import reload_state_module
+
+    for name in [m for m in sys.modules if m == APP_PACKAGE or m.startswith(f"{APP_PACKAGE}.")]:
+        reload_state_module(module=name)
+        del sys.modules[name]
 
 
 def _clear_caches() -> None:
@@ -106,8 +123,9 @@ def app_url(seeded: Seeded) -> Iterator[str]:
         mp.setenv("MAXXIT_SECRET_KEY", E2E_SECRET_KEY)
         mp.delenv("SIWE_DOMAIN", raising=False)
         _clear_caches()  # rxconfig.py and backend.db read settings once; make them see DATABASE_URL
+        _forget_app_modules()
         try:
-            with AppHarnessProd.create(root=REPO_ROOT, app_name="maxxit_ui") as harness:
+            with AppHarnessProd.create(root=REPO_ROOT, app_name=APP_PACKAGE) as harness:
                 assert harness.frontend_url is not None
                 url = harness.frontend_url.rstrip("/")
                 # The backend runs in this process and the harness chose the port only now: sign-in
