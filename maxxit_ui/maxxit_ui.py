@@ -6,11 +6,12 @@ import reflex as rx
 
 from backend.api import create_api
 from maxxit_ui.components.wallet import WALLET_SCRIPT
-from maxxit_ui.pages import builder, my_agents, signin
+from maxxit_ui.pages import admin_audit, admin_users, builder, my_agents, signin
 from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
 from maxxit_ui.pages.landing import landing
 from maxxit_ui.pages.marketplace import marketplace
+from maxxit_ui.state.admin import AdminUsersState, AuditState
 from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.auth import AuthState
 from maxxit_ui.state.builder import BuilderState
@@ -45,4 +46,18 @@ app.add_page(
 )
 app.add_page(
     my_agents.my_agents, route=my_agents.ROUTE, title="My agents · Maxxit", on_load=MyAgentsState.load
+)
+
+# Operator pages: "Admins only" for signed-in traders.
+app.add_page(
+    admin_users.admin_users,
+    route=admin_users.ROUTE,
+    title="Admin: users · Maxxit",
+    on_load=AdminUsersState.load,
+)
+app.add_page(
+    admin_audit.admin_audit,
+    route=admin_audit.ROUTE,
+    title="Admin: audit log · Maxxit",
+    on_load=AuditState.load,
 )

@@ -15,8 +15,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
+from backend.auth.users import create_admin
 from backend.db import session_scope
-from backend.models import Agent
+from backend.models import Agent, User
 from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
@@ -196,3 +197,68 @@ def test_only_the_owner_edits_and_archives(new_context, app_url: str) -> None:
     expect(owner_page.locator(f"#archive-{agent.id}")).to_have_count(0)
     [archived] = _agents_named(name)
     assert archived.status == "archived" and archived.visibility == "private"
+
+
+def _user_id(address: str) -> int:
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.address == address.lower())).one()
+        assert user.id is not None
+        return user.id
+
+
+def test_admin_pages(new_context, app_url: str) -> None:
+    admin, trader = BrowserWallet(), BrowserWallet()
+    trader_page = new_context(trader).new_page()
+    sign_in(trader_page, app_url, trader)
+    trader_page.locator("#account-menu").click()
+    expect(trader_page.locator("#menu-my-agents")).to_be_visible()
+    expect(trader_page.locator("#menu-admin-users")).to_have_count(0)
+    trader_page.keyboard.press("Escape")
+    trader_page.goto(f"{app_url}/admin/users")
+    expect(trader_page.locator("#admins-only")).to_have_text("Admins only")
+    expect(trader_page.locator("#admin-users-table")).to_have_count(0)
+    trader_page.goto(f"{app_url}/admin/audit")
+    expect(trader_page.locator("#admins-only")).to_be_visible()
+
+    with session_scope() as session:
+        create_admin(session, admin.address)
+    page = new_context(admin).new_page()
+    sign_in(page, app_url, admin, "/agents/new")
+    page.locator("#builder-name").fill("E2E Admin Agent")
+    page.locator("#builder-submit").click()
+    expect(page.locator("#agent-name")).to_have_text("E2E Admin Agent")
+
+    page.locator("#account-menu").click()
+    page.locator("#menu-admin-users").click()
+    expect(page).to_have_url(re.compile(r"/admin/users/?$"))
+    table = page.locator("#admin-users-table")
+    expect(table).to_contain_text(admin.address.lower())
+    expect(table).to_contain_text(trader.address.lower())
+
+    trader_id, admin_id = _user_id(trader.address), _user_id(admin.address)
+    page.locator(f"#grant-admin-{trader_id}").click()
+    expect(page.locator(f"#revoke-admin-{trader_id}")).to_be_visible()
+    page.locator(f"#revoke-admin-{trader_id}").click()
+    expect(page.locator(f"#grant-admin-{trader_id}")).to_be_visible()
+    # The platform always keeps one admin: revoking the only one is refused with the reason.
+    page.locator(f"#revoke-admin-{admin_id}").click()
+    expect(page.locator("#admin-users-error")).to_have_text("Cannot remove the last admin.")
+
+    page.locator("#account-menu").click()
+    page.locator("#menu-admin-audit").click()
+    expect(page).to_have_url(re.compile(r"/admin/audit/?$"))
+    rows = page.locator("#audit-table .audit-row")
+    expect(rows.first).to_contain_text("user.role_changed")  # newest first
+    expect(rows.filter(has_text="auth.sign_in")).not_to_have_count(0)
+    expect(rows.filter(has_text="agent.created")).not_to_have_count(0)
+
+    page.locator("#audit-action").click()
+    page.get_by_role("option", name="agent.created", exact=True).click()
+    expect(rows.filter(has_text="E2E Admin Agent")).to_have_count(1)
+    expect(rows.filter(has_not_text="agent.created")).to_have_count(0)
+
+    page.locator("#audit-action").click()
+    page.get_by_role("option", name="auth.sign_in", exact=True).click()
+    page.locator("#audit-actor").fill(trader.address)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(trader.short_address)

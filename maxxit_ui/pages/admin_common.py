@@ -1,0 +1,47 @@
+"""What both admin pages share: the "Admins only" message for everyone else."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def admins_only() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.icon("shield_x", size=40, color="var(--gray-9)"),
+            rx.heading("Admins only", size="6", id="admins-only"),
+            rx.text("This page is for platform operators.", color_scheme="gray"),
+            rx.link(rx.button("Back to the marketplace", variant="soft"), href="/marketplace"),
+            align="center",
+            spacing="3",
+        ),
+        padding_y="64px",
+    )
+
+
+def pager(label: rx.Var[str], on_prev, on_next, prev_disabled, next_disabled, prefix: str) -> rx.Component:
+    return rx.hstack(
+        rx.button(
+            rx.icon("chevron_left", size=16),
+            "Prev",
+            on_click=on_prev,
+            disabled=prev_disabled,
+            variant="soft",
+            color_scheme="gray",
+            id=f"{prefix}-prev",
+        ),
+        rx.text(label, size="2", id=f"{prefix}-page-label"),
+        rx.button(
+            "Next",
+            rx.icon("chevron_right", size=16),
+            on_click=on_next,
+            disabled=next_disabled,
+            variant="soft",
+            color_scheme="gray",
+            id=f"{prefix}-next",
+        ),
+        align="center",
+        justify="end",
+        spacing="3",
+        width="100%",
+    )

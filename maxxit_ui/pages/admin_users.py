@@ -1,0 +1,109 @@
+"""Admin: users `/admin/users`: every wallet that signed in, its role, and grant/revoke admin."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
+from maxxit_ui.components.tables import data_table, text_cell
+from maxxit_ui.pages.admin_common import admins_only, pager
+from maxxit_ui.state.admin import FILTER_MAX, AdminUsersState, UserRow
+
+ROUTE = "/admin/users"
+COLUMNS = ("Address", "Role", "Created", "Last sign-in", "")
+
+S = AdminUsersState
+
+
+def _role_button(row: UserRow) -> rx.Component:
+    busy = S.busy_address == row["address"]
+    return rx.cond(
+        row["is_admin"],
+        rx.button(
+            "Revoke admin",
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            loading=busy,
+            on_click=S.change_role(row["address"], "trader"),
+            id="revoke-admin-" + row["id"],
+        ),
+        rx.button(
+            "Grant admin",
+            size="1",
+            variant="soft",
+            loading=busy,
+            on_click=S.change_role(row["address"], "admin"),
+            id="grant-admin-" + row["id"],
+        ),
+    )
+
+
+def _row(row: UserRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.text(row["address"], size="2", font_family="monospace"),
+                rx.cond(row["is_self"], rx.badge("you", size="1", variant="outline")),
+                align="center",
+                spacing="2",
+            )
+        ),
+        rx.table.cell(
+            rx.badge(row["role"], color_scheme=rx.cond(row["is_admin"], "amber", "gray"), variant="soft")
+        ),
+        text_cell(row["created"], color_scheme="gray", white_space="nowrap"),
+        text_cell(row["last_login"], color_scheme="gray", white_space="nowrap"),
+        rx.table.cell(_role_button(row), justify="end"),
+        class_name="user-row",
+        id="user-" + row["id"],
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        rx.input(
+            placeholder="Search by address…",
+            value=S.search,
+            on_change=S.set_search,
+            max_length=FILTER_MAX,
+            id="users-search",
+            width="320px",
+        ),
+        error_callout(S.error, element_id="admin-users-error"),
+        card(
+            rx.cond(
+                S.rows.length() > 0,
+                data_table(COLUMNS, S.rows, _row, element_id="admin-users-table", variant="ghost"),
+                empty_message("No user matches.", element_id="users-empty"),
+            ),
+            pager(
+                S.page_label,
+                S.prev_page,
+                S.next_page,
+                S.page <= 1,
+                S.page >= S.page_count,
+                "users",
+            ),
+            overflow_x="auto",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+def admin_users() -> rx.Component:
+    return page(
+        rx.vstack(
+            rx.heading("Admin: users", size="7", weight="bold"),
+            rx.text("Wallets that signed in, and who may operate the platform.", color_scheme="gray"),
+            spacing="1",
+        ),
+        rx.match(
+            S.status,
+            ("ready", _content()),
+            ("forbidden", admins_only()),
+            ("error", error_callout(S.error)),
+            loading_message("Loading users…"),
+        ),
+    )
