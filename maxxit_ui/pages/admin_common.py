@@ -44,4 +44,5 @@ def pager(label: rx.Var[str], on_prev, on_next, prev_disabled, next_disabled, pr
         justify="end",
         spacing="3",
         width="100%",
+        margin_top="12px",
     )
