@@ -5,9 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.audit import Action
-from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
+from maxxit_ui.components.layout import card, empty_message, error_callout
 from maxxit_ui.components.tables import data_table, text_cell
-from maxxit_ui.pages.admin_common import admins_only, pager
+from maxxit_ui.pages.admin_common import admin_page, pager
 from maxxit_ui.state.admin import ALL_ACTIONS, FILTER_MAX, AuditRow, AuditState
 
 ROUTE = "/admin/audit"
@@ -91,17 +91,11 @@ def _content() -> rx.Component:
 
 
 def admin_audit() -> rx.Component:
-    return page(
-        rx.vstack(
-            rx.heading("Admin: audit log", size="7", weight="bold"),
-            rx.text("Every sign-in, role change and agent change, newest first.", color_scheme="gray"),
-            spacing="1",
-        ),
-        rx.match(
-            S.status,
-            ("ready", _content()),
-            ("forbidden", admins_only()),
-            ("error", error_callout(S.error)),
-            loading_message("Loading the audit log…"),
-        ),
+    return admin_page(
+        "Admin: audit log",
+        "Every sign-in, role change and agent change, newest first.",
+        S.status,
+        S.error,
+        _content(),
+        "Loading the audit log…",
     )

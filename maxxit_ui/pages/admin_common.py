@@ -1,8 +1,30 @@
-"""What both admin pages share: the "Admins only" message for everyone else."""
+"""What both admin pages share: their frame, the "Admins only" message for everyone else, the pager."""
 
 from __future__ import annotations
 
 import reflex as rx
+
+from maxxit_ui.components.layout import error_callout, loading_message, page
+
+
+def admin_page(
+    title: str, subtitle: str, status: rx.Var[str], error: rx.Var[str], content: rx.Component, loading: str
+) -> rx.Component:
+    """Heading, then the content when loaded, "Admins only" for traders, or the error."""
+    return page(
+        rx.vstack(
+            rx.heading(title, size="7", weight="bold"),
+            rx.text(subtitle, color_scheme="gray"),
+            spacing="1",
+        ),
+        rx.match(
+            status,
+            ("ready", content),
+            ("forbidden", admins_only()),
+            ("error", error_callout(error)),
+            loading_message(loading),
+        ),
+    )
 
 
 def admins_only() -> rx.Component:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
+from maxxit_ui.components.layout import card, empty_message, error_callout
 from maxxit_ui.components.tables import data_table, text_cell
-from maxxit_ui.pages.admin_common import admins_only, pager
+from maxxit_ui.pages.admin_common import admin_page, pager
 from maxxit_ui.state.admin import FILTER_MAX, AdminUsersState, UserRow
 
 ROUTE = "/admin/users"
@@ -93,17 +93,11 @@ def _content() -> rx.Component:
 
 
 def admin_users() -> rx.Component:
-    return page(
-        rx.vstack(
-            rx.heading("Admin: users", size="7", weight="bold"),
-            rx.text("Wallets that signed in, and who may operate the platform.", color_scheme="gray"),
-            spacing="1",
-        ),
-        rx.match(
-            S.status,
-            ("ready", _content()),
-            ("forbidden", admins_only()),
-            ("error", error_callout(S.error)),
-            loading_message("Loading users…"),
-        ),
+    return admin_page(
+        "Admin: users",
+        "Wallets that signed in, and who may operate the platform.",
+        S.status,
+        S.error,
+        _content(),
+        "Loading users…",
     )
