@@ -6,6 +6,7 @@ The app is started with reflex.testing.AppHarnessProd: the frontend is exported 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -24,6 +25,7 @@ from backend.db import get_engine, make_engine, migrate
 from backend.models.enums import Venue
 from backend.toolchain import reflex_environment
 from tests.factories import Factory
+from tests.pgtools import temporary_pg_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PACKAGE = "maxxit_ui"
@@ -83,10 +85,25 @@ def _clear_caches() -> None:
     get_engine.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'maxxit.db'}"
-    migrate(url)
+@contextlib.contextmanager
+def _database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database of the backend's kind, for this module's app alone."""
+    if backend == "postgres":
+        with temporary_pg_database("maxxit_e2e") as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'maxxit.db'}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """The app's database, seeded; every browser test runs once on SQLite and once on PostgreSQL."""
+    with _database(request.param, tmp_path_factory) as url:
+        migrate(url)
+        yield _seed(url)
+
+
+def _seed(url: str) -> Seeded:
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         f = Factory(session)
