@@ -25,6 +25,7 @@ class Action:
     AGENT_CREATED = "agent.created"
     AGENT_UPDATED = "agent.updated"
     AGENT_ARCHIVED = "agent.archived"
+    DEMO_SEEDED = "demo.seed"
 
     @classmethod
     def all(cls) -> list[str]:

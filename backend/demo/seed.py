@@ -17,6 +17,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from sqlmodel import Session, col, select
 
+from backend import audit
 from backend.demo import catalog
 from backend.demo.catalog import DemoAgent
 from backend.metrics.service import refresh_agent_metrics
@@ -24,7 +25,6 @@ from backend.models import (
     Agent,
     AgentAccount,
     AgentDeployment,
-    AuditLog,
     BillingEvent,
     CtAccount,
     CtPost,
@@ -129,8 +129,8 @@ def seed_demo(
 
     if report.agents_created:
         _update_impact_factors(session, accounts, now)
-        session.add(
-            AuditLog(actor="system", action="demo.seed", entity_type="platform", details=vars(report).copy())
+        audit.record(
+            session, action=audit.Action.DEMO_SEEDED, entity_type="platform", details=vars(report).copy()
         )
         session.commit()
     logger.info("demo seed: %s", report)
