@@ -26,6 +26,7 @@ lint: bootstrap
 
 bench: bootstrap
 	$(BIN)/python -m bench.marketplace_query
+	$(BIN)/python -m bench.sign_in
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
 
