@@ -5,9 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.audit import Action
-from maxxit_ui.components.layout import card, empty_message, error_callout
+from maxxit_ui.components.layout import empty_message
 from maxxit_ui.components.tables import data_table, text_cell
-from maxxit_ui.pages.admin_common import admin_page, pager
+from maxxit_ui.pages.admin_common import admin_page, admin_table, pager
 from maxxit_ui.state.admin import ALL_ACTIONS, FILTER_MAX, AuditRow, AuditState
 
 ROUTE = "/admin/audit"
@@ -73,20 +73,14 @@ def _filters() -> rx.Component:
 
 
 def _content() -> rx.Component:
-    return rx.vstack(
+    return admin_table(
         _filters(),
-        error_callout(S.error, element_id="audit-error"),
-        card(
-            rx.cond(
-                S.rows.length() > 0,
-                data_table(COLUMNS, S.rows, _row, element_id="audit-table", variant="ghost"),
-                empty_message("No audit entries match these filters.", element_id="audit-empty"),
-            ),
-            pager(S.page_label, S.prev_page, S.next_page, ~S.has_prev, ~S.has_next, "audit"),
-            overflow_x="auto",
-        ),
-        spacing="4",
-        width="100%",
+        S.error,
+        data_table(COLUMNS, S.rows, _row, element_id="audit-table", variant="ghost"),
+        S.rows.length() > 0,
+        empty_message("No audit entries match these filters.", element_id="audit-empty"),
+        pager(S.page_label, S.prev_page, S.next_page, ~S.has_prev, ~S.has_next, "audit"),
+        prefix="audit",
     )
 
 

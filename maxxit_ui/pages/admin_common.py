@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from maxxit_ui.components.layout import error_callout, loading_message, page
+from maxxit_ui.components.layout import card, error_callout, loading_message, page
 
 
 def admin_page(
@@ -24,6 +24,26 @@ def admin_page(
             ("error", error_callout(error)),
             loading_message(loading),
         ),
+    )
+
+
+def admin_table(
+    filters: rx.Component,
+    error: rx.Var[str],
+    table: rx.Component,
+    has_rows: rx.Var[bool],
+    empty: rx.Component,
+    pager_bar: rx.Component,
+    *,
+    prefix: str,
+) -> rx.Component:
+    """Filters, the error callout, then the table (or the empty message) with its pager in one card."""
+    return rx.vstack(
+        filters,
+        error_callout(error, element_id=f"{prefix}-error"),
+        card(rx.cond(has_rows, table, empty), pager_bar, overflow_x="auto"),
+        spacing="4",
+        width="100%",
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from maxxit_ui.components.layout import card, empty_message, error_callout
+from maxxit_ui.components.layout import empty_message
 from maxxit_ui.components.tables import data_table, text_cell
-from maxxit_ui.pages.admin_common import admin_page, pager
+from maxxit_ui.pages.admin_common import admin_page, admin_table, pager
 from maxxit_ui.state.admin import FILTER_MAX, AdminUsersState, UserRow
 
 ROUTE = "/admin/users"
@@ -61,34 +61,22 @@ def _row(row: UserRow) -> rx.Component:
 
 
 def _content() -> rx.Component:
-    return rx.vstack(
-        rx.input(
-            placeholder="Search by address…",
-            value=S.search,
-            on_change=S.set_search,
-            max_length=FILTER_MAX,
-            id="users-search",
-            width="320px",
-        ),
-        error_callout(S.error, element_id="admin-users-error"),
-        card(
-            rx.cond(
-                S.rows.length() > 0,
-                data_table(COLUMNS, S.rows, _row, element_id="admin-users-table", variant="ghost"),
-                empty_message("No user matches.", element_id="users-empty"),
-            ),
-            pager(
-                S.page_label,
-                S.prev_page,
-                S.next_page,
-                S.page <= 1,
-                S.page >= S.page_count,
-                "users",
-            ),
-            overflow_x="auto",
-        ),
-        spacing="4",
-        width="100%",
+    search = rx.input(
+        placeholder="Search by address…",
+        value=S.search,
+        on_change=S.set_search,
+        max_length=FILTER_MAX,
+        id="users-search",
+        width="320px",
+    )
+    return admin_table(
+        search,
+        S.error,
+        data_table(COLUMNS, S.rows, _row, element_id="admin-users-table", variant="ghost"),
+        S.rows.length() > 0,
+        empty_message("No user matches.", element_id="users-empty"),
+        pager(S.page_label, S.prev_page, S.next_page, S.page <= 1, S.page >= S.page_count, "users"),
+        prefix="admin-users",
     )
 
 
