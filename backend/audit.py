@@ -26,6 +26,11 @@ class Action:
     AGENT_UPDATED = "agent.updated"
     AGENT_ARCHIVED = "agent.archived"
     DEMO_SEEDED = "demo.seed"
+    CT_ACCOUNT_ADDED = "ct_account.added"
+    CT_ACCOUNT_PAUSED = "ct_account.paused"
+    CT_ACCOUNT_RESUMED = "ct_account.resumed"
+    CT_ACCOUNT_REMOVED = "ct_account.removed"
+    POST_MANUAL = "post.manual"
 
     @classmethod
     def all(cls) -> list[str]:

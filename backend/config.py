@@ -48,6 +48,30 @@ class Settings(BaseSettings):
     price_feed_seed: int = Field(default=7, description="Seed of the simulated price feed.")
     metrics_refresh_minutes: int = Field(default=5, ge=1, le=1440)
 
+    # Signal pipeline: classifier, post sources, and the sweep that finishes work a crash left behind.
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="When set, posts are classified by the LLM (rules are the fallback)."
+    )
+    openai_base_url: str | None = Field(default=None, description="Any OpenAI-compatible server.")
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    openai_max_retries: int = Field(default=2, ge=0, le=10)
+    x_api_bearer_token: SecretStr | None = Field(
+        default=None, description="X API v2 app bearer token; when set, followed accounts are polled."
+    )
+    x_api_base_url: str = "https://api.x.com"
+    x_api_poll_minutes: int = Field(default=1, ge=1, le=60)
+    sample_feed_enabled: bool = Field(
+        default=True, description="Replay the bundled sample CT feed (the demo's steady trickle)."
+    )
+    sample_feed_path: Path = Field(
+        default=PROJECT_ROOT / "backend" / "signals" / "data" / "sample_posts.jsonl"
+    )
+    sample_feed_interval_seconds: int = Field(default=20, ge=1, le=3600)
+    signal_sweep_grace_seconds: int = Field(
+        default=30, ge=1, description="Posts left unfinished this long are picked up by the sweep."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg3_driver(cls, url: str) -> str:

@@ -75,3 +75,22 @@ def migrate(url: str | None = None, revision: str = "head") -> None:
         make_engine(target).dispose()  # creates the data directory
     logger.info("migrating database to %s", revision)
     command.upgrade(alembic_config(target), revision)
+
+
+def insert_or_ignore(session: Session, model: type, values: dict, conflict_columns: list[str]) -> int | None:
+    """Insert one row unless the unique key `conflict_columns` already holds it; the new id, or None.
+
+    The database decides, not a prior SELECT, so two workers racing on the same key insert once.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases
+        raise NotImplementedError(dialect)
+    table = model.__table__
+    statement = (
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+    ).returning(table.c.id)
+    return session.execute(statement).scalar_one_or_none()

@@ -102,6 +102,10 @@ class CtAccount(SQLModel, table=True):
     impact_factor: Decimal = decimal_field(RATIO, Decimal("0"), nullable=False)
     is_active: bool = Field(default=True, nullable=False)
     last_seen_external_id: str | None = Field(default=None, max_length=64)
+    # X's numeric user id, looked up once by handle and kept: timelines are fetched by id.
+    x_user_id: str | None = Field(default=None, max_length=32)
+    # Removed accounts keep their posts for history; adding the handle again restores the account.
+    removed_at: datetime | None = ts_field()
     created_at: datetime = created_at_field()
 
 

@@ -18,6 +18,7 @@ class CtPost(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("source", "external_id", name="uq_ct_posts_source_external_id"),
         sa.Index("ix_ct_posts_account_posted", "ct_account_id", "posted_at"),
+        sa.Index("ix_ct_posts_ingested", "ingested_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -36,6 +37,8 @@ class CtPost(SQLModel, table=True):
     reasoning: str | None = Field(default=None, max_length=1000)
     classifier: str | None = Field(default=None, max_length=64)
     classified_at: datetime | None = ts_field()
+    # Set once the generator has scored the post for every follower; the sweep looks for posts without it.
+    signals_generated_at: datetime | None = ts_field()
 
 
 class Signal(SQLModel, table=True):
@@ -75,9 +78,12 @@ class MarketIndicators6h(SQLModel, table=True):
     macd_signal: Decimal | None = decimal_field(PRICE)
     bollinger_position: Decimal | None = decimal_field(RATIO)
     volume: Decimal | None = decimal_field(PRICE)
+    volume_ratio: Decimal | None = decimal_field(RATIO)
     moving_average_trend: Decimal | None = decimal_field(RATIO)
     momentum: Decimal | None = decimal_field(RATIO)
     volatility: Decimal | None = decimal_field(RATIO)
+    # The close of the last candle the figures use; a row is only replaced by a later as_of.
+    as_of: datetime | None = ts_field()
     computed_at: datetime = created_at_field()
 
 

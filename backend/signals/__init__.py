@@ -1,0 +1,1 @@
+"""The signal pipeline: CT posts in, classified, scored per agent against market indicators, signals out."""
