@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from backend.api import admin, agents, auth, health, metrics
+from backend.api import admin, agents, auth, health, metrics, signals
 from backend.api.deps import app_engine
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.auth.ratelimit import build_rate_limiter
@@ -46,6 +46,6 @@ def create_api(engine: sa.Engine | None = None, settings: Settings | None = None
     registry.register(metrics.DomainCollector(partial(app_engine, app)))
     app.add_middleware(metrics.MetricsMiddleware, metrics=metrics.HttpMetrics(registry))
     install_error_handlers(app)
-    for router in (auth.router, agents.router, admin.router, health.router, metrics.router):
+    for router in (auth.router, agents.router, signals.router, admin.router, health.router, metrics.router):
         app.include_router(router)
     return app

@@ -68,6 +68,17 @@ def current_user(request: Request, session: SessionDep, settings: SettingsDep) -
         raise HTTPException(status_code=401, detail=str(e), headers={"WWW-Authenticate": "Bearer"}) from e
 
 
+def optional_user(request: Request, session: SessionDep, settings: SettingsDep) -> CurrentUser | None:
+    """The signed-in user, or None for an anonymous caller (public reads).
+
+    A token that is sent but dead (expired, revoked, forged) still answers 401: the caller meant to be
+    someone, and silently reading as a stranger would hide why their private agent seems to be missing.
+    """
+    if session_token(request) is None:
+        return None
+    return current_user(request, session, settings)
+
+
 def admin_user(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:
     if not user.is_admin:
         raise HTTPException(status_code=403, detail="admins only")
@@ -76,4 +87,5 @@ def admin_user(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUs
 
 ClientIpDep = Annotated[str | None, Depends(client_ip)]
 CurrentUserDep = Annotated[CurrentUser, Depends(current_user)]
+OptionalUserDep = Annotated[CurrentUser | None, Depends(optional_user)]
 AdminDep = Annotated[CurrentUser, Depends(admin_user)]
