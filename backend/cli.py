@@ -144,9 +144,12 @@ def up(
 
 
 def _consumer_command(workers: int) -> list[str]:
+    # An idle SQLite queue is polled with backoff; capping it at 1 s keeps post-to-signal within seconds.
+    # (Redis blocks on the queue instead, so it reacts at once.)
     return [
         sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey",
-        "--workers", str(workers), "--worker-type", "thread", "--logfile", str(_log_dir() / "worker.log"),
+        "--workers", str(workers), "--worker-type", "thread", "--max-delay", "1",
+        "--logfile", str(_log_dir() / "worker.log"),
     ]  # fmt: skip
 
 

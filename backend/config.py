@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "backend" / "signals" / "data" / "sample_posts.jsonl"
     )
     sample_feed_interval_seconds: int = Field(default=20, ge=1, le=3600)
+    signal_max_post_age_minutes: int = Field(
+        default=120, ge=1, description="Older posts are classified but never traded: the call is stale."
+    )
     signal_sweep_grace_seconds: int = Field(
         default=30, ge=1, description="Posts left unfinished this long are picked up by the sweep."
     )

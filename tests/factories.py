@@ -17,9 +17,11 @@ from backend.models import (
     CtPost,
     Position,
     Signal,
+    TokenRegistry,
     User,
 )
 from backend.models.common import utcnow
+from backend.prices.markets import MARKETS
 from backend.models.enums import (
     CloseReason,
     ExecutionVenue,
@@ -54,6 +56,13 @@ class Factory:
         kw.setdefault("handle", f"caller{n}")
         kw.setdefault("display_name", f"Caller {n}")
         return self._save(CtAccount(**kw))
+
+    def tokens(self, *symbols: str) -> None:
+        """Registry rows so classifiers know these symbols, named as the price feed names them."""
+        for symbol in symbols:
+            name = MARKETS[symbol].name if symbol in MARKETS else symbol
+            self.session.add(TokenRegistry(symbol=symbol, name=name, venue=ExecutionVenue.PAPER))
+        self.session.commit()
 
     def agent(self, creator: User | None = None, follows: list[CtAccount] = (), **kw: Any) -> Agent:
         n = next(_seq)
