@@ -19,6 +19,8 @@ class CtPost(SQLModel, table=True):
         sa.UniqueConstraint("source", "external_id", name="uq_ct_posts_source_external_id"),
         sa.Index("ix_ct_posts_account_posted", "ct_account_id", "posted_at"),
         sa.Index("ix_ct_posts_ingested", "ingested_at"),
+        # The sample feed resumes from its newest post.
+        sa.Index("ix_ct_posts_source_posted", "source", "posted_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -34,6 +34,7 @@ def upgrade() -> None:
             sa.Column("signals_generated_at", backend.models.common.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index("ix_ct_posts_ingested", ["ingested_at"], unique=False)
+        batch_op.create_index("ix_ct_posts_source_posted", ["source", "posted_at"], unique=False)
 
     with op.batch_alter_table("market_indicators_6h", schema=None) as batch_op:
         batch_op.add_column(sa.Column("volume_ratio", sa.Numeric(precision=12, scale=6), nullable=True))
@@ -51,6 +52,7 @@ def downgrade() -> None:
         batch_op.drop_column("volume_ratio")
 
     with op.batch_alter_table("ct_posts", schema=None) as batch_op:
+        batch_op.drop_index("ix_ct_posts_source_posted")
         batch_op.drop_index("ix_ct_posts_ingested")
         batch_op.drop_column("signals_generated_at")
 
