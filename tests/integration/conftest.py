@@ -57,8 +57,8 @@ def consumer_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
 def consumer(consumer_env: tuple[Settings, dict[str, str]], tmp_path: Path) -> Iterator[subprocess.Popen]:
     _, env = consumer_env
     process = subprocess.Popen(
-        [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", "2", "-k", "thread", "-m", "1",
-         "--logfile", str(tmp_path / "consumer.log")],
+        [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", "2", "-k", "thread",
+         "-m", "1", "--logfile", str(tmp_path / "consumer.log")],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
