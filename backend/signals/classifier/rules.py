@@ -1,0 +1,498 @@
+"""Deterministic post classifier: registry tokens, a weighted bullish/bearish lexicon, negation and hedges.
+
+It is the fallback when the LLM is absent or failing, so it errs towards "not a signal": a missed call costs
+less than a trade opened on a misread joke. Cues attach to the nearest token mention (clause boundaries
+count as distance); the call is the token whose net cue weight clearly dominates, or none.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import pairwise
+
+from backend.models.enums import Side
+from backend.signals.types import Classification, KnownTokens
+
+RULES_NAME = "rules-v1"
+
+# --- vocabulary -------------------------------------------------------------------------------------------
+# Phrases are normalised: lower case, apostrophes dropped ("don't" -> "dont"). The longest phrase wins at each
+# position, so "higher lows" is bullish although "lows" alone would not be.
+
+# Explicit positions weigh 2 (a trader saying what they do); trend talk weighs 1; emojis a half.
+BULLISH: dict[str, float] = {
+    "long": 2, "longing": 2, "longed": 2, "longs": 1.5, "went long": 2, "max long": 2.5, "still long": 2,
+    "opened a long": 2, "bid": 2, "bidding": 2, "bid it": 2, "buy": 1.5, "buying": 1.5, "bought": 1,
+    "loaded": 2, "loading": 2, "accumulating": 2, "accumulate": 1.5, "adding": 1, "added": 1,
+    "adding more": 1.5, "aped": 1.5, "aping": 1.5, "send it": 2, "sends": 1, "sending": 1,
+    "about to send": 1.5, "breakout": 1, "breaking out": 1, "break out": 1, "broke out": 1,
+    "higher": 1, "higher highs": 1, "higher lows": 1, "goes up": 1, "going up": 1, "only goes up": 1.5,
+    "up only": 1.5, "moon": 1, "mooning": 1, "to the moon": 1.5, "pump": 1, "pumping": 1,
+    "undervalued": 1, "bullish": 1.5, "ripping": 1, "printing": 0.5, "new highs": 1, "strongest": 1,
+    "short squeeze": 1, "dont fade": 1.5, "dont sleep on": 1.5, "\U0001f680": 0.5, "\U0001f4c8": 0.5,
+    "leg up": 1, "bottom is in": 2, "bottomed": 1, "bottoming": 1, "accumulation": 1.5,
+    "going to rip": 1.5, "about to rip": 1.5, "gonna rip": 1.5, "squeeze": 1, "squeeze incoming": 1.5,
+    "everyones short": 1, "everyone is short": 1,
+}  # fmt: skip
+
+BEARISH: dict[str, float] = {
+    "short": 2, "shorting": 2, "shorted": 2, "shorts": 1.5, "taking a short": 2, "opened a short": 2,
+    "fade": 2, "fading": 2, "faded": 2, "top is in": 2, "topped": 1.5, "dump": 1.5, "dumping": 1.5,
+    "dumped": 1, "dump incoming": 2, "capitulation": 1, "get out": 1, "pump is over": 2, "breakdown": 1,
+    "breaking down": 1,
+    "broke down": 1, "break down": 1, "lower": 1, "lower lows": 1, "lower highs": 1, "new lows": 1,
+    "going lower": 1, "goes down": 1, "going down": 1, "rekt": 1, "bearish": 1.5, "cooked": 1.5,
+    "heavy": 1, "weak": 1, "dead money": 1, "bleeding": 1, "bleed": 1, "double top": 1.5, "lost": 0.5,
+    "overvalued": 1, "its over": 1, "sell": 0.5, "selling": 0.5, "sold": 0.5, "rug": 1, "rugged": 1,
+    "ngmi": 0.5, "unlock": 0.5, "everyones long": 1, "everyone is long": 1, "\U0001f4c9": 0.5,
+}  # fmt: skip
+
+# Phrases that contain a cue word but say nothing about direction; matching them first hides the cue.
+NEUTRAL: frozenset[str] = frozenset(
+    {
+        "long time", "long term", "long story", "long way", "how long", "so long", "as long as",
+        "long weekend", "long run", "long day", "short term", "in short", "short of", "fall short",
+        "bid ask", "higher timeframe", "lower timeframe", "higher time frame", "lower time frame",
+        "every pump", "this pump", "the pump", "not gonna lie", "bags are heavy", "heavy bags",
+    }
+)  # fmt: skip
+
+# Leaving a position is not a new call: "took profit on my $SOL long" is not bullish.
+EXITS: frozenset[str] = frozenset(
+    {
+        "took profit", "took profits", "taking profit", "taking profits", "take profit", "closed",
+        "closing", "stopped out", "exited", "exiting", "back to cash", "going to cash", "went to cash",
+        "cut my",
+    }
+)  # fmt: skip
+# Position nouns an exit phrase before them in the same clause refers to, rather than calls.
+POSITION_NOUNS: frozenset[str] = frozenset({"long", "short", "longs", "shorts", "position"})
+
+NEGATORS: frozenset[str] = frozenset(
+    {"not", "no", "never", "dont", "doesnt", "didnt", "wouldnt", "wont", "cant", "cannot", "isnt",
+     "arent", "aint", "wasnt", "neither", "nor", "im not",
+     # counterfactuals: regret about a trade not taken is not a call
+     "shouldve", "couldve", "wouldve", "shoulda", "coulda", "wish"}
+)  # fmt: skip
+NEGATION_WINDOW = 4  # words before a cue that a negator reaches
+# "No longer bullish" is a turn to the other side, not merely the absence of a view.
+FLIP_NEGATORS: tuple[tuple[str, ...], ...] = (("no", "longer"),)
+
+# Hedged talk is not a call: a cue in a sentence with one of these counts for a quarter.
+HEDGES: frozenset[str] = frozenset(
+    {"might", "maybe", "perhaps", "idk", "if", "until", "unless", "could", "would", "considering",
+     "possibly", "potentially", "thinking"}
+)  # fmt: skip
+HEDGE_PHRASES: tuple[tuple[str, ...], ...] = (("not", "sure"), ("no", "position"), ("wait", "for"))
+HEDGE_FACTOR = 0.25
+
+# Questions are not calls, except the rhetorical ones CT uses to shill ("who else is accumulating $X?").
+RHETORICAL_OPENERS: tuple[tuple[str, ...], ...] = (
+    ("who", "else"),
+    ("why", "is", "nobody"),
+    ("why", "is", "no", "one"),
+    ("why", "is", "noone"),
+    ("how", "is", "nobody"),
+    ("am", "i", "the", "only"),
+)
+# A question the author answers at once ("Is it time to long $ETH? Yes.") is a statement.
+ANSWERS: frozenset[str] = frozenset({"yes", "yep", "yup", "absolutely", "obviously"})
+
+# A post naming several tokens and saying "both"/"all" makes one call on several tokens: refused.
+COLLECTIVE_WORDS: frozenset[str] = frozenset({"both", "all"})
+
+# Tickers that are ordinary words: written in lower case they are not the token (link in bio, sui generis,
+# hype cycle, arb bots, dog wif hat). Upper case or a cashtag still names the token.
+AMBIGUOUS_WORDS: frozenset[str] = frozenset(
+    {"link", "sui", "wif", "hype", "arb", "op", "near", "one", "gas", "magic", "people", "ace", "id",
+     "sun", "ton", "uni", "apt", "sand", "mask", "rose", "flow", "ray", "core", "gm", "ai", "pump",
+     "moon", "bonk", "pepe", "send", "ape", "bid", "long", "short", "top", "cat", "dog", "me"}
+)  # fmt: skip
+
+
+def _table() -> dict[tuple[str, ...], tuple[Side | None, float, str]]:
+    """Phrase (as words) -> (side or None, weight, kind), kind one of cue, neutral, exit."""
+    table: dict[tuple[str, ...], tuple[Side | None, float, str]] = {}
+    for phrase in NEUTRAL:
+        table[tuple(phrase.split())] = (None, 0.0, "neutral")
+    for phrase in EXITS:
+        table[tuple(phrase.split())] = (None, 0.0, "exit")
+    for phrase, weight in BULLISH.items():
+        table[tuple(phrase.split())] = (Side.LONG, float(weight), "cue")
+    for phrase, weight in BEARISH.items():
+        table[tuple(phrase.split())] = (Side.SHORT, float(weight), "cue")
+    for phrase in _squeeze_phrases():
+        table[phrase] = (Side.LONG if phrase[0] in ("shorts", "bears") else Side.SHORT, 1.5, "cue")
+    return table
+
+
+def _squeeze_phrases() -> list[tuple[str, ...]]:
+    """ "Shorts getting liquidated" is bullish: traders on one side in pain is a call for the other side."""
+    auxiliaries = ((), ("are",), ("getting",), ("are", "getting"), ("about", "to", "get"), ("got",), ("get",))
+    pains = ("liquidated", "rekt", "wrecked", "squeezed", "trapped")
+    return [
+        (group, *aux, pain)
+        for group in ("shorts", "bears", "longs", "bulls")
+        for aux in auxiliaries
+        for pain in pains
+    ]
+
+
+PHRASES = _table()
+LONGEST_PHRASE = max(len(p) for p in PHRASES)
+
+# --- decision thresholds ----------------------------------------------------------------------------------
+MIN_STRENGTH = 1.0  # net cue weight a call needs: one trend word, or half an explicit position
+DOMINANCE = 2.0  # the called token's weight over the runner-up's; below it the post is ambiguous
+SIDE_DOMINANCE = 1.5  # the winning side's weight over the other side's on the called token
+CLAUSE_DISTANCE = 10  # words a clause boundary counts for when attaching a cue to a token
+MAX_REASONING = 1000
+
+_TOKEN_RE = re.compile(
+    r"(?P<sentence>[!?;\n]+|\.{2,}|\.(?=\s|$))"
+    r"|(?P<clause>,(?=\s)|(?i:\bbut\b))"
+    r"|(?P<word>\$?[A-Za-z0-9][A-Za-z0-9'\u2019]*)"
+    r"|(?P<emoji>[\U0001f680\U0001f4c8\U0001f4c9])"
+)
+# "ETH/BTC", "$SOL/$ETH": a ratio is a trade on its first token, so the second is dropped before reading.
+_RATIO_RE = re.compile(r"(\$?[A-Z][A-Z0-9]{1,9})/\$?[A-Z][A-Z0-9]{1,9}\b")
+
+
+@dataclass(frozen=True)
+class _Word:
+    raw: str  # as written: "$SOL", "Bitcoin", "don't"
+    norm: str  # lower case, no "$", no apostrophes
+    index: int
+    clause: int
+    sentence: int
+
+    @property
+    def is_cashtag(self) -> bool:
+        return self.raw.startswith("$") and len(self.raw) > 1 and self.raw[1].isalpha()
+
+
+@dataclass
+class _Text:
+    words: list[_Word]
+    questions: set[int]  # sentences ending with "?"
+
+
+@dataclass(frozen=True)
+class _Mention:
+    symbol: str
+    known: bool
+    start: int
+    end: int  # exclusive word index
+    clause: int
+
+    @property
+    def label(self) -> str:
+        return f"${self.symbol}"
+
+
+@dataclass(frozen=True)
+class _Cue:
+    phrase: str
+    side: Side
+    weight: float
+    index: int
+    clause: int
+    note: str = ""  # why it was discounted: negated, hedged, question, exit
+
+
+@dataclass
+class _Score:
+    bull: float = 0.0
+    bear: float = 0.0
+    cues: list[_Cue] = field(default_factory=list)
+
+    @property
+    def net(self) -> float:
+        return self.bull - self.bear
+
+    def add(self, cue: _Cue) -> None:
+        self.cues.append(cue)
+        if cue.side is Side.LONG:
+            self.bull += cue.weight
+        else:
+            self.bear += cue.weight
+
+
+def _normalise(word: str) -> str:
+    return word.lstrip("$").lower().replace("'", "").replace("\u2019", "")
+
+
+def _tokenise(text: str) -> _Text:
+    words: list[_Word] = []
+    questions: set[int] = set()
+    clause = sentence = 0
+    for match in _TOKEN_RE.finditer(_RATIO_RE.sub(r"\1", text)):
+        kind, raw = match.lastgroup, match.group()
+        if kind == "sentence":
+            if "?" in raw:
+                questions.add(sentence)
+            sentence, clause = sentence + 1, clause + 1
+        elif kind == "clause":
+            clause += 1
+        else:
+            words.append(_Word(raw, _normalise(raw), len(words), clause, sentence))
+    return _Text(words, questions)
+
+
+# --- tokens -----------------------------------------------------------------------------------------------
+
+
+def _name_patterns(known_tokens: KnownTokens) -> list[tuple[tuple[str, ...], str, bool]]:
+    """(name words, symbol, case-sensitive), longest first; a name that is an ordinary word keeps its case."""
+    patterns = []
+    for symbol, name in known_tokens.items():
+        parts = tuple(w.group() for w in re.finditer(r"[A-Za-z0-9]+", name))
+        if not parts:
+            continue
+        sensitive = name.lower() in AMBIGUOUS_WORDS
+        patterns.append((parts if sensitive else tuple(p.lower() for p in parts), symbol.upper(), sensitive))
+    return sorted(patterns, key=lambda p: -len(p[0]))
+
+
+def _plain_symbol(word: _Word, known_tokens: KnownTokens) -> str | None:
+    """A registry symbol written without "$": upper case always; other cases only when not an English word."""
+    upper = word.norm.upper()
+    if upper not in known_tokens or not any(c.isalpha() for c in upper):
+        return None
+    if word.raw == upper:
+        return upper
+    if word.norm not in AMBIGUOUS_WORDS and len(word.norm) >= 3:
+        return upper
+    return None
+
+
+def _name_at(
+    words: list[_Word], i: int, patterns: Iterable[tuple[tuple[str, ...], str, bool]]
+) -> tuple[str, int]:
+    for parts, symbol, sensitive in patterns:
+        window = words[i : i + len(parts)]
+        if len(window) == len(parts):
+            seen = tuple(w.raw if sensitive else w.norm for w in window)
+            if seen == parts:
+                return symbol, len(parts)
+    return "", 0
+
+
+def _mentions(words: list[_Word], known_tokens: KnownTokens) -> list[_Mention]:
+    registry = {s.upper(): n for s, n in known_tokens.items()}
+    patterns = _name_patterns(registry)
+    mentions: list[_Mention] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.is_cashtag:
+            symbol = word.norm.upper()
+            mentions.append(_Mention(symbol, symbol in registry, i, i + 1, word.clause))
+            i += 1
+            continue
+        symbol, length = _name_at(words, i, patterns)
+        if not symbol:
+            symbol, length = _plain_symbol(word, registry) or "", 1
+        if symbol:
+            mentions.append(_Mention(symbol, True, i, i + length, word.clause))
+        i += max(length, 1)
+    return mentions
+
+
+# --- cues -------------------------------------------------------------------------------------------------
+
+
+def _phrase_at(words: list[_Word], i: int, taken: set[int]) -> tuple[tuple[str, ...], int]:
+    """The longest lexicon phrase starting at word i inside one clause and over no token mention."""
+    for n in range(min(LONGEST_PHRASE, len(words) - i), 0, -1):
+        span = words[i : i + n]
+        if span[-1].clause != span[0].clause or any(w.index in taken for w in span):
+            continue
+        key = tuple(w.norm for w in span)
+        if key in PHRASES:
+            return key, n
+    return (), 0
+
+
+def _negation(words: list[_Word], i: int, hidden: set[int]) -> str:
+    """Return "flip" after "no longer", "negated" after another negator close before, else ""."""
+    window = [w for w in words[max(0, i - NEGATION_WINDOW) : i] if w.clause == words[i].clause]
+    norms = tuple(w.norm for w in window if w.index not in hidden)
+    for flip in FLIP_NEGATORS:
+        if any(norms[k : k + len(flip)] == flip for k in range(len(norms))):
+            return "flip"
+    return "negated" if any(n in NEGATORS for n in norms) else ""
+
+
+def _sentence_notes(text: _Text) -> dict[int, str]:
+    """Per sentence: "question" (not rhetorical), "hedged", or nothing."""
+    by_sentence: dict[int, list[str]] = {}
+    for w in text.words:
+        by_sentence.setdefault(w.sentence, []).append(w.norm)
+    notes: dict[int, str] = {}
+    for sentence, norms in by_sentence.items():
+        pairs = set(pairwise(norms))
+        answered = set(by_sentence.get(sentence + 1, ["-"])) <= ANSWERS
+        rhetorical = answered or any(tuple(norms[: len(o)]) == o for o in RHETORICAL_OPENERS)
+        if sentence in text.questions and not rhetorical:
+            notes[sentence] = "question"
+        elif HEDGES.intersection(norms) or any(p in pairs for p in HEDGE_PHRASES):
+            notes[sentence] = "hedged"
+    return notes
+
+
+def _cues(text: _Text, taken: set[int]) -> tuple[list[_Cue], bool]:
+    """Every directional cue with its effective weight, and whether the post speaks of an exit."""
+    words, notes = text.words, _sentence_notes(text)
+    cues: list[_Cue] = []
+    hidden: set[int] = set()  # words inside neutral phrases ("not gonna lie") negate nothing
+    exit_clauses: set[int] = set()
+    i = 0
+    while i < len(words):
+        key, n = _phrase_at(words, i, taken)
+        if not n:
+            i += 1
+            continue
+        side, weight, kind = PHRASES[key]
+        if kind == "neutral":
+            hidden.update(range(i, i + n))
+        elif kind == "exit":
+            exit_clauses.add(words[i].clause)
+        elif side is not None:
+            cues.append(_weigh(" ".join(key), side, weight, words, i, hidden, notes, exit_clauses))
+        i += n
+    return cues, bool(exit_clauses)
+
+
+def _weigh(
+    phrase: str,
+    side: Side,
+    weight: float,
+    words: list[_Word],
+    i: int,
+    hidden: set[int],
+    notes: dict[int, str],
+    exit_clauses: set[int],
+) -> _Cue:
+    word = words[i]
+    if phrase in POSITION_NOUNS and word.clause in exit_clauses:
+        return _Cue(phrase, side, 0.0, i, word.clause, "exit")
+    negation = _negation(words, i, hidden)
+    if negation == "negated":
+        return _Cue(phrase, side, 0.0, i, word.clause, "negated")
+    if negation == "flip":
+        side = Side.SHORT if side is Side.LONG else Side.LONG
+    note = notes.get(word.sentence, "")
+    factor = {"question": 0.0, "hedged": HEDGE_FACTOR}.get(note, 1.0)
+    return _Cue(phrase, side, weight * factor, i, word.clause, note or ("flipped" if negation else ""))
+
+
+# --- decision ---------------------------------------------------------------------------------------------
+
+
+def _nearest(cue: _Cue, mentions: list[_Mention], starts: list[int]) -> _Mention:
+    """The mention closest to the cue; mentions are in text order, so only the neighbours can be closest."""
+
+    def distance(m: _Mention) -> tuple[int, int]:
+        words_apart = m.start - cue.index if m.start > cue.index else cue.index - (m.end - 1)
+        return abs(words_apart) + CLAUSE_DISTANCE * abs(m.clause - cue.clause), m.start
+
+    at = bisect_left(starts, cue.index)
+    return min(mentions[max(at - 1, 0) : at + 1], key=distance)
+
+
+def _scores(cues: list[_Cue], mentions: list[_Mention]) -> dict[_Mention | None, _Score]:
+    """Cue weight per symbol; keyed by the first mention of each symbol (None: no token at all)."""
+    first: dict[str, _Mention] = {}
+    for m in mentions:
+        first.setdefault(m.symbol, m)
+    starts = [m.start for m in mentions]
+    scores: dict[_Mention | None, _Score] = {}
+    for cue in cues:
+        key = first[_nearest(cue, mentions, starts).symbol] if mentions else None
+        scores.setdefault(key, _Score()).add(cue)
+    return scores
+
+
+def _quote(cues: Iterable[_Cue]) -> str:
+    return ", ".join(f"'no longer {c.phrase}'" if c.note == "flipped" else f"'{c.phrase}'" for c in cues)
+
+
+def _is_call(score: _Score) -> bool:
+    strong, weak = max(score.bull, score.bear), min(score.bull, score.bear)
+    return abs(score.net) >= MIN_STRENGTH and strong >= SIDE_DOMINANCE * weak
+
+
+def _confidence(net: float) -> Decimal:
+    value = min(max(0.45 + 0.1 * abs(net), 0.5), 0.95)
+    return Decimal(str(round(value, 2)))
+
+
+class RuleClassifier:
+    """Reads a post with the lexicon above; the same text and registry always give the same answer."""
+
+    name = RULES_NAME
+
+    def classify(self, text: str, known_tokens: KnownTokens) -> Classification:
+        parsed = _tokenise(text)
+        mentions = _mentions(parsed.words, known_tokens)
+        cues, has_exit = _cues(parsed, {i for m in mentions for i in range(m.start, m.end)})
+        return self._decide(parsed, mentions, cues, has_exit)
+
+    def _decide(
+        self, parsed: _Text, mentions: list[_Mention], cues: list[_Cue], has_exit: bool
+    ) -> Classification:
+        scores = _scores(cues, mentions)
+        calls = sorted(
+            ((m, s) for m, s in scores.items() if m is not None and _is_call(s)),
+            key=lambda ms: (-abs(ms[1].net), ms[0].start),
+        )
+        if not calls:
+            return self._no(_why_not(mentions, cues, scores, has_exit))
+        mention, score = calls[0]
+        symbols = {m.symbol for m in mentions}
+        if len(symbols) > 1 and COLLECTIVE_WORDS.intersection(w.norm for w in parsed.words):
+            return self._no(f"one call on several tokens ({', '.join(sorted(symbols))}); ambiguous")
+        if len(calls) > 1 and abs(score.net) < DOMINANCE * abs(calls[1][1].net):
+            return self._no(f"calls on both {mention.label} and {calls[1][0].label}; ambiguous")
+        if not mention.known:
+            return self._no(f"the call is on {mention.label}, which is not in the token registry")
+        return self._signal(mention, score)
+
+    def _signal(self, mention: _Mention, score: _Score) -> Classification:
+        side = Side.LONG if score.net > 0 else Side.SHORT
+        counted = [c for c in score.cues if c.side is side and c.weight > 0]
+        mood = "bullish" if side is Side.LONG else "bearish"
+        reasoning = f"{mood} cues {_quote(counted)} on {mention.label}"
+        ignored = [c for c in score.cues if c.note in ("negated", "hedged", "question", "exit")]
+        if ignored:
+            reasoning += f"; discounted {', '.join(f'{c.phrase!r} ({c.note})' for c in ignored)}"
+        return Classification(
+            True, mention.symbol, side, _confidence(score.net), reasoning[:MAX_REASONING], self.name
+        )
+
+    def _no(self, reasoning: str) -> Classification:
+        return Classification(False, None, None, Decimal(0), reasoning[:MAX_REASONING], self.name)
+
+
+def _why_not(
+    mentions: list[_Mention], cues: list[_Cue], scores: dict[_Mention | None, _Score], has_exit: bool
+) -> str:
+    if not mentions:
+        return "names no token" + (f" (cues {_quote(cues)})" if cues else "")
+    unknown = sorted({m.label for m in mentions if not m.known})
+    if unknown and all(not m.known for m in mentions):
+        return f"only tokens outside the registry: {', '.join(unknown)}"
+    noted = sorted({c.note for c in cues if c.note})
+    if noted:
+        return f"{'/'.join(noted)} cues only: {_quote(c for c in cues if c.note)}"
+    if has_exit:
+        return "talks of leaving a position, not a new call"
+    mixed = [f"{m.label} ({_quote(s.cues)})" for m, s in scores.items() if m is not None and s.cues]
+    if mixed:
+        return f"cues too weak or mixed: {'; '.join(mixed)}"
+    return f"no directional cue for {', '.join(sorted({m.label for m in mentions}))}"

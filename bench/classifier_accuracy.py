@@ -1,0 +1,88 @@
+"""Accuracy of the post classifier over the hand-labelled CT posts: precision, recall, F1, per category.
+
+`.venv/bin/python -m bench.classifier_accuracy` measures the rules; `--configured` measures whatever
+`build_classifier(get_settings())` gives (the LLM with rules as fallback when OPENAI_API_KEY is set).
+A hit is a signal on the right token and side; "wrong" is a signal on the wrong token or side, and counts
+as both a false positive and a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Sequence
+
+from backend.config import get_settings
+from backend.signals.classifier import RuleClassifier, build_classifier
+from backend.signals.types import Classification, Classifier
+from tests.unit.signals.labelled_posts import (
+    CATEGORIES,
+    KNOWN_TOKENS,
+    POSTS,
+    LabelledPost,
+    outcome,
+    precision_recall,
+)
+
+BATCHES = {1: "batch 1 (rules developed on it)", 2: "batch 2 (written later)", 3: "batch 3 (written later)"}
+_COLUMNS = ("rows", "tp", "fp", "fn", "wrong", "tn", "prec", "recall", "f1")
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _line(label: str, outcomes: Sequence[str]) -> str:
+    """One row of counts; a ratio with nothing under it (no calls, no labelled signals) prints as "-"."""
+    precision, recall, c = precision_recall(outcomes)
+    called, labelled = c["tp"] + c["fp"] + c["wrong"], c["tp"] + c["fn"] + c["wrong"]
+    ratios = [
+        f"{precision:.3f}" if called else "-",
+        f"{recall:.3f}" if labelled else "-",
+        f"{_f1(precision, recall):.3f}" if called and labelled else "-",
+    ]
+    counts = [len(outcomes), c["tp"], c["fp"], c["fn"], c["wrong"], c["tn"]]
+    return f"{label:<34}" + "".join(f"{v:>7}" for v in [*counts, *ratios])
+
+
+def _expected(post: LabelledPost) -> str:
+    return f"{post.side.value} ${post.token}" if post.side else "no signal"
+
+
+def _got(result: Classification) -> str:
+    return f"{result.side.value} ${result.token}" if result.side else "no signal"
+
+
+def report(classifier: Classifier) -> str:
+    results = [(p, classifier.classify(p.text, KNOWN_TOKENS)) for p in POSTS]
+    outcomes = [(p, outcome(p, r)) for p, r in results]
+    header = f"{'':<34}" + "".join(f"{c:>7}" for c in _COLUMNS)
+    lines = [f"classifier: {classifier.name}", header, _line("all", [o for _, o in outcomes]), ""]
+    for batch, label in BATCHES.items():
+        lines.append(_line(label, [o for p, o in outcomes if p.batch == batch]))
+    lines.append(_line("batches 2+3", [o for p, o in outcomes if p.batch > 1]))
+    lines.append("")
+    for category in CATEGORIES:
+        lines.append(_line(category, [o for p, o in outcomes if p.category == category]))
+    misses = [(p, r) for (p, r), (_, o) in zip(results, outcomes, strict=True) if o not in ("tp", "tn")]
+    lines += ["", f"misclassified ({len(misses)}):"]
+    for post, result in misses:
+        lines.append(f"  [{post.category}, batch {post.batch}] {post.text!r}")
+        lines.append(f"      expected {_expected(post)}, got {_got(result)}: {result.reasoning}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--configured", action="store_true", help="measure build_classifier(get_settings()), not the rules"
+    )
+    args = parser.parse_args(argv)
+    classifier = build_classifier(get_settings()) if args.configured else RuleClassifier()
+    counts = Counter(p.category for p in POSTS)
+    print(f"{len(POSTS)} labelled posts, {sum(p.is_signal for p in POSTS)} signals; {dict(counts)}")
+    print(report(classifier))
+
+
+if __name__ == "__main__":
+    main()
