@@ -43,6 +43,8 @@ from tests.pgtools import temporary_pg_database
 
 REDIS_URL = os.environ.get("MAXXIT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 TOKENS = ("BTC", "ETH", "SOL", "HYPE", "LINK")
+# Agents that keep every call: the bench measures the pipeline, not the threshold.
+EAGER = {"weight_tweet": 100, "weight_rsi": 0, "signal_threshold": Decimal("0.1")}
 console = Console()
 
 
@@ -104,16 +106,20 @@ def measure(settings: Settings, posts: int, burst: int, followers: int) -> Run:
     with Session(engine, expire_on_commit=False) as session:
         factory = Factory(session)
         factory.tokens(*TOKENS)
-        account = factory.ct_account(handle="HsakaTrades")
-        for _ in range(followers):
-            factory.agent(follows=[account], weight_tweet=100, weight_rsi=0, signal_threshold=Decimal("0.1"))
+        # An author per post, each with its own followers: signals are one per agent, token and 6-hour
+        # bucket, so reusing agents would turn later posts into (correctly) deduplicated no-ops.
+        authors = []
+        creator = factory.user()
+        for _ in track(range(posts + burst), description="setting up", console=console):
+            authors.append(account := factory.ct_account())
+            for _ in range(followers):
+                factory.agent(creator, [account], **EAGER)
         admin = factory.user(role=Role.ADMIN)
         operator = CurrentUser(admin.id, admin.address, Role.ADMIN)
 
         def post(i: int) -> int:
-            # A token and bucket no earlier post used, so every post produces fresh signals.
             text = f"${TOKENS[i % len(TOKENS)]} breakout confirmed, longing here (call {i})"
-            stored, _ = store_manual_post(session, ct_account_id=account.id, text=text, actor=operator)
+            stored, _ = store_manual_post(session, ct_account_id=authors[i].id, text=text, actor=operator)
             producer.enqueue(classify_post_task.s(stored.id))
             return stored.id
 
@@ -160,8 +166,9 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     kinds = ["SQLite (embedded)"] + ([] if args.no_postgres else ["Redis + PostgreSQL"])
-    table = Table(title=f"Post to signal through the real consumer ({args.followers} following agents)")
-    for column in ("platform", "stored→classified p50", "stored→signals p50", "p90", "max", "burst posts/s"):
+    table = Table(title=f"Stored post -> signals, real consumer, {args.followers} followers (ms)")
+    # Times from the post's storage: to its classification, to its last signal (p50, p90, max).
+    for column in ("platform", "classified", "signals p50", "p90", "max", "burst/s"):
         table.add_column(column, justify="right")
     for kind in kinds:
         console.rule(kind)
@@ -174,10 +181,10 @@ def main() -> None:
         total = sorted(run.total_ms)
         table.add_row(
             kind,
-            f"{statistics.median(run.classify_ms):.0f} ms",
-            f"{statistics.median(total):.0f} ms",
-            f"{total[int(len(total) * 0.9) - 1]:.0f} ms",
-            f"{total[-1]:.0f} ms",
+            f"{statistics.median(run.classify_ms):.0f}",
+            f"{statistics.median(total):.0f}",
+            f"{total[int(len(total) * 0.9) - 1]:.0f}",
+            f"{total[-1]:.0f}",
             f"{run.burst_posts_per_s:.1f}",
         )
     console.print(table)
