@@ -6,13 +6,14 @@ import reflex as rx
 
 from backend.api import create_api
 from maxxit_ui.components.wallet import WALLET_SCRIPT
-from maxxit_ui.pages import admin_audit, admin_users, builder, my_agents, signin
+from maxxit_ui.pages import admin_audit, admin_users, agent_signals, builder, my_agents, signin
 from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
 from maxxit_ui.pages.landing import landing
 from maxxit_ui.pages.marketplace import marketplace
 from maxxit_ui.state.admin import AdminUsersState, AuditState
 from maxxit_ui.state.agent import AgentState
+from maxxit_ui.state.agent_signals import AgentSignalsState
 from maxxit_ui.state.auth import AuthState
 from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.landing import LandingState
@@ -34,6 +35,12 @@ app.add_page(
 )
 app.add_page(
     agent, route=AGENT_ROUTE, title=AgentState.page_title, on_load=[AuthState.restore, AgentState.load]
+)
+app.add_page(
+    agent_signals.agent_signals,
+    route=agent_signals.ROUTE,
+    title=AgentSignalsState.page_title,
+    on_load=[AuthState.restore, AgentSignalsState.load],
 )
 app.add_page(signin.signin, route=signin.ROUTE, title="Sign in · Maxxit", on_load=AuthState.signin_load)
 

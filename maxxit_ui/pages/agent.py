@@ -140,10 +140,18 @@ def _position_row(row: PositionRow) -> rx.Component:
 
 
 def _list_section(
-    title: str, rows: rx.Var[list], table: rx.Component, empty: str, element_id: str
+    title: str,
+    rows: rx.Var[list],
+    table: rx.Component,
+    empty: str,
+    element_id: str,
+    action: rx.Component | None = None,
 ) -> rx.Component:
+    heading = section_title(title)
+    if action is not None:
+        heading = rx.hstack(heading, action, justify="between", align="baseline", width="100%")
     return rx.box(
-        section_title(title),
+        heading,
         rx.cond(rows.length() > 0, table, card(empty_message(empty, element_id=f"{element_id}-empty"))),
         width="100%",
         overflow_x="auto",
@@ -178,6 +186,13 @@ def _activity() -> rx.Component:
             ),
             "No signals yet.",
             "signals",
+            rx.link(
+                "All signals →",
+                href=f"/agents/{rx.State.agent_id}/signals",
+                size="2",
+                weight="medium",
+                id="all-signals-link",
+            ),
         ),
         _list_section(
             "Recent positions",
@@ -197,7 +212,8 @@ def _activity() -> rx.Component:
     )
 
 
-def _not_found() -> rx.Component:
+def agent_not_found() -> rx.Component:
+    """Also shown by the agent's signals page, so a private agent looks the same from every URL."""
     return rx.center(
         rx.vstack(
             rx.icon("search_x", size=40, color="var(--gray-9)"),
@@ -216,7 +232,7 @@ def agent() -> rx.Component:
         rx.match(
             AgentState.status,
             ("found", rx.fragment(_header(), _figures(), _strategy(), _activity())),
-            ("not_found", _not_found()),
+            ("not_found", agent_not_found()),
             ("error", error_callout(AgentState.error)),
             loading_message("Loading agent…"),
         ),

@@ -1,0 +1,166 @@
+"""Signal history `/agents/[agent_id]/signals`: what the agent traded, on whose call, and why it scored."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.layout import (
+    card,
+    empty_message,
+    error_callout,
+    loading_message,
+    page,
+    section_title,
+)
+from maxxit_ui.components.tables import data_table, figure, text_cell
+from maxxit_ui.pages.admin_common import pager
+from maxxit_ui.pages.agent import agent_not_found
+from maxxit_ui.state.agent_signals import AgentSignalsState as S
+from maxxit_ui.state.agent_signals import FeatureRow, SignalHistoryRow
+
+ROUTE = "/agents/[agent_id]/signals"
+COLUMNS = ("Time", "Token", "Side", "Score vs threshold", "Post", "Outcome")
+
+
+def _header() -> rx.Component:
+    return rx.vstack(
+        rx.link("← Agent", href=S.agent_link, size="2", color_scheme="gray", id="back-to-agent"),
+        rx.heading("Signals: ", S.agent_name, size="7", weight="bold", id="signals-heading"),
+        rx.text(
+            "Each signal is a call from a followed account, scored against this agent's threshold of ",
+            rx.text(S.threshold, as_="span", weight="bold", id="signals-threshold"),
+            ". Click a signal to see what drove its score.",
+            size="2",
+            color_scheme="gray",
+        ),
+        spacing="2",
+    )
+
+
+def _filter() -> rx.Component:
+    return rx.hstack(
+        rx.input(
+            placeholder="Token, e.g. ETH",
+            value=S.token,
+            on_change=S.set_token,  # debounced by Reflex: one query per pause in typing
+            max_length=16,
+            id="token-filter",
+            width="220px",
+        ),
+        rx.button("Clear", on_click=S.clear_token, variant="soft", color_scheme="gray", id="token-clear"),
+        spacing="2",
+        align="center",
+    )
+
+
+def _row(row: SignalHistoryRow) -> rx.Component:
+    return rx.table.row(
+        text_cell(row["time"], color_scheme="gray", white_space="nowrap"),
+        rx.table.cell(rx.text(row["token"], weight="medium", size="2")),
+        rx.table.cell(rx.badge(row["side"], color_scheme=row["side_color"], variant="soft", size="1")),
+        rx.table.cell(figure(row["score"], row["score_tone"], size="2"), white_space="nowrap"),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["handle"], size="1", color_scheme="gray"),
+                rx.text(row["post"], size="2", max_width="420px", truncate=True, title=row["post_full"]),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.badge(row["outcome"], color_scheme=row["outcome_color"], variant="soft", size="1"),
+            white_space="nowrap",
+        ),
+        on_click=S.select(row["id"]),
+        cursor="pointer",
+        background=rx.cond(S.selected_id == row["id"], "var(--accent-a3)", "transparent"),
+        class_name="signal-row",
+        id="signal-row-" + row["id"],
+    )
+
+
+def _feature_row(row: FeatureRow) -> rx.Component:
+    return rx.table.row(
+        text_cell(row["label"]),
+        rx.table.cell(figure(row["value"], size="2"), justify="end"),
+        rx.table.cell(figure(row["weight"], size="2"), justify="end"),
+        rx.table.cell(figure(row["contribution"], size="2", weight="medium"), justify="end"),
+    )
+
+
+def _explanation() -> rx.Component:
+    return card(
+        rx.hstack(
+            section_title("Why this signal"),
+            rx.icon_button(
+                rx.icon("x", size=16),
+                on_click=S.select(S.selected_id),
+                variant="ghost",
+                color_scheme="gray",
+                aria_label="Close",
+                id="explanation-close",
+            ),
+            justify="between",
+            width="100%",
+        ),
+        rx.vstack(
+            rx.heading(S.selected_title, size="4", id="explanation-title"),
+            rx.text(S.selected_meta, size="2", color_scheme="gray"),
+            rx.blockquote(S.selected_post, size="2", id="explanation-post"),
+            rx.badge(S.selected_outcome, variant="soft", size="2"),
+            rx.text(S.selected_score, size="2", id="explanation-score"),
+            spacing="3",
+            width="100%",
+        ),
+        rx.grid(
+            rx.box(
+                rx.plotly(data=S.features_figure, config={"displayModeBar": False}, width="100%"),
+                id="feature-chart",
+                width="100%",
+                min_height="320px",
+            ),
+            data_table(
+                ("Feature", "Value", "Weight", "Contribution"),
+                S.features,
+                _feature_row,
+                element_id="feature-table",
+                align_right=("Value", "Weight", "Contribution"),
+                variant="ghost",
+            ),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="4",
+            width="100%",
+            margin_top="16px",
+        ),
+        id="signal-explanation",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        _filter(),
+        error_callout(S.error, element_id="signals-error"),
+        card(
+            rx.cond(
+                S.rows.length() > 0,
+                data_table(COLUMNS, S.rows, _row, element_id="signals-history", variant="ghost"),
+                empty_message(S.empty_text, element_id="signals-empty"),
+            ),
+            pager(S.page_label, S.prev_page, S.next_page, ~S.has_prev, ~S.has_next, "signals"),
+            overflow_x="auto",
+        ),
+        rx.cond(S.selected_id != "", _explanation()),
+        spacing="4",
+        width="100%",
+    )
+
+
+def agent_signals() -> rx.Component:
+    return page(
+        rx.match(
+            S.status,
+            ("found", rx.fragment(_header(), _content())),
+            ("not_found", agent_not_found()),
+            ("error", error_callout(S.error)),
+            loading_message("Loading signals…"),
+        ),
+    )

@@ -1,0 +1,306 @@
+"""Signal history page `/agents/[agent_id]/signals`: every signal, filterable by token, and why each scored.
+
+Rows arrive formatted from `backend.signals.history`; clicking one explains its score with a chart of the
+eight feature values beside each one's weighted contribution (the contributions add up to the score).
+Private agents are readable by their creator and admins only; everyone else sees "Agent not found".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
+from typing import Literal, TypedDict
+
+import plotly.graph_objects as go
+import reflex as rx
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.agents.service import AgentNotFound
+from backend.models.agents import WEIGHT_NAMES
+from backend.signals.history import MAX_TOKEN_LENGTH, SignalPage, SignalView, list_signals
+from maxxit_ui.components import format as fmt
+from maxxit_ui.components.charts import ACCENT, GRID, INDICATOR_LABELS, TEXT
+from maxxit_ui.state.auth import current_user
+from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.rows import agent_href
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+POST_PREVIEW = 90
+FEATURE_COLOR = "#5b6570"  # a neutral grey beside the accent-coloured contributions
+NO_SIGNALS = (
+    "No signals yet — this agent trades when accounts it follows post a call that scores above its threshold."
+)
+
+PageStatus = Literal["loading", "found", "not_found", "error"]
+
+
+class SignalHistoryRow(TypedDict):
+    id: str
+    time: str
+    token: str
+    side: str
+    side_color: str
+    score: str
+    score_tone: str
+    handle: str
+    post: str
+    post_full: str
+    outcome: str
+    outcome_color: str
+
+
+class FeatureRow(TypedDict):
+    label: str
+    value: str
+    weight: str
+    contribution: str
+
+
+def truncate(text: str, limit: int = POST_PREVIEW) -> str:
+    """One line of at most `limit` characters, cut with an ellipsis; the full text goes in a tooltip."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def score_label(score: Decimal, threshold: Decimal) -> str:
+    """ "0.65 ≥ 0.55": the score beside the bar it had to clear."""
+    return f"{fmt.ratio(score)} {'≥' if score >= threshold else '<'} {fmt.ratio(threshold)}"
+
+
+def outcome_color(status: str) -> str:
+    return {"executed": "green", "skipped": "gray", "pending": "amber"}.get(status, "gray")
+
+
+def signal_row(view: SignalView) -> SignalHistoryRow:
+    post = view.post_text or ""
+    return SignalHistoryRow(
+        id=str(view.id),
+        time=fmt.timestamp(view.created_at),
+        token=view.token,
+        side=view.side.upper(),
+        side_color="green" if view.side == "long" else "red",
+        score=score_label(view.score, view.threshold),
+        score_tone="positive" if view.score >= view.threshold else "muted",
+        handle=f"@{view.post_handle}" if view.post_handle else "—",
+        post=truncate(post) if post else "No post recorded",
+        post_full=post,
+        outcome=view.outcome,
+        outcome_color=outcome_color(view.status),
+    )
+
+
+def feature_rows(view: SignalView) -> list[FeatureRow]:
+    """One line per feature in WEIGHT_NAMES order; a feature the signal did not record reads "—"."""
+    rows = []
+    for name in WEIGHT_NAMES:
+        value, share = view.features.get(name), view.contributions.get(name)
+        rows.append(
+            FeatureRow(
+                label=INDICATOR_LABELS.get(name, name),
+                value="—" if value is None else fmt.ratio(value, places=3),
+                weight=str(view.weights.get(name, 0)),
+                contribution="—" if share is None else fmt.ratio(share, places=3),
+            )
+        )
+    return rows
+
+
+def signal_meta(view: SignalView) -> str:
+    """Who posted and how sure the classifier was: "@handle · gpt-4o-mini, 88% confident"."""
+    parts = [f"@{view.post_handle}"] if view.post_handle else []
+    if view.post_classifier:
+        confidence = view.post_confidence
+        sure = "" if confidence is None else f", {fmt.percent(confidence, fraction=True, places=0)} confident"
+        parts.append(f"classified by {view.post_classifier}{sure}")
+    return " · ".join(parts) or "No post recorded"
+
+
+def explanation_chart(features: Mapping[str, Decimal], contributions: Mapping[str, Decimal]) -> go.Figure:
+    """Feature values (0-1) beside their weighted contributions, in WEIGHT_NAMES order. Floats start here."""
+    names = [INDICATOR_LABELS.get(name, name) for name in WEIGHT_NAMES]
+
+    def series(values: Mapping[str, Decimal]) -> list[float | None]:
+        return [float(values[n]) if n in values else None for n in WEIGHT_NAMES]
+
+    def bars(label: str, values: list[float | None], color: str) -> go.Bar:
+        return go.Bar(
+            name=label,
+            x=names,
+            y=values,
+            marker={"color": color, "line": {"width": 0}},
+            text=[f"{v:.2f}" if v is not None else "" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"%{{x}} {label.lower()}: %{{y:.3f}}<extra></extra>",
+        )
+
+    figure = go.Figure(
+        [
+            bars("Feature value", series(features), FEATURE_COLOR),
+            bars("Weighted contribution", series(contributions), ACCENT),
+        ]
+    )
+    figure.update_layout(
+        height=320,
+        barmode="group",
+        margin={"l": 40, "r": 16, "t": 40, "b": 48},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": TEXT, "size": 12},
+        legend={"orientation": "h", "x": 0, "y": 1.15},
+        bargap=0.3,
+        xaxis={"showgrid": False, "tickangle": 0, "fixedrange": True},
+        yaxis={"range": [0, 1.1], "gridcolor": GRID, "zeroline": False, "fixedrange": True, "dtick": 0.25},
+    )
+    return figure
+
+
+class AgentSignalsState(rx.State):
+    """The page's rows and the clicked signal's explanation; `status` picks which page state renders."""
+
+    status: PageStatus = "loading"
+    error: str = ""
+    agent_name: str = ""
+    agent_link: str = ""
+    threshold: str = ""
+    token: str = ""
+    page: int = 1
+    total: int = 0
+    empty_text: str = NO_SIGNALS
+    rows: list[SignalHistoryRow] = []
+    selected_id: str = ""
+    selected_title: str = ""
+    selected_post: str = ""
+    selected_meta: str = ""
+    selected_outcome: str = ""
+    selected_score: str = ""
+    features: list[FeatureRow] = []
+    features_figure: go.Figure = go.Figure()
+
+    _agent_id: int = 0
+    _views: dict[str, SignalView] = {}
+
+    @rx.var
+    def page_count(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+    @rx.var
+    def page_label(self) -> str:
+        return f"Page {self.page} of {self.page_count} · {self.total} signal{'' if self.total == 1 else 's'}"
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.page < self.page_count
+
+    @rx.var
+    def page_title(self) -> str:
+        if self.status == "not_found":
+            return "Agent not found · Maxxit"
+        return f"Signals: {self.agent_name} · Maxxit" if self.status == "found" else "Signals · Maxxit"
+
+    @rx.event
+    async def load(self) -> AsyncIterator[None]:
+        """on_load: a fresh page for the agent in the URL; malformed ids are "Agent not found" too."""
+        self.status, self.error, self.token, self.page, self.rows = "loading", "", "", 1, []
+        self._clear_selection()
+        yield  # never show the previous agent's signals under a new URL
+        raw_id: str = self.agent_id  # the dynamic route arg Reflex adds to the root state
+        if not raw_id.isdigit() or int(raw_id) < 1:
+            self.status = "not_found"
+            return
+        self._agent_id = int(raw_id)
+        await self._query()
+
+    async def _query(self) -> None:
+        agent_id, token, offset = self._agent_id, self.token, (self.page - 1) * PAGE_SIZE
+        try:
+            viewer = await current_user(self)
+            result = await read(
+                lambda session: list_signals(
+                    session, agent_id=agent_id, viewer=viewer, limit=PAGE_SIZE, offset=offset, token=token
+                )
+            )
+        except AgentNotFound:
+            self.status = "not_found"
+            return
+        except ValueError as e:  # the token filter is longer than any token
+            self.error = f"{str(e).capitalize()}."
+            return
+        except SQLAlchemyError:
+            logger.exception("signals of agent %s could not be read", agent_id)
+            self.error, self.status = DB_ERROR, "error"
+            return
+        if not result.items and result.total and self.page > 1:  # the filter shrank the list under us
+            self.page = max(1, math.ceil(result.total / PAGE_SIZE))
+            await self._query()
+            return
+        self._show(result)
+
+    def _show(self, result: SignalPage) -> None:
+        self.error = ""
+        self.agent_name = result.agent_name
+        self.agent_link = agent_href(result.agent_id)
+        self.threshold = fmt.ratio(result.threshold)
+        self.total = result.total
+        self._views = {str(view.id): view for view in result.items}
+        self.rows = [signal_row(view) for view in result.items]
+        token = self.token.strip().upper()
+        self.empty_text = f"No {token} signals yet." if token else NO_SIGNALS
+        if self.selected_id not in self._views:
+            self._clear_selection()
+        self.status = "found"
+
+    def _clear_selection(self) -> None:
+        self.selected_id = self.selected_title = self.selected_post = ""
+        self.selected_meta = self.selected_outcome = self.selected_score = ""
+        self.features = []
+        self.features_figure = go.Figure()
+
+    @rx.event
+    async def set_token(self, value: str) -> None:
+        self.token, self.page = value[:MAX_TOKEN_LENGTH], 1
+        await self._query()
+
+    @rx.event
+    async def clear_token(self) -> None:
+        self.token, self.page = "", 1
+        await self._query()
+
+    @rx.event
+    async def next_page(self) -> None:
+        if self.has_next:
+            self.page += 1
+        await self._query()
+
+    @rx.event
+    async def prev_page(self) -> None:
+        if self.has_prev:
+            self.page -= 1
+        await self._query()
+
+    @rx.event
+    def select(self, signal_id: str) -> None:
+        """Explain the clicked signal; clicking it again closes the explanation."""
+        view = self._views.get(signal_id)
+        if view is None or signal_id == self.selected_id:
+            self._clear_selection()
+            return
+        self.selected_id = signal_id
+        self.selected_title = f"{view.token} {view.side.upper()} · {fmt.timestamp(view.created_at)}"
+        self.selected_post = view.post_text or "No post recorded"
+        self.selected_meta = signal_meta(view)
+        self.selected_outcome = view.outcome
+        self.selected_score = (
+            f"Score {fmt.ratio(view.score, places=3)} against a threshold of {fmt.ratio(view.threshold)}: "
+            "the sum of the weighted contributions."
+        )
+        self.features = feature_rows(view)
+        self.features_figure = explanation_chart(view.features, view.contributions)

@@ -1,0 +1,128 @@
+"""In Chromium against the running app with the demo loaded: an agent's signal history and why each traded."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import Session, select
+
+from backend.db import make_engine
+from backend.demo import catalog
+from backend.demo.seed import seed_demo
+from backend.models import Agent
+from backend.models.enums import SignalStatus, Visibility
+from tests.e2e.conftest import Seeded
+from tests.factories import Factory
+
+pytestmark = pytest.mark.e2e
+
+DEMO_AGENT = catalog.AGENTS[0]  # a public demo agent with months of executed signals
+
+
+@dataclasses.dataclass(frozen=True)
+class Demo:
+    agent_id: int
+    agent_name: str
+    quiet_id: int  # a public agent with pending and skipped signals only
+    private_id: int  # someone else's private agent
+
+
+@pytest.fixture(scope="module")
+def demo(seeded: Seeded) -> Iterator[Demo]:
+    """The demo seed on the module's database, plus the signal states the demo does not produce."""
+    engine = make_engine(seeded.url)
+    with Session(engine, expire_on_commit=False) as session:
+        seed_demo(session)
+        agent = session.exec(select(Agent).where(Agent.name == DEMO_AGENT.name)).one()
+        f = Factory(session)
+        caller = f.ct_account(handle="e2e_signals_caller")
+        quiet = f.agent(name="Quiet Trader", follows=[caller])
+        f.signal(quiet, f.post(caller, text="$SOL looks ready"), token="SOL", status=SignalStatus.PENDING)
+        f.signal(
+            quiet,
+            f.post(caller, text="$DOGE to the moon"),
+            token="DOGE",
+            status=SignalStatus.SKIPPED,
+            skip_reason="no deployment has capital left",
+        )
+        private = f.agent(name="Secret Sauce", visibility=Visibility.PRIVATE)
+        f.signal(private, score=Decimal("0.9"))
+        yield Demo(agent.id, agent.name, quiet.id, private.id)
+    engine.dispose()
+
+
+def test_from_the_agent_page_to_why_a_signal_traded(page: Page, app_url: str, demo: Demo) -> None:
+    page.goto(f"{app_url}/agents/{demo.agent_id}")
+    expect(page.locator("#agent-name")).to_have_text(demo.agent_name)
+    page.locator("#all-signals-link").click()
+
+    expect(page).to_have_url(re.compile(rf"/agents/{demo.agent_id}/signals/?$"))
+    expect(page.locator("#signals-heading")).to_contain_text(demo.agent_name)
+    expect(page.locator("#signals-threshold")).to_have_text("0.55")
+    rows = page.locator("#signals-history .signal-row")
+    expect(rows).to_have_count(25)
+    expect(rows.first).to_contain_text(re.compile(r"Executed: \d+ positions?"))
+    expect(rows.first).to_contain_text("≥ 0.55")
+    expect(page.locator("#signals-page-label")).to_contain_text("Page 1 of")
+
+    rows.first.click()
+    explanation = page.locator("#signal-explanation")
+    expect(explanation).to_be_visible()
+    expect(page.locator("#feature-chart .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#feature-chart")).to_contain_text("Weighted contribution")
+    expect(page.locator("#feature-table")).to_contain_text("Momentum")
+    expect(page.locator("#explanation-score")).to_contain_text("threshold of 0.55")
+
+    page.locator("#explanation-close").click()
+    expect(explanation).to_have_count(0)
+
+
+def test_token_filter_and_pages(page: Page, app_url: str, demo: Demo) -> None:
+    page.goto(f"{app_url}/agents/{demo.agent_id}/signals")
+    rows = page.locator("#signals-history .signal-row")
+    expect(rows).to_have_count(25)
+
+    page.locator("#signals-next").click()
+    expect(page.locator("#signals-page-label")).to_contain_text("Page 2 of")
+
+    token = DEMO_AGENT.tokens[0]
+    page.locator("#token-filter").fill(token.lower())
+    expect(page.locator("#signals-page-label")).to_contain_text("Page 1 of")
+    expect(rows.first).to_contain_text(token)
+    for text in rows.locator("td:nth-child(2)").all_inner_texts():
+        assert text == token
+
+    page.locator("#token-filter").fill("zzz")
+    expect(page.locator("#signals-empty")).to_have_text("No ZZZ signals yet.")
+    page.locator("#token-clear").click()
+    expect(rows).to_have_count(25)
+
+
+def test_pending_and_skipped_outcomes(page: Page, app_url: str, demo: Demo) -> None:
+    page.goto(f"{app_url}/agents/{demo.quiet_id}/signals")
+    rows = page.locator("#signals-history .signal-row")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="SOL")).to_contain_text("Awaiting execution")
+    expect(rows.filter(has_text="DOGE")).to_contain_text("Skipped: no deployment has capital left")
+    expect(rows.filter(has_text="DOGE")).to_contain_text("@e2e_signals_caller")
+
+
+def test_empty_history_explains_when_an_agent_trades(page: Page, app_url: str, seeded: Seeded) -> None:
+    page.goto(f"{app_url}/agents/{seeded.gmx_id}/signals")
+    expect(page.locator("#signals-heading")).to_contain_text(seeded.gmx_name)
+    expect(page.locator("#signals-empty")).to_have_text(
+        "No signals yet — this agent trades when accounts it follows post a call that scores above its "
+        "threshold."
+    )
+
+
+def test_private_and_unknown_agents_are_not_found(page: Page, app_url: str, demo: Demo) -> None:
+    page.goto(f"{app_url}/agents/{demo.private_id}/signals")
+    expect(page.locator("#agent-not-found")).to_have_text("Agent not found")
+    page.goto(f"{app_url}/agents/999999/signals")
+    expect(page.locator("#agent-not-found")).to_be_visible()
