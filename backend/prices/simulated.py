@@ -17,6 +17,7 @@ from backend.prices.markets import MARKETS, MarketSpec
 
 EPOCH = date(2024, 1, 1)
 MINUTES_PER_DAY = 1440
+CANDLE_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class SimulatedPriceFeed:
     def __init__(self, seed: int = 7, markets: dict[str, MarketSpec] | None = None) -> None:
         self.seed = seed
         self.markets = markets or MARKETS
+        self._candle_cache: dict[tuple[str, datetime, int], Candle] = {}
 
     def price_at(self, market: str, at: datetime) -> Decimal:
         spec = self._spec(market)
@@ -67,22 +69,44 @@ class SimulatedPriceFeed:
 
     def candles(self, market: str, start: datetime, count: int, interval: timedelta) -> list[Candle]:
         """`count` OHLCV candles from `start`, built from the minute path; volume is seeded noise
-        that grows with the size of the move, as real volume does."""
+        that grows with the size of the move, as real volume does. Candles are cached: indicator
+        windows slide an hour at a time and would otherwise rebuild the same candles again and again."""
         spec = self._spec(market)
         minutes = int(interval.total_seconds() // 60)
         if minutes < 1:
             raise ValueError("interval must be at least a minute")
-        out = []
         at = _floor_minute(start)
+        out = []
         for _ in range(count):
-            prices = [self.price_at(market, at + timedelta(minutes=i)) for i in range(minutes + 1)]
-            rng = random.Random(f"{self.seed}:{market}:vol:{at.isoformat()}")
-            move = abs(float(prices[-1] / prices[0]) - 1)
-            base_volume = float(spec.start_price) * 1000 * minutes
-            volume = Decimal(str(round(base_volume * (0.5 + rng.random()) * (1 + 40 * move), 2)))
-            out.append(Candle(at, prices[0], max(prices), min(prices), prices[-1], volume))
+            key = (spec.symbol, at, minutes)
+            candle = self._candle_cache.get(key)
+            if candle is None:
+                if len(self._candle_cache) >= CANDLE_CACHE_SIZE:
+                    self._candle_cache.clear()
+                candle = self._candle_cache[key] = self._candle(spec, at, minutes)
+            out.append(candle)
             at += interval
         return out
+
+    def _candle(self, spec: MarketSpec, at: datetime, minutes: int) -> Candle:
+        logs = self._minute_logs(spec.symbol, at, minutes + 1)
+        # Rounding to the tick is monotonic, so the extremes of the rounded prices are the rounded extremes.
+        open_, high, low, close = (self._to_price(spec, x) for x in (logs[0], max(logs), min(logs), logs[-1]))
+        rng = random.Random(f"{self.seed}:{spec.symbol}:vol:{at.isoformat()}")
+        move = abs(float(close / open_) - 1)
+        base_volume = float(spec.start_price) * 1000 * minutes
+        volume = Decimal(str(round(base_volume * (0.5 + rng.random()) * (1 + 40 * move), 2)))
+        return Candle(at, open_, high, low, close, volume)
+
+    def _minute_logs(self, symbol: str, start: datetime, count: int) -> list[float]:
+        """`count` consecutive minute log prices from `start`, across midnights."""
+        day, minute = self._split(start)
+        logs: list[float] = []
+        while len(logs) < count:
+            path = self._intraday(symbol, day)[:MINUTES_PER_DAY]  # minute 1440 is the next day's 0
+            logs.extend(path[minute : minute + count - len(logs)])
+            day, minute = day + timedelta(days=1), 0
+        return logs
 
     # -- internals ----------------------------------------------------------------------------------
 

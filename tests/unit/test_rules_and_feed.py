@@ -104,3 +104,15 @@ def test_feed_candles_and_errors():
         feed.price_at("NOPE", datetime(2026, 5, 2, tzinfo=UTC))
     with pytest.raises(ValueError):
         feed.price_at("BTC", datetime(2026, 5, 2))
+
+
+@pytest.mark.parametrize("minutes", [1, 60, 240])
+def test_candles_agree_with_minute_prices_across_midnight(minutes):
+    feed = SimulatedPriceFeed(seed=7)
+    start = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)
+    for candle in feed.candles("SOL", start, 3, timedelta(minutes=minutes)):
+        prices = [feed.price_at("SOL", candle.start + timedelta(minutes=i)) for i in range(minutes + 1)]
+        assert (candle.open, candle.close) == (prices[0], prices[-1])
+        assert (candle.high, candle.low) == (max(prices), min(prices))
+    again = SimulatedPriceFeed(seed=7).candles("SOL", start, 3, timedelta(minutes=minutes))
+    assert again == feed.candles("SOL", start, 3, timedelta(minutes=minutes)), "cache changes nothing"
