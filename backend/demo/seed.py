@@ -50,6 +50,8 @@ from backend.models.enums import (
 from backend.monitor.rules import ExitRules, OpenPosition, exit_reason, update_best_price
 from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.signals.features import feature_values, score
+from backend.signals.market import bucket_start, indicators_at
 
 logger = logging.getLogger(__name__)
 
@@ -308,18 +310,15 @@ def _signals_for(
         )
         .order_by(col(CtPost.posted_at), col(CtPost.id))
     ).all()
-    total_weight = sum(spec.weights.values())
     signals, seen = [], set()
     for post in posts:
         side = Side(post.side)
         if spec.extra.get("contrarian"):
             side = Side.SHORT if side == Side.LONG else Side.LONG
-        features = _features(feed, post, side)
-        score = sum(Decimal(spec.weights[k]) * features[k] for k in spec.weights) / total_weight
-        bucket = post.posted_at.replace(
-            hour=post.posted_at.hour - post.posted_at.hour % 6, minute=0, second=0, microsecond=0
-        )
-        if score < spec.threshold or (post.token, bucket) in seen:
+        features = _features(session, feed, post, side)
+        value = score(spec.weights, features)
+        bucket = bucket_start(post.posted_at)
+        if value is None or value < spec.threshold or (post.token, bucket) in seen:
             continue
         seen.add((post.token, bucket))
         signal = Signal(
@@ -327,7 +326,7 @@ def _signals_for(
             post_id=post.id,
             token=post.token,
             side=side,
-            score=score.quantize(Decimal("0.0001")),
+            score=value,
             features={k: str(v) for k, v in features.items()},
             bucket_start=bucket,
             status=SignalStatus.EXECUTED,
@@ -339,31 +338,10 @@ def _signals_for(
     return signals
 
 
-def _features(feed: SimulatedPriceFeed, post: CtPost, side: Side) -> dict[str, Decimal]:
-    """Feature values in [0, 1], 1 meaning "agrees with trading this side now".
-
-    Momentum and moving-average trend come from the feed's prices before the post; the rest are seeded
-    stand-ins until the indicator pipeline computes them.
-    """
-    at = post.posted_at
-    price = feed.price_at(post.token, at)
-    sign = 1 if side == Side.LONG else -1
-    change_6h = float(price / feed.price_at(post.token, at - timedelta(hours=6)) - 1) * sign
-    ma_24h = sum(feed.price_at(post.token, at - timedelta(hours=h)) for h in range(0, 24, 3)) / 8
-    trend = float(price / ma_24h - 1) * sign
-    rng = random.Random(f"features:{post.id}:{side}")
-
-    def squash(x: float, scale: float) -> Decimal:
-        return Decimal(str(round(min(max(0.5 + x * scale, 0.0), 1.0), 4)))
-
-    features = {
-        name: Decimal(str(round(rng.uniform(0.3, 0.9), 4)))
-        for name in ("rsi", "macd", "bollinger", "volume", "volatility")
-    }
-    features["tweet"] = post.confidence or Decimal("0.5")
-    features["momentum"] = squash(change_6h, 10)
-    features["moving_average"] = squash(trend, 15)
-    return features
+def _features(session: Session, feed: SimulatedPriceFeed, post: CtPost, side: Side) -> dict[str, Decimal]:
+    """The feature values the live generator scores: indicators from the feed's candles up to the post."""
+    indicators = indicators_at(session, feed, post.token, post.posted_at)
+    return feature_values(indicators, side, post.confidence or Decimal("0.5"))
 
 
 def _replay(feed: SimulatedPriceFeed, signal: Signal, rules: ExitRules, now: datetime) -> _Trade:
