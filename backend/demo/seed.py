@@ -328,6 +328,8 @@ def _signals_for(
             side=side,
             score=value,
             features={k: str(v) for k, v in features.items()},
+            weights=dict(spec.weights),
+            threshold=spec.threshold,
             bucket_start=bucket,
             status=SignalStatus.EXECUTED,
             created_at=post.posted_at + timedelta(seconds=30),

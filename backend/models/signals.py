@@ -59,6 +59,9 @@ class Signal(SQLModel, table=True):
     side: str = enum_field(Side)
     score: Decimal = decimal_field(RATIO, nullable=False)
     features: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    # The weights and threshold it was scored with: the agent may be edited later. NULL on old rows.
+    weights: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    threshold: Decimal | None = decimal_field(RATIO)
     bucket_start: datetime = ts_field(nullable=False)
     status: str = enum_field(SignalStatus, default=SignalStatus.PENDING)
     skip_reason: str | None = Field(default=None, max_length=256)

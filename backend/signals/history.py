@@ -1,9 +1,9 @@
 """Read side of signals: one agent's signal history, each with what drove its score and what came of it.
 
 A trader deciding whether to copy an agent wants to see why it traded: the post, the eight feature values,
-and how much each one contributed under the agent's weights (`weight_i * feature_i / sum(weights)`, the
-formula that produced the score). The weights are the agent's current ones: a signal does not record the
-weights it was scored with, so after an edit the contributions describe today's strategy.
+and how much each one contributed under the weights it was scored with (`weight_i * feature_i / sum(weights)`,
+the formula that produced the score). Signals record their weights and threshold, so an agent edited later
+does not rewrite its history; rows from before that was recorded fall back to the agent's current ones.
 """
 
 from __future__ import annotations
@@ -208,6 +208,8 @@ def _view(
     positions: int,
 ) -> SignalView:
     features = parse_features(signal.features)
+    if signal.weights:
+        weights = {name: int(signal.weights.get(name, 0)) for name in weights}
     return SignalView(
         id=signal.id,
         agent_id=signal.agent_id,
@@ -219,7 +221,7 @@ def _view(
         token=signal.token,
         side=signal.side,
         score=signal.score,
-        threshold=agent.signal_threshold,
+        threshold=signal.threshold if signal.threshold is not None else agent.signal_threshold,
         features=features,
         weights=weights,
         contributions=contributions(features, weights),

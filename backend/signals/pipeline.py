@@ -143,6 +143,8 @@ def _keep_if_above_threshold(
             "side": side.value,
             "score": value.quantize(SCORE_PLACES),
             "features": {name: str(v) for name, v in features.items()},
+            "weights": agent.weights(),
+            "threshold": agent.signal_threshold,
             "bucket_start": bucket_start(post.posted_at),
             "status": SignalStatus.PENDING.value,
             "created_at": utcnow(),

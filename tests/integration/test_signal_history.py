@@ -208,3 +208,22 @@ def test_pure_helpers():
     assert parse_features(["not", "a", "mapping"]) == {}
     assert parse_features({"tweet": "Infinity", "rsi": "0.1"}) == {"rsi": D("0.1")}
     assert contributions({"tweet": D("0.5")}, {name: 0 for name in WEIGHT_NAMES}) == {}
+
+
+def test_recorded_weights_and_threshold_survive_an_edit(factory: Factory, session: Session):
+    agent = make_agent(factory)
+    recorded = {**WEIGHTS, "tweet": 100}
+    features = {k: str(v) for k, v in FEATURES.items()}
+    factory.signal(agent, features=features, weights=recorded, threshold=D("0.40"))
+    factory.signal(agent, features=features, token="ETH")  # from before signals recorded their weights
+
+    agent.weight_tweet, agent.signal_threshold = 5, D("0.90")
+    session.add(agent)
+    session.commit()
+    newer, older = list_signals(session, agent_id=agent.id, viewer=None).items
+
+    assert newer.token == "ETH" and newer.weights["tweet"] == 5 and newer.threshold == D("0.90")
+    assert older.weights == recorded and older.threshold == D("0.40")
+    assert older.contributions["tweet"] == (D(100) * FEATURES["tweet"] / sum(recorded.values())).quantize(
+        D("0.000001")
+    )

@@ -108,6 +108,7 @@ def test_threshold_decides_and_the_score_is_the_normalised_weighted_mean(session
     expected = score(low.weights(), features)
     assert signal.score == expected
     assert {k: Decimal(v) for k, v in signal.features.items()} == features
+    assert signal.weights == low.weights() and signal.threshold == low.signal_threshold
 
 
 def test_an_agent_with_no_weights_never_signals(session, factory, account, rules):

@@ -36,6 +36,10 @@ def upgrade() -> None:
         batch_op.create_index("ix_ct_posts_ingested", ["ingested_at"], unique=False)
         batch_op.create_index("ix_ct_posts_source_posted", ["source", "posted_at"], unique=False)
 
+    with op.batch_alter_table("signals", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("weights", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("threshold", sa.Numeric(precision=12, scale=6), nullable=True))
+
     with op.batch_alter_table("market_indicators_6h", schema=None) as batch_op:
         batch_op.add_column(sa.Column("volume_ratio", sa.Numeric(precision=12, scale=6), nullable=True))
         batch_op.add_column(
@@ -50,6 +54,10 @@ def downgrade() -> None:
     with op.batch_alter_table("market_indicators_6h", schema=None) as batch_op:
         batch_op.drop_column("as_of")
         batch_op.drop_column("volume_ratio")
+
+    with op.batch_alter_table("signals", schema=None) as batch_op:
+        batch_op.drop_column("threshold")
+        batch_op.drop_column("weights")
 
     with op.batch_alter_table("ct_posts", schema=None) as batch_op:
         batch_op.drop_index("ix_ct_posts_source_posted")
