@@ -27,6 +27,8 @@ lint: bootstrap
 bench: bootstrap
 	$(BIN)/python -m bench.marketplace_query
 	$(BIN)/python -m bench.sign_in
+	$(BIN)/python -m bench.classifier_accuracy
+	$(BIN)/python -m bench.post_to_signal
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
 
