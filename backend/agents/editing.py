@@ -42,7 +42,7 @@ class AgentEditError(ValueError):
 
 
 class UnknownCtAccounts(AgentEditError):
-    """Some ids name no CT account the platform follows (unknown, or inactive and not yet followed)."""
+    """Some ids name no CT account the platform follows (unknown, removed, or inactive and not followed)."""
 
     field = "ct_account_ids"
 
@@ -142,9 +142,11 @@ def list_my_agents(session: Session, user: CurrentUser) -> list[MyAgentRow]:
 
 
 def list_ct_accounts(session: Session) -> list[CtAccountOut]:
-    """Active CT accounts an agent can follow, for the builder's picker, by handle."""
+    """Active CT accounts an agent can follow, for the builder's picker, by handle; removed ones never."""
     accounts = session.exec(
-        select(CtAccount).where(col(CtAccount.is_active)).order_by(func.lower(CtAccount.handle), CtAccount.id)
+        select(CtAccount)
+        .where(col(CtAccount.is_active), col(CtAccount.removed_at).is_(None))
+        .order_by(func.lower(CtAccount.handle), CtAccount.id)
     ).all()
     return [CtAccountOut.model_validate(a, from_attributes=True) for a in accounts]
 
@@ -198,13 +200,15 @@ def _flush_or_duplicate(session: Session, creator_id: int, name: str) -> None:
 
 
 def _check_accounts(session: Session, ids: Iterable[int], already_followed: Iterable[int] = ()) -> None:
-    """New follows must be active accounts; an inactive one the agent already follows may stay."""
+    """New follows must be active and not removed; an inactive one the agent already follows may stay."""
     wanted = set(ids)
     if not wanted:
         return
     kept = set(already_followed)
-    found = session.exec(select(CtAccount.id, CtAccount.is_active).where(col(CtAccount.id).in_(wanted))).all()
-    usable = {account_id for account_id, active in found if active or account_id in kept}
+    found = session.exec(
+        select(CtAccount.id, CtAccount.is_active, CtAccount.removed_at).where(col(CtAccount.id).in_(wanted))
+    ).all()
+    usable = {i for i, active, removed_at in found if (active and removed_at is None) or i in kept}
     if wanted - usable:
         raise UnknownCtAccounts(wanted - usable)
 

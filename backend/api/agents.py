@@ -26,7 +26,6 @@ from backend.agents.schemas import (
     AgentQuery,
     AgentSort,
     AgentSummary,
-    CtAccountOut,
     MyAgentRow,
     OwnedAgent,
     PlatformStats,
@@ -120,12 +119,6 @@ def my_agent(agent_id: AgentId, user: CurrentUserDep, session: SessionDep) -> Ow
     """Every value the edit form shows; admins may read anyone's."""
     with _domain_errors():
         return editing.get_owned_agent(session, user, agent_id)
-
-
-@router.get("/ct-accounts", summary="CT accounts an agent can follow")
-def ct_accounts(session: SessionDep) -> list[CtAccountOut]:
-    """Active crypto-Twitter accounts, by handle, with followers and impact factor."""
-    return editing.list_ct_accounts(session)
 
 
 @contextmanager

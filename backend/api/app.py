@@ -9,24 +9,31 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from backend.api import admin, agents, auth, health, metrics, signals
+from backend.api import admin, agents, auth, health, metrics, posts, signals
 from backend.api.deps import app_engine
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.auth.ratelimit import build_rate_limiter
 from backend.config import Settings
+from backend.signals.dispatch import NoEvents, PipelineEvents
 
 logger = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "API of the Maxxit agent marketplace: Sign-In-With-Ethereum, agents, admin, health probes and "
-    "Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then `POST /api/v1/auth/verify`; send the "
-    "token as `Authorization: Bearer <token>` (browsers get an HttpOnly cookie too).\n"
+    "API of the Maxxit agent marketplace: Sign-In-With-Ethereum, agents, CT accounts and their posts, "
+    "signals, admin, health probes and Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then "
+    "`POST /api/v1/auth/verify`; send the token as `Authorization: Bearer <token>` (browsers get an HttpOnly "
+    "cookie too).\n"
 )
 DESCRIPTION += ERRORS_DESCRIPTION
 
 
-def create_api(engine: sa.Engine | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the API; engine and settings resolve lazily at request time so importing stays cheap."""
+def create_api(
+    engine: sa.Engine | None = None, settings: Settings | None = None, *, events: PipelineEvents | None = None
+) -> FastAPI:
+    """Build the API; engine and settings resolve lazily at request time so importing stays cheap.
+
+    `events` queues stored posts for classification; without it the periodic sweep finds them later.
+    """
     app = FastAPI(
         title="Maxxit API",
         description=DESCRIPTION,
@@ -37,6 +44,7 @@ def create_api(engine: sa.Engine | None = None, settings: Settings | None = None
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.events = events or NoEvents()
     # An app built with its own settings counts its own sign-in attempts; the default one shares the
     # process-wide limiter with the UI.
     app.state.rate_limiter = build_rate_limiter(settings) if settings is not None else None
@@ -46,6 +54,6 @@ def create_api(engine: sa.Engine | None = None, settings: Settings | None = None
     registry.register(metrics.DomainCollector(partial(app_engine, app)))
     app.add_middleware(metrics.MetricsMiddleware, metrics=metrics.HttpMetrics(registry))
     install_error_handlers(app)
-    for router in (auth.router, agents.router, signals.router, admin.router, health.router, metrics.router):
-        app.include_router(router)
+    for module in (auth, agents, signals, posts, admin, health, metrics):
+        app.include_router(module.router)
     return app

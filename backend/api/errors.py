@@ -21,6 +21,7 @@ from backend.auth.errors import (
     SignInRejected,
     UserNotFound,
 )
+from backend.signals.errors import CtAccountNotFound, InputRejected, PostNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ Every error answers with a JSON object holding `detail`:
   `{"field": "limit", "message": "Input should be less than or equal to 100"}`; nested body fields are
   dotted (`weights.rsi`, `risk.stop_loss_pct`). Unknown parameters are refused the same way, and so are
   values only the database can judge (an unknown CT account on `ct_account_ids`, a name already used on
-  `name`).
+  `name`, a handle already followed on `handle`).
 * **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.
-* **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent),
+* **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent, CT
+  account or post),
   **409** (e.g. removing the last admin, editing an archived agent): `detail` is a message, e.g.
   `"agent 5 not found"`.
 * **429** (too many sign-in attempts): `detail` is a message; the `Retry-After` header gives seconds.
@@ -122,10 +124,23 @@ async def _auth_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
 
 
+async def _input_rejected(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InputRejected)
+    body = ValidationErrorBody(detail=[FieldError(field=exc.field, message=str(exc))])
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
+async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every failure the documented shape."""
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(AuthError, _auth_error)
+    app.add_exception_handler(InputRejected, _input_rejected)
+    for missing in (CtAccountNotFound, PostNotFound):
+        app.add_exception_handler(missing, _not_found)
     for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
         app.add_exception_handler(db_down, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
