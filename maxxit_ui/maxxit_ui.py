@@ -6,7 +6,16 @@ import reflex as rx
 
 from backend.api import create_api
 from maxxit_ui.components.wallet import WALLET_SCRIPT
-from maxxit_ui.pages import admin_audit, admin_users, agent_signals, builder, my_agents, signin
+from maxxit_ui.pages import (
+    admin_audit,
+    admin_ct_accounts,
+    admin_posts,
+    admin_users,
+    agent_signals,
+    builder,
+    my_agents,
+    signin,
+)
 from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
 from maxxit_ui.pages.landing import landing
@@ -16,12 +25,15 @@ from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.agent_signals import AgentSignalsState
 from maxxit_ui.state.auth import AuthState
 from maxxit_ui.state.builder import BuilderState
+from maxxit_ui.state.ct_accounts import CtAccountsState
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
 from maxxit_ui.state.my_agents import MyAgentsState
+from maxxit_ui.state.posts import PostsState, QueueEvents
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
-app = rx.App(api_transformer=create_api(), head_components=[rx.script(src=WALLET_SCRIPT)])
+# Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
+app = rx.App(api_transformer=create_api(events=QueueEvents()), head_components=[rx.script(src=WALLET_SCRIPT)])
 
 # Public pages: the header shows whoever the session cookie belongs to.
 app.add_page(
@@ -67,4 +79,16 @@ app.add_page(
     route=admin_audit.ROUTE,
     title="Admin: audit log · Maxxit",
     on_load=AuditState.load,
+)
+app.add_page(
+    admin_ct_accounts.admin_ct_accounts,
+    route=admin_ct_accounts.ROUTE,
+    title="Admin: CT accounts · Maxxit",
+    on_load=CtAccountsState.load,
+)
+app.add_page(
+    admin_posts.admin_posts,
+    route=admin_posts.ROUTE,
+    title="Admin: posts · Maxxit",
+    on_load=PostsState.load,
 )

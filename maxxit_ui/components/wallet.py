@@ -45,6 +45,10 @@ def account_menu() -> rx.Component:
                     rx.menu.separator(),
                     _menu_link("Admin: users", "/admin/users", "users", "menu-admin-users"),
                     _menu_link("Admin: audit log", "/admin/audit", "scroll_text", "menu-admin-audit"),
+                    _menu_link(
+                        "Admin: CT accounts", "/admin/ct-accounts", "at_sign", "menu-admin-ct-accounts"
+                    ),
+                    _menu_link("Admin: posts", "/admin/posts", "message_square_text", "menu-admin-posts"),
                 ),
             ),
             rx.menu.separator(),

@@ -1,0 +1,214 @@
+"""Admin: CT accounts `/admin/ct-accounts`: followed accounts and their counts; add, pause, resume, remove."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.forms import field_error
+from maxxit_ui.components.layout import card, empty_message, error_callout, section_title
+from maxxit_ui.components.tables import data_table, figure_cell, text_cell
+from maxxit_ui.pages.admin_common import admin_page
+from maxxit_ui.state.ct_accounts import (
+    DISPLAY_NAME_INPUT_MAX,
+    HANDLE_INPUT_MAX,
+    POSTS_ROUTE,
+    CtAccountRow,
+    CtAccountsState,
+)
+
+ROUTE = "/admin/ct-accounts"
+COLUMNS = ("Account", "Status", "Followers", "Impact", "Posts", "Signals", "Last post", "Agents", "")
+NUMBERS = ("Followers", "Impact", "Posts", "Signals", "Agents")
+
+S = CtAccountsState
+
+
+def _labelled(label: str, element_id: str, control: rx.Component, error: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, as_="label", size="2", weight="medium", html_for=element_id),
+        control,
+        error,
+        spacing="1",
+        min_width="240px",
+    )
+
+
+def _add_form() -> rx.Component:
+    return card(
+        section_title("Add account"),
+        rx.flex(
+            _labelled(
+                "Handle",
+                "ct-handle",
+                rx.input(
+                    placeholder="@handle",
+                    value=S.handle,
+                    on_change=S.set_handle,
+                    max_length=HANDLE_INPUT_MAX,
+                    id="ct-handle",
+                    width="100%",
+                ),
+                field_error(S.handle_error, "handle"),
+            ),
+            _labelled(
+                "Display name (optional)",
+                "ct-display-name",
+                rx.input(
+                    placeholder="e.g. Ansem",
+                    value=S.display_name,
+                    on_change=S.set_display_name,
+                    max_length=DISPLAY_NAME_INPUT_MAX,
+                    id="ct-display-name",
+                    width="100%",
+                ),
+                field_error(S.display_name_error, "display_name"),
+            ),
+            rx.button(
+                rx.icon("user_plus", size=16),
+                "Add account",
+                on_click=S.add,
+                loading=S.adding,
+                id="ct-add",
+                margin_top="22px",
+            ),
+            gap="12px",
+            wrap="wrap",
+            align="start",
+        ),
+    )
+
+
+def _actions(row: CtAccountRow) -> rx.Component:
+    busy = S.busy_id == row["id"]
+    toggle = rx.cond(
+        row["is_active"],
+        rx.button(
+            rx.icon("pause", size=14),
+            "Pause",
+            size="1",
+            variant="soft",
+            color_scheme="amber",
+            loading=busy,
+            on_click=S.set_active(row["id"], False),
+            id="pause-" + row["id"],
+        ),
+        rx.button(
+            rx.icon("play", size=14),
+            "Resume",
+            size="1",
+            variant="soft",
+            loading=busy,
+            on_click=S.set_active(row["id"], True),
+            id="resume-" + row["id"],
+        ),
+    )
+    remove = rx.button(
+        rx.icon("trash_2", size=14),
+        "Remove",
+        size="1",
+        variant="soft",
+        color_scheme="red",
+        on_click=S.ask_remove(row["id"], row["handle"]),
+        id="remove-" + row["id"],
+    )
+    return rx.hstack(toggle, remove, spacing="2", justify="end")
+
+
+def _row(row: CtAccountRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.link(
+                rx.vstack(
+                    rx.text(row["handle"], weight="medium", size="2"),
+                    rx.text(row["display_name"], size="1", color_scheme="gray"),
+                    spacing="0",
+                ),
+                href=row["posts_href"],
+                underline="none",
+                id="posts-link-" + row["id"],
+                title="Posts of " + row["handle"],
+            )
+        ),
+        rx.table.cell(
+            rx.badge(
+                row["status"], color_scheme=row["status_color"], variant="soft", id="status-" + row["id"]
+            )
+        ),
+        figure_cell(row["followers"]),
+        figure_cell(row["impact"]),
+        figure_cell(row["posts"]),
+        figure_cell(row["signal_posts"]),
+        text_cell(row["last_post"], color_scheme="gray", white_space="nowrap"),
+        figure_cell(row["agents"]),
+        rx.table.cell(_actions(row), justify="end"),
+        class_name="ct-account-row",
+        id="ct-account-" + row["id"],
+    )
+
+
+def _confirm_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Stop following ", S.confirm_handle, "?"),
+            rx.alert_dialog.description(
+                "Its new posts will no longer be stored and agents can no longer pick it. Its posts and the "
+                "signals made from them stay; adding the handle again restores it.",
+                size="2",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep following", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Remove account",
+                        color_scheme="red",
+                        on_click=S.remove,
+                        loading=S.removing,
+                        id="remove-confirm",
+                    )
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+            id="remove-dialog",
+        ),
+        open=S.confirm_id != "",
+        on_open_change=S.dialog_open_change,
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        _add_form(),
+        error_callout(S.error, element_id="ct-accounts-error"),
+        card(
+            rx.cond(
+                S.rows.length() > 0,
+                data_table(
+                    COLUMNS,
+                    S.rows,
+                    _row,
+                    element_id="ct-accounts-table",
+                    align_right=NUMBERS,
+                    variant="ghost",
+                ),
+                empty_message("The platform follows no account yet.", element_id="ct-accounts-empty"),
+            ),
+            overflow_x="auto",
+        ),
+        rx.link("All posts →", href=POSTS_ROUTE, size="2", id="all-posts-link"),
+        _confirm_dialog(),
+        spacing="4",
+        width="100%",
+    )
+
+
+def admin_ct_accounts() -> rx.Component:
+    return admin_page(
+        "Admin: CT accounts",
+        "The crypto-Twitter accounts whose posts become signals. Click one to see its posts.",
+        S.status,
+        S.error,
+        _content(),
+        "Loading accounts…",
+    )

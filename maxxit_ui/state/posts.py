@@ -1,0 +1,304 @@
+"""Admin: posts `/admin/posts?account=<id>`: stored CT posts with their classification, and pasting one.
+
+A pasted post is stored through the same service as the REST API's, then handed to the classifier queue; the
+page polls every few seconds while it is open, so the classification appears when the worker is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import TypedDict
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.auth.identity import CurrentUser
+from backend.models.common import utcnow
+from backend.signals.accounts import CtAccountAdmin, list_accounts_admin
+from backend.signals.errors import CtAccountNotFound, InputRejected
+from backend.signals.ingest import store_manual_post
+from backend.signals.posts import PostOut, PostPage, PostQuery, list_posts
+from maxxit_ui.components import format as fmt
+from maxxit_ui.state.admin import AdminStatus, sentence
+from maxxit_ui.state.ct_accounts import require_admin
+from maxxit_ui.state.db import DB_ERROR, read
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+ALL_ACCOUNTS = "all"
+POLL_MS = 4000
+TEXT_MAX = 4000
+NOT_QUEUED = "Post stored, but the classifier queue is unreachable: the next sweep will classify it."
+
+STATUS_LABELS = {"signal": "Signal", "not_signal": "Not a signal", "pending": "Classifying…"}
+STATUS_COLORS = {"signal": "green", "not_signal": "gray", "pending": "amber"}
+SIDE_COLORS = {"long": "green", "short": "red"}
+
+
+class PostRow(TypedDict):
+    id: str
+    handle: str
+    account_href: str
+    text: str
+    posted: str
+    source: str
+    status: str
+    status_label: str
+    status_color: str
+    token: str
+    side: str
+    side_color: str
+    confidence: str
+    classifier: str
+    reasoning: str
+    signals: str
+
+
+class AccountOption(TypedDict):
+    id: str
+    label: str
+
+
+def post_row(post: PostOut) -> PostRow:
+    return PostRow(
+        id=str(post.id),
+        handle=f"@{post.handle}",
+        account_href=f"/admin/posts?account={post.ct_account_id}",
+        text=post.text,
+        posted=fmt.timestamp(post.posted_at),
+        source=fmt.label(post.source),
+        status=post.status,
+        status_label=STATUS_LABELS[post.status],
+        status_color=STATUS_COLORS[post.status],
+        token=post.token or "—",
+        side=post.side or "—",
+        side_color=SIDE_COLORS.get(post.side or "", "gray"),
+        confidence=fmt.percent(post.confidence, fraction=True, places=0)
+        if post.confidence is not None
+        else "—",
+        classifier=post.classifier or "—",
+        reasoning=post.reasoning or "—",
+        signals=fmt.count(post.signals_count),
+    )
+
+
+def account_option(account: CtAccountAdmin) -> AccountOption:
+    paused = "" if account.status == "active" else " (paused)"
+    return AccountOption(id=str(account.id), label=f"@{account.handle}{paused}")
+
+
+def account_filter(value: str | None) -> str:
+    """The `account` query parameter as the filter's value: an id, or all accounts for anything else."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**31:
+        return ALL_ACCOUNTS
+    return str(int(value))
+
+
+def queue_classification(post_ids: Sequence[int]) -> None:
+    """Hand stored posts to the workers. Imported here, not at module load: the UI starts without tasks."""
+    from tasks.signals import pipeline_events
+
+    pipeline_events.posts_stored(post_ids)
+
+
+class QueueEvents:
+    """`PipelineEvents` for the REST API mounted in the app: the same queue the paste form uses."""
+
+    def posts_stored(self, post_ids: Sequence[int]) -> None:
+        queue_classification(post_ids)
+
+
+class PostsState(rx.State):
+    status: AdminStatus = "loading"
+    error: str = ""
+    rows: list[PostRow] = []
+    total: int = 0
+    page: int = 1
+    account: str = ALL_ACCOUNTS
+    signal_only: bool = False
+    accounts: list[AccountOption] = []
+    paste_account: str = ""
+    paste_text: str = ""
+    paste_account_error: str = ""
+    paste_text_error: str = ""
+    pasting: bool = False
+    refreshing: bool = False
+    refreshed_at: str = ""
+
+    # One key per filled-in form: a double submit stores the post once.
+    _paste_key: str = ""
+
+    @rx.var
+    def page_count(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+    @rx.var
+    def page_label(self) -> str:
+        return f"Page {self.page} of {self.page_count} · {self.total} post{'' if self.total == 1 else 's'}"
+
+    @rx.var
+    def has_pending(self) -> bool:
+        return any(row["status"] == "pending" for row in self.rows)
+
+    @rx.event
+    async def load(self) -> AsyncIterator[EventSpec | None]:
+        self.status, self.error, self.page = "loading", "", 1
+        self.account = account_filter(self.router.url.query_parameters.get("account"))
+        self.paste_account_error = self.paste_text_error = ""
+        yield
+        user, redirect = await self._admin()
+        if user is None:
+            yield redirect
+            return
+        try:
+            accounts = await read(list_accounts_admin)
+        except SQLAlchemyError:
+            logger.exception("admin: CT accounts could not be read")
+            self.error, self.status = DB_ERROR, "error"
+            return
+        self.accounts = [account_option(a) for a in accounts]
+        ids = [o["id"] for o in self.accounts]
+        if self.paste_account not in ids:
+            self.paste_account = self.account if self.account in ids else (ids[0] if ids else "")
+        await self._query()
+
+    async def _admin(self) -> tuple[CurrentUser | None, EventSpec | None]:
+        user, redirect = await require_admin(self)
+        if user is None:
+            self.status = "forbidden"
+        return user, redirect
+
+    async def _query(self) -> None:
+        query = PostQuery(
+            ct_account_id=None if self.account == ALL_ACCOUNTS else int(self.account),
+            is_signal=True if self.signal_only else None,
+            limit=PAGE_SIZE,
+            offset=(self.page - 1) * PAGE_SIZE,
+        )
+        try:
+            page: PostPage = await read(lambda session: list_posts(session, query))
+        except SQLAlchemyError:
+            logger.exception("admin: posts could not be read")
+            self.error, self.status = DB_ERROR, "error"
+            return
+        if not page.items and page.total and self.page > 1:
+            self.page = max(1, math.ceil(page.total / PAGE_SIZE))
+            await self._query()
+            return
+        self.total = page.total
+        self.rows = [post_row(p) for p in page.items]
+        self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
+        self.status = "ready"
+
+    async def _requery(self) -> EventSpec | None:
+        user, redirect = await self._admin()
+        if user is None:
+            return redirect
+        self.error = ""
+        await self._query()
+        return None
+
+    @rx.event
+    async def set_account(self, value: str) -> EventSpec | None:
+        self.account, self.page = account_filter(value), 1
+        return await self._requery()
+
+    @rx.event
+    async def set_signal_only(self, value: bool) -> EventSpec | None:
+        self.signal_only, self.page = bool(value), 1
+        return await self._requery()
+
+    @rx.event
+    async def next_page(self) -> EventSpec | None:
+        if self.page < self.page_count:
+            self.page += 1
+        return await self._requery()
+
+    @rx.event
+    async def prev_page(self) -> EventSpec | None:
+        self.page = max(1, self.page - 1)
+        return await self._requery()
+
+    @rx.event
+    async def refresh(self) -> AsyncIterator[EventSpec | None]:
+        if self.refreshing:
+            return
+        self.refreshing = True
+        yield
+        try:
+            yield await self._requery()
+        finally:
+            self.refreshing = False
+
+    @rx.event
+    async def poll(self, _now: str = "") -> EventSpec | None:
+        """The page's timer: re-read quietly so classifications and new posts show up as they land."""
+        if self.status != "ready" or self.pasting or self.refreshing:
+            return None
+        return await self._requery()
+
+    @rx.event
+    def set_paste_account(self, value: str) -> None:
+        self.paste_account, self.paste_account_error = value, ""
+
+    @rx.event
+    def set_paste_text(self, value: str) -> None:
+        self.paste_text, self.paste_text_error = value, ""
+
+    @rx.event
+    async def paste(self) -> AsyncIterator[EventSpec | None]:
+        """Store the pasted post for the chosen account, queue it for classification, show it."""
+        if self.pasting:
+            return
+        self.paste_account_error = self.paste_text_error = ""
+        if not self.paste_account.isdigit():
+            self.paste_account_error = "Choose the account that wrote the post."
+            return
+        user, redirect = await self._admin()
+        if user is None:
+            yield redirect
+            return
+        account_id, text, ip = int(self.paste_account), self.paste_text, self.router.session.client_ip or None
+        key = self._paste_key = self._paste_key or uuid.uuid4().hex
+        self.pasting = True
+        yield
+        try:
+            post, is_new = await read(
+                lambda session: store_manual_post(
+                    session, ct_account_id=account_id, text=text, actor=user, idempotency_key=key, ip=ip
+                )
+            )
+        except CtAccountNotFound:
+            self.paste_account_error = "This account is no longer followed."
+            return
+        except InputRejected as e:
+            self.paste_text_error = sentence(e)
+            return
+        except SQLAlchemyError:
+            logger.exception("admin: storing a pasted post failed")
+            self.error = DB_ERROR
+            return
+        finally:
+            self.pasting = False
+        self.paste_text, self._paste_key = "", ""
+        if is_new:
+            yield await self._queue(post.id)
+        yield rx.toast.success("Post stored; classifying…")
+        self.page = 1
+        yield await self._requery()
+
+    async def _queue(self, post_id: int) -> EventSpec | None:
+        """The post is committed whatever happens here: a queue that is down only delays it to the sweep."""
+        try:
+            await asyncio.to_thread(queue_classification, [post_id])
+        except Exception:
+            logger.exception("post %s stored but not queued", post_id)
+            return rx.toast.warning(NOT_QUEUED)
+        return None
