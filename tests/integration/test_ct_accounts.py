@@ -268,22 +268,26 @@ def _pg_only(engine: sa.Engine) -> None:
         )
 
 
-def test_pause_waits_for_a_concurrent_change_of_the_row(engine, admin):
+def test_pause_and_remove_wait_for_a_concurrent_change_of_the_row(engine, admin):
     _pg_only(engine)
     with Session(engine, expire_on_commit=False) as setup:
         account = add_account(setup, handle="contended", actor=admin)
-    with Session(engine) as first, Session(engine) as second:
-        locked = first.exec(select(CtAccount).where(CtAccount.id == account.id).with_for_update()).one()
-        locked.display_name = "first"
-        first.add(locked)
-        first.flush()
-        second.connection().execute(sa.text("SET lock_timeout = '200ms'"))
-        with pytest.raises(sa.exc.OperationalError):
-            set_account_active(second, account.id, False, actor=admin)
-        with pytest.raises(sa.exc.OperationalError):
-            remove_account(second, account.id, actor=admin)
-        first.commit()
-        paused = set_account_active(second, account.id, False, actor=admin)
+    # Every connection of the waiting side gives up after 200 ms, whichever one the pool hands out.
+    impatient = sa.create_engine(engine.url, connect_args={"options": "-c lock_timeout=200ms"})
+    try:
+        with Session(engine) as first, Session(impatient) as second:
+            locked = first.exec(select(CtAccount).where(CtAccount.id == account.id).with_for_update()).one()
+            locked.display_name = "first"
+            first.add(locked)
+            first.flush()
+            with pytest.raises(sa.exc.OperationalError):
+                set_account_active(second, account.id, False, actor=admin)
+            with pytest.raises(sa.exc.OperationalError):
+                remove_account(second, account.id, actor=admin)
+            first.commit()
+            paused = set_account_active(second, account.id, False, actor=admin)
+    finally:
+        impatient.dispose()
     assert (paused.status, paused.display_name) == ("paused", "first")
 
 
