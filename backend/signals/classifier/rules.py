@@ -15,135 +15,25 @@ from decimal import Decimal
 from itertools import pairwise
 
 from backend.models.enums import Side
+from backend.signals.classifier.lexicon import (
+    AMBIGUOUS_WORDS,
+    ANSWERS,
+    COLLECTIVE_WORDS,
+    FLIP_NEGATORS,
+    HEDGE_FACTOR,
+    HEDGE_PHRASES,
+    HEDGES,
+    LONGEST_PHRASE,
+    NEGATION_WINDOW,
+    NEGATORS,
+    PHRASES,
+    POSITION_NOUNS,
+    RHETORICAL_OPENERS,
+)
 from backend.signals.types import Classification, KnownTokens
 
 RULES_NAME = "rules-v1"
 
-# --- vocabulary -------------------------------------------------------------------------------------------
-# Phrases are normalised: lower case, apostrophes dropped ("don't" -> "dont"). The longest phrase wins at each
-# position, so "higher lows" is bullish although "lows" alone would not be.
-
-# Explicit positions weigh 2 (a trader saying what they do); trend talk weighs 1; emojis a half.
-BULLISH: dict[str, float] = {
-    "long": 2, "longing": 2, "longed": 2, "longs": 1.5, "went long": 2, "max long": 2.5, "still long": 2,
-    "opened a long": 2, "bid": 2, "bidding": 2, "bid it": 2, "buy": 1.5, "buying": 1.5, "bought": 1,
-    "loaded": 2, "loading": 2, "accumulating": 2, "accumulate": 1.5, "adding": 1, "added": 1,
-    "adding more": 1.5, "aped": 1.5, "aping": 1.5, "send it": 2, "sends": 1, "sending": 1,
-    "about to send": 1.5, "breakout": 1, "breaking out": 1, "break out": 1, "broke out": 1,
-    "higher": 1, "higher highs": 1, "higher lows": 1, "goes up": 1, "going up": 1, "only goes up": 1.5,
-    "up only": 1.5, "moon": 1, "mooning": 1, "to the moon": 1.5, "pump": 1, "pumping": 1,
-    "undervalued": 1, "bullish": 1.5, "ripping": 1, "printing": 0.5, "new highs": 1, "strongest": 1,
-    "short squeeze": 1, "dont fade": 1.5, "dont sleep on": 1.5, "\U0001f680": 0.5, "\U0001f4c8": 0.5,
-    "leg up": 1, "bottom is in": 2, "bottomed": 1, "bottoming": 1, "accumulation": 1.5,
-    "going to rip": 1.5, "about to rip": 1.5, "gonna rip": 1.5, "squeeze": 1, "squeeze incoming": 1.5,
-    "everyones short": 1, "everyone is short": 1,
-}  # fmt: skip
-
-BEARISH: dict[str, float] = {
-    "short": 2, "shorting": 2, "shorted": 2, "shorts": 1.5, "taking a short": 2, "opened a short": 2,
-    "fade": 2, "fading": 2, "faded": 2, "top is in": 2, "topped": 1.5, "dump": 1.5, "dumping": 1.5,
-    "dumped": 1, "dump incoming": 2, "capitulation": 1, "get out": 1, "pump is over": 2, "breakdown": 1,
-    "breaking down": 1,
-    "broke down": 1, "break down": 1, "lower": 1, "lower lows": 1, "lower highs": 1, "new lows": 1,
-    "going lower": 1, "goes down": 1, "going down": 1, "rekt": 1, "bearish": 1.5, "cooked": 1.5,
-    "heavy": 1, "weak": 1, "dead money": 1, "bleeding": 1, "bleed": 1, "double top": 1.5, "lost": 0.5,
-    "overvalued": 1, "its over": 1, "sell": 0.5, "selling": 0.5, "sold": 0.5, "rug": 1, "rugged": 1,
-    "ngmi": 0.5, "unlock": 0.5, "everyones long": 1, "everyone is long": 1, "\U0001f4c9": 0.5,
-}  # fmt: skip
-
-# Phrases that contain a cue word but say nothing about direction; matching them first hides the cue.
-NEUTRAL: frozenset[str] = frozenset(
-    {
-        "long time", "long term", "long story", "long way", "how long", "so long", "as long as",
-        "long weekend", "long run", "long day", "short term", "in short", "short of", "fall short",
-        "bid ask", "higher timeframe", "lower timeframe", "higher time frame", "lower time frame",
-        "every pump", "this pump", "the pump", "not gonna lie", "bags are heavy", "heavy bags",
-    }
-)  # fmt: skip
-
-# Leaving a position is not a new call: "took profit on my $SOL long" is not bullish.
-EXITS: frozenset[str] = frozenset(
-    {
-        "took profit", "took profits", "taking profit", "taking profits", "take profit", "closed",
-        "closing", "stopped out", "exited", "exiting", "back to cash", "going to cash", "went to cash",
-        "cut my",
-    }
-)  # fmt: skip
-# Position nouns an exit phrase before them in the same clause refers to, rather than calls.
-POSITION_NOUNS: frozenset[str] = frozenset({"long", "short", "longs", "shorts", "position"})
-
-NEGATORS: frozenset[str] = frozenset(
-    {"not", "no", "never", "dont", "doesnt", "didnt", "wouldnt", "wont", "cant", "cannot", "isnt",
-     "arent", "aint", "wasnt", "neither", "nor", "im not",
-     # counterfactuals: regret about a trade not taken is not a call
-     "shouldve", "couldve", "wouldve", "shoulda", "coulda", "wish"}
-)  # fmt: skip
-NEGATION_WINDOW = 4  # words before a cue that a negator reaches
-# "No longer bullish" is a turn to the other side, not merely the absence of a view.
-FLIP_NEGATORS: tuple[tuple[str, ...], ...] = (("no", "longer"),)
-
-# Hedged talk is not a call: a cue in a sentence with one of these counts for a quarter.
-HEDGES: frozenset[str] = frozenset(
-    {"might", "maybe", "perhaps", "idk", "if", "until", "unless", "could", "would", "considering",
-     "possibly", "potentially", "thinking"}
-)  # fmt: skip
-HEDGE_PHRASES: tuple[tuple[str, ...], ...] = (("not", "sure"), ("no", "position"), ("wait", "for"))
-HEDGE_FACTOR = 0.25
-
-# Questions are not calls, except the rhetorical ones CT uses to shill ("who else is accumulating $X?").
-RHETORICAL_OPENERS: tuple[tuple[str, ...], ...] = (
-    ("who", "else"),
-    ("why", "is", "nobody"),
-    ("why", "is", "no", "one"),
-    ("why", "is", "noone"),
-    ("how", "is", "nobody"),
-    ("am", "i", "the", "only"),
-)
-# A question the author answers at once ("Is it time to long $ETH? Yes.") is a statement.
-ANSWERS: frozenset[str] = frozenset({"yes", "yep", "yup", "absolutely", "obviously"})
-
-# A post naming several tokens and saying "both"/"all" makes one call on several tokens: refused.
-COLLECTIVE_WORDS: frozenset[str] = frozenset({"both", "all"})
-
-# Tickers that are ordinary words: written in lower case they are not the token (link in bio, sui generis,
-# hype cycle, arb bots, dog wif hat). Upper case or a cashtag still names the token.
-AMBIGUOUS_WORDS: frozenset[str] = frozenset(
-    {"link", "sui", "wif", "hype", "arb", "op", "near", "one", "gas", "magic", "people", "ace", "id",
-     "sun", "ton", "uni", "apt", "sand", "mask", "rose", "flow", "ray", "core", "gm", "ai", "pump",
-     "moon", "bonk", "pepe", "send", "ape", "bid", "long", "short", "top", "cat", "dog", "me"}
-)  # fmt: skip
-
-
-def _table() -> dict[tuple[str, ...], tuple[Side | None, float, str]]:
-    """Phrase (as words) -> (side or None, weight, kind), kind one of cue, neutral, exit."""
-    table: dict[tuple[str, ...], tuple[Side | None, float, str]] = {}
-    for phrase in NEUTRAL:
-        table[tuple(phrase.split())] = (None, 0.0, "neutral")
-    for phrase in EXITS:
-        table[tuple(phrase.split())] = (None, 0.0, "exit")
-    for phrase, weight in BULLISH.items():
-        table[tuple(phrase.split())] = (Side.LONG, float(weight), "cue")
-    for phrase, weight in BEARISH.items():
-        table[tuple(phrase.split())] = (Side.SHORT, float(weight), "cue")
-    for phrase in _squeeze_phrases():
-        table[phrase] = (Side.LONG if phrase[0] in ("shorts", "bears") else Side.SHORT, 1.5, "cue")
-    return table
-
-
-def _squeeze_phrases() -> list[tuple[str, ...]]:
-    """ "Shorts getting liquidated" is bullish: traders on one side in pain is a call for the other side."""
-    auxiliaries = ((), ("are",), ("getting",), ("are", "getting"), ("about", "to", "get"), ("got",), ("get",))
-    pains = ("liquidated", "rekt", "wrecked", "squeezed", "trapped")
-    return [
-        (group, *aux, pain)
-        for group in ("shorts", "bears", "longs", "bulls")
-        for aux in auxiliaries
-        for pain in pains
-    ]
-
-
-PHRASES = _table()
-LONGEST_PHRASE = max(len(p) for p in PHRASES)
 
 # --- decision thresholds ----------------------------------------------------------------------------------
 MIN_STRENGTH = 1.0  # net cue weight a call needs: one trend word, or half an explicit position
