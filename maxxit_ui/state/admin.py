@@ -23,7 +23,7 @@ from backend.auth.identity import CurrentUser
 from backend.auth.users import UserOut, list_users, set_role
 from backend.models.enums import Role
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
 
 logger = logging.getLogger(__name__)
@@ -104,14 +104,6 @@ def _audit_row(entry: AuditEntry) -> AuditRow:
     )
 
 
-async def _admin(state: rx.State) -> tuple[CurrentUser | None, EventSpec | None]:
-    """(the admin, None), or (None, a redirect to sign in) or (None, None) for a signed-in non-admin."""
-    user = await current_user(state)
-    if user is None:
-        return None, to_signin(state)
-    return (user, None) if user.is_admin else (None, None)
-
-
 class AdminUsersState(rx.State):
     status: AdminStatus = "loading"
     error: str = ""
@@ -133,7 +125,7 @@ class AdminUsersState(rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        user, redirect = await _admin(self)
+        user, redirect = await require_admin(self)
         if user is None:
             self.status = "forbidden"
             yield redirect
@@ -155,7 +147,7 @@ class AdminUsersState(rx.State):
         self.status = "ready"
 
     async def _requery(self) -> EventSpec | None:
-        user, redirect = await _admin(self)
+        user, redirect = await require_admin(self)
         if user is None:
             self.status = "forbidden"
             return redirect
@@ -184,7 +176,7 @@ class AdminUsersState(rx.State):
         if self.busy_address or role not in (Role.ADMIN, Role.TRADER):
             return
         self.error = ""
-        user, redirect = await _admin(self)
+        user, redirect = await require_admin(self)
         if user is None:
             self.status = "forbidden"
             yield redirect
@@ -241,7 +233,7 @@ class AuditState(rx.State):
         yield await self._requery()
 
     async def _requery(self) -> EventSpec | None:
-        user, redirect = await _admin(self)
+        user, redirect = await require_admin(self)
         if user is None:
             self.status = "forbidden"
             return redirect

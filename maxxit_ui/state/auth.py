@@ -257,3 +257,11 @@ def to_signin(state: rx.State) -> EventSpec:
     url = state.router.url
     here = url.path + (f"?{url.query}" if url.query else "")
     return rx.redirect(signin_url(here))
+
+
+async def require_admin(state: rx.State) -> tuple[CurrentUser | None, EventSpec | None]:
+    """(the admin, None), or (None, a redirect to sign in), or (None, None) for a signed-in non-admin."""
+    user = await current_user(state)
+    if user is None:
+        return None, to_signin(state)
+    return (user, None) if user.is_admin else (None, None)

@@ -26,7 +26,7 @@ from backend.signals.accounts import (
 from backend.signals.errors import CtAccountNotFound, InputRejected
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus, sentence
-from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
 
 logger = logging.getLogger(__name__)
@@ -74,14 +74,6 @@ def account_row(account: CtAccountAdmin) -> CtAccountRow:
         agents=fmt.count(account.agents_following),
         posts_href=posts_href(account.id),
     )
-
-
-async def require_admin(state: rx.State) -> tuple[CurrentUser | None, EventSpec | None]:
-    """(the admin, None), or (None, a redirect to sign in), or (None, None) for a signed-in non-admin."""
-    user = await current_user(state)
-    if user is None:
-        return None, to_signin(state)
-    return (user, None) if user.is_admin else (None, None)
 
 
 class CtAccountsState(rx.State):

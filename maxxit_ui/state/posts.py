@@ -25,7 +25,7 @@ from backend.signals.ingest import store_manual_post
 from backend.signals.posts import PostOut, PostPage, PostQuery, list_posts
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus, sentence
-from maxxit_ui.state.ct_accounts import require_admin
+from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
 
 logger = logging.getLogger(__name__)
