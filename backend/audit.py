@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, func, select
 
+from backend.auth.identity import CurrentUser
 from backend.models import AuditLog
 
 SYSTEM_ACTOR = "system"
@@ -60,6 +61,28 @@ def record(
     )
     session.add(row)
     return row
+
+
+def record_by(
+    session: Session,
+    user: CurrentUser,
+    action: str,
+    entity_type: str,
+    entity_id: str | int | None,
+    details: dict[str, Any],
+    ip: str | None,
+) -> AuditLog:
+    """`record` for a change a signed-in user made: the actor is their address and user id."""
+    return record(
+        session,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor=user.address,
+        actor_user_id=user.id,
+        details=details,
+        ip=ip,
+    )
 
 
 class AuditQuery(BaseModel):

@@ -79,7 +79,8 @@ def create_agent(
         session.add(agent)
         _flush_or_duplicate(session, user.id, draft.name)
         session.add_all(AgentAccount(agent_id=agent.id, ct_account_id=i) for i in draft.ct_account_ids)
-        _audit(session, user, Action.AGENT_CREATED, agent.id, {"values": draft.model_dump(mode="json")}, ip)
+        details = {"values": draft.model_dump(mode="json")}
+        audit.record_by(session, user, Action.AGENT_CREATED, ENTITY, agent.id, details, ip)
     logger.info("agent %s %r created by user %s", agent.id, agent.name, user.id)
     return _owned(session, agent)
 
@@ -102,7 +103,8 @@ def update_agent(
         if columns or follows:
             _apply(session, agent, columns, follows)
             _flush_or_duplicate(session, agent.creator_id, agent.name)
-            _audit(session, user, Action.AGENT_UPDATED, agent.id, {"changes": _changes(columns, follows)}, ip)
+            details = {"changes": _changes(columns, follows)}
+            audit.record_by(session, user, Action.AGENT_UPDATED, ENTITY, agent.id, details, ip)
     if columns or follows:
         logger.info("agent %s updated by user %s: %s", agent_id, user.id, sorted(columns))
     return _owned(session, agent)
@@ -120,7 +122,7 @@ def archive_agent(session: Session, user: CurrentUser, agent_id: int, *, ip: str
             agent.status = AgentStatus.ARCHIVED
             agent.updated_at = utcnow()
             changes = {"status": {"old": _jsonable(previous), "new": AgentStatus.ARCHIVED.value}}
-            _audit(session, user, Action.AGENT_ARCHIVED, agent.id, {"changes": changes}, ip)
+            audit.record_by(session, user, Action.AGENT_ARCHIVED, ENTITY, agent.id, {"changes": changes}, ip)
     if previous != AgentStatus.ARCHIVED:
         logger.info("agent %s archived by user %s", agent_id, user.id)
     return _owned(session, agent)
@@ -285,26 +287,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
-
-
-def _audit(
-    session: Session,
-    user: CurrentUser,
-    action: str,
-    agent_id: int | None,
-    details: dict[str, Any],
-    ip: str | None,
-) -> None:
-    audit.record(
-        session,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=agent_id,
-        actor=user.address,
-        actor_user_id=user.id,
-        details=details,
-        ip=ip,
-    )
 
 
 def _owned(session: Session, agent: Agent) -> OwnedAgent:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -96,7 +96,7 @@ def add_account(
         session.add(account)
         _flush_or_followed(session, handle)
         details = {"handle": handle, "display_name": display_name, "restored": restored}
-        _audit(session, actor, Action.CT_ACCOUNT_ADDED, account.id, details, ip)
+        audit.record_by(session, actor, Action.CT_ACCOUNT_ADDED, ENTITY, account.id, details, ip)
     logger.info("CT account @%s %s by user %s", handle, "restored" if restored else "added", actor.id)
     return _admin_row(session, account.id)
 
@@ -113,7 +113,7 @@ def set_account_active(
             account.is_active = active
             session.add(account)
             action = Action.CT_ACCOUNT_RESUMED if active else Action.CT_ACCOUNT_PAUSED
-            _audit(session, actor, action, account.id, {"handle": account.handle}, ip)
+            audit.record_by(session, actor, action, ENTITY, account.id, {"handle": account.handle}, ip)
     if changed:
         verb = "resumed" if active else "paused"
         logger.info("CT account @%s %s by user %s", account.handle, verb, actor.id)
@@ -129,7 +129,8 @@ def remove_account(session: Session, account_id: int, *, actor: CurrentUser, ip:
             return
         account.removed_at, account.is_active = utcnow(), False
         session.add(account)
-        _audit(session, actor, Action.CT_ACCOUNT_REMOVED, account.id, {"handle": account.handle}, ip)
+        details = {"handle": account.handle}
+        audit.record_by(session, actor, Action.CT_ACCOUNT_REMOVED, ENTITY, account.id, details, ip)
     logger.info("CT account @%s removed by user %s", account.handle, actor.id)
 
 
@@ -214,26 +215,6 @@ def _locked(session: Session, account_id: int, *, removed_ok: bool = False) -> C
     if account is None or (account.removed_at is not None and not removed_ok):
         raise CtAccountNotFound(account_id)
     return account
-
-
-def _audit(
-    session: Session,
-    actor: CurrentUser,
-    action: str,
-    account_id: int | None,
-    details: dict[str, Any],
-    ip: str | None,
-) -> None:
-    audit.record(
-        session,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=account_id,
-        actor=actor.address,
-        actor_user_id=actor.id,
-        details=details,
-        ip=ip,
-    )
 
 
 def _admin_row(session: Session, account_id: int | None) -> CtAccountAdmin:

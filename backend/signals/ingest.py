@@ -121,16 +121,8 @@ def store_manual_post(
         if existing.ct_account_id != account.id or existing.text != text:
             raise InputRejected("idempotency_key", "this key was already used for a different post")
         return existing, False
-    audit.record(
-        session,
-        action=Action.POST_MANUAL,
-        entity_type="ct_post",
-        entity_id=post_id,
-        actor=actor.address,
-        actor_user_id=actor.id,
-        details={"ct_account": account.handle, "chars": len(text)},
-        ip=ip,
-    )
+    details = {"ct_account": account.handle, "chars": len(text)}
+    audit.record_by(session, actor, Action.POST_MANUAL, "ct_post", post_id, details, ip)
     session.commit()
     post = session.get(CtPost, post_id)
     assert post is not None
