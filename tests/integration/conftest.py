@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import redis
+import sqlalchemy as sa
 
 from backend.config import PROJECT_ROOT, Settings
 from backend.db import migrate
+from tests.wallets import TEST_SECRET_KEY
 
 REDIS_URL = os.environ.get("MAXXIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
@@ -67,3 +69,16 @@ def consumer(consumer_env: tuple[Settings, dict[str, str]], tmp_path: Path) -> I
     yield process
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture
+def api_settings(engine: sa.Engine, tmp_path: Path) -> Settings:
+    """Settings for an API under test on the test's database; sign-in limits out of the way."""
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        huey_sqlite_path=tmp_path / "huey.db",
+        maxxit_secret_key=TEST_SECRET_KEY,
+        public_url="http://testserver",
+        auth_rate_limit_per_ip=1000,
+        auth_rate_limit_per_address=1000,
+    )

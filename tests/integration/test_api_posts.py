@@ -6,7 +6,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from backend.config import Settings
 from backend.models import AuditLog, CtAccount, CtPost
 from backend.models.common import utcnow
 from backend.signals.dispatch import NoEvents
-from tests.wallets import TEST_SECRET_KEY, Wallet
+from tests.wallets import Wallet
 
 Headers = dict[str, str]
 
@@ -39,15 +38,8 @@ class RecordingEvents:
 
 
 @pytest.fixture
-def settings(engine: sa.Engine, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=engine.url.render_as_string(hide_password=False),
-        huey_sqlite_path=tmp_path / "huey.db",
-        maxxit_secret_key=TEST_SECRET_KEY,
-        public_url="http://testserver",
-        auth_rate_limit_per_ip=1000,
-        auth_rate_limit_per_address=1000,
-    )
+def settings(api_settings: Settings) -> Settings:
+    return api_settings
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,20 +16,12 @@ from backend.config import Settings
 from backend.models import Agent
 from backend.models.enums import SignalStatus, Visibility
 from tests.factories import Factory
-from tests.wallets import TEST_SECRET_KEY, Wallet
+from tests.wallets import Wallet
 
 
 @pytest.fixture
-def client(engine: sa.Engine, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(
-        database_url=engine.url.render_as_string(hide_password=False),
-        huey_sqlite_path=tmp_path / "huey.db",
-        maxxit_secret_key=TEST_SECRET_KEY,
-        public_url="http://testserver",
-        auth_rate_limit_per_ip=1000,
-        auth_rate_limit_per_address=1000,
-    )
-    with TestClient(create_api(engine=engine, settings=settings)) as c:
+def client(engine: sa.Engine, api_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_api(engine=engine, settings=api_settings)) as c:
         yield c
 
 
