@@ -8,8 +8,7 @@ reads (private and archived agents hidden) stay in `backend.agents.service`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -25,6 +24,7 @@ from backend.agents.service import AgentNotFound, risk_settings
 from backend.audit import Action
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
+from backend.db import transaction
 from backend.models import Agent, AgentAccount, CtAccount
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
@@ -69,7 +69,7 @@ def create_agent(
     session: Session, user: CurrentUser, draft: AgentDraft, *, ip: str | None = None
 ) -> OwnedAgent:
     """Store a new agent owned by `user`, its follows and an audit row, in one transaction."""
-    with _transaction(session):
+    with transaction(session):
         _check_name_free(session, user.id, draft.name)
         _check_accounts(session, draft.ct_account_ids)
         now = utcnow()
@@ -92,7 +92,7 @@ def update_agent(
 
     A patch that changes nothing writes nothing (no audit row, `updated_at` kept).
     """
-    with _transaction(session):
+    with transaction(session):
         agent = _owned_row(session, user, agent_id, lock=True)
         if agent.status == AgentStatus.ARCHIVED:
             raise AgentArchived(f"agent {agent_id} is archived and can no longer be edited")
@@ -115,7 +115,7 @@ def archive_agent(session: Session, user: CurrentUser, agent_id: int, *, ip: str
 
     Archiving an archived agent is a no-op, so a retried request neither fails nor writes a second audit row.
     """
-    with _transaction(session):
+    with transaction(session):
         agent = _owned_row(session, user, agent_id, lock=True)
         previous = agent.status
         if previous != AgentStatus.ARCHIVED:
@@ -151,16 +151,6 @@ def list_ct_accounts(session: Session) -> list[CtAccountOut]:
         .order_by(func.lower(CtAccount.handle), CtAccount.id)
     ).all()
     return [CtAccountOut.model_validate(a, from_attributes=True) for a in accounts]
-
-
-@contextmanager
-def _transaction(session: Session) -> Iterator[None]:
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def _owned_row(session: Session, user: CurrentUser, agent_id: int, *, lock: bool = False) -> Agent:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -24,6 +22,7 @@ from backend import audit
 from backend.audit import Action
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
+from backend.db import transaction
 from backend.models import AgentAccount, CtAccount, CtPost
 from backend.models.common import utcnow
 from backend.signals.errors import CtAccountNotFound, InputRejected
@@ -81,7 +80,7 @@ def add_account(
     handle = normalize_handle(handle)
     display_name = _display_name(display_name)
     followers_count = _followers(followers_count)
-    with _transaction(session):
+    with transaction(session):
         _serialise_handle(session, handle)
         account = _by_handle(session, handle)
         if account is not None and account.removed_at is None:
@@ -106,7 +105,7 @@ def set_account_active(
 ) -> CtAccountAdmin:
     """Pause (its new posts are not stored) or resume an account; asking for its current state is a no-op."""
     _require_admin(actor)
-    with _transaction(session):
+    with transaction(session):
         account = _locked(session, account_id)
         changed = account.is_active != active
         if changed:
@@ -123,7 +122,7 @@ def set_account_active(
 def remove_account(session: Session, account_id: int, *, actor: CurrentUser, ip: str | None = None) -> None:
     """Stop following an account; its posts and the signals made from them stay. Repeating it is harmless."""
     _require_admin(actor)
-    with _transaction(session):
+    with transaction(session):
         account = _locked(session, account_id, removed_ok=True)
         if account.removed_at is not None:
             return
@@ -158,16 +157,6 @@ def _followers(value: int) -> int:
     if not 0 <= value <= FOLLOWERS_MAX:
         raise InputRejected("followers_count", "a whole number of followers, 0 or more")
     return value
-
-
-@contextmanager
-def _transaction(session: Session) -> Iterator[None]:
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def _serialise_handle(session: Session, handle: str) -> None:
