@@ -52,13 +52,8 @@ def get_engine(url: str | None = None) -> Engine:
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with Session(engine or get_engine(), expire_on_commit=False) as session, transaction(session):
+        yield session
 
 
 @contextmanager
