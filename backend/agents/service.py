@@ -21,6 +21,7 @@ from backend.agents.schemas import (
     RiskSettings,
     SignalOut,
 )
+from backend.auth.identity import CurrentUser
 from backend.models import (
     Agent,
     AgentAccount,
@@ -92,11 +93,19 @@ def list_agents(session: Session, query: AgentQuery) -> AgentPage:
     return AgentPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
-def get_agent(session: Session, agent_id: int) -> AgentDetail:
+def can_view(agent: Agent, viewer: CurrentUser | None) -> bool:
+    """Listed agents (public, not archived) are open to all; the rest only to their creator and admins."""
+    if agent.visibility == Visibility.PUBLIC and agent.status != AgentStatus.ARCHIVED:
+        return True
+    return viewer is not None and (viewer.is_admin or viewer.id == agent.creator_id)
+
+
+def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None) -> AgentDetail:
+    """An agent in detail; private and archived ones only for their creator and admins (else not found)."""
     row = session.exec(
-        select(Agent, User).join(User, User.id == Agent.creator_id).where(Agent.id == agent_id, *_listed())
+        select(Agent, User).join(User, User.id == Agent.creator_id).where(Agent.id == agent_id)
     ).first()
-    if row is None:
+    if row is None or not can_view(row[0], viewer):
         raise AgentNotFound(f"agent {agent_id} not found")
     agent, creator = row
     accounts = session.exec(

@@ -31,7 +31,7 @@ from backend.agents.schemas import (
     PlatformStats,
 )
 from backend.api.auth import UNAUTHORIZED
-from backend.api.deps import ClientIpDep, CurrentUserDep, SessionDep
+from backend.api.deps import ClientIpDep, CurrentUserDep, OptionalUserDep, SessionDep
 from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE, ErrorBody
 
 logger = logging.getLogger(__name__)
@@ -54,11 +54,12 @@ def list_agents(query: Annotated[AgentQuery, Query()], session: SessionDep) -> A
     return service.list_agents(session, query)
 
 
-@router.get("/agents/{agent_id}", summary="One public agent in detail", responses=NOT_FOUND)
-def get_agent(agent_id: AgentId, session: SessionDep) -> AgentDetail:
-    """Weights, risk settings, followed accounts, recent signals and positions of a listed agent."""
+@router.get("/agents/{agent_id}", summary="One agent in detail", responses=NOT_FOUND)
+def get_agent(agent_id: AgentId, session: SessionDep, viewer: OptionalUserDep) -> AgentDetail:
+    """Weights, risk settings, followed accounts, recent signals and positions; private and archived agents
+    only for their creator and admins (404 for anyone else)."""
     try:
-        return service.get_agent(session, agent_id)
+        return service.get_agent(session, agent_id, viewer)
     except service.AgentNotFound as e:
         raise HTTPException(status_code=404, detail=str(e)) from e
 

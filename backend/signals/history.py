@@ -18,10 +18,10 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from backend.agents.schemas import MAX_PAGE_SIZE
-from backend.agents.service import AgentNotFound
+from backend.agents.service import AgentNotFound, can_view
 from backend.auth.identity import CurrentUser
 from backend.models import WEIGHT_NAMES, Agent, CtAccount, CtPost, Position, Signal
-from backend.models.enums import AgentStatus, Side, SignalStatus, Visibility
+from backend.models.enums import Side, SignalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +66,6 @@ class SignalPage(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-def can_view(agent: Agent, viewer: CurrentUser | None) -> bool:
-    """Listed agents (public, not archived) are open to all; the rest only to their creator and admins."""
-    if agent.visibility == Visibility.PUBLIC and agent.status != AgentStatus.ARCHIVED:
-        return True
-    return viewer is not None and (viewer.is_admin or viewer.id == agent.creator_id)
 
 
 def visible_agent(session: Session, agent_id: int, viewer: CurrentUser | None) -> Agent:

@@ -14,6 +14,7 @@ from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, Signa
 from backend.agents.service import AgentNotFound, get_agent
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import weights_chart
+from maxxit_ui.state.auth import current_user
 from maxxit_ui.state.db import DB_ERROR, read
 
 logger = logging.getLogger(__name__)
@@ -195,8 +196,9 @@ class AgentState(rx.State):
             self.status = "not_found"
             return
         agent_id = int(raw_id)
+        viewer = await current_user(self)  # a private agent's page is its creator's (and admins')
         try:
-            agent = await read(lambda session: get_agent(session, agent_id))
+            agent = await read(lambda session: get_agent(session, agent_id, viewer))
         except AgentNotFound:
             self.status = "not_found"
             return

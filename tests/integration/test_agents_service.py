@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from backend.agents.schemas import AgentQuery, AgentSort
 from backend.agents.service import AgentNotFound, get_agent, leaderboard, list_agents, platform_stats
-from backend.models.enums import AgentStatus, Venue, Visibility
+from backend.auth.identity import CurrentUser
+from backend.models.enums import AgentStatus, Role, Venue, Visibility
 
 
 def test_lists_only_public_unarchived_agents(session, factory):
@@ -76,6 +77,18 @@ def test_private_or_unknown_agent_is_not_found(session, factory):
     for agent_id in (private.id, 999_999):
         with pytest.raises(AgentNotFound):
             get_agent(session, agent_id)
+
+
+@pytest.mark.parametrize("hidden", [{"visibility": Visibility.PRIVATE}, {"status": AgentStatus.ARCHIVED}])
+def test_hidden_agent_is_shown_to_its_creator_and_admins_only(session, factory, hidden):
+    creator, stranger, admin = factory.user(), factory.user(), factory.user(role=Role.ADMIN)
+    agent = factory.agent(creator, **hidden)
+
+    for viewer in (creator, admin):
+        seen = CurrentUser(viewer.id, viewer.address, Role(viewer.role))
+        assert get_agent(session, agent.id, seen).id == agent.id
+    with pytest.raises(AgentNotFound):
+        get_agent(session, agent.id, CurrentUser(stranger.id, stranger.address, Role.TRADER))
 
 
 def test_leaderboard_ranks_traded_agents_only(session, factory):

@@ -242,3 +242,12 @@ def test_openapi_documents_the_builder_routes(client):
     assert {"403", "404", "409", "422"} <= set(paths["/api/v1/agents/{agent_id}"]["patch"]["responses"])
     assert paths["/api/v1/agents/{agent_id}"]["delete"]["summary"] == "Archive an agent"
     assert "get" in paths["/api/v1/me/agents"] and "get" in paths["/api/v1/ct-accounts"]
+
+
+def test_a_private_agent_page_is_its_owners(client, as_owner, factory, signed_in):
+    created = _create(client, as_owner, visibility="private")
+    path = f"/api/v1/agents/{created['id']}"
+
+    assert client.get(path, headers=as_owner).json()["visibility"] == "private"
+    assert client.get(path).status_code == 404
+    assert client.get(path, headers=signed_in(factory.user())).status_code == 404
