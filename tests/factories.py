@@ -21,7 +21,6 @@ from backend.models import (
     User,
 )
 from backend.models.common import utcnow
-from backend.prices.markets import MARKETS
 from backend.models.enums import (
     CloseReason,
     ExecutionVenue,
@@ -31,6 +30,7 @@ from backend.models.enums import (
     SignalStatus,
     Venue,
 )
+from backend.prices.markets import MARKETS
 
 _seq = itertools.count(1)
 
