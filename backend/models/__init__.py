@@ -16,7 +16,16 @@ from backend.models.auth import AuthNonce, AuthSession, User  # noqa: E402
 from backend.models.billing import BillingEvent  # noqa: E402
 from backend.models.ops import AuditLog, TokenRegistry, VenueRoutingHistory, VenueStatus  # noqa: E402
 from backend.models.signals import CtPost, ImpactFactorHistory, MarketIndicators6h, Signal  # noqa: E402
-from backend.models.trading import AgentDeployment, AgentWallet, PnlSnapshot, Position  # noqa: E402
+from backend.models.trading import (  # noqa: E402
+    AgentDeployment,
+    AgentWallet,
+    PaperAccount,
+    PaperFill,
+    PaperPosition,
+    PnlSnapshot,
+    Position,
+    SignalExecution,
+)
 
 metadata = SQLModel.metadata
 
@@ -34,9 +43,13 @@ __all__ = [
     "CtPost",
     "ImpactFactorHistory",
     "MarketIndicators6h",
+    "PaperAccount",
+    "PaperFill",
+    "PaperPosition",
     "PnlSnapshot",
     "Position",
     "Signal",
+    "SignalExecution",
     "TokenRegistry",
     "User",
     "VenueRoutingHistory",

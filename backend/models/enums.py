@@ -63,6 +63,8 @@ class SignalStatus(StrEnum):
 
 
 class DeploymentStatus(StrEnum):
+    # A Hyperliquid deployment waits here until the user's approveAgent signature has been accepted.
+    PENDING_APPROVAL = "PENDING_APPROVAL"
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
     CANCELLED = "CANCELLED"
@@ -81,6 +83,15 @@ class CloseReason(StrEnum):
     TIME_LIMIT = "TIME_LIMIT"
     MANUAL = "MANUAL"
     EXTERNAL = "EXTERNAL"
+
+
+class ExecutionStatus(StrEnum):
+    """What became of one signal for one deployment."""
+
+    PENDING = "PENDING"  # claimed; the order may or may not have reached the venue
+    FILLED = "FILLED"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
 
 
 class BillingKind(StrEnum):

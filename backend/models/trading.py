@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -21,6 +22,7 @@ from backend.models.common import (
 from backend.models.enums import (
     CloseReason,
     DeploymentStatus,
+    ExecutionStatus,
     ExecutionVenue,
     PositionStatus,
     Side,
@@ -49,23 +51,59 @@ class AgentDeployment(SQLModel, table=True):
     take_profit_pct: Decimal | None = decimal_field(RATIO)
     trailing_activation_pct: Decimal | None = decimal_field(RATIO)
     trailing_distance_pct: Decimal | None = decimal_field(RATIO)
+    # MULTI agents: the venues this deployment may trade on, in order of preference.
+    venue_preferences: list[Any] | None = Field(default=None, sa_type=sa.JSON)
     trial_ends_at: datetime | None = ts_field()
+    cancelled_at: datetime | None = ts_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
 
 class AgentWallet(SQLModel, table=True):
-    """The platform-held agent (API) wallet of a deployment. The key is only ever stored encrypted."""
+    """A platform-held agent (API) wallet: trades for `master_address`, never withdraws.
+
+    The key is only ever stored encrypted. A wallet is created for one user and master account, approved
+    by that account's signature, and then belongs to exactly one deployment.
+    """
 
     __tablename__ = "agent_wallets"
 
     id: int | None = Field(default=None, primary_key=True)
-    deployment_id: int = Field(foreign_key="agent_deployments.id", unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    deployment_id: int | None = Field(default=None, foreign_key="agent_deployments.id", unique=True)
+    master_address: str = Field(max_length=42)
     address: str = Field(max_length=42, unique=True)
+    agent_name: str = Field(default="", max_length=32)
     encrypted_private_key: bytes = Field(sa_type=sa.LargeBinary, nullable=False)
     key_version: int = Field(default=1, nullable=False)
+    approval_nonce: int | None = Field(default=None, sa_type=sa.BigInteger)
     approved_at: datetime | None = ts_field()
     created_at: datetime = created_at_field()
+
+
+class SignalExecution(SQLModel, table=True):
+    """One signal for one deployment, claimed before any order is sent: the exactly-once record.
+
+    The client order id is derived from (deployment, signal), so a retry after a crash asks the venue
+    for that order instead of placing another.
+    """
+
+    __tablename__ = "signal_executions"
+    __table_args__ = (
+        sa.UniqueConstraint("deployment_id", "signal_id", name="uq_signal_executions_deployment_signal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    signal_id: int = Field(foreign_key="signals.id", index=True)
+    deployment_id: int = Field(foreign_key="agent_deployments.id", index=True)
+    venue: str | None = enum_field(ExecutionVenue, nullable=True)
+    client_order_id: str = Field(max_length=66, unique=True)
+    status: str = enum_field(ExecutionStatus, default=ExecutionStatus.PENDING)
+    reason: str | None = Field(default=None, max_length=256)
+    attempts: int = Field(default=0, nullable=False)
+    position_id: int | None = Field(default=None, foreign_key="positions.id")
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
 
 
 class Position(SQLModel, table=True):
@@ -102,6 +140,51 @@ class Position(SQLModel, table=True):
     @property
     def entry_notional(self) -> Decimal:
         return self.size * self.entry_price
+
+
+class PaperAccount(SQLModel, table=True):
+    """The paper venue's book of one deployment: its virtual USDC, kept so a restart loses nothing."""
+
+    __tablename__ = "paper_accounts"
+
+    deployment_id: int = Field(foreign_key="agent_deployments.id", primary_key=True)
+    starting_balance: Decimal = decimal_field(MONEY, nullable=False)
+    cash: Decimal = decimal_field(MONEY, nullable=False)
+    updated_at: datetime = created_at_field()
+
+
+class PaperPosition(SQLModel, table=True):
+    """The paper venue's net position per deployment and market (size > 0 long, < 0 short)."""
+
+    __tablename__ = "paper_positions"
+
+    deployment_id: int = Field(foreign_key="agent_deployments.id", primary_key=True)
+    market: str = Field(max_length=32, primary_key=True)
+    size: Decimal = decimal_field(SIZE, nullable=False)
+    entry_price: Decimal = decimal_field(PRICE, nullable=False)
+    leverage: Decimal = decimal_field(RATIO, Decimal("1"), nullable=False)
+    updated_at: datetime = created_at_field()
+
+
+class PaperFill(SQLModel, table=True):
+    """A paper venue fill; its client order id is unique, as a real venue's would be per account."""
+
+    __tablename__ = "paper_fills"
+    __table_args__ = (
+        sa.UniqueConstraint("deployment_id", "client_order_id", name="uq_paper_fills_deployment_cloid"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment_id: int = Field(foreign_key="agent_deployments.id", index=True)
+    client_order_id: str = Field(max_length=66)
+    market: str = Field(max_length=32)
+    is_buy: bool = Field(nullable=False)
+    size: Decimal = decimal_field(SIZE, nullable=False)
+    price: Decimal = decimal_field(PRICE, nullable=False)
+    fee: Decimal = decimal_field(MONEY, nullable=False)
+    reduce_only: bool = Field(default=False, nullable=False)
+    realized_pnl: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
+    created_at: datetime = created_at_field()
 
 
 class PnlSnapshot(SQLModel, table=True):
