@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
+HYPERLIQUID_NETWORKS = {
+    "mainnet": "https://api.hyperliquid.xyz",
+    "testnet": "https://api.hyperliquid-testnet.xyz",
+}
 
 
 class Settings(BaseSettings):
@@ -74,6 +79,30 @@ class Settings(BaseSettings):
     signal_sweep_grace_seconds: int = Field(
         default=30, ge=1, description="Posts left unfinished this long are picked up by the sweep."
     )
+
+    # Venues and execution.
+    price_feed: str = Field(
+        default="simulated", pattern="^(simulated|hyperliquid)$", description="simulated | hyperliquid (allMids)"
+    )
+    hyperliquid_api: str = Field(
+        default="testnet", description="mainnet, testnet, or the base URL of any Hyperliquid-compatible API."
+    )
+    hyperliquid_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    paper_slippage_bps: Decimal = Field(default=Decimal("5"), ge=0, le=500, description="Paper fills pay this.")
+    paper_taker_fee_bps: Decimal = Field(default=Decimal("4.5"), ge=0, le=100)
+    paper_default_balance_usd: Decimal = Field(default=Decimal("10000"), gt=0)
+    execution_max_attempts: int = Field(default=6, ge=1, le=20, description="Per deployment and signal.")
+
+    @field_validator("hyperliquid_api")
+    @classmethod
+    def _hyperliquid_api(cls, value: str) -> str:
+        if value in HYPERLIQUID_NETWORKS or value.startswith(("http://", "https://")):
+            return value.rstrip("/")
+        raise ValueError("HYPERLIQUID_API must be mainnet, testnet or an http(s) URL")
+
+    @property
+    def hyperliquid_base_url(self) -> str:
+        return HYPERLIQUID_NETWORKS.get(self.hyperliquid_api, self.hyperliquid_api)
 
     @field_validator("database_url")
     @classmethod
