@@ -1,0 +1,1 @@
+"""Deployments: a user's running copies of agents on their own venue accounts."""

@@ -1,0 +1,133 @@
+"""What the deployment services accept and return. Validated on the way in; plain data on the way out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from backend.models.enums import DeploymentStatus, ExecutionVenue, SizingProfile
+
+# Venues a deployment can choose today; the others join with their adapters.
+DEPLOYABLE_VENUES = (ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID)
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+
+
+class RiskSettings(BaseModel):
+    """Sizing and the deployment's overrides of the agent's exits; None means "the agent's"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sizing_profile: SizingProfile | None = None
+    max_trade_usd: Decimal | None = Field(default=None, ge=10, le=10_000_000, decimal_places=2)
+    leverage_cap: Decimal | None = Field(default=None, ge=1, le=50, decimal_places=2)
+    stop_loss_pct: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
+    take_profit_pct: Decimal | None = Field(default=None, gt=0, le=10, decimal_places=4)
+    trailing_activation_pct: Decimal | None = Field(default=None, ge=0, lt=1, decimal_places=4)
+    trailing_distance_pct: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
+
+
+class DeploymentRequest(BaseModel):
+    """Deploy an agent.
+
+    Paper: `starting_balance_usd` (default from settings). Hyperliquid: `user_wallet` is the trader's own
+    account address; either `agent_wallet_id` names a wallet the trader already approved (the wizard), or
+    a fresh agent wallet is created and the deployment waits in PENDING_APPROVAL for the approval signature
+    (the REST flow). MULTI agents: `venue_preferences` orders the venues to route to; `venue` is the first.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: int = Field(ge=1)
+    venue: ExecutionVenue
+    venue_preferences: list[ExecutionVenue] | None = Field(default=None, min_length=1, max_length=5)
+    starting_balance_usd: Decimal | None = Field(default=None, ge=100, le=100_000_000, decimal_places=2)
+    user_wallet: str | None = Field(default=None, pattern=ADDRESS_PATTERN)
+    agent_wallet_id: int | None = Field(default=None, ge=1)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+
+    @field_validator("venue")
+    @classmethod
+    def _deployable(cls, venue: ExecutionVenue) -> ExecutionVenue:
+        if venue not in DEPLOYABLE_VENUES:
+            raise ValueError(f"{venue} deployments are not available yet; choose PAPER or HYPERLIQUID")
+        return venue
+
+    @model_validator(mode="after")
+    def _venue_fields(self) -> DeploymentRequest:
+        prefs = self.venue_preferences
+        if prefs is not None:
+            if len(set(prefs)) != len(prefs):
+                raise ValueError("venue_preferences lists a venue twice")
+            if any(v not in DEPLOYABLE_VENUES for v in prefs):
+                raise ValueError("venue_preferences may only name PAPER and HYPERLIQUID")
+            if prefs[0] != self.venue:
+                raise ValueError("venue must be the first of venue_preferences")
+        venues = set(prefs or [self.venue])
+        if ExecutionVenue.HYPERLIQUID in venues and self.user_wallet is None:
+            raise ValueError("user_wallet (your Hyperliquid account address) is required for Hyperliquid")
+        return self
+
+
+class DeploymentView(BaseModel):
+    id: int
+    agent_id: int
+    agent_name: str
+    venue: ExecutionVenue
+    venue_preferences: list[ExecutionVenue] | None
+    status: DeploymentStatus
+    user_wallet: str | None
+    agent_wallet_address: str | None
+    agent_wallet_approved: bool
+    balance_usd: Decimal | None  # equity at the venue; None when the venue cannot be asked right now
+    available_usd: Decimal | None
+    open_positions: int
+    realized_pnl: Decimal
+    fees_paid: Decimal  # venue fees plus Maxxit's trade fees
+    risk: RiskSettings
+    created_at: datetime
+
+
+class PositionView(BaseModel):
+    id: int
+    deployment_id: int
+    agent_id: int
+    agent_name: str
+    venue: ExecutionVenue
+    market: str
+    side: str
+    size: Decimal
+    entry_price: Decimal
+    leverage: Decimal
+    status: str
+    signal_id: int | None
+    signal_score: Decimal | None
+    post_excerpt: str | None
+    entry_fee: Decimal  # what the venue charged
+    trade_fee: Decimal  # Maxxit's infrastructure fee for this trade
+    exit_price: Decimal | None
+    realized_pnl: Decimal | None
+    close_reason: str | None
+    client_order_id: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class AgentWalletView(BaseModel):
+    """An agent wallet as its owner may see it: the address, never the key."""
+
+    id: int
+    address: str
+    master_address: str
+    agent_name: str
+    approved: bool
+    deployment_id: int | None
+
+
+class ApprovalSignature(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    nonce: int = Field(ge=1, description="The nonce of the typed data that was signed.")
+    chain_id: int = Field(default=42161, ge=1, description="The chain id the wallet signed on.")
