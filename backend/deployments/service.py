@@ -1,0 +1,204 @@
+"""Deploy an agent, approve its Hyperliquid agent wallet, pause, resume and cancel: the owner's writes.
+
+Paper deployments trade at once on a virtual balance. Hyperliquid deployments trade through an agent wallet
+the user approved with their own wallet: the deploy wizard approves a wallet first and deploys with it
+(ACTIVE at once); the REST flow deploys first and waits in PENDING_APPROVAL for the signature.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from backend import audit
+from backend.agents.service import AgentNotFound, can_view
+from backend.auth.identity import CurrentUser
+from backend.config import Settings
+from backend.db import transaction
+from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, InputRejected
+from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
+from backend.models import Agent, AgentDeployment, AgentWallet
+from backend.models.common import utcnow
+from backend.models.enums import AgentStatus, DeploymentStatus, ExecutionVenue, Venue
+from backend.venues.paper import open_paper_account
+from backend.wallets import service as wallets
+from backend.wallets.keys import WalletCipher
+
+logger = logging.getLogger(__name__)
+
+TRIAL = timedelta(days=30)
+DEPLOYMENT_CREATED = "deployment.created"
+DEPLOYMENT_ACTIVATED = "deployment.activated"
+STATUS_ACTIONS = {
+    "pause": "deployment.paused",
+    "resume": "deployment.resumed",
+    "cancel": "deployment.cancelled",
+}
+# Which execution venues an agent built for a venue may deploy to; paper is always open.
+AGENT_VENUES = {
+    Venue.HYPERLIQUID: {ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID},
+    Venue.MULTI: {ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID},
+}
+
+
+def allowed_venues(agent_venue: str) -> set[ExecutionVenue]:
+    return AGENT_VENUES.get(Venue(agent_venue), {ExecutionVenue.PAPER})
+
+
+def create_deployment(
+    session: Session,
+    user: CurrentUser,
+    request: DeploymentRequest,
+    *,
+    settings: Settings,
+    cipher: WalletCipher,
+    ip: str | None = None,
+) -> AgentDeployment:
+    agent = _deployable_agent(session, user, request)
+    venues = request.venue_preferences or [request.venue]
+    now = utcnow()
+    with transaction(session):
+        wallet = None
+        if ExecutionVenue.HYPERLIQUID in venues:
+            wallet = _hyperliquid_wallet(session, user, request, cipher)
+        approved = wallet is None or wallet.approved_at is not None
+        balance = request.starting_balance_usd or settings.paper_default_balance_usd
+        risk = request.risk
+        deployment = AgentDeployment(
+            agent_id=agent.id,
+            user_id=user.id,
+            venue=request.venue,
+            venue_preferences=[v.value for v in request.venue_preferences]
+            if request.venue_preferences
+            else None,
+            status=DeploymentStatus.ACTIVE if approved else DeploymentStatus.PENDING_APPROVAL,
+            user_wallet=wallet.master_address if wallet else None,
+            capital_usd=balance if ExecutionVenue.PAPER in venues else 0,
+            sizing_profile=risk.sizing_profile,
+            max_trade_usd=risk.max_trade_usd,
+            leverage_cap=risk.leverage_cap,
+            stop_loss_pct=risk.stop_loss_pct,
+            take_profit_pct=risk.take_profit_pct,
+            trailing_activation_pct=risk.trailing_activation_pct,
+            trailing_distance_pct=risk.trailing_distance_pct,
+            trial_ends_at=now + TRIAL,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(deployment)
+        session.flush()
+        if ExecutionVenue.PAPER in venues:
+            open_paper_account(session, deployment.id, balance)
+        if wallet is not None:
+            wallet.deployment_id = deployment.id
+        details = {"agent_id": agent.id, "venues": [v.value for v in venues], "status": deployment.status}
+        audit.record_by(session, user, DEPLOYMENT_CREATED, "deployment", deployment.id, details, ip)
+    logger.info("user %s deployed agent %s as deployment %s", user.id, agent.id, deployment.id)
+    return deployment
+
+
+def _deployable_agent(session: Session, user: CurrentUser, request: DeploymentRequest) -> Agent:
+    agent = session.get(Agent, request.agent_id)
+    if agent is None or not can_view(agent, user):
+        raise AgentNotFound(f"agent {request.agent_id} not found")
+    if agent.status != AgentStatus.ACTIVE:
+        raise DeploymentConflict(f"agent {agent.id} is {agent.status}; only active agents can be deployed")
+    allowed = allowed_venues(agent.venue)
+    for venue in request.venue_preferences or [request.venue]:
+        if venue not in allowed:
+            names = ", ".join(sorted(v.value for v in allowed))
+            raise InputRejected("venue", f"a {agent.venue} agent deploys to {names}, not {venue.value}")
+    if request.venue_preferences and agent.venue != Venue.MULTI:
+        raise InputRejected("venue_preferences", "only MULTI agents route between venues")
+    return agent
+
+
+def _hyperliquid_wallet(
+    session: Session, user: CurrentUser, request: DeploymentRequest, cipher: WalletCipher
+) -> AgentWallet:
+    if request.agent_wallet_id is None:
+        return wallets.new_agent_wallet(session, user, request.user_wallet or "", cipher)
+    try:
+        wallet = wallets.owned_wallet(session, user, request.agent_wallet_id)
+    except LookupError:
+        raise InputRejected(
+            "agent_wallet_id", f"no agent wallet {request.agent_wallet_id} of yours"
+        ) from None
+    if wallet.deployment_id is not None:
+        raise InputRejected("agent_wallet_id", "that agent wallet already serves another deployment")
+    if wallet.master_address.lower() != (request.user_wallet or "").lower():
+        raise InputRejected("agent_wallet_id", "that agent wallet was approved for another account")
+    if wallet.approved_at is None:
+        raise InputRejected("agent_wallet_id", "that agent wallet is not approved yet")
+    return wallet
+
+
+def owned_deployment(session: Session, user: CurrentUser, deployment_id: int) -> AgentDeployment:
+    deployment = session.get(AgentDeployment, deployment_id)
+    if deployment is None or deployment.user_id != user.id:
+        raise DeploymentNotFound(deployment_id)
+    return deployment
+
+
+def deployment_wallet(session: Session, user: CurrentUser, deployment_id: int) -> AgentWallet:
+    deployment = owned_deployment(session, user, deployment_id)
+    wallet = session.exec(select(AgentWallet).where(AgentWallet.deployment_id == deployment.id)).first()
+    if wallet is None:
+        raise DeploymentConflict(f"deployment {deployment_id} has no agent wallet: it trades on paper only")
+    return wallet
+
+
+def submit_deployment_approval(
+    session: Session, user: CurrentUser, deployment_id: int, body: ApprovalSignature, *, settings: Settings
+) -> AgentDeployment:
+    """Submit the approval of the deployment's agent wallet; a deployment waiting for it starts trading."""
+    wallet = deployment_wallet(session, user, deployment_id)
+    wallets.submit_approval(session, user, wallet.id, body, settings=settings)
+    deployment = owned_deployment(session, user, deployment_id)
+    if deployment.status == DeploymentStatus.PENDING_APPROVAL:
+        with transaction(session):
+            deployment.status = DeploymentStatus.ACTIVE
+            deployment.updated_at = utcnow()
+            audit.record_by(session, user, DEPLOYMENT_ACTIVATED, "deployment", deployment.id, {}, None)
+    return deployment
+
+
+def change_status(
+    session: Session, user: CurrentUser, deployment_id: int, action: str, *, ip: str | None = None
+) -> AgentDeployment:
+    """pause (ACTIVE → PAUSED), resume (PAUSED → ACTIVE) or cancel (anything live → CANCELLED).
+
+    Cancelling stops new trades; positions already open stay under the monitor's exits.
+    """
+    if action not in STATUS_ACTIONS:
+        raise InputRejected("action", f"unknown action {action!r}; use pause, resume or cancel")
+    with transaction(session):
+        deployment = owned_deployment(session, user, deployment_id)
+        session.refresh(deployment, with_for_update=True)
+        before = DeploymentStatus(deployment.status)
+        after = _next_status(before, action)
+        deployment.status = after
+        deployment.updated_at = utcnow()
+        if after == DeploymentStatus.CANCELLED:
+            deployment.cancelled_at = deployment.updated_at
+        details = {"from": before.value, "to": after.value}
+        audit.record_by(session, user, STATUS_ACTIONS[action], "deployment", deployment.id, details, ip)
+    return deployment
+
+
+def _next_status(current: DeploymentStatus, action: str) -> DeploymentStatus:
+    if current == DeploymentStatus.CANCELLED:
+        raise DeploymentConflict("this deployment is cancelled; deploy the agent again instead")
+    if action == "cancel":
+        return DeploymentStatus.CANCELLED
+    if current == DeploymentStatus.PENDING_APPROVAL:
+        raise DeploymentConflict("approve the agent wallet first; the deployment starts once approved")
+    if action == "pause":
+        if current != DeploymentStatus.ACTIVE:
+            raise DeploymentConflict("only an active deployment can be paused")
+        return DeploymentStatus.PAUSED
+    if current != DeploymentStatus.PAUSED:
+        raise DeploymentConflict("only a paused deployment can be resumed")
+    return DeploymentStatus.ACTIVE

@@ -1,0 +1,196 @@
+"""What an owner reads about their deployments and positions: status, balance, positions, PnL, fees."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from backend.auth.identity import CurrentUser
+from backend.deployments.errors import DeploymentNotFound
+from backend.deployments.schemas import DeploymentView, PositionView, RiskSettings
+from backend.models import Agent, AgentDeployment, AgentWallet, BillingEvent, CtPost, Position, Signal
+from backend.models.enums import BillingKind, ExecutionVenue, PositionStatus
+from backend.venues.base import Balance, VenueAccount, VenueError
+from backend.venues.registry import VenueRegistry
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_CHARS = 140
+
+
+def list_deployments(session: Session, user: CurrentUser, *, venues: VenueRegistry) -> list[DeploymentView]:
+    """The user's deployments, newest first, with live balances (None where a venue cannot answer)."""
+    rows = session.exec(
+        select(AgentDeployment, Agent, AgentWallet)
+        .join(Agent, Agent.id == AgentDeployment.agent_id)
+        .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
+        .where(AgentDeployment.user_id == user.id)
+        .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
+    ).all()
+    ids = [d.id for d, _, _ in rows]
+    figures = _position_figures(session, ids)
+    fees = _trade_fees(session, ids)
+    return [_view(d, a, w, figures.get(d.id), fees.get(d.id, Decimal(0)), venues) for d, a, w in rows]
+
+
+def get_deployment(
+    session: Session, user: CurrentUser, deployment_id: int, *, venues: VenueRegistry
+) -> DeploymentView:
+    row = session.exec(
+        select(AgentDeployment, Agent, AgentWallet)
+        .join(Agent, Agent.id == AgentDeployment.agent_id)
+        .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
+        .where(AgentDeployment.id == deployment_id, AgentDeployment.user_id == user.id)
+    ).first()
+    if row is None:
+        raise DeploymentNotFound(deployment_id)
+    deployment, agent, wallet = row
+    figures = _position_figures(session, [deployment.id]).get(deployment.id)
+    fees = _trade_fees(session, [deployment.id]).get(deployment.id, Decimal(0))
+    return _view(deployment, agent, wallet, figures, fees, venues)
+
+
+def list_positions(
+    session: Session,
+    user: CurrentUser,
+    *,
+    deployment_id: int | None = None,
+    status: PositionStatus | None = None,
+    limit: int = 200,
+) -> list[PositionView]:
+    """The user's positions, newest first, each with the signal that caused it and the fees charged."""
+    trade_fee = (
+        select(BillingEvent.position_id, func.sum(BillingEvent.amount).label("amount"))
+        .where(BillingEvent.kind == BillingKind.TRADE_FEE)
+        .group_by(BillingEvent.position_id)
+        .subquery()
+    )
+    query = (
+        select(Position, Agent.id, Agent.name, Signal.score, CtPost.text, trade_fee.c.amount)
+        .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
+        .join(Agent, Agent.id == AgentDeployment.agent_id)
+        .outerjoin(Signal, Signal.id == Position.signal_id)
+        .outerjoin(CtPost, CtPost.id == Signal.post_id)
+        .outerjoin(trade_fee, trade_fee.c.position_id == Position.id)
+        .where(AgentDeployment.user_id == user.id)
+    )
+    if deployment_id is not None:
+        query = query.where(Position.deployment_id == deployment_id)
+    if status is not None:
+        query = query.where(Position.status == status)
+    query = query.order_by(col(Position.opened_at).desc(), col(Position.id).desc()).limit(limit)
+    return [
+        PositionView(
+            id=p.id,
+            deployment_id=p.deployment_id,
+            agent_id=agent_id,
+            agent_name=agent_name,
+            venue=p.venue,
+            market=p.market,
+            side=p.side,
+            size=p.size,
+            entry_price=p.entry_price,
+            leverage=p.leverage,
+            status=p.status,
+            signal_id=p.signal_id,
+            signal_score=score,
+            post_excerpt=_excerpt(text),
+            entry_fee=p.entry_fee,
+            trade_fee=fee or Decimal(0),
+            exit_price=p.exit_price,
+            realized_pnl=p.realized_pnl,
+            close_reason=p.close_reason,
+            client_order_id=p.client_order_id,
+            opened_at=p.opened_at,
+            closed_at=p.closed_at,
+        )
+        for p, agent_id, agent_name, score, text, fee in session.exec(query).all()
+    ]
+
+
+def _excerpt(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def _position_figures(session: Session, ids: list[int]) -> dict[int, tuple[int, Decimal, Decimal]]:
+    """Per deployment: open positions, realised PnL, venue fees paid."""
+    if not ids:
+        return {}
+    is_open = sa.case((Position.status != PositionStatus.CLOSED, 1), else_=0)
+    rows = session.exec(
+        select(
+            Position.deployment_id,
+            func.sum(is_open),
+            func.coalesce(func.sum(Position.realized_pnl), 0),
+            func.coalesce(func.sum(Position.entry_fee + Position.exit_fee), 0),
+        )
+        .where(col(Position.deployment_id).in_(ids))
+        .group_by(Position.deployment_id)
+    ).all()
+    return {d: (int(n or 0), Decimal(pnl), Decimal(fees)) for d, n, pnl, fees in rows}
+
+
+def _trade_fees(session: Session, ids: list[int]) -> dict[int, Decimal]:
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(BillingEvent.deployment_id, func.sum(BillingEvent.amount))
+        .where(col(BillingEvent.deployment_id).in_(ids), BillingEvent.kind == BillingKind.TRADE_FEE)
+        .group_by(BillingEvent.deployment_id)
+    ).all()
+    return {d: Decimal(total) for d, total in rows}
+
+
+def _view(
+    deployment: AgentDeployment,
+    agent: Agent,
+    wallet: AgentWallet | None,
+    figures: tuple[int, Decimal, Decimal] | None,
+    trade_fees: Decimal,
+    venues: VenueRegistry,
+) -> DeploymentView:
+    open_count, realized, venue_fees = figures or (0, Decimal(0), Decimal(0))
+    balance = _balance(deployment, venues)
+    return DeploymentView(
+        id=deployment.id,
+        agent_id=agent.id,
+        agent_name=agent.name,
+        venue=deployment.venue,
+        venue_preferences=deployment.venue_preferences,
+        status=deployment.status,
+        user_wallet=deployment.user_wallet,
+        agent_wallet_address=wallet.address if wallet else None,
+        agent_wallet_approved=bool(wallet and wallet.approved_at),
+        balance_usd=balance.equity if balance else None,
+        available_usd=balance.available if balance else None,
+        open_positions=open_count,
+        realized_pnl=realized,
+        fees_paid=venue_fees + trade_fees,
+        risk=RiskSettings(
+            sizing_profile=deployment.sizing_profile,
+            max_trade_usd=deployment.max_trade_usd,
+            leverage_cap=deployment.leverage_cap,
+            stop_loss_pct=deployment.stop_loss_pct,
+            take_profit_pct=deployment.take_profit_pct,
+            trailing_activation_pct=deployment.trailing_activation_pct,
+            trailing_distance_pct=deployment.trailing_distance_pct,
+        ),
+        created_at=deployment.created_at,
+    )
+
+
+def _balance(deployment: AgentDeployment, venues: VenueRegistry) -> Balance | None:
+    venue = ExecutionVenue(deployment.venue)
+    if venue == ExecutionVenue.HYPERLIQUID and not deployment.user_wallet:
+        return None
+    try:
+        account = VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet)
+        return venues.get(venue).balance(account)
+    except VenueError as error:
+        logger.warning("balance of deployment %s unavailable: %s", deployment.id, error.reason)
+        return None

@@ -1,0 +1,1 @@
+"""Execution: size a signal's trade for each deployment and open it exactly once."""

@@ -1,0 +1,336 @@
+"""Open one signal's trade for one deployment, exactly once, whatever crashes or retries happen in between.
+
+The steps, each its own commit:
+1. claim: insert the (deployment, signal) execution row, unique, with a client order id derived from both;
+2. decide: deployment state, venue (routed for MULTI agents), market, size; a skip is stored with its reason;
+3. send: one order carrying that client order id;
+4. record: position, trade fee and audit row in one transaction.
+A retry of a claimed execution first asks the venue for its client order id, so an order whose fill was
+never recorded (a worker killed between 3 and 4) is recorded, not placed again. The venue refuses a second
+order with the same id too, so two workers racing on one execution still place one order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from backend import audit
+from backend.billing.trade_fee import charge_trade_fee
+from backend.db import insert_or_ignore
+from backend.execution.faults import no_fault
+from backend.execution.sizing import RiskLimits, SizingSkip, size_trade
+from backend.models import Agent, AgentDeployment, AgentWallet, Position, Signal, SignalExecution
+from backend.models.common import utcnow
+from backend.models.enums import (
+    DeploymentStatus,
+    ExecutionStatus,
+    ExecutionVenue,
+    PositionStatus,
+    Side,
+    SizingProfile,
+)
+from backend.venues.base import (
+    DuplicateClientOrderId,
+    Fill,
+    InsufficientFunds,
+    InvalidOrder,
+    MarketNotListed,
+    MarketRules,
+    OrderRequest,
+    TemporaryVenueError,
+    VenueAccount,
+    VenueAdapter,
+)
+from backend.venues.registry import VenueRegistry
+from backend.venues.router import route_signal
+from backend.wallets.keys import WalletCipher
+
+logger = logging.getLogger(__name__)
+
+# A signal this old is not acted on any more: the market has moved on since the call.
+SIGNAL_TTL = timedelta(minutes=30)
+POSITION_OPENED = "position.opened"
+
+
+def client_order_id(deployment_id: int, signal_id: int) -> str:
+    """16 bytes as 0x-hex (Hyperliquid's Cloid), the same on every retry of this (deployment, signal)."""
+    digest = hashlib.sha256(f"maxxit/order/{deployment_id}/{signal_id}".encode()).digest()
+    return "0x" + digest[:16].hex()
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    status: ExecutionStatus
+    reason: str | None = None
+    position_id: int | None = None
+    venue: str | None = None
+
+
+@dataclass(frozen=True)
+class _Context:
+    execution: SignalExecution
+    signal: Signal
+    deployment: AgentDeployment
+    agent: Agent
+
+
+class Executor:
+    """Runs executions against the venues; `fault` lets the crash tests stop the process between steps."""
+
+    def __init__(
+        self,
+        venues: VenueRegistry,
+        cipher: WalletCipher,
+        *,
+        fault: Callable[[str], None] = no_fault,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.venues = venues
+        self.cipher = cipher
+        self.fault = fault
+        self.clock = clock
+
+    def execute(self, session: Session, signal_id: int, deployment_id: int) -> ExecutionOutcome:
+        """Open the trade of `signal_id` for `deployment_id` once; commits as it goes (see the module doc).
+
+        TemporaryVenueError propagates (the task retries); every other outcome is stored and returned.
+        """
+        context = self._claim(session, signal_id, deployment_id)
+        execution = context.execution
+        if execution.status != ExecutionStatus.PENDING:
+            return _outcome(execution)
+        if execution.attempts > 1 and execution.venue is not None:
+            # An earlier attempt may have reached the venue: its order, if any, is the one that counts.
+            adapter, account = self._account(session, context, ExecutionVenue(execution.venue))
+            fill = adapter.order_status(account, execution.client_order_id)
+            if fill is not None:
+                logger.info("execution %s: found the fill of an earlier attempt", execution.id)
+                leverage = _leverage(context, adapter.markets().get(fill.market))
+                return self._record(session, context, fill, execution.venue, leverage=leverage)
+        skip = self._state_skip(context)
+        if skip is not None:
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, skip)
+        venue = self._venue(session, context)
+        if venue is None:
+            return self._finish(
+                session, execution, ExecutionStatus.SKIPPED, "no preferred venue lists the market"
+            )
+        return self._open(session, context, venue)
+
+    def _open(self, session: Session, context: _Context, venue: ExecutionVenue) -> ExecutionOutcome:
+        execution, signal = context.execution, context.signal
+        try:
+            adapter, account = self._account(session, context, venue)
+        except InvalidOrder as error:
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, error.reason)
+        rules = adapter.markets().get(signal.token)
+        if rules is None:
+            return self._finish(
+                session, execution, ExecutionStatus.SKIPPED, f"{signal.token} not listed on {venue}"
+            )
+        mid = adapter.mids()[signal.token]
+        sizing = size_trade(signal.score, adapter.balance(account), mid, rules, _limits(context))
+        if isinstance(sizing, SizingSkip):
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, sizing.reason)
+        order = OrderRequest(
+            market=signal.token,
+            side=Side(signal.side),
+            size=sizing.size,
+            client_order_id=execution.client_order_id,
+            leverage=sizing.leverage,
+            reference_price=mid,
+        )
+        try:
+            fill = adapter.open(account, order)
+        except DuplicateClientOrderId:
+            fill = adapter.order_status(account, execution.client_order_id)
+            if fill is None:  # refused as a duplicate yet not filled: the venue must settle first
+                raise TemporaryVenueError("the venue knows this order id but reports no fill yet") from None
+        except (InsufficientFunds, MarketNotListed) as error:
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, error.reason)
+        except InvalidOrder as error:
+            return self._finish(session, execution, ExecutionStatus.FAILED, error.reason)
+        self.fault("after_fill")
+        return self._record(session, context, fill, venue, leverage=sizing.leverage)
+
+    def _claim(self, session: Session, signal_id: int, deployment_id: int) -> _Context:
+        signal = session.get(Signal, signal_id)
+        deployment = session.get(AgentDeployment, deployment_id)
+        if signal is None or deployment is None or deployment.agent_id != signal.agent_id:
+            raise LookupError(f"no deployment {deployment_id} of the agent of signal {signal_id}")
+        now = self.clock()
+        single_venue = None if deployment.venue_preferences else deployment.venue
+        insert_or_ignore(
+            session,
+            SignalExecution,
+            {
+                "signal_id": signal_id,
+                "deployment_id": deployment_id,
+                "client_order_id": client_order_id(deployment_id, signal_id),
+                "venue": single_venue,
+                "status": ExecutionStatus.PENDING.value,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            },
+            ["deployment_id", "signal_id"],
+        )
+        execution = session.exec(
+            select(SignalExecution)
+            .where(SignalExecution.deployment_id == deployment_id, SignalExecution.signal_id == signal_id)
+            .with_for_update()
+        ).one()
+        if execution.status == ExecutionStatus.PENDING:
+            execution.attempts += 1
+            execution.updated_at = now
+        session.commit()
+        agent = session.get(Agent, signal.agent_id)
+        return _Context(execution, signal, deployment, agent)
+
+    def _state_skip(self, context: _Context) -> str | None:
+        status = DeploymentStatus(context.deployment.status)
+        if status != DeploymentStatus.ACTIVE:
+            return {
+                DeploymentStatus.PAUSED: "deployment paused",
+                DeploymentStatus.CANCELLED: "deployment cancelled",
+                DeploymentStatus.PENDING_APPROVAL: "deployment awaiting its agent wallet approval",
+            }[status]
+        if self.clock() - context.signal.created_at > SIGNAL_TTL:
+            return f"signal older than {int(SIGNAL_TTL.total_seconds() // 60)} minutes"
+        return None
+
+    def _venue(self, session: Session, context: _Context) -> ExecutionVenue | None:
+        execution = context.execution
+        if execution.venue is not None:
+            return ExecutionVenue(execution.venue)
+        decision = route_signal(
+            session, context.deployment, context.signal.id, context.signal.token, self.venues
+        )
+        execution.venue = decision.venue
+        execution.updated_at = self.clock()
+        session.commit()  # the routing decision is made once, before any order
+        return decision.venue
+
+    def _account(
+        self, session: Session, context: _Context, venue: ExecutionVenue
+    ) -> tuple[VenueAdapter, VenueAccount]:
+        adapter = self.venues.get(venue)
+        deployment = context.deployment
+        if venue == ExecutionVenue.PAPER:
+            return adapter, VenueAccount(deployment_id=deployment.id)
+        wallet = session.exec(select(AgentWallet).where(AgentWallet.deployment_id == deployment.id)).first()
+        if wallet is None or wallet.approved_at is None:
+            raise InvalidOrder(f"agent wallet for {venue} not approved")
+        signer = self.cipher.decrypt(wallet.address, wallet.encrypted_private_key)
+        return adapter, VenueAccount(
+            deployment_id=deployment.id, address=deployment.user_wallet, signer=signer
+        )
+
+    def _record(
+        self, session: Session, context: _Context, fill: Fill, venue: str, *, leverage: Decimal
+    ) -> ExecutionOutcome:
+        execution, signal, deployment = context.execution, context.signal, context.deployment
+        session.refresh(execution, with_for_update=True)
+        if execution.status == ExecutionStatus.FILLED:
+            session.commit()
+            return _outcome(execution)
+        position_id = insert_or_ignore(
+            session,
+            Position,
+            {
+                "deployment_id": deployment.id,
+                "signal_id": signal.id,
+                "venue": ExecutionVenue(venue).value,
+                "market": fill.market,
+                "side": Side(signal.side).value,
+                "size": fill.size,
+                "leverage": leverage,
+                "entry_price": fill.price,
+                "trailing_high": fill.price,
+                "status": PositionStatus.OPEN.value,
+                "entry_fee": fill.fee,
+                "exit_fee": Decimal(0),
+                "client_order_id": fill.client_order_id,
+                "venue_order_id": fill.venue_order_id,
+                "opened_at": fill.filled_at or self.clock(),
+            },
+            ["deployment_id", "signal_id"],
+        )
+        if position_id is None:
+            position_id = session.exec(
+                select(Position.id).where(
+                    Position.deployment_id == deployment.id, Position.signal_id == signal.id
+                )
+            ).one()
+        charge_trade_fee(
+            session,
+            user_id=deployment.user_id,
+            deployment_id=deployment.id,
+            signal_id=signal.id,
+            position_id=position_id,
+            market=fill.market,
+        )
+        audit.record(
+            session,
+            action=POSITION_OPENED,
+            entity_type="position",
+            entity_id=position_id,
+            details={
+                "deployment_id": deployment.id,
+                "signal_id": signal.id,
+                "venue": str(venue),
+                "market": fill.market,
+                "side": str(signal.side),
+                "size": str(fill.size),
+                "price": str(fill.price),
+                "client_order_id": fill.client_order_id,
+            },
+        )
+        execution.status = ExecutionStatus.FILLED
+        execution.position_id = position_id
+        execution.reason = None
+        execution.updated_at = self.clock()
+        session.commit()
+        logger.info("deployment %s opened position %s for signal %s", deployment.id, position_id, signal.id)
+        return _outcome(execution)
+
+    def _finish(
+        self, session: Session, execution: SignalExecution, status: ExecutionStatus, reason: str
+    ) -> ExecutionOutcome:
+        execution.status = status
+        execution.reason = reason[:256]
+        execution.updated_at = self.clock()
+        session.commit()
+        logger.info("execution %s %s: %s", execution.id, status.value.lower(), reason)
+        return _outcome(execution)
+
+
+def _limits(context: _Context) -> RiskLimits:
+    deployment, agent = context.deployment, context.agent
+    return RiskLimits(
+        profile=SizingProfile(deployment.sizing_profile or agent.sizing_profile),
+        leverage_cap=deployment.leverage_cap,
+        max_trade_usd=deployment.max_trade_usd,
+    )
+
+
+def _leverage(context: _Context, rules: MarketRules | None) -> Decimal:
+    """The leverage sizing would have used: for an order found again after a crash."""
+    cap = context.deployment.leverage_cap or Decimal(1)
+    return min(cap, rules.max_leverage) if rules is not None else cap
+
+
+def _outcome(execution: SignalExecution) -> ExecutionOutcome:
+    return ExecutionOutcome(
+        status=ExecutionStatus(execution.status),
+        reason=execution.reason,
+        position_id=execution.position_id,
+        venue=execution.venue,
+    )

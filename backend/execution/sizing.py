@@ -1,0 +1,74 @@
+"""How big a trade is: pure arithmetic over a balance, a signal's score and the deployment's risk settings.
+
+The old platform's rules, kept: a share of the available balance by confidence tier (low 2%, medium 5%,
+high 8%), scaled by the sizing profile; 20% of equity stays in reserve; nothing under $10 (or the market's
+own minimum). The share is margin; leverage (the deployment's cap, else 1x, never above the market's
+maximum) turns it into notional, and `max_trade_usd` caps the notional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from backend.models.enums import SizingProfile
+from backend.venues.base import Balance, MarketRules
+
+TIER_SHARES = {"low": Decimal("0.02"), "medium": Decimal("0.05"), "high": Decimal("0.08")}
+PROFILE_SCALE = {
+    SizingProfile.CONSERVATIVE: Decimal("0.5"),
+    SizingProfile.MODERATE: Decimal("1"),
+    SizingProfile.AGGRESSIVE: Decimal("1.5"),
+}
+RESERVE_SHARE = Decimal("0.20")
+MIN_TRADE_USD = Decimal("10")
+HIGH_SCORE = Decimal("0.75")
+MEDIUM_SCORE = Decimal("0.62")
+
+
+def confidence_tier(score: Decimal) -> str:
+    return "high" if score >= HIGH_SCORE else "medium" if score >= MEDIUM_SCORE else "low"
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    profile: SizingProfile = SizingProfile.MODERATE
+    leverage_cap: Decimal | None = None
+    max_trade_usd: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class TradeSize:
+    size: Decimal
+    leverage: Decimal
+    notional: Decimal
+    margin: Decimal
+    tier: str
+
+
+@dataclass(frozen=True)
+class SizingSkip:
+    reason: str
+
+
+def size_trade(
+    score: Decimal, balance: Balance, mid: Decimal, rules: MarketRules, limits: RiskLimits
+) -> TradeSize | SizingSkip:
+    tier = confidence_tier(score)
+    spendable = balance.available - RESERVE_SHARE * balance.equity
+    if spendable <= 0:
+        reserve = RESERVE_SHARE * balance.equity
+        return SizingSkip(
+            f"insufficient balance: ${balance.available:.2f} available, ${reserve:.2f} kept in reserve"
+        )
+    margin = min(balance.available * TIER_SHARES[tier] * PROFILE_SCALE[limits.profile], spendable)
+    leverage = min(limits.leverage_cap or Decimal(1), rules.max_leverage)
+    notional = margin * leverage
+    if limits.max_trade_usd is not None:
+        notional = min(notional, limits.max_trade_usd)
+    size = rules.round_size(notional / mid)
+    notional = size * mid
+    minimum = max(MIN_TRADE_USD, rules.min_notional)
+    if notional < minimum or size < rules.min_size or size <= 0:
+        return SizingSkip(f"below minimum: ${notional:.2f} {tier}-confidence trade, minimum ${minimum}")
+    return TradeSize(size=size, leverage=leverage, notional=notional, margin=notional / leverage, tier=tier)

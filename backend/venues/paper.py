@@ -1,0 +1,288 @@
+"""The paper venue: fills at the price feed with slippage and a taker fee, books kept in the database.
+
+It behaves like an outside venue on purpose. Each order is its own transaction on its own connection, the
+client order id is unique per account, and `order_status` answers from the fills, so the executor's
+crash-and-retry path is the same for paper and Hyperliquid. Perp-style books: cash pays fees and receives
+realised PnL; open positions hold margin (notional / leverage) out of what is available.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from backend.models import PaperAccount, PaperFill, PaperPosition
+from backend.models.common import utcnow
+from backend.models.enums import ExecutionVenue, Side
+from backend.prices.feed import PriceFeed
+from backend.prices.markets import MARKETS
+from backend.venues.base import (
+    Balance,
+    DuplicateClientOrderId,
+    Fill,
+    InsufficientFunds,
+    InvalidOrder,
+    MarketNotListed,
+    MarketRules,
+    OrderRequest,
+    VenueAccount,
+    VenuePosition,
+)
+
+logger = logging.getLogger(__name__)
+
+BPS = Decimal("0.0001")
+FEE_QUANTUM = Decimal("0.000001")
+MIN_NOTIONAL = Decimal("10")
+
+
+def paper_markets() -> dict[str, MarketRules]:
+    return {
+        spec.symbol: MarketRules(
+            market=spec.symbol,
+            size_decimals=spec.size_decimals,
+            tick_size=spec.tick_size,
+            min_notional=MIN_NOTIONAL,
+            max_leverage=Decimal(spec.max_leverage),
+        )
+        for spec in MARKETS.values()
+    }
+
+
+def open_paper_account(session: Session, deployment_id: int, starting_balance: Decimal) -> PaperAccount:
+    """The paper book of a new deployment, written in the caller's transaction with the deployment."""
+    account = PaperAccount(
+        deployment_id=deployment_id, starting_balance=starting_balance, cash=starting_balance
+    )
+    session.add(account)
+    return account
+
+
+class PaperVenue:
+    venue = ExecutionVenue.PAPER
+
+    def __init__(
+        self,
+        engine: Engine,
+        feed: PriceFeed,
+        *,
+        slippage_bps: Decimal = Decimal("5"),
+        taker_fee_bps: Decimal = Decimal("4.5"),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._feed = feed
+        self._slippage = slippage_bps * BPS
+        self._fee_rate = taker_fee_bps * BPS
+        self._clock = clock
+        self._markets = paper_markets()
+
+    def markets(self) -> dict[str, MarketRules]:
+        return dict(self._markets)
+
+    def mids(self) -> dict[str, Decimal]:
+        return self._feed.mids(self._clock(), list(self._markets))
+
+    def balance(self, account: VenueAccount) -> Balance:
+        with Session(self._engine) as session:
+            book = self._book(session, account.deployment_id)
+            positions = self._positions(session, account.deployment_id)
+        mids = self.mids() if positions else {}
+        unrealized = sum((_unrealized(p, mids[p.market]) for p in positions), Decimal(0))
+        margin = sum((abs(p.size) * p.entry_price / p.leverage for p in positions), Decimal(0))
+        equity = book.cash + unrealized
+        return Balance(equity=equity, available=max(equity - margin, Decimal(0)))
+
+    def positions(self, account: VenueAccount) -> list[VenuePosition]:
+        with Session(self._engine) as session:
+            rows = self._positions(session, account.deployment_id)
+        mids = self.mids() if rows else {}
+        return [
+            VenuePosition(
+                market=p.market,
+                side=Side.LONG if p.size > 0 else Side.SHORT,
+                size=abs(p.size),
+                entry_price=p.entry_price,
+                leverage=p.leverage,
+                unrealized_pnl=_unrealized(p, mids[p.market]),
+            )
+            for p in rows
+        ]
+
+    def order_status(self, account: VenueAccount, client_order_id: str) -> Fill | None:
+        with Session(self._engine) as session:
+            fill = session.exec(
+                select(PaperFill).where(
+                    PaperFill.deployment_id == account.deployment_id,
+                    PaperFill.client_order_id == client_order_id,
+                )
+            ).first()
+        return None if fill is None else _to_fill(fill)
+
+    def open(self, account: VenueAccount, order: OrderRequest) -> Fill:
+        if order.reduce_only:
+            raise InvalidOrder("open orders cannot be reduce-only")
+        return self._execute(account, order, is_buy=order.side == Side.LONG)
+
+    def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
+        reduce = OrderRequest(**{**order.__dict__, "reduce_only": True})
+        return self._execute(account, reduce, is_buy=order.side == Side.SHORT)
+
+    def _execute(self, account: VenueAccount, order: OrderRequest, *, is_buy: bool) -> Fill:
+        rules = self._markets.get(order.market)
+        if rules is None:
+            raise MarketNotListed(f"{order.market} is not listed on the paper venue")
+        size = rules.round_size(order.size)
+        if size <= 0:
+            raise InvalidOrder(f"size {order.size} rounds to zero at {rules.size_decimals} decimals")
+        now = self._clock()
+        mid = self._feed.price_at(order.market, now)
+        slip = 1 + self._slippage if is_buy else 1 - self._slippage
+        price = rules.round_price(mid * slip)
+        try:
+            with Session(self._engine) as session, session.begin():
+                fill = self._book_fill(session, account.deployment_id, order, rules, size, price, is_buy, now)
+        except IntegrityError as error:
+            if self.order_status(account, order.client_order_id) is not None:
+                message = f"client order id {order.client_order_id} was used already"
+                raise DuplicateClientOrderId(message) from error
+            raise
+        logger.info(
+            "paper fill deployment=%s %s %s %s @ %s",
+            account.deployment_id,
+            order.market,
+            order.side,
+            size,
+            price,
+        )
+        return _to_fill(fill)
+
+    def _book_fill(
+        self,
+        session: Session,
+        deployment_id: int,
+        order: OrderRequest,
+        rules: MarketRules,
+        size: Decimal,
+        price: Decimal,
+        is_buy: bool,
+        now: datetime,
+    ) -> PaperFill:
+        book = self._book(session, deployment_id, lock=True)
+        position = session.get(PaperPosition, (deployment_id, order.market), with_for_update=True)
+        held = position.size if position is not None else Decimal(0)
+        signed = size if is_buy else -size
+        if order.reduce_only and (held == 0 or (held > 0) == is_buy or size > abs(held)):
+            raise InvalidOrder(f"reduce-only order of {size} {order.market} has no position to reduce")
+        notional = size * price
+        if not order.reduce_only and notional < rules.min_notional:
+            raise InvalidOrder(f"order value ${notional:.2f} is below the ${rules.min_notional} minimum")
+        fee = (notional * self._fee_rate).quantize(FEE_QUANTUM)
+        realized = Decimal(0)
+        if held != 0 and (held > 0) != is_buy:  # reduces (or flips) the position
+            closed = min(size, abs(held))
+            direction = 1 if held > 0 else -1
+            realized = ((price - position.entry_price) * closed * direction).quantize(FEE_QUANTUM)
+        if order.reduce_only:
+            leverage = position.leverage
+        else:
+            leverage = min(order.leverage, rules.max_leverage)
+            self._check_margin(session, book, deployment_id, notional / leverage + fee)
+        fill = PaperFill(
+            deployment_id=deployment_id,
+            client_order_id=order.client_order_id,
+            market=order.market,
+            is_buy=is_buy,
+            size=size,
+            price=price,
+            fee=fee,
+            reduce_only=order.reduce_only,
+            realized_pnl=realized,
+            created_at=now,
+        )
+        session.add(fill)
+        book.cash = book.cash - fee + realized
+        book.updated_at = now
+        self._apply(session, position, deployment_id, order.market, held, signed, price, leverage, now)
+        session.flush()  # the unique client order id is checked here, inside the transaction
+        return fill
+
+    @staticmethod
+    def _apply(
+        session: Session,
+        position: PaperPosition | None,
+        deployment_id: int,
+        market: str,
+        held: Decimal,
+        signed: Decimal,
+        price: Decimal,
+        leverage: Decimal,
+        now: datetime,
+    ) -> None:
+        new_size = held + signed
+        if position is None:
+            position = PaperPosition(deployment_id=deployment_id, market=market, size=0, entry_price=price)
+            session.add(position)
+        if held == 0 or (held > 0) == (signed > 0):  # opening or adding: size-weighted entry
+            position.entry_price = (abs(held) * position.entry_price + abs(signed) * price) / abs(new_size)
+        elif new_size != 0 and (new_size > 0) != (held > 0):  # flipped: the remainder opened at this price
+            position.entry_price = price
+        if new_size == 0:
+            session.delete(position)
+            return
+        position.size = new_size
+        position.leverage = leverage
+        position.updated_at = now
+
+    def _check_margin(
+        self, session: Session, book: PaperAccount, deployment_id: int, needed: Decimal
+    ) -> None:
+        available = self._available(session, book, deployment_id)
+        if needed > available:
+            raise InsufficientFunds(f"insufficient margin: ${needed:.2f} needed, ${available:.2f} available")
+
+    def _available(self, session: Session, book: PaperAccount, deployment_id: int) -> Decimal:
+        positions = self._positions(session, deployment_id)
+        mids = self._feed.mids(self._clock(), [p.market for p in positions]) if positions else {}
+        unrealized = sum((_unrealized(p, mids[p.market]) for p in positions), Decimal(0))
+        margin = sum((abs(p.size) * p.entry_price / p.leverage for p in positions), Decimal(0))
+        return book.cash + unrealized - margin
+
+    @staticmethod
+    def _book(session: Session, deployment_id: int, lock: bool = False) -> PaperAccount:
+        book = session.get(PaperAccount, deployment_id, with_for_update=lock)
+        if book is None:
+            raise InvalidOrder(f"deployment {deployment_id} has no paper account")
+        return book
+
+    @staticmethod
+    def _positions(session: Session, deployment_id: int) -> list[PaperPosition]:
+        query = select(PaperPosition).where(
+            PaperPosition.deployment_id == deployment_id, PaperPosition.size != 0
+        )
+        return list(session.exec(query.order_by(sa.text("market"))))
+
+
+def _unrealized(position: PaperPosition, mid: Decimal) -> Decimal:
+    return (mid - position.entry_price) * position.size
+
+
+def _to_fill(fill: PaperFill) -> Fill:
+    held_side = Side.LONG if fill.is_buy != fill.reduce_only else Side.SHORT
+    return Fill(
+        client_order_id=fill.client_order_id,
+        market=fill.market,
+        side=held_side,
+        size=fill.size,
+        price=fill.price,
+        fee=fill.fee,
+        venue_order_id=f"paper-{fill.id}",
+        filled_at=fill.created_at,
+    )

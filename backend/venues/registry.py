@@ -1,0 +1,51 @@
+"""Which adapter serves which venue. Adding a venue touches its module and this registry, nothing else."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from backend.config import Settings
+from backend.models.enums import ExecutionVenue
+from backend.prices.factory import build_price_feed
+from backend.venues.base import VenueAdapter, VenueError
+from backend.venues.paper import PaperVenue
+
+
+class VenueNotAvailable(VenueError):
+    """No adapter for that venue on this platform (yet)."""
+
+
+class VenueRegistry:
+    def __init__(self, adapters: dict[ExecutionVenue, VenueAdapter]) -> None:
+        self._adapters = dict(adapters)
+
+    def get(self, venue: ExecutionVenue | str) -> VenueAdapter:
+        adapter = self._adapters.get(ExecutionVenue(venue))
+        if adapter is None:
+            raise VenueNotAvailable(f"{venue} is not available on this platform")
+        return adapter
+
+    def __contains__(self, venue: object) -> bool:
+        return venue in self._adapters
+
+    @property
+    def names(self) -> list[ExecutionVenue]:
+        return list(self._adapters)
+
+
+def build_venues(settings: Settings, engine: Engine) -> VenueRegistry:
+    """Paper on the configured price feed, and Hyperliquid on the configured network."""
+    from backend.venues.hyperliquid import HyperliquidVenue  # the SDK import is heavy; only when built
+
+    paper = PaperVenue(
+        engine,
+        build_price_feed(settings),
+        slippage_bps=settings.paper_slippage_bps,
+        taker_fee_bps=settings.paper_taker_fee_bps,
+    )
+    return VenueRegistry(
+        {
+            ExecutionVenue.PAPER: paper,
+            ExecutionVenue.HYPERLIQUID: HyperliquidVenue.from_settings(settings),
+        }
+    )
