@@ -31,6 +31,7 @@ from backend.models.enums import (
     Venue,
 )
 from backend.prices.markets import MARKETS
+from backend.venues.paper import open_paper_account
 
 _seq = itertools.count(1)
 
@@ -81,6 +82,15 @@ class Factory:
         kw.setdefault("venue", ExecutionVenue.PAPER)
         kw.setdefault("capital_usd", Decimal("10000"))
         return self._save(AgentDeployment(agent_id=agent.id, user_id=(user or self.user()).id, **kw))
+
+    def paper_deployment(
+        self, agent: Agent, user: User | None = None, balance: Decimal = Decimal("10000"), **kw: Any
+    ) -> AgentDeployment:
+        """A deployment on the paper venue with its book, as the deployment service creates them."""
+        deployment = self.deployment(agent, user, capital_usd=balance, **kw)
+        open_paper_account(self.session, deployment.id, balance)
+        self.session.commit()
+        return deployment
 
     def post(self, account: CtAccount, **kw: Any) -> CtPost:
         n = next(_seq)
