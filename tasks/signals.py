@@ -28,6 +28,7 @@ from backend.signals.sweep import find_unfinished
 from backend.signals.tokens import known_tokens
 from backend.signals.types import Classifier
 from tasks.app import huey
+from tasks.execution import execute_signal_task
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +80,17 @@ def classify_post_task(post_id: int) -> bool:
 
 @huey.task(retries=3, retry_delay=2)
 def generate_signals_task(post_id: int) -> list[int]:
-    """Score one signal post for every follower; returns the new signal ids (execution picks them up)."""
+    """Score one signal post for every follower; each new signal goes on to execution at once."""
     max_age = timedelta(minutes=get_settings().signal_max_post_age_minutes)
     try:
         with session_scope() as session:
-            return generate_signals(session, post_id, _feed(), max_post_age=max_age).signal_ids
+            signal_ids = generate_signals(session, post_id, _feed(), max_post_age=max_age).signal_ids
     except PostNotFound:
         logger.warning("post %s vanished before scoring", post_id)
         return []
+    for signal_id in signal_ids:
+        execute_signal_task(signal_id)
+    return signal_ids
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -89,11 +89,13 @@ class Executor:
         venues: VenueRegistry,
         cipher: WalletCipher,
         *,
+        max_attempts: int = 6,
         fault: Callable[[str], None] = no_fault,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.venues = venues
         self.cipher = cipher
+        self.max_attempts = max_attempts
         self.fault = fault
         self.clock = clock
 
@@ -106,6 +108,10 @@ class Executor:
         execution = context.execution
         if execution.status != ExecutionStatus.PENDING:
             return _outcome(execution)
+        if execution.attempts > self.max_attempts:
+            # Reconciliation finds an order a lost attempt might still have placed; no more blind tries.
+            reason = f"gave up after {self.max_attempts} attempts: the venue kept failing"
+            return self._finish(session, execution, ExecutionStatus.FAILED, reason)
         if execution.attempts > 1 and execution.venue is not None:
             # An earlier attempt may have reached the venue: its order, if any, is the one that counts.
             adapter, account = self._account(session, context, ExecutionVenue(execution.venue))

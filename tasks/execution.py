@@ -1,0 +1,118 @@
+"""Execution tasks: a signal fans out to one task per deployment; venue hiccups retry with backoff.
+
+The executor, its venues and the wallet cipher are built once per worker process. A worker that dies
+mid-execution loses its queue message, so a sweep (every minute, and once when a worker starts) hands
+out again every execution left claimed but unfinished: the executor then asks the venue before ordering.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import cache
+
+from huey import crontab
+from huey.exceptions import RetryTask, TaskLockedException
+from sqlmodel import Session, select
+
+from backend.config import get_settings
+from backend.db import get_engine, session_scope
+from backend.execution.dispatch import deployments_for_signal, find_unfinished_executions
+from backend.execution.faults import fault_from_env
+from backend.execution.service import ExecutionOutcome, Executor
+from backend.models import SignalExecution
+from backend.models.common import utcnow
+from backend.venues.base import TemporaryVenueError
+from backend.venues.registry import build_venues
+from backend.wallets.keys import WalletCipher
+from tasks.app import huey
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 60
+
+
+@cache
+def _executor() -> Executor:
+    settings = get_settings()
+    return Executor(
+        build_venues(settings, get_engine()),
+        WalletCipher.from_settings(settings),
+        max_attempts=settings.execution_max_attempts,
+        fault=fault_from_env(),
+    )
+
+
+def backoff_seconds(attempt: int) -> int:
+    """1, 2, 4, 8 ... seconds, at most a minute."""
+    return min(2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+@huey.task(retries=3, retry_delay=1)
+def execute_signal_task(signal_id: int) -> int:
+    """Hand one signal to every deployment of its agent; returns how many."""
+    with session_scope() as session:
+        deployment_ids = deployments_for_signal(session, signal_id)
+    for deployment_id in deployment_ids:
+        execute_for_deployment_task(signal_id, deployment_id)
+    return len(deployment_ids)
+
+
+@huey.task(context=True)
+def execute_for_deployment_task(signal_id: int, deployment_id: int, task=None) -> str:
+    """Open one deployment's trade for one signal; the execution row counts attempts, not Huey."""
+    try:
+        with Session(get_engine(), expire_on_commit=False) as session:
+            outcome: ExecutionOutcome = _executor().execute(session, signal_id, deployment_id)
+    except TemporaryVenueError as error:
+        delay = backoff_seconds(_attempts(signal_id, deployment_id))
+        logger.warning(
+            "execution of signal %s for deployment %s: %s; retrying in %ss",
+            signal_id,
+            deployment_id,
+            error.reason,
+            delay,
+        )
+        raise RetryTask(error.reason, delay=delay) from error
+    return outcome.status.value
+
+
+def _attempts(signal_id: int, deployment_id: int) -> int:
+    with Session(get_engine()) as session:
+        attempts = session.exec(
+            select(SignalExecution.attempts).where(
+                SignalExecution.signal_id == signal_id, SignalExecution.deployment_id == deployment_id
+            )
+        ).first()
+    return attempts or 1
+
+
+def sweep_executions(grace: timedelta) -> int:
+    with session_scope() as session:
+        unfinished = find_unfinished_executions(session, now=utcnow(), grace=grace)
+    for signal_id in unfinished.signals:
+        execute_signal_task(signal_id)
+    for signal_id, deployment_id in unfinished.executions:
+        execute_for_deployment_task(signal_id, deployment_id)
+    handed_out = len(unfinished.signals) + len(unfinished.executions)
+    if handed_out:
+        logger.info("execution sweep handed out %d signal(s)/execution(s)", handed_out)
+    return handed_out
+
+
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("execution-sweep")
+def sweep_executions_task() -> int:
+    return sweep_executions(timedelta(seconds=get_settings().signal_sweep_grace_seconds))
+
+
+@huey.on_startup()
+def finish_after_restart() -> None:
+    """A worker starting after a crash picks up what the crash left, without waiting for the sweep."""
+    try:
+        with huey.lock_task("execution-sweep"):  # one worker thread sweeps, the others go straight to work
+            sweep_executions(timedelta(0))
+    except TaskLockedException:
+        pass
+    except Exception:  # never keep a worker from starting; the periodic sweep tries again
+        logger.exception("startup execution sweep failed")
