@@ -1,0 +1,127 @@
+"""The paper venue as an outside venue would behave: fills, fees, margin, books that survive a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from backend.models.enums import Side, Venue
+from backend.prices.simulated import SimulatedPriceFeed
+from backend.venues.base import (
+    DuplicateClientOrderId,
+    InsufficientFunds,
+    InvalidOrder,
+    MarketNotListed,
+    OrderRequest,
+    VenueAccount,
+)
+from backend.venues.paper import PaperVenue
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def venue(engine, clock) -> PaperVenue:
+    return PaperVenue(engine, SimulatedPriceFeed(seed=7), slippage_bps=Decimal("10"), clock=clock)
+
+
+@pytest.fixture
+def account(factory) -> VenueAccount:
+    deployment = factory.paper_deployment(factory.agent(venue=Venue.HYPERLIQUID), balance=Decimal("10000"))
+    return VenueAccount(deployment.id)
+
+
+def cloid(n: int) -> str:
+    return f"0x{n:032x}"
+
+
+def test_a_long_fills_above_the_mid_by_the_slippage_and_pays_the_taker_fee(venue, account):
+    mid = SimulatedPriceFeed(seed=7).price_at("ETH", NOW)
+    fill = venue.open(account, OrderRequest("ETH", Side.LONG, Decimal("0.5"), cloid(1), leverage=Decimal(5)))
+
+    assert fill.price == (mid * Decimal("1.001") / Decimal("0.1")).to_integral_value() * Decimal("0.1")
+    assert fill.size == Decimal("0.5")
+    assert fill.fee == (fill.price * Decimal("0.5") * Decimal("0.00045")).quantize(Decimal("0.000001"))
+    [position] = venue.positions(account)
+    assert (position.market, position.side, position.size, position.leverage) == (
+        "ETH",
+        Side.LONG,
+        Decimal("0.5"),
+        5,
+    )
+    balance = venue.balance(account)
+    assert balance.equity < Decimal("10000")  # the fee and the spread
+    assert balance.available == pytest.approx(
+        balance.equity - fill.price * Decimal("0.5") / 5, abs=Decimal("0.01")
+    )
+
+
+def test_closing_realises_the_move_into_cash(venue, account, clock):
+    opened = venue.open(account, OrderRequest("BTC", Side.SHORT, Decimal("0.01"), cloid(1)))
+    clock.now = LATER
+    closed = venue.close(account, OrderRequest("BTC", Side.SHORT, Decimal("0.01"), cloid(2)))
+
+    assert venue.positions(account) == []
+    pnl = (opened.price - closed.price) * Decimal("0.01")
+    balance = venue.balance(account)
+    assert balance.equity == balance.available
+    assert balance.equity == pytest.approx(
+        Decimal("10000") + pnl - opened.fee - closed.fee, abs=Decimal("0.000002")
+    )
+
+
+def test_books_survive_a_restart(engine, venue, account, clock):
+    venue.open(account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
+    restarted = PaperVenue(engine, SimulatedPriceFeed(seed=7), clock=clock)
+
+    assert restarted.positions(account) == venue.positions(account)
+    assert restarted.order_status(account, cloid(1)) == venue.order_status(account, cloid(1))
+    assert restarted.order_status(account, cloid(2)) is None
+
+
+def test_a_client_order_id_fills_once(venue, account):
+    venue.open(account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
+    with pytest.raises(DuplicateClientOrderId):
+        venue.open(account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
+    assert venue.positions(account)[0].size == Decimal("10")
+
+
+def test_orders_beyond_the_margin_are_refused_and_change_nothing(venue, account):
+    with pytest.raises(InsufficientFunds, match="insufficient margin"):
+        venue.open(account, OrderRequest("BTC", Side.LONG, Decimal("1"), cloid(1)))  # ~$64k at 1x
+    assert venue.positions(account) == []
+    assert venue.balance(account).equity == Decimal("10000")
+
+
+@pytest.mark.parametrize(
+    ("order", "error", "message"),
+    [
+        (OrderRequest("PEPE", Side.LONG, Decimal("1"), cloid(1)), MarketNotListed, "PEPE is not listed"),
+        (OrderRequest("ETH", Side.LONG, Decimal("0.001"), cloid(1)), InvalidOrder, "below the \\$10 minimum"),
+        (OrderRequest("ETH", Side.LONG, Decimal("0.00001"), cloid(1)), InvalidOrder, "rounds to zero"),
+    ],
+)
+def test_bad_orders_get_a_reason(venue, account, order, error, message):
+    with pytest.raises(error, match=message):
+        venue.open(account, order)
+
+
+def test_a_close_without_a_position_is_refused(venue, account):
+    with pytest.raises(InvalidOrder, match="no position to reduce"):
+        venue.close(account, OrderRequest("ETH", Side.LONG, Decimal("1"), cloid(1)))
