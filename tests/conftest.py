@@ -14,6 +14,8 @@ from backend.models import metadata
 from tests.factories import Factory
 from tests.pgtools import temporary_pg_database
 
+pytest_plugins = ["tests.hyperliquid_server.pytest_plugin"]
+
 BACKENDS = ["sqlite", "postgres"]
 
 

@@ -1,0 +1,12 @@
+"""A local Hyperliquid-compatible API for tests, benchmarks and manual runs.
+
+Serves `POST /info` and `POST /exchange` in the real API's JSON shapes, verifies every signature with the
+SDK's own recovery helpers, maps agents to the users that approved them, and fills IOC orders at the mid
+with Hyperliquid's rules (size and price precision, $10 minimum, margin, reduce-only, taker fee, nonces).
+Markets and prices come from `backend.prices` (the simulated feed), pinned with `set_mid` when a test needs
+an exact price. Run it standalone with `python -m tests.hyperliquid_server --port 8787 --fund 0xADDR=10000`.
+"""
+
+from tests.hyperliquid_server.server import HyperliquidServer
+
+__all__ = ["HyperliquidServer"]

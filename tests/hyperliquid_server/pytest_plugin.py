@@ -1,0 +1,46 @@
+"""Fixtures for the local Hyperliquid server: a running server, a funded user, and an agent it approved.
+
+Registered for the whole suite from tests/conftest.py (`pytest_plugins`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from hyperliquid.exchange import Exchange
+
+from tests.hyperliquid_server.server import HyperliquidServer
+
+HL_USER_BALANCE = Decimal(10_000)
+
+
+@pytest.fixture
+def hl_server() -> Iterator[HyperliquidServer]:
+    """A fresh testnet server on a free port, stopped after the test."""
+    with HyperliquidServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hl_user(hl_server: HyperliquidServer) -> LocalAccount:
+    """A user's own wallet with $10,000 on the server."""
+    user = Account.create()
+    hl_server.fund(user.address, HL_USER_BALANCE)
+    return user
+
+
+@pytest.fixture
+def hl_agent(hl_server: HyperliquidServer, hl_user: LocalAccount) -> LocalAccount:
+    """An agent wallet `hl_user` approved through the SDK's own `Exchange.approve_agent`."""
+    return approve_agent(hl_server, hl_user)
+
+
+def approve_agent(server: HyperliquidServer, user: LocalAccount, name: str | None = None) -> LocalAccount:
+    """Approve a fresh agent for `user` exactly as the SDK does it; the agent's account."""
+    reply, agent_key = Exchange(user, server.url).approve_agent(name)
+    assert reply == {"status": "ok", "response": {"type": "default"}}, reply
+    return Account.from_key(agent_key)

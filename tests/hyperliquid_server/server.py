@@ -1,0 +1,195 @@
+"""The HTTP side: a thread serving POST /info and POST /exchange, and the hooks tests drive it with."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from backend.prices.markets import MarketSpec
+from tests.hyperliquid_server.actions import handle_exchange
+from tests.hyperliquid_server.info import handle_info
+from tests.hyperliquid_server.state import State
+
+
+@dataclass(frozen=True)
+class _Fault:
+    status: int | None  # None: answer normally after the delay
+    delay: float
+    body: str
+
+
+class HyperliquidServer:
+    """A Hyperliquid-compatible API on 127.0.0.1 in a thread: `start()`/`stop()` or a context manager.
+
+    Every hook is thread-safe. Addresses may be given in any case.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        is_mainnet: bool = False,
+        seed: int = 7,
+        markets: Mapping[str, MarketSpec] | None = None,
+    ) -> None:
+        self.state = State(is_mainnet=is_mainnet, seed=seed, markets=markets)
+        self._address = (host, port)
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._faults: deque[_Fault] = deque()
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> HyperliquidServer:
+        httpd = ThreadingHTTPServer(self._address, self._handler())
+        httpd.daemon_threads = True
+        httpd.block_on_close = False  # type: ignore[attr-defined]  # a stalled request must not hold stop()
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="hyperliquid-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> HyperliquidServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the server is not running")
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def is_mainnet(self) -> bool:
+        return self.state.is_mainnet
+
+    # -- test hooks -----------------------------------------------------------------------------------
+
+    def fund(self, user: str, amount: Decimal | int | str) -> None:
+        """Deposit USDC to a user's perp account (creating the user)."""
+        with self.state.lock:
+            self.state.fund(user, Decimal(amount))
+
+    def set_mid(self, coin: str, price: Decimal | int | str | None) -> None:
+        """Pin a market's mid (fills happen at the mid); None goes back to the simulated feed."""
+        with self.state.lock:
+            if self.state.spec(coin) is None:
+                raise KeyError(coin)
+            if price is None:
+                self.state.mid_overrides.pop(coin, None)
+            else:
+                self.state.mid_overrides[coin] = Decimal(price)
+
+    def delist(self, coin: str) -> None:
+        with self.state.lock:
+            if self.state.spec(coin) is None:
+                raise KeyError(coin)
+            self.state.delisted.add(coin)
+
+    def orders(self, user: str) -> list[dict[str, Any]]:
+        """Every order the user's account received, oldest first, each with its `status`."""
+        with self.state.lock:
+            account = self.state.account(user)
+            return [] if account is None else [{**o.to_api(), "status": o.status} for o in account.orders]
+
+    def fills(self, user: str) -> list[dict[str, Any]]:
+        """The user's fills in userFills' shape, oldest first."""
+        with self.state.lock:
+            account = self.state.account(user)
+            return [] if account is None else copy.deepcopy(account.fills)
+
+    def agents(self, user: str) -> dict[str, str]:
+        """The user's approved agents: name ("" for the unnamed one) -> checksummed address."""
+        with self.state.lock:
+            return self.state.agents_of(user)
+
+    def actions(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every action posted to /exchange (refused ones too), optionally of one type."""
+        with self.state.lock:
+            return [copy.deepcopy(a) for a in self.state.actions if kind is None or a.get("type") == kind]
+
+    def fail_next(self, status: int, *, count: int = 1, body: str = "null") -> None:
+        """Answer the next `count` requests with this HTTP status (503, 429 ...) instead of serving them."""
+        with self.state.lock:
+            self._faults.extend(_Fault(status, 0.0, body) for _ in range(count))
+
+    def stall_next(self, seconds: float, *, count: int = 1) -> None:
+        """Hold the next `count` requests this long before serving them (client timeouts)."""
+        with self.state.lock:
+            self._faults.extend(_Fault(None, seconds, "") for _ in range(count))
+
+    # -- HTTP -----------------------------------------------------------------------------------------
+
+    def _take_fault(self) -> _Fault | None:
+        with self.state.lock:
+            return self._faults.popleft() if self._faults else None
+
+    def _serve(self, path: str, raw: bytes) -> tuple[int, Any]:
+        fault = self._take_fault()
+        if fault is not None:
+            time.sleep(fault.delay)
+            if fault.status is not None:
+                return fault.status, fault.body
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            return 422, "Failed to deserialize the JSON body"
+        if path == "/info":
+            return handle_info(self.state, body)
+        if path == "/exchange":
+            return 200, handle_exchange(self.state, body)
+        return 404, "Not found"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status, reply = server._serve(self.path, raw)
+                text = reply if isinstance(reply, str) else json.dumps(reply)
+                data = text.encode()
+                try:
+                    self.send_response(status)
+                    self.send_header(
+                        "Content-Type", "text/plain" if isinstance(reply, str) else "application/json"
+                    )
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout): nothing to answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet: tests and benchmarks read the hooks, not an access log
+
+        return Handler
