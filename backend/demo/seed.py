@@ -18,8 +18,10 @@ from decimal import ROUND_DOWN, Decimal
 from sqlmodel import Session, col, select
 
 from backend import audit
+from backend.billing.trade_fee import TRADE_FEE_USD, trade_fee_key
 from backend.demo import catalog
 from backend.demo.catalog import DemoAgent
+from backend.execution.sizing import PROFILE_SCALE, TIER_SHARES, confidence_tier
 from backend.metrics.service import refresh_agent_metrics
 from backend.models import (
     Agent,
@@ -29,6 +31,8 @@ from backend.models import (
     CtAccount,
     CtPost,
     ImpactFactorHistory,
+    PaperAccount,
+    PaperPosition,
     PnlSnapshot,
     Position,
     Signal,
@@ -60,15 +64,8 @@ HOLD_LIMIT = timedelta(hours=72)
 PRICE_STEP = timedelta(minutes=15)
 TAKER_FEE = Decimal("0.00045")
 SLIPPAGE = Decimal("0.0005")
-TRADE_FEE_USD = Decimal("0.20")
 PROFIT_SHARE = Decimal("0.10")
 CLASSIFIER = "demo-seed v1"
-TIERS = {"low": Decimal("0.02"), "medium": Decimal("0.05"), "high": Decimal("0.08")}
-PROFILE_SCALE = {
-    SizingProfile.CONSERVATIVE: Decimal("0.5"),
-    SizingProfile.MODERATE: Decimal("1"),
-    SizingProfile.AGGRESSIVE: Decimal("1.5"),
-}
 # Where a deployment of an agent on each venue executes in the demo (no live venue accounts).
 DEMO_EXECUTION_VENUE = ExecutionVenue.PAPER
 
@@ -294,6 +291,7 @@ def _seed_agent(
             positions += _open_and_close(session, spec, deployment, signal, trade, users[spec.creator])
     session.flush()
     _snapshots(session, deployments, now)
+    _paper_books(session, deployments)
     refresh_agent_metrics(session, agent.id, now)
     return positions
 
@@ -372,11 +370,9 @@ def _open_and_close(
     creator: User,
 ) -> int:
     market = MARKETS[signal.token]
-    tier = (
-        "high" if signal.score >= Decimal("0.75") else "medium" if signal.score >= Decimal("0.62") else "low"
-    )
+    tier = confidence_tier(signal.score)
     leverage = min(spec.leverage, Decimal(market.max_leverage))
-    margin = deployment.capital_usd * TIERS[tier] * PROFILE_SCALE[SizingProfile(spec.sizing)]
+    margin = deployment.capital_usd * TIER_SHARES[tier] * PROFILE_SCALE[SizingProfile(spec.sizing)]
     size = (margin * leverage / trade.entry_price).quantize(
         Decimal(1).scaleb(-market.size_decimals), ROUND_DOWN
     )
@@ -418,7 +414,7 @@ def _open_and_close(
 def _bill(session: Session, deployment: AgentDeployment, position: Position, creator: User) -> None:
     session.add(
         BillingEvent(
-            idempotency_key=f"trade-fee:{position.id}",
+            idempotency_key=trade_fee_key(deployment.id, position.signal_id),
             kind=BillingKind.TRADE_FEE,
             status=BillingStatus.CHARGED,
             user_id=deployment.user_id,
@@ -444,6 +440,40 @@ def _bill(session: Session, deployment: AgentDeployment, position: Position, cre
                 created_at=position.closed_at,
             )
         )
+
+
+def _paper_books(session: Session, deployments: list[AgentDeployment]) -> None:
+    """The paper venue's books as the replayed trades left them, so new signals trade on from there."""
+    for deployment in deployments:
+        positions = session.exec(select(Position).where(Position.deployment_id == deployment.id)).all()
+        cash = deployment.capital_usd
+        held: dict[str, list[Position]] = {}
+        for position in positions:
+            if position.status == PositionStatus.CLOSED:
+                cash += position.realized_pnl
+            else:
+                cash -= position.entry_fee
+                held.setdefault(position.market, []).append(position)
+        session.add(
+            PaperAccount(deployment_id=deployment.id, starting_balance=deployment.capital_usd, cash=cash)
+        )
+        for market, open_positions in held.items():
+            signed = [p.size if p.side == Side.LONG else -p.size for p in open_positions]
+            net = sum(signed, Decimal(0))
+            if net == 0:
+                continue
+            entry = sum((p.size * p.entry_price for p in open_positions), Decimal(0)) / sum(
+                (p.size for p in open_positions), Decimal(0)
+            )
+            session.add(
+                PaperPosition(
+                    deployment_id=deployment.id,
+                    market=market,
+                    size=net,
+                    entry_price=entry,
+                    leverage=open_positions[-1].leverage,
+                )
+            )
 
 
 def _snapshots(session: Session, deployments: list[AgentDeployment], now: datetime) -> None:

@@ -10,7 +10,7 @@ from backend.agents.service import list_agents
 from backend.demo import catalog
 from backend.demo.seed import seed_demo
 from backend.metrics.service import compute_agent_figures
-from backend.models import Agent, AgentDeployment, BillingEvent, CtPost, Position, Signal
+from backend.models import Agent, AgentDeployment, BillingEvent, CtPost, PaperAccount, Position, Signal
 from backend.models.enums import BillingKind, PositionStatus, Side
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -58,6 +58,14 @@ def test_seed_is_idempotent_and_honest(session):
         select(func.count()).select_from(BillingEvent).where(BillingEvent.kind == BillingKind.PROFIT_SHARE)
     ).one()
     assert shares == winners
+
+    # The paper venue's books carry on from the replay: cash is capital plus realised PnL less open fees.
+    for deployment in session.exec(select(AgentDeployment).limit(20)).all():
+        book = session.get(PaperAccount, deployment.id)
+        positions = session.exec(select(Position).where(Position.deployment_id == deployment.id)).all()
+        realized = sum((p.realized_pnl for p in positions if p.status == PositionStatus.CLOSED), Decimal(0))
+        open_fees = sum((p.entry_fee for p in positions if p.status != PositionStatus.CLOSED), Decimal(0))
+        assert book.cash == deployment.capital_usd + realized - open_fees
 
 
 def test_marketplace_shows_traded_and_untraded_agents(session):
