@@ -91,7 +91,7 @@ class PaperVenue:
         return self._feed.mids(self._clock(), list(self._markets))
 
     def balance(self, account: VenueAccount) -> Balance:
-        with Session(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             book = self._book(session, account.deployment_id)
             positions = self._positions(session, account.deployment_id)
         mids = self.mids() if positions else {}
@@ -101,7 +101,7 @@ class PaperVenue:
         return Balance(equity=equity, available=max(equity - margin, Decimal(0)))
 
     def positions(self, account: VenueAccount) -> list[VenuePosition]:
-        with Session(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             rows = self._positions(session, account.deployment_id)
         mids = self.mids() if rows else {}
         return [
@@ -117,7 +117,7 @@ class PaperVenue:
         ]
 
     def order_status(self, account: VenueAccount, client_order_id: str) -> Fill | None:
-        with Session(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             fill = session.exec(
                 select(PaperFill).where(
                     PaperFill.deployment_id == account.deployment_id,
@@ -147,7 +147,7 @@ class PaperVenue:
         slip = 1 + self._slippage if is_buy else 1 - self._slippage
         price = rules.round_price(mid * slip)
         try:
-            with Session(self._engine) as session, session.begin():
+            with Session(self._engine, expire_on_commit=False) as session, session.begin():
                 fill = self._book_fill(session, account.deployment_id, order, rules, size, price, is_buy, now)
         except IntegrityError as error:
             if self.order_status(account, order.client_order_id) is not None:
