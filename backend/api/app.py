@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "API of the Maxxit agent marketplace: Sign-In-With-Ethereum, agents, CT accounts and their posts, "
-    "signals, admin, health probes and Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then "
+    "signals, deployments (paper and Hyperliquid, with the agent-wallet approval) and positions, admin, "
+    "health probes and Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then "
     "`POST /api/v1/auth/verify`; send the token as `Authorization: Bearer <token>` (browsers get an HttpOnly "
     "cookie too).\n"
 )
@@ -45,6 +46,9 @@ def create_api(
     app.state.engine = engine
     app.state.settings = settings
     app.state.events = events or NoEvents()
+    # Built on first use by backend.api.deps (app_venues, app_cipher), then shared by every request.
+    app.state.venues = None
+    app.state.cipher = None
     # An app built with its own settings counts its own sign-in attempts; the default one shares the
     # process-wide limiter with the UI.
     app.state.rate_limiter = build_rate_limiter(settings) if settings is not None else None

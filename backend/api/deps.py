@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -15,6 +16,8 @@ from backend.auth.identity import CurrentUser
 from backend.auth.sessions import SESSION_COOKIE, authenticate
 from backend.config import Settings, get_settings
 from backend.db import get_engine
+from backend.venues.registry import VenueRegistry, build_venues
+from backend.wallets.keys import WalletCipher
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,34 @@ def app_settings(app: FastAPI) -> Settings:
 def app_engine(app: FastAPI) -> sa.Engine:
     """The app's engine, resolved on first use so that importing and building the app touch no database."""
     return app.state.engine or get_engine(app_settings(app).database_url)
+
+
+# Guards the first build of an app's venue registry and wallet cipher: requests run on a thread pool.
+_BUILD_LOCK = threading.Lock()
+
+
+def app_venues(app: FastAPI) -> VenueRegistry:
+    """The app's venue registry, built on first use (the Hyperliquid SDK import is heavy) and then shared."""
+    venues: VenueRegistry | None = getattr(app.state, "venues", None)
+    if venues is None:
+        with _BUILD_LOCK:
+            venues = getattr(app.state, "venues", None)
+            if venues is None:
+                venues = build_venues(app_settings(app), app_engine(app))
+                app.state.venues = venues
+    return venues
+
+
+def app_cipher(app: FastAPI) -> WalletCipher:
+    """The agent-wallet key cipher, derived once from the platform secret on first use."""
+    cipher: WalletCipher | None = getattr(app.state, "cipher", None)
+    if cipher is None:
+        with _BUILD_LOCK:
+            cipher = getattr(app.state, "cipher", None)
+            if cipher is None:
+                cipher = WalletCipher.from_settings(app_settings(app))
+                app.state.cipher = cipher
+    return cipher
 
 
 def request_settings(request: Request) -> Settings:
@@ -43,9 +74,19 @@ def db_session(engine: Annotated[sa.Engine, Depends(request_engine)]) -> Iterato
         yield session
 
 
+def request_venues(request: Request) -> VenueRegistry:
+    return app_venues(request.app)
+
+
+def request_cipher(request: Request) -> WalletCipher:
+    return app_cipher(request.app)
+
+
 SessionDep = Annotated[Session, Depends(db_session)]
 SettingsDep = Annotated[Settings, Depends(request_settings)]
 EngineDep = Annotated[sa.Engine, Depends(request_engine)]
+VenuesDep = Annotated[VenueRegistry, Depends(request_venues)]
+CipherDep = Annotated[WalletCipher, Depends(request_cipher)]
 
 
 def client_ip(request: Request) -> str | None:

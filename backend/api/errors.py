@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from backend.agents.service import AgentNotFound
 from backend.auth.errors import (
     AuthError,
     Forbidden,
@@ -21,7 +22,9 @@ from backend.auth.errors import (
     SignInRejected,
     UserNotFound,
 )
+from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, WalletNotFound
 from backend.signals.errors import CtAccountNotFound, InputRejected, PostNotFound
+from backend.venues.base import TemporaryVenueError, VenueError
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +38,16 @@ Every error answers with a JSON object holding `detail`:
   `name`, a handle already followed on `handle`).
 * **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.
 * **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent, CT
-  account or post),
-  **409** (e.g. removing the last admin, editing an archived agent): `detail` is a message, e.g.
-  `"agent 5 not found"`.
+  account or post; an unknown deployment, or someone else's: the two look the same),
+  **409** (e.g. removing the last admin, editing an archived agent, resuming a cancelled deployment,
+  deploying an agent that is not active): `detail` is a message, e.g. `"agent 5 not found"`.
 * **429** (too many sign-in attempts): `detail` is a message; the `Retry-After` header gives seconds.
-* **503** (the database is unreachable): `{"detail": "database unavailable"}`.
+* **502** (a venue answered in a way the platform could not use): `detail` is `"venue error: <reason>"`.
+  Refusals a user can fix are 422 on the field instead (a rejected approval signature is 422 on
+  `signature`).
+* **503** (the database is unreachable): `{"detail": "database unavailable"}`; (Hyperliquid is unreachable,
+  slow or rate limiting) `{"detail": "Hyperliquid unavailable: <reason>"}` with `Retry-After`: nothing was
+  changed, the same request may be sent again.
 * **500**: `{"detail": "internal server error"}`; the cause is logged, never returned.
 
 Money, prices and ratios are decimal strings (`"12.50"`) so no precision is lost.
@@ -68,6 +76,15 @@ INVALID: dict[int | str, dict[str, Any]] = {
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "Database unavailable"}
 }
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "Does not fit the current state"}
+}
+VENUE_ERRORS: dict[int | str, dict[str, Any]] = {
+    502: {"model": ErrorBody, "description": "The venue gave an unusable answer"},
+    503: {"model": ErrorBody, "description": "Database or venue unavailable; safe to retry"},
+}
+# Seconds a client should wait before retrying after a venue hiccup.
+VENUE_RETRY_AFTER = 5
 
 
 def field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
@@ -134,13 +151,33 @@ async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=404, content={"detail": str(exc)})
 
 
+async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+
+async def _venue_error(request: Request, exc: Exception) -> JSONResponse:
+    """A hiccup (timeout, 5xx, rate limit) is 503 and retryable; any other venue failure reaching here is 502.
+
+    Only Hyperliquid is called inside a request (paper balances that fail are shown as unknown instead).
+    """
+    assert isinstance(exc, VenueError)
+    logger.warning("venue error on %s %s: %s", request.method, request.url.path, exc.reason)
+    if isinstance(exc, TemporaryVenueError):
+        headers = {"Retry-After": str(VENUE_RETRY_AFTER)}
+        content = {"detail": f"Hyperliquid unavailable: {exc.reason}"}
+        return JSONResponse(status_code=503, content=content, headers=headers)
+    return JSONResponse(status_code=502, content={"detail": f"venue error: {exc.reason}"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every failure the documented shape."""
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(InputRejected, _input_rejected)
-    for missing in (CtAccountNotFound, PostNotFound):
+    for missing in (CtAccountNotFound, PostNotFound, AgentNotFound, DeploymentNotFound, WalletNotFound):
         app.add_exception_handler(missing, _not_found)
+    app.add_exception_handler(DeploymentConflict, _conflict)
+    app.add_exception_handler(VenueError, _venue_error)
     for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
         app.add_exception_handler(db_down, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
