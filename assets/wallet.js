@@ -62,5 +62,38 @@
         return failure(error, "Signature request rejected in your wallet", "The wallet could not sign");
       }
     },
+
+    // The chain the wallet is on, as eth_chainId gives it ("0xa4b1"): typed data must name that chain.
+    async chainId() {
+      const eth = provider();
+      if (!eth) return { ok: false, code: "no_wallet", error: NO_WALLET };
+      try {
+        const chainId = await eth.request({ method: "eth_chainId" });
+        if (chainId === null || chainId === undefined || chainId === "") {
+          return { ok: false, code: "failed", error: "The wallet did not say which chain it is on" };
+        }
+        return { ok: true, value: String(chainId) };
+      } catch (error) {
+        return failure(error, "Request rejected in your wallet", "The wallet did not say which chain it is on");
+      }
+    },
+
+    // EIP-712 typed data (a JSON string, as eth_signTypedData_v4 takes it), signed by `address`.
+    async signTypedData(address, typedDataJson) {
+      const eth = provider();
+      if (!eth) return { ok: false, code: "no_wallet", error: NO_WALLET };
+      try {
+        const signature = await eth.request({
+          method: "eth_signTypedData_v4",
+          params: [address, typedDataJson],
+        });
+        if (typeof signature !== "string" || !signature.startsWith("0x")) {
+          return { ok: false, code: "failed", error: "The wallet returned no signature" };
+        }
+        return { ok: true, value: signature };
+      } catch (error) {
+        return failure(error, "Signature request rejected in your wallet", "The wallet could not sign");
+      }
+    },
   };
 })();

@@ -1,8 +1,9 @@
 """A browser wallet for Chromium tests: an EIP-1193 provider at `window.ethereum` whose key stays in pytest.
 
 The page sees what MetaMask or Rabby would give it (`eth_requestAccounts`, `eth_accounts`, `eth_chainId`,
-`personal_sign`); signing happens in the test process with eth_account, so the server verifies a real
-EIP-191 signature over the very message it issued. Like a real wallet, it refuses to sign a sign-in message
+`personal_sign`, `eth_signTypedData_v4`); signing happens in the test process with eth_account, so the
+server verifies a real EIP-191 signature over the very message it issued, and Hyperliquid a real EIP-712
+signature over the typed data the page asked for. Like a real wallet, it refuses to sign a sign-in message
 whose domain is not the page's own (EIP-4361 phishing protection), which also proves the server names the
 domain the browser is on.
 """
@@ -20,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, BrowserContext
 
 BINDING = "__maxxitBrowserWallet"
+TYPED_BINDING = "__maxxitBrowserWalletTyped"
 CHAIN_ID = "0xa4b1"  # Arbitrum One, the chain the sign-in messages name by default
 
 PROVIDER_JS = """
@@ -42,6 +44,19 @@ PROVIDER_JS = """
             throw Object.assign(new Error("unknown account " + from), { code: 4100 });
           }
           const answer = await window[%(binding)s](String(data));
+          if (answer.rejected) throw rejected("User rejected the request.");
+          if (answer.error) throw Object.assign(new Error(answer.error), { code: -32603 });
+          return answer.signature;
+        }
+        case "eth_signTypedData_v4": {
+          const [from, data] = params || [];
+          if (String(from).toLowerCase() !== address.toLowerCase()) {
+            throw Object.assign(new Error("unknown account " + from), { code: 4100 });
+          }
+          if (typeof data !== "string") {
+            throw Object.assign(new Error("typed data must be a JSON string"), { code: -32602 });
+          }
+          const answer = await window[%(typed_binding)s](data);
           if (answer.rejected) throw rejected("User rejected the request.");
           if (answer.error) throw Object.assign(new Error(answer.error), { code: -32603 });
           return answer.signature;
@@ -74,6 +89,7 @@ class BrowserWallet:
     account: LocalAccount = dataclasses.field(default_factory=Account.create)
     reject_next: bool = False
     signed: list[str] = dataclasses.field(default_factory=list)
+    signed_typed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -87,10 +103,12 @@ class BrowserWallet:
     def install(self, context: BrowserContext) -> None:
         """Give every page of `context` this wallet, before any of the page's own scripts run."""
         context.expose_binding(BINDING, self._sign)
+        context.expose_binding(TYPED_BINDING, self._sign_typed)
         script = PROVIDER_JS % {
             "address": json.dumps(self.address),
             "chain_id": json.dumps(CHAIN_ID),
             "binding": json.dumps(BINDING),
+            "typed_binding": json.dumps(TYPED_BINDING),
         }
         context.add_init_script(script)
 
@@ -105,6 +123,19 @@ class BrowserWallet:
             return {"error": f"message is for another site than {page_host}: {first_line!r}"}
         signed = self.account.sign_message(encode_defunct(text=text))
         self.signed.append(text)
+        return {"signature": "0x" + bytes(signed.signature).hex()}
+
+    def _sign_typed(self, _source: dict[str, Any], data: str) -> dict[str, Any]:
+        """eth_signTypedData_v4: EIP-712 over the full message (domain, types, primaryType, message)."""
+        if self.reject_next:
+            self.reject_next = False
+            return {"rejected": True}
+        try:
+            message = json.loads(data)
+            signed = Account.sign_typed_data(self.account.key, full_message=message)
+        except (ValueError, TypeError, KeyError) as error:
+            return {"error": f"cannot sign this typed data: {error}"}
+        self.signed_typed.append(message)
         return {"signature": "0x" + bytes(signed.signature).hex()}
 
 
