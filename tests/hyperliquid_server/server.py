@@ -137,6 +137,11 @@ class HyperliquidServer:
         with self.state.lock:
             return [copy.deepcopy(a) for a in self.state.actions if kind is None or a.get("type") == kind]
 
+    def info_requests(self, kind: str | None = None) -> list[str]:
+        """The type of every /info request served, optionally only those of one type."""
+        with self.state.lock:
+            return [k for k in self.state.info_requests if kind is None or k == kind]
+
     def fail_next(self, status: int, *, count: int = 1, body: str = "null") -> None:
         """Answer the next `count` requests with this HTTP status (503, 429 ...) instead of serving them."""
         with self.state.lock:

@@ -36,6 +36,7 @@ class State:
         self.agents: dict[str, tuple[str, str]] = {}  # lower-case agent -> (user, name; "" when unnamed)
         self.nonces: dict[str, set[int]] = {}  # per lower-case signer
         self.actions: list[dict[str, Any]] = []  # every action posted to /exchange, refused ones too
+        self.info_requests: list[str] = []  # the type of every /info request
         self.clock: Callable[[], float] = time.time
         self._oids = itertools.count(1)
         self._tids = itertools.count(1)
