@@ -280,13 +280,14 @@ class HyperliquidVenue:
         info = getattr(self._local, "info", None)
         if info is None:
             catalog = self._catalog()
-            info = Info(
-                self.base_url,
-                skip_ws=True,
-                meta=catalog.meta,
-                spot_meta=catalog.spot_meta,
-                timeout=self.timeout,
-            )
+            with parsing("meta or spotMeta"):
+                info = Info(
+                    self.base_url,
+                    skip_ws=True,
+                    meta=catalog.meta,
+                    spot_meta=catalog.spot_meta,
+                    timeout=self.timeout,
+                )
             self._local.info = info
         return info
 
