@@ -1,0 +1,146 @@
+"""Live prices from Hyperliquid through the SDK's `Info`: `allMids` for mids, `candleSnapshot` for history.
+
+A live feed has only the present: `mids(at)` answers with the mids of now, whatever `at` says (callers pass
+their cycle's now). `price_at` is the mid within a minute of now, else the close of the minute candle
+containing `at`. Transport trouble raises the venue errors (`TemporaryVenueError` for network, 5xx, 429).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hyperliquid.api import API
+from hyperliquid.info import Info
+
+from backend.prices.simulated import Candle, UnknownMarket
+from backend.venues.hyperliquid_errors import parsing, sdk_errors
+
+LIVE_WINDOW = timedelta(minutes=1)
+MAX_CANDLES_PER_REQUEST = 5000  # Hyperliquid answers at most this many per candleSnapshot
+INTERVALS = {
+    timedelta(minutes=1): "1m",
+    timedelta(minutes=3): "3m",
+    timedelta(minutes=5): "5m",
+    timedelta(minutes=15): "15m",
+    timedelta(minutes=30): "30m",
+    timedelta(hours=1): "1h",
+    timedelta(hours=2): "2h",
+    timedelta(hours=4): "4h",
+    timedelta(hours=8): "8h",
+    timedelta(hours=12): "12h",
+    timedelta(days=1): "1d",
+}
+
+
+class HyperliquidPriceFeed:
+    name = "hyperliquid"
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._meta: tuple[dict[str, Any], dict[str, Any], frozenset[str]] | None = None
+        self._local = threading.local()  # one Info (one HTTP session) per thread
+
+    def __repr__(self) -> str:
+        return f"HyperliquidPriceFeed({self.base_url!r})"
+
+    def mids(self, at: datetime, markets: list[str] | None = None) -> dict[str, Decimal]:
+        """Every listed perp's mid now, in one request (`at` is ignored: see the module docstring)."""
+        coins = {market: self._coin(market) for market in markets or []}
+        with sdk_errors("reading mids"):
+            raw = self._info().all_mids()
+        perps = self._perps()
+        with parsing("allMids"):
+            mids = {coin: Decimal(px) for coin, px in raw.items() if coin in perps}
+        if markets is None:
+            return mids
+        missing = [m for m, coin in coins.items() if coin not in mids]
+        if missing:
+            raise UnknownMarket(missing[0])
+        return {market: mids[coin] for market, coin in coins.items()}
+
+    def price_at(self, market: str, at: datetime) -> Decimal:
+        if at.tzinfo is None:
+            raise ValueError("naive datetime: prices are asked for in UTC")
+        now = datetime.now(UTC)
+        if abs(now - at) <= LIVE_WINDOW:
+            return self.mids(now, [market])[market]
+        if at > now:
+            raise ValueError("a live feed has no prices in the future")
+        minute = at.astimezone(UTC).replace(second=0, microsecond=0)
+        candles = self.candles(market, minute, 1, timedelta(minutes=1))
+        if not candles or candles[0].start != minute:
+            raise ValueError(f"Hyperliquid has no {market} candle at {minute.isoformat()}")
+        return candles[0].close
+
+    def candles(self, market: str, start: datetime, count: int, interval: timedelta) -> list[Candle]:
+        """Up to `count` candles from the one containing `start` (Hyperliquid aligns candles to their
+        interval), never past the present; several requests when more than 5000 are asked for."""
+        name = INTERVALS.get(interval)
+        if name is None:
+            raise ValueError(f"Hyperliquid has no {interval} candles; one of {', '.join(INTERVALS.values())}")
+        coin = self._coin(market)
+        step = int(interval.total_seconds() * 1000)
+        first = int(start.timestamp() * 1000) // step * step
+        out: list[Candle] = []
+        while len(out) < count:
+            last = first + (min(count - len(out), MAX_CANDLES_PER_REQUEST) - 1) * step
+            with sdk_errors(f"reading {market} candles"):
+                rows = self._info().candles_snapshot(coin, name, first, last)
+            with parsing("candleSnapshot"):
+                batch = sorted((r for r in rows if first <= int(r["t"]) <= last), key=lambda r: int(r["t"]))
+                out.extend(_candle(r) for r in batch)
+            if not batch:
+                break
+            first = int(batch[-1]["t"]) + step
+        return out[:count]
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def _info(self) -> Info:
+        info = getattr(self._local, "info", None)
+        if info is None:
+            meta, spot_meta, _ = self._load_meta()
+            with parsing("meta or spotMeta"):
+                info = Info(self.base_url, skip_ws=True, meta=meta, spot_meta=spot_meta, timeout=self.timeout)
+            self._local.info = info
+        return info
+
+    def _load_meta(self) -> tuple[dict[str, Any], dict[str, Any], frozenset[str]]:
+        """meta and spotMeta, read once: what the SDK's Info needs, and the listed perps."""
+        with self._lock:
+            if self._meta is None:
+                api = API(self.base_url, self.timeout)
+                with sdk_errors("reading Hyperliquid's markets"):
+                    spot_meta = api.post("/info", {"type": "spotMeta"})
+                    meta = api.post("/info", {"type": "meta"})
+                with parsing("meta"):
+                    perps = frozenset(a["name"] for a in meta["universe"] if not a.get("isDelisted"))
+                self._meta = (meta, spot_meta, perps)
+            return self._meta
+
+    def _perps(self) -> frozenset[str]:
+        return self._load_meta()[2]
+
+    def _coin(self, market: str) -> str:
+        """Hyperliquid's name for a market; names are case-sensitive there (kPEPE), ours upper-case."""
+        perps = self._perps()
+        for coin in (market, market.upper()):
+            if coin in perps:
+                return coin
+        raise UnknownMarket(market)
+
+
+def _candle(row: dict[str, Any]) -> Candle:
+    return Candle(
+        start=datetime.fromtimestamp(int(row["t"]) / 1000, UTC),
+        open=Decimal(row["o"]),
+        high=Decimal(row["h"]),
+        low=Decimal(row["l"]),
+        close=Decimal(row["c"]),
+        volume=Decimal(row["v"]),
+    )
