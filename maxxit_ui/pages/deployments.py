@@ -1,0 +1,312 @@
+"""My deployments `/deployments`: deployments with pause / resume / cancel, then their positions."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.layout import (
+    card,
+    empty_message,
+    error_callout,
+    loading_message,
+    page,
+    section_title,
+)
+from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell
+from maxxit_ui.state.deployments import DeploymentRow, DeploymentsState, FilterOption, PositionRow
+
+ROUTE = "/deployments"
+POLL_MS = 3000
+DEPLOYMENT_COLUMNS = (
+    "Agent",
+    "Venue",
+    "Status",
+    "Balance",
+    "Available",
+    "Open",
+    "Realised PnL",
+    "Fees paid",
+    "Created",
+    "",
+)
+POSITION_COLUMNS = (
+    "Opened",
+    "Deployment",
+    "Venue",
+    "Market",
+    "Side",
+    "Size",
+    "Entry",
+    "Leverage",
+    "Signal",
+    "Fees",
+    "PnL",
+    "Status",
+)
+
+S = DeploymentsState
+
+
+def _actions(row: DeploymentRow) -> rx.Component:
+    busy = S.acting == row["id"]
+    return rx.hstack(
+        rx.cond(
+            row["can_pause"],
+            rx.button(
+                rx.icon("pause", size=14),
+                "Pause",
+                size="1",
+                variant="soft",
+                loading=busy,
+                on_click=S.pause(row["id"]),
+                id="pause-" + row["id"],
+            ),
+        ),
+        rx.cond(
+            row["can_resume"],
+            rx.button(
+                rx.icon("play", size=14),
+                "Resume",
+                size="1",
+                variant="soft",
+                color_scheme="green",
+                loading=busy,
+                on_click=S.resume(row["id"]),
+                id="resume-" + row["id"],
+            ),
+        ),
+        rx.cond(
+            row["can_cancel"],
+            rx.button(
+                rx.icon("circle_x", size=14),
+                "Cancel",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                disabled=busy,
+                on_click=S.ask_cancel(row["id"], row["agent_name"]),
+                id="cancel-" + row["id"],
+            ),
+        ),
+        spacing="2",
+        justify="end",
+    )
+
+
+def _deployment_row(row: DeploymentRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.link(row["agent_name"], href=row["agent_href"], weight="medium", size="2"),
+                rx.text("#", row["id"], size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["venues"], size="2", white_space="nowrap"),
+                rx.text(row["account"], size="1", color_scheme="gray", title=row["account_title"]),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.badge(
+                row["status"], color_scheme=row["status_color"], variant="soft", id="status-" + row["id"]
+            )
+        ),
+        figure_cell(row["balance"], row["balance_tone"]),
+        figure_cell(row["available"], row["balance_tone"]),
+        rx.table.cell(figure(row["open_positions"], size="2", id="open-" + row["id"]), justify="end"),
+        figure_cell(row["pnl"], row["pnl_tone"]),
+        figure_cell(row["fees"]),
+        text_cell(row["created"], color_scheme="gray", white_space="nowrap"),
+        rx.table.cell(_actions(row), justify="end"),
+        class_name="deployment-row",
+        id="deployment-" + row["id"],
+    )
+
+
+def _deployments() -> rx.Component:
+    return rx.cond(
+        S.rows.length() > 0,
+        card(
+            data_table(
+                DEPLOYMENT_COLUMNS,
+                S.rows,
+                _deployment_row,
+                element_id="deployments-table",
+                align_right=("Balance", "Available", "Open", "Realised PnL", "Fees paid"),
+                variant="ghost",
+            ),
+            overflow_x="auto",
+        ),
+        card(
+            rx.vstack(
+                empty_message("You have not deployed an agent yet.", element_id="deployments-empty"),
+                rx.link(
+                    rx.button("Find an agent in the marketplace"),
+                    href="/marketplace",
+                    id="deployments-marketplace",
+                ),
+                align="center",
+                width="100%",
+                padding_bottom="24px",
+            )
+        ),
+    )
+
+
+def _signal(row: PositionRow) -> rx.Component:
+    return rx.cond(
+        row["has_signal"],
+        rx.vstack(
+            rx.hstack(
+                rx.text(
+                    "score ", figure(row["score"], size="2", weight="medium"), size="1", color_scheme="gray"
+                ),
+                rx.link("signals →", href=row["signals_href"], size="1"),
+                spacing="2",
+                align="center",
+            ),
+            rx.text(
+                row["post"],
+                size="1",
+                color_scheme="gray",
+                max_width="320px",
+                truncate=True,
+                title=row["post"],
+            ),
+            spacing="0",
+        ),
+        rx.text("—", size="2", color_scheme="gray"),
+    )
+
+
+def _position_row(row: PositionRow) -> rx.Component:
+    return rx.table.row(
+        text_cell(row["opened"], color_scheme="gray", white_space="nowrap"),
+        text_cell("#" + row["deployment"] + " · " + row["agent_name"], white_space="nowrap"),
+        text_cell(row["venue"]),
+        rx.table.cell(rx.text(row["market"], weight="medium", size="2")),
+        rx.table.cell(figure(row["side"], row["side_tone"], size="2", weight="medium")),
+        figure_cell(row["size"]),
+        figure_cell(row["entry"]),
+        figure_cell(row["leverage"]),
+        rx.table.cell(_signal(row)),
+        rx.table.cell(
+            rx.vstack(
+                figure(row["fees"], size="2"),
+                rx.text(row["fee_detail"], size="1", color_scheme="gray", white_space="nowrap"),
+                spacing="0",
+                align="end",
+            ),
+            justify="end",
+        ),
+        figure_cell(row["pnl"], row["pnl_tone"]),
+        rx.table.cell(rx.badge(row["status"], color_scheme=row["status_color"], variant="soft")),
+        class_name="position-row",
+        id="position-" + row["id"],
+    )
+
+
+def _filter_item(option: FilterOption) -> rx.Component:
+    return rx.select.item(option["label"], value=option["value"])
+
+
+def _position_filters() -> rx.Component:
+    return rx.hstack(
+        rx.select.root(
+            rx.select.trigger(id="positions-deployment", aria_label="Deployment", min_width="220px"),
+            rx.select.content(rx.foreach(S.options, _filter_item)),
+            value=S.deployment_filter,
+            on_change=S.set_deployment_filter,
+        ),
+        rx.segmented_control.root(
+            rx.segmented_control.item("Open", value="open"),
+            rx.segmented_control.item("Closed", value="closed"),
+            rx.segmented_control.item("All", value="all"),
+            value=S.position_filter,
+            on_change=S.set_position_filter,
+            id="positions-status",
+        ),
+        rx.text("updated ", S.refreshed_at, size="1", color_scheme="gray", id="positions-refreshed"),
+        # The page's timer: while it is open, a quiet re-read every few seconds.
+        rx.box(rx.moment(interval=POLL_MS, format="HH:mm:ss", on_change=S.poll), display="none"),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+    )
+
+
+def _positions() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            section_title("Positions"), _position_filters(), justify="between", align="baseline", wrap="wrap"
+        ),
+        rx.cond(
+            S.positions.length() > 0,
+            card(
+                data_table(
+                    POSITION_COLUMNS,
+                    S.positions,
+                    _position_row,
+                    element_id="positions-table",
+                    align_right=("Size", "Entry", "Leverage", "Fees", "PnL"),
+                    variant="ghost",
+                ),
+                overflow_x="auto",
+            ),
+            card(empty_message("No positions here yet.", element_id="positions-empty")),
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _cancel_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Cancel “", S.confirm_name, "”?"),
+            rx.alert_dialog.description(
+                "The deployment stops taking new trades, for good. Positions already open stay managed by "
+                "their exits (stop loss, take profit, trailing stop) until they close.",
+                size="2",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep it running", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Cancel deployment",
+                        color_scheme="red",
+                        on_click=S.confirm_cancel,
+                        id="cancel-confirm",
+                    )
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+            id="cancel-dialog",
+        ),
+        open=S.confirm_id != "",
+        on_open_change=S.dialog_open_change,
+    )
+
+
+def deployments() -> rx.Component:
+    return page(
+        rx.vstack(
+            rx.heading("My deployments", size="7", weight="bold", id="deployments-heading"),
+            rx.text(
+                "Agents trading for you, their balances and every position they opened.", color_scheme="gray"
+            ),
+            spacing="1",
+        ),
+        rx.match(
+            S.status,
+            ("ready", rx.vstack(_deployments(), _positions(), spacing="6", width="100%")),
+            ("error", error_callout(S.error)),
+            loading_message("Loading your deployments…"),
+        ),
+        _cancel_dialog(),
+    )

@@ -1,0 +1,482 @@
+"""Deploy wizard `/agents/[agent_id]/deploy`: venue, account, approval (Hyperliquid only), risk, review.
+
+Each step checks its own inputs before the next one opens; the review deploys. For Hyperliquid the
+platform creates a fresh agent wallet and the user's own wallet signs `approveAgent` for it in the browser
+(assets/wallet.js): only addresses, the typed data and the signature ever cross the websocket. The agent
+wallet's key stays encrypted in the database; this state never holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Literal, TypedDict
+
+import reflex as rx
+from pydantic import ValidationError
+from reflex.event import EventSpec
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.agents.schemas import AgentDetail
+from backend.agents.schemas import RiskSettings as AgentRisk
+from backend.agents.service import AgentNotFound, get_agent
+from backend.auth.identity import CurrentUser
+from backend.config import get_settings
+from backend.deployments.errors import DeploymentConflict, InputRejected, WalletNotFound
+from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, RiskSettings
+from backend.deployments.service import allowed_venues, create_deployment
+from backend.models.common import utcnow
+from backend.models.enums import AgentStatus
+from backend.venues.base import TemporaryVenueError, VenueError
+from backend.wallets.service import approval_request, prepare_agent_wallet, submit_approval
+from maxxit_ui.components import format as fmt
+from maxxit_ui.state import deploy_form as form
+from maxxit_ui.state.agent_form import FieldError
+from maxxit_ui.state.auth import NO_WALLET, current_user, to_signin
+from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.venues import wallet_cipher
+
+logger = logging.getLogger(__name__)
+
+DEPLOYMENTS = "/deployments"
+HYPERLIQUID_DOWN = "Hyperliquid cannot be reached right now, so nothing was approved. Try again in a moment."
+UNAVAILABLE = {
+    AgentStatus.ARCHIVED: "This agent is archived and can no longer be deployed.",
+    AgentStatus.PAUSED: "Its creator has paused this agent; it can be deployed again once it is active.",
+    AgentStatus.DRAFT: "This agent is still a draft; it can be deployed once its creator activates it.",
+}
+
+Status = Literal["loading", "ready", "not_found", "unavailable", "error"]
+ApprovalBusy = Literal["", "creating", "connecting", "signing", "submitting"]
+
+
+class ReviewItem(TypedDict):
+    id: str
+    label: str
+    value: str
+
+
+def _wallet_reason(result: Any, fallback: str) -> str:
+    """The user-facing reason of a `{ok: false, code, error}` result from assets/wallet.js."""
+    if not isinstance(result, dict):
+        return fallback
+    if result.get("code") == "no_wallet":
+        return NO_WALLET
+    if result.get("code") == "rejected":
+        return "You rejected the approval in your wallet, so nothing was approved."
+    return str(result.get("error") or fallback)[:300]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+async def _submit_approval(
+    user: CurrentUser, wallet_id: int, signature: str, nonce: int, chain: int
+) -> str | None:
+    """None when Hyperliquid accepted the approval, else the reason to show."""
+    try:
+        body = ApprovalSignature(signature=signature, nonce=nonce, chain_id=chain)
+    except ValidationError:
+        return "The wallet returned an unusable signature."
+    settings = get_settings()
+    try:
+        await read(lambda session: submit_approval(session, user, wallet_id, body, settings=settings))
+    except InputRejected as e:
+        return _sentence(str(e))  # e.g. signed by another account than the one entered
+    except TemporaryVenueError:
+        return HYPERLIQUID_DOWN
+    except VenueError as e:
+        return _sentence(f"Hyperliquid refused the approval: {e.reason}")
+    except WalletNotFound:
+        return "That agent wallet is gone; go back and create a new one."
+    except SQLAlchemyError:
+        logger.exception("deploy: approval could not be stored")
+        return DB_ERROR
+    return None
+
+
+class DeployState(rx.State):
+    """One deployment being set up; `step` is where the wizard is, `errors` holds a message per field."""
+
+    status: Status = "loading"
+    page_error: str = ""
+    unavailable: str = ""
+    agent_ref: str = ""
+    agent_name: str = ""
+    agent_venue: str = ""
+    agent_venue_color: str = "gray"
+    options: list[form.RouteOption] = []
+    step: str = "venue"
+    route: str = form.PAPER
+    starting_balance: str = ""
+    user_wallet: str = ""
+    wallet_address: str = ""  # the agent wallet's public address; its key never leaves the database
+    wallet_master: str = ""  # the account that wallet was created for
+    approved: bool = False
+    approval_busy: ApprovalBusy = ""
+    approval_error: str = ""
+    sizing_profile: str = ""
+    max_trade_usd: str = ""
+    leverage_cap: str = ""
+    stop_loss_pct: str = ""
+    take_profit_pct: str = ""
+    trailing_activation_pct: str = ""
+    trailing_distance_pct: str = ""
+    errors: dict[str, str] = form.empty_errors()
+    review: list[ReviewItem] = []
+    deploying: bool = False
+
+    _agent_id: int = 0
+    _agent_risk: AgentRisk | None = None
+    _wallet_id: int = 0
+    _nonce: int = 0
+    _chain_id: int = 0
+    _signature: str = ""
+
+    @rx.var
+    def steps(self) -> list[form.StepItem]:
+        return form.step_items(self.route, self.step)
+
+    @rx.var
+    def uses_paper(self) -> bool:
+        return form.PAPER in form.route_venues(self.route)
+
+    @rx.var
+    def uses_hyperliquid(self) -> bool:
+        return form.HYPERLIQUID in form.route_venues(self.route)
+
+    @rx.var
+    def is_first_step(self) -> bool:
+        return self.step == "venue"
+
+    @rx.var
+    def page_title(self) -> str:
+        return f"Deploy {self.agent_name} · Maxxit" if self.agent_name else "Deploy · Maxxit"
+
+    # -- loading -----------------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self.status, self.page_error, self.unavailable, self.step = "loading", "", "", "venue"
+        self.agent_ref = self.agent_name = self.agent_venue = ""
+        self.options, self.route, self.review = [], form.PAPER, []
+        self.starting_balance = self.user_wallet = ""
+        self._forget_wallet()
+        self.errors, self.deploying = form.empty_errors(), False
+        self._agent_id, self._agent_risk = 0, None
+
+    def _forget_wallet(self) -> None:
+        self.wallet_address = self.wallet_master = self.approval_error = self.approval_busy = ""
+        self.approved = False
+        self._wallet_id, self._nonce, self._chain_id, self._signature = 0, 0, 0, ""
+
+    @rx.event
+    async def load(self) -> AsyncIterator[EventSpec | None]:
+        """on_load: signed-in users only; the agent must be visible to them and active."""
+        self._reset()
+        yield
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        raw_id: str = self.agent_id  # the dynamic route arg Reflex adds to the root state
+        if not raw_id.isdigit():
+            self.status = "not_found"
+            return
+        try:
+            agent = await read(lambda session: get_agent(session, int(raw_id), user))
+        except AgentNotFound:
+            self.status = "not_found"
+            return
+        except SQLAlchemyError:
+            logger.exception("deploy: agent %s could not be read", raw_id)
+            self.page_error, self.status = DB_ERROR, "error"
+            return
+        self._fill(agent, user)
+
+    def _fill(self, agent: AgentDetail, user: CurrentUser) -> None:
+        self._agent_id, self._agent_risk = agent.id, agent.risk
+        self.agent_ref, self.agent_name = str(agent.id), agent.name
+        self.agent_venue, self.agent_venue_color = agent.venue, fmt.venue_color(agent.venue)
+        if agent.status != AgentStatus.ACTIVE:
+            self.unavailable = UNAVAILABLE.get(AgentStatus(agent.status), "This agent cannot be deployed.")
+            self.status = "unavailable"
+            return
+        self.options = form.route_options(agent.venue, allowed_venues(agent.venue))
+        self.route = self.options[0]["key"]
+        self.starting_balance = form.money_text(get_settings().paper_default_balance_usd)
+        self.user_wallet = user.address
+        risk = form.risk_form(agent.risk)
+        for field in form.RISK_FIELDS:
+            setattr(self, field, getattr(risk, field))
+        self.status = "ready"
+
+    # -- inputs and steps --------------------------------------------------------------------------------
+
+    @rx.event
+    def set_field(self, field: str, value: str) -> None:
+        """Text, select and choice inputs; changing a value clears that field's message."""
+        if field not in form.FIELDS or field in ("approval", "form"):
+            return
+        if field == "route" and value not in {o["key"] for o in self.options}:
+            return
+        setattr(self, field, value)
+        self.errors[field] = ""
+        if field == "user_wallet" and self.wallet_master and value.strip().lower() != self.wallet_master:
+            self._forget_wallet()  # that agent wallet can only ever trade for the account it was made for
+
+    def _risk_form(self) -> form.RiskForm:
+        return form.RiskForm(**{field: getattr(self, field) for field in form.RISK_FIELDS})
+
+    def _check(self, step: str) -> dict[str, str]:
+        """The messages that keep the wizard on `step` (none: it may move on)."""
+        errors: dict[str, str] = {}
+        if step == "account":
+            checks = [(form.parse_balance, self.starting_balance)] if self.uses_paper else []
+            if self.uses_hyperliquid:
+                checks.append((form.check_address, self.user_wallet))
+            for check, text in checks:
+                try:
+                    check(text)
+                except FieldError as e:
+                    errors[e.field] = str(e)
+        elif step == "approval" and not self.approved:
+            errors["approval"] = "Create the agent wallet and approve it in your wallet first."
+        elif step == "risk" and self._agent_risk is not None:
+            errors = form.to_risk(self._risk_form(), self._agent_risk)[1]
+        return errors
+
+    def _show(self, errors: dict[str, str]) -> None:
+        self.errors = {**form.empty_errors(), **errors}
+        self.approval_error = errors.get("approval", self.approval_error)
+
+    @rx.event
+    def next_step(self) -> None:
+        steps = form.wizard_steps(self.route)
+        if self.status != "ready" or self.step not in steps or self.step == steps[-1]:
+            return
+        errors = self._check(self.step)
+        self._show(errors)
+        if errors:
+            return
+        self.step = steps[steps.index(self.step) + 1]
+        if self.step == "review":
+            self._build_review()
+
+    @rx.event
+    def back(self) -> None:
+        steps = form.wizard_steps(self.route)
+        if self.step in steps and self.step != steps[0]:
+            self.step = steps[steps.index(self.step) - 1]
+
+    @rx.event
+    def go_to(self, step: str) -> None:
+        """The stepper: back to any step already passed."""
+        steps = form.wizard_steps(self.route)
+        if step in steps and self.step in steps and steps.index(step) < steps.index(self.step):
+            self.step = step
+
+    def _build_review(self) -> None:
+        risk, _ = form.to_risk(self._risk_form(), self._agent_risk) if self._agent_risk else (None, {})
+        if risk is None or self._agent_risk is None:
+            return
+        shown = form.effective_risk(risk, self._agent_risk)
+        items = [("agent", "Agent", self.agent_name), ("venue", "Venue", form.route_label(self.route))]
+        if self.uses_paper:
+            balance = form.parse_balance(self.starting_balance)
+            items.append(("balance", "Paper starting balance", fmt.money(balance, signed=False)))
+        if self.uses_hyperliquid:
+            items.append(("account", "Hyperliquid account", self.user_wallet.strip()))
+            items.append(("agent-wallet", "Agent wallet (approved)", self.wallet_address))
+        items += form.risk_review(shown)
+        self.review = [
+            ReviewItem(id=f"review-{key}", label=label, value=value) for key, label, value in items
+        ]
+
+    # -- approval (Hyperliquid) --------------------------------------------------------------------------
+
+    def _approval_failed(self, reason: str) -> EventSpec:
+        self.approval_busy, self.approval_error = "", reason
+        return rx.toast.error(reason)
+
+    @rx.event
+    async def create_wallet(self) -> AsyncIterator[EventSpec | None]:
+        """A fresh agent wallet for the account; the page learns its address, never its key."""
+        if self.approval_busy or self.wallet_address:
+            return
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        try:
+            master = form.check_address(self.user_wallet)
+        except FieldError as e:
+            self._show({e.field: str(e)})
+            self.step = "account"
+            return
+        self.approval_busy, self.approval_error = "creating", ""
+        yield
+        try:
+            view = await read(
+                lambda session: prepare_agent_wallet(session, user, master, cipher=wallet_cipher())
+            )
+        except InputRejected as e:
+            yield self._rejected(e)
+            return
+        except SQLAlchemyError:
+            logger.exception("deploy: agent wallet could not be created")
+            yield self._approval_failed(DB_ERROR)
+            return
+        self._wallet_id, self.wallet_address, self.wallet_master = view.id, view.address, view.master_address
+        self.approval_busy = ""
+
+    @rx.event
+    def approve(self) -> EventSpec | None:
+        """Approval 1/3: which chain is the wallet on (the typed data names it)."""
+        if self.approval_busy or not self._wallet_id or self.approved:
+            return None
+        self.approval_busy, self.approval_error = "connecting", ""
+        return rx.call_script("window.maxxitWallet.chainId()", callback=DeployState.got_chain)
+
+    @rx.event
+    async def got_chain(self, result: dict[str, Any]) -> EventSpec | None:
+        """Approval 2/3: the approveAgent typed data for that chain, to sign with the account's own wallet."""
+        if not isinstance(result, dict) or not result.get("ok"):
+            return self._approval_failed(
+                _wallet_reason(result, "The wallet did not say which chain it is on.")
+            )
+        try:
+            chain = form.chain_id(result.get("value"))
+        except (TypeError, ValueError):
+            return self._approval_failed("The wallet reported an unusable chain id.")
+        user = await current_user(self)
+        if user is None:
+            self.approval_busy = ""
+            return to_signin(self)
+        wallet_id, settings, now = self._wallet_id, get_settings(), utcnow()
+        try:
+            request = await read(
+                lambda session: approval_request(
+                    session, user, wallet_id, settings=settings, chain_id=chain, now=now
+                )
+            )
+        except WalletNotFound:
+            self._forget_wallet()
+            return self._approval_failed("That agent wallet is gone; create a new one.")
+        except SQLAlchemyError:
+            logger.exception("deploy: approval request failed")
+            return self._approval_failed(DB_ERROR)
+        self._nonce, self._chain_id, self.approval_busy = request.nonce, request.chain_id, "signing"
+        typed = json.dumps(request.typed_data, separators=(",", ":"))
+        script = (
+            f"window.maxxitWallet.signTypedData({json.dumps(request.master_address)}, {json.dumps(typed)})"
+        )
+        return rx.call_script(script, callback=DeployState.got_approval)
+
+    @rx.event
+    def got_approval(self, result: dict[str, Any]) -> EventSpec | None:
+        """Approval 3/3 starts: the signature goes to Hyperliquid in the background (a network call)."""
+        if not isinstance(result, dict) or not result.get("ok"):
+            return self._approval_failed(_wallet_reason(result, "The wallet could not sign the approval."))
+        self._signature, self.approval_busy = str(result.get("value", "")), "submitting"
+        return DeployState.send_approval
+
+    @rx.event(background=True)
+    async def send_approval(self) -> AsyncIterator[EventSpec | None]:
+        """Approval 3/3: Hyperliquid checks and records the approval; the state is not locked meanwhile."""
+        async with self:
+            user = await current_user(self)
+            wallet_id, signature, nonce, chain = self._wallet_id, self._signature, self._nonce, self._chain_id
+            self._signature = ""
+            if user is None:
+                self.approval_busy = ""
+        if user is None:
+            yield to_signin(self)
+            return
+        outcome = await _submit_approval(user, wallet_id, signature, nonce, chain)
+        async with self:
+            if outcome is None:
+                self.approval_busy, self.approval_error, self.approved = "", "", True
+                self.errors["approval"] = ""
+                event = rx.toast.success("Agent wallet approved on Hyperliquid.")
+            else:
+                event = self._approval_failed(outcome)
+        yield event
+
+    # -- deploy ------------------------------------------------------------------------------------------
+
+    def _rejected(self, error: InputRejected) -> EventSpec:
+        """A backend refusal shown beside its field, on the step that holds the field."""
+        field = form.BACKEND_FIELDS.get(error.field, "form")
+        return self._send_back({field: _sentence(str(error))})
+
+    def _send_back(self, errors: dict[str, str]) -> EventSpec:
+        self.approval_busy = ""
+        self._show(errors)
+        steps = form.wizard_steps(self.route)
+        wanted = [form.FIELD_STEPS.get(f, "review") for f in errors]
+        self.step = min((s for s in wanted if s in steps), key=steps.index, default="review")
+        return rx.toast.error("Nothing was deployed: check the highlighted field.")
+
+    def _request(self) -> tuple[DeploymentRequest | None, dict[str, str]]:
+        errors: dict[str, str] = {}
+        for step in ("account", "approval", "risk"):
+            if step in form.wizard_steps(self.route):
+                errors.update(self._check(step))
+        if errors or self._agent_risk is None:
+            return None, errors
+        risk, _ = form.to_risk(self._risk_form(), self._agent_risk)
+        try:
+            return form.deployment_request(
+                agent_id=self._agent_id,
+                agent_venue=self.agent_venue,
+                route=self.route,
+                starting_balance=form.parse_balance(self.starting_balance) if self.uses_paper else None,
+                user_wallet=self.user_wallet.strip() or None,
+                agent_wallet_id=self._wallet_id or None,
+                risk=risk or RiskSettings(),
+            ), {}
+        except ValidationError as e:
+            return None, form.risk_errors(e)
+
+    @rx.event
+    async def deploy(self) -> AsyncIterator[EventSpec | list[EventSpec] | None]:
+        if self.deploying or self.status != "ready" or self.step != "review":
+            return
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        request, errors = self._request()
+        if request is None:
+            yield self._send_back(errors or {"form": "Check the settings and try again."})
+            return
+        self.deploying = True
+        yield
+        try:
+            yield await self._create(user, request)
+        finally:
+            self.deploying = False
+
+    async def _create(self, user: CurrentUser, request: DeploymentRequest) -> EventSpec | list[EventSpec]:
+        settings, ip = get_settings(), self.router.session.client_ip or None
+        try:
+            deployment = await read(
+                lambda session: create_deployment(
+                    session, user, request, settings=settings, cipher=wallet_cipher(), ip=ip
+                )
+            )
+        except InputRejected as e:
+            return self._rejected(e)
+        except DeploymentConflict as e:
+            return self._send_back({"form": _sentence(str(e))})
+        except AgentNotFound:
+            self.status = "not_found"
+            return rx.toast.error("This agent is no longer available.")
+        except SQLAlchemyError:
+            logger.exception("deploy: deployment could not be created")
+            return self._send_back({"form": DB_ERROR})
+        logger.info("deployment %s created from the wizard", deployment.id)
+        return [rx.toast.success(f"{self.agent_name} is deployed."), rx.redirect(DEPLOYMENTS)]
