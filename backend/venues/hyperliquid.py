@@ -20,6 +20,7 @@ from hyperliquid.api import API
 from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 from hyperliquid.utils.constants import MAINNET_API_URL
+from hyperliquid.utils.signing import OrderRequest as SdkOrderRequest
 from hyperliquid.utils.signing import order_request_to_order_wire, order_wires_to_order_action, sign_l1_action
 from hyperliquid.utils.types import Cloid
 
@@ -210,7 +211,7 @@ class HyperliquidVenue:
         is_buy: bool,
         reduce_only: bool = False,
     ) -> Fill:
-        request = {
+        request: SdkOrderRequest = {
             "coin": order.market,
             "is_buy": is_buy,
             "sz": float(size),
@@ -219,7 +220,7 @@ class HyperliquidVenue:
             "reduce_only": reduce_only or order.reduce_only,
             "cloid": _cloid(order.client_order_id),
         }
-        wire = order_request_to_order_wire(request, exchange.info.name_to_asset(order.market))  # type: ignore[arg-type]
+        wire = order_request_to_order_wire(request, exchange.info.name_to_asset(order.market))
         logger.info(
             "hyperliquid %s %s %s %s @ %s cloid=%s for %r",
             "close" if request["reduce_only"] else "open",

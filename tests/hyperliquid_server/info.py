@@ -28,7 +28,7 @@ def handle_info(state: State, body: Any) -> tuple[int, Any]:
     kind = body.get("type") if isinstance(body, dict) else None
     with state.lock:
         state.info_requests.append(str(kind))
-    handler = HANDLERS.get(kind)  # type: ignore[arg-type]
+    handler = HANDLERS.get(kind) if isinstance(kind, str) else None
     if handler is None:
         return 422, f"Failed to deserialize the JSON body into the target type: unknown info type {kind!r}"
     try:

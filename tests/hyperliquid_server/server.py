@@ -53,7 +53,7 @@ class HyperliquidServer:
     def start(self) -> HyperliquidServer:
         httpd = ThreadingHTTPServer(self._address, self._handler())
         httpd.daemon_threads = True
-        httpd.block_on_close = False  # type: ignore[attr-defined]  # a stalled request must not hold stop()
+        httpd.block_on_close = False  # a stalled request must not hold stop()
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="hyperliquid-server", daemon=True

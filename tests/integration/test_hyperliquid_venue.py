@@ -34,8 +34,11 @@ def cloid() -> str:
     return f"0x{next(_cloids):032x}"
 
 
-def order(market: str, side: Side, size: str, **kw: object) -> OrderRequest:
-    return OrderRequest(market=market, side=side, size=Decimal(size), client_order_id=cloid(), **kw)  # type: ignore[arg-type]
+def order(
+    market: str, side: Side, size: str, *, leverage: int = 1, reference: str | None = None
+) -> OrderRequest:
+    price = Decimal(reference) if reference else None
+    return OrderRequest(market, side, Decimal(size), cloid(), Decimal(leverage), reference_price=price)
 
 
 @pytest.fixture
@@ -90,7 +93,7 @@ def test_open_and_close_long(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount, hl_user: LocalAccount
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
-    request = order("ETH", Side.LONG, "0.1", leverage=Decimal(5))
+    request = order("ETH", Side.LONG, "0.1", leverage=5)
     fill = venue.open(account, request)
     assert (fill.client_order_id, fill.market, fill.side) == (request.client_order_id, "ETH", Side.LONG)
     assert (fill.size, fill.price, fill.fee) == (Decimal("0.1"), Decimal("3000"), Decimal("0.135"))
@@ -125,7 +128,7 @@ def test_open_and_close_short(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
     hl_server.set_mid("SOL", Decimal("100"))
-    fill = venue.open(account, order("SOL", Side.SHORT, "2", leverage=Decimal(3)))
+    fill = venue.open(account, order("SOL", Side.SHORT, "2", leverage=3))
     assert (fill.side, fill.size, fill.price) == (Side.SHORT, Decimal(2), Decimal(100))
     [position] = venue.positions(account)
     assert (position.side, position.size, position.leverage) == (Side.SHORT, Decimal(2), Decimal(3))
@@ -175,7 +178,7 @@ def test_leverage_is_capped_at_the_markets_maximum(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
-    venue.open(account, order("ETH", Side.LONG, "0.01", leverage=Decimal(100)))
+    venue.open(account, order("ETH", Side.LONG, "0.01", leverage=100))
     assert venue.positions(account)[0].leverage == Decimal(25)
     assert hl_server.actions("updateLeverage")[-1]["leverage"] == 25
 
@@ -218,7 +221,7 @@ def test_order_status_is_none_when_unknown_or_unfilled(
 ) -> None:
     assert venue.order_status(account, cloid()) is None
     hl_server.set_mid("ETH", Decimal("3000"))
-    stale = order("ETH", Side.LONG, "0.01", reference_price=Decimal("2900"))  # limit 2929 < mid: no match
+    stale = order("ETH", Side.LONG, "0.01", reference="2900")  # limit 2929 < mid: no match
     with pytest.raises(InvalidOrder, match="could not immediately match"):
         venue.open(account, stale)
     assert venue.order_status(account, stale.client_order_id) is None
@@ -230,7 +233,7 @@ def test_insufficient_margin(hl_server: HyperliquidServer, venue: HyperliquidVen
     account = VenueAccount(3, poor.address, approve_agent(hl_server, poor))
     hl_server.set_mid("ETH", Decimal("3000"))
     with pytest.raises(InsufficientFunds, match="Insufficient margin"):
-        venue.open(account, order("ETH", Side.LONG, "0.1", leverage=Decimal(2)))  # $150 of margin on $50
+        venue.open(account, order("ETH", Side.LONG, "0.1", leverage=2))  # $150 of margin on $50
 
 
 def test_missing_signer_or_address(venue: HyperliquidVenue, hl_user: LocalAccount) -> None:
@@ -249,7 +252,7 @@ def test_back_to_back_orders_from_one_agent_never_reuse_a_nonce(
     def trade() -> None:
         try:
             for _ in range(3):
-                venue.open(account, order("SOL", Side.LONG, "0.2", leverage=Decimal(2)))
+                venue.open(account, order("SOL", Side.LONG, "0.2", leverage=2))
         except Exception as e:
             errors.append(e)
 
