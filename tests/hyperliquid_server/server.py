@@ -25,6 +25,7 @@ class _Fault:
     status: int | None  # None: answer normally after the delay
     delay: float
     body: str
+    path: str | None  # None: whatever request comes next
 
 
 class HyperliquidServer:
@@ -142,24 +143,29 @@ class HyperliquidServer:
         with self.state.lock:
             return [k for k in self.state.info_requests if kind is None or k == kind]
 
-    def fail_next(self, status: int, *, count: int = 1, body: str = "null") -> None:
-        """Answer the next `count` requests with this HTTP status (503, 429 ...) instead of serving them."""
+    def fail_next(self, status: int, *, count: int = 1, body: str = "null", path: str | None = None) -> None:
+        """Answer the next `count` requests (to `path`, "/info" or "/exchange", when given) with this HTTP
+        status (503, 429 ...) instead of serving them."""
         with self.state.lock:
-            self._faults.extend(_Fault(status, 0.0, body) for _ in range(count))
+            self._faults.extend(_Fault(status, 0.0, body, path) for _ in range(count))
 
-    def stall_next(self, seconds: float, *, count: int = 1) -> None:
-        """Hold the next `count` requests this long before serving them (client timeouts)."""
+    def stall_next(self, seconds: float, *, count: int = 1, path: str | None = None) -> None:
+        """Hold the next `count` requests (to `path` when given) this long before serving them."""
         with self.state.lock:
-            self._faults.extend(_Fault(None, seconds, "") for _ in range(count))
+            self._faults.extend(_Fault(None, seconds, "", path) for _ in range(count))
 
     # -- HTTP -----------------------------------------------------------------------------------------
 
-    def _take_fault(self) -> _Fault | None:
+    def _take_fault(self, path: str) -> _Fault | None:
         with self.state.lock:
-            return self._faults.popleft() if self._faults else None
+            for fault in self._faults:
+                if fault.path in (None, path):
+                    self._faults.remove(fault)
+                    return fault
+            return None
 
     def _serve(self, path: str, raw: bytes) -> tuple[int, Any]:
-        fault = self._take_fault()
+        fault = self._take_fault(path)
         if fault is not None:
             time.sleep(fault.delay)
             if fault.status is not None:

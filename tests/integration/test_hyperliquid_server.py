@@ -434,6 +434,12 @@ def test_injected_faults(hl_server: HyperliquidServer) -> None:
     assert caught.value.status_code == 429
     assert "BTC" in api.post("/info", {"type": "allMids"})
 
+    hl_server.fail_next(502, path="/exchange")  # reads still pass; the next /exchange post fails
+    assert "BTC" in api.post("/info", {"type": "allMids"})
+    with pytest.raises(ServerError):
+        api.post("/exchange", {})
+    assert api.post("/exchange", {})["status"] == "err"  # served again (and refused: no action)
+
 
 def _free_port() -> int:
     with socket.socket() as s:
