@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from backend.api import admin, agents, auth, health, metrics, posts, signals
+from backend.api import admin, agents, auth, deployments, health, metrics, posts, signals
 from backend.api.deps import app_engine
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.auth.ratelimit import build_rate_limiter
@@ -58,6 +58,6 @@ def create_api(
     registry.register(metrics.DomainCollector(partial(app_engine, app)))
     app.add_middleware(metrics.MetricsMiddleware, metrics=metrics.HttpMetrics(registry))
     install_error_handlers(app)
-    for module in (auth, agents, signals, posts, admin, health, metrics):
+    for module in (auth, agents, signals, posts, deployments, admin, health, metrics):
         app.include_router(module.router)
     return app

@@ -1,0 +1,199 @@
+"""Deployments, their Hyperliquid agent-wallet approval, and positions: the owner's REST endpoints.
+
+Every path needs a session (401 without) and answers only about the caller's own deployments: someone
+else's deployment is the same 404 as an unknown one, so its existence never leaks. Thin over
+`backend.deployments` and `backend.wallets`; their errors get the app-wide shapes (InputRejected → 422 on
+the field, DeploymentNotFound → 404, DeploymentConflict → 409, TemporaryVenueError → 503).
+
+Hyperliquid over REST: `POST /deployments` answers PENDING_APPROVAL with the agent wallet's address;
+`GET .../approval` gives the approveAgent typed data for the user's wallet to sign with
+`eth_signTypedData_v4`; `POST .../approval` with the signature submits it and the deployment turns ACTIVE.
+The agent wallet's key never leaves the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from backend.agents.service import AgentNotFound
+from backend.api.agents import MAX_ID
+from backend.api.auth import UNAUTHORIZED
+from backend.api.deps import CipherDep, ClientIpDep, CurrentUserDep, SessionDep, SettingsDep, VenuesDep
+from backend.api.errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE, VENUE_ERRORS
+from backend.auth.identity import CurrentUser
+from backend.deployments import service, views
+from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, DeploymentView, PositionView
+from backend.models.common import utcnow
+from backend.models.enums import PositionStatus
+from backend.venues.registry import VenueRegistry
+from backend.wallets import service as wallets
+from backend.wallets.service import ApprovalRequest
+
+logger = logging.getLogger(__name__)
+
+MAX_POSITIONS = 500
+DEFAULT_POSITIONS = 200
+ARBITRUM_ONE = 42161
+# EIP-2294's bound on chain ids, so a wallet can still represent the one we put in the typed data.
+MAX_CHAIN_ID = 4_503_599_627_370_476
+
+DeploymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+OWNED: dict[int | str, dict[str, Any]] = {**UNAUTHORIZED, **NOT_FOUND}
+
+router = APIRouter(
+    prefix="/api/v1", tags=["deployments"], responses={**UNAUTHORIZED, **INVALID, **UNAVAILABLE}
+)
+
+
+class PositionQuery(BaseModel):
+    """Unknown parameters are refused (422), so a misspelt filter never silently reads everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    status: PositionStatus | None = None
+    limit: int = Field(default=DEFAULT_POSITIONS, ge=1, le=MAX_POSITIONS)
+
+
+@router.post("/deployments", summary="Deploy an agent", status_code=201, responses=CONFLICT)
+def create_deployment(
+    request: DeploymentRequest,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    cipher: CipherDep,
+    venues: VenuesDep,
+    ip: ClientIpDep,
+    response: Response,
+) -> DeploymentView:
+    """Paper: ACTIVE at once on a virtual balance. Hyperliquid: a fresh agent wallet for `user_wallet`, and
+    PENDING_APPROVAL until its approval is posted to `/deployments/{id}/approval` (or ACTIVE at once with an
+    approved `agent_wallet_id`). An agent you cannot see is 422 on `agent_id`; one that is not active, 409."""
+    try:
+        deployment = service.create_deployment(
+            session, user, request, settings=settings, cipher=cipher, ip=ip
+        )
+    except AgentNotFound as e:
+        error = {"loc": ("body", "agent_id"), "msg": str(e), "type": "value_error"}
+        raise RequestValidationError([error]) from e
+    response.headers["Location"] = f"/api/v1/deployments/{deployment.id}"
+    return views.get_deployment(session, user, deployment.id, venues=venues)
+
+
+@router.get("/deployments", summary="My deployments")
+def list_deployments(user: CurrentUserDep, session: SessionDep, venues: VenuesDep) -> list[DeploymentView]:
+    """Newest first, with the venue balance (null when the venue cannot be asked right now)."""
+    return views.list_deployments(session, user, venues=venues)
+
+
+@router.get("/deployments/{deployment_id}", summary="One of my deployments", responses=OWNED)
+def get_deployment(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, venues: VenuesDep
+) -> DeploymentView:
+    return views.get_deployment(session, user, deployment_id, venues=venues)
+
+
+def _change(
+    action: str,
+    deployment_id: int,
+    user: CurrentUser,
+    session: Session,
+    venues: VenueRegistry,
+    ip: str | None,
+) -> DeploymentView:
+    service.change_status(session, user, deployment_id, action, ip=ip)
+    return views.get_deployment(session, user, deployment_id, venues=venues)
+
+
+@router.post(
+    "/deployments/{deployment_id}/pause", summary="Pause a deployment", responses={**OWNED, **CONFLICT}
+)
+def pause(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, venues: VenuesDep, ip: ClientIpDep
+) -> DeploymentView:
+    """ACTIVE → PAUSED: no new trades; open positions stay under the monitor's exits."""
+    return _change("pause", deployment_id, user, session, venues, ip)
+
+
+@router.post(
+    "/deployments/{deployment_id}/resume", summary="Resume a deployment", responses={**OWNED, **CONFLICT}
+)
+def resume(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, venues: VenuesDep, ip: ClientIpDep
+) -> DeploymentView:
+    """PAUSED → ACTIVE."""
+    return _change("resume", deployment_id, user, session, venues, ip)
+
+
+@router.post(
+    "/deployments/{deployment_id}/cancel", summary="Cancel a deployment", responses={**OWNED, **CONFLICT}
+)
+def cancel(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, venues: VenuesDep, ip: ClientIpDep
+) -> DeploymentView:
+    """Any live state → CANCELLED for good (deploy again to restart); open positions still get their exits."""
+    return _change("cancel", deployment_id, user, session, venues, ip)
+
+
+@router.get(
+    "/deployments/{deployment_id}/approval",
+    summary="The agent-wallet approval to sign",
+    responses={**OWNED, **CONFLICT},
+)
+def approval_request(
+    deployment_id: DeploymentId,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    chain_id: Annotated[int, Query(ge=1, le=MAX_CHAIN_ID)] = ARBITRUM_ONE,
+) -> ApprovalRequest:
+    """Hyperliquid's `approveAgent` as EIP-712 typed data: sign `typed_data` with `eth_signTypedData_v4`
+    from the `master_address` wallet on chain `chain_id`, then post the signature with `nonce` and
+    `chain_id`. A paper-only deployment has no agent wallet (409)."""
+    wallet = service.deployment_wallet(session, user, deployment_id)
+    return wallets.approval_request(
+        session, user, wallet.id, settings=settings, chain_id=chain_id, now=utcnow()
+    )
+
+
+@router.post(
+    "/deployments/{deployment_id}/approval",
+    summary="Submit the signed agent-wallet approval",
+    responses={**OWNED, **CONFLICT, **VENUE_ERRORS},
+)
+def submit_approval(
+    deployment_id: DeploymentId,
+    body: ApprovalSignature,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    venues: VenuesDep,
+) -> DeploymentView:
+    """Checks the signature is the account owner's, submits it to Hyperliquid, and starts a deployment that
+    waited for it (ACTIVE). A wrong signer or Hyperliquid's refusal is 422 on `signature`; Hyperliquid
+    unreachable is 503 and nothing changed. Posting again once approved changes nothing."""
+    try:
+        service.submit_deployment_approval(session, user, deployment_id, body, settings=settings)
+    except ValueError as e:  # the approval helpers' word for a signature that recovers no address
+        error = {"loc": ("body", "signature"), "msg": str(e), "type": "value_error"}
+        raise RequestValidationError([error]) from e
+    return views.get_deployment(session, user, deployment_id, venues=venues)
+
+
+@router.get("/positions", summary="My positions", responses=OWNED)
+def list_positions(
+    query: Annotated[PositionQuery, Query()], user: CurrentUserDep, session: SessionDep
+) -> list[PositionView]:
+    """Newest first, each with the signal (score, post excerpt) that opened it, the venue's fee and Maxxit's
+    trade fee. `deployment_id` must be one of yours (404 otherwise)."""
+    if query.deployment_id is not None:
+        service.owned_deployment(session, user, query.deployment_id)
+    return views.list_positions(
+        session, user, deployment_id=query.deployment_id, status=query.status, limit=query.limit
+    )
