@@ -8,11 +8,12 @@ out again every execution left claimed but unfinished: the executor then asks th
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from functools import cache
 
 from huey import crontab
-from huey.exceptions import RetryTask, TaskLockedException
+from huey.exceptions import RetryTask
 from sqlmodel import Session, select
 
 from backend.config import get_settings
@@ -106,13 +107,18 @@ def sweep_executions_task() -> int:
     return sweep_executions(timedelta(seconds=get_settings().signal_sweep_grace_seconds))
 
 
+_startup_sweep = threading.Lock()
+
+
 @huey.on_startup()
 def finish_after_restart() -> None:
-    """A worker starting after a crash picks up what the crash left, without waiting for the sweep."""
+    """A worker starting after a crash picks up what the crash left, without waiting for the sweep.
+
+    Huey calls this in every worker thread; the first one to get here sweeps, the others go to work.
+    """
+    if not _startup_sweep.acquire(blocking=False):
+        return
     try:
-        with huey.lock_task("execution-sweep"):  # one worker thread sweeps, the others go straight to work
-            sweep_executions(timedelta(0))
-    except TaskLockedException:
-        pass
+        sweep_executions(timedelta(0))
     except Exception:  # never keep a worker from starting; the periodic sweep tries again
         logger.exception("startup execution sweep failed")

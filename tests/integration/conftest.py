@@ -46,6 +46,8 @@ def consumer_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
         "HUEY_NAME": name,
         "HUEY_SQLITE_PATH": str(settings.huey_sqlite_path),
         "REDIS_URL": settings.redis_url or "",
+        # Wallet keys the test encrypts must decrypt in the worker.
+        "MAXXIT_SECRET_KEY": TEST_SECRET_KEY,
     }
     yield settings, env
     if settings.redis_url:
@@ -55,20 +57,30 @@ def consumer_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
             client.delete(*keys)
 
 
-@pytest.fixture
-def consumer(consumer_env: tuple[Settings, dict[str, str]], tmp_path: Path) -> Iterator[subprocess.Popen]:
-    _, env = consumer_env
-    process = subprocess.Popen(
+def start_consumer(env: dict[str, str], logfile: Path) -> subprocess.Popen:
+    """`huey_consumer tasks.worker.huey` as production runs it, two worker threads."""
+    return subprocess.Popen(
         [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", "2", "-k", "thread",
-         "-m", "1", "--logfile", str(tmp_path / "consumer.log")],
+         "-m", "1", "--logfile", str(logfile)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
+
+
+def stop_consumer(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def consumer(consumer_env: tuple[Settings, dict[str, str]], tmp_path: Path) -> Iterator[subprocess.Popen]:
+    _, env = consumer_env
+    process = start_consumer(env, tmp_path / "consumer.log")
     yield process
-    process.terminate()
-    process.wait(timeout=20)
+    stop_consumer(process)
 
 
 @pytest.fixture
