@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from backend.models.enums import DeploymentStatus, ExecutionVenue, SizingProfile
 
@@ -43,7 +43,7 @@ class DeploymentRequest(BaseModel):
     venue: ExecutionVenue
     venue_preferences: list[ExecutionVenue] | None = Field(default=None, min_length=1, max_length=5)
     starting_balance_usd: Decimal | None = Field(default=None, ge=100, le=100_000_000, decimal_places=2)
-    user_wallet: str | None = Field(default=None, pattern=ADDRESS_PATTERN)
+    user_wallet: str | None = Field(default=None, pattern=ADDRESS_PATTERN, validate_default=True)
     agent_wallet_id: int | None = Field(default=None, ge=1)
     risk: RiskSettings = Field(default_factory=RiskSettings)
 
@@ -54,20 +54,28 @@ class DeploymentRequest(BaseModel):
             raise ValueError(f"{venue} deployments are not available yet; choose PAPER or HYPERLIQUID")
         return venue
 
-    @model_validator(mode="after")
-    def _venue_fields(self) -> DeploymentRequest:
-        prefs = self.venue_preferences
-        if prefs is not None:
-            if len(set(prefs)) != len(prefs):
-                raise ValueError("venue_preferences lists a venue twice")
-            if any(v not in DEPLOYABLE_VENUES for v in prefs):
-                raise ValueError("venue_preferences may only name PAPER and HYPERLIQUID")
-            if prefs[0] != self.venue:
-                raise ValueError("venue must be the first of venue_preferences")
-        venues = set(prefs or [self.venue])
-        if ExecutionVenue.HYPERLIQUID in venues and self.user_wallet is None:
-            raise ValueError("user_wallet (your Hyperliquid account address) is required for Hyperliquid")
-        return self
+    @field_validator("venue_preferences")
+    @classmethod
+    def _preferences(
+        cls, prefs: list[ExecutionVenue] | None, info: ValidationInfo
+    ) -> list[ExecutionVenue] | None:
+        if prefs is None:
+            return prefs
+        if len(set(prefs)) != len(prefs):
+            raise ValueError("venue_preferences lists a venue twice")
+        if any(v not in DEPLOYABLE_VENUES for v in prefs):
+            raise ValueError("venue_preferences may only name PAPER and HYPERLIQUID")
+        if "venue" in info.data and prefs[0] != info.data["venue"]:
+            raise ValueError("venue must be the first of venue_preferences")
+        return prefs
+
+    @field_validator("user_wallet")
+    @classmethod
+    def _hyperliquid_account(cls, wallet: str | None, info: ValidationInfo) -> str | None:
+        venues = set(info.data.get("venue_preferences") or [info.data.get("venue")])
+        if ExecutionVenue.HYPERLIQUID in venues and wallet is None:
+            raise ValueError("your Hyperliquid account address is required to deploy to Hyperliquid")
+        return wallet
 
 
 class DeploymentView(BaseModel):

@@ -155,6 +155,8 @@ def submit_deployment_approval(
 ) -> AgentDeployment:
     """Submit the approval of the deployment's agent wallet; a deployment waiting for it starts trading."""
     wallet = deployment_wallet(session, user, deployment_id)
+    if owned_deployment(session, user, deployment_id).status == DeploymentStatus.CANCELLED:
+        raise DeploymentConflict("this deployment is cancelled; its agent wallet is not approved any more")
     wallets.submit_approval(session, user, wallet.id, body, settings=settings)
     deployment = owned_deployment(session, user, deployment_id)
     if deployment.status == DeploymentStatus.PENDING_APPROVAL:

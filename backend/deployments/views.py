@@ -12,7 +12,7 @@ from backend.auth.identity import CurrentUser
 from backend.deployments.errors import DeploymentNotFound
 from backend.deployments.schemas import DeploymentView, PositionView, RiskSettings
 from backend.models import Agent, AgentDeployment, AgentWallet, BillingEvent, CtPost, Position, Signal
-from backend.models.enums import BillingKind, ExecutionVenue, PositionStatus
+from backend.models.enums import BillingKind, DeploymentStatus, ExecutionVenue, PositionStatus
 from backend.venues.base import Balance, VenueAccount, VenueError
 from backend.venues.registry import VenueRegistry
 
@@ -186,8 +186,10 @@ def _view(
 
 def _balance(deployment: AgentDeployment, venues: VenueRegistry) -> Balance | None:
     venue = ExecutionVenue(deployment.venue)
-    if venue == ExecutionVenue.HYPERLIQUID and not deployment.user_wallet:
-        return None
+    if venue == ExecutionVenue.HYPERLIQUID and (
+        not deployment.user_wallet or deployment.status == DeploymentStatus.PENDING_APPROVAL
+    ):
+        return None  # no account to ask yet
     try:
         account = VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet)
         return venues.get(venue).balance(account)

@@ -35,6 +35,7 @@ from backend.wallets.keys import WalletCipher, new_agent_key
 logger = logging.getLogger(__name__)
 
 NAMED_AGENTS_PER_ACCOUNT = 3
+AGENT_NAME_PREFIX = "maxxit "
 WALLET_CREATED = "agent_wallet.created"
 WALLET_APPROVED = "agent_wallet.approved"
 
@@ -61,18 +62,33 @@ def wallet_view(wallet: AgentWallet) -> AgentWalletView:
     )
 
 
-def live_agent_wallets(session: Session, master_address: str) -> int:
-    """Agent wallets of this account still in use (unattached ones count: they may be approved)."""
-    return session.exec(
-        select(func.count())
-        .select_from(AgentWallet)
-        .outerjoin(AgentDeployment, AgentDeployment.id == AgentWallet.deployment_id)
-        .where(
-            func.lower(AgentWallet.master_address) == master_address.lower(),
-            (col(AgentWallet.deployment_id).is_(None))
-            | (AgentDeployment.status != DeploymentStatus.CANCELLED),
-        )
-    ).one()
+def live_agent_names(session: Session, master_address: str) -> set[str]:
+    """Names held by this account's wallets still in use (unattached ones count: they may be approved)."""
+    return set(
+        session.exec(
+            select(AgentWallet.agent_name)
+            .outerjoin(AgentDeployment, AgentDeployment.id == AgentWallet.deployment_id)
+            .where(
+                func.lower(AgentWallet.master_address) == master_address.lower(),
+                col(AgentWallet.deployment_id).is_(None)
+                | (AgentDeployment.status != DeploymentStatus.CANCELLED),
+            )
+        ).all()
+    )
+
+
+def free_agent_name(session: Session, master_address: str) -> str | None:
+    """The first of the account's three slots no live wallet holds.
+
+    Hyperliquid keeps one agent per name: approving a new wallet under a cancelled deployment's name replaces
+    that old agent, so a cancelled deployment's wallet loses its right to trade instead of holding a slot.
+    """
+    taken = live_agent_names(session, master_address)
+    for slot in range(1, NAMED_AGENTS_PER_ACCOUNT + 1):
+        name = f"{AGENT_NAME_PREFIX}{slot}"
+        if name not in taken:
+            return name
+    return None
 
 
 def new_agent_wallet(
@@ -83,7 +99,8 @@ def new_agent_wallet(
         master = normalize_address(master_address)
     except InvalidAddress as error:
         raise InputRejected("user_wallet", str(error)) from None
-    if live_agent_wallets(session, master) >= NAMED_AGENTS_PER_ACCOUNT:
+    name = free_agent_name(session, master)
+    if name is None:
         raise InputRejected(
             "user_wallet",
             f"Hyperliquid allows {NAMED_AGENTS_PER_ACCOUNT} agent wallets per account; "
@@ -94,7 +111,7 @@ def new_agent_wallet(
         user_id=user.id,
         master_address=master,
         address=address,
-        agent_name=f"maxxit {address[2:8].lower()}",
+        agent_name=name,
         encrypted_private_key=encrypted,
     )
     session.add(wallet)
@@ -155,7 +172,10 @@ def submit_approval(
         base_url=settings.hyperliquid_base_url,
         chain_id=body.chain_id,
     )
-    signer = recover_approver(action, body.signature)
+    try:
+        signer = recover_approver(action, body.signature)
+    except ValueError:
+        raise InputRejected("signature", "the signature does not recover to any address") from None
     if signer.lower() != wallet.master_address.lower():
         raise InputRejected(
             "signature", f"signed by {signer}, but the Hyperliquid account is {wallet.master_address}"

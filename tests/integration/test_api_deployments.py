@@ -223,8 +223,8 @@ def test_hyperliquid_without_the_users_wallet_is_422(client, as_owner, agent, se
 
     assert reply.status_code == 422, reply.text
     [error] = reply.json()["detail"]
-    # The schema checks it across fields (a model validator), so pydantic names no single field.
-    assert "user_wallet" in error["message"]
+    assert error["field"] == "user_wallet"
+    assert "Hyperliquid account address is required" in error["message"]
     assert _deployments(session) == 0
 
 

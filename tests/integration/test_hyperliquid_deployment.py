@@ -1,0 +1,162 @@
+"""A Hyperliquid deployment end to end on the local server: approve, trade a signal once, keep the key hidden.
+
+The wizard's flow: the platform creates an agent wallet, the user's own key signs the approveAgent typed data
+(as the browser wallet would), the platform submits it, and the deployment trades through the real SDK.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+from sqlmodel import func, select
+
+from backend.auth.identity import CurrentUser
+from backend.config import Settings
+from backend.deployments.errors import DeploymentConflict, InputRejected
+from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
+from backend.deployments.service import change_status, create_deployment
+from backend.execution.service import Executor, client_order_id
+from backend.models import AgentWallet, AuditLog, Position
+from backend.models.enums import DeploymentStatus, ExecutionStatus, ExecutionVenue, Role, SignalStatus, Venue
+from backend.prices.simulated import SimulatedPriceFeed
+from backend.venues.hyperliquid import HyperliquidVenue
+from backend.venues.paper import PaperVenue
+from backend.venues.registry import VenueRegistry
+from backend.wallets.keys import WalletCipher
+from backend.wallets.service import approval_request, prepare_agent_wallet, submit_approval
+from tests.wallets import TEST_SECRET_KEY
+
+
+class Crash(BaseException):
+    pass
+
+
+@pytest.fixture
+def settings(hl_server) -> Settings:
+    return Settings(hyperliquid_api=hl_server.url, maxxit_secret_key=TEST_SECRET_KEY)
+
+
+@pytest.fixture
+def cipher(settings) -> WalletCipher:
+    return WalletCipher.from_settings(settings)
+
+
+@pytest.fixture
+def trader(factory, hl_user):
+    user = factory.user(address=hl_user.address.lower())
+    return CurrentUser(user.id, user.address, Role.TRADER)
+
+
+@pytest.fixture
+def venues(engine, settings) -> VenueRegistry:
+    return VenueRegistry(
+        {
+            ExecutionVenue.PAPER: PaperVenue(engine, SimulatedPriceFeed(seed=7)),
+            ExecutionVenue.HYPERLIQUID: HyperliquidVenue(settings.hyperliquid_base_url),
+        }
+    )
+
+
+def approve_in_browser(session, trader, hl_user, settings, cipher) -> int:
+    """What the deploy wizard does; the user's key stands in for the browser wallet."""
+    wallet = prepare_agent_wallet(session, trader, hl_user.address, cipher=cipher)
+    request = approval_request(
+        session, trader, wallet.id, settings=settings, chain_id=42161, now=datetime.now(UTC)
+    )
+    signature = Account.sign_typed_data(hl_user.key, full_message=request.typed_data).signature.to_0x_hex()
+    submit_approval(
+        session,
+        trader,
+        wallet.id,
+        ApprovalSignature(signature=signature, nonce=request.nonce, chain_id=42161),
+        settings=settings,
+    )
+    return wallet.id
+
+
+def deploy(session, trader, agent, hl_user, settings, cipher, **kw):
+    request = DeploymentRequest(
+        agent_id=agent.id, venue=ExecutionVenue.HYPERLIQUID, user_wallet=hl_user.address, **kw
+    )
+    return create_deployment(session, trader, request, settings=settings, cipher=cipher)
+
+
+def test_an_approved_deployment_trades_a_signal_once_through_the_sdk(
+    session, factory, hl_server, hl_user, trader, settings, cipher, venues
+):
+    agent = factory.agent(venue=Venue.HYPERLIQUID)
+    wallet_id = approve_in_browser(session, trader, hl_user, settings, cipher)
+    wallet = session.get(AgentWallet, wallet_id)
+    assert hl_server.agents(hl_user.address) == {"maxxit 1": wallet.address}
+
+    deployment = deploy(
+        session,
+        trader,
+        agent,
+        hl_user,
+        settings,
+        cipher,
+        agent_wallet_id=wallet_id,
+        risk={"leverage_cap": "3"},
+    )
+    assert deployment.status == DeploymentStatus.ACTIVE
+    signal = factory.signal(agent, token="ETH", status=SignalStatus.PENDING, score=Decimal("0.8"))
+
+    crashing = Executor(venues, cipher, fault=lambda point: (_ for _ in ()).throw(Crash(point)))
+    with pytest.raises(Crash):
+        crashing.execute(session, signal.id, deployment.id)
+    session.rollback()
+    outcome = Executor(venues, cipher).execute(session, signal.id, deployment.id)
+
+    assert outcome.status == ExecutionStatus.FILLED
+    orders = hl_server.orders(hl_user.address)
+    assert len(orders) == 1, "the retry asked for the order instead of placing another"
+    fills = hl_server.fills(hl_user.address)
+    assert [f["cloid"] for f in fills] == [client_order_id(deployment.id, signal.id)]
+    position = session.get(Position, outcome.position_id)
+    assert (position.venue, position.market, position.leverage) == (ExecutionVenue.HYPERLIQUID, "ETH", 3)
+    assert position.size == Decimal(fills[0]["sz"]) and position.entry_price == Decimal(fills[0]["px"])
+    assert position.entry_fee == Decimal(fills[0]["fee"])
+
+
+def test_the_rest_flow_waits_for_approval_and_the_agent_key_stays_encrypted(
+    session, factory, hl_server, hl_user, trader, settings, cipher, caplog
+):
+    agent = factory.agent(venue=Venue.MULTI)
+    deployment = deploy(session, trader, agent, hl_user, settings, cipher)
+    assert deployment.status == DeploymentStatus.PENDING_APPROVAL
+    with pytest.raises(DeploymentConflict, match="approve the agent wallet first"):
+        change_status(session, trader, deployment.id, "resume")
+
+    wallet = session.exec(select(AgentWallet).where(AgentWallet.deployment_id == deployment.id)).one()
+    key_hex = bytes(cipher.decrypt(wallet.address, wallet.encrypted_private_key).key).hex()
+    assert key_hex not in wallet.encrypted_private_key.hex()
+    audit_text = " ".join(str(r.details) for r in session.exec(select(AuditLog)).all())
+    assert key_hex not in audit_text and key_hex not in caplog.text
+    assert key_hex not in repr(wallet.address)
+
+
+def test_an_account_has_three_agent_slots_and_a_cancelled_deployment_frees_its_slot(
+    session, factory, hl_server, hl_user, trader, settings, cipher
+):
+    agent = factory.agent(venue=Venue.HYPERLIQUID)
+    deployments = [deploy(session, trader, agent, hl_user, settings, cipher) for _ in range(3)]
+    with pytest.raises(InputRejected, match="3 agent wallets per account"):
+        deploy(session, trader, agent, hl_user, settings, cipher)
+
+    change_status(session, trader, deployments[1].id, "cancel")
+    replacement = deploy(session, trader, agent, hl_user, settings, cipher)
+
+    names = dict(
+        session.exec(
+            select(AgentWallet.deployment_id, AgentWallet.agent_name).where(
+                AgentWallet.deployment_id.in_([deployments[1].id, replacement.id])
+            )
+        ).all()
+    )
+    # Approving the replacement under the same name makes Hyperliquid drop the cancelled deployment's agent.
+    assert names[replacement.id] == names[deployments[1].id] == "maxxit 2"
+    assert session.exec(select(func.count()).select_from(AgentWallet)).one() == 4
