@@ -37,6 +37,7 @@ from backend.models import CtPost, Signal
 from backend.models.enums import Role
 from backend.signals.ingest import store_manual_post
 from tasks.app import build_huey
+from tasks.execution import execute_for_deployment_task, execute_signal_task
 from tasks.signals import classify_post_task, generate_signals_task
 from tests.factories import Factory
 from tests.pgtools import temporary_pg_database
@@ -74,7 +75,7 @@ def platform(kind: str) -> Iterator[Settings]:
 
 
 @contextlib.contextmanager
-def consumer(settings: Settings, log: Path) -> Iterator[None]:
+def consumer(settings: Settings, log: Path, workers: int = 2) -> Iterator[None]:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -86,8 +87,8 @@ def consumer(settings: Settings, log: Path) -> Iterator[None]:
         "X_API_BEARER_TOKEN": "",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", "2", "-k", "thread",
-         "-m", "1", "--logfile", str(log)],
+        [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", str(workers),
+         "-k", "thread", "-m", "1", "--logfile", str(log)],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -98,11 +99,16 @@ def consumer(settings: Settings, log: Path) -> Iterator[None]:
         process.wait(timeout=20)
 
 
+def register_tasks(producer) -> None:
+    """The tasks live on the module's Huey instance; a producer on another queue must know them too."""
+    for task in (classify_post_task, generate_signals_task, execute_signal_task, execute_for_deployment_task):
+        producer._registry.register(task.task_class)
+
+
 def measure(settings: Settings, posts: int, burst: int, followers: int) -> Run:
     engine = make_engine(settings.database_url)
     producer = build_huey(settings)
-    for task in (classify_post_task, generate_signals_task):
-        producer._registry.register(task.task_class)
+    register_tasks(producer)
     with Session(engine, expire_on_commit=False) as session:
         factory = Factory(session)
         factory.tokens(*TOKENS)
