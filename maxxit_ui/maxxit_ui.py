@@ -13,6 +13,8 @@ from maxxit_ui.pages import (
     admin_users,
     agent_signals,
     builder,
+    deploy,
+    deployments,
     my_agents,
     signin,
 )
@@ -26,6 +28,8 @@ from maxxit_ui.state.agent_signals import AgentSignalsState
 from maxxit_ui.state.auth import AuthState
 from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.ct_accounts import CtAccountsState
+from maxxit_ui.state.deploy import DeployState
+from maxxit_ui.state.deployments import DeploymentsState
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
 from maxxit_ui.state.my_agents import MyAgentsState
@@ -65,6 +69,13 @@ app.add_page(
 )
 app.add_page(
     my_agents.my_agents, route=my_agents.ROUTE, title="My agents · Maxxit", on_load=MyAgentsState.load
+)
+app.add_page(deploy.deploy, route=deploy.ROUTE, title=DeployState.page_title, on_load=DeployState.load)
+app.add_page(
+    deployments.deployments,
+    route=deployments.ROUTE,
+    title="My deployments · Maxxit",
+    on_load=DeploymentsState.load,
 )
 
 # Operator pages: "Admins only" for signed-in traders.

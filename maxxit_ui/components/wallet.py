@@ -37,6 +37,7 @@ def account_menu() -> rx.Component:
             ),
         ),
         rx.menu.content(
+            _menu_link("My deployments", "/deployments", "rocket", "menu-my-deployments"),
             _menu_link("My agents", "/my-agents", "bot", "menu-my-agents"),
             _menu_link("Build agent", "/agents/new", "circle_plus", "menu-build-agent"),
             rx.cond(

@@ -14,8 +14,37 @@ from maxxit_ui.components.layout import (
 )
 from maxxit_ui.components.tables import data_table, figure, figure_cell, key_value, text_cell, venue_badge
 from maxxit_ui.state.agent import AccountRow, AgentState, FigureTile, PositionRow, SignalRow
+from maxxit_ui.state.auth import AuthState
 
 ROUTE = "/agents/[agent_id]"
+
+
+def _deploy() -> rx.Component:
+    """Deploy for signed-in users, a sign-in link for visitors, the reason when the agent is not active."""
+    s = AgentState
+    return rx.cond(
+        s.deploy_block != "",
+        rx.text(
+            rx.icon("circle_pause", size=14, display="inline", margin_right="4px"),
+            s.deploy_block,
+            size="2",
+            color_scheme="gray",
+            id="agent-deploy-unavailable",
+        ),
+        rx.cond(
+            AuthState.signed_in,
+            rx.link(
+                rx.button(rx.icon("rocket", size=16), "Deploy", size="3"),
+                href=s.deploy_href,
+                id="deploy-link",
+            ),
+            rx.link(
+                rx.button(rx.icon("wallet", size=16), "Sign in to deploy", size="3", variant="soft"),
+                href=s.signin_deploy_href,
+                id="signin-to-deploy",
+            ),
+        ),
+    )
 
 
 def _header() -> rx.Component:
@@ -23,11 +52,19 @@ def _header() -> rx.Component:
     return rx.vstack(
         rx.link("← Marketplace", href="/marketplace", size="2", color_scheme="gray"),
         rx.hstack(
-            rx.heading(s.name, size="7", weight="bold", id="agent-name"),
-            venue_badge(s.venue, s.venue_color),
+            rx.hstack(
+                rx.heading(s.name, size="7", weight="bold", id="agent-name"),
+                venue_badge(s.venue, s.venue_color),
+                align="center",
+                spacing="3",
+                wrap="wrap",
+            ),
+            _deploy(),
+            justify="between",
             align="center",
-            spacing="3",
+            spacing="4",
             wrap="wrap",
+            width="100%",
         ),
         rx.hstack(
             rx.text(

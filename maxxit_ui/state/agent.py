@@ -12,10 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, SignalOut
 from backend.agents.service import AgentNotFound, get_agent
+from backend.models.enums import AgentStatus
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import weights_chart
 from maxxit_ui.state.auth import current_user
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.paths import signin_url
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,14 @@ class PositionRow(TypedDict):
     close_reason: str
     opened: str
     closed: str
+
+
+# Why an agent that is not active offers no Deploy button.
+NOT_DEPLOYABLE = {
+    AgentStatus.ARCHIVED: "Archived: this agent can no longer be deployed.",
+    AgentStatus.PAUSED: "Paused by its creator: it can be deployed again once it is active.",
+    AgentStatus.DRAFT: "A draft: it can be deployed once its creator activates it.",
+}
 
 
 def _side_tone(side: str) -> str:
@@ -179,6 +189,9 @@ class AgentState(rx.State):
     accounts: list[AccountRow] = []
     signals: list[SignalRow] = []
     positions: list[PositionRow] = []
+    deploy_href: str = ""
+    signin_deploy_href: str = ""
+    deploy_block: str = ""  # why this agent cannot be deployed; empty when it can
 
     @rx.var
     def page_title(self) -> str:
@@ -226,4 +239,7 @@ class AgentState(rx.State):
         self.accounts = [_account(a) for a in agent.accounts]
         self.signals = [_signal(s) for s in agent.recent_signals]
         self.positions = [_position(p) for p in agent.recent_positions]
+        self.deploy_href = f"/agents/{agent.id}/deploy"
+        self.signin_deploy_href = signin_url(self.deploy_href)
+        self.deploy_block = NOT_DEPLOYABLE.get(AgentStatus(agent.status), "")
         self.status = "found"

@@ -86,6 +86,8 @@ async def _submit_approval(
         await read(lambda session: submit_approval(session, user, wallet_id, body, settings=settings))
     except InputRejected as e:
         return _sentence(str(e))  # e.g. signed by another account than the one entered
+    except ValueError:
+        return "The wallet's signature does not recover any account; approve again."
     except TemporaryVenueError:
         return HYPERLIQUID_DOWN
     except VenueError as e:

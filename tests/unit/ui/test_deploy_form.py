@@ -205,6 +205,7 @@ def test_backend_fields_map_to_wizard_steps():
     }
     with pytest.raises(ValidationError) as caught:
         DeploymentRequest(agent_id=1, venue="HYPERLIQUID")
-    assert form.risk_errors(caught.value) == {
-        "form": "User_wallet (your Hyperliquid account address) is required for Hyperliquid."
-    }
+    assert set(form.risk_errors(caught.value)) == {"user_wallet"}
+    with pytest.raises(ValidationError) as caught:
+        DeploymentRequest(agent_id=1, venue="PAPER", starting_balance_usd=D("50"))
+    assert set(form.risk_errors(caught.value)) == {"starting_balance"}

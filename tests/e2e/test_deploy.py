@@ -1,0 +1,382 @@
+"""In Chromium against the running app: deploy agents through the wizard and watch them on /deployments.
+
+Paper: every wizard step with its field checks, then pause, resume, a signal that opens a position (the real
+Huey execution task, run inline as no consumer runs beside the harness), and cancel. Hyperliquid: the app
+talks to the local Hyperliquid-compatible server (HYPERLIQUID_API), the injected wallet signs the
+approveAgent typed data, and the server must know the agent for the user afterwards. The agent wallet's
+private key must appear in no page HTML and in no websocket frame the page received.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
+from sqlmodel import select
+
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.models import Agent, AgentDeployment, AgentWallet, CtAccount, Position, User
+from backend.models.common import utcnow
+from backend.models.enums import AgentStatus, SignalStatus
+from backend.wallets.keys import WalletCipher
+from tests.e2e.conftest import Seeded
+from tests.e2e.wallet import BrowserWallet, context_with_wallet
+from tests.factories import Factory
+from tests.hyperliquid_server import HyperliquidServer
+
+pytestmark = pytest.mark.e2e
+
+HL_FUNDS = Decimal(10_000)
+
+
+@pytest.fixture(scope="module")
+def hl_server() -> Iterator[HyperliquidServer]:
+    with HyperliquidServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def hyperliquid_env(hl_server: HyperliquidServer) -> Iterator[None]:
+    """The app's Hyperliquid venue and approvals go to the local server (set before the app starts)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HYPERLIQUID_API", hl_server.url)
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def app_url(hyperliquid_env: None, app_url: str) -> str:
+    """conftest's app, started only once HYPERLIQUID_API points at the local server."""
+    assert get_settings().hyperliquid_base_url.startswith("http://127.0.0.1:")
+    return app_url
+
+
+class Frames:
+    """Every websocket frame the page received (Reflex state deltas), as text."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("websocket", self._socket)
+
+    def _socket(self, socket: WebSocket) -> None:
+        socket.on("framereceived", self._frame)
+
+    def _frame(self, payload: str | bytes) -> None:
+        self.received.append(payload if isinstance(payload, str) else payload.decode("utf-8", "replace"))
+
+    def text(self) -> str:
+        return "\n".join(self.received)
+
+
+@pytest.fixture
+def new_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Callable[..., Page]]:
+    opened: list[BrowserContext] = []
+
+    def open_page(wallet: BrowserWallet | None = None, frames: Frames | None = None) -> Page:
+        if wallet is None:
+            context = browser.new_context(**browser_context_args)
+        else:
+            context = context_with_wallet(browser, wallet, **browser_context_args)
+        opened.append(context)
+        page = context.new_page()
+        if frames is not None:
+            frames.watch(page)
+        return page
+
+    yield open_page
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def inline_tasks(app_url: str) -> Iterator[None]:
+    """Huey runs tasks where they are queued (no consumer runs beside the harness), for this test only."""
+    from tasks.app import huey
+    from tasks.execution import _executor
+
+    _executor.cache_clear()  # venues on this module's database
+    before = huey.immediate
+    huey.immediate = True
+    yield
+    huey.immediate = before
+
+
+def sign_in(page: Page, app_url: str, wallet: BrowserWallet, path: str = "/marketplace") -> None:
+    page.goto(f"{app_url}{path}")
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#account-address")).to_have_text(wallet.short_address)
+
+
+def step_state(page: Page, step: str) -> str | None:
+    return page.locator(f"#deploy-step-{step}").get_attribute("data-state")
+
+
+def expect_step(page: Page, step: str) -> None:
+    expect(page.locator(f"#deploy-step-{step}")).to_have_attribute("data-state", "current")
+
+
+def deployments_of(address: str) -> list[AgentDeployment]:
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.address == address.lower())).one()
+        query = select(AgentDeployment).where(AgentDeployment.user_id == user.id).order_by(AgentDeployment.id)
+        return list(session.exec(query).all())
+
+
+def test_visitors_and_inactive_agents(new_page, app_url: str, seeded: Seeded) -> None:
+    with session_scope() as session:
+        paused_id = Factory(session).agent(name="E2E Paused", status=AgentStatus.PAUSED).id
+
+    page = new_page()
+    page.goto(f"{app_url}/agents/{seeded.gmx_id}")
+    link = page.locator("#signin-to-deploy")
+    expect(link).to_have_text("Sign in to deploy")
+    expect(page.locator("#deploy-link")).to_have_count(0)
+    assert link.get_attribute("href") == f"/signin?next=/agents/{seeded.gmx_id}/deploy"
+    page.goto(f"{app_url}/deployments")
+    expect(page).to_have_url(re.compile(r"/signin/?\?next=/deployments/?$"))
+    page.goto(f"{app_url}/agents/{seeded.gmx_id}/deploy")
+    expect(page).to_have_url(re.compile(rf"/signin/?\?next=/agents/{seeded.gmx_id}/deploy/?$"))
+
+    wallet = BrowserWallet()
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet, f"/agents/{paused_id}")
+    expect(page.locator("#agent-deploy-unavailable")).to_contain_text("Paused by its creator")
+    expect(page.locator("#deploy-link")).to_have_count(0)
+    page.goto(f"{app_url}/agents/{paused_id}/deploy")
+    expect(page.locator("#deploy-unavailable")).to_contain_text("paused this agent")
+    expect(page.locator("#deploy-next")).to_have_count(0)
+
+    page.locator("#account-menu").click()
+    page.locator("#menu-my-deployments").click()
+    expect(page).to_have_url(re.compile(r"/deployments/?$"))
+    expect(page.locator("#deployments-empty")).to_have_text("You have not deployed an agent yet.")
+    expect(page.locator("#deployments-marketplace")).to_have_attribute("href", "/marketplace")
+
+
+def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
+    new_page, app_url: str, seeded: Seeded, inline_tasks: None
+) -> None:
+    wallet = BrowserWallet()
+    page = new_page(wallet)
+    # A visitor's "Sign in to deploy" comes back to the wizard after signing in.
+    page.goto(f"{app_url}/agents/{seeded.gmx_id}")
+    page.locator("#signin-to-deploy").click()
+    page.locator("#signin-connect").click()
+    expect(page).to_have_url(re.compile(rf"/agents/{seeded.gmx_id}/deploy/?$"))
+    expect(page.locator("#deploy-heading")).to_have_text(f"Deploy {seeded.gmx_name}")
+
+    # Venue: a GMX agent deploys to paper only.
+    expect_step(page, "venue")
+    expect(page.locator("#deploy-stepper [id^=deploy-step-]")).to_have_count(4)  # no approval step
+    expect(page.locator("#deploy-route-paper")).to_be_visible()
+    expect(page.locator("#deploy-route-hyperliquid")).to_have_count(0)
+    page.locator("#deploy-next").click()
+
+    # Account: the paper balance, checked before the wizard moves on.
+    expect_step(page, "account")
+    assert step_state(page, "venue") == "done"
+    balance = page.locator("#deploy-starting-balance")
+    expect(balance).to_have_value("10000")
+    balance.fill("50")
+    page.locator("#deploy-next").click()
+    expect(page.locator("#field-error-starting-balance")).to_have_text(
+        "Starting balance must be between $100 and $100,000,000."
+    )
+    expect_step(page, "account")
+    balance.fill("2500")
+    expect(page.locator("#field-error-starting-balance")).to_have_count(0)
+    page.locator("#deploy-next").click()
+
+    # Risk: the agent's own settings, in percent; bad values refused beside their field.
+    expect_step(page, "risk")
+    expect(page.locator("#deploy-stop-loss-pct")).to_have_value("10")
+    expect(page.locator("#deploy-trailing-activation-pct")).to_have_value("3")
+    expect(page.locator("#deploy-trailing-distance-pct")).to_have_value("1")
+    page.locator("#deploy-leverage-cap").fill("60")
+    page.locator("#deploy-stop-loss-pct").fill("100")
+    page.locator("#deploy-next").click()
+    expect(page.locator("#field-error-leverage-cap")).to_have_text("Leverage cap must be at most 50\u00d7.")
+    expect(page.locator("#field-error-stop-loss-pct")).to_have_text("Stop loss must be below 100 %.")
+    page.locator("#deploy-leverage-cap").fill("2")
+    page.locator("#deploy-stop-loss-pct").fill("8")
+    page.locator("#deploy-max-trade-usd").fill("400")
+    page.locator("#deploy-next").click()
+
+    # Review: everything chosen; the stepper goes back to a passed step and forward again.
+    expect_step(page, "review")
+    expect(page.locator("#review-venue")).to_contain_text("Paper only")
+    expect(page.locator("#review-balance")).to_contain_text("$2,500.00")
+    expect(page.locator("#review-stop-loss")).to_contain_text("8.0%")
+    expect(page.locator("#review-leverage")).to_contain_text("2\u00d7")
+    expect(page.locator("#review-max-trade")).to_contain_text("$400.00")
+    page.locator("#deploy-step-account").click()
+    expect_step(page, "account")
+    expect(balance).to_have_value("2500")
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-submit").click()
+
+    expect(page).to_have_url(re.compile(r"/deployments/?$"))
+    [deployment] = deployments_of(wallet.address)
+    assert deployment.venue == "PAPER" and deployment.status == "ACTIVE"
+    assert deployment.capital_usd == Decimal("2500") and deployment.stop_loss_pct == Decimal("0.08")
+    assert deployment.leverage_cap == Decimal("2") and deployment.max_trade_usd == Decimal("400")
+    assert deployment.sizing_profile is None and deployment.trailing_activation_pct is None  # the agent's
+    row = page.locator(f"#deployment-{deployment.id}")
+    expect(row).to_contain_text(seeded.gmx_name)
+    expect(row).to_contain_text("Paper")
+    expect(row).to_contain_text("$2,500.00")
+    status = page.locator(f"#status-{deployment.id}")
+    expect(status).to_have_text("Active")
+
+    page.locator(f"#pause-{deployment.id}").click()
+    expect(status).to_have_text("Paused")
+    expect(page.locator(f"#pause-{deployment.id}")).to_have_count(0)
+    assert deployments_of(wallet.address)[0].status == "PAUSED"
+    page.locator(f"#resume-{deployment.id}").click()
+    expect(status).to_have_text("Active")
+    assert deployments_of(wallet.address)[0].status == "ACTIVE"
+
+    # A signal of the agent opens a position, and the open page shows it on its own within seconds.
+    expect(page.locator("#positions-empty")).to_be_visible()
+    signal_id = _signal(seeded, "$ETH reclaiming the range high, long from here")
+    from tasks.execution import execute_signal_task
+
+    assert execute_signal_task(signal_id).get() == 1
+    with session_scope() as session:
+        [position] = session.exec(select(Position).where(Position.deployment_id == deployment.id)).all()
+    position_row = page.locator(f"#position-{position.id}")
+    expect(position_row).to_contain_text("ETH", timeout=15_000)
+    expect(position_row).to_contain_text("LONG")
+    expect(position_row).to_contain_text("0.72")
+    expect(position_row).to_contain_text("reclaiming the range high")
+    expect(position_row).to_contain_text("$0.20 Maxxit")  # the venue's fee, then Maxxit's trade fee
+    expect(position_row.get_by_role("link", name="signals →")).to_have_attribute(
+        "href", f"/agents/{seeded.gmx_id}/signals"
+    )
+    expect(page.locator(f"#open-{deployment.id}")).to_have_text("1")
+    page.locator("#positions-status").get_by_role("radio", name="Closed").click()
+    expect(page.locator("#positions-empty")).to_be_visible()
+    page.locator("#positions-status").get_by_role("radio", name="Open").click()
+    expect(position_row).to_be_visible()
+
+    # Cancel asks first, and says open positions stay managed.
+    page.locator(f"#cancel-{deployment.id}").click()
+    expect(page.locator("#cancel-dialog")).to_contain_text("stay managed by their exits")
+    page.locator("#cancel-confirm").click()
+    expect(status).to_have_text("Cancelled")
+    expect(page.locator(f"#resume-{deployment.id}")).to_have_count(0)
+    expect(page.locator(f"#cancel-{deployment.id}")).to_have_count(0)
+    assert deployments_of(wallet.address)[0].status == "CANCELLED"
+
+
+def _signal(seeded: Seeded, text: str) -> int:
+    with session_scope() as session:
+        f = Factory(session)
+        account = session.exec(select(CtAccount).where(CtAccount.handle == seeded.handle)).one()
+        post = f.post(account, text=text, posted_at=utcnow())
+        agent = session.get(Agent, seeded.gmx_id)
+        signal = f.signal(agent, post, token="ETH", score=Decimal("0.72"), status=SignalStatus.PENDING)
+        signal.created_at = utcnow()
+        session.add(signal)
+        session.commit()
+        return signal.id
+
+
+def test_deploy_to_hyperliquid_with_an_approved_agent_wallet(
+    new_page, app_url: str, seeded: Seeded, hl_server: HyperliquidServer
+) -> None:
+    wallet = BrowserWallet()
+    hl_server.fund(wallet.address, HL_FUNDS)
+    frames = Frames()
+    page = new_page(wallet, frames)
+    sign_in(page, app_url, wallet, f"/agents/{seeded.hyper_id}")
+    page.locator("#deploy-link").click()
+    expect(page).to_have_url(re.compile(rf"/agents/{seeded.hyper_id}/deploy/?$"))
+
+    page.locator("#deploy-route-hyperliquid").click()
+    expect(page.locator("#deploy-stepper [id^=deploy-step-]")).to_have_count(5)
+    page.locator("#deploy-next").click()
+    expect_step(page, "account")
+    address = page.locator("#deploy-user-wallet")
+    expect(address).to_have_value(wallet.address.lower())
+    expect(page.locator("#deploy-agent-wallet-note")).to_contain_text("fresh agent wallet")
+    address.fill("0x1234")
+    page.locator("#deploy-next").click()
+    expect(page.locator("#field-error-user-wallet")).to_have_text(
+        "An address is 0x followed by 40 hex digits."
+    )
+    address.fill(wallet.address)
+    page.locator("#deploy-next").click()
+
+    # Approval: no way past it without an approved agent wallet.
+    expect_step(page, "approval")
+    expect(page.locator("#deploy-wallet-scope")).to_contain_text(
+        "can place and cancel orders on your Hyperliquid account. It cannot withdraw or transfer your funds."
+    )
+    page.locator("#deploy-next").click()
+    expect(page.locator("#deploy-approval-error")).to_contain_text("approve it in your wallet first")
+    page.locator("#deploy-create-wallet").click()
+    agent_address = page.locator("#deploy-agent-wallet")
+    expect(agent_address).to_have_text(re.compile(r"^0x[0-9a-fA-F]{40}$"))
+    agent = agent_address.inner_text()
+    assert hl_server.agents(wallet.address) == {}
+
+    # A rejection in the wallet and an unreachable Hyperliquid each say so, and "Try again" retries.
+    wallet.reject_next = True
+    page.locator("#deploy-approve").click()
+    expect(page.locator("#deploy-approval-error")).to_contain_text("You rejected the approval in your wallet")
+    hl_server.fail_next(503, path="/exchange")
+    page.locator("#deploy-approval-retry").click()
+    expect(page.locator("#deploy-approval-error")).to_contain_text("Hyperliquid cannot be reached right now")
+    assert hl_server.agents(wallet.address) == {}
+    page.locator("#deploy-approval-retry").click()
+    expect(page.locator("#deploy-approved")).to_be_visible()
+    expect(page.locator("#deploy-approval-error")).to_have_count(0)
+    assert [a.lower() for a in hl_server.agents(wallet.address).values()] == [agent.lower()]
+    typed = wallet.signed_typed[-1]
+    assert typed["primaryType"] == "HyperliquidTransaction:ApproveAgent"
+    assert typed["message"]["agentAddress"].lower() == agent.lower()
+    html = [page.content()]
+
+    page.locator("#deploy-next").click()
+    expect_step(page, "risk")
+    page.locator("#deploy-next").click()
+    expect_step(page, "review")
+    expect(page.locator("#review-venue")).to_contain_text("Hyperliquid only")
+    expect(page.locator("#review-account")).to_contain_text(wallet.address)
+    expect(page.locator("#review-agent-wallet")).to_contain_text(agent)
+    expect(page.locator("#review-balance")).to_have_count(0)
+    page.locator("#deploy-submit").click()
+
+    expect(page).to_have_url(re.compile(r"/deployments/?$"))
+    [deployment] = deployments_of(wallet.address)
+    assert deployment.venue == "HYPERLIQUID" and deployment.status == "ACTIVE"
+    assert deployment.user_wallet == wallet.address.lower()
+    row = page.locator(f"#deployment-{deployment.id}")
+    expect(row).to_contain_text("Hyperliquid")
+    expect(row).to_contain_text("$10,000.00")  # the balance as the Hyperliquid server reports it
+    expect(page.locator(f"#status-{deployment.id}")).to_have_text("Active")
+    html.append(page.content())
+
+    # The agent wallet's key: in the database (encrypted), and nowhere the browser could see.
+    with session_scope() as session:
+        stored = session.exec(select(AgentWallet).where(AgentWallet.deployment_id == deployment.id)).one()
+        assert stored.address.lower() == agent.lower()
+        key = (
+            WalletCipher.from_settings(get_settings())
+            .decrypt(stored.address, stored.encrypted_private_key)
+            .key
+        )
+    key_hex = bytes(key).hex()
+    seen = ("\n".join(html) + "\n" + frames.text()).lower()
+    assert frames.received and agent.lower() in frames.text().lower()  # the capture did see the wallet
+    assert key_hex not in seen

@@ -1,0 +1,137 @@
+"""Rows of the deployments page: status, actions, balances the venue could not give, positions with fees."""
+
+from datetime import UTC, datetime
+from decimal import Decimal as D
+
+import pytest
+
+from backend.deployments.schemas import DeploymentView, PositionView, RiskSettings
+from maxxit_ui.state.deploy_form import TIMES
+from maxxit_ui.state.deployments import deployment_row, position_row
+
+CREATED = datetime(2025, 3, 4, 5, 6, tzinfo=UTC)
+
+
+def deployment(**changes) -> DeploymentView:
+    base = {
+        "id": 12,
+        "agent_id": 3,
+        "agent_name": "Hyper Momentum",
+        "venue": "PAPER",
+        "venue_preferences": None,
+        "status": "ACTIVE",
+        "user_wallet": None,
+        "agent_wallet_address": None,
+        "agent_wallet_approved": False,
+        "balance_usd": D("2512.5"),
+        "available_usd": D("2300"),
+        "open_positions": 2,
+        "realized_pnl": D("-4.25"),
+        "fees_paid": D("1.45"),
+        "risk": RiskSettings(),
+        "created_at": CREATED,
+    }
+    return DeploymentView(**{**base, **changes})
+
+
+def test_a_paper_deployment_row():
+    row = deployment_row(deployment())
+    assert row["id"] == "12" and row["agent_href"] == "/agents/3"
+    assert (row["venues"], row["account"]) == ("Paper", "virtual balance")
+    assert (row["balance"], row["available"], row["open_positions"]) == ("$2,512.50", "$2,300.00", "2")
+    assert (row["pnl"], row["pnl_tone"], row["fees"]) == ("-$4.25", "negative", "$1.45")
+    assert row["created"] == "2025-03-04 05:06 UTC"
+
+
+@pytest.mark.parametrize(
+    ("status", "label", "color", "actions"),
+    [
+        ("ACTIVE", "Active", "green", (True, False, True)),
+        ("PAUSED", "Paused", "amber", (False, True, True)),
+        ("PENDING_APPROVAL", "Awaiting approval", "blue", (False, False, True)),
+        ("CANCELLED", "Cancelled", "gray", (False, False, False)),
+    ],
+)
+def test_status_decides_the_actions(status, label, color, actions):
+    row = deployment_row(deployment(status=status))
+    assert (row["status"], row["status_color"]) == (label, color)
+    assert (row["can_pause"], row["can_resume"], row["can_cancel"]) == actions
+
+
+def test_a_multi_venue_deployment_without_a_balance():
+    address = "0x" + "ab" * 20
+    row = deployment_row(
+        deployment(
+            venue="HYPERLIQUID",
+            venue_preferences=["HYPERLIQUID", "PAPER"],
+            user_wallet=address,
+            balance_usd=None,
+            available_usd=None,
+        )
+    )
+    assert row["venues"] == "Hyperliquid → Paper"
+    assert (row["account"], row["account_title"]) == ("0xabab…abab", address)
+    assert (row["balance"], row["balance_tone"], row["available"]) == ("unavailable", "muted", "unavailable")
+
+
+def position(**changes) -> PositionView:
+    base = {
+        "id": 40,
+        "deployment_id": 12,
+        "agent_id": 3,
+        "agent_name": "Hyper Momentum",
+        "venue": "HYPERLIQUID",
+        "market": "ETH",
+        "side": "long",
+        "size": D("0.0420"),
+        "entry_price": D("3012.5"),
+        "leverage": D("3"),
+        "status": "OPEN",
+        "signal_id": 9,
+        "signal_score": D("0.7234"),
+        "post_excerpt": "$ETH reclaiming the range high",
+        "entry_fee": D("0.0569"),
+        "trade_fee": D("0.20"),
+        "exit_price": None,
+        "realized_pnl": None,
+        "close_reason": None,
+        "client_order_id": "0x" + "0" * 32,
+        "opened_at": CREATED,
+        "closed_at": None,
+    }
+    return PositionView(**{**base, **changes})
+
+
+def test_an_open_position_with_its_signal_and_fees():
+    row = position_row(position())
+    assert (row["venue"], row["market"], row["side"], row["side_tone"]) == (
+        "Hyperliquid",
+        "ETH",
+        "LONG",
+        "positive",
+    )
+    assert (row["size"], row["entry"], row["leverage"]) == ("0.042", "3,012.5", f"3{TIMES}")
+    assert (row["has_signal"], row["score"], row["signals_href"]) == (True, "0.72", "/agents/3/signals")
+    assert row["post"] == "$ETH reclaiming the range high"
+    assert (row["fees"], row["fee_detail"]) == ("$0.26", "$0.06 venue + $0.20 Maxxit")
+    assert (row["status"], row["status_color"], row["pnl"], row["pnl_tone"]) == (
+        "Open",
+        "green",
+        "open",
+        "muted",
+    )
+
+
+def test_a_closed_position_found_at_the_venue_has_no_signal():
+    row = position_row(
+        position(
+            status="CLOSED", signal_id=None, signal_score=None, post_excerpt=None, realized_pnl=D("12.3")
+        )
+    )
+    assert (row["has_signal"], row["score"], row["post"]) == (False, "—", "")
+    assert (row["status"], row["status_color"], row["pnl"], row["pnl_tone"]) == (
+        "Closed",
+        "gray",
+        "+$12.30",
+        "positive",
+    )
