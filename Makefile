@@ -29,6 +29,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.sign_in
 	$(BIN)/python -m bench.classifier_accuracy
 	$(BIN)/python -m bench.post_to_signal
+	$(BIN)/python -m bench.post_to_fill
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
 
