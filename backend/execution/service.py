@@ -47,6 +47,7 @@ from backend.venues.base import (
     TemporaryVenueError,
     VenueAccount,
     VenueAdapter,
+    VenueError,
 )
 from backend.venues.registry import VenueRegistry
 from backend.venues.router import route_signal
@@ -136,13 +137,17 @@ class Executor:
             adapter, account = self._account(session, context, venue)
         except InvalidOrder as error:
             return self._finish(session, execution, ExecutionStatus.SKIPPED, error.reason)
-        rules = adapter.markets().get(signal.token)
-        if rules is None:
-            return self._finish(
-                session, execution, ExecutionStatus.SKIPPED, f"{signal.token} not listed on {venue}"
-            )
-        mid = adapter.mids()[signal.token]
-        sizing = size_trade(signal.score, adapter.balance(account), mid, rules, _limits(context))
+        try:
+            rules = adapter.markets().get(signal.token)
+            if rules is None:
+                reason = f"{signal.token} not listed on {venue}"
+                return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+            mid = adapter.mids()[signal.token]
+            sizing = size_trade(signal.score, adapter.balance(account), mid, rules, _limits(context))
+        except TemporaryVenueError:
+            raise
+        except VenueError as error:  # e.g. an account the venue does not know: retrying will not help
+            return self._finish(session, execution, ExecutionStatus.FAILED, error.reason)
         if isinstance(sizing, SizingSkip):
             return self._finish(session, execution, ExecutionStatus.SKIPPED, sizing.reason)
         order = OrderRequest(

@@ -254,3 +254,16 @@ def test_two_workers_racing_on_one_execution_place_one_order(engine, factory, pa
         assert count(check, PaperFill) == len(signals)
         assert count(check, Position) == len(signals)
         assert count(check, BillingEvent) == len(signals)
+
+
+def test_a_deployment_the_venue_does_not_know_fails_with_the_reason_instead_of_retrying(
+    session, factory, executor
+):
+    agent = factory.agent(venue=Venue.HYPERLIQUID)
+    deployment = factory.deployment(agent)  # no paper book: the venue has never heard of this account
+    signal = pending_signal(factory, agent)
+
+    outcome = executor.execute(session, signal.id, deployment.id)
+
+    assert outcome.status == ExecutionStatus.FAILED
+    assert outcome.reason == f"deployment {deployment.id} has no paper account"
