@@ -24,9 +24,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from backend.config import PROJECT_ROOT, get_settings
+from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import migrate as run_migrations
 from backend.db import session_scope
+from backend.secret_key import SecretKeyMissing, load_secret_key
 from backend.toolchain import reflex_environment
 
 app = typer.Typer(help="Maxxit: agentic trading platform.", no_args_is_help=True, add_completion=False)
@@ -97,6 +98,7 @@ def worker(
     workers: int = typer.Option(2, "--workers", "-w", min=1, max=64, help="Worker threads."),
 ) -> None:
     """Run the Huey consumer (queue from settings: Redis when REDIS_URL is set, else SQLite)."""
+    _require_secret_key(get_settings())
     os.execv(sys.executable, _consumer_command(workers))
 
 
@@ -108,6 +110,7 @@ def up(
 ) -> None:
     """Migrate, seed, start the worker and the app; Ctrl-C stops everything."""
     settings = get_settings()
+    _require_secret_key(settings)
     ports = {settings.frontend_port, settings.backend_port} if dev else {settings.frontend_port}
     busy = sorted(port for port in ports if _port_in_use(settings.app_host, port))
     if busy:
@@ -141,6 +144,15 @@ def up(
         console.print("\nStopping...")
     finally:
         _stop(children)
+
+
+def _require_secret_key(settings: Settings) -> None:
+    """Production without MAXXIT_SECRET_KEY could neither check sessions nor decrypt agent wallets: refuse."""
+    try:
+        load_secret_key(settings)
+    except SecretKeyMissing as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from error
 
 
 def _consumer_command(workers: int) -> list[str]:

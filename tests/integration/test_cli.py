@@ -64,6 +64,17 @@ def test_up_refuses_a_busy_port_and_changes_nothing(tmp_path: Path):
     assert not db.exists()
 
 
+def test_production_without_a_secret_key_refuses_to_start_app_and_worker(tmp_path: Path):
+    db = tmp_path / "untouched.db"
+    env = {**os.environ, "ENV": "prod", "DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "200"}
+    env.pop("MAXXIT_SECRET_KEY", None)
+    for command in ("up", "worker"):
+        result = _maxxit(command, env=env)
+        assert result.returncode == 2, command
+        assert "MAXXIT_SECRET_KEY is required when ENV=prod" in result.stdout
+    assert not db.exists()
+
+
 def test_create_admin_promotes_a_wallet_once_and_refuses_bad_addresses(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'admin.db'}"
     env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
