@@ -24,23 +24,22 @@ from backend.agents.service import AgentNotFound, get_agent
 from backend.auth.identity import CurrentUser
 from backend.config import get_settings
 from backend.deployments.errors import DeploymentConflict, InputRejected, WalletNotFound
-from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, RiskSettings
+from backend.deployments.schemas import DeploymentRequest, RiskSettings
 from backend.deployments.service import allowed_venues, create_deployment
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
-from backend.venues.base import TemporaryVenueError, VenueError
-from backend.wallets.service import approval_request, prepare_agent_wallet, submit_approval
+from backend.wallets.service import approval_request, prepare_agent_wallet
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state import deploy_form as form
 from maxxit_ui.state.agent_form import FieldError
-from maxxit_ui.state.auth import NO_WALLET, current_user, to_signin
+from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.deploy_approval import sentence, submit_signed_approval, wallet_reason
 from maxxit_ui.state.venues import wallet_cipher
 
 logger = logging.getLogger(__name__)
 
 DEPLOYMENTS = "/deployments"
-HYPERLIQUID_DOWN = "Hyperliquid cannot be reached right now, so nothing was approved. Try again in a moment."
 UNAVAILABLE = {
     AgentStatus.ARCHIVED: "This agent is archived and can no longer be deployed.",
     AgentStatus.PAUSED: "Its creator has paused this agent; it can be deployed again once it is active.",
@@ -55,49 +54,6 @@ class ReviewItem(TypedDict):
     id: str
     label: str
     value: str
-
-
-def _wallet_reason(result: Any, fallback: str) -> str:
-    """The user-facing reason of a `{ok: false, code, error}` result from assets/wallet.js."""
-    if not isinstance(result, dict):
-        return fallback
-    if result.get("code") == "no_wallet":
-        return NO_WALLET
-    if result.get("code") == "rejected":
-        return "You rejected the approval in your wallet, so nothing was approved."
-    return str(result.get("error") or fallback)[:300]
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-async def _submit_approval(
-    user: CurrentUser, wallet_id: int, signature: str, nonce: int, chain: int
-) -> str | None:
-    """None when Hyperliquid accepted the approval, else the reason to show."""
-    try:
-        body = ApprovalSignature(signature=signature, nonce=nonce, chain_id=chain)
-    except ValidationError:
-        return "The wallet returned an unusable signature."
-    settings = get_settings()
-    try:
-        await read(lambda session: submit_approval(session, user, wallet_id, body, settings=settings))
-    except InputRejected as e:
-        return _sentence(str(e))  # e.g. signed by another account than the one entered
-    except ValueError:
-        return "The wallet's signature does not recover any account; approve again."
-    except TemporaryVenueError:
-        return HYPERLIQUID_DOWN
-    except VenueError as e:
-        return _sentence(f"Hyperliquid refused the approval: {e.reason}")
-    except WalletNotFound:
-        return "That agent wallet is gone; go back and create a new one."
-    except SQLAlchemyError:
-        logger.exception("deploy: approval could not be stored")
-        return DB_ERROR
-    return None
 
 
 class DeployState(rx.State):
@@ -347,7 +303,7 @@ class DeployState(rx.State):
         """Approval 2/3: the approveAgent typed data for that chain, to sign with the account's own wallet."""
         if not isinstance(result, dict) or not result.get("ok"):
             return self._approval_failed(
-                _wallet_reason(result, "The wallet did not say which chain it is on.")
+                wallet_reason(result, "The wallet did not say which chain it is on.")
             )
         try:
             chain = form.chain_id(result.get("value"))
@@ -381,7 +337,7 @@ class DeployState(rx.State):
     def got_approval(self, result: dict[str, Any]) -> EventSpec | None:
         """Approval 3/3 starts: the signature goes to Hyperliquid in the background (a network call)."""
         if not isinstance(result, dict) or not result.get("ok"):
-            return self._approval_failed(_wallet_reason(result, "The wallet could not sign the approval."))
+            return self._approval_failed(wallet_reason(result, "The wallet could not sign the approval."))
         self._signature, self.approval_busy = str(result.get("value", "")), "submitting"
         return DeployState.send_approval
 
@@ -397,7 +353,7 @@ class DeployState(rx.State):
         if user is None:
             yield to_signin(self)
             return
-        outcome = await _submit_approval(user, wallet_id, signature, nonce, chain)
+        outcome = await submit_signed_approval(user, wallet_id, signature, nonce, chain)
         async with self:
             if outcome is None:
                 self.approval_busy, self.approval_error, self.approved = "", "", True
@@ -412,7 +368,7 @@ class DeployState(rx.State):
     def _rejected(self, error: InputRejected) -> EventSpec:
         """A backend refusal shown beside its field, on the step that holds the field."""
         field = form.BACKEND_FIELDS.get(error.field, "form")
-        return self._send_back({field: _sentence(str(error))})
+        return self._send_back({field: sentence(str(error))})
 
     def _send_back(self, errors: dict[str, str]) -> EventSpec:
         self.approval_busy = ""
@@ -473,7 +429,7 @@ class DeployState(rx.State):
         except InputRejected as e:
             return self._rejected(e)
         except DeploymentConflict as e:
-            return self._send_back({"form": _sentence(str(e))})
+            return self._send_back({"form": sentence(str(e))})
         except AgentNotFound:
             self.status = "not_found"
             return rx.toast.error("This agent is no longer available.")
