@@ -20,8 +20,8 @@ from sqlmodel import Session, col, func, select
 from backend.agents.schemas import MAX_PAGE_SIZE
 from backend.agents.service import AgentNotFound, can_view
 from backend.auth.identity import CurrentUser
-from backend.models import WEIGHT_NAMES, Agent, CtAccount, CtPost, Position, Signal
-from backend.models.enums import Side, SignalStatus
+from backend.models import WEIGHT_NAMES, Agent, CtAccount, CtPost, Position, Signal, SignalExecution
+from backend.models.enums import ExecutionStatus, Side, SignalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +102,13 @@ def list_signals(
         .offset(offset)
         .limit(limit)
     ).all()
-    counts = _position_counts(session, [signal.id for signal, _, _ in rows])
+    ids = [signal.id for signal, _, _ in rows]
+    counts, skips = _position_counts(session, ids), _skip_counts(session, ids)
     weights = agent.weights()
     items = [
-        _view(signal, post, account, agent, weights, counts.get(signal.id, 0))
+        _view(
+            signal, post, account, agent, weights, counts.get(signal.id, 0), skips.get(signal.id, (0, None))
+        )
         for signal, post, account in rows
     ]
     return SignalPage(
@@ -161,12 +164,17 @@ def contributions(features: Mapping[str, Decimal], weights: Mapping[str, int]) -
     }
 
 
-def outcome_sentence(status: str, skip_reason: str | None, positions: int) -> str:
+def outcome_sentence(
+    status: str, skip_reason: str | None, positions: int, skipped: int = 0, skip_example: str | None = None
+) -> str:
     """What became of a signal, in words a trader reads at a glance."""
     if status == SignalStatus.PENDING:
         return "Awaiting execution"
     if status == SignalStatus.EXECUTED:
-        return f"Executed: {positions} position{'' if positions == 1 else 's'}"
+        if positions == 0 and skipped:
+            return f"Not traded: {skipped} deployment{'' if skipped == 1 else 's'} skipped ({skip_example})"
+        sentence = f"Executed: {positions} position{'' if positions == 1 else 's'}"
+        return sentence + (f", {skipped} skipped" if skipped else "")
     if status == SignalStatus.SKIPPED:
         return f"Skipped: {skip_reason}" if skip_reason else "Skipped: no reason recorded"
     return str(status).capitalize()
@@ -192,6 +200,21 @@ def _position_counts(session: Session, signal_ids: list[int | None]) -> dict[int
     return {signal_id: count for signal_id, count in rows if signal_id is not None}
 
 
+def _skip_counts(session: Session, signal_ids: list[int]) -> dict[int, tuple[int, str | None]]:
+    """Deployments that did not trade each signal (skipped or failed), with one of their reasons."""
+    if not signal_ids:
+        return {}
+    rows = session.exec(
+        select(SignalExecution.signal_id, func.count(), func.min(SignalExecution.reason))
+        .where(
+            col(SignalExecution.signal_id).in_(signal_ids),
+            col(SignalExecution.status).in_([ExecutionStatus.SKIPPED, ExecutionStatus.FAILED]),
+        )
+        .group_by(col(SignalExecution.signal_id))
+    ).all()
+    return {signal_id: (count, reason) for signal_id, count, reason in rows}
+
+
 def _view(
     signal: Signal,
     post: CtPost | None,
@@ -199,6 +222,7 @@ def _view(
     agent: Agent,
     weights: dict[str, int],
     positions: int,
+    skips: tuple[int, str | None],
 ) -> SignalView:
     features = parse_features(signal.features)
     if signal.weights:
@@ -223,7 +247,7 @@ def _view(
         status=signal.status,
         skip_reason=signal.skip_reason,
         positions_opened=positions,
-        outcome=outcome_sentence(signal.status, signal.skip_reason, positions),
+        outcome=outcome_sentence(signal.status, signal.skip_reason, positions, *skips),
     )
 
 

@@ -199,12 +199,18 @@ def test_a_page_costs_the_same_queries_whatever_its_size(factory: Factory, sessi
             sa.event.remove(engine, "before_cursor_execute", count)
         return len(seen)
 
-    assert statements(2) == statements(12) <= 4  # agent, total, page with posts and accounts, positions
+    # agent, total, page with posts and accounts, positions, skipped executions
+    assert statements(2) == statements(12) <= 5
 
 
 def test_pure_helpers():
     assert outcome_sentence("skipped", None, 0) == "Skipped: no reason recorded"
     assert outcome_sentence("executed", None, 0) == "Executed: 0 positions"
+    assert outcome_sentence("executed", None, 2, 1, "deployment paused") == "Executed: 2 positions, 1 skipped"
+    assert (
+        outcome_sentence("executed", None, 0, 3, "below minimum: $4.00")
+        == "Not traded: 3 deployments skipped (below minimum: $4.00)"
+    )
     assert parse_features(["not", "a", "mapping"]) == {}
     assert parse_features({"tweet": "Infinity", "rsi": "0.1"}) == {"rsi": D("0.1")}
     assert contributions({"tweet": D("0.5")}, {name: 0 for name in WEIGHT_NAMES}) == {}
