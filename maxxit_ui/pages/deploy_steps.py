@@ -147,20 +147,26 @@ def _approve_button() -> rx.Component:
 def _approval_error() -> rx.Component:
     return rx.cond(
         S.approval_error != "",
-        rx.callout.root(
-            rx.callout.icon(rx.icon("triangle_alert", size=16)),
-            rx.callout.text(S.approval_error),
+        rx.hstack(
+            rx.callout(
+                S.approval_error,
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+                id="deploy-approval-error",
+                flex="1",
+            ),
             rx.button(
+                rx.icon("rotate_ccw", size=14),
                 "Try again",
-                on_click=rx.cond(S.wallet_address == "", S.create_wallet, S.approve),
+                on_click=S.retry_approval,
                 variant="soft",
                 color_scheme="red",
-                size="1",
                 id="deploy-approval-retry",
             ),
-            color_scheme="red",
-            role="alert",
-            id="deploy-approval-error",
+            align="center",
+            spacing="3",
+            width="100%",
         ),
     )
 

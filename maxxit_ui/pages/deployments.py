@@ -22,7 +22,6 @@ DEPLOYMENT_COLUMNS = (
     "Venue",
     "Status",
     "Balance",
-    "Available",
     "Open",
     "Realised PnL",
     "Fees paid",
@@ -32,12 +31,10 @@ DEPLOYMENT_COLUMNS = (
 POSITION_COLUMNS = (
     "Opened",
     "Deployment",
-    "Venue",
     "Market",
     "Side",
     "Size",
     "Entry",
-    "Leverage",
     "Signal",
     "Fees",
     "PnL",
@@ -105,7 +102,13 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.text(row["venues"], size="2", white_space="nowrap"),
-                rx.text(row["account"], size="1", color_scheme="gray", title=row["account_title"]),
+                rx.text(
+                    row["account"],
+                    size="1",
+                    color_scheme="gray",
+                    title=row["account_title"],
+                    white_space="nowrap",
+                ),
                 spacing="0",
             )
         ),
@@ -114,8 +117,15 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
                 row["status"], color_scheme=row["status_color"], variant="soft", id="status-" + row["id"]
             )
         ),
-        figure_cell(row["balance"], row["balance_tone"]),
-        figure_cell(row["available"], row["balance_tone"]),
+        rx.table.cell(
+            rx.vstack(
+                figure(row["balance"], row["balance_tone"], size="2", id="balance-" + row["id"]),
+                rx.text("available ", row["available"], size="1", color_scheme="gray", white_space="nowrap"),
+                spacing="0",
+                align="end",
+            ),
+            justify="end",
+        ),
         rx.table.cell(figure(row["open_positions"], size="2", id="open-" + row["id"]), justify="end"),
         figure_cell(row["pnl"], row["pnl_tone"]),
         figure_cell(row["fees"]),
@@ -135,7 +145,7 @@ def _deployments() -> rx.Component:
                 S.rows,
                 _deployment_row,
                 element_id="deployments-table",
-                align_right=("Balance", "Available", "Open", "Realised PnL", "Fees paid"),
+                align_right=("Balance", "Open", "Realised PnL", "Fees paid"),
                 variant="ghost",
             ),
             overflow_x="auto",
@@ -164,7 +174,7 @@ def _signal(row: PositionRow) -> rx.Component:
                 rx.text(
                     "score ", figure(row["score"], size="2", weight="medium"), size="1", color_scheme="gray"
                 ),
-                rx.link("signals →", href=row["signals_href"], size="1"),
+                rx.link("signals →", href=row["signals_href"], size="1", white_space="nowrap"),
                 spacing="2",
                 align="center",
             ),
@@ -172,8 +182,10 @@ def _signal(row: PositionRow) -> rx.Component:
                 row["post"],
                 size="1",
                 color_scheme="gray",
-                max_width="320px",
-                truncate=True,
+                max_width="240px",
+                white_space="nowrap",
+                overflow="hidden",
+                text_overflow="ellipsis",
                 title=row["post"],
             ),
             spacing="0",
@@ -185,14 +197,30 @@ def _signal(row: PositionRow) -> rx.Component:
 def _position_row(row: PositionRow) -> rx.Component:
     return rx.table.row(
         text_cell(row["opened"], color_scheme="gray", white_space="nowrap"),
-        text_cell("#" + row["deployment"] + " · " + row["agent_name"], white_space="nowrap"),
-        text_cell(row["venue"]),
-        rx.table.cell(rx.text(row["market"], weight="medium", size="2")),
-        rx.table.cell(figure(row["side"], row["side_tone"], size="2", weight="medium")),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["agent_name"], size="2"),
+                rx.text("#", row["deployment"], size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["market"], weight="medium", size="2"),
+                rx.text(row["venue"], size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                figure(row["side"], row["side_tone"], size="2", weight="medium"),
+                rx.text(row["leverage"], size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
         figure_cell(row["size"]),
         figure_cell(row["entry"]),
-        figure_cell(row["leverage"]),
-        rx.table.cell(_signal(row)),
+        rx.table.cell(_signal(row), max_width="260px"),
         rx.table.cell(
             rx.vstack(
                 figure(row["fees"], size="2"),
@@ -202,8 +230,13 @@ def _position_row(row: PositionRow) -> rx.Component:
             ),
             justify="end",
         ),
-        figure_cell(row["pnl"], row["pnl_tone"]),
-        rx.table.cell(rx.badge(row["status"], color_scheme=row["status_color"], variant="soft")),
+        rx.table.cell(
+            rx.vstack(
+                rx.badge(row["status"], color_scheme=row["status_color"], variant="soft"),
+                rx.cond(row["pnl"] != "open", figure(row["pnl"], row["pnl_tone"], size="1")),
+                spacing="1",
+            )
+        ),
         class_name="position-row",
         id="position-" + row["id"],
     )
@@ -251,7 +284,7 @@ def _positions() -> rx.Component:
                     S.positions,
                     _position_row,
                     element_id="positions-table",
-                    align_right=("Size", "Entry", "Leverage", "Fees", "PnL"),
+                    align_right=("Size", "Entry", "Fees"),
                     variant="ghost",
                 ),
                 overflow_x="auto",

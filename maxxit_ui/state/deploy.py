@@ -291,6 +291,11 @@ class DeployState(rx.State):
         self.approval_busy = ""
 
     @rx.event
+    def retry_approval(self) -> EventSpec:
+        """ "Try again" beside an approval error: whichever part failed, creating or approving."""
+        return DeployState.approve if self.wallet_address else DeployState.create_wallet
+
+    @rx.event
     def approve(self) -> EventSpec | None:
         """Approval 1/3: which chain is the wallet on (the typed data names it)."""
         if self.approval_busy or not self._wallet_id or self.approved:
