@@ -97,7 +97,9 @@ class SignalExecution(SQLModel, table=True):
     signal_id: int = Field(foreign_key="signals.id", index=True)
     deployment_id: int = Field(foreign_key="agent_deployments.id", index=True)
     venue: str | None = enum_field(ExecutionVenue, nullable=True)
-    client_order_id: str = Field(max_length=66, unique=True)
+    # Derived from (deployment, signal), so that pair's uniqueness covers it; a second unique index would make
+    # two racing claims fail on it instead of one of them quietly doing nothing.
+    client_order_id: str = Field(max_length=66)
     status: str = enum_field(ExecutionStatus, default=ExecutionStatus.PENDING)
     reason: str | None = Field(default=None, max_length=256)
     attempts: int = Field(default=0, nullable=False)

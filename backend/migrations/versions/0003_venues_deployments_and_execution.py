@@ -125,7 +125,6 @@ def upgrade() -> None:
             ["signal_id"], ["signals.id"], name=op.f("fk_signal_executions_signal_id_signals")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signal_executions")),
-        sa.UniqueConstraint("client_order_id", name=op.f("uq_signal_executions_client_order_id")),
         sa.UniqueConstraint("deployment_id", "signal_id", name="uq_signal_executions_deployment_signal"),
     )
     with op.batch_alter_table("signal_executions", schema=None) as batch_op:
