@@ -15,15 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from eth_account import Account
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
 from sqlmodel import select
 
+from backend.auth.identity import CurrentUser
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.models import Agent, AgentDeployment, AgentWallet, CtAccount, Position, User
 from backend.models.common import utcnow
-from backend.models.enums import AgentStatus, SignalStatus
+from backend.models.enums import AgentStatus, Role, SignalStatus
 from backend.wallets.keys import WalletCipher
+from backend.wallets.service import prepare_agent_wallet
 from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
@@ -380,3 +383,48 @@ def test_deploy_to_hyperliquid_with_an_approved_agent_wallet(
     seen = ("\n".join(html) + "\n" + frames.text()).lower()
     assert frames.received and agent.lower() in frames.text().lower()  # the capture did see the wallet
     assert key_hex not in seen
+
+
+def test_a_refusal_goes_back_to_the_step_with_its_field(new_page, app_url: str, seeded: Seeded) -> None:
+    """Hyperliquid allows three agent wallets per account: the fourth is refused beside the account field."""
+    wallet = BrowserWallet()
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet, f"/agents/{seeded.hyper_id}/deploy")
+    with session_scope() as session:
+        row = session.exec(select(User).where(User.address == wallet.address.lower())).one()
+        user = CurrentUser(id=row.id, address=row.address, role=Role(row.role))
+        cipher = WalletCipher.from_settings(get_settings())
+        for _ in range(3):
+            prepare_agent_wallet(session, user, wallet.address, cipher=cipher)
+
+    page.locator("#deploy-route-hyperliquid").click()
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-next").click()
+    expect_step(page, "approval")
+    page.locator("#deploy-create-wallet").click()
+    expect_step(page, "account")
+    expect(page.locator("#field-error-user-wallet")).to_contain_text(
+        "Hyperliquid allows 3 agent wallets per account"
+    )
+    expect(page.locator("[data-sonner-toast]").first).to_contain_text("Nothing was deployed")
+
+
+def test_an_approval_signed_by_another_account_is_refused(
+    new_page, app_url: str, seeded: Seeded, hl_server: HyperliquidServer
+) -> None:
+    wallet = BrowserWallet(typed_signer=Account.create())
+    hl_server.fund(wallet.address, HL_FUNDS)
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet, f"/agents/{seeded.hyper_id}/deploy")
+    page.locator("#deploy-route-hyperliquid").click()
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-create-wallet").click()
+    page.locator("#deploy-approve").click()
+    error = page.locator("#deploy-approval-error")
+    expect(error).to_contain_text(f"Signed by {wallet.typed_signer.address}, but the Hyperliquid account is")
+    assert hl_server.agents(wallet.address) == {}
+    wallet.typed_signer = None  # the user switches to the right account in the wallet
+    page.locator("#deploy-approval-retry").click()
+    expect(page.locator("#deploy-approved")).to_be_visible()
+    assert len(hl_server.agents(wallet.address)) == 1

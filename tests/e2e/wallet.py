@@ -90,6 +90,8 @@ class BrowserWallet:
     reject_next: bool = False
     signed: list[str] = dataclasses.field(default_factory=list)
     signed_typed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # Sign typed data with this key instead, as a wallet whose active account is another one would.
+    typed_signer: LocalAccount | None = None
 
     @property
     def address(self) -> str:
@@ -132,7 +134,8 @@ class BrowserWallet:
             return {"rejected": True}
         try:
             message = json.loads(data)
-            signed = Account.sign_typed_data(self.account.key, full_message=message)
+            signer = self.typed_signer or self.account
+            signed = Account.sign_typed_data(signer.key, full_message=message)
         except (ValueError, TypeError, KeyError) as error:
             return {"error": f"cannot sign this typed data: {error}"}
         self.signed_typed.append(message)
