@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backend.models import (
     Agent,
@@ -60,7 +60,10 @@ class Factory:
 
     def tokens(self, *symbols: str) -> None:
         """Registry rows so classifiers know these symbols, named as the price feed names them."""
-        for symbol in symbols:
+        known = set(
+            self.session.exec(select(TokenRegistry.symbol).where(TokenRegistry.venue == ExecutionVenue.PAPER))
+        )
+        for symbol in set(symbols) - known:  # consumer tests share one database: add what is missing
             name = MARKETS[symbol].name if symbol in MARKETS else symbol
             self.session.add(TokenRegistry(symbol=symbol, name=name, venue=ExecutionVenue.PAPER))
         self.session.commit()

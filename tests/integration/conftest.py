@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from backend.config import PROJECT_ROOT, Settings
 from backend.db import migrate
+from backend.models import metadata
 from tests.wallets import TEST_SECRET_KEY
 
 REDIS_URL = os.environ.get("MAXXIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -50,11 +53,29 @@ def consumer_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
         "MAXXIT_SECRET_KEY": TEST_SECRET_KEY,
     }
     yield settings, env
+    if kind == "redis+postgres":  # the session's shared database: leave it empty for the next test
+        engine = sa.create_engine(db_url)
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+        engine.dispose()
     if settings.redis_url:
         client = redis.Redis.from_url(settings.redis_url)
         keys = list(client.scan_iter(f"huey.*{name}*"))
         if keys:
             client.delete(*keys)
+
+
+def wait_for(engine: sa.Engine, predicate, what: str, deadline_s: float = 60):
+    """Poll the database until `predicate(session)` is truthy (its value is returned), or fail the test."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            value = predicate(session)
+            if value:
+                return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
 
 
 def start_consumer(env: dict[str, str], logfile: Path) -> subprocess.Popen:

@@ -7,7 +7,6 @@ be exactly one order at the venue and one position in the database, round after 
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,21 +24,10 @@ from tasks.app import build_huey
 from tasks.execution import execute_for_deployment_task, execute_signal_task
 from tasks.signals import classify_post_task, generate_signals_task
 from tests.factories import Factory
-from tests.integration.conftest import start_consumer, stop_consumer
+from tests.integration.conftest import start_consumer, stop_consumer, wait_for
 
 DEADLINE_S = 60
 KILL_ROUNDS = 4
-
-
-def wait_for(engine, predicate, what: str, deadline_s: float = DEADLINE_S):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        with Session(engine) as session:
-            value = predicate(session)
-            if value:
-                return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def count(session: Session, model, *where) -> int:

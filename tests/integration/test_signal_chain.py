@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -16,19 +15,7 @@ from backend.signals.ingest import store_manual_post
 from tasks.app import build_huey
 from tasks.signals import classify_post_task, generate_signals_task
 from tests.factories import Factory
-
-DEADLINE_S = 60
-
-
-def _wait_for(engine, predicate, what: str):
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        with Session(engine) as session:
-            value = predicate(session)
-            if value:
-                return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+from tests.integration.conftest import wait_for
 
 
 @pytest.mark.parametrize("consumer_env", ["redis+postgres", "sqlite"], indirect=True)
@@ -61,7 +48,7 @@ def test_a_manual_post_becomes_signals_for_followers_only(consumer_env, consumer
         producer._registry.register(task.task_class)
     producer.enqueue(classify_post_task.s(post.id))
 
-    signals = _wait_for(
+    signals = wait_for(
         engine,
         lambda s: (
             s.exec(select(Signal).where(Signal.post_id == post.id)).all() if _generated(s, post.id) else None
