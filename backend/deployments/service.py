@@ -119,7 +119,7 @@ def _hyperliquid_wallet(
     session: Session, user: CurrentUser, request: DeploymentRequest, cipher: WalletCipher
 ) -> AgentWallet:
     if request.agent_wallet_id is None:
-        return wallets.new_agent_wallet(session, user, request.user_wallet or "", cipher)
+        return wallets.agent_wallet_for(session, user, request.user_wallet or "", cipher)
     try:
         wallet = wallets.owned_wallet(session, user, request.agent_wallet_id)
     except LookupError:

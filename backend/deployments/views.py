@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from backend.venues.registry import VenueRegistry
 logger = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 140
+BALANCE_READERS = 8
 
 
 def list_deployments(session: Session, user: CurrentUser, *, venues: VenueRegistry) -> list[DeploymentView]:
@@ -33,7 +35,13 @@ def list_deployments(session: Session, user: CurrentUser, *, venues: VenueRegist
     ids = [d.id for d, _, _ in rows]
     figures = _position_figures(session, ids)
     fees = _trade_fees(session, ids)
-    return [_view(d, a, w, figures.get(d.id), fees.get(d.id, Decimal(0)), venues) for d, a, w in rows]
+    # Venues are asked in parallel: a page of Hyperliquid deployments costs one round trip, not one each.
+    with ThreadPoolExecutor(max_workers=BALANCE_READERS) as pool:
+        balances = list(pool.map(lambda d: _balance(d, venues), [d for d, _, _ in rows]))
+    return [
+        _view(d, a, w, figures.get(d.id), fees.get(d.id, Decimal(0)), balance)
+        for (d, a, w), balance in zip(rows, balances, strict=True)
+    ]
 
 
 def get_deployment(
@@ -50,7 +58,7 @@ def get_deployment(
     deployment, agent, wallet = row
     figures = _position_figures(session, [deployment.id]).get(deployment.id)
     fees = _trade_fees(session, [deployment.id]).get(deployment.id, Decimal(0))
-    return _view(deployment, agent, wallet, figures, fees, venues)
+    return _view(deployment, agent, wallet, figures, fees, _balance(deployment, venues))
 
 
 def list_positions(
@@ -152,10 +160,9 @@ def _view(
     wallet: AgentWallet | None,
     figures: tuple[int, Decimal, Decimal] | None,
     trade_fees: Decimal,
-    venues: VenueRegistry,
+    balance: Balance | None,
 ) -> DeploymentView:
     open_count, realized, venue_fees = figures or (0, Decimal(0), Decimal(0))
-    balance = _balance(deployment, venues)
     return DeploymentView(
         id=deployment.id,
         agent_id=agent.id,

@@ -62,28 +62,33 @@ def wallet_view(wallet: AgentWallet) -> AgentWalletView:
     )
 
 
-def live_agent_names(session: Session, master_address: str) -> set[str]:
-    """Names held by this account's wallets still in use (unattached ones count: they may be approved)."""
-    return set(
-        session.exec(
-            select(AgentWallet.agent_name)
-            .outerjoin(AgentDeployment, AgentDeployment.id == AgentWallet.deployment_id)
-            .where(
-                func.lower(AgentWallet.master_address) == master_address.lower(),
-                col(AgentWallet.deployment_id).is_(None)
-                | (AgentDeployment.status != DeploymentStatus.CANCELLED),
-            )
-        ).all()
+def live_agent_names(session: Session, master_address: str, *, besides: int | None = None) -> set[str]:
+    """Names Hyperliquid holds for the account's approved wallets that still serve (or may serve) deployments.
+
+    Unapproved wallets hold nothing at Hyperliquid, so an abandoned wizard or someone typing another's address
+    takes no slot; a cancelled deployment's wallet gives its name back.
+    """
+    query = (
+        select(AgentWallet.agent_name)
+        .outerjoin(AgentDeployment, AgentDeployment.id == AgentWallet.deployment_id)
+        .where(
+            func.lower(AgentWallet.master_address) == master_address.lower(),
+            col(AgentWallet.approved_at).is_not(None),
+            col(AgentWallet.deployment_id).is_(None) | (AgentDeployment.status != DeploymentStatus.CANCELLED),
+        )
     )
+    if besides is not None:
+        query = query.where(AgentWallet.id != besides)
+    return set(session.exec(query).all())
 
 
-def free_agent_name(session: Session, master_address: str) -> str | None:
-    """The first of the account's three slots no live wallet holds.
+def free_agent_name(session: Session, master_address: str, *, besides: int | None = None) -> str | None:
+    """The first of the account's three slots no live approved wallet holds.
 
     Hyperliquid keeps one agent per name: approving a new wallet under a cancelled deployment's name replaces
     that old agent, so a cancelled deployment's wallet loses its right to trade instead of holding a slot.
     """
-    taken = live_agent_names(session, master_address)
+    taken = live_agent_names(session, master_address, besides=besides)
     for slot in range(1, NAMED_AGENTS_PER_ACCOUNT + 1):
         name = f"{AGENT_NAME_PREFIX}{slot}"
         if name not in taken:
@@ -91,28 +96,39 @@ def free_agent_name(session: Session, master_address: str) -> str | None:
     return None
 
 
-def new_agent_wallet(
+def _slots_full(field: str) -> InputRejected:
+    return InputRejected(
+        field,
+        f"Hyperliquid allows {NAMED_AGENTS_PER_ACCOUNT} agent wallets per account; "
+        "cancel a deployment on this account first",
+    )
+
+
+def agent_wallet_for(
     session: Session, user: CurrentUser, master_address: str, cipher: WalletCipher
 ) -> AgentWallet:
-    """Add a fresh wallet to the caller's transaction; refuses a fourth live one on the same account."""
+    """The user's unattached wallet for this account (approved ones first), or a fresh one, in the caller's
+    transaction; refused when the account's three slots are taken."""
     try:
         master = normalize_address(master_address)
     except InvalidAddress as error:
         raise InputRejected("user_wallet", str(error)) from None
-    name = free_agent_name(session, master)
-    if name is None:
-        raise InputRejected(
-            "user_wallet",
-            f"Hyperliquid allows {NAMED_AGENTS_PER_ACCOUNT} agent wallets per account; "
-            "cancel a deployment on this account first",
+    unattached = session.exec(
+        select(AgentWallet)
+        .where(
+            AgentWallet.user_id == user.id,
+            func.lower(AgentWallet.master_address) == master,
+            col(AgentWallet.deployment_id).is_(None),
         )
+        .order_by(col(AgentWallet.approved_at).is_(None), col(AgentWallet.id))
+    ).first()
+    if unattached is not None:
+        return unattached
+    if free_agent_name(session, master) is None:
+        raise _slots_full("user_wallet")
     address, encrypted = new_agent_key(cipher)
     wallet = AgentWallet(
-        user_id=user.id,
-        master_address=master,
-        address=address,
-        agent_name=name,
-        encrypted_private_key=encrypted,
+        user_id=user.id, master_address=master, address=address, encrypted_private_key=encrypted
     )
     session.add(wallet)
     session.flush()
@@ -123,10 +139,10 @@ def new_agent_wallet(
 def prepare_agent_wallet(
     session: Session, user: CurrentUser, master_address: str, *, cipher: WalletCipher
 ) -> AgentWalletView:
-    """A new, unattached wallet for the deploy wizard; it joins a deployment once approved."""
+    """The deploy wizard's wallet: one left unattached before, or a new one; it joins a deployment later."""
     with transaction(session):
-        wallet = new_agent_wallet(session, user, master_address, cipher)
-    logger.info("user %s created agent wallet %s", user.id, wallet.address)
+        wallet = agent_wallet_for(session, user, master_address, cipher)
+    logger.info("user %s prepared agent wallet %s", user.id, wallet.address)
     return wallet_view(wallet)
 
 
@@ -141,6 +157,13 @@ def approval_request(
     session: Session, user: CurrentUser, wallet_id: int, *, settings: Settings, chain_id: int, now: datetime
 ) -> ApprovalRequest:
     wallet = owned_wallet(session, user, wallet_id)
+    if wallet.approved_at is None:
+        # The slot name is chosen now, and signed: the submission must use the same one.
+        name = free_agent_name(session, wallet.master_address, besides=wallet.id)
+        if name is None:
+            raise _slots_full("user_wallet")
+        with transaction(session):
+            wallet.agent_name = name
     nonce = int(now.timestamp() * 1000)
     action = approve_agent_action(
         wallet.address, wallet.agent_name, nonce, base_url=settings.hyperliquid_base_url, chain_id=chain_id
@@ -165,6 +188,10 @@ def submit_approval(
     wallet = owned_wallet(session, user, wallet_id)
     if wallet.approved_at is not None:
         return wallet
+    if not wallet.agent_name or wallet.agent_name in live_agent_names(
+        session, wallet.master_address, besides=wallet.id
+    ):
+        raise InputRejected("signature", "this approval is out of date; start the approval again")
     action = approve_agent_action(
         wallet.address,
         wallet.agent_name,

@@ -26,7 +26,7 @@ from backend.venues.hyperliquid import HyperliquidVenue
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
-from backend.wallets.service import approval_request, prepare_agent_wallet, submit_approval
+from backend.wallets.service import approval_request, free_agent_name, prepare_agent_wallet, submit_approval
 from tests.wallets import TEST_SECRET_KEY
 
 
@@ -143,20 +143,36 @@ def test_an_account_has_three_agent_slots_and_a_cancelled_deployment_frees_its_s
     session, factory, hl_server, hl_user, trader, settings, cipher
 ):
     agent = factory.agent(venue=Venue.HYPERLIQUID)
-    deployments = [deploy(session, trader, agent, hl_user, settings, cipher) for _ in range(3)]
+
+    def approved_deployment():
+        wallet_id = approve_in_browser(session, trader, hl_user, settings, cipher)
+        return deploy(session, trader, agent, hl_user, settings, cipher, agent_wallet_id=wallet_id)
+
+    deployments = [approved_deployment() for _ in range(3)]
+    assert set(hl_server.agents(hl_user.address)) == {"maxxit 1", "maxxit 2", "maxxit 3"}
     with pytest.raises(InputRejected, match="3 agent wallets per account"):
-        deploy(session, trader, agent, hl_user, settings, cipher)
+        prepare_agent_wallet(session, trader, hl_user.address, cipher=cipher)
 
     change_status(session, trader, deployments[1].id, "cancel")
-    replacement = deploy(session, trader, agent, hl_user, settings, cipher)
+    replacement = approved_deployment()
 
-    names = dict(
-        session.exec(
-            select(AgentWallet.deployment_id, AgentWallet.agent_name).where(
-                AgentWallet.deployment_id.in_([deployments[1].id, replacement.id])
-            )
-        ).all()
-    )
-    # Approving the replacement under the same name makes Hyperliquid drop the cancelled deployment's agent.
-    assert names[replacement.id] == names[deployments[1].id] == "maxxit 2"
-    assert session.exec(select(func.count()).select_from(AgentWallet)).one() == 4
+    wallet = session.exec(select(AgentWallet).where(AgentWallet.deployment_id == replacement.id)).one()
+    # Approved under the cancelled deployment's name, it replaced that agent at Hyperliquid.
+    assert wallet.agent_name == "maxxit 2"
+    assert hl_server.agents(hl_user.address)["maxxit 2"] == wallet.address
+
+
+def test_unapproved_wallets_hold_no_slot_and_an_abandoned_one_is_reused(
+    session, factory, hl_user, trader, cipher
+):
+    stranger = factory.user()
+    squatter = CurrentUser(stranger.id, stranger.address, Role.TRADER)
+    squatted = prepare_agent_wallet(session, squatter, hl_user.address, cipher=cipher)
+
+    first = prepare_agent_wallet(session, trader, hl_user.address, cipher=cipher)
+    again = prepare_agent_wallet(session, trader, hl_user.address, cipher=cipher)
+
+    assert again.id == first.id != squatted.id  # a reloaded wizard gets the wallet it created before
+    assert session.exec(select(func.count()).select_from(AgentWallet)).one() == 2
+    # Typing someone else's address takes nothing from them: only approved wallets hold a name.
+    assert free_agent_name(session, hl_user.address) == "maxxit 1"
