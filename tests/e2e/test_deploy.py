@@ -394,8 +394,19 @@ def test_a_refusal_goes_back_to_the_step_with_its_field(new_page, app_url: str, 
         row = session.exec(select(User).where(User.address == wallet.address.lower())).one()
         user = CurrentUser(id=row.id, address=row.address, role=Role(row.role))
         cipher = WalletCipher.from_settings(get_settings())
-        for _ in range(3):
-            prepare_agent_wallet(session, user, wallet.address, cipher=cipher)
+        for slot in range(1, 4):  # three live deployments whose approved agents hold the account's names
+            view = prepare_agent_wallet(session, user, wallet.address, cipher=cipher)
+            deployment = AgentDeployment(
+                agent_id=seeded.hyper_id,
+                user_id=user.id,
+                venue="HYPERLIQUID",
+                user_wallet=wallet.address.lower(),
+            )
+            session.add(deployment)
+            session.flush()
+            held = session.get(AgentWallet, view.id)
+            held.agent_name, held.approved_at, held.deployment_id = f"maxxit {slot}", utcnow(), deployment.id
+            session.flush()
 
     page.locator("#deploy-route-hyperliquid").click()
     page.locator("#deploy-next").click()
