@@ -82,13 +82,13 @@ class Settings(BaseSettings):
 
     # Venues and execution.
     price_feed: str = Field(
-        default="simulated", pattern="^(simulated|hyperliquid)$", description="simulated | hyperliquid (allMids)"
+        default="simulated", pattern="^(simulated|hyperliquid)$", description="simulated | hyperliquid"
     )
     hyperliquid_api: str = Field(
         default="testnet", description="mainnet, testnet, or the base URL of any Hyperliquid-compatible API."
     )
     hyperliquid_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    paper_slippage_bps: Decimal = Field(default=Decimal("5"), ge=0, le=500, description="Paper fills pay this.")
+    paper_slippage_bps: Decimal = Field(default=Decimal("5"), ge=0, le=500, description="Paper fills pay it.")
     paper_taker_fee_bps: Decimal = Field(default=Decimal("4.5"), ge=0, le=100)
     paper_default_balance_usd: Decimal = Field(default=Decimal("10000"), gt=0)
     execution_max_attempts: int = Field(default=6, ge=1, le=20, description="Per deployment and signal.")
