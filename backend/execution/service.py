@@ -121,7 +121,7 @@ class Executor:
                 logger.info("execution %s: found the fill of an earlier attempt", execution.id)
                 leverage = _leverage(context, adapter.markets().get(fill.market))
                 return self._record(session, context, fill, execution.venue, leverage=leverage)
-        skip = self._state_skip(context)
+        skip = self._state_skip(context) or _opposite_position(session, context)
         if skip is not None:
             return self._finish(session, execution, ExecutionStatus.SKIPPED, skip)
         venue = self._venue(session, context)
@@ -321,6 +321,22 @@ class Executor:
         session.commit()
         logger.info("execution %s %s: %s", execution.id, status.value.lower(), reason)
         return _outcome(execution)
+
+
+def _opposite_position(session: Session, context: _Context) -> str | None:
+    """Venues net positions per market: an opposite order would quietly shrink the open one, so it waits."""
+    signal = context.signal
+    held = session.exec(
+        select(Position.side).where(
+            Position.deployment_id == context.deployment.id,
+            Position.market == signal.token,
+            Position.status != PositionStatus.CLOSED,
+            Position.side != signal.side,
+        )
+    ).first()
+    if held is None:
+        return None
+    return f"a {Side(held).value} {signal.token} position is open; its exits close it before a reversal"
 
 
 def _limits(context: _Context) -> RiskLimits:

@@ -267,3 +267,16 @@ def test_a_deployment_the_venue_does_not_know_fails_with_the_reason_instead_of_r
 
     assert outcome.status == ExecutionStatus.FAILED
     assert outcome.reason == f"deployment {deployment.id} has no paper account"
+
+
+def test_a_signal_against_an_open_position_waits_for_its_exit(session, factory, executor, agent):
+    deployment = factory.paper_deployment(agent)
+    long_call = pending_signal(factory, agent, token="ETH", side=Side.LONG)
+    assert executor.execute(session, long_call.id, deployment.id).status == ExecutionStatus.FILLED
+    short_call = pending_signal(factory, agent, token="ETH", side=Side.SHORT)
+
+    outcome = executor.execute(session, short_call.id, deployment.id)
+
+    assert outcome.status == ExecutionStatus.SKIPPED
+    assert outcome.reason == "a long ETH position is open; its exits close it before a reversal"
+    assert count(session, PaperFill) == 1
