@@ -1,6 +1,7 @@
 """The approval step's reasons: what the wallet bridge answered, and signatures refused before any request."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from backend.auth.identity import CurrentUser
 from backend.models.enums import Role
@@ -27,8 +28,14 @@ def test_backend_phrases_read_as_sentences():
     assert sentence("Already a sentence.") == "Already a sentence."
 
 
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: browser tests earlier in the session leave a loop on this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_a_malformed_signature_is_refused_without_touching_anything():
     user = CurrentUser(id=1, address="0x" + "1" * 40, role=Role.TRADER)  # no database: refused before
     for bad in ("", "0x1234", "0x" + "zz" * 65):
-        reason = asyncio.run(submit_signed_approval(user, 1, bad, nonce=1, chain=42161))
+        reason = run_coroutine(submit_signed_approval(user, 1, bad, nonce=1, chain=42161))
         assert reason == "The wallet returned an unusable signature."
