@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     paper_default_balance_usd: Decimal = Field(default=Decimal("10000"), gt=0)
     execution_max_attempts: int = Field(default=6, ge=1, le=20, description="Per deployment and signal.")
 
+    # Position monitor and reconciliation.
+    monitor_interval_seconds: float = Field(default=5.0, ge=0.5, le=300, description="Exit checks period.")
+    monitor_time_limit_hours: float = Field(default=72, ge=0, description="Close positions older; 0 = never.")
+    profit_share_pct: Decimal = Field(
+        default=Decimal("0.10"), ge=0, le=Decimal("0.5"), description="Of a profitable close, to the creator."
+    )
+    reconcile_interval_seconds: int = Field(default=60, ge=5, le=3600)
+    reconcile_weight_per_minute: int = Field(
+        default=240, ge=10, le=1200, description="Hyperliquid request weight reconciliation may spend."
+    )
+
     @field_validator("hyperliquid_api")
     @classmethod
     def _hyperliquid_api(cls, value: str) -> str:

@@ -14,7 +14,14 @@ SQLModel.metadata.naming_convention = {
 from backend.models.agents import WEIGHT_NAMES, Agent, AgentAccount, CtAccount  # noqa: E402
 from backend.models.auth import AuthNonce, AuthSession, User  # noqa: E402
 from backend.models.billing import BillingEvent  # noqa: E402
-from backend.models.ops import AuditLog, TokenRegistry, VenueRoutingHistory, VenueStatus  # noqa: E402
+from backend.models.ops import (  # noqa: E402
+    AuditLog,
+    Lease,
+    MonitorCycle,
+    TokenRegistry,
+    VenueRoutingHistory,
+    VenueStatus,
+)
 from backend.models.signals import CtPost, ImpactFactorHistory, MarketIndicators6h, Signal  # noqa: E402
 from backend.models.trading import (  # noqa: E402
     AgentDeployment,
@@ -42,7 +49,9 @@ __all__ = [
     "CtAccount",
     "CtPost",
     "ImpactFactorHistory",
+    "Lease",
     "MarketIndicators6h",
+    "MonitorCycle",
     "PaperAccount",
     "PaperFill",
     "PaperPosition",

@@ -71,6 +71,31 @@ class VenueRoutingHistory(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class Lease(SQLModel, table=True):
+    """A named lock across processes that lapses when its holder stops renewing it (the monitor cycle)."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(max_length=64, primary_key=True)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class MonitorCycle(SQLModel, table=True):
+    """One monitor cycle's figures, for operators: how long, how many positions, how many venue requests."""
+
+    __tablename__ = "monitor_cycles"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    duration_ms: Decimal = decimal_field(RATIO, nullable=False)
+    positions_watched: int = Field(default=0, nullable=False)
+    closes_requested: int = Field(default=0, nullable=False)
+    venue_requests: int = Field(default=0, nullable=False)
+    venue_errors: int = Field(default=0, nullable=False)
+    holder: str = Field(default="", max_length=128)
+
+
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_logs"
     __table_args__ = (sa.Index("ix_audit_entity", "entity_type", "entity_id"),)

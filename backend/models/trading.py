@@ -55,6 +55,8 @@ class AgentDeployment(SQLModel, table=True):
     venue_preferences: list[Any] | None = Field(default=None, sa_type=sa.JSON)
     trial_ends_at: datetime | None = ts_field()
     cancelled_at: datetime | None = ts_field()
+    # When reconciliation last compared this deployment's venue account with our positions.
+    reconciled_at: datetime | None = ts_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
