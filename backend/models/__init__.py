@@ -17,6 +17,7 @@ from backend.models.billing import BillingEvent  # noqa: E402
 from backend.models.ops import (  # noqa: E402
     AuditLog,
     Lease,
+    MarketTick,
     MonitorCycle,
     TokenRegistry,
     VenueRoutingHistory,
@@ -51,6 +52,7 @@ __all__ = [
     "ImpactFactorHistory",
     "Lease",
     "MarketIndicators6h",
+    "MarketTick",
     "MonitorCycle",
     "PaperAccount",
     "PaperFill",

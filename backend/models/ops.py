@@ -96,6 +96,19 @@ class MonitorCycle(SQLModel, table=True):
     holder: str = Field(default="", max_length=128)
 
 
+class MarketTick(SQLModel, table=True):
+    """A mid the monitor saw: one row per venue and market per cycle, what position charts are drawn from."""
+
+    __tablename__ = "market_ticks"
+    __table_args__ = (sa.Index("ix_market_ticks_venue_market_at", "venue", "market", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    venue: str = enum_field(ExecutionVenue)
+    market: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    price: Decimal = decimal_field(PRICE, nullable=False)
+
+
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_logs"
     __table_args__ = (sa.Index("ix_audit_entity", "entity_type", "entity_id"),)

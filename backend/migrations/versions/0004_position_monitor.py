@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-21 05:52:37.251991
+Create Date: 2026-11-21 05:53:08.848724
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,32 @@ def upgrade() -> None:
         sa.Column("expires_at", backend.models.common.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
+    op.create_table(
+        "market_ticks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "venue",
+            sa.Enum(
+                "PAPER",
+                "SPOT",
+                "GMX",
+                "HYPERLIQUID",
+                "OSTIUM",
+                name="executionvenue",
+                native_enum=False,
+                create_constraint=True,
+                length=15,
+            ),
+            nullable=False,
+        ),
+        sa.Column("market", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("at", backend.models.common.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("price", sa.Numeric(precision=28, scale=10), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_market_ticks")),
+    )
+    with op.batch_alter_table("market_ticks", schema=None) as batch_op:
+        batch_op.create_index("ix_market_ticks_venue_market_at", ["venue", "market", "at"], unique=False)
+
     op.create_table(
         "monitor_cycles",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -60,5 +86,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_monitor_cycles_started_at"))
 
     op.drop_table("monitor_cycles")
+    with op.batch_alter_table("market_ticks", schema=None) as batch_op:
+        batch_op.drop_index("ix_market_ticks_venue_market_at")
+
+    op.drop_table("market_ticks")
     op.drop_table("leases")
     # ### end Alembic commands ###
