@@ -24,9 +24,10 @@ from sqlmodel import Session, select
 from backend import audit
 from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
+from backend.execution.accounts import trading_account
 from backend.execution.faults import no_fault
 from backend.execution.sizing import RiskLimits, SizingSkip, size_trade
-from backend.models import Agent, AgentDeployment, AgentWallet, Position, Signal, SignalExecution
+from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.common import utcnow
 from backend.models.enums import (
     DeploymentStatus,
@@ -232,17 +233,7 @@ class Executor:
     def _account(
         self, session: Session, context: _Context, venue: ExecutionVenue
     ) -> tuple[VenueAdapter, VenueAccount]:
-        adapter = self.venues.get(venue)
-        deployment = context.deployment
-        if venue == ExecutionVenue.PAPER:
-            return adapter, VenueAccount(deployment_id=deployment.id)
-        wallet = session.exec(select(AgentWallet).where(AgentWallet.deployment_id == deployment.id)).first()
-        if wallet is None or wallet.approved_at is None:
-            raise InvalidOrder(f"agent wallet for {venue} not approved")
-        signer = self.cipher.decrypt(wallet.address, wallet.encrypted_private_key)
-        return adapter, VenueAccount(
-            deployment_id=deployment.id, address=deployment.user_wallet, signer=signer
-        )
+        return trading_account(session, context.deployment, venue, self.venues, self.cipher)
 
     def _record(
         self, session: Session, context: _Context, fill: Fill, venue: str, *, leverage: Decimal
