@@ -95,7 +95,7 @@ def create_admin(address: str = typer.Argument(..., help="The operator's wallet 
 
 @app.command()
 def worker(
-    workers: int = typer.Option(2, "--workers", "-w", min=1, max=64, help="Worker threads."),
+    workers: int = typer.Option(4, "--workers", "-w", min=1, max=64, help="Worker threads."),
 ) -> None:
     """Run the Huey consumer (queue from settings: Redis when REDIS_URL is set, else SQLite)."""
     _require_secret_key(get_settings())
@@ -106,7 +106,7 @@ def worker(
 def up(
     dev: bool = typer.Option(False, "--dev", help="Reflex dev mode (hot reload, separate backend port)."),
     seed_demo: bool = typer.Option(None, "--seed/--no-seed", help="Load demo data (default from settings)."),
-    workers: int = typer.Option(2, "--workers", "-w", min=1, max=64),
+    workers: int = typer.Option(4, "--workers", "-w", min=1, max=64),
 ) -> None:
     """Migrate, seed, start the worker and the app; Ctrl-C stops everything."""
     settings = get_settings()

@@ -24,7 +24,7 @@ from backend.execution.service import ExecutionOutcome, Executor
 from backend.models import SignalExecution
 from backend.models.common import utcnow
 from backend.venues.base import TemporaryVenueError
-from backend.venues.registry import build_venues
+from backend.venues.registry import VenueRegistry, build_venues
 from backend.wallets.keys import WalletCipher
 from tasks.app import huey
 
@@ -34,11 +34,22 @@ MAX_BACKOFF_SECONDS = 60
 
 
 @cache
+def venues() -> VenueRegistry:
+    """One registry per worker process: adapters cache markets and keep per-signer nonces."""
+    return build_venues(get_settings(), get_engine())
+
+
+@cache
+def cipher() -> WalletCipher:
+    return WalletCipher.from_settings(get_settings())
+
+
+@cache
 def _executor() -> Executor:
     settings = get_settings()
     return Executor(
-        build_venues(settings, get_engine()),
-        WalletCipher.from_settings(settings),
+        venues(),
+        cipher(),
         max_attempts=settings.execution_max_attempts,
         fault=fault_from_env(),
     )

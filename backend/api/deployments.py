@@ -31,6 +31,7 @@ from backend.deployments import service, views
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, DeploymentView, PositionView
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus
+from backend.monitor.close import request_close
 from backend.venues.registry import VenueRegistry
 from backend.wallets import service as wallets
 from backend.wallets.service import ApprovalRequest
@@ -197,3 +198,22 @@ def list_positions(
     return views.list_positions(
         session, user, deployment_id=query.deployment_id, status=query.status, limit=query.limit
     )
+
+
+@router.post(
+    "/positions/{position_id}/close",
+    summary="Close a position",
+    status_code=202,
+    responses={**OWNED, **CONFLICT},
+)
+def close_position(
+    position_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    user: CurrentUserDep,
+    session: SessionDep,
+    ip: ClientIpDep,
+) -> PositionView:
+    """OPEN → CLOSING (MANUAL): the next monitor cycle, within seconds, sends the reduce-only order and
+    records the exit. 409 when it is closing or closed already; someone else's position is 404."""
+    position = request_close(session, user, position_id, ip=ip)
+    listed = views.list_positions(session, user, deployment_id=position.deployment_id, limit=500)
+    return next(p for p in listed if p.id == position_id)

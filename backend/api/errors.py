@@ -23,6 +23,7 @@ from backend.auth.errors import (
     UserNotFound,
 )
 from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, WalletNotFound
+from backend.monitor.close import PositionNotFound, PositionNotOpen
 from backend.signals.errors import CtAccountNotFound, InputRejected, PostNotFound
 from backend.venues.base import TemporaryVenueError, VenueError
 
@@ -174,9 +175,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(InputRejected, _input_rejected)
-    for missing in (CtAccountNotFound, PostNotFound, AgentNotFound, DeploymentNotFound, WalletNotFound):
+    not_found = (
+        CtAccountNotFound,
+        PostNotFound,
+        AgentNotFound,
+        DeploymentNotFound,
+        WalletNotFound,
+        PositionNotFound,
+    )
+    for missing in not_found:
         app.add_exception_handler(missing, _not_found)
     app.add_exception_handler(DeploymentConflict, _conflict)
+    app.add_exception_handler(PositionNotOpen, _conflict)
     app.add_exception_handler(VenueError, _venue_error)
     for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
         app.add_exception_handler(db_down, _database_unavailable)

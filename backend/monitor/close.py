@@ -1,0 +1,191 @@
+"""Closing a position exactly once: a compare-and-set to CLOSING, a reduce-only order with a client id.
+
+Whoever moves a position OPEN -> CLOSING (a monitor cycle, the trader's Close button) owns the close; every
+other attempt finds it taken. Finishing is idempotent too: it asks the venue for the close's client order id
+before ordering, and records the fill under a row lock, so a retry after a crash records the fill instead of
+closing twice. The profit share of a profitable close is billed in the same transaction, keyed by position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from backend import audit
+from backend.auth.identity import CurrentUser
+from backend.db import insert_or_ignore
+from backend.execution.accounts import trading_account
+from backend.models import Agent, AgentDeployment, BillingEvent, Position
+from backend.models.common import utcnow
+from backend.models.enums import BillingKind, BillingStatus, CloseReason, ExecutionVenue, PositionStatus, Side
+from backend.venues.base import DuplicateClientOrderId, Fill, InvalidOrder, OrderRequest, TemporaryVenueError
+from backend.venues.registry import VenueRegistry
+from backend.wallets.keys import WalletCipher
+
+logger = logging.getLogger(__name__)
+
+FEE_QUANTUM = Decimal("0.000001")
+CLOSE_REQUESTED = "position.close_requested"
+POSITION_CLOSED = "position.closed"
+
+
+class PositionNotFound(LookupError):
+    def __init__(self, position_id: int) -> None:
+        super().__init__(f"position {position_id} not found")
+
+
+class PositionNotOpen(RuntimeError):
+    """Closed already, or being closed (409)."""
+
+
+def close_order_id(position_id: int) -> str:
+    digest = hashlib.sha256(f"maxxit/close/{position_id}".encode()).digest()
+    return "0x" + digest[:16].hex()
+
+
+def begin_close(session: Session, position_id: int, reason: CloseReason) -> bool:
+    """OPEN -> CLOSING with the reason, if nobody got there first. Commits; True for the winner."""
+    positions = Position.__table__
+    won = session.execute(
+        sa.update(positions)
+        .where(positions.c.id == position_id, positions.c.status == PositionStatus.OPEN.value)
+        .values(status=PositionStatus.CLOSING.value, close_reason=reason.value)
+    ).rowcount
+    session.commit()
+    return bool(won)
+
+
+def request_close(
+    session: Session, user: CurrentUser, position_id: int, *, ip: str | None = None
+) -> Position:
+    """The trader's Close: the next monitor cycle sends the order and records the exit."""
+    owned = session.exec(
+        select(Position)
+        .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
+        .where(Position.id == position_id, AgentDeployment.user_id == user.id)
+    ).first()
+    if owned is None:
+        raise PositionNotFound(position_id)
+    if not begin_close(session, position_id, CloseReason.MANUAL):
+        raise PositionNotOpen(f"position {position_id} is {owned.status.lower()} already")
+    audit.record_by(session, user, CLOSE_REQUESTED, "position", position_id, {}, ip)
+    session.commit()
+    session.refresh(owned)
+    return owned
+
+
+def finish_close(
+    session: Session,
+    position_id: int,
+    *,
+    venues: VenueRegistry,
+    cipher: WalletCipher,
+    profit_share: Decimal,
+    now: datetime | None = None,
+) -> Position | None:
+    """Send (or find) the reduce-only order of a CLOSING position and record the exit; None if not closing.
+
+    TemporaryVenueError propagates: the position stays CLOSING and the next cycle tries again.
+    """
+    position = session.get(Position, position_id, populate_existing=True)  # status changes under our feet
+    if position is None or position.status != PositionStatus.CLOSING:
+        return position
+    deployment = session.get(AgentDeployment, position.deployment_id)
+    adapter, account = trading_account(session, deployment, ExecutionVenue(position.venue), venues, cipher)
+    cloid = close_order_id(position.id)
+    fill = adapter.order_status(account, cloid)
+    if fill is None:
+        order = OrderRequest(position.market, Side(position.side), position.size, cloid, reduce_only=True)
+        try:
+            fill = adapter.close(account, order)
+        except DuplicateClientOrderId:
+            fill = adapter.order_status(account, cloid)
+            if fill is None:
+                raise TemporaryVenueError("the venue knows this close but reports no fill yet") from None
+        except InvalidOrder as error:
+            # Nothing left to reduce at the venue: it was closed outside; record it at the mid.
+            mid = adapter.mids().get(position.market, position.entry_price)
+            logger.warning("position %s: %s; recorded as closed outside", position.id, error.reason)
+            return record_close(
+                session, position.id, mid, Decimal(0), CloseReason.EXTERNAL, profit_share, now
+            )
+    return record_close(session, position.id, fill.price, fill.fee, None, profit_share, now, fill=fill)
+
+
+def record_close(
+    session: Session,
+    position_id: int,
+    exit_price: Decimal,
+    exit_fee: Decimal,
+    reason: CloseReason | None,
+    profit_share: Decimal,
+    now: datetime | None = None,
+    *,
+    fill: Fill | None = None,
+) -> Position:
+    """Exit, PnL, profit share and audit row in one transaction; a second call changes nothing."""
+    position = session.exec(
+        select(Position)
+        .where(Position.id == position_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if position.status == PositionStatus.CLOSED:
+        session.commit()
+        return position
+    sign = 1 if position.side == Side.LONG else -1
+    position.exit_price = exit_price
+    position.exit_fee = exit_fee.quantize(FEE_QUANTUM)
+    position.realized_pnl = (
+        sign * (exit_price - position.entry_price) * position.size - position.entry_fee - position.exit_fee
+    ).quantize(FEE_QUANTUM)
+    position.close_reason = reason or position.close_reason or CloseReason.MANUAL
+    position.status = PositionStatus.CLOSED
+    position.closed_at = (fill.filled_at if fill and fill.filled_at else None) or now or utcnow()
+    _bill_profit_share(session, position, profit_share)
+    audit.record(
+        session,
+        action=POSITION_CLOSED,
+        entity_type="position",
+        entity_id=position.id,
+        details={
+            "reason": str(position.close_reason),
+            "exit_price": str(exit_price),
+            "realized_pnl": str(position.realized_pnl),
+            "client_order_id": fill.client_order_id if fill else None,
+        },
+    )
+    session.commit()
+    logger.info("position %s closed (%s) pnl %s", position.id, position.close_reason, position.realized_pnl)
+    return position
+
+
+def _bill_profit_share(session: Session, position: Position, share: Decimal) -> None:
+    """10% (PROFIT_SHARE_PCT) of a profitable close to the agent's creator; nothing on a loss."""
+    if position.realized_pnl is None or position.realized_pnl <= 0 or share <= 0:
+        return
+    deployment = session.get(AgentDeployment, position.deployment_id)
+    creator_id = session.exec(select(Agent.creator_id).where(Agent.id == deployment.agent_id)).one()
+    insert_or_ignore(
+        session,
+        BillingEvent,
+        {
+            "idempotency_key": f"profit-share:{position.id}",
+            "kind": BillingKind.PROFIT_SHARE.value,
+            "status": BillingStatus.PENDING.value,
+            "user_id": deployment.user_id,
+            "deployment_id": deployment.id,
+            "position_id": position.id,
+            "beneficiary_user_id": creator_id,
+            "amount": (position.realized_pnl * share).quantize(FEE_QUANTUM),
+            "currency": "USDC",
+            "description": f"{share:.0%} profit share to the agent's creator",
+            "created_at": position.closed_at,
+        },
+        ["idempotency_key"],
+    )
