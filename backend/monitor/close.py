@@ -108,6 +108,12 @@ def finish_close(
             if fill is None:
                 raise TemporaryVenueError("the venue knows this close but reports no fill yet") from None
         except InvalidOrder as error:
+            # A racing closer may have just filled this very close, leaving nothing to reduce: ask first.
+            fill = adapter.order_status(account, cloid)
+            if fill is not None:
+                return record_close(
+                    session, position.id, fill.price, fill.fee, None, profit_share, now, fill=fill
+                )
             # Nothing left to reduce at the venue: it was closed outside; record it at the mid.
             mid = adapter.mids().get(position.market, position.entry_price)
             logger.warning("position %s: %s; recorded as closed outside", position.id, error.reason)
