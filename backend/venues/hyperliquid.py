@@ -157,6 +157,23 @@ class HyperliquidVenue:
         fills = self._fills_of(address, oid=oid)
         return _summed_fill(client_order_id, market, held, str(oid), fills) if fills else None
 
+    def closing_fill(self, account: VenueAccount, market: str, side: Side) -> Fill | None:
+        """The latest order that reduced a `side` position in `market`, as one Fill (None if none is recent).
+
+        What a position closed outside our own orders went at: reconciliation's exit price and fee. One
+        userFills read (weight 20); Hyperliquid keeps the latest 2000 fills there.
+        """
+        address = _address(account)
+        with sdk_errors("reading fills"):
+            fills = self._info().user_fills(address)
+        with parsing("userFills"):
+            closing = [f for f in fills if f["coin"] == market and _reduces(f, side)]
+            if not closing:
+                return None
+            last = max(closing, key=lambda f: (int(f["time"]), int(f.get("tid", 0))))
+            of_order = [f for f in closing if f["oid"] == last["oid"]]
+            return _summed_fill(last.get("cloid") or "", market, side, str(last["oid"]), of_order)
+
     # -- orders ---------------------------------------------------------------------------------------
 
     def open(self, account: VenueAccount, order: OrderRequest) -> Fill:
@@ -358,6 +375,14 @@ def _summed_fill(cloid: str, market: str, side: Side, oid: str, fills: list[dict
             venue_order_id=oid,
             filled_at=datetime.fromtimestamp(max(int(f["time"]) for f in fills) / 1000, UTC),
         )
+
+
+def _reduces(fill: dict[str, Any], side: Side) -> bool:
+    """Did this fill trade against a `side` position (a sell from a long, a buy from a short)?"""
+    start = Decimal(fill["startPosition"])
+    if side == Side.LONG:
+        return start > 0 and fill["side"] == "A"
+    return start < 0 and fill["side"] == "B"
 
 
 def _order_error(reason: str) -> InvalidOrder:

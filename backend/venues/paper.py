@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -125,6 +126,23 @@ class PaperVenue:
                 )
             ).first()
         return None if fill is None else _to_fill(fill)
+
+    def closing_fill(self, account: VenueAccount, market: str, side: Side) -> Fill | None:
+        """The latest fill that reduced a `side` position in `market` (a close placed outside our rows).
+
+        Fills say nothing of the position they met, so the market's fills are replayed in order.
+        """
+        query = select(PaperFill).where(
+            PaperFill.deployment_id == account.deployment_id, PaperFill.market == market
+        )
+        with Session(self._engine, expire_on_commit=False) as session:
+            fills = list(session.exec(query.order_by(sa.text("id"))))
+        held, last = Decimal(0), None
+        for fill in fills:
+            if held != 0 and (held > 0) == (side == Side.LONG) and fill.is_buy == (held < 0):
+                last = fill
+            held += fill.size if fill.is_buy else -fill.size
+        return None if last is None else replace(_to_fill(last), side=side)
 
     def open(self, account: VenueAccount, order: OrderRequest) -> Fill:
         if order.reduce_only:
