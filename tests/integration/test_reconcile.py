@@ -645,3 +645,23 @@ def test_reconcile_deployment_raises_when_the_budget_refuses(session, hl, hl_dep
     assert budget.try_spend(10)
     with pytest.raises(BudgetRefused):
         reconcile_deployment(session, hl_deployment, hl, now=NOW, budget=budget)
+
+
+def test_a_multi_venue_deployment_is_reconciled_on_each_of_its_venues(
+    session, factory, hl_server, paper, hl, hl_user, outside
+):
+    multi = factory.paper_deployment(
+        factory.agent(venue=Venue.MULTI),
+        venue_preferences=[ExecutionVenue.PAPER.value, ExecutionVenue.HYPERLIQUID.value],
+        user_wallet=hl_user.address,
+    )
+    paper_trade(paper, multi, "BTC", Side.LONG, "0.01")
+    hl_server.set_mid("ETH", Decimal("3000"))
+    filled(outside.market_open("ETH", True, 0.1, slippage=0.01))
+
+    report = reconcile_due(session, registry(paper, hl), WeightBudget(240), now=NOW, interval=HOUR)
+
+    assert (report.checked, report.weight_spent) == (1, 2)
+    found = sorted((f.details["venue"], f.market, f.kind) for f in report.findings)
+    assert found == [("HYPERLIQUID", "ETH", "discovered"), ("PAPER", "BTC", "discovered")]
+    assert {(r.venue, r.market) for r in rows(session, multi)} == {("PAPER", "BTC"), ("HYPERLIQUID", "ETH")}
