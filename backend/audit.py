@@ -32,6 +32,19 @@ class Action:
     CT_ACCOUNT_RESUMED = "ct_account.resumed"
     CT_ACCOUNT_REMOVED = "ct_account.removed"
     POST_MANUAL = "post.manual"
+    DEPLOYMENT_CREATED = "deployment.created"
+    DEPLOYMENT_ACTIVATED = "deployment.activated"
+    DEPLOYMENT_PAUSED = "deployment.paused"
+    DEPLOYMENT_RESUMED = "deployment.resumed"
+    DEPLOYMENT_CANCELLED = "deployment.cancelled"
+    WALLET_CREATED = "agent_wallet.created"
+    WALLET_APPROVED = "agent_wallet.approved"
+    POSITION_OPENED = "position.opened"
+    POSITION_CLOSE_REQUESTED = "position.close_requested"
+    POSITION_CLOSED = "position.closed"
+    RECONCILE_DISCOVERED = "reconcile.discovered"
+    RECONCILE_CLOSED_OUTSIDE = "reconcile.closed_outside"
+    RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -30,8 +30,8 @@ from backend.wallets.keys import WalletCipher
 logger = logging.getLogger(__name__)
 
 FEE_QUANTUM = Decimal("0.000001")
-CLOSE_REQUESTED = "position.close_requested"
-POSITION_CLOSED = "position.closed"
+CLOSE_REQUESTED = audit.Action.POSITION_CLOSE_REQUESTED
+POSITION_CLOSED = audit.Action.POSITION_CLOSED
 
 
 class PositionNotFound(LookupError):
@@ -174,6 +174,8 @@ def record_close(
 def _bill_profit_share(session: Session, position: Position, share: Decimal) -> None:
     """10% (PROFIT_SHARE_PCT) of a profitable close to the agent's creator; nothing on a loss."""
     if position.realized_pnl is None or position.realized_pnl <= 0 or share <= 0:
+        return
+    if position.close_reason == CloseReason.EXTERNAL:  # the trader closed it at the venue, as reconcile rules
         return
     deployment = session.get(AgentDeployment, position.deployment_id)
     creator_id = session.exec(select(Agent.creator_id).where(Agent.id == deployment.agent_id)).one()

@@ -81,7 +81,7 @@ def wait_for(engine: sa.Engine, predicate, what: str, deadline_s: float = 60):
 def start_consumer(env: dict[str, str], logfile: Path) -> subprocess.Popen:
     """`huey_consumer tasks.worker.huey` as production runs it, two worker threads."""
     return subprocess.Popen(
-        [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", "2", "-k", "thread",
+        [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", "4", "-k", "thread",
          "-m", "1", "--logfile", str(logfile)],
         cwd=PROJECT_ROOT,
         env=env,
