@@ -1,0 +1,312 @@
+"""A position's chart as the trader sees it: the mids since entry, the entry, the stop over time, the exit.
+
+The stop line is recomputed from the ticks with the same pure rules the monitor runs, from the entry on, so
+the chart shows where the position would have closed at every moment, not a line drawn after the fact.
+Everything stays Decimal here; the chart builder in the UI turns it into floats.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from backend.auth.identity import CurrentUser
+from backend.models import Agent, AgentDeployment, BillingEvent, MarketTick, Position
+from backend.models.enums import BillingKind, CloseReason, PositionStatus, Side
+from backend.monitor.close import PositionNotFound
+from backend.monitor.rules import (
+    ExitRules,
+    OpenPosition,
+    evaluate,
+    pnl_ratio,
+    rules_for,
+    stop_price,
+    unrealized_pnl,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ChartPoint",
+    "ClosedPosition",
+    "PositionChart",
+    "PositionNotFound",
+    "dashboard_charts",
+    "downsample",
+    "position_chart",
+    "recent_closes",
+]
+
+MIN_POINTS = 4  # the first, the last, and one bucket's low and high
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """One mid the monitor saw, with the stop and the best price as they stood right after it."""
+
+    at: datetime
+    price: Decimal
+    stop: Decimal
+    best: Decimal
+
+
+@dataclass(frozen=True)
+class PositionChart:
+    position_id: int
+    deployment_id: int
+    agent_name: str
+    venue: str
+    market: str
+    side: Side
+    size: Decimal
+    leverage: Decimal
+    status: PositionStatus
+    entry_price: Decimal
+    opened_at: datetime
+    points: tuple[ChartPoint, ...]
+    hard_stop: Decimal  # the stop at entry, until the trailing stop arms
+    stop_price: Decimal  # now (or when it closed): the hard stop, or the trailing stop once armed
+    best_price: Decimal  # the trailing high: highest since entry for a long, lowest for a short
+    trailing_armed: bool
+    last_price: Decimal | None  # the latest mid (None before the monitor's first tick)
+    last_at: datetime | None
+    unrealized_pnl: Decimal | None  # open and closing positions, at the last mid
+    unrealized_return: Decimal | None  # the move times leverage: the return on margin, before fees
+    exit_price: Decimal | None
+    exit_at: datetime | None
+    close_reason: CloseReason | None
+    realized_pnl: Decimal | None
+    entry_fee: Decimal
+    exit_fee: Decimal
+    ticks_seen: int  # before downsampling
+
+
+def position_chart(
+    session: Session, position_id: int, user: CurrentUser, *, now: datetime, max_points: int = 300
+) -> PositionChart:
+    """The chart of one of the user's positions; PositionNotFound for someone else's or an unknown one."""
+    if max_points < MIN_POINTS:
+        raise ValueError(f"max_points must be at least {MIN_POINTS}")
+    row = session.exec(
+        select(Position, AgentDeployment, Agent)
+        .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
+        .join(Agent, Agent.id == AgentDeployment.agent_id)
+        .where(Position.id == position_id, AgentDeployment.user_id == user.id)
+    ).first()
+    if row is None:
+        raise PositionNotFound(position_id)
+    position, deployment, agent = row
+    return _chart(session, position, agent.name, rules_for(agent, deployment, None), now, max_points)
+
+
+def dashboard_charts(
+    session: Session, user: CurrentUser, *, now: datetime, closed_since: datetime, max_points: int = 300
+) -> list[PositionChart]:
+    """Charts of the user's open and closing positions, and of those closed since `closed_since`.
+
+    Recently closed ones stay so a trader who watched a position close sees where it did.
+    """
+    if max_points < MIN_POINTS:
+        raise ValueError(f"max_points must be at least {MIN_POINTS}")
+    rows = session.exec(
+        select(Position, AgentDeployment, Agent)
+        .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
+        .join(Agent, Agent.id == AgentDeployment.agent_id)
+        .where(
+            AgentDeployment.user_id == user.id,
+            sa.or_(Position.status != PositionStatus.CLOSED, col(Position.closed_at) >= closed_since),
+        )
+        .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
+    ).all()
+    # Open and closing ones first (newest opened first), then the closed ones by their close, newest first.
+    live = [r for r in rows if r[0].status != PositionStatus.CLOSED]
+    done = sorted((r for r in rows if r[0].status == PositionStatus.CLOSED), key=lambda r: r[0].closed_at)
+    rules: dict[int, ExitRules] = {}
+    charts = []
+    for position, deployment, agent in [*live, *reversed(done)]:
+        if deployment.id not in rules:
+            rules[deployment.id] = rules_for(agent, deployment, None)
+        charts.append(_chart(session, position, agent.name, rules[deployment.id], now, max_points))
+    return charts
+
+
+def _chart(
+    session: Session, position: Position, agent_name: str, rules: ExitRules, now: datetime, max_points: int
+) -> PositionChart:
+    side, status = Side(position.side), PositionStatus(position.status)
+    end = position.closed_at if status == PositionStatus.CLOSED and position.closed_at else now
+    ticks = _ticks(session, position, end)
+    kept = walk(position, rules, ticks, keep=set(downsample([t[1] for t in ticks], max_points)))
+    # The monitor's stored best covers mids it saw but could not record; the two agree when it could.
+    best = kept[-1].best if kept else position.entry_price
+    if position.trailing_high is not None:
+        best = max(best, position.trailing_high) if side == Side.LONG else min(best, position.trailing_high)
+    hard = stop_price(
+        OpenPosition(side, position.entry_price, position.opened_at, position.entry_price), rules
+    )
+    current_stop = stop_price(OpenPosition(side, position.entry_price, position.opened_at, best), rules)
+    last = ticks[-1] if ticks else None
+    is_open = status != PositionStatus.CLOSED
+    pnl = ratio = None
+    if is_open and last is not None:
+        pnl = unrealized_pnl(side, position.entry_price, last[1], position.size)
+        ratio = pnl_ratio(side, position.entry_price, last[1], position.leverage or Decimal(1))
+    return PositionChart(
+        position_id=position.id,
+        deployment_id=position.deployment_id,
+        agent_name=agent_name,
+        venue=position.venue,
+        market=position.market,
+        side=side,
+        size=position.size,
+        leverage=position.leverage,
+        status=status,
+        entry_price=position.entry_price,
+        opened_at=position.opened_at,
+        points=tuple(kept),
+        stop_price=current_stop,
+        best_price=best,
+        hard_stop=hard,
+        trailing_armed=current_stop != hard,
+        last_price=last[1] if last else None,
+        last_at=last[0] if last else None,
+        unrealized_pnl=pnl,
+        unrealized_return=ratio,
+        exit_price=None if is_open else position.exit_price,
+        exit_at=None if is_open else position.closed_at,
+        close_reason=CloseReason(position.close_reason) if position.close_reason else None,
+        realized_pnl=position.realized_pnl,
+        entry_fee=position.entry_fee,
+        exit_fee=position.exit_fee,
+        ticks_seen=len(ticks),
+    )
+
+
+@dataclass(frozen=True)
+class ClosedPosition:
+    position_id: int
+    deployment_id: int
+    agent_name: str
+    venue: str
+    market: str
+    side: Side
+    size: Decimal
+    leverage: Decimal
+    entry_price: Decimal
+    exit_price: Decimal | None
+    realized_pnl: Decimal | None  # net of the venue's fees
+    venue_fees: Decimal  # entry and exit
+    trade_fee: Decimal  # Maxxit's, billed apart
+    close_reason: CloseReason | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+def recent_closes(session: Session, user: CurrentUser, *, limit: int = 20) -> list[ClosedPosition]:
+    """The user's last closed positions, newest close first, with what they cost in fees."""
+    trade_fee = (
+        select(BillingEvent.position_id, func.sum(BillingEvent.amount).label("amount"))
+        .where(BillingEvent.kind == BillingKind.TRADE_FEE)
+        .group_by(BillingEvent.position_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(Position, Agent.name, trade_fee.c.amount)
+        .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
+        .join(Agent, Agent.id == AgentDeployment.agent_id)
+        .outerjoin(trade_fee, trade_fee.c.position_id == Position.id)
+        .where(AgentDeployment.user_id == user.id, Position.status == PositionStatus.CLOSED)
+        .order_by(col(Position.closed_at).desc(), col(Position.id).desc())
+        .limit(limit)
+    ).all()
+    return [
+        ClosedPosition(
+            position_id=p.id,
+            deployment_id=p.deployment_id,
+            agent_name=name,
+            venue=p.venue,
+            market=p.market,
+            side=Side(p.side),
+            size=p.size,
+            leverage=p.leverage,
+            entry_price=p.entry_price,
+            exit_price=p.exit_price,
+            realized_pnl=p.realized_pnl,
+            venue_fees=p.entry_fee + p.exit_fee,
+            trade_fee=Decimal(fee or 0),
+            close_reason=CloseReason(p.close_reason) if p.close_reason else None,
+            opened_at=p.opened_at,
+            closed_at=p.closed_at,
+        )
+        for p, name, fee in rows
+    ]
+
+
+def _ticks(session: Session, position: Position, end: datetime) -> list[tuple[datetime, Decimal]]:
+    """The mids of the position's venue and market from its opening to `end` (both included)."""
+    rows = session.exec(
+        select(MarketTick.at, MarketTick.price)
+        .where(
+            MarketTick.venue == position.venue,
+            MarketTick.market == position.market,
+            col(MarketTick.at) >= position.opened_at,
+            col(MarketTick.at) <= end,
+        )
+        .order_by(col(MarketTick.at), col(MarketTick.id))
+    ).all()
+    return [(at, Decimal(price)) for at, price in rows]
+
+
+def walk(
+    position: Position,
+    rules: ExitRules,
+    ticks: Sequence[tuple[datetime, Decimal]],
+    keep: Collection[int] | None = None,
+) -> list[ChartPoint]:
+    """The stop and best price after every tick (those indexed in `keep`), from the entry on, as the monitor
+    would have evaluated them.
+
+    The rules' stop depends on the best price alone, so a tick that sets no new best keeps the last stop:
+    a few days of 5-second ticks cost one comparison each, not a full evaluation.
+    """
+    side = Side(position.side)
+    state = OpenPosition(side, position.entry_price, position.opened_at, position.entry_price)
+    stop = evaluate(state, rules, position.entry_price, position.opened_at).stop_price
+    points: list[ChartPoint] = []
+    for i, (at, price) in enumerate(ticks):
+        improves = price > state.best_price if side == Side.LONG else price < state.best_price
+        if improves:
+            result = evaluate(state, rules, price, at)
+            state = OpenPosition(side, state.entry_price, state.opened_at, result.best_price)
+            stop = result.stop_price
+        if keep is None or i in keep:
+            points.append(ChartPoint(at=at, price=price, stop=stop, best=state.best_price))
+    return points
+
+
+def downsample(prices: Sequence[Decimal], max_points: int) -> list[int]:
+    """Indices to draw: all of them when few, else the first, the last, and each bucket's low and high.
+
+    Min-max decimation keeps every spike a trader would look for (and every new high the stop followed);
+    an average would hide them.
+    """
+    n = len(prices)
+    if n <= max_points:
+        return list(range(n))
+    buckets = (max_points - 2) // 2
+    width = (n - 2) / buckets
+    keep = {0, n - 1}
+    for b in range(buckets):
+        lo, hi = 1 + int(b * width), 1 + int((b + 1) * width)
+        if lo >= hi:
+            continue
+        segment = range(lo, hi)
+        keep.add(min(segment, key=prices.__getitem__))
+        keep.add(max(segment, key=prices.__getitem__))
+    return sorted(keep)

@@ -1,0 +1,224 @@
+"""Equity over time, per deployment and for the whole account: capital, plus what closed, plus what is open.
+
+A curve steps at each deployment's start (its capital) and at each close (its realised PnL, net of the
+venue's fees; Maxxit's own fees are billed apart), and ends at `now` with the open positions' unrealised PnL
+at their market's last tick. Hyperliquid deployments trade the trader's own account, whose balance holds
+more than this deployment ever put at risk and costs a venue request to read: their capital counts as 0 and
+their curve is PnL since deployment (`capital_known` is False), which the account curve then adds as such.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from backend.auth.identity import CurrentUser
+from backend.models import Agent, AgentDeployment, MarketTick, Position
+from backend.models.enums import ExecutionVenue, PositionStatus, Side
+from backend.monitor.charts import downsample
+from backend.monitor.rules import unrealized_pnl
+
+ZERO = Decimal(0)
+PointKind = Literal["start", "close", "now"]
+
+
+@dataclass(frozen=True)
+class EquityPoint:
+    at: datetime
+    equity: Decimal
+    kind: PointKind
+
+
+@dataclass(frozen=True)
+class EquityCurve:
+    deployment_id: int | None  # None for the whole account
+    label: str
+    venue: str | None
+    capital: Decimal
+    capital_known: bool  # False: a Hyperliquid account's, so the curve is PnL since deployment
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    open_positions: int
+    points: tuple[EquityPoint, ...]
+
+    @property
+    def equity(self) -> Decimal:
+        return self.capital + self.realized_pnl + self.unrealized_pnl
+
+
+@dataclass(frozen=True)
+class EquityCurves:
+    account: EquityCurve
+    deployments: tuple[EquityCurve, ...]  # newest deployment first
+
+
+@dataclass(frozen=True)
+class _Event:
+    at: datetime
+    amount: Decimal
+    kind: PointKind
+
+
+def equity_curves(
+    session: Session, user: CurrentUser, *, now: datetime, max_points: int = 500
+) -> EquityCurves:
+    """Every deployment's curve and the account's (their sum at every step), for the user's dashboard."""
+    deployments = session.exec(
+        select(AgentDeployment, Agent.name)
+        .join(Agent, Agent.id == AgentDeployment.agent_id)
+        .where(AgentDeployment.user_id == user.id)
+        .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
+    ).all()
+    ids = [d.id for d, _ in deployments]
+    closes = _closes(session, ids, now)
+    unrealized, open_count = _unrealized(session, ids, now)
+    curves, account_events = [], []
+    for deployment, name in deployments:
+        capital = _capital(deployment)
+        events = [_Event(deployment.created_at, capital, "start"), *closes.get(deployment.id, [])]
+        account_events += events
+        curves.append(
+            _curve(
+                deployment.id,
+                f"#{deployment.id} · {name}",
+                deployment.venue,
+                events,
+                unrealized.get(deployment.id, ZERO),
+                open_count.get(deployment.id, 0),
+                capital_known=ExecutionVenue(deployment.venue) == ExecutionVenue.PAPER,
+                now=now,
+                max_points=max_points,
+            )
+        )
+    account = _curve(
+        None,
+        "Account",
+        None,
+        account_events,
+        sum(unrealized.values(), ZERO),
+        sum(open_count.values()),
+        capital_known=all(c.capital_known for c in curves),
+        now=now,
+        max_points=max_points,
+    )
+    return EquityCurves(account=account, deployments=tuple(curves))
+
+
+def _capital(deployment: AgentDeployment) -> Decimal:
+    if ExecutionVenue(deployment.venue) != ExecutionVenue.PAPER:
+        return ZERO  # the trader's own venue account: see the module docstring
+    return deployment.capital_usd
+
+
+def _curve(
+    deployment_id: int | None,
+    label: str,
+    venue: str | None,
+    events: Iterable[_Event],
+    unrealized: Decimal,
+    open_positions: int,
+    *,
+    capital_known: bool,
+    now: datetime,
+    max_points: int,
+) -> EquityCurve:
+    """Cumulative equity at each event in time order, then `now` with the open positions marked."""
+    ordered = sorted(events, key=lambda e: (e.at, e.kind != "start"))
+    equity = capital = realized = ZERO
+    points: list[EquityPoint] = []
+    for event in ordered:
+        equity += event.amount
+        if event.kind == "start":
+            capital += event.amount
+        else:
+            realized += event.amount
+        points.append(EquityPoint(event.at, equity, event.kind))
+    if points:
+        points.append(EquityPoint(max(now, points[-1].at), equity + unrealized, "now"))
+    kept = downsample([p.equity for p in points], max_points)
+    return EquityCurve(
+        deployment_id=deployment_id,
+        label=label,
+        venue=venue,
+        capital=capital,
+        capital_known=capital_known,
+        realized_pnl=realized,
+        unrealized_pnl=unrealized,
+        open_positions=open_positions,
+        points=tuple(points[i] for i in kept),
+    )
+
+
+def _closes(session: Session, ids: list[int], now: datetime) -> dict[int, list[_Event]]:
+    """Realised PnL of each closed position by its close time, per deployment."""
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Position.deployment_id, Position.closed_at, Position.realized_pnl)
+        .where(
+            col(Position.deployment_id).in_(ids),
+            Position.status == PositionStatus.CLOSED,
+            col(Position.realized_pnl).is_not(None),
+            col(Position.closed_at).is_not(None),
+            col(Position.closed_at) <= now,
+        )
+        .order_by(col(Position.closed_at), col(Position.id))
+    ).all()
+    closes: dict[int, list[_Event]] = defaultdict(list)
+    for deployment_id, closed_at, pnl in rows:
+        closes[deployment_id].append(_Event(closed_at, Decimal(pnl), "close"))
+    return closes
+
+
+def _unrealized(session: Session, ids: list[int], now: datetime) -> tuple[dict[int, Decimal], dict[int, int]]:
+    """Per deployment: the open (and closing) positions' PnL at their market's last tick, and how many.
+
+    A position whose market has no tick yet counts as flat: nothing better is known without asking a venue.
+    """
+    if not ids:
+        return {}, {}
+    positions = session.exec(
+        select(Position).where(col(Position.deployment_id).in_(ids), Position.status != PositionStatus.CLOSED)
+    ).all()
+    mids = _last_ticks(session, {(p.venue, p.market) for p in positions}, now)
+    pnl: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    count: dict[int, int] = defaultdict(int)
+    for p in positions:
+        count[p.deployment_id] += 1
+        price = mids.get((p.venue, p.market))
+        if price is not None:
+            pnl[p.deployment_id] += unrealized_pnl(Side(p.side), p.entry_price, price, p.size)
+    return dict(pnl), dict(count)
+
+
+def _last_ticks(
+    session: Session, markets: set[tuple[str, str]], now: datetime
+) -> dict[tuple[str, str], Decimal]:
+    """The latest mid at or before `now` of each (venue, market): one grouped query for all of them."""
+    if not markets:
+        return {}
+    pairs = sa.tuple_(MarketTick.venue, MarketTick.market).in_(sorted(markets))
+    latest = (
+        select(MarketTick.venue, MarketTick.market, func.max(MarketTick.at).label("at"))
+        .where(pairs, col(MarketTick.at) <= now)
+        .group_by(MarketTick.venue, MarketTick.market)
+        .subquery()
+    )
+    rows = session.exec(
+        select(MarketTick.venue, MarketTick.market, MarketTick.price).join(
+            latest,
+            sa.and_(
+                MarketTick.venue == latest.c.venue,
+                MarketTick.market == latest.c.market,
+                MarketTick.at == latest.c.at,
+            ),
+        )
+    ).all()
+    return {(venue, market): Decimal(price) for venue, market, price in rows}

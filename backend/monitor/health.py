@@ -1,0 +1,136 @@
+"""Is the monitor alive and within its venue budget? What operators read on /admin/monitor.
+
+Everything comes from the monitor's own records: `monitor_cycles` (one row per cycle) and the audit rows
+reconciliation writes. Nothing here asks a venue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from backend.audit import Action
+from backend.models import AuditLog, MonitorCycle
+
+HYPERLIQUID_WEIGHT_PER_MINUTE = 1200  # per IP, shared by everything the platform sends
+RECONCILE_ACTIONS = (
+    Action.RECONCILE_DISCOVERED,
+    Action.RECONCILE_CLOSED_OUTSIDE,
+    Action.RECONCILE_SIZE_CORRECTED,
+)
+WINDOW = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ReconcileFinding:
+    at: datetime
+    action: str
+    entity_type: str
+    entity_id: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MonitorHealth:
+    now: datetime
+    last_cycle_at: datetime | None  # None: the monitor never ran
+    last_cycle_age: timedelta | None
+    stale: bool  # no cycle for longer than `stale_after` (or never)
+    cycles_sampled: int
+    median_duration_ms: Decimal | None
+    max_duration_ms: Decimal | None
+    positions_watched: int  # by the last cycle
+    cycles_last_minute: int
+    closes_last_minute: int
+    venue_requests_per_minute: int  # summed over the last minute's cycles
+    venue_errors_per_minute: int
+    budget_per_minute: int  # what the platform lets background reads spend (RECONCILE_WEIGHT_PER_MINUTE)
+    venue_limit_per_minute: int  # Hyperliquid's own ceiling
+    findings: tuple[ReconcileFinding, ...]  # newest first
+
+    @property
+    def budget_used(self) -> Decimal:
+        """Share of the budget the last minute used; above 1 means over it."""
+        return Decimal(self.venue_requests_per_minute) / Decimal(self.budget_per_minute)
+
+    @property
+    def limit_used(self) -> Decimal:
+        return Decimal(self.venue_requests_per_minute) / Decimal(self.venue_limit_per_minute)
+
+
+def monitor_health(
+    session: Session,
+    *,
+    now: datetime,
+    budget_per_minute: int,
+    sample: int = 50,
+    findings: int = 10,
+    stale_after: timedelta = timedelta(seconds=30),
+) -> MonitorHealth:
+    """The last `sample` cycles' figures, the last minute's request rate, and the latest findings."""
+    if budget_per_minute <= 0:
+        raise ValueError("budget_per_minute must be positive")
+    cycles = session.exec(
+        select(MonitorCycle)
+        .where(col(MonitorCycle.started_at) <= now)
+        .order_by(col(MonitorCycle.started_at).desc(), col(MonitorCycle.id).desc())
+        .limit(sample)
+    ).all()
+    last = cycles[0] if cycles else None
+    durations = [Decimal(c.duration_ms) for c in cycles]
+    minute = _last_minute(session, now)
+    age = now - last.started_at if last else None
+    return MonitorHealth(
+        now=now,
+        last_cycle_at=last.started_at if last else None,
+        last_cycle_age=age,
+        stale=age is None or age > stale_after,
+        cycles_sampled=len(cycles),
+        median_duration_ms=Decimal(median(durations)) if durations else None,
+        max_duration_ms=max(durations) if durations else None,
+        positions_watched=last.positions_watched if last else 0,
+        cycles_last_minute=minute[0],
+        closes_last_minute=minute[1],
+        venue_requests_per_minute=minute[2],
+        venue_errors_per_minute=minute[3],
+        budget_per_minute=budget_per_minute,
+        venue_limit_per_minute=HYPERLIQUID_WEIGHT_PER_MINUTE,
+        findings=_findings(session, findings),
+    )
+
+
+def _last_minute(session: Session, now: datetime) -> tuple[int, int, int, int]:
+    """Cycles, closes requested, venue requests and venue errors of the cycles started in the last minute."""
+    row = session.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(MonitorCycle.closes_requested), 0),
+            func.coalesce(func.sum(MonitorCycle.venue_requests), 0),
+            func.coalesce(func.sum(MonitorCycle.venue_errors), 0),
+        ).where(col(MonitorCycle.started_at) > now - WINDOW, col(MonitorCycle.started_at) <= now)
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+def _findings(session: Session, limit: int) -> tuple[ReconcileFinding, ...]:
+    rows = session.exec(
+        select(AuditLog)
+        .where(col(AuditLog.action).in_(RECONCILE_ACTIONS))
+        .order_by(col(AuditLog.created_at).desc(), col(AuditLog.id).desc())
+        .limit(limit)
+    ).all()
+    return tuple(
+        ReconcileFinding(
+            at=r.created_at,
+            action=r.action,
+            entity_type=r.entity_type,
+            entity_id=r.entity_id,
+            details=dict(r.details or {}),
+        )
+        for r in rows
+    )
