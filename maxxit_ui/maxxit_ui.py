@@ -9,10 +9,12 @@ from maxxit_ui.components.wallet import WALLET_SCRIPT
 from maxxit_ui.pages import (
     admin_audit,
     admin_ct_accounts,
+    admin_monitor,
     admin_posts,
     admin_users,
     agent_signals,
     builder,
+    dashboard,
     deploy,
     deployments,
     my_agents,
@@ -23,11 +25,13 @@ from maxxit_ui.pages.agent import agent
 from maxxit_ui.pages.landing import landing
 from maxxit_ui.pages.marketplace import marketplace
 from maxxit_ui.state.admin import AdminUsersState, AuditState
+from maxxit_ui.state.admin_monitor import AdminMonitorState
 from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.agent_signals import AgentSignalsState
 from maxxit_ui.state.auth import AuthState
 from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.ct_accounts import CtAccountsState
+from maxxit_ui.state.dashboard import DashboardState
 from maxxit_ui.state.deploy import DeployState
 from maxxit_ui.state.deployments import DeploymentsState
 from maxxit_ui.state.landing import LandingState
@@ -77,6 +81,9 @@ app.add_page(
     title="My deployments · Maxxit",
     on_load=DeploymentsState.load,
 )
+app.add_page(
+    dashboard.dashboard, route=dashboard.ROUTE, title="Dashboard · Maxxit", on_load=DashboardState.load
+)
 
 # Operator pages: "Admins only" for signed-in traders.
 app.add_page(
@@ -102,4 +109,10 @@ app.add_page(
     route=admin_posts.ROUTE,
     title="Admin: posts · Maxxit",
     on_load=PostsState.load,
+)
+app.add_page(
+    admin_monitor.admin_monitor,
+    route=admin_monitor.ROUTE,
+    title="Admin: monitor · Maxxit",
+    on_load=AdminMonitorState.load,
 )

@@ -37,6 +37,7 @@ def account_menu() -> rx.Component:
             ),
         ),
         rx.menu.content(
+            _menu_link("Dashboard", "/dashboard", "chart_line", "menu-dashboard"),
             _menu_link("My deployments", "/deployments", "rocket", "menu-my-deployments"),
             _menu_link("My agents", "/my-agents", "bot", "menu-my-agents"),
             _menu_link("Build agent", "/agents/new", "circle_plus", "menu-build-agent"),
@@ -50,6 +51,7 @@ def account_menu() -> rx.Component:
                         "Admin: CT accounts", "/admin/ct-accounts", "at_sign", "menu-admin-ct-accounts"
                     ),
                     _menu_link("Admin: posts", "/admin/posts", "message_square_text", "menu-admin-posts"),
+                    _menu_link("Admin: monitor", "/admin/monitor", "activity", "menu-admin-monitor"),
                 ),
             ),
             rx.menu.separator(),

@@ -328,12 +328,23 @@ def _cancel_dialog() -> rx.Component:
 
 def deployments() -> rx.Component:
     return page(
-        rx.vstack(
-            rx.heading("My deployments", size="7", weight="bold", id="deployments-heading"),
-            rx.text(
-                "Agents trading for you, their balances and every position they opened.", color_scheme="gray"
+        rx.hstack(
+            rx.vstack(
+                rx.heading("My deployments", size="7", weight="bold", id="deployments-heading"),
+                rx.text(
+                    "Agents trading for you, their balances and every position they opened.",
+                    color_scheme="gray",
+                ),
+                spacing="1",
             ),
-            spacing="1",
+            rx.link(
+                rx.button(rx.icon("chart_line", size=16), "Live dashboard", variant="soft"),
+                href="/dashboard",
+                id="deployments-dashboard",
+            ),
+            justify="between",
+            align="end",
+            width="100%",
         ),
         rx.match(
             S.status,

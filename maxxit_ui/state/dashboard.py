@@ -1,0 +1,332 @@
+"""The trader's dashboard `/dashboard`: open positions as live charts with a Close button, closes, equity.
+
+While the page is open its timer calls `poll` every few seconds: charts, closes and equity are read again
+from what the monitor recorded (ticks, trailing highs, closes), so a stop that moves or a position that
+closes shows up without a reload. A closed position keeps its card for an hour, with its exit on the chart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal, TypedDict
+
+import plotly.graph_objects as go
+import reflex as rx
+from reflex.event import EventSpec
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from backend.auth.identity import CurrentUser
+from backend.models.common import utcnow
+from backend.models.enums import PositionStatus, Side
+from backend.monitor.charts import ClosedPosition, PositionChart, dashboard_charts, recent_closes
+from backend.monitor.close import PositionNotFound, PositionNotOpen, request_close
+from backend.monitor.equity import EquityCurve, EquityCurves, equity_curves
+from maxxit_ui.components import format as fmt
+from maxxit_ui.components.charts import REASON_LABELS, equity_figure, position_figure
+from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.deploy_form import TIMES, VENUE_LABELS
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["loading", "ready", "error"]
+CARD_KEEP = timedelta(hours=1)  # how long a closed position keeps its card
+CLOSED_ROWS = 20
+PRICE_PLACES = Decimal("0.00000001")
+
+
+class PositionCard(TypedDict):
+    id: str
+    market: str
+    agent: str
+    venue: str
+    side: str
+    side_tone: str
+    size: str
+    leverage: str
+    entry: str
+    last: str
+    stop: str
+    stop_kind: str  # "trailing" or "hard stop"
+    best: str
+    best_label: str
+    pnl: str
+    pnl_tone: str
+    pnl_ratio: str
+    status: str  # open | closing | closed
+    status_label: str
+    status_color: str
+    exit: str
+    realized: str
+    realized_tone: str
+    fees: str
+    opened: str
+    points: str
+    figure: go.Figure
+
+
+class ClosedRow(TypedDict):
+    id: str
+    closed: str
+    agent: str
+    market: str
+    venue: str
+    side: str
+    side_tone: str
+    entry: str
+    exit: str
+    pnl: str
+    pnl_tone: str
+    fees: str
+    fee_detail: str
+    reason: str
+
+
+class EquityCard(TypedDict):
+    id: str
+    label: str
+    venue: str
+    value: str
+    value_label: str
+    pnl: str
+    pnl_tone: str
+    note: str
+    figure: go.Figure
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    charts: list[PositionChart]
+    closes: list[ClosedPosition]
+    curves: EquityCurves
+
+
+def _price(value: Decimal | None) -> str:
+    return "—" if value is None else fmt.quantity(value.quantize(PRICE_PLACES))
+
+
+def _status(chart: PositionChart) -> tuple[str, str, str]:
+    if chart.status == PositionStatus.CLOSING:
+        return "closing", "Closing…", "amber"
+    if chart.status == PositionStatus.CLOSED:
+        reason = REASON_LABELS.get(str(chart.close_reason), "Closed")
+        return "closed", f"Closed · {reason}", "gray"
+    return "open", "Open", "green"
+
+
+def position_card(chart: PositionChart) -> PositionCard:
+    status, status_label, color = _status(chart)
+    long = chart.side == Side.LONG
+    ratio = chart.unrealized_return
+    return PositionCard(
+        id=str(chart.position_id),
+        market=chart.market,
+        agent=f"#{chart.deployment_id} · {chart.agent_name}",
+        venue=VENUE_LABELS.get(chart.venue, fmt.label(chart.venue)),
+        side=chart.side.upper(),
+        side_tone="positive" if long else "negative",
+        size=fmt.quantity(chart.size),
+        leverage=f"{fmt.quantity(chart.leverage)}{TIMES}",
+        entry=_price(chart.entry_price),
+        last=_price(chart.last_price),
+        stop=_price(chart.stop_price),
+        stop_kind="trailing" if chart.trailing_armed else "hard stop",
+        best=_price(chart.best_price),
+        best_label="Trailing high" if long else "Trailing low",
+        pnl="—" if chart.unrealized_pnl is None else fmt.money(chart.unrealized_pnl),
+        pnl_tone="muted" if chart.unrealized_pnl is None else fmt.tone(chart.unrealized_pnl),
+        pnl_ratio=""
+        if ratio is None
+        else f"{fmt.percent(ratio, fraction=True, signed=True, places=2)} on margin",
+        status=status,
+        status_label=status_label,
+        status_color=color,
+        exit=_price(chart.exit_price),
+        realized="—" if chart.realized_pnl is None else fmt.money(chart.realized_pnl),
+        realized_tone=fmt.tone(chart.realized_pnl),
+        fees=fmt.money(chart.entry_fee + chart.exit_fee, signed=False),
+        opened=fmt.timestamp(chart.opened_at),
+        points=str(len(chart.points)),
+        figure=position_figure(chart),
+    )
+
+
+def closed_row(close: ClosedPosition) -> ClosedRow:
+    venue_fees, trade_fee = (
+        fmt.money(close.venue_fees, signed=False),
+        fmt.money(close.trade_fee, signed=False),
+    )
+    return ClosedRow(
+        id=str(close.position_id),
+        closed=fmt.timestamp(close.closed_at),
+        agent=f"#{close.deployment_id} · {close.agent_name}",
+        market=close.market,
+        venue=VENUE_LABELS.get(close.venue, fmt.label(close.venue)),
+        side=close.side.upper(),
+        side_tone="positive" if close.side == Side.LONG else "negative",
+        entry=_price(close.entry_price),
+        exit=_price(close.exit_price),
+        pnl="—" if close.realized_pnl is None else fmt.money(close.realized_pnl),
+        pnl_tone=fmt.tone(close.realized_pnl),
+        fees=fmt.money(close.venue_fees + close.trade_fee, signed=False),
+        fee_detail=f"{venue_fees} venue + {trade_fee} Maxxit",
+        reason=REASON_LABELS.get(str(close.close_reason), fmt.label(close.close_reason)),
+    )
+
+
+def equity_card(curve: EquityCurve) -> EquityCard:
+    """Equity where the capital is ours to know (paper); PnL since deployment for a trader's own account."""
+    pnl = curve.realized_pnl + curve.unrealized_pnl
+    open_note = f"{curve.open_positions} open · " if curve.open_positions else ""
+    capital = fmt.money(curve.capital, signed=False)
+    if curve.deployment_id is not None and not curve.capital_known:
+        value, value_label = fmt.money(pnl), "PnL"
+        note = f"{open_note}PnL since deployment; your Hyperliquid balance is not counted"
+    else:
+        value, value_label = fmt.money(curve.equity, signed=False), "equity"
+        note = (
+            f"{open_note}from {capital}"
+            if curve.capital_known
+            else f"{open_note}{capital} paper capital + PnL"
+        )
+    return EquityCard(
+        id="account" if curve.deployment_id is None else str(curve.deployment_id),
+        label=curve.label,
+        venue="" if curve.venue is None else VENUE_LABELS.get(curve.venue, fmt.label(curve.venue)),
+        value=value,
+        value_label=value_label,
+        pnl=fmt.money(pnl),
+        pnl_tone=fmt.tone(pnl),
+        note=note,
+        figure=equity_figure(curve, height=260 if curve.deployment_id is None else 200),
+    )
+
+
+def read_dashboard(session: Session, user: CurrentUser, now: datetime) -> _Snapshot:
+    """Everything the page shows, from one session: the page's timer pays for one thread hop, not three."""
+    return _Snapshot(
+        charts=dashboard_charts(session, user, now=now, closed_since=now - CARD_KEEP),
+        closes=recent_closes(session, user, limit=CLOSED_ROWS),
+        curves=equity_curves(session, user, now=now),
+    )
+
+
+class DashboardState(rx.State):
+    status: Status = "loading"
+    error: str = ""
+    cards: list[PositionCard] = []
+    closed: list[ClosedRow] = []
+    equity: list[EquityCard] = []
+    account_value: str = ""
+    account_value_label: str = ""
+    account_pnl: str = ""
+    account_pnl_tone: str = "neutral"
+    account_note: str = ""
+    account_figure: go.Figure = go.Figure()
+    open_count: str = "0"
+    refreshed_at: str = ""
+    confirm_id: str = ""
+    confirm_label: str = ""
+    closing: str = ""  # the position whose close is being requested
+
+    _polling: bool = False
+
+    @rx.event
+    async def load(self) -> AsyncIterator[EventSpec | None]:
+        self.status, self.error, self.confirm_id, self.closing = "loading", "", "", ""
+        yield
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        try:
+            snapshot = await read(lambda session: read_dashboard(session, user, utcnow()))
+        except SQLAlchemyError:
+            logger.exception("dashboard could not be read")
+            self.error, self.status = DB_ERROR, "error"
+            return
+        self._show(snapshot)
+        self.status = "ready"
+
+    def _show(self, snapshot: _Snapshot) -> None:
+        self.cards = [position_card(c) for c in snapshot.charts]
+        self.open_count = str(sum(1 for c in snapshot.charts if c.status != PositionStatus.CLOSED))
+        self.closed = [closed_row(c) for c in snapshot.closes]
+        self.equity = [equity_card(c) for c in snapshot.curves.deployments]
+        account = equity_card(snapshot.curves.account)
+        self.account_value, self.account_value_label = account["value"], account["value_label"]
+        self.account_pnl, self.account_pnl_tone = account["pnl"], account["pnl_tone"]
+        self.account_note, self.account_figure = account["note"], account["figure"]
+        self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
+
+    @rx.event(background=True)
+    async def poll(self, _now: str = "") -> AsyncIterator[EventSpec | None]:
+        """The page's timer: read everything again quietly; a failed read keeps the last view."""
+        async with self:
+            if self.status != "ready" or self._polling:
+                return
+            user = await current_user(self)
+            if user is not None:
+                self._polling = True
+        if user is None:
+            yield to_signin(self)
+            return
+        snapshot: _Snapshot | None = None
+        try:
+            snapshot = await read(lambda session: read_dashboard(session, user, utcnow()))
+        except SQLAlchemyError:
+            logger.exception("dashboard: refresh failed")  # the next tick tries again
+        finally:
+            async with self:
+                self._polling = False
+                if snapshot is not None and self.status == "ready":
+                    self._show(snapshot)
+
+    # -- closing by hand ---------------------------------------------------------------------------------
+
+    @rx.event
+    def ask_close(self, position_id: str, label: str) -> None:
+        if position_id.isdigit() and not self.closing:
+            self.confirm_id, self.confirm_label = position_id, label
+
+    @rx.event
+    def dialog_open_change(self, is_open: bool) -> None:
+        if not is_open:
+            self.confirm_id = self.confirm_label = ""
+
+    @rx.event
+    async def confirm_close(self) -> AsyncIterator[EventSpec | None]:
+        """Move the position to CLOSING; the next monitor cycle sends the reduce-only order and records it."""
+        position_id = self.confirm_id
+        self.confirm_id = self.confirm_label = ""
+        if self.closing or not position_id.isdigit():
+            return
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        ip = self.router.session.client_ip or None
+        self.closing = position_id
+        yield
+        try:
+            await read(lambda session: request_close(session, user, int(position_id), ip=ip))
+        except PositionNotOpen:
+            yield rx.toast.info("That position is already closing or closed.")
+        except PositionNotFound:
+            yield rx.toast.error("That position no longer exists.")
+        except SQLAlchemyError:
+            logger.exception("position %s: close request failed", position_id)
+            yield rx.toast.error(DB_ERROR)
+        else:
+            yield rx.toast.success("Closing: the monitor sends the order within seconds.")
+        finally:
+            self.closing = ""
+        try:
+            self._show(await read(lambda session: read_dashboard(session, user, utcnow())))
+        except SQLAlchemyError:
+            logger.exception("dashboard could not be read after a close request")
