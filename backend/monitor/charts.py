@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 MIN_POINTS = 4  # the first, the last, and one bucket's low and high
+EXACT_TICKS_PER_POINT = 4  # up to this many ticks per drawn point, every tick is read and walked
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,11 @@ def _chart(
 ) -> PositionChart:
     side, status = Side(position.side), PositionStatus(position.status)
     end = position.closed_at if status == PositionStatus.CLOSED and position.closed_at else now
-    ticks = _ticks(session, position, end)
-    kept = walk(position, rules, ticks, keep=set(downsample([t[1] for t in ticks], max_points)))
+    ticks, total = _drawn_ticks(session, position, end, max_points)
+    if len(ticks) == total:  # every tick at hand: walk them all, draw the decimated ones
+        kept = walk(position, rules, ticks, keep=set(downsample([t[1] for t in ticks], max_points)))
+    else:  # the database decimated them already: walk what is drawn
+        kept = walk(position, rules, ticks)
     # The monitor's stored best covers mids it saw but could not record; the two agree when it could.
     best = kept[-1].best if kept else position.entry_price
     if position.trailing_high is not None:
@@ -184,7 +188,7 @@ def _chart(
         realized_pnl=position.realized_pnl,
         entry_fee=position.entry_fee,
         exit_fee=position.exit_fee,
-        ticks_seen=len(ticks),
+        ticks_seen=total,
     )
 
 
@@ -248,19 +252,79 @@ def recent_closes(session: Session, user: CurrentUser, *, limit: int = 20) -> li
     ]
 
 
-def _ticks(session: Session, position: Position, end: datetime) -> list[tuple[datetime, Decimal]]:
-    """The mids of the position's venue and market from its opening to `end` (both included)."""
-    rows = session.exec(
-        select(MarketTick.at, MarketTick.price)
-        .where(
-            MarketTick.venue == position.venue,
-            MarketTick.market == position.market,
-            col(MarketTick.at) >= position.opened_at,
-            col(MarketTick.at) <= end,
+def _drawn_ticks(
+    session: Session, position: Position, end: datetime, max_points: int
+) -> tuple[list[tuple[datetime, Decimal]], int]:
+    """The mids of the position's venue and market from its opening to `end` (both included), and how many.
+
+    Up to a few per drawn point they all come back (the stop is then walked over every one of them). A
+    longer history, days of 5-second ticks read every few seconds by an open dashboard, is decimated by the
+    database as `downsample` would, so only what is drawn crosses the wire; the stop is then walked over the
+    drawn ticks, which hold every bucket's high and low, so the best price, and the current stop, stay
+    exact, and a stop step may show up to one bucket late.
+    """
+    window = (
+        MarketTick.venue == position.venue,
+        MarketTick.market == position.market,
+        col(MarketTick.at) >= position.opened_at,
+        col(MarketTick.at) <= end,
+    )
+    total = session.exec(select(func.count()).select_from(MarketTick).where(*window)).one()
+    if total <= max_points * EXACT_TICKS_PER_POINT:
+        rows = session.exec(
+            select(MarketTick.at, MarketTick.price)
+            .where(*window)
+            .order_by(col(MarketTick.at), col(MarketTick.id))
+        ).all()
+        return [(at, Decimal(price)) for at, price in rows], total
+    return _decimated(session, window, total, max_points), total
+
+
+def _decimated(
+    session: Session, window: tuple[sa.ColumnElement[bool], ...], total: int, max_points: int
+) -> list[tuple[datetime, Decimal]]:
+    """`downsample` in SQL (window functions, SQLite and PostgreSQL): first, last, every bucket's extremes."""
+    buckets = (max_points - 2) // 2
+    numbered = (
+        select(
+            MarketTick.at,
+            MarketTick.price,
+            func.row_number().over(order_by=(col(MarketTick.at), col(MarketTick.id))).label("rn"),
         )
-        .order_by(col(MarketTick.at), col(MarketTick.id))
+        .where(*window)
+        .subquery()
+    )
+    bucket = ((numbered.c.rn - 2) * buckets // (total - 2)).label("bucket")
+    # min/max over one partition: a single sort, half the cost of ranking rows by price both ways.
+    ranked = select(
+        numbered.c.at,
+        numbered.c.price,
+        numbered.c.rn,
+        bucket,
+        func.min(numbered.c.price).over(partition_by=bucket).label("lo"),
+        func.max(numbered.c.price).over(partition_by=bucket).label("hi"),
+    ).subquery()
+    rows = session.exec(
+        select(ranked.c.at, ranked.c.price, ranked.c.rn, ranked.c.bucket, ranked.c.lo, ranked.c.hi)
+        .where(
+            sa.or_(
+                ranked.c.price == ranked.c.lo,
+                ranked.c.price == ranked.c.hi,
+                ranked.c.rn == 1,
+                ranked.c.rn == total,
+            )
+        )
+        .order_by(ranked.c.rn)
     ).all()
-    return [(at, Decimal(price)) for at, price in rows]
+    kept, seen = [], set()
+    for at, price, rn, b, lo, hi in rows:
+        # A price repeated in a bucket comes back each time: its first occurrence is enough.
+        marks = {(b, "lo")} if price == lo else set()
+        marks |= {(b, "hi")} if price == hi else set()
+        if rn in (1, total) or marks - seen:
+            kept.append((at, Decimal(price)))
+        seen |= marks
+    return kept
 
 
 def walk(

@@ -5,6 +5,7 @@ On SQLite and PostgreSQL, from rows as the monitor writes them (ticks, trailing 
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -198,6 +199,42 @@ def test_a_long_history_is_downsampled_keeping_its_ends_and_extremes(session: Se
     assert all(a.stop <= b.stop and a.at < b.at for a, b in pairwise(chart.points))
     with pytest.raises(ValueError):
         position_chart(session, position.id, _me(user), now=now, max_points=3)
+
+
+def test_a_history_decimated_by_the_database_agrees_with_the_walk_over_every_tick(
+    session: Session, trader
+) -> None:
+    """Past a few ticks per point the database decimates: same ends, extremes and current stop."""
+    user, _, deployment = trader
+    now = _now()
+    opened = now - STEP * 3001
+    position = _position(session, deployment, opened_at=opened)
+    rng = random.Random(5)
+    prices, price = [], Decimal(100)
+    for _ in range(3000):
+        price = (price * (1 + Decimal(rng.randint(-30, 31)) / 10_000)).quantize(Decimal("0.0001"))
+        prices.append(str(price))
+    _ticks(session, opened, prices)
+
+    exact = position_chart(session, position.id, _me(user), now=now, max_points=750)  # 3000 <= 4 * 750
+    decimated = position_chart(session, position.id, _me(user), now=now, max_points=120)
+
+    assert exact.ticks_seen == decimated.ticks_seen == 3000
+    assert len(exact.points) <= 750 and len(decimated.points) <= 120
+    drawn = [p.price for p in decimated.points]
+    assert max(drawn) == max(Decimal(p) for p in prices) and min(drawn) == min(Decimal(p) for p in prices)
+    assert decimated.points[0].at == opened + STEP and decimated.points[-1].at == opened + STEP * 3000
+    assert (decimated.stop_price, decimated.best_price, decimated.last_price) == (
+        exact.stop_price,
+        exact.best_price,
+        exact.last_price,
+    )
+    # Every drawn stop is at most one bucket late, never ahead of the stop the monitor had at that time.
+    truth = {
+        p.at: p.stop for p in position_chart(session, position.id, _me(user), now=now, max_points=3000).points
+    }
+    assert all(p.stop <= truth[p.at] for p in decimated.points)
+    assert all(a.stop <= b.stop for a, b in pairwise(decimated.points))
 
 
 def test_downsample_keeps_everything_when_few() -> None:
