@@ -20,8 +20,20 @@ from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
 from backend.deployments.service import change_status, create_deployment
 from backend.execution.service import Executor, client_order_id
 from backend.models import AgentWallet, AuditLog, Position
-from backend.models.enums import DeploymentStatus, ExecutionStatus, ExecutionVenue, Role, SignalStatus, Venue
+from backend.models.enums import (
+    CloseReason,
+    DeploymentStatus,
+    ExecutionStatus,
+    ExecutionVenue,
+    PositionStatus,
+    Role,
+    SignalStatus,
+    Venue,
+)
+from backend.monitor.close import close_order_id, finish_close
+from backend.monitor.cycle import Monitor
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.venues.base import VenueAccount
 from backend.venues.hyperliquid import HyperliquidVenue
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
@@ -176,3 +188,32 @@ def test_unapproved_wallets_hold_no_slot_and_an_abandoned_one_is_reused(
     assert session.exec(select(func.count()).select_from(AgentWallet)).one() == 2
     # Typing someone else's address takes nothing from them: only approved wallets hold a name.
     assert free_agent_name(session, hl_user.address) == "maxxit 1"
+
+
+def test_a_trailing_stop_closes_a_hyperliquid_position_through_the_monitor(
+    session, factory, hl_server, hl_user, trader, settings, cipher, venues
+):
+    agent = factory.agent(venue=Venue.HYPERLIQUID)  # stop 10%, trailing arms +3%, trails 1%
+    wallet_id = approve_in_browser(session, trader, hl_user, settings, cipher)
+    deployment = deploy(session, trader, agent, hl_user, settings, cipher, agent_wallet_id=wallet_id)
+    hl_server.set_mid("ETH", Decimal("3000"))
+    signal = factory.signal(agent, token="ETH", status=SignalStatus.PENDING, score=Decimal("0.8"))
+    opened = Executor(venues, cipher).execute(session, signal.id, deployment.id)
+    position = session.get(Position, opened.position_id)
+
+    def close(position_id: int) -> None:
+        finish_close(session, position_id, venues=venues, cipher=cipher, profit_share=Decimal("0.10"))
+
+    monitor = Monitor(venues, close, holder="test")
+    for mid in ("3060", "3150", "3100"):  # up 5%: armed; the stop trails 1% under 3150 = 3118.5
+        hl_server.set_mid("ETH", Decimal(mid))
+        monitor.run_cycle(session)
+
+    session.refresh(position)
+    assert (position.status, position.close_reason) == (PositionStatus.CLOSED, CloseReason.TRAILING_STOP)
+    assert position.trailing_high == Decimal("3150")
+    [close_fill] = [f for f in hl_server.fills(hl_user.address) if f["cloid"] == close_order_id(position.id)]
+    assert position.exit_price == Decimal(close_fill["px"]) and position.realized_pnl > 0
+    assert (
+        venues.get(ExecutionVenue.HYPERLIQUID).positions(VenueAccount(deployment.id, hl_user.address)) == []
+    )
