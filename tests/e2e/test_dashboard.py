@@ -103,7 +103,13 @@ def test_positions_chart_live_through_the_trailing_stop_and_a_manual_close(
 ) -> None:
     wallet = BrowserWallet()
     page = new_page(wallet)
+    page.goto(f"{app_url}/dashboard")  # visitors sign in first
+    expect(page).to_have_url(re.compile(r"/signin/?\?next=/dashboard/?$"))
     sign_in(page, app_url, wallet)
+    expect(page.locator("#account-menu")).to_be_visible()
+    page.goto(f"{app_url}/dashboard")
+    expect(page.locator("#dashboard-no-positions")).to_have_text("No open positions right now.")
+    expect(page.locator("#closed-empty")).to_be_visible()
     deployment_id, agent_id = paper_deployment(wallet, seeded)
     driver = Driver()
     eth = driver.open(deployment_id, agent_id, "ETH", "2000")

@@ -1,0 +1,160 @@
+"""Dashboard cards and figures from the monitor's read models: what the trader reads, what the chart draws."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from backend.models.enums import CloseReason, PositionStatus, Side
+from backend.monitor.charts import ChartPoint, PositionChart
+from backend.monitor.equity import EquityCurve, EquityPoint
+from maxxit_ui.components.charts import equity_figure, position_figure
+from maxxit_ui.state.admin_monitor import _age
+from maxxit_ui.state.dashboard import equity_card, position_card
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+STEP = timedelta(seconds=5)
+
+
+def _chart(**kw) -> PositionChart:
+    points = (
+        ChartPoint(T0 + STEP, Decimal("101"), Decimal("90"), Decimal("101")),
+        ChartPoint(T0 + STEP * 2, Decimal("104"), Decimal("102.96"), Decimal("104")),
+        ChartPoint(T0 + STEP * 3, Decimal("103.5"), Decimal("102.96"), Decimal("104")),
+    )
+    base = PositionChart(
+        position_id=7,
+        deployment_id=3,
+        agent_name="Swing",
+        venue="PAPER",
+        market="ETH",
+        side=Side.LONG,
+        size=Decimal("0.5"),
+        leverage=Decimal("2"),
+        status=PositionStatus.OPEN,
+        entry_price=Decimal("100"),
+        opened_at=T0,
+        points=points,
+        hard_stop=Decimal("90.0"),
+        stop_price=Decimal("102.96"),
+        best_price=Decimal("104"),
+        trailing_armed=True,
+        last_price=Decimal("103.5"),
+        last_at=T0 + STEP * 3,
+        unrealized_pnl=Decimal("1.75"),
+        unrealized_return=Decimal("0.07"),
+        exit_price=None,
+        exit_at=None,
+        close_reason=None,
+        realized_pnl=None,
+        entry_fee=Decimal("0.0225"),
+        exit_fee=Decimal("0"),
+        ticks_seen=3,
+    )
+    return replace(base, **kw)
+
+
+def test_an_open_card_reads_pnl_stop_and_trailing_high() -> None:
+    card = position_card(_chart())
+    assert (card["id"], card["market"], card["side"], card["leverage"]) == ("7", "ETH", "LONG", "2\u00d7")
+    assert (card["status"], card["status_label"]) == ("open", "Open")
+    assert (card["pnl"], card["pnl_tone"], card["pnl_ratio"]) == ("+$1.75", "positive", "+7.00% on margin")
+    assert (card["stop"], card["stop_kind"], card["best"], card["last"]) == (
+        "102.96",
+        "trailing",
+        "104",
+        "103.5",
+    )
+    assert card["agent"] == "#3 · Swing" and card["venue"] == "Paper" and card["points"] == "3"
+
+
+def test_a_closing_and_a_closed_card() -> None:
+    assert position_card(_chart(status=PositionStatus.CLOSING))["status_label"] == "Closing…"
+    closed = position_card(
+        _chart(
+            status=PositionStatus.CLOSED,
+            exit_price=Decimal("102.9"),
+            exit_at=T0 + STEP * 4,
+            close_reason=CloseReason.TRAILING_STOP,
+            realized_pnl=Decimal("1.38"),
+            exit_fee=Decimal("0.0231"),
+            unrealized_pnl=None,
+            unrealized_return=None,
+        )
+    )
+    assert (closed["status"], closed["status_label"]) == ("closed", "Closed · Trailing stop")
+    assert (closed["exit"], closed["realized"], closed["fees"]) == ("102.9", "+$1.38", "$0.05")
+    assert closed["pnl"] == "—" and closed["pnl_ratio"] == ""
+
+
+def test_the_position_figure_draws_steps_and_the_exit() -> None:
+    open_figure = position_figure(_chart())
+    traces = {t.name: t for t in open_figure.data}
+    assert list(traces) == ["Entry", "Stop", "Trailing high", "Price"]
+    assert traces["Stop"].line.shape == "hv" and traces["Trailing high"].line.shape == "hv"
+    assert list(traces["Stop"].y) == [
+        90.0,
+        90.0,
+        102.96,
+        102.96,
+        102.96,
+    ]  # entry's hard stop, then each point
+    assert list(traces["Price"].y) == [101.0, 104.0, 103.5]
+    assert all(isinstance(y, float) for y in traces["Entry"].y)
+
+    closed = position_figure(
+        _chart(
+            status=PositionStatus.CLOSED,
+            exit_price=Decimal("102.9"),
+            exit_at=T0 + STEP * 4,
+            close_reason=CloseReason.MANUAL,
+        )
+    )
+    exit_trace = closed.data[-1]
+    assert exit_trace.name == "Exit · Closed by you" and list(exit_trace.y) == [102.9]
+    assert list(closed.data[0].x)[-1] == T0 + STEP * 4  # the entry line runs to the exit
+
+    short = position_figure(_chart(side=Side.SHORT, points=()))
+    assert [t.name for t in short.data] == ["Entry", "Stop"]  # no tick yet: the lines alone
+
+
+def _curve(**kw) -> EquityCurve:
+    base = EquityCurve(
+        deployment_id=3,
+        label="#3 · Swing",
+        venue="PAPER",
+        capital=Decimal("1000"),
+        capital_known=True,
+        realized_pnl=Decimal("25"),
+        unrealized_pnl=Decimal("-5"),
+        open_positions=1,
+        points=(
+            EquityPoint(T0, Decimal("1000"), "start"),
+            EquityPoint(T0 + STEP, Decimal("1025"), "close"),
+            EquityPoint(T0 + STEP * 2, Decimal("1020"), "now"),
+        ),
+    )
+    return replace(base, **kw)
+
+
+def test_equity_cards_say_what_their_figure_is() -> None:
+    paper = equity_card(_curve())
+    assert (paper["value"], paper["value_label"], paper["pnl"]) == ("$1,020.00", "equity", "+$20.00")
+    assert paper["note"] == "1 open · from $1,000.00"
+    hyper = equity_card(
+        _curve(venue="HYPERLIQUID", capital=Decimal(0), capital_known=False, open_positions=0)
+    )
+    assert (hyper["value"], hyper["value_label"]) == ("+$20.00", "PnL")
+    assert "Hyperliquid balance is not counted" in hyper["note"] and hyper["venue"] == "Hyperliquid"
+    account = equity_card(_curve(deployment_id=None, label="Account", venue=None, capital_known=False))
+    assert account["id"] == "account" and account["value"] == "$1,020.00"
+    assert account["note"] == "1 open · $1,000.00 paper capital + PnL"
+    assert [float(y) for y in equity_figure(_curve()).data[0].y] == [1000.0, 1025.0, 1020.0]
+
+
+def test_the_monitor_age_reads_naturally() -> None:
+    assert _age(None) == "never ran"
+    assert _age(timedelta(seconds=4)) == "4 s ago"
+    assert _age(timedelta(minutes=5)) == "5 min ago"
+    assert _age(timedelta(hours=3)) == "3 h ago"
