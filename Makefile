@@ -30,6 +30,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.classifier_accuracy
 	$(BIN)/python -m bench.post_to_signal
 	$(BIN)/python -m bench.post_to_fill
+	$(BIN)/python -m bench.monitor_cycle
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
 
