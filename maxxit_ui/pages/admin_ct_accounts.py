@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from maxxit_ui.components.dialogs import confirm_dialog
 from maxxit_ui.components.forms import field_error
 from maxxit_ui.components.layout import card, empty_message, error_callout, section_title
 from maxxit_ui.components.tables import data_table, figure_cell, text_cell
@@ -147,33 +148,19 @@ def _row(row: CtAccountRow) -> rx.Component:
 
 
 def _confirm_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Stop following ", S.confirm_handle, "?"),
-            rx.alert_dialog.description(
-                "Its new posts will no longer be stored and agents can no longer pick it. Its posts and the "
-                "signals made from them stay; adding the handle again restores it.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep following", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Remove account",
-                        color_scheme="red",
-                        on_click=S.remove,
-                        loading=S.removing,
-                        id="remove-confirm",
-                    )
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="16px",
-            ),
-            id="remove-dialog",
+    return confirm_dialog(
+        title=["Stop following ", S.confirm_handle, "?"],
+        description=(
+            "Its new posts will no longer be stored and agents can no longer pick it. Its posts and the "
+            "signals made from them stay; adding the handle again restores it."
         ),
-        open=S.confirm_id != "",
+        keep_label="Keep following",
+        confirm_label="Remove account",
+        on_confirm=S.remove,
+        is_open=S.confirm_id != "",
         on_open_change=S.dialog_open_change,
+        element_id="remove",
+        loading=S.removing,
     )
 
 

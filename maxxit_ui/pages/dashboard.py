@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from maxxit_ui.components.dialogs import confirm_dialog
 from maxxit_ui.components.layout import (
     card,
     empty_message,
@@ -289,29 +290,16 @@ def _closed() -> rx.Component:
 
 
 def _close_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Close ", S.confirm_label, "?"),
-            rx.alert_dialog.description(
-                "A reduce-only market order closes the whole position at the next monitor cycle, within "
-                "seconds. The price may move before it fills.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep it open", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Close position", color_scheme="red", on_click=S.confirm_close, id="close-confirm"
-                    )
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="16px",
-            ),
-            id="close-dialog",
-        ),
-        open=S.confirm_id != "",
+    return confirm_dialog(
+        title=["Close ", S.confirm_label, "?"],
+        description="A reduce-only market order closes the whole position at the next monitor cycle, within "
+        "seconds. The price may move before it fills.",
+        keep_label="Keep it open",
+        confirm_label="Close position",
+        on_confirm=S.confirm_close,
+        is_open=S.confirm_id != "",
         on_open_change=S.dialog_open_change,
+        element_id="close",
     )
 
 

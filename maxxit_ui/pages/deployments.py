@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from maxxit_ui.components.dialogs import confirm_dialog
 from maxxit_ui.components.layout import (
     card,
     empty_message,
@@ -297,32 +298,18 @@ def _positions() -> rx.Component:
 
 
 def _cancel_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Cancel “", S.confirm_name, "”?"),
-            rx.alert_dialog.description(
-                "The deployment stops taking new trades, for good. Positions already open stay managed by "
-                "their exits (stop loss, take profit, trailing stop) until they close.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep it running", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Cancel deployment",
-                        color_scheme="red",
-                        on_click=S.confirm_cancel,
-                        id="cancel-confirm",
-                    )
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="16px",
-            ),
-            id="cancel-dialog",
+    return confirm_dialog(
+        title=["Cancel “", S.confirm_name, "”?"],
+        description=(
+            "The deployment stops taking new trades, for good. Positions already open stay managed by "
+            "their exits (stop loss, take profit, trailing stop) until they close."
         ),
-        open=S.confirm_id != "",
+        keep_label="Keep it running",
+        confirm_label="Cancel deployment",
+        on_confirm=S.confirm_cancel,
+        is_open=S.confirm_id != "",
         on_open_change=S.dialog_open_change,
+        element_id="cancel",
     )
 
 

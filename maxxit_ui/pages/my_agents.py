@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from maxxit_ui.components.dialogs import confirm_dialog
 from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
 from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venue_badge
 from maxxit_ui.state.my_agents import MyAgentDisplay, MyAgentsState
@@ -61,32 +62,16 @@ def _row(row: MyAgentDisplay) -> rx.Component:
 
 
 def _confirm_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Archive “", S.confirm_name, "”?"),
-            rx.alert_dialog.description(
-                "It leaves the marketplace and can no longer be edited. Its trade history stays.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Archive agent",
-                        color_scheme="red",
-                        on_click=S.archive,
-                        loading=S.archiving,
-                        id="archive-confirm",
-                    )
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="16px",
-            ),
-            id="archive-dialog",
-        ),
-        open=S.confirm_id != "",
+    return confirm_dialog(
+        title=["Archive “", S.confirm_name, "”?"],
+        description="It leaves the marketplace and can no longer be edited. Its trade history stays.",
+        keep_label="Keep it",
+        confirm_label="Archive agent",
+        on_confirm=S.archive,
+        is_open=S.confirm_id != "",
         on_open_change=S.dialog_open_change,
+        element_id="archive",
+        loading=S.archiving,
     )
 
 
