@@ -285,15 +285,38 @@ def _seed_agent(
         time_limit=HOLD_LIMIT,
     )
     positions = 0
+    held: dict[tuple[int, str], tuple[str, datetime | None]] = {}  # (deployment, market) -> side, until
     for signal in _signals_for(session, spec, agent, followed, feed):
         trade = _replay(feed, signal, rules, now)
         for deployment in deployments:
+            if _against_open_position(held, deployment.id, signal, trade):
+                continue  # as the executor does: a venue nets per market, a reversal waits for the exit
             positions += _open_and_close(session, spec, deployment, signal, trade, users[spec.creator])
     session.flush()
     _snapshots(session, deployments, now)
     _paper_books(session, deployments)
     refresh_agent_metrics(session, agent.id, now)
     return positions
+
+
+def _against_open_position(
+    held: dict[tuple[int, str], tuple[str, datetime | None]],
+    deployment_id: int,
+    signal: Signal,
+    trade: _Trade,
+) -> bool:
+    """True when the deployment holds the other side of this market at the trade's entry; else book it."""
+    key = (deployment_id, signal.token)
+    side, until = held.get(key, (signal.side, trade.entry_at))
+    still_open = until is None or until > trade.entry_at
+    if side != signal.side and still_open:
+        return True
+    if side == signal.side and still_open:
+        until = None if until is None or trade.exit_at is None else max(until, trade.exit_at)
+    else:
+        until = trade.exit_at
+    held[key] = (signal.side, until)
+    return False
 
 
 def _signals_for(

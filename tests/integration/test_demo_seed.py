@@ -12,6 +12,9 @@ from backend.demo.seed import seed_demo
 from backend.metrics.service import compute_agent_figures
 from backend.models import Agent, AgentDeployment, BillingEvent, CtPost, PaperAccount, Position, Signal
 from backend.models.enums import BillingKind, PositionStatus, Side
+from backend.monitor.reconcile import reconcile_deployment
+from backend.prices.simulated import SimulatedPriceFeed
+from backend.venues.paper import PaperVenue
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -66,6 +69,12 @@ def test_seed_is_idempotent_and_honest(session):
         realized = sum((p.realized_pnl for p in positions if p.status == PositionStatus.CLOSED), Decimal(0))
         open_fees = sum((p.entry_fee for p in positions if p.status != PositionStatus.CLOSED), Decimal(0))
         assert book.cash == deployment.capital_usd + realized - open_fees
+
+    # ... and its positions are ours exactly: reconciliation finds nothing to repair in any deployment.
+    venue = PaperVenue(session.get_bind(), SimulatedPriceFeed(seed=7))
+    for deployment in session.exec(select(AgentDeployment)).all():
+        assert reconcile_deployment(session, deployment, venue, now=NOW) == [], deployment.id
+    session.rollback()
 
 
 def test_marketplace_shows_traded_and_untraded_agents(session):
