@@ -87,6 +87,20 @@ def card(*children: rx.Component, **props) -> rx.Component:
     return rx.card(*children, size="2", width="100%", **props)
 
 
+def page_heading(
+    title: str, subtitle: str, *, action: rx.Component | None = None, element_id: str | None = None
+) -> rx.Component:
+    """A page's title and one line on what it is for, with its main action on the right when it has one."""
+    heading = rx.vstack(
+        rx.heading(title, size="7", weight="bold", id=element_id),
+        rx.text(subtitle, color_scheme="gray"),
+        spacing="1",
+    )
+    if action is None:
+        return heading
+    return rx.hstack(heading, action, justify="between", align="end", width="100%")
+
+
 def section_title(text: str) -> rx.Component:
     return rx.heading(text, size="4", weight="medium", margin_bottom="12px")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from maxxit_ui.components.layout import card, error_callout, loading_message, page
+from maxxit_ui.components.layout import card, error_callout, loading_message, page, page_heading
 
 
 def admin_page(
@@ -12,11 +12,7 @@ def admin_page(
 ) -> rx.Component:
     """Heading, then the content when loaded, "Admins only" for traders, or the error."""
     return page(
-        rx.vstack(
-            rx.heading(title, size="7", weight="bold"),
-            rx.text(subtitle, color_scheme="gray"),
-            spacing="1",
-        ),
+        page_heading(title, subtitle),
         rx.match(
             status,
             ("ready", content),

@@ -11,6 +11,7 @@ from maxxit_ui.components.layout import (
     error_callout,
     loading_message,
     page,
+    page_heading,
     section_title,
 )
 from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell
@@ -305,21 +306,13 @@ def _close_dialog() -> rx.Component:
 
 def dashboard() -> rx.Component:
     return page(
-        rx.hstack(
-            rx.vstack(
-                rx.heading("Dashboard", size="7", weight="bold", id="dashboard-heading"),
-                rx.text(
-                    "Your open positions live, with their stops, and how your account is doing.",
-                    color_scheme="gray",
-                ),
-                spacing="1",
-            ),
-            rx.link(
+        page_heading(
+            "Dashboard",
+            "Your open positions live, with their stops, and how your account is doing.",
+            action=rx.link(
                 rx.button("My deployments", variant="soft"), href="/deployments", id="dashboard-deployments"
             ),
-            justify="between",
-            align="end",
-            width="100%",
+            element_id="dashboard-heading",
         ),
         rx.match(
             S.status,

@@ -11,6 +11,7 @@ from maxxit_ui.components.layout import (
     error_callout,
     loading_message,
     page,
+    page_heading,
     section_title,
 )
 from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell
@@ -315,23 +316,15 @@ def _cancel_dialog() -> rx.Component:
 
 def deployments() -> rx.Component:
     return page(
-        rx.hstack(
-            rx.vstack(
-                rx.heading("My deployments", size="7", weight="bold", id="deployments-heading"),
-                rx.text(
-                    "Agents trading for you, their balances and every position they opened.",
-                    color_scheme="gray",
-                ),
-                spacing="1",
-            ),
-            rx.link(
+        page_heading(
+            "My deployments",
+            "Agents trading for you, their balances and every position they opened.",
+            action=rx.link(
                 rx.button(rx.icon("chart_line", size=16), "Live dashboard", variant="soft"),
                 href="/dashboard",
                 id="deployments-dashboard",
             ),
-            justify="between",
-            align="end",
-            width="100%",
+            element_id="deployments-heading",
         ),
         rx.match(
             S.status,

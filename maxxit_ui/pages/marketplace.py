@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
+from maxxit_ui.components.layout import (
+    card,
+    empty_message,
+    error_callout,
+    loading_message,
+    page,
+    page_heading,
+)
 from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venue_badge
 from maxxit_ui.state.marketplace import SEARCH_MAX_LENGTH, SORT_LABELS, VENUE_LABELS, MarketplaceState
 from maxxit_ui.state.rows import AgentRow
@@ -135,13 +142,8 @@ def _results() -> rx.Component:
 
 def marketplace() -> rx.Component:
     return page(
-        rx.vstack(
-            rx.heading("Marketplace", size="7", weight="bold"),
-            rx.text(
-                "Public agents and how they have traded. Figures update as positions close.",
-                color_scheme="gray",
-            ),
-            spacing="1",
+        page_heading(
+            "Marketplace", "Public agents and how they have traded. Figures update as positions close."
         ),
         _controls(),
         error_callout(MarketplaceState.error),

@@ -5,7 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from maxxit_ui.components.dialogs import confirm_dialog
-from maxxit_ui.components.layout import card, empty_message, error_callout, loading_message, page
+from maxxit_ui.components.layout import (
+    card,
+    empty_message,
+    error_callout,
+    loading_message,
+    page,
+    page_heading,
+)
 from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venue_badge
 from maxxit_ui.state.my_agents import MyAgentDisplay, MyAgentsState
 
@@ -103,20 +110,14 @@ def _list() -> rx.Component:
 
 def my_agents() -> rx.Component:
     return page(
-        rx.hstack(
-            rx.vstack(
-                rx.heading("My agents", size="7", weight="bold"),
-                rx.text("Agents you built, including private and archived ones.", color_scheme="gray"),
-                spacing="1",
-            ),
-            rx.link(
+        page_heading(
+            "My agents",
+            "Agents you built, including private and archived ones.",
+            action=rx.link(
                 rx.button(rx.icon("circle_plus", size=16), "Build agent", size="3"),
                 href="/agents/new",
                 id="build-agent",
             ),
-            justify="between",
-            align="end",
-            width="100%",
         ),
         rx.match(
             S.status,
