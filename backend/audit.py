@@ -42,6 +42,7 @@ class Action:
     POSITION_OPENED = "position.opened"
     POSITION_CLOSE_REQUESTED = "position.close_requested"
     POSITION_CLOSED = "position.closed"
+    POSITION_CLOSE_REFUSED = "position.close_refused"
     RECONCILE_DISCOVERED = "reconcile.discovered"
     RECONCILE_CLOSED_OUTSIDE = "reconcile.closed_outside"
     RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"

@@ -120,6 +120,10 @@ class PositionView(BaseModel):
     client_order_id: str | None
     opened_at: datetime
     closed_at: datetime | None
+    # The venue refused the close and still holds the position (it stays CLOSING, retried with backoff).
+    close_error: str | None = None
+    close_attempts: int = 0
+    next_close_attempt_at: datetime | None = None
 
 
 class AgentWalletView(BaseModel):

@@ -114,6 +114,9 @@ def list_positions(
             client_order_id=p.client_order_id,
             opened_at=p.opened_at,
             closed_at=p.closed_at,
+            close_error=p.close_error,
+            close_attempts=p.close_attempts,
+            next_close_attempt_at=p.next_close_attempt_at,
         )
         for p, agent_id, agent_name, score, text, fee in session.exec(query).all()
     ]

@@ -140,6 +140,10 @@ class Position(SQLModel, table=True):
     venue_order_id: str | None = Field(default=None, max_length=64)
     opened_at: datetime = created_at_field()
     closed_at: datetime | None = ts_field()
+    # A close the venue refused while the position is still there: its reason, how often, and when to retry.
+    close_error: str | None = Field(default=None, max_length=500)
+    close_attempts: int = Field(default=0, nullable=False)
+    next_close_attempt_at: datetime | None = ts_field()
 
     @property
     def entry_notional(self) -> Decimal:

@@ -86,6 +86,8 @@ class PositionChart:
     entry_fee: Decimal
     exit_fee: Decimal
     ticks_seen: int  # before downsampling
+    close_error: str | None = None  # the venue refused the close and still holds it: retried
+    close_attempts: int = 0
 
 
 def position_chart(
@@ -189,6 +191,8 @@ def _chart(
         entry_fee=position.entry_fee,
         exit_fee=position.exit_fee,
         ticks_seen=total,
+        close_error=position.close_error if status == PositionStatus.CLOSING else None,
+        close_attempts=position.close_attempts,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -23,7 +23,17 @@ from backend.execution.accounts import trading_account
 from backend.models import Agent, AgentDeployment, BillingEvent, Position
 from backend.models.common import utcnow
 from backend.models.enums import BillingKind, BillingStatus, CloseReason, ExecutionVenue, PositionStatus, Side
-from backend.venues.base import DuplicateClientOrderId, Fill, InvalidOrder, OrderRequest, TemporaryVenueError
+from backend.monitor.reconcile import outside_exit
+from backend.venues.base import (
+    DuplicateClientOrderId,
+    Fill,
+    InvalidOrder,
+    OrderRequest,
+    TemporaryVenueError,
+    VenueAccount,
+    VenueAdapter,
+    VenueError,
+)
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
 
@@ -32,6 +42,10 @@ logger = logging.getLogger(__name__)
 FEE_QUANTUM = Decimal("0.000001")
 CLOSE_REQUESTED = audit.Action.POSITION_CLOSE_REQUESTED
 POSITION_CLOSED = audit.Action.POSITION_CLOSED
+CLOSE_REFUSED = audit.Action.POSITION_CLOSE_REFUSED
+CLOSE_RETRY_FIRST = timedelta(seconds=5)  # after a refusal; doubling with each further one
+CLOSE_RETRY_MAX = timedelta(minutes=5)
+REASON_LENGTH = 500  # Position.close_error
 
 
 class PositionNotFound(LookupError):
@@ -79,6 +93,13 @@ def request_close(
     return owned
 
 
+def close_retry_delay(attempts: int) -> timedelta:
+    """How long after its `attempts`-th refusal a close is tried again: 5 s, doubling, at most 5 min."""
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    return min(CLOSE_RETRY_MAX, CLOSE_RETRY_FIRST * 2 ** min(attempts - 1, 16))
+
+
 def finish_close(
     session: Session,
     position_id: int,
@@ -90,13 +111,23 @@ def finish_close(
 ) -> Position | None:
     """Send (or find) the reduce-only order of a CLOSING position and record the exit; None if not closing.
 
-    TemporaryVenueError propagates: the position stays CLOSING and the next cycle tries again.
+    TemporaryVenueError propagates: the position stays CLOSING and the next cycle tries again. A refusal
+    leaves it CLOSING too, with the venue's reason and a retry time, unless the venue no longer holds it.
+    A position whose retry is not due yet is returned untouched.
     """
     position = session.get(Position, position_id, populate_existing=True)  # status changes under our feet
     if position is None or position.status != PositionStatus.CLOSING:
         return position
+    now = now or utcnow()
+    if position.next_close_attempt_at is not None and position.next_close_attempt_at > now:
+        return position  # refused lately: backing off
     deployment = session.get(AgentDeployment, position.deployment_id)
-    adapter, account = trading_account(session, deployment, ExecutionVenue(position.venue), venues, cipher)
+    venue = ExecutionVenue(position.venue)
+    try:
+        adapter, account = trading_account(session, deployment, venue, venues, cipher)
+    except InvalidOrder as error:  # we cannot sign for it (agent wallet not approved): a refusal too
+        account = VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet)
+        return _refused(session, position, venues.get(venue), account, error, profit_share, now)
     cloid = close_order_id(position.id)
     fill = adapter.order_status(account, cloid)
     if fill is None:
@@ -107,20 +138,80 @@ def finish_close(
             fill = adapter.order_status(account, cloid)
             if fill is None:
                 raise TemporaryVenueError("the venue knows this close but reports no fill yet") from None
-        except InvalidOrder as error:
+        except VenueError as error:
+            if error.retryable:
+                raise
             # A racing closer may have just filled this very close, leaving nothing to reduce: ask first.
             fill = adapter.order_status(account, cloid)
-            if fill is not None:
-                return record_close(
-                    session, position.id, fill.price, fill.fee, None, profit_share, now, fill=fill
-                )
-            # Nothing left to reduce at the venue: it was closed outside; record it at the mid.
-            mid = adapter.mids().get(position.market, position.entry_price)
-            logger.warning("position %s: %s; recorded as closed outside", position.id, error.reason)
-            return record_close(
-                session, position.id, mid, Decimal(0), CloseReason.EXTERNAL, profit_share, now
-            )
+            if fill is None:
+                return _refused(session, position, adapter, account, error, profit_share, now)
     return record_close(session, position.id, fill.price, fill.fee, None, profit_share, now, fill=fill)
+
+
+def _refused(
+    session: Session,
+    position: Position,
+    adapter: VenueAdapter,
+    account: VenueAccount,
+    error: VenueError,
+    profit_share: Decimal,
+    now: datetime,
+) -> Position:
+    """The venue said no: closed outside if it no longer holds the position, else still CLOSING, retried.
+
+    Unapproved agents (a revoked API wallet), margin and price bands are refused with the position still
+    open at the venue: recording those as closes would leave real money unwatched.
+    """
+    side = Side(position.side)
+    held = any(p.market == position.market and p.side == side for p in adapter.positions(account))
+    if held:
+        return _record_refusal(session, position.id, error.reason, now)
+    # Nothing left to reduce at the venue: it was closed outside; at its closing fill, else the mid.
+    exit = outside_exit(adapter, account, position.market, side)
+    price = exit.price if exit else position.entry_price
+    fee = exit.fee_for(position.size) if exit else Decimal(0)
+    logger.warning("position %s: %s; gone from the venue: closed outside", position.id, error.reason)
+    closed_at = (exit.at if exit else None) or now
+    return record_close(session, position.id, price, fee, CloseReason.EXTERNAL, profit_share, closed_at)
+
+
+def _record_refusal(session: Session, position_id: int, reason: str, now: datetime) -> Position:
+    """Keep the position CLOSING with the venue's reason and the time of the next try; audited."""
+    position = session.exec(
+        select(Position)
+        .where(Position.id == position_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if position.status != PositionStatus.CLOSING:  # finished by someone else meanwhile
+        session.commit()
+        return position
+    position.close_attempts += 1
+    position.close_error = reason[:REASON_LENGTH]
+    position.next_close_attempt_at = now + close_retry_delay(position.close_attempts)
+    audit.record(
+        session,
+        action=CLOSE_REFUSED,
+        entity_type="position",
+        entity_id=position.id,
+        details={
+            "deployment_id": position.deployment_id,
+            "venue": str(position.venue),
+            "market": position.market,
+            "reason": position.close_error,
+            "attempts": position.close_attempts,
+            "next_attempt_at": position.next_close_attempt_at.isoformat(),
+        },
+    )
+    session.commit()
+    logger.warning(
+        "position %s: close refused (%s attempts): %s; retrying at %s",
+        position.id,
+        position.close_attempts,
+        position.close_error,
+        position.next_close_attempt_at,
+    )
+    return position
 
 
 def record_close(
@@ -153,6 +244,7 @@ def record_close(
     position.close_reason = reason or position.close_reason or CloseReason.MANUAL
     position.status = PositionStatus.CLOSED
     position.closed_at = (fill.filled_at if fill and fill.filled_at else None) or now or utcnow()
+    position.close_error = position.next_close_attempt_at = None  # any earlier refusal is over
     _bill_profit_share(session, position, profit_share)
     audit.record(
         session,

@@ -3,7 +3,8 @@
 Per cycle: load OPEN positions with their deployment and agent, ask each venue once for all mids, record
 those mids as ticks (what charts are drawn from), evaluate every position with the pure rules, persist the
 trailing highs that moved, move the positions whose exit fired to CLOSING (compare-and-set), and hand every
-CLOSING position (this cycle's, a trader's Close, a crashed close) to `close`, which finishes it.
+CLOSING position (this cycle's, a trader's Close, a crashed close) to `close`, which finishes it. A close
+the venue refused waits out its backoff (`next_close_attempt_at`) before it is handed out again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from backend.models import Agent, AgentDeployment, MarketTick, MonitorCycle, Position
 from backend.models.common import utcnow
@@ -100,7 +102,7 @@ class Monitor:
             self._evaluate(venue_rows, rules, mids, now, moved, to_close)
         self._persist(session, moved, ticks, now)
         closes = sum(begin_close(session, position_id, reason) for position_id, reason in to_close)
-        closing = list(session.exec(select(Position.id).where(Position.status == PositionStatus.CLOSING)))
+        closing = list(session.exec(closing_due(now)))
         for position_id in closing:
             self.close(position_id)
         report = CycleReport(
@@ -181,6 +183,14 @@ class Monitor:
             )
         )
         session.commit()
+
+
+def closing_due(now: datetime) -> Select:
+    """CLOSING positions to hand to `close` now: all but those backing off after a refused close."""
+    retry_at = col(Position.next_close_attempt_at)
+    return select(Position.id).where(
+        Position.status == PositionStatus.CLOSING, sa.or_(retry_at.is_(None), retry_at <= now)
+    )
 
 
 def prune_ticks(session: Session, now: datetime, keep: timedelta = TICK_RETENTION) -> int:

@@ -1,7 +1,8 @@
 """Is the monitor alive and within its venue budget? What operators read on /admin/monitor.
 
-Everything comes from the monitor's own records: `monitor_cycles` (one row per cycle) and the audit rows
-reconciliation writes. Nothing here asks a venue.
+Everything comes from the monitor's own records: `monitor_cycles` (one row per cycle), the audit rows
+reconciliation writes, and the positions whose close a venue refused (still CLOSING, retried with backoff:
+they need an operator's eye). Nothing here asks a venue.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from backend.audit import Action
-from backend.models import AuditLog, MonitorCycle
+from backend.models import AgentDeployment, AuditLog, MonitorCycle, Position, User
+from backend.models.enums import PositionStatus
 
 HYPERLIQUID_WEIGHT_PER_MINUTE = 1200  # per IP, shared by everything the platform sends
 RECONCILE_ACTIONS = (
@@ -36,6 +38,22 @@ class ReconcileFinding:
 
 
 @dataclass(frozen=True)
+class RefusedClose:
+    """A position the venue refused to close while still holding it: the monitor keeps retrying."""
+
+    position_id: int
+    deployment_id: int
+    user_id: int
+    user_address: str
+    venue: str
+    market: str
+    side: str
+    reason: str
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
 class MonitorHealth:
     now: datetime
     last_cycle_at: datetime | None  # None: the monitor never ran
@@ -52,6 +70,7 @@ class MonitorHealth:
     budget_per_minute: int  # what the platform lets background reads spend (RECONCILE_WEIGHT_PER_MINUTE)
     venue_limit_per_minute: int  # Hyperliquid's own ceiling
     findings: tuple[ReconcileFinding, ...]  # newest first
+    needs_attention: tuple[RefusedClose, ...] = ()  # most attempts first
 
     @property
     def budget_used(self) -> Decimal:
@@ -70,9 +89,11 @@ def monitor_health(
     budget_per_minute: int,
     sample: int = 50,
     findings: int = 10,
+    attention: int = 50,
     stale_after: timedelta = timedelta(seconds=30),
 ) -> MonitorHealth:
-    """The last `sample` cycles' figures, the last minute's request rate, and the latest findings."""
+    """The last `sample` cycles' figures, the last minute's request rate, the latest findings, and up to
+    `attention` positions whose close a venue refused."""
     if budget_per_minute <= 0:
         raise ValueError("budget_per_minute must be positive")
     cycles = session.exec(
@@ -101,6 +122,7 @@ def monitor_health(
         budget_per_minute=budget_per_minute,
         venue_limit_per_minute=HYPERLIQUID_WEIGHT_PER_MINUTE,
         findings=_findings(session, findings),
+        needs_attention=refused_closes(session, attention),
     )
 
 
@@ -133,4 +155,31 @@ def _findings(session: Session, limit: int) -> tuple[ReconcileFinding, ...]:
             details=dict(r.details or {}),
         )
         for r in rows
+    )
+
+
+def refused_closes(session: Session, limit: int = 50) -> tuple[RefusedClose, ...]:
+    """CLOSING positions carrying a venue's refusal, the most often refused first."""
+    rows = session.exec(
+        select(Position, AgentDeployment.user_id, User.address)
+        .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
+        .join(User, User.id == AgentDeployment.user_id)
+        .where(Position.status == PositionStatus.CLOSING, col(Position.close_error).is_not(None))
+        .order_by(col(Position.close_attempts).desc(), col(Position.id))
+        .limit(limit)
+    ).all()
+    return tuple(
+        RefusedClose(
+            position_id=p.id,
+            deployment_id=p.deployment_id,
+            user_id=user_id,
+            user_address=address,
+            venue=str(p.venue),
+            market=p.market,
+            side=str(p.side),
+            reason=p.close_error or "",
+            attempts=p.close_attempts,
+            next_attempt_at=p.next_close_attempt_at,
+        )
+        for p, user_id, address in rows
     )

@@ -83,12 +83,20 @@ class BudgetRefused(Exception):
 
 
 @dataclass(frozen=True)
-class _Exit:
+class OutsideExit:
+    """What a position closed outside our own orders went at."""
+
     price: Decimal
     fee: Decimal  # the closing order's whole fee, shared by size among the rows it closed
     size: Decimal | None  # the closing order's size, None when the price is a mid
     source: str  # "fill" or "mid"
     at: datetime | None
+
+    def fee_for(self, size: Decimal) -> Decimal:
+        """The share of the closing order's fee a row of `size` pays (none at a mid)."""
+        if not self.size:
+            return Decimal(0)
+        return (self.fee * min(Decimal(1), size / self.size)).quantize(MONEY_QUANTUM)
 
 
 @dataclass
@@ -99,7 +107,7 @@ class _Reads:
     budget: Spender | None = None
     spent: int = 0
     _mids: dict[str, Decimal] | None = field(default=None, repr=False)
-    _exits: dict[tuple[str, Side], _Exit | None] = field(default_factory=dict, repr=False)
+    _exits: dict[tuple[str, Side], OutsideExit | None] = field(default_factory=dict, repr=False)
 
     def _pay(self, read: str) -> None:
         weight = read_weight(self.venue.venue, read)
@@ -111,7 +119,7 @@ class _Reads:
         self._pay("positions")
         return {p.market: p for p in self.venue.positions(account)}
 
-    def exit(self, account: VenueAccount, market: str, side: Side) -> _Exit | None:
+    def exit(self, account: VenueAccount, market: str, side: Side) -> OutsideExit | None:
         """What a `side` position in `market` closed at: its closing fill if the venue can tell, else the mid.
 
         Waiting for budget beats guessing: a refused fill read leaves the deployment due, not priced at a mid.
@@ -121,7 +129,7 @@ class _Reads:
             self._exits[key] = self._closing_fill(account, market, side) or self._mid(market)
         return self._exits[key]
 
-    def _closing_fill(self, account: VenueAccount, market: str, side: Side) -> _Exit | None:
+    def _closing_fill(self, account: VenueAccount, market: str, side: Side) -> OutsideExit | None:
         reader = getattr(self.venue, "closing_fill", None)  # optional: not every venue can tell
         if reader is None:
             return None
@@ -131,14 +139,19 @@ class _Reads:
         fill: Fill | None = reader(account, market, side)
         if fill is None:
             return None
-        return _Exit(fill.price, fill.fee, fill.size, "fill", fill.filled_at)
+        return OutsideExit(fill.price, fill.fee, fill.size, "fill", fill.filled_at)
 
-    def _mid(self, market: str) -> _Exit | None:
+    def _mid(self, market: str) -> OutsideExit | None:
         if self._mids is None:
             self._pay("mids")
             self._mids = self.venue.mids()
         mid = self._mids.get(market)
-        return None if mid is None else _Exit(mid, Decimal(0), None, "mid", None)
+        return None if mid is None else OutsideExit(mid, Decimal(0), None, "mid", None)
+
+
+def outside_exit(venue: VenueAdapter, account: VenueAccount, market: str, side: Side) -> OutsideExit | None:
+    """What a `side` position in `market` closed outside at: its closing fill if known, else the mid."""
+    return _Reads(venue).exit(account, market, side)
 
 
 @dataclass
@@ -296,9 +309,7 @@ def _close_outside(context: _Context, market: str, side: Side, rows: Sequence[Po
     findings = []
     for row in rows:
         price = exit.price if exit else row.entry_price  # no price at all: a flat close, fees still count
-        fee = Decimal(0)
-        if exit and exit.size:
-            fee = (exit.fee * min(Decimal(1), row.size / exit.size)).quantize(MONEY_QUANTUM)
+        fee = exit.fee_for(row.size) if exit else Decimal(0)
         direction = 1 if side == Side.LONG else -1
         pnl = direction * (price - row.entry_price) * row.size - row.entry_fee - fee
         row.status = PositionStatus.CLOSED

@@ -106,3 +106,8 @@ def label(value: str | None) -> str:
 
 def venue_color(venue: str) -> str:
     return VENUE_COLORS.get(venue, "gray")
+
+
+def close_refused(reason: str | None) -> str:
+    """What a trader reads while a venue refuses to close a position it still holds ("" when none)."""
+    return f"Close refused by the venue: {reason}; retrying" if reason else ""

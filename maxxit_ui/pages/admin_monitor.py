@@ -7,11 +7,12 @@ import reflex as rx
 from maxxit_ui.components.layout import card, empty_message, section_title
 from maxxit_ui.components.tables import data_table, stat_tile, text_cell
 from maxxit_ui.pages.admin_common import admin_page
-from maxxit_ui.state.admin_monitor import AdminMonitorState, FindingRow
+from maxxit_ui.state.admin_monitor import AdminMonitorState, AttentionRow, FindingRow
 
 ROUTE = "/admin/monitor"
 POLL_MS = 5000
 FINDING_COLUMNS = ("Time", "Finding", "Entity", "Details")
+ATTENTION_COLUMNS = ("Position", "User", "Venue", "Reason", "Attempts", "Next try")
 
 S = AdminMonitorState
 
@@ -111,8 +112,40 @@ def _findings() -> rx.Component:
     )
 
 
+def _attention_row(row: AttentionRow) -> rx.Component:
+    return rx.table.row(
+        text_cell(row["position"], white_space="nowrap"),
+        rx.table.cell(rx.text(row["user"], size="2", title=row["user_title"], white_space="nowrap")),
+        text_cell(row["venue"]),
+        rx.table.cell(rx.text(row["reason"], size="2", color_scheme="red", max_width="420px")),
+        text_cell(row["attempts"]),
+        text_cell(row["next_attempt"], color_scheme="gray", white_space="nowrap"),
+        class_name="attention-row",
+        id="attention-" + row["id"],
+    )
+
+
+def _attention() -> rx.Component:
+    """Closes a venue refused while still holding the position: real money the monitor cannot let go of."""
+    return card(
+        section_title("Needs attention: closes the venue refused"),
+        rx.cond(
+            S.attention.length() > 0,
+            data_table(
+                ATTENTION_COLUMNS,
+                S.attention,
+                _attention_row,
+                element_id="monitor-attention",
+                variant="ghost",
+            ),
+            empty_message("No refused closes.", element_id="monitor-attention-empty"),
+        ),
+        overflow_x="auto",
+    )
+
+
 def _content() -> rx.Component:
-    return rx.vstack(_liveness(), _tiles(), _budget(), _findings(), spacing="4", width="100%")
+    return rx.vstack(_liveness(), _attention(), _tiles(), _budget(), _findings(), spacing="4", width="100%")
 
 
 def admin_monitor() -> rx.Component:

@@ -122,10 +122,26 @@ def _figure_block(
     )
 
 
+def _refused_notice(c: PositionCard) -> rx.Component:
+    """A close the venue refused: the position is still open there, and the monitor keeps trying."""
+    return rx.cond(
+        c["notice"] != "",
+        rx.callout(
+            c["notice"],
+            icon="triangle_alert",
+            color_scheme="red",
+            size="1",
+            width="100%",
+            id="card-refused-" + c["id"],
+        ),
+    )
+
+
 def _position_card(c: PositionCard) -> rx.Component:
     return card(
         rx.vstack(
             _card_header(c),
+            _refused_notice(c),
             rx.cond(c["status"] == "closed", _closed_figures(c), _open_figures(c)),
             rx.box(
                 rx.plotly(data=c["figure"], config=PLOT_CONFIG, width="100%", id="chart-" + c["id"]),

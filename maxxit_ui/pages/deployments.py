@@ -236,6 +236,16 @@ def _position_row(row: PositionRow) -> rx.Component:
             rx.vstack(
                 rx.badge(row["status"], color_scheme=row["status_color"], variant="soft"),
                 rx.cond(row["pnl"] != "open", figure(row["pnl"], row["pnl_tone"], size="1")),
+                rx.cond(
+                    row["notice"] != "",
+                    rx.text(
+                        row["notice"],
+                        size="1",
+                        color_scheme="red",
+                        max_width="240px",
+                        id="position-refused-" + row["id"],
+                    ),
+                ),
                 spacing="1",
             )
         ),

@@ -1,4 +1,5 @@
-"""Admin: monitor `/admin/monitor`: is the position monitor alive, how fast, within its venue budget?
+"""Admin: monitor `/admin/monitor`: is the position monitor alive, how fast, within its venue budget, and
+which positions need attention (a venue refuses to close them while still holding them)?
 
 Re-read every few seconds while open (the page's timer), from the monitor's own records; admins only, as
 on the other operator pages.
@@ -20,11 +21,12 @@ from sqlmodel import Session
 from backend.audit import Action
 from backend.config import get_settings
 from backend.models.common import utcnow
-from backend.monitor.health import MonitorHealth, ReconcileFinding, monitor_health
+from backend.monitor.health import MonitorHealth, ReconcileFinding, RefusedClose, monitor_health
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus, compact_details
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.deploy_form import VENUE_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,30 @@ class FindingRow(TypedDict):
     entity: str
     details: str
     details_full: str
+
+
+class AttentionRow(TypedDict):
+    id: str
+    position: str
+    user: str
+    user_title: str
+    venue: str
+    reason: str
+    attempts: str
+    next_attempt: str
+
+
+def _attention(r: RefusedClose) -> AttentionRow:
+    return AttentionRow(
+        id=str(r.position_id),
+        position=f"#{r.position_id} · {r.market} {r.side.upper()} · deployment #{r.deployment_id}",
+        user=f"#{r.user_id} · {fmt.short_address(r.user_address)}",
+        user_title=r.user_address,
+        venue=VENUE_LABELS.get(r.venue, fmt.label(r.venue)),
+        reason=r.reason,
+        attempts=fmt.count(r.attempts),
+        next_attempt="—" if r.next_attempt_at is None else r.next_attempt_at.strftime("%H:%M:%S UTC"),
+    )
 
 
 def _ms(value: Decimal | None) -> str:
@@ -92,6 +118,7 @@ class AdminMonitorState(rx.State):
     over_budget: bool = False
     limit_label: str = ""
     findings: list[FindingRow] = []
+    attention: list[AttentionRow] = []
     refreshed_at: str = ""
 
     _polling: bool = False
@@ -161,6 +188,7 @@ class AdminMonitorState(rx.State):
         limit = h.venue_limit_per_minute
         self.limit_label = f"{h.limit_used * 100:.1f}% of Hyperliquid's {limit:,} weight per minute per IP"
         self.findings = [_finding(i, f) for i, f in enumerate(h.findings)]
+        self.attention = [_attention(r) for r in h.needs_attention]
         self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
 
 

@@ -61,6 +61,7 @@ class PositionCard(TypedDict):
     status: str  # open | closing | closed
     status_label: str
     status_color: str
+    notice: str  # a close the venue refused, retried: "" otherwise
     exit: str
     realized: str
     realized_tone: str
@@ -111,6 +112,8 @@ def _price(value: Decimal | None) -> str:
 
 
 def _status(chart: PositionChart) -> tuple[str, str, str]:
+    if chart.status == PositionStatus.CLOSING and chart.close_error:
+        return "closing", "Close refused", "red"
     if chart.status == PositionStatus.CLOSING:
         return "closing", "Closing…", "amber"
     if chart.status == PositionStatus.CLOSED:
@@ -146,6 +149,7 @@ def position_card(chart: PositionChart) -> PositionCard:
         status=status,
         status_label=status_label,
         status_color=color,
+        notice=fmt.close_refused(chart.close_error),
         exit=_price(chart.exit_price),
         realized="—" if chart.realized_pnl is None else fmt.money(chart.realized_pnl),
         realized_tone=fmt.tone(chart.realized_pnl),

@@ -92,6 +92,7 @@ class PositionRow(TypedDict):
     fee_detail: str
     status: str
     status_color: str
+    notice: str  # a close the venue refused, retried: "" otherwise
     pnl: str
     pnl_tone: str
     opened: str
@@ -138,6 +139,7 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
 
 def position_row(view: PositionView) -> PositionRow:
     status = PositionStatus(view.status)
+    refused = status == PositionStatus.CLOSING and bool(view.close_error)
     pnl = view.realized_pnl
     venue_fee, trade_fee = fmt.money(view.entry_fee, signed=False), fmt.money(view.trade_fee, signed=False)
     return PositionRow(
@@ -157,8 +159,9 @@ def position_row(view: PositionView) -> PositionRow:
         signals_href=f"{agent_href(view.agent_id)}/signals",
         fees=fmt.money(view.entry_fee + view.trade_fee, signed=False),
         fee_detail=f"{venue_fee} venue + {trade_fee} Maxxit",
-        status=fmt.label(status),
-        status_color=POSITION_COLORS.get(status, "gray"),
+        status="Close refused" if refused else fmt.label(status),
+        status_color="red" if refused else POSITION_COLORS.get(status, "gray"),
+        notice=fmt.close_refused(view.close_error if refused else None),
         pnl="open" if pnl is None else fmt.money(pnl),
         pnl_tone="muted" if pnl is None else fmt.tone(pnl),
         opened=fmt.timestamp(view.opened_at),

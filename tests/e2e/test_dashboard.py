@@ -206,12 +206,46 @@ def record_cycles_and_a_finding() -> None:
         )
 
 
-def test_admins_see_the_monitor_and_traders_do_not(new_page, app_url: str) -> None:
+REFUSAL = "User or API Wallet 0xabc does not exist."
+
+
+def refused_close(wallet: BrowserWallet, seeded: Seeded) -> int:
+    """A position whose close the venue refused while still holding it, as `finish_close` leaves it."""
+    deployment_id, _ = paper_deployment(wallet, seeded)
+    with session_scope() as session:
+        position = Position(
+            deployment_id=deployment_id,
+            venue="PAPER",
+            market="ETH",
+            side=Side.LONG,
+            size=Decimal("0.5"),
+            entry_price=Decimal("2000"),
+            status=PositionStatus.CLOSING,
+            close_reason=CloseReason.STOP_LOSS,
+            close_error=REFUSAL,
+            close_attempts=3,
+            next_close_attempt_at=utcnow() + timedelta(seconds=20),
+        )
+        session.add(position)
+        session.flush()
+        return position.id
+
+
+def test_admins_see_the_monitor_and_traders_do_not(new_page, app_url: str, seeded: Seeded) -> None:
     trader = BrowserWallet()
     page = new_page(trader)
     sign_in(page, app_url, trader)
     page.goto(f"{app_url}/admin/monitor")
     expect(page.locator("#admins-only")).to_have_text("Admins only")
+
+    # A close the venue refused: the trader reads it on the card and in the positions table.
+    refused = refused_close(trader, seeded)
+    notice = f"Close refused by the venue: {REFUSAL}; retrying"
+    page.goto(f"{app_url}/dashboard")
+    expect(page.locator(f"#card-status-{refused}")).to_have_text("Close refused")
+    expect(page.locator(f"#card-refused-{refused}")).to_contain_text(notice)
+    page.goto(f"{app_url}/deployments")
+    expect(page.locator(f"#position-refused-{refused}")).to_have_text(notice)
 
     admin = BrowserWallet()
     with session_scope() as session:
@@ -233,3 +267,8 @@ def test_admins_see_the_monitor_and_traders_do_not(new_page, app_url: str) -> No
     finding = page.locator("#monitor-findings .finding-row").filter(has_text="position #4242")
     expect(finding).to_contain_text("Closed outside")
     expect(finding).to_contain_text('"market": "ETH"')
+    attention = page.locator(f"#attention-{refused}")
+    expect(attention).to_contain_text(REFUSAL)
+    expect(attention).to_contain_text(trader.short_address)
+    expect(attention).to_contain_text("Paper")
+    expect(attention).to_contain_text("3")

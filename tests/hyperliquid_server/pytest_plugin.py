@@ -12,6 +12,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hyperliquid.exchange import Exchange
+from hyperliquid.utils.signing import get_timestamp_ms, sign_agent
 
 from tests.hyperliquid_server.server import HyperliquidServer
 
@@ -44,3 +45,16 @@ def approve_agent(server: HyperliquidServer, user: LocalAccount, name: str | Non
     reply, agent_key = Exchange(user, server.url).approve_agent(name)
     assert reply == {"status": "ok", "response": {"type": "default"}}, reply
     return Account.from_key(agent_key)
+
+
+def approve_agent_address(server: HyperliquidServer, user: LocalAccount, agent: str, name: str) -> None:
+    """`user` approves the agent at `agent` under `name`, signed as the SDK signs it.
+
+    As on Hyperliquid, approving another agent under a name revokes the one that held it: that is how a
+    test revokes an agent (approve a fresh one under its name) and re-approves it (this, with its address).
+    """
+    nonce = get_timestamp_ms()
+    action = {"type": "approveAgent", "agentAddress": agent, "agentName": name, "nonce": nonce}
+    signature = sign_agent(user, action, is_mainnet=False)
+    reply = Exchange(user, server.url)._post_action(action, signature, nonce)
+    assert reply == {"status": "ok", "response": {"type": "default"}}, reply

@@ -6,7 +6,7 @@ The wizard's flow: the platform creates an agent wallet, the user's own key sign
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,10 +27,11 @@ from backend.models.enums import (
     ExecutionVenue,
     PositionStatus,
     Role,
+    Side,
     SignalStatus,
     Venue,
 )
-from backend.monitor.close import close_order_id, finish_close
+from backend.monitor.close import close_order_id, finish_close, request_close
 from backend.monitor.cycle import Monitor
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.venues.base import VenueAccount
@@ -39,7 +40,10 @@ from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
 from backend.wallets.service import approval_request, free_agent_name, prepare_agent_wallet, submit_approval
+from tests.hyperliquid_server.pytest_plugin import approve_agent, approve_agent_address
 from tests.wallets import TEST_SECRET_KEY
+
+SHARE = Decimal("0.10")
 
 
 class Crash(BaseException):
@@ -217,3 +221,53 @@ def test_a_trailing_stop_closes_a_hyperliquid_position_through_the_monitor(
     assert (
         venues.get(ExecutionVenue.HYPERLIQUID).positions(VenueAccount(deployment.id, hl_user.address)) == []
     )
+
+
+def test_a_close_refused_for_a_revoked_agent_stays_closing_until_the_agent_is_approved_again(
+    session, factory, hl_server, hl_user, trader, settings, cipher, venues
+):
+    agent = factory.agent(venue=Venue.HYPERLIQUID)
+    wallet_id = approve_in_browser(session, trader, hl_user, settings, cipher)
+    wallet = session.get(AgentWallet, wallet_id)
+    deployment = deploy(session, trader, agent, hl_user, settings, cipher, agent_wallet_id=wallet_id)
+    hl_server.set_mid("ETH", Decimal("3000"))
+    signal = factory.signal(agent, token="ETH", status=SignalStatus.PENDING, score=Decimal("0.8"))
+    position = session.get(
+        Position, Executor(venues, cipher).execute(session, signal.id, deployment.id).position_id
+    )
+    hl, account = venues.get(ExecutionVenue.HYPERLIQUID), VenueAccount(deployment.id, hl_user.address)
+
+    # At Hyperliquid the user approves another agent under ours' name: ours is revoked.
+    approve_agent(hl_server, hl_user, wallet.agent_name)
+    request_close(session, trader, position.id)
+    t0 = datetime.now(UTC)
+    refused = finish_close(session, position.id, venues=venues, cipher=cipher, profit_share=SHARE, now=t0)
+
+    assert (refused.status, refused.close_reason) == (PositionStatus.CLOSING, CloseReason.MANUAL)
+    assert refused.close_error == f"User or API Wallet {wallet.address.lower()} does not exist."
+    assert refused.close_attempts == 1 and refused.next_close_attempt_at == t0 + timedelta(seconds=5)
+    [held] = hl.positions(account)  # the real position is still open at the venue
+    assert (held.market, held.side, held.size) == ("ETH", Side.LONG, position.size)
+    [audited] = session.exec(select(AuditLog).where(AuditLog.action == "position.close_refused")).all()
+    assert audited.details["reason"] == refused.close_error and audited.details["venue"] == "HYPERLIQUID"
+
+    # The monitor does not hammer the venue: before the retry is due, the position is not handed out.
+    orders_sent = len(hl_server.actions("order"))
+    handed: list[int] = []
+    early = Monitor(venues, handed.append, holder="test", clock=lambda: t0 + timedelta(seconds=4))
+    assert early.run_cycle(session).closing_handed_out == 0 and handed == []
+    assert len(hl_server.actions("order")) == orders_sent
+
+    # Approved again under its name: the retry goes through at the close's own fill and the error clears.
+    approve_agent_address(hl_server, hl_user, wallet.address, wallet.agent_name)
+    due = Monitor(venues, handed.append, holder="test", clock=lambda: t0 + timedelta(seconds=5))
+    assert due.run_cycle(session).closing_handed_out == 1 and handed == [position.id]
+    closed = finish_close(
+        session, position.id, venues=venues, cipher=cipher, profit_share=SHARE, now=t0 + timedelta(seconds=5)
+    )
+
+    assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.MANUAL)
+    assert closed.close_error is None and closed.next_close_attempt_at is None
+    [fill] = [f for f in hl_server.fills(hl_user.address) if f["cloid"] == close_order_id(position.id)]
+    assert closed.exit_price == Decimal(fill["px"])
+    assert hl.positions(account) == []

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import Session, func, select
 
 from backend.models import MarketTick, MonitorCycle, Position
-from backend.models.enums import CloseReason, PositionStatus, Side, Venue
+from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side, Venue
 from backend.monitor.close import begin_close, finish_close
 from backend.monitor.cycle import Monitor
+from backend.venues.base import OrderRequest, VenueAccount
 from tests.monitor_support import CIPHER, DrivenFeed, open_paper_position, paper_registry
 
 SHARE = Decimal("0.10")
@@ -110,3 +112,33 @@ def test_a_manual_close_is_finished_by_the_next_cycle(
     assert report.closing_handed_out == 1
     assert (position.status, position.close_reason) == (PositionStatus.CLOSED, CloseReason.MANUAL)
     assert session.exec(select(func.count()).select_from(Position)).one() == 1
+
+
+def test_a_refused_close_is_handed_out_again_only_when_its_retry_is_due(
+    engine, session, factory, venues, deployment_and_agent
+):
+    deployment, agent = deployment_and_agent
+    position = open_paper_position(session, factory, venues, deployment, agent, "ETH", Side.LONG)
+    paper, account = venues.get(ExecutionVenue.PAPER), VenueAccount(deployment.id)
+    # Half closed outside: the venue refuses to reduce the whole size while it still holds the rest.
+    half = paper.markets()["ETH"].round_size(position.size / 2)
+    paper.close(account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
+    begin_close(session, position.id, CloseReason.MANUAL)
+    now = [datetime(2026, 12, 6, 12, 0, tzinfo=UTC)]
+    handed: list[int] = []
+
+    def close(position_id: int) -> None:
+        handed.append(position_id)
+        with Session(engine, expire_on_commit=False) as own:
+            finish_close(own, position_id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=now[0])
+
+    monitor = Monitor(venues, close, holder="test", clock=lambda: now[0])
+    seen = []
+    for seconds in (0, 4, 5, 10, 14, 15):  # refused at 0 (retry at 5), at 5 (retry at 15), at 15
+        now[0] = datetime(2026, 12, 6, 12, 0, tzinfo=UTC) + timedelta(seconds=seconds)
+        seen.append(monitor.run_cycle(session).closing_handed_out)
+
+    assert seen == [1, 0, 1, 0, 0, 1]
+    session.refresh(position)
+    assert position.status == PositionStatus.CLOSING and position.close_attempts == 3
+    assert position.next_close_attempt_at == now[0] + timedelta(seconds=20)

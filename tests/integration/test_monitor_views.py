@@ -27,6 +27,8 @@ from backend.monitor.charts import (
 )
 from backend.monitor.equity import equity_curves
 from backend.monitor.health import HYPERLIQUID_WEIGHT_PER_MINUTE, monitor_health
+from maxxit_ui.state.dashboard import position_card
+from maxxit_ui.state.deployments import position_row, read_positions
 from tests.factories import Factory
 
 STEP = timedelta(seconds=5)
@@ -418,3 +420,50 @@ def test_monitor_health_before_any_cycle(session: Session) -> None:
     assert health.findings == () and health.venue_requests_per_minute == 0
     with pytest.raises(ValueError):
         monitor_health(session, now=_now(), budget_per_minute=0)
+
+
+def test_a_refused_close_reaches_the_trader_and_the_operators(
+    session: Session, factory: Factory, trader
+) -> None:
+    """What the dashboard, /deployments and /admin/monitor read of a close the venue refused."""
+    user, agent, deployment = trader
+    now = _now()
+    reason = "User or API Wallet 0xabc does not exist."
+    refused = _position(
+        session,
+        deployment,
+        venue=ExecutionVenue.HYPERLIQUID,
+        status=PositionStatus.CLOSING,
+        close_reason=CloseReason.STOP_LOSS,
+        close_error=reason,
+        close_attempts=4,
+        next_close_attempt_at=now + timedelta(seconds=40),
+    )
+    other = factory.deployment(agent)  # someone else's, refused less often
+    theirs = _position(session, other, status=PositionStatus.CLOSING, close_error="margin", close_attempts=1)
+    _position(session, deployment, status=PositionStatus.CLOSING, market="BTC")  # closing, not refused
+    _position(session, deployment, market="SOL")  # open
+
+    [chart] = [c for c in dashboard_charts(session, _me(user), now=now, closed_since=now) if c.close_error]
+    card = position_card(chart)
+    assert chart.position_id == refused.id and chart.close_attempts == 4
+    assert (card["status"], card["status_label"], card["status_color"]) == ("closing", "Close refused", "red")
+    assert card["notice"] == f"Close refused by the venue: {reason}; retrying"
+
+    rows = {r["id"]: r for r in map(position_row, read_positions(session, _me(user), "", "open"))}
+    assert (
+        rows[str(refused.id)]["notice"] == card["notice"]
+        and rows[str(refused.id)]["status"] == "Close refused"
+    )
+    assert {r["notice"] for i, r in rows.items() if i != str(refused.id)} == {""}
+
+    health = monitor_health(session, now=now, budget_per_minute=240)
+    assert [r.position_id for r in health.needs_attention] == [refused.id, theirs.id]  # most attempts first
+    first = health.needs_attention[0]
+    assert (first.user_id, first.user_address, first.venue, first.market) == (
+        user.id,
+        user.address,
+        "HYPERLIQUID",
+        "ETH",
+    )
+    assert (first.reason, first.attempts, first.next_attempt_at) == (reason, 4, now + timedelta(seconds=40))

@@ -17,6 +17,7 @@ from backend.monitor.close import (
     PositionNotOpen,
     begin_close,
     close_order_id,
+    close_retry_delay,
     finish_close,
     request_close,
 )
@@ -154,3 +155,78 @@ def test_the_lease_is_held_by_one_holder_until_it_lapses(session):
     assert acquire_lease(session, "monitor", "b", ttl, now + timedelta(seconds=26))  # a died: lapsed
     release_lease(session, "monitor", "b", now + timedelta(seconds=27))
     assert acquire_lease(session, "monitor", "a", ttl, now + timedelta(seconds=28))
+
+
+def _closing_fill_of(session: Session, cloid: str) -> PaperFill | None:
+    return session.exec(select(PaperFill).where(PaperFill.client_order_id == cloid)).first()
+
+
+def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_backs_off(
+    session, opened, venues
+):
+    position, _, _ = opened
+    paper = venues.get(ExecutionVenue.PAPER)
+    account = VenueAccount(position.deployment_id)
+    # Part of it was closed outside: the venue now refuses to reduce the whole size, yet still holds the rest.
+    half = paper.markets()["ETH"].round_size(position.size / 2)
+    paper.close(account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
+    begin_close(session, position.id, CloseReason.STOP_LOSS)
+    t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+    refused = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t0)
+
+    assert (refused.status, refused.close_reason) == (PositionStatus.CLOSING, CloseReason.STOP_LOSS)
+    assert "no position to reduce" in refused.close_error
+    assert refused.close_attempts == 1 and refused.next_close_attempt_at == t0 + timedelta(seconds=5)
+    assert refused.exit_price is None and refused.realized_pnl is None
+    assert [(p.market, p.side) for p in paper.positions(account)] == [("ETH", Side.LONG)]
+    assert _closing_fill_of(session, close_order_id(position.id)) is None
+    [row] = session.exec(select(AuditLog).where(AuditLog.action == "position.close_refused")).all()
+    assert row.entity_id == str(position.id) and row.details["attempts"] == 1
+    assert "no position to reduce" in row.details["reason"] and row.details["venue"] == "PAPER"
+
+    # Not due yet: untouched, nothing sent. Due: refused again, and the wait doubles.
+    early = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t0 + timedelta(seconds=4)
+    )
+    assert early.close_attempts == 1
+    t1 = t0 + timedelta(seconds=5)
+    again = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t1)
+    assert again.close_attempts == 2 and again.next_close_attempt_at == t1 + timedelta(seconds=10)
+    assert count(session, AuditLog, AuditLog.action == "position.close_refused") == 2
+
+    # The trader bought the half back: the retry goes through, at the close's own fill, and the error clears.
+    paper.open(account, OrderRequest("ETH", Side.LONG, half, "0x" + "bb" * 16))
+    t2 = t1 + timedelta(seconds=10)
+    closed = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t2)
+
+    assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.STOP_LOSS)
+    assert closed.close_error is None and closed.next_close_attempt_at is None
+    assert closed.close_attempts == 2  # kept: how often it was refused
+    assert closed.exit_price == _closing_fill_of(session, close_order_id(position.id)).price
+    assert paper.positions(account) == []
+
+
+def test_a_refused_close_of_a_position_gone_from_the_venue_closes_it_outside_at_the_fill(
+    session, opened, venues
+):
+    position, _, _ = opened
+    paper = venues.get(ExecutionVenue.PAPER)
+    outside = paper.close(
+        VenueAccount(position.deployment_id), OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16)
+    )
+    begin_close(session, position.id, CloseReason.MANUAL)
+
+    closed = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+
+    assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.EXTERNAL)
+    assert closed.exit_price == outside.price and closed.exit_fee == outside.fee
+    assert closed.close_error is None and closed.close_attempts == 0
+    assert count(session, AuditLog, AuditLog.action == "position.close_refused") == 0
+
+
+@pytest.mark.parametrize(
+    ("attempts", "seconds"), [(1, 5), (2, 10), (3, 20), (6, 160), (7, 300), (8, 300), (1000, 300)]
+)
+def test_refused_closes_are_retried_after_5_s_doubling_up_to_5_min(attempts, seconds):
+    assert close_retry_delay(attempts) == timedelta(seconds=seconds)

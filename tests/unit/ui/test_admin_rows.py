@@ -1,7 +1,11 @@
 """Admin page helpers: service refusals as sentences, audit details on one short line."""
 
+from datetime import UTC, datetime
+
 from backend.auth.errors import LastAdmin
+from backend.monitor.health import RefusedClose
 from maxxit_ui.state.admin import compact_details, sentence
+from maxxit_ui.state.admin_monitor import _attention
 
 
 def test_service_refusals_read_as_sentences():
@@ -20,3 +24,24 @@ def test_details_are_one_line_and_cut():
 
 def test_empty_details_show_a_dash():
     assert compact_details({}) == ("—", "")
+
+
+def test_a_refused_close_needing_attention_reads_position_user_venue_reason_and_attempts():
+    row = _attention(
+        RefusedClose(
+            position_id=12,
+            deployment_id=3,
+            user_id=5,
+            user_address="0x1234567890abcdef1234567890abcdef12345678",
+            venue="HYPERLIQUID",
+            market="ETH",
+            side="long",
+            reason="User or API Wallet 0xabc does not exist.",
+            attempts=4,
+            next_attempt_at=datetime(2026, 12, 6, 12, 0, 40, tzinfo=UTC),
+        )
+    )
+    assert row["position"] == "#12 · ETH LONG · deployment #3"
+    assert row["user"].startswith("#5 · 0x1234") and row["user_title"].endswith("5678")
+    assert (row["venue"], row["attempts"], row["next_attempt"]) == ("Hyperliquid", "4", "12:00:40 UTC")
+    assert row["reason"] == "User or API Wallet 0xabc does not exist."
