@@ -76,3 +76,25 @@ def test_unknown_agent_shows_not_found(page: Page, app_url: str) -> None:
     expect(page.locator("#agent-not-found")).to_have_text("Agent not found")
     page.goto(f"{app_url}/agents/not-a-number")
     expect(page.locator("#agent-not-found")).to_be_visible()
+
+
+def test_pages_work_under_the_content_security_policy(page: Page, app_url: str, seeded: Seeded) -> None:
+    """Landing, marketplace and an agent page with its Plotly chart, and not one CSP violation on the way."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+
+    response = page.goto(f"{app_url}/")
+    assert response is not None
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    expect(page.locator("#stat-agents")).to_have_text("2")
+    page.goto(f"{app_url}/agents/{seeded.hyper_id}")
+    expect(page.locator("#weights-chart .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#positions-table")).to_contain_text("ETH")
+
+    assert page.evaluate("window.__csp") == []
+    assert violations == []
