@@ -98,3 +98,16 @@ def test_pages_work_under_the_content_security_policy(page: Page, app_url: str, 
 
     assert page.evaluate("window.__csp") == []
     assert violations == []
+
+
+def test_the_event_socket_accepts_our_origin_only(app_url: str) -> None:
+    """Reflex hands cors_allowed_origins to its Socket.IO server: a page elsewhere cannot open the socket."""
+    from reflex_base.config import get_config
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    socket_url = get_config().api_url.replace("http://", "ws://") + "/_event/?EIO=4&transport=websocket"
+    with connect(socket_url, origin=app_url, open_timeout=10) as ours:
+        assert str(ours.recv(timeout=10)).startswith("0")  # the Engine.IO handshake
+    with pytest.raises(InvalidStatus), connect(socket_url, origin="http://127.0.0.1:6666", open_timeout=10):
+        pass

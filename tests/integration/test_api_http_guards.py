@@ -164,6 +164,22 @@ def test_security_headers_on_every_answer(client, path):
     assert reply.headers["x-content-type-options"] == "nosniff"
 
 
+def test_pages_mounted_inside_the_api_get_the_headers_too(engine, api_settings):
+    """`reflex run --env prod` mounts the exported pages inside the app it was given (ours), as here."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    app = create_api(engine=engine, settings=api_settings)
+    pages = Starlette(routes=[Route("/marketplace", lambda _request: HTMLResponse("<html></html>"))])
+    app.mount("", pages)  # what rx.App does with an api_transformer
+    with TestClient(app) as client:
+        reply = client.get("/marketplace")
+    assert reply.status_code == 200
+    assert "frame-ancestors 'none'" in reply.headers["content-security-policy"]
+    assert reply.headers["x-frame-options"] == "DENY"
+
+
 # -- request body size -----------------------------------------------------------------------------------
 
 
