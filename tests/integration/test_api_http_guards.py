@@ -243,3 +243,27 @@ def test_forwarded_for_from_a_trusted_proxy_gives_the_right_most_untrusted_addre
 def test_trusted_proxies_must_be_addresses_or_networks():
     with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
         Settings(trusted_proxies="10.0.0.0/8,proxy.example")
+
+
+def test_the_event_socket_sees_the_same_client_address():
+    """Reflex's `router.session.client_ip` (UI sign-in limit, audit) reads the websocket scope's client."""
+    import asyncio
+    import ipaddress
+
+    from backend.api.middleware.client_address import ClientAddressMiddleware
+
+    seen = []
+
+    async def socket_app(scope, receive, send):
+        seen.append(scope["client"])
+
+    trusted = [ipaddress.ip_network("10.0.0.0/8")]
+    guarded = ClientAddressMiddleware(socket_app, trusted=lambda: trusted)
+    for peer in ("10.0.0.1", "203.0.113.9"):
+        scope = {
+            "type": "websocket",
+            "client": (peer, 1234),
+            "headers": [(b"x-forwarded-for", b"198.51.100.4")],
+        }
+        asyncio.run(guarded(scope, None, None))
+    assert seen == [("198.51.100.4", 1234), ("203.0.113.9", 1234)]
