@@ -130,7 +130,8 @@ def _enforce_limits(
         oldest = _aware(recent[-settings.deployment_creations_per_minute])
         retry_after = max(1, math.ceil((oldest + CREATION_WINDOW - now).total_seconds()))
         raise DeploymentRateLimited(
-            f"you created {len(recent)} deployments in the last minute, the most allowed; "
+            f"you created {len(recent)} deployments in the last minute, and "
+            f"{settings.deployment_creations_per_minute} a minute is the most allowed; "
             f"try again in {retry_after} s",
             retry_after,
         )
