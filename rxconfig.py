@@ -34,6 +34,9 @@ config = rx.Config(
     frontend_port=settings.frontend_port,
     backend_port=_backend_port,
     deploy_url=settings.frontend_url,
+    # Never "*": Reflex reflects an allowed Origin with credentials on the API it mounts, and the same list
+    # decides which pages may open the Socket.IO event socket.
+    cors_allowed_origins=settings.allowed_origins,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     default_color_mode="dark",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +49,18 @@ class Settings(BaseSettings):
     auth_rate_limit_per_ip: int = Field(default=30, ge=1, description="Auth requests per IP per window.")
     auth_rate_limit_per_address: int = Field(default=10, ge=1, description="Per wallet address per window.")
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
+
+    # Abuse limits on the HTTP surface (see README "Limits").
+    max_request_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Larger request bodies answer 413 before being read whole."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client.",
+    )
+    max_active_deployments_per_user: int = Field(default=25, ge=1, description="Running or paused ones.")
+    max_active_deployments_per_agent: int = Field(default=500, ge=1, description="Across every trader.")
+    deployment_creations_per_minute: int = Field(default=10, ge=1, description="Per user, new deployments.")
 
     seed_demo_data: bool = Field(default=True, description="`maxxit up` loads demo data when true.")
     price_feed_seed: int = Field(default=7, description="Seed of the simulated price feed.")
@@ -124,6 +137,25 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as e:
+                    raise ValueError(f"TRUSTED_PROXIES: {part.strip()!r} is not an IP address or CIDR") from e
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -133,6 +165,21 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.app_host}:{self.frontend_port}").rstrip("/")
 
     @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """Origins our own pages are served from: CORS, Socket.IO and the cookie-request origin check.
+
+        PUBLIC_URL's origin always; outside prod also the dev frontend's (under both loopback names), which
+        is where `reflex run` serves pages while PUBLIC_URL may already name the public host.
+        """
+        origins = [_origin(self.frontend_url)]
+        if self.env != "prod":
+            hosts = {self.app_host}
+            if self.app_host in _LOOPBACK_NAMES:
+                hosts |= _LOOPBACK_NAMES
+            origins += [f"http://{host}:{self.frontend_port}" for host in sorted(hosts)]
+        return tuple(dict.fromkeys(origins))
+
+    @property
     def sign_in_domain(self) -> str:
         """The `host[:port]` a SIWE message must name: what the user's browser shows in the address bar."""
         return self.siwe_domain or urlsplit(self.frontend_url).netloc
@@ -140,6 +187,15 @@ class Settings(BaseSettings):
     @property
     def cookie_secure(self) -> bool:
         return self.frontend_url.startswith("https://")
+
+
+_LOOPBACK_NAMES = {"127.0.0.1", "localhost"}
+
+
+def _origin(url: str) -> str:
+    """`scheme://host[:port]` of a URL, as browsers send it in the Origin header."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 @lru_cache(maxsize=1)

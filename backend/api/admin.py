@@ -12,13 +12,19 @@ from backend import audit
 from backend.api.auth import UNAUTHORIZED
 from backend.api.deps import AdminDep, ClientIpDep, SessionDep
 from backend.api.errors import INVALID, ErrorBody
+from backend.api.routing import AuthenticateFirstRoute
 from backend.auth import users
 from backend.models.enums import Role
 
 logger = logging.getLogger(__name__)
 
 FORBIDDEN = {403: {"model": ErrorBody, "description": "Not an admin"}}
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={**INVALID, **UNAUTHORIZED, **FORBIDDEN})
+router = APIRouter(
+    route_class=AuthenticateFirstRoute,
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    responses={**INVALID, **UNAUTHORIZED, **FORBIDDEN},
+)
 
 
 class RoleChange(BaseModel):

@@ -33,6 +33,7 @@ from backend.agents.schemas import (
 from backend.api.auth import UNAUTHORIZED
 from backend.api.deps import ClientIpDep, CurrentUserDep, OptionalUserDep, SessionDep
 from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE, ErrorBody
+from backend.api.routing import AuthenticateFirstRoute
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,12 @@ FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"model": ErrorBody, "descrip
 ARCHIVED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorBody, "description": "Agent is archived"}}
 OWNER_ONLY = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
 
-router = APIRouter(prefix="/api/v1", tags=["agents"], responses={**INVALID, **UNAVAILABLE})
+router = APIRouter(
+    route_class=AuthenticateFirstRoute,
+    prefix="/api/v1",
+    tags=["agents"],
+    responses={**INVALID, **UNAVAILABLE},
+)
 
 
 @router.get("/agents", summary="List public agents")

@@ -10,8 +10,11 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from backend.api import admin, agents, auth, deployments, health, metrics, posts, signals
-from backend.api.deps import app_engine
+from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
+from backend.api.middleware.client_address import ClientAddressMiddleware
+from backend.api.middleware.same_origin import SameOriginWritesMiddleware
+from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
 from backend.auth.ratelimit import build_rate_limiter
 from backend.config import Settings
 from backend.signals.dispatch import NoEvents, PipelineEvents
@@ -57,7 +60,23 @@ def create_api(
     app.state.metrics_registry = registry
     registry.register(metrics.DomainCollector(partial(app_engine, app)))
     app.add_middleware(metrics.MetricsMiddleware, metrics=metrics.HttpMetrics(registry))
+    _add_http_guards(app)
     install_error_handlers(app)
     for module in (auth, agents, signals, posts, deployments, admin, health, metrics):
         app.include_router(module.router)
     return app
+
+
+def _add_http_guards(app: FastAPI) -> None:
+    """Limits and headers for all this app serves, Reflex's pages and socket mounted inside it included.
+
+    Added last so they run first (Starlette wraps in reverse): the client address is resolved before anyone
+    reads it, and even refusals carry the security headers.
+    """
+    settings = partial(app_settings, app)
+    app.max_body_size = settings().max_request_body_bytes
+    app.add_middleware(SameOriginWritesMiddleware, allowed_origins=lambda: settings().allowed_origins)
+    app.add_middleware(
+        SecurityHeadersMiddleware, csp=lambda: content_security_policy(settings().allowed_origins[:1])
+    )
+    app.add_middleware(ClientAddressMiddleware, trusted=lambda: settings().trusted_proxy_networks)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.deps import ClientIpDep, CurrentUserDep, SessionDep, SettingsDep, session_token
 from backend.api.errors import INVALID, ErrorBody
+from backend.api.routing import AuthenticateFirstRoute
 from backend.auth import service
 from backend.auth.ratelimit import AuthRateLimiter, auth_rate_limiter
 from backend.auth.sessions import SESSION_COOKIE
@@ -24,7 +25,9 @@ TOO_MANY: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "Too many attempts; see Retry-After"}
 }
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses={**INVALID})
+router = APIRouter(
+    route_class=AuthenticateFirstRoute, prefix="/api/v1/auth", tags=["auth"], responses={**INVALID}
+)
 
 
 class NonceRequest(BaseModel):

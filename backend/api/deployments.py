@@ -26,6 +26,7 @@ from backend.api.agents import MAX_ID
 from backend.api.auth import UNAUTHORIZED
 from backend.api.deps import CipherDep, ClientIpDep, CurrentUserDep, SessionDep, SettingsDep, VenuesDep
 from backend.api.errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE, VENUE_ERRORS
+from backend.api.routing import AuthenticateFirstRoute
 from backend.auth.identity import CurrentUser
 from backend.deployments import service, views
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, DeploymentView, PositionView
@@ -48,7 +49,10 @@ DeploymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 OWNED: dict[int | str, dict[str, Any]] = {**UNAUTHORIZED, **NOT_FOUND}
 
 router = APIRouter(
-    prefix="/api/v1", tags=["deployments"], responses={**UNAUTHORIZED, **INVALID, **UNAVAILABLE}
+    route_class=AuthenticateFirstRoute,
+    prefix="/api/v1",
+    tags=["deployments"],
+    responses={**UNAUTHORIZED, **INVALID, **UNAVAILABLE},
 )
 
 

@@ -22,7 +22,12 @@ from backend.auth.errors import (
     SignInRejected,
     UserNotFound,
 )
-from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, WalletNotFound
+from backend.deployments.errors import (
+    DeploymentConflict,
+    DeploymentNotFound,
+    DeploymentRateLimited,
+    WalletNotFound,
+)
 from backend.monitor.close import PositionNotFound, PositionNotOpen
 from backend.signals.errors import CtAccountNotFound, InputRejected, PostNotFound
 from backend.venues.base import TemporaryVenueError, VenueError
@@ -41,8 +46,10 @@ Every error answers with a JSON object holding `detail`:
 * **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent, CT
   account or post; an unknown deployment, or someone else's: the two look the same),
   **409** (e.g. removing the last admin, editing an archived agent, resuming a cancelled deployment,
-  deploying an agent that is not active): `detail` is a message, e.g. `"agent 5 not found"`.
-* **429** (too many sign-in attempts): `detail` is a message; the `Retry-After` header gives seconds.
+  deploying an agent that is not active, more live deployments than a trader or an agent may have):
+  `detail` is a message, e.g. `"agent 5 not found"`.
+* **429** (too many sign-in attempts, or new deployments in a minute): `detail` is a message; the
+  `Retry-After` header gives seconds.
 * **502** (a venue answered in a way the platform could not use): `detail` is `"venue error: <reason>"`.
   Refusals a user can fix are 422 on the field instead (a rejected approval signature is 422 on
   `signature`).
@@ -170,6 +177,12 @@ async def _venue_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=502, content={"detail": f"venue error: {exc.reason}"})
 
 
+async def _too_many_deployments(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DeploymentRateLimited)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(status_code=429, content={"detail": str(exc)}, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every failure the documented shape."""
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -186,6 +199,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for missing in not_found:
         app.add_exception_handler(missing, _not_found)
     app.add_exception_handler(DeploymentConflict, _conflict)
+    app.add_exception_handler(DeploymentRateLimited, _too_many_deployments)
     app.add_exception_handler(PositionNotOpen, _conflict)
     app.add_exception_handler(VenueError, _venue_error)
     for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):

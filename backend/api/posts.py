@@ -20,6 +20,7 @@ from backend.agents.schemas import CtAccountOut
 from backend.api.auth import UNAUTHORIZED
 from backend.api.deps import AdminDep, ClientIpDep, SessionDep
 from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE, ErrorBody
+from backend.api.routing import AuthenticateFirstRoute
 from backend.signals import accounts, posts
 from backend.signals.dispatch import PipelineEvents
 from backend.signals.errors import CtAccountNotFound, InputRejected
@@ -34,7 +35,12 @@ PostId = Annotated[int, Path(ge=1, le=MAX_ID)]
 FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"model": ErrorBody, "description": "Not an admin"}}
 ADMIN_ONLY = {**UNAUTHORIZED, **FORBIDDEN}
 
-router = APIRouter(prefix="/api/v1", tags=["ct accounts and posts"], responses={**INVALID, **UNAVAILABLE})
+router = APIRouter(
+    route_class=AuthenticateFirstRoute,
+    prefix="/api/v1",
+    tags=["ct accounts and posts"],
+    responses={**INVALID, **UNAVAILABLE},
+)
 
 
 class CtAccountIn(BaseModel):

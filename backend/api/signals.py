@@ -19,12 +19,18 @@ from backend.api.agents import MAX_ID
 from backend.api.auth import UNAUTHORIZED
 from backend.api.deps import OptionalUserDep, SessionDep
 from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
+from backend.api.routing import AuthenticateFirstRoute
 from backend.signals import history
 from backend.signals.history import SignalPage
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1", tags=["signals"], responses={**INVALID, **UNAVAILABLE})
+router = APIRouter(
+    route_class=AuthenticateFirstRoute,
+    prefix="/api/v1",
+    tags=["signals"],
+    responses={**INVALID, **UNAVAILABLE},
+)
 
 
 class SignalQuery(BaseModel):

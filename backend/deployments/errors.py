@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from backend.signals.errors import InputRejected
 
-__all__ = ["DeploymentConflict", "DeploymentNotFound", "InputRejected", "WalletNotFound"]
+__all__ = [
+    "DeploymentConflict",
+    "DeploymentLimitReached",
+    "DeploymentNotFound",
+    "DeploymentRateLimited",
+    "InputRejected",
+    "WalletNotFound",
+]
 
 
 class DeploymentNotFound(LookupError):
@@ -21,3 +28,15 @@ class WalletNotFound(LookupError):
 
 class DeploymentConflict(RuntimeError):
     """The request does not fit the deployment's state, e.g. resuming a cancelled one (409)."""
+
+
+class DeploymentLimitReached(DeploymentConflict):
+    """A trader or an agent already has the most live deployments allowed (409)."""
+
+
+class DeploymentRateLimited(DeploymentConflict):
+    """Too many new deployments in the last minute (429); `retry_after` seconds until one more fits."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

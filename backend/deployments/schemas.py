@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from backend.models.bounds import MAX_BIGINT, DbId
 from backend.models.enums import DeploymentStatus, ExecutionVenue, SizingProfile
 
 # Venues a deployment can choose today; the others join with their adapters.
@@ -39,12 +40,12 @@ class DeploymentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agent_id: int = Field(ge=1)
+    agent_id: DbId
     venue: ExecutionVenue
     venue_preferences: list[ExecutionVenue] | None = Field(default=None, min_length=1, max_length=5)
     starting_balance_usd: Decimal | None = Field(default=None, ge=100, le=100_000_000, decimal_places=2)
     user_wallet: str | None = Field(default=None, pattern=ADDRESS_PATTERN, validate_default=True)
-    agent_wallet_id: int | None = Field(default=None, ge=1)
+    agent_wallet_id: DbId | None = None
     risk: RiskSettings = Field(default_factory=RiskSettings)
 
     @field_validator("venue")
@@ -141,5 +142,7 @@ class ApprovalSignature(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
-    nonce: int = Field(ge=1, description="The nonce of the typed data that was signed.")
-    chain_id: int = Field(default=42161, ge=1, description="The chain id the wallet signed on.")
+    nonce: int = Field(ge=1, le=MAX_BIGINT, description="The nonce of the typed data that was signed.")
+    chain_id: int = Field(
+        default=42161, ge=1, le=MAX_BIGINT, description="The chain id the wallet signed on."
+    )

@@ -8,8 +8,10 @@ the user approved with their own wallet: the deploy wizard approves a wallet fir
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import math
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from backend import audit
@@ -17,9 +19,15 @@ from backend.agents.service import AgentNotFound, can_view
 from backend.auth.identity import CurrentUser
 from backend.config import Settings
 from backend.db import transaction
-from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, InputRejected
+from backend.deployments.errors import (
+    DeploymentConflict,
+    DeploymentLimitReached,
+    DeploymentNotFound,
+    DeploymentRateLimited,
+    InputRejected,
+)
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
-from backend.models import Agent, AgentDeployment, AgentWallet
+from backend.models import Agent, AgentDeployment, AgentWallet, User
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus, DeploymentStatus, ExecutionVenue, Venue
 from backend.venues.paper import open_paper_account
@@ -29,6 +37,8 @@ from backend.wallets.keys import WalletCipher
 logger = logging.getLogger(__name__)
 
 TRIAL = timedelta(days=30)
+# New deployments per trader are counted over this window (DEPLOYMENT_CREATIONS_PER_MINUTE).
+CREATION_WINDOW = timedelta(minutes=1)
 DEPLOYMENT_CREATED = "deployment.created"
 DEPLOYMENT_ACTIVATED = "deployment.activated"
 STATUS_ACTIONS = {
@@ -60,6 +70,7 @@ def create_deployment(
     venues = request.venue_preferences or [request.venue]
     now = utcnow()
     with transaction(session):
+        _enforce_limits(session, user, agent, settings, now)
         wallet = None
         if ExecutionVenue.HYPERLIQUID in venues:
             wallet = _hyperliquid_wallet(session, user, request, cipher)
@@ -97,6 +108,53 @@ def create_deployment(
         audit.record_by(session, user, DEPLOYMENT_CREATED, "deployment", deployment.id, details, ip)
     logger.info("user %s deployed agent %s as deployment %s", user.id, agent.id, deployment.id)
     return deployment
+
+
+def _enforce_limits(
+    session: Session, user: CurrentUser, agent: Agent, settings: Settings, now: datetime
+) -> None:
+    """The caps on live deployments (per trader, per agent) and on new ones a minute, counted race-free.
+
+    A no-op write to the user's and the agent's rows first: on PostgreSQL it locks both rows until commit,
+    so two creations for the same trader or agent count one after the other; on SQLite it takes the
+    database's write lock before the counts, with the same effect.
+    """
+    session.execute(sa.update(User).where(User.id == user.id).values(role=User.role))
+    session.execute(sa.update(Agent).where(Agent.id == agent.id).values(status=Agent.status))
+    recent = session.exec(
+        select(AgentDeployment.created_at)
+        .where(AgentDeployment.user_id == user.id, AgentDeployment.created_at > now - CREATION_WINDOW)
+        .order_by(AgentDeployment.created_at)
+    ).all()
+    if len(recent) >= settings.deployment_creations_per_minute:
+        oldest = _aware(recent[-settings.deployment_creations_per_minute])
+        retry_after = max(1, math.ceil((oldest + CREATION_WINDOW - now).total_seconds()))
+        raise DeploymentRateLimited(
+            f"you created {len(recent)} deployments in the last minute, and "
+            f"{settings.deployment_creations_per_minute} a minute is the most allowed; "
+            f"try again in {retry_after} s",
+            retry_after,
+        )
+    live = AgentDeployment.status != DeploymentStatus.CANCELLED
+    mine = _count(session, AgentDeployment.user_id == user.id, live)
+    if mine >= settings.max_active_deployments_per_user:
+        raise DeploymentLimitReached(
+            f"you already have {mine} live deployments, the most allowed "
+            f"({settings.max_active_deployments_per_user}); cancel one to deploy another"
+        )
+    theirs = _count(session, AgentDeployment.agent_id == agent.id, live)
+    if theirs >= settings.max_active_deployments_per_agent:
+        raise DeploymentLimitReached(
+            f"agent {agent.id} already has {theirs} live deployments, the most one agent may have"
+        )
+
+
+def _count(session: Session, *where: sa.ColumnElement[bool]) -> int:
+    return session.exec(select(sa.func.count()).select_from(AgentDeployment).where(*where)).one()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _deployable_agent(session: Session, user: CurrentUser, request: DeploymentRequest) -> Agent:

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import socket
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
@@ -129,26 +130,64 @@ def _seed(url: str) -> Seeded:
     return seeded
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _harness_serving_pages_with_our_headers(frontend_port: int) -> type:
+    """AppHarnessProd with the exported pages on a port chosen beforehand and behind our security headers.
+
+    `reflex run --env prod` serves pages through the backend app, whose middleware adds the headers; the
+    harness serves them from a separate static server, so the same middleware (and the same policy, with
+    the backend's other port allowed to connect) wraps it here. The port is known before the app starts
+    so PUBLIC_URL, and with it CORS and the event socket's allowed origins, can name it.
+    """
+    import uvicorn
+    from reflex.testing import AppHarnessProd, chdir
+    from reflex.utils.exec import _frontend_prod_app
+
+    from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
+
+    class Harness(AppHarnessProd):
+        def _run_frontend(self) -> None:
+            with chdir(self.app_path):
+                pages = _frontend_prod_app()
+            assert self.backend is not None  # started, and listening, before the frontend
+            backend_origin = "http://{}:{}".format(*self.backend.servers[0].sockets[0].getsockname())
+            csp = content_security_policy([f"http://127.0.0.1:{frontend_port}", backend_origin])
+            app = SecurityHeadersMiddleware(pages, csp=lambda: csp)
+            self.frontend_server = uvicorn.Server(
+                uvicorn.Config(app=app, host="127.0.0.1", port=frontend_port)
+            )
+            self.frontend_server.run()
+
+    return Harness
+
+
 @pytest.fixture(scope="module")
 def app_url(seeded: Seeded) -> Iterator[str]:
     """Start the real app (UI, websocket and API) from the repo root against the seeded database."""
-    from reflex.testing import AppHarnessProd  # heavy import; only browser tests pay for it
-
+    frontend_port = _free_port()
+    url = f"http://127.0.0.1:{frontend_port}"
     with pytest.MonkeyPatch.context() as mp:
         _reflex_environment(mp)
         mp.setenv("DATABASE_URL", seeded.url)
         mp.setenv("MAXXIT_SECRET_KEY", E2E_SECRET_KEY)
+        # Sign-in messages, CORS and the event socket's allowed origins name the host the browser shows,
+        # exactly as PUBLIC_URL says in production.
+        mp.setenv("PUBLIC_URL", url)
         mp.delenv("SIWE_DOMAIN", raising=False)
         _clear_caches()  # rxconfig.py and backend.db read settings once; make them see DATABASE_URL
         _forget_app_modules()
+        harness_class = _harness_serving_pages_with_our_headers(
+            frontend_port
+        )  # heavy import: browser tests only
         try:
-            with AppHarnessProd.create(root=REPO_ROOT, app_name=APP_PACKAGE) as harness:
+            with harness_class.create(root=REPO_ROOT, app_name=APP_PACKAGE) as harness:
                 assert harness.frontend_url is not None
-                url = harness.frontend_url.rstrip("/")
-                # The backend runs in this process and the harness chose the port only now: sign-in
-                # messages must name the host the browser shows, exactly as PUBLIC_URL says in production.
-                mp.setenv("PUBLIC_URL", url)
-                get_settings.cache_clear()
+                assert harness.frontend_url.rstrip("/") == url
                 yield url
         finally:
             get_engine().dispose()

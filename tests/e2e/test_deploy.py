@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -439,3 +440,30 @@ def test_an_approval_signed_by_another_account_is_refused(
     page.locator("#deploy-approval-retry").click()
     expect(page.locator("#deploy-approved")).to_be_visible()
     assert len(hl_server.agents(wallet.address)) == 1
+
+
+def test_at_the_deployment_cap_the_wizard_says_why(new_page, app_url: str, seeded: Seeded) -> None:
+    """The cap is enforced in the service the wizard calls, and its reason shows beside the form."""
+    wallet = BrowserWallet()
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet, f"/agents/{seeded.gmx_id}/deploy")
+    cap = get_settings().max_active_deployments_per_user
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.address == wallet.address.lower())).one()
+        for _ in range(cap):
+            # Made an hour ago: this test is about the cap, not the minute's creation budget.
+            made = utcnow() - timedelta(hours=1)
+            session.add(
+                AgentDeployment(agent_id=seeded.gmx_id, user_id=user.id, venue="PAPER", created_at=made)
+            )
+
+    expect_step(page, "venue")
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-next").click()
+    expect_step(page, "review")
+    page.locator("#deploy-submit").click()
+
+    expect(page.locator("#deploy-form-error")).to_contain_text(f"You already have {cap} live deployments")
+    expect(page.locator("[data-sonner-toast]").first).to_contain_text("Nothing was deployed")
+    assert len(deployments_of(wallet.address)) == cap

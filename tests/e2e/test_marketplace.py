@@ -76,3 +76,38 @@ def test_unknown_agent_shows_not_found(page: Page, app_url: str) -> None:
     expect(page.locator("#agent-not-found")).to_have_text("Agent not found")
     page.goto(f"{app_url}/agents/not-a-number")
     expect(page.locator("#agent-not-found")).to_be_visible()
+
+
+def test_pages_work_under_the_content_security_policy(page: Page, app_url: str, seeded: Seeded) -> None:
+    """Landing, marketplace and an agent page with its Plotly chart, and not one CSP violation on the way."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+
+    response = page.goto(f"{app_url}/")
+    assert response is not None
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    expect(page.locator("#stat-agents")).to_have_text("2")
+    page.goto(f"{app_url}/agents/{seeded.hyper_id}")
+    expect(page.locator("#weights-chart .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#positions-table")).to_contain_text("ETH")
+
+    assert page.evaluate("window.__csp") == []
+    assert violations == []
+
+
+def test_the_event_socket_accepts_our_origin_only(app_url: str) -> None:
+    """Reflex hands cors_allowed_origins to its Socket.IO server: a page elsewhere cannot open the socket."""
+    from reflex_base.config import get_config
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    socket_url = get_config().api_url.replace("http://", "ws://") + "/_event/?EIO=4&transport=websocket"
+    with connect(socket_url, origin=app_url, open_timeout=10) as ours:
+        assert str(ours.recv(timeout=10)).startswith("0")  # the Engine.IO handshake
+    with pytest.raises(InvalidStatus), connect(socket_url, origin="http://127.0.0.1:6666", open_timeout=10):
+        pass
