@@ -48,7 +48,7 @@ def demo(seeded: Seeded) -> Iterator[Demo]:
             f.post(caller, text="$DOGE to the moon"),
             token="DOGE",
             status=SignalStatus.SKIPPED,
-            skip_reason="no deployment has capital left",
+            skip_reason="no deployments of this agent",
         )
         private = f.agent(name="Secret Sauce", visibility=Visibility.PRIVATE)
         f.signal(private, score=Decimal("0.9"))
@@ -108,7 +108,7 @@ def test_pending_and_skipped_outcomes(page: Page, app_url: str, demo: Demo) -> N
     rows = page.locator("#signals-history .signal-row")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="SOL")).to_contain_text("Awaiting execution")
-    expect(rows.filter(has_text="DOGE")).to_contain_text("Skipped: no deployment has capital left")
+    expect(rows.filter(has_text="DOGE")).to_contain_text("Skipped: no deployments of this agent")
     expect(rows.filter(has_text="DOGE")).to_contain_text("@e2e_signals_caller")
 
 
