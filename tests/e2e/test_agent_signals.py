@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 from backend.db import make_engine
 from backend.demo import catalog
 from backend.demo.seed import seed_demo
-from backend.models import Agent
-from backend.models.enums import SignalStatus, Visibility
+from backend.execution.reasons import SkipCategory, skip_reason
+from backend.models import Agent, SignalExecution
+from backend.models.common import utcnow
+from backend.models.enums import ExecutionStatus, SignalStatus, Visibility
 from tests.e2e.conftest import Seeded
 from tests.factories import Factory
 
@@ -126,3 +128,76 @@ def test_private_and_unknown_agents_are_not_found(page: Page, app_url: str, demo
     expect(page.locator("#agent-not-found")).to_have_text("Agent not found")
     page.goto(f"{app_url}/agents/999999/signals")
     expect(page.locator("#agent-not-found")).to_be_visible()
+
+
+@dataclasses.dataclass(frozen=True)
+class Followed:
+    agent_id: int
+    agent_name: str
+
+
+# Distinctive values of one trader's deployment, none of which a visitor's page may carry.
+DEPLOYMENT_ID, POSITION_ID, SIZE = 987_654, 876_543, Decimal("7.654321")
+PRIVATE_VALUES = ("987654", "987,654", "876543", "876,543", "7.654321", "7.6543", "123.45")
+
+
+@pytest.fixture(scope="module")
+def followed(seeded: Seeded) -> Iterator[Followed]:
+    """A public agent whose signal one trader traded (a distinctive size) and another's could not afford."""
+    engine = make_engine(seeded.url)
+    with Session(engine, expire_on_commit=False) as session:
+        f = Factory(session)
+        caller = f.ct_account(handle="e2e_leak_caller")
+        agent = f.agent(name="Leak Check", follows=[caller])
+        signal = f.signal(agent, f.post(caller, text="$ETH breakout"), token="ETH")
+        traded = f.deployment(agent, id=DEPLOYMENT_ID)
+        f.closed_position(traded, Decimal("5"), id=POSITION_ID, signal_id=signal.id, market="ETH", size=SIZE)
+        broke, now = f.deployment(agent), utcnow()
+        reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, "$123.45 available, $30.00 kept in reserve")
+        session.add(
+            SignalExecution(
+                signal_id=signal.id,
+                deployment_id=broke.id,
+                client_order_id="0x" + "ab" * 16,
+                status=ExecutionStatus.SKIPPED,
+                reason=reason,
+                attempts=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.commit()
+        yield Followed(agent.id, agent.name)
+    engine.dispose()
+
+
+def test_a_visitor_gets_no_deployment_id_size_or_balance(
+    page: Page, app_url: str, followed: Followed
+) -> None:
+    """Neither the rendered page nor anything the websocket sent carries another trader's position."""
+    frames: list[str] = []
+
+    def record(socket) -> None:
+        socket.on("framereceived", lambda payload: frames.append(str(payload)))
+
+    page.on("websocket", record)
+    page.goto(f"{app_url}/agents/{followed.agent_id}")
+    expect(page.locator("#agent-name")).to_have_text(followed.agent_name)
+    expect(page.locator("#signals-table")).to_contain_text(
+        "Executed: 1 position, 1 skipped (insufficient balance)"
+    )
+    expect(page.locator("#positions-table")).to_have_count(0)
+    assert any("insufficient balance" in frame for frame in frames)  # the state did travel by these frames
+    html = [page.content()]
+
+    page.goto(f"{app_url}/agents/{followed.agent_id}/signals")
+    rows = page.locator("#signals-history .signal-row")
+    expect(rows).to_have_count(1)
+    rows.first.click()
+    expect(page.locator("#signal-explanation")).to_contain_text("1 skipped (insufficient balance)")
+    expect(page.locator("#explanation-mine")).to_have_count(0)
+
+    html.append(page.content())
+    for value in PRIVATE_VALUES:
+        assert not [text for text in html if value in text], value
+        assert not [frame for frame in frames if value in frame], value
