@@ -138,7 +138,8 @@ class Followed:
 
 # Distinctive values of one trader's deployment, none of which a visitor's page may carry.
 DEPLOYMENT_ID, POSITION_ID, SIZE = 987_654, 876_543, Decimal("7.654321")
-PRIVATE_VALUES = ("987654", "987,654", "876543", "876,543", "7.654321", "7.6543", "123.45")
+# Whole tokens only: a bare "123.45" or "7.6543" can be a coordinate in a chart's SVG path.
+PRIVATE_VALUES = ("987654", "987,654", "876543", "876,543", "7.654321", "$123.45", "$30.00")
 
 
 @pytest.fixture(scope="module")
@@ -152,20 +153,22 @@ def followed(seeded: Seeded) -> Iterator[Followed]:
         signal = f.signal(agent, f.post(caller, text="$ETH breakout"), token="ETH")
         traded = f.deployment(agent, id=DEPLOYMENT_ID)
         f.closed_position(traded, Decimal("5"), id=POSITION_ID, signal_id=signal.id, market="ETH", size=SIZE)
+        untraded = f.signal(agent, f.post(caller, text="$BTC breakout"), token="BTC")
         broke, now = f.deployment(agent), utcnow()
         reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, "$123.45 available, $30.00 kept in reserve")
-        session.add(
-            SignalExecution(
-                signal_id=signal.id,
-                deployment_id=broke.id,
-                client_order_id="0x" + "ab" * 16,
-                status=ExecutionStatus.SKIPPED,
-                reason=reason,
-                attempts=1,
-                created_at=now,
-                updated_at=now,
+        for skipped in (signal, untraded):
+            session.add(
+                SignalExecution(
+                    signal_id=skipped.id,
+                    deployment_id=broke.id,
+                    client_order_id=f"0x{skipped.id:032x}",
+                    status=ExecutionStatus.SKIPPED,
+                    reason=reason,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        )
         session.commit()
         yield Followed(agent.id, agent.name)
     engine.dispose()
@@ -183,17 +186,20 @@ def test_a_visitor_gets_no_deployment_id_size_or_balance(
     page.on("websocket", record)
     page.goto(f"{app_url}/agents/{followed.agent_id}")
     expect(page.locator("#agent-name")).to_have_text(followed.agent_name)
-    expect(page.locator("#signals-table")).to_contain_text(
-        "Executed: 1 position, 1 skipped (insufficient balance)"
-    )
+    signals = page.locator("#signals-table")
+    expect(signals).to_contain_text("Executed: 1 position, 1 skipped (insufficient balance)")
+    expect(signals).to_contain_text("Not traded: 1 deployment skipped (insufficient balance)")
     expect(page.locator("#positions-table")).to_have_count(0)
     assert any("insufficient balance" in frame for frame in frames)  # the state did travel by these frames
     html = [page.content()]
 
     page.goto(f"{app_url}/agents/{followed.agent_id}/signals")
     rows = page.locator("#signals-history .signal-row")
-    expect(rows).to_have_count(1)
-    rows.first.click()
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="BTC")).to_contain_text(
+        "Not traded: 1 deployment skipped (insufficient balance)"
+    )
+    rows.filter(has_text="ETH").click()
     expect(page.locator("#signal-explanation")).to_contain_text("1 skipped (insufficient balance)")
     expect(page.locator("#explanation-mine")).to_have_count(0)
 
