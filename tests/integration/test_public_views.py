@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backend.agents.service import get_agent
 from backend.api import create_api
@@ -171,9 +171,7 @@ def test_a_skip_reason_without_a_category_is_other_in_public(factory: Factory, s
     """Rows written before categories, whatever their words, show nothing of their detail."""
     followed = follow(factory, session)
     broke, _ = followed.skipped
-    execution = session.exec(
-        sa.select(SignalExecution).where(SignalExecution.deployment_id == broke.id)
-    ).one()[0]
+    execution = session.exec(select(SignalExecution).where(SignalExecution.deployment_id == broke.id)).one()
     execution.reason = "available $123.45 < $10 minimum"
     session.commit()
     (item,) = list_signals(session, agent_id=followed.agent.id, viewer=None).items
