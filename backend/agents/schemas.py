@@ -87,12 +87,17 @@ class RiskSettings(BaseModel):
 
 
 class SignalOut(BaseModel):
+    """A recent signal as anyone may read it: what came of it in counts, skip reasons as categories."""
+
     id: int
     token: str
     side: str
     score: Decimal
     status: str
-    skip_reason: str | None
+    skip_reason: str | None  # the public category of why the signal itself was skipped
+    positions_opened: int
+    skipped: dict[str, int]  # deployments that did not trade it, by public reason category
+    outcome: str
     post_text: str | None
     post_handle: str | None
     created_at: datetime
@@ -125,7 +130,8 @@ class AgentDetail(AgentSummary):
     active_deployments: int
     accounts: list[CtAccountOut]
     recent_signals: list[SignalOut]
-    recent_positions: list[PositionOut]
+    # The viewer's own positions on this agent; other traders' positions are never in a public answer.
+    my_positions: list[PositionOut]
     metrics_updated_at: datetime | None
 
 

@@ -22,6 +22,7 @@ from backend.agents.schemas import (
     SignalOut,
 )
 from backend.auth.identity import CurrentUser
+from backend.execution.reasons import public_reason
 from backend.models import (
     Agent,
     AgentAccount,
@@ -33,6 +34,7 @@ from backend.models import (
     User,
 )
 from backend.models.enums import AgentStatus, DeploymentStatus, PositionStatus, Visibility
+from backend.signals.outcomes import outcome_sentence, position_counts, skip_counts
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
         active_deployments=active_deployments,
         accounts=[CtAccountOut.model_validate(a, from_attributes=True) for a in accounts],
         recent_signals=_recent_signals(session, agent_id),
-        recent_positions=_recent_positions(session, agent_id),
+        my_positions=_own_positions(session, agent_id, viewer),
         metrics_updated_at=agent.metrics_updated_at,
     )
 
@@ -232,27 +234,42 @@ def _recent_signals(session: Session, agent_id: int) -> list[SignalOut]:
         .order_by(col(Signal.created_at).desc(), col(Signal.id).desc())
         .limit(RECENT_ROWS)
     ).all()
-    return [
-        SignalOut(
-            id=signal.id,
-            token=signal.token,
-            side=signal.side,
-            score=signal.score,
-            status=signal.status,
-            skip_reason=signal.skip_reason,
-            post_text=post.text if post else None,
-            post_handle=account.handle if account else None,
-            created_at=signal.created_at,
+    ids = [signal.id for signal, _, _ in rows]
+    counts, skips = position_counts(session, ids), skip_counts(session, ids)
+    items = []
+    for signal, post, account in rows:
+        reason, positions, skipped = (
+            public_reason(signal.skip_reason),
+            counts.get(signal.id, 0),
+            skips.get(signal.id, {}),
         )
-        for signal, post, account in rows
-    ]
+        items.append(
+            SignalOut(
+                id=signal.id,
+                token=signal.token,
+                side=signal.side,
+                score=signal.score,
+                status=signal.status,
+                skip_reason=reason,
+                positions_opened=positions,
+                skipped=skipped,
+                outcome=outcome_sentence(signal.status, reason, positions, skipped),
+                post_text=post.text if post else None,
+                post_handle=account.handle if account else None,
+                created_at=signal.created_at,
+            )
+        )
+    return items
 
 
-def _recent_positions(session: Session, agent_id: int) -> list[PositionOut]:
+def _own_positions(session: Session, agent_id: int, viewer: CurrentUser | None) -> list[PositionOut]:
+    """The viewer's recent positions on this agent; none for a visitor, and only their own for anyone."""
+    if viewer is None:
+        return []
     rows = session.exec(
         select(Position)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
-        .where(AgentDeployment.agent_id == agent_id)
+        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.user_id == viewer.id)
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
         .limit(RECENT_ROWS)
     ).all()

@@ -62,8 +62,10 @@ def list_agents(query: Annotated[AgentQuery, Query()], session: SessionDep) -> A
 
 @router.get("/agents/{agent_id}", summary="One agent in detail", responses=NOT_FOUND)
 def get_agent(agent_id: AgentId, session: SessionDep, viewer: OptionalUserDep) -> AgentDetail:
-    """Weights, risk settings, followed accounts, recent signals and positions; private and archived agents
-    only for their creator and admins (404 for anyone else)."""
+    """Weights, risk settings, followed accounts, recent signals with what came of them in counts (skip
+    reasons as categories), and the signed-in viewer's own positions on it: never another trader's positions,
+    deployments or balances. Private and archived agents only for their creator and admins (404 for anyone
+    else)."""
     try:
         return service.get_agent(session, agent_id, viewer)
     except service.AgentNotFound as e:

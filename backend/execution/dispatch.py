@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from backend.execution.reasons import SkipCategory, skip_reason
 from backend.execution.service import SIGNAL_TTL
 from backend.models import AgentDeployment, Signal, SignalExecution
 from backend.models.enums import DeploymentStatus, ExecutionStatus, SignalStatus
@@ -34,7 +35,7 @@ def deployments_for_signal(session: Session, signal_id: int) -> list[int]:
     )
     if signal.status == SignalStatus.PENDING:
         signal.status = SignalStatus.EXECUTED if ids else SignalStatus.SKIPPED
-        signal.skip_reason = None if ids else "no deployments of this agent"
+        signal.skip_reason = None if ids else skip_reason(SkipCategory.NO_DEPLOYMENTS)
     return ids
 
 

@@ -26,6 +26,7 @@ from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
 from backend.execution.faults import no_fault
+from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
 from backend.execution.sizing import RiskLimits, SizingSkip, size_trade
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.common import utcnow
@@ -112,7 +113,8 @@ class Executor:
             return _outcome(execution)
         if execution.attempts > self.max_attempts:
             # Reconciliation finds an order a lost attempt might still have placed; no more blind tries.
-            reason = f"gave up after {self.max_attempts} attempts: the venue kept failing"
+            detail = f"gave up after {self.max_attempts} attempts, the venue kept failing"
+            reason = skip_reason(SkipCategory.VENUE_FAILED, detail)
             return self._finish(session, execution, ExecutionStatus.FAILED, reason)
         if execution.attempts > 1 and execution.venue is not None:
             # An earlier attempt may have reached the venue: its order, if any, is the one that counts.
@@ -127,28 +129,29 @@ class Executor:
             return self._finish(session, execution, ExecutionStatus.SKIPPED, skip)
         venue = self._venue(session, context)
         if venue is None:
-            return self._finish(
-                session, execution, ExecutionStatus.SKIPPED, "no preferred venue lists the market"
-            )
+            reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, "no preferred venue lists the market")
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
         return self._open(session, context, venue)
 
     def _open(self, session: Session, context: _Context, venue: ExecutionVenue) -> ExecutionOutcome:
         execution, signal = context.execution, context.signal
         try:
             adapter, account = self._account(session, context, venue)
-        except InvalidOrder as error:
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, error.reason)
+        except InvalidOrder as error:  # the agent wallet is not approved (yet, or any more)
+            reason = skip_reason(SkipCategory.AWAITING_APPROVAL, error.reason)
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
         try:
             rules = adapter.markets().get(signal.token)
             if rules is None:
-                reason = f"{signal.token} not listed on {venue}"
+                reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, f"{signal.token} not listed on {venue}")
                 return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
             mid = adapter.mids()[signal.token]
             sizing = size_trade(signal.score, adapter.balance(account), mid, rules, _limits(context))
         except TemporaryVenueError:
             raise
         except VenueError as error:  # e.g. an account the venue does not know: retrying will not help
-            return self._finish(session, execution, ExecutionStatus.FAILED, error.reason)
+            reason = skip_reason(SkipCategory.VENUE_FAILED, error.reason)
+            return self._finish(session, execution, ExecutionStatus.FAILED, reason)
         if isinstance(sizing, SizingSkip):
             return self._finish(session, execution, ExecutionStatus.SKIPPED, sizing.reason)
         order = OrderRequest(
@@ -165,10 +168,15 @@ class Executor:
             fill = adapter.order_status(account, execution.client_order_id)
             if fill is None:  # refused as a duplicate yet not filled: the venue must settle first
                 raise TemporaryVenueError("the venue knows this order id but reports no fill yet") from None
-        except (InsufficientFunds, MarketNotListed) as error:
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, error.reason)
+        except InsufficientFunds as error:
+            reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, error.reason)
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+        except MarketNotListed as error:
+            reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, error.reason)
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
         except InvalidOrder as error:
-            return self._finish(session, execution, ExecutionStatus.FAILED, error.reason)
+            reason = skip_reason(SkipCategory.ORDER_REFUSED, error.reason)
+            return self._finish(session, execution, ExecutionStatus.FAILED, reason)
         self.fault("after_fill")
         return self._record(session, context, fill, venue, leverage=sizing.leverage)
 
@@ -210,12 +218,15 @@ class Executor:
         status = DeploymentStatus(context.deployment.status)
         if status != DeploymentStatus.ACTIVE:
             return {
-                DeploymentStatus.PAUSED: "deployment paused",
-                DeploymentStatus.CANCELLED: "deployment cancelled",
-                DeploymentStatus.PENDING_APPROVAL: "deployment awaiting its agent wallet approval",
+                DeploymentStatus.PAUSED: skip_reason(SkipCategory.DEPLOYMENT_PAUSED),
+                DeploymentStatus.CANCELLED: skip_reason(SkipCategory.DEPLOYMENT_CANCELLED),
+                DeploymentStatus.PENDING_APPROVAL: skip_reason(
+                    SkipCategory.AWAITING_APPROVAL, "its agent wallet is not approved yet"
+                ),
             }[status]
         if self.clock() - context.signal.created_at > SIGNAL_TTL:
-            return f"signal older than {int(SIGNAL_TTL.total_seconds() // 60)} minutes"
+            detail = f"older than {int(SIGNAL_TTL.total_seconds() // 60)} minutes"
+            return skip_reason(SkipCategory.SIGNAL_EXPIRED, detail)
         return None
 
     def _venue(self, session: Session, context: _Context) -> ExecutionVenue | None:
@@ -307,7 +318,7 @@ class Executor:
         self, session: Session, execution: SignalExecution, status: ExecutionStatus, reason: str
     ) -> ExecutionOutcome:
         execution.status = status
-        execution.reason = reason[:256]
+        execution.reason = reason[:MAX_REASON_LENGTH]
         execution.updated_at = self.clock()
         session.commit()
         logger.info("execution %s %s: %s", execution.id, status.value.lower(), reason)
@@ -327,7 +338,8 @@ def _opposite_position(session: Session, context: _Context) -> str | None:
     ).first()
     if held is None:
         return None
-    return f"a {Side(held).value} {signal.token} position is open; its exits close it before a reversal"
+    detail = f"a {Side(held).value} {signal.token} position is open; its exits close it before a reversal"
+    return skip_reason(SkipCategory.OPPOSITE_POSITION, detail)
 
 
 def _limits(context: _Context) -> RiskLimits:

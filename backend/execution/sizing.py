@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from backend.execution.reasons import SkipCategory, skip_reason
 from backend.models.enums import SizingProfile
 from backend.venues.base import Balance, MarketRules
 
@@ -58,9 +59,8 @@ def size_trade(
     spendable = balance.available - RESERVE_SHARE * balance.equity
     if spendable <= 0:
         reserve = RESERVE_SHARE * balance.equity
-        return SizingSkip(
-            f"insufficient balance: ${balance.available:.2f} available, ${reserve:.2f} kept in reserve"
-        )
+        detail = f"${balance.available:.2f} available, ${reserve:.2f} kept in reserve"
+        return SizingSkip(skip_reason(SkipCategory.INSUFFICIENT_BALANCE, detail))
     margin = min(balance.available * TIER_SHARES[tier] * PROFILE_SCALE[limits.profile], spendable)
     leverage = min(limits.leverage_cap or Decimal(1), rules.max_leverage)
     notional = margin * leverage
@@ -70,5 +70,6 @@ def size_trade(
     notional = size * mid
     minimum = max(MIN_TRADE_USD, rules.min_notional)
     if notional < minimum or size < rules.min_size or size <= 0:
-        return SizingSkip(f"below minimum: ${notional:.2f} {tier}-confidence trade, minimum ${minimum}")
+        detail = f"${notional:.2f} {tier}-confidence trade, minimum ${minimum}"
+        return SizingSkip(skip_reason(SkipCategory.BELOW_MINIMUM, detail))
     return TradeSize(size=size, leverage=leverage, notional=notional, margin=notional / leverage, tier=tier)

@@ -4,6 +4,9 @@ A trader deciding whether to copy an agent wants to see why it traded: the post,
 and how much each one contributed under the weights it was scored with (`weight_i * feature_i / sum(weights)`,
 the formula that produced the score). Signals record their weights and threshold, so an agent edited later
 does not rewrite its history; rows from before that was recorded fall back to the agent's current ones.
+
+What came of each signal is told in aggregates (see `backend.signals.outcomes`): an agent's history is public,
+its followers' deployments are not. A signed-in viewer also gets their own deployments' executions (`mine`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,22 @@ from sqlmodel import Session, col, func, select
 from backend.agents.schemas import MAX_PAGE_SIZE
 from backend.agents.service import AgentNotFound, can_view
 from backend.auth.identity import CurrentUser
-from backend.models import WEIGHT_NAMES, Agent, CtAccount, CtPost, Position, Signal, SignalExecution
-from backend.models.enums import ExecutionStatus, Side, SignalStatus
+from backend.execution.reasons import public_reason
+from backend.models import (
+    WEIGHT_NAMES,
+    Agent,
+    CtAccount,
+    CtPost,
+    Signal,
+)
+from backend.models.enums import Side, SignalStatus
+from backend.signals.outcomes import (
+    OwnExecution,
+    outcome_sentence,
+    own_executions,
+    position_counts,
+    skip_counts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +68,11 @@ class SignalView(BaseModel):
     bucket_start: datetime
     created_at: datetime
     status: SignalStatus
-    skip_reason: str | None
+    skip_reason: str | None  # the public category of why the signal itself was skipped
     positions_opened: int
+    skipped: dict[str, int]  # deployments that did not trade it, by public reason category
     outcome: str
+    mine: list[OwnExecution]  # the viewer's own deployments' executions; empty for anyone else
 
 
 class SignalPage(BaseModel):
@@ -103,11 +122,19 @@ def list_signals(
         .limit(limit)
     ).all()
     ids = [signal.id for signal, _, _ in rows]
-    counts, skips = _position_counts(session, ids), _skip_counts(session, ids)
+    counts, skips = position_counts(session, ids), skip_counts(session, ids)
+    mine = own_executions(session, ids, viewer)
     weights = agent.weights()
     items = [
         _view(
-            signal, post, account, agent, weights, counts.get(signal.id, 0), skips.get(signal.id, (0, None))
+            signal,
+            post,
+            account,
+            agent,
+            weights,
+            counts.get(signal.id, 0),
+            skips.get(signal.id, {}),
+            mine.get(signal.id, []),
         )
         for signal, post, account in rows
     ]
@@ -164,55 +191,11 @@ def contributions(features: Mapping[str, Decimal], weights: Mapping[str, int]) -
     }
 
 
-def outcome_sentence(
-    status: str, skip_reason: str | None, positions: int, skipped: int = 0, skip_example: str | None = None
-) -> str:
-    """What became of a signal, in words a trader reads at a glance."""
-    if status == SignalStatus.PENDING:
-        return "Awaiting execution"
-    if status == SignalStatus.EXECUTED:
-        if positions == 0 and skipped:
-            return f"Not traded: {skipped} deployment{'' if skipped == 1 else 's'} skipped ({skip_example})"
-        sentence = f"Executed: {positions} position{'' if positions == 1 else 's'}"
-        return sentence + (f", {skipped} skipped" if skipped else "")
-    if status == SignalStatus.SKIPPED:
-        return f"Skipped: {skip_reason}" if skip_reason else "Skipped: no reason recorded"
-    return str(status).capitalize()
-
-
 def _check_page(limit: int, offset: int) -> None:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
     if not 0 <= offset <= MAX_OFFSET:
         raise ValueError(f"offset must be between 0 and {MAX_OFFSET}")
-
-
-def _position_counts(session: Session, signal_ids: list[int | None]) -> dict[int, int]:
-    """Positions opened per signal (every deployment opens its own), in one grouped query."""
-    ids = [i for i in signal_ids if i is not None]
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(Position.signal_id, func.count())
-        .where(col(Position.signal_id).in_(ids))
-        .group_by(col(Position.signal_id))
-    ).all()
-    return {signal_id: count for signal_id, count in rows if signal_id is not None}
-
-
-def _skip_counts(session: Session, signal_ids: list[int]) -> dict[int, tuple[int, str | None]]:
-    """Deployments that did not trade each signal (skipped or failed), with one of their reasons."""
-    if not signal_ids:
-        return {}
-    rows = session.exec(
-        select(SignalExecution.signal_id, func.count(), func.min(SignalExecution.reason))
-        .where(
-            col(SignalExecution.signal_id).in_(signal_ids),
-            col(SignalExecution.status).in_([ExecutionStatus.SKIPPED, ExecutionStatus.FAILED]),
-        )
-        .group_by(col(SignalExecution.signal_id))
-    ).all()
-    return {signal_id: (count, reason) for signal_id, count, reason in rows}
 
 
 def _view(
@@ -222,7 +205,8 @@ def _view(
     agent: Agent,
     weights: dict[str, int],
     positions: int,
-    skips: tuple[int, str | None],
+    skipped: dict[str, int],
+    mine: list[OwnExecution],
 ) -> SignalView:
     features = parse_features(signal.features)
     if signal.weights:
@@ -245,13 +229,16 @@ def _view(
         bucket_start=signal.bucket_start,
         created_at=signal.created_at,
         status=signal.status,
-        skip_reason=signal.skip_reason,
+        skip_reason=public_reason(signal.skip_reason),
         positions_opened=positions,
-        outcome=outcome_sentence(signal.status, signal.skip_reason, positions, *skips),
+        skipped=skipped,
+        outcome=outcome_sentence(signal.status, public_reason(signal.skip_reason), positions, skipped),
+        mine=mine,
     )
 
 
 __all__ = [
+    "OwnExecution",
     "SignalPage",
     "SignalView",
     "can_view",

@@ -1,4 +1,4 @@
-"""Agent page `/agents/[agent_id]`: the strategy, its record and its recent activity."""
+"""Agent page `/agents/[agent_id]`: the strategy, its record, its recent signals, the viewer's positions."""
 
 from __future__ import annotations
 
@@ -231,18 +231,21 @@ def _activity() -> rx.Component:
                 id="all-signals-link",
             ),
         ),
-        _list_section(
-            "Recent positions",
-            s.positions,
-            data_table(
-                ("Market", "Side", "Size", "Entry", "Exit", "PnL", "Close reason", "Opened", "Closed"),
+        rx.cond(  # only the viewer's own positions: other traders' never reach a visitor's page
+            AuthState.signed_in,
+            _list_section(
+                "Your positions",
                 s.positions,
-                _position_row,
-                element_id="positions-table",
-                align_right=("Size", "Entry", "Exit", "PnL"),
+                data_table(
+                    ("Market", "Side", "Size", "Entry", "Exit", "PnL", "Close reason", "Opened", "Closed"),
+                    s.positions,
+                    _position_row,
+                    element_id="positions-table",
+                    align_right=("Size", "Entry", "Exit", "PnL"),
+                ),
+                "You have no positions on this agent yet.",
+                "positions",
             ),
-            "No positions yet.",
-            "positions",
         ),
         spacing="6",
         width="100%",

@@ -107,6 +107,15 @@ def _explanation() -> rx.Component:
             rx.text(S.selected_meta, size="2", color_scheme="gray"),
             rx.blockquote(S.selected_post, size="2", id="explanation-post"),
             rx.badge(S.selected_outcome, variant="soft", size="2"),
+            rx.cond(  # the viewer's own deployments only, with the full reason none else may read
+                S.selected_mine.length() > 0,
+                rx.vstack(
+                    rx.text("Your deployments", size="2", weight="medium"),
+                    rx.foreach(S.selected_mine, lambda line: rx.text(line, size="2", color_scheme="gray")),
+                    spacing="1",
+                    id="explanation-mine",
+                ),
+            ),
             rx.text(S.selected_score, size="2", id="explanation-score"),
             spacing="3",
             width="100%",

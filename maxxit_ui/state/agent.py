@@ -1,4 +1,5 @@
-"""Agent page: one public agent's figures, strategy weights, risk settings, follows, signals, positions."""
+"""Agent page: one public agent's figures, strategy weights, risk settings, follows, signals, and the viewer's
+own positions on it. What others' deployments did shows only as counts in each signal's outcome."""
 
 from __future__ import annotations
 
@@ -138,15 +139,12 @@ def _account(account: CtAccountOut) -> AccountRow:
 
 
 def _signal(signal: SignalOut) -> SignalRow:
-    status = fmt.label(signal.status)
-    if signal.skip_reason:
-        status = f"{status}: {signal.skip_reason}"
     return SignalRow(
         token=signal.token,
         side=signal.side.upper(),
         side_tone=_side_tone(signal.side),
         score=fmt.ratio(signal.score),
-        status=status,
+        status=signal.outcome,  # counts and reason categories only: the page is public
         post=signal.post_text or "—",
         handle=f"@{signal.post_handle}" if signal.post_handle else "",
         time=fmt.timestamp(signal.created_at),
@@ -238,7 +236,7 @@ class AgentState(rx.State):
         self.risk = _risk(agent)
         self.accounts = [_account(a) for a in agent.accounts]
         self.signals = [_signal(s) for s in agent.recent_signals]
-        self.positions = [_position(p) for p in agent.recent_positions]
+        self.positions = [_position(p) for p in agent.my_positions]  # the viewer's own; none for visitors
         self.deploy_href = f"/agents/{agent.id}/deploy"
         self.signin_deploy_href = signin_url(self.deploy_href)
         self.deploy_block = NOT_DEPLOYABLE.get(AgentStatus(agent.status), "")

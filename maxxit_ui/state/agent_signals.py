@@ -109,6 +109,15 @@ def feature_rows(view: SignalView) -> list[FeatureRow]:
     return rows
 
 
+def own_lines(view: SignalView) -> list[str]:
+    """The viewer's own deployments' outcomes, reasons in full: "Deployment #12: skipped, insufficient …"."""
+    lines = []
+    for execution in view.mine:
+        line = f"Deployment #{execution.deployment_id}: {fmt.label(execution.status).lower()}"
+        lines.append(f"{line}, {execution.reason}" if execution.reason else line)
+    return lines
+
+
 def signal_meta(view: SignalView) -> str:
     """Who posted and how sure the classifier was: "@handle · gpt-4o-mini, 88% confident"."""
     parts = [f"@{view.post_handle}"] if view.post_handle else []
@@ -178,6 +187,7 @@ class AgentSignalsState(rx.State):
     selected_meta: str = ""
     selected_outcome: str = ""
     selected_score: str = ""
+    selected_mine: list[str] = []
     features: list[FeatureRow] = []
     features_figure: go.Figure = go.Figure()
 
@@ -261,6 +271,7 @@ class AgentSignalsState(rx.State):
     def _clear_selection(self) -> None:
         self.selected_id = self.selected_title = self.selected_post = ""
         self.selected_meta = self.selected_outcome = self.selected_score = ""
+        self.selected_mine = []
         self.features = []
         self.features_figure = go.Figure()
 
@@ -298,6 +309,7 @@ class AgentSignalsState(rx.State):
         self.selected_post = view.post_text or "No post recorded"
         self.selected_meta = signal_meta(view)
         self.selected_outcome = view.outcome
+        self.selected_mine = own_lines(view)
         self.selected_score = (
             f"Score {fmt.ratio(view.score, places=3)} against a threshold of {fmt.ratio(view.threshold)}: "
             "the sum of the weighted contributions."

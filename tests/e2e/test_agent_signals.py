@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 from backend.db import make_engine
 from backend.demo import catalog
 from backend.demo.seed import seed_demo
-from backend.models import Agent
-from backend.models.enums import SignalStatus, Visibility
+from backend.execution.reasons import SkipCategory, skip_reason
+from backend.models import Agent, SignalExecution
+from backend.models.common import utcnow
+from backend.models.enums import ExecutionStatus, SignalStatus, Visibility
 from tests.e2e.conftest import Seeded
 from tests.factories import Factory
 
@@ -48,7 +50,7 @@ def demo(seeded: Seeded) -> Iterator[Demo]:
             f.post(caller, text="$DOGE to the moon"),
             token="DOGE",
             status=SignalStatus.SKIPPED,
-            skip_reason="no deployment has capital left",
+            skip_reason="no deployments of this agent",
         )
         private = f.agent(name="Secret Sauce", visibility=Visibility.PRIVATE)
         f.signal(private, score=Decimal("0.9"))
@@ -108,7 +110,7 @@ def test_pending_and_skipped_outcomes(page: Page, app_url: str, demo: Demo) -> N
     rows = page.locator("#signals-history .signal-row")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="SOL")).to_contain_text("Awaiting execution")
-    expect(rows.filter(has_text="DOGE")).to_contain_text("Skipped: no deployment has capital left")
+    expect(rows.filter(has_text="DOGE")).to_contain_text("Skipped: no deployments of this agent")
     expect(rows.filter(has_text="DOGE")).to_contain_text("@e2e_signals_caller")
 
 
@@ -126,3 +128,82 @@ def test_private_and_unknown_agents_are_not_found(page: Page, app_url: str, demo
     expect(page.locator("#agent-not-found")).to_have_text("Agent not found")
     page.goto(f"{app_url}/agents/999999/signals")
     expect(page.locator("#agent-not-found")).to_be_visible()
+
+
+@dataclasses.dataclass(frozen=True)
+class Followed:
+    agent_id: int
+    agent_name: str
+
+
+# Distinctive values of one trader's deployment, none of which a visitor's page may carry.
+DEPLOYMENT_ID, POSITION_ID, SIZE = 987_654, 876_543, Decimal("7.654321")
+# Whole tokens only: a bare "123.45" or "7.6543" can be a coordinate in a chart's SVG path.
+PRIVATE_VALUES = ("987654", "987,654", "876543", "876,543", "7.654321", "$123.45", "$30.00")
+
+
+@pytest.fixture(scope="module")
+def followed(seeded: Seeded) -> Iterator[Followed]:
+    """A public agent whose signal one trader traded (a distinctive size) and another's could not afford."""
+    engine = make_engine(seeded.url)
+    with Session(engine, expire_on_commit=False) as session:
+        f = Factory(session)
+        caller = f.ct_account(handle="e2e_leak_caller")
+        agent = f.agent(name="Leak Check", follows=[caller])
+        signal = f.signal(agent, f.post(caller, text="$ETH breakout"), token="ETH")
+        traded = f.deployment(agent, id=DEPLOYMENT_ID)
+        f.closed_position(traded, Decimal("5"), id=POSITION_ID, signal_id=signal.id, market="ETH", size=SIZE)
+        untraded = f.signal(agent, f.post(caller, text="$BTC breakout"), token="BTC")
+        broke, now = f.deployment(agent), utcnow()
+        reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, "$123.45 available, $30.00 kept in reserve")
+        for skipped in (signal, untraded):
+            session.add(
+                SignalExecution(
+                    signal_id=skipped.id,
+                    deployment_id=broke.id,
+                    client_order_id=f"0x{skipped.id:032x}",
+                    status=ExecutionStatus.SKIPPED,
+                    reason=reason,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        session.commit()
+        yield Followed(agent.id, agent.name)
+    engine.dispose()
+
+
+def test_a_visitor_gets_no_deployment_id_size_or_balance(
+    page: Page, app_url: str, followed: Followed
+) -> None:
+    """Neither the rendered page nor anything the websocket sent carries another trader's position."""
+    frames: list[str] = []
+
+    def record(socket) -> None:
+        socket.on("framereceived", lambda payload: frames.append(str(payload)))
+
+    page.on("websocket", record)
+    page.goto(f"{app_url}/agents/{followed.agent_id}")
+    expect(page.locator("#agent-name")).to_have_text(followed.agent_name)
+    signals = page.locator("#signals-table")
+    expect(signals).to_contain_text("Executed: 1 position, 1 skipped (insufficient balance)")
+    expect(signals).to_contain_text("Not traded: 1 deployment skipped (insufficient balance)")
+    expect(page.locator("#positions-table")).to_have_count(0)
+    assert any("insufficient balance" in frame for frame in frames)  # the state did travel by these frames
+    html = [page.content()]
+
+    page.goto(f"{app_url}/agents/{followed.agent_id}/signals")
+    rows = page.locator("#signals-history .signal-row")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="BTC")).to_contain_text(
+        "Not traded: 1 deployment skipped (insufficient balance)"
+    )
+    rows.filter(has_text="ETH").click()
+    expect(page.locator("#signal-explanation")).to_contain_text("1 skipped (insufficient balance)")
+    expect(page.locator("#explanation-mine")).to_have_count(0)
+
+    html.append(page.content())
+    for value in PRIVATE_VALUES:
+        assert not [text for text in html if value in text], value
+        assert not [frame for frame in frames if value in frame], value

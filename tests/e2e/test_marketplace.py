@@ -52,8 +52,10 @@ def test_marketplace_filter_then_agent_page(page: Page, app_url: str, seeded: Se
     expect(page.locator("#weights-chart .js-plotly-plot")).to_be_visible()
     expect(page.locator("#weights-chart")).to_contain_text("Momentum")
     expect(page.locator("#accounts-table")).to_contain_text(f"@{seeded.handle}")
-    expect(page.locator("#positions-table")).to_contain_text("ETH")
-    expect(page.locator("#positions-table")).to_contain_text("+$42.00")
+    expect(page.locator("#figure-pnl")).to_have_text("+$42.00")
+    # The seeded closed trade is another trader's: a visitor sees the agent's figures, never its positions.
+    expect(page.locator("#positions-table")).to_have_count(0)
+    expect(page.locator("#positions-empty")).to_have_count(0)
 
 
 def test_search_and_empty_result(page: Page, app_url: str, seeded: Seeded) -> None:

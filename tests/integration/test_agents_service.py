@@ -56,7 +56,7 @@ def test_bad_queries_are_refused(bad):
         AgentQuery(**bad)
 
 
-def test_agent_detail_has_weights_accounts_signals_and_positions(session, factory):
+def test_agent_detail_has_weights_accounts_and_signals(session, factory):
     account = factory.ct_account(handle="cobie")
     agent = factory.agent(follows=[account], weight_macd=40)
     deployment = factory.deployment(agent)
@@ -68,7 +68,8 @@ def test_agent_detail_has_weights_accounts_signals_and_positions(session, factor
     assert detail.weights["macd"] == 40 and detail.weights["tweet"] == 60
     assert [a.handle for a in detail.accounts] == ["cobie"]
     assert detail.recent_signals[0].post_handle == "cobie"
-    assert detail.recent_positions[0].realized_pnl == Decimal("12.5")
+    assert detail.recent_signals[0].outcome == "Executed: 0 positions"
+    assert detail.my_positions == []  # a visitor sees no trader's positions
     assert detail.active_deployments == 1
 
 

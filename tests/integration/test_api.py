@@ -130,7 +130,7 @@ def test_agent_detail_and_not_found(client, factory):
     detail = response.json()
     assert detail["weights"]["macd"] == 40 and detail["weights"]["tweet"] == 60
     assert [a["handle"] for a in detail["accounts"]] == ["cobie"]
-    assert Decimal(detail["recent_positions"][0]["realized_pnl"]) == Decimal("12.5")
+    assert detail["my_positions"] == []  # anonymous: nobody's positions
     assert detail["active_deployments"] == 1
 
     for agent_id in (private.id, 999_999):

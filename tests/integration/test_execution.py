@@ -135,7 +135,10 @@ def test_a_crash_between_fill_and_record_is_recovered_without_a_second_order(ses
     [
         (DeploymentStatus.PAUSED, "deployment paused"),
         (DeploymentStatus.CANCELLED, "deployment cancelled"),
-        (DeploymentStatus.PENDING_APPROVAL, "deployment awaiting its agent wallet approval"),
+        (
+            DeploymentStatus.PENDING_APPROVAL,
+            "deployment awaiting approval: its agent wallet is not approved yet",
+        ),
     ],
 )
 def test_a_deployment_not_active_skips_with_its_reason(session, factory, executor, agent, status, reason):
@@ -156,7 +159,10 @@ def test_a_market_the_venue_lacks_is_skipped(session, factory, executor, agent):
 
     outcome = executor.execute(session, signal.id, deployment.id)
 
-    assert (outcome.status, outcome.reason) == (ExecutionStatus.SKIPPED, "PEPE not listed on PAPER")
+    assert (outcome.status, outcome.reason) == (
+        ExecutionStatus.SKIPPED,
+        "market not listed: PEPE not listed on PAPER",
+    )
 
 
 def test_a_trade_below_the_minimum_is_skipped(session, factory, executor, agent):
@@ -193,7 +199,10 @@ def test_a_stale_signal_is_not_traded(session, factory, executor, agent):
 
     outcome = executor.execute(session, signal.id, deployment.id)
 
-    assert (outcome.status, outcome.reason) == (ExecutionStatus.SKIPPED, "signal older than 30 minutes")
+    assert (outcome.status, outcome.reason) == (
+        ExecutionStatus.SKIPPED,
+        "signal expired: older than 30 minutes",
+    )
 
 
 def test_multi_agents_route_to_the_first_preferred_venue_available_and_record_why(session, factory, executor):
@@ -227,7 +236,7 @@ def test_a_venue_that_keeps_failing_is_given_up_after_the_attempt_budget(session
     outcome = executor.execute(session, signal.id, deployment.id)
 
     assert outcome.status == ExecutionStatus.FAILED
-    assert outcome.reason == "gave up after 3 attempts: the venue kept failing"
+    assert outcome.reason == "venue failed: gave up after 3 attempts, the venue kept failing"
 
 
 def test_two_workers_racing_on_one_execution_place_one_order(engine, factory, paper, agent):
@@ -266,7 +275,7 @@ def test_a_deployment_the_venue_does_not_know_fails_with_the_reason_instead_of_r
     outcome = executor.execute(session, signal.id, deployment.id)
 
     assert outcome.status == ExecutionStatus.FAILED
-    assert outcome.reason == f"deployment {deployment.id} has no paper account"
+    assert outcome.reason == f"venue failed: deployment {deployment.id} has no paper account"
 
 
 def test_a_signal_against_an_open_position_waits_for_its_exit(session, factory, executor, agent):
@@ -278,5 +287,7 @@ def test_a_signal_against_an_open_position_waits_for_its_exit(session, factory, 
     outcome = executor.execute(session, short_call.id, deployment.id)
 
     assert outcome.status == ExecutionStatus.SKIPPED
-    assert outcome.reason == "a long ETH position is open; its exits close it before a reversal"
+    assert outcome.reason == (
+        "opposite position open: a long ETH position is open; its exits close it before a reversal"
+    )
     assert count(session, PaperFill) == 1

@@ -163,7 +163,7 @@ def test_outcomes_in_words(factory: Factory, session: Session):
     agent = make_agent(factory)
     pending = factory.signal(agent, status=SignalStatus.PENDING, created_at=at(0))
     skipped = factory.signal(
-        agent, status=SignalStatus.SKIPPED, skip_reason="venue has no ETH market", created_at=at(1)
+        agent, status=SignalStatus.SKIPPED, skip_reason="no deployments of this agent", created_at=at(1)
     )
     one = factory.signal(agent, created_at=at(2))
     two = factory.signal(agent, created_at=at(3))
@@ -173,7 +173,7 @@ def test_outcomes_in_words(factory: Factory, session: Session):
 
     views = {v.id: v for v in list_signals(session, agent_id=agent.id, viewer=None).items}
     assert views[pending.id].outcome == "Awaiting execution"
-    assert views[skipped.id].outcome == "Skipped: venue has no ETH market"
+    assert views[skipped.id].outcome == "Skipped: no deployments of this agent"
     assert views[one.id].outcome == "Executed: 1 position" and views[one.id].positions_opened == 1
     assert views[two.id].outcome == "Executed: 2 positions" and views[two.id].positions_opened == 2
     assert views[pending.id].status == SignalStatus.PENDING and views[skipped.id].skip_reason
@@ -206,10 +206,17 @@ def test_a_page_costs_the_same_queries_whatever_its_size(factory: Factory, sessi
 def test_pure_helpers():
     assert outcome_sentence("skipped", None, 0) == "Skipped: no reason recorded"
     assert outcome_sentence("executed", None, 0) == "Executed: 0 positions"
-    assert outcome_sentence("executed", None, 2, 1, "deployment paused") == "Executed: 2 positions, 1 skipped"
     assert (
-        outcome_sentence("executed", None, 0, 3, "below minimum: $4.00")
-        == "Not traded: 3 deployments skipped (below minimum: $4.00)"
+        outcome_sentence("executed", None, 2, {"deployment paused": 1})
+        == "Executed: 2 positions, 1 skipped (deployment paused)"
+    )
+    assert (
+        outcome_sentence("executed", None, 0, {"below minimum": 3})
+        == "Not traded: 3 deployments skipped (below minimum)"
+    )
+    assert (
+        outcome_sentence("executed", None, 1, {"deployment paused": 1, "insufficient balance": 2})
+        == "Executed: 1 position, 3 skipped (2 insufficient balance, 1 deployment paused)"
     )
     assert parse_features(["not", "a", "mapping"]) == {}
     assert parse_features({"tweet": "Infinity", "rsi": "0.1"}) == {"rsi": D("0.1")}

@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 from backend.models.agents import WEIGHT_NAMES
-from backend.models.enums import Side, SignalStatus
-from backend.signals.history import SignalView
+from backend.models.enums import ExecutionStatus, Side, SignalStatus
+from backend.signals.history import OwnExecution, SignalView
 from maxxit_ui.state.agent_signals import (
     explanation_chart,
     feature_rows,
+    own_lines,
     score_label,
     signal_meta,
     signal_row,
@@ -39,7 +40,9 @@ def view(**changes) -> SignalView:
         "status": SignalStatus.EXECUTED,
         "skip_reason": None,
         "positions_opened": 2,
+        "skipped": {},
         "outcome": "Executed: 2 positions",
+        "mine": [],
     }
     return SignalView(**(base | changes))
 
@@ -121,3 +124,20 @@ def test_chart_has_values_and_contributions_per_feature():
     assert list(values.y) == [0.9, 0.5, None, None, None, None, None, None]
     assert list(shares.y)[:2] == [0.675, 0.125]
     assert figure.layout.barmode == "group"
+
+
+def test_own_lines_show_the_viewers_deployments_in_full():
+    mine = [
+        OwnExecution(deployment_id=12, status=ExecutionStatus.FILLED, reason=None, position_id=40),
+        OwnExecution(
+            deployment_id=13,
+            status=ExecutionStatus.SKIPPED,
+            reason="insufficient balance: $123.45 available, $2000.00 kept in reserve",
+            position_id=None,
+        ),
+    ]
+    assert own_lines(view(mine=mine)) == [
+        "Deployment #12: filled",
+        "Deployment #13: skipped, insufficient balance: $123.45 available, $2000.00 kept in reserve",
+    ]
+    assert own_lines(view()) == []
