@@ -165,7 +165,7 @@ class AuthState(rx.State):
         settings = get_settings()
         ip, _ = self._client()
         try:
-            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip, address=address)
+            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip)
             challenge = await read(
                 lambda session: service.issue_challenge(session, address, settings=settings)
             )
@@ -182,7 +182,7 @@ class AuthState(rx.State):
     @rx.event
     async def got_signature(self, result: dict[str, Any]) -> EventSpec | None:
         """Step 3: the server verifies the signed message and opens a session; the cookie carries it."""
-        message, address = self._challenge, self._challenge_address
+        message = self._challenge
         self._challenge = self._challenge_address = ""
         if not isinstance(result, dict) or not result.get("ok"):
             return self._fail(_wallet_failure(result, "The wallet could not sign"))
@@ -192,7 +192,7 @@ class AuthState(rx.State):
         settings = get_settings()
         ip, user_agent = self._client()
         try:
-            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip, address=address)
+            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip)
             signed = await read(
                 lambda session: service.sign_in(
                     session, message, signature, settings=settings, ip=ip, user_agent=user_agent
