@@ -36,6 +36,7 @@ from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.deploy_approval import sentence, submit_signed_approval, wallet_reason
 from maxxit_ui.state.venues import wallet_cipher
+from maxxit_ui.state.wallet_bridge import wallet_call
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ class DeployState(rx.State):
         if self.approval_busy or not self._wallet_id or self.approved:
             return None
         self.approval_busy, self.approval_error = "connecting", ""
-        return rx.call_script("window.maxxitWallet.chainId()", callback=DeployState.got_chain)
+        return rx.call_script(wallet_call("chainId"), callback=DeployState.got_chain)
 
     @rx.event
     async def got_chain(self, result: dict[str, Any]) -> EventSpec | None:
@@ -333,9 +334,7 @@ class DeployState(rx.State):
             return self._approval_failed(DB_ERROR)
         self._nonce, self._chain_id, self.approval_busy = request.nonce, request.chain_id, "signing"
         typed = json.dumps(request.typed_data, separators=(",", ":"))
-        script = (
-            f"window.maxxitWallet.signTypedData({json.dumps(request.master_address)}, {json.dumps(typed)})"
-        )
+        script = wallet_call("signTypedData", request.master_address, typed)
         return rx.call_script(script, callback=DeployState.got_approval)
 
     @rx.event
