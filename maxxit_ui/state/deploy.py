@@ -35,6 +35,7 @@ from maxxit_ui.state.agent_form import FieldError
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.deploy_approval import sentence, submit_signed_approval, wallet_reason
+from maxxit_ui.state.inputs import ADDRESS_TEXT_MAX, CHOICE_MAX, NUMBER_TEXT_MAX, clip
 from maxxit_ui.state.venues import wallet_cipher
 from maxxit_ui.state.wallet_bridge import wallet_call
 
@@ -49,6 +50,16 @@ UNAVAILABLE = {
 
 Status = Literal["loading", "ready", "not_found", "unavailable", "error"]
 ApprovalBusy = Literal["", "creating", "connecting", "signing", "submitting"]
+
+
+# The most each wizard input may hold: nothing valid is longer.
+INPUT_LIMITS: dict[str, int] = {
+    "route": CHOICE_MAX,
+    "starting_balance": NUMBER_TEXT_MAX,
+    "user_wallet": ADDRESS_TEXT_MAX,
+    "sizing_profile": CHOICE_MAX,
+    **dict.fromkeys(form.RISK_FIELDS[1:], NUMBER_TEXT_MAX),
+}
 
 
 class ReviewItem(TypedDict):
@@ -176,9 +187,10 @@ class DeployState(rx.State):
 
     @rx.event
     def set_field(self, field: str, value: str) -> None:
-        """Text, select and choice inputs; changing a value clears that field's message."""
-        if field not in form.FIELDS or field in ("approval", "form"):
+        """Text, select and choice inputs, clipped to the field's maximum; a change clears its message."""
+        if self.status != "ready" or field not in INPUT_LIMITS:
             return
+        value = clip(value, INPUT_LIMITS[field])
         if field == "route" and value not in {o["key"] for o in self.options}:
             return
         setattr(self, field, value)
