@@ -75,12 +75,12 @@ def sign_in(
     try:
         # The issued text is found and compared first: only a message the server wrote itself ever
         # reaches the (slow) EIP-4361 parser, so junk costs a regex and one indexed lookup.
-        issued = _issued_nonce(session, message)
-        claimed = issued.address
-        _check_nonce(issued, now)
+        nonce_row = _issued_nonce(session, message)
+        claimed = nonce_row.address
+        _check_nonce(nonce_row, now)
         parsed = messages.parse_message(message)
-        address = messages.check_message(parsed, signature, settings=settings, nonce=issued.nonce, now=now)
-        _consume_nonce(session, issued.nonce, now)
+        address = messages.check_message(parsed, signature, settings=settings, nonce=nonce_row.nonce, now=now)
+        _consume_nonce(session, nonce_row.nonce, now)
     except SignInRejected as e:
         session.rollback()
         _audit_failure(session, claimed, str(e), ip)
