@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from reflex.config import get_config
 from sqlmodel import select
 
 from backend.auth import service
@@ -25,9 +26,13 @@ from backend.db import session_scope
 from backend.models import Agent, User
 from tests.e2e.conftest import REPO_ROOT, Seeded
 from tests.e2e.frames import Frames
+from tests.e2e.replay import replay_event
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
 pytestmark = pytest.mark.e2e
+
+# Reflex's name for MyAgentsState (not imported here: the harness imports the app afresh for each module).
+MY_AGENTS_STATE = "reflex___state____state.maxxit_ui___state___my_agents____my_agents_state"
 
 
 @pytest.fixture
@@ -126,16 +131,24 @@ def test_the_session_token_stays_in_an_http_only_cookie(new_context, app_url: st
         assert token.encode() not in path.read_bytes(), path
         assert path.stat().st_mode & 0o077 == 0, path
 
-    # This tab's Reflex client token, replayed on a new connection without the cookie, is nobody.
+    # This tab's Reflex client token, replayed on a new connection without the cookie, is nobody: neither
+    # to a script sending one event for that state, nor to a browser loading a page with it.
     client_token = page.evaluate("window.sessionStorage.getItem('token')")
     assert client_token
     page.close()
+    backend_url = get_config().api_url
+    seen = replay_event(
+        backend_url,
+        client_token,
+        f"{MY_AGENTS_STATE}.load",
+        "/my-agents",
+        until=lambda text: "_redirect" in text or '"status_rx_state_": "ready"' in text,
+    )
+    assert "/signin?next=/my-agents" in seen and wallet.address.lower() not in seen
     replay = new_context().new_page()
     replay.add_init_script(f"window.sessionStorage.setItem('token', {json.dumps(client_token)})")
-    replay.goto(f"{app_url}/marketplace")
-    expect(replay.locator("#connect-wallet")).to_have_text("Connect wallet")
-    assert replay.evaluate("window.sessionStorage.getItem('token')") == client_token
     replay.goto(f"{app_url}/my-agents")
+    assert replay.evaluate("window.sessionStorage.getItem('token')") == client_token
     expect(replay).to_have_url(re.compile(r"/signin/?\?next=/my-agents/?$"))
     expect(replay.locator("#account-menu")).to_have_count(0)
 
