@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import reflex as rx
 
@@ -24,7 +25,14 @@ class _HideReflexDbInitHint(logging.Filter):
 
 logging.getLogger("reflex.model").addFilter(_HideReflexDbInitHint())
 
-_optional: dict[str, str] = {"redis_url": settings.redis_url} if settings.redis_url else {}
+# Without Redis, states live in this process's memory: the disk manager pickled every state, connection
+# headers included, into world-readable .states/*.pkl files. (Redis states hold no session token either:
+# maxxit_ui.session_cookie swaps the cookie for a per-connection handle before Reflex sees it.)
+_optional: dict[str, Any] = (
+    {"redis_url": settings.redis_url}
+    if settings.redis_url
+    else {"state_manager_mode": rx.constants.StateManagerMode.MEMORY}
+)
 # `reflex run --env prod` serves UI, websocket and API on one port and refuses two different ones.
 _backend_port = settings.frontend_port if settings.env == "prod" else settings.backend_port
 

@@ -2,7 +2,12 @@
 //
 // Every call resolves, never rejects: {ok: true, value} or {ok: false, code, error}, so the Reflex
 // handler that receives the result always runs and can show the reason. Codes: "no_wallet",
-// "rejected" (the user declined in the wallet, EIP-1193 code 4001), "failed" (anything else).
+// "rejected" (the user declined in the wallet, EIP-1193 code 4001), "refused" (the server said no),
+// "failed" (anything else).
+//
+// Page handlers may run before this file has loaded (slow connections): they wait for the
+// "maxxit-wallet-ready" event this file dispatches once `window.maxxitWallet` exists (see
+// maxxit_ui/state/wallet_bridge.py).
 (function () {
   "use strict";
 
@@ -25,6 +30,14 @@
   function utf8ToHex(text) {
     const bytes = new TextEncoder().encode(text);
     return "0x" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // FastAPI's error body: {"detail": "..."} or {"detail": [{"field", "message"}]}.
+  function detailOf(body) {
+    if (!body || body.detail === undefined) return "";
+    if (typeof body.detail === "string") return body.detail;
+    if (Array.isArray(body.detail)) return body.detail.map((d) => d.message || String(d)).join("; ");
+    return String(body.detail);
   }
 
   window.maxxitWallet = {
@@ -63,6 +76,42 @@
       }
     },
 
+    // Sign the server's sign-in message, then hand it to the API ourselves: the response sets the
+    // HttpOnly session cookie, and with cookie_only the token is in no body this page can read.
+    async signIn(apiBase, message, address) {
+      const signed = await this.sign(message, address);
+      if (!signed.ok) return signed;
+      let response;
+      try {
+        response = await fetch(apiBase + "/api/v1/auth/verify", {
+          method: "POST",
+          credentials: "include",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ message: message, signature: signed.value, cookie_only: true }),
+        });
+      } catch (error) {
+        return { ok: false, code: "failed", error: "The server could not be reached to sign in" };
+      }
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (error) {
+        body = null;
+      }
+      if (response.ok) return { ok: true, value: body && body.address };
+      return { ok: false, code: "refused", error: detailOf(body) || "The server refused the sign-in" };
+    },
+
+    // Revoke the session and clear the HttpOnly cookie, which page scripts cannot do themselves.
+    async signOut(apiBase) {
+      try {
+        const response = await fetch(apiBase + "/api/v1/auth/logout", { method: "POST", credentials: "include" });
+        return response.ok ? { ok: true, value: null } : { ok: false, code: "refused", error: "Sign-out failed" };
+      } catch (error) {
+        return { ok: false, code: "failed", error: "The server could not be reached to sign out" };
+      }
+    },
+
     // The chain the wallet is on, as eth_chainId gives it ("0xa4b1"): typed data must name that chain.
     async chainId() {
       const eth = provider();
@@ -96,4 +145,5 @@
       }
     },
   };
+  window.dispatchEvent(new Event("maxxit-wallet-ready"));
 })();

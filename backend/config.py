@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     auth_nonce_ttl_minutes: int = Field(default=10, ge=1, le=60)
     session_ttl_hours: int = Field(default=168, ge=1, le=24 * 90)
     auth_rate_limit_per_ip: int = Field(default=30, ge=1, description="Auth requests per IP per window.")
-    auth_rate_limit_per_address: int = Field(default=10, ge=1, description="Per wallet address per window.")
+    auth_rate_limit_per_address: int = Field(
+        default=10, ge=1, description="Failed sign-in verifications per (IP, wallet) per window."
+    )
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
 
     # Abuse limits on the HTTP surface (see README "Limits").

@@ -24,6 +24,7 @@ from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
 from maxxit_ui.pages.landing import landing
 from maxxit_ui.pages.marketplace import marketplace
+from maxxit_ui.session_cookie import SessionCookieShield
 from maxxit_ui.state.admin import AdminUsersState, AuditState
 from maxxit_ui.state.admin_monitor import AdminMonitorState
 from maxxit_ui.state.agent import AgentState
@@ -41,7 +42,11 @@ from maxxit_ui.state.posts import PostsState, QueueEvents
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
 # Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
-app = rx.App(api_transformer=create_api(events=QueueEvents()), head_components=[rx.script(src=WALLET_SCRIPT)])
+# SessionCookieShield keeps the HttpOnly session cookie out of Reflex state (see maxxit_ui/session_cookie.py).
+app = rx.App(
+    api_transformer=[create_api(events=QueueEvents()), SessionCookieShield],
+    head_components=[rx.script(src=WALLET_SCRIPT)],
+)
 
 # Public pages: the header shows whoever the session cookie belongs to.
 app.add_page(

@@ -13,9 +13,11 @@ from backend.api.deps import ClientIpDep, CurrentUserDep, SessionDep, SettingsDe
 from backend.api.errors import INVALID, ErrorBody
 from backend.api.routing import AuthenticateFirstRoute
 from backend.auth import service
+from backend.auth.errors import SignInRejected
 from backend.auth.ratelimit import AuthRateLimiter, auth_rate_limiter
 from backend.auth.sessions import SESSION_COOKIE
 from backend.config import Settings
+from backend.models.auth import MAX_SIGN_IN_MESSAGE_CHARS
 from backend.models.enums import Role
 
 logger = logging.getLogger(__name__)
@@ -41,12 +43,20 @@ class NonceOut(BaseModel):
 
 
 class VerifyRequest(BaseModel):
-    message: str = Field(max_length=4000)
+    message: str = Field(
+        max_length=MAX_SIGN_IN_MESSAGE_CHARS, description="The message from /nonce, exactly as issued."
+    )
     signature: str = Field(max_length=300, description="0x-prefixed 65-byte signature of `message`.")
+    cookie_only: bool = Field(
+        default=False,
+        description="Leave the token out of the body: the browser keeps it only in the HttpOnly cookie.",
+    )
 
 
 class SessionOut(BaseModel):
-    token: str = Field(description="Send as `Authorization: Bearer <token>`; also set as a cookie.")
+    token: str | None = Field(
+        description="Send as `Authorization: Bearer <token>`; also set as a cookie. Null with `cookie_only`."
+    )
     address: str
     role: Role
     expires_at: datetime
@@ -76,9 +86,11 @@ RateLimitedIp = Depends(_limit_ip)
 
 
 @router.post("/nonce", summary="Start a sign-in", dependencies=[RateLimitedIp], responses=TOO_MANY)
-def nonce(body: NonceRequest, session: SessionDep, settings: SettingsDep, limiter: LimiterDep) -> NonceOut:
-    """A single-use nonce for this address and the message embedding it; valid for a few minutes."""
-    limiter.check(ip=None, address=body.address)
+def nonce(body: NonceRequest, session: SessionDep, settings: SettingsDep) -> NonceOut:
+    """A single-use nonce for this address and the message embedding it; valid for a few minutes.
+
+    Only the caller's IP budget is spent: naming someone's address must not lock them out.
+    """
     challenge = service.issue_challenge(session, body.address, settings=settings)
     return NonceOut(nonce=challenge.nonce, message=challenge.message, expires_at=challenge.expires_at)
 
@@ -99,18 +111,26 @@ def verify(
     limiter: LimiterDep,
 ) -> SessionOut:
     """Check the signed message (domain, URI, chain, nonce, expiry, signer) and open a session."""
-    limiter.check(ip=None, address=_claimed_address(body.message))
-    signed = service.sign_in(
-        session,
-        body.message,
-        body.signature,
-        settings=settings,
-        ip=ip,
-        user_agent=request.headers.get("user-agent"),
-    )
+    claimed = _claimed_address(body.message)
+    limiter.check_failures(ip=ip, address=claimed)
+    try:
+        signed = service.sign_in(
+            session,
+            body.message,
+            body.signature,
+            settings=settings,
+            ip=ip,
+            user_agent=request.headers.get("user-agent"),
+        )
+    except SignInRejected:
+        limiter.record_failure(ip=ip, address=claimed)
+        raise
     _set_cookie(response, signed.token, signed.expires_at, settings)
     return SessionOut(
-        token=signed.token, address=signed.user.address, role=signed.user.role, expires_at=signed.expires_at
+        token=None if body.cookie_only else signed.token,
+        address=signed.user.address,
+        role=signed.user.role,
+        expires_at=signed.expires_at,
     )
 
 
@@ -129,7 +149,7 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, ip: Cli
 
 
 def _claimed_address(message: str) -> str | None:
-    """The address line of a SIWE message, for the per-address limit; parsing proper happens later."""
+    """The address line of a SIWE message, to key failed attempts; parsing proper happens later."""
     lines = message.splitlines()
     return lines[1].strip()[:64] if len(lines) > 1 else None
 

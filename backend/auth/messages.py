@@ -17,6 +17,8 @@ from backend.config import Settings
 
 # An externally owned account's ECDSA signature: r, s, v. Contract wallets (EIP-1271) are not supported.
 SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+# The nonce line of a message we issued (build_message writes 32 hex characters); found without parsing.
+NONCE_LINE = re.compile(r"^Nonce: ([0-9a-zA-Z]{8,64})$", re.MULTILINE)
 STATEMENT = "Sign in to Maxxit. This request will not trigger a blockchain transaction or cost any gas."
 
 

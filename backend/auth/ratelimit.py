@@ -1,4 +1,8 @@
-"""Fixed-window rate limits on sign-in, per client IP and per wallet address.
+"""Fixed-window rate limits on sign-in: requests per client IP, failed verifications per (IP, wallet).
+
+Asking for a nonce spends only the caller's IP budget: counting nonces per wallet let anyone lock a wallet
+out by naming its address. Failed verifications are counted per (IP, wallet), so guessing at one wallet
+from one network is slowed without a stranger's failures locking its owner out.
 
 With REDIS_URL the counters live in Redis, so every app worker shares them; the embedded mode runs one
 process and counts in memory.
@@ -28,6 +32,10 @@ class Counter(Protocol):
         """Count one hit; return (hits in the current window, seconds until it ends)."""
         ...
 
+    def peek(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """(hits in the current window, seconds until it ends), without counting one."""
+        ...
+
 
 class MemoryCounter:
     def __init__(self, clock: Clock = time.time) -> None:
@@ -46,6 +54,13 @@ class MemoryCounter:
             self._windows[key] = (window, hits)
         return hits, int((window + 1) * window_seconds - now) + 1
 
+    def peek(self, key: str, window_seconds: int) -> tuple[int, int]:
+        now = self._clock()
+        window = int(now // window_seconds)
+        with self._lock:
+            seen, hits = self._windows.get(key, (window, 0))
+        return (hits if seen == window else 0), int((window + 1) * window_seconds - now) + 1
+
 
 class RedisCounter:
     def __init__(self, client: redis.Redis, prefix: str = "maxxit:ratelimit:", clock: Clock = time.time):
@@ -63,6 +78,12 @@ class RedisCounter:
         hits, _ = pipe.execute()
         return int(hits), int((window + 1) * window_seconds - now) + 1
 
+    def peek(self, key: str, window_seconds: int) -> tuple[int, int]:
+        now = self._clock()
+        window = int(now // window_seconds)
+        hits = self._client.get(f"{self._prefix}{key}:{window}")
+        return int(hits or 0), int((window + 1) * window_seconds - now) + 1
+
 
 class AuthRateLimiter:
     def __init__(self, counter: Counter, *, per_ip: int, per_address: int, window_seconds: int) -> None:
@@ -71,13 +92,26 @@ class AuthRateLimiter:
         self._per_address = per_address
         self._window = window_seconds
 
-    def check(self, *, ip: str | None, address: str | None = None) -> None:
-        """Count this attempt; RateLimited once the IP or the address is over its limit for the window."""
+    def check(self, *, ip: str | None) -> None:
+        """Count this request; RateLimited once the IP is over its limit for the window."""
         if ip:
             self._enforce(f"ip:{ip}", self._per_ip, "too many sign-in attempts from your network")
-        if address:
-            key = f"addr:{address.lower()}"
-            self._enforce(key, self._per_address, "too many sign-in attempts for this wallet")
+
+    def check_failures(self, *, ip: str | None, address: str | None) -> None:
+        """RateLimited while this IP has failed to sign in as this wallet too often in the window."""
+        hits, retry_after = self._counter.peek(self._failure_key(ip, address), self._window)
+        if hits >= self._per_address:
+            logger.warning("auth rate limit hit for failed sign-ins (%d in window)", hits)
+            message = f"too many failed sign-ins for this wallet; try again in {retry_after} s"
+            raise RateLimited(message, retry_after)
+
+    def record_failure(self, *, ip: str | None, address: str | None) -> None:
+        """Count one refused verification against this (IP, wallet)."""
+        self._counter.hit(self._failure_key(ip, address), self._window)
+
+    @staticmethod
+    def _failure_key(ip: str | None, address: str | None) -> str:
+        return f"fail:{ip or '-'}:{(address or '-').lower()[:64]}"
 
     def _enforce(self, key: str, limit: int, message: str) -> None:
         hits, retry_after = self._counter.hit(key, self._window)

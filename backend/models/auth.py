@@ -9,6 +9,9 @@ from sqlmodel import Field, SQLModel
 from backend.models.common import created_at_field, enum_field, ts_field
 from backend.models.enums import Role
 
+# Our own EIP-4361 messages are about 450 characters; anything over this is refused before it is read.
+MAX_SIGN_IN_MESSAGE_CHARS = 2048
+
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
@@ -33,6 +36,8 @@ class AuthNonce(SQLModel, table=True):
     issued_at: datetime = created_at_field()
     expires_at: datetime = ts_field(nullable=False)
     used_at: datetime | None = ts_field()
+    # The exact text the server issued: a submitted message must equal it before the SIWE parser sees it.
+    message: str | None = Field(default=None, max_length=MAX_SIGN_IN_MESSAGE_CHARS)
 
 
 class AuthSession(SQLModel, table=True):

@@ -25,6 +25,7 @@ from backend.models.enums import Role
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.inputs import clip, shown
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +157,9 @@ class AdminUsersState(rx.State):
 
     @rx.event
     async def set_search(self, value: str) -> EventSpec | None:
-        self.search, self.page = value, 1
+        if self.status != "ready":  # only once the page has checked this tab's admin
+            return None
+        self.search, self.page = clip(value, FILTER_MAX), 1
         return await self._requery()
 
     @rx.event
@@ -265,14 +268,17 @@ class AuditState(rx.State):
     @rx.event
     async def set_action(self, value: str) -> EventSpec | None:
         if value != ALL_ACTIONS and value not in Action.all():
-            self.error = f"Unknown action {value!r}."
+            self.error = f"Unknown action {shown(value)}."
             return None
         self.action, self.page = value, 1
         return await self._requery()
 
     @rx.event
     async def set_actor(self, value: str) -> EventSpec | None:
-        self.actor, self.page = value, 1
+        if self.status != "ready":
+            return None
+        # One over the limit: stored bounded, and the query still answers "limited to … characters".
+        self.actor, self.page = clip(value, FILTER_MAX + 1), 1
         return await self._requery()
 
     @rx.event

@@ -1,10 +1,13 @@
 """Sign-In-With-Ethereum in the browser, and who is signed in.
 
 The flow: the wallet shares an address (`maxxitWallet.accounts()` in assets/wallet.js), the server issues a
-single-use EIP-4361 message for it, the wallet signs it (`maxxitWallet.sign`), the server verifies it and
-opens a session. The session token lives only in the `maxxit_session` cookie (the REST API accepts the
-same cookie); every protected handler re-authenticates it through `current_user`, so a revoked or expired
-session stops working at once, whatever this tab last showed.
+single-use EIP-4361 message for it, and the page's bridge has the wallet sign it and POSTs it to
+/api/v1/auth/verify itself (`maxxitWallet.signIn`). That response sets the session as an HttpOnly,
+SameSite=Strict cookie: the token never reaches page state or JavaScript. The page then reloads, so the
+new websocket's handshake carries the cookie; maxxit_ui.session_cookie swaps it for a handle valid while
+that connection is open. Every protected handler re-authenticates the current connection's session
+through `current_user`, so a revoked or expired session, or a Reflex client token replayed on a
+connection without the cookie, acts as nobody.
 """
 
 from __future__ import annotations
@@ -19,33 +22,22 @@ from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.auth import service
-from backend.auth.errors import InvalidAddress, NotAuthenticated, RateLimited, SignInRejected
+from backend.auth.errors import InvalidAddress, NotAuthenticated, RateLimited
 from backend.auth.identity import CurrentUser
 from backend.auth.ratelimit import auth_rate_limiter
 from backend.config import get_settings
+from maxxit_ui.session_cookie import connection_session_token
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.paths import SIGNIN_PATH, safe_next_path, signin_url
+from maxxit_ui.state.wallet_bridge import wallet_call
 
 logger = logging.getLogger(__name__)
 
-SESSION_COOKIE = "maxxit_session"
 NO_WALLET = "No wallet found — install MetaMask or Rabby"
 REJECTED = "Signature request rejected in your wallet"
 
 WalletPresence = Literal["unknown", "ready", "missing"]
 Busy = Literal["", "connecting", "signing"]
-
-
-def _cookie() -> Any:
-    settings = get_settings()
-    return rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        path="/",
-        same_site="strict",
-        secure=settings.cookie_secure,
-        max_age=settings.session_ttl_hours * 3600,
-    )
 
 
 def _wallet_failure(result: Any, fallback: str) -> str:
@@ -56,23 +48,20 @@ def _wallet_failure(result: Any, fallback: str) -> str:
         return NO_WALLET
     if result.get("code") == "rejected":
         return str(result.get("error") or REJECTED)
+    if result.get("code") == "refused":
+        return f"Sign-in refused: {str(result.get('error') or fallback)[:300]}"
     return str(result.get("error") or fallback)[:300]
 
 
 class AuthState(rx.State):
     """The signed-in wallet as the header shows it; the CurrentUser itself stays on the server."""
 
-    session_token: str = _cookie()
     address: str = ""
     short_address: str = ""
     role: str = ""
     wallet: WalletPresence = "unknown"
     busy: Busy = ""
     error: str = ""
-
-    _user: CurrentUser | None = None
-    _challenge: str = ""
-    _challenge_address: str = ""
 
     @rx.var
     def signed_in(self) -> bool:
@@ -94,36 +83,43 @@ class AuthState(rx.State):
 
     # -- session -----------------------------------------------------------------------------------------
 
+    def _session_token(self) -> str | None:
+        """This connection's session token, known only server-side (see maxxit_ui.session_cookie)."""
+        return connection_session_token(self.router.headers.cookie)
+
     async def _authenticate(self) -> CurrentUser | None:
-        """The user behind the cookie, checked against the database now; clears everything when it is dead."""
-        if not self.session_token:
+        """The user behind this connection's cookie, checked against the database now; never cached."""
+        token = self._session_token()
+        if not token:
             self._forget()
             return None
-        token = self.session_token
         settings = get_settings()
         try:
             user = await read(lambda session: service.authenticate(session, token, settings=settings))
         except NotAuthenticated:
             self._forget()
-            self.session_token = ""
             return None
         self._remember(user)
         return user
 
     def _remember(self, user: CurrentUser) -> None:
-        self._user = user
         self.address = user.address
         self.short_address = user.short_address
         self.role = user.role.value
 
     def _forget(self) -> None:
-        self._user = None
         self.address = self.short_address = self.role = ""
 
     def _client(self) -> tuple[str | None, str | None]:
         ip = self.router.session.client_ip or None
         user_agent = self.router.headers.user_agent or None
         return ip, user_agent
+
+    def _api_base(self) -> str:
+        """Where this page's websocket connected: the API that sets cookies this connection will carry."""
+        headers = self.router.headers
+        scheme = "https" if headers.origin.startswith("https:") else "http"
+        return f"{scheme}://{headers.host}"
 
     @rx.event
     async def restore(self) -> None:
@@ -151,7 +147,7 @@ class AuthState(rx.State):
             return None
         self.error = ""
         self.busy = "connecting"
-        return rx.call_script("window.maxxitWallet.accounts()", callback=AuthState.got_account)
+        return rx.call_script(wallet_call("accounts"), callback=AuthState.got_account)
 
     @rx.event
     async def got_account(self, result: dict[str, Any]) -> EventSpec | None:
@@ -165,7 +161,7 @@ class AuthState(rx.State):
         settings = get_settings()
         ip, _ = self._client()
         try:
-            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip, address=address)
+            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip)
             challenge = await read(
                 lambda session: service.issue_challenge(session, address, settings=settings)
             )
@@ -174,41 +170,21 @@ class AuthState(rx.State):
         except SQLAlchemyError:
             logger.exception("issuing a sign-in challenge failed")
             return self._fail(DB_ERROR)
-        self._challenge, self._challenge_address = challenge.message, address
         self.busy = "signing"
-        script = f"window.maxxitWallet.sign({json.dumps(challenge.message)}, {json.dumps(address)})"
-        return rx.call_script(script, callback=AuthState.got_signature)
+        script = wallet_call("signIn", self._api_base(), challenge.message, address)
+        return rx.call_script(script, callback=AuthState.signed_in_by_api)
 
     @rx.event
-    async def got_signature(self, result: dict[str, Any]) -> EventSpec | None:
-        """Step 3: the server verifies the signed message and opens a session; the cookie carries it."""
-        message, address = self._challenge, self._challenge_address
-        self._challenge = self._challenge_address = ""
+    def signed_in_by_api(self, result: dict[str, Any]) -> EventSpec:
+        """Step 3: the API verified the signature and set the cookie; reload so the websocket carries it."""
         if not isinstance(result, dict) or not result.get("ok"):
             return self._fail(_wallet_failure(result, "The wallet could not sign"))
-        if not message:
-            return self._fail("The sign-in request expired in this tab; connect again.")
-        signature = str(result.get("value", ""))
-        settings = get_settings()
-        ip, user_agent = self._client()
-        try:
-            await asyncio.to_thread(auth_rate_limiter(settings).check, ip=ip, address=address)
-            signed = await read(
-                lambda session: service.sign_in(
-                    session, message, signature, settings=settings, ip=ip, user_agent=user_agent
-                )
-            )
-        except (SignInRejected, RateLimited) as e:
-            return self._fail(f"Sign-in refused: {e}")
-        except SQLAlchemyError:
-            logger.exception("sign-in failed on the database")
-            return self._fail(DB_ERROR)
-        self.session_token = signed.token
-        self._remember(signed.user)
-        self.busy = ""
-        if self.router.url.path.rstrip("/") == SIGNIN_PATH:
-            return rx.redirect(self._next_path())
-        return rx.toast.success(f"Signed in as {signed.user.short_address}")
+        self.busy = ""  # the state outlives the reload (same Reflex client token)
+        on_signin_page = self.router.url.path.rstrip("/") == SIGNIN_PATH
+        target = json.dumps(self._next_path())
+        return rx.call_script(
+            f"window.location.assign({target})" if on_signin_page else "window.location.reload()"
+        )
 
     def _fail(self, reason: str) -> EventSpec:
         self.busy = ""
@@ -232,18 +208,21 @@ class AuthState(rx.State):
         return rx.redirect(self._next_path()) if user else None
 
     @rx.event
-    async def sign_out(self) -> list[EventSpec]:
-        token = self.session_token
+    async def sign_out(self) -> EventSpec:
+        """Revoke the session here, then have the API clear the HttpOnly cookie (JS cannot) and go home."""
+        token = self._session_token()
         settings = get_settings()
         ip, _ = self._client()
         try:
             await read(lambda session: service.sign_out(session, token, settings=settings, ip=ip))
         except SQLAlchemyError:
             logger.exception("sign-out failed on the database")
-            return [rx.toast.error(DB_ERROR)]
+            return rx.toast.error(DB_ERROR)
         self._forget()
-        self.session_token = ""
-        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}), rx.redirect("/")]
+        self.busy = ""
+        return rx.call_script(
+            f"{wallet_call('signOut', self._api_base())}.finally(() => window.location.assign('/'))"
+        )
 
 
 async def current_user(state: rx.State) -> CurrentUser | None:

@@ -32,12 +32,13 @@ from backend.agents.schemas import CtAccountOut, OwnedAgent
 from backend.agents.service import AgentNotFound
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
-from backend.models.agents import WEIGHT_NAMES
+from backend.models.agents import WEIGHT_NAMES, Agent
 from backend.models.enums import AgentStatus, SizingProfile, Venue, Visibility
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import weights_chart
 from maxxit_ui.state.agent_form import (
     FIELDS,
+    PERCENT_FIELDS,
     FormValues,
     empty_errors,
     fraction_to_percent,
@@ -46,6 +47,7 @@ from maxxit_ui.state.agent_form import (
 )
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.inputs import CHOICE_MAX, NUMBER_TEXT_MAX, clip
 from maxxit_ui.state.rows import agent_href
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,17 @@ SIZING_OPTIONS: dict[str, str] = {
     SizingProfile.CONSERVATIVE: "Conservative",
     SizingProfile.MODERATE: "Moderate",
     SizingProfile.AGGRESSIVE: "Aggressive",
+}
+
+
+# The most each text input may hold: the database column's width, or the widest valid value.
+INPUT_LIMITS: dict[str, int] = {
+    "name": Agent.__table__.c.name.type.length,
+    "description": Agent.__table__.c.description.type.length,
+    "venue": CHOICE_MAX,
+    "visibility": CHOICE_MAX,
+    "sizing_profile": CHOICE_MAX,
+    **dict.fromkeys(PERCENT_FIELDS, NUMBER_TEXT_MAX),
 }
 
 
@@ -239,15 +252,17 @@ class BuilderState(rx.State):
 
     @rx.event
     def set_field(self, field: str, value: str) -> None:
-        """Text, select and toggle inputs; typing clears that field's message."""
-        if field not in FIELDS or field in ("weights", "ct_account_ids", "form"):
+        """Text, select and toggle inputs, clipped to the field's maximum; typing clears its message."""
+        if self.status != "ready" or field not in INPUT_LIMITS:
             return
-        setattr(self, field, value)
+        setattr(self, field, clip(value, INPUT_LIMITS[field]))
         self.errors[field] = ""
 
     @rx.event
     def set_weight(self, name: str, value: list[float]) -> None:
-        if name not in WEIGHT_NAMES or not value:
+        if self.status != "ready" or name not in WEIGHT_NAMES or not isinstance(value, list) or not value:
+            return
+        if not isinstance(value[0], int | float) or value[0] != value[0]:  # NaN compares unequal
             return
         self.weights[name] = max(0, min(100, round(value[0])))
         self.errors["weights"] = ""
@@ -255,6 +270,9 @@ class BuilderState(rx.State):
 
     @rx.event
     def toggle_account(self, account_id: str, checked: bool) -> None:
+        """Only accounts the form offers can be ticked, so `selected` never outgrows the list."""
+        if self.status != "ready" or account_id not in {option["id"] for option in self.accounts}:
+            return
         if checked and account_id not in self.selected:
             self.selected.append(account_id)
         elif not checked and account_id in self.selected:

@@ -28,6 +28,7 @@ from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus, sentence
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.inputs import clip
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +119,13 @@ class CtAccountsState(rx.State):
 
     @rx.event
     def set_handle(self, value: str) -> None:
-        self.handle, self.handle_error = value, ""
+        if self.status == "ready":  # only once the page has checked this tab's admin
+            self.handle, self.handle_error = clip(value, HANDLE_INPUT_MAX), ""
 
     @rx.event
     def set_display_name(self, value: str) -> None:
-        self.display_name, self.display_name_error = value, ""
+        if self.status == "ready":
+            self.display_name, self.display_name_error = clip(value, DISPLAY_NAME_INPUT_MAX), ""
 
     @rx.event
     async def add(self) -> AsyncIterator[EventSpec | None]:

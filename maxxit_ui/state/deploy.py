@@ -35,7 +35,9 @@ from maxxit_ui.state.agent_form import FieldError
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.deploy_approval import sentence, submit_signed_approval, wallet_reason
+from maxxit_ui.state.inputs import ADDRESS_TEXT_MAX, CHOICE_MAX, NUMBER_TEXT_MAX, clip
 from maxxit_ui.state.venues import wallet_cipher
+from maxxit_ui.state.wallet_bridge import wallet_call
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,16 @@ UNAVAILABLE = {
 
 Status = Literal["loading", "ready", "not_found", "unavailable", "error"]
 ApprovalBusy = Literal["", "creating", "connecting", "signing", "submitting"]
+
+
+# The most each wizard input may hold: nothing valid is longer.
+INPUT_LIMITS: dict[str, int] = {
+    "route": CHOICE_MAX,
+    "starting_balance": NUMBER_TEXT_MAX,
+    "user_wallet": ADDRESS_TEXT_MAX,
+    "sizing_profile": CHOICE_MAX,
+    **dict.fromkeys(form.RISK_FIELDS[1:], NUMBER_TEXT_MAX),
+}
 
 
 class ReviewItem(TypedDict):
@@ -175,9 +187,10 @@ class DeployState(rx.State):
 
     @rx.event
     def set_field(self, field: str, value: str) -> None:
-        """Text, select and choice inputs; changing a value clears that field's message."""
-        if field not in form.FIELDS or field in ("approval", "form"):
+        """Text, select and choice inputs, clipped to the field's maximum; a change clears its message."""
+        if self.status != "ready" or field not in INPUT_LIMITS:
             return
+        value = clip(value, INPUT_LIMITS[field])
         if field == "route" and value not in {o["key"] for o in self.options}:
             return
         setattr(self, field, value)
@@ -301,7 +314,7 @@ class DeployState(rx.State):
         if self.approval_busy or not self._wallet_id or self.approved:
             return None
         self.approval_busy, self.approval_error = "connecting", ""
-        return rx.call_script("window.maxxitWallet.chainId()", callback=DeployState.got_chain)
+        return rx.call_script(wallet_call("chainId"), callback=DeployState.got_chain)
 
     @rx.event
     async def got_chain(self, result: dict[str, Any]) -> EventSpec | None:
@@ -333,9 +346,7 @@ class DeployState(rx.State):
             return self._approval_failed(DB_ERROR)
         self._nonce, self._chain_id, self.approval_busy = request.nonce, request.chain_id, "signing"
         typed = json.dumps(request.typed_data, separators=(",", ":"))
-        script = (
-            f"window.maxxitWallet.signTypedData({json.dumps(request.master_address)}, {json.dumps(typed)})"
-        )
+        script = wallet_call("signTypedData", request.master_address, typed)
         return rx.call_script(script, callback=DeployState.got_approval)
 
     @rx.event

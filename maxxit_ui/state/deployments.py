@@ -28,6 +28,7 @@ from maxxit_ui.components import format as fmt
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.deploy_form import TIMES, VENUE_LABELS
+from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
 from maxxit_ui.state.rows import agent_href
 from maxxit_ui.state.venues import venue_registry
 
@@ -279,7 +280,8 @@ class DeploymentsState(rx.State):
 
     @rx.event
     async def set_deployment_filter(self, value: str) -> EventSpec | None:
-        self.deployment_filter = value if value == ALL or value.isdigit() else ALL
+        value = clip(value, ID_TEXT_MAX)
+        self.deployment_filter = value if value == ALL or (value.isascii() and value.isdigit()) else ALL
         return await self._requery()
 
     @rx.event

@@ -13,6 +13,7 @@ from backend.agents.schemas import AgentPage, AgentQuery, AgentSort
 from backend.agents.service import list_agents
 from backend.models.enums import Venue
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.inputs import clip, shown
 from maxxit_ui.state.rows import AgentRow, agent_row
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class MarketplaceState(rx.State):
     @rx.event
     async def set_sort(self, value: str) -> None:
         if value not in SORT_LABELS:
-            self.error = f"Unknown sort {value!r}."
+            self.error = f"Unknown sort {shown(value)}."
             return
         self.sort = value
         self.page = 1
@@ -91,7 +92,7 @@ class MarketplaceState(rx.State):
     @rx.event
     async def set_venue(self, value: str) -> None:
         if value not in VENUE_LABELS:
-            self.error = f"Unknown venue {value!r}."
+            self.error = f"Unknown venue {shown(value)}."
             return
         self.venue = value
         self.page = 1
@@ -99,7 +100,8 @@ class MarketplaceState(rx.State):
 
     @rx.event
     async def set_search(self, value: str) -> None:
-        self.search = value
+        # One over the limit: stored bounded, and the query still answers "Search is limited to …".
+        self.search = clip(value, SEARCH_MAX_LENGTH + 1)
         self.page = 1
         await self._query()
 

@@ -27,6 +27,7 @@ from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus, sentence
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
 
 logger = logging.getLogger(__name__)
 
@@ -246,11 +247,13 @@ class PostsState(rx.State):
 
     @rx.event
     def set_paste_account(self, value: str) -> None:
-        self.paste_account, self.paste_account_error = value, ""
+        if self.status == "ready":  # only once the page has checked this tab's admin
+            self.paste_account, self.paste_account_error = clip(value, ID_TEXT_MAX), ""
 
     @rx.event
     def set_paste_text(self, value: str) -> None:
-        self.paste_text, self.paste_text_error = value, ""
+        if self.status == "ready":
+            self.paste_text, self.paste_text_error = clip(value, TEXT_MAX), ""
 
     @rx.event
     async def paste(self) -> AsyncIterator[EventSpec | None]:

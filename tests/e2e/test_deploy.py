@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
 from backend.auth.identity import CurrentUser
@@ -29,6 +29,7 @@ from backend.models.enums import AgentStatus, Role, SignalStatus
 from backend.wallets.keys import WalletCipher
 from backend.wallets.service import prepare_agent_wallet
 from tests.e2e.conftest import Seeded
+from tests.e2e.frames import Frames
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.hyperliquid_server import HyperliquidServer
@@ -59,25 +60,6 @@ def app_url(hyperliquid_env: None, app_url: str) -> str:
     """conftest's app, started only once HYPERLIQUID_API points at the local server."""
     assert get_settings().hyperliquid_base_url.startswith("http://127.0.0.1:")
     return app_url
-
-
-class Frames:
-    """Every websocket frame the page received (Reflex state deltas), as text."""
-
-    def __init__(self) -> None:
-        self.received: list[str] = []
-
-    def watch(self, page: Page) -> None:
-        page.on("websocket", self._socket)
-
-    def _socket(self, socket: WebSocket) -> None:
-        socket.on("framereceived", self._frame)
-
-    def _frame(self, payload: str | bytes) -> None:
-        self.received.append(payload if isinstance(payload, str) else payload.decode("utf-8", "replace"))
-
-    def text(self) -> str:
-        return "\n".join(self.received)
 
 
 @pytest.fixture

@@ -6,22 +6,33 @@ sign-in goes through the real button, the real SIWE message and the server's sig
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from reflex.config import get_config
 from sqlmodel import select
 
+from backend.auth import service
+from backend.auth.errors import NotAuthenticated
 from backend.auth.users import create_admin
+from backend.config import get_settings
 from backend.db import session_scope
 from backend.models import Agent, User
-from tests.e2e.conftest import Seeded
+from tests.e2e.conftest import REPO_ROOT, Seeded
+from tests.e2e.frames import Frames
+from tests.e2e.replay import replay_event
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
 pytestmark = pytest.mark.e2e
+
+# Reflex's name for MyAgentsState (not imported here: the harness imports the app afresh for each module).
+MY_AGENTS_STATE = "reflex___state____state.maxxit_ui___state___my_agents____my_agents_state"
 
 
 @pytest.fixture
@@ -82,9 +93,107 @@ def test_sign_in_with_the_wallet_button(new_context, app_url: str) -> None:
     expect(page.locator("#account-address")).to_have_text(wallet.short_address)
     page.locator("#account-menu").click()
     page.locator("#menu-sign-out").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(app_url)}/?$"))  # signing out goes home
     expect(page.locator("#connect-wallet")).to_have_text("Connect wallet")
     page.goto(f"{app_url}/marketplace")
     expect(page.locator("#connect-wallet")).to_have_text("Connect wallet")
+
+
+def _session_cookie(context: BrowserContext) -> dict[str, Any]:
+    return next(c for c in context.cookies() if c["name"] == "maxxit_session")
+
+
+def test_the_session_token_stays_in_an_http_only_cookie(new_context, app_url: str) -> None:
+    started = time.time()
+    wallet = BrowserWallet()
+    context = new_context(wallet)
+    page = context.new_page()
+    frames = Frames()
+    frames.watch(page)
+    sign_in(page, app_url, wallet)
+    page.goto(f"{app_url}/my-agents")
+    expect(page.locator("#my-agents-empty")).to_be_visible()
+
+    cookie = _session_cookie(context)
+    token = cookie["value"]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert "maxxit_session" not in page.evaluate("document.cookie")
+    assert token not in page.evaluate("document.cookie")
+    assert frames.received and frames.sent
+    assert token not in frames.all_text()
+    assert token.split(".")[0] not in frames.all_text()
+
+    # Reflex's state manager persists nothing with the token in it, and nothing anyone on the host can read.
+    states = REPO_ROOT / ".states"
+    fresh = [p for p in states.rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]
+    for path in fresh:
+        assert token.encode() not in path.read_bytes(), path
+        assert path.stat().st_mode & 0o077 == 0, path
+
+    # This tab's Reflex client token, replayed on a new connection without the cookie, is nobody: neither
+    # to a script sending one event for that state, nor to a browser loading a page with it.
+    client_token = page.evaluate("window.sessionStorage.getItem('token')")
+    assert client_token
+    page.close()
+    backend_url = get_config().api_url
+    seen = replay_event(
+        backend_url,
+        client_token,
+        f"{MY_AGENTS_STATE}.load",
+        "/my-agents",
+        until=lambda text: "_redirect" in text or '"status_rx_state_": "ready"' in text,
+    )
+    assert "/signin?next=/my-agents" in seen and wallet.address.lower() not in seen
+    replay = new_context().new_page()
+    replay.add_init_script(f"window.sessionStorage.setItem('token', {json.dumps(client_token)})")
+    replay.goto(f"{app_url}/my-agents")
+    assert replay.evaluate("window.sessionStorage.getItem('token')") == client_token
+    expect(replay).to_have_url(re.compile(r"/signin/?\?next=/my-agents/?$"))
+    expect(replay.locator("#account-menu")).to_have_count(0)
+
+
+def test_sign_out_revokes_the_session_and_clears_the_cookie(new_context, app_url: str) -> None:
+    wallet = BrowserWallet()
+    context = new_context(wallet)
+    page = context.new_page()
+    sign_in(page, app_url, wallet)
+    token = _session_cookie(context)["value"]
+    page.locator("#account-menu").click()
+    page.locator("#menu-sign-out").click()
+    expect(page.locator("#connect-wallet")).to_have_text("Connect wallet")
+    expect(page).to_have_url(re.compile(rf"^{re.escape(app_url)}/?$"))
+    assert all(c["name"] != "maxxit_session" for c in context.cookies())
+    with session_scope() as session, pytest.raises(NotAuthenticated, match="signed out"):
+        service.authenticate(session, token, settings=get_settings())
+
+
+def test_connect_waits_for_a_slow_wallet_bridge(new_context, app_url: str) -> None:
+    """A click before /wallet.js has arrived still signs in once it does (a slow connection's case)."""
+    wallet = BrowserWallet()
+    context = new_context(wallet)
+    held: list[Route] = []
+    releasing = False
+
+    def hold_the_first(route: Route) -> None:  # runs on this thread, inside Playwright calls
+        if releasing:
+            route.continue_()
+        else:
+            held.append(route)
+
+    context.route("**/wallet.js", hold_the_first)
+    page = context.new_page()
+    with page.expect_request("**/wallet.js"):
+        page.goto(f"{app_url}/marketplace", wait_until="commit")
+    button = page.locator("#connect-wallet")
+    expect(button).to_have_text("Connect wallet")
+    assert page.evaluate("typeof window.maxxitWallet") == "undefined"
+    button.click()
+    expect(button).to_contain_text("Connecting…")
+    releasing = True  # requests the handler sees from now on go straight through
+    for route in held:
+        route.continue_()
+    expect(page.locator("#account-address")).to_have_text(wallet.short_address)
 
 
 def test_protected_page_sends_to_sign_in_and_back(new_context, app_url: str) -> None:

@@ -148,16 +148,46 @@ def test_per_ip_limit_answers_429_with_retry_after(engine: sa.Engine, tmp_path: 
     assert 1 <= int(answer.headers["retry-after"]) <= 61
 
 
-def test_per_address_limit_answers_429(engine: sa.Engine, tmp_path: Path):
+def test_asking_for_nonces_never_locks_a_wallet_out(engine: sa.Engine, tmp_path: Path):
     settings = _settings(engine, tmp_path, auth_rate_limit_per_address=2)
     wallet = Wallet()
-    with TestClient(create_api(engine=engine, settings=settings)) as limited:
-        codes = [
-            limited.post("/api/v1/auth/nonce", json={"address": wallet.address}).status_code for _ in range(3)
-        ]
-        assert codes == [200, 200, 429]
-        other = limited.post("/api/v1/auth/nonce", json={"address": Wallet().address})
-        assert other.status_code == 200
+    with TestClient(create_api(engine=engine, settings=settings)) as client:
+        for _ in range(12):  # a stranger naming the wallet's address
+            assert client.post("/api/v1/auth/nonce", json={"address": wallet.address}).status_code == 200
+        assert sign_in(client, wallet)["address"] == wallet.lower
+
+
+def test_failed_verifications_per_ip_and_wallet_answer_429(engine: sa.Engine, tmp_path: Path):
+    settings = _settings(engine, tmp_path, auth_rate_limit_per_address=2)
+    wallet, impostor = Wallet(), Wallet()
+    with TestClient(create_api(engine=engine, settings=settings)) as client:
+        codes = []
+        for _ in range(3):
+            message = client.post("/api/v1/auth/nonce", json={"address": wallet.address}).json()["message"]
+            body = {"message": message, "signature": impostor.sign(message)}
+            codes.append(client.post("/api/v1/auth/verify", json=body).status_code)
+        assert codes == [401, 401, 429]
+        refused = client.post("/api/v1/auth/verify", json=body)
+        assert "too many failed sign-ins for this wallet" in refused.json()["detail"]
+        assert sign_in(client, Wallet())["token"]  # another wallet from the same network is unaffected
+
+
+def test_overlong_sign_in_messages_get_422(client: TestClient):
+    answer = client.post("/api/v1/auth/verify", json={"message": "a" * 2049, "signature": "0x00"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["field"] == "message"
+
+
+def test_cookie_only_sign_in_keeps_the_token_out_of_the_body(client: TestClient):
+    wallet = Wallet()
+    message = client.post("/api/v1/auth/nonce", json={"address": wallet.address}).json()["message"]
+    body = {"message": message, "signature": wallet.sign(message), "cookie_only": True}
+    answer = client.post("/api/v1/auth/verify", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["token"] is None
+    token = answer.cookies["maxxit_session"]
+    assert token not in answer.text
+    assert client.get("/api/v1/auth/me").json()["address"] == wallet.lower
 
 
 def test_nothing_secret_reaches_the_logs(client: TestClient, caplog: pytest.LogCaptureFixture):

@@ -129,7 +129,7 @@ def test_tampered_message_is_refused(session: Session):
     challenge = service.issue_challenge(session, wallet.address, settings=SETTINGS)
     signature = wallet.sign(challenge.message)
     tampered = challenge.message.replace("Sign in to Maxxit.", "Sign in to Maxxit!")
-    _rejected(session, tampered, signature, "does not match")
+    _rejected(session, tampered, signature, "differs from the one issued")
 
 
 def test_message_naming_another_address_than_its_nonce_is_refused(session: Session):
@@ -137,7 +137,7 @@ def test_message_naming_another_address_than_its_nonce_is_refused(session: Sessi
     victim, attacker = Wallet(), Wallet()
     issued = service.issue_challenge(session, victim.address, settings=SETTINGS)
     swapped = issued.message.replace(victim.address, attacker.address)
-    _rejected(session, swapped, attacker.sign(swapped), "issued for another address")
+    _rejected(session, swapped, attacker.sign(swapped), "differs from the one issued")
 
 
 def test_unknown_nonce_is_refused(session: Session):
@@ -155,13 +155,51 @@ def test_unknown_nonce_is_refused(session: Session):
 
 @pytest.mark.parametrize(
     ("message", "signature", "reason"),
-    [("hello", "0x00", "malformed"), (None, "0x1234", "signature is malformed")],
+    [("hello", "0x00", "unknown sign-in request"), (None, "0x1234", "signature is malformed")],
 )
 def test_garbage_is_refused_cleanly(session: Session, message, signature, reason):
     wallet = Wallet()
     if message is None:
         message = service.issue_challenge(session, wallet.address, settings=SETTINGS).message
     _rejected(session, message, signature, reason)
+
+
+@pytest.fixture
+def parser_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every message handed to the real EIP-4361 parser, to prove which ones never reach it."""
+    calls: list[str] = []
+    real = messages.siwe_lib.SiweMessage.from_message
+
+    def counting(message: str, *args, **kwargs):
+        calls.append(message)
+        return real(message, *args, **kwargs)
+
+    monkeypatch.setattr(messages.siwe_lib.SiweMessage, "from_message", counting)
+    return calls
+
+
+def test_overlong_junk_is_refused_without_parsing(session: Session, parser_calls: list[str]):
+    wallet = Wallet()
+    issued = service.issue_challenge(session, wallet.address, settings=SETTINGS)
+    junk = issued.message + "\n" + "a" * 4000
+    _rejected(session, junk, wallet.sign(junk), "longer than 2048 characters")
+    assert parser_calls == []
+
+
+def test_a_message_differing_from_the_issued_one_is_refused_without_parsing(
+    session: Session, parser_calls: list[str]
+):
+    wallet = Wallet()
+    issued = service.issue_challenge(session, wallet.address, settings=SETTINGS)
+    for text in (
+        f"junk {'x' * 1500}\nNonce: {issued.nonce}\nmore junk",
+        issued.message.replace("Version: 1", "Version: 1 "),
+    ):
+        _rejected(session, text, wallet.sign(text), "differs from the one issued")
+    _rejected(session, "Nonce: 0123456789abcdef\n" + "y" * 1000, "0x00", "unknown sign-in request")
+    assert parser_calls == []
+    service.sign_in(session, issued.message, wallet.sign(issued.message), settings=SETTINGS)
+    assert parser_calls == [issued.message]
 
 
 def test_bad_address_gets_no_nonce(session: Session):

@@ -39,12 +39,14 @@ def test_two_workers_share_one_count(client: redis.Redis):
     client.delete(*keys)
 
 
-def test_settings_with_redis_url_count_in_redis(client: redis.Redis):
+def test_settings_with_redis_url_count_failures_in_redis(client: redis.Redis):
     settings = Settings(redis_url=REDIS_URL, auth_rate_limit_per_address=1)
     limiter = build_rate_limiter(settings)
     address = f"0x{uuid.uuid4().hex}"
-    limiter.check(ip=None, address=address)
-    with pytest.raises(RateLimited, match="for this wallet"):
-        limiter.check(ip=None, address=address)
-    assert client.keys(f"maxxit:ratelimit:addr:{address}:*")
-    client.delete(*client.keys(f"maxxit:ratelimit:addr:{address}:*"))
+    limiter.check_failures(ip="10.2.2.2", address=address)
+    limiter.record_failure(ip="10.2.2.2", address=address)
+    with pytest.raises(RateLimited, match="failed sign-ins for this wallet"):
+        limiter.check_failures(ip="10.2.2.2", address=address)
+    keys = client.keys(f"maxxit:ratelimit:fail:10.2.2.2:{address}:*")
+    assert keys
+    client.delete(*keys)

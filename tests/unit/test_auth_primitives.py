@@ -68,20 +68,33 @@ class FakeClock:
         return self.now
 
 
-def test_limiter_counts_per_ip_and_per_address_and_resets_with_the_window():
+def test_limiter_counts_requests_per_ip_and_resets_with_the_window():
     clock = FakeClock()
-    limiter = AuthRateLimiter(MemoryCounter(clock), per_ip=3, per_address=2, window_seconds=60)
-    limiter.check(ip="1.1.1.1", address="0xA")
-    limiter.check(ip="1.1.1.1", address="0xa")  # the same wallet whatever the casing
-    with pytest.raises(RateLimited, match="for this wallet") as raised:
-        limiter.check(ip="2.2.2.2", address="0xA")
+    limiter = AuthRateLimiter(MemoryCounter(clock), per_ip=2, per_address=2, window_seconds=60)
+    limiter.check(ip="1.1.1.1")
+    limiter.check(ip="1.1.1.1")
+    with pytest.raises(RateLimited, match="from your network") as raised:
+        limiter.check(ip="1.1.1.1")
     assert 1 <= raised.value.retry_after <= 61
-    limiter.check(ip="1.1.1.1", address="0xB")
-    with pytest.raises(RateLimited, match="from your network"):
-        limiter.check(ip="1.1.1.1", address="0xC")
     limiter.check(ip="3.3.3.3")  # other clients are unaffected
     clock.now += 60
-    limiter.check(ip="1.1.1.1", address="0xA")
+    limiter.check(ip="1.1.1.1")
+
+
+def test_limiter_counts_failed_sign_ins_per_ip_and_wallet():
+    clock = FakeClock()
+    limiter = AuthRateLimiter(MemoryCounter(clock), per_ip=100, per_address=2, window_seconds=60)
+    for _ in range(10):  # checking alone spends nothing
+        limiter.check_failures(ip="1.1.1.1", address="0xA")
+    limiter.record_failure(ip="1.1.1.1", address="0xA")
+    limiter.record_failure(ip="1.1.1.1", address="0xa")  # the same wallet whatever the casing
+    with pytest.raises(RateLimited, match="failed sign-ins for this wallet") as raised:
+        limiter.check_failures(ip="1.1.1.1", address="0xA")
+    assert 1 <= raised.value.retry_after <= 61
+    limiter.check_failures(ip="2.2.2.2", address="0xA")  # the owner on another network is not locked out
+    limiter.check_failures(ip="1.1.1.1", address="0xB")
+    clock.now += 60
+    limiter.check_failures(ip="1.1.1.1", address="0xA")
 
 
 def test_prod_refuses_to_start_without_a_secret_key(tmp_path: Path):
