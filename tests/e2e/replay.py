@@ -14,13 +14,23 @@ NAMESPACE = "/_event"
 
 
 def replay_event(
-    backend_url: str, client_token: str, handler: str, path: str, *, until: Callable[[str], bool]
+    backend_url: str,
+    client_token: str,
+    handler: str,
+    path: str,
+    *,
+    origin: str,
+    until: Callable[[str], bool],
 ) -> str:
     """Send `handler` (a full Reflex event name) for `client_token`; the updates the server sent back (state
-    deltas and events, as JSON text) once `until` holds for them."""
+    deltas and events, as JSON text) once `until` holds for them.
+
+    A script can claim any Origin, so it claims ours: what is tested is the missing cookie, not the socket's
+    origin check.
+    """
     updates: list[Any] = []
     finished = threading.Event()
-    client = socketio.Client(reconnection=False)
+    client = socketio.Client(reconnection=False, websocket_extra_options={"origin": origin})
 
     @client.on("event", namespace=NAMESPACE)
     def _update(update: Any) -> None:

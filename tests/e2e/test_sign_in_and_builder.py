@@ -142,6 +142,7 @@ def test_the_session_token_stays_in_an_http_only_cookie(new_context, app_url: st
         client_token,
         f"{MY_AGENTS_STATE}.load",
         "/my-agents",
+        origin=app_url,
         until=lambda text: "_redirect" in text or '"status_rx_state_": "ready"' in text,
     )
     assert "/signin?next=/my-agents" in seen and wallet.address.lower() not in seen
