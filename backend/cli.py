@@ -21,12 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import migrate as run_migrations
 from backend.db import session_scope
+from backend.modes import live_mode_problems
 from backend.secret_key import SecretKeyMissing, load_secret_key
 from backend.toolchain import reflex_environment
 
@@ -44,6 +46,14 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debu
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        get_settings()
+    except ValidationError as error:
+        # A mistyped setting (ENV=production) is the operator's to fix: say which and how, no traceback.
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
+            console.print(f"[red]Invalid setting {name}[/]: {problem['msg']} (got {problem['input']!r})")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -98,7 +108,7 @@ def worker(
     workers: int = typer.Option(4, "--workers", "-w", min=1, max=64, help="Worker threads."),
 ) -> None:
     """Run the Huey consumer (queue from settings: Redis when REDIS_URL is set, else SQLite)."""
-    _require_secret_key(get_settings())
+    _refuse_unsafe_start(get_settings())
     os.execv(sys.executable, _consumer_command(workers))
 
 
@@ -110,7 +120,7 @@ def up(
 ) -> None:
     """Migrate, seed, start the worker and the app; Ctrl-C stops everything."""
     settings = get_settings()
-    _require_secret_key(settings)
+    _refuse_unsafe_start(settings, seed_demo=seed_demo)
     ports = {settings.frontend_port, settings.backend_port} if dev else {settings.frontend_port}
     busy = sorted(port for port in ports if _port_in_use(settings.app_host, port))
     if busy:
@@ -146,13 +156,22 @@ def up(
         _stop(children)
 
 
-def _require_secret_key(settings: Settings) -> None:
-    """Production without MAXXIT_SECRET_KEY could neither check sessions nor decrypt agent wallets: refuse."""
+def _refuse_unsafe_start(settings: Settings, *, seed_demo: bool | None = None) -> None:
+    """What `up` and `worker` both check first: prod needs its secret key and no demo data or prices.
+
+    Production without MAXXIT_SECRET_KEY could neither check sessions nor decrypt agent wallets; with
+    the sample feed, the demo seed or simulated prices it would trade real money on made-up data.
+    """
+    problems = live_mode_problems(settings, seed_demo=seed_demo)
     try:
         load_secret_key(settings)
     except SecretKeyMissing as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(2) from error
+        problems.insert(0, str(error))
+    if problems:
+        console.print("[red]Refusing to start:[/]")
+        for problem in problems:
+            console.print(f"  [red]-[/] {problem}", soft_wrap=True)
+        raise typer.Exit(2)
 
 
 def _consumer_command(workers: int) -> list[str]:
