@@ -56,7 +56,7 @@ class CtAccountAdmin(BaseModel):
 
 
 def normalize_handle(handle: str) -> str:
-    """`" @Ansem "` -> `"Ansem"`; anything X would not accept as a handle is refused on `handle`."""
+    """`" @OrbitCaller "` -> `"OrbitCaller"`; what X would not accept as a handle is refused on `handle`."""
     value = (handle or "").strip().removeprefix("@")
     if not _HANDLE.match(value):
         raise InputRejected("handle", HANDLE_RULE)
@@ -162,8 +162,8 @@ def _followers(value: int) -> int:
 def _serialise_handle(session: Session, handle: str) -> None:
     """On PostgreSQL, adds of one handle in any case wait for each other until commit.
 
-    The unique constraint is case-sensitive, so without this `Ansem` and `ansem` added at the same moment
-    would both be inserted. SQLite serialises writers on the whole database already.
+    The unique constraint is case-sensitive, so without this `OrbitCaller` and `orbitcaller` added at the
+    same moment would both be inserted. SQLite serialises writers on the whole database already.
     """
     if session.get_bind().dialect.name == "postgresql":
         key = "ct_account:" + handle.lower()
