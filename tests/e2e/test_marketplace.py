@@ -76,3 +76,17 @@ def test_unknown_agent_shows_not_found(page: Page, app_url: str) -> None:
     expect(page.locator("#agent-not-found")).to_have_text("Agent not found")
     page.goto(f"{app_url}/agents/not-a-number")
     expect(page.locator("#agent-not-found")).to_be_visible()
+
+
+def test_demo_banner_on_every_page_even_on_a_phone(page: Page, app_url: str, seeded: Seeded) -> None:
+    """The app runs on the simulated price feed here, so every page says its data is made up."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/marketplace", f"/agents/{seeded.hyper_id}"):
+        page.goto(f"{app_url}{path}")
+        banner = page.locator("#demo-banner")
+        expect(banner).to_have_text("Demo data: simulated prices and posts")
+        expect(banner).to_be_visible()
+        box = banner.bounding_box()
+        assert box is not None and box["y"] <= 1 and box["width"] <= 390 and box["height"] <= 48
+        # The text wraps inside the banner instead of running off a narrow screen.
+        assert banner.evaluate("el => el.scrollWidth <= el.clientWidth")
