@@ -7,10 +7,8 @@ the task package (backend stays importable without it).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import migrate as run_migrations
 from backend.db import session_scope
 from backend.modes import live_mode_problems
+from backend.processes import Children
 from backend.secret_key import SecretKeyMissing, load_secret_key
 from backend.toolchain import reflex_environment
 
@@ -133,27 +132,27 @@ def up(
     if settings.seed_demo_data if seed_demo is None else seed_demo:
         seed()
 
-    children: list[subprocess.Popen] = []
-    # Started from a script's background job, SIGINT arrives ignored; Ctrl-C must still stop us.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    children = Children()
+    children.stop_on_signals()  # Ctrl-C and SIGTERM alike, even when started with SIGINT ignored
     try:
-        children.append(_spawn("worker", _consumer_command(workers)))
-        children.append(_spawn("app", _reflex_command(dev)))
+        environment = reflex_environment()
+        children.spawn("worker", _consumer_command(workers), cwd=PROJECT_ROOT, env=environment)
+        children.spawn("app", _reflex_command(dev), cwd=PROJECT_ROOT, env=environment)
         url = settings.frontend_url
-        _wait_until_served(url, children)
+        _wait_until_served(url, children.processes)
         console.print(
             f"\n[bold green]Maxxit is up:[/] {url}   (API docs: {_api_base(dev)}/api/docs)  Ctrl-C stops.\n"
         )
-        while all(child.poll() is None for child in children):
+        while all(child.poll() is None for child in children.processes):
             time.sleep(0.5)
-        failed = next(child for child in children if child.poll() is not None)
+        failed = next(child for child in children.processes if child.poll() is not None)
         console.print(f"[red]A process exited ({failed.args[0]} code {failed.returncode}); stopping.[/]")
         raise typer.Exit(1)
     except KeyboardInterrupt:
         console.print("\nStopping...")
     finally:
-        _stop(children)
+        children.stop(STOP_GRACE_S)
+        console.print("Stopped.")
 
 
 def _refuse_unsafe_start(settings: Settings, *, seed_demo: bool | None = None) -> None:
@@ -200,12 +199,6 @@ def _api_base(dev: bool) -> str:
     return f"http://{settings.app_host}:{settings.backend_port}" if dev else settings.frontend_url
 
 
-def _spawn(name: str, command: Sequence[str]) -> subprocess.Popen:
-    logger.info("starting %s: %s", name, " ".join(command))
-    # Own session per child: Ctrl-C reaches us, and we stop each child's whole process tree.
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=reflex_environment(), start_new_session=True)
-
-
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
@@ -226,22 +219,6 @@ def _wait_until_served(url: str, children: Sequence[subprocess.Popen]) -> None:
                 pass
             time.sleep(1)
     raise typer.Exit(1)
-
-
-def _stop(children: Sequence[subprocess.Popen]) -> None:
-    for child in children:
-        _signal_group(child, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_S
-    for child in children:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        _signal_group(child, signal.SIGKILL)  # whatever of its tree is still alive
-    console.print("Stopped.")
-
-
-def _signal_group(child: subprocess.Popen, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, sig)
 
 
 def _log_dir() -> Path:
