@@ -7,6 +7,7 @@ import pytest
 from backend.config import Settings
 from maxxit_ui.components.layout import DEMO_BANNER_TEXT, demo_banner
 
+
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("ENV", "SEED_DEMO_DATA", "SAMPLE_FEED_ENABLED", "PRICE_FEED", "PUBLIC_URL"):
