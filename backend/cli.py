@@ -65,7 +65,10 @@ def migrate() -> None:
 
 @app.command()
 def seed() -> None:
-    """Load the demo data (idempotent: a second run adds nothing)."""
+    """Load the demo data (idempotent: a second run adds nothing). Refused when ENV=prod."""
+    if get_settings().env == "prod":
+        console.print("[red]Refusing to seed:[/] the demo's made-up agents and posts have no place in prod.")
+        raise typer.Exit(2)
     from backend.demo.seed import seed_demo
     from backend.prices.simulated import SimulatedPriceFeed
 

@@ -124,6 +124,9 @@ def test_production_refuses_the_seed_flag_and_a_plain_http_public_url(tmp_path: 
     seeded = _maxxit("up", "--seed", env=_prod_env(tmp_path))
     assert seeded.returncode == 2
     assert "--seed loads the demo's made-up data" in seeded.stdout
+    by_hand = _maxxit("seed", env=_prod_env(tmp_path))
+    assert by_hand.returncode == 2
+    assert "Refusing to seed" in by_hand.stdout
     for command in ("up", "worker"):
         result = _maxxit(command, env=_prod_env(tmp_path, PUBLIC_URL="http://maxxit.example.com"))
         assert result.returncode == 2
