@@ -90,6 +90,8 @@ def add_account(
             account = CtAccount(handle=handle, display_name=display_name, followers_count=followers_count)
         else:
             account.handle, account.removed_at, account.is_active = handle, None, True
+            # An operator's follow is of the real account: a removed demo one stops being the sample feed's.
+            account.is_demo = False
             account.display_name = display_name or account.display_name
             account.followers_count = followers_count or account.followers_count
         session.add(account)

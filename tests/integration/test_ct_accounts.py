@@ -141,6 +141,14 @@ def test_losing_the_insert_race_is_already_followed(engine, session, admin):
     assert _counts(session) == (1, 0)  # the rival's account only, and no audit row of ours
 
 
+def test_an_operator_restoring_a_removed_demo_account_follows_the_real_one(session, factory, admin):
+    demo = factory.ct_account(handle="demo_tapeowl", is_demo=True, removed_at=utcnow())
+    restored = add_account(session, handle="demo_tapeowl", actor=admin)
+    assert restored.id == demo.id
+    session.expire_all()
+    assert session.get(CtAccount, demo.id).is_demo is False  # the sample feed no longer posts as it
+
+
 def test_adding_a_removed_handle_restores_it_with_its_posts(session, factory, admin):
     account = add_account(
         session, handle="Comeback", display_name="Old name", followers_count=10, actor=admin
