@@ -7,10 +7,8 @@ the task package (backend stays importable without it).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,12 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import migrate as run_migrations
 from backend.db import session_scope
+from backend.modes import live_mode_problems
+from backend.processes import Children
 from backend.secret_key import SecretKeyMissing, load_secret_key
 from backend.toolchain import reflex_environment
 
@@ -44,6 +45,14 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debu
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        get_settings()
+    except ValidationError as error:
+        # A mistyped setting (ENV=production) is the operator's to fix: say which and how, no traceback.
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
+            console.print(f"[red]Invalid setting {name}[/]: {problem['msg']} (got {problem['input']!r})")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -56,7 +65,10 @@ def migrate() -> None:
 
 @app.command()
 def seed() -> None:
-    """Load the demo data (idempotent: a second run adds nothing)."""
+    """Load the demo data (idempotent: a second run adds nothing). Refused when ENV=prod."""
+    if get_settings().env == "prod":
+        console.print("[red]Refusing to seed:[/] the demo's made-up agents and posts have no place in prod.")
+        raise typer.Exit(2)
     from backend.demo.seed import seed_demo
     from backend.prices.simulated import SimulatedPriceFeed
 
@@ -98,7 +110,7 @@ def worker(
     workers: int = typer.Option(4, "--workers", "-w", min=1, max=64, help="Worker threads."),
 ) -> None:
     """Run the Huey consumer (queue from settings: Redis when REDIS_URL is set, else SQLite)."""
-    _require_secret_key(get_settings())
+    _refuse_unsafe_start(get_settings())
     os.execv(sys.executable, _consumer_command(workers))
 
 
@@ -110,7 +122,7 @@ def up(
 ) -> None:
     """Migrate, seed, start the worker and the app; Ctrl-C stops everything."""
     settings = get_settings()
-    _require_secret_key(settings)
+    _refuse_unsafe_start(settings, seed_demo=seed_demo)
     ports = {settings.frontend_port, settings.backend_port} if dev else {settings.frontend_port}
     busy = sorted(port for port in ports if _port_in_use(settings.app_host, port))
     if busy:
@@ -123,36 +135,45 @@ def up(
     if settings.seed_demo_data if seed_demo is None else seed_demo:
         seed()
 
-    children: list[subprocess.Popen] = []
-    # Started from a script's background job, SIGINT arrives ignored; Ctrl-C must still stop us.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    children = Children()
+    children.stop_on_signals()  # Ctrl-C and SIGTERM alike, even when started with SIGINT ignored
     try:
-        children.append(_spawn("worker", _consumer_command(workers)))
-        children.append(_spawn("app", _reflex_command(dev)))
+        environment = reflex_environment()
+        children.spawn("worker", _consumer_command(workers), cwd=PROJECT_ROOT, env=environment)
+        children.spawn("app", _reflex_command(dev), cwd=PROJECT_ROOT, env=environment)
         url = settings.frontend_url
-        _wait_until_served(url, children)
+        _wait_until_served(url, children.processes)
         console.print(
             f"\n[bold green]Maxxit is up:[/] {url}   (API docs: {_api_base(dev)}/api/docs)  Ctrl-C stops.\n"
         )
-        while all(child.poll() is None for child in children):
+        while all(child.poll() is None for child in children.processes):
             time.sleep(0.5)
-        failed = next(child for child in children if child.poll() is not None)
+        failed = next(child for child in children.processes if child.poll() is not None)
         console.print(f"[red]A process exited ({failed.args[0]} code {failed.returncode}); stopping.[/]")
         raise typer.Exit(1)
     except KeyboardInterrupt:
         console.print("\nStopping...")
     finally:
-        _stop(children)
+        children.stop(STOP_GRACE_S)
+        console.print("Stopped.")
 
 
-def _require_secret_key(settings: Settings) -> None:
-    """Production without MAXXIT_SECRET_KEY could neither check sessions nor decrypt agent wallets: refuse."""
+def _refuse_unsafe_start(settings: Settings, *, seed_demo: bool | None = None) -> None:
+    """What `up` and `worker` both check first: prod needs its secret key and no demo data or prices.
+
+    Production without MAXXIT_SECRET_KEY could neither check sessions nor decrypt agent wallets; with
+    the sample feed, the demo seed or simulated prices it would trade real money on made-up data.
+    """
+    problems = live_mode_problems(settings, seed_demo=seed_demo)
     try:
         load_secret_key(settings)
     except SecretKeyMissing as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(2) from error
+        problems.insert(0, str(error))
+    if problems:
+        console.print("[red]Refusing to start:[/]")
+        for problem in problems:
+            console.print(f"  [red]-[/] {problem}", soft_wrap=True)
+        raise typer.Exit(2)
 
 
 def _consumer_command(workers: int) -> list[str]:
@@ -181,12 +202,6 @@ def _api_base(dev: bool) -> str:
     return f"http://{settings.app_host}:{settings.backend_port}" if dev else settings.frontend_url
 
 
-def _spawn(name: str, command: Sequence[str]) -> subprocess.Popen:
-    logger.info("starting %s: %s", name, " ".join(command))
-    # Own session per child: Ctrl-C reaches us, and we stop each child's whole process tree.
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=reflex_environment(), start_new_session=True)
-
-
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
@@ -207,22 +222,6 @@ def _wait_until_served(url: str, children: Sequence[subprocess.Popen]) -> None:
                 pass
             time.sleep(1)
     raise typer.Exit(1)
-
-
-def _stop(children: Sequence[subprocess.Popen]) -> None:
-    for child in children:
-        _signal_group(child, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_S
-    for child in children:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        _signal_group(child, signal.SIGKILL)  # whatever of its tree is still alive
-    console.print("Stopped.")
-
-
-def _signal_group(child: subprocess.Popen, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, sig)
 
 
 def _log_dir() -> Path:

@@ -6,9 +6,10 @@ import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,13 +19,22 @@ HYPERLIQUID_NETWORKS = {
     "testnet": "https://api.hyperliquid-testnet.xyz",
 }
 
+# What ENV=prod changes when the setting is not given: the demo's sources of made-up data are off.
+LIVE_DEFAULTS: dict[str, object] = {
+    "seed_demo_data": False,
+    "sample_feed_enabled": False,
+    "price_feed": "hyperliquid",
+}
+
 
 class Settings(BaseSettings):
     """Read from the environment (and `.env`); names are the upper-case field names."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    env: str = Field(default="dev", description="dev | test | prod")
+    env: Literal["dev", "test", "prod"] = Field(
+        default="dev", description="dev | test | prod; prod switches the demo off (see `_live_defaults`)."
+    )
     database_url: str = Field(default=f"sqlite:///{DATA_DIR / 'maxxit.db'}")
     redis_url: str | None = Field(default=None, description="When set, Huey and Reflex state use Redis.")
     huey_sqlite_path: Path = Field(default=DATA_DIR / "huey.db")
@@ -118,6 +128,25 @@ class Settings(BaseSettings):
     reconcile_weight_per_minute: int = Field(
         default=240, ge=10, le=1200, description="Hyperliquid request weight reconciliation may spend."
     )
+
+    @model_validator(mode="after")
+    def _live_defaults(self) -> Self:
+        """In prod, what was not set explicitly takes the live value: no demo data, real prices.
+
+        An explicit demo value stays as given so that `maxxit up` / `maxxit worker` can refuse it by name
+        (`backend.modes.live_mode_problems`) instead of silently overriding what the operator wrote.
+        """
+        if self.env == "prod":
+            for name, live in LIVE_DEFAULTS.items():
+                if name not in self.model_fields_set:
+                    # Straight into __dict__: setattr would count the field as explicitly set.
+                    self.__dict__[name] = live
+        return self
+
+    @property
+    def demo_active(self) -> bool:
+        """Demo data or made-up posts or prices are on: pages say so."""
+        return self.seed_demo_data or self.sample_feed_enabled or self.price_feed == "simulated"
 
     @field_validator("hyperliquid_api")
     @classmethod

@@ -7,6 +7,7 @@ from functools import partial
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from backend.api import admin, agents, auth, deployments, health, metrics, posts, signals
@@ -38,7 +39,9 @@ def create_api(
 
     `events` queues stored posts for classification; without it the periodic sweep finds them later.
     """
-    app = FastAPI(
+    # Swagger UI's JS and CSS come from the fastapi-offline package, not a CDN: the docs work offline.
+    app = FastAPIOffline(
+        static_url="/api/docs-assets",
         title="Maxxit API",
         description=DESCRIPTION,
         version=health.app_version(),

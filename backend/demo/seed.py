@@ -186,10 +186,14 @@ def _seed_accounts(
     for handle, display, followers in catalog.CT_ACCOUNTS:
         account = session.exec(select(CtAccount).where(CtAccount.handle == handle)).first()
         if account is None:
-            account = CtAccount(handle=handle, display_name=display, followers_count=followers)
+            account = CtAccount(handle=handle, display_name=display, followers_count=followers, is_demo=True)
             session.add(account)
             session.flush()
             report.posts_created += _seed_posts(session, account, tokens[handle], now)
+        elif not account.is_demo:
+            # Someone follows a real account of that name: it gets no made-up posts and no demo followers.
+            logger.warning("demo seed: @%s is a real account here; the demo leaves it alone", handle)
+            continue
         accounts[handle] = account
     return accounts
 
@@ -256,7 +260,7 @@ def _seed_agent(
     )
     session.add(agent)
     session.flush()
-    followed = [accounts[h] for h in spec.follows]
+    followed = [accounts[h] for h in spec.follows if h in accounts]
     session.add_all(AgentAccount(agent_id=agent.id, ct_account_id=a.id) for a in followed)
 
     rng = random.Random(f"deployments:{spec.name}")

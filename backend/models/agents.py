@@ -101,6 +101,8 @@ class CtAccount(SQLModel, table=True):
     followers_count: int = Field(default=0, nullable=False)
     impact_factor: Decimal = decimal_field(RATIO, Decimal("0"), nullable=False)
     is_active: bool = Field(default=True, nullable=False)
+    # Created by the demo seed under a fictional handle: the only accounts the sample feed may post as.
+    is_demo: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()})
     last_seen_external_id: str | None = Field(default=None, max_length=64)
     # X's numeric user id, looked up once by handle and kept: timelines are fetched by id.
     x_user_id: str | None = Field(default=None, max_length=32)

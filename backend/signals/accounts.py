@@ -56,7 +56,7 @@ class CtAccountAdmin(BaseModel):
 
 
 def normalize_handle(handle: str) -> str:
-    """`" @Ansem "` -> `"Ansem"`; anything X would not accept as a handle is refused on `handle`."""
+    """`" @OrbitCaller "` -> `"OrbitCaller"`; what X would not accept as a handle is refused on `handle`."""
     value = (handle or "").strip().removeprefix("@")
     if not _HANDLE.match(value):
         raise InputRejected("handle", HANDLE_RULE)
@@ -90,6 +90,8 @@ def add_account(
             account = CtAccount(handle=handle, display_name=display_name, followers_count=followers_count)
         else:
             account.handle, account.removed_at, account.is_active = handle, None, True
+            # An operator's follow is of the real account: a removed demo one stops being the sample feed's.
+            account.is_demo = False
             account.display_name = display_name or account.display_name
             account.followers_count = followers_count or account.followers_count
         session.add(account)
@@ -162,8 +164,8 @@ def _followers(value: int) -> int:
 def _serialise_handle(session: Session, handle: str) -> None:
     """On PostgreSQL, adds of one handle in any case wait for each other until commit.
 
-    The unique constraint is case-sensitive, so without this `Ansem` and `ansem` added at the same moment
-    would both be inserted. SQLite serialises writers on the whole database already.
+    The unique constraint is case-sensitive, so without this `OrbitCaller` and `orbitcaller` added at the
+    same moment would both be inserted. SQLite serialises writers on the whole database already.
     """
     if session.get_bind().dialect.name == "postgresql":
         key = "ct_account:" + handle.lower()

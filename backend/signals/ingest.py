@@ -41,7 +41,8 @@ def followed_accounts(session: Session, *, active_only: bool = True) -> dict[str
 def store_posts(session: Session, source: PostSource, posts: Iterable[RawPost]) -> list[int]:
     """Store the posts of followed, active accounts; return the ids of those not stored before.
 
-    Commits. Posts of unknown, paused or removed accounts are dropped (logged at debug).
+    Commits. Posts of unknown, paused or removed accounts are dropped (logged at debug); sample-feed posts
+    are stored only for demo accounts (`CtAccount.is_demo`), never for a real account of the same handle.
     """
     accounts = followed_accounts(session)
     new_ids: list[int] = []
@@ -49,6 +50,12 @@ def store_posts(session: Session, source: PostSource, posts: Iterable[RawPost]) 
         account = accounts.get(post.handle.lower())
         if account is None:
             logger.debug("dropping %s post %s: @%s is not followed", source, post.external_id, post.handle)
+            continue
+        if source == PostSource.SAMPLE and not account.is_demo:
+            # The bundled posts are made up: attributed to a real account they would be traded as its calls.
+            logger.warning(
+                "refusing sample post %s: @%s is not a demo account", post.external_id, post.handle
+            )
             continue
         post_id = insert_or_ignore(
             session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from backend.config import Settings, get_settings
 from maxxit_ui.components.wallet import wallet_control
 
 NAV_LINKS: tuple[tuple[str, str], ...] = (
@@ -11,6 +12,7 @@ NAV_LINKS: tuple[tuple[str, str], ...] = (
     ("Leaderboard", "/#leaderboard"),
 )
 CONTENT_WIDTH = "1200px"
+DEMO_BANNER_TEXT = "Demo data: simulated prices and posts"
 
 
 def _nav_link(text: str, href: str) -> rx.Component:
@@ -64,9 +66,30 @@ def header() -> rx.Component:
     )
 
 
-def page(*children: rx.Component) -> rx.Component:
-    """Every page: header, then a centred column of content."""
+def demo_banner(settings: Settings | None = None) -> rx.Component:
+    """A slim line above every page while made-up data is on, so no figure is taken for a real one.
+
+    Decided from the settings the app was started with (pages are compiled then); nothing in live mode.
+    """
+    if not (settings or get_settings()).demo_active:
+        return rx.fragment()
     return rx.box(
+        rx.text(DEMO_BANNER_TEXT, size="1", weight="medium", text_align="center"),
+        id="demo-banner",
+        role="status",
+        background="var(--amber-3)",
+        color="var(--amber-11)",
+        border_bottom="1px solid var(--amber-a6)",
+        padding_x="12px",
+        padding_y="4px",
+        width="100%",
+    )
+
+
+def page(*children: rx.Component) -> rx.Component:
+    """Every page: the demo banner when it applies, header, then a centred column of content."""
+    return rx.box(
+        demo_banner(),
         header(),
         rx.vstack(
             *children,

@@ -55,7 +55,7 @@ def _add_form() -> rx.Component:
                 "Display name (optional)",
                 "ct-display-name",
                 rx.input(
-                    placeholder="e.g. Ansem",
+                    placeholder="e.g. OrbitCaller",
                     value=S.display_name,
                     on_change=S.set_display_name,
                     max_length=DISPLAY_NAME_INPUT_MAX,

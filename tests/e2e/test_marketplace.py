@@ -96,7 +96,7 @@ def test_pages_work_under_the_content_security_policy(page: Page, app_url: str, 
     expect(page.locator("#stat-agents")).to_have_text("2")
     page.goto(f"{app_url}/agents/{seeded.hyper_id}")
     expect(page.locator("#weights-chart .js-plotly-plot")).to_be_visible()
-    expect(page.locator("#positions-table")).to_contain_text("ETH")
+    expect(page.locator("#figure-pnl")).to_have_text("+$42.00")
 
     assert page.evaluate("window.__csp") == []
     assert violations == []
@@ -113,3 +113,17 @@ def test_the_event_socket_accepts_our_origin_only(app_url: str) -> None:
         assert str(ours.recv(timeout=10)).startswith("0")  # the Engine.IO handshake
     with pytest.raises(InvalidStatus), connect(socket_url, origin="http://127.0.0.1:6666", open_timeout=10):
         pass
+
+
+def test_demo_banner_on_every_page_even_on_a_phone(page: Page, app_url: str, seeded: Seeded) -> None:
+    """The app runs on the simulated price feed here, so every page says its data is made up."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/marketplace", f"/agents/{seeded.hyper_id}"):
+        page.goto(f"{app_url}{path}")
+        banner = page.locator("#demo-banner")
+        expect(banner).to_have_text("Demo data: simulated prices and posts")
+        expect(banner).to_be_visible()
+        box = banner.bounding_box()
+        assert box is not None and box["y"] <= 1 and box["width"] <= 390 and box["height"] <= 48
+        # The text wraps inside the banner instead of running off a narrow screen.
+        assert banner.evaluate("el => el.scrollWidth <= el.clientWidth")

@@ -3,6 +3,7 @@ even when launched from a background job where SIGINT starts out ignored."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,7 +41,14 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-def test_up_serves_and_sigint_stops_everything(tmp_path: Path):
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _start_up(tmp_path: Path) -> tuple[subprocess.Popen, str, int]:
+    """`maxxit up` in a session of its own, as a background job starts it; returns it, its marker and port."""
     marker = f"MAXXIT_UP_TEST={uuid.uuid4().hex}"
     port = _free_port()
     env = {
@@ -60,27 +68,73 @@ def test_up_serves_and_sigint_stops_everything(tmp_path: Path):
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as a background job starts
     )
+    output = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if "Maxxit is up" in line:
+            break
+    if not any("Maxxit is up" in line for line in output):
+        _kill_everything(process, marker)
+        pytest.fail("".join(output[-30:]))
+    return process, marker, port
+
+
+def _kill_everything(process: subprocess.Popen, marker: str) -> None:
+    """Cleanup after a failed test: whatever carries the marker, wherever its session."""
+    for pid in [process.pid, *_processes_with(marker)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def _wait_until_gone(marker: str) -> list[int]:
+    deadline = time.monotonic() + 30
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return _processes_with(marker)
+
+
+def _describe(pids: list[int]) -> list[str]:
+    """Survivors by pid and command line, so a failure says which process outlived the stop."""
+    described = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            described.append(f"{pid}: {command[:120].decode(errors='replace')}")
+    return described
+
+
+def test_up_serves_and_sigint_stops_everything(tmp_path: Path):
+    process, marker, port = _start_up(tmp_path)
     try:
-        output = []
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if "Maxxit is up" in line:
-                break
-        assert any("Maxxit is up" in line for line in output), "".join(output[-30:])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=10) as response:
             assert response.status == 200
         assert len(_processes_with(marker)) >= 3  # maxxit up, the consumer, the app
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
-        deadline = time.monotonic() + 20
-        while _processes_with(marker) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert _processes_with(marker) == []
+        assert _describe(_wait_until_gone(marker)) == []
+        assert _port_free(port)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None or _processes_with(marker):
+            _kill_everything(process, marker)
+
+
+def test_sigterm_to_the_process_group_stops_everything_it_started(tmp_path: Path):
+    """What a service manager or `kill -TERM -<pgid>` sends: the Reflex app and its server go too."""
+    process, marker, port = _start_up(tmp_path)
+    try:
+        started = _processes_with(marker)
+        assert len(started) >= 3  # maxxit up, the consumer, the app (and the app's server, bun...)
+
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert _describe(_wait_until_gone(marker)) == []
+        assert _port_free(port)
+    finally:
+        if process.poll() is None or _processes_with(marker):
+            _kill_everything(process, marker)

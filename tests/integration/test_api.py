@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -229,6 +230,20 @@ def test_openapi_lists_the_paths_and_documents_the_error_shape(offline_client):
     assert docs.status_code == 200
     assert docs.headers["content-type"].startswith("text/html")
     assert "/api/openapi.json" in docs.text
+
+
+def test_docs_page_works_offline_from_assets_the_app_serves(offline_client):
+    """Swagger UI from the app itself: a blank page on machines without internet, otherwise."""
+    docs = offline_client.get("/api/docs").text
+    referenced = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", docs)
+    assert referenced, docs
+    assert [url for url in referenced if "//" in url] == []  # no CDN, no other host
+    assets = [url for url in referenced if url.endswith((".js", ".css"))]
+    assert {url.rsplit(".", 1)[1] for url in assets} == {"js", "css"}
+    for url in assets:
+        response = offline_client.get(url)
+        assert response.status_code == 200, url
+        assert len(response.content) > 1000, url
 
 
 # --- health ------------------------------------------------------------------------------------------------

@@ -125,10 +125,10 @@ def test_operator_endpoints_need_an_admin(client, session, factory, as_trader, m
 
 
 def test_admin_adds_pauses_resumes_and_removes(client, session, as_admin):
-    added = _add(client, as_admin, "@Ansem", display_name="Ansem", followers_count=1200)
+    added = _add(client, as_admin, "@OrbitCaller", display_name="OrbitCaller", followers_count=1200)
     assert {k: added[k] for k in ("handle", "display_name", "status", "followers_count", "posts_count")} == {
-        "handle": "Ansem",
-        "display_name": "Ansem",
+        "handle": "OrbitCaller",
+        "display_name": "OrbitCaller",
         "status": "active",
         "followers_count": 1200,
         "posts_count": 0,
@@ -141,7 +141,7 @@ def test_admin_adds_pauses_resumes_and_removes(client, session, as_admin):
     assert paused.json()["status"] == "paused"
     assert client.get("/api/v1/ct-accounts").json() == []  # the builder's picker: active accounts only
     listed = client.get("/api/v1/admin/ct-accounts", headers=as_admin).json()
-    assert [(a["handle"], a["status"]) for a in listed] == [("Ansem", "paused")]
+    assert [(a["handle"], a["status"]) for a in listed] == [("OrbitCaller", "paused")]
 
     assert client.patch(path, json={"is_active": True}, headers=as_admin).json()["status"] == "active"
     [picked] = client.get("/api/v1/ct-accounts").json()
@@ -152,7 +152,7 @@ def test_admin_adds_pauses_resumes_and_removes(client, session, as_admin):
         "followers_count",
         "impact_factor",
     }  # builder's shape
-    assert (picked["id"], picked["handle"], picked["followers_count"]) == (added["id"], "Ansem", 1200)
+    assert (picked["id"], picked["handle"], picked["followers_count"]) == (added["id"], "OrbitCaller", 1200)
 
     for _ in range(2):
         removed = client.delete(path, headers=as_admin)
@@ -189,8 +189,8 @@ def test_bad_account_is_422_on_the_field_and_nothing_written(
 
 
 def test_a_followed_handle_is_422_already_followed(client, session, as_admin):
-    _add(client, as_admin, "Ansem")
-    response = client.post("/api/v1/ct-accounts", json={"handle": "ANSEM"}, headers=as_admin)
+    _add(client, as_admin, "OrbitCaller")
+    response = client.post("/api/v1/ct-accounts", json={"handle": "ORBITCALLER"}, headers=as_admin)
     _assert_422(response, "handle", "already followed")
     assert _written(session) == (1, 0, 1)
 

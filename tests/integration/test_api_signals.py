@@ -73,7 +73,7 @@ def test_bad_query_values_are_422_on_the_field(client: TestClient, query: str, f
 
 
 def test_public_agent_signals_for_anyone(client: TestClient, factory: Factory):
-    account = factory.ct_account(handle="HsakaTrades")
+    account = factory.ct_account(handle="TapeOwlTrades")
     agent = factory.agent(weight_tweet=60, weight_rsi=20)
     post = factory.post(account, text="$ETH longing the reclaim", confidence=D("0.9"), classifier="gpt-x")
     factory.signal(agent, token="BTC", status=SignalStatus.PENDING)
@@ -88,7 +88,7 @@ def test_public_agent_signals_for_anyone(client: TestClient, factory: Factory):
     assert (body["total"], body["limit"], body["offset"]) == (1, 25, 0)
     assert (body["agent_name"], body["threshold"]) == (agent.name, "0.550000")
     (item,) = body["items"]
-    assert item["post_handle"] == "HsakaTrades" and item["post_text"] == post.text
+    assert item["post_handle"] == "TapeOwlTrades" and item["post_text"] == post.text
     assert item["features"] == {"tweet": "0.9", "rsi": "0.5"}  # decimal strings, WEIGHT_NAMES order
     assert item["contributions"] == {"tweet": "0.675000", "rsi": "0.125000"}  # 60*0.9/80, 20*0.5/80
     assert item["outcome"] == "Executed: 1 position"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, func, select
 
 from backend.config import PROJECT_ROOT
@@ -73,6 +74,64 @@ def test_production_without_a_secret_key_refuses_to_start_app_and_worker(tmp_pat
         assert result.returncode == 2, command
         assert "MAXXIT_SECRET_KEY is required when ENV=prod" in result.stdout
     assert not db.exists()
+
+
+def _prod_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """A production environment that would start, plus the overrides under test."""
+    env = {
+        **os.environ,
+        "ENV": "prod",
+        "MAXXIT_SECRET_KEY": "k" * 40,
+        "PUBLIC_URL": "https://maxxit.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'untouched.db'}",
+        "COLUMNS": "200",
+    }
+    for name in ("SEED_DEMO_DATA", "SAMPLE_FEED_ENABLED", "PRICE_FEED"):
+        env.pop(name, None)
+    return {**env, **overrides}
+
+
+@pytest.mark.parametrize("value", ["production", "PROD"])
+def test_an_unknown_env_refuses_to_start_listing_the_valid_values(tmp_path: Path, value: str):
+    env = {**os.environ, "ENV": value, "DATABASE_URL": f"sqlite:///{tmp_path / 'untouched.db'}"}
+    env["COLUMNS"] = "200"
+    for command in ("up", "worker"):
+        result = _maxxit(command, env=env)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert "Invalid setting ENV" in result.stdout
+        assert "'dev', 'test' or 'prod'" in result.stdout
+        assert f"got {value!r}" in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "untouched.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SAMPLE_FEED_ENABLED", "true"), ("SEED_DEMO_DATA", "true"), ("PRICE_FEED", "simulated")],
+)
+def test_production_refuses_demo_data_turned_on_by_name(tmp_path: Path, name: str, value: str):
+    env = _prod_env(tmp_path, **{name: value})
+    for command in ("up", "worker"):
+        result = _maxxit(command, env=env)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert "Refusing to start" in result.stdout
+        assert f"{name}={value}" in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "untouched.db").exists()
+
+
+def test_production_refuses_the_seed_flag_and_a_plain_http_public_url(tmp_path: Path):
+    seeded = _maxxit("up", "--seed", env=_prod_env(tmp_path))
+    assert seeded.returncode == 2
+    assert "--seed loads the demo's made-up data" in seeded.stdout
+    by_hand = _maxxit("seed", env=_prod_env(tmp_path))
+    assert by_hand.returncode == 2
+    assert "Refusing to seed" in by_hand.stdout
+    for command in ("up", "worker"):
+        result = _maxxit(command, env=_prod_env(tmp_path, PUBLIC_URL="http://maxxit.example.com"))
+        assert result.returncode == 2
+        assert "PUBLIC_URL must be the https:// URL" in result.stdout
+    assert not (tmp_path / "untouched.db").exists()
 
 
 def test_create_admin_promotes_a_wallet_once_and_refuses_bad_addresses(tmp_path: Path):

@@ -54,9 +54,14 @@ def _audit_rows(session: Session, action: str | None = None) -> list[AuditLog]:
 
 def test_add_strips_the_at_and_audits(session, admin):
     added = add_account(
-        session, handle=" @Ansem ", display_name=" Ansem ", followers_count=500, actor=admin, ip="10.0.0.7"
+        session,
+        handle=" @OrbitCaller ",
+        display_name=" OrbitCaller ",
+        followers_count=500,
+        actor=admin,
+        ip="10.0.0.7",
     )
-    assert (added.handle, added.display_name, added.followers_count) == ("Ansem", "Ansem", 500)
+    assert (added.handle, added.display_name, added.followers_count) == ("OrbitCaller", "OrbitCaller", 500)
     assert added.status == "active"
     assert (added.posts_count, added.signal_posts_count, added.agents_following) == (0, 0, 0)
     assert added.last_post_at is None and added.impact_factor == Decimal("0")
@@ -65,8 +70,8 @@ def test_add_strips_the_at_and_audits(session, admin):
     assert row.action == Action.CT_ACCOUNT_ADDED
     assert (row.entity_type, row.entity_id) == ("ct_account", str(added.id))
     assert (row.actor, row.actor_user_id, row.ip) == (admin.address, admin.id, "10.0.0.7")
-    assert row.details == {"handle": "Ansem", "display_name": "Ansem", "restored": False}
-    assert "ansem" in followed_accounts(session)
+    assert row.details == {"handle": "OrbitCaller", "display_name": "OrbitCaller", "restored": False}
+    assert "orbitcaller" in followed_accounts(session)
 
 
 @pytest.mark.parametrize(
@@ -111,9 +116,9 @@ def test_only_admins_manage_accounts(session, factory, admin):
     assert _counts(session) == (1, 1)
 
 
-@pytest.mark.parametrize("again", ["ansem", "@ANSEM", "Ansem"])
+@pytest.mark.parametrize("again", ["orbitcaller", "@ORBITCALLER", "OrbitCaller"])
 def test_a_followed_handle_in_any_case_is_already_followed(session, admin, again):
-    first = add_account(session, handle="Ansem", actor=admin)
+    first = add_account(session, handle="OrbitCaller", actor=admin)
     set_account_active(session, first.id, False, actor=admin)  # paused still counts as followed
     with pytest.raises(InputRejected) as caught:
         add_account(session, handle=again, actor=admin)
@@ -134,6 +139,14 @@ def test_losing_the_insert_race_is_already_followed(engine, session, admin):
         add_account(session, handle="racer", actor=admin)
     assert str(caught.value) == "already followed"
     assert _counts(session) == (1, 0)  # the rival's account only, and no audit row of ours
+
+
+def test_an_operator_restoring_a_removed_demo_account_follows_the_real_one(session, factory, admin):
+    demo = factory.ct_account(handle="demo_tapeowl", is_demo=True, removed_at=utcnow())
+    restored = add_account(session, handle="demo_tapeowl", actor=admin)
+    assert restored.id == demo.id
+    session.expire_all()
+    assert session.get(CtAccount, demo.id).is_demo is False  # the sample feed no longer posts as it
 
 
 def test_adding_a_removed_handle_restores_it_with_its_posts(session, factory, admin):

@@ -10,7 +10,17 @@ from backend.agents.service import list_agents
 from backend.demo import catalog
 from backend.demo.seed import seed_demo
 from backend.metrics.service import compute_agent_figures
-from backend.models import Agent, AgentDeployment, BillingEvent, CtPost, PaperAccount, Position, Signal
+from backend.models import (
+    Agent,
+    AgentAccount,
+    AgentDeployment,
+    BillingEvent,
+    CtAccount,
+    CtPost,
+    PaperAccount,
+    Position,
+    Signal,
+)
 from backend.models.enums import BillingKind, PositionStatus, Side
 from backend.monitor.reconcile import reconcile_deployment
 from backend.prices.simulated import SimulatedPriceFeed
@@ -87,3 +97,20 @@ def test_marketplace_shows_traded_and_untraded_agents(session):
     assert {a.venue for a in page.items} >= {"SPOT", "GMX", "HYPERLIQUID", "OSTIUM", "MULTI"}
     deployments = session.exec(select(func.count()).select_from(AgentDeployment)).one()
     assert deployments == sum(spec.deployments for spec in catalog.AGENTS)
+
+
+def test_seeded_accounts_are_marked_demo_and_a_real_namesake_is_left_alone(session):
+    """A real account followed under a demo handle gets no made-up posts, no demo followers, no flag."""
+    taken = catalog.CT_ACCOUNTS[0][0]
+    real = CtAccount(handle=taken, display_name="A real person")
+    session.add(real)
+    session.commit()
+
+    seed_demo(session, now=NOW)
+    session.refresh(real)
+    assert real.is_demo is False
+    assert session.exec(select(CtPost).where(CtPost.ct_account_id == real.id)).all() == []
+    assert session.exec(select(AgentAccount).where(AgentAccount.ct_account_id == real.id)).all() == []
+    demo = session.exec(select(CtAccount).where(CtAccount.id != real.id)).all()
+    assert sorted(a.handle for a in demo) == sorted(h for h, _, _ in catalog.CT_ACCOUNTS[1:])
+    assert all(a.is_demo for a in demo)

@@ -49,7 +49,7 @@ def test_a_manual_post_opens_a_position_for_each_active_deployment(consumer_env,
     with Session(engine, expire_on_commit=False) as session:
         factory = Factory(session)
         factory.tokens("BTC", "ETH", "SOL")
-        author = factory.ct_account(handle="HsakaTrades")
+        author = factory.ct_account(handle="TapeOwlTrades")
         agent = factory.agent(
             follows=[author], weight_tweet=100, weight_rsi=0, signal_threshold=Decimal("0.1")
         )

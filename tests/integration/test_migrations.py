@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -43,3 +44,35 @@ def test_upgrade_from_empty_matches_models_and_downgrades(request, backend, tmp_
 
 def test_single_head():
     assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_accounts_from_before_the_demo_flag_are_real_ones(request, backend, tmp_path):
+    """Accounts seeded under real people's handles before 0007 must not be posted as by the sample feed."""
+    url = _database_url(request, backend, tmp_path)
+    command.upgrade(alembic_config(url), "0006")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO ct_accounts (handle, display_name, followers_count, impact_factor, is_active, "
+                "created_at) VALUES ('old_handle', 'Old', 1, 0, true, CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT handle, is_demo FROM ct_accounts")).all() == [
+            ("old_handle", False)
+        ]
+        # A writer that does not know the column (an older process mid-deploy) still inserts: real account.
+        conn.execute(
+            sa.text(
+                "INSERT INTO ct_accounts (handle, display_name, followers_count, impact_factor, "
+                "is_active, created_at) VALUES ('new_one', '', 0, 0, true, CURRENT_TIMESTAMP)"
+            )
+        )
+        assert conn.execute(sa.text("SELECT is_demo FROM ct_accounts WHERE handle = 'new_one'")).scalar() in (
+            False,
+            0,
+        )
+    engine.dispose()

@@ -1,4 +1,5 @@
-"""Replaying the sample feed into the database: catch-up cap, no duplicates, unfollowed handles dropped."""
+"""Replaying the sample feed into the database: catch-up cap, no duplicates, unfollowed handles dropped,
+and never a post for an account that is not a demo one."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from sqlmodel import Session, select
 from backend.models import CtPost
 from backend.models.common import utcnow
 from backend.models.enums import PostSource
+from backend.signals.ingest import store_posts
 from backend.signals.sources.sample_feed import SampleFeed, ingest_sample_feed
+from backend.signals.types import RawPost
 from tests.factories import Factory
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -34,8 +37,8 @@ def feed(tmp_path: Path) -> SampleFeed:
 
 @pytest.fixture
 def accounts(factory: Factory) -> None:
-    factory.ct_account(handle="alice")
-    factory.ct_account(handle="bob")  # the file says "Bob": handles match regardless of case
+    factory.ct_account(handle="alice", is_demo=True)
+    factory.ct_account(handle="bob", is_demo=True)  # the file says "Bob": handles match regardless of case
 
 
 def sample_posts(session: Session) -> list[CtPost]:
@@ -86,8 +89,8 @@ def test_a_restart_after_a_long_pause_does_not_flood(session: Session, feed: Sam
 def test_paused_and_removed_accounts_get_no_posts(
     session: Session, factory: Factory, feed: SampleFeed
 ) -> None:
-    factory.ct_account(handle="alice", is_active=False)
-    factory.ct_account(handle="bob", removed_at=utcnow())
+    factory.ct_account(handle="alice", is_active=False, is_demo=True)
+    factory.ct_account(handle="bob", removed_at=utcnow(), is_demo=True)
     assert ingest_sample_feed(session, feed, NOW) == []
     assert sample_posts(session) == []
 
@@ -98,3 +101,28 @@ def test_other_sources_do_not_move_the_sample_cursor(
     carol = factory.ct_account(handle="carol")
     factory.post(carol, source=PostSource.MANUAL, posted_at=NOW)
     assert len(ingest_sample_feed(session, feed, NOW, catch_up=timedelta(minutes=1))) == 2
+
+
+def test_a_real_account_with_a_sample_handle_never_gets_a_sample_post(
+    session: Session, factory: Factory, feed: SampleFeed
+) -> None:
+    """Followed for real (not created by the demo seed), @alice must not be credited with made-up calls."""
+    real = factory.ct_account(handle="alice")
+    assert real.is_demo is False
+    factory.ct_account(handle="bob", is_demo=True)
+    new_ids = ingest_sample_feed(session, feed, NOW)
+    assert len(new_ids) == 10  # only @Bob's third of the 30 slots
+    assert {p.ct_account_id for p in sample_posts(session)} != {real.id}
+    assert session.exec(select(CtPost).where(CtPost.ct_account_id == real.id)).all() == []
+
+
+def test_store_posts_refuses_sample_posts_for_a_non_demo_account_whoever_calls_it(
+    session: Session, factory: Factory
+) -> None:
+    real = factory.ct_account(handle="carol")
+    post = RawPost(external_id="sample-1", handle="carol", text="$BTC long", posted_at=NOW)
+    assert store_posts(session, PostSource.SAMPLE, [post]) == []
+    assert store_posts(session, PostSource.X_API, [post]) != []  # the real source is stored as ever
+    assert [p.source for p in session.exec(select(CtPost).where(CtPost.ct_account_id == real.id))] == [
+        PostSource.X_API
+    ]

@@ -25,7 +25,7 @@ def test_a_manual_post_becomes_signals_for_followers_only(consumer_env, consumer
     with Session(engine, expire_on_commit=False) as session:
         factory = Factory(session)
         factory.tokens("BTC", "ETH", "SOL")
-        author, stranger = factory.ct_account(handle="HsakaTrades"), factory.ct_account()
+        author, stranger = factory.ct_account(handle="TapeOwlTrades"), factory.ct_account()
         eager = dict(weight_tweet=100, weight_rsi=0, signal_threshold=Decimal("0.1"))
         followers = [
             factory.agent(follows=[author], **eager),

@@ -130,7 +130,7 @@ def test_public_agent_is_open_to_anyone_and_unknown_ids_are_not_found(factory: F
 
 
 def test_view_explains_the_score(factory: Factory, session: Session):
-    account = factory.ct_account(handle="CryptoCobain")
+    account = factory.ct_account(handle="VelvetBidTrades")
     post = factory.post(account, text="Accumulating $ETH quietly", classifier="gpt-x", confidence=D("0.88"))
     agent = make_agent(factory, signal_threshold=D("0.6"))
     # Stored out of order, as JSON strings: the view puts them in WEIGHT_NAMES order as Decimals.
@@ -138,7 +138,7 @@ def test_view_explains_the_score(factory: Factory, session: Session):
     factory.signal(agent, post, token="ETH", side=Side.SHORT, score=scored(FEATURES), features=stored)
 
     (view,) = list_signals(session, agent_id=agent.id, viewer=None).items
-    assert (view.post_id, view.post_handle, view.post_text) == (post.id, "CryptoCobain", post.text)
+    assert (view.post_id, view.post_handle, view.post_text) == (post.id, "VelvetBidTrades", post.text)
     assert (view.post_classifier, view.post_confidence) == ("gpt-x", D("0.88"))
     assert (view.token, view.side, view.threshold) == ("ETH", Side.SHORT, D("0.6"))
     assert list(view.features) == list(WEIGHT_NAMES) and view.features == FEATURES

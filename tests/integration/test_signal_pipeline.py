@@ -35,7 +35,7 @@ def rules() -> RuleClassifier:
 @pytest.fixture
 def account(factory: Factory):
     factory.tokens("BTC", "ETH", "SOL")
-    return factory.ct_account(handle="CryptoCobain")
+    return factory.ct_account(handle="VelvetBidTrades")
 
 
 def _classified(session: Session, factory: Factory, account, rules, text: str, at: datetime = NOW) -> CtPost:

@@ -204,9 +204,9 @@ def x_posts(session: Session) -> list[CtPost]:
 
 
 def test_user_lookup_sends_the_bearer_token(fake_x: FakeX, client: XApiClient) -> None:
-    fake_x.add_user("CryptoCobain", "1001")
-    assert client.user_id("CryptoCobain") == "1001"
-    assert fake_x.requests[-1].path == "/2/users/by/username/CryptoCobain"
+    fake_x.add_user("VelvetBidTrades", "1001")
+    assert client.user_id("VelvetBidTrades") == "1001"
+    assert fake_x.requests[-1].path == "/2/users/by/username/VelvetBidTrades"
     assert fake_x.requests[-1].auth == f"Bearer {TOKEN}"
 
 
@@ -223,103 +223,103 @@ def test_a_handle_x_cannot_have_is_refused_without_a_request(fake_x: FakeX, clie
 
 
 def test_a_refused_token_says_so(fake_x: FakeX, clock: Clock) -> None:
-    fake_x.add_user("HsakaTrades", "1002")
+    fake_x.add_user("TapeOwlTrades", "1002")
     wrong = XApiClient(fake_x.url, "not-the-token", clock=clock, sleep=clock.sleep)
     with pytest.raises(XAuthError, match=r"bearer token refused by X \(HTTP 401\): Unauthorized"):
-        wrong.user_id("HsakaTrades")
+        wrong.user_id("TapeOwlTrades")
     assert len(fake_x.requests) == 1  # not retried
 
 
 def test_timeline_follows_pages_and_returns_oldest_first(fake_x: FakeX, client: XApiClient) -> None:
-    uid = fake_x.add_user("PentosharkTA", "1003")
+    uid = fake_x.add_user("ChartPelicanTA", "1003")
     ids = [fake_x.tweet(uid, f"$SOL note {i} & more", T0 - timedelta(minutes=30 - i)) for i in range(12)]
-    posts = client.timeline(uid, "PentosharkTA", None, max_results=5)
+    posts = client.timeline(uid, "ChartPelicanTA", None, max_results=5)
     assert [p.external_id for p in posts] == ids
     assert [p.text for p in posts][:2] == ["$SOL note 0 & more", "$SOL note 1 & more"]  # &amp; unescaped
     assert posts[0].posted_at == T0 - timedelta(minutes=30)
     assert posts[0].posted_at.tzinfo is not None
-    assert {p.handle for p in posts} == {"PentosharkTA"}
+    assert {p.handle for p in posts} == {"ChartPelicanTA"}
     tokens = [r.query.get("pagination_token") for r in fake_x.requests]
     assert tokens == [None, "5", "10"]
     assert all(r.query["max_results"] == "5" and "since_id" not in r.query for r in fake_x.requests)
 
 
 def test_timeline_since_id_returns_only_newer_posts(fake_x: FakeX, client: XApiClient) -> None:
-    uid = fake_x.add_user("lightcrypto", "1004")
+    uid = fake_x.add_user("lowlumen", "1004")
     first = fake_x.tweet(uid, "old")
     newer = [fake_x.tweet(uid, "new 1"), fake_x.tweet(uid, "new 2")]
-    posts = client.timeline(uid, "lightcrypto", first)
+    posts = client.timeline(uid, "lowlumen", first)
     assert [p.external_id for p in posts] == newer
     assert fake_x.requests[-1].query["since_id"] == first
-    assert client.timeline(uid, "lightcrypto", newer[-1]) == []
+    assert client.timeline(uid, "lowlumen", newer[-1]) == []
 
 
 def test_timeline_stops_at_the_page_cap(
     fake_x: FakeX, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    uid = fake_x.add_user("AltcoinSherpa", "1005")
+    uid = fake_x.add_user("AltGuidePath", "1005")
     ids = [fake_x.tweet(uid, f"chart {i}") for i in range(12)]
     capped = XApiClient(fake_x.url, TOKEN, clock=clock, max_pages=2)
     with caplog.at_level(logging.WARNING):
-        posts = capped.timeline(uid, "AltcoinSherpa", None, max_results=5)
+        posts = capped.timeline(uid, "AltGuidePath", None, max_results=5)
     assert [p.external_id for p in posts] == ids[2:]  # the ten newest
     assert "more than 2 page(s)" in caplog.text
 
 
 def test_timeline_refused_for_one_user_is_an_error(fake_x: FakeX, client: XApiClient) -> None:
-    uid = fake_x.add_user("ZssBecker", "1006")
+    uid = fake_x.add_user("MacroMothFx", "1006")
     fake_x.protected.add(uid)
-    with pytest.raises(XApiError, match="cannot read @ZssBecker's timeline: Authorization Error"):
-        client.timeline(uid, "ZssBecker", None)
+    with pytest.raises(XApiError, match="cannot read @MacroMothFx's timeline: Authorization Error"):
+        client.timeline(uid, "MacroMothFx", None)
     with pytest.raises(ValueError, match="between 5 and 100"):
-        client.timeline(uid, "ZssBecker", None, max_results=101)
+        client.timeline(uid, "MacroMothFx", None, max_results=101)
 
 
 def test_429_blocks_until_the_reset_without_sending_requests(
     fake_x: FakeX, client: XApiClient, clock: Clock
 ) -> None:
-    fake_x.add_user("inversebrah", "1007")
+    fake_x.add_user("fadeclubbro", "1007")
     reset = T0 + timedelta(minutes=5)
     fake_x.then(
         "/2/users/by", Reply(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": epoch(reset)})
     )
     with pytest.raises(XRateLimited) as raised:
-        client.user_id("inversebrah")
+        client.user_id("fadeclubbro")
     assert raised.value.reset_at == reset
     assert client.blocked_until == reset
     sent = len(fake_x.requests)
     clock.now = reset - timedelta(seconds=1)
     with pytest.raises(XRateLimited):
-        client.timeline("1007", "inversebrah", None)
+        client.timeline("1007", "fadeclubbro", None)
     assert len(fake_x.requests) == sent
     clock.now = reset
-    assert client.user_id("inversebrah") == "1007"
+    assert client.user_id("fadeclubbro") == "1007"
     assert client.blocked_until is None
 
 
 def test_429_without_a_reset_waits_one_window(fake_x: FakeX, client: XApiClient) -> None:
     fake_x.then("/2/users/by", Reply(429, {"title": "Too Many Requests"}))
     with pytest.raises(XRateLimited) as raised:
-        client.user_id("inversebrah")
+        client.user_id("fadeclubbro")
     assert raised.value.reset_at == T0 + timedelta(minutes=15)
 
 
 def test_an_exhausted_limit_blocks_the_next_call(fake_x: FakeX, client: XApiClient, clock: Clock) -> None:
-    fake_x.add_user("TheFlowHorse", "1008")
+    fake_x.add_user("TheFlowHeron", "1008")
     reset = T0 + timedelta(seconds=90)
     fake_x.rate_headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": epoch(reset)}
-    assert client.user_id("TheFlowHorse") == "1008"  # this answer is still good
+    assert client.user_id("TheFlowHeron") == "1008"  # this answer is still good
     with pytest.raises(XRateLimited) as raised:
-        client.user_id("TheFlowHorse")
+        client.user_id("TheFlowHeron")
     assert raised.value.reset_at == reset
     assert len(fake_x.requests) == 1
 
 
 def test_5xx_is_retried_with_backoff(fake_x: FakeX, client: XApiClient, clock: Clock) -> None:
-    fake_x.add_user("DegenSpartan", "1009")
+    fake_x.add_user("WagmiWarden", "1009")
     fake_x.then("/2/users", Reply(503, {"title": "Service Unavailable"}))
     fake_x.then("/2/users", Reply(502, None))
-    assert client.user_id("DegenSpartan") == "1009"
+    assert client.user_id("WagmiWarden") == "1009"
     assert len(fake_x.requests) == 3
     assert clock.sleeps == [0.5, 1.0]
 
@@ -328,7 +328,7 @@ def test_a_lasting_5xx_is_a_temporary_error(fake_x: FakeX, client: XApiClient) -
     for _ in range(3):
         fake_x.then("/2/users", Reply(503, {"title": "Service Unavailable"}))
     with pytest.raises(XTemporaryError, match=r"failed 3 time\(s\), last: HTTP 503"):
-        client.user_id("DegenSpartan")
+        client.user_id("WagmiWarden")
     assert len(fake_x.requests) == 3
 
 
@@ -338,7 +338,7 @@ def test_an_unreachable_server_is_a_temporary_error(clock: Clock) -> None:
         port = s.getsockname()[1]  # closed again below: nothing listens there
     unreachable = XApiClient(f"http://127.0.0.1:{port}", TOKEN, clock=clock, sleep=clock.sleep)
     with pytest.raises(XTemporaryError, match="ConnectError"):
-        unreachable.user_id("DegenSpartan")
+        unreachable.user_id("WagmiWarden")
     assert clock.sleeps == [0.5, 1.0]
 
 
@@ -359,11 +359,11 @@ def test_build_x_client_needs_a_token() -> None:
 def test_poll_caches_user_ids_and_stores_each_post_once(
     session: Session, factory: Factory, fake_x: FakeX, client: XApiClient
 ) -> None:
-    cobain = factory.ct_account(handle="CryptoCobain")
-    hsaka = factory.ct_account(handle="HsakaTrades")
-    paused = factory.ct_account(handle="ColdBloodShill", is_active=False)
-    removed = factory.ct_account(handle="lightcrypto", removed_at=utcnow())
-    for account, uid in ((cobain, "2001"), (hsaka, "2002"), (paused, "2003"), (removed, "2004")):
+    velvet = factory.ct_account(handle="VelvetBidTrades")
+    tapeowl = factory.ct_account(handle="TapeOwlTrades")
+    paused = factory.ct_account(handle="IceVeinShill", is_active=False)
+    removed = factory.ct_account(handle="lowlumen", removed_at=utcnow())
+    for account, uid in ((velvet, "2001"), (tapeowl, "2002"), (paused, "2003"), (removed, "2004")):
         fake_x.add_user(account.handle, uid)
         fake_x.tweet(uid, f"$BTC long from @{account.handle}", T0 - timedelta(minutes=5))
     newest = fake_x.tweet("2001", "adding ETH 3,080", T0 - timedelta(minutes=2))
@@ -372,20 +372,20 @@ def test_poll_caches_user_ids_and_stores_each_post_once(
     posts = x_posts(session)
     assert [p.id for p in posts] == first
     assert [p.text for p in posts] == [
-        "$BTC long from @CryptoCobain",
+        "$BTC long from @VelvetBidTrades",
         "adding ETH 3,080",
-        "$BTC long from @HsakaTrades",
+        "$BTC long from @TapeOwlTrades",
     ]
     assert posts[1].external_id == newest
     assert posts[1].posted_at == T0 - timedelta(minutes=2)
     session.expire_all()
-    assert [session.get(CtAccount, a.id).x_user_id for a in (cobain, hsaka, paused, removed)] == [
+    assert [session.get(CtAccount, a.id).x_user_id for a in (velvet, tapeowl, paused, removed)] == [
         "2001",
         "2002",
         None,
         None,
     ]
-    assert session.get(CtAccount, cobain.id).last_seen_external_id == newest
+    assert session.get(CtAccount, velvet.id).last_seen_external_id == newest
     assert not any(p.startswith(("/2/users/2003", "/2/users/2004")) for p in fake_x.paths())
 
     fake_x.requests.clear()
@@ -403,8 +403,8 @@ def test_poll_caches_user_ids_and_stores_each_post_once(
 def test_first_poll_takes_one_page_then_cursoring_follows_pages(
     session: Session, factory: Factory, fake_x: FakeX, client: XApiClient
 ) -> None:
-    factory.ct_account(handle="blknoiz06")
-    uid = fake_x.add_user("blknoiz06", "2101")
+    factory.ct_account(handle="memeorbit07")
+    uid = fake_x.add_user("memeorbit07", "2101")
     history = [fake_x.tweet(uid, f"old call {i}") for i in range(130)]
     assert len(poll_x_accounts(session, client, T0)) == 100  # the latest page, not the whole history
     assert [p.external_id for p in x_posts(session)] == history[30:]
@@ -423,7 +423,7 @@ def test_a_rate_limit_ends_the_cycle_and_keeps_what_was_stored(
     clock: Clock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    handles = ("CredibleCrypto", "PentosharkTA", "ZssBecker")
+    handles = ("WaveCounterFx", "ChartPelicanTA", "MacroMothFx")
     for i, handle in enumerate(handles):
         factory.ct_account(handle=handle)
         fake_x.add_user(handle, f"230{i}")
@@ -436,8 +436,8 @@ def test_a_rate_limit_ends_the_cycle_and_keeps_what_was_stored(
 
     with caplog.at_level(logging.WARNING):
         stored = poll_x_accounts(session, client, T0)
-    assert [session.get(CtPost, i).text for i in stored] == ["$LINK long from CredibleCrypto"]
-    assert "/2/users/by/username/ZssBecker" not in fake_x.paths()
+    assert [session.get(CtPost, i).text for i in stored] == ["$LINK long from WaveCounterFx"]
+    assert "/2/users/by/username/MacroMothFx" not in fake_x.paths()
     assert f"polling resumes after {reset}" in caplog.text
     assert "(in 420s)" in caplog.text
 
@@ -449,8 +449,8 @@ def test_a_rate_limit_ends_the_cycle_and_keeps_what_was_stored(
     clock.now = reset
     resumed = poll_x_accounts(session, client, reset)
     assert sorted(session.get(CtPost, i).text for i in resumed) == [
-        "$LINK long from PentosharkTA",
-        "$LINK long from ZssBecker",
+        "$LINK long from ChartPelicanTA",
+        "$LINK long from MacroMothFx",
     ]
     assert len(x_posts(session)) == 3
 
@@ -458,11 +458,11 @@ def test_a_rate_limit_ends_the_cycle_and_keeps_what_was_stored(
 def test_one_failing_account_does_not_stop_the_others(
     session: Session, factory: Factory, fake_x: FakeX, client: XApiClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for handle in ("gone_account", "suspended_one", "a_name_too_long_for_x", "locked_acct", "HsakaTrades"):
+    for handle in ("gone_account", "suspended_one", "a_name_too_long_for_x", "locked_acct", "TapeOwlTrades"):
         factory.ct_account(handle=handle)
     fake_x.suspended.add("suspended_one")
     fake_x.protected.add(fake_x.add_user("locked_acct", "2401"))
-    fake_x.tweet(fake_x.add_user("HsakaTrades", "2402"), "$HYPE bid. 24.2 entry")
+    fake_x.tweet(fake_x.add_user("TapeOwlTrades", "2402"), "$HYPE bid. 24.2 entry")
 
     with caplog.at_level(logging.WARNING):
         stored = poll_x_accounts(session, client, T0)
@@ -482,7 +482,7 @@ def test_one_failing_account_does_not_stop_the_others(
 def test_a_refused_token_or_a_down_api_ends_the_cycle(
     session: Session, factory: Factory, fake_x: FakeX, clock: Clock
 ) -> None:
-    for i, handle in enumerate(("CryptoCobain", "HsakaTrades")):
+    for i, handle in enumerate(("VelvetBidTrades", "TapeOwlTrades")):
         factory.ct_account(handle=handle)
         fake_x.add_user(handle, f"250{i}")
     wrong = XApiClient(fake_x.url, "expired-token", clock=clock, sleep=clock.sleep)
@@ -506,7 +506,7 @@ def test_the_token_never_reaches_logs_reprs_or_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for i, handle in enumerate(("CryptoCobain", "nobody_here", "HsakaTrades")):
+    for i, handle in enumerate(("VelvetBidTrades", "nobody_here", "TapeOwlTrades")):
         factory.ct_account(handle=handle)
         if handle != "nobody_here":
             fake_x.tweet(fake_x.add_user(handle, f"260{i}"), "$BTC long 64k")

@@ -24,7 +24,7 @@ def view(**changes) -> SignalView:
         "id": 7,
         "agent_id": 3,
         "post_id": 11,
-        "post_handle": "HsakaTrades",
+        "post_handle": "TapeOwlTrades",
         "post_text": "$ETH reclaiming the range high,   longing\nhere",
         "post_classifier": "gpt-4o-mini",
         "post_confidence": D("0.88"),
@@ -70,7 +70,7 @@ def test_row_is_display_ready():
         "side_color": "green",
         "score": "0.80 ≥ 0.55",
         "score_tone": "positive",
-        "handle": "@HsakaTrades",
+        "handle": "@TapeOwlTrades",
         "post": "$ETH reclaiming the range high, longing here",
         "post_full": "$ETH reclaiming the range high,   longing\nhere",
         "outcome": "Executed: 2 positions",
@@ -102,8 +102,8 @@ def test_feature_rows_cover_all_eight_in_order():
 
 
 def test_meta_names_the_caller_and_the_classifier():
-    assert signal_meta(view()) == "@HsakaTrades · classified by gpt-4o-mini, 88% confident"
-    assert signal_meta(view(post_confidence=None)) == "@HsakaTrades · classified by gpt-4o-mini"
+    assert signal_meta(view()) == "@TapeOwlTrades · classified by gpt-4o-mini, 88% confident"
+    assert signal_meta(view(post_confidence=None)) == "@TapeOwlTrades · classified by gpt-4o-mini"
     assert signal_meta(view(post_handle=None, post_classifier=None)) == "No post recorded"
 
 

@@ -19,8 +19,8 @@ WHEN = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 def _account(**changes: Any) -> CtAccountAdmin:
     values: dict[str, Any] = {
         "id": 7,
-        "handle": "Ansem",
-        "display_name": "Ansem",
+        "handle": "OrbitCaller",
+        "display_name": "OrbitCaller",
         "status": "active",
         "followers_count": 1_234_567,
         "impact_factor": Decimal("0.4567"),
@@ -37,7 +37,7 @@ def _post(**changes: Any) -> PostOut:
     values: dict[str, Any] = {
         "id": 42,
         "ct_account_id": 7,
-        "handle": "Ansem",
+        "handle": "OrbitCaller",
         "source": "manual",
         "external_id": "manual-abc",
         "text": "$SOL breakout, longing here",
@@ -58,7 +58,7 @@ def _post(**changes: Any) -> PostOut:
 
 def test_active_account_row():
     row = account_row(_account())
-    assert row["handle"] == "@Ansem" and row["display_name"] == "Ansem"
+    assert row["handle"] == "@OrbitCaller" and row["display_name"] == "OrbitCaller"
     assert (row["status"], row["status_color"], row["is_active"]) == ("Active", "green", True)
     assert (row["followers"], row["posts"], row["signal_posts"], row["agents"]) == (
         "1,234,567",
@@ -84,7 +84,7 @@ def test_signal_post_row():
     assert row["confidence"] == "82%"
     assert (row["classifier"], row["signals"], row["source"]) == ("rules-v1", "2", "Manual")
     assert (row["handle"], row["account_href"], row["posted"]) == (
-        "@Ansem",
+        "@OrbitCaller",
         "/admin/posts?account=7",
         "2026-03-04 05:06 UTC",
     )
@@ -130,8 +130,8 @@ def test_short_and_not_signal_and_pending_rows():
 
 
 def test_account_options_name_paused_accounts():
-    assert account_option(_account()) == {"id": "7", "label": "@Ansem"}
-    assert account_option(_account(status="paused"))["label"] == "@Ansem (paused)"
+    assert account_option(_account()) == {"id": "7", "label": "@OrbitCaller"}
+    assert account_option(_account(status="paused"))["label"] == "@OrbitCaller (paused)"
 
 
 @pytest.mark.parametrize(
