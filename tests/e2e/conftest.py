@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 E2E_SECRET_KEY = "e2e-only-secret-key-0123456789abcdef"  # >= 32 characters, like production's
+E2E_SIGN_INS_PER_IP = 10_000
 # The first page of a freshly exported app loads its JS bundles; later steps are much faster.
 expect.set_options(timeout=20_000)
 
@@ -175,6 +176,9 @@ def app_url(seeded: Seeded) -> Iterator[str]:
         _reflex_environment(mp)
         mp.setenv("DATABASE_URL", seeded.url)
         mp.setenv("MAXXIT_SECRET_KEY", E2E_SECRET_KEY)
+        # Every browser test signs in from 127.0.0.1, dozens of times a minute: one network's budget would
+        # refuse the suite itself. The limits are tested in tests/integration (test_api_auth, ratelimit).
+        mp.setenv("AUTH_RATE_LIMIT_PER_IP", str(E2E_SIGN_INS_PER_IP))
         # Sign-in messages, CORS and the event socket's allowed origins name the host the browser shows,
         # exactly as PUBLIC_URL says in production.
         mp.setenv("PUBLIC_URL", url)
