@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from backend.api import create_api
 from backend.config import PROJECT_ROOT, Settings
 from backend.db import migrate
 from backend.models import metadata
@@ -115,3 +118,15 @@ def api_settings(engine: sa.Engine, tmp_path: Path) -> Settings:
         auth_rate_limit_per_ip=1000,
         auth_rate_limit_per_address=1000,
     )
+
+
+@pytest.fixture
+def app(engine: sa.Engine, api_settings: Settings) -> FastAPI:
+    """The real API on the test's database, with `api_settings` (modules needing other settings override)."""
+    return create_api(engine=engine, settings=api_settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c

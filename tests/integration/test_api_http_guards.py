@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
@@ -22,17 +21,6 @@ OURS = "http://testserver"
 EVIL = "http://testserver:6666"  # same host, another port: same-site, so SameSite alone would not stop it
 WEIGHTS = ("tweet", "rsi", "macd", "bollinger", "volume", "moving_average", "momentum", "volatility")
 AGENT_DRAFT = {"name": "Forged agent", "venue": "HYPERLIQUID", "weights": dict.fromkeys(WEIGHTS, 10)}
-
-
-@pytest.fixture
-def app(engine: sa.Engine, api_settings: Settings) -> FastAPI:
-    return create_api(engine=engine, settings=api_settings)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
 
 
 def _cookie_client(client: TestClient, session: Session, user: User, settings: Settings) -> TestClient:

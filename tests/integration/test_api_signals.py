@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal as D
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from backend.api import create_api
 from backend.auth.users import create_admin
-from backend.config import Settings
 from backend.models import Agent
 from backend.models.enums import SignalStatus, Visibility
 from tests.factories import Factory
 from tests.wallets import Wallet
-
-
-@pytest.fixture
-def client(engine: sa.Engine, api_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_api(engine=engine, settings=api_settings)) as c:
-        yield c
 
 
 def bearer_for(client: TestClient, wallet: Wallet) -> dict[str, str]:

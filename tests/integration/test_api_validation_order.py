@@ -6,28 +6,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 
-from backend.api import create_api
 from backend.api.routing import requires_user
 from backend.auth.sessions import create_session
-from backend.config import Settings
 
 JUNK_BODIES = [b"{not json", b"[1, 2", b'{"unexpected": true}']
-
-
-@pytest.fixture
-def app(engine: sa.Engine, api_settings: Settings) -> FastAPI:
-    return create_api(engine=engine, settings=api_settings)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
 
 
 def _api_routes(routes: list) -> Iterator[APIRoute]:

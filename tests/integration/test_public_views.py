@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from decimal import Decimal as D
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from backend.agents.service import get_agent
-from backend.api import create_api
 from backend.auth.identity import CurrentUser
-from backend.config import Settings
 from backend.execution.reasons import SkipCategory, skip_reason
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution, User
 from backend.models.common import utcnow
@@ -180,12 +175,6 @@ def test_a_skip_reason_without_a_category_is_other_in_public(factory: Factory, s
 
 
 # --- REST ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def client(engine: sa.Engine, api_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_api(engine=engine, settings=api_settings)) as c:
-        yield c
 
 
 def test_rest_agent_detail_anonymous_and_as_another_trader(
