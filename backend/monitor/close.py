@@ -175,14 +175,19 @@ def _refused(
     return record_close(session, position.id, price, fee, CloseReason.EXTERNAL, profit_share, closed_at)
 
 
-def _record_refusal(session: Session, position_id: int, reason: str, now: datetime) -> Position:
-    """Keep the position CLOSING with the venue's reason and the time of the next try; audited."""
-    position = session.exec(
+def _locked_position(session: Session, position_id: int) -> Position:
+    """The position's row, locked for this transaction and read afresh (another closer may have moved it)."""
+    return session.exec(
         select(Position)
         .where(Position.id == position_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+
+
+def _record_refusal(session: Session, position_id: int, reason: str, now: datetime) -> Position:
+    """Keep the position CLOSING with the venue's reason and the time of the next try; audited."""
+    position = _locked_position(session, position_id)
     if position.status != PositionStatus.CLOSING:  # finished by someone else meanwhile
         session.commit()
         return position
@@ -226,12 +231,7 @@ def record_close(
     fill: Fill | None = None,
 ) -> Position:
     """Exit, PnL, profit share and audit row in one transaction; a second call changes nothing."""
-    position = session.exec(
-        select(Position)
-        .where(Position.id == position_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    position = _locked_position(session, position_id)
     if position.status == PositionStatus.CLOSED:
         session.commit()
         return position
