@@ -235,10 +235,10 @@ def test_trusted_proxies_must_be_addresses_or_networks():
 
 def test_the_event_socket_sees_the_same_client_address():
     """Reflex's `router.session.client_ip` (UI sign-in limit, audit) reads the websocket scope's client."""
-    import asyncio
     import ipaddress
 
     from backend.api.middleware.client_address import ClientAddressMiddleware
+    from tests.coroutines import run_coroutine
 
     seen = []
 
@@ -253,5 +253,5 @@ def test_the_event_socket_sees_the_same_client_address():
             "client": (peer, 1234),
             "headers": [(b"x-forwarded-for", b"198.51.100.4")],
         }
-        asyncio.run(guarded(scope, None, None))
+        run_coroutine(guarded(scope, None, None))
     assert seen == [("198.51.100.4", 1234), ("203.0.113.9", 1234)]

@@ -1,12 +1,10 @@
 """The approval step's reasons: what the wallet bridge answered, and signatures refused before any request."""
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
 from backend.auth.identity import CurrentUser
 from backend.models.enums import Role
 from maxxit_ui.state.auth import NO_WALLET
 from maxxit_ui.state.deploy_approval import sentence, submit_signed_approval, wallet_reason
+from tests.coroutines import run_coroutine
 
 
 def test_wallet_answers_become_reasons():
@@ -26,12 +24,6 @@ def test_backend_phrases_read_as_sentences():
         "Signed by 0xA, but the Hyperliquid account is 0xB."
     )
     assert sentence("Already a sentence.") == "Already a sentence."
-
-
-def run_coroutine(coroutine):
-    """asyncio.run in a thread of its own: browser tests earlier in the session leave a loop on this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_a_malformed_signature_is_refused_without_touching_anything():

@@ -5,30 +5,51 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import importlib
+import sys
 from typing import Any
 
 import pytest
-from reflex.state import State
+from reflex.state import State, reload_state_module
 
 from maxxit_ui.state.admin import AdminUsersState, AuditState
 from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.ct_accounts import DISPLAY_NAME_INPUT_MAX, HANDLE_INPUT_MAX, CtAccountsState
 from maxxit_ui.state.deploy import DeployState
 from maxxit_ui.state.posts import TEXT_MAX, PostsState
+from tests.coroutines import run_coroutine
 
 HUGE = "x" * 100_000
 
 
+def _registered(cls: type[State]) -> type[State]:
+    """The page state class Reflex's root state knows now.
+
+    Browser tests earlier in the session make Reflex forget the app's state modules (each app under test
+    imports them afresh), so the class this module imported may no longer be a substate of the root: then
+    the app's state modules are imported again, as the next app would.
+    """
+    substates = State.get_substates()
+    current = getattr(sys.modules.get(cls.__module__), cls.__name__, None)
+    if current in substates:
+        return current
+    for name in [m for m in sys.modules if m == "maxxit_ui" or m.startswith("maxxit_ui.")]:
+        reload_state_module(module=name)
+        del sys.modules[name]
+    return getattr(importlib.import_module(cls.__module__), cls.__name__)
+
+
 def _state(cls: type[State], status: str = "ready") -> Any:
     """A real instance of the page state, as Reflex builds it under the root state."""
-    state = State(_reflex_internal_init=True).get_substate(cls.get_full_name().split("."))
+    current = _registered(cls)
+    state = State(_reflex_internal_init=True).get_substate(current.get_full_name().split("."))
     state.status = status
     return state
 
 
 def _handle(cls: type[State], name: str, state: Any, *args: Any) -> Any:
-    result = getattr(cls, name).fn(state, *args)
-    return asyncio.run(result) if asyncio.iscoroutine(result) else result
+    result = getattr(type(state), name).fn(state, *args)
+    return run_coroutine(result) if asyncio.iscoroutine(result) else result
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from maxxit_ui.session_cookie import SessionCookieShield, connection_session_token
+from tests.coroutines import run_coroutine
 
 
 def _handshake(cookie: str | None, scope_type: str = "websocket") -> dict[str, Any]:
@@ -17,7 +17,7 @@ def _handshake(cookie: str | None, scope_type: str = "websocket") -> dict[str, A
         seen["token_while_open"] = connection_session_token(cookie_header)
 
     headers = [(b"host", b"127.0.0.1")] + ([(b"cookie", cookie.encode())] if cookie else [])
-    asyncio.run(SessionCookieShield(reflex)({"type": scope_type, "headers": headers}, None, None))
+    run_coroutine(SessionCookieShield(reflex)({"type": scope_type, "headers": headers}, None, None))
     seen["token_after_close"] = connection_session_token(seen["cookie"])
     return seen
 
