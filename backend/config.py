@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     paper_taker_fee_bps: Decimal = Field(default=Decimal("4.5"), ge=0, le=100)
     paper_default_balance_usd: Decimal = Field(default=Decimal("10000"), gt=0)
     execution_max_attempts: int = Field(default=6, ge=1, le=20, description="Per deployment and signal.")
+    reference_capital_usd: Decimal = Field(
+        default=Decimal("10000"), gt=0, le=Decimal("1000000000"), description="Every agent's reference book."
+    )
 
     # Position monitor and reconciliation.
     monitor_interval_seconds: float = Field(default=5.0, ge=0.5, le=300, description="Exit checks period.")

@@ -5,10 +5,10 @@ The JSON shape is the same for both, nested so that error field names read like 
     {"name": "Momentum", "description": "...", "venue": "HYPERLIQUID", "visibility": "public",
      "weights": {"tweet": 60, "rsi": 20, "macd": 0, ...all eight...},
      "ct_account_ids": [3, 7],
-     "risk": {"stop_loss_pct": "0.10", "take_profit_pct": "0.20", "trailing_activation_pct": "0.03",
-              "trailing_distance_pct": "0.01", "sizing_profile": "moderate", "signal_threshold": "0.55"}}
+     "risk": {"stoploss": "0.10", "take_profit": "0.20", "trailing_stop_positive_offset": "0.03",
+              "trailing_stop_positive": "0.01", "sizing_profile": "moderate", "signal_threshold": "0.55"}}
 
-Errors name the field as the client sent it: `name`, `weights.rsi`, `risk.stop_loss_pct`, `ct_account_ids`.
+Errors name the field as the client sent it: `name`, `weights.rsi`, `risk.stoploss`, `ct_account_ids`.
 Risk values are fractions (0.10 = 10%) with at most six decimals, the precision the database stores.
 Whether the followed CT accounts exist is the service's check (`backend.agents.editing`), not the draft's.
 """
@@ -125,23 +125,23 @@ class Weights(_Strict):
 class RiskDraft(_Strict):
     """Risk settings of a new agent; each one left out takes the platform default (the old platform's)."""
 
-    stop_loss_pct: StopLoss = _default("stop_loss_pct")
-    take_profit_pct: TakeProfit | None = _default("take_profit_pct")
-    trailing_activation_pct: TrailingActivation = _default("trailing_activation_pct")
-    trailing_distance_pct: TrailingDistance = _default("trailing_distance_pct")
+    stoploss: StopLoss = _default("stoploss")
+    take_profit: TakeProfit | None = _default("take_profit")
+    trailing_stop_positive_offset: TrailingActivation = _default("trailing_stop_positive_offset")
+    trailing_stop_positive: TrailingDistance = _default("trailing_stop_positive")
     sizing_profile: SizingProfile = SizingProfile(_default("sizing_profile"))
     signal_threshold: SignalThreshold = _default("signal_threshold")
 
 
 class RiskPatch(_NoNulls):
-    """Risk settings to change; `take_profit_pct: null` removes the take-profit, other nulls are refused."""
+    """Risk settings to change; `take_profit: null` removes the take-profit, other nulls are refused."""
 
-    nullable: ClassVar[frozenset[str]] = frozenset({"take_profit_pct"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"take_profit"})
 
-    stop_loss_pct: StopLoss | None = None
-    take_profit_pct: TakeProfit | None = None
-    trailing_activation_pct: TrailingActivation | None = None
-    trailing_distance_pct: TrailingDistance | None = None
+    stoploss: StopLoss | None = None
+    take_profit: TakeProfit | None = None
+    trailing_stop_positive_offset: TrailingActivation | None = None
+    trailing_stop_positive: TrailingDistance | None = None
     sizing_profile: SizingProfile | None = None
     signal_threshold: SignalThreshold | None = None
 

@@ -255,7 +255,7 @@ def _apply(
 def _changes(
     columns: dict[str, tuple[Any, Any]], follows: tuple[set[int], set[int]] | None
 ) -> dict[str, dict[str, Any]]:
-    """Audit details keyed by the field names clients send (`name`, `weights.rsi`, `risk.stop_loss_pct`)."""
+    """Audit details keyed by the field names clients send (`name`, `weights.rsi`, `risk.stoploss`)."""
     changes = {
         _field_path(column): {"old": _jsonable(old), "new": _jsonable(new)}
         for column, (old, new) in columns.items()

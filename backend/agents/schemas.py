@@ -78,10 +78,10 @@ class CtAccountOut(BaseModel):
 
 
 class RiskSettings(BaseModel):
-    stop_loss_pct: Decimal
-    take_profit_pct: Decimal | None
-    trailing_activation_pct: Decimal
-    trailing_distance_pct: Decimal
+    stoploss: Decimal
+    take_profit: Decimal | None
+    trailing_stop_positive_offset: Decimal
+    trailing_stop_positive: Decimal
     sizing_profile: str
     signal_threshold: Decimal
 

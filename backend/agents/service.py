@@ -141,10 +141,10 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
 def risk_settings(agent: Agent) -> RiskSettings:
     """The agent's risk columns as one value; shared by the public detail and the owner's edit form."""
     return RiskSettings(
-        stop_loss_pct=agent.stop_loss_pct,
-        take_profit_pct=agent.take_profit_pct,
-        trailing_activation_pct=agent.trailing_activation_pct,
-        trailing_distance_pct=agent.trailing_distance_pct,
+        stoploss=agent.stoploss,
+        take_profit=agent.take_profit,
+        trailing_stop_positive_offset=agent.trailing_stop_positive_offset,
+        trailing_stop_positive=agent.trailing_stop_positive,
         sizing_profile=agent.sizing_profile,
         signal_threshold=agent.signal_threshold,
     )

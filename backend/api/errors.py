@@ -39,7 +39,7 @@ Every error answers with a JSON object holding `detail`:
 
 * **422** (a query, path or body value is invalid): `detail` is a list with one entry per bad field,
   `{"field": "limit", "message": "Input should be less than or equal to 100"}`; nested body fields are
-  dotted (`weights.rsi`, `risk.stop_loss_pct`). Unknown parameters are refused the same way, and so are
+  dotted (`weights.rsi`, `risk.stoploss`). Unknown parameters are refused the same way, and so are
   values only the database can judge (an unknown CT account on `ct_account_ids`, a name already used on
   `name`, a handle already followed on `handle`).
 * **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.

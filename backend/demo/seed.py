@@ -21,7 +21,6 @@ from backend import audit
 from backend.billing.trade_fee import TRADE_FEE_USD, trade_fee_key
 from backend.demo import catalog
 from backend.demo.catalog import DemoAgent
-from backend.execution.sizing import PROFILE_SCALE, TIER_SHARES, confidence_tier
 from backend.metrics.service import refresh_agent_metrics
 from backend.models import (
     Agent,
@@ -51,11 +50,12 @@ from backend.models.enums import (
     SignalStatus,
     SizingProfile,
 )
-from backend.monitor.rules import ExitRules, OpenPosition, exit_reason, update_best_price
 from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.signals.features import feature_values, score
 from backend.signals.market import bucket_start, indicators_at
+from backend.trading.exits import ExitRules, OpenPosition, exit_reason, update_best_price
+from backend.trading.sizing import PROFILE_SCALE, TIER_SHARES, confidence_tier
 
 logger = logging.getLogger(__name__)
 
@@ -248,10 +248,10 @@ def _seed_agent(
         name=spec.name,
         description=spec.description,
         venue=spec.venue,
-        stop_loss_pct=spec.stop_loss,
-        take_profit_pct=spec.take_profit,
-        trailing_activation_pct=spec.trailing_activation,
-        trailing_distance_pct=spec.trailing_distance,
+        stoploss=spec.stop_loss,
+        take_profit=spec.take_profit,
+        trailing_stop_positive_offset=spec.trailing_activation,
+        trailing_stop_positive=spec.trailing_distance,
         sizing_profile=spec.sizing,
         signal_threshold=spec.threshold,
         created_at=created,

@@ -23,10 +23,10 @@ class RiskSettings(BaseModel):
     sizing_profile: SizingProfile | None = None
     max_trade_usd: Decimal | None = Field(default=None, ge=10, le=10_000_000, decimal_places=2)
     leverage_cap: Decimal | None = Field(default=None, ge=1, le=50, decimal_places=2)
-    stop_loss_pct: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
-    take_profit_pct: Decimal | None = Field(default=None, gt=0, le=10, decimal_places=4)
-    trailing_activation_pct: Decimal | None = Field(default=None, ge=0, lt=1, decimal_places=4)
-    trailing_distance_pct: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
+    stoploss: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
+    take_profit: Decimal | None = Field(default=None, gt=0, le=10, decimal_places=4)
+    trailing_stop_positive_offset: Decimal | None = Field(default=None, ge=0, lt=1, decimal_places=4)
+    trailing_stop_positive: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
 
 
 class DeploymentRequest(BaseModel):

@@ -27,7 +27,6 @@ from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
 from backend.execution.faults import no_fault
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
-from backend.execution.sizing import RiskLimits, SizingSkip, size_trade
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.common import utcnow
 from backend.models.enums import (
@@ -38,6 +37,7 @@ from backend.models.enums import (
     Side,
     SizingProfile,
 )
+from backend.trading.sizing import RiskLimits, SizingSkip, size_trade
 from backend.venues.base import (
     DuplicateClientOrderId,
     Fill,

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
 
-from backend.metrics import calc
 from backend.models import Agent, AgentDeployment, Position
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus
+from backend.trading import returns as calc
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +108,8 @@ def refresh_all_agent_metrics(session: Session, now: datetime | None = None) -> 
 
 def _q(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(FOUR_PLACES)
+
+
+def rebuild_all(session: Session, now: datetime | None = None) -> int:
+    """Every figure the platform derives from stored trades, recomputed: the one entry point for rebuilds."""
+    return refresh_all_agent_metrics(session, now)

@@ -11,7 +11,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from backend.models.agents import WEIGHT_NAMES, Agent, AgentAccount, CtAccount  # noqa: E402
+from backend.models.agents import WEIGHT_NAMES, Agent, AgentAccount, AgentVersion, CtAccount  # noqa: E402
 from backend.models.auth import AuthNonce, AuthSession, User  # noqa: E402
 from backend.models.billing import BillingEvent  # noqa: E402
 from backend.models.ops import (  # noqa: E402
@@ -42,6 +42,7 @@ __all__ = [
     "Agent",
     "AgentAccount",
     "AgentDeployment",
+    "AgentVersion",
     "AgentWallet",
     "AuditLog",
     "AuthNonce",

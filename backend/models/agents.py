@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -64,12 +65,18 @@ class Agent(SQLModel, table=True):
     weight_volatility: int = _weight()
 
     # Risk settings as fractions (0.10 = 10%); old-platform defaults.
-    stop_loss_pct: Decimal = decimal_field(RATIO, Decimal("0.10"), nullable=False)
-    take_profit_pct: Decimal | None = decimal_field(RATIO, Decimal("0.20"))
-    trailing_activation_pct: Decimal = decimal_field(RATIO, Decimal("0.03"), nullable=False)
-    trailing_distance_pct: Decimal = decimal_field(RATIO, Decimal("0.01"), nullable=False)
+    stoploss: Decimal = decimal_field(RATIO, Decimal("0.10"), nullable=False)
+    take_profit: Decimal | None = decimal_field(RATIO, Decimal("0.20"))
+    trailing_stop_positive_offset: Decimal = decimal_field(RATIO, Decimal("0.03"), nullable=False)
+    trailing_stop_positive: Decimal = decimal_field(RATIO, Decimal("0.01"), nullable=False)
     sizing_profile: str = enum_field(SizingProfile, default=SizingProfile.MODERATE)
     signal_threshold: Decimal = decimal_field(RATIO, Decimal("0.55"), nullable=False)
+    # The leverage its trades are sized at (1x up to the market's maximum); deployments default to it.
+    leverage: Decimal = Field(
+        default=Decimal("1"), sa_type=RATIO, nullable=False, sa_column_kwargs={"server_default": "1"}
+    )
+    # The number of its newest version (AgentVersion.number); an edit of the strategy adds one.
+    version: int = Field(default=1, nullable=False, sa_column_kwargs={"server_default": "1"})
 
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
@@ -88,6 +95,24 @@ class Agent(SQLModel, table=True):
 
     def weights(self) -> dict[str, int]:
         return {name: getattr(self, f"weight_{name}") for name in WEIGHT_NAMES}
+
+
+class AgentVersion(SQLModel, table=True):
+    """An immutable snapshot of an agent's strategy: what a deployment accepted, what a signal was made by.
+
+    `strategy` holds every setting that changes trading: the 8 weights, threshold, followed CT account ids,
+    exits (Freqtrade's names), sizing profile, leverage and venue; `backend.agents.versions` reads it.
+    """
+
+    __tablename__ = "agent_versions"
+    __table_args__ = (sa.UniqueConstraint("agent_id", "number", name="uq_agent_versions_agent_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    number: int = Field(nullable=False)
+    strategy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    note: str = Field(default="", max_length=256)  # what changed, in words
+    created_at: datetime = created_at_field()
 
 
 class CtAccount(SQLModel, table=True):

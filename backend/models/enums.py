@@ -2,6 +2,9 @@
 
 from enum import StrEnum
 
+# The trading core owns the words of a trade; the models store them.
+from backend.trading.types import CloseReason, Side, SizingProfile  # noqa: F401
+
 
 class Role(StrEnum):
     TRADER = "trader"
@@ -38,22 +41,11 @@ class AgentStatus(StrEnum):
     ARCHIVED = "archived"
 
 
-class SizingProfile(StrEnum):
-    CONSERVATIVE = "conservative"
-    MODERATE = "moderate"
-    AGGRESSIVE = "aggressive"
-
-
 class PostSource(StrEnum):
     X_API = "x_api"
     SAMPLE = "sample"
     MANUAL = "manual"
     DEMO = "demo"
-
-
-class Side(StrEnum):
-    LONG = "long"
-    SHORT = "short"
 
 
 class SignalStatus(StrEnum):
@@ -74,15 +66,6 @@ class PositionStatus(StrEnum):
     OPEN = "OPEN"
     CLOSING = "CLOSING"
     CLOSED = "CLOSED"
-
-
-class CloseReason(StrEnum):
-    STOP_LOSS = "STOP_LOSS"
-    TAKE_PROFIT = "TAKE_PROFIT"
-    TRAILING_STOP = "TRAILING_STOP"
-    TIME_LIMIT = "TIME_LIMIT"
-    MANUAL = "MANUAL"
-    EXTERNAL = "EXTERNAL"
 
 
 class ExecutionStatus(StrEnum):

@@ -54,6 +54,8 @@ class Signal(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agents.id")
+    # The strategy version that made it; deployments act only on signals of the version they accepted.
+    agent_version_id: int | None = Field(default=None, foreign_key="agent_versions.id", index=True)
     post_id: int | None = Field(default=None, foreign_key="ct_posts.id", index=True)
     token: str = Field(max_length=16)
     side: str = enum_field(Side)

@@ -39,6 +39,11 @@ class AgentDeployment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agents.id")
     user_id: int = Field(foreign_key="users.id", index=True)
+    # The strategy version this deployment accepted and trades; a newer one waits for the owner's accept.
+    agent_version_id: int | None = Field(default=None, foreign_key="agent_versions.id", index=True)
+    # The agent's reference book: the platform's paper book of standard capital whose trades alone make the
+    # agent's public figures. Never listed among anyone's deployments, never billed.
+    is_reference: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()})
     venue: str = enum_field(ExecutionVenue)
     status: str = enum_field(DeploymentStatus, default=DeploymentStatus.ACTIVE)
     user_wallet: str | None = Field(default=None, max_length=42)
@@ -47,10 +52,10 @@ class AgentDeployment(SQLModel, table=True):
     max_trade_usd: Decimal | None = decimal_field(MONEY)
     leverage_cap: Decimal | None = decimal_field(RATIO)
     # Overrides of the agent's risk settings; NULL means "use the agent's".
-    stop_loss_pct: Decimal | None = decimal_field(RATIO)
-    take_profit_pct: Decimal | None = decimal_field(RATIO)
-    trailing_activation_pct: Decimal | None = decimal_field(RATIO)
-    trailing_distance_pct: Decimal | None = decimal_field(RATIO)
+    stoploss: Decimal | None = decimal_field(RATIO)
+    take_profit: Decimal | None = decimal_field(RATIO)
+    trailing_stop_positive_offset: Decimal | None = decimal_field(RATIO)
+    trailing_stop_positive: Decimal | None = decimal_field(RATIO)
     # MULTI agents: the venues this deployment may trade on, in order of preference.
     venue_preferences: list[Any] | None = Field(default=None, sa_type=sa.JSON)
     trial_ends_at: datetime | None = ts_field()

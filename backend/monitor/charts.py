@@ -20,14 +20,14 @@ from backend.auth.identity import CurrentUser
 from backend.models import Agent, AgentDeployment, BillingEvent, MarketTick, Position
 from backend.models.enums import BillingKind, CloseReason, PositionStatus, Side
 from backend.monitor.close import PositionNotFound
-from backend.monitor.rules import (
+from backend.trading.book import unrealized_pnl
+from backend.trading.exits import (
     ExitRules,
     OpenPosition,
     evaluate,
     pnl_ratio,
     rules_for,
     stop_price,
-    unrealized_pnl,
 )
 
 logger = logging.getLogger(__name__)

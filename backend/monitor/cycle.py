@@ -25,7 +25,7 @@ from backend.models import Agent, AgentDeployment, MarketTick, MonitorCycle, Pos
 from backend.models.common import utcnow
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side
 from backend.monitor.close import begin_close
-from backend.monitor.rules import ExitRules, OpenPosition, evaluate, rules_for
+from backend.trading.exits import ExitRules, OpenPosition, evaluate, rules_for
 from backend.venues.base import VenueError
 from backend.venues.registry import VenueRegistry
 

@@ -23,7 +23,7 @@ from backend.auth.identity import CurrentUser
 from backend.models import Agent, AgentDeployment, MarketTick, Position
 from backend.models.enums import ExecutionVenue, PositionStatus, Side
 from backend.monitor.charts import downsample
-from backend.monitor.rules import unrealized_pnl
+from backend.trading.book import unrealized_pnl
 
 ZERO = Decimal(0)
 PointKind = Literal["start", "close", "now"]

@@ -8,32 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Protocol
 
 from eth_account.signers.local import LocalAccount
 
 from backend.models.enums import ExecutionVenue, Side
-
-
-@dataclass(frozen=True)
-class MarketRules:
-    """How a venue wants sizes and prices of one market written."""
-
-    market: str
-    size_decimals: int
-    tick_size: Decimal
-    min_notional: Decimal
-    max_leverage: Decimal
-    min_size: Decimal = Decimal(0)
-
-    def round_size(self, size: Decimal) -> Decimal:
-        """Down to the size step: never more than was asked for."""
-        return size.quantize(Decimal(1).scaleb(-self.size_decimals), rounding=ROUND_DOWN)
-
-    def round_price(self, price: Decimal) -> Decimal:
-        """To the nearest tick."""
-        return (price / self.tick_size).to_integral_value() * self.tick_size
+from backend.trading.market import Balance, MarketRules
 
 
 @dataclass(frozen=True)
@@ -51,12 +32,6 @@ class VenueAccount:
 
     def __repr__(self) -> str:  # the signer holds a private key: never let it reach a log line
         return f"VenueAccount(deployment_id={self.deployment_id}, address={self.address!r})"
-
-
-@dataclass(frozen=True)
-class Balance:
-    equity: Decimal  # cash plus unrealised PnL
-    available: Decimal  # what new margin can come from
 
 
 @dataclass(frozen=True)

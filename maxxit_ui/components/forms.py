@@ -6,7 +6,7 @@ import reflex as rx
 
 
 def dom_id(field: str) -> str:
-    """`stop_loss_pct` -> `stop-loss-pct`, for element ids tests and labels refer to."""
+    """`stoploss` -> `stop-loss-pct`, for element ids tests and labels refer to."""
     return field.replace("_", "-")
 
 

@@ -114,18 +114,18 @@ def _risk() -> rx.Component:
     return card(
         section_title("Risk settings"),
         rx.grid(
-            _percent("stop_loss_pct", "Stop loss", S.stop_loss_pct, "Close at this loss; up to 50 %."),
-            _percent("take_profit_pct", "Take profit", S.take_profit_pct, "Leave empty for no take-profit."),
+            _percent("stoploss", "Stop loss", S.stoploss, "Close at this loss; up to 50 %."),
+            _percent("take_profit", "Take profit", S.take_profit, "Leave empty for no take-profit."),
             _percent(
-                "trailing_activation_pct",
+                "trailing_stop_positive_offset",
                 "Trailing activation",
-                S.trailing_activation_pct,
+                S.trailing_stop_positive_offset,
                 "The trailing stop arms at this gain.",
             ),
             _percent(
-                "trailing_distance_pct",
+                "trailing_stop_positive",
                 "Trailing distance",
-                S.trailing_distance_pct,
+                S.trailing_stop_positive,
                 "How far below the high it trails.",
             ),
             form_field(

@@ -113,16 +113,16 @@ def _figures(agent: AgentDetail) -> list[FigureTile]:
 def _risk(agent: AgentDetail) -> list[Setting]:
     risk = agent.risk
     return [
-        Setting(label="Stop loss", value=fmt.percent(risk.stop_loss_pct, fraction=True)),
+        Setting(label="Stop loss", value=fmt.percent(risk.stoploss, fraction=True)),
         Setting(
             label="Take profit",
-            value="off" if risk.take_profit_pct is None else fmt.percent(risk.take_profit_pct, fraction=True),
+            value="off" if risk.take_profit is None else fmt.percent(risk.take_profit, fraction=True),
         ),
         Setting(
             label="Trailing stop arms at",
-            value=fmt.percent(risk.trailing_activation_pct, fraction=True, signed=True),
+            value=fmt.percent(risk.trailing_stop_positive_offset, fraction=True, signed=True),
         ),
-        Setting(label="Trailing distance", value=fmt.percent(risk.trailing_distance_pct, fraction=True)),
+        Setting(label="Trailing distance", value=fmt.percent(risk.trailing_stop_positive, fraction=True)),
         Setting(label="Sizing profile", value=fmt.label(risk.sizing_profile)),
         Setting(label="Signal threshold", value=fmt.ratio(risk.signal_threshold)),
     ]

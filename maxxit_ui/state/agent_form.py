@@ -1,7 +1,7 @@
 """The agent builder's form as plain data: percent text in, the draft payload out, errors per form field.
 
 The form shows risk settings as percentages ("10" = 10 %); the backend takes fractions (Decimal("0.10")).
-Errors come back keyed by form field (`name`, `weights`, `stop_loss_pct`, ...) so the form can show each
+Errors come back keyed by form field (`name`, `weights`, `stoploss`, ...) so the form can show each
 one beside its input. Nothing here touches Reflex or the database, so it is tested on its own.
 """
 
@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from backend.models.agents import WEIGHT_NAMES
 
 PERCENT_FIELDS: dict[str, str] = {
-    "stop_loss_pct": "Stop loss",
-    "take_profit_pct": "Take profit",
-    "trailing_activation_pct": "Trailing activation",
-    "trailing_distance_pct": "Trailing distance",
+    "stoploss": "Stop loss",
+    "take_profit": "Take profit",
+    "trailing_stop_positive_offset": "Trailing activation",
+    "trailing_stop_positive": "Trailing distance",
     "signal_threshold": "Signal threshold",
 }
 FIELDS: tuple[str, ...] = (
@@ -33,7 +33,7 @@ FIELDS: tuple[str, ...] = (
     "sizing_profile",
     "form",
 )
-OPTIONAL_PERCENT = frozenset({"take_profit_pct"})  # blank means "no take-profit"
+OPTIONAL_PERCENT = frozenset({"take_profit"})  # blank means "no take-profit"
 PERCENT_PLACES = 4  # the database keeps six decimals of the fraction
 HUNDRED = Decimal(100)
 
@@ -89,10 +89,10 @@ class FormValues:
     visibility: str
     weights: dict[str, int]
     ct_account_ids: list[str]
-    stop_loss_pct: str
-    take_profit_pct: str
-    trailing_activation_pct: str
-    trailing_distance_pct: str
+    stoploss: str
+    take_profit: str
+    trailing_stop_positive_offset: str
+    trailing_stop_positive: str
     sizing_profile: str
     signal_threshold: str
 
@@ -124,7 +124,7 @@ def to_payload(values: FormValues) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def form_field(loc: tuple[int | str, ...]) -> str:
-    """The form field a draft error location belongs to: ("risk", "stop_loss_pct") -> "stop_loss_pct"."""
+    """The form field a draft error location belongs to: ("risk", "stoploss") -> "stoploss"."""
     if not loc:
         return "form"
     head = str(loc[0])

@@ -91,10 +91,10 @@ class DeployState(rx.State):
     sizing_profile: str = ""
     max_trade_usd: str = ""
     leverage_cap: str = ""
-    stop_loss_pct: str = ""
-    take_profit_pct: str = ""
-    trailing_activation_pct: str = ""
-    trailing_distance_pct: str = ""
+    stoploss: str = ""
+    take_profit: str = ""
+    trailing_stop_positive_offset: str = ""
+    trailing_stop_positive: str = ""
     errors: dict[str, str] = form.empty_errors()
     review: list[ReviewItem] = []
     deploying: bool = False

@@ -31,7 +31,7 @@ STEP_LABELS: dict[str, str] = {
     "risk": "Risk",
     "review": "Review",
 }
-PERCENT_FIELDS = ("stop_loss_pct", "take_profit_pct", "trailing_activation_pct", "trailing_distance_pct")
+PERCENT_FIELDS = ("stoploss", "take_profit", "trailing_stop_positive_offset", "trailing_stop_positive")
 RISK_FIELDS = ("sizing_profile", "max_trade_usd", "leverage_cap", *PERCENT_FIELDS)
 FIELDS: tuple[str, ...] = ("route", "starting_balance", "user_wallet", "approval", *RISK_FIELDS, "form")
 FIELD_STEPS: dict[str, str] = {
@@ -196,10 +196,10 @@ class RiskForm:
     sizing_profile: str
     max_trade_usd: str
     leverage_cap: str
-    stop_loss_pct: str
-    take_profit_pct: str
-    trailing_activation_pct: str
-    trailing_distance_pct: str
+    stoploss: str
+    take_profit: str
+    trailing_stop_positive_offset: str
+    trailing_stop_positive: str
 
 
 def risk_form(agent: AgentRisk) -> RiskForm:
@@ -208,10 +208,10 @@ def risk_form(agent: AgentRisk) -> RiskForm:
         sizing_profile=agent.sizing_profile,
         max_trade_usd="",
         leverage_cap="",
-        stop_loss_pct=fraction_to_percent(agent.stop_loss_pct),
-        take_profit_pct=fraction_to_percent(agent.take_profit_pct),
-        trailing_activation_pct=fraction_to_percent(agent.trailing_activation_pct),
-        trailing_distance_pct=fraction_to_percent(agent.trailing_distance_pct),
+        stoploss=fraction_to_percent(agent.stoploss),
+        take_profit=fraction_to_percent(agent.take_profit),
+        trailing_stop_positive_offset=fraction_to_percent(agent.trailing_stop_positive_offset),
+        trailing_stop_positive=fraction_to_percent(agent.trailing_stop_positive),
     )
 
 
@@ -232,10 +232,10 @@ def _bound_message(field: str, kind: str, ctx: Mapping[str, Any]) -> str | None:
     labels = {
         "max_trade_usd": "Max trade size",
         "leverage_cap": "Leverage cap",
-        "stop_loss_pct": "Stop loss",
-        "take_profit_pct": "Take profit",
-        "trailing_activation_pct": "Trailing activation",
-        "trailing_distance_pct": "Trailing distance",
+        "stoploss": "Stop loss",
+        "take_profit": "Take profit",
+        "trailing_stop_positive_offset": "Trailing activation",
+        "trailing_stop_positive": "Trailing distance",
     }
     words = {
         "greater_than": ("gt", "must be above"),
@@ -277,7 +277,7 @@ def risk_errors(error: ValidationError, prefix: tuple[str, ...] = ()) -> dict[st
 
 
 def wizard_field(loc: tuple[str, ...]) -> str:
-    """The wizard field a backend error location names: ("risk", "stop_loss_pct") -> "stop_loss_pct"."""
+    """The wizard field a backend error location names: ("risk", "stoploss") -> "stoploss"."""
     if not loc:
         return "form"
     head = loc[1] if loc[0] == "risk" and len(loc) > 1 else loc[0]
@@ -329,7 +329,7 @@ def effective_risk(risk: RiskSettings, agent: AgentRisk) -> dict[str, Any]:
 
 def risk_review(shown: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(id, label, value) lines of the review step for `effective_risk`'s settings."""
-    take_profit, max_trade = shown["take_profit_pct"], shown["max_trade_usd"]
+    take_profit, max_trade = shown["take_profit"], shown["max_trade_usd"]
     return [
         ("sizing", "Sizing profile", SIZING_LABELS.get(shown["sizing_profile"], "—")),
         (
@@ -338,17 +338,21 @@ def risk_review(shown: Mapping[str, Any]) -> list[tuple[str, str, str]]:
             "no cap beyond the sizing profile" if max_trade is None else fmt.money(max_trade, signed=False),
         ),
         ("leverage", "Leverage cap", f"{fmt.quantity(shown['leverage_cap'] or Decimal(1))}{TIMES}"),
-        ("stop-loss", "Stop loss", fmt.percent(shown["stop_loss_pct"], fraction=True)),
+        ("stop-loss", "Stop loss", fmt.percent(shown["stoploss"], fraction=True)),
         (
             "take-profit",
             "Take profit",
             "off" if take_profit is None else fmt.percent(take_profit, fraction=True),
         ),
-        ("trailing", "Trailing stop arms at", fmt.percent(shown["trailing_activation_pct"], fraction=True)),
+        (
+            "trailing",
+            "Trailing stop arms at",
+            fmt.percent(shown["trailing_stop_positive_offset"], fraction=True),
+        ),
         (
             "trailing-distance",
             "Trailing distance",
-            fmt.percent(shown["trailing_distance_pct"], fraction=True),
+            fmt.percent(shown["trailing_stop_positive"], fraction=True),
         ),
     ]
 

@@ -213,9 +213,11 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
     expect(page).to_have_url(re.compile(r"/deployments/?$"))
     [deployment] = deployments_of(wallet.address)
     assert deployment.venue == "PAPER" and deployment.status == "ACTIVE"
-    assert deployment.capital_usd == Decimal("2500") and deployment.stop_loss_pct == Decimal("0.08")
+    assert deployment.capital_usd == Decimal("2500") and deployment.stoploss == Decimal("0.08")
     assert deployment.leverage_cap == Decimal("2") and deployment.max_trade_usd == Decimal("400")
-    assert deployment.sizing_profile is None and deployment.trailing_activation_pct is None  # the agent's
+    assert (
+        deployment.sizing_profile is None and deployment.trailing_stop_positive_offset is None
+    )  # the agent's
     row = page.locator(f"#deployment-{deployment.id}")
     expect(row).to_contain_text(seeded.gmx_name)
     expect(row).to_contain_text("Paper")

@@ -258,7 +258,7 @@ def test_build_an_agent_through_the_form(new_context, app_url: str, seeded: Seed
     [agent] = _agents_named(name)
     expect(page).to_have_url(re.compile(rf"/agents/{agent.id}/?$"))
     assert agent.venue == "GMX" and agent.weight_tweet == 100 and agent.weight_volatility == 0
-    assert agent.stop_loss_pct == Decimal("0.08") and agent.sizing_profile == "aggressive"
+    assert agent.stoploss == Decimal("0.08") and agent.sizing_profile == "aggressive"
     expect(page.locator("#accounts-table")).to_contain_text(f"@{seeded.handle}")
     expect(page.locator("#risk-settings")).to_contain_text("8.0%")
 

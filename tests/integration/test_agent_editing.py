@@ -68,7 +68,7 @@ def test_create_stores_agent_follows_and_audit_row(session, factory, owner):
         name=" Momentum ",
         visibility="private",
         ct_account_ids=[first.id, second.id],
-        risk={"stop_loss_pct": "0.07", "take_profit_pct": None, "sizing_profile": "aggressive"},
+        risk={"stoploss": "0.07", "take_profit": None, "sizing_profile": "aggressive"},
     )
     created = create_agent(session, _me(owner), draft, ip="10.0.0.1")
 
@@ -76,9 +76,9 @@ def test_create_stores_agent_follows_and_audit_row(session, factory, owner):
     assert created.creator_id == owner.id
     assert created.visibility == Visibility.PRIVATE and created.status == AgentStatus.ACTIVE
     assert created.weights == WEIGHTS
-    assert created.risk.stop_loss_pct == Decimal("0.07") and created.risk.take_profit_pct is None
+    assert created.risk.stoploss == Decimal("0.07") and created.risk.take_profit is None
     assert created.risk.sizing_profile == SizingProfile.AGGRESSIVE
-    assert created.risk.trailing_activation_pct == Decimal("0.03")
+    assert created.risk.trailing_stop_positive_offset == Decimal("0.03")
     assert created.ct_account_ids == sorted([first.id, second.id])
     assert [a.handle for a in created.accounts] == ["Alpha", "zeta"]
     assert created.updated_at == created.created_at
@@ -88,7 +88,7 @@ def test_create_stores_agent_follows_and_audit_row(session, factory, owner):
     assert (row.entity_type, row.entity_id) == ("agent", str(created.id))
     assert (row.actor, row.actor_user_id, row.ip) == (owner.address, owner.id, "10.0.0.1")
     assert row.details["values"]["name"] == "Momentum"
-    assert row.details["values"]["risk"]["stop_loss_pct"] == "0.07"
+    assert row.details["values"]["risk"]["stoploss"] == "0.07"
 
 
 def test_create_with_unknown_or_inactive_account_writes_nothing(session, factory, owner):
@@ -135,13 +135,13 @@ def test_owner_updates_only_given_fields_and_audit_lists_old_and_new(session, fa
         name="Momentum v2",
         weights=WEIGHTS | {"macd": 15},
         ct_account_ids=[keep.id, add.id],
-        risk={"stop_loss_pct": "0.05", "take_profit_pct": None},
+        risk={"stoploss": "0.05", "take_profit": None},
     )
     updated = update_agent(session, _me(owner), created.id, patch, ip="10.0.0.2")
 
     assert updated.name == "Momentum v2"
     assert updated.weights["macd"] == 15 and updated.weights["tweet"] == 60
-    assert updated.risk.stop_loss_pct == Decimal("0.05") and updated.risk.take_profit_pct is None
+    assert updated.risk.stoploss == Decimal("0.05") and updated.risk.take_profit is None
     assert updated.risk.signal_threshold == created.risk.signal_threshold
     assert updated.venue == created.venue and updated.description == created.description
     assert updated.ct_account_ids == sorted([keep.id, add.id])
@@ -152,8 +152,8 @@ def test_owner_updates_only_given_fields_and_audit_lists_old_and_new(session, fa
     assert row.details["changes"] == {
         "name": {"old": "Momentum", "new": "Momentum v2"},
         "weights.macd": {"old": 0, "new": 15},
-        "risk.stop_loss_pct": {"old": "0.1", "new": "0.05"},
-        "risk.take_profit_pct": {"old": "0.2", "new": None},
+        "risk.stoploss": {"old": "0.1", "new": "0.05"},
+        "risk.take_profit": {"old": "0.2", "new": None},
         "ct_account_ids": {"old": sorted([keep.id, drop.id]), "new": sorted([keep.id, add.id])},
     }
 

@@ -73,12 +73,12 @@ def _counts(session) -> tuple[int, int]:
 
 def test_create_answers_201_and_the_agent_is_listed(client, as_owner, factory, owner):
     account = factory.ct_account(handle="whale")
-    risk = {"stop_loss_pct": "0.08", "take_profit_pct": None}
+    risk = {"stoploss": "0.08", "take_profit": None}
     created = _create(client, as_owner, ct_account_ids=[account.id], risk=risk, description="CT momentum")
     assert created["creator_id"] == owner.id
     assert created["ct_account_ids"] == [account.id]
-    assert Decimal(created["risk"]["stop_loss_pct"]) == Decimal("0.08")  # a decimal string, never a float
-    assert created["risk"]["take_profit_pct"] is None
+    assert Decimal(created["risk"]["stoploss"]) == Decimal("0.08")  # a decimal string, never a float
+    assert created["risk"]["take_profit"] is None
 
     listed = client.get("/api/v1/agents").json()["items"]
     assert [(a["id"], a["ct_accounts"]) for a in listed] == [(created["id"], ["whale"])]
@@ -181,7 +181,7 @@ def _assert_422(response, field: str, message: str | None = None) -> None:
         ({"venue": "BINANCE"}, "venue", "'SPOT', 'GMX', 'HYPERLIQUID', 'OSTIUM' or 'MULTI'"),
         ({"name": "   "}, "name", "name must not be empty"),
         ({"name": "n" * 65}, "name", "name must be at most 64 characters"),
-        ({"risk": {"stop_loss_pct": "0.9"}}, "risk.stop_loss_pct", "less than or equal to 0.5"),
+        ({"risk": {"stoploss": "0.9"}}, "risk.stoploss", "less than or equal to 0.5"),
         ({"creator_id": 1}, "creator_id", "Extra inputs are not permitted"),
     ],
 )

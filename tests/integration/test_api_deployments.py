@@ -197,7 +197,7 @@ def test_anonymous_callers_are_401(client, factory, agent):
         ({"starting_balance_usd": "-100"}, "starting_balance_usd"),
         ({"colour": "blue"}, "colour"),
         ({"risk": {"leverage_cap": "0"}}, "risk.leverage_cap"),
-        ({"risk": {"stop_loss_pct": "1.5"}}, "risk.stop_loss_pct"),
+        ({"risk": {"stoploss": "1.5"}}, "risk.stoploss"),
         ({"user_wallet": "not-an-address"}, "user_wallet"),
         ({"agent_id": 0}, "agent_id"),
     ],

@@ -69,7 +69,7 @@ def _ticks(
 def trader(factory: Factory) -> tuple[User, Agent, AgentDeployment]:
     """A trader with a paper deployment of an agent on the default exits (10% stop, trail 1% from +3%)."""
     user = factory.user()
-    agent = factory.agent(take_profit_pct=None)
+    agent = factory.agent(take_profit=None)
     return user, agent, factory.deployment(agent, user, capital_usd=Decimal("5000"))
 
 
@@ -250,7 +250,7 @@ def test_the_dashboard_charts_open_closing_and_recently_closed_positions(
     session: Session, factory: Factory, trader
 ) -> None:
     user, agent, deployment = trader
-    tight = factory.deployment(agent, user, stop_loss_pct=Decimal("0.05"))  # overrides the agent's 10%
+    tight = factory.deployment(agent, user, stoploss=Decimal("0.05"))  # overrides the agent's 10%
     now = _now()
     old = _position(session, deployment, opened_at=now - timedelta(hours=5))
     closing = _position(

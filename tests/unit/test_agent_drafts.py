@@ -39,7 +39,7 @@ def test_minimal_draft_takes_the_agent_table_defaults():
     assert draft.visibility is Visibility.PUBLIC
     assert draft.ct_account_ids == []
     columns = draft.columns()
-    for column in ("stop_loss_pct", "take_profit_pct", "trailing_activation_pct", "signal_threshold"):
+    for column in ("stoploss", "take_profit", "trailing_stop_positive_offset", "signal_threshold"):
         assert columns[column] == Agent.model_fields[column].default
     assert columns["sizing_profile"] == SizingProfile.MODERATE
     assert columns["weight_tweet"] == 60 and columns["weight_macd"] == 0
@@ -47,10 +47,10 @@ def test_minimal_draft_takes_the_agent_table_defaults():
 
 def test_full_draft_with_edge_values_passes():
     risk = {
-        "stop_loss_pct": "0.5",
-        "take_profit_pct": None,
-        "trailing_activation_pct": 0,
-        "trailing_distance_pct": "0.000001",
+        "stoploss": "0.5",
+        "take_profit": None,
+        "trailing_stop_positive_offset": 0,
+        "trailing_stop_positive": "0.000001",
         "sizing_profile": "aggressive",
         "signal_threshold": 1,
     }
@@ -64,8 +64,8 @@ def test_full_draft_with_edge_values_passes():
         risk=risk,
     )
     draft = AgentDraft.model_validate(body)
-    assert draft.risk.take_profit_pct is None
-    assert draft.risk.stop_loss_pct == Decimal("0.5")
+    assert draft.risk.take_profit is None
+    assert draft.risk.stoploss == Decimal("0.5")
     assert draft.risk.sizing_profile is SizingProfile.AGGRESSIVE
     assert len(draft.ct_account_ids) == 50
 
@@ -94,36 +94,40 @@ BAD_DRAFTS = [
         "List should have at most 50 items after validation, not 51",
     ),
     ({"ct_account_ids": [0]}, "ct_account_ids.0", "Input should be greater than or equal to 1"),
-    ({"risk": {"stop_loss_pct": 0}}, "risk.stop_loss_pct", "Input should be greater than 0"),
-    ({"risk": {"stop_loss_pct": "0.51"}}, "risk.stop_loss_pct", "Input should be less than or equal to 0.5"),
-    ({"risk": {"take_profit_pct": 0}}, "risk.take_profit_pct", "Input should be greater than 0"),
+    ({"risk": {"stoploss": 0}}, "risk.stoploss", "Input should be greater than 0"),
+    ({"risk": {"stoploss": "0.51"}}, "risk.stoploss", "Input should be less than or equal to 0.5"),
+    ({"risk": {"take_profit": 0}}, "risk.take_profit", "Input should be greater than 0"),
     (
-        {"risk": {"take_profit_pct": "5.01"}},
-        "risk.take_profit_pct",
+        {"risk": {"take_profit": "5.01"}},
+        "risk.take_profit",
         "Input should be less than or equal to 5",
     ),
     (
-        {"risk": {"trailing_activation_pct": "-0.01"}},
-        "risk.trailing_activation_pct",
+        {"risk": {"trailing_stop_positive_offset": "-0.01"}},
+        "risk.trailing_stop_positive_offset",
         "Input should be greater than or equal to 0",
     ),
     (
-        {"risk": {"trailing_activation_pct": "1.5"}},
-        "risk.trailing_activation_pct",
+        {"risk": {"trailing_stop_positive_offset": "1.5"}},
+        "risk.trailing_stop_positive_offset",
         "Input should be less than or equal to 1",
     ),
-    ({"risk": {"trailing_distance_pct": 0}}, "risk.trailing_distance_pct", "Input should be greater than 0"),
+    (
+        {"risk": {"trailing_stop_positive": 0}},
+        "risk.trailing_stop_positive",
+        "Input should be greater than 0",
+    ),
     (
         {"risk": {"signal_threshold": "1.01"}},
         "risk.signal_threshold",
         "Input should be less than or equal to 1",
     ),
     (
-        {"risk": {"stop_loss_pct": "0.1234567"}},
-        "risk.stop_loss_pct",
+        {"risk": {"stoploss": "0.1234567"}},
+        "risk.stoploss",
         "Decimal input should have no more than 6 decimal places",
     ),
-    ({"risk": {"stop_loss_pct": "NaN"}}, "risk.stop_loss_pct", "Input should be a finite number"),
+    ({"risk": {"stoploss": "NaN"}}, "risk.stoploss", "Input should be a finite number"),
     (
         {"risk": {"sizing_profile": "yolo"}},
         "risk.sizing_profile",
@@ -152,12 +156,12 @@ def test_empty_patch_changes_nothing():
 
 def test_patch_sets_only_the_given_fields():
     patch = AgentPatch.model_validate(
-        {"name": " Renamed ", "risk": {"stop_loss_pct": "0.05", "take_profit_pct": None}}
+        {"name": " Renamed ", "risk": {"stoploss": "0.05", "take_profit": None}}
     )
     assert patch.columns() == {
         "name": "Renamed",
-        "stop_loss_pct": Decimal("0.05"),
-        "take_profit_pct": None,
+        "stoploss": Decimal("0.05"),
+        "take_profit": None,
     }
     assert patch.ct_account_ids is None
 
@@ -171,7 +175,7 @@ BAD_PATCHES = [
     ({"name": None}, "name", "name must not be null"),
     ({"venue": None}, "venue", "venue must not be null"),
     ({"name": "  "}, "name", "name must not be empty"),
-    ({"risk": {"stop_loss_pct": None}}, "risk.stop_loss_pct", "stop_loss_pct must not be null"),
+    ({"risk": {"stoploss": None}}, "risk.stoploss", "stoploss must not be null"),
     ({"weights": {"tweet": 10}}, "weights.rsi", "Field required"),
     ({"weights": {name: 0 for name in WEIGHT_NAMES}}, "weights", "at least one weight must be above 0"),
     ({"creator_id": 2}, "creator_id", "Extra inputs are not permitted"),

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from backend.execution.reasons import SkipCategory, category_of, public_reason, skip_reason
-from backend.execution.sizing import RiskLimits, SizingSkip, size_trade
+from backend.trading.sizing import RiskLimits, SizingSkip, size_trade
 from backend.venues.base import Balance, MarketRules
 
 ETH = MarketRules(

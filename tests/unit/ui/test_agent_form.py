@@ -29,10 +29,10 @@ def values(**changes) -> FormValues:
         "visibility": "public",
         "weights": {**WEIGHTS, "momentum": 40, "volatility": 5},
         "ct_account_ids": ["3", "7"],
-        "stop_loss_pct": "10",
-        "take_profit_pct": "20",
-        "trailing_activation_pct": "3",
-        "trailing_distance_pct": "1",
+        "stoploss": "10",
+        "take_profit": "20",
+        "trailing_stop_positive_offset": "3",
+        "trailing_stop_positive": "1",
         "sizing_profile": "moderate",
         "signal_threshold": "55",
     }
@@ -50,7 +50,7 @@ def values(**changes) -> FormValues:
     ],
 )
 def test_percent_text_becomes_a_fraction(text, expected):
-    assert percent_to_fraction("stop_loss_pct", text) == expected
+    assert percent_to_fraction("stoploss", text) == expected
 
 
 @pytest.mark.parametrize(
@@ -65,13 +65,13 @@ def test_percent_text_becomes_a_fraction(text, expected):
 )
 def test_bad_percent_text_names_the_field(text, message):
     with pytest.raises(FieldError) as caught:
-        percent_to_fraction("stop_loss_pct", text)
-    assert caught.value.field == "stop_loss_pct"
+        percent_to_fraction("stoploss", text)
+    assert caught.value.field == "stoploss"
     assert str(caught.value) == message
 
 
 def test_blank_take_profit_means_none():
-    assert percent_to_fraction("take_profit_pct", "  ") is None
+    assert percent_to_fraction("take_profit", "  ") is None
 
 
 @pytest.mark.parametrize(
@@ -91,14 +91,14 @@ def test_fraction_shows_as_percent(fraction, text):
 
 def test_round_trip_keeps_the_value():
     for text in ("10", "2.5", "0.0001", "49.9999"):
-        assert fraction_to_percent(percent_to_fraction("stop_loss_pct", text)) == text
+        assert fraction_to_percent(percent_to_fraction("stoploss", text)) == text
 
 
 def test_a_good_form_becomes_a_valid_draft_and_patch():
     payload, errors = to_payload(values())
     assert errors == {}
     draft = AgentDraft.model_validate(payload)
-    assert draft.risk.stop_loss_pct == D("0.10")
+    assert draft.risk.stoploss == D("0.10")
     assert draft.risk.signal_threshold == D("0.55")
     assert draft.ct_account_ids == [3, 7]
     assert draft.weights.tweet == 60 and draft.weights.momentum == 40
@@ -106,8 +106,8 @@ def test_a_good_form_becomes_a_valid_draft_and_patch():
 
 
 def test_conversion_errors_are_per_field():
-    _, errors = to_payload(values(stop_loss_pct="abc", trailing_distance_pct=""))
-    assert set(errors) == {"stop_loss_pct", "trailing_distance_pct"}
+    _, errors = to_payload(values(stoploss="abc", trailing_stop_positive=""))
+    assert set(errors) == {"stoploss", "trailing_stop_positive"}
 
 
 def _errors(**changes) -> dict[str, str]:
@@ -119,9 +119,9 @@ def _errors(**changes) -> dict[str, str]:
 
 
 def test_draft_errors_map_to_form_fields_in_percent():
-    assert _errors(stop_loss_pct="80") == {"stop_loss_pct": "Stop loss must be at most 50 %."}
-    assert _errors(trailing_distance_pct="0") == {
-        "trailing_distance_pct": "Trailing distance must be above 0 %."
+    assert _errors(stoploss="80") == {"stoploss": "Stop loss must be at most 50 %."}
+    assert _errors(trailing_stop_positive="0") == {
+        "trailing_stop_positive": "Trailing distance must be above 0 %."
     }
     assert _errors(signal_threshold="101") == {"signal_threshold": "Signal threshold must be at most 100 %."}
     assert _errors(name="   ") == {"name": "Name must not be empty."}
@@ -134,7 +134,7 @@ def test_draft_errors_map_to_form_fields_in_percent():
 @pytest.mark.parametrize(
     ("loc", "field"),
     [
-        (("risk", "stop_loss_pct"), "stop_loss_pct"),
+        (("risk", "stoploss"), "stoploss"),
         (("weights", "rsi"), "weights"),
         (("weights",), "weights"),
         (("name",), "name"),

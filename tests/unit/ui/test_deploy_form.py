@@ -15,10 +15,10 @@ from maxxit_ui.state.deploy_form import TIMES
 PAPER_ONLY = {ExecutionVenue.PAPER}
 BOTH = {ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID}
 AGENT = AgentRisk(
-    stop_loss_pct=D("0.10"),
-    take_profit_pct=None,
-    trailing_activation_pct=D("0.03"),
-    trailing_distance_pct=D("0.01"),
+    stoploss=D("0.10"),
+    take_profit=None,
+    trailing_stop_positive_offset=D("0.03"),
+    trailing_stop_positive=D("0.01"),
     sizing_profile="moderate",
     signal_threshold=D("0.55"),
 )
@@ -118,12 +118,12 @@ def test_changed_risk_becomes_overrides_in_fractions():
         sizing_profile="aggressive",
         max_trade_usd=D("1500"),
         leverage_cap=D("3"),
-        stop_loss_pct=D("0.08"),
-        take_profit_pct=D("0.25"),
-        trailing_distance_pct=D("0.015"),
+        stoploss=D("0.08"),
+        take_profit=D("0.25"),
+        trailing_stop_positive=D("0.015"),
     )
     shown = form.effective_risk(risk, AGENT)
-    assert shown["trailing_activation_pct"] == D("0.03") and shown["stop_loss_pct"] == D("0.08")
+    assert shown["trailing_stop_positive_offset"] == D("0.03") and shown["stoploss"] == D("0.08")
     lines = {key: value for key, _, value in form.risk_review(shown)}
     assert (
         lines["leverage"] == f"3{TIMES}"
@@ -135,11 +135,11 @@ def test_changed_risk_becomes_overrides_in_fractions():
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"stop_loss_pct": "100"}, "stop_loss_pct", "Stop loss must be below 100 %."),
-        ({"stop_loss_pct": ""}, "stop_loss_pct", "Stop loss is required."),
-        ({"stop_loss_pct": "abc"}, "stop_loss_pct", "Stop loss must be a number of percent, like 10 or 2.5."),
-        ({"take_profit_pct": "1001"}, "take_profit_pct", "Take profit must be at most 1000 %."),
-        ({"trailing_distance_pct": "0"}, "trailing_distance_pct", "Trailing distance must be above 0 %."),
+        ({"stoploss": "100"}, "stoploss", "Stop loss must be below 100 %."),
+        ({"stoploss": ""}, "stoploss", "Stop loss is required."),
+        ({"stoploss": "abc"}, "stoploss", "Stop loss must be a number of percent, like 10 or 2.5."),
+        ({"take_profit": "1001"}, "take_profit", "Take profit must be at most 1000 %."),
+        ({"trailing_stop_positive": "0"}, "trailing_stop_positive", "Trailing distance must be above 0 %."),
         ({"max_trade_usd": "5"}, "max_trade_usd", "Max trade size must be at least $10."),
         ({"max_trade_usd": "lots"}, "max_trade_usd", "Max trade size must be a number of USD."),
         ({"leverage_cap": "51"}, "leverage_cap", f"Leverage cap must be at most 50{TIMES}."),
@@ -155,10 +155,10 @@ def test_risk_refusals_are_shown_beside_their_field(change, field, message):
 
 
 def test_blank_take_profit_means_the_agents():
-    agent = AGENT.model_copy(update={"take_profit_pct": D("0.2")})
-    values = {**form.risk_form(agent).__dict__, "take_profit_pct": ""}
+    agent = AGENT.model_copy(update={"take_profit": D("0.2")})
+    values = {**form.risk_form(agent).__dict__, "take_profit": ""}
     risk, errors = form.to_risk(form.RiskForm(**values), agent)
-    assert errors == {} and risk is not None and risk.take_profit_pct is None
+    assert errors == {} and risk is not None and risk.take_profit is None
 
 
 def request(**overrides):
@@ -195,7 +195,7 @@ def test_multi_agents_send_their_order_of_venues():
 
 
 def test_backend_fields_map_to_wizard_steps():
-    assert form.wizard_field(("risk", "stop_loss_pct")) == "stop_loss_pct"
+    assert form.wizard_field(("risk", "stoploss")) == "stoploss"
     assert form.wizard_field(("starting_balance_usd",)) == "starting_balance"
     assert form.wizard_field(("venue_preferences", "0")) == "route"
     assert form.wizard_field(("agent_id",)) == "form"

@@ -53,7 +53,7 @@ def _handle(cls: type[State], name: str, state: Any, *args: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("field", "limit"), [("name", 64), ("description", 2000), ("stop_loss_pct", 24), ("venue", 32)]
+    ("field", "limit"), [("name", 64), ("description", 2000), ("stoploss", 24), ("venue", 32)]
 )
 def test_builder_fields_are_clipped_to_their_maximum(field: str, limit: int):
     builder = _state(BuilderState)

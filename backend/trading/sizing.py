@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from backend.execution.reasons import SkipCategory, skip_reason
-from backend.models.enums import SizingProfile
-from backend.venues.base import Balance, MarketRules
+from backend.trading.market import Balance, MarketRules
+from backend.trading.types import SizingProfile
 
 TIER_SHARES = {"low": Decimal("0.02"), "medium": Decimal("0.05"), "high": Decimal("0.08")}
 PROFILE_SCALE = {
@@ -47,20 +46,31 @@ class TradeSize:
     tier: str
 
 
+# Why a trade was not sized; the values are the execution layer's public skip categories.
+INSUFFICIENT_BALANCE = "insufficient balance"
+BELOW_MINIMUM = "below minimum"
+
+
 @dataclass(frozen=True)
 class SizingSkip:
-    reason: str
+    category: str  # INSUFFICIENT_BALANCE or BELOW_MINIMUM
+    detail: str  # amounts of the trader's own balance: for the owner's eyes
+
+    @property
+    def reason(self) -> str:
+        return f"{self.category}: {self.detail}"
 
 
 def size_trade(
     score: Decimal, balance: Balance, mid: Decimal, rules: MarketRules, limits: RiskLimits
 ) -> TradeSize | SizingSkip:
+    """Margin by confidence tier and profile, never into the reserve; leverage turns it into notional."""
     tier = confidence_tier(score)
     spendable = balance.available - RESERVE_SHARE * balance.equity
     if spendable <= 0:
         reserve = RESERVE_SHARE * balance.equity
         detail = f"${balance.available:.2f} available, ${reserve:.2f} kept in reserve"
-        return SizingSkip(skip_reason(SkipCategory.INSUFFICIENT_BALANCE, detail))
+        return SizingSkip(INSUFFICIENT_BALANCE, detail)
     margin = min(balance.available * TIER_SHARES[tier] * PROFILE_SCALE[limits.profile], spendable)
     leverage = min(limits.leverage_cap or Decimal(1), rules.max_leverage)
     notional = margin * leverage
@@ -71,5 +81,5 @@ def size_trade(
     minimum = max(MIN_TRADE_USD, rules.min_notional)
     if notional < minimum or size < rules.min_size or size <= 0:
         detail = f"${notional:.2f} {tier}-confidence trade, minimum ${minimum}"
-        return SizingSkip(skip_reason(SkipCategory.BELOW_MINIMUM, detail))
+        return SizingSkip(BELOW_MINIMUM, detail)
     return TradeSize(size=size, leverage=leverage, notional=notional, margin=notional / leverage, tier=tier)

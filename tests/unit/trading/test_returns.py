@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.metrics import calc
+from backend.trading import returns as calc
 
 
 def test_daily_returns_fill_quiet_days_with_zero():

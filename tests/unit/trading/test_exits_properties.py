@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.models.enums import CloseReason, Side
-from backend.monitor.rules import Evaluation, ExitRules, OpenPosition, evaluate, price_move, stop_price
+from backend.trading.exits import Evaluation, ExitRules, OpenPosition, evaluate, price_move, stop_price
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 ENTRY = D("100")

@@ -8,6 +8,10 @@ put it on the chart (10% below entry is 10% below entry at 1x or 20x); leverage 
 to the margin (`pnl_ratio`), not where the line is. Defaults are the old platform's: hard stop 10%, trailing
 stop arms at +3% and trails 1% from the best price.
 
+Replays see candles, not ticks: `evaluate_candle` walks each candle conservatively (open, then the adverse
+extreme, then the favourable one, then the close), so when one candle crosses both the stop and the target,
+the stop is taken. A trader would rather see a backtest that is too pessimistic than one that is too kind.
+
 Long and short share one code path: every line is entry or best price times a per-side factor (1 - x for a
 long's losing side, 1 + x for a short's), and `beyond` orders prices in the side's profit direction.
 """
@@ -21,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
-from backend.models.enums import CloseReason, Side
+from backend.trading.types import CloseReason, Side
 
 T = TypeVar("T")
 ZERO = Decimal(0)
@@ -204,14 +208,6 @@ def update_best_price(side: Side, best: Decimal, price: Decimal) -> Decimal:
     return max(best, price) if side == Side.LONG else min(best, price)
 
 
-def unrealized_pnl(side: Side, entry: Decimal, price: Decimal, size: Decimal) -> Decimal:
-    """USD PnL of `size` base units at `price`. Leverage is already in the size (it bought more units)."""
-    if size < 0:
-        raise ValueError("size must not be negative; the side says the direction")
-    diff = price - entry
-    return diff * size if side == Side.LONG else -diff * size
-
-
 def pnl_ratio(side: Side, entry: Decimal, price: Decimal, leverage: Decimal) -> Decimal:
     """Return on margin: the price move times leverage (a 2% move at 5x is 10% of the margin)."""
     if not leverage > 0:
@@ -223,34 +219,34 @@ class AgentRisk(Protocol):
     """The agent's risk settings (`backend.models.Agent` has them)."""
 
     @property
-    def stop_loss_pct(self) -> Decimal: ...
+    def stoploss(self) -> Decimal: ...
     @property
-    def take_profit_pct(self) -> Decimal | None: ...
+    def take_profit(self) -> Decimal | None: ...
     @property
-    def trailing_activation_pct(self) -> Decimal: ...
+    def trailing_stop_positive_offset(self) -> Decimal: ...
     @property
-    def trailing_distance_pct(self) -> Decimal: ...
+    def trailing_stop_positive(self) -> Decimal: ...
 
 
 class DeploymentRisk(Protocol):
     """A deployment's overrides (`backend.models.AgentDeployment`); None means "use the agent's"."""
 
     @property
-    def stop_loss_pct(self) -> Decimal | None: ...
+    def stoploss(self) -> Decimal | None: ...
     @property
-    def take_profit_pct(self) -> Decimal | None: ...
+    def take_profit(self) -> Decimal | None: ...
     @property
-    def trailing_activation_pct(self) -> Decimal | None: ...
+    def trailing_stop_positive_offset(self) -> Decimal | None: ...
     @property
-    def trailing_distance_pct(self) -> Decimal | None: ...
+    def trailing_stop_positive(self) -> Decimal | None: ...
 
 
 @dataclass(frozen=True)
 class _NoOverrides:
-    stop_loss_pct: None = None
-    take_profit_pct: None = None
-    trailing_activation_pct: None = None
-    trailing_distance_pct: None = None
+    stoploss: None = None
+    take_profit: None = None
+    trailing_stop_positive_offset: None = None
+    trailing_stop_positive: None = None
 
 
 def _or(override: T | None, default: T) -> T:
@@ -266,11 +262,71 @@ def rules_for(agent: AgentRisk, deployment: DeploymentRisk | None, time_limit: t
     """
     dep: DeploymentRisk = deployment if deployment is not None else _NoOverrides()
     return ExitRules(
-        stoploss=_or(dep.stop_loss_pct, agent.stop_loss_pct),
-        take_profit=_or(dep.take_profit_pct, agent.take_profit_pct),
+        stoploss=_or(dep.stoploss, agent.stoploss),
+        take_profit=_or(dep.take_profit, agent.take_profit),
         trailing_stop=True,
-        trailing_stop_positive=_or(dep.trailing_distance_pct, agent.trailing_distance_pct),
-        trailing_stop_positive_offset=_or(dep.trailing_activation_pct, agent.trailing_activation_pct),
+        trailing_stop_positive=_or(dep.trailing_stop_positive, agent.trailing_stop_positive),
+        trailing_stop_positive_offset=_or(
+            dep.trailing_stop_positive_offset, agent.trailing_stop_positive_offset
+        ),
         trailing_only_offset_is_reached=True,
         time_limit=time_limit,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One bar of prices; `at` is when it opens. A tick is a candle whose four prices are equal."""
+
+    at: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+    @classmethod
+    def tick(cls, at: datetime, price: Decimal) -> Candle:
+        return cls(at, price, price, price, price)
+
+
+@dataclass(frozen=True, slots=True)
+class CandleExit:
+    """A candle's verdict: the best price after it, and the exit (reason and price) if one fired."""
+
+    best_price: Decimal
+    reason: CloseReason | None
+    price: Decimal | None  # where the exit filled before slippage: the crossed line, or the open on a gap
+
+
+def evaluate_candle(position: OpenPosition, rules: ExitRules, candle: Candle) -> CandleExit:
+    """`evaluate` along the candle's path, adverse extreme first: stop before target when both are crossed.
+
+    The exit price is the line that was crossed, except at the open (a gap past the line fills at the open)
+    and for the time limit (the open of the first candle at or past it).
+    """
+    adverse, favourable = (
+        (candle.low, candle.high) if position.side == Side.LONG else (candle.high, candle.low)
+    )
+    best = position.best_price
+    for index, price in enumerate((candle.open, adverse, favourable, candle.close)):
+        current = OpenPosition(position.side, position.entry_price, position.opened_at, best)
+        line = stop_price(current, rules)
+        verdict = evaluate(current, rules, price, candle.at)
+        best = verdict.best_price
+        if verdict.reason is None:
+            continue
+        if index == 0 or verdict.reason == CloseReason.TIME_LIMIT:
+            fill = price if index == 0 else candle.open
+        elif verdict.reason == CloseReason.TAKE_PROFIT:
+            fill = position.entry_price * _take_factor(position.side, rules)
+        else:
+            fill = line
+        return CandleExit(best, verdict.reason, fill)
+    return CandleExit(best, None, None)
+
+
+def _take_factor(side: Side, rules: ExitRules) -> Decimal:
+    factors = rules._long if side == Side.LONG else rules._short
+    if factors.take is None:
+        raise ValueError("no take-profit is set")
+    return factors.take

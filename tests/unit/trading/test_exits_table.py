@@ -10,7 +10,8 @@ import pytest
 
 from backend.models import Agent, AgentDeployment
 from backend.models.enums import CloseReason, Side
-from backend.monitor.rules import (
+from backend.trading.book import unrealized_pnl
+from backend.trading.exits import (
     Evaluation,
     ExitRules,
     OpenPosition,
@@ -20,7 +21,6 @@ from backend.monitor.rules import (
     price_move,
     rules_for,
     stop_price,
-    unrealized_pnl,
     update_best_price,
 )
 
@@ -199,16 +199,16 @@ def test_pnl_in_usd_and_on_margin():
 
 
 AGENT = SimpleNamespace(
-    stop_loss_pct=D("0.08"),
-    take_profit_pct=D("0.25"),
-    trailing_activation_pct=D("0.05"),
-    trailing_distance_pct=D("0.02"),
+    stoploss=D("0.08"),
+    take_profit=D("0.25"),
+    trailing_stop_positive_offset=D("0.05"),
+    trailing_stop_positive=D("0.02"),
 )
 
 
 def test_rules_for_takes_the_agents_settings_without_overrides():
     none = SimpleNamespace(
-        stop_loss_pct=None, take_profit_pct=None, trailing_activation_pct=None, trailing_distance_pct=None
+        stoploss=None, take_profit=None, trailing_stop_positive_offset=None, trailing_stop_positive=None
     )
     expected = ExitRules(
         stoploss=D("0.08"),
@@ -225,10 +225,10 @@ def test_rules_for_takes_the_agents_settings_without_overrides():
 
 def test_rules_for_prefers_each_override():
     deployment = SimpleNamespace(
-        stop_loss_pct=D("0.05"),
-        take_profit_pct=None,
-        trailing_activation_pct=None,
-        trailing_distance_pct=D("0.005"),
+        stoploss=D("0.05"),
+        take_profit=None,
+        trailing_stop_positive_offset=None,
+        trailing_stop_positive=D("0.005"),
     )
     rules = rules_for(AGENT, deployment, None)
     assert (rules.stoploss, rules.take_profit) == (D("0.05"), D("0.25"))
@@ -238,18 +238,18 @@ def test_rules_for_prefers_each_override():
 
 def test_rules_for_reads_the_real_models():
     agent = Agent(
-        stop_loss_pct=D("0.10"),
-        take_profit_pct=None,
-        trailing_activation_pct=D("0.03"),
-        trailing_distance_pct=D("0.01"),
+        stoploss=D("0.10"),
+        take_profit=None,
+        trailing_stop_positive_offset=D("0.03"),
+        trailing_stop_positive=D("0.01"),
     )
-    deployment = AgentDeployment(take_profit_pct=D("0.30"))
+    deployment = AgentDeployment(take_profit=D("0.30"))
     rules = rules_for(agent, deployment, H48)
     assert rules == ExitRules(take_profit=D("0.30"), time_limit=H48)
     assert rules_for(agent, AgentDeployment(), None).take_profit is None
 
 
 def test_rules_for_refuses_unusable_stored_settings():
-    broken = SimpleNamespace(**{**vars(AGENT), "trailing_distance_pct": D("0")})
+    broken = SimpleNamespace(**{**vars(AGENT), "trailing_stop_positive": D("0")})
     with pytest.raises(ValueError, match="trailing_stop_positive"):
         rules_for(broken, None, None)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from backend.execution.sizing import RiskLimits, SizingSkip, TradeSize, confidence_tier, size_trade
 from backend.models.enums import SizingProfile
+from backend.trading.sizing import RiskLimits, SizingSkip, TradeSize, confidence_tier, size_trade
 from backend.venues.base import Balance, MarketRules
 
 ETH = MarketRules(
