@@ -88,6 +88,37 @@ def insert_or_ignore(session: Session, model: type, values: dict, conflict_colum
 
     The database decides, not a prior SELECT, so two workers racing on the same key insert once.
     """
+    table = model.__table__
+    statement = (
+        _insert(session)(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+    ).returning(table.c.id)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def insert_many_or_ignore(
+    session: Session,
+    model: type,
+    rows: list[dict],
+    conflict_columns: list[str],
+    *,
+    returning: tuple[str, ...] = ("id",),
+) -> list[tuple]:
+    """`insert_or_ignore` for many rows; the `returning` columns of the rows inserted.
+
+    Sent as one executemany, which SQLAlchemy batches into multi-row INSERTs ("insertmanyvalues") from a
+    statement compiled once, whatever the number of rows.
+    """
+    if not rows:
+        return []
+    table = model.__table__
+    statement = (_insert(session)(table).on_conflict_do_nothing(index_elements=conflict_columns)).returning(
+        *(table.c[name] for name in returning)
+    )
+    return [tuple(row) for row in session.execute(statement, rows)]
+
+
+def _insert(session: Session):
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -95,8 +126,4 @@ def insert_or_ignore(session: Session, model: type, values: dict, conflict_colum
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(dialect)
-    table = model.__table__
-    statement = (
-        insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    ).returning(table.c.id)
-    return session.execute(statement).scalar_one_or_none()
+    return insert

@@ -1,4 +1,4 @@
-"""Execution tasks: a signal fans out to one task per deployment; venue hiccups retry with backoff.
+"""Execution tasks: a signal fans out in chunks of deployments; venue hiccups retry with backoff.
 
 The executor, its venues and the wallet cipher are built once per worker process. A worker that dies
 mid-execution loses its queue message, so a sweep (every minute, and once when a worker starts) hands
@@ -51,6 +51,7 @@ def _executor() -> Executor:
         venues(),
         cipher(),
         max_attempts=settings.execution_max_attempts,
+        concurrency=settings.execution_concurrency,
         fault=fault_from_env(),
     )
 
@@ -62,12 +63,41 @@ def backoff_seconds(attempt: int) -> int:
 
 @huey.task(retries=3, retry_delay=1)
 def execute_signal_task(signal_id: int) -> int:
-    """Hand one signal to every deployment of its agent; returns how many."""
+    """Hand one signal to every deployment of its agent, `EXECUTION_CHUNK_SIZE` per task; returns how many."""
     with session_scope() as session:
         deployment_ids = deployments_for_signal(session, signal_id)
-    for deployment_id in deployment_ids:
-        execute_for_deployment_task(signal_id, deployment_id)
+    hand_out(signal_id, deployment_ids)
     return len(deployment_ids)
+
+
+def hand_out(signal_id: int, deployment_ids: list[int]) -> None:
+    size = get_settings().execution_chunk_size
+    for start in range(0, len(deployment_ids), size):
+        execute_chunk_task(signal_id, deployment_ids[start : start + size])
+
+
+@huey.task(retries=3, retry_delay=1)
+def execute_chunk_task(signal_id: int, deployment_ids: list[int]) -> dict[str, int]:
+    """Open one signal's trade for a chunk of deployments (see execution.batch); counts by outcome.
+
+    A deployment whose venue asked to try again later goes on as its own task, with backoff.
+    """
+    with Session(get_engine(), expire_on_commit=False) as session:
+        result = _executor().execute_many(session, signal_id, deployment_ids)
+    for deployment_id, reason in result.retry.items():
+        delay = backoff_seconds(_attempts(signal_id, deployment_id))
+        logger.warning(
+            "execution of signal %s for deployment %s: %s; retrying in %ss",
+            signal_id,
+            deployment_id,
+            reason,
+            delay,
+        )
+        execute_for_deployment_task.schedule((signal_id, deployment_id), delay=delay)
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes.values():
+        counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+    return counts
 
 
 @huey.task(context=True)
@@ -104,8 +134,11 @@ def sweep_executions(grace: timedelta) -> int:
         unfinished = find_unfinished_executions(session, now=utcnow(), grace=grace)
     for signal_id in unfinished.signals:
         execute_signal_task(signal_id)
+    by_signal: dict[int, list[int]] = {}
     for signal_id, deployment_id in unfinished.executions:
-        execute_for_deployment_task(signal_id, deployment_id)
+        by_signal.setdefault(signal_id, []).append(deployment_id)
+    for signal_id, deployment_ids in by_signal.items():
+        hand_out(signal_id, sorted(deployment_ids))
     handed_out = len(unfinished.signals) + len(unfinished.executions)
     if handed_out:
         logger.info("execution sweep handed out %d signal(s)/execution(s)", handed_out)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlmodel import Session
 
-from backend.db import insert_or_ignore
+from backend.db import insert_many_or_ignore, insert_or_ignore
 from backend.models import BillingEvent
 from backend.models.common import utcnow
 from backend.models.enums import BillingKind, BillingStatus
@@ -22,20 +23,35 @@ def charge_trade_fee(
     session: Session, *, user_id: int, deployment_id: int, signal_id: int, position_id: int, market: str
 ) -> int | None:
     """Add the fee in the caller's transaction; the new event's id, or None when it was charged already."""
-    return insert_or_ignore(
-        session,
-        BillingEvent,
-        {
-            "idempotency_key": trade_fee_key(deployment_id, signal_id),
-            "kind": BillingKind.TRADE_FEE.value,
-            "status": BillingStatus.PENDING.value,
-            "user_id": user_id,
-            "deployment_id": deployment_id,
-            "position_id": position_id,
-            "amount": TRADE_FEE_USD,
-            "currency": "USDC",
-            "description": f"Trade fee: {market} (signal {signal_id})",
-            "created_at": utcnow(),
-        },
-        ["idempotency_key"],
-    )
+    charge = TradeFeeCharge(user_id, deployment_id, signal_id, position_id, market)
+    return insert_or_ignore(session, BillingEvent, _values(charge), ["idempotency_key"])
+
+
+@dataclass(frozen=True)
+class TradeFeeCharge:
+    user_id: int
+    deployment_id: int
+    signal_id: int
+    position_id: int
+    market: str
+
+
+def charge_trade_fees(session: Session, charges: list[TradeFeeCharge]) -> int:
+    """`charge_trade_fee` for many positions in one statement (the fan-out's batch); how many were new."""
+    rows = [_values(charge) for charge in charges]
+    return len(insert_many_or_ignore(session, BillingEvent, rows, ["idempotency_key"]))
+
+
+def _values(charge: TradeFeeCharge) -> dict:
+    return {
+        "idempotency_key": trade_fee_key(charge.deployment_id, charge.signal_id),
+        "kind": BillingKind.TRADE_FEE.value,
+        "status": BillingStatus.PENDING.value,
+        "user_id": charge.user_id,
+        "deployment_id": charge.deployment_id,
+        "position_id": charge.position_id,
+        "amount": TRADE_FEE_USD,
+        "currency": "USDC",
+        "description": f"Trade fee: {charge.market} (signal {charge.signal_id})",
+        "created_at": utcnow(),
+    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +25,7 @@ from backend import audit
 from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
+from backend.execution.batch import ChunkResult, execute_many
 from backend.execution.faults import no_fault
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
@@ -93,12 +94,14 @@ class Executor:
         cipher: WalletCipher,
         *,
         max_attempts: int = 6,
+        concurrency: int = 8,
         fault: Callable[[str], None] = no_fault,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.venues = venues
         self.cipher = cipher
         self.max_attempts = max_attempts
+        self.concurrency = concurrency  # live venue calls of one chunk in flight at once
         self.fault = fault
         self.clock = clock
 
@@ -132,6 +135,13 @@ class Executor:
             reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, "no preferred venue lists the market")
             return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
         return self._open(session, context, venue)
+
+    def execute_many(self, session: Session, signal_id: int, deployment_ids: Sequence[int]) -> ChunkResult:
+        """`execute` for a chunk of deployments: paper ones in a few transactions, live ones concurrently.
+
+        Outcomes by deployment; the ones a venue asked to retry later are in `retry` (see execution.batch).
+        """
+        return execute_many(self, session, signal_id, deployment_ids)
 
     def _open(self, session: Session, context: _Context, venue: ExecutionVenue) -> ExecutionOutcome:
         execution, signal = context.execution, context.signal

@@ -9,7 +9,7 @@ realised PnL; open positions hold margin (notional / leverage) out of what is av
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +24,8 @@ from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue, Side
 from backend.prices.feed import PriceFeed
 from backend.prices.markets import MARKETS
+from backend.trading.fills import FillModel
+from backend.venues import paper_batch
 from backend.venues.base import (
     Balance,
     DuplicateClientOrderId,
@@ -34,6 +36,7 @@ from backend.venues.base import (
     MarketRules,
     OrderRequest,
     VenueAccount,
+    VenueError,
     VenuePosition,
 )
 
@@ -152,6 +155,32 @@ class PaperVenue:
     def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
         reduce = OrderRequest(**{**order.__dict__, "reduce_only": True})
         return self._execute(account, reduce, is_buy=order.side == Side.SHORT)
+
+    # The batch path: one signal's orders for many accounts (see paper_batch); the executor's fan-out uses it.
+    def balances(self, deployment_ids: Sequence[int]) -> dict[int, Balance | VenueError]:
+        """Every account's balance from two queries; a VenueError for an account the venue lacks."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            return paper_batch.balances(session, deployment_ids, self.mids())
+
+    def order_statuses(self, orders: Sequence[tuple[int, str]]) -> dict[str, Fill]:
+        """`order_status` for many (deployment, client order id) pairs at once: the ones that filled."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            return paper_batch.found_fills(session, orders)
+
+    def open_many(self, orders: Sequence[paper_batch.PaperOrder]) -> dict[str, Fill | VenueError]:
+        """Many accounts' open orders in one transaction; per client order id, its fill or its refusal."""
+        model = FillModel(slippage=self._slippage, taker_fee=self._fee_rate)
+        results = paper_batch.open_many(
+            self._engine,
+            orders,
+            markets=self._markets,
+            model=model,
+            mid_at=self._feed.price_at,
+            now=self._clock(),
+        )
+        filled = sum(isinstance(r, Fill) for r in results.values())
+        logger.info("paper batch: %d orders, %d filled", len(orders), filled)
+        return results
 
     def _execute(self, account: VenueAccount, order: OrderRequest, *, is_buy: bool) -> Fill:
         rules = self._markets.get(order.market)
