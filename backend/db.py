@@ -90,35 +90,30 @@ def insert_or_ignore(session: Session, model: type, values: dict, conflict_colum
     """
     table = model.__table__
     statement = (
-        _insert(session)(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+        dialect_insert(session)(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
     ).returning(table.c.id)
     return session.execute(statement).scalar_one_or_none()
 
 
 def insert_many_or_ignore(
-    session: Session,
-    model: type,
-    rows: list[dict],
-    conflict_columns: list[str],
-    *,
-    returning: tuple[str, ...] = ("id",),
-) -> list[tuple]:
-    """`insert_or_ignore` for many rows; the `returning` columns of the rows inserted.
+    session: Session, model: type, rows: list[dict], conflict_columns: list[str]
+) -> None:
+    """`insert_or_ignore` for many rows, as one executemany (pipelined by psycopg); nothing is read back.
 
-    Sent as one executemany, which SQLAlchemy batches into multi-row INSERTs ("insertmanyvalues") from a
-    statement compiled once, whatever the number of rows.
+    No RETURNING on purpose: it would make SQLAlchemy send one multi-row INSERT whose text psycopg parses
+    afresh every time (too long for its cache), which costs more than the round trip it saves.
     """
-    if not rows:
-        return []
-    table = model.__table__
-    statement = (_insert(session)(table).on_conflict_do_nothing(index_elements=conflict_columns)).returning(
-        *(table.c[name] for name in returning)
-    )
-    return [tuple(row) for row in session.execute(statement, rows)]
+    if rows:
+        statement = dialect_insert(session)(model.__table__).on_conflict_do_nothing(
+            index_elements=conflict_columns
+        )
+        session.execute(statement, rows)
 
 
-def _insert(session: Session):
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+def dialect_insert(session: Session):
+    """The dialect's INSERT, which knows ON CONFLICT (DO NOTHING, DO UPDATE)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

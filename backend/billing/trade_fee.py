@@ -36,10 +36,9 @@ class TradeFeeCharge:
     market: str
 
 
-def charge_trade_fees(session: Session, charges: list[TradeFeeCharge]) -> int:
-    """`charge_trade_fee` for many positions in one statement (the fan-out's batch); how many were new."""
-    rows = [_values(charge) for charge in charges]
-    return len(insert_many_or_ignore(session, BillingEvent, rows, ["idempotency_key"]))
+def charge_trade_fees(session: Session, charges: list[TradeFeeCharge]) -> None:
+    """`charge_trade_fee` for many positions in one batch (the fan-out's); each still charged once."""
+    insert_many_or_ignore(session, BillingEvent, [_values(charge) for charge in charges], ["idempotency_key"])
 
 
 def _values(charge: TradeFeeCharge) -> dict:

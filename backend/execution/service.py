@@ -25,7 +25,7 @@ from backend import audit
 from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
-from backend.execution.batch import ChunkResult, execute_many
+from backend.execution.batch import ChunkResult, execute_pairs
 from backend.execution.faults import no_fault
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
@@ -139,9 +139,13 @@ class Executor:
     def execute_many(self, session: Session, signal_id: int, deployment_ids: Sequence[int]) -> ChunkResult:
         """`execute` for a chunk of deployments: paper ones in a few transactions, live ones concurrently.
 
-        Outcomes by deployment; the ones a venue asked to retry later are in `retry` (see execution.batch).
+        Outcomes and the deployments a venue asked to retry later, by deployment id (see execution.batch).
         """
-        return execute_many(self, session, signal_id, deployment_ids)
+        return execute_pairs(self, session, [(signal_id, d) for d in deployment_ids]).by_deployment()
+
+    def execute_pairs(self, session: Session, pairs: Sequence[tuple[int, int]]) -> ChunkResult:
+        """`execute_many` for (signal id, deployment id) pairs of several signals, by pair."""
+        return execute_pairs(self, session, pairs)
 
     def _open(self, session: Session, context: _Context, venue: ExecutionVenue) -> ExecutionOutcome:
         execution, signal = context.execution, context.signal

@@ -119,24 +119,22 @@ def _fill_all(
     markets_held = {market for _, market in rows} | {o.order.market for o in orders}
     mids = {market: mid_at(market, now) for market in markets_held if market in markets}
     results: dict[str, Result] = {}
-    fills: list[PaperFill] = []
+    fills: list[dict] = []
     for item in orders:
         cloid = item.order.client_order_id
         if cloid in found:
             results[cloid] = found[cloid]
             continue
         try:
-            fill = _fill_one(session, item, books, rows, markets, mids, model, now)
+            fills.append(_fill_one(session, item, books, rows, markets, mids, model, now))
         except VenueError as error:
             results[cloid] = error
-            continue
-        session.add(fill)
-        fills.append(fill)
-    session.flush()  # one multi-row insert; the unique client order ids are checked here
-    from backend.venues.paper import _to_fill
-
-    for fill in fills:
-        results[fill.client_order_id] = _to_fill(fill)
+    if fills:
+        # One batched insert; the unique client order ids are checked here. The ids are read back with the
+        # fills (the venue order id is the fill's id) rather than by RETURNING: see db.insert_many_or_ignore.
+        session.execute(sa.insert(PaperFill.__table__), fills)
+        session.flush()
+        results.update(found_fills(session, [(f["deployment_id"], f["client_order_id"]) for f in fills]))
     return results
 
 
@@ -149,8 +147,9 @@ def _fill_one(
     mids: dict[str, Decimal],
     model: FillModel,
     now: datetime,
-) -> PaperFill:
-    """One open order against its account's book, changing the book and the position rows in place."""
+) -> dict:
+    """One open order against its account's book, changing the book and the position rows in place;
+    the fill's row to insert."""
     order, deployment_id = item.order, item.deployment_id
     rules = markets.get(order.market)
     if rules is None:
@@ -186,18 +185,18 @@ def _fill_one(
     book.cash = book.cash - fee + effect.realized
     book.updated_at = now
     _write_position(session, rows, row, (deployment_id, order.market), effect.position, now)
-    return PaperFill(
-        deployment_id=deployment_id,
-        client_order_id=order.client_order_id,
-        market=order.market,
-        is_buy=is_buy,
-        size=size,
-        price=price,
-        fee=fee,
-        reduce_only=False,
-        realized_pnl=effect.realized,
-        created_at=now,
-    )
+    return {
+        "deployment_id": deployment_id,
+        "client_order_id": order.client_order_id,
+        "market": order.market,
+        "is_buy": is_buy,
+        "size": size,
+        "price": price,
+        "fee": fee,
+        "reduce_only": False,
+        "realized_pnl": effect.realized,
+        "created_at": now,
+    }
 
 
 def _write_position(
