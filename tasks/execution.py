@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from backend.config import get_settings
 from backend.db import get_engine, session_scope
-from backend.execution.dispatch import deployments_for_signal, find_unfinished_executions
+from backend.execution.dispatch import deployments_for_signals, find_unfinished_executions
 from backend.execution.faults import fault_from_env
 from backend.execution.service import ExecutionOutcome, Executor
 from backend.models import SignalExecution
@@ -80,7 +80,7 @@ def fan_out(signal_ids: list[int]) -> int:
     """`EXECUTION_CHUNK_SIZE` (signal, deployment) pairs per chunk task; the last chunk runs right here,
     which for most posts (one chunk) saves a trip through the queue."""
     with session_scope() as session:
-        pairs = [(s, d) for s in signal_ids for d in deployments_for_signal(session, s)]
+        pairs = deployments_for_signals(session, signal_ids)
     for chunk in hand_out(pairs, keep_last=True):
         run_chunk(chunk)
     return len(pairs)

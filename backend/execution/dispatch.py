@@ -19,24 +19,33 @@ def deployments_for_signal(session: Session, signal_id: int) -> list[int]:
     Paused ones are included so their skip is stored with its reason. The signal is marked as handed out
     (or skipped when nobody runs the agent) in the caller's transaction.
     """
-    signal = session.get(Signal, signal_id)
-    if signal is None:
-        raise LookupError(f"no signal {signal_id}")
-    ids = list(
-        session.exec(
-            select(AgentDeployment.id)
-            .where(
-                AgentDeployment.agent_id == signal.agent_id,
-                AgentDeployment.status != DeploymentStatus.CANCELLED,
-                AgentDeployment.created_at <= signal.created_at,
-            )
-            .order_by(AgentDeployment.id)
+    return [deployment_id for _, deployment_id in deployments_for_signals(session, [signal_id])]
+
+
+def deployments_for_signals(session: Session, signal_ids: list[int]) -> list[tuple[int, int]]:
+    """`deployments_for_signal` for one post's signals at once: (signal, deployment) pairs, two queries."""
+    signals = list(session.exec(select(Signal).where(col(Signal.id).in_(signal_ids)).order_by(Signal.id)))
+    missing = set(signal_ids) - {s.id for s in signals}
+    if missing:
+        raise LookupError(f"no signal {', '.join(map(str, sorted(missing)))}")
+    rows = session.exec(
+        select(AgentDeployment.id, AgentDeployment.agent_id, AgentDeployment.created_at)
+        .where(
+            col(AgentDeployment.agent_id).in_({s.agent_id for s in signals}),
+            AgentDeployment.status != DeploymentStatus.CANCELLED,
         )
-    )
-    if signal.status == SignalStatus.PENDING:
-        signal.status = SignalStatus.EXECUTED if ids else SignalStatus.SKIPPED
-        signal.skip_reason = None if ids else skip_reason(SkipCategory.NO_DEPLOYMENTS)
-    return ids
+        .order_by(AgentDeployment.id)
+    ).all()
+    pairs = []
+    for signal in signals:
+        ids = [
+            d for d, agent_id, created in rows if agent_id == signal.agent_id and created <= signal.created_at
+        ]
+        pairs.extend((signal.id, d) for d in ids)
+        if signal.status == SignalStatus.PENDING:
+            signal.status = SignalStatus.EXECUTED if ids else SignalStatus.SKIPPED
+            signal.skip_reason = None if ids else skip_reason(SkipCategory.NO_DEPLOYMENTS)
+    return pairs
 
 
 @dataclass(frozen=True)

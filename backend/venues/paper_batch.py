@@ -16,11 +16,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from backend.db import dialect_insert
 from backend.models import PaperAccount, PaperFill, PaperPosition
 from backend.trading.book import NetPosition, account_balance, apply_fill
 from backend.trading.fills import FillModel
+from backend.trading.types import Side
 from backend.venues.base import (
     Balance,
     Fill,
@@ -53,17 +55,16 @@ def balances(
     session: Session, deployment_ids: Sequence[int], mids: dict[str, Decimal]
 ) -> dict[int, Balance | VenueError]:
     """Each account's balance, as `PaperVenue.balance` gives it, from two queries for the whole chunk."""
-    books = _books(session, deployment_ids, lock=False)
+    cash = _cash(session, deployment_ids, lock=False)
     held: dict[int, list[tuple[str, NetPosition]]] = {}
-    for (deployment_id, market), position in _positions(session, deployment_ids, lock=False).items():
+    for (deployment_id, market), position in _positions(session, deployment_ids).items():
         held.setdefault(deployment_id, []).append((market, position))
     result: dict[int, Balance | VenueError] = {}
     for deployment_id in deployment_ids:
-        book = books.get(deployment_id)
-        if book is None:
+        if deployment_id not in cash:
             result[deployment_id] = InvalidOrder(f"deployment {deployment_id} has no paper account")
             continue
-        result[deployment_id] = account_balance(book.cash, held.get(deployment_id, []), mids)
+        result[deployment_id] = account_balance(cash[deployment_id], held.get(deployment_id, []), mids)
     return result
 
 
@@ -74,13 +75,15 @@ def found_fills(session: Session, orders: Iterable[tuple[int, str]]) -> dict[str
     pairs = list(orders)
     if not pairs:
         return {}
-    rows = session.exec(
-        select(PaperFill).where(
-            col(PaperFill.deployment_id).in_({d for d, _ in pairs}),
-            col(PaperFill.client_order_id).in_({c for _, c in pairs}),
+    table = PaperFill.__table__
+    rows = session.execute(
+        sa.select(table).where(
+            table.c.deployment_id.in_(sorted({d for d, _ in pairs})),
+            table.c.client_order_id.in_(sorted({c for _, c in pairs})),
         )
     ).all()
     wanted = set(pairs)
+    # Rows, not ORM objects: `_to_fill` reads attributes only, and building objects is the slow part here.
     return {r.client_order_id: _to_fill(r) for r in rows if (r.deployment_id, r.client_order_id) in wanted}
 
 
@@ -97,164 +100,160 @@ def open_many(
     for attempt in range(MAX_PASSES):
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
-                return _fill_all(session, orders, markets, model, mid_at, now)
+                return _Batch(session, markets, model, now).fill(orders, mid_at)
         except IntegrityError:  # a racing run filled one of these ids first: the next pass finds it
             if attempt == MAX_PASSES - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def _fill_all(
-    session: Session,
-    orders: Sequence[PaperOrder],
-    markets: dict[str, MarketRules],
-    model: FillModel,
-    mid_at: MidAt,
-    now: datetime,
-) -> dict[str, Result]:
-    ids = sorted({o.deployment_id for o in orders})
-    books = _books(session, ids, lock=True)  # taken first, so the check below sees any racing run's fills
-    rows = _position_rows(session, ids)
-    found = found_fills(session, [(o.deployment_id, o.order.client_order_id) for o in orders])
-    markets_held = {market for _, market in rows} | {o.order.market for o in orders}
-    mids = {market: mid_at(market, now) for market in markets_held if market in markets}
-    results: dict[str, Result] = {}
-    fills: list[dict] = []
-    for item in orders:
-        cloid = item.order.client_order_id
-        if cloid in found:
-            results[cloid] = found[cloid]
-            continue
-        try:
-            fills.append(_fill_one(session, item, books, rows, markets, mids, model, now))
-        except VenueError as error:
-            results[cloid] = error
-    if fills:
-        # One batched insert; the unique client order ids are checked here. The ids are read back with the
-        # fills (the venue order id is the fill's id) rather than by RETURNING: see db.insert_many_or_ignore.
-        session.execute(sa.insert(PaperFill.__table__), fills)
-        session.flush()
-        results.update(found_fills(session, [(f["deployment_id"], f["client_order_id"]) for f in fills]))
-    return results
+class _Batch:
+    """The chunk's books and positions in memory while its orders fill, written back in three batches."""
+
+    def __init__(self, session: Session, markets: dict[str, MarketRules], model: FillModel, now: datetime):
+        self.session, self.markets, self.model, self.now = session, markets, model, now
+        self.cash: dict[int, Decimal] = {}
+        self.positions: dict[tuple[int, str], NetPosition] = {}
+        self.touched: set[tuple[int, str]] = set()
+        self.mids: dict[str, Decimal] = {}
+
+    def fill(self, orders: Sequence[PaperOrder], mid_at: MidAt) -> dict[str, Result]:
+        ids = sorted({o.deployment_id for o in orders})
+        self.cash = _cash(self.session, ids, lock=True)  # first: the check below sees a racing run's fills
+        self.positions = _positions(self.session, ids)
+        found = found_fills(self.session, [(o.deployment_id, o.order.client_order_id) for o in orders])
+        held = {market for _, market in self.positions} | {o.order.market for o in orders}
+        self.mids = {market: mid_at(market, self.now) for market in held if market in self.markets}
+        results: dict[str, Result] = {}
+        fills: list[dict] = []
+        for item in orders:
+            cloid = item.order.client_order_id
+            if cloid in found:
+                results[cloid] = found[cloid]
+                continue
+            try:
+                fills.append(self._fill_one(item))
+            except VenueError as error:
+                results[cloid] = error
+        if fills:
+            self._write(fills)
+            # The ids are read back with the fills (the venue order id is the fill's id) rather than by
+            # RETURNING: see db.insert_many_or_ignore.
+            results.update(
+                found_fills(self.session, [(f["deployment_id"], f["client_order_id"]) for f in fills])
+            )
+        return results
+
+    def _fill_one(self, item: PaperOrder) -> dict:
+        """One open order against its account's book, in memory; the fill's row to insert."""
+        order, deployment_id = item.order, item.deployment_id
+        rules = self.markets.get(order.market)
+        if rules is None:
+            raise MarketNotListed(f"{order.market} is not listed on the paper venue")
+        if deployment_id not in self.cash:
+            raise InvalidOrder(f"deployment {deployment_id} has no paper account")
+        if order.reduce_only:
+            raise InvalidOrder("open orders cannot be reduce-only")
+        size = rules.round_size(order.size)
+        if size <= 0:
+            raise InvalidOrder(f"size {order.size} rounds to zero at {rules.size_decimals} decimals")
+        is_buy = order.side == Side.LONG
+        price = self.model.price(self.mids[order.market], is_buy=is_buy, rules=rules)
+        notional = size * price
+        if notional < rules.min_notional:
+            raise InvalidOrder(f"order value ${notional:.2f} is below the ${rules.min_notional} minimum")
+        fee = self.model.fee(size, price)
+        leverage = min(order.leverage, rules.max_leverage)
+        own = [(m, p) for (d, m), p in self._held(deployment_id)]
+        available = account_balance(self.cash[deployment_id], own, self.mids).available
+        needed = notional / leverage + fee
+        if needed > available:
+            raise InsufficientFunds(f"insufficient margin: ${needed:.2f} needed, ${available:.2f} available")
+        key = (deployment_id, order.market)
+        effect = apply_fill(self.positions.get(key), is_buy=is_buy, size=size, price=price, leverage=leverage)
+        self.cash[deployment_id] = self.cash[deployment_id] - fee + effect.realized
+        if effect.position is None:
+            self.positions.pop(key, None)
+        else:
+            self.positions[key] = effect.position
+        self.touched.add(key)
+        return {
+            "deployment_id": deployment_id,
+            "client_order_id": order.client_order_id,
+            "market": order.market,
+            "is_buy": is_buy,
+            "size": size,
+            "price": price,
+            "fee": fee,
+            "reduce_only": False,
+            "realized_pnl": effect.realized,
+            "created_at": self.now,
+        }
+
+    def _held(self, deployment_id: int) -> list[tuple[tuple[int, str], NetPosition]]:
+        """The account's open positions; an account holds at most the few markets priced for this batch."""
+        keys = ((deployment_id, market) for market in self.mids)
+        return [(key, self.positions[key]) for key in keys if key in self.positions]
+
+    def _write(self, fills: list[dict]) -> None:
+        """Fills, books and positions back to the database, one batched statement each."""
+        session, now = self.session, self.now
+        session.execute(sa.insert(PaperFill.__table__), fills)  # the unique client order ids are checked here
+        books = PaperAccount.__table__
+        changed = sorted({d for d, _ in self.touched})
+        session.execute(
+            sa.update(books)
+            .where(books.c.deployment_id == sa.bindparam("account"))
+            .values(cash=sa.bindparam("new_cash"), updated_at=sa.bindparam("now")),
+            [{"account": d, "new_cash": self.cash[d], "now": now} for d in changed],
+        )
+        table = PaperPosition.__table__
+        flat = [key for key in sorted(self.touched) if key not in self.positions]
+        if flat:
+            session.execute(
+                sa.delete(table).where(
+                    table.c.deployment_id == sa.bindparam("account"), table.c.market == sa.bindparam("mkt")
+                ),
+                [{"account": d, "mkt": m} for d, m in flat],
+            )
+        open_ = [(key, self.positions[key]) for key in sorted(self.touched) if key in self.positions]
+        if open_:
+            insert = dialect_insert(session)(table)
+            upsert = insert.on_conflict_do_update(
+                index_elements=["deployment_id", "market"],
+                set_={c: insert.excluded[c] for c in ("size", "entry_price", "leverage", "updated_at")},
+            )
+            rows = [
+                {
+                    "deployment_id": d,
+                    "market": m,
+                    "size": p.size,
+                    "entry_price": p.entry_price,
+                    "leverage": p.leverage,
+                    "updated_at": now,
+                }
+                for (d, m), p in open_
+            ]
+            session.execute(upsert, rows)
 
 
-def _fill_one(
-    session: Session,
-    item: PaperOrder,
-    books: dict[int, PaperAccount],
-    rows: dict[tuple[int, str], PaperPosition],
-    markets: dict[str, MarketRules],
-    mids: dict[str, Decimal],
-    model: FillModel,
-    now: datetime,
-) -> dict:
-    """One open order against its account's book, changing the book and the position rows in place;
-    the fill's row to insert."""
-    order, deployment_id = item.order, item.deployment_id
-    rules = markets.get(order.market)
-    if rules is None:
-        raise MarketNotListed(f"{order.market} is not listed on the paper venue")
-    book = books.get(deployment_id)
-    if book is None:
-        raise InvalidOrder(f"deployment {deployment_id} has no paper account")
-    if order.reduce_only:
-        raise InvalidOrder("open orders cannot be reduce-only")
-    size = rules.round_size(order.size)
-    if size <= 0:
-        raise InvalidOrder(f"size {order.size} rounds to zero at {rules.size_decimals} decimals")
-    is_buy = order.side.value == "long"
-    price = model.price(mids[order.market], is_buy=is_buy, rules=rules)
-    notional = size * price
-    if notional < rules.min_notional:
-        raise InvalidOrder(f"order value ${notional:.2f} is below the ${rules.min_notional} minimum")
-    fee = model.fee(size, price)
-    leverage = min(order.leverage, rules.max_leverage)
-    own = [(m, _net(p)) for m, p in _held(rows, deployment_id, mids)]
-    available = account_balance(book.cash, own, mids).available
-    needed = notional / leverage + fee
-    if needed > available:
-        raise InsufficientFunds(f"insufficient margin: ${needed:.2f} needed, ${available:.2f} available")
-    row = rows.get((deployment_id, order.market))
-    effect = apply_fill(
-        _net(row) if row is not None and row.size != 0 else None,
-        is_buy=is_buy,
-        size=size,
-        price=price,
-        leverage=leverage,
-    )
-    book.cash = book.cash - fee + effect.realized
-    book.updated_at = now
-    _write_position(session, rows, row, (deployment_id, order.market), effect.position, now)
-    return {
-        "deployment_id": deployment_id,
-        "client_order_id": order.client_order_id,
-        "market": order.market,
-        "is_buy": is_buy,
-        "size": size,
-        "price": price,
-        "fee": fee,
-        "reduce_only": False,
-        "realized_pnl": effect.realized,
-        "created_at": now,
-    }
-
-
-def _write_position(
-    session: Session,
-    rows: dict[tuple[int, str], PaperPosition],
-    row: PaperPosition | None,
-    key: tuple[int, str],
-    position: NetPosition | None,
-    now: datetime,
-) -> None:
-    """Keep the account's row for the market in step with the core's net position; flat means no row."""
-    if position is None:
-        if row is not None:
-            session.delete(row)
-            del rows[key]
-        return
-    if row is None:
-        row = PaperPosition(deployment_id=key[0], market=key[1], size=0, entry_price=position.entry_price)
-        session.add(row)
-        rows[key] = row
-    row.size, row.entry_price, row.leverage = position.size, position.entry_price, position.leverage
-    row.updated_at = now
-
-
-def _held(
-    rows: dict[tuple[int, str], PaperPosition], deployment_id: int, mids: dict[str, Decimal]
-) -> list[tuple[str, PaperPosition]]:
-    """The account's open rows; the markets are the ones priced for this batch (at most a few per account)."""
-    found = ((market, rows.get((deployment_id, market))) for market in mids)
-    return [(market, row) for market, row in found if row is not None and row.size != 0]
-
-
-def _net(row: PaperPosition) -> NetPosition:
-    return NetPosition(row.size, row.entry_price, row.leverage)
-
-
-def _books(session: Session, deployment_ids: Sequence[int], *, lock: bool) -> dict[int, PaperAccount]:
+def _cash(session: Session, deployment_ids: Sequence[int], *, lock: bool) -> dict[int, Decimal]:
+    table = PaperAccount.__table__
     query = (
-        select(PaperAccount)
-        .where(col(PaperAccount.deployment_id).in_(deployment_ids))
-        .order_by(PaperAccount.deployment_id)
+        sa.select(table.c.deployment_id, table.c.cash)
+        .where(table.c.deployment_id.in_(sorted(deployment_ids)))
+        .order_by(table.c.deployment_id)
     )
     if lock:
         query = query.with_for_update()
-    return {book.deployment_id: book for book in session.exec(query)}
+    return dict(session.execute(query).all())
 
 
-def _positions(
-    session: Session, deployment_ids: Sequence[int], *, lock: bool
-) -> dict[tuple[int, str], NetPosition]:
-    query = select(PaperPosition).where(
-        col(PaperPosition.deployment_id).in_(deployment_ids), PaperPosition.size != 0
-    )
-    if lock:
-        query = query.with_for_update()
-    return {(p.deployment_id, p.market): _net(p) for p in session.exec(query)}
-
-
-def _position_rows(session: Session, deployment_ids: Sequence[int]) -> dict[tuple[int, str], PaperPosition]:
-    query = select(PaperPosition).where(col(PaperPosition.deployment_id).in_(deployment_ids))
-    return {(p.deployment_id, p.market): p for p in session.exec(query)}
+def _positions(session: Session, deployment_ids: Sequence[int]) -> dict[tuple[int, str], NetPosition]:
+    table = PaperPosition.__table__
+    query = sa.select(
+        table.c.deployment_id, table.c.market, table.c.size, table.c.entry_price, table.c.leverage
+    ).where(table.c.deployment_id.in_(sorted(deployment_ids)), table.c.size != 0)
+    return {
+        (d, m): NetPosition(size, entry, leverage) for d, m, size, entry, leverage in session.execute(query)
+    }
