@@ -91,8 +91,10 @@ class PaperVenue:
     def markets(self) -> dict[str, MarketRules]:
         return dict(self._markets)
 
-    def mids(self) -> dict[str, Decimal]:
-        return self._feed.mids(self._clock(), list(self._markets))
+    def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
+        """Every market's mid, or only those of `markets` (the batch path prices just what it trades)."""
+        wanted = list(self._markets) if markets is None else [m for m in markets if m in self._markets]
+        return self._feed.mids(self._clock(), wanted)
 
     def balance(self, account: VenueAccount) -> Balance:
         with Session(self._engine, expire_on_commit=False) as session:
@@ -160,7 +162,7 @@ class PaperVenue:
     def balances(self, deployment_ids: Sequence[int]) -> dict[int, Balance | VenueError]:
         """Every account's balance from two queries; a VenueError for an account the venue lacks."""
         with Session(self._engine, expire_on_commit=False) as session:
-            return paper_batch.balances(session, deployment_ids, self.mids())
+            return paper_batch.balances(session, deployment_ids, self.mids)
 
     def order_statuses(self, orders: Sequence[tuple[int, str]]) -> dict[str, Fill]:
         """`order_status` for many (deployment, client order id) pairs at once: the ones that filled."""

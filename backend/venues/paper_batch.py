@@ -52,13 +52,15 @@ MidAt = Callable[[str, datetime], Decimal]
 
 
 def balances(
-    session: Session, deployment_ids: Sequence[int], mids: dict[str, Decimal]
+    session: Session, deployment_ids: Sequence[int], mids_of: Callable[[list[str]], dict[str, Decimal]]
 ) -> dict[int, Balance | VenueError]:
     """Each account's balance, as `PaperVenue.balance` gives it, from two queries for the whole chunk."""
     cash = _cash(session, deployment_ids, lock=False)
     held: dict[int, list[tuple[str, NetPosition]]] = {}
-    for (deployment_id, market), position in _positions(session, deployment_ids).items():
+    positions = _positions(session, deployment_ids)
+    for (deployment_id, market), position in positions.items():
         held.setdefault(deployment_id, []).append((market, position))
+    mids = mids_of(sorted({market for _, market in positions})) if positions else {}
     result: dict[int, Balance | VenueError] = {}
     for deployment_id in deployment_ids:
         if deployment_id not in cash:

@@ -219,7 +219,7 @@ def test_a_market_the_paper_venue_lacks_skips_the_whole_chunk(session, factory, 
 
 def test_a_venue_hiccup_hands_the_chunk_back_for_retries(session, factory, paper, agent):
     class DownVenue(PaperVenue):
-        def mids(self):
+        def mids(self, markets=None):
             raise TemporaryVenueError("venue down")
 
     chunk = [factory.paper_deployment(agent).id for _ in range(3)]
