@@ -259,3 +259,26 @@ def test_a_deployment_of_another_agent_is_refused(session, factory, paper, agent
     with pytest.raises(LookupError):
         executor_on(paper).execute_many(session, signal.id, [mine, other])
     assert count(session, SignalExecution) == 0
+
+
+def test_one_posts_signals_share_a_chunk_and_a_deployment_trading_two_is_sized_after_its_first(
+    session, factory, paper
+):
+    first_agent, second_agent = factory.agent(), factory.agent()
+    both = factory.paper_deployment(first_agent, balance=Decimal("1000"))
+    others = [factory.paper_deployment(second_agent).id for _ in range(2)]
+    eth = factory.signal(first_agent, token="ETH", score=Decimal("0.9"), status=SignalStatus.PENDING)
+    btc = factory.signal(first_agent, token="BTC", score=Decimal("0.9"), status=SignalStatus.PENDING)
+    sol = factory.signal(second_agent, token="SOL", status=SignalStatus.PENDING)
+    pairs = [(eth.id, both.id), (btc.id, both.id), *((sol.id, d) for d in others)]
+
+    result = executor_on(paper).execute_pairs(session, pairs)
+
+    assert {pair: o.status for pair, o in result.outcomes.items()} == dict.fromkeys(
+        pairs, ExecutionStatus.FILLED
+    )
+    first, second = (session.get(Position, result.outcomes[(s.id, both.id)].position_id) for s in (eth, btc))
+    # 8% of the $1,000 available, then 8% of what the first trade's margin and fee left
+    assert Decimal("79") < first.size * first.entry_price <= Decimal("80")
+    assert second.size * second.entry_price < Decimal("74")
+    assert count(session, Position) == 4
