@@ -70,7 +70,8 @@ def execute_pairs(executor: Executor, session: Session, pairs: Sequence[Pair]) -
     agents = _by_id(session, Agent, {s.agent_id for s in signals.values()})
     paper = _paper_adapter(executor)
     batch = [p for p in pairs if paper is not None and _batchable(deployments[p[1]])]
-    others = [p for p in pairs if p not in set(batch)]
+    batched = set(batch)
+    others = [p for p in pairs if p not in batched]
     result = ChunkResult()
     pool = _start_pool(executor, session, others)
     try:
