@@ -3,9 +3,9 @@
 It behaves like an outside venue on purpose. Each order is its own transaction on its own connection, the
 client order id is unique per account, and `order_status` answers from the fills, so the executor's
 crash-and-retry path is the same for paper and Hyperliquid. The fan-out's batch (`open_many`, see
-paper_batch) fills many accounts' orders in one transaction, each order still its own fill with its own client
-order id. Perp-style books: cash pays fees and receives
-realised PnL; open positions hold margin (notional / leverage) out of what is available.
+paper_batch) fills many accounts' orders in one transaction, each still its own fill and client order id.
+Perp-style books: cash pays fees and receives realised PnL; open positions hold margin (notional / leverage)
+out of what is available.
 """
 
 from __future__ import annotations
