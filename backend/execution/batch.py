@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
+from backend.db import among
 from backend.execution.paper_chunk import Item, PaperChunk
 from backend.models import Agent, AgentDeployment, Signal
 from backend.models.enums import ExecutionVenue
@@ -103,7 +104,7 @@ def _rounds(pairs: list[Pair]) -> list[list[Pair]]:
 def _by_id(session: Session, model: type, ids: set[int]) -> dict:
     if not ids:
         return {}
-    return {row.id: row for row in session.exec(select(model).where(col(model.id).in_(sorted(ids))))}
+    return {row.id: row for row in session.exec(select(model).where(among(col(model.id), ids)))}
 
 
 def _paper_adapter(executor: Executor) -> PaperVenue | None:

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend import audit
 from backend.billing.trade_fee import TradeFeeCharge, charge_trade_fees
-from backend.db import dialect_insert, insert_many_or_ignore
+from backend.db import among, dialect_insert, insert_many_or_ignore
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.enums import ExecutionStatus, ExecutionVenue, PositionStatus, Side
@@ -126,8 +126,8 @@ class PaperChunk:
         query = (
             sa.select(table)
             .where(
-                table.c.signal_id.in_(sorted({s for s, _ in self.items})),
-                table.c.deployment_id.in_(sorted({d for _, d in self.items})),
+                among(table.c.signal_id, {s for s, _ in self.items}),
+                among(table.c.deployment_id, {d for _, d in self.items}),
             )
             .order_by(table.c.id)
         )
@@ -224,7 +224,7 @@ class PaperChunk:
         for (token, side), by_deployment in groups.items():
             held = self.session.exec(
                 select(Position.deployment_id, Position.side).where(
-                    col(Position.deployment_id).in_(sorted(by_deployment)),
+                    among(col(Position.deployment_id), by_deployment),
                     Position.market == token,
                     Position.status != PositionStatus.CLOSED,
                     Position.side != side,
@@ -303,8 +303,8 @@ class PaperChunk:
             (s, d): position_id
             for s, d, position_id in self.session.exec(
                 select(Position.signal_id, Position.deployment_id, Position.id).where(
-                    col(Position.signal_id).in_(sorted({s for s, _ in fills})),
-                    col(Position.deployment_id).in_(sorted({d for _, d in fills})),
+                    among(col(Position.signal_id), {s for s, _ in fills}),
+                    among(col(Position.deployment_id), {d for _, d in fills}),
                 )
             )
             if (s, d) in fills

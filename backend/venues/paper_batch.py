@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from backend.db import dialect_insert
+from backend.db import among, dialect_insert
 from backend.models import PaperAccount, PaperFill, PaperPosition
 from backend.trading.book import NetPosition, account_balance, apply_fill
 from backend.trading.fills import FillModel
@@ -80,8 +80,8 @@ def found_fills(session: Session, orders: Iterable[tuple[int, str]]) -> dict[str
     table = PaperFill.__table__
     rows = session.execute(
         sa.select(table).where(
-            table.c.deployment_id.in_(sorted({d for d, _ in pairs})),
-            table.c.client_order_id.in_(sorted({c for _, c in pairs})),
+            among(table.c.deployment_id, {d for d, _ in pairs}),
+            among(table.c.client_order_id, {c for _, c in pairs}),
         )
     ).all()
     wanted = set(pairs)
@@ -243,7 +243,7 @@ def _cash(session: Session, deployment_ids: Sequence[int], *, lock: bool) -> dic
     table = PaperAccount.__table__
     query = (
         sa.select(table.c.deployment_id, table.c.cash)
-        .where(table.c.deployment_id.in_(sorted(deployment_ids)))
+        .where(among(table.c.deployment_id, deployment_ids))
         .order_by(table.c.deployment_id)
     )
     if lock:
@@ -255,7 +255,7 @@ def _positions(session: Session, deployment_ids: Sequence[int]) -> dict[tuple[in
     table = PaperPosition.__table__
     query = sa.select(
         table.c.deployment_id, table.c.market, table.c.size, table.c.entry_price, table.c.leverage
-    ).where(table.c.deployment_id.in_(sorted(deployment_ids)), table.c.size != 0)
+    ).where(among(table.c.deployment_id, deployment_ids), table.c.size != 0)
     return {
         (d, m): NetPosition(size, entry, leverage) for d, m, size, entry, leverage in session.execute(query)
     }
