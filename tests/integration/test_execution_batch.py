@@ -21,6 +21,7 @@ from backend.models import (
     SignalExecution,
     VenueRoutingHistory,
 )
+from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, ExecutionStatus, ExecutionVenue, Side, SignalStatus, Venue
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.venues.base import OrderRequest, TemporaryVenueError, VenueAccount
@@ -40,7 +41,9 @@ def crash_after_fill(point: str) -> None:
 
 @pytest.fixture
 def paper(engine) -> PaperVenue:
-    return PaperVenue(engine, SimulatedPriceFeed(seed=7))
+    """Prices of one instant: the batch and the one-deployment path are compared at the same price."""
+    frozen = utcnow()
+    return PaperVenue(engine, SimulatedPriceFeed(seed=7), clock=lambda: frozen)
 
 
 def executor_on(paper: PaperVenue, **kw) -> Executor:
