@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     paper_default_balance_usd: Decimal = Field(default=Decimal("10000"), gt=0)
     execution_max_attempts: int = Field(default=6, ge=1, le=20, description="Per deployment and signal.")
     execution_chunk_size: int = Field(
-        default=100, ge=1, le=1000, description="(Signal, deployment) pairs per execution task in a fan-out."
+        default=250, ge=1, le=1000, description="(Signal, deployment) pairs per execution task in a fan-out."
     )
     execution_concurrency: int = Field(
         default=8, ge=1, le=64, description="Live venue orders of one chunk in flight at once."
