@@ -1,4 +1,4 @@
-"""Agent figures: refreshed after trades and on a slow periodic sweep."""
+"""Agent figures, daily snapshots and impact factors: thin wrappers over backend.metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from huey import crontab
 
 from backend.config import get_settings
 from backend.db import session_scope
+from backend.metrics.daily import run_daily_metrics
 from backend.metrics.service import refresh_agent_metrics, refresh_all_agent_metrics
 from tasks.app import huey
 
@@ -27,3 +28,11 @@ def refresh_all_agent_metrics_task() -> int:
     """Rolling windows (APR 30d, Sharpe) move with the calendar even when nothing trades."""
     with session_scope() as session:
         return refresh_all_agent_metrics(session)
+
+
+@huey.periodic_task(crontab(minute="5", hour="0"))
+@huey.lock_task("daily-metrics")
+def daily_metrics_task() -> int:
+    """Just after midnight UTC: yesterday's PnL snapshots made final, impact factors recomputed."""
+    with session_scope() as session:
+        return run_daily_metrics(session)

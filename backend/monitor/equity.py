@@ -187,7 +187,7 @@ def _unrealized(session: Session, ids: list[int], now: datetime) -> tuple[dict[i
     positions = session.exec(
         select(Position).where(col(Position.deployment_id).in_(ids), Position.status != PositionStatus.CLOSED)
     ).all()
-    mids = _last_ticks(session, {(p.venue, p.market) for p in positions}, now)
+    mids = last_ticks(session, {(p.venue, p.market) for p in positions}, now)
     pnl: dict[int, Decimal] = defaultdict(lambda: ZERO)
     count: dict[int, int] = defaultdict(int)
     for p in positions:
@@ -198,7 +198,7 @@ def _unrealized(session: Session, ids: list[int], now: datetime) -> tuple[dict[i
     return dict(pnl), dict(count)
 
 
-def _last_ticks(
+def last_ticks(
     session: Session, markets: set[tuple[str, str]], now: datetime
 ) -> dict[tuple[str, str], Decimal]:
     """The latest mid at or before `now` of each (venue, market): one grouped query for all of them."""

@@ -26,7 +26,12 @@ class TradeOutcome:
 
     post_id: int
     realized_pnl: Decimal
-    notional: Decimal  # size x entry price
+    size: Decimal
+    entry_price: Decimal
+
+    @property
+    def notional(self) -> Decimal:
+        return abs(self.size) * self.entry_price
 
 
 @dataclass(frozen=True)
