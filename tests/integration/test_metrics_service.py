@@ -67,7 +67,7 @@ def test_figures_are_fractions_from_the_reference_book(session, factory):
 
 
 def test_sybil_followers_change_none_of_the_agents_figures(session, factory):
-    """Forty paper deployments with a tiny take-profit and their own wins move nothing the marketplace shows."""
+    """Forty paper deployments with a tiny take-profit and their own wins move no figure of the agent."""
     agent = factory.agent()
     book = _book(session, agent)
     factory.closed_position(book, D("120"), days_ago=3)

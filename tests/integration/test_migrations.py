@@ -83,7 +83,7 @@ def test_accounts_from_before_the_demo_flag_are_real_ones(request, backend, tmp_
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_stored_apr_percent_becomes_a_fraction_and_back(request, backend, tmp_path):
-    """0010: an APR stored as 24.5 (percent) reads 0.245 after the upgrade, and 24.5 again after a downgrade."""
+    """0010: an APR stored as 24.5 (percent) reads 0.245 after the upgrade, 24.5 after a downgrade."""
     url = _database_url(request, backend, tmp_path)
     command.upgrade(alembic_config(url), "0009")
     engine = make_engine(url)

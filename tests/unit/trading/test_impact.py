@@ -7,7 +7,8 @@ from backend.trading.impact import PRIOR_CALLS, Impact, TradeOutcome, call_retur
 
 def test_no_calls_score_zero():
     assert impact_factor([]) == Impact(D("0"), 0)
-    assert impact_factor([TradeOutcome(1, D("5"), D("1"), D("0"))]) == Impact(D("0"), 0)  # no notional: no call
+    no_notional = TradeOutcome(1, D("5"), D("1"), D("0"))
+    assert impact_factor([no_notional]) == Impact(D("0"), 0)  # no notional: no call
 
 
 def test_trades_of_one_post_make_one_call_with_their_mean_return():
@@ -18,7 +19,8 @@ def test_trades_of_one_post_make_one_call_with_their_mean_return():
 
 
 def test_the_score_is_clipped_and_shrunk_toward_zero_for_few_calls():
-    winners = [TradeOutcome(i, D("50"), D("1"), D("100")) for i in range(PRIOR_CALLS)]  # +50% each, way over scale
+    # +50% each, way over the scale
+    winners = [TradeOutcome(i, D("50"), D("1"), D("100")) for i in range(PRIOR_CALLS)]
     assert impact_factor(winners) == Impact(D("0.5"), PRIOR_CALLS)  # clipped to 1, halved by shrinkage
     losers = [TradeOutcome(i, D("-5"), D("1"), D("100")) for i in range(45)]  # -5% each → -0.5, x 45/50
     assert impact_factor(losers) == Impact(D("-0.45"), 45)
