@@ -68,7 +68,7 @@ def account_row(account: CtAccountAdmin) -> CtAccountRow:
         status_color="green" if active else "amber",
         is_active=active,
         followers=fmt.count(account.followers_count),
-        impact=f"{account.impact_factor:.2f}",
+        impact=fmt.impact(account.impact_factor, account.impact_calls),
         posts=fmt.count(account.posts_count),
         signal_posts=fmt.count(account.signal_posts_count),
         last_post=fmt.timestamp(account.last_post_at) if account.last_post_at else "no posts yet",
