@@ -49,10 +49,10 @@ def apr(value: Decimal | None) -> str:
 
 
 def profit_factor(value: Decimal | None, trades: int) -> str:
-    """Gross profit over gross loss ("2.15×"); with trades but no loss it is undefined, and says why."""
+    """Gross profit over gross loss ("2.15"); with trades but no loss it is undefined, and says why."""
     if value is None:
         return "no losses" if trades else NO_TRADES
-    return f"{value:,.2f}×"
+    return f"{value:,.2f}"
 
 
 def impact(value: Decimal, calls: int) -> str:

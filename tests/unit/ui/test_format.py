@@ -35,7 +35,7 @@ def test_apr_profit_factor_and_impact_from_fractions():
     assert fmt.apr(D("0.243333")) == "+24.3%"  # stored as a fraction, percent only on screen
     assert fmt.apr(D("-1.0904")) == "-109.0%"
     assert fmt.apr(None) == fmt.NO_TRADES
-    assert fmt.profit_factor(D("2.154"), 9) == "2.15×"
+    assert fmt.profit_factor(D("2.154"), 9) == "2.15"
     assert fmt.profit_factor(None, 3) == "no losses"
     assert fmt.profit_factor(None, 0) == fmt.NO_TRADES
     assert fmt.impact(D("0.4567"), 12) == "+0.46 · 12 calls"
