@@ -30,9 +30,16 @@ def refresh_all_agent_metrics_task() -> int:
         return refresh_all_agent_metrics(session)
 
 
-@huey.periodic_task(crontab(minute="5", hour="0"))
+@huey.task(retries=3, retry_delay=60)
 @huey.lock_task("daily-metrics")
-def daily_metrics_task() -> int:
-    """Just after midnight UTC: yesterday's PnL snapshots made final, impact factors recomputed."""
+def write_daily_metrics_task() -> int:
+    """Yesterday's PnL snapshots made final (and today's so far), impact factors recomputed; returns the
+    snapshots written. Idempotent per deployment and day, so a retry or a second run changes nothing."""
     with session_scope() as session:
         return run_daily_metrics(session)
+
+
+@huey.periodic_task(crontab(minute="5", hour="0"))
+def daily_metrics_task() -> None:
+    """Just after midnight UTC: queue the daily run as a normal task, which retries and keeps its result."""
+    write_daily_metrics_task()
