@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 from backend.agents.reference import ensure_reference_book
+from backend.agents.service import get_agent
 from backend.metrics.service import (
     compute_agent_figures,
     follower_results,
@@ -100,6 +101,14 @@ def test_sybil_followers_change_none_of_the_agents_figures(session, factory):
     followers = follower_results(session, agent.id)
     assert followers.deployments == 40
     assert followers.realized_pnl == D("6.00")  # 40 x 3 x 0.05, the reference book's 85 not in it
+    detail = get_agent(session, agent.id)  # the agent page: the book's figures, followers apart
+    assert (detail.apr_30d, detail.win_rate, detail.trades_count) == (
+        before.apr_30d,
+        before.win_rate,
+        before.trades_count,
+    )
+    assert (detail.follower_deployments, detail.follower_realized_pnl) == (40, D("6.00"))
+    assert detail.active_deployments == 40  # the reference book is not a follower's deployment
 
 
 def test_rebuild_all_is_repeatable_and_takes_an_optional_progress(session, factory):
