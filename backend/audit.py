@@ -46,6 +46,7 @@ class Action:
     RECONCILE_DISCOVERED = "reconcile.discovered"
     RECONCILE_CLOSED_OUTSIDE = "reconcile.closed_outside"
     RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"
+    METRICS_REBUILT = "metrics.rebuilt"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -43,7 +43,8 @@ class AgentQuery(BaseModel):
 
 
 class AgentSummary(BaseModel):
-    """One marketplace row. Figures are None until the agent has closed a trade."""
+    """One marketplace row. Figures are the reference book's, as fractions (0.12 = 12%); None until it has
+    closed a trade (profit factor also while it has never lost)."""
 
     id: int
     name: str
@@ -57,7 +58,9 @@ class AgentSummary(BaseModel):
     apr_30d: Decimal | None
     apr_90d: Decimal | None
     sharpe_30d: Decimal | None
+    sortino_30d: Decimal | None
     max_drawdown: Decimal | None
+    profit_factor: Decimal | None
     total_pnl: Decimal
     created_at: datetime
 
@@ -75,6 +78,7 @@ class CtAccountOut(BaseModel):
     display_name: str
     followers_count: int
     impact_factor: Decimal
+    impact_calls: int = 0  # the calls (posts traded by reference books, trailing 90 days) it rests on
 
 
 class RiskSettings(BaseModel):
@@ -127,7 +131,10 @@ class AgentDetail(AgentSummary):
     status: str
     apr_si: Decimal | None
     volume_usd: Decimal
-    active_deployments: int
+    active_deployments: int  # followers' deployments now active; the reference book is not one
+    # Followers' own results, shown apart: they never change the figures above.
+    follower_deployments: int
+    follower_realized_pnl: Decimal
     accounts: list[CtAccountOut]
     recent_signals: list[SignalOut]
     # The viewer's own positions on this agent; other traders' positions are never in a public answer.

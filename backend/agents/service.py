@@ -23,6 +23,7 @@ from backend.agents.schemas import (
 )
 from backend.auth.identity import CurrentUser
 from backend.execution.reasons import public_reason
+from backend.metrics.service import follower_results
 from backend.models import (
     Agent,
     AgentAccount,
@@ -119,8 +120,13 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
     active_deployments = session.exec(
         select(func.count())
         .select_from(AgentDeployment)
-        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.status == DeploymentStatus.ACTIVE)
+        .where(
+            AgentDeployment.agent_id == agent_id,
+            AgentDeployment.status == DeploymentStatus.ACTIVE,
+            AgentDeployment.is_reference.is_(False),
+        )
     ).one()
+    followers = follower_results(session, agent_id)
     summary = _summary(agent, creator, [a.handle for a in accounts])
     return AgentDetail(
         **summary.model_dump(),
@@ -131,6 +137,8 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
         apr_si=agent.apr_si,
         volume_usd=agent.volume_usd,
         active_deployments=active_deployments,
+        follower_deployments=followers.deployments,
+        follower_realized_pnl=followers.realized_pnl,
         accounts=[CtAccountOut.model_validate(a, from_attributes=True) for a in accounts],
         recent_signals=_recent_signals(session, agent_id),
         my_positions=_own_positions(session, agent_id, viewer),
@@ -170,7 +178,7 @@ def platform_stats(session: Session) -> PlatformStats:
     deployments = session.exec(
         select(func.count())
         .select_from(AgentDeployment)
-        .where(AgentDeployment.status == DeploymentStatus.ACTIVE)
+        .where(AgentDeployment.status == DeploymentStatus.ACTIVE, AgentDeployment.is_reference.is_(False))
     ).one()
     trades, volume, pnl = session.exec(
         select(
@@ -204,7 +212,9 @@ def _summary(agent: Agent, creator: User, handles: list[str]) -> AgentSummary:
         apr_30d=agent.apr_30d,
         apr_90d=agent.apr_90d,
         sharpe_30d=agent.sharpe_30d,
+        sortino_30d=agent.sortino_30d,
         max_drawdown=agent.max_drawdown,
+        profit_factor=agent.profit_factor,
         total_pnl=agent.total_pnl,
         created_at=agent.created_at,
     )

@@ -201,6 +201,9 @@ class PaperFill(SQLModel, table=True):
 
 
 class PnlSnapshot(SQLModel, table=True):
+    """A book at the end of one UTC day (backend.metrics.snapshots): equity then, the PnL realised during
+    the day, the open positions' PnL at the day's last prices, and the day's cash flow."""
+
     __tablename__ = "pnl_snapshots"
     __table_args__ = (sa.UniqueConstraint("deployment_id", "day", name="uq_pnl_snapshots_deployment_day"),)
 
@@ -210,4 +213,8 @@ class PnlSnapshot(SQLModel, table=True):
     equity: Decimal = decimal_field(MONEY, nullable=False)
     realized_pnl: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
     unrealized_pnl: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
+    # Cash that came in during the day (the capital on the day a deployment starts): a flow, not a return.
+    net_flow_usd: Decimal = Field(
+        default=Decimal("0"), sa_type=MONEY, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
     created_at: datetime = created_at_field()

@@ -163,12 +163,16 @@ def _stops(chart: PositionChart) -> list[Decimal]:
 
 
 def equity_figure(curve: EquityCurve, *, height: int = 220) -> go.Figure:
-    """Equity (or PnL, for a Hyperliquid account) stepping at each close, then today's open PnL."""
+    """A deployment's equity (PnL for a Hyperliquid account) stepping at each close, then today's open PnL.
+
+    The whole account draws its net PnL: deployments' capital are deposits, and a deposit is not growth.
+    """
+    net = curve.deployment_id is None or not curve.capital_known
     figure = go.Figure(
         go.Scatter(
             x=[p.at for p in curve.points],
-            y=[float(p.equity) for p in curve.points],
-            name="Equity" if curve.capital_known else "PnL",
+            y=[float(p.pnl if curve.deployment_id is None else p.equity) for p in curve.points],
+            name="Net PnL" if net else "Equity",
             mode="lines+markers",
             line={"color": ACCENT, "shape": "hv", "width": 2},
             marker={"size": 5},

@@ -100,12 +100,27 @@ def _figure_tile(tile: FigureTile) -> rx.Component:
 
 
 def _figures() -> rx.Component:
-    return rx.grid(
-        rx.foreach(AgentState.figures, _figure_tile),
-        columns=rx.breakpoints(initial="2", sm="3", lg="5"),
-        spacing="3",
+    """The reference book's figures, then followers' own results apart (they never move the figures)."""
+    s = AgentState
+    return rx.vstack(
+        rx.grid(
+            rx.foreach(s.figures, _figure_tile),
+            columns=rx.breakpoints(initial="2", sm="3", lg="5"),
+            spacing="3",
+            width="100%",
+            id="agent-figures",
+        ),
+        rx.text(
+            "Figures are the agent's reference book: standard paper capital taking every signal. ",
+            s.followers_summary,
+            " ",
+            figure(s.followers_pnl, s.followers_pnl_tone, size="2", id="followers-pnl"),
+            size="2",
+            color_scheme="gray",
+            id="followers-summary",
+        ),
+        spacing="2",
         width="100%",
-        id="agent-figures",
     )
 
 
@@ -142,6 +157,7 @@ def _account_row(row: AccountRow) -> rx.Component:
         text_cell(row["display_name"], color_scheme="gray"),
         figure_cell(row["followers"]),
         figure_cell(row["impact"], row["impact_tone"]),
+        figure_cell(row["calls"]),
     )
 
 
@@ -202,11 +218,11 @@ def _activity() -> rx.Component:
             "Followed CT accounts",
             s.accounts,
             data_table(
-                ("Handle", "Name", "Followers", "Impact factor"),
+                ("Handle", "Name", "Followers", "Impact factor", "Calls (90d)"),
                 s.accounts,
                 _account_row,
                 element_id="accounts-table",
-                align_right=("Followers", "Impact factor"),
+                align_right=("Followers", "Impact factor", "Calls (90d)"),
             ),
             "This agent follows no CT account yet.",
             "accounts",

@@ -43,6 +43,7 @@ class AccountRow(TypedDict):
     followers: str
     impact: str
     impact_tone: str
+    calls: str
 
 
 class SignalRow(TypedDict):
@@ -95,10 +96,17 @@ def _figures(agent: AgentDetail) -> list[FigureTile]:
             fmt.percent(agent.win_rate, fraction=True),
             "muted" if agent.win_rate is None else "neutral",
         ),
-        tile("apr-30d", "APR 30d", fmt.percent(agent.apr_30d, signed=True), fmt.tone(agent.apr_30d)),
-        tile("apr-90d", "APR 90d", fmt.percent(agent.apr_90d, signed=True), fmt.tone(agent.apr_90d)),
-        tile("apr-si", "APR since inception", fmt.percent(agent.apr_si, signed=True), fmt.tone(agent.apr_si)),
+        tile("apr-30d", "APR 30d", fmt.apr(agent.apr_30d), fmt.tone(agent.apr_30d)),
+        tile("apr-90d", "APR 90d", fmt.apr(agent.apr_90d), fmt.tone(agent.apr_90d)),
+        tile("apr-si", "APR since inception", fmt.apr(agent.apr_si), fmt.tone(agent.apr_si)),
         tile("sharpe", "Sharpe 30d", fmt.ratio(agent.sharpe_30d), fmt.tone(agent.sharpe_30d)),
+        tile("sortino", "Sortino 30d", fmt.ratio(agent.sortino_30d), fmt.tone(agent.sortino_30d)),
+        tile(
+            "profit-factor",
+            "Profit factor",
+            fmt.profit_factor(agent.profit_factor, agent.trades_count),
+            "muted" if agent.profit_factor is None else "neutral",
+        ),
         tile(
             "drawdown",
             "Max drawdown",
@@ -133,8 +141,9 @@ def _account(account: CtAccountOut) -> AccountRow:
         handle=f"@{account.handle}",
         display_name=account.display_name or "—",
         followers=fmt.count(account.followers_count),
-        impact=fmt.ratio(account.impact_factor),
-        impact_tone=fmt.tone(account.impact_factor),
+        impact=fmt.ratio(account.impact_factor) if account.impact_calls else "—",
+        impact_tone=fmt.tone(account.impact_factor) if account.impact_calls else "muted",
+        calls=fmt.count(account.impact_calls),
     )
 
 
@@ -180,6 +189,9 @@ class AgentState(rx.State):
     creator: str = ""
     creator_address: str = ""
     active_deployments: str = ""
+    followers_summary: str = ""  # followers' own results, apart from the reference book's figures
+    followers_pnl: str = ""
+    followers_pnl_tone: str = "neutral"
     metrics_updated: str = ""
     figures: list[FigureTile] = []
     weights_figure: go.Figure = go.Figure()
@@ -230,6 +242,10 @@ class AgentState(rx.State):
         self.creator_address = agent.creator_address
         n = agent.active_deployments
         self.active_deployments = f"{fmt.count(n)} active deployment{'' if n == 1 else 's'}"
+        f = agent.follower_deployments
+        self.followers_summary = f"Followers: {fmt.count(f)} deployment{'' if f == 1 else 's'}, realised PnL"
+        self.followers_pnl = fmt.money(agent.follower_realized_pnl)
+        self.followers_pnl_tone = fmt.tone(agent.follower_realized_pnl)
         self.metrics_updated = fmt.timestamp(agent.metrics_updated_at) if agent.metrics_updated_at else ""
         self.figures = _figures(agent)
         self.weights_figure = weights_chart(agent.weights)

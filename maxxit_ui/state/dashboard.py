@@ -198,6 +198,14 @@ def equity_card(curve: EquityCurve) -> EquityCard:
             if curve.capital_known
             else f"{open_note}{capital} paper capital + PnL"
         )
+    if curve.deployment_id is None:
+        # The chart is net PnL: new deployments' capital is money put in, not growth.
+        twr = (
+            ""
+            if curve.twr is None
+            else f" · time-weighted {fmt.percent(curve.twr, fraction=True, signed=True)}"
+        )
+        note = f"{note}{twr} · chart: net PnL, deposits are not growth"
     return EquityCard(
         id="account" if curve.deployment_id is None else str(curve.deployment_id),
         label=curve.label,

@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session
 
 from backend import audit
+from backend.agents.reference import ensure_reference_book
 from backend.auth.identity import CurrentUser
 from backend.models import Agent, AgentDeployment, BillingEvent, MarketTick, MonitorCycle, Position, User
 from backend.models.common import utcnow
@@ -362,6 +363,25 @@ def test_equity_curves_add_up(session: Session, factory: Factory, trader) -> Non
     for point in account.points[:-1]:
         at_point = [[q for q in c.points if q.at <= point.at and q.kind != "now"] for c in curves.deployments]
         assert point.equity == sum((qs[-1].equity for qs in at_point if qs), Decimal(0))
+
+
+def test_a_new_deployment_is_a_deposit_not_growth(session: Session, factory: Factory) -> None:
+    """$10k earns 1%, then a second $10k paper deployment: the account made $100 and 1%, not +100%."""
+    user, agent = factory.user(), factory.agent()
+    now = _now()
+    first = factory.deployment(agent, user, capital_usd=Decimal("10000"), created_at=now - timedelta(days=10))
+    factory.closed_position(first, Decimal("100"), days_ago=5)
+    factory.deployment(agent, user, capital_usd=Decimal("10000"), created_at=now - timedelta(days=1))
+    ensure_reference_book(session, agent, capital=Decimal("10000"), now=now - timedelta(days=20))
+    session.commit()
+
+    curves = equity_curves(session, _me(user), now=now)
+    assert len(curves.deployments) == 2  # the agent's reference book is the platform's, never listed
+    account = curves.account
+    assert account.equity == Decimal("20100")
+    assert [pt.pnl for pt in account.points] == [0, Decimal(100), Decimal(100), Decimal(100)]
+    assert account.twr == Decimal("0.01")
+    assert [c.twr for c in curves.deployments] == [0, Decimal("0.01")]
 
 
 def test_an_account_without_deployments_has_flat_curves(session: Session, factory: Factory) -> None:

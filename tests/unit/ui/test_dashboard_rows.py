@@ -147,10 +147,27 @@ def test_equity_cards_say_what_their_figure_is() -> None:
     )
     assert (hyper["value"], hyper["value_label"]) == ("+$20.00", "PnL")
     assert "Hyperliquid balance is not counted" in hyper["note"] and hyper["venue"] == "Hyperliquid"
-    account = equity_card(_curve(deployment_id=None, label="Account", venue=None, capital_known=False))
+    account_curve = _curve(
+        deployment_id=None,
+        label="Account",
+        venue=None,
+        capital_known=False,
+        twr=Decimal("0.02"),
+        points=(
+            EquityPoint(T0, Decimal("1000"), "start", Decimal(0)),
+            EquityPoint(T0 + STEP, Decimal("1025"), "close", Decimal("25")),
+            EquityPoint(T0 + STEP * 2, Decimal("1020"), "now", Decimal("20")),
+        ),
+    )
+    account = equity_card(account_curve)
     assert account["id"] == "account" and account["value"] == "$1,020.00"
-    assert account["note"] == "1 open · $1,000.00 paper capital + PnL"
+    assert account["note"] == (
+        "1 open · $1,000.00 paper capital + PnL · time-weighted +2.0%"
+        " · chart: net PnL, deposits are not growth"
+    )
     assert [float(y) for y in equity_figure(_curve()).data[0].y] == [1000.0, 1025.0, 1020.0]
+    # The account draws net PnL: its first point, a deployment's capital arriving, is $0, not +$1,000.
+    assert [float(y) for y in equity_figure(account_curve).data[0].y] == [0.0, 25.0, 20.0]
 
 
 def test_the_monitor_age_reads_naturally() -> None:
