@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from backend.trading.book import NetPosition, account_balance, apply_fill, realized_pnl
-from backend.trading.exits import Candle, ExitRules, OpenPosition, evaluate_candle
+from backend.trading.exits import Candle, ExitRules, OpenPosition, candle_is_quiet, evaluate_candle
 from backend.trading.fees import BillingLine, FeePolicy, close_lines, open_lines
 from backend.trading.fills import FillModel
 from backend.trading.market import MarketRules
@@ -202,13 +202,17 @@ class _Replay:
         """True when the position closed on the way."""
         trade = position.trade
         prices = self.prices[trade.market]
-        i = position.next_candle
+        rules, i = self.spec.exits, position.next_candle
+        state = OpenPosition(trade.side, trade.entry_price, trade.entry_at, position.best)
         while i < len(prices.candles) and prices.times[i] < until:
             candle = prices.candles[i]
-            state = OpenPosition(trade.side, trade.entry_price, trade.entry_at, position.best)
-            verdict = evaluate_candle(state, self.spec.exits, candle)
-            position.best = verdict.best_price
             i += 1
+            if candle_is_quiet(state, rules, candle):  # most are: evaluate_candle would pass it over
+                continue
+            verdict = evaluate_candle(state, rules, candle)
+            if verdict.best_price != position.best:
+                position.best = verdict.best_price
+                state = OpenPosition(trade.side, trade.entry_price, trade.entry_at, position.best)
             if verdict.reason is not None and verdict.price is not None:
                 at_open = verdict.reason == CloseReason.TIME_LIMIT or verdict.price == candle.open
                 at = candle.at if at_open else candle.at + self.interval
