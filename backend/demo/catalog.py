@@ -7,6 +7,7 @@ as the live generator does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from backend.models.enums import SizingProfile, Venue
@@ -48,6 +49,8 @@ class DemoAgent:
     threshold: Decimal = Decimal("0.55")
     leverage: Decimal = Decimal("1")
     deployments: int = 2
+    # How long ago it was published: its reference book and deployments trade from then on.
+    published: timedelta = timedelta(days=95)
 
 
 def _w(
@@ -215,6 +218,7 @@ AGENTS = (
         ("demo_icevein",),
         ("ETH",),
         deployments=0,
+        published=timedelta(0),
     ),
 )
 

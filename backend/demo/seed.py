@@ -92,7 +92,8 @@ def seed_demo(
     session.commit()
 
     # Its own feed of the same seed: the replay's candles would crowd the indicators' out of one feed's cache.
-    history = PriceHistory(SimulatedPriceFeed(seed=feed.seed), now - timedelta(days=HISTORY_DAYS + 5), now)
+    first = now - max(spec.published for spec in catalog.AGENTS)
+    history = PriceHistory(SimulatedPriceFeed(seed=feed.seed), first, now)
     features: dict[int, dict[str, Decimal] | None] = {}
     total = len(catalog.AGENTS)
     for done, spec in enumerate(catalog.AGENTS, start=1):
@@ -230,7 +231,7 @@ def _seed_agent(
     features: dict[int, dict[str, Decimal] | None],
 ) -> int:
     """The agent, its version 1, reference book and follower deployments; its history replayed into them."""
-    created = now - timedelta(days=HISTORY_DAYS + 5)
+    created = now - spec.published
     agent = Agent(
         creator_id=users[spec.creator].id,
         name=spec.name,
