@@ -11,12 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from backend.agents.versions import Strategy
 from backend.billing.trade_fee import TRADE_FEE_USD
+from backend.config import Settings
 from backend.models import AgentDeployment, CtPost, Signal
 from backend.models.enums import ExecutionVenue, Side, SignalStatus, SizingProfile
 from backend.prices.feed import PriceFeed
@@ -45,7 +45,7 @@ class Costs:
     reference_capital: Decimal
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Costs:
+    def from_settings(cls, settings: Settings) -> Costs:
         """The paper venue's fill model, the platform's fees and the monitor's time limit, as live."""
         hours = settings.monitor_time_limit_hours
         return cls(

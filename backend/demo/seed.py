@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session, select
 
@@ -28,7 +27,7 @@ from backend.agents.reference import ensure_reference_book
 from backend.agents.versions import Strategy, ensure_version
 from backend.backtest.record import record_book
 from backend.backtest.replay_source import Costs, PriceHistory, book_spec, decide_signals, replay_signals
-from backend.config import get_settings
+from backend.config import Settings, get_settings
 from backend.demo import catalog
 from backend.demo.catalog import DemoAgent
 from backend.metrics.service import rebuild_all
@@ -77,7 +76,7 @@ def seed_demo(
     now: datetime | None = None,
     feed: SimulatedPriceFeed | None = None,
     progress: Progress | None = None,
-    settings: Any = None,
+    settings: Settings | None = None,
 ) -> SeedReport:
     """Seed the catalogue and replay its history up to `now`; `settings` supplies the live workers' costs."""
     now = (now or utcnow()).replace(second=0, microsecond=0)
