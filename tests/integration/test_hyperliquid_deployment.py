@@ -34,6 +34,7 @@ from backend.models.enums import (
 from backend.monitor.close import close_order_id, finish_close, request_close
 from backend.monitor.cycle import Monitor
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.trading.fees import FeePolicy
 from backend.venues.base import VenueAccount
 from backend.venues.hyperliquid import HyperliquidVenue
 from backend.venues.paper import PaperVenue
@@ -206,7 +207,7 @@ def test_a_trailing_stop_closes_a_hyperliquid_position_through_the_monitor(
     position = session.get(Position, opened.position_id)
 
     def close(position_id: int) -> None:
-        finish_close(session, position_id, venues=venues, cipher=cipher, profit_share=Decimal("0.10"))
+        finish_close(session, position_id, venues=venues, cipher=cipher, fees=FeePolicy())
 
     monitor = Monitor(venues, close, holder="test")
     for mid in ("3060", "3150", "3100"):  # up 5%: armed; the stop trails 1% under 3150 = 3118.5
@@ -241,7 +242,9 @@ def test_a_close_refused_for_a_revoked_agent_stays_closing_until_the_agent_is_ap
     approve_agent(hl_server, hl_user, wallet.agent_name)
     request_close(session, trader, position.id)
     t0 = datetime.now(UTC)
-    refused = finish_close(session, position.id, venues=venues, cipher=cipher, profit_share=SHARE, now=t0)
+    refused = finish_close(
+        session, position.id, venues=venues, cipher=cipher, fees=FeePolicy(profit_share=SHARE), now=t0
+    )
 
     assert (refused.status, refused.close_reason) == (PositionStatus.CLOSING, CloseReason.MANUAL)
     assert refused.close_error == f"User or API Wallet {wallet.address.lower()} does not exist."
@@ -263,7 +266,12 @@ def test_a_close_refused_for_a_revoked_agent_stays_closing_until_the_agent_is_ap
     due = Monitor(venues, handed.append, holder="test", clock=lambda: t0 + timedelta(seconds=5))
     assert due.run_cycle(session).closing_handed_out == 1 and handed == [position.id]
     closed = finish_close(
-        session, position.id, venues=venues, cipher=cipher, profit_share=SHARE, now=t0 + timedelta(seconds=5)
+        session,
+        position.id,
+        venues=venues,
+        cipher=cipher,
+        fees=FeePolicy(profit_share=SHARE),
+        now=t0 + timedelta(seconds=5),
     )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.MANUAL)

@@ -22,6 +22,7 @@ from backend.models import AuditLog, BillingEvent, PaperFill, Position
 from backend.models.enums import BillingKind, CloseReason, ExecutionVenue, PositionStatus, Role, Side, Venue
 from backend.monitor.close import PositionNotOpen, finish_close, request_close
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.trading.fees import FeePolicy
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from tests.monitor_support import CIPHER, open_paper_position
@@ -48,7 +49,7 @@ RACER = textwrap.dedent(
 
     def close(position_id):
         with Session(engine, expire_on_commit=False) as own:
-            finish_close(own, position_id, venues=venues, cipher=CIPHER, profit_share=Decimal("0.10"))
+            finish_close(own, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy())
 
     monitor = Monitor(venues, close, holder=sys.argv[2])
     with Session(engine, expire_on_commit=False) as session:
@@ -91,10 +92,10 @@ def test_two_monitors_and_manual_closes_close_each_position_once(engine, session
             request_close(session, me, position_id)
         except PositionNotOpen:
             continue  # a monitor got there first
-        finish_close(session, position_id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+        finish_close(session, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE))
     assert [racer.wait(timeout=300) for racer in racers] == [0, 0]
     for position_id in ids:  # anything a racer left CLOSING when it stopped
-        finish_close(session, position_id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+        finish_close(session, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE))
 
     session.expire_all()
     assert count(session, Position, Position.status == PositionStatus.CLOSED) == 500
