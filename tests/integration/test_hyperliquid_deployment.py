@@ -19,8 +19,9 @@ from backend.deployments.errors import DeploymentConflict, InputRejected
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
 from backend.deployments.service import change_status, create_deployment
 from backend.execution.service import Executor, client_order_id
-from backend.models import AgentWallet, AuditLog, Position
+from backend.models import AgentWallet, AuditLog, BillingEvent, Position
 from backend.models.enums import (
+    BillingKind,
     CloseReason,
     DeploymentStatus,
     ExecutionStatus,
@@ -35,6 +36,7 @@ from backend.monitor.close import close_order_id, finish_close, request_close
 from backend.monitor.cycle import Monitor
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.trading.fees import FeePolicy
+from backend.trading.money import money
 from backend.venues.base import VenueAccount
 from backend.venues.hyperliquid import HyperliquidVenue
 from backend.venues.paper import PaperVenue
@@ -137,6 +139,8 @@ def test_an_approved_deployment_trades_a_signal_once_through_the_sdk(
     assert (position.venue, position.market, position.leverage) == (ExecutionVenue.HYPERLIQUID, "ETH", 3)
     assert position.size == Decimal(fills[0]["sz"]) and position.entry_price == Decimal(fills[0]["px"])
     assert position.entry_fee == Decimal(fills[0]["fee"])
+    [fee] = session.exec(select(BillingEvent).where(BillingEvent.position_id == position.id)).all()
+    assert (fee.kind, fee.amount) == (BillingKind.TRADE_FEE, Decimal("0.20"))  # live: billed, once
 
 
 def test_the_rest_flow_waits_for_approval_and_the_agent_key_stays_encrypted(
@@ -219,6 +223,10 @@ def test_a_trailing_stop_closes_a_hyperliquid_position_through_the_monitor(
     assert position.trailing_high == Decimal("3150")
     [close_fill] = [f for f in hl_server.fills(hl_user.address) if f["cloid"] == close_order_id(position.id)]
     assert position.exit_price == Decimal(close_fill["px"]) and position.realized_pnl > 0
+    shares = session.exec(select(BillingEvent).where(BillingEvent.kind == BillingKind.PROFIT_SHARE)).all()
+    assert [(s.position_id, s.amount, s.beneficiary_user_id) for s in shares] == [
+        (position.id, money(position.realized_pnl * Decimal("0.10")), agent.creator_id)
+    ]  # a live, profitable close the agent made: its creator's share, once
     assert (
         venues.get(ExecutionVenue.HYPERLIQUID).positions(VenueAccount(deployment.id, hl_user.address)) == []
     )

@@ -39,6 +39,7 @@ RACER = textwrap.dedent(
     from backend.models.enums import ExecutionVenue
     from backend.monitor.close import finish_close
     from backend.monitor.cycle import Monitor
+    from backend.trading.fees import FeePolicy
     from backend.prices.simulated import SimulatedPriceFeed
     from backend.venues.paper import PaperVenue
     from backend.venues.registry import VenueRegistry
