@@ -105,7 +105,9 @@ def test_two_monitors_and_manual_closes_close_each_position_once(engine, session
     shares = session.exec(
         select(BillingEvent.position_id).where(BillingEvent.kind == BillingKind.PROFIT_SHARE)
     ).all()
-    assert sorted(shares) == sorted(ids)  # every close was profitable: one profit share each
+    # Paper is free: no profit share (the closed audit rows above show each close was recorded once, and a
+    # live close bills its share in that transaction: test_position_figures, test_hyperliquid_deployment).
+    assert shares == []
     reasons = dict(
         session.exec(select(Position.close_reason, func.count()).group_by(Position.close_reason)).all()
     )
