@@ -290,3 +290,26 @@ def test_a_signal_against_an_open_position_waits_for_its_exit(session, factory, 
         "opposite position open: a long ETH position is open; its exits close it before a reversal"
     )
     assert count(session, PaperFill) == 1
+
+
+@pytest.mark.parametrize(
+    ("agent_leverage", "cap", "expected"),
+    [
+        (Decimal(3), None, Decimal(3)),  # the agent's own leverage
+        (Decimal(3), Decimal(2), Decimal(2)),  # the deployment's cap overrides it
+        (Decimal(50), None, Decimal(25)),  # never above the market's maximum (ETH: 25x)
+    ],
+)
+def test_trades_are_sized_at_the_agent_leverage_unless_the_deployment_caps_it(
+    session, factory, executor, agent_leverage, cap, expected
+):
+    agent = factory.agent(venue=Venue.HYPERLIQUID, leverage=agent_leverage)
+    deployment = factory.paper_deployment(agent, leverage_cap=cap)
+    signal = pending_signal(factory, agent, token="ETH", score=Decimal("0.80"))
+
+    outcome = executor.execute(session, signal.id, deployment.id)
+
+    position = session.get(Position, outcome.position_id)
+    assert position.leverage == expected
+    # 8% of the $10,000 as margin, times the leverage: the notional grows with it.
+    assert position.size * position.entry_price == pytest.approx(Decimal(800) * expected, rel=Decimal("0.01"))
