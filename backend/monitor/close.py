@@ -26,7 +26,7 @@ from backend.models.common import utcnow
 from backend.models.enums import BillingKind, BillingStatus, CloseReason, ExecutionVenue, PositionStatus, Side
 from backend.monitor.reconcile import outside_exit
 from backend.trading.book import realized_pnl
-from backend.trading.fees import FeePolicy, close_lines
+from backend.trading.fees import Beneficiary, FeePolicy, close_lines
 from backend.trading.money import money
 from backend.venues.base import (
     DuplicateClientOrderId,
@@ -293,7 +293,7 @@ def _bill_close(session: Session, position: Position, fees: FeePolicy) -> None:
                 "user_id": deployment.user_id,
                 "deployment_id": deployment.id,
                 "position_id": position.id,
-                "beneficiary_user_id": creator_id,
+                "beneficiary_user_id": creator_id if line.beneficiary == Beneficiary.CREATOR else None,
                 "amount": line.amount,
                 "currency": "USDC",
                 "description": line.description,
