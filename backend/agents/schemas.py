@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backend.deployments.schemas import PositionFigures
 from backend.models.enums import Venue
 
 MAX_PAGE_SIZE = 100
@@ -122,6 +123,7 @@ class PositionOut(BaseModel):
     realized_pnl: Decimal | None
     opened_at: datetime
     closed_at: datetime | None
+    figures: PositionFigures  # gross, venue fees, Maxxit's fee, profit share, net: as on every page
 
 
 class AgentDetail(AgentSummary):

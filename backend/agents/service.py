@@ -22,6 +22,8 @@ from backend.agents.schemas import (
     SignalOut,
 )
 from backend.auth.identity import CurrentUser
+from backend.deployments.figures import breakdowns
+from backend.deployments.schemas import PositionFigures
 from backend.execution.reasons import public_reason
 from backend.metrics.service import follower_results
 from backend.models import (
@@ -36,6 +38,7 @@ from backend.models import (
 )
 from backend.models.enums import AgentStatus, DeploymentStatus, PositionStatus, Visibility
 from backend.signals.outcomes import outcome_sentence, position_counts, skip_counts
+from backend.trading.money import cents
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +286,13 @@ def _own_positions(session: Session, agent_id: int, viewer: CurrentUser | None) 
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
         .limit(RECENT_ROWS)
     ).all()
-    return [PositionOut.model_validate(p, from_attributes=True) for p in rows]
+    parts = breakdowns(session, rows)
+    return [
+        PositionOut.model_validate(
+            {**p.model_dump(), "figures": PositionFigures.of(parts[p.id])}, from_attributes=True
+        )
+        for p in rows
+    ]
 
 
 def _escape_like(text: str) -> str:
@@ -291,4 +300,4 @@ def _escape_like(text: str) -> str:
 
 
 def _money(value: object) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    return cents(Decimal(str(value)))

@@ -195,8 +195,9 @@ def submit_approval(
 def list_positions(
     query: Annotated[PositionQuery, Query()], user: CurrentUserDep, session: SessionDep
 ) -> list[PositionView]:
-    """Newest first, each with the signal (score, post excerpt) that opened it, the venue's fee and Maxxit's
-    trade fee. `deployment_id` must be one of yours (404 otherwise)."""
+    """Newest first, each with the signal (score, post excerpt) that opened it and its `figures`: gross PnL,
+    venue fees, Maxxit's trade fee, profit share and net, as every page shows them. `deployment_id` must be
+    one of yours (404 otherwise)."""
     if query.deployment_id is not None:
         service.owned_deployment(session, user, query.deployment_id)
     return views.list_positions(

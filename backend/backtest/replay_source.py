@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from backend.agents.versions import Strategy
-from backend.billing.trade_fee import TRADE_FEE_USD
+from backend.billing.trade_fee import fee_policy
 from backend.config import Settings
 from backend.models import AgentDeployment, CtPost, Signal
 from backend.models.enums import ExecutionVenue, Side, SignalStatus, SizingProfile
@@ -50,7 +50,7 @@ class Costs:
         hours = settings.monitor_time_limit_hours
         return cls(
             fills=FillModel.from_bps(settings.paper_slippage_bps, settings.paper_taker_fee_bps),
-            fees=FeePolicy(trade_fee_usd=TRADE_FEE_USD, profit_share=settings.profit_share_pct),
+            fees=fee_policy(settings),
             time_limit=timedelta(hours=hours) if hours else None,
             reference_capital=settings.reference_capital_usd,
         )

@@ -1,17 +1,29 @@
-"""The $0.20 infrastructure fee per executed trade, charged exactly once per position."""
+"""The fee per executed trade, charged exactly once per position, and who is billed at all.
+
+The amounts and the rule (live deployments only) are the trading core's (`backend.trading.fees`); this
+module stores the lines it returns, each under its idempotency key.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlmodel import Session
 
+from backend.config import Settings
 from backend.db import insert_or_ignore
-from backend.models import BillingEvent
+from backend.models import AgentDeployment, BillingEvent
 from backend.models.common import utcnow
-from backend.models.enums import BillingKind, BillingStatus
+from backend.models.enums import BillingKind, BillingStatus, ExecutionVenue
+from backend.trading.fees import FeePolicy, open_lines
 
-TRADE_FEE_USD = Decimal("0.20")
+
+def fee_policy(settings: Settings) -> FeePolicy:
+    """The platform's fees as configured: the core holds the rule, settings hold the profit share."""
+    return FeePolicy(profit_share=settings.profit_share_pct)
+
+
+def is_billable(deployment: AgentDeployment, venue: str | ExecutionVenue) -> bool:
+    """Live deployments pay; paper trading is free and a reference book is the platform's own."""
+    return ExecutionVenue(venue) != ExecutionVenue.PAPER and not deployment.is_reference
 
 
 def trade_fee_key(deployment_id: int, signal_id: int) -> str:
@@ -19,23 +31,33 @@ def trade_fee_key(deployment_id: int, signal_id: int) -> str:
 
 
 def charge_trade_fee(
-    session: Session, *, user_id: int, deployment_id: int, signal_id: int, position_id: int, market: str
+    session: Session,
+    policy: FeePolicy,
+    *,
+    deployment: AgentDeployment,
+    venue: str | ExecutionVenue,
+    signal_id: int,
+    position_id: int,
+    market: str,
 ) -> int | None:
-    """Add the fee in the caller's transaction; the new event's id, or None when it was charged already."""
-    return insert_or_ignore(
-        session,
-        BillingEvent,
-        {
-            "idempotency_key": trade_fee_key(deployment_id, signal_id),
-            "kind": BillingKind.TRADE_FEE.value,
-            "status": BillingStatus.PENDING.value,
-            "user_id": user_id,
-            "deployment_id": deployment_id,
-            "position_id": position_id,
-            "amount": TRADE_FEE_USD,
-            "currency": "USDC",
-            "description": f"Trade fee: {market} (signal {signal_id})",
-            "created_at": utcnow(),
-        },
-        ["idempotency_key"],
-    )
+    """Add the fee in the caller's transaction: the new event's id, None when charged already or not owed."""
+    event_id = None
+    for line in open_lines(policy, billable=is_billable(deployment, venue), market=market):
+        event_id = insert_or_ignore(
+            session,
+            BillingEvent,
+            {
+                "idempotency_key": trade_fee_key(deployment.id, signal_id),
+                "kind": BillingKind(line.kind.value).value,
+                "status": BillingStatus.PENDING.value,
+                "user_id": deployment.user_id,
+                "deployment_id": deployment.id,
+                "position_id": position_id,
+                "amount": line.amount,
+                "currency": "USDC",
+                "description": f"{line.description} (signal {signal_id})",
+                "created_at": utcnow(),
+            },
+            ["idempotency_key"],
+        )
+    return event_id

@@ -37,7 +37,8 @@ from backend.models.enums import (
     Side,
     SizingProfile,
 )
-from backend.trading.sizing import RiskLimits, SizingSkip, size_trade
+from backend.trading.fees import FeePolicy
+from backend.trading.sizing import RiskLimits, SizingSkip, size_trade, trade_leverage
 from backend.venues.base import (
     DuplicateClientOrderId,
     Fill,
@@ -95,7 +96,9 @@ class Executor:
         max_attempts: int = 6,
         fault: Callable[[str], None] = no_fault,
         clock: Callable[[], datetime] = utcnow,
+        fees: FeePolicy = FeePolicy(),  # noqa: B008 - frozen, so one default instance is safe
     ) -> None:
+        self.fees = fees
         self.venues = venues
         self.cipher = cipher
         self.max_attempts = max_attempts
@@ -284,8 +287,9 @@ class Executor:
             ).one()
         charge_trade_fee(
             session,
-            user_id=deployment.user_id,
-            deployment_id=deployment.id,
+            self.fees,
+            deployment=deployment,
+            venue=venue,
             signal_id=signal.id,
             position_id=position_id,
             market=fill.market,
@@ -343,18 +347,18 @@ def _opposite_position(session: Session, context: _Context) -> str | None:
 
 
 def _limits(context: _Context) -> RiskLimits:
+    """The deployment's overrides, else the agent's own settings (its leverage included)."""
     deployment, agent = context.deployment, context.agent
     return RiskLimits(
         profile=SizingProfile(deployment.sizing_profile or agent.sizing_profile),
-        leverage_cap=deployment.leverage_cap,
+        leverage_cap=deployment.leverage_cap or agent.leverage,
         max_trade_usd=deployment.max_trade_usd,
     )
 
 
 def _leverage(context: _Context, rules: MarketRules | None) -> Decimal:
     """The leverage sizing would have used: for an order found again after a crash."""
-    cap = context.deployment.leverage_cap or Decimal(1)
-    return min(cap, rules.max_leverage) if rules is not None else cap
+    return trade_leverage(_limits(context), rules)
 
 
 def _outcome(execution: SignalExecution) -> ExecutionOutcome:

@@ -1,10 +1,11 @@
 """Equity over time, per deployment and for the whole account: capital, plus what closed, plus what is open.
 
-A curve steps at each deployment's start (its capital) and at each close (its realised PnL, net of the
-venue's fees; Maxxit's own fees are billed apart), and ends at `now` with the open positions' unrealised PnL
-at their market's last tick. Hyperliquid deployments trade the trader's own account, whose balance holds
-more than this deployment ever put at risk and costs a venue request to read: their capital counts as 0 and
-their curve is PnL since deployment (`capital_known` is False), which the account curve then adds as such.
+A curve steps at each deployment's start (its capital) and at each close (its net PnL: the position's
+breakdown after the venue's fees, Maxxit's trade fee and any profit share), and ends at `now` with the open
+positions' unrealised PnL at their market's last tick. Hyperliquid deployments trade the trader's own
+account, whose balance holds more than this deployment ever put at risk and costs a venue request to read:
+their capital counts as 0 and their curve is PnL since deployment (`capital_known` is False), which the
+account curve then adds as such.
 
 A deployment's capital is a cash flow, never growth: every point also carries the PnL so far, the account
 chart draws that (net PnL), and each curve's `twr` is its time-weighted return, flows taken out, so a new
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from backend.auth.identity import CurrentUser
+from backend.deployments.figures import breakdowns
 from backend.models import Agent, AgentDeployment, MarketTick, Position
 from backend.models.enums import ExecutionVenue, PositionStatus, Side
 from backend.monitor.charts import downsample
@@ -51,7 +53,7 @@ class EquityCurve:
     venue: str | None
     capital: Decimal
     capital_known: bool  # False: a Hyperliquid account's, so the curve is PnL since deployment
-    realized_pnl: Decimal
+    realized_pnl: Decimal  # the closes' net PnL, after every fee
     unrealized_pnl: Decimal
     open_positions: int
     points: tuple[EquityPoint, ...]
@@ -173,11 +175,11 @@ def _curve(
 
 
 def _closes(session: Session, ids: list[int], now: datetime) -> dict[int, list[_Event]]:
-    """Realised PnL of each closed position by its close time, per deployment."""
+    """Each closed position's net PnL (its breakdown's: after every fee) by its close time, per deployment."""
     if not ids:
         return {}
     rows = session.exec(
-        select(Position.deployment_id, Position.closed_at, Position.realized_pnl)
+        select(Position)
         .where(
             col(Position.deployment_id).in_(ids),
             Position.status == PositionStatus.CLOSED,
@@ -187,9 +189,10 @@ def _closes(session: Session, ids: list[int], now: datetime) -> dict[int, list[_
         )
         .order_by(col(Position.closed_at), col(Position.id))
     ).all()
+    parts = breakdowns(session, rows)
     closes: dict[int, list[_Event]] = defaultdict(list)
-    for deployment_id, closed_at, pnl in rows:
-        closes[deployment_id].append(_Event(closed_at, Decimal(pnl), "close"))
+    for position in rows:
+        closes[position.deployment_id].append(_Event(position.closed_at, parts[position.id].net_pnl, "close"))
     return closes
 
 

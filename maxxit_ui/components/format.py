@@ -70,6 +70,14 @@ def money(value: Decimal | None, *, signed: bool = True, places: int = 2) -> str
     return f"{sign}${abs(value):,.{places}f}"
 
 
+def fee_detail(venue_fees: Decimal, platform_fee: Decimal, profit_share: Decimal) -> str:
+    """What a position's fees are made of, as the tooltip under a fees figure shows it."""
+    parts = [f"{money(venue_fees, signed=False)} venue", f"{money(platform_fee, signed=False)} Maxxit"]
+    if profit_share:
+        parts.append(f"{money(profit_share, signed=False)} profit share")
+    return " + ".join(parts)
+
+
 def ratio(value: Decimal | None, places: int = 2) -> str:
     """A plain number such as a Sharpe ratio or a signal score."""
     if value is None:

@@ -128,9 +128,9 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
         balance_tone="muted" if view.balance_usd is None else "neutral",
         available=_balance(view.available_usd),
         open_positions=fmt.count(view.open_positions),
-        pnl=fmt.money(view.realized_pnl),
-        pnl_tone=fmt.tone(view.realized_pnl),
-        fees=fmt.money(view.fees_paid, signed=False),
+        pnl=fmt.money(view.figures.net_pnl),
+        pnl_tone=fmt.tone(view.figures.net_pnl),
+        fees=fmt.money(view.figures.total_fees, signed=False),
         created=fmt.timestamp(view.created_at),
         can_pause=status == DeploymentStatus.ACTIVE,
         can_resume=status == DeploymentStatus.PAUSED,
@@ -141,8 +141,8 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
 def position_row(view: PositionView) -> PositionRow:
     status = PositionStatus(view.status)
     refused = status == PositionStatus.CLOSING and bool(view.close_error)
-    pnl = view.realized_pnl
-    venue_fee, trade_fee = fmt.money(view.entry_fee, signed=False), fmt.money(view.trade_fee, signed=False)
+    parts = view.figures
+    pnl = parts.net_pnl if status == PositionStatus.CLOSED else None
     return PositionRow(
         id=str(view.id),
         deployment=str(view.deployment_id),
@@ -158,8 +158,8 @@ def position_row(view: PositionView) -> PositionRow:
         score="—" if view.signal_score is None else fmt.ratio(view.signal_score),
         post=view.post_excerpt or "",
         signals_href=f"{agent_href(view.agent_id)}/signals",
-        fees=fmt.money(view.entry_fee + view.trade_fee, signed=False),
-        fee_detail=f"{venue_fee} venue + {trade_fee} Maxxit",
+        fees=fmt.money(parts.total_fees, signed=False),
+        fee_detail=fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share),
         status="Close refused" if refused else fmt.label(status),
         status_color="red" if refused else POSITION_COLORS.get(status, "gray"),
         notice=fmt.close_refused(view.close_error if refused else None),

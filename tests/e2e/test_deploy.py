@@ -246,7 +246,7 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
     expect(position_row).to_contain_text("LONG")
     expect(position_row).to_contain_text("0.72")
     expect(position_row).to_contain_text("reclaiming the range high")
-    expect(position_row).to_contain_text("$0.20 Maxxit")  # the venue's fee, then Maxxit's trade fee
+    expect(position_row).to_contain_text("venue + $0.00 Maxxit")  # the venue's fee; paper pays Maxxit nothing
     expect(position_row.get_by_role("link", name="signals →")).to_have_attribute(
         "href", f"/agents/{seeded.gmx_id}/signals"
     )

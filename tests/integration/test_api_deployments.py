@@ -297,7 +297,8 @@ def test_positions_show_the_executed_signal_with_its_fees(app, client, as_owner,
         agent.id,
         agent.name,
     )
-    assert Decimal(position["trade_fee"]) == Decimal("0.20")
+    assert Decimal(position["trade_fee"]) == 0  # paper trading is free
+    assert Decimal(position["figures"]["total_fees"]) == Decimal(position["entry_fee"])
     assert Decimal(position["entry_fee"]) > 0
     assert (position["signal_id"], Decimal(position["signal_score"])) == (signal.id, Decimal("0.81"))
     assert position["post_excerpt"] == post.text
@@ -310,7 +311,7 @@ def test_positions_show_the_executed_signal_with_its_fees(app, client, as_owner,
     assert client.get("/api/v1/positions?status=CLOSED", headers=as_owner).json() == []
     after = client.get(f"/api/v1/deployments/{deployment['id']}", headers=as_owner).json()
     assert after["open_positions"] == 1
-    assert Decimal(after["fees_paid"]) == Decimal(position["entry_fee"]) + Decimal("0.20")
+    assert Decimal(after["fees_paid"]) == Decimal(position["entry_fee"])
 
 
 def test_other_users_positions_are_not_listed(client, as_owner, agent, factory):

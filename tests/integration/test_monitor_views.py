@@ -298,8 +298,12 @@ def test_recent_closes_list_exit_pnl_fees_and_reason(session: Session, factory: 
 
     assert [c.position_id for c in closes] == [last.id, first.id]
     assert closes[0].close_reason == CloseReason.MANUAL and closes[0].realized_pnl == Decimal("12")
-    assert (closes[0].venue_fees, closes[0].trade_fee) == (Decimal("0.25"), Decimal("0.20"))
-    assert (closes[1].venue_fees, closes[1].trade_fee) == (Decimal("0.3"), Decimal(0))
+    assert (closes[0].figures.venue_fees, closes[0].figures.platform_fee) == (
+        Decimal("0.25"),
+        Decimal("0.20"),
+    )
+    assert (closes[1].figures.venue_fees, closes[1].figures.platform_fee) == (Decimal("0.3"), Decimal(0))
+    assert closes[0].figures.net_pnl == closes[0].figures.gross_pnl - Decimal("0.45")
     assert closes[1].close_reason == CloseReason.STOP_LOSS and closes[1].exit_price == Decimal("59200")
     assert [c.position_id for c in recent_closes(session, _me(user), limit=1)] == [last.id]
 
