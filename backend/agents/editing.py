@@ -19,11 +19,22 @@ from sqlmodel import Session, col, func, select
 
 from backend import audit
 from backend.agents.drafts import AgentDraft, AgentPatch, RiskDraft
+from backend.agents.reference import ensure_reference_book, follow_version
 from backend.agents.schemas import CtAccountOut, MyAgentRow, OwnedAgent
 from backend.agents.service import AgentNotFound, risk_settings
+from backend.agents.versions import (
+    STRATEGY_COLUMNS,
+    Strategy,
+    add_version,
+    change_note,
+    ensure_version,
+    followed_ids,
+    strategy_of,
+)
 from backend.audit import Action
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
+from backend.config import get_settings
 from backend.db import transaction
 from backend.models import Agent, AgentAccount, CtAccount
 from backend.models.common import utcnow
@@ -66,9 +77,16 @@ class AgentArchived(Exception):
 
 
 def create_agent(
-    session: Session, user: CurrentUser, draft: AgentDraft, *, ip: str | None = None
+    session: Session,
+    user: CurrentUser,
+    draft: AgentDraft,
+    *,
+    ip: str | None = None,
+    reference_capital: Decimal | None = None,
 ) -> OwnedAgent:
-    """Store a new agent owned by `user`, its follows and an audit row, in one transaction."""
+    """Store a new agent owned by `user`, its follows, its version 1, its reference book (which takes every
+    signal from this moment on, with `reference_capital`, default REFERENCE_CAPITAL_USD) and an audit row,
+    in one transaction."""
     with transaction(session):
         _check_name_free(session, user.id, draft.name)
         _check_accounts(session, draft.ct_account_ids)
@@ -79,6 +97,10 @@ def create_agent(
         session.add(agent)
         _flush_or_duplicate(session, user.id, draft.name)
         session.add_all(AgentAccount(agent_id=agent.id, ct_account_id=i) for i in draft.ct_account_ids)
+        session.flush()
+        add_version(session, agent, note="first version", now=now)
+        capital = reference_capital or get_settings().reference_capital_usd
+        ensure_reference_book(session, agent, capital=capital, now=now)
         details = {"values": draft.model_dump(mode="json")}
         audit.record_by(session, user, Action.AGENT_CREATED, ENTITY, agent.id, details, ip)
     logger.info("agent %s %r created by user %s", agent.id, agent.name, user.id)
@@ -90,6 +112,9 @@ def update_agent(
 ) -> OwnedAgent:
     """Apply the fields `patch` gives; an audit row lists each changed field with its old and new value.
 
+    A change of the strategy (weights, threshold, follows, exits, sizing, leverage, venue) makes a new
+    immutable version, which the reference book follows at once; deployments keep the version they
+    accepted until their owners accept the new one. Name, description and visibility make no version.
     A patch that changes nothing writes nothing (no audit row, `updated_at` kept).
     """
     with transaction(session):
@@ -101,13 +126,28 @@ def update_agent(
             _check_name_free(session, agent.creator_id, patch.name, exclude_id=agent.id)
         follows = _follows_diff(session, agent.id, patch.ct_account_ids)
         if columns or follows:
+            strategy_changed = bool(follows) or bool(set(columns) & set(STRATEGY_COLUMNS))
+            if strategy_changed:
+                ensure_version(session, agent)  # made before versions: version 1 is its old settings
+            before = strategy_of(agent, followed_ids(session, agent.id))
             _apply(session, agent, columns, follows)
             _flush_or_duplicate(session, agent.creator_id, agent.name)
             details = {"changes": _changes(columns, follows)}
+            if strategy_changed:
+                details["version"] = _new_version(session, agent, before)
             audit.record_by(session, user, Action.AGENT_UPDATED, ENTITY, agent.id, details, ip)
     if columns or follows:
         logger.info("agent %s updated by user %s: %s", agent_id, user.id, sorted(columns))
     return _owned(session, agent)
+
+
+def _new_version(session: Session, agent: Agent, before: Strategy) -> int:
+    """Snapshot the edited strategy as the next version and move the reference book onto it."""
+    note = change_note(before, strategy_of(agent, followed_ids(session, agent.id)))
+    version = add_version(session, agent, note=note)
+    follow_version(session, agent.id, version.id)
+    logger.info("agent %s: version %s (%s)", agent.id, version.number, note)
+    return version.number
 
 
 def archive_agent(session: Session, user: CurrentUser, agent_id: int, *, ip: str | None = None) -> OwnedAgent:

@@ -119,7 +119,11 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
     active_deployments = session.exec(
         select(func.count())
         .select_from(AgentDeployment)
-        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.status == DeploymentStatus.ACTIVE)
+        .where(
+            AgentDeployment.agent_id == agent_id,
+            AgentDeployment.status == DeploymentStatus.ACTIVE,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).one()
     summary = _summary(agent, creator, [a.handle for a in accounts])
     return AgentDetail(
@@ -170,7 +174,9 @@ def platform_stats(session: Session) -> PlatformStats:
     deployments = session.exec(
         select(func.count())
         .select_from(AgentDeployment)
-        .where(AgentDeployment.status == DeploymentStatus.ACTIVE)
+        .where(
+            AgentDeployment.status == DeploymentStatus.ACTIVE, col(AgentDeployment.is_reference).is_(False)
+        )
     ).one()
     trades, volume, pnl = session.exec(
         select(
@@ -269,7 +275,11 @@ def _own_positions(session: Session, agent_id: int, viewer: CurrentUser | None) 
     rows = session.exec(
         select(Position)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
-        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.user_id == viewer.id)
+        .where(
+            AgentDeployment.agent_id == agent_id,
+            AgentDeployment.user_id == viewer.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
         .limit(RECENT_ROWS)
     ).all()

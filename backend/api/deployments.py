@@ -146,6 +146,22 @@ def cancel(
     return _change("cancel", deployment_id, user, session, venues, ip)
 
 
+@router.post(
+    "/deployments/{deployment_id}/accept-version",
+    summary="Trade the agent's newest version",
+    responses={**OWNED, **CONFLICT},
+)
+def accept_version(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, venues: VenuesDep, ip: ClientIpDep
+) -> DeploymentView:
+    """Re-pin the deployment to its agent's newest version (409 when it already trades it or is cancelled).
+
+    Until then it keeps trading the version it accepted, whatever the creator changed since.
+    """
+    service.accept_latest_version(session, user, deployment_id, ip=ip)
+    return views.get_deployment(session, user, deployment_id, venues=venues)
+
+
 @router.get(
     "/deployments/{deployment_id}/approval",
     summary="The agent-wallet approval to sign",

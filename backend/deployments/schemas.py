@@ -94,6 +94,9 @@ class DeploymentView(BaseModel):
     open_positions: int
     realized_pnl: Decimal
     fees_paid: Decimal  # venue fees plus Maxxit's trade fees
+    version: int | None = None  # the agent version this deployment accepted and trades
+    latest_version: int = 1  # the agent's newest version
+    new_version_available: bool = False  # the owner may accept the newest (POST .../accept-version)
     risk: RiskSettings
     created_at: datetime
 

@@ -12,7 +12,16 @@ from sqlmodel import Session, col, func, select
 from backend.auth.identity import CurrentUser
 from backend.deployments.errors import DeploymentNotFound
 from backend.deployments.schemas import DeploymentView, PositionView, RiskSettings
-from backend.models import Agent, AgentDeployment, AgentWallet, BillingEvent, CtPost, Position, Signal
+from backend.models import (
+    Agent,
+    AgentDeployment,
+    AgentVersion,
+    AgentWallet,
+    BillingEvent,
+    CtPost,
+    Position,
+    Signal,
+)
 from backend.models.enums import BillingKind, DeploymentStatus, ExecutionVenue, PositionStatus
 from backend.venues.base import Balance, VenueAccount, VenueError
 from backend.venues.registry import VenueRegistry
@@ -29,17 +38,18 @@ def list_deployments(session: Session, user: CurrentUser, *, venues: VenueRegist
         select(AgentDeployment, Agent, AgentWallet)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
         .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
     ).all()
     ids = [d.id for d, _, _ in rows]
     figures = _position_figures(session, ids)
     fees = _trade_fees(session, ids)
+    numbers = _version_numbers(session, [d for d, _, _ in rows])
     # Venues are asked in parallel: a page of Hyperliquid deployments costs one round trip, not one each.
     with ThreadPoolExecutor(max_workers=BALANCE_READERS) as pool:
         balances = list(pool.map(lambda d: _balance(d, venues), [d for d, _, _ in rows]))
     return [
-        _view(d, a, w, figures.get(d.id), fees.get(d.id, Decimal(0)), balance)
+        _view(d, a, w, figures.get(d.id), fees.get(d.id, Decimal(0)), balance, numbers.get(d.id))
         for (d, a, w), balance in zip(rows, balances, strict=True)
     ]
 
@@ -51,14 +61,19 @@ def get_deployment(
         select(AgentDeployment, Agent, AgentWallet)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
-        .where(AgentDeployment.id == deployment_id, AgentDeployment.user_id == user.id)
+        .where(
+            AgentDeployment.id == deployment_id,
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).first()
     if row is None:
         raise DeploymentNotFound(deployment_id)
     deployment, agent, wallet = row
     figures = _position_figures(session, [deployment.id]).get(deployment.id)
     fees = _trade_fees(session, [deployment.id]).get(deployment.id, Decimal(0))
-    return _view(deployment, agent, wallet, figures, fees, _balance(deployment, venues))
+    number = _version_numbers(session, [deployment]).get(deployment.id)
+    return _view(deployment, agent, wallet, figures, fees, _balance(deployment, venues), number)
 
 
 def list_positions(
@@ -83,7 +98,7 @@ def list_positions(
         .outerjoin(Signal, Signal.id == Position.signal_id)
         .outerjoin(CtPost, CtPost.id == Signal.post_id)
         .outerjoin(trade_fee, trade_fee.c.position_id == Position.id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
     )
     if deployment_id is not None:
         query = query.where(Position.deployment_id == deployment_id)
@@ -146,6 +161,19 @@ def _position_figures(session: Session, ids: list[int]) -> dict[int, tuple[int, 
     return {d: (int(n or 0), Decimal(pnl), Decimal(fees)) for d, n, pnl, fees in rows}
 
 
+def _version_numbers(session: Session, deployments: list[AgentDeployment]) -> dict[int, int]:
+    """Deployment id -> the number of the version it trades (deployments made before versions have none)."""
+    pinned = {d.id: d.agent_version_id for d in deployments if d.agent_version_id is not None}
+    if not pinned:
+        return {}
+    numbers = dict(
+        session.exec(
+            select(AgentVersion.id, AgentVersion.number).where(col(AgentVersion.id).in_(set(pinned.values())))
+        ).all()
+    )
+    return {d: numbers[v] for d, v in pinned.items() if v in numbers}
+
+
 def _trade_fees(session: Session, ids: list[int]) -> dict[int, Decimal]:
     if not ids:
         return {}
@@ -164,6 +192,7 @@ def _view(
     figures: tuple[int, Decimal, Decimal] | None,
     trade_fees: Decimal,
     balance: Balance | None,
+    version: int | None,
 ) -> DeploymentView:
     open_count, realized, venue_fees = figures or (0, Decimal(0), Decimal(0))
     return DeploymentView(
@@ -181,6 +210,9 @@ def _view(
         open_positions=open_count,
         realized_pnl=realized,
         fees_paid=venue_fees + trade_fees,
+        version=version,
+        latest_version=agent.version,
+        new_version_available=version is not None and version < agent.version,
         risk=RiskSettings(
             sizing_profile=deployment.sizing_profile,
             max_trade_usd=deployment.max_trade_usd,

@@ -100,7 +100,11 @@ def position_chart(
         select(Position, AgentDeployment, Agent)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .where(Position.id == position_id, AgentDeployment.user_id == user.id)
+        .where(
+            Position.id == position_id,
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).first()
     if row is None:
         raise PositionNotFound(position_id)
@@ -123,6 +127,7 @@ def dashboard_charts(
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .where(
             AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
             sa.or_(Position.status != PositionStatus.CLOSED, col(Position.closed_at) >= closed_since),
         )
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
@@ -229,7 +234,11 @@ def recent_closes(session: Session, user: CurrentUser, *, limit: int = 20) -> li
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(trade_fee, trade_fee.c.position_id == Position.id)
-        .where(AgentDeployment.user_id == user.id, Position.status == PositionStatus.CLOSED)
+        .where(
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+            Position.status == PositionStatus.CLOSED,
+        )
         .order_by(col(Position.closed_at).desc(), col(Position.id).desc())
         .limit(limit)
     ).all()

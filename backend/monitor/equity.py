@@ -73,7 +73,7 @@ def equity_curves(
     deployments = session.exec(
         select(AgentDeployment, Agent.name)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
         .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
     ).all()
     ids = [d.id for d, _ in deployments]
