@@ -151,6 +151,15 @@ def pinned_strategy(session: Session, deployment: AgentDeployment, agent: Agent 
     return strategy_of(agent, followed_ids(session, agent.id))
 
 
+def exit_settings(
+    by_id: Mapping[int, Strategy], deployment: AgentDeployment, agent: Agent
+) -> Strategy | Agent:
+    """Whose exits a deployment's positions run under: its version's (from `strategies`), else its agent's."""
+    if deployment.agent_version_id is None:
+        return agent
+    return by_id.get(deployment.agent_version_id, agent)
+
+
 def versions_in_use(session: Session, agent: Agent) -> list[AgentVersion]:
     """The versions signals are made for: the newest (the reference book's) and every older one a live
     deployment still trades because its owner has not accepted the newer one. Oldest first."""

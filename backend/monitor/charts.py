@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from backend.agents.versions import exit_settings, strategies
 from backend.auth.identity import CurrentUser
 from backend.models import Agent, AgentDeployment, BillingEvent, MarketTick, Position
 from backend.models.enums import BillingKind, CloseReason, PositionStatus, Side
@@ -109,7 +110,8 @@ def position_chart(
     if row is None:
         raise PositionNotFound(position_id)
     position, deployment, agent = row
-    return _chart(session, position, agent.name, rules_for(agent, deployment, None), now, max_points)
+    settings = exit_settings(strategies(session, [deployment.agent_version_id]), deployment, agent)
+    return _chart(session, position, agent.name, rules_for(settings, deployment, None), now, max_points)
 
 
 def dashboard_charts(
@@ -136,10 +138,11 @@ def dashboard_charts(
     live = [r for r in rows if r[0].status != PositionStatus.CLOSED]
     done = sorted((r for r in rows if r[0].status == PositionStatus.CLOSED), key=lambda r: r[0].closed_at)
     rules: dict[int, ExitRules] = {}
+    pinned = strategies(session, (d.agent_version_id for _, d, _ in rows))
     charts = []
     for position, deployment, agent in [*live, *reversed(done)]:
         if deployment.id not in rules:
-            rules[deployment.id] = rules_for(agent, deployment, None)
+            rules[deployment.id] = rules_for(exit_settings(pinned, deployment, agent), deployment, None)
         charts.append(_chart(session, position, agent.name, rules[deployment.id], now, max_points))
     return charts
 
