@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from backend import audit
-from backend.agents.drafts import AgentDraft, AgentPatch, RiskDraft
+from backend.agents.drafts import MAX_LEVERAGE, AgentDraft, AgentPatch, RiskDraft
 from backend.agents.reference import ensure_reference_book, follow_version
 from backend.agents.schemas import CtAccountOut, MyAgentRow, OwnedAgent
 from backend.agents.service import AgentNotFound, risk_settings
@@ -38,7 +38,7 @@ from backend.config import get_settings
 from backend.db import transaction
 from backend.models import Agent, AgentAccount, CtAccount
 from backend.models.common import utcnow
-from backend.models.enums import AgentStatus
+from backend.models.enums import AgentStatus, Venue
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,15 @@ class DuplicateAgentName(AgentEditError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"the creator already has an agent named {name!r}")
+
+
+class LeverageAboveVenueMax(AgentEditError):
+    """An edit that leaves the agent's leverage above what its (maybe new) venue's markets allow."""
+
+    field = "risk.leverage"
+
+    def __init__(self, venue: str, limit: Decimal) -> None:
+        super().__init__(f"risk.leverage must be at most {limit.normalize():f}x for a {venue} agent")
 
 
 class AgentArchived(Exception):
@@ -122,6 +131,7 @@ def update_agent(
         if agent.status == AgentStatus.ARCHIVED:
             raise AgentArchived(f"agent {agent_id} is archived and can no longer be edited")
         columns = _diff(agent, patch.columns())
+        _check_leverage(agent, columns)
         if "name" in columns:
             _check_name_free(session, agent.creator_id, patch.name, exclude_id=agent.id)
         follows = _follows_diff(session, agent.id, patch.ct_account_ids)
@@ -206,6 +216,14 @@ def _owned_row(session: Session, user: CurrentUser, agent_id: int, *, lock: bool
     if agent.creator_id != user.id and not user.is_admin:
         raise Forbidden("only the agent's creator or an admin may do this")
     return agent
+
+
+def _check_leverage(agent: Agent, columns: dict[str, tuple[Any, Any]]) -> None:
+    venue = columns["venue"][1] if "venue" in columns else agent.venue
+    leverage = columns["leverage"][1] if "leverage" in columns else agent.leverage
+    limit = MAX_LEVERAGE[Venue(venue)]
+    if Decimal(leverage) > limit:
+        raise LeverageAboveVenueMax(Venue(venue).value, limit)
 
 
 def _check_name_free(session: Session, creator_id: int, name: str, exclude_id: int | None = None) -> None:

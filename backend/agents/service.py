@@ -20,7 +20,9 @@ from backend.agents.schemas import (
     PositionOut,
     RiskSettings,
     SignalOut,
+    VersionOut,
 )
+from backend.agents.versions import Strategy, list_versions
 from backend.auth.identity import CurrentUser
 from backend.execution.reasons import public_reason
 from backend.models import (
@@ -139,7 +141,28 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
         recent_signals=_recent_signals(session, agent_id),
         my_positions=_own_positions(session, agent_id, viewer),
         metrics_updated_at=agent.metrics_updated_at,
+        versions=_versions(session, agent_id),
     )
+
+
+def _versions(session: Session, agent_id: int) -> list[VersionOut]:
+    out = []
+    for version in list_versions(session, agent_id):
+        strategy = Strategy.from_json(version.strategy)
+        out.append(
+            VersionOut(
+                number=version.number,
+                note=version.note,
+                created_at=version.created_at,
+                signal_threshold=strategy.signal_threshold,
+                sizing_profile=strategy.sizing_profile.value,
+                leverage=strategy.leverage,
+                stoploss=strategy.stoploss,
+                take_profit=strategy.take_profit,
+                ct_accounts=len(strategy.ct_account_ids),
+            )
+        )
+    return out
 
 
 def risk_settings(agent: Agent) -> RiskSettings:
@@ -151,6 +174,7 @@ def risk_settings(agent: Agent) -> RiskSettings:
         trailing_stop_positive=agent.trailing_stop_positive,
         sizing_profile=agent.sizing_profile,
         signal_threshold=agent.signal_threshold,
+        leverage=agent.leverage,
     )
 
 
@@ -212,6 +236,8 @@ def _summary(agent: Agent, creator: User, handles: list[str]) -> AgentSummary:
         sharpe_30d=agent.sharpe_30d,
         max_drawdown=agent.max_drawdown,
         total_pnl=agent.total_pnl,
+        leverage=agent.leverage,
+        version=agent.version,
         created_at=agent.created_at,
     )
 
