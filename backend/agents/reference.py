@@ -18,6 +18,7 @@ from backend.agents.versions import ensure_version
 from backend.models import Agent, AgentDeployment
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, ExecutionVenue
+from backend.monitor.equity import EquityCurve, deployment_curve
 from backend.venues.paper import open_paper_account
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,14 @@ def ensure_reference_book(
     open_paper_account(session, book.id, capital)
     logger.info("agent %s: reference book %s opened with %s", agent.id, book.id, capital)
     return book
+
+
+def reference_curve(session: Session, agent_id: int, *, now: datetime) -> EquityCurve | None:
+    """The reference book's equity over time (the agent page's chart); None before the agent has one."""
+    book = reference_book(session, agent_id)
+    if book is None:
+        return None
+    return deployment_curve(session, book, "Reference book", now=now)
 
 
 def follow_version(session: Session, agent_id: int, version_id: int) -> None:

@@ -16,7 +16,7 @@ from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venu
 from maxxit_ui.state.marketplace import SEARCH_MAX_LENGTH, SORT_LABELS, VENUE_LABELS, MarketplaceState
 from maxxit_ui.state.rows import AgentRow
 
-COLUMNS = ("Agent", "Venue", "Creator", "Follows", "Trades", "Win rate", "APR 30d", "Sharpe")
+COLUMNS = ("Agent", "Venue", "Leverage", "Creator", "Follows", "Trades", "Win rate", "APR 30d", "Sharpe")
 NUMERIC = ("Trades", "Win rate", "APR 30d", "Sharpe")
 
 
@@ -76,6 +76,7 @@ def _row(row: AgentRow) -> rx.Component:
             rx.link(row["name"], href=row["href"], weight="medium", class_name="agent-link"),
         ),
         rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
+        text_cell(row["leverage"], class_name="agent-leverage"),
         text_cell(row["creator"], color_scheme="gray"),
         text_cell(row["ct_accounts"], color_scheme="gray", max_width="220px", truncate=True),
         figure_cell(row["trades"]),
