@@ -32,7 +32,6 @@ from backend.deployments import service, views
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, DeploymentView, PositionView
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus
-from backend.monitor.close import request_close
 from backend.venues.registry import VenueRegistry
 from backend.wallets import service as wallets
 from backend.wallets.service import ApprovalRequest
@@ -234,6 +233,6 @@ def close_position(
 ) -> PositionView:
     """OPEN → CLOSING (MANUAL): the next monitor cycle, within seconds, sends the reduce-only order and
     records the exit. 409 when it is closing or closed already; someone else's position is 404."""
-    position = request_close(session, user, position_id, ip=ip)
+    position = service.close_own_position(session, user, position_id, ip=ip)
     listed = views.list_positions(session, user, deployment_id=position.deployment_id, limit=500)
     return next(p for p in listed if p.id == position_id)

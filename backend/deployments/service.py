@@ -29,9 +29,10 @@ from backend.deployments.errors import (
     InputRejected,
 )
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
-from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, User
+from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, Position, User
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus, DeploymentStatus, ExecutionVenue, Venue
+from backend.monitor.close import PositionNotFound, request_close
 from backend.venues.paper import open_paper_account
 from backend.wallets import service as wallets
 from backend.wallets.keys import WalletCipher
@@ -209,6 +210,21 @@ def owned_deployment(session: Session, user: CurrentUser, deployment_id: int) ->
     if deployment is None or deployment.user_id != user.id or deployment.is_reference:
         raise DeploymentNotFound(deployment_id)
     return deployment
+
+
+def close_own_position(
+    session: Session, user: CurrentUser, position_id: int, *, ip: str | None = None
+) -> Position:
+    """A trader's manual close (`request_close`); a reference book's position is nobody's to close by hand,
+    its agent's creator included (who owns the book's row), so it is the same PositionNotFound."""
+    query = (
+        select(AgentDeployment.is_reference)
+        .join(Position, col(Position.deployment_id) == col(AgentDeployment.id))
+        .where(Position.id == position_id)
+    )
+    if session.exec(query).first():
+        raise PositionNotFound(position_id)
+    return request_close(session, user, position_id, ip=ip)
 
 
 def deployment_wallet(session: Session, user: CurrentUser, deployment_id: int) -> AgentWallet:
