@@ -165,6 +165,8 @@ def _leverage_message(kind: str, ctx: dict[str, Any]) -> str:
         return f"Leverage must be {words} {Decimal(str(bound)).normalize():f}x."
     if kind == "decimal_max_places":
         return "Leverage takes at most 2 decimal places."
+    if kind == "leverage_above_venue_max":
+        return f"Leverage must be at most {ctx.get('max')}x for a {ctx.get('venue')} agent."
     return ""
 
 

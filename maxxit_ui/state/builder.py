@@ -118,7 +118,7 @@ def _edit_error_message(error: AgentEditError) -> str:
         return f"You already have an agent named “{error.name}”."
     if isinstance(error, UnknownCtAccounts):
         return "Some of these CT accounts can no longer be followed; untick them and try again."
-    text = str(error)
+    text = str(error).removeprefix("risk.")
     return text[:1].upper() + text[1:]
 
 
