@@ -110,9 +110,7 @@ def test_leverage_text_becomes_the_drafts_multiple_and_refusals_sit_beside_it():
     assert errors == {} and AgentDraft.model_validate(payload).risk.leverage == D("3")
     assert to_payload(values(leverage="lots"))[1] == {"leverage": "Leverage must be a number, like 1 or 3."}
     assert _errors(leverage="0.5") == {"leverage": "Leverage must be at least 1x."}
-    assert _errors(leverage="41") == {
-        "leverage": "Leverage must be at most 40x for a HYPERLIQUID agent."
-    }
+    assert _errors(leverage="41") == {"leverage": "Leverage must be at most 40x for a HYPERLIQUID agent."}
 
 
 def test_conversion_errors_are_per_field():
