@@ -33,6 +33,7 @@ from backend.signals.features import feature_values, score
 from backend.signals.market import bucket_start, indicators_at
 from backend.signals.tokens import known_tokens
 from backend.signals.types import Classifier
+from backend.trading.decision import takes_signal
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def _signals_of(
         if post.ct_account_id not in strategy.ct_account_ids:
             continue
         value = score(strategy.weights, features)
-        if value is None or value < strategy.signal_threshold:
+        if not takes_signal(value, strategy.signal_threshold):
             continue
         # The reference book exists before its first signal, so dispatch (which hands a signal to the
         # deployments made before it) always includes it.
