@@ -159,7 +159,6 @@ def _track_record() -> rx.Component:
             ),
             empty_message("No trades yet.", element_id="equity-empty"),
         ),
-        width="100%",
     )
 
 
