@@ -186,17 +186,17 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
 
     # Risk: the agent's own settings, in percent; bad values refused beside their field.
     expect_step(page, "risk")
-    expect(page.locator("#deploy-stop-loss-pct")).to_have_value("10")
-    expect(page.locator("#deploy-trailing-activation-pct")).to_have_value("3")
-    expect(page.locator("#deploy-trailing-distance-pct")).to_have_value("1")
+    expect(page.locator("#deploy-stoploss")).to_have_value("10")
+    expect(page.locator("#deploy-trailing-stop-positive-offset")).to_have_value("3")
+    expect(page.locator("#deploy-trailing-stop-positive")).to_have_value("1")
     expect(page.locator("#deploy-leverage-cap")).to_have_value("1")  # the agent's leverage
     page.locator("#deploy-leverage-cap").fill("60")
-    page.locator("#deploy-stop-loss-pct").fill("100")
+    page.locator("#deploy-stoploss").fill("100")
     page.locator("#deploy-next").click()
     expect(page.locator("#field-error-leverage-cap")).to_have_text("Leverage cap must be at most 50\u00d7.")
-    expect(page.locator("#field-error-stop-loss-pct")).to_have_text("Stop loss must be below 100 %.")
+    expect(page.locator("#field-error-stoploss")).to_have_text("Stop loss must be below 100 %.")
     page.locator("#deploy-leverage-cap").fill("2")
-    page.locator("#deploy-stop-loss-pct").fill("8")
+    page.locator("#deploy-stoploss").fill("8")
     page.locator("#deploy-max-trade-usd").fill("400")
     page.locator("#deploy-next").click()
 
