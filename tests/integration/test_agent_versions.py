@@ -272,3 +272,18 @@ def test_follower_deployments_with_their_own_exits_change_none_of_the_reference_
         select(BillingEvent).where(col(BillingEvent.deployment_id).in_([b.id for b in books]))
     )
     assert billed.all() == [], "reference books are never billed"
+
+
+def test_an_older_version_still_hears_an_account_the_newest_unfollowed(
+    session, factory, creator, account, feed, executor, api_settings
+):
+    agent_id = _agent(session, creator, account)
+    follower, _ = _deploy(session, factory, agent_id, api_settings)
+    other = factory.ct_account(handle="NewFavourite")
+    update_agent(session, creator, agent_id, AgentPatch(ct_account_ids=[other.id]))
+    assert "followed accounts (+1 -1)" in list_versions(session, agent_id)[0].note
+
+    (signal,) = _post_and_trade(session, factory, account, feed, executor, "BTC")
+    assert signal.agent_version_id == _version_id(session, agent_id, 1)
+    assert [p.market for p in _positions(session, follower)] == ["BTC"]
+    assert _positions(session, reference_book(session, agent_id).id) == [], "version 2 does not follow it"
