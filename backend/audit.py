@@ -37,6 +37,7 @@ class Action:
     DEPLOYMENT_PAUSED = "deployment.paused"
     DEPLOYMENT_RESUMED = "deployment.resumed"
     DEPLOYMENT_CANCELLED = "deployment.cancelled"
+    DEPLOYMENT_VERSION_ACCEPTED = "deployment.version_accepted"
     WALLET_CREATED = "agent_wallet.created"
     WALLET_APPROVED = "agent_wallet.approved"
     POSITION_OPENED = "position.opened"

@@ -63,6 +63,8 @@ class AgentSummary(BaseModel):
     max_drawdown: Decimal | None
     profit_factor: Decimal | None
     total_pnl: Decimal
+    leverage: Decimal = Decimal(1)
+    version: int = 1  # its newest version's number
     created_at: datetime
 
 
@@ -89,6 +91,7 @@ class RiskSettings(BaseModel):
     trailing_stop_positive: Decimal
     sizing_profile: str
     signal_threshold: Decimal
+    leverage: Decimal = Decimal(1)  # the multiple its trades are sized at; deployments default to it
 
 
 class SignalOut(BaseModel):
@@ -142,6 +145,21 @@ class AgentDetail(AgentSummary):
     # The viewer's own positions on this agent; other traders' positions are never in a public answer.
     my_positions: list[PositionOut]
     metrics_updated_at: datetime | None
+    versions: list[VersionOut] = []  # newest first
+
+
+class VersionOut(BaseModel):
+    """One version of an agent's strategy, for the agent page's list and its chart's marks."""
+
+    number: int
+    note: str
+    created_at: datetime
+    signal_threshold: Decimal
+    sizing_profile: str
+    leverage: Decimal
+    stoploss: Decimal
+    take_profit: Decimal | None
+    ct_accounts: int
 
 
 class PlatformStats(BaseModel):

@@ -20,7 +20,9 @@ from backend.agents.schemas import (
     PositionOut,
     RiskSettings,
     SignalOut,
+    VersionOut,
 )
+from backend.agents.versions import Strategy, list_versions
 from backend.auth.identity import CurrentUser
 from backend.deployments.figures import breakdowns
 from backend.deployments.schemas import PositionFigures
@@ -126,7 +128,7 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
         .where(
             AgentDeployment.agent_id == agent_id,
             AgentDeployment.status == DeploymentStatus.ACTIVE,
-            AgentDeployment.is_reference.is_(False),
+            col(AgentDeployment.is_reference).is_(False),
         )
     ).one()
     followers = follower_results(session, agent_id)
@@ -146,7 +148,28 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
         recent_signals=_recent_signals(session, agent_id),
         my_positions=_own_positions(session, agent_id, viewer),
         metrics_updated_at=agent.metrics_updated_at,
+        versions=_versions(session, agent_id),
     )
+
+
+def _versions(session: Session, agent_id: int) -> list[VersionOut]:
+    out = []
+    for version in list_versions(session, agent_id):
+        strategy = Strategy.from_json(version.strategy)
+        out.append(
+            VersionOut(
+                number=version.number,
+                note=version.note,
+                created_at=version.created_at,
+                signal_threshold=strategy.signal_threshold,
+                sizing_profile=strategy.sizing_profile.value,
+                leverage=strategy.leverage,
+                stoploss=strategy.stoploss,
+                take_profit=strategy.take_profit,
+                ct_accounts=len(strategy.ct_account_ids),
+            )
+        )
+    return out
 
 
 def risk_settings(agent: Agent) -> RiskSettings:
@@ -158,6 +181,7 @@ def risk_settings(agent: Agent) -> RiskSettings:
         trailing_stop_positive=agent.trailing_stop_positive,
         sizing_profile=agent.sizing_profile,
         signal_threshold=agent.signal_threshold,
+        leverage=agent.leverage,
     )
 
 
@@ -181,7 +205,9 @@ def platform_stats(session: Session) -> PlatformStats:
     deployments = session.exec(
         select(func.count())
         .select_from(AgentDeployment)
-        .where(AgentDeployment.status == DeploymentStatus.ACTIVE, AgentDeployment.is_reference.is_(False))
+        .where(
+            AgentDeployment.status == DeploymentStatus.ACTIVE, col(AgentDeployment.is_reference).is_(False)
+        )
     ).one()
     trades, volume, pnl = session.exec(
         select(
@@ -219,6 +245,8 @@ def _summary(agent: Agent, creator: User, handles: list[str]) -> AgentSummary:
         max_drawdown=agent.max_drawdown,
         profit_factor=agent.profit_factor,
         total_pnl=agent.total_pnl,
+        leverage=agent.leverage,
+        version=agent.version,
         created_at=agent.created_at,
     )
 
@@ -282,7 +310,11 @@ def _own_positions(session: Session, agent_id: int, viewer: CurrentUser | None) 
     rows = session.exec(
         select(Position)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
-        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.user_id == viewer.id)
+        .where(
+            AgentDeployment.agent_id == agent_id,
+            AgentDeployment.user_id == viewer.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
         .limit(RECENT_ROWS)
     ).all()

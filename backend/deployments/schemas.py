@@ -118,6 +118,9 @@ class DeploymentView(BaseModel):
     realized_pnl: Decimal
     fees_paid: Decimal  # venue fees plus Maxxit's trade fees and profit share: figures.total_fees
     figures: PositionFigures  # its positions' breakdowns summed (open ones: the fees paid so far)
+    version: int | None = None  # the agent version this deployment accepted and trades
+    latest_version: int = 1  # the agent's newest version
+    new_version_available: bool = False  # the owner may accept the newest (POST .../accept-version)
     risk: RiskSettings
     created_at: datetime
 

@@ -13,7 +13,7 @@ from backend.auth.identity import CurrentUser
 from backend.deployments.errors import DeploymentNotFound
 from backend.deployments.figures import breakdowns, deployment_totals
 from backend.deployments.schemas import DeploymentView, PositionFigures, PositionView, RiskSettings
-from backend.models import Agent, AgentDeployment, AgentWallet, CtPost, Position, Signal
+from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, CtPost, Position, Signal
 from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatus
 from backend.trading.book import Breakdown, total
 from backend.venues.base import Balance, VenueAccount, VenueError
@@ -31,17 +31,18 @@ def list_deployments(session: Session, user: CurrentUser, *, venues: VenueRegist
         select(AgentDeployment, Agent, AgentWallet)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
         .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
     ).all()
     ids = [d.id for d, _, _ in rows]
     figures = _position_figures(session, ids)
     totals = deployment_totals(session, ids)
+    numbers = _version_numbers(session, [d for d, _, _ in rows])
     # Venues are asked in parallel: a page of Hyperliquid deployments costs one round trip, not one each.
     with ThreadPoolExecutor(max_workers=BALANCE_READERS) as pool:
         balances = list(pool.map(lambda d: _balance(d, venues), [d for d, _, _ in rows]))
     return [
-        _view(d, a, w, figures.get(d.id), totals.get(d.id), balance)
+        _view(d, a, w, figures.get(d.id), totals.get(d.id), balance, numbers.get(d.id))
         for (d, a, w), balance in zip(rows, balances, strict=True)
     ]
 
@@ -53,14 +54,19 @@ def get_deployment(
         select(AgentDeployment, Agent, AgentWallet)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
-        .where(AgentDeployment.id == deployment_id, AgentDeployment.user_id == user.id)
+        .where(
+            AgentDeployment.id == deployment_id,
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).first()
     if row is None:
         raise DeploymentNotFound(deployment_id)
     deployment, agent, wallet = row
     figures = _position_figures(session, [deployment.id]).get(deployment.id)
     totals = deployment_totals(session, [deployment.id]).get(deployment.id)
-    return _view(deployment, agent, wallet, figures, totals, _balance(deployment, venues))
+    number = _version_numbers(session, [deployment]).get(deployment.id)
+    return _view(deployment, agent, wallet, figures, totals, _balance(deployment, venues), number)
 
 
 def list_positions(
@@ -78,7 +84,7 @@ def list_positions(
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(Signal, Signal.id == Position.signal_id)
         .outerjoin(CtPost, CtPost.id == Signal.post_id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
     )
     if deployment_id is not None:
         query = query.where(Position.deployment_id == deployment_id)
@@ -143,6 +149,19 @@ def _position_figures(session: Session, ids: list[int]) -> dict[int, tuple[int, 
     return {d: (int(n or 0), Decimal(pnl)) for d, n, pnl in rows}
 
 
+def _version_numbers(session: Session, deployments: list[AgentDeployment]) -> dict[int, int]:
+    """Deployment id -> the number of the version it trades (deployments made before versions have none)."""
+    pinned = {d.id: d.agent_version_id for d in deployments if d.agent_version_id is not None}
+    if not pinned:
+        return {}
+    numbers = dict(
+        session.exec(
+            select(AgentVersion.id, AgentVersion.number).where(col(AgentVersion.id).in_(set(pinned.values())))
+        ).all()
+    )
+    return {d: numbers[v] for d, v in pinned.items() if v in numbers}
+
+
 def _view(
     deployment: AgentDeployment,
     agent: Agent,
@@ -150,6 +169,7 @@ def _view(
     figures: tuple[int, Decimal] | None,
     totals: Breakdown | None,
     balance: Balance | None,
+    version: int | None,
 ) -> DeploymentView:
     open_count, realized = figures or (0, Decimal(0))
     totals = totals or total([])
@@ -169,6 +189,9 @@ def _view(
         realized_pnl=realized,
         fees_paid=totals.total_fees,
         figures=PositionFigures.of(totals),
+        version=version,
+        latest_version=agent.version,
+        new_version_available=version is not None and version < agent.version,
         risk=RiskSettings(
             sizing_profile=deployment.sizing_profile,
             max_trade_usd=deployment.max_trade_usd,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from backend.agents.versions import latest_version
 from backend.execution.reasons import SkipCategory, skip_reason
 from backend.execution.service import SIGNAL_TTL
 from backend.models import AgentDeployment, Signal, SignalExecution
@@ -14,8 +16,10 @@ from backend.models.enums import DeploymentStatus, ExecutionStatus, SignalStatus
 
 
 def deployments_for_signal(session: Session, signal_id: int) -> list[int]:
-    """Every live deployment of the signal's agent that existed when the signal was made.
+    """Every live deployment of the signal's agent trading the signal's version that existed when it was made.
 
+    The reference book is one of them whenever the signal is of the newest version. A deployment pinned to
+    no version (made before versions) trades the newest; a signal of no version (likewise) goes to all.
     Paused ones are included so their skip is stored with its reason. The signal is marked as handed out
     (or skipped when nobody runs the agent) in the caller's transaction.
     """
@@ -29,6 +33,7 @@ def deployments_for_signal(session: Session, signal_id: int) -> list[int]:
                 AgentDeployment.agent_id == signal.agent_id,
                 AgentDeployment.status != DeploymentStatus.CANCELLED,
                 AgentDeployment.created_at <= signal.created_at,
+                *_same_version(session, signal),
             )
             .order_by(AgentDeployment.id)
         )
@@ -37,6 +42,16 @@ def deployments_for_signal(session: Session, signal_id: int) -> list[int]:
         signal.status = SignalStatus.EXECUTED if ids else SignalStatus.SKIPPED
         signal.skip_reason = None if ids else skip_reason(SkipCategory.NO_DEPLOYMENTS)
     return ids
+
+
+def _same_version(session: Session, signal: Signal) -> list[sa.ColumnElement[bool]]:
+    if signal.agent_version_id is None:
+        return []
+    pinned = col(AgentDeployment.agent_version_id)
+    newest = latest_version(session, signal.agent_id)
+    if newest is not None and newest.id == signal.agent_version_id:
+        return [sa.or_(pinned == signal.agent_version_id, pinned.is_(None))]
+    return [pinned == signal.agent_version_id]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from backend import audit
+from backend.agents.versions import Strategy, pinned_strategy
 from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
@@ -83,6 +84,7 @@ class _Context:
     signal: Signal
     deployment: AgentDeployment
     agent: Agent
+    strategy: Strategy  # the version the deployment accepted: its sizing profile and leverage
 
 
 class Executor:
@@ -215,7 +217,7 @@ class Executor:
             execution.updated_at = now
         session.commit()
         agent = session.get(Agent, signal.agent_id)
-        return _Context(execution, signal, deployment, agent)
+        return _Context(execution, signal, deployment, agent, pinned_strategy(session, deployment, agent))
 
     def _state_skip(self, context: _Context) -> str | None:
         status = DeploymentStatus(context.deployment.status)
@@ -347,11 +349,11 @@ def _opposite_position(session: Session, context: _Context) -> str | None:
 
 
 def _limits(context: _Context) -> RiskLimits:
-    """The deployment's overrides, else the agent's own settings (its leverage included)."""
-    deployment, agent = context.deployment, context.agent
+    """The deployment's own overrides over the sizing profile and leverage of the version it trades."""
+    deployment, strategy = context.deployment, context.strategy
     return RiskLimits(
-        profile=SizingProfile(deployment.sizing_profile or agent.sizing_profile),
-        leverage_cap=deployment.leverage_cap or agent.leverage,
+        profile=SizingProfile(deployment.sizing_profile or strategy.sizing_profile),
+        leverage_cap=deployment.leverage_cap or strategy.leverage,
         max_trade_usd=deployment.max_trade_usd,
     )
 

@@ -34,7 +34,17 @@ class AgentDeployment(SQLModel, table=True):
     """One user's running copy of an agent on one venue account."""
 
     __tablename__ = "agent_deployments"
-    __table_args__ = (sa.Index("ix_deployments_agent_status", "agent_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_deployments_agent_status", "agent_id", "status"),
+        # One reference book per agent: two workers opening it at once open one.
+        sa.Index(
+            "uq_agent_deployments_reference",
+            "agent_id",
+            unique=True,
+            sqlite_where=sa.text("is_reference"),
+            postgresql_where=sa.text("is_reference"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agents.id")

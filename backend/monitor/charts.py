@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from backend.agents.versions import exit_settings, strategies
 from backend.auth.identity import CurrentUser
 from backend.deployments.figures import breakdowns, position_breakdown
 from backend.models import Agent, AgentDeployment, MarketTick, Position
@@ -102,12 +103,17 @@ def position_chart(
         select(Position, AgentDeployment, Agent)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .where(Position.id == position_id, AgentDeployment.user_id == user.id)
+        .where(
+            Position.id == position_id,
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).first()
     if row is None:
         raise PositionNotFound(position_id)
     position, deployment, agent = row
-    return _chart(session, position, agent.name, rules_for(agent, deployment, None), now, max_points)
+    settings = exit_settings(strategies(session, [deployment.agent_version_id]), deployment, agent)
+    return _chart(session, position, agent.name, rules_for(settings, deployment, None), now, max_points)
 
 
 def dashboard_charts(
@@ -125,6 +131,7 @@ def dashboard_charts(
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .where(
             AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
             sa.or_(Position.status != PositionStatus.CLOSED, col(Position.closed_at) >= closed_since),
         )
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
@@ -133,10 +140,11 @@ def dashboard_charts(
     live = [r for r in rows if r[0].status != PositionStatus.CLOSED]
     done = sorted((r for r in rows if r[0].status == PositionStatus.CLOSED), key=lambda r: r[0].closed_at)
     rules: dict[int, ExitRules] = {}
+    pinned = strategies(session, (d.agent_version_id for _, d, _ in rows))
     charts = []
     for position, deployment, agent in [*live, *reversed(done)]:
         if deployment.id not in rules:
-            rules[deployment.id] = rules_for(agent, deployment, None)
+            rules[deployment.id] = rules_for(exit_settings(pinned, deployment, agent), deployment, None)
         charts.append(_chart(session, position, agent.name, rules[deployment.id], now, max_points))
     return charts
 
@@ -224,7 +232,11 @@ def recent_closes(session: Session, user: CurrentUser, *, limit: int = 20) -> li
         select(Position, Agent.name)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .where(AgentDeployment.user_id == user.id, Position.status == PositionStatus.CLOSED)
+        .where(
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+            Position.status == PositionStatus.CLOSED,
+        )
         .order_by(col(Position.closed_at).desc(), col(Position.id).desc())
         .limit(limit)
     ).all()

@@ -84,7 +84,7 @@ def equity_curves(
     deployments = session.exec(
         select(AgentDeployment, Agent.name)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .where(AgentDeployment.user_id == user.id, AgentDeployment.is_reference.is_(False))
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
         .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
     ).all()
     ids = [d.id for d, _ in deployments]
@@ -241,3 +241,23 @@ def last_ticks(
         )
     ).all()
     return {(venue, market): Decimal(price) for venue, market, price in rows}
+
+
+def deployment_curve(
+    session: Session, deployment: AgentDeployment, label: str, *, now: datetime, max_points: int = 500
+) -> EquityCurve:
+    """One deployment's curve, whoever owns it: the agent page draws its reference book's with it."""
+    closes = _closes(session, [deployment.id], now)
+    unrealized, open_count = _unrealized(session, [deployment.id], now)
+    capital = _capital(deployment)
+    return _curve(
+        deployment.id,
+        label,
+        deployment.venue,
+        [_Event(deployment.created_at, capital, "start"), *closes.get(deployment.id, [])],
+        unrealized.get(deployment.id, ZERO),
+        open_count.get(deployment.id, 0),
+        capital_known=ExecutionVenue(deployment.venue) == ExecutionVenue.PAPER,
+        now=now,
+        max_points=max_points,
+    )

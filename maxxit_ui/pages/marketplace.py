@@ -19,6 +19,7 @@ from maxxit_ui.state.rows import AgentRow
 COLUMNS = (
     "Agent",
     "Venue",
+    "Leverage",
     "Creator",
     "Follows",
     "Trades",
@@ -87,6 +88,7 @@ def _row(row: AgentRow) -> rx.Component:
             rx.link(row["name"], href=row["href"], weight="medium", class_name="agent-link"),
         ),
         rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
+        text_cell(row["leverage"], class_name="agent-leverage"),
         text_cell(row["creator"], color_scheme="gray"),
         text_cell(row["ct_accounts"], color_scheme="gray", max_width="220px", truncate=True),
         figure_cell(row["trades"]),

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Literal, TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, SignalOut
+from backend.agents.reference import reference_curve
+from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, SignalOut, VersionOut
 from backend.agents.service import AgentNotFound, get_agent
+from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
+from backend.monitor.equity import EquityCurve
 from maxxit_ui.components import format as fmt
-from maxxit_ui.components.charts import weights_chart
+from maxxit_ui.components.charts import reference_figure, weights_chart
 from maxxit_ui.state.auth import current_user
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.paths import signin_url
@@ -55,6 +59,13 @@ class SignalRow(TypedDict):
     post: str
     handle: str
     time: str
+
+
+class VersionRow(TypedDict):
+    number: str
+    date: str
+    note: str
+    settings: str  # the key settings in one line: threshold, sizing, leverage, exits, follows
 
 
 class PositionRow(TypedDict):
@@ -133,7 +144,27 @@ def _risk(agent: AgentDetail) -> list[Setting]:
         Setting(label="Trailing distance", value=fmt.percent(risk.trailing_stop_positive, fraction=True)),
         Setting(label="Sizing profile", value=fmt.label(risk.sizing_profile)),
         Setting(label="Signal threshold", value=fmt.ratio(risk.signal_threshold)),
+        Setting(label="Leverage", value=_leverage(risk.leverage)),
     ]
+
+
+def _leverage(value: Decimal) -> str:
+    return f"{value.normalize():f}x"
+
+
+def _version(version: VersionOut) -> VersionRow:
+    take = "off" if version.take_profit is None else fmt.percent(version.take_profit, fraction=True)
+    settings = (
+        f"threshold {fmt.ratio(version.signal_threshold)} · {fmt.label(version.sizing_profile)} · "
+        f"{_leverage(version.leverage)} · stop {fmt.percent(version.stoploss, fraction=True)} · "
+        f"take profit {take} · {version.ct_accounts} account{'' if version.ct_accounts == 1 else 's'}"
+    )
+    return VersionRow(
+        number=f"v{version.number}",
+        date=fmt.timestamp(version.created_at),
+        note=version.note or "—",
+        settings=settings,
+    )
 
 
 def _account(account: CtAccountOut) -> AccountRow:
@@ -195,6 +226,11 @@ class AgentState(rx.State):
     metrics_updated: str = ""
     figures: list[FigureTile] = []
     weights_figure: go.Figure = go.Figure()
+    equity_figure: go.Figure = go.Figure()
+    has_equity: bool = False
+    leverage: str = ""
+    version: str = ""
+    versions: list[VersionRow] = []
     risk: list[Setting] = []
     accounts: list[AccountRow] = []
     signals: list[SignalRow] = []
@@ -222,6 +258,7 @@ class AgentState(rx.State):
         viewer = await current_user(self)  # a private agent's page is its creator's (and admins')
         try:
             agent = await read(lambda session: get_agent(session, agent_id, viewer))
+            curve = await read(lambda session: reference_curve(session, agent_id, now=utcnow()))
         except AgentNotFound:
             self.status = "not_found"
             return
@@ -231,6 +268,13 @@ class AgentState(rx.State):
             self.status = "error"
             return
         self._show(agent)
+        self._show_equity(agent, curve)
+
+    def _show_equity(self, agent: AgentDetail, curve: EquityCurve | None) -> None:
+        """The reference book's equity, each later version marked where it began."""
+        self.has_equity = curve is not None and len(curve.points) > 0
+        marks = [(v.number, v.created_at) for v in agent.versions]
+        self.equity_figure = reference_figure(curve, marks) if self.has_equity else go.Figure()
 
     def _show(self, agent: AgentDetail) -> None:
         self.error = ""
@@ -250,6 +294,9 @@ class AgentState(rx.State):
         self.figures = _figures(agent)
         self.weights_figure = weights_chart(agent.weights)
         self.risk = _risk(agent)
+        self.leverage = _leverage(agent.leverage)
+        self.version = f"v{agent.version}"
+        self.versions = [_version(v) for v in agent.versions]
         self.accounts = [_account(a) for a in agent.accounts]
         self.signals = [_signal(s) for s in agent.recent_signals]
         self.positions = [_position(p) for p in agent.my_positions]  # the viewer's own; none for visitors

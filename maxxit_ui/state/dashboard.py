@@ -21,10 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
+from backend.deployments.service import close_own_position
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus, Side
 from backend.monitor.charts import ClosedPosition, PositionChart, dashboard_charts, recent_closes
-from backend.monitor.close import PositionNotFound, PositionNotOpen, request_close
+from backend.monitor.close import PositionNotFound, PositionNotOpen
 from backend.monitor.equity import EquityCurve, EquityCurves, equity_curves
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import REASON_LABELS, equity_figure, position_figure
@@ -327,7 +328,7 @@ class DashboardState(rx.State):
         self.closing = position_id
         yield
         try:
-            await read(lambda session: request_close(session, user, int(position_id), ip=ip))
+            await read(lambda session: close_own_position(session, user, int(position_id), ip=ip))
         except PositionNotOpen:
             yield rx.toast.info("That position is already closing or closed.")
         except PositionNotFound:

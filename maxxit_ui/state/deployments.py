@@ -20,7 +20,7 @@ from sqlmodel import Session
 from backend.auth.identity import CurrentUser
 from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, InputRejected
 from backend.deployments.schemas import DeploymentView, PositionView
-from backend.deployments.service import change_status
+from backend.deployments.service import accept_latest_version, change_status
 from backend.deployments.views import list_deployments, list_positions
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, PositionStatus
@@ -72,6 +72,8 @@ class DeploymentRow(TypedDict):
     can_pause: bool
     can_resume: bool
     can_cancel: bool
+    version: str  # "v2": the agent version it trades
+    new_version: str  # "v3" when a newer version waits for the owner's accept, else ""
 
 
 class PositionRow(TypedDict):
@@ -135,6 +137,10 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
         can_pause=status == DeploymentStatus.ACTIVE,
         can_resume=status == DeploymentStatus.PAUSED,
         can_cancel=status != DeploymentStatus.CANCELLED,
+        version=f"v{view.version}" if view.version is not None else "",
+        new_version=f"v{view.latest_version}"
+        if view.new_version_available and status != DeploymentStatus.CANCELLED
+        else "",
     )
 
 
@@ -317,6 +323,33 @@ class DeploymentsState(rx.State):
     async def resume(self, deployment_id: str) -> AsyncIterator[EventSpec | None]:
         async for event in self._change(deployment_id, "resume"):
             yield event
+
+    @rx.event
+    async def accept_version(self, deployment_id: str) -> AsyncIterator[EventSpec | None]:
+        """One click: the deployment trades the agent's newest version from its next signal on."""
+        if self.acting or not deployment_id.isdigit():
+            return
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        ip = self.router.session.client_ip or None
+        self.acting = deployment_id
+        yield
+        try:
+            await read(lambda session: accept_latest_version(session, user, int(deployment_id), ip=ip))
+        except DeploymentConflict as e:
+            yield rx.toast.error(str(e)[:1].upper() + str(e)[1:] + ".")
+        except DeploymentNotFound:
+            yield rx.toast.error("That deployment no longer exists.")
+        except SQLAlchemyError:
+            logger.exception("deployment %s could not accept the new version", deployment_id)
+            yield rx.toast.error(DB_ERROR)
+        else:
+            yield rx.toast.success(f"Deployment #{deployment_id} now trades the newest version.")
+        finally:
+            self.acting = ""
+        await self._refresh(user)
 
     async def _change(self, deployment_id: str, action: str) -> AsyncIterator[EventSpec | None]:
         if self.acting or not deployment_id.isdigit():

@@ -14,6 +14,7 @@ class AgentRow(TypedDict):
     name: str
     venue: str
     venue_color: str
+    leverage: str  # the multiple its reference book trades at, and followers' default
     creator: str
     ct_accounts: str
     trades: str
@@ -41,6 +42,7 @@ def agent_row(agent: AgentSummary) -> AgentRow:
         name=agent.name,
         venue=agent.venue,
         venue_color=fmt.venue_color(agent.venue),
+        leverage=f"{agent.leverage.normalize():f}x",
         creator=fmt.creator(agent.creator_name, agent.creator_address),
         ct_accounts=", ".join(f"@{h}" for h in agent.ct_accounts) or "—",
         trades=fmt.count(agent.trades_count),
