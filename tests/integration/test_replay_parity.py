@@ -67,12 +67,12 @@ class LivePath:
             engine, self.feed, slippage_bps=SLIPPAGE_BPS, taker_fee_bps=FEE_BPS, clock=self.clock
         )
         self.venues = VenueRegistry({ExecutionVenue.PAPER: paper})
-        self.executor = Executor(self.venues, CIPHER, clock=self.clock)
+        self.executor = Executor(self.venues, CIPHER, fees=COSTS.fees, clock=self.clock)
 
         def close(position_id: int) -> None:
             with Session(engine, expire_on_commit=False) as own:
                 finish_close(
-                    own, position_id, venues=self.venues, cipher=CIPHER, profit_share=SHARE, now=self.clock()
+                    own, position_id, venues=self.venues, cipher=CIPHER, fees=COSTS.fees, now=self.clock()
                 )
 
         self.monitor = Monitor(self.venues, close, time_limit=TIME_LIMIT, clock=self.clock, holder="parity")
