@@ -37,6 +37,7 @@ from backend.models.enums import ExecutionVenue, PositionStatus, Role, Side
 from backend.monitor.close import finish_close
 from backend.monitor.cycle import Monitor
 from backend.signals.pipeline import generate_signals
+from backend.trading.fees import FeePolicy
 from backend.wallets.keys import WalletCipher
 from tests.factories import Factory
 from tests.monitor_support import CIPHER, DrivenFeed, paper_registry
@@ -253,7 +254,9 @@ def test_follower_deployments_with_their_own_exits_change_none_of_the_reference_
 
     def close(position_id: int) -> None:
         with Session(engine, expire_on_commit=False) as own:
-            finish_close(own, position_id, venues=venues, cipher=CIPHER, profit_share=Decimal("0.1"))
+            finish_close(
+                own, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=Decimal("0.1"))
+            )
 
     Monitor(venues, close, holder="test").run_cycle(session)
 
