@@ -38,6 +38,7 @@ class Action:
     DEPLOYMENT_PAUSED = "deployment.paused"
     DEPLOYMENT_RESUMED = "deployment.resumed"
     DEPLOYMENT_CANCELLED = "deployment.cancelled"
+    DEPLOYMENT_VERSION_ACCEPTED = "deployment.version_accepted"
     WALLET_CREATED = "agent_wallet.created"
     WALLET_APPROVED = "agent_wallet.approved"
     POSITION_OPENED = "position.opened"
@@ -47,6 +48,7 @@ class Action:
     RECONCILE_DISCOVERED = "reconcile.discovered"
     RECONCILE_CLOSED_OUTSIDE = "reconcile.closed_outside"
     RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"
+    METRICS_REBUILT = "metrics.rebuilt"
 
     @classmethod
     def all(cls) -> list[str]:

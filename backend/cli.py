@@ -88,6 +88,20 @@ def seed() -> None:
     )
 
 
+@app.command("reference-books")
+def reference_books() -> None:
+    """Open the reference book of every agent that has none (agents made before books or by hand).
+
+    New agents get theirs when created and the signal generator opens a missing one before an agent's
+    first signal; this backfills the rest at once, so their figures start now rather than at a signal.
+    """
+    from backend.agents.reference import ensure_all_reference_books
+
+    with session_scope() as session:
+        opened = ensure_all_reference_books(session, capital=get_settings().reference_capital_usd)
+    console.print(f"[green]{opened} reference book(s) opened[/]")
+
+
 @app.command("create-admin")
 def create_admin(address: str = typer.Argument(..., help="The operator's wallet address (0x...).")) -> None:
     """Make a wallet an admin (creating its user if it never signed in); the first admin comes from here."""

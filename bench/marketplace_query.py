@@ -56,7 +56,7 @@ def populate(engine: sa.Engine, agents: int) -> None:
                 "description": f"{rng.choice(words)} strategy", "venue": rng.choice(list(Venue)).value,
                 "visibility": "public" if rng.random() < 0.9 else "private", "status": "active",
                 "trades_count": rng.randint(1, 400) if traded else 0,
-                "apr_30d": Decimal(str(round(rng.uniform(-80, 120), 4))) if traded else None,
+                "apr_30d": Decimal(str(round(rng.uniform(-0.8, 1.2), 6))) if traded else None,
                 "sharpe_30d": Decimal(str(round(rng.uniform(-3, 5), 4))) if traded else None,
                 "win_rate": Decimal(str(round(rng.random(), 4))) if traded else None,
                 "total_pnl": 0, "volume_usd": 0,

@@ -16,6 +16,7 @@ from huey import crontab
 from huey.exceptions import RetryTask
 from sqlmodel import Session, select
 
+from backend.billing.trade_fee import fee_policy
 from backend.config import get_settings
 from backend.db import get_engine, session_scope
 from backend.execution.dispatch import deployments_for_signals, find_unfinished_executions
@@ -53,6 +54,7 @@ def _executor() -> Executor:
         max_attempts=settings.execution_max_attempts,
         concurrency=settings.execution_concurrency,
         fault=fault_from_env(),
+        fees=fee_policy(settings),
     )
 
 

@@ -18,6 +18,7 @@ from functools import cache
 from huey import crontab
 from sqlmodel import Session
 
+from backend.billing.trade_fee import fee_policy
 from backend.config import get_settings
 from backend.db import get_engine
 from backend.models.common import utcnow
@@ -58,7 +59,7 @@ def close_position_task(position_id: int) -> str | None:
     try:
         with Session(get_engine(), expire_on_commit=False) as session:
             position = finish_close(
-                session, position_id, venues=venues(), cipher=cipher(), profit_share=settings.profit_share_pct
+                session, position_id, venues=venues(), cipher=cipher(), fees=fee_policy(settings)
             )
     except TemporaryVenueError as error:
         logger.warning("closing position %s: %s; the next cycle retries", position_id, error.reason)

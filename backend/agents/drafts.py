@@ -6,10 +6,13 @@ The JSON shape is the same for both, nested so that error field names read like 
      "weights": {"tweet": 60, "rsi": 20, "macd": 0, ...all eight...},
      "ct_account_ids": [3, 7],
      "risk": {"stoploss": "0.10", "take_profit": "0.20", "trailing_stop_positive_offset": "0.03",
-              "trailing_stop_positive": "0.01", "sizing_profile": "moderate", "signal_threshold": "0.55"}}
+              "trailing_stop_positive": "0.01", "sizing_profile": "moderate", "signal_threshold": "0.55",
+              "leverage": "3"}}
 
 Errors name the field as the client sent it: `name`, `weights.rsi`, `risk.stoploss`, `ct_account_ids`.
 Risk values are fractions (0.10 = 10%) with at most six decimals, the precision the database stores.
+Leverage is a multiple, 1x up to the largest any market of the agent's venue allows (`MAX_LEVERAGE`);
+each trade is still capped at its own market's maximum.
 Whether the followed CT accounts exist is the service's check (`backend.agents.editing`), not the draft's.
 """
 
@@ -24,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from backend.models import Agent
 from backend.models.enums import SizingProfile, Venue, Visibility
+from backend.prices.markets import MARKETS
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +79,29 @@ TakeProfit = Annotated[Decimal, _ratio(gt=Decimal(0), le=Decimal(5))]
 TrailingActivation = Annotated[Decimal, _ratio(ge=Decimal(0), le=Decimal(1))]
 TrailingDistance = Annotated[Decimal, _ratio(gt=Decimal(0), le=Decimal("0.5"))]
 SignalThreshold = Annotated[Decimal, _ratio(ge=Decimal(0), le=Decimal(1))]
+Leverage = Annotated[Decimal, Field(ge=Decimal(1), le=Decimal(100), decimal_places=2)]
+
+# The highest leverage any market of each venue offers: Hyperliquid's from the markets we list (40x on BTC),
+# spot trades unlevered. MULTI agents route to Hyperliquid or paper, so they share its maximum.
+_HYPERLIQUID_MAX = Decimal(max(m.max_leverage for m in MARKETS.values()))
+MAX_LEVERAGE: dict[Venue, Decimal] = {
+    Venue.SPOT: Decimal(1),
+    Venue.GMX: Decimal(100),
+    Venue.HYPERLIQUID: _HYPERLIQUID_MAX,
+    Venue.OSTIUM: Decimal(100),
+    Venue.MULTI: _HYPERLIQUID_MAX,
+}
+
+
+def check_leverage(venue: Venue | str, leverage: Decimal) -> None:
+    """Refuse leverage above the venue's market maximum, naming the field and the limit."""
+    limit = MAX_LEVERAGE[Venue(venue)]
+    if leverage > limit:
+        raise PydanticCustomError(
+            "leverage_above_venue_max",
+            "risk.leverage must be at most {max}x for a {venue} agent",
+            {"max": f"{limit.normalize():f}", "venue": Venue(venue).value},
+        )
 
 
 def _default(column: str) -> Any:
@@ -131,6 +158,7 @@ class RiskDraft(_Strict):
     trailing_stop_positive: TrailingDistance = _default("trailing_stop_positive")
     sizing_profile: SizingProfile = SizingProfile(_default("sizing_profile"))
     signal_threshold: SignalThreshold = _default("signal_threshold")
+    leverage: Leverage = _default("leverage")
 
 
 class RiskPatch(_NoNulls):
@@ -144,6 +172,7 @@ class RiskPatch(_NoNulls):
     trailing_stop_positive: TrailingDistance | None = None
     sizing_profile: SizingProfile | None = None
     signal_threshold: SignalThreshold | None = None
+    leverage: Leverage | None = None
 
     def given(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}
@@ -159,6 +188,13 @@ class AgentDraft(_Strict):
     weights: Weights
     ct_account_ids: CtAccountIds = Field(default_factory=list)
     risk: RiskDraft = Field(default_factory=RiskDraft)
+
+    @field_validator("risk")
+    @classmethod
+    def _leverage_within_venue(cls, risk: RiskDraft, info: Any) -> RiskDraft:
+        if "venue" in info.data:  # a bad venue is reported on its own
+            check_leverage(info.data["venue"], risk.leverage)
+        return risk
 
     def columns(self) -> dict[str, Any]:
         """Agent column values, ready for `Agent(**columns)`."""

@@ -18,16 +18,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from backend import audit
-from backend.agents.drafts import AgentDraft, AgentPatch, RiskDraft
+from backend.agents.drafts import MAX_LEVERAGE, AgentDraft, AgentPatch, RiskDraft
+from backend.agents.reference import ensure_reference_book, follow_version
 from backend.agents.schemas import CtAccountOut, MyAgentRow, OwnedAgent
 from backend.agents.service import AgentNotFound, risk_settings
+from backend.agents.versions import (
+    STRATEGY_COLUMNS,
+    Strategy,
+    add_version,
+    change_note,
+    ensure_version,
+    followed_ids,
+    strategy_of,
+)
 from backend.audit import Action
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
+from backend.config import get_settings
 from backend.db import transaction
 from backend.models import Agent, AgentAccount, CtAccount
 from backend.models.common import utcnow
-from backend.models.enums import AgentStatus
+from backend.models.enums import AgentStatus, Venue
 
 logger = logging.getLogger(__name__)
 
@@ -61,14 +72,30 @@ class DuplicateAgentName(AgentEditError):
         super().__init__(f"the creator already has an agent named {name!r}")
 
 
+class LeverageAboveVenueMax(AgentEditError):
+    """An edit that leaves the agent's leverage above what its (maybe new) venue's markets allow."""
+
+    field = "risk.leverage"
+
+    def __init__(self, venue: str, limit: Decimal) -> None:
+        super().__init__(f"risk.leverage must be at most {limit.normalize():f}x for a {venue} agent")
+
+
 class AgentArchived(Exception):
     """Archived agents are read-only, so their history keeps meaning what it meant."""
 
 
 def create_agent(
-    session: Session, user: CurrentUser, draft: AgentDraft, *, ip: str | None = None
+    session: Session,
+    user: CurrentUser,
+    draft: AgentDraft,
+    *,
+    ip: str | None = None,
+    reference_capital: Decimal | None = None,
 ) -> OwnedAgent:
-    """Store a new agent owned by `user`, its follows and an audit row, in one transaction."""
+    """Store a new agent owned by `user`, its follows, its version 1, its reference book (which takes every
+    signal from this moment on, with `reference_capital`, default REFERENCE_CAPITAL_USD) and an audit row,
+    in one transaction."""
     with transaction(session):
         _check_name_free(session, user.id, draft.name)
         _check_accounts(session, draft.ct_account_ids)
@@ -79,6 +106,10 @@ def create_agent(
         session.add(agent)
         _flush_or_duplicate(session, user.id, draft.name)
         session.add_all(AgentAccount(agent_id=agent.id, ct_account_id=i) for i in draft.ct_account_ids)
+        session.flush()
+        add_version(session, agent, note="first version", now=now)
+        capital = reference_capital or get_settings().reference_capital_usd
+        ensure_reference_book(session, agent, capital=capital, now=now)
         details = {"values": draft.model_dump(mode="json")}
         audit.record_by(session, user, Action.AGENT_CREATED, ENTITY, agent.id, details, ip)
     logger.info("agent %s %r created by user %s", agent.id, agent.name, user.id)
@@ -90,6 +121,9 @@ def update_agent(
 ) -> OwnedAgent:
     """Apply the fields `patch` gives; an audit row lists each changed field with its old and new value.
 
+    A change of the strategy (weights, threshold, follows, exits, sizing, leverage, venue) makes a new
+    immutable version, which the reference book follows at once; deployments keep the version they
+    accepted until their owners accept the new one. Name, description and visibility make no version.
     A patch that changes nothing writes nothing (no audit row, `updated_at` kept).
     """
     with transaction(session):
@@ -97,17 +131,33 @@ def update_agent(
         if agent.status == AgentStatus.ARCHIVED:
             raise AgentArchived(f"agent {agent_id} is archived and can no longer be edited")
         columns = _diff(agent, patch.columns())
+        _check_leverage(agent, columns)
         if "name" in columns:
             _check_name_free(session, agent.creator_id, patch.name, exclude_id=agent.id)
         follows = _follows_diff(session, agent.id, patch.ct_account_ids)
         if columns or follows:
+            strategy_changed = bool(follows) or bool(set(columns) & set(STRATEGY_COLUMNS))
+            if strategy_changed:
+                ensure_version(session, agent)  # made before versions: version 1 is its old settings
+            before = strategy_of(agent, followed_ids(session, agent.id))
             _apply(session, agent, columns, follows)
             _flush_or_duplicate(session, agent.creator_id, agent.name)
             details = {"changes": _changes(columns, follows)}
+            if strategy_changed:
+                details["version"] = _new_version(session, agent, before)
             audit.record_by(session, user, Action.AGENT_UPDATED, ENTITY, agent.id, details, ip)
     if columns or follows:
         logger.info("agent %s updated by user %s: %s", agent_id, user.id, sorted(columns))
     return _owned(session, agent)
+
+
+def _new_version(session: Session, agent: Agent, before: Strategy) -> int:
+    """Snapshot the edited strategy as the next version and move the reference book onto it."""
+    note = change_note(before, strategy_of(agent, followed_ids(session, agent.id)))
+    version = add_version(session, agent, note=note)
+    follow_version(session, agent.id, version.id)
+    logger.info("agent %s: version %s (%s)", agent.id, version.number, note)
+    return version.number
 
 
 def archive_agent(session: Session, user: CurrentUser, agent_id: int, *, ip: str | None = None) -> OwnedAgent:
@@ -166,6 +216,14 @@ def _owned_row(session: Session, user: CurrentUser, agent_id: int, *, lock: bool
     if agent.creator_id != user.id and not user.is_admin:
         raise Forbidden("only the agent's creator or an admin may do this")
     return agent
+
+
+def _check_leverage(agent: Agent, columns: dict[str, tuple[Any, Any]]) -> None:
+    venue = columns["venue"][1] if "venue" in columns else agent.venue
+    leverage = columns["leverage"][1] if "leverage" in columns else agent.leverage
+    limit = MAX_LEVERAGE[Venue(venue)]
+    if Decimal(leverage) > limit:
+        raise LeverageAboveVenueMax(Venue(venue).value, limit)
 
 
 def _check_name_free(session: Session, creator_id: int, name: str, exclude_id: int | None = None) -> None:

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backend.deployments.schemas import PositionFigures
 from backend.models.enums import Venue
 
 MAX_PAGE_SIZE = 100
@@ -43,7 +44,8 @@ class AgentQuery(BaseModel):
 
 
 class AgentSummary(BaseModel):
-    """One marketplace row. Figures are None until the agent has closed a trade."""
+    """One marketplace row. Figures are the reference book's, as fractions (0.12 = 12%); None until it has
+    closed a trade (profit factor also while it has never lost)."""
 
     id: int
     name: str
@@ -57,8 +59,12 @@ class AgentSummary(BaseModel):
     apr_30d: Decimal | None
     apr_90d: Decimal | None
     sharpe_30d: Decimal | None
+    sortino_30d: Decimal | None
     max_drawdown: Decimal | None
+    profit_factor: Decimal | None
     total_pnl: Decimal
+    leverage: Decimal = Decimal(1)
+    version: int = 1  # its newest version's number
     created_at: datetime
 
 
@@ -75,6 +81,7 @@ class CtAccountOut(BaseModel):
     display_name: str
     followers_count: int
     impact_factor: Decimal
+    impact_calls: int = 0  # the calls (posts traded by reference books, trailing 90 days) it rests on
 
 
 class RiskSettings(BaseModel):
@@ -84,6 +91,7 @@ class RiskSettings(BaseModel):
     trailing_stop_positive: Decimal
     sizing_profile: str
     signal_threshold: Decimal
+    leverage: Decimal = Decimal(1)  # the multiple its trades are sized at; deployments default to it
 
 
 class SignalOut(BaseModel):
@@ -118,6 +126,7 @@ class PositionOut(BaseModel):
     realized_pnl: Decimal | None
     opened_at: datetime
     closed_at: datetime | None
+    figures: PositionFigures  # gross, venue fees, Maxxit's fee, profit share, net: as on every page
 
 
 class AgentDetail(AgentSummary):
@@ -127,12 +136,30 @@ class AgentDetail(AgentSummary):
     status: str
     apr_si: Decimal | None
     volume_usd: Decimal
-    active_deployments: int
+    active_deployments: int  # followers' deployments now active; the reference book is not one
+    # Followers' own results, shown apart: they never change the figures above.
+    follower_deployments: int
+    follower_realized_pnl: Decimal
     accounts: list[CtAccountOut]
     recent_signals: list[SignalOut]
     # The viewer's own positions on this agent; other traders' positions are never in a public answer.
     my_positions: list[PositionOut]
     metrics_updated_at: datetime | None
+    versions: list[VersionOut] = []  # newest first
+
+
+class VersionOut(BaseModel):
+    """One version of an agent's strategy, for the agent page's list and its chart's marks."""
+
+    number: int
+    note: str
+    created_at: datetime
+    signal_threshold: Decimal
+    sizing_profile: str
+    leverage: Decimal
+    stoploss: Decimal
+    take_profit: Decimal | None
+    ct_accounts: int
 
 
 class PlatformStats(BaseModel):

@@ -20,9 +20,14 @@ from backend.agents.schemas import (
     PositionOut,
     RiskSettings,
     SignalOut,
+    VersionOut,
 )
+from backend.agents.versions import Strategy, list_versions
 from backend.auth.identity import CurrentUser
+from backend.deployments.figures import breakdowns
+from backend.deployments.schemas import PositionFigures
 from backend.execution.reasons import public_reason
+from backend.metrics.service import follower_results
 from backend.models import (
     Agent,
     AgentAccount,
@@ -35,6 +40,7 @@ from backend.models import (
 )
 from backend.models.enums import AgentStatus, DeploymentStatus, PositionStatus, Visibility
 from backend.signals.outcomes import outcome_sentence, position_counts, skip_counts
+from backend.trading.money import cents
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +125,13 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
     active_deployments = session.exec(
         select(func.count())
         .select_from(AgentDeployment)
-        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.status == DeploymentStatus.ACTIVE)
+        .where(
+            AgentDeployment.agent_id == agent_id,
+            AgentDeployment.status == DeploymentStatus.ACTIVE,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).one()
+    followers = follower_results(session, agent_id)
     summary = _summary(agent, creator, [a.handle for a in accounts])
     return AgentDetail(
         **summary.model_dump(),
@@ -131,11 +142,34 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
         apr_si=agent.apr_si,
         volume_usd=agent.volume_usd,
         active_deployments=active_deployments,
+        follower_deployments=followers.deployments,
+        follower_realized_pnl=followers.realized_pnl,
         accounts=[CtAccountOut.model_validate(a, from_attributes=True) for a in accounts],
         recent_signals=_recent_signals(session, agent_id),
         my_positions=_own_positions(session, agent_id, viewer),
         metrics_updated_at=agent.metrics_updated_at,
+        versions=_versions(session, agent_id),
     )
+
+
+def _versions(session: Session, agent_id: int) -> list[VersionOut]:
+    out = []
+    for version in list_versions(session, agent_id):
+        strategy = Strategy.from_json(version.strategy)
+        out.append(
+            VersionOut(
+                number=version.number,
+                note=version.note,
+                created_at=version.created_at,
+                signal_threshold=strategy.signal_threshold,
+                sizing_profile=strategy.sizing_profile.value,
+                leverage=strategy.leverage,
+                stoploss=strategy.stoploss,
+                take_profit=strategy.take_profit,
+                ct_accounts=len(strategy.ct_account_ids),
+            )
+        )
+    return out
 
 
 def risk_settings(agent: Agent) -> RiskSettings:
@@ -147,6 +181,7 @@ def risk_settings(agent: Agent) -> RiskSettings:
         trailing_stop_positive=agent.trailing_stop_positive,
         sizing_profile=agent.sizing_profile,
         signal_threshold=agent.signal_threshold,
+        leverage=agent.leverage,
     )
 
 
@@ -170,7 +205,9 @@ def platform_stats(session: Session) -> PlatformStats:
     deployments = session.exec(
         select(func.count())
         .select_from(AgentDeployment)
-        .where(AgentDeployment.status == DeploymentStatus.ACTIVE)
+        .where(
+            AgentDeployment.status == DeploymentStatus.ACTIVE, col(AgentDeployment.is_reference).is_(False)
+        )
     ).one()
     trades, volume, pnl = session.exec(
         select(
@@ -204,8 +241,12 @@ def _summary(agent: Agent, creator: User, handles: list[str]) -> AgentSummary:
         apr_30d=agent.apr_30d,
         apr_90d=agent.apr_90d,
         sharpe_30d=agent.sharpe_30d,
+        sortino_30d=agent.sortino_30d,
         max_drawdown=agent.max_drawdown,
+        profit_factor=agent.profit_factor,
         total_pnl=agent.total_pnl,
+        leverage=agent.leverage,
+        version=agent.version,
         created_at=agent.created_at,
     )
 
@@ -269,11 +310,21 @@ def _own_positions(session: Session, agent_id: int, viewer: CurrentUser | None) 
     rows = session.exec(
         select(Position)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
-        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.user_id == viewer.id)
+        .where(
+            AgentDeployment.agent_id == agent_id,
+            AgentDeployment.user_id == viewer.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
         .limit(RECENT_ROWS)
     ).all()
-    return [PositionOut.model_validate(p, from_attributes=True) for p in rows]
+    parts = breakdowns(session, rows)
+    return [
+        PositionOut.model_validate(
+            {**p.model_dump(), "figures": PositionFigures.of(parts[p.id])}, from_attributes=True
+        )
+        for p in rows
+    ]
 
 
 def _escape_like(text: str) -> str:
@@ -281,4 +332,4 @@ def _escape_like(text: str) -> str:
 
 
 def _money(value: object) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    return cents(Decimal(str(value)))

@@ -1,4 +1,4 @@
-"""Operator endpoints: users and their roles, and the audit log. Admins only."""
+"""Operator endpoints: users and their roles, the audit log, rebuilding metrics. Admins only."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from backend.api.deps import AdminDep, ClientIpDep, SessionDep
 from backend.api.errors import INVALID, ErrorBody
 from backend.api.routing import AuthenticateFirstRoute
 from backend.auth import users
+from backend.metrics.rebuild import RebuildResult, rebuild_metrics
 from backend.models.enums import Role
 
 logger = logging.getLogger(__name__)
@@ -65,3 +66,10 @@ def audit_log(
 ) -> audit.AuditPage:
     """Sign-ins, failed sign-ins, role changes and agent changes, newest first."""
     return audit.list_entries(session, query)
+
+
+@router.post("/rebuild-metrics", summary="Rebuild figures and impact factors")
+def rebuild_metrics_now(admin: AdminDep, session: SessionDep, ip: ClientIpDep) -> RebuildResult:
+    """Every agent's figures (from its reference book) and every CT account's impact factor, recomputed
+    from stored trades in this request; audited. The answer says how many of each were rebuilt."""
+    return rebuild_metrics(session, admin, ip=ip)

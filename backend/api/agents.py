@@ -31,7 +31,7 @@ from backend.agents.schemas import (
     PlatformStats,
 )
 from backend.api.auth import UNAUTHORIZED
-from backend.api.deps import ClientIpDep, CurrentUserDep, OptionalUserDep, SessionDep
+from backend.api.deps import ClientIpDep, CurrentUserDep, OptionalUserDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE, ErrorBody
 from backend.api.routing import AuthenticateFirstRoute
 
@@ -90,11 +90,20 @@ def stats(session: SessionDep) -> PlatformStats:
 
 @router.post("/agents", summary="Create an agent", status_code=201, responses=UNAUTHORIZED)
 def create_agent(
-    draft: AgentDraft, user: CurrentUserDep, session: SessionDep, ip: ClientIpDep, response: Response
+    draft: AgentDraft,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    ip: ClientIpDep,
+    response: Response,
 ) -> OwnedAgent:
-    """A new agent owned by the signed-in user; public ones appear in the marketplace at once."""
+    """A new agent owned by the signed-in user; public ones appear in the marketplace at once.
+
+    Its version 1 and its reference book (which takes every signal from now on) are made with it.
+    """
     with _domain_errors():
-        agent = editing.create_agent(session, user, draft, ip=ip)
+        capital = settings.reference_capital_usd
+        agent = editing.create_agent(session, user, draft, ip=ip, reference_capital=capital)
     response.headers["Location"] = f"/api/v1/me/agents/{agent.id}"
     return agent
 

@@ -32,7 +32,6 @@ from backend.deployments import service, views
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, DeploymentView, PositionView
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus
-from backend.monitor.close import request_close
 from backend.venues.registry import VenueRegistry
 from backend.wallets import service as wallets
 from backend.wallets.service import ApprovalRequest
@@ -146,6 +145,22 @@ def cancel(
     return _change("cancel", deployment_id, user, session, venues, ip)
 
 
+@router.post(
+    "/deployments/{deployment_id}/accept-version",
+    summary="Trade the agent's newest version",
+    responses={**OWNED, **CONFLICT},
+)
+def accept_version(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, venues: VenuesDep, ip: ClientIpDep
+) -> DeploymentView:
+    """Re-pin the deployment to its agent's newest version (409 when it already trades it or is cancelled).
+
+    Until then it keeps trading the version it accepted, whatever the creator changed since.
+    """
+    service.accept_latest_version(session, user, deployment_id, ip=ip)
+    return views.get_deployment(session, user, deployment_id, venues=venues)
+
+
 @router.get(
     "/deployments/{deployment_id}/approval",
     summary="The agent-wallet approval to sign",
@@ -195,8 +210,9 @@ def submit_approval(
 def list_positions(
     query: Annotated[PositionQuery, Query()], user: CurrentUserDep, session: SessionDep
 ) -> list[PositionView]:
-    """Newest first, each with the signal (score, post excerpt) that opened it, the venue's fee and Maxxit's
-    trade fee. `deployment_id` must be one of yours (404 otherwise)."""
+    """Newest first, each with the signal (score, post excerpt) that opened it and its `figures`: gross PnL,
+    venue fees, Maxxit's trade fee, profit share and net, as every page shows them. `deployment_id` must be
+    one of yours (404 otherwise)."""
     if query.deployment_id is not None:
         service.owned_deployment(session, user, query.deployment_id)
     return views.list_positions(
@@ -218,6 +234,6 @@ def close_position(
 ) -> PositionView:
     """OPEN → CLOSING (MANUAL): the next monitor cycle, within seconds, sends the reduce-only order and
     records the exit. 409 when it is closing or closed already; someone else's position is 404."""
-    position = request_close(session, user, position_id, ip=ip)
+    position = service.close_own_position(session, user, position_id, ip=ip)
     listed = views.list_positions(session, user, deployment_id=position.deployment_id, limit=500)
     return next(p for p in listed if p.id == position_id)

@@ -1,18 +1,40 @@
-"""The $0.20 infrastructure fee per executed trade, charged exactly once per position."""
+"""The fee per executed trade, charged exactly once per position, and who is billed at all.
+
+The amounts and the rule (live deployments only) are the trading core's (`backend.trading.fees`); this
+module stores the lines it returns, each under its idempotency key.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from typing import Protocol
 
 from sqlmodel import Session
 
+from backend.config import Settings
 from backend.db import insert_many_or_ignore, insert_or_ignore
-from backend.models import BillingEvent
+from backend.models import AgentDeployment, BillingEvent
 from backend.models.common import utcnow
-from backend.models.enums import BillingKind, BillingStatus
+from backend.models.enums import BillingKind, BillingStatus, ExecutionVenue
+from backend.trading.fees import FeePolicy, open_lines
 
-TRADE_FEE_USD = Decimal("0.20")
+
+class DeploymentLike(Protocol):
+    """What billing reads of a deployment: the model or a plain row of it (the fan-out's)."""
+
+    id: int
+    user_id: int
+    is_reference: bool
+
+
+def fee_policy(settings: Settings) -> FeePolicy:
+    """The platform's fees as configured: the core holds the rule, settings hold the profit share."""
+    return FeePolicy(profit_share=settings.profit_share_pct)
+
+
+def is_billable(deployment: DeploymentLike, venue: str | ExecutionVenue) -> bool:
+    """Live deployments pay; paper trading is free and a reference book is the platform's own."""
+    return ExecutionVenue(venue) != ExecutionVenue.PAPER and not deployment.is_reference
 
 
 def trade_fee_key(deployment_id: int, signal_id: int) -> str:
@@ -20,37 +42,55 @@ def trade_fee_key(deployment_id: int, signal_id: int) -> str:
 
 
 def charge_trade_fee(
-    session: Session, *, user_id: int, deployment_id: int, signal_id: int, position_id: int, market: str
+    session: Session,
+    policy: FeePolicy,
+    *,
+    deployment: AgentDeployment,
+    venue: str | ExecutionVenue,
+    signal_id: int,
+    position_id: int,
+    market: str,
 ) -> int | None:
-    """Add the fee in the caller's transaction; the new event's id, or None when it was charged already."""
-    charge = TradeFeeCharge(user_id, deployment_id, signal_id, position_id, market)
-    return insert_or_ignore(session, BillingEvent, _values(charge), ["idempotency_key"])
+    """Add the fee in the caller's transaction: the new event's id, None when charged already or not owed."""
+    charge = TradeFeeCharge(deployment, venue, signal_id, position_id, market)
+    event_id = None
+    for values in _rows(policy, charge):
+        event_id = insert_or_ignore(session, BillingEvent, values, ["idempotency_key"])
+    return event_id
 
 
 @dataclass(frozen=True)
 class TradeFeeCharge:
-    user_id: int
-    deployment_id: int
+    deployment: DeploymentLike
+    venue: str | ExecutionVenue
     signal_id: int
     position_id: int
     market: str
 
 
-def charge_trade_fees(session: Session, charges: list[TradeFeeCharge]) -> None:
+def charge_trade_fees(session: Session, policy: FeePolicy, charges: list[TradeFeeCharge]) -> None:
     """`charge_trade_fee` for many positions in one batch (the fan-out's); each still charged once."""
-    insert_many_or_ignore(session, BillingEvent, [_values(charge) for charge in charges], ["idempotency_key"])
+    rows = [values for charge in charges for values in _rows(policy, charge)]
+    if rows:
+        insert_many_or_ignore(session, BillingEvent, rows, ["idempotency_key"])
 
 
-def _values(charge: TradeFeeCharge) -> dict:
-    return {
-        "idempotency_key": trade_fee_key(charge.deployment_id, charge.signal_id),
-        "kind": BillingKind.TRADE_FEE.value,
-        "status": BillingStatus.PENDING.value,
-        "user_id": charge.user_id,
-        "deployment_id": charge.deployment_id,
-        "position_id": charge.position_id,
-        "amount": TRADE_FEE_USD,
-        "currency": "USDC",
-        "description": f"Trade fee: {charge.market} (signal {charge.signal_id})",
-        "created_at": utcnow(),
-    }
+def _rows(policy: FeePolicy, charge: TradeFeeCharge) -> list[dict]:
+    """The billing rows the core's lines make for one executed trade: none for paper or a reference book."""
+    deployment = charge.deployment
+    lines = open_lines(policy, billable=is_billable(deployment, charge.venue), market=charge.market)
+    return [
+        {
+            "idempotency_key": trade_fee_key(deployment.id, charge.signal_id),
+            "kind": BillingKind(line.kind.value).value,
+            "status": BillingStatus.PENDING.value,
+            "user_id": deployment.user_id,
+            "deployment_id": deployment.id,
+            "position_id": charge.position_id,
+            "amount": line.amount,
+            "currency": "USDC",
+            "description": f"{line.description} (signal {charge.signal_id})",
+            "created_at": utcnow(),
+        }
+        for line in lines
+    ]

@@ -1,8 +1,13 @@
-"""Who and what the demo contains. Plain data; `seed.py` turns it into rows and trades."""
+"""Who and what the demo contains. Plain data; `seed.py` turns it into rows, and a replay into trades.
+
+`tokens` are what the followed accounts talk about; an agent trades every call of the accounts it follows,
+as the live generator does.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from backend.models.enums import SizingProfile, Venue
@@ -44,7 +49,8 @@ class DemoAgent:
     threshold: Decimal = Decimal("0.55")
     leverage: Decimal = Decimal("1")
     deployments: int = 2
-    extra: dict[str, object] = field(default_factory=dict)
+    # How long ago it was published: its reference book and deployments trade from then on.
+    published: timedelta = timedelta(days=95)
 
 
 def _w(
@@ -170,13 +176,12 @@ AGENTS = (
         "Contrarian Inverse",
         "degenalpha",
         Venue.HYPERLIQUID,
-        "Takes the other side of euphoric calls when RSI is overbought.",
+        "Follows Fade Club's fades of euphoric moves when RSI and the bands agree.",
         _w(tweet=45, rsi=70, bollinger=45),
         ("demo_fadeclub",),
         ("BTC", "SOL", "DOGE"),
         stop_loss=Decimal("0.08"),
         leverage=Decimal("2"),
-        extra={"contrarian": True},
     ),
     DemoAgent(
         "Blue Chip Spot DCA",
@@ -213,6 +218,7 @@ AGENTS = (
         ("demo_icevein",),
         ("ETH",),
         deployments=0,
+        published=timedelta(0),
     ),
 )
 

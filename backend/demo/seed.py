@@ -1,5 +1,10 @@
-"""Load the demo: creators, CT accounts and their posts, agents, deployments, and trades replayed
-through the simulated price feed and the real exit rules, so every figure on the marketplace is computed.
+"""Load the demo: creators, CT accounts and their posts, agents, reference books and follower deployments.
+
+This module is the catalogue only. The 90-day history is a replay (`backend.trading.replay`) of the signals
+the live generator would have made from the demo posts (`backend.backtest.replay_source`), written down as
+live trading leaves it (`backend.backtest.record`): every trade was sized, filled, exited and booked by the
+same functions the executor, the paper venue and the monitor call. Figures come from
+`backend.metrics.service.rebuild_all` afterwards, as an operator's rebuild would compute them.
 
 Idempotent: rows are found by their natural keys first, and an agent that exists is left untouched,
 so running the seed twice adds nothing. Each agent is written in its own transaction.
@@ -13,58 +18,39 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from backend import audit
-from backend.billing.trade_fee import TRADE_FEE_USD, trade_fee_key
+from backend.agents.reference import ensure_reference_book
+from backend.agents.versions import Strategy, ensure_version
+from backend.backtest.record import record_book
+from backend.backtest.replay_source import Costs, PriceHistory, book_spec, decide_signals, replay_signals
+from backend.config import Settings, get_settings
 from backend.demo import catalog
 from backend.demo.catalog import DemoAgent
-from backend.metrics.service import refresh_agent_metrics
+from backend.metrics.service import rebuild_all
 from backend.models import (
     Agent,
     AgentAccount,
     AgentDeployment,
-    BillingEvent,
     CtAccount,
     CtPost,
-    ImpactFactorHistory,
-    PaperAccount,
-    PaperPosition,
-    PnlSnapshot,
-    Position,
-    Signal,
     TokenRegistry,
     User,
     VenueStatus,
 )
 from backend.models.common import utcnow
-from backend.models.enums import (
-    BillingKind,
-    BillingStatus,
-    ExecutionVenue,
-    PositionStatus,
-    PostSource,
-    Side,
-    SignalStatus,
-    SizingProfile,
-)
+from backend.models.enums import ExecutionVenue, PostSource, Side
 from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
-from backend.signals.features import feature_values, score
-from backend.signals.market import bucket_start, indicators_at
-from backend.trading.exits import ExitRules, OpenPosition, exit_reason, update_best_price
-from backend.trading.sizing import PROFILE_SCALE, TIER_SHARES, confidence_tier
+from backend.trading.replay import replay
+from backend.venues.paper import open_paper_account, paper_markets
 
 logger = logging.getLogger(__name__)
 
 HISTORY_DAYS = 90
-HOLD_LIMIT = timedelta(hours=72)
-PRICE_STEP = timedelta(minutes=15)
-TAKER_FEE = Decimal("0.00045")
-SLIPPAGE = Decimal("0.0005")
-PROFIT_SHARE = Decimal("0.10")
 CLASSIFIER = "demo-seed v1"
 # Where a deployment of an agent on each venue executes in the demo (no live venue accounts).
 DEMO_EXECUTION_VENUE = ExecutionVenue.PAPER
@@ -80,16 +66,6 @@ class SeedReport:
     positions_created: int = 0
 
 
-@dataclass(frozen=True)
-class _Trade:
-    entry_at: datetime
-    entry_price: Decimal
-    exit_at: datetime | None
-    exit_price: Decimal | None
-    reason: str | None
-    best_price: Decimal
-
-
 def demo_address(name: str) -> str:
     """A stable, obviously synthetic wallet address for a demo user."""
     return "0x" + hashlib.sha256(f"maxxit-demo:{name}".encode()).hexdigest()[:40]
@@ -100,17 +76,24 @@ def seed_demo(
     now: datetime | None = None,
     feed: SimulatedPriceFeed | None = None,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> SeedReport:
+    """Seed the catalogue and replay its history up to `now`; `settings` supplies the live workers' costs."""
     now = (now or utcnow()).replace(second=0, microsecond=0)
     feed = feed or SimulatedPriceFeed()
+    costs = Costs.from_settings(settings or get_settings())
     report_progress = progress or (lambda _step, _done, _total: None)
     report = SeedReport()
 
     _seed_markets(session)
     users = _seed_users(session)
-    accounts = _seed_accounts(session, now, feed, report)
+    accounts = _seed_accounts(session, now, report)
     session.commit()
 
+    # Its own feed of the same seed: the replay's candles would crowd the indicators' out of one feed's cache.
+    first = now - max(spec.published for spec in catalog.AGENTS)
+    history = PriceHistory(SimulatedPriceFeed(seed=feed.seed), first, now)
+    features: dict[int, dict[str, Decimal] | None] = {}
     total = len(catalog.AGENTS)
     for done, spec in enumerate(catalog.AGENTS, start=1):
         report_progress(spec.name, done - 1, total)
@@ -121,17 +104,20 @@ def seed_demo(
         if exists is not None:
             report.agents_skipped += 1
             continue
-        report.positions_created += _seed_agent(session, spec, users, accounts, now, feed)
+        report.positions_created += _seed_agent(
+            session, spec, users, accounts, now, feed, history, costs, features
+        )
         report.agents_created += 1
         session.commit()
-    report_progress("done", total, total)
 
     if report.agents_created:
-        _update_impact_factors(session, accounts, now)
+        report_progress("figures", total, total)
+        rebuild_all(session, now)
         audit.record(
             session, action=audit.Action.DEMO_SEEDED, entity_type="platform", details=vars(report).copy()
         )
         session.commit()
+    report_progress("done", total, total)
     logger.info("demo seed: %s", report)
     return report
 
@@ -178,9 +164,7 @@ def _account_tokens() -> dict[str, list[str]]:
     return {handle: sorted(t) for handle, t in tokens.items()}
 
 
-def _seed_accounts(
-    session: Session, now: datetime, feed: SimulatedPriceFeed, report: SeedReport
-) -> dict[str, CtAccount]:
+def _seed_accounts(session: Session, now: datetime, report: SeedReport) -> dict[str, CtAccount]:
     accounts = {}
     tokens = _account_tokens()
     for handle, display, followers in catalog.CT_ACCOUNTS:
@@ -241,8 +225,12 @@ def _seed_agent(
     accounts: dict[str, CtAccount],
     now: datetime,
     feed: SimulatedPriceFeed,
+    history: PriceHistory,
+    costs: Costs,
+    features: dict[int, dict[str, Decimal] | None],
 ) -> int:
-    created = now - timedelta(days=HISTORY_DAYS + 5)
+    """The agent, its version 1, reference book and follower deployments; its history replayed into them."""
+    created = now - spec.published
     agent = Agent(
         creator_id=users[spec.creator].id,
         name=spec.name,
@@ -254,6 +242,7 @@ def _seed_agent(
         trailing_stop_positive=spec.trailing_distance,
         sizing_profile=spec.sizing,
         signal_threshold=spec.threshold,
+        leverage=spec.leverage,
         created_at=created,
         updated_at=created,
         **{f"weight_{k}": v for k, v in spec.weights.items()},
@@ -262,13 +251,51 @@ def _seed_agent(
     session.flush()
     followed = [accounts[h] for h in spec.follows if h in accounts]
     session.add_all(AgentAccount(agent_id=agent.id, ct_account_id=a.id) for a in followed)
+    session.flush()
+    version = ensure_version(session, agent, now=created)
+    books = [ensure_reference_book(session, agent, capital=costs.reference_capital, now=created)]
+    books += _follower_deployments(session, spec, agent, version.id, users, created)
 
+    strategy = Strategy.from_json(version.strategy)
+    signals = decide_signals(
+        session,
+        agent_id=agent.id,
+        version_id=version.id,
+        strategy=strategy,
+        feed=feed,
+        since=created,
+        until=now,
+        features_by_post=features,
+    )
+    session.add_all(signals)
+    session.flush()
+    inputs = replay_signals(signals)
+    candles = history.candles(s.token for s in inputs)
+    markets = paper_markets()
+    positions = 0
+    for book in books:
+        spec_ = book_spec(strategy, book, costs=costs, markets=markets)
+        result = replay(spec_, inputs, candles, start=book.created_at, end=now, interval=history.interval)
+        positions += record_book(session, book, result, creator_id=agent.creator_id)
+    return positions
+
+
+def _follower_deployments(
+    session: Session,
+    spec: DemoAgent,
+    agent: Agent,
+    version_id: int,
+    users: dict[str, User],
+    created: datetime,
+) -> list[AgentDeployment]:
+    """The demo traders' paper deployments, each with its own capital, at the agent's leverage."""
     rng = random.Random(f"deployments:{spec.name}")
     deployments = []
     for trader in rng.sample(catalog.TRADERS, spec.deployments):
         deployment = AgentDeployment(
             agent_id=agent.id,
             user_id=users[trader].id,
+            agent_version_id=version_id,
             venue=DEMO_EXECUTION_VENUE,
             capital_usd=Decimal(rng.choice((5000, 10000, 15000, 25000))),
             sizing_profile=spec.sizing,
@@ -280,273 +307,9 @@ def _seed_agent(
         session.add(deployment)
         deployments.append(deployment)
     session.flush()
-
-    rules = ExitRules(
-        stoploss=spec.stop_loss,
-        take_profit=spec.take_profit,
-        trailing_stop_positive_offset=spec.trailing_activation,
-        trailing_stop_positive=spec.trailing_distance,
-        time_limit=HOLD_LIMIT,
-    )
-    positions = 0
-    held: dict[tuple[int, str], tuple[str, datetime | None]] = {}  # (deployment, market) -> side, until
-    for signal in _signals_for(session, spec, agent, followed, feed):
-        trade = _replay(feed, signal, rules, now)
-        for deployment in deployments:
-            if _against_open_position(held, deployment.id, signal, trade):
-                continue  # as the executor does: a venue nets per market, a reversal waits for the exit
-            positions += _open_and_close(session, spec, deployment, signal, trade, users[spec.creator])
-    session.flush()
-    _snapshots(session, deployments, now)
-    _paper_books(session, deployments)
-    refresh_agent_metrics(session, agent.id, now)
-    return positions
-
-
-def _against_open_position(
-    held: dict[tuple[int, str], tuple[str, datetime | None]],
-    deployment_id: int,
-    signal: Signal,
-    trade: _Trade,
-) -> bool:
-    """True when the deployment holds the other side of this market at the trade's entry; else book it."""
-    key = (deployment_id, signal.token)
-    side, until = held.get(key, (signal.side, trade.entry_at))
-    still_open = until is None or until > trade.entry_at
-    if side != signal.side and still_open:
-        return True
-    if side == signal.side and still_open:
-        until = None if until is None or trade.exit_at is None else max(until, trade.exit_at)
-    else:
-        until = trade.exit_at
-    held[key] = (signal.side, until)
-    return False
-
-
-def _signals_for(
-    session: Session, spec: DemoAgent, agent: Agent, followed: list[CtAccount], feed: SimulatedPriceFeed
-) -> list[Signal]:
-    posts = session.exec(
-        select(CtPost)
-        .where(
-            col(CtPost.ct_account_id).in_([a.id for a in followed]),
-            col(CtPost.is_signal).is_(True),
-            col(CtPost.token).in_(spec.tokens),
-        )
-        .order_by(col(CtPost.posted_at), col(CtPost.id))
-    ).all()
-    signals, seen = [], set()
-    for post in posts:
-        side = Side(post.side)
-        if spec.extra.get("contrarian"):
-            side = Side.SHORT if side == Side.LONG else Side.LONG
-        features = _features(session, feed, post, side)
-        value = score(spec.weights, features)
-        bucket = bucket_start(post.posted_at)
-        if value is None or value < spec.threshold or (post.token, bucket) in seen:
-            continue
-        seen.add((post.token, bucket))
-        signal = Signal(
-            agent_id=agent.id,
-            post_id=post.id,
-            token=post.token,
-            side=side,
-            score=value,
-            features={k: str(v) for k, v in features.items()},
-            weights=dict(spec.weights),
-            threshold=spec.threshold,
-            bucket_start=bucket,
-            status=SignalStatus.EXECUTED,
-            created_at=post.posted_at + timedelta(seconds=30),
-        )
-        session.add(signal)
-        signals.append(signal)
-    session.flush()
-    return signals
-
-
-def _features(session: Session, feed: SimulatedPriceFeed, post: CtPost, side: Side) -> dict[str, Decimal]:
-    """The feature values the live generator scores: indicators from the feed's candles up to the post."""
-    indicators = indicators_at(session, feed, post.token, post.posted_at)
-    return feature_values(indicators, side, post.confidence or Decimal("0.5"))
-
-
-def _replay(feed: SimulatedPriceFeed, signal: Signal, rules: ExitRules, now: datetime) -> _Trade:
-    """Walk the price path after the signal until an exit rule fires (or now, leaving it open)."""
-    side = Side(signal.side)
-    entry_at = signal.created_at.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    slip = Decimal(1) + (SLIPPAGE if side == Side.LONG else -SLIPPAGE)
-    entry_price = feed.price_at(signal.token, entry_at) * slip
-    position = OpenPosition(side=side, entry_price=entry_price, opened_at=entry_at, best_price=entry_price)
-    end = min(entry_at + rules.time_limit, now)
-    for at, price in feed.path(signal.token, entry_at + PRICE_STEP, end, PRICE_STEP):
-        best = update_best_price(side, position.best_price, price)
-        position = OpenPosition(side=side, entry_price=entry_price, opened_at=entry_at, best_price=best)
-        reason = exit_reason(position, rules, price, at)
-        if reason is not None:
-            return _Trade(entry_at, entry_price, at, price / slip, reason, best)
-    return _Trade(entry_at, entry_price, None, None, None, position.best_price)  # still open now
-
-
-def _open_and_close(
-    session: Session,
-    spec: DemoAgent,
-    deployment: AgentDeployment,
-    signal: Signal,
-    trade: _Trade,
-    creator: User,
-) -> int:
-    market = MARKETS[signal.token]
-    tier = confidence_tier(signal.score)
-    leverage = min(spec.leverage, Decimal(market.max_leverage))
-    margin = deployment.capital_usd * TIER_SHARES[tier] * PROFILE_SCALE[SizingProfile(spec.sizing)]
-    size = (margin * leverage / trade.entry_price).quantize(
-        Decimal(1).scaleb(-market.size_decimals), ROUND_DOWN
-    )
-    if size * trade.entry_price < 10:
-        return 0  # below the venue minimum: the old platform's $10 floor
-    entry_fee = (size * trade.entry_price * TAKER_FEE).quantize(Decimal("0.000001"))
-    position = Position(
-        deployment_id=deployment.id,
-        signal_id=signal.id,
-        venue=deployment.venue,
-        market=signal.token,
-        side=signal.side,
-        size=size,
-        leverage=leverage,
-        entry_price=trade.entry_price.quantize(market.tick_size),
-        trailing_high=trade.best_price.quantize(market.tick_size),
-        entry_fee=entry_fee,
-        client_order_id=f"demo-{deployment.id}-{signal.id}",
-        opened_at=trade.entry_at,
-    )
-    if trade.exit_at is not None:
-        sign = 1 if signal.side == Side.LONG else -1
-        exit_price = trade.exit_price.quantize(market.tick_size)
-        exit_fee = (size * exit_price * TAKER_FEE).quantize(Decimal("0.000001"))
-        position.exit_price = exit_price
-        position.exit_fee = exit_fee
-        position.realized_pnl = (
-            sign * (exit_price - position.entry_price) * size - entry_fee - exit_fee
-        ).quantize(Decimal("0.000001"))
-        position.status = PositionStatus.CLOSED
-        position.close_reason = trade.reason
-        position.closed_at = trade.exit_at
-    session.add(position)
-    session.flush()
-    _bill(session, deployment, position, creator)
-    return 1
-
-
-def _bill(session: Session, deployment: AgentDeployment, position: Position, creator: User) -> None:
-    session.add(
-        BillingEvent(
-            idempotency_key=trade_fee_key(deployment.id, position.signal_id),
-            kind=BillingKind.TRADE_FEE,
-            status=BillingStatus.CHARGED,
-            user_id=deployment.user_id,
-            deployment_id=deployment.id,
-            position_id=position.id,
-            amount=TRADE_FEE_USD,
-            description=f"Trade fee {position.market} {position.side}",
-            created_at=position.opened_at,
-        )
-    )
-    if position.realized_pnl is not None and position.realized_pnl > 0:
-        session.add(
-            BillingEvent(
-                idempotency_key=f"profit-share:{position.id}",
-                kind=BillingKind.PROFIT_SHARE,
-                status=BillingStatus.CHARGED,
-                user_id=deployment.user_id,
-                deployment_id=deployment.id,
-                position_id=position.id,
-                beneficiary_user_id=creator.id,
-                amount=(position.realized_pnl * PROFIT_SHARE).quantize(Decimal("0.000001")),
-                description="10% profit share to the agent's creator",
-                created_at=position.closed_at,
-            )
-        )
-
-
-def _paper_books(session: Session, deployments: list[AgentDeployment]) -> None:
-    """The paper venue's books as the replayed trades left them, so new signals trade on from there."""
     for deployment in deployments:
-        positions = session.exec(select(Position).where(Position.deployment_id == deployment.id)).all()
-        cash = deployment.capital_usd
-        held: dict[str, list[Position]] = {}
-        for position in positions:
-            if position.status == PositionStatus.CLOSED:
-                cash += position.realized_pnl
-            else:
-                cash -= position.entry_fee
-                held.setdefault(position.market, []).append(position)
-        session.add(
-            PaperAccount(deployment_id=deployment.id, starting_balance=deployment.capital_usd, cash=cash)
-        )
-        for market, open_positions in held.items():
-            signed = [p.size if p.side == Side.LONG else -p.size for p in open_positions]
-            net = sum(signed, Decimal(0))
-            if net == 0:
-                continue
-            entry = sum((p.size * p.entry_price for p in open_positions), Decimal(0)) / sum(
-                (p.size for p in open_positions), Decimal(0)
-            )
-            session.add(
-                PaperPosition(
-                    deployment_id=deployment.id,
-                    market=market,
-                    size=net,
-                    entry_price=entry,
-                    leverage=open_positions[-1].leverage,
-                )
-            )
-
-
-def _snapshots(session: Session, deployments: list[AgentDeployment], now: datetime) -> None:
-    """Daily equity per deployment from its realised PnL."""
-    for deployment in deployments:
-        closed = session.exec(
-            select(Position.closed_at, Position.realized_pnl).where(
-                Position.deployment_id == deployment.id, Position.status == PositionStatus.CLOSED
-            )
-        ).all()
-        by_day: dict = {}
-        for closed_at, pnl in closed:
-            by_day[closed_at.date()] = by_day.get(closed_at.date(), Decimal(0)) + pnl
-        equity = deployment.capital_usd
-        day = deployment.created_at.date()
-        while day <= now.date():
-            realized = by_day.get(day, Decimal(0))
-            equity += realized
-            session.add(
-                PnlSnapshot(deployment_id=deployment.id, day=day, equity=equity, realized_pnl=realized)
-            )
-            day += timedelta(days=1)
-
-
-def _update_impact_factors(session: Session, accounts: dict[str, CtAccount], now: datetime) -> None:
-    """Impact factor: the mean realised return of trades that an account's posts caused, in [-1, 1]."""
-    for account in accounts.values():
-        rows = session.exec(
-            select(Position.realized_pnl, Position.size, Position.entry_price)
-            .join(Signal, Signal.id == Position.signal_id)
-            .join(CtPost, CtPost.id == Signal.post_id)
-            .where(CtPost.ct_account_id == account.id, Position.status == PositionStatus.CLOSED)
-        ).all()
-        if not rows:
-            continue
-        returns = [pnl / (size * entry) for pnl, size, entry in rows]
-        factor = max(Decimal(-1), min(Decimal(1), sum(returns) / len(returns) * 10)).quantize(
-            Decimal("0.0001")
-        )
-        account.impact_factor = factor
-        session.add(account)
-        session.add(
-            ImpactFactorHistory(
-                ct_account_id=account.id, impact_factor=factor, sample_size=len(rows), computed_at=now
-            )
-        )
+        open_paper_account(session, deployment.id, deployment.capital_usd)
+    return deployments
 
 
 __all__ = ["SeedReport", "demo_address", "seed_demo"]

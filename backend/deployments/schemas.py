@@ -9,10 +9,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from backend.models.bounds import MAX_BIGINT, DbId
 from backend.models.enums import DeploymentStatus, ExecutionVenue, SizingProfile
+from backend.trading.book import Breakdown
 
 # Venues a deployment can choose today; the others join with their adapters.
 DEPLOYABLE_VENUES = (ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID)
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+
+
+class PositionFigures(BaseModel):
+    """A breakdown as the API and the pages carry it; `net_pnl` = gross - every fee."""
+
+    gross_pnl: Decimal  # at the exit price once closed, at the mark while open (zero without one)
+    venue_fees: Decimal  # the venue's, opening and closing
+    platform_fee: Decimal  # Maxxit's trade fee
+    profit_share: Decimal  # to the agent's creator, on a profitable close
+    total_fees: Decimal
+    net_pnl: Decimal
+
+    @classmethod
+    def of(cls, parts: Breakdown) -> PositionFigures:
+        return cls(
+            gross_pnl=parts.gross_pnl,
+            venue_fees=parts.venue_fees,
+            platform_fee=parts.platform_fee,
+            profit_share=parts.profit_share,
+            total_fees=parts.total_fees,
+            net_pnl=parts.net_pnl,
+        )
 
 
 class RiskSettings(BaseModel):
@@ -93,7 +116,11 @@ class DeploymentView(BaseModel):
     available_usd: Decimal | None
     open_positions: int
     realized_pnl: Decimal
-    fees_paid: Decimal  # venue fees plus Maxxit's trade fees
+    fees_paid: Decimal  # venue fees plus Maxxit's trade fees and profit share: figures.total_fees
+    figures: PositionFigures  # its positions' breakdowns summed (open ones: the fees paid so far)
+    version: int | None = None  # the agent version this deployment accepted and trades
+    latest_version: int = 1  # the agent's newest version
+    new_version_available: bool = False  # the owner may accept the newest (POST .../accept-version)
     risk: RiskSettings
     created_at: datetime
 
@@ -125,6 +152,7 @@ class PositionView(BaseModel):
     close_error: str | None = None
     close_attempts: int = 0
     next_close_attempt_at: datetime | None = None
+    figures: PositionFigures  # gross, venue fees, Maxxit's fee, profit share, net: the same on every page
 
 
 class AgentWalletView(BaseModel):

@@ -12,10 +12,12 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend import audit
 from backend.agents.service import AgentNotFound, can_view
+from backend.agents.versions import ensure_version
+from backend.audit import Action
 from backend.auth.identity import CurrentUser
 from backend.config import Settings
 from backend.db import transaction
@@ -27,9 +29,10 @@ from backend.deployments.errors import (
     InputRejected,
 )
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
-from backend.models import Agent, AgentDeployment, AgentWallet, User
+from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, Position, User
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus, DeploymentStatus, ExecutionVenue, Venue
+from backend.monitor.close import PositionNotFound, request_close
 from backend.venues.paper import open_paper_account
 from backend.wallets import service as wallets
 from backend.wallets.keys import WalletCipher
@@ -80,6 +83,8 @@ def create_deployment(
         deployment = AgentDeployment(
             agent_id=agent.id,
             user_id=user.id,
+            # The version the user saw and accepted; a newer one waits for their accept.
+            agent_version_id=ensure_version(session, agent).id,
             venue=request.venue,
             venue_preferences=[v.value for v in request.venue_preferences]
             if request.venue_preferences
@@ -123,7 +128,11 @@ def _enforce_limits(
     session.execute(sa.update(Agent).where(Agent.id == agent.id).values(status=Agent.status))
     recent = session.exec(
         select(AgentDeployment.created_at)
-        .where(AgentDeployment.user_id == user.id, AgentDeployment.created_at > now - CREATION_WINDOW)
+        .where(
+            AgentDeployment.user_id == user.id,
+            AgentDeployment.created_at > now - CREATION_WINDOW,
+            col(AgentDeployment.is_reference).is_(False),
+        )
         .order_by(AgentDeployment.created_at)
     ).all()
     if len(recent) >= settings.deployment_creations_per_minute:
@@ -135,7 +144,10 @@ def _enforce_limits(
             f"try again in {retry_after} s",
             retry_after,
         )
-    live = AgentDeployment.status != DeploymentStatus.CANCELLED
+    # The platform's reference books count against nobody's limits.
+    live = sa.and_(
+        AgentDeployment.status != DeploymentStatus.CANCELLED, col(AgentDeployment.is_reference).is_(False)
+    )
     mine = _count(session, AgentDeployment.user_id == user.id, live)
     if mine >= settings.max_active_deployments_per_user:
         raise DeploymentLimitReached(
@@ -195,9 +207,24 @@ def _hyperliquid_wallet(
 
 def owned_deployment(session: Session, user: CurrentUser, deployment_id: int) -> AgentDeployment:
     deployment = session.get(AgentDeployment, deployment_id)
-    if deployment is None or deployment.user_id != user.id:
+    if deployment is None or deployment.user_id != user.id or deployment.is_reference:
         raise DeploymentNotFound(deployment_id)
     return deployment
+
+
+def close_own_position(
+    session: Session, user: CurrentUser, position_id: int, *, ip: str | None = None
+) -> Position:
+    """A trader's manual close (`request_close`); a reference book's position is nobody's to close by hand,
+    its agent's creator included (who owns the book's row), so it is the same PositionNotFound."""
+    query = (
+        select(AgentDeployment.is_reference)
+        .join(Position, col(Position.deployment_id) == col(AgentDeployment.id))
+        .where(Position.id == position_id)
+    )
+    if session.exec(query).first():
+        raise PositionNotFound(position_id)
+    return request_close(session, user, position_id, ip=ip)
 
 
 def deployment_wallet(session: Session, user: CurrentUser, deployment_id: int) -> AgentWallet:
@@ -245,6 +272,35 @@ def change_status(
             deployment.cancelled_at = deployment.updated_at
         details = {"from": before.value, "to": after.value}
         audit.record_by(session, user, STATUS_ACTIONS[action], "deployment", deployment.id, details, ip)
+    return deployment
+
+
+def accept_latest_version(
+    session: Session, user: CurrentUser, deployment_id: int, *, ip: str | None = None
+) -> AgentDeployment:
+    """Move a deployment onto its agent's newest version: from its next signal on it trades that one.
+
+    Open positions keep running, under the new version's exits. 409 when there is nothing to accept.
+    """
+    with transaction(session):
+        deployment = owned_deployment(session, user, deployment_id)
+        session.refresh(deployment, with_for_update=True)
+        if deployment.status == DeploymentStatus.CANCELLED:
+            raise DeploymentConflict("this deployment is cancelled; deploy the agent again instead")
+        agent = session.get(Agent, deployment.agent_id)
+        newest = ensure_version(session, agent)
+        if deployment.agent_version_id == newest.id:
+            raise DeploymentConflict(f"this deployment already trades version {newest.number}, the newest")
+        before = (
+            session.get(AgentVersion, deployment.agent_version_id) if deployment.agent_version_id else None
+        )
+        deployment.agent_version_id = newest.id
+        deployment.updated_at = utcnow()
+        details = {"from_version": before.number if before else None, "to_version": newest.number}
+        audit.record_by(
+            session, user, Action.DEPLOYMENT_VERSION_ACCEPTED, "deployment", deployment.id, details, ip
+        )
+    logger.info("deployment %s accepted version %s of agent %s", deployment_id, newest.number, agent.id)
     return deployment
 
 

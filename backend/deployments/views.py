@@ -11,9 +11,11 @@ from sqlmodel import Session, col, func, select
 
 from backend.auth.identity import CurrentUser
 from backend.deployments.errors import DeploymentNotFound
-from backend.deployments.schemas import DeploymentView, PositionView, RiskSettings
-from backend.models import Agent, AgentDeployment, AgentWallet, BillingEvent, CtPost, Position, Signal
-from backend.models.enums import BillingKind, DeploymentStatus, ExecutionVenue, PositionStatus
+from backend.deployments.figures import breakdowns, deployment_totals
+from backend.deployments.schemas import DeploymentView, PositionFigures, PositionView, RiskSettings
+from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, CtPost, Position, Signal
+from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatus
+from backend.trading.book import Breakdown, total
 from backend.venues.base import Balance, VenueAccount, VenueError
 from backend.venues.registry import VenueRegistry
 
@@ -29,17 +31,18 @@ def list_deployments(session: Session, user: CurrentUser, *, venues: VenueRegist
         select(AgentDeployment, Agent, AgentWallet)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
         .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
     ).all()
     ids = [d.id for d, _, _ in rows]
     figures = _position_figures(session, ids)
-    fees = _trade_fees(session, ids)
+    totals = deployment_totals(session, ids)
+    numbers = _version_numbers(session, [d for d, _, _ in rows])
     # Venues are asked in parallel: a page of Hyperliquid deployments costs one round trip, not one each.
     with ThreadPoolExecutor(max_workers=BALANCE_READERS) as pool:
         balances = list(pool.map(lambda d: _balance(d, venues), [d for d, _, _ in rows]))
     return [
-        _view(d, a, w, figures.get(d.id), fees.get(d.id, Decimal(0)), balance)
+        _view(d, a, w, figures.get(d.id), totals.get(d.id), balance, numbers.get(d.id))
         for (d, a, w), balance in zip(rows, balances, strict=True)
     ]
 
@@ -51,14 +54,19 @@ def get_deployment(
         select(AgentDeployment, Agent, AgentWallet)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(AgentWallet, AgentWallet.deployment_id == AgentDeployment.id)
-        .where(AgentDeployment.id == deployment_id, AgentDeployment.user_id == user.id)
+        .where(
+            AgentDeployment.id == deployment_id,
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).first()
     if row is None:
         raise DeploymentNotFound(deployment_id)
     deployment, agent, wallet = row
     figures = _position_figures(session, [deployment.id]).get(deployment.id)
-    fees = _trade_fees(session, [deployment.id]).get(deployment.id, Decimal(0))
-    return _view(deployment, agent, wallet, figures, fees, _balance(deployment, venues))
+    totals = deployment_totals(session, [deployment.id]).get(deployment.id)
+    number = _version_numbers(session, [deployment]).get(deployment.id)
+    return _view(deployment, agent, wallet, figures, totals, _balance(deployment, venues), number)
 
 
 def list_positions(
@@ -69,27 +77,22 @@ def list_positions(
     status: PositionStatus | None = None,
     limit: int = 200,
 ) -> list[PositionView]:
-    """The user's positions, newest first, each with the signal that caused it and the fees charged."""
-    trade_fee = (
-        select(BillingEvent.position_id, func.sum(BillingEvent.amount).label("amount"))
-        .where(BillingEvent.kind == BillingKind.TRADE_FEE)
-        .group_by(BillingEvent.position_id)
-        .subquery()
-    )
+    """The user's positions, newest first, each with the signal that caused it and its breakdown."""
     query = (
-        select(Position, Agent.id, Agent.name, Signal.score, CtPost.text, trade_fee.c.amount)
+        select(Position, Agent.id, Agent.name, Signal.score, CtPost.text)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .outerjoin(Signal, Signal.id == Position.signal_id)
         .outerjoin(CtPost, CtPost.id == Signal.post_id)
-        .outerjoin(trade_fee, trade_fee.c.position_id == Position.id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
     )
     if deployment_id is not None:
         query = query.where(Position.deployment_id == deployment_id)
     if status is not None:
         query = query.where(Position.status == status)
     query = query.order_by(col(Position.opened_at).desc(), col(Position.id).desc()).limit(limit)
+    rows = session.exec(query).all()
+    parts = breakdowns(session, [row[0] for row in rows])
     return [
         PositionView(
             id=p.id,
@@ -107,7 +110,7 @@ def list_positions(
             signal_score=score,
             post_excerpt=_excerpt(text),
             entry_fee=p.entry_fee,
-            trade_fee=fee or Decimal(0),
+            trade_fee=parts[p.id].platform_fee,
             exit_price=p.exit_price,
             realized_pnl=p.realized_pnl,
             close_reason=p.close_reason,
@@ -117,8 +120,9 @@ def list_positions(
             close_error=p.close_error,
             close_attempts=p.close_attempts,
             next_close_attempt_at=p.next_close_attempt_at,
+            figures=PositionFigures.of(parts[p.id]),
         )
-        for p, agent_id, agent_name, score, text, fee in session.exec(query).all()
+        for p, agent_id, agent_name, score, text in rows
     ]
 
 
@@ -128,8 +132,8 @@ def _excerpt(text: str | None) -> str | None:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
-def _position_figures(session: Session, ids: list[int]) -> dict[int, tuple[int, Decimal, Decimal]]:
-    """Per deployment: open positions, realised PnL, venue fees paid."""
+def _position_figures(session: Session, ids: list[int]) -> dict[int, tuple[int, Decimal]]:
+    """Per deployment: open positions, realised PnL (net of the venue's fees)."""
     if not ids:
         return {}
     is_open = sa.case((Position.status != PositionStatus.CLOSED, 1), else_=0)
@@ -138,34 +142,37 @@ def _position_figures(session: Session, ids: list[int]) -> dict[int, tuple[int, 
             Position.deployment_id,
             func.sum(is_open),
             func.coalesce(func.sum(Position.realized_pnl), 0),
-            func.coalesce(func.sum(Position.entry_fee + Position.exit_fee), 0),
         )
         .where(col(Position.deployment_id).in_(ids))
         .group_by(Position.deployment_id)
     ).all()
-    return {d: (int(n or 0), Decimal(pnl), Decimal(fees)) for d, n, pnl, fees in rows}
+    return {d: (int(n or 0), Decimal(pnl)) for d, n, pnl in rows}
 
 
-def _trade_fees(session: Session, ids: list[int]) -> dict[int, Decimal]:
-    if not ids:
+def _version_numbers(session: Session, deployments: list[AgentDeployment]) -> dict[int, int]:
+    """Deployment id -> the number of the version it trades (deployments made before versions have none)."""
+    pinned = {d.id: d.agent_version_id for d in deployments if d.agent_version_id is not None}
+    if not pinned:
         return {}
-    rows = session.exec(
-        select(BillingEvent.deployment_id, func.sum(BillingEvent.amount))
-        .where(col(BillingEvent.deployment_id).in_(ids), BillingEvent.kind == BillingKind.TRADE_FEE)
-        .group_by(BillingEvent.deployment_id)
-    ).all()
-    return {d: Decimal(total) for d, total in rows}
+    numbers = dict(
+        session.exec(
+            select(AgentVersion.id, AgentVersion.number).where(col(AgentVersion.id).in_(set(pinned.values())))
+        ).all()
+    )
+    return {d: numbers[v] for d, v in pinned.items() if v in numbers}
 
 
 def _view(
     deployment: AgentDeployment,
     agent: Agent,
     wallet: AgentWallet | None,
-    figures: tuple[int, Decimal, Decimal] | None,
-    trade_fees: Decimal,
+    figures: tuple[int, Decimal] | None,
+    totals: Breakdown | None,
     balance: Balance | None,
+    version: int | None,
 ) -> DeploymentView:
-    open_count, realized, venue_fees = figures or (0, Decimal(0), Decimal(0))
+    open_count, realized = figures or (0, Decimal(0))
+    totals = totals or total([])
     return DeploymentView(
         id=deployment.id,
         agent_id=agent.id,
@@ -180,7 +187,11 @@ def _view(
         available_usd=balance.available if balance else None,
         open_positions=open_count,
         realized_pnl=realized,
-        fees_paid=venue_fees + trade_fees,
+        fees_paid=totals.total_fees,
+        figures=PositionFigures.of(totals),
+        version=version,
+        latest_version=agent.version,
+        new_version_available=version is not None and version < agent.version,
         risk=RiskSettings(
             sizing_profile=deployment.sizing_profile,
             max_trade_usd=deployment.max_trade_usd,

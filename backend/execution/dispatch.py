@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from backend.agents.versions import latest_version
 from backend.execution.reasons import SkipCategory, skip_reason
 from backend.execution.service import SIGNAL_TTL
 from backend.models import AgentDeployment, Signal, SignalExecution
@@ -14,8 +15,10 @@ from backend.models.enums import DeploymentStatus, ExecutionStatus, SignalStatus
 
 
 def deployments_for_signal(session: Session, signal_id: int) -> list[int]:
-    """Every live deployment of the signal's agent that existed when the signal was made.
+    """Every live deployment of the signal's agent trading the signal's version that existed when it was made.
 
+    The reference book is one of them whenever the signal is of the newest version. A deployment pinned to
+    no version (made before versions) trades the newest; a signal of no version (likewise) goes to all.
     Paused ones are included so their skip is stored with its reason. The signal is marked as handed out
     (or skipped when nobody runs the agent) in the caller's transaction.
     """
@@ -29,23 +32,45 @@ def deployments_for_signals(session: Session, signal_ids: list[int]) -> list[tup
     if missing:
         raise LookupError(f"no signal {', '.join(map(str, sorted(missing)))}")
     rows = session.exec(
-        select(AgentDeployment.id, AgentDeployment.agent_id, AgentDeployment.created_at)
+        select(
+            AgentDeployment.id,
+            AgentDeployment.agent_id,
+            AgentDeployment.created_at,
+            AgentDeployment.agent_version_id,
+        )
         .where(
             col(AgentDeployment.agent_id).in_({s.agent_id for s in signals}),
             AgentDeployment.status != DeploymentStatus.CANCELLED,
         )
         .order_by(AgentDeployment.id)
     ).all()
+    newest = {agent_id: _newest_version_id(session, agent_id) for agent_id in {s.agent_id for s in signals}}
     pairs = []
     for signal in signals:
         ids = [
-            d for d, agent_id, created in rows if agent_id == signal.agent_id and created <= signal.created_at
+            d
+            for d, agent_id, created, pinned in rows
+            if agent_id == signal.agent_id
+            and created <= signal.created_at
+            and _trades_version(pinned, signal, newest[agent_id])
         ]
         pairs.extend((signal.id, d) for d in ids)
         if signal.status == SignalStatus.PENDING:
             signal.status = SignalStatus.EXECUTED if ids else SignalStatus.SKIPPED
             signal.skip_reason = None if ids else skip_reason(SkipCategory.NO_DEPLOYMENTS)
     return pairs
+
+
+def _newest_version_id(session: Session, agent_id: int) -> int | None:
+    newest = latest_version(session, agent_id)
+    return None if newest is None else newest.id
+
+
+def _trades_version(pinned: int | None, signal: Signal, newest: int | None) -> bool:
+    """Whether a deployment pinned to `pinned` acts on `signal`: same version, or unpinned and the newest."""
+    if signal.agent_version_id is None or pinned == signal.agent_version_id:
+        return True
+    return pinned is None and signal.agent_version_id == newest
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from backend import audit
+from backend.agents.versions import Strategy, pinned_strategy
 from backend.billing.trade_fee import TradeFeeCharge, charge_trade_fees
 from backend.db import among, dialect_insert, insert_many_or_ignore
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
@@ -67,6 +68,7 @@ class PaperChunk:
         self.decided: dict[Pair, Decision] = {}
         self.outcomes: dict[Pair, ExecutionOutcome] = {}
         self.retry: dict[Pair, str] = {}
+        self._strategies: dict[tuple[int, int | None], Strategy] = {}
 
     def run(self) -> None:
         from backend.execution.service import _Context, _outcome
@@ -80,7 +82,8 @@ class PaperChunk:
                 detail = f"gave up after {self.executor.max_attempts} attempts, the venue kept failing"
                 self.decided[pair] = (ExecutionStatus.FAILED, skip_reason(SkipCategory.VENUE_FAILED, detail))
             else:
-                contexts[pair] = _Context(execution, item.signal, item.deployment, item.agent)
+                strategy = self._strategy(item)
+                contexts[pair] = _Context(execution, item.signal, item.deployment, item.agent, strategy)
         try:
             self._decide_and_send(contexts)
         except TemporaryVenueError as error:
@@ -88,6 +91,13 @@ class PaperChunk:
                 if pair not in self.fills and pair not in self.decided:
                     self.retry[pair] = error.reason
         self._record()
+
+    def _strategy(self, item: Item) -> Strategy:
+        """The version a deployment trades, read once per version for the whole chunk."""
+        key = (item.agent.id, item.deployment.agent_version_id)
+        if key not in self._strategies:
+            self._strategies[key] = pinned_strategy(self.session, item.deployment, item.agent)
+        return self._strategies[key]
 
     # 1. claim
     def _claim(self) -> dict[Pair, SignalExecution]:
@@ -314,7 +324,7 @@ class PaperChunk:
             fill = fills[(signal_id, deployment_id)][0]
             item = self.items[(signal_id, deployment_id)]
             charges.append(
-                TradeFeeCharge(item.deployment.user_id, deployment_id, signal_id, position_id, fill.market)
+                TradeFeeCharge(item.deployment, ExecutionVenue.PAPER, signal_id, position_id, fill.market)
             )
             details = {
                 "deployment_id": deployment_id,
@@ -327,7 +337,7 @@ class PaperChunk:
                 "client_order_id": fill.client_order_id,
             }
             entries.append((position_id, details))
-        charge_trade_fees(self.session, charges)
+        charge_trade_fees(self.session, self.executor.fees, charges)
         audit.record_many(self.session, action=POSITION_OPENED, entity_type="position", entries=entries)
         return ids
 

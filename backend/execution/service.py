@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from backend import audit
+from backend.agents.versions import Strategy, pinned_strategy
 from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
@@ -38,7 +39,8 @@ from backend.models.enums import (
     Side,
     SizingProfile,
 )
-from backend.trading.sizing import RiskLimits, SizingSkip, size_trade
+from backend.trading.fees import FeePolicy
+from backend.trading.sizing import RiskLimits, SizingSkip, size_trade, trade_leverage
 from backend.venues.base import (
     DuplicateClientOrderId,
     Fill,
@@ -83,6 +85,7 @@ class _Context:
     signal: Signal
     deployment: AgentDeployment
     agent: Agent
+    strategy: Strategy  # the version the deployment accepted: its sizing profile and leverage
 
 
 class Executor:
@@ -97,7 +100,9 @@ class Executor:
         concurrency: int = 8,
         fault: Callable[[str], None] = no_fault,
         clock: Callable[[], datetime] = utcnow,
+        fees: FeePolicy = FeePolicy(),  # noqa: B008 - frozen, so one default instance is safe
     ) -> None:
+        self.fees = fees
         self.venues = venues
         self.cipher = cipher
         self.max_attempts = max_attempts
@@ -226,7 +231,7 @@ class Executor:
             execution.updated_at = now
         session.commit()
         agent = session.get(Agent, signal.agent_id)
-        return _Context(execution, signal, deployment, agent)
+        return _Context(execution, signal, deployment, agent, pinned_strategy(session, deployment, agent))
 
     def _state_skip(self, context: _Context) -> str | None:
         status = DeploymentStatus(context.deployment.status)
@@ -298,8 +303,9 @@ class Executor:
             ).one()
         charge_trade_fee(
             session,
-            user_id=deployment.user_id,
-            deployment_id=deployment.id,
+            self.fees,
+            deployment=deployment,
+            venue=venue,
             signal_id=signal.id,
             position_id=position_id,
             market=fill.market,
@@ -357,18 +363,18 @@ def _opposite_position(session: Session, context: _Context) -> str | None:
 
 
 def _limits(context: _Context) -> RiskLimits:
-    deployment, agent = context.deployment, context.agent
+    """The deployment's own overrides over the sizing profile and leverage of the version it trades."""
+    deployment, strategy = context.deployment, context.strategy
     return RiskLimits(
-        profile=SizingProfile(deployment.sizing_profile or agent.sizing_profile),
-        leverage_cap=deployment.leverage_cap,
+        profile=SizingProfile(deployment.sizing_profile or strategy.sizing_profile),
+        leverage_cap=deployment.leverage_cap or strategy.leverage,
         max_trade_usd=deployment.max_trade_usd,
     )
 
 
 def _leverage(context: _Context, rules: MarketRules | None) -> Decimal:
     """The leverage sizing would have used: for an order found again after a crash."""
-    cap = context.deployment.leverage_cap or Decimal(1)
-    return min(cap, rules.max_leverage) if rules is not None else cap
+    return trade_leverage(_limits(context), rules)
 
 
 def _outcome(execution: SignalExecution) -> ExecutionOutcome:

@@ -1,85 +1,79 @@
-"""Compute each agent's figures from its closed positions and cache them on the agent row.
+"""Each agent's figures from its reference book, cached on the agent row; followers' results apart.
 
-The marketplace sorts and filters on these columns, so a page load never scans positions.
+Only the reference book counts (DESIGN "Track records that cannot be gamed"): a thousand paper deployments
+with their own exits cannot move an agent's APR or win rate. The marketplace sorts and filters on the cached
+columns, so a page load never scans positions.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
 
+from backend.agents.reference import reference_book
+from backend.metrics.impact import refresh_impact_factors
 from backend.models import Agent, AgentDeployment, Position
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus
-from backend.trading import returns as calc
+from backend.trading.figures import BookFigures, ClosedTrade, book_figures
+from backend.trading.money import cents
 
 logger = logging.getLogger(__name__)
 
-FOUR_PLACES = Decimal("0.0001")
+AgentFigures = BookFigures  # the name callers know
+Progress = Callable[[int, int, str], None]  # (done, total, what is being done)
 
 
 @dataclass(frozen=True)
-class AgentFigures:
-    trades_count: int
-    win_rate: Decimal | None
-    total_pnl: Decimal
-    volume_usd: Decimal
-    apr_30d: Decimal | None
-    apr_90d: Decimal | None
-    apr_si: Decimal | None
-    sharpe_30d: Decimal | None
-    max_drawdown: Decimal | None
+class FollowerResults:
+    """What people who deployed the agent made, shown apart from its figures (reference book excluded)."""
+
+    deployments: int
+    realized_pnl: Decimal
 
 
 def compute_agent_figures(session: Session, agent_id: int, now: datetime) -> AgentFigures:
-    """Figures over every deployment of the agent; capital is the sum the deployments put in."""
-    capital = session.exec(
-        select(func.coalesce(func.sum(AgentDeployment.capital_usd), 0)).where(
-            AgentDeployment.agent_id == agent_id
+    """The reference book's figures as of `now`: its closed positions over its own capital, nothing else."""
+    book = reference_book(session, agent_id)
+    if book is None:
+        return BookFigures.empty()
+    rows = session.exec(
+        select(Position.closed_at, Position.realized_pnl, Position.size, Position.entry_price)
+        .where(
+            Position.deployment_id == book.id,
+            Position.status == PositionStatus.CLOSED,
+            col(Position.realized_pnl).is_not(None),
+            col(Position.closed_at).is_not(None),
+            col(Position.closed_at) <= now,
         )
+        .order_by(col(Position.closed_at), col(Position.id))
+    ).all()
+    trades = [ClosedTrade(closed_at, Decimal(pnl), size, entry) for closed_at, pnl, size, entry in rows]
+    return book_figures(trades, book.capital_usd, started=book.created_at.date(), today=now.date())
+
+
+def follower_results(session: Session, agent_id: int) -> FollowerResults:
+    """Every deployment of the agent but its reference book: how many, and the PnL they realised."""
+    deployments = session.exec(
+        select(func.count())
+        .select_from(AgentDeployment)
+        .where(AgentDeployment.agent_id == agent_id, AgentDeployment.is_reference.is_(False))
     ).one()
-    capital = Decimal(str(capital))
-    closed = session.exec(
-        select(Position.realized_pnl, Position.closed_at, Position.size, Position.entry_price)
+    pnl = session.exec(
+        select(func.coalesce(func.sum(Position.realized_pnl), 0))
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .where(
             AgentDeployment.agent_id == agent_id,
+            AgentDeployment.is_reference.is_(False),
             Position.status == PositionStatus.CLOSED,
-            col(Position.realized_pnl).is_not(None),
-            col(Position.closed_at) <= now,
         )
-        .order_by(col(Position.closed_at))
-    ).all()
-    pnls = [Decimal(pnl) for pnl, _, _, _ in closed]
-    if not closed or capital <= 0:
-        return AgentFigures(len(closed), calc.win_rate(pnls), sum(pnls, Decimal(0)), Decimal(0), *[None] * 5)
-
-    pnl_by_day: dict[date, Decimal] = defaultdict(Decimal)
-    for pnl, closed_at, _, _ in closed:
-        pnl_by_day[closed_at.date()] += pnl
-    today = now.date()
-    first_day = closed[0][1].date()
-
-    def window(days: int) -> list[Decimal]:
-        return calc.daily_returns(pnl_by_day, capital, today - timedelta(days=days - 1), today)
-
-    since_inception = calc.daily_returns(pnl_by_day, capital, first_day, today)
-    return AgentFigures(
-        trades_count=len(closed),
-        win_rate=_q(calc.win_rate(pnls)),
-        total_pnl=sum(pnls, Decimal(0)).quantize(Decimal("0.01")),
-        volume_usd=sum((size * price for _, _, size, price in closed), Decimal(0)).quantize(Decimal("0.01")),
-        apr_30d=_q(calc.apr(window(30))),
-        apr_90d=_q(calc.apr(window(90))),
-        apr_si=_q(calc.apr(since_inception)),
-        sharpe_30d=_q(calc.sharpe(window(30))),
-        max_drawdown=_q(calc.max_drawdown(since_inception)),
-    )
+    ).one()
+    return FollowerResults(deployments=deployments, realized_pnl=cents(Decimal(str(pnl))))
 
 
 def refresh_agent_metrics(session: Session, agent_id: int, now: datetime | None = None) -> AgentFigures:
@@ -97,19 +91,44 @@ def refresh_agent_metrics(session: Session, agent_id: int, now: datetime | None 
     return figures
 
 
-def refresh_all_agent_metrics(session: Session, now: datetime | None = None) -> int:
-    """Refresh every agent; returns how many were refreshed."""
+def refresh_all_agent_metrics(
+    session: Session, now: datetime | None = None, progress: Progress | None = None
+) -> int:
+    """Refresh every agent; returns how many were refreshed. `progress` hears after each one."""
+    now = now or utcnow()
     ids = session.exec(select(Agent.id).order_by(col(Agent.id))).all()
-    for agent_id in ids:
+    for done, agent_id in enumerate(ids, start=1):
         refresh_agent_metrics(session, agent_id, now)
+        if progress is not None:
+            progress(done, len(ids), "agents")
     logger.info("refreshed metrics of %d agents", len(ids))
     return len(ids)
 
 
-def _q(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(FOUR_PLACES)
+@dataclass(frozen=True)
+class RebuildReport:
+    agents: int
+    ct_accounts: int
+    started_at: datetime
+    finished_at: datetime
 
 
-def rebuild_all(session: Session, now: datetime | None = None) -> int:
-    """Every figure the platform derives from stored trades, recomputed: the one entry point for rebuilds."""
-    return refresh_all_agent_metrics(session, now)
+def rebuild(session: Session, now: datetime | None = None, progress: Progress | None = None) -> RebuildReport:
+    """Every figure derived from stored trades, recomputed: agents' figures, then CT accounts' impact.
+
+    `progress(done, total, stage)` hears after each agent and once the impact factors are written.
+    """
+    started = utcnow()
+    now = now or started
+    agents = refresh_all_agent_metrics(session, now, progress)
+    accounts = refresh_impact_factors(session, now)
+    session.commit()
+    if progress is not None:
+        progress(agents, agents, "impact factors")
+    logger.info("rebuilt figures of %d agents and impact of %d CT accounts", agents, accounts)
+    return RebuildReport(agents=agents, ct_accounts=accounts, started_at=started, finished_at=utcnow())
+
+
+def rebuild_all(session: Session, now: datetime | None = None, progress: Progress | None = None) -> int:
+    """The one entry point for rebuilds (admin button, demo seed, CLI); returns how many agents."""
+    return rebuild(session, now, progress).agents

@@ -11,7 +11,6 @@ from sqlmodel import Field, SQLModel
 
 from backend.models.common import (
     MONEY,
-    PERCENT,
     RATIO,
     created_at_field,
     decimal_field,
@@ -81,16 +80,19 @@ class Agent(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
-    # Figures computed from closed positions by backend.metrics; NULL until the agent has traded.
+    # Figures of the agent's reference book only (backend.metrics), follower deployments never count; all
+    # fractions (0.10 = 10%; percent is for screens). NULL until the reference book has closed a trade.
     trades_count: int = Field(default=0, nullable=False, index=True)
     win_rate: Decimal | None = decimal_field(RATIO)
     total_pnl: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
     volume_usd: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
-    apr_30d: Decimal | None = Field(default=None, sa_type=PERCENT, index=True)
-    apr_90d: Decimal | None = decimal_field(PERCENT)
-    apr_si: Decimal | None = decimal_field(PERCENT)
+    apr_30d: Decimal | None = Field(default=None, sa_type=RATIO, index=True)
+    apr_90d: Decimal | None = decimal_field(RATIO)
+    apr_si: Decimal | None = decimal_field(RATIO)
     sharpe_30d: Decimal | None = Field(default=None, sa_type=RATIO, index=True)
+    sortino_30d: Decimal | None = decimal_field(RATIO)
     max_drawdown: Decimal | None = decimal_field(RATIO)
+    profit_factor: Decimal | None = decimal_field(RATIO)  # NULL also when nothing was ever lost
     metrics_updated_at: datetime | None = ts_field()
 
     def weights(self) -> dict[str, int]:
@@ -124,7 +126,10 @@ class CtAccount(SQLModel, table=True):
     handle: str = Field(max_length=32, unique=True)
     display_name: str = Field(default="", max_length=64)
     followers_count: int = Field(default=0, nullable=False)
+    # From the reference-book outcomes of its posts over the trailing 90 days (backend.metrics.impact),
+    # resting on `impact_calls` calls; every computation is also kept in ImpactFactorHistory.
     impact_factor: Decimal = decimal_field(RATIO, Decimal("0"), nullable=False)
+    impact_calls: int = Field(default=0, nullable=False, sa_column_kwargs={"server_default": "0"})
     is_active: bool = Field(default=True, nullable=False)
     # Created by the demo seed under a fictional handle: the only accounts the sample feed may post as.
     is_demo: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()})

@@ -39,11 +39,10 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# Precision per kind of number: prices and sizes need many decimals, money six (USDC), percents four.
+# Precision per kind of number: prices and sizes need many decimals, money six (USDC), fractions six.
 PRICE = sa.Numeric(28, 10)
 SIZE = sa.Numeric(28, 10)
 MONEY = sa.Numeric(20, 6)
-PERCENT = sa.Numeric(12, 4)
 RATIO = sa.Numeric(12, 6)
 
 

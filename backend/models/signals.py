@@ -44,11 +44,17 @@ class CtPost(SQLModel, table=True):
 
 
 class Signal(SQLModel, table=True):
-    """One agent's decision to trade a token; at most one per agent, token and 6-hour UTC bucket."""
+    """One agent version's decision to trade a token; at most one per version, token and 6-hour UTC bucket."""
 
     __tablename__ = "signals"
     __table_args__ = (
-        sa.UniqueConstraint("agent_id", "token", "bucket_start", name="uq_signals_agent_token_bucket"),
+        sa.UniqueConstraint(
+            "agent_id",
+            "agent_version_id",
+            "token",
+            "bucket_start",
+            name="uq_signals_agent_version_token_bucket",
+        ),
         sa.Index("ix_signals_agent_created", "agent_id", "created_at"),
     )
 

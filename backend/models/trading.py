@@ -34,7 +34,17 @@ class AgentDeployment(SQLModel, table=True):
     """One user's running copy of an agent on one venue account."""
 
     __tablename__ = "agent_deployments"
-    __table_args__ = (sa.Index("ix_deployments_agent_status", "agent_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_deployments_agent_status", "agent_id", "status"),
+        # One reference book per agent: two workers opening it at once open one.
+        sa.Index(
+            "uq_agent_deployments_reference",
+            "agent_id",
+            unique=True,
+            sqlite_where=sa.text("is_reference"),
+            postgresql_where=sa.text("is_reference"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agents.id")
@@ -201,6 +211,9 @@ class PaperFill(SQLModel, table=True):
 
 
 class PnlSnapshot(SQLModel, table=True):
+    """A book at the end of one UTC day (backend.metrics.snapshots): equity then, the PnL realised during
+    the day, the open positions' PnL at the day's last prices, and the day's cash flow."""
+
     __tablename__ = "pnl_snapshots"
     __table_args__ = (sa.UniqueConstraint("deployment_id", "day", name="uq_pnl_snapshots_deployment_day"),)
 
@@ -210,4 +223,8 @@ class PnlSnapshot(SQLModel, table=True):
     equity: Decimal = decimal_field(MONEY, nullable=False)
     realized_pnl: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
     unrealized_pnl: Decimal = decimal_field(MONEY, Decimal("0"), nullable=False)
+    # Cash that came in during the day (the capital on the day a deployment starts): a flow, not a return.
+    net_flow_usd: Decimal = Field(
+        default=Decimal("0"), sa_type=MONEY, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
     created_at: datetime = created_at_field()

@@ -16,11 +16,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from backend.agents.versions import exit_settings, strategies
 from backend.auth.identity import CurrentUser
-from backend.models import Agent, AgentDeployment, BillingEvent, MarketTick, Position
-from backend.models.enums import BillingKind, CloseReason, PositionStatus, Side
+from backend.deployments.figures import breakdowns, position_breakdown
+from backend.models import Agent, AgentDeployment, MarketTick, Position
+from backend.models.enums import CloseReason, PositionStatus, Side
 from backend.monitor.close import PositionNotFound
-from backend.trading.book import unrealized_pnl
+from backend.trading.book import Breakdown, unrealized_pnl
 from backend.trading.exits import (
     ExitRules,
     OpenPosition,
@@ -85,6 +87,7 @@ class PositionChart:
     realized_pnl: Decimal | None
     entry_fee: Decimal
     exit_fee: Decimal
+    figures: Breakdown  # at the exit once closed, at the last mid while open: the same on every page
     ticks_seen: int  # before downsampling
     close_error: str | None = None  # the venue refused the close and still holds it: retried
     close_attempts: int = 0
@@ -100,12 +103,17 @@ def position_chart(
         select(Position, AgentDeployment, Agent)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .where(Position.id == position_id, AgentDeployment.user_id == user.id)
+        .where(
+            Position.id == position_id,
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
     ).first()
     if row is None:
         raise PositionNotFound(position_id)
     position, deployment, agent = row
-    return _chart(session, position, agent.name, rules_for(agent, deployment, None), now, max_points)
+    settings = exit_settings(strategies(session, [deployment.agent_version_id]), deployment, agent)
+    return _chart(session, position, agent.name, rules_for(settings, deployment, None), now, max_points)
 
 
 def dashboard_charts(
@@ -123,6 +131,7 @@ def dashboard_charts(
         .join(Agent, Agent.id == AgentDeployment.agent_id)
         .where(
             AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
             sa.or_(Position.status != PositionStatus.CLOSED, col(Position.closed_at) >= closed_since),
         )
         .order_by(col(Position.opened_at).desc(), col(Position.id).desc())
@@ -131,10 +140,11 @@ def dashboard_charts(
     live = [r for r in rows if r[0].status != PositionStatus.CLOSED]
     done = sorted((r for r in rows if r[0].status == PositionStatus.CLOSED), key=lambda r: r[0].closed_at)
     rules: dict[int, ExitRules] = {}
+    pinned = strategies(session, (d.agent_version_id for _, d, _ in rows))
     charts = []
     for position, deployment, agent in [*live, *reversed(done)]:
         if deployment.id not in rules:
-            rules[deployment.id] = rules_for(agent, deployment, None)
+            rules[deployment.id] = rules_for(exit_settings(pinned, deployment, agent), deployment, None)
         charts.append(_chart(session, position, agent.name, rules[deployment.id], now, max_points))
     return charts
 
@@ -190,6 +200,7 @@ def _chart(
         realized_pnl=position.realized_pnl,
         entry_fee=position.entry_fee,
         exit_fee=position.exit_fee,
+        figures=position_breakdown(session, position, last[1] if is_open and last else None),
         ticks_seen=total,
         close_error=position.close_error if status == PositionStatus.CLOSING else None,
         close_attempts=position.close_attempts,
@@ -209,8 +220,7 @@ class ClosedPosition:
     entry_price: Decimal
     exit_price: Decimal | None
     realized_pnl: Decimal | None  # net of the venue's fees
-    venue_fees: Decimal  # entry and exit
-    trade_fee: Decimal  # Maxxit's, billed apart
+    figures: Breakdown  # gross, venue fees, Maxxit's fee, profit share, net
     close_reason: CloseReason | None
     opened_at: datetime
     closed_at: datetime | None
@@ -218,21 +228,19 @@ class ClosedPosition:
 
 def recent_closes(session: Session, user: CurrentUser, *, limit: int = 20) -> list[ClosedPosition]:
     """The user's last closed positions, newest close first, with what they cost in fees."""
-    trade_fee = (
-        select(BillingEvent.position_id, func.sum(BillingEvent.amount).label("amount"))
-        .where(BillingEvent.kind == BillingKind.TRADE_FEE)
-        .group_by(BillingEvent.position_id)
-        .subquery()
-    )
     rows = session.exec(
-        select(Position, Agent.name, trade_fee.c.amount)
+        select(Position, Agent.name)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .outerjoin(trade_fee, trade_fee.c.position_id == Position.id)
-        .where(AgentDeployment.user_id == user.id, Position.status == PositionStatus.CLOSED)
+        .where(
+            AgentDeployment.user_id == user.id,
+            col(AgentDeployment.is_reference).is_(False),
+            Position.status == PositionStatus.CLOSED,
+        )
         .order_by(col(Position.closed_at).desc(), col(Position.id).desc())
         .limit(limit)
     ).all()
+    parts = breakdowns(session, [p for p, _ in rows])
     return [
         ClosedPosition(
             position_id=p.id,
@@ -246,13 +254,12 @@ def recent_closes(session: Session, user: CurrentUser, *, limit: int = 20) -> li
             entry_price=p.entry_price,
             exit_price=p.exit_price,
             realized_pnl=p.realized_pnl,
-            venue_fees=p.entry_fee + p.exit_fee,
-            trade_fee=Decimal(fee or 0),
+            figures=parts[p.id],
             close_reason=CloseReason(p.close_reason) if p.close_reason else None,
             opened_at=p.opened_at,
             closed_at=p.closed_at,
         )
-        for p, name, fee in rows
+        for p, name in rows
     ]
 
 

@@ -18,12 +18,16 @@ from sqlmodel import Session, select
 
 from backend import audit
 from backend.auth.identity import CurrentUser
+from backend.billing.trade_fee import is_billable
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
 from backend.models import Agent, AgentDeployment, BillingEvent, Position
 from backend.models.common import utcnow
 from backend.models.enums import BillingKind, BillingStatus, CloseReason, ExecutionVenue, PositionStatus, Side
 from backend.monitor.reconcile import outside_exit
+from backend.trading.book import realized_pnl
+from backend.trading.fees import Beneficiary, FeePolicy, close_lines
+from backend.trading.money import money
 from backend.venues.base import (
     DuplicateClientOrderId,
     Fill,
@@ -39,7 +43,6 @@ from backend.wallets.keys import WalletCipher
 
 logger = logging.getLogger(__name__)
 
-FEE_QUANTUM = Decimal("0.000001")
 CLOSE_REQUESTED = audit.Action.POSITION_CLOSE_REQUESTED
 POSITION_CLOSED = audit.Action.POSITION_CLOSED
 CLOSE_REFUSED = audit.Action.POSITION_CLOSE_REFUSED
@@ -106,7 +109,7 @@ def finish_close(
     *,
     venues: VenueRegistry,
     cipher: WalletCipher,
-    profit_share: Decimal,
+    fees: FeePolicy,
     now: datetime | None = None,
 ) -> Position | None:
     """Send (or find) the reduce-only order of a CLOSING position and record the exit; None if not closing.
@@ -127,7 +130,7 @@ def finish_close(
         adapter, account = trading_account(session, deployment, venue, venues, cipher)
     except InvalidOrder as error:  # we cannot sign for it (agent wallet not approved): a refusal too
         account = VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet)
-        return _refused(session, position, venues.get(venue), account, error, profit_share, now)
+        return _refused(session, position, venues.get(venue), account, error, fees, now)
     cloid = close_order_id(position.id)
     fill = adapter.order_status(account, cloid)
     if fill is None:
@@ -144,8 +147,8 @@ def finish_close(
             # A racing closer may have just filled this very close, leaving nothing to reduce: ask first.
             fill = adapter.order_status(account, cloid)
             if fill is None:
-                return _refused(session, position, adapter, account, error, profit_share, now)
-    return record_close(session, position.id, fill.price, fill.fee, None, profit_share, now, fill=fill)
+                return _refused(session, position, adapter, account, error, fees, now)
+    return record_close(session, position.id, fill.price, fill.fee, None, fees, now, fill=fill)
 
 
 def _refused(
@@ -154,7 +157,7 @@ def _refused(
     adapter: VenueAdapter,
     account: VenueAccount,
     error: VenueError,
-    profit_share: Decimal,
+    fees: FeePolicy,
     now: datetime,
 ) -> Position:
     """The venue said no: closed outside if it no longer holds the position, else still CLOSING, retried.
@@ -172,7 +175,7 @@ def _refused(
     fee = exit.fee_for(position.size) if exit else Decimal(0)
     logger.warning("position %s: %s; gone from the venue: closed outside", position.id, error.reason)
     closed_at = (exit.at if exit else None) or now
-    return record_close(session, position.id, price, fee, CloseReason.EXTERNAL, profit_share, closed_at)
+    return record_close(session, position.id, price, fee, CloseReason.EXTERNAL, fees, closed_at)
 
 
 def _locked_position(session: Session, position_id: int) -> Position:
@@ -225,7 +228,7 @@ def record_close(
     exit_price: Decimal,
     exit_fee: Decimal,
     reason: CloseReason | None,
-    profit_share: Decimal,
+    fees: FeePolicy,
     now: datetime | None = None,
     *,
     fill: Fill | None = None,
@@ -235,17 +238,21 @@ def record_close(
     if position.status == PositionStatus.CLOSED:
         session.commit()
         return position
-    sign = 1 if position.side == Side.LONG else -1
     position.exit_price = exit_price
-    position.exit_fee = exit_fee.quantize(FEE_QUANTUM)
-    position.realized_pnl = (
-        sign * (exit_price - position.entry_price) * position.size - position.entry_fee - position.exit_fee
-    ).quantize(FEE_QUANTUM)
+    position.exit_fee = money(exit_fee)
+    position.realized_pnl = realized_pnl(
+        Side(position.side),
+        position.entry_price,
+        exit_price,
+        position.size,
+        position.entry_fee,
+        position.exit_fee,
+    )
     position.close_reason = reason or position.close_reason or CloseReason.MANUAL
     position.status = PositionStatus.CLOSED
     position.closed_at = (fill.filled_at if fill and fill.filled_at else None) or now or utcnow()
     position.close_error = position.next_close_attempt_at = None  # any earlier refusal is over
-    _bill_profit_share(session, position, profit_share)
+    _bill_close(session, position, fees)
     audit.record(
         session,
         action=POSITION_CLOSED,
@@ -263,29 +270,34 @@ def record_close(
     return position
 
 
-def _bill_profit_share(session: Session, position: Position, share: Decimal) -> None:
-    """10% (PROFIT_SHARE_PCT) of a profitable close to the agent's creator; nothing on a loss."""
-    if position.realized_pnl is None or position.realized_pnl <= 0 or share <= 0:
-        return
-    if position.close_reason == CloseReason.EXTERNAL:  # the trader closed it at the venue, as reconcile rules
-        return
+def _bill_close(session: Session, position: Position, fees: FeePolicy) -> None:
+    """What the close owes (the creator's profit share of a profitable one), for live deployments only."""
     deployment = session.get(AgentDeployment, position.deployment_id)
-    creator_id = session.exec(select(Agent.creator_id).where(Agent.id == deployment.agent_id)).one()
-    insert_or_ignore(
-        session,
-        BillingEvent,
-        {
-            "idempotency_key": f"profit-share:{position.id}",
-            "kind": BillingKind.PROFIT_SHARE.value,
-            "status": BillingStatus.PENDING.value,
-            "user_id": deployment.user_id,
-            "deployment_id": deployment.id,
-            "position_id": position.id,
-            "beneficiary_user_id": creator_id,
-            "amount": (position.realized_pnl * share).quantize(FEE_QUANTUM),
-            "currency": "USDC",
-            "description": f"{share:.0%} profit share to the agent's creator",
-            "created_at": position.closed_at,
-        },
-        ["idempotency_key"],
+    lines = close_lines(
+        fees,
+        billable=is_billable(deployment, position.venue),
+        realized_pnl=position.realized_pnl,
+        reason=CloseReason(position.close_reason),
     )
+    if not lines:
+        return
+    creator_id = session.exec(select(Agent.creator_id).where(Agent.id == deployment.agent_id)).one()
+    for line in lines:
+        insert_or_ignore(
+            session,
+            BillingEvent,
+            {
+                "idempotency_key": f"{line.kind.value.lower().replace('_', '-')}:{position.id}",
+                "kind": BillingKind(line.kind.value).value,
+                "status": BillingStatus.PENDING.value,
+                "user_id": deployment.user_id,
+                "deployment_id": deployment.id,
+                "position_id": position.id,
+                "beneficiary_user_id": creator_id if line.beneficiary == Beneficiary.CREATOR else None,
+                "amount": line.amount,
+                "currency": "USDC",
+                "description": line.description,
+                "created_at": position.closed_at,
+            },
+            ["idempotency_key"],
+        )

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from backend.agents.versions import exit_settings, strategies
 from backend.models import Agent, AgentDeployment, MarketTick, MonitorCycle, Position
 from backend.models.common import utcnow
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side
@@ -117,17 +118,20 @@ class Monitor:
         return report
 
     def _rules(self, session: Session) -> dict[int, ExitRules | None]:
-        """Exit rules per deployment with open positions: its overrides over its agent's settings."""
+        """Exit rules per deployment with open positions: its overrides over its version's settings."""
         positions = Position.__table__
         watched = select(positions.c.deployment_id).where(positions.c.status == PositionStatus.OPEN.value)
         rules: dict[int, ExitRules | None] = {}
-        for deployment, agent in session.exec(
+        rows = session.exec(
             select(AgentDeployment, Agent)
             .join(Agent, Agent.id == AgentDeployment.agent_id)
             .where(col(AgentDeployment.id).in_(watched.distinct()))
-        ):
+        ).all()
+        pinned = strategies(session, (d.agent_version_id for d, _ in rows))
+        for deployment, agent in rows:
             try:
-                rules[deployment.id] = rules_for(agent, deployment, self.time_limit)
+                settings = exit_settings(pinned, deployment, agent)
+                rules[deployment.id] = rules_for(settings, deployment, self.time_limit)
             except ValueError as error:  # unusable stored settings: say so, keep watching the rest
                 logger.error("deployment %s: exit rules unusable: %s", deployment.id, error)
                 rules[deployment.id] = None

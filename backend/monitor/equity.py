@@ -1,10 +1,16 @@
 """Equity over time, per deployment and for the whole account: capital, plus what closed, plus what is open.
 
-A curve steps at each deployment's start (its capital) and at each close (its realised PnL, net of the
-venue's fees; Maxxit's own fees are billed apart), and ends at `now` with the open positions' unrealised PnL
-at their market's last tick. Hyperliquid deployments trade the trader's own account, whose balance holds
-more than this deployment ever put at risk and costs a venue request to read: their capital counts as 0 and
-their curve is PnL since deployment (`capital_known` is False), which the account curve then adds as such.
+A curve steps at each deployment's start (its capital) and at each close (its net PnL: the position's
+breakdown after the venue's fees, Maxxit's trade fee and any profit share), and ends at `now` with the open
+positions' unrealised PnL at their market's last tick. Hyperliquid deployments trade the trader's own
+account, whose balance holds more than this deployment ever put at risk and costs a venue request to read:
+their capital counts as 0 and their curve is PnL since deployment (`capital_known` is False), which the
+account curve then adds as such.
+
+A deployment's capital is a cash flow, never growth: every point also carries the PnL so far, the account
+chart draws that (net PnL), and each curve's `twr` is its time-weighted return, flows taken out, so a new
+$10k paper deployment reads as +$0 and +0%, not +100%. The agents' reference books are the platform's and
+never appear here.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from backend.auth.identity import CurrentUser
+from backend.deployments.figures import breakdowns
 from backend.models import Agent, AgentDeployment, MarketTick, Position
 from backend.models.enums import ExecutionVenue, PositionStatus, Side
 from backend.monitor.charts import downsample
 from backend.trading.book import unrealized_pnl
+from backend.trading.returns import DayEquity, time_weighted_returns
+from backend.trading.returns import twr as compound
 
 ZERO = Decimal(0)
 PointKind = Literal["start", "close", "now"]
@@ -34,6 +43,7 @@ class EquityPoint:
     at: datetime
     equity: Decimal
     kind: PointKind
+    pnl: Decimal = ZERO  # realised so far (and, at "now", the open positions' too): equity less the flows
 
 
 @dataclass(frozen=True)
@@ -43,10 +53,11 @@ class EquityCurve:
     venue: str | None
     capital: Decimal
     capital_known: bool  # False: a Hyperliquid account's, so the curve is PnL since deployment
-    realized_pnl: Decimal
+    realized_pnl: Decimal  # the closes' net PnL, after every fee
     unrealized_pnl: Decimal
     open_positions: int
     points: tuple[EquityPoint, ...]
+    twr: Decimal | None = None  # time-weighted return as a fraction; None with no known capital
 
     @property
     def equity(self) -> Decimal:
@@ -73,7 +84,7 @@ def equity_curves(
     deployments = session.exec(
         select(AgentDeployment, Agent.name)
         .join(Agent, Agent.id == AgentDeployment.agent_id)
-        .where(AgentDeployment.user_id == user.id)
+        .where(AgentDeployment.user_id == user.id, col(AgentDeployment.is_reference).is_(False))
         .order_by(col(AgentDeployment.created_at).desc(), col(AgentDeployment.id).desc())
     ).all()
     ids = [d.id for d, _ in deployments]
@@ -133,15 +144,21 @@ def _curve(
     ordered = sorted(events, key=lambda e: (e.at, e.kind != "start"))
     equity = capital = realized = ZERO
     points: list[EquityPoint] = []
+    steps: list[DayEquity] = []  # one per event: what the time-weighted return is computed over
     for event in ordered:
         equity += event.amount
+        flow = ZERO
         if event.kind == "start":
             capital += event.amount
+            flow = event.amount
         else:
             realized += event.amount
-        points.append(EquityPoint(event.at, equity, event.kind))
+        points.append(EquityPoint(event.at, equity, event.kind, realized))
+        steps.append(DayEquity(event.at.date(), equity, flow))
     if points:
-        points.append(EquityPoint(max(now, points[-1].at), equity + unrealized, "now"))
+        points.append(EquityPoint(max(now, points[-1].at), equity + unrealized, "now", realized + unrealized))
+        steps.append(DayEquity(now.date(), equity + unrealized))
+    twr = compound(time_weighted_returns(steps)) if capital > 0 else None
     kept = downsample([p.equity for p in points], max_points)
     return EquityCurve(
         deployment_id=deployment_id,
@@ -153,15 +170,16 @@ def _curve(
         unrealized_pnl=unrealized,
         open_positions=open_positions,
         points=tuple(points[i] for i in kept),
+        twr=twr,
     )
 
 
 def _closes(session: Session, ids: list[int], now: datetime) -> dict[int, list[_Event]]:
-    """Realised PnL of each closed position by its close time, per deployment."""
+    """Each closed position's net PnL (its breakdown's: after every fee) by its close time, per deployment."""
     if not ids:
         return {}
     rows = session.exec(
-        select(Position.deployment_id, Position.closed_at, Position.realized_pnl)
+        select(Position)
         .where(
             col(Position.deployment_id).in_(ids),
             Position.status == PositionStatus.CLOSED,
@@ -171,9 +189,10 @@ def _closes(session: Session, ids: list[int], now: datetime) -> dict[int, list[_
         )
         .order_by(col(Position.closed_at), col(Position.id))
     ).all()
+    parts = breakdowns(session, rows)
     closes: dict[int, list[_Event]] = defaultdict(list)
-    for deployment_id, closed_at, pnl in rows:
-        closes[deployment_id].append(_Event(closed_at, Decimal(pnl), "close"))
+    for position in rows:
+        closes[position.deployment_id].append(_Event(position.closed_at, parts[position.id].net_pnl, "close"))
     return closes
 
 
@@ -187,7 +206,7 @@ def _unrealized(session: Session, ids: list[int], now: datetime) -> tuple[dict[i
     positions = session.exec(
         select(Position).where(col(Position.deployment_id).in_(ids), Position.status != PositionStatus.CLOSED)
     ).all()
-    mids = _last_ticks(session, {(p.venue, p.market) for p in positions}, now)
+    mids = last_ticks(session, {(p.venue, p.market) for p in positions}, now)
     pnl: dict[int, Decimal] = defaultdict(lambda: ZERO)
     count: dict[int, int] = defaultdict(int)
     for p in positions:
@@ -198,7 +217,7 @@ def _unrealized(session: Session, ids: list[int], now: datetime) -> tuple[dict[i
     return dict(pnl), dict(count)
 
 
-def _last_ticks(
+def last_ticks(
     session: Session, markets: set[tuple[str, str]], now: datetime
 ) -> dict[tuple[str, str], Decimal]:
     """The latest mid at or before `now` of each (venue, market): one grouped query for all of them."""
@@ -222,3 +241,23 @@ def _last_ticks(
         )
     ).all()
     return {(venue, market): Decimal(price) for venue, market, price in rows}
+
+
+def deployment_curve(
+    session: Session, deployment: AgentDeployment, label: str, *, now: datetime, max_points: int = 500
+) -> EquityCurve:
+    """One deployment's curve, whoever owns it: the agent page draws its reference book's with it."""
+    closes = _closes(session, [deployment.id], now)
+    unrealized, open_count = _unrealized(session, [deployment.id], now)
+    capital = _capital(deployment)
+    return _curve(
+        deployment.id,
+        label,
+        deployment.venue,
+        [_Event(deployment.created_at, capital, "start"), *closes.get(deployment.id, [])],
+        unrealized.get(deployment.id, ZERO),
+        open_count.get(deployment.id, 0),
+        capital_known=ExecutionVenue(deployment.venue) == ExecutionVenue.PAPER,
+        now=now,
+        max_points=max_points,
+    )

@@ -51,6 +51,7 @@ class RefusedClose:
     reason: str
     attempts: int
     next_attempt_at: datetime | None
+    is_reference: bool = False  # an agent's reference book (the platform's), not the user's own
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def _findings(session: Session, limit: int) -> tuple[ReconcileFinding, ...]:
 def refused_closes(session: Session, limit: int = 50) -> tuple[RefusedClose, ...]:
     """CLOSING positions carrying a venue's refusal, the most often refused first."""
     rows = session.exec(
-        select(Position, AgentDeployment.user_id, User.address)
+        select(Position, AgentDeployment.user_id, User.address, AgentDeployment.is_reference)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
         .join(User, User.id == AgentDeployment.user_id)
         .where(Position.status == PositionStatus.CLOSING, col(Position.close_error).is_not(None))
@@ -180,6 +181,7 @@ def refused_closes(session: Session, limit: int = 50) -> tuple[RefusedClose, ...
             reason=p.close_error or "",
             attempts=p.close_attempts,
             next_attempt_at=p.next_close_attempt_at,
+            is_reference=bool(reference),
         )
-        for p, user_id, address in rows
+        for p, user_id, address, reference in rows
     )

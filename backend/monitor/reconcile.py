@@ -36,6 +36,8 @@ from backend.models.enums import (
     Side,
 )
 from backend.monitor.budget import Spender, read_weight
+from backend.trading.book import realized_pnl, weighted_entry
+from backend.trading.fills import pro_rata_fee
 from backend.venues.base import Fill, VenueAccount, VenueAdapter, VenueError, VenuePosition
 from backend.venues.registry import VenueRegistry
 from backend.venues.router import preferred_venues
@@ -47,7 +49,6 @@ logger = logging.getLogger(__name__)
 IN_FLIGHT = timedelta(minutes=5)
 # Venues whose books are kept per deployment; every other venue's account is the user's address.
 BOOKS_PER_DEPLOYMENT = frozenset({ExecutionVenue.PAPER})
-MONEY_QUANTUM = Decimal("0.000001")
 PRICE_QUANTUM = Decimal("1e-10")
 LIVE_STATUSES = (DeploymentStatus.ACTIVE, DeploymentStatus.PAUSED)
 
@@ -96,7 +97,7 @@ class OutsideExit:
         """The share of the closing order's fee a row of `size` pays (none at a mid)."""
         if not self.size:
             return Decimal(0)
-        return (self.fee * min(Decimal(1), size / self.size)).quantize(MONEY_QUANTUM)
+        return pro_rata_fee(self.fee, size, self.size)
 
 
 @dataclass
@@ -310,13 +311,11 @@ def _close_outside(context: _Context, market: str, side: Side, rows: Sequence[Po
     for row in rows:
         price = exit.price if exit else row.entry_price  # no price at all: a flat close, fees still count
         fee = exit.fee_for(row.size) if exit else Decimal(0)
-        direction = 1 if side == Side.LONG else -1
-        pnl = direction * (price - row.entry_price) * row.size - row.entry_fee - fee
         row.status = PositionStatus.CLOSED
         row.close_reason = CloseReason.EXTERNAL
         row.exit_price = price
         row.exit_fee = fee
-        row.realized_pnl = pnl.quantize(MONEY_QUANTUM)
+        row.realized_pnl = realized_pnl(side, row.entry_price, price, row.size, row.entry_fee, fee)
         row.closed_at = (exit.at if exit else None) or context.now
         details = {
             "side": side.value,
@@ -346,8 +345,8 @@ def _correct_size(context: _Context, position: VenuePosition, rows: list[Positio
     newest = rows[-1]
     old_size, old_entry = newest.size, newest.entry_price
     if difference > 0:  # added to outside: that part priced at the venue's average entry
-        total = old_entry * old_size + position.entry_price * difference
-        newest.entry_price = (total / (old_size + difference)).quantize(PRICE_QUANTUM)
+        entry = weighted_entry(old_size, old_entry, difference, position.entry_price)
+        newest.entry_price = entry.quantize(PRICE_QUANTUM)  # a price, to the column's scale: not money
     newest.size = old_size + difference
     details = {
         "side": position.side.value,

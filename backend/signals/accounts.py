@@ -48,6 +48,7 @@ class CtAccountAdmin(BaseModel):
     status: AccountStatus
     followers_count: int
     impact_factor: Decimal
+    impact_calls: int  # the calls the impact factor rests on (reference-book trades, trailing 90 days)
     posts_count: int
     signal_posts_count: int
     last_post_at: datetime | None
@@ -245,6 +246,7 @@ def _admin_rows(session: Session, condition: sa.ColumnElement[bool]) -> list[CtA
             status="active" if account.is_active else "paused",
             followers_count=account.followers_count,
             impact_factor=account.impact_factor,
+            impact_calls=account.impact_calls,
             posts_count=n_posts or 0,
             signal_posts_count=n_signals or 0,
             last_post_at=last_post_at,

@@ -94,7 +94,11 @@ def own_executions(
     rows = session.exec(
         select(SignalExecution)
         .join(AgentDeployment, col(AgentDeployment.id) == col(SignalExecution.deployment_id))
-        .where(col(SignalExecution.signal_id).in_(signal_ids), AgentDeployment.user_id == viewer.id)
+        .where(
+            col(SignalExecution.signal_id).in_(signal_ids),
+            AgentDeployment.user_id == viewer.id,
+            col(AgentDeployment.is_reference).is_(False),
+        )
         .order_by(col(SignalExecution.deployment_id))
     ).all()
     mine: dict[int, list[OwnExecution]] = {}

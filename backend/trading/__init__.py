@@ -14,5 +14,7 @@ about to compute a fee, a size or a PnL anywhere else, call a function here inst
 - `fees`: the platform's trade fee and profit share as billing lines
 - `exits`: stop loss, take profit, trailing stop, time limit; per price and per candle
 - `returns`: time-weighted returns, APR, Sharpe, Sortino, drawdown, win rate, profit factor
+- `figures`: a book's figures (APR, Sharpe, Sortino, drawdown, win rate, profit factor) from its closes
+- `impact`: a CT account's impact factor from the reference-book outcomes of its calls
 - `replay`: stored signals and prices in, trades and an equity curve out, through the calls above
 """

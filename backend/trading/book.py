@@ -34,6 +34,13 @@ def unrealized_pnl(side: Side, entry: Decimal, price: Decimal, size: Decimal) ->
     return _direction(side) * (price - entry) * size
 
 
+def weighted_entry(size: Decimal, entry: Decimal, added: Decimal, price: Decimal) -> Decimal:
+    """The entry of `size` at `entry` after adding `added` at `price`: the size-weighted mean, unrounded."""
+    if size < 0 or added < 0 or size + added == 0:
+        raise ValueError("sizes must not be negative and must not both be zero")
+    return (size * entry + added * price) / (size + added)
+
+
 def realized_pnl(
     side: Side, entry: Decimal, exit: Decimal, size: Decimal, entry_fee: Decimal, exit_fee: Decimal
 ) -> Decimal:
@@ -81,7 +88,7 @@ def apply_fill(
         return FillEffect(NetPosition(signed, price, leverage), ZERO)
     new_size = held.size + signed
     if (held.size > 0) == is_buy:  # adding: size-weighted entry
-        entry = (abs(held.size) * held.entry_price + size * price) / abs(new_size)
+        entry = weighted_entry(abs(held.size), held.entry_price, size, price)
         return FillEffect(NetPosition(new_size, entry, leverage), ZERO)
     closed = min(size, abs(held.size))
     realized = gross_pnl(held.side, held.entry_price, price, closed)
@@ -122,6 +129,16 @@ class Breakdown:
     @property
     def total_fees(self) -> Decimal:
         return self.venue_fees + self.platform_fee + self.profit_share
+
+
+def total(parts: Iterable[Breakdown]) -> Breakdown:
+    """Several positions' breakdowns summed part by part: a deployment's or an account's figures."""
+    sums = [ZERO] * 6
+    for part in parts:
+        values = (part.gross_pnl, part.entry_fee, part.exit_fee, part.platform_fee, part.profit_share)
+        for i, value in enumerate((*values, part.net_pnl)):
+            sums[i] += value
+    return Breakdown(*sums)
 
 
 def breakdown(

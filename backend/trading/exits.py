@@ -330,3 +330,24 @@ def _take_factor(side: Side, rules: ExitRules) -> Decimal:
     if factors.take is None:
         raise ValueError("no take-profit is set")
     return factors.take
+
+
+def candle_is_quiet(position: OpenPosition, rules: ExitRules, candle: Candle) -> bool:
+    """True when the candle can neither close the position nor better its best price.
+
+    Then `evaluate_candle` would return no exit and the same best price, so a replay may skip it (most
+    candles of a long replay are quiet). With no new best the stop line is one line for the whole candle,
+    and it is at least as tight as the hard stop: every price strictly inside it and the target, before
+    the time limit, leaves the position open.
+    """
+    if rules.time_limit is not None and candle.at - position.opened_at >= rules.time_limit:
+        return False
+    f = rules._long if position.side == Side.LONG else rules._short
+    prices = (candle.open, candle.high, candle.low, candle.close)
+    worst, best = (min(prices), max(prices)) if position.side == Side.LONG else (max(prices), min(prices))
+    if f.beyond(best, position.best_price):
+        return False
+    stop, _ = _stop(f, rules, position.entry_price, position.best_price)
+    if not f.beyond(worst, stop):
+        return False
+    return f.take is None or f.beyond(position.entry_price * f.take, best)

@@ -1,19 +1,70 @@
-"""Pure performance math on Decimals. Returns are fractions of capital per day (0.01 = +1%)."""
+"""Pure performance math on Decimals. Every figure is a fraction (0.01 = +1%); percent is for screens only.
+
+Returns are time-weighted: a day's return is the change of equity over what was at work that day, with the
+day's cash flows (a deposit, a new deployment's capital) taken out first. A $10k deposit is a flow, not a
++100% day, so a book's figures do not move when money is added to it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 DAYS_PER_YEAR = Decimal(365)
 ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class DayEquity:
+    """A book at the end of one UTC day: its equity then, and the net cash that came in during the day."""
+
+    day: date
+    equity: Decimal
+    flow: Decimal = ZERO  # deposits (and a new deployment's capital) positive, withdrawals negative
+
+
+def time_weighted_returns(days: Sequence[DayEquity]) -> list[Decimal]:
+    """One return per day: (equity - flow - previous equity) / (previous equity + flow).
+
+    Flows count as arriving at the start of their day, so the money was at work that day. A day with nothing
+    at work (before the first deposit) returns zero rather than dividing by it.
+    """
+    returns = []
+    previous = ZERO
+    for d in days:
+        base = previous + d.flow
+        returns.append((d.equity - base) / base if base > 0 else ZERO)
+        previous = d.equity
+    return returns
+
+
+def equity_from_pnl(
+    pnl_by_day: Mapping[date, Decimal],
+    capital: Decimal,
+    first: date,
+    last: date,
+    flows: Mapping[date, Decimal] | None = None,
+) -> list[DayEquity]:
+    """A book that starts with `capital` on `first` and moves by each day's PnL (and any later flows)."""
+    if capital <= 0:
+        raise ValueError("capital must be positive")
+    flows = flows or {}
+    series, equity = [], ZERO
+    for i in range((last - first).days + 1):
+        day = first + timedelta(days=i)
+        flow = flows.get(day, ZERO) + (capital if i == 0 else ZERO)
+        equity += flow + pnl_by_day.get(day, ZERO)
+        series.append(DayEquity(day, equity, flow))
+    return series
 
 
 def daily_returns(
     pnl_by_day: Mapping[date, Decimal], capital: Decimal, first: date, last: date
 ) -> list[Decimal]:
-    """One return per calendar day from `first` to `last` inclusive; days without a close return zero.
+    """Time-weighted returns, one per calendar day from `first` to `last`; days without a close return zero.
 
     Zero days count: a strategy that trades once a month is not as steady as its few trades suggest.
     """
@@ -21,15 +72,22 @@ def daily_returns(
         raise ValueError("capital must be positive")
     if last < first:
         return []
-    days = (last - first).days + 1
-    return [pnl_by_day.get(first + timedelta(days=i), ZERO) / capital for i in range(days)]
+    return time_weighted_returns(equity_from_pnl(pnl_by_day, capital, first, last))
+
+
+def twr(returns: Iterable[Decimal]) -> Decimal:
+    """The compounded return over the period: the product of (1 + r) less one."""
+    growth = ONE
+    for r in returns:
+        growth *= ONE + r
+    return growth - ONE
 
 
 def apr(returns: Sequence[Decimal]) -> Decimal | None:
-    """Simple annualised return in percent (no compounding), as the old platform showed it."""
+    """Simple annualised return as a fraction: mean daily return times 365 (no compounding)."""
     if not returns:
         return None
-    return sum(returns, ZERO) / len(returns) * DAYS_PER_YEAR * 100
+    return sum(returns, ZERO) / len(returns) * DAYS_PER_YEAR
 
 
 def sharpe(returns: Sequence[Decimal]) -> Decimal | None:
@@ -44,14 +102,35 @@ def sharpe(returns: Sequence[Decimal]) -> Decimal | None:
     return mean / variance.sqrt() * DAYS_PER_YEAR.sqrt()
 
 
+def downside_deviation(returns: Sequence[Decimal], target: Decimal = ZERO) -> Decimal:
+    """Root mean square of the shortfalls below `target`, over every day (days above count as zero)."""
+    if not returns:
+        return ZERO
+    return (sum((min(r - target, ZERO) ** 2 for r in returns), ZERO) / len(returns)).sqrt()
+
+
+def sortino(returns: Sequence[Decimal]) -> Decimal | None:
+    """Mean daily return over the downside deviation, annualised with sqrt(365).
+
+    Only losing days count as risk: a strategy with big up days is not punished for them as Sharpe does.
+    None when undefined (fewer than two days, or no losing day at all).
+    """
+    if len(returns) < 2:
+        return None
+    downside = downside_deviation(returns)
+    if downside == 0:
+        return None
+    return sum(returns, ZERO) / len(returns) / downside * DAYS_PER_YEAR.sqrt()
+
+
 def max_drawdown(returns: Sequence[Decimal]) -> Decimal:
-    """Largest fall from a peak of the equity curve built from the returns, as a fraction (0.25 = -25%)."""
-    equity = Decimal(1)
+    """Largest fall from a peak of the compounded equity curve, as a fraction (0.25 = -25%)."""
+    equity = ONE
     peak = equity
     worst = ZERO
     for r in returns:
         # A wiped-out account stays at zero: a drawdown is never more than 100%.
-        equity = max(equity + r, ZERO)
+        equity = max(equity * (ONE + r), ZERO)
         peak = max(peak, equity)
         worst = max(worst, (peak - equity) / peak if peak > 0 else ZERO)
     return worst

@@ -61,6 +61,12 @@ class SizingSkip:
         return f"{self.category}: {self.detail}"
 
 
+def trade_leverage(limits: RiskLimits, rules: MarketRules | None) -> Decimal:
+    """The leverage a trade is sized at: the cap asked for (else 1x), never above the market's maximum."""
+    asked = limits.leverage_cap or Decimal(1)
+    return asked if rules is None else min(asked, rules.max_leverage)
+
+
 def size_trade(
     score: Decimal, balance: Balance, mid: Decimal, rules: MarketRules, limits: RiskLimits
 ) -> TradeSize | SizingSkip:
@@ -72,7 +78,7 @@ def size_trade(
         detail = f"${balance.available:.2f} available, ${reserve:.2f} kept in reserve"
         return SizingSkip(INSUFFICIENT_BALANCE, detail)
     margin = min(balance.available * TIER_SHARES[tier] * PROFILE_SCALE[limits.profile], spendable)
-    leverage = min(limits.leverage_cap or Decimal(1), rules.max_leverage)
+    leverage = trade_leverage(limits, rules)
     notional = margin * leverage
     if limits.max_trade_usd is not None:
         notional = min(notional, limits.max_trade_usd)

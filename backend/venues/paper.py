@@ -26,6 +26,7 @@ from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue, Side
 from backend.prices.feed import PriceFeed
 from backend.prices.markets import MARKETS
+from backend.trading.book import NetPosition, account_balance, apply_fill
 from backend.trading.fills import FillModel
 from backend.venues import paper_batch
 from backend.venues.base import (
@@ -44,8 +45,6 @@ from backend.venues.base import (
 
 logger = logging.getLogger(__name__)
 
-BPS = Decimal("0.0001")
-FEE_QUANTUM = Decimal("0.000001")
 MIN_NOTIONAL = Decimal("10")
 
 
@@ -79,16 +78,22 @@ class PaperVenue:
         engine: Engine,
         feed: PriceFeed,
         *,
+        fills: FillModel | None = None,
         slippage_bps: Decimal = Decimal("5"),
         taker_fee_bps: Decimal = Decimal("4.5"),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """`fills` is the core's fill model; without one it is built from the bps settings."""
         self._engine = engine
         self._feed = feed
-        self._slippage = slippage_bps * BPS
-        self._fee_rate = taker_fee_bps * BPS
+        self._fills = fills or FillModel.from_bps(slippage_bps, taker_fee_bps)
         self._clock = clock
         self._markets = paper_markets()
+
+    @property
+    def fill_model(self) -> FillModel:
+        """How this venue fills: replays of its trades ask the same model."""
+        return self._fills
 
     def markets(self) -> dict[str, MarketRules]:
         return dict(self._markets)
@@ -103,10 +108,7 @@ class PaperVenue:
             book = self._book(session, account.deployment_id)
             positions = self._positions(session, account.deployment_id)
         mids = self.mids() if positions else {}
-        unrealized = sum((_unrealized(p, mids[p.market]) for p in positions), Decimal(0))
-        margin = sum((abs(p.size) * p.entry_price / p.leverage for p in positions), Decimal(0))
-        equity = book.cash + unrealized
-        return Balance(equity=equity, available=max(equity - margin, Decimal(0)))
+        return account_balance(book.cash, _held(positions), mids)
 
     def positions(self, account: VenueAccount) -> list[VenuePosition]:
         with Session(self._engine, expire_on_commit=False) as session:
@@ -119,7 +121,7 @@ class PaperVenue:
                 size=abs(p.size),
                 entry_price=p.entry_price,
                 leverage=p.leverage,
-                unrealized_pnl=_unrealized(p, mids[p.market]),
+                unrealized_pnl=_net(p).unrealized(mids[p.market]),
             )
             for p in rows
         ]
@@ -173,12 +175,11 @@ class PaperVenue:
 
     def open_many(self, orders: Sequence[paper_batch.PaperOrder]) -> dict[str, Fill | VenueError]:
         """Many accounts' open orders in one transaction; per client order id, its fill or its refusal."""
-        model = FillModel(slippage=self._slippage, taker_fee=self._fee_rate)
         results = paper_batch.open_many(
             self._engine,
             orders,
             markets=self._markets,
-            model=model,
+            model=self._fills,
             mid_at=self._feed.price_at,
             now=self._clock(),
         )
@@ -195,8 +196,7 @@ class PaperVenue:
             raise InvalidOrder(f"size {order.size} rounds to zero at {rules.size_decimals} decimals")
         now = self._clock()
         mid = self._feed.price_at(order.market, now)
-        slip = 1 + self._slippage if is_buy else 1 - self._slippage
-        price = rules.round_price(mid * slip)
+        price = self._fills.price(mid, is_buy=is_buy, rules=rules)
         try:
             with Session(self._engine, expire_on_commit=False) as session, session.begin():
                 fill = self._book_fill(session, account.deployment_id, order, rules, size, price, is_buy, now)
@@ -228,24 +228,20 @@ class PaperVenue:
     ) -> PaperFill:
         book = self._book(session, deployment_id, lock=True)
         position = session.get(PaperPosition, (deployment_id, order.market), with_for_update=True)
-        held = position.size if position is not None else Decimal(0)
-        signed = size if is_buy else -size
-        if order.reduce_only and (held == 0 or (held > 0) == is_buy or size > abs(held)):
+        held = _net(position) if position is not None and position.size != 0 else None
+        if order.reduce_only and (held is None or (held.size > 0) == is_buy or size > abs(held.size)):
             raise InvalidOrder(f"reduce-only order of {size} {order.market} has no position to reduce")
         notional = size * price
         if not order.reduce_only and notional < rules.min_notional:
             raise InvalidOrder(f"order value ${notional:.2f} is below the ${rules.min_notional} minimum")
-        fee = (notional * self._fee_rate).quantize(FEE_QUANTUM)
-        realized = Decimal(0)
-        if held != 0 and (held > 0) != is_buy:  # reduces (or flips) the position
-            closed = min(size, abs(held))
-            direction = 1 if held > 0 else -1
-            realized = ((price - position.entry_price) * closed * direction).quantize(FEE_QUANTUM)
+        fee = self._fills.fee(size, price)
         if order.reduce_only:
-            leverage = position.leverage
+            leverage = held.leverage
         else:
             leverage = min(order.leverage, rules.max_leverage)
-            self._check_margin(session, book, deployment_id, notional / leverage + fee)
+            needed = NetPosition(size, price, leverage).margin + fee
+            self._check_margin(session, book, deployment_id, needed)
+        effect = apply_fill(held, is_buy=is_buy, size=size, price=price, leverage=leverage)
         fill = PaperFill(
             deployment_id=deployment_id,
             client_order_id=order.client_order_id,
@@ -255,42 +251,15 @@ class PaperVenue:
             price=price,
             fee=fee,
             reduce_only=order.reduce_only,
-            realized_pnl=realized,
+            realized_pnl=effect.realized,
             created_at=now,
         )
         session.add(fill)
-        book.cash = book.cash - fee + realized
+        book.cash = book.cash - fee + effect.realized
         book.updated_at = now
-        self._apply(session, position, deployment_id, order.market, held, signed, price, leverage, now)
+        _store(session, position, deployment_id, order.market, effect.position, now)
         session.flush()  # the unique client order id is checked here, inside the transaction
         return fill
-
-    @staticmethod
-    def _apply(
-        session: Session,
-        position: PaperPosition | None,
-        deployment_id: int,
-        market: str,
-        held: Decimal,
-        signed: Decimal,
-        price: Decimal,
-        leverage: Decimal,
-        now: datetime,
-    ) -> None:
-        new_size = held + signed
-        if position is None:
-            position = PaperPosition(deployment_id=deployment_id, market=market, size=0, entry_price=price)
-            session.add(position)
-        if held == 0 or (held > 0) == (signed > 0):  # opening or adding: size-weighted entry
-            position.entry_price = (abs(held) * position.entry_price + abs(signed) * price) / abs(new_size)
-        elif new_size != 0 and (new_size > 0) != (held > 0):  # flipped: the remainder opened at this price
-            position.entry_price = price
-        if new_size == 0:
-            session.delete(position)
-            return
-        position.size = new_size
-        position.leverage = leverage
-        position.updated_at = now
 
     def _check_margin(
         self, session: Session, book: PaperAccount, deployment_id: int, needed: Decimal
@@ -302,9 +271,7 @@ class PaperVenue:
     def _available(self, session: Session, book: PaperAccount, deployment_id: int) -> Decimal:
         positions = self._positions(session, deployment_id)
         mids = self._feed.mids(self._clock(), [p.market for p in positions]) if positions else {}
-        unrealized = sum((_unrealized(p, mids[p.market]) for p in positions), Decimal(0))
-        margin = sum((abs(p.size) * p.entry_price / p.leverage for p in positions), Decimal(0))
-        return book.cash + unrealized - margin
+        return account_balance(book.cash, _held(positions), mids).available
 
     @staticmethod
     def _book(session: Session, deployment_id: int, lock: bool = False) -> PaperAccount:
@@ -321,8 +288,36 @@ class PaperVenue:
         return list(session.exec(query.order_by(sa.text("market"))))
 
 
-def _unrealized(position: PaperPosition, mid: Decimal) -> Decimal:
-    return (mid - position.entry_price) * position.size
+def _net(position: PaperPosition) -> NetPosition:
+    return NetPosition(position.size, position.entry_price, position.leverage)
+
+
+def _held(positions: list[PaperPosition]) -> list[tuple[str, NetPosition]]:
+    return [(p.market, _net(p)) for p in positions]
+
+
+def _store(
+    session: Session,
+    row: PaperPosition | None,
+    deployment_id: int,
+    market: str,
+    position: NetPosition | None,
+    now: datetime,
+) -> None:
+    """Write the book's net position after a fill: deleted when flat, created when new."""
+    if position is None:
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        row = PaperPosition(
+            deployment_id=deployment_id, market=market, size=0, entry_price=position.entry_price
+        )
+        session.add(row)
+    row.size = position.size
+    row.entry_price = position.entry_price
+    row.leverage = position.leverage
+    row.updated_at = now
 
 
 def _to_fill(fill: PaperFill) -> Fill:

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from backend.config import Settings
 from backend.models.enums import ExecutionVenue
 from backend.prices.factory import build_price_feed
+from backend.trading.fills import FillModel
 from backend.venues.base import VenueAdapter, VenueError
 from backend.venues.paper import PaperVenue
 
@@ -40,8 +41,7 @@ def build_venues(settings: Settings, engine: Engine) -> VenueRegistry:
     paper = PaperVenue(
         engine,
         build_price_feed(settings),
-        slippage_bps=settings.paper_slippage_bps,
-        taker_fee_bps=settings.paper_taker_fee_bps,
+        fills=FillModel.from_bps(settings.paper_slippage_bps, settings.paper_taker_fee_bps),
     )
     return VenueRegistry(
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -163,12 +164,16 @@ def _stops(chart: PositionChart) -> list[Decimal]:
 
 
 def equity_figure(curve: EquityCurve, *, height: int = 220) -> go.Figure:
-    """Equity (or PnL, for a Hyperliquid account) stepping at each close, then today's open PnL."""
+    """A deployment's equity (PnL for a Hyperliquid account) stepping at each close, then today's open PnL.
+
+    The whole account draws its net PnL: deployments' capital are deposits, and a deposit is not growth.
+    """
+    net = curve.deployment_id is None or not curve.capital_known
     figure = go.Figure(
         go.Scatter(
             x=[p.at for p in curve.points],
-            y=[float(p.equity) for p in curve.points],
-            name="Equity" if curve.capital_known else "PnL",
+            y=[float(p.pnl if curve.deployment_id is None else p.equity) for p in curve.points],
+            name="Net PnL" if net else "Equity",
             mode="lines+markers",
             line={"color": ACCENT, "shape": "hv", "width": 2},
             marker={"size": 5},
@@ -177,4 +182,40 @@ def equity_figure(curve: EquityCurve, *, height: int = 220) -> go.Figure:
     )
     figure = _dark_layout(figure, height=height, revision=f"equity-{curve.deployment_id or 'account'}")
     figure.update_layout(showlegend=False, yaxis={"tickprefix": "$", "tickformat": ",.2f"})
+    return figure
+
+
+VERSION = "#9b9ef0"  # Radix iris 10: the agent's version changes
+
+
+def reference_figure(
+    curve: EquityCurve, versions: list[tuple[int, datetime]], *, height: int = 260
+) -> go.Figure:
+    """The reference book's equity with a dashed line and a "v2" label where each later version began."""
+    figure = equity_figure(curve, height=height)
+    start = curve.points[0].at if curve.points else None
+    for number, at in versions:
+        if number == 1 or (start is not None and at < start):
+            continue  # version 1 is where the curve starts
+        figure.add_shape(
+            type="line",
+            xref="x",
+            yref="paper",
+            x0=at,
+            x1=at,
+            y0=0,
+            y1=1,
+            line={"color": VERSION, "width": 1, "dash": "dot"},
+        )
+        figure.add_annotation(
+            x=at,
+            y=1,
+            xref="x",
+            yref="paper",
+            text=f"v{number}",
+            showarrow=False,
+            yanchor="bottom",
+            font={"color": VERSION, "size": 11},
+        )
+    figure.update_layout(uirevision=f"reference-{curve.deployment_id}")
     return figure

@@ -43,12 +43,39 @@ def percent(value: Decimal | None, *, fraction: bool = False, signed: bool = Fal
     return f"{sign}{number:,.{places}f}%"
 
 
+def apr(value: Decimal | None) -> str:
+    """An APR held as a fraction (0.245) as a signed percent ("+24.5%")."""
+    return percent(value, fraction=True, signed=True)
+
+
+def profit_factor(value: Decimal | None, trades: int) -> str:
+    """Gross profit over gross loss ("2.15"); with trades but no loss it is undefined, and says why."""
+    if value is None:
+        return "no losses" if trades else NO_TRADES
+    return f"{value:,.2f}"
+
+
+def impact(value: Decimal, calls: int) -> str:
+    """An impact factor with the calls it rests on ("0.42 · 12 calls"); none yet without calls."""
+    if calls == 0:
+        return "no calls yet"
+    return f"{value:+.2f} · {calls:,} call{'' if calls == 1 else 's'}"
+
+
 def money(value: Decimal | None, *, signed: bool = True, places: int = 2) -> str:
     """Dollars with a leading sign for PnL ("+$12.50", "-$3.00"); unsigned for volume."""
     if value is None:
         return NO_TRADES
     sign = "-" if value < 0 else "+" if signed and value > 0 else ""
     return f"{sign}${abs(value):,.{places}f}"
+
+
+def fee_detail(venue_fees: Decimal, platform_fee: Decimal, profit_share: Decimal) -> str:
+    """What a position's fees are made of, as the tooltip under a fees figure shows it."""
+    parts = [f"{money(venue_fees, signed=False)} venue", f"{money(platform_fee, signed=False)} Maxxit"]
+    if profit_share:
+        parts.append(f"{money(profit_share, signed=False)} profit share")
+    return " + ".join(parts)
 
 
 def ratio(value: Decimal | None, places: int = 2) -> str:

@@ -6,7 +6,7 @@ import reflex as rx
 
 
 def dom_id(field: str) -> str:
-    """`stoploss` -> `stop-loss-pct`, for element ids tests and labels refer to."""
+    """`take_profit` -> `take-profit`, for element ids tests and labels refer to."""
     return field.replace("_", "-")
 
 

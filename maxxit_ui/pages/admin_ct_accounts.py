@@ -1,4 +1,5 @@
-"""Admin: CT accounts `/admin/ct-accounts`: followed accounts and their counts; add, pause, resume, remove."""
+"""Admin: CT accounts `/admin/ct-accounts`: followed accounts and their counts; add, pause, resume, remove;
+rebuild every agent's figures and every account's impact factor."""
 
 from __future__ import annotations
 
@@ -147,6 +148,47 @@ def _row(row: CtAccountRow) -> rx.Component:
     )
 
 
+def _rebuild() -> rx.Component:
+    """Recompute every agent's figures and every account's impact factor from stored trades."""
+    return card(
+        rx.flex(
+            rx.vstack(
+                section_title("Metrics"),
+                rx.text(
+                    "Agents' figures come from their reference books; impact factors from those books' "
+                    "trades of each account's posts over 90 days. Rebuild them from stored trades.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+                flex="1",
+                min_width="240px",
+            ),
+            rx.button(
+                rx.icon("refresh_cw", size=16),
+                "Rebuild metrics",
+                on_click=S.rebuild,
+                loading=S.rebuilding,
+                id="rebuild-metrics",
+            ),
+            gap="12px",
+            wrap="wrap",
+            align="center",
+            width="100%",
+        ),
+        rx.cond(
+            S.rebuild_label != "",
+            rx.vstack(
+                rx.progress(value=S.rebuild_pct, max=100, size="3", id="rebuild-progress"),
+                rx.text(S.rebuild_label, size="2", id="rebuild-label"),
+                spacing="2",
+                width="100%",
+                margin_top="12px",
+            ),
+        ),
+    )
+
+
 def _confirm_dialog() -> rx.Component:
     return confirm_dialog(
         title=["Stop following ", S.confirm_handle, "?"],
@@ -184,6 +226,7 @@ def _content() -> rx.Component:
             overflow_x="auto",
         ),
         rx.link("All posts →", href=POSTS_ROUTE, size="2", id="all-posts-link"),
+        _rebuild(),
         _confirm_dialog(),
         spacing="4",
         width="100%",

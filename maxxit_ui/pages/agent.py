@@ -13,7 +13,7 @@ from maxxit_ui.components.layout import (
     section_title,
 )
 from maxxit_ui.components.tables import data_table, figure, figure_cell, key_value, text_cell, venue_badge
-from maxxit_ui.state.agent import AccountRow, AgentState, FigureTile, PositionRow, SignalRow
+from maxxit_ui.state.agent import AccountRow, AgentState, FigureTile, PositionRow, SignalRow, VersionRow
 from maxxit_ui.state.auth import AuthState
 
 ROUTE = "/agents/[agent_id]"
@@ -72,6 +72,9 @@ def _header() -> rx.Component:
             ),
             rx.text("·", color_scheme="gray"),
             rx.text(s.active_deployments, size="2", color_scheme="gray"),
+            rx.text("·", color_scheme="gray"),
+            rx.badge(s.leverage, " leverage", color_scheme="gray", variant="soft", id="agent-leverage"),
+            rx.badge(s.version, color_scheme="iris", variant="soft", id="agent-version"),
             rx.cond(
                 s.metrics_updated != "",
                 rx.text("· figures as of ", s.metrics_updated, size="2", color_scheme="gray"),
@@ -100,12 +103,27 @@ def _figure_tile(tile: FigureTile) -> rx.Component:
 
 
 def _figures() -> rx.Component:
-    return rx.grid(
-        rx.foreach(AgentState.figures, _figure_tile),
-        columns=rx.breakpoints(initial="2", sm="3", lg="5"),
-        spacing="3",
+    """The reference book's figures, then followers' own results apart (they never move the figures)."""
+    s = AgentState
+    return rx.vstack(
+        rx.grid(
+            rx.foreach(s.figures, _figure_tile),
+            columns=rx.breakpoints(initial="2", sm="3", lg="5"),
+            spacing="3",
+            width="100%",
+            id="agent-figures",
+        ),
+        rx.text(
+            "Figures are the agent's reference book: standard paper capital taking every signal. ",
+            s.followers_summary,
+            " ",
+            figure(s.followers_pnl, s.followers_pnl_tone, size="2", id="followers-pnl"),
+            size="2",
+            color_scheme="gray",
+            id="followers-summary",
+        ),
+        spacing="2",
         width="100%",
-        id="agent-figures",
     )
 
 
@@ -136,12 +154,45 @@ def _strategy() -> rx.Component:
     )
 
 
+def _track_record() -> rx.Component:
+    """The reference book's equity (every signal, standard capital), each version marked where it began."""
+    return card(
+        section_title("Track record"),
+        rx.text(
+            "The agent's reference book: a paper account of standard capital that takes every signal with the"
+            " agent's own sizing, leverage and exits. Dotted lines mark new versions.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            AgentState.has_equity,
+            rx.box(
+                rx.plotly(data=AgentState.equity_figure, config={"displayModeBar": False}, width="100%"),
+                id="equity-chart",
+                width="100%",
+                min_height="260px",
+            ),
+            empty_message("No trades yet.", element_id="equity-empty"),
+        ),
+    )
+
+
+def _version_row(row: VersionRow) -> rx.Component:
+    return rx.table.row(
+        text_cell(row["number"], weight="medium"),
+        text_cell(row["date"], color_scheme="gray", white_space="nowrap"),
+        text_cell(row["note"]),
+        text_cell(row["settings"], color_scheme="gray"),
+    )
+
+
 def _account_row(row: AccountRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row["handle"], weight="medium", size="2")),
         text_cell(row["display_name"], color_scheme="gray"),
         figure_cell(row["followers"]),
         figure_cell(row["impact"], row["impact_tone"]),
+        figure_cell(row["calls"]),
     )
 
 
@@ -202,14 +253,26 @@ def _activity() -> rx.Component:
             "Followed CT accounts",
             s.accounts,
             data_table(
-                ("Handle", "Name", "Followers", "Impact factor"),
+                ("Handle", "Name", "Followers", "Impact factor", "Calls (90d)"),
                 s.accounts,
                 _account_row,
                 element_id="accounts-table",
-                align_right=("Followers", "Impact factor"),
+                align_right=("Followers", "Impact factor", "Calls (90d)"),
             ),
             "This agent follows no CT account yet.",
             "accounts",
+        ),
+        _list_section(
+            "Versions",
+            s.versions,
+            data_table(
+                ("Version", "Date", "What changed", "Key settings"),
+                s.versions,
+                _version_row,
+                element_id="versions-table",
+            ),
+            "No versions yet.",
+            "versions",
         ),
         _list_section(
             "Recent signals",
@@ -271,7 +334,7 @@ def agent() -> rx.Component:
     return page(
         rx.match(
             AgentState.status,
-            ("found", rx.fragment(_header(), _figures(), _strategy(), _activity())),
+            ("found", rx.fragment(_header(), _figures(), _track_record(), _strategy(), _activity())),
             ("not_found", agent_not_found()),
             ("error", error_callout(AgentState.error)),
             loading_message("Loading agent…"),

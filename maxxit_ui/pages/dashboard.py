@@ -20,7 +20,7 @@ from maxxit_ui.state.dashboard import ClosedRow, DashboardState, EquityCard, Pos
 ROUTE = "/dashboard"
 POLL_MS = 3000
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
-CLOSED_COLUMNS = ("Closed", "Deployment", "Market", "Side", "Entry", "Exit", "Realised PnL", "Fees", "Reason")
+CLOSED_COLUMNS = ("Closed", "Deployment", "Market", "Side", "Entry", "Exit", "Net PnL", "Fees", "Reason")
 
 S = DashboardState
 
@@ -96,10 +96,10 @@ def _open_figures(c: PositionCard) -> rx.Component:
 def _closed_figures(c: PositionCard) -> rx.Component:
     return rx.grid(
         _figure_block(
-            "Realised PnL", c["realized"], c["realized_tone"], "card-realized-" + c["id"], "net of fees"
+            "Net PnL", c["realized"], c["realized_tone"], "card-realized-" + c["id"], "after all fees"
         ),
         _figure_block("Exit", c["exit"], "neutral", "card-exit-" + c["id"], "entry " + c["entry"]),
-        _figure_block("Fees", c["fees"], "neutral", "card-fees-" + c["id"], "venue"),
+        _figure_block("Fees", c["fees"], "neutral", "card-fees-" + c["id"], c["fee_detail"]),
         _figure_block("Stop at exit", c["stop"], "negative", "card-stop-" + c["id"], c["stop_kind"]),
         columns="4",
         spacing="3",
@@ -294,7 +294,7 @@ def _closed() -> rx.Component:
                     S.closed,
                     _closed_row,
                     element_id="closed-table",
-                    align_right=("Entry", "Exit", "Realised PnL", "Fees"),
+                    align_right=("Entry", "Exit", "Net PnL", "Fees"),
                     variant="ghost",
                 ),
                 empty_message("Nothing closed yet.", element_id="closed-empty"),

@@ -252,10 +252,10 @@ def risk_step() -> rx.Component:
                 "Leave empty for no cap beyond the sizing profile; at least $10.",
             ),
             _field(
-                "Leverage cap",
+                "Leverage",
                 _input("leverage_cap", S.leverage_cap, _unit(TIMES), input_mode="decimal"),
                 "leverage_cap",
-                "1 to 50; empty trades without leverage.",
+                f"The agent trades at {S.agent_leverage}; 1 to 50, never above a market's maximum.",
             ),
             _percent("stoploss", "Stop loss", S.stoploss, "Close at this loss; below 100 %."),
             _percent(

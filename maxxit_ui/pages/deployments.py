@@ -25,7 +25,7 @@ DEPLOYMENT_COLUMNS = (
     "Status",
     "Balance",
     "Open",
-    "Realised PnL",
+    "Net PnL",
     "Fees paid",
     "Created",
     "",
@@ -92,12 +92,33 @@ def _actions(row: DeploymentRow) -> rx.Component:
     )
 
 
+def _new_version(row: DeploymentRow) -> rx.Component:
+    """The agent changed its strategy: this deployment keeps its version until the owner accepts the new."""
+    return rx.hstack(
+        rx.text("A new version is available (", row["new_version"], ")", size="1", color_scheme="amber"),
+        rx.button(
+            "Accept",
+            size="1",
+            variant="soft",
+            color_scheme="amber",
+            loading=S.acting == row["id"],
+            on_click=S.accept_version(row["id"]),
+            id="accept-version-" + row["id"],
+        ),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+        id="new-version-" + row["id"],
+    )
+
+
 def _deployment_row(row: DeploymentRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.vstack(
                 rx.link(row["agent_name"], href=row["agent_href"], weight="medium", size="2"),
-                rx.text("#", row["id"], size="1", color_scheme="gray"),
+                rx.text("#", row["id"], " · ", row["version"], size="1", color_scheme="gray"),
+                rx.cond(row["new_version"] != "", _new_version(row)),
                 spacing="0",
             )
         ),
@@ -147,7 +168,7 @@ def _deployments() -> rx.Component:
                 S.rows,
                 _deployment_row,
                 element_id="deployments-table",
-                align_right=("Balance", "Open", "Realised PnL", "Fees paid"),
+                align_right=("Balance", "Open", "Net PnL", "Fees paid"),
                 variant="ghost",
             ),
             overflow_x="auto",

@@ -16,8 +16,20 @@ from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venu
 from maxxit_ui.state.marketplace import SEARCH_MAX_LENGTH, SORT_LABELS, VENUE_LABELS, MarketplaceState
 from maxxit_ui.state.rows import AgentRow
 
-COLUMNS = ("Agent", "Venue", "Creator", "Follows", "Trades", "Win rate", "APR 30d", "Sharpe")
-NUMERIC = ("Trades", "Win rate", "APR 30d", "Sharpe")
+COLUMNS = (
+    "Agent",
+    "Venue",
+    "Leverage",
+    "Creator",
+    "Follows",
+    "Trades",
+    "Win rate",
+    "APR 30d",
+    "Sharpe",
+    "Sortino",
+    "Profit factor",
+)
+NUMERIC = ("Trades", "Win rate", "APR 30d", "Sharpe", "Sortino", "Profit factor")
 
 
 def _select(
@@ -76,12 +88,15 @@ def _row(row: AgentRow) -> rx.Component:
             rx.link(row["name"], href=row["href"], weight="medium", class_name="agent-link"),
         ),
         rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
+        text_cell(row["leverage"], class_name="agent-leverage"),
         text_cell(row["creator"], color_scheme="gray"),
         text_cell(row["ct_accounts"], color_scheme="gray", max_width="220px", truncate=True),
         figure_cell(row["trades"]),
         figure_cell(row["win_rate"], row["win_rate_tone"]),
         figure_cell(row["apr_30d"], row["apr_30d_tone"]),
         figure_cell(row["sharpe"], row["sharpe_tone"]),
+        figure_cell(row["sortino"], row["sortino_tone"]),
+        figure_cell(row["profit_factor"]),
         class_name="agent-row",
     )
 

@@ -62,7 +62,7 @@ def _attention(r: RefusedClose) -> AttentionRow:
     return AttentionRow(
         id=str(r.position_id),
         position=f"#{r.position_id} · {r.market} {r.side.upper()} · deployment #{r.deployment_id}",
-        user=f"#{r.user_id} · {fmt.short_address(r.user_address)}",
+        user="reference book" if r.is_reference else f"#{r.user_id} · {fmt.short_address(r.user_address)}",
         user_title=r.user_address,
         venue=VENUE_LABELS.get(r.venue, fmt.label(r.venue)),
         reason=r.reason,

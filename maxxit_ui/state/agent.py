@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Literal, TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, SignalOut
+from backend.agents.reference import reference_curve
+from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, SignalOut, VersionOut
 from backend.agents.service import AgentNotFound, get_agent
+from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
+from backend.monitor.equity import EquityCurve
 from maxxit_ui.components import format as fmt
-from maxxit_ui.components.charts import weights_chart
+from maxxit_ui.components.charts import reference_figure, weights_chart
 from maxxit_ui.state.auth import current_user
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.paths import signin_url
@@ -43,6 +47,7 @@ class AccountRow(TypedDict):
     followers: str
     impact: str
     impact_tone: str
+    calls: str
 
 
 class SignalRow(TypedDict):
@@ -54,6 +59,13 @@ class SignalRow(TypedDict):
     post: str
     handle: str
     time: str
+
+
+class VersionRow(TypedDict):
+    number: str
+    date: str
+    note: str
+    settings: str  # the key settings in one line: threshold, sizing, leverage, exits, follows
 
 
 class PositionRow(TypedDict):
@@ -95,10 +107,17 @@ def _figures(agent: AgentDetail) -> list[FigureTile]:
             fmt.percent(agent.win_rate, fraction=True),
             "muted" if agent.win_rate is None else "neutral",
         ),
-        tile("apr-30d", "APR 30d", fmt.percent(agent.apr_30d, signed=True), fmt.tone(agent.apr_30d)),
-        tile("apr-90d", "APR 90d", fmt.percent(agent.apr_90d, signed=True), fmt.tone(agent.apr_90d)),
-        tile("apr-si", "APR since inception", fmt.percent(agent.apr_si, signed=True), fmt.tone(agent.apr_si)),
+        tile("apr-30d", "APR 30d", fmt.apr(agent.apr_30d), fmt.tone(agent.apr_30d)),
+        tile("apr-90d", "APR 90d", fmt.apr(agent.apr_90d), fmt.tone(agent.apr_90d)),
+        tile("apr-si", "APR since inception", fmt.apr(agent.apr_si), fmt.tone(agent.apr_si)),
         tile("sharpe", "Sharpe 30d", fmt.ratio(agent.sharpe_30d), fmt.tone(agent.sharpe_30d)),
+        tile("sortino", "Sortino 30d", fmt.ratio(agent.sortino_30d), fmt.tone(agent.sortino_30d)),
+        tile(
+            "profit-factor",
+            "Profit factor",
+            fmt.profit_factor(agent.profit_factor, agent.trades_count),
+            "muted" if agent.profit_factor is None else "neutral",
+        ),
         tile(
             "drawdown",
             "Max drawdown",
@@ -125,7 +144,27 @@ def _risk(agent: AgentDetail) -> list[Setting]:
         Setting(label="Trailing distance", value=fmt.percent(risk.trailing_stop_positive, fraction=True)),
         Setting(label="Sizing profile", value=fmt.label(risk.sizing_profile)),
         Setting(label="Signal threshold", value=fmt.ratio(risk.signal_threshold)),
+        Setting(label="Leverage", value=_leverage(risk.leverage)),
     ]
+
+
+def _leverage(value: Decimal) -> str:
+    return f"{value.normalize():f}x"
+
+
+def _version(version: VersionOut) -> VersionRow:
+    take = "off" if version.take_profit is None else fmt.percent(version.take_profit, fraction=True)
+    settings = (
+        f"threshold {fmt.ratio(version.signal_threshold)} · {fmt.label(version.sizing_profile)} · "
+        f"{_leverage(version.leverage)} · stop {fmt.percent(version.stoploss, fraction=True)} · "
+        f"take profit {take} · {version.ct_accounts} account{'' if version.ct_accounts == 1 else 's'}"
+    )
+    return VersionRow(
+        number=f"v{version.number}",
+        date=fmt.timestamp(version.created_at),
+        note=version.note or "—",
+        settings=settings,
+    )
 
 
 def _account(account: CtAccountOut) -> AccountRow:
@@ -133,8 +172,9 @@ def _account(account: CtAccountOut) -> AccountRow:
         handle=f"@{account.handle}",
         display_name=account.display_name or "—",
         followers=fmt.count(account.followers_count),
-        impact=fmt.ratio(account.impact_factor),
-        impact_tone=fmt.tone(account.impact_factor),
+        impact=fmt.ratio(account.impact_factor) if account.impact_calls else "—",
+        impact_tone=fmt.tone(account.impact_factor) if account.impact_calls else "muted",
+        calls=fmt.count(account.impact_calls),
     )
 
 
@@ -159,8 +199,8 @@ def _position(position: PositionOut) -> PositionRow:
         size=fmt.quantity(position.size),
         entry=fmt.quantity(position.entry_price),
         exit=fmt.quantity(position.exit_price),
-        pnl="open" if position.realized_pnl is None else fmt.money(position.realized_pnl),
-        pnl_tone=fmt.tone(position.realized_pnl),
+        pnl="open" if position.realized_pnl is None else fmt.money(position.figures.net_pnl),
+        pnl_tone=fmt.tone(None if position.realized_pnl is None else position.figures.net_pnl),
         status=fmt.label(position.status),
         close_reason=fmt.label(position.close_reason),
         opened=fmt.timestamp(position.opened_at),
@@ -180,9 +220,17 @@ class AgentState(rx.State):
     creator: str = ""
     creator_address: str = ""
     active_deployments: str = ""
+    followers_summary: str = ""  # followers' own results, apart from the reference book's figures
+    followers_pnl: str = ""
+    followers_pnl_tone: str = "neutral"
     metrics_updated: str = ""
     figures: list[FigureTile] = []
     weights_figure: go.Figure = go.Figure()
+    equity_figure: go.Figure = go.Figure()
+    has_equity: bool = False
+    leverage: str = ""
+    version: str = ""
+    versions: list[VersionRow] = []
     risk: list[Setting] = []
     accounts: list[AccountRow] = []
     signals: list[SignalRow] = []
@@ -210,6 +258,7 @@ class AgentState(rx.State):
         viewer = await current_user(self)  # a private agent's page is its creator's (and admins')
         try:
             agent = await read(lambda session: get_agent(session, agent_id, viewer))
+            curve = await read(lambda session: reference_curve(session, agent_id, now=utcnow()))
         except AgentNotFound:
             self.status = "not_found"
             return
@@ -219,6 +268,13 @@ class AgentState(rx.State):
             self.status = "error"
             return
         self._show(agent)
+        self._show_equity(agent, curve)
+
+    def _show_equity(self, agent: AgentDetail, curve: EquityCurve | None) -> None:
+        """The reference book's equity, each later version marked where it began."""
+        self.has_equity = curve is not None and len(curve.points) > 0
+        marks = [(v.number, v.created_at) for v in agent.versions]
+        self.equity_figure = reference_figure(curve, marks) if self.has_equity else go.Figure()
 
     def _show(self, agent: AgentDetail) -> None:
         self.error = ""
@@ -230,10 +286,17 @@ class AgentState(rx.State):
         self.creator_address = agent.creator_address
         n = agent.active_deployments
         self.active_deployments = f"{fmt.count(n)} active deployment{'' if n == 1 else 's'}"
+        f = agent.follower_deployments
+        self.followers_summary = f"Followers: {fmt.count(f)} deployment{'' if f == 1 else 's'}, realised PnL"
+        self.followers_pnl = fmt.money(agent.follower_realized_pnl)
+        self.followers_pnl_tone = fmt.tone(agent.follower_realized_pnl)
         self.metrics_updated = fmt.timestamp(agent.metrics_updated_at) if agent.metrics_updated_at else ""
         self.figures = _figures(agent)
         self.weights_figure = weights_chart(agent.weights)
         self.risk = _risk(agent)
+        self.leverage = _leverage(agent.leverage)
+        self.version = f"v{agent.version}"
+        self.versions = [_version(v) for v in agent.versions]
         self.accounts = [_account(a) for a in agent.accounts]
         self.signals = [_signal(s) for s in agent.recent_signals]
         self.positions = [_position(p) for p in agent.my_positions]  # the viewer's own; none for visitors

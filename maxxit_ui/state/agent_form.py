@@ -31,6 +31,7 @@ FIELDS: tuple[str, ...] = (
     "ct_account_ids",
     *PERCENT_FIELDS,
     "sizing_profile",
+    "leverage",
     "form",
 )
 OPTIONAL_PERCENT = frozenset({"take_profit"})  # blank means "no take-profit"
@@ -95,6 +96,21 @@ class FormValues:
     trailing_stop_positive: str
     sizing_profile: str
     signal_threshold: str
+    leverage: str = "1"
+
+
+def leverage_value(text: str) -> Decimal:
+    """ "3" (or "3x") -> Decimal("3"): the multiple the agent's trades are sized at."""
+    value = text.strip().lower().removesuffix("x").strip().replace(",", ".")
+    if not value:
+        raise FieldError("leverage", "Leverage is required: 1 for none.")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise FieldError("leverage", "Leverage must be a number, like 1 or 3.") from None
+    if not number.is_finite():
+        raise FieldError("leverage", "Leverage must be a number, like 1 or 3.")
+    return number
 
 
 def to_payload(values: FormValues) -> tuple[dict[str, Any], dict[str, str]]:
@@ -106,6 +122,10 @@ def to_payload(values: FormValues) -> tuple[dict[str, Any], dict[str, str]]:
             risk[field] = percent_to_fraction(field, getattr(values, field))
         except FieldError as e:
             errors[field] = str(e)
+    try:
+        risk["leverage"] = leverage_value(values.leverage)
+    except FieldError as e:
+        errors["leverage"] = str(e)
     try:
         account_ids = [int(i) for i in values.ct_account_ids]
     except ValueError:
@@ -138,6 +158,18 @@ def _percent_bound(value: Any) -> str:
     return fraction_to_percent(Decimal(str(value)))
 
 
+def _leverage_message(kind: str, ctx: dict[str, Any]) -> str:
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = ctx.get("ge", ctx.get("le"))
+        words = "at least" if kind == "greater_than_equal" else "at most"
+        return f"Leverage must be {words} {Decimal(str(bound)).normalize():f}x."
+    if kind == "decimal_max_places":
+        return "Leverage takes at most 2 decimal places."
+    if kind == "leverage_above_venue_max":
+        return f"Leverage must be at most {ctx.get('max')}x for a {ctx.get('venue')} agent."
+    return ""
+
+
 def _message(field: str, error: Any) -> str:
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
     if field in PERCENT_FIELDS:
@@ -153,6 +185,8 @@ def _message(field: str, error: Any) -> str:
             return f"{label} {words} {_percent_bound(ctx[key])} %."
         if kind == "decimal_max_places":
             return f"{label} takes at most {PERCENT_PLACES} decimal places."
+    if field == "leverage" and (message := _leverage_message(kind, ctx)):
+        return message
     if field == "venue" and kind == "enum":
         return "Choose a venue."
     if field == "sizing_profile" and kind == "enum":
@@ -177,5 +211,7 @@ def validation_errors(error: ValidationError) -> dict[str, str]:
     messages: dict[str, str] = {}
     for item in error.errors():
         field = form_field(tuple(item.get("loc", ())))
+        if item.get("type") == "leverage_above_venue_max":  # checked on the whole risk block, shown here
+            field = "leverage"
         messages.setdefault(field, _message(field, item))
     return messages

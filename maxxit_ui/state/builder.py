@@ -32,6 +32,7 @@ from backend.agents.schemas import CtAccountOut, OwnedAgent
 from backend.agents.service import AgentNotFound
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
+from backend.config import get_settings
 from backend.models.agents import WEIGHT_NAMES, Agent
 from backend.models.enums import AgentStatus, SizingProfile, Venue, Visibility
 from maxxit_ui.components import format as fmt
@@ -89,6 +90,7 @@ INPUT_LIMITS: dict[str, int] = {
     "venue": CHOICE_MAX,
     "visibility": CHOICE_MAX,
     "sizing_profile": CHOICE_MAX,
+    "leverage": NUMBER_TEXT_MAX,
     **dict.fromkeys(PERCENT_FIELDS, NUMBER_TEXT_MAX),
 }
 
@@ -116,7 +118,7 @@ def _edit_error_message(error: AgentEditError) -> str:
         return f"You already have an agent named “{error.name}”."
     if isinstance(error, UnknownCtAccounts):
         return "Some of these CT accounts can no longer be followed; untick them and try again."
-    text = str(error)
+    text = str(error).removeprefix("risk.")
     return text[:1].upper() + text[1:]
 
 
@@ -142,6 +144,7 @@ class BuilderState(rx.State):
     trailing_stop_positive: str = ""
     sizing_profile: str = SizingProfile.MODERATE.value
     signal_threshold: str = ""
+    leverage: str = "1"
     errors: dict[str, str] = empty_errors()
     weights_figure: go.Figure = go.Figure()
 
@@ -178,6 +181,7 @@ class BuilderState(rx.State):
         self.trailing_stop_positive = fraction_to_percent(risk.trailing_stop_positive)
         self.sizing_profile = risk.sizing_profile.value
         self.signal_threshold = fraction_to_percent(risk.signal_threshold)
+        self.leverage = format(risk.leverage.normalize(), "f")
         self.errors = empty_errors()
         self.weights_figure = weights_chart(self.weights)
 
@@ -194,6 +198,7 @@ class BuilderState(rx.State):
         self.trailing_stop_positive = fraction_to_percent(risk.trailing_stop_positive)
         self.sizing_profile = risk.sizing_profile
         self.signal_threshold = fraction_to_percent(risk.signal_threshold)
+        self.leverage = format(risk.leverage.normalize(), "f")
         self.weights_figure = weights_chart(self.weights)
 
     async def _accounts(self, extra: Sequence[CtAccountOut] = ()) -> None:
@@ -295,6 +300,7 @@ class BuilderState(rx.State):
             trailing_stop_positive=self.trailing_stop_positive,
             sizing_profile=self.sizing_profile,
             signal_threshold=self.signal_threshold,
+            leverage=self.leverage,
         )
 
     def _show_errors(self, errors: dict[str, str]) -> EventSpec:
@@ -333,9 +339,13 @@ class BuilderState(rx.State):
             if isinstance(draft, AgentPatch):
                 saved = await read(lambda session: update_agent(session, user, agent_id, draft, ip=ip))
             else:
-                saved = await read(lambda session: create_agent(session, user, draft, ip=ip))
+                capital = get_settings().reference_capital_usd
+                saved = await read(
+                    lambda session: create_agent(session, user, draft, ip=ip, reference_capital=capital)
+                )
         except AgentEditError as e:
-            field = e.field if e.field in FIELDS else "form"
+            field = e.field.removeprefix("risk.")
+            field = field if field in FIELDS else "form"
             return self._show_errors({field: _edit_error_message(e)})
         except Forbidden:
             self.status = "forbidden"

@@ -1,4 +1,5 @@
-"""Admin: CT accounts `/admin/ct-accounts`: the accounts the platform follows; add, pause, resume, remove.
+"""Admin: CT accounts `/admin/ct-accounts`: the accounts the platform follows; add, pause, resume, remove;
+and "Rebuild metrics" (every agent's figures and every account's impact factor), with a progress bar.
 
 Every load and action re-authenticates and shows "Admins only" to anyone else; the services check the role
 again, so the page check is for the message, not the protection.
@@ -6,6 +7,7 @@ again, so the page check is for the message, not the protection.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import TypedDict
@@ -16,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
+from backend.metrics.rebuild import RebuildResult, rebuild_metrics
 from backend.signals.accounts import (
     CtAccountAdmin,
     add_account,
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 POSTS_ROUTE = "/admin/posts"
 HANDLE_INPUT_MAX = 32
 DISPLAY_NAME_INPUT_MAX = 64
+PROGRESS_POLL_S = 0.2
 
 
 class CtAccountRow(TypedDict):
@@ -68,7 +72,7 @@ def account_row(account: CtAccountAdmin) -> CtAccountRow:
         status_color="green" if active else "amber",
         is_active=active,
         followers=fmt.count(account.followers_count),
-        impact=f"{account.impact_factor:.2f}",
+        impact=fmt.impact(account.impact_factor, account.impact_calls),
         posts=fmt.count(account.posts_count),
         signal_posts=fmt.count(account.signal_posts_count),
         last_post=fmt.timestamp(account.last_post_at) if account.last_post_at else "no posts yet",
@@ -90,6 +94,9 @@ class CtAccountsState(rx.State):
     confirm_id: str = ""
     confirm_handle: str = ""
     removing: bool = False
+    rebuilding: bool = False
+    rebuild_pct: int = 0
+    rebuild_label: str = ""
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
@@ -225,3 +232,65 @@ class CtAccountsState(rx.State):
             self.confirm_id = self.confirm_handle = ""
         yield rx.toast.success(f"Stopped following {handle}. Its posts stay.")
         yield await self._requery()
+
+    @rx.event(background=True)
+    async def rebuild(self) -> AsyncIterator[EventSpec | None]:
+        """Recompute every figure and impact factor from stored trades, the bar following each agent."""
+        async with self:
+            if self.rebuilding or self.status != "ready":
+                return
+            user, redirect = await self._admin()
+            if user is not None:
+                self.rebuilding, self.rebuild_pct, self.rebuild_label = True, 0, "Starting…"
+                self.error = ""
+            ip = self.router.session.client_ip or None
+        if user is None:
+            if redirect is not None:
+                yield redirect
+            return
+        heard = {"done": 0, "total": 0, "stage": "agents"}  # written by the rebuild's thread, read here
+
+        def hear(done: int, total: int, stage: str) -> None:
+            heard.update(done=done, total=total, stage=stage)
+
+        job = asyncio.ensure_future(
+            read(lambda session: rebuild_metrics(session, user, ip=ip, progress=hear))
+        )
+        while not job.done():
+            await asyncio.wait({job}, timeout=PROGRESS_POLL_S)
+            async with self:
+                self.rebuild_pct, self.rebuild_label = _progress(heard)
+        try:
+            result: RebuildResult = job.result()
+        except Forbidden as e:
+            async with self:
+                self.error, self.rebuilding, self.rebuild_label = sentence(e), False, ""
+            return
+        except SQLAlchemyError:
+            logger.exception("admin: rebuilding metrics failed")
+            async with self:
+                self.error, self.rebuilding, self.rebuild_label = DB_ERROR, False, "Rebuild failed."
+            return
+        try:
+            accounts = await read(list_accounts_admin)  # the new impact factors, read outside the lock
+        except SQLAlchemyError:
+            logger.exception("admin: CT accounts could not be read after a rebuild")
+            accounts = None
+        async with self:
+            self.rebuilding, self.rebuild_pct = False, 100
+            self.rebuild_label = (
+                f"Rebuilt {result.agents:,} agents' figures and {result.ct_accounts:,} impact factors."
+            )
+            if accounts is not None:
+                self.rows = [account_row(a) for a in accounts]
+        yield rx.toast.success("Metrics rebuilt.")
+
+
+def _progress(heard: dict) -> tuple[int, str]:
+    """The bar (0-100) and its words; the impact factors are the last step, after every agent."""
+    done, total, stage = heard["done"], heard["total"], heard["stage"]
+    if stage == "impact factors":
+        return 100, "Impact factors written."
+    if total == 0:
+        return 0, "Starting…"
+    return min(99, done * 100 // total), f"Agents: {done:,} of {total:,}"

@@ -21,10 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
+from backend.deployments.service import close_own_position
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus, Side
 from backend.monitor.charts import ClosedPosition, PositionChart, dashboard_charts, recent_closes
-from backend.monitor.close import PositionNotFound, PositionNotOpen, request_close
+from backend.monitor.close import PositionNotFound, PositionNotOpen
 from backend.monitor.equity import EquityCurve, EquityCurves, equity_curves
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import REASON_LABELS, equity_figure, position_figure
@@ -66,6 +67,7 @@ class PositionCard(TypedDict):
     realized: str
     realized_tone: str
     fees: str
+    fee_detail: str
     opened: str
     points: str
     figure: go.Figure
@@ -151,9 +153,12 @@ def position_card(chart: PositionChart) -> PositionCard:
         status_color=color,
         notice=fmt.close_refused(chart.close_error),
         exit=_price(chart.exit_price),
-        realized="—" if chart.realized_pnl is None else fmt.money(chart.realized_pnl),
-        realized_tone=fmt.tone(chart.realized_pnl),
-        fees=fmt.money(chart.entry_fee + chart.exit_fee, signed=False),
+        realized="—" if chart.realized_pnl is None else fmt.money(chart.figures.net_pnl),
+        realized_tone=fmt.tone(None if chart.realized_pnl is None else chart.figures.net_pnl),
+        fees=fmt.money(chart.figures.total_fees, signed=False),
+        fee_detail=fmt.fee_detail(
+            chart.figures.venue_fees, chart.figures.platform_fee, chart.figures.profit_share
+        ),
         opened=fmt.timestamp(chart.opened_at),
         points=str(len(chart.points)),
         figure=position_figure(chart),
@@ -161,10 +166,7 @@ def position_card(chart: PositionChart) -> PositionCard:
 
 
 def closed_row(close: ClosedPosition) -> ClosedRow:
-    venue_fees, trade_fee = (
-        fmt.money(close.venue_fees, signed=False),
-        fmt.money(close.trade_fee, signed=False),
-    )
+    parts = close.figures
     return ClosedRow(
         id=str(close.position_id),
         closed=fmt.timestamp(close.closed_at),
@@ -175,10 +177,10 @@ def closed_row(close: ClosedPosition) -> ClosedRow:
         side_tone="positive" if close.side == Side.LONG else "negative",
         entry=_price(close.entry_price),
         exit=_price(close.exit_price),
-        pnl="—" if close.realized_pnl is None else fmt.money(close.realized_pnl),
-        pnl_tone=fmt.tone(close.realized_pnl),
-        fees=fmt.money(close.venue_fees + close.trade_fee, signed=False),
-        fee_detail=f"{venue_fees} venue + {trade_fee} Maxxit",
+        pnl="—" if close.realized_pnl is None else fmt.money(parts.net_pnl),
+        pnl_tone=fmt.tone(None if close.realized_pnl is None else parts.net_pnl),
+        fees=fmt.money(parts.total_fees, signed=False),
+        fee_detail=fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share),
         reason=REASON_LABELS.get(str(close.close_reason), fmt.label(close.close_reason)),
     )
 
@@ -198,6 +200,14 @@ def equity_card(curve: EquityCurve) -> EquityCard:
             if curve.capital_known
             else f"{open_note}{capital} paper capital + PnL"
         )
+    if curve.deployment_id is None:
+        # The chart is net PnL: new deployments' capital is money put in, not growth.
+        twr = (
+            ""
+            if curve.twr is None
+            else f" · time-weighted {fmt.percent(curve.twr, fraction=True, signed=True)}"
+        )
+        note = f"{note}{twr} · chart: net PnL, deposits are not growth"
     return EquityCard(
         id="account" if curve.deployment_id is None else str(curve.deployment_id),
         label=curve.label,
@@ -318,7 +328,7 @@ class DashboardState(rx.State):
         self.closing = position_id
         yield
         try:
-            await read(lambda session: request_close(session, user, int(position_id), ip=ip))
+            await read(lambda session: close_own_position(session, user, int(position_id), ip=ip))
         except PositionNotOpen:
             yield rx.toast.info("That position is already closing or closed.")
         except PositionNotFound:

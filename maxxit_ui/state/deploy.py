@@ -78,6 +78,7 @@ class DeployState(rx.State):
     agent_name: str = ""
     agent_venue: str = ""
     agent_venue_color: str = "gray"
+    agent_leverage: str = ""  # the agent's own, which the leverage input starts at
     options: list[form.RouteOption] = []
     step: str = "venue"
     route: str = form.PAPER
@@ -170,6 +171,7 @@ class DeployState(rx.State):
         self._agent_id, self._agent_risk = agent.id, agent.risk
         self.agent_ref, self.agent_name = str(agent.id), agent.name
         self.agent_venue, self.agent_venue_color = agent.venue, fmt.venue_color(agent.venue)
+        self.agent_leverage = f"{agent.risk.leverage.normalize():f}{form.TIMES}"
         if agent.status != AgentStatus.ACTIVE:
             self.unavailable = UNAVAILABLE.get(AgentStatus(agent.status), "This agent cannot be deployed.")
             self.status = "unavailable"

@@ -203,11 +203,11 @@ class RiskForm:
 
 
 def risk_form(agent: AgentRisk) -> RiskForm:
-    """The agent's own settings, prefilled; no trade cap and no leverage unless the user sets them."""
+    """The agent's own settings, prefilled (its leverage included); no trade cap unless the user sets one."""
     return RiskForm(
         sizing_profile=agent.sizing_profile,
         max_trade_usd="",
-        leverage_cap="",
+        leverage_cap=format(agent.leverage.normalize(), "f"),
         stoploss=fraction_to_percent(agent.stoploss),
         take_profit=fraction_to_percent(agent.take_profit),
         trailing_stop_positive_offset=fraction_to_percent(agent.trailing_stop_positive_offset),
@@ -308,7 +308,9 @@ def to_risk(form: RiskForm, agent: AgentRisk) -> tuple[RiskSettings | None, dict
         return None, errors
     for field in ("sizing_profile", *PERCENT_FIELDS):
         if values[field] == getattr(agent, field):
-            values[field] = None  # the agent's: the deployment follows the agent when its creator edits it
+            values[field] = None  # the agent's: the deployment trades the version it accepted
+    if values["leverage_cap"] == agent.leverage:
+        values["leverage_cap"] = None  # likewise: the version's leverage
     try:
         return RiskSettings.model_validate(values), {}
     except ValidationError as e:
@@ -320,7 +322,7 @@ def effective_risk(risk: RiskSettings, agent: AgentRisk) -> dict[str, Any]:
     return {
         "sizing_profile": risk.sizing_profile or agent.sizing_profile,
         "max_trade_usd": risk.max_trade_usd,
-        "leverage_cap": risk.leverage_cap,
+        "leverage_cap": risk.leverage_cap or agent.leverage,
         **{
             f: getattr(risk, f) if getattr(risk, f) is not None else getattr(agent, f) for f in PERCENT_FIELDS
         },
@@ -337,7 +339,7 @@ def risk_review(shown: Mapping[str, Any]) -> list[tuple[str, str, str]]:
             "Max trade size",
             "no cap beyond the sizing profile" if max_trade is None else fmt.money(max_trade, signed=False),
         ),
-        ("leverage", "Leverage cap", f"{fmt.quantity(shown['leverage_cap'] or Decimal(1))}{TIMES}"),
+        ("leverage", "Leverage", f"{fmt.quantity(shown['leverage_cap'] or Decimal(1))}{TIMES}"),
         ("stop-loss", "Stop loss", fmt.percent(shown["stoploss"], fraction=True)),
         (
             "take-profit",

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from backend.auth.identity import CurrentUser
 from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, InputRejected
 from backend.deployments.schemas import DeploymentView, PositionView
-from backend.deployments.service import change_status
+from backend.deployments.service import accept_latest_version, change_status
 from backend.deployments.views import list_deployments, list_positions
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, PositionStatus
@@ -72,6 +72,8 @@ class DeploymentRow(TypedDict):
     can_pause: bool
     can_resume: bool
     can_cancel: bool
+    version: str  # "v2": the agent version it trades
+    new_version: str  # "v3" when a newer version waits for the owner's accept, else ""
 
 
 class PositionRow(TypedDict):
@@ -128,21 +130,25 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
         balance_tone="muted" if view.balance_usd is None else "neutral",
         available=_balance(view.available_usd),
         open_positions=fmt.count(view.open_positions),
-        pnl=fmt.money(view.realized_pnl),
-        pnl_tone=fmt.tone(view.realized_pnl),
-        fees=fmt.money(view.fees_paid, signed=False),
+        pnl=fmt.money(view.figures.net_pnl),
+        pnl_tone=fmt.tone(view.figures.net_pnl),
+        fees=fmt.money(view.figures.total_fees, signed=False),
         created=fmt.timestamp(view.created_at),
         can_pause=status == DeploymentStatus.ACTIVE,
         can_resume=status == DeploymentStatus.PAUSED,
         can_cancel=status != DeploymentStatus.CANCELLED,
+        version=f"v{view.version}" if view.version is not None else "",
+        new_version=f"v{view.latest_version}"
+        if view.new_version_available and status != DeploymentStatus.CANCELLED
+        else "",
     )
 
 
 def position_row(view: PositionView) -> PositionRow:
     status = PositionStatus(view.status)
     refused = status == PositionStatus.CLOSING and bool(view.close_error)
-    pnl = view.realized_pnl
-    venue_fee, trade_fee = fmt.money(view.entry_fee, signed=False), fmt.money(view.trade_fee, signed=False)
+    parts = view.figures
+    pnl = parts.net_pnl if status == PositionStatus.CLOSED else None
     return PositionRow(
         id=str(view.id),
         deployment=str(view.deployment_id),
@@ -158,8 +164,8 @@ def position_row(view: PositionView) -> PositionRow:
         score="—" if view.signal_score is None else fmt.ratio(view.signal_score),
         post=view.post_excerpt or "",
         signals_href=f"{agent_href(view.agent_id)}/signals",
-        fees=fmt.money(view.entry_fee + view.trade_fee, signed=False),
-        fee_detail=f"{venue_fee} venue + {trade_fee} Maxxit",
+        fees=fmt.money(parts.total_fees, signed=False),
+        fee_detail=fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share),
         status="Close refused" if refused else fmt.label(status),
         status_color="red" if refused else POSITION_COLORS.get(status, "gray"),
         notice=fmt.close_refused(view.close_error if refused else None),
@@ -317,6 +323,33 @@ class DeploymentsState(rx.State):
     async def resume(self, deployment_id: str) -> AsyncIterator[EventSpec | None]:
         async for event in self._change(deployment_id, "resume"):
             yield event
+
+    @rx.event
+    async def accept_version(self, deployment_id: str) -> AsyncIterator[EventSpec | None]:
+        """One click: the deployment trades the agent's newest version from its next signal on."""
+        if self.acting or not deployment_id.isdigit():
+            return
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        ip = self.router.session.client_ip or None
+        self.acting = deployment_id
+        yield
+        try:
+            await read(lambda session: accept_latest_version(session, user, int(deployment_id), ip=ip))
+        except DeploymentConflict as e:
+            yield rx.toast.error(str(e)[:1].upper() + str(e)[1:] + ".")
+        except DeploymentNotFound:
+            yield rx.toast.error("That deployment no longer exists.")
+        except SQLAlchemyError:
+            logger.exception("deployment %s could not accept the new version", deployment_id)
+            yield rx.toast.error(DB_ERROR)
+        else:
+            yield rx.toast.success(f"Deployment #{deployment_id} now trades the newest version.")
+        finally:
+            self.acting = ""
+        await self._refresh(user)
 
     async def _change(self, deployment_id: str, action: str) -> AsyncIterator[EventSpec | None]:
         if self.acting or not deployment_id.isdigit():

@@ -60,7 +60,7 @@ def _row(agent: MyAgentRow) -> MyAgentDisplay:
         archived=archived,
         listed=agent.visibility == Visibility.PUBLIC and not archived,
         trades=fmt.count(agent.trades_count),
-        apr_30d=fmt.percent(agent.apr_30d, signed=True),
+        apr_30d=fmt.apr(agent.apr_30d),
         apr_30d_tone=fmt.tone(agent.apr_30d),
         created=fmt.timestamp(agent.created_at),
     )

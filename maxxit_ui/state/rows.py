@@ -14,6 +14,7 @@ class AgentRow(TypedDict):
     name: str
     venue: str
     venue_color: str
+    leverage: str  # the multiple its reference book trades at, and followers' default
     creator: str
     ct_accounts: str
     trades: str
@@ -23,6 +24,9 @@ class AgentRow(TypedDict):
     apr_30d_tone: str
     sharpe: str
     sharpe_tone: str
+    sortino: str
+    sortino_tone: str
+    profit_factor: str
     pnl: str
     pnl_tone: str
 
@@ -38,15 +42,19 @@ def agent_row(agent: AgentSummary) -> AgentRow:
         name=agent.name,
         venue=agent.venue,
         venue_color=fmt.venue_color(agent.venue),
+        leverage=f"{agent.leverage.normalize():f}x",
         creator=fmt.creator(agent.creator_name, agent.creator_address),
         ct_accounts=", ".join(f"@{h}" for h in agent.ct_accounts) or "—",
         trades=fmt.count(agent.trades_count),
         win_rate=fmt.percent(agent.win_rate, fraction=True),
         win_rate_tone="muted" if agent.win_rate is None else "neutral",
-        apr_30d=fmt.percent(agent.apr_30d, signed=True),
+        apr_30d=fmt.apr(agent.apr_30d),
         apr_30d_tone=fmt.tone(agent.apr_30d),
         sharpe=fmt.ratio(agent.sharpe_30d),
         sharpe_tone=fmt.tone(agent.sharpe_30d),
+        sortino=fmt.ratio(agent.sortino_30d),
+        sortino_tone=fmt.tone(agent.sortino_30d),
+        profit_factor=fmt.profit_factor(agent.profit_factor, agent.trades_count),
         pnl=fmt.money(agent.total_pnl),
         pnl_tone=fmt.tone(agent.total_pnl),
     )

@@ -120,7 +120,7 @@ def _seed(url: str) -> Seeded:
             weight_volatility=10,
             trades_count=1,
             win_rate=Decimal("1"),
-            apr_30d=Decimal("24.5"),
+            apr_30d=Decimal("0.245"),  # a fraction: "+24.5%" on screen
             sharpe_30d=Decimal("1.9"),
             total_pnl=Decimal("42.00"),
         )

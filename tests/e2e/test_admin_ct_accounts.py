@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import Session, func, select
 
+from backend.agents.reference import ensure_reference_book
+from backend.audit import Action
 from backend.auth.users import create_admin
 from backend.db import make_engine, session_scope
-from backend.models import CtAccount, CtPost, TokenRegistry
+from backend.models import Agent, AuditLog, CtAccount, CtPost, TokenRegistry
 from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
@@ -166,3 +169,34 @@ def test_admin_adds_pauses_and_pastes_a_post(
     assert _account("e2e_sol_caller").removed_at is not None
     page.goto(f"{app_url}/admin/posts?account={account.id}")
     expect(page.locator("#posts-table .post-row")).to_have_count(2)
+
+
+def test_admin_rebuilds_metrics_with_a_progress_bar(new_page, app_url: str, seeded: Seeded) -> None:
+    """The button recomputes figures and impact factors from stored reference-book trades, audited."""
+    with session_scope() as session:
+        f = Factory(session)
+        caller = session.exec(select(CtAccount).where(CtAccount.handle == seeded.handle)).one()
+        agent = session.get(Agent, seeded.gmx_id)
+        book = ensure_reference_book(session, agent, capital=Decimal("10000"))
+        session.commit()
+        post = f.post(caller, text="$ETH long here")
+        f.closed_position(book, Decimal("30"), days_ago=0.5, signal_id=f.signal(agent, post, token="ETH").id)
+        admin = BrowserWallet()
+        create_admin(session, admin.address)
+        caller_id = caller.id
+    page = new_page(admin)
+    _sign_in(page, app_url, admin)
+    page.goto(f"{app_url}/admin/ct-accounts")
+    expect(page.locator(f"#ct-account-{caller_id}")).to_contain_text("no calls yet")
+
+    page.locator("#rebuild-metrics").click()
+    expect(page.locator("#rebuild-label")).to_have_text(
+        re.compile(r"^Rebuilt \d+ agents' figures and \d+ impact")
+    )
+    expect(page.locator("#rebuild-progress")).to_be_visible()
+    expect(page.locator(f"#ct-account-{caller_id}")).to_contain_text("· 1 call")
+    with session_scope() as session:
+        stored = session.get(Agent, seeded.gmx_id)
+        assert (stored.trades_count, stored.total_pnl) == (1, Decimal("30.00"))
+        audited = session.exec(select(AuditLog).where(AuditLog.action == Action.METRICS_REBUILT)).all()
+        assert [a.actor for a in audited] == [admin.address.lower()]

@@ -25,6 +25,7 @@ from backend.models.common import utcnow
 from backend.models.enums import CloseReason, PositionStatus, Side
 from backend.monitor.close import finish_close
 from backend.monitor.cycle import Monitor
+from backend.trading.fees import FeePolicy
 from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
@@ -59,7 +60,9 @@ class Driver:
 
     def _close(self, position_id: int) -> None:
         with Session(get_engine(), expire_on_commit=False) as session:
-            finish_close(session, position_id, venues=self.venues, cipher=CIPHER, profit_share=SHARE)
+            finish_close(
+                session, position_id, venues=self.venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+            )
 
     def cycle(self, **prices: str) -> None:
         for market, price in prices.items():

@@ -20,6 +20,9 @@ from eth_account import Account
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
+from backend.agents.drafts import AgentPatch
+from backend.agents.editing import update_agent
+from backend.agents.versions import latest_version
 from backend.auth.identity import CurrentUser
 from backend.config import get_settings
 from backend.db import session_scope
@@ -183,16 +186,17 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
 
     # Risk: the agent's own settings, in percent; bad values refused beside their field.
     expect_step(page, "risk")
-    expect(page.locator("#deploy-stop-loss-pct")).to_have_value("10")
-    expect(page.locator("#deploy-trailing-activation-pct")).to_have_value("3")
-    expect(page.locator("#deploy-trailing-distance-pct")).to_have_value("1")
+    expect(page.locator("#deploy-stoploss")).to_have_value("10")
+    expect(page.locator("#deploy-trailing-stop-positive-offset")).to_have_value("3")
+    expect(page.locator("#deploy-trailing-stop-positive")).to_have_value("1")
+    expect(page.locator("#deploy-leverage-cap")).to_have_value("1")  # the agent's leverage
     page.locator("#deploy-leverage-cap").fill("60")
-    page.locator("#deploy-stop-loss-pct").fill("100")
+    page.locator("#deploy-stoploss").fill("100")
     page.locator("#deploy-next").click()
     expect(page.locator("#field-error-leverage-cap")).to_have_text("Leverage cap must be at most 50\u00d7.")
-    expect(page.locator("#field-error-stop-loss-pct")).to_have_text("Stop loss must be below 100 %.")
+    expect(page.locator("#field-error-stoploss")).to_have_text("Stop loss must be below 100 %.")
     page.locator("#deploy-leverage-cap").fill("2")
-    page.locator("#deploy-stop-loss-pct").fill("8")
+    page.locator("#deploy-stoploss").fill("8")
     page.locator("#deploy-max-trade-usd").fill("400")
     page.locator("#deploy-next").click()
 
@@ -246,7 +250,7 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
     expect(position_row).to_contain_text("LONG")
     expect(position_row).to_contain_text("0.72")
     expect(position_row).to_contain_text("reclaiming the range high")
-    expect(position_row).to_contain_text("$0.20 Maxxit")  # the venue's fee, then Maxxit's trade fee
+    expect(position_row).to_contain_text("venue + $0.00 Maxxit")  # the venue's fee; paper pays Maxxit nothing
     expect(position_row.get_by_role("link", name="signals →")).to_have_attribute(
         "href", f"/agents/{seeded.gmx_id}/signals"
     )
@@ -256,6 +260,17 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
     page.locator("#positions-status").get_by_role("radio", name="Open").click()
     expect(position_row).to_be_visible()
 
+    # The creator edits the strategy: the deployment keeps its version until its owner accepts the new one.
+    newest = _edit_leverage(seeded.gmx_id, "2")
+    page.reload()
+    expect(page.locator(f"#new-version-{deployment.id}")).to_contain_text("A new version is available (v2)")
+    assert deployments_of(wallet.address)[0].agent_version_id != newest
+    page.locator(f"#accept-version-{deployment.id}").click()
+    expect(page.locator(f"#new-version-{deployment.id}")).to_have_count(0)
+    expect(page.locator(f"#deployment-{deployment.id}")).to_contain_text("v2")
+    assert deployments_of(wallet.address)[0].agent_version_id == newest
+    _edit_leverage(seeded.gmx_id, "1")  # back to 1x (as version 3) for the tests after this one
+
     # Cancel asks first, and says open positions stay managed.
     page.locator(f"#cancel-{deployment.id}").click()
     expect(page.locator("#cancel-dialog")).to_contain_text("stay managed by their exits")
@@ -264,6 +279,15 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
     expect(page.locator(f"#resume-{deployment.id}")).to_have_count(0)
     expect(page.locator(f"#cancel-{deployment.id}")).to_have_count(0)
     assert deployments_of(wallet.address)[0].status == "CANCELLED"
+
+
+def _edit_leverage(agent_id: int, leverage: str) -> int:
+    """The creator's edit, as the builder saves it; the id of the version it made."""
+    with session_scope() as session:
+        creator = session.get(User, session.get(Agent, agent_id).creator_id)
+        me = CurrentUser(id=creator.id, address=creator.address, role=Role(creator.role))
+        update_agent(session, me, agent_id, AgentPatch.model_validate({"risk": {"leverage": leverage}}))
+        return latest_version(session, agent_id).id
 
 
 def _signal(seeded: Seeded, text: str) -> int:

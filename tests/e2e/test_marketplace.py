@@ -44,6 +44,7 @@ def test_marketplace_filter_then_agent_page(page: Page, app_url: str, seeded: Se
     page.get_by_role("option", name="Hyperliquid").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(seeded.hyper_name)
+    expect(rows.first.locator(".agent-leverage")).to_have_text("1x")
 
     rows.first.get_by_role("link", name=seeded.hyper_name).click()
     expect(page).to_have_url(re.compile(rf"/agents/{seeded.hyper_id}/?$"))
@@ -53,6 +54,8 @@ def test_marketplace_filter_then_agent_page(page: Page, app_url: str, seeded: Se
     expect(page.locator("#weights-chart")).to_contain_text("Momentum")
     expect(page.locator("#accounts-table")).to_contain_text(f"@{seeded.handle}")
     expect(page.locator("#figure-pnl")).to_have_text("+$42.00")
+    expect(page.locator("#agent-leverage")).to_have_text("1x leverage")
+    expect(page.locator("#equity-empty")).to_be_visible()  # made by hand: no reference book yet
     # The seeded closed trade is another trader's: a visitor sees the agent's figures, never its positions.
     expect(page.locator("#positions-table")).to_have_count(0)
     expect(page.locator("#positions-empty")).to_have_count(0)

@@ -244,26 +244,37 @@ def test_build_an_agent_through_the_form(new_context, app_url: str, seeded: Seed
     page.locator("#builder-sizing-profile").click()
     page.get_by_role("option", name="Aggressive").click()
 
-    # A stop loss above the 50 % limit is refused beside its field, and nothing is saved.
-    page.locator("#builder-stop-loss-pct").fill("80")
+    # A stop loss above 50 % and leverage above GMX's maximum are refused beside their fields; nothing saved.
+    page.locator("#builder-stoploss").fill("80")
+    page.locator("#builder-leverage").fill("150")
     page.locator("#builder-submit").click()
-    expect(page.locator("#field-error-stop-loss-pct")).to_have_text("Stop loss must be at most 50 %.")
+    expect(page.locator("#field-error-stoploss")).to_have_text("Stop loss must be at most 50 %.")
+    expect(page.locator("#field-error-leverage")).to_have_text("Leverage must be at most 100x.")
     expect(page).to_have_url(re.compile(r"/agents/new/?$"))
     assert _agents_named(name) == []
 
-    page.locator("#builder-stop-loss-pct").fill("8")
-    expect(page.locator("#field-error-stop-loss-pct")).to_have_count(0)
+    page.locator("#builder-stoploss").fill("8")
+    page.locator("#builder-leverage").fill("3")
+    expect(page.locator("#field-error-stoploss")).to_have_count(0)
     page.locator("#builder-submit").click()
     expect(page.locator("#agent-name")).to_have_text(name)
     [agent] = _agents_named(name)
     expect(page).to_have_url(re.compile(rf"/agents/{agent.id}/?$"))
     assert agent.venue == "GMX" and agent.weight_tweet == 100 and agent.weight_volatility == 0
     assert agent.stoploss == Decimal("0.08") and agent.sizing_profile == "aggressive"
+    assert agent.leverage == Decimal(3)
     expect(page.locator("#accounts-table")).to_contain_text(f"@{seeded.handle}")
     expect(page.locator("#risk-settings")).to_contain_text("8.0%")
+    expect(page.locator("#agent-leverage")).to_have_text("3x leverage")
+    # Version 1 and the reference book come with the agent; its equity curve starts at once.
+    expect(page.locator("#versions-table")).to_contain_text("first version")
+    expect(page.locator("#versions-table")).to_contain_text("3x")
+    expect(page.locator("#equity-chart .js-plotly-plot")).to_be_visible()
 
     page.goto(f"{app_url}/marketplace")
-    expect(page.locator("#agents-table .agent-row").filter(has_text=name)).to_have_count(1)
+    row = page.locator("#agents-table .agent-row").filter(has_text=name)
+    expect(row).to_have_count(1)
+    expect(row.locator(".agent-leverage")).to_have_text("3x")
 
     page.locator("#account-menu").click()
     page.locator("#menu-my-agents").click()
@@ -293,7 +304,7 @@ def test_only_the_owner_edits_and_archives(new_context, app_url: str) -> None:
     owner_page.goto(edit_url)
     expect(owner_page.locator("#builder-heading")).to_have_text("Edit agent")
     expect(owner_page.locator("#builder-name")).to_have_value(name)
-    expect(owner_page.locator("#builder-stop-loss-pct")).to_have_value("10")
+    expect(owner_page.locator("#builder-stoploss")).to_have_value("10")
     owner_page.locator("#builder-visibility").get_by_role("radio", name="Private").click()
     owner_page.locator("#builder-submit").click()
     expect(owner_page).to_have_url(re.compile(r"/my-agents/?$"))

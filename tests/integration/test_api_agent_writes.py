@@ -233,7 +233,14 @@ def test_ct_accounts_are_public_and_active_only(client, factory):
     response = client.get("/api/v1/ct-accounts")
     assert response.status_code == 200
     assert [a["handle"] for a in response.json()] == ["alpha", "zed"]
-    assert set(response.json()[0]) == {"id", "handle", "display_name", "followers_count", "impact_factor"}
+    assert set(response.json()[0]) == {
+        "id",
+        "handle",
+        "display_name",
+        "followers_count",
+        "impact_factor",
+        "impact_calls",
+    }
 
 
 def test_openapi_documents_the_builder_routes(client):

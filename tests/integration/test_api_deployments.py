@@ -19,13 +19,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from backend.agents.drafts import AgentPatch
+from backend.agents.editing import update_agent
+from backend.agents.reference import ensure_reference_book
 from backend.api import create_api
 from backend.api.deps import app_venues
+from backend.audit import Action
+from backend.auth.identity import CurrentUser
 from backend.auth.sessions import create_session
 from backend.config import Settings
 from backend.execution.service import Executor
 from backend.models import AgentDeployment, AgentWallet, AuditLog, User
-from backend.models.enums import AgentStatus, ExecutionVenue, SignalStatus, Venue, Visibility
+from backend.models.enums import AgentStatus, ExecutionVenue, Role, SignalStatus, Venue, Visibility
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
 from tests.hyperliquid_server import HyperliquidServer
@@ -181,6 +186,7 @@ def test_anonymous_callers_are_401(client, factory, agent):
         ("POST", f"{path}/pause", None),
         ("POST", f"{path}/resume", None),
         ("POST", f"{path}/cancel", None),
+        ("POST", f"{path}/accept-version", None),
         ("GET", f"{path}/approval", None),
         ("POST", f"{path}/approval", {"signature": "0x" + "ab" * 65, "nonce": 1}),
         ("GET", "/api/v1/positions", None),
@@ -297,7 +303,8 @@ def test_positions_show_the_executed_signal_with_its_fees(app, client, as_owner,
         agent.id,
         agent.name,
     )
-    assert Decimal(position["trade_fee"]) == Decimal("0.20")
+    assert Decimal(position["trade_fee"]) == 0  # paper trading is free
+    assert Decimal(position["figures"]["total_fees"]) == Decimal(position["entry_fee"])
     assert Decimal(position["entry_fee"]) > 0
     assert (position["signal_id"], Decimal(position["signal_score"])) == (signal.id, Decimal("0.81"))
     assert position["post_excerpt"] == post.text
@@ -310,7 +317,7 @@ def test_positions_show_the_executed_signal_with_its_fees(app, client, as_owner,
     assert client.get("/api/v1/positions?status=CLOSED", headers=as_owner).json() == []
     after = client.get(f"/api/v1/deployments/{deployment['id']}", headers=as_owner).json()
     assert after["open_positions"] == 1
-    assert Decimal(after["fees_paid"]) == Decimal(position["entry_fee"]) + Decimal("0.20")
+    assert Decimal(after["fees_paid"]) == Decimal(position["entry_fee"])
 
 
 def test_other_users_positions_are_not_listed(client, as_owner, agent, factory):
@@ -515,3 +522,35 @@ def test_hyperliquid_hiccup_then_the_same_approval_succeeds(hl_client, hl_server
     second = hl_client.post(path, json=body, headers=as_owner)
     assert second.status_code == 200, second.text
     assert second.json()["status"] == "ACTIVE"
+
+
+# -- versions ------------------------------------------------------------------------------------------
+
+
+def test_a_new_version_waits_for_the_owners_one_click_accept(client, as_owner, factory, signed_in, session):
+    creator = factory.user()
+    agent = factory.agent(creator=creator, venue=Venue.HYPERLIQUID)
+    book = ensure_reference_book(session, agent, capital=Decimal(10000))
+    session.commit()
+    mine = _paper(client, as_owner, agent.id)
+    path = f"/api/v1/deployments/{mine['id']}/accept-version"
+    assert (mine["version"], mine["latest_version"], mine["new_version_available"]) == (1, 1, False)
+    assert client.post(path, headers=as_owner).status_code == 409, "nothing newer to accept"
+
+    me = CurrentUser(id=creator.id, address=creator.address, role=Role.TRADER)
+    update_agent(session, me, agent.id, AgentPatch.model_validate({"risk": {"leverage": "2"}}))
+    (listed,) = client.get("/api/v1/deployments", headers=as_owner).json()
+    assert (listed["version"], listed["latest_version"], listed["new_version_available"]) == (1, 2, True)
+
+    assert client.post(path).status_code == 401
+    assert client.post(path, headers=signed_in(factory.user())).status_code == 404, "someone else's"
+    for url in (f"/api/v1/deployments/{book.id}", f"/api/v1/deployments/{book.id}/accept-version"):
+        reply = client.request("POST" if url.endswith("version") else "GET", url, headers=signed_in(creator))
+        assert reply.status_code == 404, "the reference book is nobody's deployment, its creator's neither"
+
+    reply = client.post(path, headers=as_owner)
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["version"], reply.json()["new_version_available"]) == (2, False)
+    assert _audit(session, Action.DEPLOYMENT_VERSION_ACCEPTED) == 1
+    assert client.post(path, headers=as_owner).status_code == 409
+    assert _audit(session, Action.DEPLOYMENT_VERSION_ACCEPTED) == 1

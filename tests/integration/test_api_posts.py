@@ -151,6 +151,7 @@ def test_admin_adds_pauses_resumes_and_removes(client, session, as_admin):
         "display_name",
         "followers_count",
         "impact_factor",
+        "impact_calls",
     }  # builder's shape
     assert (picked["id"], picked["handle"], picked["followers_count"]) == (added["id"], "OrbitCaller", 1200)
 

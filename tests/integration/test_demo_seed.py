@@ -1,12 +1,15 @@
-"""The demo seed: idempotent, and its figures are what the positions say."""
+"""The demo seed: idempotent, a replay of the demo posts through the trading core, its rows consistent."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlmodel import func, select
 
 from backend.agents.schemas import AgentQuery
 from backend.agents.service import list_agents
+from backend.agents.versions import Strategy
+from backend.backtest.replay_source import Costs, PriceHistory, book_spec, decide_signals, stored_signals
+from backend.config import get_settings
 from backend.demo import catalog
 from backend.demo.seed import seed_demo
 from backend.metrics.service import compute_agent_figures
@@ -14,17 +17,22 @@ from backend.models import (
     Agent,
     AgentAccount,
     AgentDeployment,
+    AgentVersion,
     BillingEvent,
     CtAccount,
     CtPost,
     PaperAccount,
+    PaperPosition,
+    PnlSnapshot,
     Position,
     Signal,
 )
-from backend.models.enums import BillingKind, PositionStatus, Side
+from backend.models.enums import CloseReason, PositionStatus, Side
 from backend.monitor.reconcile import reconcile_deployment
 from backend.prices.simulated import SimulatedPriceFeed
-from backend.venues.paper import PaperVenue
+from backend.trading.book import realized_pnl
+from backend.trading.replay import replay
+from backend.venues.paper import PaperVenue, paper_markets
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -45,11 +53,10 @@ def test_seed_is_idempotent_and_honest(session):
     assert again.agents_created == 0 and again.agents_skipped == len(catalog.AGENTS)
     assert _counts(session) == counts
 
-    # Every closed position's PnL is its price move times size, less both fees.
+    # Every closed position's PnL is the core's: its price move times size, less both venue fees.
     for p in session.exec(select(Position).where(Position.status == PositionStatus.CLOSED).limit(200)).all():
-        sign = 1 if p.side == Side.LONG else -1
-        expected = sign * (p.exit_price - p.entry_price) * p.size - p.entry_fee - p.exit_fee
-        assert abs(p.realized_pnl - expected) <= Decimal("0.00001")
+        expected = realized_pnl(Side(p.side), p.entry_price, p.exit_price, p.size, p.entry_fee, p.exit_fee)
+        assert p.realized_pnl == expected
         assert p.close_reason is not None and p.closed_at > p.opened_at
 
     # Cached marketplace figures equal a fresh computation from the positions.
@@ -61,30 +68,122 @@ def test_seed_is_idempotent_and_honest(session):
             fresh.sharpe_30d,
         )
 
-    # One trade fee per position; profit share only on profitable closes.
-    trade_fees = session.exec(
-        select(func.count()).select_from(BillingEvent).where(BillingEvent.kind == BillingKind.TRADE_FEE)
-    ).one()
-    assert trade_fees == session.exec(select(func.count()).select_from(Position)).one()
-    winners = session.exec(select(func.count()).select_from(Position).where(Position.realized_pnl > 0)).one()
-    shares = session.exec(
-        select(func.count()).select_from(BillingEvent).where(BillingEvent.kind == BillingKind.PROFIT_SHARE)
-    ).one()
-    assert shares == winners
+    # Paper trading is free and reference books are the platform's: the demo owes no billing line.
+    assert session.exec(select(func.count()).select_from(BillingEvent)).one() == 0
 
-    # The paper venue's books carry on from the replay: cash is capital plus realised PnL less open fees.
-    for deployment in session.exec(select(AgentDeployment).limit(20)).all():
+    # The paper venue's books carry on from the replay: its net positions are the open positions, and its
+    # cash less their cost is the capital, plus realised PnL, less the open positions' entry fees and cost.
+    for deployment in session.exec(select(AgentDeployment)).all():
         book = session.get(PaperAccount, deployment.id)
         positions = session.exec(select(Position).where(Position.deployment_id == deployment.id)).all()
-        realized = sum((p.realized_pnl for p in positions if p.status == PositionStatus.CLOSED), Decimal(0))
-        open_fees = sum((p.entry_fee for p in positions if p.status != PositionStatus.CLOSED), Decimal(0))
-        assert book.cash == deployment.capital_usd + realized - open_fees
+        closed = [p for p in positions if p.status == PositionStatus.CLOSED]
+        held = [p for p in positions if p.status != PositionStatus.CLOSED]
+        net = session.exec(select(PaperPosition).where(PaperPosition.deployment_id == deployment.id)).all()
+        signed = [(p.size if p.side == Side.LONG else -p.size, p) for p in held]
+        for market in {p.market for p in held} | {n.market for n in net}:
+            assert sum((s for s, p in signed if p.market == market), Decimal(0)) == next(
+                n.size for n in net if n.market == market
+            )
+        venue_side = book.cash - sum((n.size * n.entry_price for n in net), Decimal(0))
+        ours = (
+            deployment.capital_usd
+            + sum((p.realized_pnl for p in closed), Decimal(0))
+            - sum((p.entry_fee for p in held), Decimal(0))
+            - sum((s * p.entry_price for s, p in signed), Decimal(0))
+        )
+        assert abs(venue_side - ours) < Decimal("0.0001"), deployment.id
 
     # ... and its positions are ours exactly: reconciliation finds nothing to repair in any deployment.
     venue = PaperVenue(session.get_bind(), SimulatedPriceFeed(seed=7))
     for deployment in session.exec(select(AgentDeployment)).all():
         assert reconcile_deployment(session, deployment, venue, now=NOW) == [], deployment.id
+
+    assert_seed_is_a_replay_of_the_demo_posts(session)
     session.rollback()
+
+
+def assert_seed_is_a_replay_of_the_demo_posts(session):
+    """Signals re-decided from the posts are the stored ones; each book replayed anew is its stored rows."""
+    costs, markets = Costs.from_settings(get_settings()), paper_markets()
+    feed = SimulatedPriceFeed(seed=7)
+    history = PriceHistory(feed, NOW - timedelta(days=95), NOW)
+    features: dict = {}
+    for agent in session.exec(select(Agent).order_by(Agent.id)).all():
+        version = session.exec(select(AgentVersion).where(AgentVersion.agent_id == agent.id)).one()
+        strategy = Strategy.from_json(version.strategy)
+        decided = decide_signals(
+            session,
+            agent_id=agent.id,
+            version_id=version.id,
+            strategy=strategy,
+            feed=feed,
+            since=agent.created_at,
+            until=NOW,
+            features_by_post=features,
+        )
+        stored = session.exec(
+            select(Signal).where(Signal.agent_id == agent.id).order_by(Signal.created_at, Signal.id)
+        ).all()
+
+        def key(s):
+            return (s.post_id, s.token, Side(s.side), s.score, s.bucket_start, s.agent_version_id)
+
+        assert [key(s) for s in decided] == [key(s) for s in stored]
+        inputs = stored_signals(session, agent.id)
+        candles = history.candles(s.token for s in inputs)
+        books = session.exec(select(AgentDeployment).where(AgentDeployment.agent_id == agent.id)).all()
+        assert sum(b.is_reference for b in books) == 1
+        for book in books:
+            spec = book_spec(strategy, book, costs=costs, markets=markets)
+            result = replay(spec, inputs, candles, start=book.created_at, end=NOW, interval=history.interval)
+            rows = session.exec(
+                select(Position)
+                .where(Position.deployment_id == book.id)
+                .order_by(Position.opened_at, Position.signal_id)
+            ).all()
+            assert [_row(p) for p in rows] == [_trade(t) for t in result.trades], book.id
+            snapshots = session.exec(
+                select(PnlSnapshot).where(PnlSnapshot.deployment_id == book.id).order_by(PnlSnapshot.day)
+            ).all()
+            assert [(s.day, s.equity, s.realized_pnl, s.unrealized_pnl) for s in snapshots] == [
+                (p.day, p.equity, p.realized_pnl, p.unrealized_pnl) for p in result.equity
+            ]
+            assert session.get(PaperAccount, book.id).cash == result.cash
+
+
+def _row(p):
+    reason = None if p.close_reason is None else CloseReason(p.close_reason)
+    return (
+        p.signal_id,
+        p.opened_at,
+        p.entry_price,
+        p.size,
+        p.leverage,
+        p.entry_fee,
+        p.trailing_high,
+        p.closed_at,
+        p.exit_price,
+        p.exit_fee,
+        reason,
+        p.realized_pnl,
+    )
+
+
+def _trade(t):
+    return (
+        t.signal_id,
+        t.entry_at,
+        t.entry_price,
+        t.size,
+        t.leverage,
+        t.entry_fee,
+        t.best_price,
+        t.exit_at,
+        t.exit_price,
+        t.exit_fee if t.exit_at else Decimal(0),
+        t.reason,
+        t.realized_pnl,
+    )
 
 
 def test_marketplace_shows_traded_and_untraded_agents(session):
@@ -95,8 +194,9 @@ def test_marketplace_shows_traded_and_untraded_agents(session):
     assert [a.name for a in untraded] == ["Fresh Agent (no trades yet)"]
     assert untraded[0].apr_30d is None
     assert {a.venue for a in page.items} >= {"SPOT", "GMX", "HYPERLIQUID", "OSTIUM", "MULTI"}
-    deployments = session.exec(select(func.count()).select_from(AgentDeployment)).one()
-    assert deployments == sum(spec.deployments for spec in catalog.AGENTS)
+    deployments = session.exec(select(AgentDeployment.is_reference)).all()
+    assert deployments.count(False) == sum(spec.deployments for spec in catalog.AGENTS)
+    assert deployments.count(True) == len(catalog.AGENTS)  # every agent has its reference book
 
 
 def test_seeded_accounts_are_marked_demo_and_a_real_namesake_is_left_alone(session):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
+from backend.agents.reference import reference_book
 from backend.auth.identity import CurrentUser
 from backend.db import make_engine
 from backend.execution.faults import CRASH_EXIT_CODE
@@ -65,20 +66,25 @@ def test_a_manual_post_opens_a_position_for_each_active_deployment(consumer_env,
 
     producer_for(settings).enqueue(classify_post_task.s(post.id))
 
+    # Four deployments, and the agent's reference book, which the generator opens before its first signal.
     wait_for(
         engine,
-        lambda s: count(s, SignalExecution, SignalExecution.status != ExecutionStatus.PENDING) == 4,
+        lambda s: count(s, SignalExecution, SignalExecution.status != ExecutionStatus.PENDING) == 5,
         "every deployment's execution",
     )
     with Session(engine) as session:
+        book = reference_book(session, agent.id)
+        assert book is not None and book.user_id == agent.creator_id
         positions = session.exec(select(Position)).all()
-        assert sorted(p.deployment_id for p in positions) == sorted(d.id for d in active)
+        assert sorted(p.deployment_id for p in positions) == sorted([*(d.id for d in active), book.id])
         assert all((p.market, p.side) == ("SOL", "long") for p in positions)
         skipped = session.exec(
             select(SignalExecution).where(SignalExecution.deployment_id == paused.id)
         ).one()
         assert (skipped.status, skipped.reason) == (ExecutionStatus.SKIPPED, "deployment paused")
-        assert count(session, BillingEvent) == 3
+        assert count(session, BillingEvent) == 0, (
+            "paper trading is free and the reference book is never billed"
+        )
     engine.dispose()
     assert consumer.poll() is None, "the consumer died"
 
@@ -129,5 +135,5 @@ def test_a_worker_killed_between_fill_and_record_places_one_order(consumer_env, 
             ).one()
             assert execution.status == ExecutionStatus.FILLED and execution.attempts >= 2
     with Session(engine) as session:
-        assert count(session, BillingEvent, BillingEvent.deployment_id == deployment.id) == KILL_ROUNDS
+        assert count(session, BillingEvent, BillingEvent.deployment_id == deployment.id) == 0  # paper is free
     engine.dispose()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
+from backend.agents.reference import ensure_reference_book
 from backend.db import make_engine
-from backend.models import Agent
+from backend.models import Agent, PnlSnapshot
+from backend.models.common import utcnow
 from tasks.app import build_huey
-from tasks.metrics import refresh_agent_metrics_task
+from tasks.metrics import refresh_agent_metrics_task, write_daily_metrics_task
 from tests.factories import Factory
 
 
@@ -21,9 +24,12 @@ def test_consumer_refreshes_agent_figures(consumer_env, consumer):
     with Session(engine, expire_on_commit=False) as session:
         factory = Factory(session)
         agent = factory.agent()
-        deployment = factory.deployment(agent)
-        factory.closed_position(deployment, Decimal("25"), days_ago=1)
-        factory.closed_position(deployment, Decimal("-5"), days_ago=2)
+        book = ensure_reference_book(
+            session, agent, capital=Decimal("10000"), now=utcnow() - timedelta(days=5)
+        )
+        session.commit()
+        factory.closed_position(book, Decimal("25"), days_ago=1)
+        factory.closed_position(book, Decimal("-5"), days_ago=2)
 
     # A producer on this test's queue; the task lives on the module's instance, so register it here too.
     producer = build_huey(settings)
@@ -35,5 +41,28 @@ def test_consumer_refreshes_agent_figures(consumer_env, consumer):
         stored = session.get(Agent, agent.id)
         assert stored.trades_count == 2 and stored.win_rate == Decimal("0.5")
         assert stored.metrics_updated_at is not None
+    engine.dispose()
+    assert consumer.poll() is None, "the consumer died"
+
+
+@pytest.mark.parametrize("consumer_env", ["redis+postgres", "sqlite"], indirect=True)
+def test_consumer_writes_daily_snapshots_once_per_day(consumer_env, consumer):
+    """The daily task run twice (a retry, a second consumer) leaves one snapshot per book and day."""
+    settings, _ = consumer_env
+    engine = make_engine(settings.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        factory = Factory(session)
+        agent = factory.agent()
+        ensure_reference_book(session, agent, capital=Decimal("10000"), now=utcnow() - timedelta(days=3))
+        session.commit()
+        factory.paper_deployment(agent, created_at=utcnow() - timedelta(days=2))
+
+    producer = build_huey(settings)
+    producer._registry.register(write_daily_metrics_task.task_class)
+    task = write_daily_metrics_task.s
+    assert producer.enqueue(task()).get(blocking=True, timeout=60) == 4  # 2 books x (yesterday, today)
+    assert producer.enqueue(task()).get(blocking=True, timeout=60) == 4
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(PnlSnapshot)).one() == 4
     engine.dispose()
     assert consumer.poll() is None, "the consumer died"

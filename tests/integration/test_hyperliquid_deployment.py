@@ -19,8 +19,9 @@ from backend.deployments.errors import DeploymentConflict, InputRejected
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest
 from backend.deployments.service import change_status, create_deployment
 from backend.execution.service import Executor, client_order_id
-from backend.models import AgentWallet, AuditLog, Position
+from backend.models import AgentWallet, AuditLog, BillingEvent, Position
 from backend.models.enums import (
+    BillingKind,
     CloseReason,
     DeploymentStatus,
     ExecutionStatus,
@@ -34,6 +35,8 @@ from backend.models.enums import (
 from backend.monitor.close import close_order_id, finish_close, request_close
 from backend.monitor.cycle import Monitor
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.trading.fees import FeePolicy
+from backend.trading.money import money
 from backend.venues.base import VenueAccount
 from backend.venues.hyperliquid import HyperliquidVenue
 from backend.venues.paper import PaperVenue
@@ -136,6 +139,8 @@ def test_an_approved_deployment_trades_a_signal_once_through_the_sdk(
     assert (position.venue, position.market, position.leverage) == (ExecutionVenue.HYPERLIQUID, "ETH", 3)
     assert position.size == Decimal(fills[0]["sz"]) and position.entry_price == Decimal(fills[0]["px"])
     assert position.entry_fee == Decimal(fills[0]["fee"])
+    [fee] = session.exec(select(BillingEvent).where(BillingEvent.position_id == position.id)).all()
+    assert (fee.kind, fee.amount) == (BillingKind.TRADE_FEE, Decimal("0.20"))  # live: billed, once
 
 
 def test_the_rest_flow_waits_for_approval_and_the_agent_key_stays_encrypted(
@@ -206,7 +211,7 @@ def test_a_trailing_stop_closes_a_hyperliquid_position_through_the_monitor(
     position = session.get(Position, opened.position_id)
 
     def close(position_id: int) -> None:
-        finish_close(session, position_id, venues=venues, cipher=cipher, profit_share=Decimal("0.10"))
+        finish_close(session, position_id, venues=venues, cipher=cipher, fees=FeePolicy())
 
     monitor = Monitor(venues, close, holder="test")
     for mid in ("3060", "3150", "3100"):  # up 5%: armed; the stop trails 1% under 3150 = 3118.5
@@ -218,6 +223,10 @@ def test_a_trailing_stop_closes_a_hyperliquid_position_through_the_monitor(
     assert position.trailing_high == Decimal("3150")
     [close_fill] = [f for f in hl_server.fills(hl_user.address) if f["cloid"] == close_order_id(position.id)]
     assert position.exit_price == Decimal(close_fill["px"]) and position.realized_pnl > 0
+    shares = session.exec(select(BillingEvent).where(BillingEvent.kind == BillingKind.PROFIT_SHARE)).all()
+    assert [(s.position_id, s.amount, s.beneficiary_user_id) for s in shares] == [
+        (position.id, money(position.realized_pnl * Decimal("0.10")), agent.creator_id)
+    ]  # a live, profitable close the agent made: its creator's share, once
     assert (
         venues.get(ExecutionVenue.HYPERLIQUID).positions(VenueAccount(deployment.id, hl_user.address)) == []
     )
@@ -241,7 +250,9 @@ def test_a_close_refused_for_a_revoked_agent_stays_closing_until_the_agent_is_ap
     approve_agent(hl_server, hl_user, wallet.agent_name)
     request_close(session, trader, position.id)
     t0 = datetime.now(UTC)
-    refused = finish_close(session, position.id, venues=venues, cipher=cipher, profit_share=SHARE, now=t0)
+    refused = finish_close(
+        session, position.id, venues=venues, cipher=cipher, fees=FeePolicy(profit_share=SHARE), now=t0
+    )
 
     assert (refused.status, refused.close_reason) == (PositionStatus.CLOSING, CloseReason.MANUAL)
     assert refused.close_error == f"User or API Wallet {wallet.address.lower()} does not exist."
@@ -263,7 +274,12 @@ def test_a_close_refused_for_a_revoked_agent_stays_closing_until_the_agent_is_ap
     due = Monitor(venues, handed.append, holder="test", clock=lambda: t0 + timedelta(seconds=5))
     assert due.run_cycle(session).closing_handed_out == 1 and handed == [position.id]
     closed = finish_close(
-        session, position.id, venues=venues, cipher=cipher, profit_share=SHARE, now=t0 + timedelta(seconds=5)
+        session,
+        position.id,
+        venues=venues,
+        cipher=cipher,
+        fees=FeePolicy(profit_share=SHARE),
+        now=t0 + timedelta(seconds=5),
     )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.MANUAL)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -11,6 +13,7 @@ from alembic.script import ScriptDirectory
 
 from backend.db import alembic_config, make_engine, migrate
 from backend.models import metadata
+from backend.models.agents import WEIGHT_NAMES as WEIGHTS
 from tests.pgtools import temporary_pg_database
 
 
@@ -75,4 +78,47 @@ def test_accounts_from_before_the_demo_flag_are_real_ones(request, backend, tmp_
             False,
             0,
         )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_stored_apr_percent_becomes_a_fraction_and_back(request, backend, tmp_path):
+    """0010: an APR stored as 24.5 (percent) reads 0.245 after the upgrade, 24.5 after a downgrade."""
+    url = _database_url(request, backend, tmp_path)
+    command.upgrade(alembic_config(url), "0009")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (address, role, created_at) VALUES ('0xabc', 'trader', CURRENT_TIMESTAMP)"
+            )
+        )
+        user_id = conn.execute(sa.text("SELECT id FROM users")).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO agents (creator_id, name, description, venue, visibility, status, "
+                + ", ".join(f"weight_{w}" for w in WEIGHTS)
+                + ", stoploss, trailing_stop_positive_offset, trailing_stop_positive, sizing_profile, "
+                "signal_threshold, created_at, updated_at, trades_count, total_pnl, volume_usd, apr_30d, "
+                "apr_90d, apr_si) VALUES (:u, 'A', '', 'SPOT', 'public', 'active', "
+                + ", ".join("0" for _ in WEIGHTS)
+                + ", 0.1, 0.03, 0.01, 'moderate', 0.55, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 3, 0, 0, "
+                "24.5, -12.25, NULL)"
+            ),
+            {"u": user_id},
+        )
+    command.upgrade(alembic_config(url), "0010")
+    query = sa.text("SELECT apr_30d, apr_90d, apr_si, sortino_30d FROM agents")
+    with engine.connect() as conn:
+        row = conn.execute(query).one()
+    assert [None if v is None else Decimal(str(v)) for v in row] == [
+        Decimal("0.245"),
+        Decimal("-0.1225"),
+        None,
+        None,
+    ]
+    command.downgrade(alembic_config(url), "0009")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT apr_30d, apr_90d FROM agents")).one()
+    assert [Decimal(str(v)) for v in row] == [Decimal("24.5"), Decimal("-12.25")]
     engine.dispose()

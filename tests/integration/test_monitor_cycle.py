@@ -12,6 +12,7 @@ from backend.models import MarketTick, MonitorCycle, Position
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side, Venue
 from backend.monitor.close import begin_close, finish_close
 from backend.monitor.cycle import Monitor
+from backend.trading.fees import FeePolicy
 from backend.venues.base import OrderRequest, VenueAccount
 from tests.monitor_support import CIPHER, DrivenFeed, open_paper_position, paper_registry
 
@@ -32,7 +33,7 @@ def venues(engine, feed):
 def monitor(engine, venues) -> Monitor:
     def close(position_id: int) -> None:
         with Session(engine, expire_on_commit=False) as own:
-            finish_close(own, position_id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+            finish_close(own, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE))
 
     return Monitor(venues, close, holder="test")
 
@@ -130,7 +131,9 @@ def test_a_refused_close_is_handed_out_again_only_when_its_retry_is_due(
     def close(position_id: int) -> None:
         handed.append(position_id)
         with Session(engine, expire_on_commit=False) as own:
-            finish_close(own, position_id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=now[0])
+            finish_close(
+                own, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE), now=now[0]
+            )
 
     monitor = Monitor(venues, close, holder="test", clock=lambda: now[0])
     seen = []

@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session
 
 from backend import audit
+from backend.agents.reference import ensure_reference_book
 from backend.auth.identity import CurrentUser
 from backend.models import Agent, AgentDeployment, BillingEvent, MarketTick, MonitorCycle, Position, User
 from backend.models.common import utcnow
@@ -297,8 +298,12 @@ def test_recent_closes_list_exit_pnl_fees_and_reason(session: Session, factory: 
 
     assert [c.position_id for c in closes] == [last.id, first.id]
     assert closes[0].close_reason == CloseReason.MANUAL and closes[0].realized_pnl == Decimal("12")
-    assert (closes[0].venue_fees, closes[0].trade_fee) == (Decimal("0.25"), Decimal("0.20"))
-    assert (closes[1].venue_fees, closes[1].trade_fee) == (Decimal("0.3"), Decimal(0))
+    assert (closes[0].figures.venue_fees, closes[0].figures.platform_fee) == (
+        Decimal("0.25"),
+        Decimal("0.20"),
+    )
+    assert (closes[1].figures.venue_fees, closes[1].figures.platform_fee) == (Decimal("0.3"), Decimal(0))
+    assert closes[0].figures.net_pnl == closes[0].figures.gross_pnl - Decimal("0.45")
     assert closes[1].close_reason == CloseReason.STOP_LOSS and closes[1].exit_price == Decimal("59200")
     assert [c.position_id for c in recent_closes(session, _me(user), limit=1)] == [last.id]
 
@@ -362,6 +367,25 @@ def test_equity_curves_add_up(session: Session, factory: Factory, trader) -> Non
     for point in account.points[:-1]:
         at_point = [[q for q in c.points if q.at <= point.at and q.kind != "now"] for c in curves.deployments]
         assert point.equity == sum((qs[-1].equity for qs in at_point if qs), Decimal(0))
+
+
+def test_a_new_deployment_is_a_deposit_not_growth(session: Session, factory: Factory) -> None:
+    """$10k earns 1%, then a second $10k paper deployment: the account made $100 and 1%, not +100%."""
+    user, agent = factory.user(), factory.agent()
+    now = _now()
+    first = factory.deployment(agent, user, capital_usd=Decimal("10000"), created_at=now - timedelta(days=10))
+    factory.closed_position(first, Decimal("100"), days_ago=5)
+    factory.deployment(agent, user, capital_usd=Decimal("10000"), created_at=now - timedelta(days=1))
+    ensure_reference_book(session, agent, capital=Decimal("10000"), now=now - timedelta(days=20))
+    session.commit()
+
+    curves = equity_curves(session, _me(user), now=now)
+    assert len(curves.deployments) == 2  # the agent's reference book is the platform's, never listed
+    account = curves.account
+    assert account.equity == Decimal("20100")
+    assert [pt.pnl for pt in account.points] == [0, Decimal(100), Decimal(100), Decimal(100)]
+    assert account.twr == Decimal("0.01")
+    assert [c.twr for c in curves.deployments] == [0, Decimal("0.01")]
 
 
 def test_an_account_without_deployments_has_flat_curves(session: Session, factory: Factory) -> None:

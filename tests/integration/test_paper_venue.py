@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from backend.models.enums import Side, Venue
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.trading.book import account_balance, apply_fill
+from backend.trading.fills import FillModel
 from backend.venues.base import (
     DuplicateClientOrderId,
     InsufficientFunds,
@@ -173,3 +175,27 @@ def test_a_batch_sent_again_finds_its_fills_instead_of_filling_twice(venue, acco
     assert again == first
     assert venue.balance(account) == balance
     assert venue.positions(account)[0].size == Decimal("2")
+
+
+def test_the_venue_fills_and_books_as_the_core_s_fill_model_and_book_say(engine, account, clock):
+    """Given a fill model, the paper venue's prices, fees, net position and cash are the core's: an add, a
+    partial close and a flip replayed through `apply_fill` give the same book."""
+    model = FillModel(slippage=Decimal("0.002"), taker_fee=Decimal("0.001"))
+    feed = SimulatedPriceFeed(seed=7)
+    venue = PaperVenue(engine, feed, fills=model, clock=clock)
+    rules = venue.markets()["SOL"]
+    orders = [(Side.LONG, "2"), (Side.LONG, "1"), (Side.SHORT, "1"), (Side.SHORT, "4")]
+    held, cash = None, Decimal("10000")
+    for n, (side, size) in enumerate(orders, 1):
+        clock.now = NOW + timedelta(hours=n)
+        fill = venue.open(account, OrderRequest("SOL", side, Decimal(size), cloid(n), leverage=Decimal(2)))
+        is_buy = side == Side.LONG
+        assert fill.price == model.price(feed.price_at("SOL", clock.now), is_buy=is_buy, rules=rules)
+        assert fill.fee == model.fee(fill.size, fill.price)
+        effect = apply_fill(held, is_buy=is_buy, size=fill.size, price=fill.price, leverage=Decimal(2))
+        held, cash = effect.position, cash - fill.fee + effect.realized
+
+    [position] = venue.positions(account)
+    assert (position.side, position.size, position.entry_price) == (Side.SHORT, Decimal(2), held.entry_price)
+    mids = venue.mids()
+    assert venue.balance(account) == account_balance(cash, [("SOL", held)], mids)

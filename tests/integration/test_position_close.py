@@ -23,6 +23,7 @@ from backend.monitor.close import (
 )
 from backend.monitor.lease import acquire_lease, release_lease
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.trading.fees import FeePolicy
 from backend.venues.base import OrderRequest, VenueAccount
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
@@ -69,13 +70,19 @@ def count(session: Session, model, *where) -> int:
     return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
-def test_a_manual_close_is_finished_once_with_pnl_profit_share_and_audit(session, opened, venues, clock):
-    position, trader, creator = opened
+def test_a_manual_close_is_finished_once_with_pnl_and_audit_and_no_share_on_paper(
+    session, opened, venues, clock
+):
+    position, trader, _ = opened
     request_close(session, trader, position.id)
     clock.now += timedelta(days=3)  # the simulated price has moved on
 
-    closed = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE)
-    again = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+    closed = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+    )
+    again = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+    )
 
     assert closed.status == again.status == PositionStatus.CLOSED
     assert closed.close_reason == CloseReason.MANUAL
@@ -85,13 +92,8 @@ def test_a_manual_close_is_finished_once_with_pnl_profit_share_and_audit(session
     assert fill.reduce_only and not fill.is_buy
     expected = (fill.price - position.entry_price) * position.size - position.entry_fee - fill.fee
     assert closed.realized_pnl == expected.quantize(Decimal("0.000001"))
-    shares = session.exec(select(BillingEvent).where(BillingEvent.kind == "PROFIT_SHARE")).all()
-    if closed.realized_pnl > 0:
-        [share] = shares
-        assert share.amount == (closed.realized_pnl * SHARE).quantize(Decimal("0.000001"))
-        assert share.beneficiary_user_id == creator.id
-    else:
-        assert shares == []  # losses pay no profit share
+    # Paper trading is free: no profit share, won or lost (live closes: test_position_figures.py).
+    assert count(session, BillingEvent) == 0
     assert count(session, AuditLog, AuditLog.action == "position.closed") == 1
     assert count(session, AuditLog, AuditLog.action == "position.close_requested") == 1
     assert venues.get(ExecutionVenue.PAPER).positions(VenueAccount(position.deployment_id)) == []
@@ -126,7 +128,9 @@ def test_a_crash_after_the_close_fill_is_recorded_on_retry_without_a_second_orde
         OrderRequest("ETH", Side.LONG, position.size, close_order_id(position.id), reduce_only=True),
     )
 
-    closed = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+    closed = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+    )
 
     assert closed.status == PositionStatus.CLOSED and closed.close_reason == CloseReason.TAKE_PROFIT
     assert count(session, PaperFill, PaperFill.reduce_only.is_(True)) == 1
@@ -140,7 +144,9 @@ def test_a_position_gone_from_the_venue_is_recorded_as_closed_outside(session, o
     )
     begin_close(session, position.id, CloseReason.STOP_LOSS)
 
-    closed = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+    closed = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+    )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.EXTERNAL)
 
@@ -173,7 +179,9 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
     begin_close(session, position.id, CloseReason.STOP_LOSS)
     t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
-    refused = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t0)
+    refused = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE), now=t0
+    )
 
     assert (refused.status, refused.close_reason) == (PositionStatus.CLOSING, CloseReason.STOP_LOSS)
     assert "no position to reduce" in refused.close_error
@@ -187,18 +195,27 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
 
     # Not due yet: untouched, nothing sent. Due: refused again, and the wait doubles.
     early = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t0 + timedelta(seconds=4)
+        session,
+        position.id,
+        venues=venues,
+        cipher=CIPHER,
+        fees=FeePolicy(profit_share=SHARE),
+        now=t0 + timedelta(seconds=4),
     )
     assert early.close_attempts == 1
     t1 = t0 + timedelta(seconds=5)
-    again = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t1)
+    again = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE), now=t1
+    )
     assert again.close_attempts == 2 and again.next_close_attempt_at == t1 + timedelta(seconds=10)
     assert count(session, AuditLog, AuditLog.action == "position.close_refused") == 2
 
     # The trader bought the half back: the retry goes through, at the close's own fill, and the error clears.
     paper.open(account, OrderRequest("ETH", Side.LONG, half, "0x" + "bb" * 16))
     t2 = t1 + timedelta(seconds=10)
-    closed = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE, now=t2)
+    closed = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE), now=t2
+    )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.STOP_LOSS)
     assert closed.close_error is None and closed.next_close_attempt_at is None
@@ -217,7 +234,9 @@ def test_a_refused_close_of_a_position_gone_from_the_venue_closes_it_outside_at_
     )
     begin_close(session, position.id, CloseReason.MANUAL)
 
-    closed = finish_close(session, position.id, venues=venues, cipher=CIPHER, profit_share=SHARE)
+    closed = finish_close(
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+    )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.EXTERNAL)
     assert closed.exit_price == outside.price and closed.exit_fee == outside.fee

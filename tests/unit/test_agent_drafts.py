@@ -133,7 +133,13 @@ BAD_DRAFTS = [
         "risk.sizing_profile",
         "Input should be 'conservative', 'moderate' or 'aggressive'",
     ),
-    ({"risk": {"leverage": 3}}, "risk.leverage", "Extra inputs are not permitted"),
+    ({"risk": {"leverage": "0.5"}}, "risk.leverage", "Input should be greater than or equal to 1"),
+    ({"risk": {"leverage": "41"}}, "risk", "risk.leverage must be at most 40x for a HYPERLIQUID agent"),
+    (
+        {"venue": "SPOT", "risk": {"leverage": 2}},
+        "risk",
+        "risk.leverage must be at most 1x for a SPOT agent",
+    ),
     ({"status": "active"}, "status", "Extra inputs are not permitted"),
 ]
 
@@ -148,6 +154,12 @@ def test_draft_requires_name_venue_and_weights(missing):
     body = _draft()
     del body[missing]
     assert _errors(AgentDraft, body) == [(missing, "Field required")]
+
+
+def test_leverage_defaults_to_1x_and_takes_the_venues_maximum():
+    assert AgentDraft.model_validate(_draft()).columns()["leverage"] == Decimal(1)
+    top = AgentDraft.model_validate(_draft(risk={"leverage": "40"}))
+    assert top.columns()["leverage"] == Decimal(40)
 
 
 def test_empty_patch_changes_nothing():

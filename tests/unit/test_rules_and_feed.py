@@ -46,3 +46,12 @@ def test_candles_agree_with_minute_prices_across_midnight(minutes):
         assert (candle.high, candle.low) == (max(prices), min(prices))
     again = SimulatedPriceFeed(seed=7).candles("SOL", start, 3, timedelta(minutes=minutes))
     assert again == feed.candles("SOL", start, 3, timedelta(minutes=minutes)), "cache changes nothing"
+
+
+@pytest.mark.parametrize("minutes", [1, 15, 60])
+def test_ohlc_bars_are_the_candles_prices(minutes):
+    """The replay's bulk bars carry exactly the prices `candles` gives, across midnights."""
+    start, interval = datetime(2026, 3, 1, 22, 7, tzinfo=UTC), timedelta(minutes=minutes)
+    bars = SimulatedPriceFeed(seed=3).ohlc("ETH", start, 200, interval)
+    candles = SimulatedPriceFeed(seed=3).candles("ETH", start, 200, interval)
+    assert bars == [(c.start, c.open, c.high, c.low, c.close) for c in candles]

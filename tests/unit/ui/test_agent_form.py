@@ -105,6 +105,14 @@ def test_a_good_form_becomes_a_valid_draft_and_patch():
     AgentPatch.model_validate(payload)
 
 
+def test_leverage_text_becomes_the_drafts_multiple_and_refusals_sit_beside_it():
+    payload, errors = to_payload(values(leverage="3x"))
+    assert errors == {} and AgentDraft.model_validate(payload).risk.leverage == D("3")
+    assert to_payload(values(leverage="lots"))[1] == {"leverage": "Leverage must be a number, like 1 or 3."}
+    assert _errors(leverage="0.5") == {"leverage": "Leverage must be at least 1x."}
+    assert _errors(leverage="41") == {"leverage": "Leverage must be at most 40x for a HYPERLIQUID agent."}
+
+
 def test_conversion_errors_are_per_field():
     _, errors = to_payload(values(stoploss="abc", trailing_stop_positive=""))
     assert set(errors) == {"stoploss", "trailing_stop_positive"}

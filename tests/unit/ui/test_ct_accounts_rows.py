@@ -24,6 +24,7 @@ def _account(**changes: Any) -> CtAccountAdmin:
         "status": "active",
         "followers_count": 1_234_567,
         "impact_factor": Decimal("0.4567"),
+        "impact_calls": 12,
         "posts_count": 1200,
         "signal_posts_count": 31,
         "last_post_at": WHEN,
@@ -66,9 +67,14 @@ def test_active_account_row():
         "31",
         "3",
     )
-    assert row["impact"] == "0.46"
+    assert row["impact"] == "+0.46 · 12 calls"
     assert row["last_post"] == "2026-03-04 05:06 UTC"
     assert row["posts_href"] == "/admin/posts?account=7" == posts_href(7)
+
+
+def test_impact_says_how_many_calls_it_rests_on():
+    assert account_row(_account(impact_factor=Decimal("-0.2"), impact_calls=1))["impact"] == "-0.20 · 1 call"
+    assert account_row(_account(impact_factor=Decimal("0"), impact_calls=0))["impact"] == "no calls yet"
 
 
 def test_paused_account_without_posts_or_name():

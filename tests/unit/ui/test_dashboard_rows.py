@@ -9,6 +9,7 @@ from decimal import Decimal
 from backend.models.enums import CloseReason, PositionStatus, Side
 from backend.monitor.charts import ChartPoint, PositionChart
 from backend.monitor.equity import EquityCurve, EquityPoint
+from backend.trading.book import breakdown
 from maxxit_ui.components.charts import equity_figure, position_figure
 from maxxit_ui.state.admin_monitor import _age
 from maxxit_ui.state.dashboard import equity_card, position_card
@@ -50,6 +51,9 @@ def _chart(**kw) -> PositionChart:
         realized_pnl=None,
         entry_fee=Decimal("0.0225"),
         exit_fee=Decimal("0"),
+        figures=breakdown(
+            Side.LONG, Decimal("100"), Decimal("103.5"), Decimal("0.5"), entry_fee=Decimal("0.0225")
+        ),
         ticks_seen=3,
     )
     return replace(base, **kw)
@@ -81,10 +85,21 @@ def test_a_closing_and_a_closed_card() -> None:
             exit_fee=Decimal("0.0231"),
             unrealized_pnl=None,
             unrealized_return=None,
+            figures=breakdown(
+                Side.LONG,
+                Decimal("100"),
+                Decimal("102.9"),
+                Decimal("0.5"),
+                entry_fee=Decimal("0.0225"),
+                exit_fee=Decimal("0.0231"),
+                platform_fee=Decimal("0.20"),
+            ),
         )
     )
     assert (closed["status"], closed["status_label"]) == ("closed", "Closed · Trailing stop")
-    assert (closed["exit"], closed["realized"], closed["fees"]) == ("102.9", "+$1.38", "$0.05")
+    # Net of every fee: 1.45 gross - 0.0456 venue - 0.20 Maxxit.
+    assert (closed["exit"], closed["realized"], closed["fees"]) == ("102.9", "+$1.20", "$0.25")
+    assert closed["fee_detail"] == "$0.05 venue + $0.20 Maxxit"
     assert closed["pnl"] == "—" and closed["pnl_ratio"] == ""
 
 
@@ -147,10 +162,27 @@ def test_equity_cards_say_what_their_figure_is() -> None:
     )
     assert (hyper["value"], hyper["value_label"]) == ("+$20.00", "PnL")
     assert "Hyperliquid balance is not counted" in hyper["note"] and hyper["venue"] == "Hyperliquid"
-    account = equity_card(_curve(deployment_id=None, label="Account", venue=None, capital_known=False))
+    account_curve = _curve(
+        deployment_id=None,
+        label="Account",
+        venue=None,
+        capital_known=False,
+        twr=Decimal("0.02"),
+        points=(
+            EquityPoint(T0, Decimal("1000"), "start", Decimal(0)),
+            EquityPoint(T0 + STEP, Decimal("1025"), "close", Decimal("25")),
+            EquityPoint(T0 + STEP * 2, Decimal("1020"), "now", Decimal("20")),
+        ),
+    )
+    account = equity_card(account_curve)
     assert account["id"] == "account" and account["value"] == "$1,020.00"
-    assert account["note"] == "1 open · $1,000.00 paper capital + PnL"
+    assert account["note"] == (
+        "1 open · $1,000.00 paper capital + PnL · time-weighted +2.0%"
+        " · chart: net PnL, deposits are not growth"
+    )
     assert [float(y) for y in equity_figure(_curve()).data[0].y] == [1000.0, 1025.0, 1020.0]
+    # The account draws net PnL: its first point, a deployment's capital arriving, is $0, not +$1,000.
+    assert [float(y) for y in equity_figure(account_curve).data[0].y] == [0.0, 25.0, 20.0]
 
 
 def test_the_monitor_age_reads_naturally() -> None:

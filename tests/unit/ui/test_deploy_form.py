@@ -102,7 +102,19 @@ def test_chain_ids_from_wallets():
 
 def test_risk_prefill_is_the_agents_in_percent():
     prefilled = form.risk_form(AGENT)
-    assert prefilled == form.RiskForm("moderate", "", "", "10", "", "3", "1")
+    assert prefilled == form.RiskForm("moderate", "", "1", "10", "", "3", "1")
+
+
+def test_leverage_starts_at_the_agents_and_unchanged_follows_its_version():
+    agent = AGENT.model_copy(update={"leverage": D("3")})
+    prefilled = form.risk_form(agent)
+    assert prefilled.leverage_cap == "3"
+    risk, errors = form.to_risk(prefilled, agent)
+    assert errors == {} and risk.leverage_cap is None
+    lines = {key: value for key, _, value in form.risk_review(form.effective_risk(risk, agent))}
+    assert lines["leverage"] == f"3{TIMES}"
+    lower = form.to_risk(form.RiskForm(**{**prefilled.__dict__, "leverage_cap": "2"}), agent)[0]
+    assert lower.leverage_cap == D("2")
 
 
 def test_unchanged_risk_follows_the_agent():

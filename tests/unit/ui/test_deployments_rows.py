@@ -5,7 +5,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from backend.deployments.schemas import DeploymentView, PositionView, RiskSettings
+from backend.deployments.schemas import DeploymentView, PositionFigures, PositionView, RiskSettings
+from backend.models.enums import Side
+from backend.trading.book import breakdown, total
 from maxxit_ui.state.deploy_form import TIMES
 from maxxit_ui.state.deployments import deployment_row, position_row
 
@@ -28,6 +30,14 @@ def deployment(**changes) -> DeploymentView:
         "open_positions": 2,
         "realized_pnl": D("-4.25"),
         "fees_paid": D("1.45"),
+        "figures": PositionFigures.of(
+            total(
+                [
+                    breakdown(Side.LONG, D(100), D(97), D(1), entry_fee=D("0.05"), exit_fee=D("0.05")),
+                    breakdown(Side.SHORT, D(10), D(10), D(2), entry_fee=D("0.01"), platform_fee=D("1.34")),
+                ]
+            )
+        ),
         "risk": RiskSettings(),
         "created_at": CREATED,
     }
@@ -39,7 +49,8 @@ def test_a_paper_deployment_row():
     assert row["id"] == "12" and row["agent_href"] == "/agents/3"
     assert (row["venues"], row["account"]) == ("Paper", "virtual balance")
     assert (row["balance"], row["available"], row["open_positions"]) == ("$2,512.50", "$2,300.00", "2")
-    assert (row["pnl"], row["pnl_tone"], row["fees"]) == ("-$4.25", "negative", "$1.45")
+    # The sum of its positions' breakdowns: -3 gross, $1.45 of fees, -4.45 net.
+    assert (row["pnl"], row["pnl_tone"], row["fees"]) == ("-$4.45", "negative", "$1.45")
     assert row["created"] == "2025-03-04 05:06 UTC"
 
 
@@ -99,7 +110,20 @@ def position(**changes) -> PositionView:
         "opened_at": CREATED,
         "closed_at": None,
     }
-    return PositionView(**{**base, **changes})
+    exit_fee, share = changes.pop("exit_fee", D(0)), changes.pop("profit_share", D(0))
+    merged = {**base, **changes}
+    exit_price = merged["exit_price"] or merged["entry_price"]
+    parts = breakdown(
+        Side(merged["side"]),
+        merged["entry_price"],
+        exit_price,
+        merged["size"],
+        entry_fee=merged["entry_fee"],
+        exit_fee=exit_fee,
+        platform_fee=merged["trade_fee"],
+        profit_share=share,
+    )
+    return PositionView(**{**merged, "figures": PositionFigures.of(parts)})
 
 
 def test_an_open_position_with_its_signal_and_fees():
@@ -125,13 +149,21 @@ def test_an_open_position_with_its_signal_and_fees():
 def test_a_closed_position_found_at_the_venue_has_no_signal():
     row = position_row(
         position(
-            status="CLOSED", signal_id=None, signal_score=None, post_excerpt=None, realized_pnl=D("12.3")
+            status="CLOSED",
+            signal_id=None,
+            signal_score=None,
+            post_excerpt=None,
+            exit_price=D("3312.5"),
+            realized_pnl=D("12.54"),
+            profit_share=D("1.25"),
         )
     )
     assert (row["has_signal"], row["score"], row["post"]) == (False, "—", "")
+    # Net of every fee: 12.6 gross - 0.0569 venue - 0.20 Maxxit - 1.25 profit share.
     assert (row["status"], row["status_color"], row["pnl"], row["pnl_tone"]) == (
         "Closed",
         "gray",
-        "+$12.30",
+        "+$11.09",
         "positive",
     )
+    assert (row["fees"], row["fee_detail"]) == ("$1.51", "$0.06 venue + $0.20 Maxxit + $1.25 profit share")

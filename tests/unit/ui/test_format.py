@@ -31,6 +31,17 @@ def test_percent_money_ratio():
     assert fmt.ratio(D("7.2421")) == "7.24"
 
 
+def test_apr_profit_factor_and_impact_from_fractions():
+    assert fmt.apr(D("0.243333")) == "+24.3%"  # stored as a fraction, percent only on screen
+    assert fmt.apr(D("-1.0904")) == "-109.0%"
+    assert fmt.apr(None) == fmt.NO_TRADES
+    assert fmt.profit_factor(D("2.154"), 9) == "2.15"
+    assert fmt.profit_factor(None, 3) == "no losses"
+    assert fmt.profit_factor(None, 0) == fmt.NO_TRADES
+    assert fmt.impact(D("0.4567"), 12) == "+0.46 · 12 calls"
+    assert fmt.impact(D("0"), 0) == "no calls yet"
+
+
 def test_drawdown_always_reads_as_a_loss():
     assert fmt.drawdown(D("0.208")) == "-20.8%"
     assert fmt.drawdown(D("-0.208")) == "-20.8%"
