@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from backend.auth.identity import CurrentUser
 from backend.models import AuditLog
+from backend.models.common import utcnow
 
 SYSTEM_ACTOR = "system"
 
@@ -77,6 +78,34 @@ def record(
     )
     session.add(row)
     return row
+
+
+def record_many(
+    session: Session,
+    *,
+    action: str,
+    entity_type: str,
+    entries: list[tuple[str | int, dict[str, Any]]],
+    actor: str = SYSTEM_ACTOR,
+) -> None:
+    """`record` for many entities at once (the execution fan-out): one batched insert, no ids read back."""
+    if not entries:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "actor_user_id": None,
+            "actor": actor[:64],
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "details": details,
+            "ip": None,
+            "created_at": now,
+        }
+        for entity_id, details in entries
+    ]
+    session.execute(sa.insert(AuditLog.__table__), rows)
 
 
 def record_by(

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     paper_taker_fee_bps: Decimal = Field(default=Decimal("4.5"), ge=0, le=100)
     paper_default_balance_usd: Decimal = Field(default=Decimal("10000"), gt=0)
     execution_max_attempts: int = Field(default=6, ge=1, le=20, description="Per deployment and signal.")
+    execution_chunk_size: int = Field(
+        default=250, ge=1, le=1000, description="(Signal, deployment) pairs per execution task in a fan-out."
+    )
+    execution_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Live venue orders of one chunk in flight at once."
+    )
     reference_capital_usd: Decimal = Field(
         default=Decimal("10000"), gt=0, le=Decimal("1000000000"), description="Every agent's reference book."
     )

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event
@@ -88,6 +89,41 @@ def insert_or_ignore(session: Session, model: type, values: dict, conflict_colum
 
     The database decides, not a prior SELECT, so two workers racing on the same key insert once.
     """
+    table = model.__table__
+    statement = (
+        dialect_insert(session)(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
+    ).returning(table.c.id)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def insert_many_or_ignore(
+    session: Session, model: type, rows: list[dict], conflict_columns: list[str]
+) -> None:
+    """`insert_or_ignore` for many rows, as one executemany (pipelined by psycopg); nothing is read back.
+
+    No RETURNING on purpose: it would make SQLAlchemy send one multi-row INSERT whose text psycopg parses
+    afresh every time (too long for its cache), which costs more than the round trip it saves.
+    """
+    if rows:
+        statement = dialect_insert(session)(model.__table__).on_conflict_do_nothing(
+            index_elements=conflict_columns
+        )
+        session.execute(statement, rows)
+
+
+def among(column, values) -> sa.ColumnElement[bool]:
+    """`column IN (values)` with the values written into the SQL text rather than sent as parameters.
+
+    For the fan-out's long id lists: psycopg parses a statement's placeholders afresh whenever its text is too
+    long to cache, and hundreds of them cost more than the query. Only for ids and our own hex order ids.
+    """
+    return column.in_(sa.bindparam(None, sorted(values), expanding=True, literal_execute=True))
+
+
+def dialect_insert(session: Session):
+    """The dialect's INSERT, which knows ON CONFLICT (DO NOTHING, DO UPDATE)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -95,8 +131,4 @@ def insert_or_ignore(session: Session, model: type, values: dict, conflict_colum
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(dialect)
-    table = model.__table__
-    statement = (
-        insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    ).returning(table.c.id)
-    return session.execute(statement).scalar_one_or_none()
+    return insert

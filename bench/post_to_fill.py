@@ -6,7 +6,7 @@ on a new token as an operator would; the figure is the time from the post being 
 fills (database timestamps: post.ingested_at -> max(position.opened_at)). Rounds go one at a time.
 
     .venv/bin/python -m bench.post_to_fill [--rounds 8] [--agents 20] [--deployments-per-agent 10]
-        [--workers 4] [--no-sqlite]
+        [--deployments 2000] [--workers 4] [--no-sqlite]
 """
 
 from __future__ import annotations
@@ -91,9 +91,14 @@ def main() -> None:
     )
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--deployments-per-agent", type=int, default=10)
+    parser.add_argument(
+        "--deployments", type=int, help="total paper deployments, spread over --agents (overrides the above)"
+    )
     parser.add_argument("--workers", type=int, default=4, help="consumer worker threads")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
+    if args.deployments:
+        args.deployments_per_agent = max(1, args.deployments // args.agents)
     kinds = ["Redis + PostgreSQL"] + ([] if args.no_sqlite else ["SQLite (embedded)"])
     deployments = args.agents * args.deployments_per_agent
     table = Table(title=f"Post -> last fill for {deployments} paper deployments, {args.workers} workers (s)")

@@ -37,7 +37,12 @@ from backend.models import CtPost, Signal
 from backend.models.enums import Role
 from backend.signals.ingest import store_manual_post
 from tasks.app import build_huey
-from tasks.execution import execute_for_deployment_task, execute_signal_task
+from tasks.execution import (
+    execute_chunk_task,
+    execute_for_deployment_task,
+    execute_signal_task,
+    execute_signals_task,
+)
 from tasks.signals import classify_post_task, generate_signals_task
 from tests.factories import Factory
 from tests.pgtools import temporary_pg_database
@@ -101,7 +106,8 @@ def consumer(settings: Settings, log: Path, workers: int = 2) -> Iterator[None]:
 
 def register_tasks(producer) -> None:
     """The tasks live on the module's Huey instance; a producer on another queue must know them too."""
-    for task in (classify_post_task, generate_signals_task, execute_signal_task, execute_for_deployment_task):
+    tasks = (classify_post_task, generate_signals_task, execute_signal_task, execute_signals_task)
+    for task in (*tasks, execute_chunk_task, execute_for_deployment_task):
         producer._registry.register(task.task_class)
 
 

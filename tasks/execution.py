@@ -1,4 +1,4 @@
-"""Execution tasks: a signal fans out to one task per deployment; venue hiccups retry with backoff.
+"""Execution tasks: signals fan out in chunks of (signal, deployment) pairs; venue hiccups retry with backoff.
 
 The executor, its venues and the wallet cipher are built once per worker process. A worker that dies
 mid-execution loses its queue message, so a sweep (every minute, and once when a worker starts) hands
@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from backend.billing.trade_fee import fee_policy
 from backend.config import get_settings
 from backend.db import get_engine, session_scope
-from backend.execution.dispatch import deployments_for_signal, find_unfinished_executions
+from backend.execution.dispatch import deployments_for_signals, find_unfinished_executions
 from backend.execution.faults import fault_from_env
 from backend.execution.service import ExecutionOutcome, Executor
 from backend.models import SignalExecution
@@ -52,6 +52,7 @@ def _executor() -> Executor:
         venues(),
         cipher(),
         max_attempts=settings.execution_max_attempts,
+        concurrency=settings.execution_concurrency,
         fault=fault_from_env(),
         fees=fee_policy(settings),
     )
@@ -65,11 +66,62 @@ def backoff_seconds(attempt: int) -> int:
 @huey.task(retries=3, retry_delay=1)
 def execute_signal_task(signal_id: int) -> int:
     """Hand one signal to every deployment of its agent; returns how many."""
+    return fan_out([signal_id])
+
+
+@huey.task(retries=3, retry_delay=1)
+def execute_signals_task(signal_ids: list[int]) -> int:
+    """Hand one post's signals to every deployment of their agents together; returns how many pairs.
+
+    Chunks mix the signals, so 20 agents with 10 deployments each cost a few chunks rather than 20.
+    """
+    return fan_out(signal_ids)
+
+
+def fan_out(signal_ids: list[int]) -> int:
+    """`EXECUTION_CHUNK_SIZE` (signal, deployment) pairs per chunk task; the last chunk runs right here,
+    which for most posts (one chunk) saves a trip through the queue."""
     with session_scope() as session:
-        deployment_ids = deployments_for_signal(session, signal_id)
-    for deployment_id in deployment_ids:
-        execute_for_deployment_task(signal_id, deployment_id)
-    return len(deployment_ids)
+        pairs = deployments_for_signals(session, signal_ids)
+    for chunk in hand_out(pairs, keep_last=True):
+        run_chunk(chunk)
+    return len(pairs)
+
+
+def hand_out(pairs: list[tuple[int, int]], *, keep_last: bool = False) -> list[list[tuple[int, int]]]:
+    """Enqueue a chunk task per `EXECUTION_CHUNK_SIZE` pairs; the last chunk is returned when `keep_last`."""
+    size = get_settings().execution_chunk_size
+    chunks = [pairs[start : start + size] for start in range(0, len(pairs), size)]
+    kept = chunks[-1:] if keep_last else []
+    for chunk in chunks[: len(chunks) - len(kept)]:
+        execute_chunk_task(chunk)
+    return kept
+
+
+@huey.task(retries=3, retry_delay=1)
+def execute_chunk_task(pairs: list[tuple[int, int]]) -> dict[str, int]:
+    """Open the trades of a chunk of (signal, deployment) pairs (see execution.batch); counts by outcome."""
+    return run_chunk(pairs)
+
+
+def run_chunk(pairs: list[tuple[int, int]]) -> dict[str, int]:
+    """A pair whose venue asked to try again later goes on as its own task, with backoff."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        result = _executor().execute_pairs(session, [(s, d) for s, d in pairs])
+    for (signal_id, deployment_id), reason in result.retry.items():
+        delay = backoff_seconds(_attempts(signal_id, deployment_id))
+        logger.warning(
+            "execution of signal %s for deployment %s: %s; retrying in %ss",
+            signal_id,
+            deployment_id,
+            reason,
+            delay,
+        )
+        execute_for_deployment_task.schedule((signal_id, deployment_id), delay=delay)
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes.values():
+        counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+    return counts
 
 
 @huey.task(context=True)
@@ -106,8 +158,7 @@ def sweep_executions(grace: timedelta) -> int:
         unfinished = find_unfinished_executions(session, now=utcnow(), grace=grace)
     for signal_id in unfinished.signals:
         execute_signal_task(signal_id)
-    for signal_id, deployment_id in unfinished.executions:
-        execute_for_deployment_task(signal_id, deployment_id)
+    hand_out(sorted(unfinished.executions))
     handed_out = len(unfinished.signals) + len(unfinished.executions)
     if handed_out:
         logger.info("execution sweep handed out %d signal(s)/execution(s)", handed_out)

@@ -28,7 +28,7 @@ from backend.signals.sweep import find_unfinished
 from backend.signals.tokens import known_tokens
 from backend.signals.types import Classifier
 from tasks.app import huey
-from tasks.execution import execute_signal_task
+from tasks.execution import execute_signals_task
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +88,8 @@ def generate_signals_task(post_id: int) -> list[int]:
     except PostNotFound:
         logger.warning("post %s vanished before scoring", post_id)
         return []
-    for signal_id in signal_ids:
-        execute_signal_task(signal_id)
+    if signal_ids:
+        execute_signals_task(signal_ids)  # together: their deployments share chunks
     return signal_ids
 
 

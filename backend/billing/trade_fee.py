@@ -6,14 +6,25 @@ module stores the lines it returns, each under its idempotency key.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from sqlmodel import Session
 
 from backend.config import Settings
-from backend.db import insert_or_ignore
+from backend.db import insert_many_or_ignore, insert_or_ignore
 from backend.models import AgentDeployment, BillingEvent
 from backend.models.common import utcnow
 from backend.models.enums import BillingKind, BillingStatus, ExecutionVenue
 from backend.trading.fees import FeePolicy, open_lines
+
+
+class DeploymentLike(Protocol):
+    """What billing reads of a deployment: the model or a plain row of it (the fan-out's)."""
+
+    id: int
+    user_id: int
+    is_reference: bool
 
 
 def fee_policy(settings: Settings) -> FeePolicy:
@@ -21,7 +32,7 @@ def fee_policy(settings: Settings) -> FeePolicy:
     return FeePolicy(profit_share=settings.profit_share_pct)
 
 
-def is_billable(deployment: AgentDeployment, venue: str | ExecutionVenue) -> bool:
+def is_billable(deployment: DeploymentLike, venue: str | ExecutionVenue) -> bool:
     """Live deployments pay; paper trading is free and a reference book is the platform's own."""
     return ExecutionVenue(venue) != ExecutionVenue.PAPER and not deployment.is_reference
 
@@ -41,23 +52,45 @@ def charge_trade_fee(
     market: str,
 ) -> int | None:
     """Add the fee in the caller's transaction: the new event's id, None when charged already or not owed."""
+    charge = TradeFeeCharge(deployment, venue, signal_id, position_id, market)
     event_id = None
-    for line in open_lines(policy, billable=is_billable(deployment, venue), market=market):
-        event_id = insert_or_ignore(
-            session,
-            BillingEvent,
-            {
-                "idempotency_key": trade_fee_key(deployment.id, signal_id),
-                "kind": BillingKind(line.kind.value).value,
-                "status": BillingStatus.PENDING.value,
-                "user_id": deployment.user_id,
-                "deployment_id": deployment.id,
-                "position_id": position_id,
-                "amount": line.amount,
-                "currency": "USDC",
-                "description": f"{line.description} (signal {signal_id})",
-                "created_at": utcnow(),
-            },
-            ["idempotency_key"],
-        )
+    for values in _rows(policy, charge):
+        event_id = insert_or_ignore(session, BillingEvent, values, ["idempotency_key"])
     return event_id
+
+
+@dataclass(frozen=True)
+class TradeFeeCharge:
+    deployment: DeploymentLike
+    venue: str | ExecutionVenue
+    signal_id: int
+    position_id: int
+    market: str
+
+
+def charge_trade_fees(session: Session, policy: FeePolicy, charges: list[TradeFeeCharge]) -> None:
+    """`charge_trade_fee` for many positions in one batch (the fan-out's); each still charged once."""
+    rows = [values for charge in charges for values in _rows(policy, charge)]
+    if rows:
+        insert_many_or_ignore(session, BillingEvent, rows, ["idempotency_key"])
+
+
+def _rows(policy: FeePolicy, charge: TradeFeeCharge) -> list[dict]:
+    """The billing rows the core's lines make for one executed trade: none for paper or a reference book."""
+    deployment = charge.deployment
+    lines = open_lines(policy, billable=is_billable(deployment, charge.venue), market=charge.market)
+    return [
+        {
+            "idempotency_key": trade_fee_key(deployment.id, charge.signal_id),
+            "kind": BillingKind(line.kind.value).value,
+            "status": BillingStatus.PENDING.value,
+            "user_id": deployment.user_id,
+            "deployment_id": deployment.id,
+            "position_id": charge.position_id,
+            "amount": line.amount,
+            "currency": "USDC",
+            "description": f"{line.description} (signal {charge.signal_id})",
+            "created_at": utcnow(),
+        }
+        for line in lines
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from backend.agents.versions import latest_version
@@ -23,35 +22,55 @@ def deployments_for_signal(session: Session, signal_id: int) -> list[int]:
     Paused ones are included so their skip is stored with its reason. The signal is marked as handed out
     (or skipped when nobody runs the agent) in the caller's transaction.
     """
-    signal = session.get(Signal, signal_id)
-    if signal is None:
-        raise LookupError(f"no signal {signal_id}")
-    ids = list(
-        session.exec(
-            select(AgentDeployment.id)
-            .where(
-                AgentDeployment.agent_id == signal.agent_id,
-                AgentDeployment.status != DeploymentStatus.CANCELLED,
-                AgentDeployment.created_at <= signal.created_at,
-                *_same_version(session, signal),
-            )
-            .order_by(AgentDeployment.id)
+    return [deployment_id for _, deployment_id in deployments_for_signals(session, [signal_id])]
+
+
+def deployments_for_signals(session: Session, signal_ids: list[int]) -> list[tuple[int, int]]:
+    """`deployments_for_signal` for one post's signals at once: (signal, deployment) pairs, two queries."""
+    signals = list(session.exec(select(Signal).where(col(Signal.id).in_(signal_ids)).order_by(Signal.id)))
+    missing = set(signal_ids) - {s.id for s in signals}
+    if missing:
+        raise LookupError(f"no signal {', '.join(map(str, sorted(missing)))}")
+    rows = session.exec(
+        select(
+            AgentDeployment.id,
+            AgentDeployment.agent_id,
+            AgentDeployment.created_at,
+            AgentDeployment.agent_version_id,
         )
-    )
-    if signal.status == SignalStatus.PENDING:
-        signal.status = SignalStatus.EXECUTED if ids else SignalStatus.SKIPPED
-        signal.skip_reason = None if ids else skip_reason(SkipCategory.NO_DEPLOYMENTS)
-    return ids
+        .where(
+            col(AgentDeployment.agent_id).in_({s.agent_id for s in signals}),
+            AgentDeployment.status != DeploymentStatus.CANCELLED,
+        )
+        .order_by(AgentDeployment.id)
+    ).all()
+    newest = {agent_id: _newest_version_id(session, agent_id) for agent_id in {s.agent_id for s in signals}}
+    pairs = []
+    for signal in signals:
+        ids = [
+            d
+            for d, agent_id, created, pinned in rows
+            if agent_id == signal.agent_id
+            and created <= signal.created_at
+            and _trades_version(pinned, signal, newest[agent_id])
+        ]
+        pairs.extend((signal.id, d) for d in ids)
+        if signal.status == SignalStatus.PENDING:
+            signal.status = SignalStatus.EXECUTED if ids else SignalStatus.SKIPPED
+            signal.skip_reason = None if ids else skip_reason(SkipCategory.NO_DEPLOYMENTS)
+    return pairs
 
 
-def _same_version(session: Session, signal: Signal) -> list[sa.ColumnElement[bool]]:
-    if signal.agent_version_id is None:
-        return []
-    pinned = col(AgentDeployment.agent_version_id)
-    newest = latest_version(session, signal.agent_id)
-    if newest is not None and newest.id == signal.agent_version_id:
-        return [sa.or_(pinned == signal.agent_version_id, pinned.is_(None))]
-    return [pinned == signal.agent_version_id]
+def _newest_version_id(session: Session, agent_id: int) -> int | None:
+    newest = latest_version(session, agent_id)
+    return None if newest is None else newest.id
+
+
+def _trades_version(pinned: int | None, signal: Signal, newest: int | None) -> bool:
+    """Whether a deployment pinned to `pinned` acts on `signal`: same version, or unpinned and the newest."""
+    if signal.agent_version_id is None or pinned == signal.agent_version_id:
+        return True
+    return pinned is None and signal.agent_version_id == newest
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,6 +26,7 @@ from backend.agents.versions import Strategy, pinned_strategy
 from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
+from backend.execution.batch import ChunkResult, execute_pairs
 from backend.execution.faults import no_fault
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
@@ -96,6 +97,7 @@ class Executor:
         cipher: WalletCipher,
         *,
         max_attempts: int = 6,
+        concurrency: int = 8,
         fault: Callable[[str], None] = no_fault,
         clock: Callable[[], datetime] = utcnow,
         fees: FeePolicy = FeePolicy(),  # noqa: B008 - frozen, so one default instance is safe
@@ -104,6 +106,7 @@ class Executor:
         self.venues = venues
         self.cipher = cipher
         self.max_attempts = max_attempts
+        self.concurrency = concurrency  # live venue calls of one chunk in flight at once
         self.fault = fault
         self.clock = clock
 
@@ -137,6 +140,17 @@ class Executor:
             reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, "no preferred venue lists the market")
             return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
         return self._open(session, context, venue)
+
+    def execute_many(self, session: Session, signal_id: int, deployment_ids: Sequence[int]) -> ChunkResult:
+        """`execute` for a chunk of deployments: paper ones in a few transactions, live ones concurrently.
+
+        Outcomes and the deployments a venue asked to retry later, by deployment id (see execution.batch).
+        """
+        return execute_pairs(self, session, [(signal_id, d) for d in deployment_ids]).by_deployment()
+
+    def execute_pairs(self, session: Session, pairs: Sequence[tuple[int, int]]) -> ChunkResult:
+        """`execute_many` for (signal id, deployment id) pairs of several signals, by pair."""
+        return execute_pairs(self, session, pairs)
 
     def _open(self, session: Session, context: _Context, venue: ExecutionVenue) -> ExecutionOutcome:
         execution, signal = context.execution, context.signal

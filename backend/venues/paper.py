@@ -2,14 +2,16 @@
 
 It behaves like an outside venue on purpose. Each order is its own transaction on its own connection, the
 client order id is unique per account, and `order_status` answers from the fills, so the executor's
-crash-and-retry path is the same for paper and Hyperliquid. Perp-style books: cash pays fees and receives
-realised PnL; open positions hold margin (notional / leverage) out of what is available.
+crash-and-retry path is the same for paper and Hyperliquid. The fan-out's batch (`open_many`, see
+paper_batch) fills many accounts' orders in one transaction, each still its own fill and client order id.
+Perp-style books: cash pays fees and receives realised PnL; open positions hold margin (notional / leverage)
+out of what is available.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +28,7 @@ from backend.prices.feed import PriceFeed
 from backend.prices.markets import MARKETS
 from backend.trading.book import NetPosition, account_balance, apply_fill
 from backend.trading.fills import FillModel
+from backend.venues import paper_batch
 from backend.venues.base import (
     Balance,
     DuplicateClientOrderId,
@@ -36,6 +39,7 @@ from backend.venues.base import (
     MarketRules,
     OrderRequest,
     VenueAccount,
+    VenueError,
     VenuePosition,
 )
 
@@ -94,8 +98,10 @@ class PaperVenue:
     def markets(self) -> dict[str, MarketRules]:
         return dict(self._markets)
 
-    def mids(self) -> dict[str, Decimal]:
-        return self._feed.mids(self._clock(), list(self._markets))
+    def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
+        """Every market's mid, or only those of `markets` (the batch path prices just what it trades)."""
+        wanted = list(self._markets) if markets is None else [m for m in markets if m in self._markets]
+        return self._feed.mids(self._clock(), wanted)
 
     def balance(self, account: VenueAccount) -> Balance:
         with Session(self._engine, expire_on_commit=False) as session:
@@ -155,6 +161,31 @@ class PaperVenue:
     def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
         reduce = OrderRequest(**{**order.__dict__, "reduce_only": True})
         return self._execute(account, reduce, is_buy=order.side == Side.SHORT)
+
+    # The batch path: one signal's orders for many accounts (see paper_batch); the executor's fan-out uses it.
+    def balances(self, deployment_ids: Sequence[int]) -> dict[int, Balance | VenueError]:
+        """Every account's balance from two queries; a VenueError for an account the venue lacks."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            return paper_batch.balances(session, deployment_ids, self.mids)
+
+    def order_statuses(self, orders: Sequence[tuple[int, str]]) -> dict[str, Fill]:
+        """`order_status` for many (deployment, client order id) pairs at once: the ones that filled."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            return paper_batch.found_fills(session, orders)
+
+    def open_many(self, orders: Sequence[paper_batch.PaperOrder]) -> dict[str, Fill | VenueError]:
+        """Many accounts' open orders in one transaction; per client order id, its fill or its refusal."""
+        results = paper_batch.open_many(
+            self._engine,
+            orders,
+            markets=self._markets,
+            model=self._fills,
+            mid_at=self._feed.price_at,
+            now=self._clock(),
+        )
+        filled = sum(isinstance(r, Fill) for r in results.values())
+        logger.info("paper batch: %d orders, %d filled", len(orders), filled)
+        return results
 
     def _execute(self, account: VenueAccount, order: OrderRequest, *, is_buy: bool) -> Fill:
         rules = self._markets.get(order.market)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from backend.venues.base import (
     VenueAccount,
 )
 from backend.venues.paper import PaperVenue
+from backend.venues.paper_batch import PaperOrder
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -127,6 +129,52 @@ def test_bad_orders_get_a_reason(venue, account, order, error, message):
 def test_a_close_without_a_position_is_refused(venue, account):
     with pytest.raises(InvalidOrder, match="no position to reduce"):
         venue.close(account, OrderRequest("ETH", Side.LONG, Decimal("1"), cloid(1)))
+
+
+def test_a_batch_fills_as_one_order_at_a_time_would_and_refuses_with_the_same_reasons(venue, factory, clock):
+    agent = factory.agent(venue=Venue.HYPERLIQUID)
+    one, many, poor = (
+        factory.paper_deployment(agent, balance=b).id for b in (Decimal(10000), Decimal(10000), 50)
+    )
+    order = OrderRequest("ETH", Side.SHORT, Decimal("0.5"), cloid(10), leverage=Decimal(2))
+    alone = venue.open(VenueAccount(one), order)
+    batch = [
+        PaperOrder(many, replace(order, client_order_id=cloid(11))),
+        PaperOrder(many, OrderRequest("PEPE", Side.LONG, Decimal(1), cloid(12))),
+        PaperOrder(many, OrderRequest("BTC", Side.LONG, Decimal("0.00001"), cloid(13))),
+        PaperOrder(poor, OrderRequest("ETH", Side.LONG, Decimal("0.5"), cloid(14))),
+    ]
+
+    results = venue.open_many(batch)
+
+    filled = results[cloid(11)]
+    assert (filled.price, filled.size, filled.fee, filled.side) == (
+        alone.price,
+        alone.size,
+        alone.fee,
+        alone.side,
+    )
+    assert isinstance(results[cloid(12)], MarketNotListed)
+    assert isinstance(results[cloid(13)], InvalidOrder)  # $1 of BTC: under the $10 minimum
+    assert isinstance(results[cloid(14)], InsufficientFunds)
+    assert venue.balances([one, many]) == {
+        one: venue.balance(VenueAccount(one)),
+        many: venue.balance(VenueAccount(many)),
+    }
+    assert venue.positions(VenueAccount(many)) == venue.positions(VenueAccount(one))
+    assert venue.order_statuses([(many, cloid(11)), (many, cloid(12))]) == {cloid(11): filled}
+
+
+def test_a_batch_sent_again_finds_its_fills_instead_of_filling_twice(venue, account):
+    orders = [PaperOrder(account.deployment_id, OrderRequest("SOL", Side.LONG, Decimal("2"), cloid(20)))]
+    first = venue.open_many(orders)
+    balance = venue.balance(account)
+
+    again = venue.open_many(orders)
+
+    assert again == first
+    assert venue.balance(account) == balance
+    assert venue.positions(account)[0].size == Decimal("2")
 
 
 def test_the_venue_fills_and_books_as_the_core_s_fill_model_and_book_say(engine, account, clock):
