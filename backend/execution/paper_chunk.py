@@ -344,23 +344,9 @@ class PaperChunk:
 
 def _position_values(pair: Pair, signal: Signal, fill: Fill, leverage: Decimal, now: datetime) -> dict:
     """The position row `Executor._record` writes, for a paper fill."""
-    return {
-        "deployment_id": pair[1],
-        "signal_id": pair[0],
-        "venue": ExecutionVenue.PAPER.value,
-        "market": fill.market,
-        "side": Side(signal.side).value,
-        "size": fill.size,
-        "leverage": leverage,
-        "entry_price": fill.price,
-        "trailing_high": fill.price,
-        "status": PositionStatus.OPEN.value,
-        "entry_fee": fill.fee,
-        "exit_fee": Decimal(0),
-        "client_order_id": fill.client_order_id,
-        "venue_order_id": fill.venue_order_id,
-        "opened_at": fill.filled_at or now,
-    }
+    from backend.execution.service import position_row
+
+    return position_row(pair[1], signal, ExecutionVenue.PAPER, fill, leverage, now)
 
 
 def _refusal(error: VenueError) -> Decision:

@@ -276,23 +276,7 @@ class Executor:
         position_id = insert_or_ignore(
             session,
             Position,
-            {
-                "deployment_id": deployment.id,
-                "signal_id": signal.id,
-                "venue": ExecutionVenue(venue).value,
-                "market": fill.market,
-                "side": Side(signal.side).value,
-                "size": fill.size,
-                "leverage": leverage,
-                "entry_price": fill.price,
-                "trailing_high": fill.price,
-                "status": PositionStatus.OPEN.value,
-                "entry_fee": fill.fee,
-                "exit_fee": Decimal(0),
-                "client_order_id": fill.client_order_id,
-                "venue_order_id": fill.venue_order_id,
-                "opened_at": fill.filled_at or self.clock(),
-            },
+            position_row(deployment.id, signal, venue, fill, leverage, self.clock()),
             ["deployment_id", "signal_id"],
         )
         if position_id is None:
@@ -343,6 +327,29 @@ class Executor:
         session.commit()
         logger.info("execution %s %s: %s", execution.id, status.value.lower(), reason)
         return _outcome(execution)
+
+
+def position_row(
+    deployment_id: int, signal: Signal, venue: str, fill: Fill, leverage: Decimal, now: datetime
+) -> dict:
+    """The position an entry fill opens, as a row: one shape for the single and the chunked path."""
+    return {
+        "deployment_id": deployment_id,
+        "signal_id": signal.id,
+        "venue": ExecutionVenue(venue).value,
+        "market": fill.market,
+        "side": Side(signal.side).value,
+        "size": fill.size,
+        "leverage": leverage,
+        "entry_price": fill.price,
+        "trailing_high": fill.price,
+        "status": PositionStatus.OPEN.value,
+        "entry_fee": fill.fee,
+        "exit_fee": Decimal(0),
+        "client_order_id": fill.client_order_id,
+        "venue_order_id": fill.venue_order_id,
+        "opened_at": fill.filled_at or now,
+    }
 
 
 def _opposite_position(session: Session, context: _Context) -> str | None:

@@ -49,7 +49,19 @@ POSITION_COLORS = {
     PositionStatus.CLOSING: "amber",
     PositionStatus.CLOSED: "gray",
 }
-ACTION_DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
+ACTION_DONE = {
+    "pause": "paused",
+    "resume": "resumed",
+    "cancel": "cancelled",
+    "accept": "now trades the newest version",
+}
+
+
+def _apply(session: Session, user: CurrentUser, deployment_id: int, action: str, ip: str | None) -> object:
+    """One owner's action on a deployment: a status change, or accepting the agent's newest version."""
+    if action == "accept":
+        return accept_latest_version(session, user, deployment_id, ip=ip)
+    return change_status(session, user, deployment_id, action, ip=ip)
 
 
 class DeploymentRow(TypedDict):
@@ -327,29 +339,8 @@ class DeploymentsState(rx.State):
     @rx.event
     async def accept_version(self, deployment_id: str) -> AsyncIterator[EventSpec | None]:
         """One click: the deployment trades the agent's newest version from its next signal on."""
-        if self.acting or not deployment_id.isdigit():
-            return
-        user = await current_user(self)
-        if user is None:
-            yield to_signin(self)
-            return
-        ip = self.router.session.client_ip or None
-        self.acting = deployment_id
-        yield
-        try:
-            await read(lambda session: accept_latest_version(session, user, int(deployment_id), ip=ip))
-        except DeploymentConflict as e:
-            yield rx.toast.error(str(e)[:1].upper() + str(e)[1:] + ".")
-        except DeploymentNotFound:
-            yield rx.toast.error("That deployment no longer exists.")
-        except SQLAlchemyError:
-            logger.exception("deployment %s could not accept the new version", deployment_id)
-            yield rx.toast.error(DB_ERROR)
-        else:
-            yield rx.toast.success(f"Deployment #{deployment_id} now trades the newest version.")
-        finally:
-            self.acting = ""
-        await self._refresh(user)
+        async for event in self._change(deployment_id, "accept"):
+            yield event
 
     async def _change(self, deployment_id: str, action: str) -> AsyncIterator[EventSpec | None]:
         if self.acting or not deployment_id.isdigit():
@@ -362,7 +353,7 @@ class DeploymentsState(rx.State):
         self.acting = deployment_id
         yield
         try:
-            await read(lambda session: change_status(session, user, int(deployment_id), action, ip=ip))
+            await read(lambda session: _apply(session, user, int(deployment_id), action, ip))
         except (DeploymentConflict, InputRejected) as e:
             yield rx.toast.error(str(e)[:1].upper() + str(e)[1:] + ".")
         except DeploymentNotFound:
