@@ -6,8 +6,9 @@ live trading leaves it (`backend.backtest.record`): every trade was sized, fille
 same functions the executor, the paper venue and the monitor call. Figures come from
 `backend.metrics.service.rebuild_all` afterwards, as an operator's rebuild would compute them.
 
-Idempotent: rows are found by their natural keys first, and an agent that exists is left untouched,
-so running the seed twice adds nothing. Each agent is written in its own transaction.
+Idempotent: rows are found by their natural keys first, and an agent that exists is left untouched (but for
+a demo database from before reference books, whose agents get their book replayed from their stored
+signals), so running the seed twice adds nothing. Each agent is written in its own transaction.
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from backend import audit
-from backend.agents.reference import ensure_reference_book
-from backend.agents.versions import Strategy, ensure_version
+from backend.agents.reference import ensure_reference_book, reference_book
+from backend.agents.versions import Strategy, ensure_version, pinned_strategy
 from backend.backtest.record import record_book
-from backend.backtest.replay_source import Costs, PriceHistory, book_spec, decide_signals, replay_signals
+from backend.backtest.replay_source import (
+    Costs,
+    PriceHistory,
+    book_spec,
+    decide_signals,
+    replay_signals,
+    stored_signals,
+)
 from backend.config import Settings, get_settings
 from backend.demo import catalog
 from backend.demo.catalog import DemoAgent
@@ -62,6 +70,7 @@ Progress = Callable[[str, int, int], None]
 class SeedReport:
     agents_created: int = 0
     agents_skipped: int = 0
+    reference_books_replayed: int = 0  # demo agents seeded before reference books, given theirs
     posts_created: int = 0
     positions_created: int = 0
 
@@ -99,10 +108,14 @@ def seed_demo(
         report_progress(spec.name, done - 1, total)
         creator = users[spec.creator]
         exists = session.exec(
-            select(Agent.id).where(Agent.creator_id == creator.id, Agent.name == spec.name)
+            select(Agent).where(Agent.creator_id == creator.id, Agent.name == spec.name)
         ).first()
         if exists is not None:
             report.agents_skipped += 1
+            if reference_book(session, exists.id) is None:
+                report.positions_created += _replay_reference_book(session, exists, now, history, costs)
+                report.reference_books_replayed += 1
+                session.commit()
             continue
         report.positions_created += _seed_agent(
             session, spec, users, accounts, now, feed, history, costs, features
@@ -110,7 +123,7 @@ def seed_demo(
         report.agents_created += 1
         session.commit()
 
-    if report.agents_created:
+    if report.agents_created or report.reference_books_replayed:
         report_progress("figures", total, total)
         rebuild_all(session, now)
         audit.record(
@@ -278,6 +291,22 @@ def _seed_agent(
         result = replay(spec_, inputs, candles, start=book.created_at, end=now, interval=history.interval)
         positions += record_book(session, book, result, creator_id=agent.creator_id)
     return positions
+
+
+def _replay_reference_book(
+    session: Session, agent: Agent, now: datetime, history: PriceHistory, costs: Costs
+) -> int:
+    """A demo agent seeded before reference books: its book, from its creation, replaying its stored signals.
+
+    Its followers keep the history they have; its public figures then come from the book like every agent's.
+    """
+    book = ensure_reference_book(session, agent, capital=costs.reference_capital, now=agent.created_at)
+    inputs = stored_signals(session, agent.id)
+    candles = history.candles(s.token for s in inputs)
+    strategy = pinned_strategy(session, book, agent)
+    spec = book_spec(strategy, book, costs=costs, markets=paper_markets())
+    result = replay(spec, inputs, candles, start=book.created_at, end=now, interval=history.interval)
+    return record_book(session, book, result, creator_id=agent.creator_id)
 
 
 def _follower_deployments(

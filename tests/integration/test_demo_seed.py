@@ -214,3 +214,37 @@ def test_seeded_accounts_are_marked_demo_and_a_real_namesake_is_left_alone(sessi
     demo = session.exec(select(CtAccount).where(CtAccount.id != real.id)).all()
     assert sorted(a.handle for a in demo) == sorted(h for h, _, _ in catalog.CT_ACCOUNTS[1:])
     assert all(a.is_demo for a in demo)
+
+
+def test_a_demo_agent_seeded_before_reference_books_gets_its_book_replayed(session):
+    """A demo database from before reference books: the seed gives each agent its book, replayed from the
+    agent's stored signals, and the marketplace figures return with the same trades."""
+    seed_demo(session, now=NOW)
+    agent = session.exec(select(Agent).where(Agent.trades_count > 0).order_by(Agent.id)).first()
+    book = session.exec(
+        select(AgentDeployment).where(AgentDeployment.agent_id == agent.id, AgentDeployment.is_reference)
+    ).one()
+    trades = _book_trades(session, book.id)
+    figures = (agent.trades_count, agent.win_rate, agent.total_pnl)
+    for model in (PnlSnapshot, PaperPosition, PaperAccount, Position):
+        for row in session.exec(select(model).where(model.deployment_id == book.id)).all():
+            session.delete(row)
+        session.flush()
+    session.delete(book)
+    session.commit()
+
+    report = seed_demo(session, now=NOW)
+
+    assert report.agents_created == 0 and report.reference_books_replayed == 1
+    again = session.exec(
+        select(AgentDeployment).where(AgentDeployment.agent_id == agent.id, AgentDeployment.is_reference)
+    ).one()
+    assert _book_trades(session, again.id) == trades
+    session.refresh(agent)
+    assert (agent.trades_count, agent.win_rate, agent.total_pnl) == figures
+    assert seed_demo(session, now=NOW).reference_books_replayed == 0
+
+
+def _book_trades(session, deployment_id):
+    rows = session.exec(select(Position).where(Position.deployment_id == deployment_id)).all()
+    return sorted((p.signal_id, p.size, p.entry_price, p.exit_price, p.realized_pnl) for p in rows)
