@@ -70,7 +70,8 @@ def _rejected(session: Session, message: str, signature: str, reason: str, setti
     with pytest.raises(SignInRejected, match=reason):
         service.sign_in(session, message, signature, settings=settings, ip="10.0.0.9")
     assert _count(session, AuthSession) == 0 or reason == "already used"
-    failure = session.exec(select(AuditLog).where(AuditLog.action == Action.SIGN_IN_FAILED)).all()[-1]
+    failures = select(AuditLog).where(AuditLog.action == Action.SIGN_IN_FAILED).order_by(AuditLog.id)
+    failure = session.exec(failures).all()[-1]  # the newest: without an order PostgreSQL returns any
     assert reason in failure.details["reason"]
 
 
