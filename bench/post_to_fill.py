@@ -55,7 +55,9 @@ def measure(settings, rounds: int, agents: int, per_agent: int) -> list[tuple[fl
                 factory.paper_deployment(agent)
         admin = factory.user(role=Role.ADMIN)
         operator = CurrentUser(admin.id, admin.address, Role.ADMIN)
-        expected = agents * per_agent
+        # Every agent's reference book (opened by the generator before the agent's first signal) takes the
+        # signal too: one more paper deployment per agent in the fan-out.
+        expected = agents * (per_agent + 1)
         results = []
         for token in track(tokens, description="posting", console=console):
             text = f"${token} breakout confirmed, longing here"
