@@ -23,6 +23,7 @@ from backend.agents.reference import ensure_reference_book, follow_version
 from backend.agents.schemas import CtAccountOut, MyAgentRow, OwnedAgent
 from backend.agents.service import AgentNotFound, risk_settings
 from backend.agents.versions import (
+    FIRST_VERSION_NOTE,
     STRATEGY_COLUMNS,
     Strategy,
     add_version,
@@ -107,7 +108,7 @@ def create_agent(
         _flush_or_duplicate(session, user.id, draft.name)
         session.add_all(AgentAccount(agent_id=agent.id, ct_account_id=i) for i in draft.ct_account_ids)
         session.flush()
-        add_version(session, agent, note="first version", now=now)
+        add_version(session, agent, note=FIRST_VERSION_NOTE, now=now)
         capital = reference_capital or get_settings().reference_capital_usd
         ensure_reference_book(session, agent, capital=capital, now=now)
         details = {"values": draft.model_dump(mode="json")}

@@ -20,6 +20,7 @@ from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus
 from backend.trading.types import SizingProfile
 
+FIRST_VERSION_NOTE = "first version"
 EXIT_NAMES = ("stoploss", "take_profit", "trailing_stop_positive", "trailing_stop_positive_offset")
 # The agent columns a version snapshots; editing any of them (or the followed accounts) makes a new version.
 STRATEGY_COLUMNS = (
@@ -128,7 +129,7 @@ def latest_version(session: Session, agent_id: int) -> AgentVersion | None:
 
 def ensure_version(session: Session, agent: Agent, now: datetime | None = None) -> AgentVersion:
     """The agent's newest version, creating version 1 for an agent that has none (made before versions)."""
-    return latest_version(session, agent.id) or add_version(session, agent, now=now)
+    return latest_version(session, agent.id) or add_version(session, agent, note=FIRST_VERSION_NOTE, now=now)
 
 
 def strategies(session: Session, version_ids: Iterable[int | None]) -> dict[int, Strategy]:
