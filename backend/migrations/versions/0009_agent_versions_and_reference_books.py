@@ -100,7 +100,7 @@ def _first_versions() -> None:
                 agent_id=agent["id"],
                 number=1,
                 strategy=json.loads(json.dumps(strategy)),
-                note="",
+                note="first version",
                 created_at=now,
             )
         )
