@@ -200,3 +200,11 @@ def test_accuracy_bench_reports_figures_and_misses() -> None:
     assert f"misclassified ({len(KNOWN_MISSES)}):" in text
     for miss in KNOWN_MISSES:
         assert repr(miss) in text
+
+
+def test_mentioned_tokens_lists_registry_symbols_once_in_order_of_mention():
+    from backend.signals.classifier.rules import mentioned_tokens
+
+    known = {"BTC": "Bitcoin", "SOL": "Solana", "ETH": "Ethereum"}
+    assert mentioned_tokens("Solana over $BTC, and $sol again; $FOO too", known) == ["SOL", "BTC"]
+    assert mentioned_tokens("gm", known) == []
