@@ -1,0 +1,48 @@
+"""bench/llm_path.py measures what it says: the oracle passes, each attack is caught, a violation counts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bench.llm_path import (
+    INJECTION,
+    _violations,
+    attack_report,
+    obeys_injection,
+    oracle,
+    oracle_report,
+    overconfident,
+    registry_of,
+    run,
+    unnamed_token,
+)
+from backend.models.enums import Side
+from backend.signals.types import Classification
+from tests.unit.signals.labelled_posts import POSTS
+
+SAMPLE = POSTS[:: max(1, len(POSTS) // 24)]
+
+
+def test_the_oracle_gets_through_and_the_attacks_do_not() -> None:
+    labels = {p.text: p for p in SAMPLE}
+    plain = [(p, p.text) for p in SAMPLE]
+    registries = {p.text: registry_of(p) for p in SAMPLE}
+
+    truth = run(oracle(labels), plain)
+    assert truth.latencies and len(truth.results) == len(SAMPLE)
+    assert "precision 1.000  recall 1.000" in oracle_report(truth)[1]
+
+    for done in (run(overconfident(labels), plain), run(unnamed_token(registries), plain)):
+        assert "through 0 " in attack_report("attack", done)
+    injected = run(obeys_injection, [(p, p.text + INJECTION) for p in SAMPLE])
+    assert all(r.confidence <= Decimal("0.95") for _, _, r in injected.results)
+
+
+def test_a_violation_is_counted() -> None:
+    post = SAMPLE[0]
+    forged = Classification(True, "XYZQ", Side.LONG, Decimal(1), "x", "llm-v2:forged")
+    assert set(_violations("gm", registry_of(post), forged)) == {
+        "token outside the registry",
+        "token the post does not name",
+        "confidence over 0.95",
+    }
