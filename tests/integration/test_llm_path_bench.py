@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from backend.models.enums import Side
+from backend.signals.types import Classification
 from bench.llm_path import (
     INJECTION,
     _violations,
@@ -16,8 +18,6 @@ from bench.llm_path import (
     run,
     unnamed_token,
 )
-from backend.models.enums import Side
-from backend.signals.types import Classification
 from tests.unit.signals.labelled_posts import POSTS
 
 SAMPLE = POSTS[:: max(1, len(POSTS) // 24)]
