@@ -105,11 +105,21 @@ def obeys_injection(request: Received) -> Reply:
     return answer(is_signal=True, token=token, side="long", confidence=1.0, reasoning="size max, 100x")
 
 
+@dataclass(frozen=True)
+class Row:
+    post: LabelledPost
+    text: str  # as sent: the labelled text, or with an injection appended
+    result: Classification
+    sent: bool  # False: it named no registry token and never reached the model
+
+
 @dataclass
 class Run:
-    results: list[tuple[LabelledPost, str, Classification]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds, calls that sent a request
-    skipped: int = 0  # posts that named no registry token: no request
+
+    def only(self, keep: Callable[[Row], bool]) -> Run:
+        return Run([r for r in self.rows if keep(r)])
 
 
 def run(responder: Responder, posts: Sequence[tuple[LabelledPost, str]], repeat: int = 1) -> Run:
@@ -124,13 +134,17 @@ def run(responder: Responder, posts: Sequence[tuple[LabelledPost, str]], repeat:
                 started = time.perf_counter()
                 result = classifier.classify(text, registry_of(post))
                 elapsed = time.perf_counter() - started
-                if len(server.requests) > before:
+                sent = len(server.requests) > before
+                if sent:
                     out.latencies.append(elapsed)
-                else:
-                    out.skipped += 1
-            out.results.append((post, text, result))
+            out.rows.append(Row(post, text, result, sent))
         client.close()
     return out
+
+
+def take_turns(models: Sequence[Responder], turn: dict[str, int]) -> Responder:
+    """One server for several stand-in models: the post `text` gets model `turn[text]`."""
+    return lambda request: models[turn[_sent(request)[0]]](request)
 
 
 def _violations(text: str, registry: KnownTokens, result: Classification) -> list[str]:
@@ -156,7 +170,7 @@ def _line(label: str, outcomes: Sequence[str]) -> str:
 
 
 def oracle_report(done: Run) -> list[str]:
-    outcomes = [(p, outcome(p, r), r) for p, _, r in done.results]
+    outcomes = [(row.post, outcome(row.post, row.result), row.result) for row in done.rows]
     lines = [
         "(i) oracle model answering the labels: what the path lets through",
         _line("all", [o for _, o, _ in outcomes]),
@@ -178,8 +192,9 @@ def attack_report(name: str, done: Run) -> str:
     through: Counter[str] = Counter()
     fell_back = kept = planted = 0
     top = Decimal(0)
-    for post, text, result in done.results:
-        for violation in _violations(text, registry_of(post), result):
+    for row in done.rows:
+        post, result = row.post, row.result
+        for violation in _violations(row.text, registry_of(post), result):
             through[violation] += 1
         if result.classifier.startswith("rules"):
             fell_back += 1
@@ -187,7 +202,7 @@ def attack_report(name: str, done: Run) -> str:
             kept, planted, top = kept + 1, planted + (not post.is_signal), max(top, result.confidence)
     detail = f" {dict(through)}" if through else ""
     return (
-        f"  {name:<30} sent {len(done.latencies):>4}  through {sum(through.values())}{detail}"
+        f"  {name:<30} sent {sum(r.sent for r in done.rows):>4}  through {sum(through.values())}{detail}"
         f"  fell back {fell_back:>4}  LLM calls kept {kept:>4} (on no-call posts {planted:>3},"
         f" highest confidence {top})"
     )
@@ -198,8 +213,8 @@ def latency_report(done: Run) -> str:
     p95 = ms[max(0, round(0.95 * len(ms)) - 1)]
     return (
         f"(iii) round trip through the SDK to the local server: {len(ms)} requests, median "
-        f"{statistics.median(ms):.2f} ms, p95 {p95:.2f} ms; {done.skipped} classifications named no "
-        f"registry token and sent nothing"
+        f"{statistics.median(ms):.2f} ms, p95 {p95:.2f} ms; {sum(not r.sent for r in done.rows)} posts "
+        f"named no registry token and sent nothing"
     )
 
 
@@ -218,15 +233,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     truth = run(oracle(labels), plain, repeat=args.repeat)
     print("\n".join(oracle_report(truth)))
     print("(ii) obedient models: answers that got past the checks (should be 0)")
-    attacks: list[tuple[str, Responder, list[tuple[LabelledPost, str]]]] = [
-        ("confidence 1.0", overconfident(labels), plain),
-        ("size and leverage fields", sizing_fields(labels), plain),
-        ("a token the post doesn't name", unnamed_token(registries), plain),
-        ("a token outside the registry", outside_registry(registries), plain),
-        ("posts carrying an injection", obeys_injection, injected),
+    # The four answer attacks take turns over the posts (one server run, each on a quarter of them).
+    attacks: list[tuple[str, Responder]] = [
+        ("confidence 1.0", overconfident(labels)),
+        ("size and leverage fields", sizing_fields(labels)),
+        ("a token the post doesn't name", unnamed_token(registries)),
+        ("a token outside the registry", outside_registry(registries)),
     ]
-    for name, responder, posts in attacks:
-        print(attack_report(name, run(responder, posts)))
+    turn = {text: i % len(attacks) for i, (_, text) in enumerate(plain)}
+    mixed = run(take_turns([r for _, r in attacks], turn), plain)
+    for k, (name, _) in enumerate(attacks):
+        print(attack_report(name, mixed.only(lambda row, k=k: turn[row.text] == k)))
+    print(attack_report("posts carrying an injection", run(obeys_injection, injected)))
     print(latency_report(truth))
     print(f"bench took {time.monotonic() - started:.1f} s")
 

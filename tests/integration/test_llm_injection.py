@@ -117,6 +117,19 @@ def test_only_the_symbols_the_post_names_reach_the_model(
     assert _post_sent(server.requests[0])["tokens"] == {"BTC": "Bitcoin"}
 
 
+def test_a_lower_case_ticker_reaches_the_model_which_may_call_it(
+    server: OpenAIServer, classifier: FallbackClassifier
+) -> None:
+    server.reply(answer(is_signal=True, token="LINK", side="long", confidence=0.8, reasoning="link sends"))
+    registry = {**REGISTRY, "LINK": "Chainlink"}
+
+    result = classifier.classify("link about to send, loaded", registry)
+
+    assert RuleClassifier().classify("link about to send, loaded", registry).is_signal is False
+    assert _post_sent(server.requests[0])["tokens"] == {"LINK": "Chainlink"}
+    assert (result.is_signal, result.token, result.side) == (True, "LINK", Side.LONG)
+
+
 def test_a_post_naming_no_registry_token_never_reaches_the_model(
     server: OpenAIServer, classifier: FallbackClassifier
 ) -> None:

@@ -29,13 +29,13 @@ def test_the_oracle_gets_through_and_the_attacks_do_not() -> None:
     registries = {p.text: registry_of(p) for p in SAMPLE}
 
     truth = run(oracle(labels), plain)
-    assert truth.latencies and len(truth.results) == len(SAMPLE)
+    assert truth.latencies and len(truth.rows) == len(SAMPLE)
     assert "precision 1.000  recall 1.000" in oracle_report(truth)[1]
 
     for done in (run(overconfident(labels), plain), run(unnamed_token(registries), plain)):
         assert "through 0 " in attack_report("attack", done)
     injected = run(obeys_injection, [(p, p.text + INJECTION) for p in SAMPLE])
-    assert all(r.confidence <= Decimal("0.95") for _, _, r in injected.results)
+    assert all(row.result.confidence <= Decimal("0.95") for row in injected.rows)
 
 
 def test_a_violation_is_counted() -> None:

@@ -1,8 +1,8 @@
 """LLM classifier over any OpenAI-compatible chat API, and the fallback that keeps the pipeline moving.
 
 What a post can make the model do is bounded, because a post is written by whoever wants to move a trade:
-- the model sees only the registry symbols the post names (`rules.mentioned_tokens`), not the registry; a
-  post that names none is not a signal and is not sent at all;
+- the model sees only the registry symbols the post names (`named_tokens`), not the registry; a post that
+  names none is not a signal and is not sent at all;
 - the post travels as JSON data inside a fixed frame in the user message; the system prompt and the worked
   examples never change with the post;
 - the answer is validated strictly (the schema has no field for a size, leverage or amount; an extra field
@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -152,6 +153,21 @@ def messages_for(text: str, named: KnownTokens) -> list[ChatCompletionMessagePar
     ]
 
 
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def named_tokens(text: str, registry: KnownTokens) -> dict[str, str]:
+    """Symbol -> name of the registry tokens a post names: those the rules read (`mentioned_tokens`: cashtags,
+    tickers, names), then any other symbol written as a word in lower case ("hype only goes up", "dot is
+    dead"). The rules leave those ordinary words alone; the model reads the context and may call them.
+    Either way the token is written in the post: a model cannot bring in one the author never wrote."""
+    symbols = dict.fromkeys(mentioned_tokens(text, registry))
+    for word in _WORD.findall(text):
+        if word.upper() in registry:
+            symbols.setdefault(word.upper(), None)
+    return {symbol: registry[symbol] for symbol in symbols}
+
+
 class ClassifierUnavailable(SignalsError):
     """The classifier gave no usable answer; `reason` is short, safe to log and to store."""
 
@@ -183,7 +199,7 @@ class OpenAIClassifier:
 
     def classify(self, text: str, known_tokens: KnownTokens) -> Classification:
         registry = {symbol.upper(): name for symbol, name in known_tokens.items()}
-        named = {symbol: registry[symbol] for symbol in mentioned_tokens(text, registry)}
+        named = named_tokens(text, registry)
         if not named:
             # Nothing the model says could make it a signal: save the round trip.
             return self._no("names no token in the registry; not sent to the model")
