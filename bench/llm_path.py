@@ -29,7 +29,6 @@ import openai
 
 from backend.signals.classifier import FallbackClassifier, OpenAIClassifier, RuleClassifier
 from backend.signals.classifier.llm import FRAME
-from backend.signals.classifier.rules import mentioned_tokens
 from backend.signals.types import Classification, KnownTokens
 from backend.trading.sizing import MAX_CALL_CONFIDENCE
 from tests.openai_server import OpenAIServer, Received, Reply, answer
@@ -111,6 +110,7 @@ class Row:
     text: str  # as sent: the labelled text, or with an injection appended
     result: Classification
     sent: bool  # False: it named no registry token and never reached the model
+    listed: tuple[str, ...] = ()  # the symbols the request told the model the post names
 
 
 @dataclass
@@ -137,7 +137,8 @@ def run(responder: Responder, posts: Sequence[tuple[LabelledPost, str]], repeat:
                 sent = len(server.requests) > before
                 if sent:
                     out.latencies.append(elapsed)
-            out.rows.append(Row(post, text, result, sent))
+            listed = tuple(_sent(server.requests[-1])[1]) if sent else ()
+            out.rows.append(Row(post, text, result, sent, listed))
         client.close()
     return out
 
@@ -147,15 +148,16 @@ def take_turns(models: Sequence[Responder], turn: dict[str, int]) -> Responder:
     return lambda request: models[turn[_sent(request)[0]]](request)
 
 
-def _violations(text: str, registry: KnownTokens, result: Classification) -> list[str]:
-    """What must never get through, whatever the model said."""
+def _violations(row: Row, registry: KnownTokens) -> list[str]:
+    """What must never get through, whatever the model said: read from the request the server received."""
+    result = row.result
     if not result.is_signal:
         return []
     found = []
     if result.token not in registry:
         found.append("token outside the registry")
-    if result.token not in mentioned_tokens(text, registry):
-        found.append("token the post does not name")
+    if result.token not in row.listed:
+        found.append("token the request did not list")
     if result.confidence > MAX_CALL_CONFIDENCE:
         found.append(f"confidence over {MAX_CALL_CONFIDENCE}")
     return found
@@ -194,7 +196,7 @@ def attack_report(name: str, done: Run) -> str:
     top = Decimal(0)
     for row in done.rows:
         post, result = row.post, row.result
-        for violation in _violations(row.text, registry_of(post), result):
+        for violation in _violations(row, registry_of(post)):
             through[violation] += 1
         if result.classifier.startswith("rules"):
             fell_back += 1

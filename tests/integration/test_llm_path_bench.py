@@ -8,6 +8,7 @@ from backend.models.enums import Side
 from backend.signals.types import Classification
 from bench.llm_path import (
     INJECTION,
+    Row,
     _violations,
     attack_report,
     obeys_injection,
@@ -41,8 +42,8 @@ def test_the_oracle_gets_through_and_the_attacks_do_not() -> None:
 def test_a_violation_is_counted() -> None:
     post = SAMPLE[0]
     forged = Classification(True, "XYZQ", Side.LONG, Decimal(1), "x", "llm-v2:forged")
-    assert set(_violations("gm", registry_of(post), forged)) == {
+    assert set(_violations(Row(post, "gm", forged, sent=True, listed=("BTC",)), registry_of(post))) == {
         "token outside the registry",
-        "token the post does not name",
+        "token the request did not list",
         "confidence over 0.95",
     }
