@@ -68,7 +68,8 @@ the listed tokens, that someone could trade.
 Not signals: questions; hedged or conditional maybes; reports of leaving or losing a position (stopped
 out, closed, took profit, invalidated, out of my long); news without a view; jokes; greetings; one call on
 several tokens; calls on tokens that are not listed. A negated call is no call ("not shorting $ETH here"),
-but denying a move can make one ("$BTC is not going lower, longing" is long BTC).
+but denying a move can make one ("$BTC is not going lower, longing" is long BTC). A listed symbol may be an
+ordinary word in the post ("link in bio", "near the lows", "OP is right"): then it names no token.
 Answer in the JSON schema only. token: the listed symbol of the called token (null when not a signal).
 side: "long" or "short" (null when not a signal). confidence: how clearly the post makes the call, 0 to 1
 (0 when not a signal). reasoning: the words that decided it, in at most two sentences.
