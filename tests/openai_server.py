@@ -1,7 +1,8 @@
 """A local OpenAI-compatible chat server for tests: scripted replies, recorded requests, real HTTP.
 
 Tests queue what the next request gets (a completion, a status, a slow answer) and then read back exactly
-what the SDK sent: path, headers and JSON body.
+what the SDK sent: path, headers and JSON body. A `responder` computes the reply from the request when no
+scripted reply is queued (a stand-in model for benches: an oracle, an obedient model).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -59,8 +61,9 @@ def answer(**fields: Any) -> Reply:
 class OpenAIServer:
     """Serves POST /v1/chat/completions on 127.0.0.1 at a free port, in a thread; a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, responder: Callable[[Received], Reply] | None = None) -> None:
         self.replies: deque[Reply] = deque()
+        self.responder = responder
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -100,6 +103,8 @@ class OpenAIServer:
             self.requests.append(received)
             if self.replies:
                 return self.replies.popleft()
+        if self.responder is not None:
+            return self.responder(received)
         return Reply(status=500, body={"error": {"message": "no scripted reply left", "type": "test"}})
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from backend.signals.classifier import (
     RuleClassifier,
     build_classifier,
 )
-from backend.signals.classifier.llm import RESPONSE_SCHEMA
+from backend.signals.classifier.llm import EXAMPLES, FRAME, LLM_VERSION, RESPONSE_SCHEMA, SYSTEM_PROMPT
+from backend.signals.classifier.rules import RULES_NAME
 from backend.signals.types import Classifier
 from tests.openai_server import OpenAIServer, Reply, answer, completion
 from tests.unit.signals.labelled_posts import KNOWN_TOKENS
@@ -27,7 +29,7 @@ from tests.unit.signals.labelled_posts import KNOWN_TOKENS
 API_KEY = "sk-test-never-logged-4f9a1c"
 MODEL = "test-model"
 POST = "$SOL breakout confirmed on the daily. Longing here, target 250"
-LLM_NAME = f"llm-v1:{MODEL}"
+LLM_NAME = f"{LLM_VERSION}:{MODEL}"
 
 
 @pytest.fixture
@@ -61,10 +63,10 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def _assert_fell_back(result_name: str, reason: str, logs: pytest.LogCaptureFixture) -> None:
-    assert result_name == f"rules-v1 (llm-v1: {reason})"
+    assert result_name == f"{RULES_NAME} ({LLM_VERSION}: {reason})"
     assert len(result_name) <= 64
     warnings = [r for r in logs.records if r.levelno == logging.WARNING]
-    assert any(reason in r.getMessage() and "rules-v1" in r.getMessage() for r in warnings)
+    assert any(reason in r.getMessage() and RULES_NAME in r.getMessage() for r in warnings)
     assert API_KEY not in logs.text
     assert POST not in logs.text
 
@@ -79,16 +81,18 @@ def test_structured_answer_is_the_classification(
     result = classifier.classify(POST, KNOWN_TOKENS)
 
     assert (result.is_signal, result.token, result.side) == (True, "SOL", Side.LONG)
-    assert result.confidence == Decimal("0.87")
-    assert result.reasoning == "Longing, breakout"
+    assert result.confidence == Decimal("0.75")  # floored onto the tier ladder, the note says from what
+    assert result.reasoning == "Longing, breakout [model confidence 0.87, laddered to 0.75]"
     assert result.classifier == LLM_NAME
     assert API_KEY not in logs.text
 
 
-def test_request_carries_model_schema_key_and_registry(server: OpenAIServer, classifier: Classifier) -> None:
+def test_request_carries_model_schema_key_and_the_named_tokens(
+    server: OpenAIServer, classifier: Classifier
+) -> None:
     server.reply(answer(is_signal=False, token=None, side=None, confidence=0.1, reasoning="gm"))
 
-    classifier.classify(POST, KNOWN_TOKENS)
+    classifier.classify("$SOL and Ethereum both look ready", KNOWN_TOKENS)
 
     (request,) = server.requests
     assert request.path == "/v1/chat/completions"
@@ -99,10 +103,16 @@ def test_request_carries_model_schema_key_and_registry(server: OpenAIServer, cla
     assert response_format["json_schema"]["strict"] is True
     assert response_format["json_schema"]["schema"] == RESPONSE_SCHEMA
     assert set(RESPONSE_SCHEMA["required"]) == {"is_signal", "token", "side", "confidence", "reasoning"}
-    system, user = request.body["messages"]
-    assert system["role"] == "system" and user == {"role": "user", "content": POST}
-    for symbol, name in KNOWN_TOKENS.items():
-        assert f"{symbol} ({name})" in system["content"]
+    system, *examples, user = request.body["messages"]
+    assert system == {"role": "system", "content": SYSTEM_PROMPT}
+    assert len(examples) == 2 * len(EXAMPLES)
+    assert user["role"] == "user" and user["content"].startswith(FRAME)
+    sent = json.loads(user["content"].removeprefix(FRAME))
+    # Only the symbols the post names, with their names: not the registry.
+    assert sent == {
+        "post": "$SOL and Ethereum both look ready",
+        "tokens": {"SOL": "Solana", "ETH": "Ethereum"},
+    }
 
 
 def test_non_signal_answer_keeps_no_token(server: OpenAIServer, classifier: Classifier) -> None:
@@ -126,7 +136,7 @@ def test_registry_name_means_its_symbol(server: OpenAIServer, classifier: Classi
 def test_token_outside_registry_is_not_a_signal(server: OpenAIServer, classifier: Classifier) -> None:
     server.reply(answer(is_signal=True, token="PEPE", side="long", confidence=0.9, reasoning="longing $PEPE"))
 
-    result = classifier.classify("$PEPE breakout, longing", KNOWN_TOKENS)
+    result = classifier.classify("$PEPE breakout, longing; $SOL too", KNOWN_TOKENS)
 
     assert (result.is_signal, result.token, result.side) == (False, None, None)
     assert "$PEPE" in result.reasoning and "not in the token registry" in result.reasoning
@@ -178,7 +188,7 @@ def test_signal_without_token_is_inconsistent(server: OpenAIServer, classifier: 
 
     result = classifier.classify(POST, KNOWN_TOKENS)
 
-    assert result.classifier == "rules-v1 (llm-v1: inconsistent output)"
+    assert result.classifier == f"{RULES_NAME} ({LLM_VERSION}: inconsistent output)"
 
 
 @pytest.mark.parametrize(
@@ -259,7 +269,7 @@ def test_build_without_key_is_rules_only() -> None:
     for key in (None, SecretStr("")):
         classifier = build_classifier(Settings(openai_api_key=key))
         assert isinstance(classifier, RuleClassifier)
-        assert classifier.name == "rules-v1"
+        assert classifier.name == RULES_NAME
 
 
 def test_build_with_key_sends_nothing(server: OpenAIServer) -> None:
@@ -273,7 +283,7 @@ def test_build_with_key_sends_nothing(server: OpenAIServer) -> None:
 
 
 class _Down:
-    name = "llm-v1:some-model-with-a-rather-long-name"
+    name = f"{LLM_VERSION}:some-model-with-a-rather-long-name"
 
     def classify(self, text: str, known_tokens: object) -> object:
         raise ClassifierUnavailable("a reason far longer than a classifier column can hold, " * 3)
@@ -283,5 +293,5 @@ def test_fallback_name_stays_within_64_and_closes() -> None:
     result = FallbackClassifier(_Down(), RuleClassifier()).classify(POST, KNOWN_TOKENS)
 
     assert len(result.classifier) == 64
-    assert result.classifier.startswith("rules-v1 (llm-v1: a reason far longer")
+    assert result.classifier.startswith(f"{RULES_NAME} ({LLM_VERSION}: a reason far longer")
     assert result.classifier.endswith(")")
