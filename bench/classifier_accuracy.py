@@ -29,8 +29,8 @@ BATCHES = {
     1: "batch 1 (rules developed on it)",
     2: "batch 2 (10 tokens, written later)",
     3: "batch 3 (10 tokens, written later)",
-    4: "batch 4 (40 tokens, before v2)",
-    5: "batch 5 (40 tokens, after v2)",
+    4: "batch 4 (40 tokens, written before v2)",
+    5: "batch 5 (40 tokens, written after v2)",
 }
 _COLUMNS = ("rows", "tp", "fp", "fn", "wrong", "tn", "prec", "recall", "f1")
 

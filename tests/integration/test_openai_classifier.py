@@ -20,6 +20,7 @@ from backend.signals.classifier import (
     build_classifier,
 )
 from backend.signals.classifier.llm import RESPONSE_SCHEMA
+from backend.signals.classifier.rules import RULES_NAME
 from backend.signals.types import Classifier
 from tests.openai_server import OpenAIServer, Reply, answer, completion
 from tests.unit.signals.labelled_posts import KNOWN_TOKENS
@@ -61,10 +62,10 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def _assert_fell_back(result_name: str, reason: str, logs: pytest.LogCaptureFixture) -> None:
-    assert result_name == f"rules-v1 (llm-v1: {reason})"
+    assert result_name == f"{RULES_NAME} (llm-v1: {reason})"
     assert len(result_name) <= 64
     warnings = [r for r in logs.records if r.levelno == logging.WARNING]
-    assert any(reason in r.getMessage() and "rules-v1" in r.getMessage() for r in warnings)
+    assert any(reason in r.getMessage() and RULES_NAME in r.getMessage() for r in warnings)
     assert API_KEY not in logs.text
     assert POST not in logs.text
 
@@ -178,7 +179,7 @@ def test_signal_without_token_is_inconsistent(server: OpenAIServer, classifier: 
 
     result = classifier.classify(POST, KNOWN_TOKENS)
 
-    assert result.classifier == "rules-v1 (llm-v1: inconsistent output)"
+    assert result.classifier == f"{RULES_NAME} (llm-v1: inconsistent output)"
 
 
 @pytest.mark.parametrize(
@@ -259,7 +260,7 @@ def test_build_without_key_is_rules_only() -> None:
     for key in (None, SecretStr("")):
         classifier = build_classifier(Settings(openai_api_key=key))
         assert isinstance(classifier, RuleClassifier)
-        assert classifier.name == "rules-v1"
+        assert classifier.name == RULES_NAME
 
 
 def test_build_with_key_sends_nothing(server: OpenAIServer) -> None:
@@ -283,5 +284,5 @@ def test_fallback_name_stays_within_64_and_closes() -> None:
     result = FallbackClassifier(_Down(), RuleClassifier()).classify(POST, KNOWN_TOKENS)
 
     assert len(result.classifier) == 64
-    assert result.classifier.startswith("rules-v1 (llm-v1: a reason far longer")
+    assert result.classifier.startswith(f"{RULES_NAME} (llm-v1: a reason far longer")
     assert result.classifier.endswith(")")

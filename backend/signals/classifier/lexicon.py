@@ -21,7 +21,7 @@ BULLISH: dict[str, float] = {
     "short squeeze": 1, "dont fade": 1.5, "dont sleep on": 1.5, "\U0001f680": 0.5, "\U0001f4c8": 0.5,
     "leg up": 1, "bottom is in": 2, "bottomed": 1, "bottoming": 1, "accumulation": 1.5,
     "going to rip": 1.5, "about to rip": 1.5, "gonna rip": 1.5, "squeeze": 1, "squeeze incoming": 1.5,
-    "everyones short": 1, "everyone is short": 1,
+    "everyones short": 1, "everyone is short": 1, "flipped long": 2, "flipping long": 2, "flip long": 1.5,
 }  # fmt: skip
 
 BEARISH: dict[str, float] = {
@@ -34,6 +34,7 @@ BEARISH: dict[str, float] = {
     "heavy": 1, "weak": 1, "dead money": 1, "bleeding": 1, "bleed": 1, "double top": 1.5, "lost": 0.5,
     "overvalued": 1, "its over": 1, "sell": 0.5, "selling": 0.5, "sold": 0.5, "rug": 1, "rugged": 1,
     "ngmi": 0.5, "unlock": 0.5, "everyones long": 1, "everyone is long": 1, "\U0001f4c9": 0.5,
+    "flipped short": 2, "flipping short": 2, "flip short": 1.5,
 }  # fmt: skip
 
 # Phrases that contain a cue word but say nothing about direction; matching them first hides the cue.
@@ -46,16 +47,25 @@ NEUTRAL: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-# Leaving a position is not a new call: "took profit on my $SOL long" is not bullish.
+# Leaving a position, or reporting one, is not a new call: "took profit on my $SOL long" is not bullish,
+# "my $BTC short got stopped out" not bearish. A future version may read these as exit hints.
 EXITS: frozenset[str] = frozenset(
     {
         "took profit", "took profits", "taking profit", "taking profits", "take profit", "closed",
         "closing", "stopped out", "exited", "exiting", "back to cash", "going to cash", "went to cash",
-        "cut my",
+        "cut my", "invalidated", "out of my", "im out", "got out", "booked", "booking", "banked",
+        "cashed out", "secured profits", "locked in", "trimmed", "trimming", "took some off", "took the loss",
+        "took a loss", "taking the loss", "flattened", "flattening", "flat now", "now flat", "went flat",
+        "got liquidated", "liquidated on", "got liqd", "tp hit", "tp1 hit", "tp2 hit", "tp3 hit", "hit tp",
+        "hit my tp", "target hit", "targets hit", "hit my target", "stop hit", "sl hit", "hit my stop",
+        "stop got hit", "sold my",
     }
 )  # fmt: skip
 # Position nouns an exit phrase before them in the same clause refers to, rather than calls.
 POSITION_NOUNS: frozenset[str] = frozenset({"long", "short", "longs", "shorts", "position"})
+# ... unless the noun is being opened: "trimmed and opened a small short", "stopped out, re-entered long".
+OPENERS: frozenset[str] = frozenset({"opened", "opening", "entered", "reentered", "started", "new"})
+OPENER_WINDOW = 3  # words before the noun an opener reaches
 
 NEGATORS: frozenset[str] = frozenset(
     {"not", "no", "never", "dont", "doesnt", "didnt", "wouldnt", "wont", "cant", "cannot", "isnt",
@@ -90,12 +100,27 @@ ANSWERS: frozenset[str] = frozenset({"yes", "yep", "yup", "absolutely", "obvious
 # A post naming several tokens and saying "both"/"all" makes one call on several tokens: refused.
 COLLECTIVE_WORDS: frozenset[str] = frozenset({"both", "all"})
 
+# A token after these is the yardstick of a comparison ("$LTC breaking out vs BTC"): cues go to the other.
+COMPARISON_WORDS: frozenset[str] = frozenset({"vs", "versus", "against"})
+
 # Tickers that are ordinary words: written in lower case they are not the token (link in bio, sui generis,
 # hype cycle, arb bots, dog wif hat). Upper case or a cashtag still names the token.
 AMBIGUOUS_WORDS: frozenset[str] = frozenset(
     {"link", "sui", "wif", "hype", "arb", "op", "near", "one", "gas", "magic", "people", "ace", "id",
      "sun", "ton", "uni", "apt", "sand", "mask", "rose", "flow", "ray", "core", "gm", "ai", "pump",
-     "moon", "bonk", "pepe", "send", "ape", "bid", "long", "short", "top", "cat", "dog", "me"}
+     "moon", "bonk", "pepe", "send", "ape", "bid", "long", "short", "top", "cat", "dog", "me",
+     # names of the venues' tokens that are ordinary words: "render the video", "the maker of this chart",
+     # "jupiter in the sky", "optimism is high", "an avalanche of sells"
+     "render", "maker", "jupiter", "cosmos", "optimism", "avalanche", "fetch", "ripple", "sei", "ondo",
+     "atom", "dot", "trump", "s", "not", "io", "ip", "zk", "move", "usual", "super", "blur", "anime",
+     "layer", "turbo", "brett", "goat", "aero", "kaito", "bera"}
+)  # fmt: skip
+
+# Tickers that are English words even in capitals (a shouting post: "I'M NOT SELLING"): only a cashtag names
+# them. A venue's registry of a few hundred markets holds such symbols.
+CASHTAG_ONLY: frozenset[str] = frozenset(
+    {"NOT", "ME", "S", "IT", "IS", "I", "A", "AN", "AI", "ID", "IO", "IP", "ONE", "GAS", "MOVE", "USUAL",
+     "SUPER", "PEOPLE", "MAGIC", "BIG", "SAND", "MASK", "ROSE", "FLOW", "CORE", "GM", "SUN", "BLUR"}
 )  # fmt: skip
 
 

@@ -15,10 +15,13 @@ from decimal import Decimal
 from itertools import pairwise
 
 from backend.models.enums import Side
+from backend.signals.aliases import name_aliases, ticker_alias
 from backend.signals.classifier.lexicon import (
     AMBIGUOUS_WORDS,
     ANSWERS,
+    CASHTAG_ONLY,
     COLLECTIVE_WORDS,
+    COMPARISON_WORDS,
     FLIP_NEGATORS,
     HEDGE_FACTOR,
     HEDGE_PHRASES,
@@ -26,13 +29,15 @@ from backend.signals.classifier.lexicon import (
     LONGEST_PHRASE,
     NEGATION_WINDOW,
     NEGATORS,
+    OPENER_WINDOW,
+    OPENERS,
     PHRASES,
     POSITION_NOUNS,
     RHETORICAL_OPENERS,
 )
 from backend.signals.types import Classification, KnownTokens
 
-RULES_NAME = "rules-v1"
+RULES_NAME = "rules-v2"
 
 
 # --- decision thresholds ----------------------------------------------------------------------------------
@@ -61,6 +66,16 @@ class _Word:
     sentence: int
 
     @property
+    def bare(self) -> str:
+        """As written, without "$" or a possessive: "$GMX's" -> "GMX", "Arbitrum's" -> "Arbitrum"."""
+        word = self.raw.lstrip("$")
+        return word[:-2] if len(word) > 3 and word[-2:].lower() in ("'s", "\u2019s") else word
+
+    @property
+    def base(self) -> str:
+        return _normalise(self.bare)
+
+    @property
     def is_cashtag(self) -> bool:
         return self.raw.startswith("$") and len(self.raw) > 1 and self.raw[1].isalpha()
 
@@ -78,6 +93,7 @@ class _Mention:
     start: int
     end: int  # exclusive word index
     clause: int
+    compared: bool = False  # after "vs"/"against": the yardstick of a comparison, not what is called
 
     @property
     def label(self) -> str:
@@ -136,37 +152,44 @@ def _tokenise(text: str) -> _Text:
 # --- tokens -----------------------------------------------------------------------------------------------
 
 
-def _name_patterns(known_tokens: KnownTokens) -> list[tuple[tuple[str, ...], str, bool]]:
-    """(name words, symbol, case-sensitive), longest first; a name that is an ordinary word keeps its case."""
-    patterns = []
-    for symbol, name in known_tokens.items():
+_Pattern = tuple[tuple[str, ...], str, bool]  # (name words, symbol, case-sensitive)
+
+
+def _name_patterns(known_tokens: KnownTokens) -> list[_Pattern]:
+    """Registry names and name aliases, longest first. A registry name that is an ordinary word keeps its
+    case ("Render", not "render"); so does an alias the table writes capitalised ("Fetch", "Maker")."""
+    written = [(name, symbol, name.lower() in AMBIGUOUS_WORDS) for symbol, name in known_tokens.items()]
+    written += [(alias, symbol, alias != alias.lower()) for alias, symbol in name_aliases(known_tokens)]
+    patterns: set[_Pattern] = set()
+    for name, symbol, sensitive in written:
         parts = tuple(w.group() for w in re.finditer(r"[A-Za-z0-9]+", name))
-        if not parts:
-            continue
-        sensitive = name.lower() in AMBIGUOUS_WORDS
-        patterns.append((parts if sensitive else tuple(p.lower() for p in parts), symbol.upper(), sensitive))
-    return sorted(patterns, key=lambda p: -len(p[0]))
+        if parts:
+            patterns.add((parts if sensitive else tuple(p.lower() for p in parts), symbol.upper(), sensitive))
+    return sorted(patterns, key=lambda p: (-len(p[0]), p))
 
 
 def _plain_symbol(word: _Word, known_tokens: KnownTokens) -> str | None:
-    """A registry symbol written without "$": upper case always; other cases only when not an English word."""
-    upper = word.norm.upper()
-    if upper not in known_tokens or not any(c.isalpha() for c in upper):
+    """A registry symbol (or an old ticker of one) written without "$": upper case unless the ticker is an
+    English word even when shouted ("NOT", "ME"); other cases only when not an English word at all."""
+    written = word.bare.upper()
+    upper = written if written in known_tokens else ticker_alias(written, known_tokens)
+    if upper is None or not any(c.isalpha() for c in upper):
         return None
-    if word.raw == upper:
-        return upper
-    if word.norm not in AMBIGUOUS_WORDS and len(word.norm) >= 3:
+    if word.bare == written:
+        return upper if written not in CASHTAG_ONLY else None
+    if word.base not in AMBIGUOUS_WORDS and len(word.base) >= 3:
         return upper
     return None
 
 
-def _name_at(
-    words: list[_Word], i: int, patterns: Iterable[tuple[tuple[str, ...], str, bool]]
-) -> tuple[str, int]:
+def _name_at(words: list[_Word], i: int, patterns: Iterable[_Pattern]) -> tuple[str, int]:
     for parts, symbol, sensitive in patterns:
         window = words[i : i + len(parts)]
-        if len(window) == len(parts):
-            seen = tuple(w.raw if sensitive else w.norm for w in window)
+        if len(window) == len(parts) and not any(w.is_cashtag for w in window):
+            # only the last word of a name may carry a possessive: "Render Network's"
+            seen = (*(w.raw for w in window[:-1]), window[-1].bare)
+            if not sensitive:
+                seen = tuple(_normalise(w) for w in seen)
             if seen == parts:
                 return symbol, len(parts)
     return "", 0
@@ -179,16 +202,18 @@ def _mentions(words: list[_Word], known_tokens: KnownTokens) -> list[_Mention]:
     i = 0
     while i < len(words):
         word = words[i]
+        compared = i > 0 and words[i - 1].norm in COMPARISON_WORDS
         if word.is_cashtag:
-            symbol = word.norm.upper()
-            mentions.append(_Mention(symbol, symbol in registry, i, i + 1, word.clause))
+            symbol = word.base.upper()
+            symbol = symbol if symbol in registry else ticker_alias(symbol, registry) or symbol
+            mentions.append(_Mention(symbol, symbol in registry, i, i + 1, word.clause, compared))
             i += 1
             continue
         symbol, length = _name_at(words, i, patterns)
         if not symbol:
             symbol, length = _plain_symbol(word, registry) or "", 1
         if symbol:
-            mentions.append(_Mention(symbol, True, i, i + length, word.clause))
+            mentions.append(_Mention(symbol, True, i, i + length, word.clause, compared))
         i += max(length, 1)
     return mentions
 
@@ -245,26 +270,44 @@ def _sentence_notes(text: _Text) -> dict[int, str]:
 
 
 def _cues(text: _Text, taken: set[int]) -> tuple[list[_Cue], bool]:
-    """Every directional cue with its effective weight, and whether the post speaks of an exit."""
+    """Every directional cue with its effective weight, and whether the post speaks of an exit.
+
+    An exit phrase anywhere in a clause makes its position nouns reports, before it or after it:
+    "closed my $ETH long" and "$ETH long closed" alike; an exit sentence naming no token reports on the
+    sentence before it ("$ETH long. Stopped out.").
+    """
     words, notes = text.words, _sentence_notes(text)
-    cues: list[_Cue] = []
-    hidden: set[int] = set()  # words inside neutral phrases ("not gonna lie") negate nothing
-    exit_clauses: set[int] = set()
+    found: list[tuple[int, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
         key, n = _phrase_at(words, i, taken)
-        if not n:
-            i += 1
-            continue
-        side, weight, kind = PHRASES[key]
+        if n:
+            found.append((i, key))
+        i += max(n, 1)
+    hidden: set[int] = set()  # words inside neutral phrases ("not gonna lie") negate nothing
+    exit_clauses: set[int] = set()
+    named = {words[t].sentence for t in taken}
+    for i, key in found:
+        kind = PHRASES[key][2]
         if kind == "neutral":
-            hidden.update(range(i, i + n))
+            hidden.update(range(i, i + len(key)))
         elif kind == "exit":
             exit_clauses.add(words[i].clause)
-        elif side is not None:
-            cues.append(_weigh(" ".join(key), side, weight, words, i, hidden, notes, exit_clauses))
-        i += n
+            if words[i].sentence not in named:  # "$ETH long. Stopped out.": the exit of the sentence before
+                exit_clauses.update(w.clause for w in words if w.sentence == words[i].sentence - 1)
+    cues = [
+        _weigh(" ".join(key), side, weight, words, i, hidden, notes, exit_clauses)
+        for i, key in found
+        for side, weight, kind in [PHRASES[key]]
+        if kind == "cue" and side is not None
+    ]
     return cues, bool(exit_clauses)
+
+
+def _opened(words: list[_Word], i: int) -> bool:
+    """Whether the position noun at i is being opened ("trimmed and opened a small short")."""
+    before = words[max(0, i - OPENER_WINDOW) : i]
+    return any(w.norm in OPENERS and w.clause == words[i].clause for w in before)
 
 
 def _weigh(
@@ -278,7 +321,7 @@ def _weigh(
     exit_clauses: set[int],
 ) -> _Cue:
     word = words[i]
-    if phrase in POSITION_NOUNS and word.clause in exit_clauses:
+    if phrase in POSITION_NOUNS and word.clause in exit_clauses and not _opened(words, i):
         return _Cue(phrase, side, 0.0, i, word.clause, "exit")
     negation = _negation(words, i, hidden)
     if negation == "negated":
@@ -345,7 +388,8 @@ class RuleClassifier:
     def _decide(
         self, parsed: _Text, mentions: list[_Mention], cues: list[_Cue], has_exit: bool
     ) -> Classification:
-        scores = _scores(cues, mentions)
+        # "$LTC breaking out vs BTC": cues attach to what is compared, not to the yardstick
+        scores = _scores(cues, [m for m in mentions if not m.compared] or mentions)
         calls = sorted(
             ((m, s) for m, s in scores.items() if m is not None and _is_call(s)),
             key=lambda ms: (-abs(ms[1].net), ms[0].start),

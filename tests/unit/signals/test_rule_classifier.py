@@ -13,7 +13,7 @@ from tests.unit.signals.labelled_posts import (
     CATEGORIES,
     KNOWN_TOKENS,
     POSTS,
-    TUNED_BATCHES,
+    UNIVERSE_TOKENS,
     LabelledPost,
     outcome,
     precision_recall,
@@ -29,12 +29,17 @@ KNOWN_MISSES: dict[str, str] = {
     "$AVAX chart looks like a staircase up, not fading this": "metaphor; the only cue is negated",
     "Shorting $HYPE here is suicide": "the verdict after the cue reverses it",
     "hyperliquid points farmers about to get dumped on": "'dumped on' is about airdrop farmers",
+    "hype only goes up": "'hype' in lower case is the word; only HYPE or $HYPE names the token",
+    "OP is right, everything is going lower from here": "OP as 'original poster' reads as Optimism",
+    "$XLM following XRP again, long": "the cue goes to the nearer registry token, not the unknown subject",
 }
 
 # Figures measured over the whole table (see bench/README.md); the floors sit just under them.
-PRECISION_FLOOR, RECALL_FLOOR = 0.94, 0.96
-# Batches 2 and 3 were written after the rules; their figures after the fixes they prompted.
+PRECISION_FLOOR, RECALL_FLOOR = 0.97, 0.98
+# Batches 2 and 3 were written after rules-v1; their figures after the fixes they prompted.
 LATER_PRECISION_FLOOR, LATER_RECALL_FLOOR = 0.88, 0.92
+# Batch 4 (40-token universe) after the rules-v2 changes it prompted.
+UNIVERSE_PRECISION_FLOOR, UNIVERSE_RECALL_FLOOR = 0.98, 0.99
 
 rules = RuleClassifier()
 
@@ -46,7 +51,7 @@ def _row(post: LabelledPost) -> object:
     return pytest.param(post, marks=marks, id=f"{post.category}:{post.text[:40]}")
 
 
-@pytest.mark.parametrize("post", [_row(p) for p in POSTS if p.batch in TUNED_BATCHES])
+@pytest.mark.parametrize("post", [_row(p) for p in POSTS])
 def test_labelled_post(post: LabelledPost) -> None:
     result = rules.classify(post.text, post.registry)
 
@@ -67,7 +72,7 @@ def test_table_is_large_and_covers_every_category() -> None:
 
 def test_precision_and_recall_floors() -> None:
     precision, recall, counts = precision_recall(
-        outcome(p, rules.classify(p.text, p.registry)) for p in POSTS if p.batch in TUNED_BATCHES
+        outcome(p, rules.classify(p.text, p.registry)) for p in POSTS
     )
 
     assert precision >= PRECISION_FLOOR, counts
@@ -82,6 +87,16 @@ def test_precision_and_recall_on_later_batches() -> None:
 
     assert precision >= LATER_PRECISION_FLOOR, counts
     assert recall >= LATER_RECALL_FLOOR, counts
+
+
+def test_precision_and_recall_on_the_universe_batch() -> None:
+    universe = [p for p in POSTS if p.batch == 4]
+    precision, recall, counts = precision_recall(
+        outcome(p, rules.classify(p.text, p.registry)) for p in universe
+    )
+
+    assert precision >= UNIVERSE_PRECISION_FLOOR, counts
+    assert recall >= UNIVERSE_RECALL_FLOOR, counts
 
 
 def test_unknown_tokens_are_never_signals() -> None:
@@ -188,18 +203,18 @@ def test_long_and_odd_input_is_bounded() -> None:
 
 def test_satisfies_the_classifier_protocol() -> None:
     classifier: Classifier = rules
-    assert classifier.name == "rules-v1"
-    assert classifier.classify("Long $BTC", KNOWN_TOKENS).classifier == "rules-v1"
+    assert classifier.name == "rules-v2"
+    assert classifier.classify("Long $BTC", KNOWN_TOKENS).classifier == "rules-v2"
 
 
 def test_accuracy_bench_reports_figures_and_misses() -> None:
     from bench.classifier_accuracy import report
 
-    text = report(rules, TUNED_BATCHES)
+    text = report(rules)
 
-    assert text.startswith("classifier: rules-v1")
+    assert text.startswith("classifier: rules-v2")
     assert "\nall " in text and "\nnegation " in text and "batches 2+3" in text
-    assert "\nexit_report " in text and "\nunseen by these rules" in text
+    assert "\nexit_report " in text and "\nalias " in text and "batch 4 " in text
     assert f"({len(KNOWN_MISSES)}):" in text
     for miss in KNOWN_MISSES:
         assert repr(miss) in text
@@ -211,3 +226,102 @@ def test_mentioned_tokens_lists_registry_symbols_once_in_order_of_mention():
     known = {"BTC": "Bitcoin", "SOL": "Solana", "ETH": "Ethereum"}
     assert mentioned_tokens("Solana over $BTC, and $sol again; $FOO too", known) == ["SOL", "BTC"]
     assert mentioned_tokens("gm", known) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stopped out of my $SOL long",
+        "my $BTC short got stopped out",
+        "$SOL long invalidated, closed",
+        "Out of my $AVAX long, too choppy",
+        "$BNB long: TP hit, +18%",
+        "took profit on $ETH long",
+        "$LINK long closed, in profit",
+        "Flattened my $ETH short before CPI",
+        "got liquidated on my $SOL long",
+        "$ETH long. Stopped out.",
+    ],
+)
+def test_exits_and_reports_are_never_entries(text: str) -> None:
+    result = rules.classify(text, UNIVERSE_TOKENS)
+
+    assert not result.is_signal, result.reasoning
+    assert "exit" in result.reasoning or "leaving" in result.reasoning
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Closed my $SOL short and flipped long", Side.LONG),
+        ("$SUI looking toppy, trimmed and opened a small short", Side.SHORT),
+        ("stopped out of $BTC long, re-entered long higher", Side.LONG),
+    ],
+)
+def test_a_new_position_after_an_exit_is_a_call(text: str, expected: Side) -> None:
+    assert rules.classify(text, UNIVERSE_TOKENS).side == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol"),
+    [
+        ("Render looking strong, adding", "RENDER"),
+        ("RNDR looks ready to send, long", "RENDER"),
+        ("$RNDR breakout, longing", "RENDER"),
+        ("ether breaking out, long", "ETH"),
+        ("Lido breaking out, long", "LDO"),
+        ("Bittensor is the AI trade, loading", "TAO"),
+        ("Ripple winning in court again, long", "XRP"),
+        ("Fetch breaking out, long", "FET"),
+        ("$kPEPE breakout, long", "PEPE"),
+        ("Polygon's loss is Arbitrum's gain. Long", "ARB"),
+    ],
+)
+def test_aliases_name_their_registry_symbol(text: str, symbol: str) -> None:
+    result = rules.classify(text, UNIVERSE_TOKENS)
+
+    assert (result.token, result.side) == (symbol, Side.LONG), result.reasoning
+
+
+def test_aliases_and_names_count_only_for_registry_symbols() -> None:
+    registry_by_symbol = {symbol: symbol for symbol in UNIVERSE_TOKENS}  # a venue's registry: no names
+
+    assert rules.classify("Render looking strong, adding", registry_by_symbol).token == "RENDER"
+    assert rules.classify("Solana breaking out, long", registry_by_symbol).token == "SOL"
+    without_render = {s: n for s, n in UNIVERSE_TOKENS.items() if s != "RENDER"}
+    for text in ("Render looking strong, adding", "RNDR breakout, long", "$RNDR breakout, long"):
+        assert not rules.classify(text, without_render).is_signal, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gonna render the video tonight, then long charts",
+        "the maker of this chart is bullish",
+        "jupiter is visible tonight, breaking out of the clouds",
+        "optimism is high, every chart looks bullish",
+        "cosmos by carl sagan is going higher on my list",
+        "pepe the frog meme is pumping on tiktok",
+        "near the lows on everything, bullish",
+        "trump speaking at 3pm, going higher",
+        "I'M NOT SELLING, STILL BULLISH",
+    ],
+)
+def test_ordinary_words_that_are_token_names_need_their_case_or_a_cashtag(text: str) -> None:
+    registry = {**UNIVERSE_TOKENS, "NOT": "Notcoin"}
+
+    assert not rules.classify(text, registry).is_signal, rules.classify(text, registry).reasoning
+
+
+def test_a_compared_token_is_the_yardstick_not_the_call() -> None:
+    result = rules.classify("$LTC breaking out vs BTC. Longed", UNIVERSE_TOKENS)
+
+    assert (result.token, result.side) == ("LTC", Side.LONG)
+
+
+def test_mentioned_tokens_reads_aliases():
+    from backend.signals.classifier.rules import mentioned_tokens
+
+    text = "RNDR, Lido and Bittensor over ether; Render too"
+    assert mentioned_tokens(text, UNIVERSE_TOKENS) == ["RENDER", "LDO", "TAO", "ETH"]
+    assert mentioned_tokens(text, {"ETH": "Ethereum"}) == ["ETH"]
