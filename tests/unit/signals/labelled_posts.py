@@ -94,6 +94,10 @@ def _b4(text: str, token: str | None, side: Side | None, category: str) -> Label
     return LabelledPost(text, token is not None, token, side, category, batch=4)
 
 
+def _b5(text: str, token: str | None, side: Side | None, category: str) -> LabelledPost:
+    return LabelledPost(text, token is not None, token, side, category, batch=5)
+
+
 DEVELOPMENT: tuple[LabelledPost, ...] = (
     # cashtag
     _p("$SOL breakout confirmed on the daily. Longing here, target 250 🚀", "SOL", L, "cashtag"),
@@ -610,7 +614,129 @@ UNIVERSE_A: tuple[LabelledPost, ...] = (
     _b4("Will $GMX ever recover?", None, None, "question"),
 )
 
-POSTS: tuple[LabelledPost, ...] = DEVELOPMENT + HOLDOUT + HOLDOUT_B + UNIVERSE_A
+# Batch 5: written and labelled after rules-v2 was committed, measured once, not tuned against.
+UNIVERSE_B: tuple[LabelledPost, ...] = (
+    # cashtag
+    _b5("$SOL flushing into 180 support, bidding there", "SOL", L, "cashtag"),
+    _b5("$ETH/BTC finally turning, I'm in", "ETH", L, "cashtag"),
+    _b5("Scaling into $HYPE spot here, 5x conviction", "HYPE", L, "cashtag"),
+    _b5("$LINK the most undervalued oracle in existence. Buying every red day", "LINK", L, "cashtag"),
+    _b5("longed $SUI at 3.4, targeting 4.2", "SUI", L, "cashtag"),
+    _b5("$ARB 0.30 is a gift. Filled my bids", "ARB", L, "cashtag"),
+    _b5("$INJ chart is beautiful, I'm in", "INJ", L, "cashtag"),
+    _b5("$AAVE revenue ATH, still accumulating", "AAVE", L, "cashtag"),
+    _b5("Jupiter DAO vote passed, $JUP buyback on. Bullish", "JUP", L, "cashtag"),
+    _b5("$ONDO tokenized treasuries narrative is back, long", "ONDO", L, "cashtag"),
+    _b5("$GMX v2 fees ripping, long", "GMX", L, "cashtag"),
+    _b5("$PEPE whales accumulating on chain, aping", "PEPE", L, "cashtag"),
+    _b5("$WIF 2 incoming, loaded", "WIF", L, "cashtag"),
+    _b5("$FARTCOIN holders are the new diamond hands, still long", "FARTCOIN", L, "cashtag"),
+    _b5("$POPCAT reversal confirmed on the daily. Long", "POPCAT", L, "cashtag"),
+    _b5("$BNB long from 600 is now +20%, holding", "BNB", L, "cashtag"),
+    _b5("$MKR buybacks plus Sky migration, long", "MKR", L, "cashtag"),
+    _b5("Celestia blobs ATH, long $TIA", "TIA", L, "cashtag"),
+    # bearish
+    _b5("$XRP rejection at 3 again. Short from 2.95, stop 3.10", "XRP", S, "bearish"),
+    _b5("$AVAX dead cat bounce, fading it", "AVAX", S, "bearish"),
+    _b5("$APT broke the trendline, short the retest", "APT", S, "bearish"),
+    _b5("$TIA going to single digits, short", "TIA", S, "bearish"),
+    _b5("$ENA looks like it wants lower", "ENA", S, "bearish"),
+    _b5("$WLD orb scanning numbers are down, short", "WLD", S, "bearish"),
+    _b5("$LDO looks ready for a leg down, short", "LDO", S, "bearish"),
+    # plain_ticker
+    _b5("NEAR looks primed for a move up, long", "NEAR", L, "plain_ticker"),
+    _b5("OP pumping on the superchain news, longed some", "OP", L, "plain_ticker"),
+    _b5("bonk is the solana dog and it's about to run", "BONK", L, "plain_ticker"),
+    _b5("XRP army assemble, we're going to 5", "XRP", L, "plain_ticker"),
+    _b5("BNB chain memes are pumping, bought some BNB", "BNB", L, "plain_ticker"),
+    _b5("dot is dead, lower lows forever", "DOT", S, "plain_ticker"),
+    _b5("SEI breaking out, long", "SEI", L, "plain_ticker"),
+    _b5("JUP bid", "JUP", L, "plain_ticker"),
+    _b5("ENA looks ready to go, longing", "ENA", L, "plain_ticker"),
+    # name
+    _b5("Sei network is fast but the token keeps bleeding. Short", "SEI", S, "name"),
+    _b5("Uniswap v4 hooks live, long UNI", "UNI", L, "name"),
+    _b5("Bittensor dipping, I'm buying more TAO", "TAO", L, "name"),
+    _b5("Cosmos hub is a zombie chain. Short $ATOM", "ATOM", S, "name"),
+    _b5("Ethereum staking ETF approved. Long ETH", "ETH", L, "name"),
+    _b5("Avalanche subnets are a ghost town, short AVAX", "AVAX", S, "name"),
+    _b5("Chainlink CCIP adoption going parabolic, long", "LINK", L, "name"),
+    _b5("Litecoin ETF hype, longing LTC", "LTC", L, "name"),
+    _b5("Arbitrum DAO dumping treasury tokens again, short", "ARB", S, "name"),
+    _b5("Aptos TVL flipping Sui, long APT", "APT", L, "name"),
+    _b5("Hyperliquid just flipped Binance in perp volume for a day. Long", "HYPE", L, "name"),
+    _b5("Ondo just got added to a new ETF basket. Buying", "ONDO", L, "name"),
+    _b5("Pendle is the best DeFi token of the cycle, long", "PENDLE", L, "name"),
+    _b5("Bonk looks heavy here, short", "BONK", S, "name"),
+    _b5("dogwifhat lower lows, shorting", "WIF", S, "name"),
+    _b5("Fartcoin short squeeze incoming", "FARTCOIN", L, "name"),
+    _b5("Popcat about to rip", "POPCAT", L, "name"),
+    _b5("Official Trump unlock next week, short", "TRUMP", S, "name"),
+    _b5("Injective burn auction huge this week, long INJ", "INJ", L, "name"),
+    _b5("Uni governance is a mess, shorting UNI", "UNI", S, "name"),
+    _b5("Cardano chart is a rounding bottom. Long ADA", "ADA", L, "name"),
+    _b5("TRUMP memecoin dinner news = dump. Short", "TRUMP", S, "name"),
+    # alias
+    _b5("MakerDAO rebranded again lol", None, None, "alias"),
+    _b5("Lido is losing market share to restaking. Short", "LDO", S, "alias"),
+    _b5("rndr to 15 this cycle, adding", "RENDER", L, "alias"),
+    _b5("Fetch.ai merger drama again, shorting FET", "FET", S, "alias"),
+    _b5("ether looking toppy, taking a short", "ETH", S, "alias"),
+    # exit_report
+    _b5("Pendle yields compressing, I'm out of PENDLE", None, None, "exit_report"),
+    _b5("Took profit on half my $BTC and moved my stop to breakeven", None, None, "exit_report"),
+    _b5("$ETH short from 4k hit target, closed", None, None, "exit_report"),
+    _b5("SL got hit on $DOGE, oh well", None, None, "exit_report"),
+    _b5("Just closed $HYPE for a 3R win", None, None, "exit_report"),
+    _b5("I'm out of $SOL. Done for the week", None, None, "exit_report"),
+    _b5("Stopped on $AVAX, back to the drawing board", None, None, "exit_report"),
+    _b5("$LINK: sold the top 🎯", None, None, "exit_report"),
+    _b5("covered my $ARB short at the lows", None, None, "exit_report"),
+    _b5("Bailed on my $SUI long, chart broke", None, None, "exit_report"),
+    _b5("Exited my whole $TAO bag", None, None, "exit_report"),
+    _b5("$PEPE long closed at TP3 🐸", None, None, "exit_report"),
+    _b5("I'm no longer long $SUI", None, None, "exit_report"),
+    # negation
+    _b5("$WLD is just unlock after unlock. Never buying this", None, None, "negation"),
+    _b5("Not shorting $SOL here, too strong", None, None, "negation"),
+    _b5("Never fading $HYPE", "HYPE", L, "negation"),
+    _b5("$INJ isn't dead, just sleeping. Accumulating", "INJ", L, "negation"),
+    _b5("Don't long $APT before the unlock", None, None, "negation"),
+    _b5("Not bullish on $ATOM anymore, sold", None, None, "negation"),
+    # question
+    _b5("Is $ADA ever going to pump again?", None, None, "question"),
+    _b5("Who's still shorting $HYPE at these levels?", None, None, "question"),
+    _b5("$SOL or $ETH for the next 3 months?", None, None, "question"),
+    _b5("Anyone have a view on $ENA into the unlock?", None, None, "question"),
+    _b5("Where do you all think $BTC bottoms?", None, None, "question"),
+    # unknown_token
+    _b5("$KAITO breaking out, longing", None, None, "unknown_token"),
+    _b5("$BERA is a disaster, short", None, None, "unknown_token"),
+    _b5("$ZEC privacy season, long", None, None, "unknown_token"),
+    _b5("Long $SPX6900", None, None, "unknown_token"),
+    _b5("$TON looks great, bought", None, None, "unknown_token"),
+    # multi_token
+    _b5("$HYPE outperforming $SOL all year, long HYPE", "HYPE", L, "multi_token"),
+    _b5("Long $BTC, hedge with an $ETH short", None, None, "multi_token"),
+    _b5("$AAVE > $COMP. Long AAVE", "AAVE", L, "multi_token"),
+    _b5("$DOGE and $SHIB both look heavy", None, None, "multi_token"),
+    _b5("Short $OP, long $ARB. L2 pair trade", None, None, "multi_token"),
+    _b5("GMX looks weak against HYPE, short GMX", "GMX", S, "multi_token"),
+    _b5("$LTC and $BCH moving together, whatever", None, None, "multi_token"),
+    # non_signal
+    _b5("$DOT is a graveyard. Stay away", None, None, "non_signal"),
+    _b5("near-term I expect chop, no trades", None, None, "non_signal"),
+    _b5("the op of this thread is clueless", None, None, "non_signal"),
+    _b5("render times on my laptop are terrible", None, None, "non_signal"),
+    _b5("Jupiter's moons are wild, space is cool", None, None, "non_signal"),
+    _b5("pepe the frog hoodie just arrived", None, None, "non_signal"),
+    _b5("Trump tariffs again, markets nuking", None, None, "non_signal"),
+    _b5("Solana memecoin volume is crazy", None, None, "non_signal"),
+    _b5("btc dominance going up, alts bleeding. short alts", None, None, "non_signal"),
+    _b5("Sold everything, I'm in cash until the fed meeting", None, None, "non_signal"),
+)
+
+POSTS: tuple[LabelledPost, ...] = DEVELOPMENT + HOLDOUT + HOLDOUT_B + UNIVERSE_A + UNIVERSE_B
 
 # Batches the current rules were tuned against; the others are measured as unseen posts.
 TUNED_BATCHES: frozenset[int] = frozenset({1, 2, 3, 4})
