@@ -13,6 +13,7 @@ from tests.unit.signals.labelled_posts import (
     CATEGORIES,
     KNOWN_TOKENS,
     POSTS,
+    TUNED_BATCHES,
     UNIVERSE_TOKENS,
     LabelledPost,
     outcome,
@@ -32,14 +33,32 @@ KNOWN_MISSES: dict[str, str] = {
     "hype only goes up": "'hype' in lower case is the word; only HYPE or $HYPE names the token",
     "OP is right, everything is going lower from here": "OP as 'original poster' reads as Optimism",
     "$XLM following XRP again, long": "the cue goes to the nearer registry token, not the unknown subject",
+    # batch 5, written after rules-v2 and not tuned against
+    "$ETH/BTC finally turning, I'm in": "'I'm in' (an entry) is not in the lexicon",
+    "Scaling into $HYPE spot here, 5x conviction": "'scaling into' is not in the lexicon",
+    "$ARB 0.30 is a gift. Filled my bids": "'filled my bids' and 'a gift' are not in the lexicon",
+    "$INJ chart is beautiful, I'm in": "'I'm in' (an entry) is not in the lexicon",
+    "bonk is the solana dog and it's about to run": "lower-case 'bonk' is the word; 'about to run' unknown",
+    "XRP army assemble, we're going to 5": "price target without the current price",
+    "dot is dead, lower lows forever": "lower-case 'dot' is the word; only DOT or $DOT names the token",
+    "$ETH short from 4k hit target, closed": "'hit target' is not an exit phrase; 'closed' is a clause away",
+    "covered my $ARB short at the lows": "'covered' (a short) is not an exit phrase",
+    "Bailed on my $SUI long, chart broke": "'bailed' is not an exit phrase",
+    "I'm no longer long $SUI": "'no longer' turns a position noun to the other side instead of an exit",
+    "$WLD is just unlock after unlock. Never buying this": "'unlock' is bearish; refusing to buy is no short",
+    "Never fading $HYPE": "'never fading' is read as a negated cue, not as 'don't fade'",
+    "$HYPE outperforming $SOL all year, long HYPE": "'all year' reads as 'all' (one call on several tokens)",
+    "btc dominance going up, alts bleeding. short alts": "talk of BTC dominance reads as a call on BTC",
 }
 
 # Figures measured over the whole table (see bench/README.md); the floors sit just under them.
-PRECISION_FLOOR, RECALL_FLOOR = 0.97, 0.98
+PRECISION_FLOOR, RECALL_FLOOR = 0.96, 0.96
 # Batches 2 and 3 were written after rules-v1; their figures after the fixes they prompted.
 LATER_PRECISION_FLOOR, LATER_RECALL_FLOOR = 0.88, 0.92
 # Batch 4 (40-token universe) after the rules-v2 changes it prompted.
 UNIVERSE_PRECISION_FLOOR, UNIVERSE_RECALL_FLOOR = 0.98, 0.99
+# Batch 5, written after rules-v2 and not tuned against: the honest estimate for unseen posts.
+UNSEEN_PRECISION_FLOOR, UNSEEN_RECALL_FLOOR = 0.90, 0.86
 
 rules = RuleClassifier()
 
@@ -97,6 +116,17 @@ def test_precision_and_recall_on_the_universe_batch() -> None:
 
     assert precision >= UNIVERSE_PRECISION_FLOOR, counts
     assert recall >= UNIVERSE_RECALL_FLOOR, counts
+
+
+def test_precision_and_recall_on_posts_not_tuned_against() -> None:
+    unseen = [p for p in POSTS if p.batch not in TUNED_BATCHES]
+    precision, recall, counts = precision_recall(
+        outcome(p, rules.classify(p.text, p.registry)) for p in unseen
+    )
+
+    assert len(unseen) >= 60
+    assert precision >= UNSEEN_PRECISION_FLOOR, counts
+    assert recall >= UNSEEN_RECALL_FLOOR, counts
 
 
 def test_unknown_tokens_are_never_signals() -> None:
@@ -215,6 +245,7 @@ def test_accuracy_bench_reports_figures_and_misses() -> None:
     assert text.startswith("classifier: rules-v2")
     assert "\nall " in text and "\nnegation " in text and "batches 2+3" in text
     assert "\nexit_report " in text and "\nalias " in text and "batch 4 " in text
+    assert "\nunseen by these rules (5) " in text
     assert f"({len(KNOWN_MISSES)}):" in text
     for miss in KNOWN_MISSES:
         assert repr(miss) in text
