@@ -49,7 +49,7 @@ def _line(label: str, outcomes: Sequence[str]) -> str:
         f"{_f1(precision, recall):.3f}" if called and labelled else "-",
     ]
     counts = [len(outcomes), c["tp"], c["fp"], c["fn"], c["wrong"], c["tn"]]
-    return f"{label:<36}" + "".join(f"{v:>7}" for v in [*counts, *ratios])
+    return f"{label:<40}" + "".join(f"{v:>7}" for v in [*counts, *ratios])
 
 
 def _expected(post: LabelledPost) -> str:
@@ -64,7 +64,7 @@ def report(classifier: Classifier, batches: Collection[int] = ()) -> str:
     """The figures overall, per batch, for unseen batches and per category; then every miss."""
     results = [(p, classifier.classify(p.text, p.registry)) for p in POSTS]
     outcomes = [(p, outcome(p, r)) for p, r in results]
-    header = f"{'':<36}" + "".join(f"{c:>7}" for c in _COLUMNS)
+    header = f"{'':<40}" + "".join(f"{c:>7}" for c in _COLUMNS)
     lines = [f"classifier: {classifier.name}", header, _line("all", [o for _, o in outcomes]), ""]
     present = sorted({p.batch for p in POSTS})
     for batch in present:

@@ -76,6 +76,8 @@ NEGATORS: frozenset[str] = frozenset(
 NEGATION_WINDOW = 4  # words before a cue that a negator reaches
 # "No longer bullish" is a turn to the other side, not merely the absence of a view.
 FLIP_NEGATORS: tuple[tuple[str, ...], ...] = (("no", "longer"),)
+# ... but "no longer long" / "no longer shorting" is an exit: a position left is not a position taken.
+POSITION_WORDS: frozenset[str] = POSITION_NOUNS | {"longing", "shorting", "still long", "still short"}
 
 # Hedged talk is not a call: a cue in a sentence with one of these counts for a quarter.
 HEDGES: frozenset[str] = frozenset(

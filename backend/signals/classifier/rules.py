@@ -33,6 +33,7 @@ from backend.signals.classifier.lexicon import (
     OPENERS,
     PHRASES,
     POSITION_NOUNS,
+    POSITION_WORDS,
     RHETORICAL_OPENERS,
 )
 from backend.signals.types import Classification, KnownTokens
@@ -326,6 +327,8 @@ def _weigh(
     negation = _negation(words, i, hidden)
     if negation == "negated":
         return _Cue(phrase, side, 0.0, i, word.clause, "negated")
+    if negation == "flip" and phrase in POSITION_WORDS:  # "no longer long $SUI": out of it, not short
+        return _Cue(phrase, side, 0.0, i, word.clause, "exit")
     if negation == "flip":
         side = Side.SHORT if side is Side.LONG else Side.LONG
     note = notes.get(word.sentence, "")
