@@ -156,9 +156,10 @@ def _tokenise(text: str) -> _Text:
 _Pattern = tuple[tuple[str, ...], str, bool]  # (name words, symbol, case-sensitive)
 
 
-def _name_patterns(known_tokens: KnownTokens) -> list[_Pattern]:
-    """Registry names and name aliases, longest first. A registry name that is an ordinary word keeps its
-    case ("Render", not "render"); so does an alias the table writes capitalised ("Fetch", "Maker")."""
+def _name_patterns(known_tokens: KnownTokens) -> dict[str, list[_Pattern]]:
+    """Registry names and name aliases by their first word in lower case, longest first. A registry name
+    that is an ordinary word keeps its case ("Render", not "render"); so does an alias the table writes
+    capitalised ("Fetch", "Maker")."""
     written = [(name, symbol, name.lower() in AMBIGUOUS_WORDS) for symbol, name in known_tokens.items()]
     written += [(alias, symbol, alias != alias.lower()) for alias, symbol in name_aliases(known_tokens)]
     patterns: set[_Pattern] = set()
@@ -166,7 +167,10 @@ def _name_patterns(known_tokens: KnownTokens) -> list[_Pattern]:
         parts = tuple(w.group() for w in re.finditer(r"[A-Za-z0-9]+", name))
         if parts:
             patterns.add((parts if sensitive else tuple(p.lower() for p in parts), symbol.upper(), sensitive))
-    return sorted(patterns, key=lambda p: (-len(p[0]), p))
+    by_first: dict[str, list[_Pattern]] = {}
+    for pattern in sorted(patterns, key=lambda p: (-len(p[0]), p)):
+        by_first.setdefault(pattern[0][0].lower(), []).append(pattern)
+    return by_first
 
 
 def _plain_symbol(word: _Word, known_tokens: KnownTokens) -> str | None:
@@ -183,8 +187,8 @@ def _plain_symbol(word: _Word, known_tokens: KnownTokens) -> str | None:
     return None
 
 
-def _name_at(words: list[_Word], i: int, patterns: Iterable[_Pattern]) -> tuple[str, int]:
-    for parts, symbol, sensitive in patterns:
+def _name_at(words: list[_Word], i: int, patterns: dict[str, list[_Pattern]]) -> tuple[str, int]:
+    for parts, symbol, sensitive in patterns.get(words[i].base, []):
         window = words[i : i + len(parts)]
         if len(window) == len(parts) and not any(w.is_cashtag for w in window):
             # only the last word of a name may carry a possessive: "Render Network's"
