@@ -2,7 +2,8 @@
 
 `.venv/bin/python -m bench.classifier_accuracy` measures the rules; `--configured` measures whatever
 `build_classifier(get_settings())` gives (the LLM with rules as fallback when OPENAI_API_KEY is set).
-`--batches 4 5` limits the per-category table and the list of misses to those batches.
+`--batches 4 5` limits the per-category table and the list of misses to those batches; `--symbols-only`
+reads every post against a registry that names each token by its symbol only, as a venue's listing may.
 A hit is a signal on the right token and side; "wrong" is a signal on the wrong token or side, and counts
 as both a false positive and a miss. Each post is read against the registry it was labelled with.
 """
@@ -60,9 +61,9 @@ def _got(result: Classification) -> str:
     return f"{result.side.value} ${result.token}" if result.side else "no signal"
 
 
-def report(classifier: Classifier, batches: Collection[int] = ()) -> str:
+def report(classifier: Classifier, batches: Collection[int] = (), *, symbols_only: bool = False) -> str:
     """The figures overall, per batch, for unseen batches and per category; then every miss."""
-    results = [(p, classifier.classify(p.text, p.registry)) for p in POSTS]
+    results = [(p, classifier.classify(p.text, _registry(p, symbols_only))) for p in POSTS]
     outcomes = [(p, outcome(p, r)) for p, r in results]
     header = f"{'':<40}" + "".join(f"{c:>7}" for c in _COLUMNS)
     lines = [f"classifier: {classifier.name}", header, _line("all", [o for _, o in outcomes]), ""]
@@ -89,6 +90,10 @@ def report(classifier: Classifier, batches: Collection[int] = ()) -> str:
     return "\n".join(lines)
 
 
+def _registry(post: LabelledPost, symbols_only: bool) -> dict[str, str]:
+    return {symbol: symbol for symbol in post.registry} if symbols_only else post.registry
+
+
 def _chosen(post: LabelledPost, batches: Collection[int]) -> bool:
     return not batches or post.batch in batches
 
@@ -101,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--batches", type=int, nargs="*", default=[], help="per-category figures and misses for these batches"
     )
+    parser.add_argument("--symbols-only", action="store_true", help="a registry of symbols without names")
     args = parser.parse_args(argv)
     classifier = build_classifier(get_settings()) if args.configured else RuleClassifier()
     counts = Counter(p.category for p in POSTS)
@@ -109,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{len(POSTS)} labelled posts, {sum(p.is_signal for p in POSTS)} signals over {len(tokens)} tokens; "
         f"{dict(counts)}"
     )
-    print(report(classifier, args.batches))
+    print(report(classifier, args.batches, symbols_only=args.symbols_only))
 
 
 if __name__ == "__main__":

@@ -70,6 +70,13 @@ NAME_ALIASES: dict[str, str] = {
     "trumpcoin": "TRUMP",
     "official trump": "TRUMP",
     "popcat": "POPCAT",
+    # the universe's names that are also words or tickers, for a registry that holds symbols only
+    "Sui": "SUI",
+    "Sei": "SEI",
+    "Pepe": "PEPE",
+    "Bonk": "BONK",
+    "Ondo": "ONDO",
+    "aave": "AAVE",
 }
 
 

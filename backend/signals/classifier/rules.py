@@ -160,7 +160,12 @@ def _name_patterns(known_tokens: KnownTokens) -> dict[str, list[_Pattern]]:
     """Registry names and name aliases by their first word in lower case, longest first. A registry name
     that is an ordinary word keeps its case ("Render", not "render"); so does an alias the table writes
     capitalised ("Fetch", "Maker")."""
-    written = [(name, symbol, name.lower() in AMBIGUOUS_WORDS) for symbol, name in known_tokens.items()]
+    # a name that is just the symbol ("OP": "OP", as a venue may list it) is read as the symbol is
+    written = [
+        (name, symbol, name.lower() in AMBIGUOUS_WORDS)
+        for symbol, name in known_tokens.items()
+        if name != symbol
+    ]
     written += [(alias, symbol, alias != alias.lower()) for alias, symbol in name_aliases(known_tokens)]
     patterns: set[_Pattern] = set()
     for name, symbol, sensitive in written:
@@ -292,6 +297,9 @@ def _cues(text: _Text, taken: set[int]) -> tuple[list[_Cue], bool]:
     hidden: set[int] = set()  # words inside neutral phrases ("not gonna lie") negate nothing
     exit_clauses: set[int] = set()
     named = {words[t].sentence for t in taken}
+    clauses_of: dict[int, set[int]] = {}
+    for w in words:
+        clauses_of.setdefault(w.sentence, set()).add(w.clause)
     for i, key in found:
         kind = PHRASES[key][2]
         if kind == "neutral":
@@ -299,7 +307,7 @@ def _cues(text: _Text, taken: set[int]) -> tuple[list[_Cue], bool]:
         elif kind == "exit":
             exit_clauses.add(words[i].clause)
             if words[i].sentence not in named:  # "$ETH long. Stopped out.": the exit of the sentence before
-                exit_clauses.update(w.clause for w in words if w.sentence == words[i].sentence - 1)
+                exit_clauses.update(clauses_of.get(words[i].sentence - 1, ()))
     cues = [
         _weigh(" ".join(key), side, weight, words, i, hidden, notes, exit_clauses)
         for i, key in found

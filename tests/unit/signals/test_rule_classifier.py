@@ -117,6 +117,16 @@ def test_precision_and_recall_on_the_universe_batch() -> None:
     assert recall >= UNIVERSE_RECALL_FLOOR, counts
 
 
+def test_a_registry_without_names_reads_about_as_well() -> None:
+    """A venue's listing may give symbols only: the alias table carries the names."""
+    precision, recall, counts = precision_recall(
+        outcome(p, rules.classify(p.text, {s: s for s in p.registry})) for p in POSTS
+    )
+
+    assert precision >= PRECISION_FLOOR, counts
+    assert recall >= RECALL_FLOOR - 0.01, counts
+
+
 def test_precision_and_recall_on_posts_not_tuned_against() -> None:
     unseen = [p for p in POSTS if p.batch not in TUNED_BATCHES]
     precision, recall, counts = precision_recall(
@@ -343,6 +353,16 @@ def test_ordinary_words_that_are_token_names_need_their_case_or_a_cashtag(text: 
     registry = {**UNIVERSE_TOKENS, "NOT": "Notcoin"}
 
     assert not rules.classify(text, registry).is_signal, rules.classify(text, registry).reasoning
+
+
+def test_a_registry_naming_tokens_by_their_symbol_keeps_word_tickers_strict() -> None:
+    by_symbol = {"NOT": "NOT", "OP": "OP", "ETH": "ETH", "XRP": "XRP"}
+
+    assert not rules.classify("I'M NOT SELLING, STILL BULLISH", by_symbol).is_signal
+    assert not rules.classify("op makes a point, bullish", by_symbol).is_signal
+    assert rules.classify("OP breaking out, long", by_symbol).token == "OP"
+    assert rules.classify("xrp ripping, long", by_symbol).token == "XRP"
+    assert rules.classify("$NOT breaking out, long", by_symbol).token == "NOT"
 
 
 def test_a_compared_token_is_the_yardstick_not_the_call() -> None:
