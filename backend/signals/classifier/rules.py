@@ -229,7 +229,7 @@ def _mentions(words: list[_Word], known_tokens: KnownTokens) -> list[_Mention]:
 
 
 def mentioned_tokens(text: str, known_tokens: KnownTokens) -> list[str]:
-    """The registry symbols a post names (cashtag, plain ticker or name), in order of first mention."""
+    """The registry symbols a post names (cashtag, plain ticker, name or alias), in order of first mention."""
     seen: dict[str, None] = {}
     for mention in _mentions(_tokenise(text).words, known_tokens):
         if mention.known:
