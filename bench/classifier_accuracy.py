@@ -32,6 +32,7 @@ BATCHES = {
     3: "batch 3 (10 tokens, written later)",
     4: "batch 4 (40 tokens, written before v2)",
     5: "batch 5 (40 tokens, written after v2)",
+    6: "batch 6 (40 tokens, written after v3)",
 }
 _COLUMNS = ("rows", "tp", "fp", "fn", "wrong", "tn", "prec", "recall", "f1")
 

@@ -22,23 +22,28 @@ from backend.signals.classifier.lexicon import (
     CASHTAG_ONLY,
     COLLECTIVE_WORDS,
     COMPARISON_WORDS,
+    DETERMINERS,
+    ENTRY_WORDS,
     FLIP_NEGATORS,
     HEDGE_FACTOR,
     HEDGE_PHRASES,
     HEDGES,
     LONGEST_PHRASE,
+    METRIC_WORDS,
     NEGATION_WINDOW,
     NEGATORS,
+    NOT_COLLECTIVE_AFTER_ALL,
     OPENER_WINDOW,
     OPENERS,
     PHRASES,
     POSITION_NOUNS,
     POSITION_WORDS,
     RHETORICAL_OPENERS,
+    WORD_NAME_COMPOUNDS,
 )
 from backend.signals.types import Classification, KnownTokens
 
-RULES_NAME = "rules-v2"
+RULES_NAME = "rules-v3"
 
 
 # --- decision thresholds ----------------------------------------------------------------------------------
@@ -122,6 +127,9 @@ class _Score:
         return self.bull - self.bear
 
     def add(self, cue: _Cue) -> None:
+        # a word cue repeated on one token says it once ("unlock after unlock"); emojis add up
+        if cue.phrase.isascii() and any(c.phrase == cue.phrase and c.weight for c in self.cues):
+            cue = _Cue(cue.phrase, cue.side, 0.0, cue.index, cue.clause, "repeated")
         self.cues.append(cue)
         if cue.side is Side.LONG:
             self.bull += cue.weight
@@ -200,9 +208,17 @@ def _name_at(words: list[_Word], i: int, patterns: dict[str, list[_Pattern]]) ->
             seen = (*(w.raw for w in window[:-1]), window[-1].bare)
             if not sensitive:
                 seen = tuple(_normalise(w) for w in seen)
-            if seen == parts:
+            if seen == parts and not (sensitive and _word_use(words, i + len(parts))):
                 return symbol, len(parts)
     return "", 0
+
+
+def _word_use(words: list[_Word], after: int) -> bool:
+    """Whether a capitalised name that is an ordinary word is used as the word: a verb before an article
+    ("Render the scene", "Fetch the data") or a compound noun ("Ripple effect")."""
+    if after >= len(words) or words[after].clause != words[after - 1].clause:
+        return False
+    return words[after].norm in DETERMINERS or words[after].norm in WORD_NAME_COMPOUNDS
 
 
 def _mentions(words: list[_Word], known_tokens: KnownTokens) -> list[_Mention]:
@@ -225,7 +241,8 @@ def _mentions(words: list[_Word], known_tokens: KnownTokens) -> list[_Mention]:
         if symbol:
             mentions.append(_Mention(symbol, True, i, i + length, word.clause, compared))
         i += max(length, 1)
-    return mentions
+    # "btc dominance going up": the token measures the market, it is not what is called
+    return [m for m in mentions if m.end >= len(words) or words[m.end].norm not in METRIC_WORDS]
 
 
 def mentioned_tokens(text: str, known_tokens: KnownTokens) -> list[str]:
@@ -312,9 +329,31 @@ def _cues(text: _Text, taken: set[int]) -> tuple[list[_Cue], bool]:
         _weigh(" ".join(key), side, weight, words, i, hidden, notes, exit_clauses)
         for i, key in found
         for side, weight, kind in [PHRASES[key]]
-        if kind == "cue" and side is not None
+        if kind == "cue" and side is not None and not _deferred(key, i, found, words)
+    ]
+    # "Shorting $HYPE here is suicide": a verdict overrules the cues before it in its sentence
+    verdicts = [i for i, key in found if PHRASES[key][2] == "verdict"]
+    cues = [
+        _Cue(c.phrase, c.side, 0.0, c.index, c.clause, "negated")
+        if any(v > c.index and words[v].sentence == words[c.index].sentence for v in verdicts)
+        else c
+        for c in cues
     ]
     return cues, bool(exit_clauses)
+
+
+def _deferred(
+    key: tuple[str, ...], i: int, found: list[tuple[int, tuple[str, ...]]], words: list[_Word]
+) -> bool:
+    """An entry word ("scaling into", "I'm in") defers to a position noun in its clause: the noun says the
+    side."""
+    if " ".join(key) not in ENTRY_WORDS:
+        return False
+    return any(
+        " ".join(other) in POSITION_NOUNS and words[j].clause == words[i].clause
+        for j, other in found
+        if j != i
+    )
 
 
 def _opened(words: list[_Word], i: int) -> bool:
@@ -379,6 +418,19 @@ def _quote(cues: Iterable[_Cue]) -> str:
     return ", ".join(f"'no longer {c.phrase}'" if c.note == "flipped" else f"'{c.phrase}'" for c in cues)
 
 
+def _collective(words: list[_Word]) -> bool:
+    """Whether the post speaks of its tokens together ("both", "all"), not of a time ("all year")."""
+    return any(
+        w.norm in COLLECTIVE_WORDS
+        and not (
+            w.norm == "all"
+            and w.index + 1 < len(words)
+            and words[w.index + 1].norm in NOT_COLLECTIVE_AFTER_ALL
+        )
+        for w in words
+    )
+
+
 def _is_call(score: _Score) -> bool:
     strong, weak = max(score.bull, score.bear), min(score.bull, score.bear)
     return abs(score.net) >= MIN_STRENGTH and strong >= SIDE_DOMINANCE * weak
@@ -413,7 +465,7 @@ class RuleClassifier:
             return self._no(_why_not(mentions, cues, scores, has_exit))
         mention, score = calls[0]
         symbols = {m.symbol for m in mentions}
-        if len(symbols) > 1 and COLLECTIVE_WORDS.intersection(w.norm for w in parsed.words):
+        if len(symbols) > 1 and _collective(parsed.words):
             return self._no(f"one call on several tokens ({', '.join(sorted(symbols))}); ambiguous")
         if len(calls) > 1 and abs(score.net) < DOMINANCE * abs(calls[1][1].net):
             return self._no(f"calls on both {mention.label} and {calls[1][0].label}; ambiguous")

@@ -69,7 +69,8 @@ class LabelledPost:
     category: str
     # 1: written before the rules (the rules were developed against it); 2 and 3: written and labelled later,
     # each measured before the rules changed, so their first figures are out-of-sample estimates. 4: written
-    # for the 40-token universe before rules-v2 (which was then tuned on it); 5: written after rules-v2.
+    # for the 40-token universe before rules-v2 (which was then tuned on it); 5: written after rules-v2,
+    # measured once, then rules-v3 was tuned on it.
     batch: int = 1
 
     @property
@@ -614,7 +615,8 @@ UNIVERSE_A: tuple[LabelledPost, ...] = (
     _b4("Will $GMX ever recover?", None, None, "question"),
 )
 
-# Batch 5: written and labelled after rules-v2 was committed, measured once, not tuned against.
+# Batch 5: written and labelled after rules-v2 was committed, measured once (0.903/0.862), then tuned on by
+# rules-v3.
 UNIVERSE_B: tuple[LabelledPost, ...] = (
     # cashtag
     _b5("$SOL flushing into 180 support, bidding there", "SOL", L, "cashtag"),
@@ -739,7 +741,7 @@ UNIVERSE_B: tuple[LabelledPost, ...] = (
 POSTS: tuple[LabelledPost, ...] = DEVELOPMENT + HOLDOUT + HOLDOUT_B + UNIVERSE_A + UNIVERSE_B
 
 # Batches the current rules were tuned against; the others are measured as unseen posts.
-TUNED_BATCHES: frozenset[int] = frozenset({1, 2, 3, 4})
+TUNED_BATCHES: frozenset[int] = frozenset({1, 2, 3, 4, 5})
 
 
 def outcome(post: LabelledPost, result: Classification) -> str:

@@ -27,36 +27,23 @@ KNOWN_MISSES: dict[str, str] = {
     "gm to everyone except $SOL shorts": "meme: 'shorts' names traders, not a position",
     "Someone explain why $LINK keeps going up without me": "FOMO commentary reads as a trend cue",
     "$DOGE pumping because Elon tweeted a dog again": "news about a move reads as a call",
-    "$AVAX chart looks like a staircase up, not fading this": "metaphor; the only cue is negated",
-    "Shorting $HYPE here is suicide": "the verdict after the cue reverses it",
-    "hyperliquid points farmers about to get dumped on": "'dumped on' is about airdrop farmers",
     "hype only goes up": "'hype' in lower case is the word; only HYPE or $HYPE names the token",
     "OP is right, everything is going lower from here": "OP as 'original poster' reads as Optimism",
-    "$XLM following XRP again, long": "the cue goes to the nearer registry token, not the unknown subject",
-    # batch 5, written after rules-v2 and not tuned against
-    "$ETH/BTC finally turning, I'm in": "'I'm in' (an entry) is not in the lexicon",
-    "Scaling into $HYPE spot here, 5x conviction": "'scaling into' is not in the lexicon",
-    "$ARB 0.30 is a gift. Filled my bids": "'filled my bids' and 'a gift' are not in the lexicon",
-    "$INJ chart is beautiful, I'm in": "'I'm in' (an entry) is not in the lexicon",
-    "bonk is the solana dog and it's about to run": "lower-case 'bonk' is the word; 'about to run' unknown",
+    # batch 5, written after rules-v2 (measured once, then rules-v3 was tuned on it)
+    "bonk is the solana dog and it's about to run": "lower-case 'bonk' is the word; the cue goes to 'solana'",
     "XRP army assemble, we're going to 5": "price target without the current price",
     "dot is dead, lower lows forever": "lower-case 'dot' is the word; only DOT or $DOT names the token",
-    "$ETH short from 4k hit target, closed": "'hit target' is not an exit phrase; 'closed' is a clause away",
-    "covered my $ARB short at the lows": "'covered' (a short) is not an exit phrase",
-    "Bailed on my $SUI long, chart broke": "'bailed' is not an exit phrase",
-    "$WLD is just unlock after unlock. Never buying this": "'unlock' is bearish; refusing to buy is no short",
-    "Never fading $HYPE": "'never fading' is read as a negated cue, not as 'don't fade'",
-    "$HYPE outperforming $SOL all year, long HYPE": "'all year' reads as 'all' (one call on several tokens)",
-    "btc dominance going up, alts bleeding. short alts": "talk of BTC dominance reads as a call on BTC",
 }
 
 # Figures measured over the whole table (see bench/README.md); the floors sit just under them.
-PRECISION_FLOOR, RECALL_FLOOR = 0.96, 0.96
+PRECISION_FLOOR, RECALL_FLOOR = 0.98, 0.98
 # Batches 2 and 3 were written after rules-v1; their figures after the fixes they prompted.
-LATER_PRECISION_FLOOR, LATER_RECALL_FLOOR = 0.88, 0.92
-# Batch 4 (40-token universe) after the rules-v2 changes it prompted.
-UNIVERSE_PRECISION_FLOOR, UNIVERSE_RECALL_FLOOR = 0.98, 0.99
-# Batch 5, written after rules-v2 and not tuned against: the honest estimate for unseen posts.
+LATER_PRECISION_FLOOR, LATER_RECALL_FLOOR = 0.93, 0.95
+# Batch 4 (40-token universe) after the rules-v2 and v3 changes it prompted.
+UNIVERSE_PRECISION_FLOOR, UNIVERSE_RECALL_FLOOR = 0.99, 0.99
+# Batch 5 (first measured at 0.903/0.862 by rules-v2) after the rules-v3 changes it prompted.
+TUNED_B5_PRECISION_FLOOR, TUNED_B5_RECALL_FLOOR = 0.98, 0.95
+# Batch 6, written after rules-v3 and not tuned against: the honest estimate for unseen posts.
 UNSEEN_PRECISION_FLOOR, UNSEEN_RECALL_FLOOR = 0.90, 0.86
 
 rules = RuleClassifier()
@@ -115,6 +102,16 @@ def test_precision_and_recall_on_the_universe_batch() -> None:
 
     assert precision >= UNIVERSE_PRECISION_FLOOR, counts
     assert recall >= UNIVERSE_RECALL_FLOOR, counts
+
+
+def test_precision_and_recall_on_batch_5_after_the_changes_it_prompted() -> None:
+    batch = [p for p in POSTS if p.batch == 5]
+    precision, recall, counts = precision_recall(
+        outcome(p, rules.classify(p.text, p.registry)) for p in batch
+    )
+
+    assert precision >= TUNED_B5_PRECISION_FLOOR, counts
+    assert recall >= TUNED_B5_RECALL_FLOOR, counts
 
 
 def test_a_registry_without_names_reads_about_as_well() -> None:
@@ -218,8 +215,10 @@ def test_confidence_bounds_and_strength() -> None:
     strong = rules.classify("$SOL breakout, longing, loaded, send it 🚀", KNOWN_TOKENS)
     assert weak.is_signal and strong.is_signal
     assert strong.confidence > weak.confidence
-    maxed = rules.classify("$SOL " + "longing breakout " * 20, KNOWN_TOKENS)
+    maxed = rules.classify("$SOL longing, loaded, bidding, accumulating, send it, max long 🚀", KNOWN_TOKENS)
     assert maxed.confidence == Decimal("0.95")
+    repeated = rules.classify("$SOL " + "longing breakout " * 20, KNOWN_TOKENS)
+    assert repeated.confidence == rules.classify("$SOL longing breakout", KNOWN_TOKENS).confidence
 
 
 def test_reasoning_names_the_cues_and_token() -> None:
@@ -244,8 +243,8 @@ def test_long_and_odd_input_is_bounded() -> None:
 
 def test_satisfies_the_classifier_protocol() -> None:
     classifier: Classifier = rules
-    assert classifier.name == "rules-v2"
-    assert classifier.classify("Long $BTC", KNOWN_TOKENS).classifier == "rules-v2"
+    assert classifier.name == "rules-v3"
+    assert classifier.classify("Long $BTC", KNOWN_TOKENS).classifier == "rules-v3"
 
 
 def test_accuracy_bench_reports_figures_and_misses() -> None:
@@ -253,7 +252,7 @@ def test_accuracy_bench_reports_figures_and_misses() -> None:
 
     text = report(rules)
 
-    assert text.startswith("classifier: rules-v2")
+    assert text.startswith("classifier: rules-v3")
     assert "\nall " in text and "\nnegation " in text and "batches 2+3" in text
     assert "\nexit_report " in text and "\nalias " in text and "batch 4 " in text
     assert "\nunseen by these rules (5) " in text
@@ -283,6 +282,9 @@ def test_mentioned_tokens_lists_registry_symbols_once_in_order_of_mention():
         "Flattened my $ETH short before CPI",
         "got liquidated on my $SOL long",
         "$ETH long. Stopped out.",
+        "covered my $ARB short at the lows",
+        "Bailed on my $SUI long, chart broke",
+        "$ETH short from 4k hit target, closed",
     ],
 )
 def test_exits_and_reports_are_never_entries(text: str) -> None:
@@ -298,6 +300,7 @@ def test_exits_and_reports_are_never_entries(text: str) -> None:
         ("Closed my $SOL short and flipped long", Side.LONG),
         ("$SUI looking toppy, trimmed and opened a small short", Side.SHORT),
         ("stopped out of $BTC long, re-entered long higher", Side.LONG),
+        ("covered my $ETH short and went long", Side.LONG),
     ],
 )
 def test_a_new_position_after_an_exit_is_a_call(text: str, expected: Side) -> None:
@@ -369,6 +372,13 @@ def test_a_compared_token_is_the_yardstick_not_the_call() -> None:
     result = rules.classify("$LTC breaking out vs BTC. Longed", UNIVERSE_TOKENS)
 
     assert (result.token, result.side) == ("LTC", Side.LONG)
+    assert rules.classify("$SOL stronger than ETH, long", UNIVERSE_TOKENS).token == "SOL"
+    assert not rules.classify("$XLM following XRP again, long", UNIVERSE_TOKENS).is_signal
+
+
+@pytest.mark.parametrize("text", ["Shorting $HYPE here is suicide", "longing $SOL at this level is a trap"])
+def test_a_verdict_after_the_cue_overrules_it(text: str) -> None:
+    assert not rules.classify(text, UNIVERSE_TOKENS).is_signal
 
 
 def test_mentioned_tokens_reads_aliases():
@@ -377,3 +387,36 @@ def test_mentioned_tokens_reads_aliases():
     text = "RNDR, Lido and Bittensor over ether; Render too"
     assert mentioned_tokens(text, UNIVERSE_TOKENS) == ["RENDER", "LDO", "TAO", "ETH"]
     assert mentioned_tokens(text, {"ETH": "Ethereum"}) == ["ETH"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$INJ chart is beautiful, I'm in", Side.LONG),
+        ("Scaling into $HYPE spot here", Side.LONG),
+        ("Scaling into $AVAX shorts here", Side.SHORT),
+        ("$ARB 0.30. Filled my bids", Side.LONG),
+        ("I'm in cash until $BTC picks a side", None),
+        ("$PEPE TP1 hit, moving stop to entry", None),
+    ],
+)
+def test_entry_words_open_a_position_whose_side_a_position_noun_decides(
+    text: str, expected: Side | None
+) -> None:
+    assert rules.classify(text, UNIVERSE_TOKENS).side == expected
+
+
+def test_all_before_a_stretch_of_time_is_not_a_call_on_several_tokens() -> None:
+    assert rules.classify("$HYPE outperforming $SOL all year, long HYPE", UNIVERSE_TOKENS).token == "HYPE"
+    assert not rules.classify("$PEPE, $BONK, $WIF: buying all of them", UNIVERSE_TOKENS).is_signal
+
+
+def test_a_token_measuring_the_market_is_not_the_call() -> None:
+    assert not rules.classify("btc dominance going up, alts bleeding. short alts", UNIVERSE_TOKENS).is_signal
+
+
+@pytest.mark.parametrize(
+    "text", ["Render the scene first, then long charts", "Ripple effect: everything pumping"]
+)
+def test_a_capitalised_word_name_used_as_the_word_is_not_the_token(text: str) -> None:
+    assert not rules.classify(text, UNIVERSE_TOKENS).is_signal
