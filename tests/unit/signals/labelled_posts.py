@@ -70,7 +70,7 @@ class LabelledPost:
     # 1: written before the rules (the rules were developed against it); 2 and 3: written and labelled later,
     # each measured before the rules changed, so their first figures are out-of-sample estimates. 4: written
     # for the 40-token universe before rules-v2 (which was then tuned on it); 5: written after rules-v2,
-    # measured once, then rules-v3 was tuned on it.
+    # measured once, then rules-v3 was tuned on it. 6: written after rules-v3.
     batch: int = 1
 
     @property
@@ -97,6 +97,10 @@ def _b4(text: str, token: str | None, side: Side | None, category: str) -> Label
 
 def _b5(text: str, token: str | None, side: Side | None, category: str) -> LabelledPost:
     return LabelledPost(text, token is not None, token, side, category, batch=5)
+
+
+def _b6(text: str, token: str | None, side: Side | None, category: str) -> LabelledPost:
+    return LabelledPost(text, token is not None, token, side, category, batch=6)
 
 
 DEVELOPMENT: tuple[LabelledPost, ...] = (
@@ -738,7 +742,215 @@ UNIVERSE_B: tuple[LabelledPost, ...] = (
     _b5("Sold everything, I'm in cash until the fed meeting", None, None, "non_signal"),
 )
 
-POSTS: tuple[LabelledPost, ...] = DEVELOPMENT + HOLDOUT + HOLDOUT_B + UNIVERSE_A + UNIVERSE_B
+# Batch 6: written and labelled after rules-v3 was committed, measured once, not tuned against.
+UNIVERSE_C: tuple[LabelledPost, ...] = (
+    # cashtag
+    _b6(
+        "$SOL weekly close above 200 would be huge. already positioned long from 185 🫡", "SOL", L, "cashtag"
+    ),
+    _b6("bought the $ETH dip at 3,050. not selling below 5k", "ETH", L, "cashtag"),
+    _b6("$HYPE printing money for holders every single day. Adding on every dip 📈", "HYPE", L, "cashtag"),
+    _b6("$TAO reclaimed the 200D MA on volume. Long, invalidation 380", "TAO", L, "cashtag"),
+    _b6("$LINK coiling under 25 for 3 weeks… when it goes it goes. Long", "LINK", L, "cashtag"),
+    _b6("Took a starter in $PENDLE here, will add on confirmation", "PENDLE", L, "cashtag"),
+    _b6("$AAVE ath incoming. bidding all dips", "AAVE", L, "cashtag"),
+    _b6("just market bought $WIF. yolo", "WIF", L, "cashtag"),
+    _b6("$SUI is the strongest L1 chart on the board rn. longing pullbacks", "SUI", L, "cashtag"),
+    _b6("$RENDER 4h bull flag, entered long 7.20, sl 6.85, tp 8.40", "RENDER", L, "cashtag"),
+    _b6("gm. $ONDO. that's the tweet. 🚀", "ONDO", L, "cashtag"),
+    _b6(
+        "$FET has been consolidating for months and AI szn is back. Long spot, no leverage",
+        "FET",
+        L,
+        "cashtag",
+    ),
+    _b6("$JUP bounce off the range low textbook. long here w/ tight stop", "JUP", L, "cashtag"),
+    _b6(
+        "$ENA funding negative while price holds 0.60, shorts are gonna get squeezed. long",
+        "ENA",
+        L,
+        "cashtag",
+    ),
+    _b6("$INJ: accumulation zone. been buying 18-20 all week", "INJ", L, "cashtag"),
+    _b6("$GMX back above 30, reclaim confirmed. In", "GMX", L, "cashtag"),
+    _b6("Loaded more $POPCAT. cat szn never ended", "POPCAT", L, "cashtag"),
+    _b6("$DOGE ascending triangle on the daily, long with a stop under 0.35", "DOGE", L, "cashtag"),
+    _b6("$NEAR AI narrative + chain abstraction, I'm long from 5.1", "NEAR", L, "cashtag"),
+    _b6("$ADA holding the weekly trendline again. longed 0.82", "ADA", L, "cashtag"),
+    _b6(
+        "1/ thread on $ONDO. RWA is the only narrative with real money behind it. BlackRock's fund on chain, "
+        "Ondo's USDY growing 30% m/m. 2/ valuation still reasonable vs peers. "
+        "3/ I'm long and adding under 1.20",
+        "ONDO",
+        L,
+        "cashtag",
+    ),
+    _b6(
+        "$BTC weekly: higher highs, higher lows, above the 20W EMA, RSI not overbought. Trend is up until it "
+        "isn't. Long.",
+        "BTC",
+        L,
+        "cashtag",
+    ),
+    _b6("$SOL lookin rdy to brek out, longg", "SOL", L, "cashtag"),
+    _b6("bullsih on $INJ ngl", "INJ", L, "cashtag"),
+    _b6("$PEPE 🐸🚀🚀🚀", "PEPE", L, "cashtag"),
+    _b6("$HYPE 🟢🟢 longs printing", "HYPE", L, "cashtag"),
+    # bearish
+    _b6("$ETH/BTC making new lows. Shorting the ratio", "ETH", S, "bearish"),
+    _b6("$AVAX lost 30 support, short target 24", "AVAX", S, "bearish"),
+    _b6("$APT unlock on the 12th, 11M tokens. Shorting into it", "APT", S, "bearish"),
+    _b6("$TIA supply overhang is brutal. Opened a short at 6.1", "TIA", S, "bearish"),
+    _b6("Shorted $WLD at 2.40. Every bounce gets sold", "WLD", S, "bearish"),
+    _b6("$OP looks terrible on every timeframe, short", "OP", S, "bearish"),
+    _b6("$LDO: lower high, lower low, rinse repeat. short bias, entered 1.82", "LDO", S, "bearish"),
+    _b6("Bearish divergence on $XRP 4h RSI. Shorting here with stop above 3.05", "XRP", S, "bearish"),
+    _b6("$TRUMP is exit liquidity for insiders. short every pump", "TRUMP", S, "bearish"),
+    _b6("$FARTCOIN top is in. shorted 1.45, adding above 1.50", "FARTCOIN", S, "bearish"),
+    _b6("$SEI head and shoulders about to confirm. Short below 0.38", "SEI", S, "bearish"),
+    _b6("$UNI fee switch delayed again lmao. short", "UNI", S, "bearish"),
+    _b6("$MKR rejected from 2k like clockwork. fading", "MKR", S, "bearish"),
+    _b6(
+        "$ETH daily update: lost 3k, next support 2.7k, I'm short with stop at 3.15k, tp 2.72k. no emotions, "
+        "just the plan",
+        "ETH",
+        S,
+        "bearish",
+    ),
+    _b6("shortin $DOGE rn, this pump is fake", "DOGE", S, "bearish"),
+    _b6("$WIF 📉📉 short", "WIF", S, "bearish"),
+    # plain_ticker
+    _b6("BTC 100k retest then send. long", "BTC", L, "plain_ticker"),
+    _b6("ETH looks heavy, I'm short from 3400", "ETH", S, "plain_ticker"),
+    _b6("SOL/ETH breaking out, long SOL", "SOL", L, "plain_ticker"),
+    _b6("LTC waking up, longed a bag", "LTC", L, "plain_ticker"),
+    _b6("BNB ath soon. Long", "BNB", L, "plain_ticker"),
+    _b6("AVAX looks dead, short", "AVAX", S, "plain_ticker"),
+    _b6("ARB unlock next week, shorting", "ARB", S, "plain_ticker"),
+    _b6("TIA bottomed imo, starting to bid", "TIA", L, "plain_ticker"),
+    _b6("long DOT here, risk is small", "DOT", L, "plain_ticker"),
+    _b6("ATOM breaking down out of the range. short", "ATOM", S, "plain_ticker"),
+    _b6("WIF chart looks like it wants to go higher, bid", "WIF", L, "plain_ticker"),
+    _b6("pepe looks ready to send", "PEPE", L, "plain_ticker"),
+    _b6("link is so undervalued it hurts, bought more", "LINK", L, "plain_ticker"),
+    _b6("HYPE 40 → 60 this month. longing", "HYPE", L, "plain_ticker"),
+    _b6("PENDLE rejecting at 6 again, took a short", "PENDLE", S, "plain_ticker"),
+    _b6("GMX holding up better than everything else, long", "GMX", L, "plain_ticker"),
+    # name
+    _b6("Solana ETF approval odds rising, long SOL", "SOL", L, "name"),
+    _b6("Ethereum is going to flip Bitcoin this cycle. long ETH", "ETH", L, "name"),
+    _b6("Chainlink just onboarded another bank. accumulating", "LINK", L, "name"),
+    _b6("Litecoin is a zombie coin, shorting the pump", "LTC", S, "name"),
+    _b6("Polkadot has been bleeding for 3 years, still short", "DOT", S, "name"),
+    _b6("Cardano fans will hate this but I'm short", "ADA", S, "name"),
+    _b6("Celestia looks like it finally bottomed. Long", "TIA", L, "name"),
+    _b6("Aave v4 is going to be massive. Bought", "AAVE", L, "name"),
+    _b6("Uniswap volume up 40% this week, longing", "UNI", L, "name"),
+    _b6("Worldcoin is the most dumped token of the cycle, short", "WLD", S, "name"),
+    _b6("Ethena yields back at 20%, bullish ENA", "ENA", L, "name"),
+    _b6("Pendle TVL ATH, long", "PENDLE", L, "name"),
+    _b6("Injective looks cooked tbh, shorting", "INJ", S, "name"),
+    _b6("Bittensor subnets are the real AI play. loaded", "TAO", L, "name"),
+    _b6("Hyperliquid volumes are insane, buying more HYPE", "HYPE", L, "name"),
+    _b6("Avalanche breaking out of a 6 month range 🔥 long", "AVAX", L, "name"),
+    _b6("Sui network outage again. short", "SUI", S, "name"),
+    _b6("Dogecoin to the moon, Elon just changed his pfp", "DOGE", L, "name"),
+    _b6("Aptos keeps making lower highs, short", "APT", S, "name"),
+    _b6("Arbitrum stylus is live, long ARB", "ARB", L, "name"),
+    _b6("Near protocol breaking out, longing", "NEAR", L, "name"),
+    _b6("Jupiter is the best product on Solana, buying JUP every week", "JUP", L, "name"),
+    _b6("Popcat is the next 1B memecoin, accumulating", "POPCAT", L, "name"),
+    _b6("Fartcoin is the purest memecoin. long", "FARTCOIN", L, "name"),
+    # alias
+    _b6("ether breaking 4k this week, long", "ETH", L, "alias"),
+    _b6("RNDR finally moving, longed", "RENDER", L, "alias"),
+    _b6("Render network burning more than ever. long", "RENDER", L, "alias"),
+    _b6("Lido losing stake share every month. short", "LDO", S, "alias"),
+    _b6("Maker is now Sky and the chart is still trash. short", "MKR", S, "alias"),
+    _b6("Ripple dropping the SEC case = XRP to 10", "XRP", L, "alias"),
+    _b6("Fetch.ai hitting resistance, short", "FET", S, "alias"),
+    _b6("doge coin bouncing, longed 0.38", "DOGE", L, "alias"),
+    _b6("the ripple effect of this liquidation cascade will be nasty", None, None, "alias"),
+    _b6("Render the chart in log scale and tell me it's not bullish", None, None, "alias"),
+    _b6("Cosmos hub governance is a circus, shorting ATOM", "ATOM", S, "alias"),
+    _b6("kPEPE long on hyperliquid, 10x", "PEPE", L, "alias"),
+    # exit_report
+    _b6("closed my $SOL long at 210, +14%. waiting for a pullback", None, None, "exit_report"),
+    _b6("took profits on $HYPE, still holding a runner", None, None, "exit_report"),
+    _b6("$ETH short stopped out. Market makers hunting stops again", None, None, "exit_report"),
+    _b6("Got wicked out of my $AVAX long by 2 cents 🙃", None, None, "exit_report"),
+    _b6("$LINK long hit TP2. Moving SL to BE", None, None, "exit_report"),
+    _b6("Out of $TIA, this chart is broken", None, None, "exit_report"),
+    _b6("Cut my $WLD short for a small loss, too much squeeze risk", None, None, "exit_report"),
+    _b6("sold all my $PEPE. see you next cycle", None, None, "exit_report"),
+    _b6("$BTC long closed +3R. Flat into FOMC", None, None, "exit_report"),
+    _b6("Liquidated on $FARTCOIN again 💀", None, None, "exit_report"),
+    _b6("Covered $TRUMP short at 8, nice trade", None, None, "exit_report"),
+    _b6("$DOGE position closed. Not touching memes until BTC picks a direction", None, None, "exit_report"),
+    _b6("Exited $ONDO, rotating into stables", None, None, "exit_report"),
+    _b6("Stopped out of the $SUI long, re-entering higher if it reclaims 4", None, None, "exit_report"),
+    _b6("Closed $ARB short and flipped long 🔄", "ARB", L, "exit_report"),
+    # negation
+    _b6("not touching $APT till the big unlock is behind us", None, None, "negation"),
+    _b6("I wouldn't short $HYPE here, funding is too negative", None, None, "negation"),
+    _b6("$SOL isn't going lower from here. Long", "SOL", L, "negation"),
+    _b6("Never selling my $BTC", None, None, "negation"),
+    _b6("don't fade $ENA here", "ENA", L, "negation"),
+    _b6("No way I'm longing $DOT at these levels", None, None, "negation"),
+    _b6("Not bearish on $LINK at all, dips are for buying", "LINK", L, "negation"),
+    _b6("I'm not a $XRP maxi but this chart is bullish. Long", "XRP", L, "negation"),
+    _b6("No reason to be long $OP here", None, None, "negation"),
+    _b6("$BONK not dead yet, bids in at 0.000018", "BONK", L, "negation"),
+    # question
+    _b6("Anyone else think $SOL tops at 250 this cycle?", None, None, "question"),
+    _b6("is $ETH finally ready to move or are we getting faked out again?", None, None, "question"),
+    _b6("What's the play on $HYPE into the unlock?", None, None, "question"),
+    _b6("Who else is stacking $TAO below 400?", "TAO", L, "question"),
+    _b6("Should I take profit on $RENDER or let it ride?", None, None, "question"),
+    _b6("$LTC pump real?", None, None, "question"),
+    _b6("Why is nobody talking about $GMX revenue? Been buying all month", "GMX", L, "question"),
+    _b6("long or short $BNB here? genuinely don't know", None, None, "question"),
+    # unknown_token
+    _b6("$TON breaking out of the wedge, long", None, None, "unknown_token"),
+    _b6("$SHIB burn rate spiked, aping", None, None, "unknown_token"),
+    _b6("Long $VIRTUAL, AI agents are back", None, None, "unknown_token"),
+    _b6("$BERA short, unlock overhang", None, None, "unknown_token"),
+    _b6("$STRK looks like it bottomed, longing", None, None, "unknown_token"),
+    _b6("Shorting $ICP into this rally", None, None, "unknown_token"),
+    # multi_token
+    _b6("$BTC up, $ETH up, $SOL up. everything is up. bullish", None, None, "multi_token"),
+    _b6("Long $SOL, short $ETH. SOL/ETH to new highs", None, None, "multi_token"),
+    _b6("$LINK looks way better than $DOT, longing LINK", "LINK", L, "multi_token"),
+    _b6("rotating out of $ARB into $OP", "OP", L, "multi_token"),
+    _b6("$DOGE and $WIF both about to rip 🚀", None, None, "multi_token"),
+    _b6("$AAVE keeps outperforming $COMP and $UNI, adding more AAVE", "AAVE", L, "multi_token"),
+    _b6("$BTC.D rolling over, alts about to run. long $SOL", "SOL", L, "multi_token"),
+    _b6("$HYPE vs $JUP: one has revenue, one has emissions. short JUP", "JUP", S, "multi_token"),
+    # non_signal
+    _b6("gm frens, coffee and charts ☕", None, None, "non_signal"),
+    _b6("CPI tomorrow, size down and stay safe", None, None, "non_signal"),
+    _b6("Solana breakpoint was fun, met so many builders", None, None, "non_signal"),
+    _b6("Ethereum devs pushing the Pectra upgrade date again", None, None, "non_signal"),
+    _b6("$BTC funding rates are flat, nothing to see", None, None, "non_signal"),
+    _b6("Trump speech at 2pm, vol incoming", None, None, "non_signal"),
+    _b6("near the end of the month, expect rebalancing flows", None, None, "non_signal"),
+    _b6("my portfolio is 90% $SOL and I'm fine with that", None, None, "non_signal"),
+    _b6("the link between rates and crypto is overrated", None, None, "non_signal"),
+    _b6("dot plot from the fed looks hawkish", None, None, "non_signal"),
+    _b6("Anyone have a good sui generis example of a DAO that works?", None, None, "non_signal"),
+    _b6("Jupiter airdrop checker is live, go claim", None, None, "non_signal"),
+    _b6("wen $HYPE merch", None, None, "non_signal"),
+    _b6("$ETH gas is 2 gwei, crazy cheap", None, None, "non_signal"),
+    _b6(
+        "Long post but: I was wrong on $SOL. Flipped bearish at 150 and it went to 250. Lesson learned. Not "
+        "chasing now, waiting for a pullback to re-enter",
+        None,
+        None,
+        "non_signal",
+    ),
+)
+
+POSTS: tuple[LabelledPost, ...] = DEVELOPMENT + HOLDOUT + HOLDOUT_B + UNIVERSE_A + UNIVERSE_B + UNIVERSE_C
 
 # Batches the current rules were tuned against; the others are measured as unseen posts.
 TUNED_BATCHES: frozenset[int] = frozenset({1, 2, 3, 4, 5})
