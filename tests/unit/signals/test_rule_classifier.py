@@ -33,18 +33,34 @@ KNOWN_MISSES: dict[str, str] = {
     "bonk is the solana dog and it's about to run": "lower-case 'bonk' is the word; the cue goes to 'solana'",
     "XRP army assemble, we're going to 5": "price target without the current price",
     "dot is dead, lower lows forever": "lower-case 'dot' is the word; only DOT or $DOT names the token",
+    # batch 6, written after rules-v3 and not tuned against
+    "gm. $ONDO. that's the tweet. 🚀": "a shill with one emoji is below the strength a call needs",
+    "$ENA funding negative while price holds 0.60, shorts are gonna get squeezed. long": (
+        "'shorts' (traders) is read as a short position and cancels 'long'"
+    ),
+    "$GMX back above 30, reclaim confirmed. In": "a bare 'In' (an entry) is not in the lexicon",
+    "$SOL lookin rdy to brek out, longg": "typos ('brek out', 'longg') are not in the lexicon",
+    "bullsih on $INJ ngl": "a typo ('bullsih') is not in the lexicon",
+    "shortin $DOGE rn, this pump is fake": "a dropped g ('shortin') is not in the lexicon",
+    "pepe looks ready to send": "lower-case 'pepe' is the word; only PEPE or $PEPE names the token",
+    "link is so undervalued it hurts, bought more": "lower-case 'link' is the word",
+    "Ripple dropping the SEC case = XRP to 10": "price target without the current price",
+    "$LINK long hit TP2. Moving SL to BE": "'hit TP2' is not an exit phrase ('TP2 hit' is)",
+    "Cut my $WLD short for a small loss, too much squeeze risk": "'squeeze risk' reads as a bullish cue",
+    "$BTC up, $ETH up, $SOL up. everything is up. bullish": "a market-wide cheer goes to the nearest token",
+    "rotating out of $ARB into $OP": "'rotating into' (an entry) is not in the lexicon",
 }
 
 # Figures measured over the whole table (see bench/README.md); the floors sit just under them.
-PRECISION_FLOOR, RECALL_FLOOR = 0.98, 0.98
+PRECISION_FLOOR, RECALL_FLOOR = 0.98, 0.96
 # Batches 2 and 3 were written after rules-v1; their figures after the fixes they prompted.
 LATER_PRECISION_FLOOR, LATER_RECALL_FLOOR = 0.93, 0.95
 # Batch 4 (40-token universe) after the rules-v2 and v3 changes it prompted.
 UNIVERSE_PRECISION_FLOOR, UNIVERSE_RECALL_FLOOR = 0.99, 0.99
 # Batch 5 (first measured at 0.903/0.862 by rules-v2) after the rules-v3 changes it prompted.
 TUNED_B5_PRECISION_FLOOR, TUNED_B5_RECALL_FLOOR = 0.98, 0.95
-# Batch 6, written after rules-v3 and not tuned against: the honest estimate for unseen posts.
-UNSEEN_PRECISION_FLOOR, UNSEEN_RECALL_FLOOR = 0.90, 0.86
+# Batch 6, written after rules-v3 and not tuned against: the honest estimate for unseen posts (0.969/0.905).
+UNSEEN_PRECISION_FLOOR, UNSEEN_RECALL_FLOOR = 0.96, 0.90
 
 rules = RuleClassifier()
 
@@ -255,7 +271,7 @@ def test_accuracy_bench_reports_figures_and_misses() -> None:
     assert text.startswith("classifier: rules-v3")
     assert "\nall " in text and "\nnegation " in text and "batches 2+3" in text
     assert "\nexit_report " in text and "\nalias " in text and "batch 4 " in text
-    assert "\nunseen by these rules (5) " in text
+    assert "\nunseen by these rules (6) " in text
     assert f"({len(KNOWN_MISSES)}):" in text
     for miss in KNOWN_MISSES:
         assert repr(miss) in text
