@@ -198,3 +198,29 @@ def test_racing_workers_store_one_signal(engine, session, factory, account, rule
     assert errors == []
     signals = _signals(session)
     assert sorted(s.agent_id for s in signals) == sorted(a.id for a in agents)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Render looking strong, adding", ("RENDER", Side.LONG)),
+        ("RNDR breaking out, longing", ("RENDER", Side.LONG)),
+        ("Lido looks heavy, shorting", ("LDO", Side.SHORT)),
+        ("stopped out of my $SOL long", None),
+        ("my $BTC short got stopped out", None),
+        ("gonna render the video tonight, bullish on my editing skills", None),
+    ],
+)
+def test_the_stored_registry_reads_aliases_and_exits(session, factory, text, expected):
+    """Through classify_post, with the registry as known_tokens reads it from token_registry: a venue's
+    registry may name a token by its symbol only ("RENDER": "RENDER"), and aliases still name it."""
+    factory.tokens("BTC", "SOL", "RENDER", "LDO")
+    account = factory.ct_account()
+    post = factory.post(account, text=text, posted_at=NOW)
+
+    classify_post(session, post.id, RuleClassifier())
+    session.refresh(post)
+
+    assert post.classifier == "rules-v3"
+    got = (post.token, Side(post.side)) if post.is_signal else None
+    assert got == expected, post.reasoning

@@ -15,24 +15,35 @@ from decimal import Decimal
 from itertools import pairwise
 
 from backend.models.enums import Side
+from backend.signals.aliases import name_aliases, ticker_alias
 from backend.signals.classifier.lexicon import (
     AMBIGUOUS_WORDS,
     ANSWERS,
+    CASHTAG_ONLY,
     COLLECTIVE_WORDS,
+    COMPARISON_WORDS,
+    DETERMINERS,
+    ENTRY_WORDS,
     FLIP_NEGATORS,
     HEDGE_FACTOR,
     HEDGE_PHRASES,
     HEDGES,
     LONGEST_PHRASE,
+    METRIC_WORDS,
     NEGATION_WINDOW,
     NEGATORS,
+    NOT_COLLECTIVE_AFTER_ALL,
+    OPENER_WINDOW,
+    OPENERS,
     PHRASES,
     POSITION_NOUNS,
+    POSITION_WORDS,
     RHETORICAL_OPENERS,
+    WORD_NAME_COMPOUNDS,
 )
 from backend.signals.types import Classification, KnownTokens
 
-RULES_NAME = "rules-v1"
+RULES_NAME = "rules-v3"
 
 
 # --- decision thresholds ----------------------------------------------------------------------------------
@@ -61,6 +72,16 @@ class _Word:
     sentence: int
 
     @property
+    def bare(self) -> str:
+        """As written, without "$" or a possessive: "$GMX's" -> "GMX", "Arbitrum's" -> "Arbitrum"."""
+        word = self.raw.lstrip("$")
+        return word[:-2] if len(word) > 3 and word[-2:].lower() in ("'s", "\u2019s") else word
+
+    @property
+    def base(self) -> str:
+        return _normalise(self.bare)
+
+    @property
     def is_cashtag(self) -> bool:
         return self.raw.startswith("$") and len(self.raw) > 1 and self.raw[1].isalpha()
 
@@ -78,6 +99,7 @@ class _Mention:
     start: int
     end: int  # exclusive word index
     clause: int
+    compared: bool = False  # after "vs"/"against": the yardstick of a comparison, not what is called
 
     @property
     def label(self) -> str:
@@ -105,6 +127,9 @@ class _Score:
         return self.bull - self.bear
 
     def add(self, cue: _Cue) -> None:
+        # a word cue repeated on one token says it once ("unlock after unlock"); emojis add up
+        if cue.phrase.isascii() and any(c.phrase == cue.phrase and c.weight for c in self.cues):
+            cue = _Cue(cue.phrase, cue.side, 0.0, cue.index, cue.clause, "repeated")
         self.cues.append(cue)
         if cue.side is Side.LONG:
             self.bull += cue.weight
@@ -136,40 +161,64 @@ def _tokenise(text: str) -> _Text:
 # --- tokens -----------------------------------------------------------------------------------------------
 
 
-def _name_patterns(known_tokens: KnownTokens) -> list[tuple[tuple[str, ...], str, bool]]:
-    """(name words, symbol, case-sensitive), longest first; a name that is an ordinary word keeps its case."""
-    patterns = []
-    for symbol, name in known_tokens.items():
+_Pattern = tuple[tuple[str, ...], str, bool]  # (name words, symbol, case-sensitive)
+
+
+def _name_patterns(known_tokens: KnownTokens) -> dict[str, list[_Pattern]]:
+    """Registry names and name aliases by their first word in lower case, longest first. A registry name
+    that is an ordinary word keeps its case ("Render", not "render"); so does an alias the table writes
+    capitalised ("Fetch", "Maker")."""
+    # a name that is just the symbol ("OP": "OP", as a venue may list it) is read as the symbol is
+    written = [
+        (name, symbol, name.lower() in AMBIGUOUS_WORDS)
+        for symbol, name in known_tokens.items()
+        if name != symbol
+    ]
+    written += [(alias, symbol, alias != alias.lower()) for alias, symbol in name_aliases(known_tokens)]
+    patterns: set[_Pattern] = set()
+    for name, symbol, sensitive in written:
         parts = tuple(w.group() for w in re.finditer(r"[A-Za-z0-9]+", name))
-        if not parts:
-            continue
-        sensitive = name.lower() in AMBIGUOUS_WORDS
-        patterns.append((parts if sensitive else tuple(p.lower() for p in parts), symbol.upper(), sensitive))
-    return sorted(patterns, key=lambda p: -len(p[0]))
+        if parts:
+            patterns.add((parts if sensitive else tuple(p.lower() for p in parts), symbol.upper(), sensitive))
+    by_first: dict[str, list[_Pattern]] = {}
+    for pattern in sorted(patterns, key=lambda p: (-len(p[0]), p)):
+        by_first.setdefault(pattern[0][0].lower(), []).append(pattern)
+    return by_first
 
 
 def _plain_symbol(word: _Word, known_tokens: KnownTokens) -> str | None:
-    """A registry symbol written without "$": upper case always; other cases only when not an English word."""
-    upper = word.norm.upper()
-    if upper not in known_tokens or not any(c.isalpha() for c in upper):
+    """A registry symbol (or an old ticker of one) written without "$": upper case unless the ticker is an
+    English word even when shouted ("NOT", "ME"); other cases only when not an English word at all."""
+    written = word.bare.upper()
+    upper = written if written in known_tokens else ticker_alias(written, known_tokens)
+    if upper is None or not any(c.isalpha() for c in upper):
         return None
-    if word.raw == upper:
-        return upper
-    if word.norm not in AMBIGUOUS_WORDS and len(word.norm) >= 3:
+    if word.bare == written:
+        return upper if written not in CASHTAG_ONLY else None
+    if word.base not in AMBIGUOUS_WORDS and len(word.base) >= 3:
         return upper
     return None
 
 
-def _name_at(
-    words: list[_Word], i: int, patterns: Iterable[tuple[tuple[str, ...], str, bool]]
-) -> tuple[str, int]:
-    for parts, symbol, sensitive in patterns:
+def _name_at(words: list[_Word], i: int, patterns: dict[str, list[_Pattern]]) -> tuple[str, int]:
+    for parts, symbol, sensitive in patterns.get(words[i].base, []):
         window = words[i : i + len(parts)]
-        if len(window) == len(parts):
-            seen = tuple(w.raw if sensitive else w.norm for w in window)
-            if seen == parts:
+        if len(window) == len(parts) and not any(w.is_cashtag for w in window):
+            # only the last word of a name may carry a possessive: "Render Network's"
+            seen = (*(w.raw for w in window[:-1]), window[-1].bare)
+            if not sensitive:
+                seen = tuple(_normalise(w) for w in seen)
+            if seen == parts and not (sensitive and _word_use(words, i + len(parts))):
                 return symbol, len(parts)
     return "", 0
+
+
+def _word_use(words: list[_Word], after: int) -> bool:
+    """Whether a capitalised name that is an ordinary word is used as the word: a verb before an article
+    ("Render the scene", "Fetch the data") or a compound noun ("Ripple effect")."""
+    if after >= len(words) or words[after].clause != words[after - 1].clause:
+        return False
+    return words[after].norm in DETERMINERS or words[after].norm in WORD_NAME_COMPOUNDS
 
 
 def _mentions(words: list[_Word], known_tokens: KnownTokens) -> list[_Mention]:
@@ -179,22 +228,25 @@ def _mentions(words: list[_Word], known_tokens: KnownTokens) -> list[_Mention]:
     i = 0
     while i < len(words):
         word = words[i]
+        compared = i > 0 and words[i - 1].norm in COMPARISON_WORDS
         if word.is_cashtag:
-            symbol = word.norm.upper()
-            mentions.append(_Mention(symbol, symbol in registry, i, i + 1, word.clause))
+            symbol = word.base.upper()
+            symbol = symbol if symbol in registry else ticker_alias(symbol, registry) or symbol
+            mentions.append(_Mention(symbol, symbol in registry, i, i + 1, word.clause, compared))
             i += 1
             continue
         symbol, length = _name_at(words, i, patterns)
         if not symbol:
             symbol, length = _plain_symbol(word, registry) or "", 1
         if symbol:
-            mentions.append(_Mention(symbol, True, i, i + length, word.clause))
+            mentions.append(_Mention(symbol, True, i, i + length, word.clause, compared))
         i += max(length, 1)
-    return mentions
+    # "btc dominance going up": the token measures the market, it is not what is called
+    return [m for m in mentions if m.end >= len(words) or words[m.end].norm not in METRIC_WORDS]
 
 
 def mentioned_tokens(text: str, known_tokens: KnownTokens) -> list[str]:
-    """The registry symbols a post names (cashtag, plain ticker or name), in order of first mention."""
+    """The registry symbols a post names (cashtag, plain ticker, name or alias), in order of first mention."""
     seen: dict[str, None] = {}
     for mention in _mentions(_tokenise(text).words, known_tokens):
         if mention.known:
@@ -245,26 +297,69 @@ def _sentence_notes(text: _Text) -> dict[int, str]:
 
 
 def _cues(text: _Text, taken: set[int]) -> tuple[list[_Cue], bool]:
-    """Every directional cue with its effective weight, and whether the post speaks of an exit."""
+    """Every directional cue with its effective weight, and whether the post speaks of an exit.
+
+    An exit phrase anywhere in a clause makes its position nouns reports, before it or after it:
+    "closed my $ETH long" and "$ETH long closed" alike; an exit sentence naming no token reports on the
+    sentence before it ("$ETH long. Stopped out.").
+    """
     words, notes = text.words, _sentence_notes(text)
-    cues: list[_Cue] = []
-    hidden: set[int] = set()  # words inside neutral phrases ("not gonna lie") negate nothing
-    exit_clauses: set[int] = set()
+    found: list[tuple[int, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
         key, n = _phrase_at(words, i, taken)
-        if not n:
-            i += 1
-            continue
-        side, weight, kind = PHRASES[key]
+        if n:
+            found.append((i, key))
+        i += max(n, 1)
+    hidden: set[int] = set()  # words inside neutral phrases ("not gonna lie") negate nothing
+    exit_clauses: set[int] = set()
+    named = {words[t].sentence for t in taken}
+    clauses_of: dict[int, set[int]] = {}
+    for w in words:
+        clauses_of.setdefault(w.sentence, set()).add(w.clause)
+    for i, key in found:
+        kind = PHRASES[key][2]
         if kind == "neutral":
-            hidden.update(range(i, i + n))
+            hidden.update(range(i, i + len(key)))
         elif kind == "exit":
             exit_clauses.add(words[i].clause)
-        elif side is not None:
-            cues.append(_weigh(" ".join(key), side, weight, words, i, hidden, notes, exit_clauses))
-        i += n
+            if words[i].sentence not in named:  # "$ETH long. Stopped out.": the exit of the sentence before
+                exit_clauses.update(clauses_of.get(words[i].sentence - 1, ()))
+    cues = [
+        _weigh(" ".join(key), side, weight, words, i, hidden, notes, exit_clauses)
+        for i, key in found
+        for side, weight, kind in [PHRASES[key]]
+        if kind == "cue" and side is not None and not _deferred(key, i, found, words)
+    ]
+    # "Shorting $HYPE here is suicide": a verdict overrules the cues before it in its sentence
+    verdicts = [i for i, key in found if PHRASES[key][2] == "verdict"]
+    cues = [
+        _Cue(c.phrase, c.side, 0.0, c.index, c.clause, "negated")
+        if any(v > c.index and words[v].sentence == words[c.index].sentence for v in verdicts)
+        else c
+        for c in cues
+    ]
     return cues, bool(exit_clauses)
+
+
+def _deferred(
+    key: tuple[str, ...], i: int, found: list[tuple[int, tuple[str, ...]]], words: list[_Word]
+) -> bool:
+    """An entry word ("scaling into", "I'm in") defers to a position noun in its clause: the noun says the
+    side."""
+    if " ".join(key) not in ENTRY_WORDS:
+        return False
+    return any(
+        " ".join(other) in POSITION_NOUNS and words[j].clause == words[i].clause
+        for j, other in found
+        if j != i
+    )
+
+
+def _opened(words: list[_Word], i: int) -> bool:
+    """Whether the position noun at i is being opened ("trimmed and opened a small short")."""
+    before = words[max(0, i - OPENER_WINDOW) : i]
+    return any(w.norm in OPENERS and w.clause == words[i].clause for w in before)
 
 
 def _weigh(
@@ -278,11 +373,13 @@ def _weigh(
     exit_clauses: set[int],
 ) -> _Cue:
     word = words[i]
-    if phrase in POSITION_NOUNS and word.clause in exit_clauses:
+    if phrase in POSITION_NOUNS and word.clause in exit_clauses and not _opened(words, i):
         return _Cue(phrase, side, 0.0, i, word.clause, "exit")
     negation = _negation(words, i, hidden)
     if negation == "negated":
         return _Cue(phrase, side, 0.0, i, word.clause, "negated")
+    if negation == "flip" and phrase in POSITION_WORDS:  # "no longer long $SUI": out of it, not short
+        return _Cue(phrase, side, 0.0, i, word.clause, "exit")
     if negation == "flip":
         side = Side.SHORT if side is Side.LONG else Side.LONG
     note = notes.get(word.sentence, "")
@@ -321,6 +418,19 @@ def _quote(cues: Iterable[_Cue]) -> str:
     return ", ".join(f"'no longer {c.phrase}'" if c.note == "flipped" else f"'{c.phrase}'" for c in cues)
 
 
+def _collective(words: list[_Word]) -> bool:
+    """Whether the post speaks of its tokens together ("both", "all"), not of a time ("all year")."""
+    return any(
+        w.norm in COLLECTIVE_WORDS
+        and not (
+            w.norm == "all"
+            and w.index + 1 < len(words)
+            and words[w.index + 1].norm in NOT_COLLECTIVE_AFTER_ALL
+        )
+        for w in words
+    )
+
+
 def _is_call(score: _Score) -> bool:
     strong, weak = max(score.bull, score.bear), min(score.bull, score.bear)
     return abs(score.net) >= MIN_STRENGTH and strong >= SIDE_DOMINANCE * weak
@@ -345,7 +455,8 @@ class RuleClassifier:
     def _decide(
         self, parsed: _Text, mentions: list[_Mention], cues: list[_Cue], has_exit: bool
     ) -> Classification:
-        scores = _scores(cues, mentions)
+        # "$LTC breaking out vs BTC": cues attach to what is compared, not to the yardstick
+        scores = _scores(cues, [m for m in mentions if not m.compared] or mentions)
         calls = sorted(
             ((m, s) for m, s in scores.items() if m is not None and _is_call(s)),
             key=lambda ms: (-abs(ms[1].net), ms[0].start),
@@ -354,7 +465,7 @@ class RuleClassifier:
             return self._no(_why_not(mentions, cues, scores, has_exit))
         mention, score = calls[0]
         symbols = {m.symbol for m in mentions}
-        if len(symbols) > 1 and COLLECTIVE_WORDS.intersection(w.norm for w in parsed.words):
+        if len(symbols) > 1 and _collective(parsed.words):
             return self._no(f"one call on several tokens ({', '.join(sorted(symbols))}); ambiguous")
         if len(calls) > 1 and abs(score.net) < DOMINANCE * abs(calls[1][1].net):
             return self._no(f"calls on both {mention.label} and {calls[1][0].label}; ambiguous")
