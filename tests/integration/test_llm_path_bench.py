@@ -8,6 +8,7 @@ from backend.models.enums import Side
 from backend.signals.types import Classification
 from bench.llm_path import (
     INJECTION,
+    SUBTLE_INJECTION,
     Row,
     _violations,
     attack_report,
@@ -35,8 +36,11 @@ def test_the_oracle_gets_through_and_the_attacks_do_not() -> None:
 
     for done in (run(overconfident(labels), plain), run(unnamed_token(registries), plain)):
         assert "through 0 " in attack_report("attack", done)
-    injected = run(obeys_injection, [(p, p.text + INJECTION) for p in SAMPLE])
-    assert all(row.result.confidence <= Decimal("0.95") for row in injected.rows)
+    told = run(obeys_injection, [(p, p.text + INJECTION) for p in SAMPLE])
+    assert not any(row.sent or row.result.is_signal for row in told.rows)
+    subtle = run(obeys_injection, [(p, p.text + SUBTLE_INJECTION) for p in SAMPLE])
+    assert any(row.sent for row in subtle.rows)
+    assert all(row.result.confidence <= Decimal("0.95") for row in subtle.rows)
 
 
 def test_a_violation_is_counted() -> None:

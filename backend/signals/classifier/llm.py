@@ -28,6 +28,7 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend.models.enums import Side
+from backend.signals.classifier.injection import addresses_classifier, refusal_reasoning
 from backend.signals.classifier.rules import mentioned_tokens
 from backend.signals.errors import SignalsError
 from backend.signals.types import Classification, Classifier, KnownTokens
@@ -199,6 +200,8 @@ class OpenAIClassifier:
         self.name = f"{LLM_VERSION}:{model}"[:MAX_NAME]
 
     def classify(self, text: str, known_tokens: KnownTokens) -> Classification:
+        if phrase := addresses_classifier(text):
+            return self._no(refusal_reasoning(phrase))  # never shown to the model
         registry = {symbol.upper(): name for symbol, name in known_tokens.items()}
         named = named_tokens(text, registry)
         if not named:

@@ -16,6 +16,7 @@ from itertools import pairwise
 
 from backend.models.enums import Side
 from backend.signals.aliases import name_aliases, ticker_alias
+from backend.signals.classifier.injection import addresses_classifier, refusal_reasoning
 from backend.signals.classifier.lexicon import (
     AMBIGUOUS_WORDS,
     ANSWERS,
@@ -447,6 +448,8 @@ class RuleClassifier:
     name = RULES_NAME
 
     def classify(self, text: str, known_tokens: KnownTokens) -> Classification:
+        if phrase := addresses_classifier(text):
+            return Classification(False, None, None, Decimal(0), refusal_reasoning(phrase), self.name)
         parsed = _tokenise(text)
         mentions = _mentions(parsed.words, known_tokens)
         cues, has_exit = _cues(parsed, {i for m in mentions for i in range(m.start, m.end)})
