@@ -1,7 +1,9 @@
-"""A seeded random-walk price feed: the same seed gives the same prices, at any time, on any machine.
+"""A seeded price feed: the same seed gives the same prices, at any time, on any machine.
 
-Log prices walk day by day from a fixed epoch; inside a day a Brownian bridge joins the two daily
-values minute by minute. Any instant is reachable without replaying the whole history.
+Daily log prices walk from a fixed epoch as an Ornstein-Uhlenbeck process pulled back toward each
+market's level (half-life `HALF_LIFE_DAYS`): a month's chart still trends, but years later the prices are
+still plausible beside what people post. Inside a day a Brownian bridge joins the two daily values minute
+by minute. Any instant is reachable cheaply: the daily levels are kept per market and extended lazily.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from backend.prices.markets import MARKETS, MarketSpec
 EPOCH = date(2024, 1, 1)
 MINUTES_PER_DAY = 1440
 CANDLE_CACHE_SIZE = 50_000
+HALF_LIFE_DAYS = 45  # of a deviation from the market's level
+REVERSION = 0.5 ** (1 / HALF_LIFE_DAYS)  # the share of yesterday's deviation left today
+USD_VOLUME_PER_MINUTE = 25_000.0  # a candle's typical traded value; its volume is in tokens
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ class SimulatedPriceFeed:
         open_, high, low, close = (self._to_price(spec, x) for x in (logs[0], max(logs), min(logs), logs[-1]))
         rng = random.Random(f"{self.seed}:{spec.symbol}:vol:{at.isoformat()}")
         move = abs(float(close / open_) - 1)
-        base_volume = float(spec.start_price) * 1000 * minutes
+        base_volume = USD_VOLUME_PER_MINUTE / float(spec.start_price) * minutes
         volume = Decimal(str(round(base_volume * (0.5 + rng.random()) * (1 + 40 * move), 2)))
         return Candle(at, open_, high, low, close, volume)
 
@@ -175,15 +180,25 @@ _LEVELS: dict[tuple[int, str, float], list[float]] = {}
 
 
 def _day_levels(seed: int, symbol: str, sigma: float, days: int) -> list[float]:
-    """Cumulative daily log levels from the epoch, extended lazily and kept per market."""
+    """Daily log levels (relative to the market's level) from the epoch, extended lazily, kept per market.
+
+    Each day keeps `REVERSION` of yesterday's deviation and adds a seeded shock: an AR(1), the daily
+    sampling of an Ornstein-Uhlenbeck process, whose spread settles at sigma / sqrt(1 - REVERSION**2).
+    """
     levels = _LEVELS.setdefault((seed, symbol, sigma), [0.0])
     while len(levels) <= days:
         block = (len(levels) - 1) // 256
         rng = random.Random(f"{seed}:{symbol}:days:{block}")
-        increments = [rng.gauss(0.0, sigma) for _ in range(256)]
-        for inc in increments[(len(levels) - 1) % 256 :]:
-            levels.append(levels[-1] + inc)
+        shocks = [rng.gauss(0.0, sigma) for _ in range(256)]
+        for shock in shocks[(len(levels) - 1) % 256 :]:
+            levels.append(levels[-1] * REVERSION + shock)
     return levels
+
+
+def stationary_spread(annual_volatility: float) -> float:
+    """The standard deviation of a market's log price around its level, once the start is forgotten."""
+    sigma = annual_volatility / math.sqrt(365)
+    return sigma / math.sqrt(1 - REVERSION**2)
 
 
 @lru_cache(maxsize=2048)
