@@ -110,17 +110,11 @@ class SimulatedPriceFeed:
         logs = self._minute_logs(spec.symbol, at, count * minutes + 1)
         price = _pricer(spec)
         bars = []
+        close = price(logs[0])
         for i in range(count):
             window = logs[i * minutes : (i + 1) * minutes + 1]
-            bars.append(
-                (
-                    at + i * interval,
-                    price(window[0]),
-                    price(max(window)),
-                    price(min(window)),
-                    price(window[-1]),
-                )
-            )
+            open_, close = close, price(window[-1])  # a bar opens where the one before closed
+            bars.append((at + i * interval, open_, price(max(window)), price(min(window)), close))
         return bars
 
     def _candle(self, spec: MarketSpec, at: datetime, minutes: int) -> Candle:
