@@ -26,6 +26,13 @@ def placeholders(text: str) -> list[tuple[str, Decimal]]:
     return [(m.group(1), Decimal(m.group(2) or "1")) for m in PLACEHOLDER.finditer(text)]
 
 
+def for_token(template: str, symbol: str) -> str:
+    """A catalogue template about "some token" (`${t}`, `{t}`, `{t*1.04}`) written for `symbol`."""
+    return (
+        template.replace("${t}", f"${symbol}").replace("{t}", f"{{{symbol}}}").replace("{t*", f"{{{symbol}*")
+    )
+
+
 def render_quotes(text: str, price_of: Callable[[str], Decimal]) -> str:
     """`text` with each placeholder replaced by its level, `price_of(symbol)` giving the price then."""
     placeholders(text)  # validates
