@@ -226,7 +226,12 @@ def _pricer(spec: MarketSpec) -> Callable[[float], Decimal]:
     level, tick, exp = float(spec.start_price), spec.tick_size, math.exp
     _, digits, exponent = tick.normalize().as_tuple()
     if digits != (1,) or not isinstance(exponent, int):
-        return lambda log_price: Decimal(str(level * exp(log_price))).quantize(tick)
+
+        def on_tick(log_price: float) -> Decimal:
+            price = Decimal(str(level * exp(log_price)))
+            return price.quantize(spec.tick_size)
+
+        return on_tick
     scale = 10.0**-exponent
     return lambda log_price: Decimal(round(level * exp(log_price) * scale)).scaleb(exponent)
 

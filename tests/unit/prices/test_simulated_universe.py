@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.prices.markets import MARKETS, tick_for
+from backend.prices.markets import MARKETS, MarketSpec, tick_for
 from backend.prices.simulated import EPOCH, HALF_LIFE_DAYS, SimulatedPriceFeed, stationary_spread
 
 UNIVERSE = {
@@ -117,3 +117,12 @@ def test_candles_agree_with_the_path(market):
 def test_mids_name_every_market():
     mids = SimulatedPriceFeed(seed=7).mids(datetime(2026, 12, 1, tzinfo=UTC))
     assert set(mids) == set(MARKETS) and all(p > 0 for p in mids.values())
+
+
+def test_a_tick_that_is_not_a_power_of_ten_still_rounds_every_price_onto_it():
+    spec = MarketSpec("HALF", "Half", D("101"), 0.8, D("0.5"), 1, 10)
+    feed = SimulatedPriceFeed(seed=7, markets={"HALF": spec})
+    at = datetime(2026, 2, 3, 4, 5, tzinfo=UTC)
+    bars = feed.ohlc("HALF", at, 24, timedelta(hours=1))
+    assert all(price % D("0.5") == 0 for bar in bars for price in bar[1:])
+    assert feed.price_at("HALF", at) == bars[0][1]
