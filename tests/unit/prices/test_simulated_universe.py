@@ -119,10 +119,11 @@ def test_mids_name_every_market():
     assert set(mids) == set(MARKETS) and all(p > 0 for p in mids.values())
 
 
-def test_a_tick_that_is_not_a_power_of_ten_still_rounds_every_price_onto_it():
+def test_a_tick_that_is_not_a_power_of_ten_is_written_to_its_places():
     spec = MarketSpec("HALF", "Half", D("101"), 0.8, D("0.5"), 1, 10)
     feed = SimulatedPriceFeed(seed=7, markets={"HALF": spec})
     at = datetime(2026, 2, 3, 4, 5, tzinfo=UTC)
     bars = feed.ohlc("HALF", at, 24, timedelta(hours=1))
-    assert all(price % D("0.5") == 0 for bar in bars for price in bar[1:])
+    assert all(price == price.quantize(D("0.1")) for bar in bars for price in bar[1:])
+    assert all(bar[3] <= bar[1] <= bar[2] for bar in bars)
     assert feed.price_at("HALF", at) == bars[0][1]
