@@ -45,7 +45,7 @@ def _feed() -> PriceFeed:
 
 @cache
 def _sample_feed() -> SampleFeed | None:
-    return build_sample_feed(get_settings())
+    return build_sample_feed(get_settings(), _feed())
 
 
 @cache

@@ -1,7 +1,10 @@
 """Who and what the demo contains. Plain data; `seed.py` turns it into rows, and a replay into trades.
 
 `tokens` are what the followed accounts talk about; an agent trades every call of the accounts it follows,
-as the live generator does.
+as the live generator does. Between them the agents cover the whole simulated universe (`MARKETS`).
+
+Post templates write the token as `${t}` and quote prices as `{t}` (its price at the post's time) or
+`{t*1.04}` (a level relative to it); the seed renders them from the price feed (`backend.prices.quotes`).
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ AGENTS = (
         "Rides high-conviction calls from veteran CT traders when momentum and MACD agree.",
         _w(tweet=70, macd=45, momentum=60, volume=25),
         ("demo_velvetbid", "demo_tapeowl"),
-        ("BTC", "ETH", "SOL"),
+        ("BTC", "ETH", "SOL", "XRP", "BNB"),
         leverage=Decimal("3"),
         deployments=3,
     ),
@@ -87,7 +90,7 @@ AGENTS = (
         "Fades stretched moves: RSI and Bollinger extremes, confirmed by a contrarian CT voice.",
         _w(tweet=30, rsi=80, bollinger=75, volatility=20),
         ("demo_fadeclub", "demo_icevein"),
-        ("BTC", "ETH"),
+        ("BTC", "ETH", "LTC", "DOT", "ADA", "ATOM"),
         stop_loss=Decimal("0.06"),
         take_profit=Decimal("0.08"),
         sizing=SizingProfile.CONSERVATIVE,
@@ -100,7 +103,7 @@ AGENTS = (
         "Spot-only memecoin rotations from the loudest Solana callers. High variance by design.",
         _w(tweet=90, volume=60, momentum=40),
         ("demo_memeorbit", "demo_wagmiward"),
-        ("SOL", "WIF", "DOGE"),
+        ("SOL", "WIF", "DOGE", "PEPE", "BONK", "POPCAT", "FARTCOIN", "TRUMP"),
         stop_loss=Decimal("0.15"),
         take_profit=Decimal("0.40"),
         trailing_activation=Decimal("0.08"),
@@ -115,7 +118,7 @@ AGENTS = (
         "Moving-average trend filter with CT confirmation; routed to the venue with the best market.",
         _w(tweet=40, moving_average=85, macd=50, momentum=45),
         ("demo_pelican", "demo_wavecount"),
-        ("BTC", "ETH", "SOL", "LINK"),
+        ("BTC", "ETH", "SOL", "LINK", "AAVE", "NEAR", "RENDER", "TAO", "FET"),
     ),
     DemoAgent(
         "Perp Scalper HL",
@@ -138,7 +141,7 @@ AGENTS = (
         "Multi-day swings on GMX majors when CT sentiment and MACD line up.",
         _w(tweet=50, macd=70, moving_average=40),
         ("demo_wavecount", "demo_altguide"),
-        ("BTC", "ETH", "AVAX"),
+        ("BTC", "ETH", "AVAX", "GMX", "PENDLE", "UNI"),
         leverage=Decimal("2"),
     ),
     DemoAgent(
@@ -148,7 +151,7 @@ AGENTS = (
         "Macro-flavoured CT takes on BTC and ETH, sized conservatively.",
         _w(tweet=65, moving_average=50, volatility=35),
         ("demo_macromoth", "demo_flowheron"),
-        ("BTC", "ETH"),
+        ("BTC", "ETH", "MKR", "LDO"),
         sizing=SizingProfile.CONSERVATIVE,
         deployments=1,
     ),
@@ -159,7 +162,7 @@ AGENTS = (
         "Mid-cap altcoin setups from a chart-first account, filtered by RSI.",
         _w(tweet=60, rsi=55, bollinger=30),
         ("demo_altguide",),
-        ("LINK", "AVAX", "ARB", "SUI"),
+        ("LINK", "AVAX", "ARB", "SUI", "OP", "INJ", "TIA", "SEI", "APT"),
         leverage=Decimal("2"),
     ),
     DemoAgent(
@@ -169,7 +172,7 @@ AGENTS = (
         "Enters when volatility expands with volume; CT sentiment picks the side.",
         _w(tweet=35, volume=70, volatility=80, momentum=30),
         ("demo_wagmiward", "demo_lowlumen", "demo_tapeowl"),
-        ("SOL", "HYPE", "SUI"),
+        ("SOL", "HYPE", "SUI", "ENA", "JUP", "WLD", "ONDO"),
         take_profit=Decimal("0.25"),
     ),
     DemoAgent(
@@ -179,7 +182,7 @@ AGENTS = (
         "Follows Fade Club's fades of euphoric moves when RSI and the bands agree.",
         _w(tweet=45, rsi=70, bollinger=45),
         ("demo_fadeclub",),
-        ("BTC", "SOL", "DOGE"),
+        ("BTC", "SOL", "DOGE", "XRP"),
         stop_loss=Decimal("0.08"),
         leverage=Decimal("2"),
     ),
@@ -190,7 +193,7 @@ AGENTS = (
         "Slow spot accumulation on strong CT conviction in majors; wide stops.",
         _w(tweet=50, moving_average=60),
         ("demo_pelican", "demo_macromoth"),
-        ("BTC", "ETH"),
+        ("BTC", "ETH", "BNB"),
         stop_loss=Decimal("0.18"),
         take_profit=Decimal("0.30"),
         trailing_activation=Decimal("0.10"),
@@ -236,6 +239,25 @@ BEARISH = (
     "${t} lost the range. I'm out and leaning short.",
     "Fading this ${t} pump. Funding is way too hot.",
     "${t} rejection at resistance again, short with a tight stop.",
+)
+# Calls that quote the entry, stop and target, rendered from the feed at the post's time.
+QUOTED_BULLISH = (
+    "${t} long {t}. Stop {t*0.95}, target {t*1.12}.",
+    "Longing ${t} at {t}, invalidation {t*0.93}. First target {t*1.1}.",
+    "${t} reclaimed {t*0.99}. Bid {t}, stop {t*0.96}, target {t*1.08}.",
+    "Bought ${t} spot at {t}. Out under {t*0.92}, taking profit into {t*1.15}.",
+)
+QUOTED_BEARISH = (
+    "${t} short {t}, stop {t*1.04}, target {t*0.9}.",
+    "Shorting ${t} at {t}. Lower highs since {t*1.08}; out above {t*1.05}, target {t*0.9}.",
+    "${t} rejected at {t*1.02}. Short from {t}, target {t*0.92}.",
+)
+# Reports of exits: about a token, with a price, and never a call.
+EXITS = (
+    "Stopped out of my ${t} long at {t}. Flat for now.",
+    "Took profit on my ${t} short at {t}. Done for the week.",
+    "${t} long invalidated, closed at {t}.",
+    "Out of my ${t} position at {t}. No edge left here.",
 )
 NOISE = (
     "GM. Markets are boring today, touch grass.",

@@ -52,6 +52,7 @@ from backend.models import (
 from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue, PostSource, Side
 from backend.prices.markets import MARKETS
+from backend.prices.quotes import for_token, render_quotes
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.trading.replay import replay
 from backend.venues.paper import open_paper_account, paper_markets
@@ -96,7 +97,7 @@ def seed_demo(
 
     _seed_markets(session)
     users = _seed_users(session)
-    accounts = _seed_accounts(session, now, report)
+    accounts = _seed_accounts(session, now, feed, report)
     session.commit()
 
     # Its own feed of the same seed: the replay's candles would crowd the indicators' out of one feed's cache.
@@ -177,7 +178,9 @@ def _account_tokens() -> dict[str, list[str]]:
     return {handle: sorted(t) for handle, t in tokens.items()}
 
 
-def _seed_accounts(session: Session, now: datetime, report: SeedReport) -> dict[str, CtAccount]:
+def _seed_accounts(
+    session: Session, now: datetime, feed: SimulatedPriceFeed, report: SeedReport
+) -> dict[str, CtAccount]:
     accounts = {}
     tokens = _account_tokens()
     for handle, display, followers in catalog.CT_ACCOUNTS:
@@ -186,7 +189,7 @@ def _seed_accounts(session: Session, now: datetime, report: SeedReport) -> dict[
             account = CtAccount(handle=handle, display_name=display, followers_count=followers, is_demo=True)
             session.add(account)
             session.flush()
-            report.posts_created += _seed_posts(session, account, tokens[handle], now)
+            report.posts_created += _seed_posts(session, account, tokens[handle], now, feed)
         elif not account.is_demo:
             # Someone follows a real account of that name: it gets no made-up posts and no demo followers.
             logger.warning("demo seed: @%s is a real account here; the demo leaves it alone", handle)
@@ -195,7 +198,11 @@ def _seed_accounts(session: Session, now: datetime, report: SeedReport) -> dict[
     return accounts
 
 
-def _seed_posts(session: Session, account: CtAccount, tokens: list[str], now: datetime) -> int:
+def _seed_posts(
+    session: Session, account: CtAccount, tokens: list[str], now: datetime, feed: SimulatedPriceFeed
+) -> int:
+    """Three months of an account's posts: calls (some quoting entry, stop and target at the feed's price
+    then), reports of exits and chatter."""
     rng = random.Random(f"posts:{account.handle}")
     at = now - timedelta(days=HISTORY_DAYS)
     count = 0
@@ -206,12 +213,21 @@ def _seed_posts(session: Session, account: CtAccount, tokens: list[str], now: da
         count += 1
         roll = rng.random()
         token = rng.choice(tokens)
-        if roll < 0.2:
+        if roll < 0.12:
             text, is_signal, side, token = rng.choice(catalog.NOISE), False, None, None
+        elif roll < 0.2:
+            text, is_signal, side = for_token(rng.choice(catalog.EXITS), token), False, None
+            token = None
         else:
             side = Side.LONG if roll < 0.65 else Side.SHORT
-            template = rng.choice(catalog.BULLISH if side == Side.LONG else catalog.BEARISH)
-            text, is_signal = template.replace("${t}", f"${token}"), True
+            plain, quoted = (
+                (catalog.BULLISH, catalog.QUOTED_BULLISH)
+                if side == Side.LONG
+                else (catalog.BEARISH, catalog.QUOTED_BEARISH)
+            )
+            template = rng.choice(quoted if rng.random() < 0.4 else plain)
+            text, is_signal = for_token(template, token), True
+        text = render_quotes(text, lambda symbol, at=at: feed.price_at(symbol, at))
         confidence = Decimal(str(round(rng.uniform(0.5, 0.95), 2))) if is_signal else Decimal("0.1")
         session.add(
             CtPost(

@@ -1,5 +1,6 @@
 """The demo seed: idempotent, a replay of the demo posts through the trading core, its rows consistent."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -27,8 +28,9 @@ from backend.models import (
     Position,
     Signal,
 )
-from backend.models.enums import CloseReason, PositionStatus, Side
+from backend.models.enums import CloseReason, PositionStatus, PostSource, Side
 from backend.monitor.reconcile import reconcile_deployment
+from backend.prices.quotes import parse_price
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.trading.book import realized_pnl
 from backend.trading.replay import replay
@@ -99,7 +101,43 @@ def test_seed_is_idempotent_and_honest(session):
         assert reconcile_deployment(session, deployment, venue, now=NOW) == [], deployment.id
 
     assert_seed_is_a_replay_of_the_demo_posts(session)
+    assert_demo_posts_quote_the_feed(session)
     session.rollback()
+
+
+QUOTE = re.compile(r"(?<![\w.$/])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?k?)(?![\w%/]|\.\d)")
+
+
+def _utc(at):
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def assert_demo_posts_quote_the_feed(session):
+    """Every price a demo post quotes sits beside its token's feed price at the post's time, and a position
+    opened on a quoting call fills within a few percent of the price the post quoted."""
+    feed = SimulatedPriceFeed(seed=7)
+    quoted_at: dict[int, Decimal] = {}
+    for post in session.exec(select(CtPost).where(CtPost.source == PostSource.DEMO)).all():
+        numbers = [parse_price(n) for n in QUOTE.findall(post.text)]
+        if not numbers:
+            continue
+        (symbol,) = re.findall(r"\$([A-Z]+)\b", post.text)
+        assert post.token in (symbol, None), post.text
+        price = feed.price_at(symbol, _utc(post.posted_at))
+        ratios = [n / price for n in numbers]
+        assert all(Decimal("0.84") < r < Decimal("1.21") for r in ratios), (post.text, price)
+        then = min(numbers, key=lambda n: abs(n / price - 1))
+        assert abs(then / price - 1) < Decimal("0.006"), (post.text, price)
+        quoted_at[post.id] = then
+    assert len(quoted_at) > 200
+    filled = session.exec(
+        select(Position.entry_price, Signal.post_id)
+        .join(Signal, Signal.id == Position.signal_id)
+        .where(Signal.post_id.in_(list(quoted_at)))
+    ).all()
+    assert len(filled) > 100
+    for entry, post_id in filled:
+        assert abs(entry / quoted_at[post_id] - 1) < Decimal("0.03"), (entry, quoted_at[post_id])
 
 
 def assert_seed_is_a_replay_of_the_demo_posts(session):

@@ -154,13 +154,13 @@ def test_a_deployment_not_active_skips_with_its_reason(session, factory, executo
 
 def test_a_market_the_venue_lacks_is_skipped(session, factory, executor, agent):
     deployment = factory.paper_deployment(agent)
-    signal = pending_signal(factory, agent, token="PEPE")
+    signal = pending_signal(factory, agent, token="SHIB")
 
     outcome = executor.execute(session, signal.id, deployment.id)
 
     assert (outcome.status, outcome.reason) == (
         ExecutionStatus.SKIPPED,
-        "market not listed: PEPE not listed on PAPER",
+        "market not listed: SHIB not listed on PAPER",
     )
 
 

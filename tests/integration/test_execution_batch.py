@@ -211,12 +211,12 @@ def test_skips_inside_a_chunk_are_stored_with_their_reasons(session, factory, pa
 
 def test_a_market_the_paper_venue_lacks_skips_the_whole_chunk(session, factory, paper, agent):
     chunk = [factory.paper_deployment(agent).id for _ in range(3)]
-    signal = factory.signal(agent, token="PEPE", status=SignalStatus.PENDING)
+    signal = factory.signal(agent, token="SHIB", status=SignalStatus.PENDING)
 
     executor_on(paper).execute_many(session, signal.id, chunk)
 
     assert set(statuses(session, signal.id).values()) == {
-        (ExecutionStatus.SKIPPED, "market not listed: PEPE not listed on PAPER")
+        (ExecutionStatus.SKIPPED, "market not listed: SHIB not listed on PAPER")
     }
 
 

@@ -116,7 +116,7 @@ def test_orders_beyond_the_margin_are_refused_and_change_nothing(venue, account)
 @pytest.mark.parametrize(
     ("order", "error", "message"),
     [
-        (OrderRequest("PEPE", Side.LONG, Decimal("1"), cloid(1)), MarketNotListed, "PEPE is not listed"),
+        (OrderRequest("SHIB", Side.LONG, Decimal("1"), cloid(1)), MarketNotListed, "SHIB is not listed"),
         (OrderRequest("ETH", Side.LONG, Decimal("0.001"), cloid(1)), InvalidOrder, "below the \\$10 minimum"),
         (OrderRequest("ETH", Side.LONG, Decimal("0.00001"), cloid(1)), InvalidOrder, "rounds to zero"),
     ],
@@ -140,7 +140,7 @@ def test_a_batch_fills_as_one_order_at_a_time_would_and_refuses_with_the_same_re
     alone = venue.open(VenueAccount(one), order)
     batch = [
         PaperOrder(many, replace(order, client_order_id=cloid(11))),
-        PaperOrder(many, OrderRequest("PEPE", Side.LONG, Decimal(1), cloid(12))),
+        PaperOrder(many, OrderRequest("SHIB", Side.LONG, Decimal(1), cloid(12))),
         PaperOrder(many, OrderRequest("BTC", Side.LONG, Decimal("0.00001"), cloid(13))),
         PaperOrder(poor, OrderRequest("ETH", Side.LONG, Decimal("0.5"), cloid(14))),
     ]

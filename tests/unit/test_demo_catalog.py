@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal as D
 
 from backend.config import Settings
 from backend.demo import catalog
+from backend.prices.markets import MARKETS
+from backend.prices.quotes import for_token, placeholders
 from backend.signals.sources.sample_feed import load_sample_lines
 
 # Real crypto-Twitter people the demo once impersonated (handles and the names they go by).
@@ -38,3 +41,27 @@ def test_the_bundled_sample_feed_posts_only_as_demo_accounts():
     raw = Settings(_env_file=None).sample_feed_path.read_text().lower()
     assert not any(handle in raw for handle in REAL_HANDLES)
     assert all(json.loads(line) for line in raw.splitlines() if line.strip())
+
+
+def test_the_demo_agents_trade_the_whole_simulated_universe():
+    traded = {token for agent in catalog.AGENTS for token in agent.tokens}
+    assert traded == set(MARKETS)
+    assert all(set(agent.tokens) <= set(MARKETS) for agent in catalog.AGENTS)
+
+
+def test_quoting_templates_quote_the_price_then_and_levels_near_it():
+    """Entry at the feed's price; stops and targets a few to fifteen percent away, on the trade's side."""
+    for template in (*catalog.QUOTED_BULLISH, *catalog.QUOTED_BEARISH, *catalog.EXITS):
+        text = for_token(template, "SOL")
+        assert "$SOL" in text and "${t}" not in text, template
+        marks = placeholders(text)
+        assert marks and ("SOL", D(1)) in marks, template
+        assert all(symbol == "SOL" and D("0.85") <= factor <= D("1.2") for symbol, factor in marks), template
+    for template in catalog.QUOTED_BULLISH:
+        levels = [factor for _, factor in placeholders(for_token(template, "SOL"))]
+        assert min(levels) < 1 < max(levels), template  # a stop below and a target above
+    for template in catalog.QUOTED_BEARISH:
+        levels = [factor for _, factor in placeholders(for_token(template, "SOL"))]
+        assert min(levels) < 1 < max(levels), template
+    for template in (*catalog.BULLISH, *catalog.BEARISH, *catalog.NOISE):
+        assert placeholders(for_token(template, "SOL")) == [], "quotes only where the template means them"

@@ -44,6 +44,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "Hyperliquid's size step"
     ),
     ("prices/simulated.py", "quantize", "price.quantize(spec.tick_size)"): "a simulated mid on the tick",
+    ("prices/quotes.py", "quantize", "value.quantize(Decimal(1).scaleb(value.adjusted()"): (
+        "a price quoted in a made-up post, to three significant figures"
+    ),
     ("signals/history.py", "quantize", ".quantize(CONTRIBUTION_PLACES)"): "a weight's share of a score",
     ("signals/classifier/llm.py", "quantize", "confidence.quantize(_CONFIDENCE_STEP)"): "a confidence",
     ("signals/indicators.py", "quantize", ".quantize(PRICE_PLACES)"): "an indicator's price or volume",

@@ -3,6 +3,10 @@
 Slot k sits at `epoch + k * interval` and carries line `k % n` of the file as post `sample-{k}`. Every
 process computes the same slots and ids, so restarts and a second worker are harmless: the
 (source, external_id) unique key stores each slot once.
+
+A line quotes prices as placeholders, `{BTC}` for BTC's price at the slot's time and `{BTC*1.04}` for a
+level relative to it, rendered from the price feed (`backend.prices.quotes`): a post's entry, stop and
+target sit next to the price the paper venue fills at.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from sqlmodel import Session, select
 from backend.config import Settings
 from backend.models import CtPost
 from backend.models.enums import PostSource
+from backend.prices.factory import build_price_feed
+from backend.prices.feed import PriceFeed
+from backend.prices.quotes import QuoteError, placeholders, render_quotes
+from backend.prices.simulated import SimulatedPriceFeed, UnknownMarket
 from backend.signals.ingest import MAX_POST_CHARS, store_posts
 from backend.signals.types import RawPost
 
@@ -43,13 +51,20 @@ class SampleLine:
 class SampleFeed:
     """The feed file as an endless, deterministic schedule of posts."""
 
-    def __init__(self, path: Path, interval: timedelta, epoch: datetime = DEFAULT_EPOCH) -> None:
+    def __init__(
+        self,
+        path: Path,
+        interval: timedelta,
+        epoch: datetime = DEFAULT_EPOCH,
+        prices: PriceFeed | None = None,
+    ) -> None:
         if interval <= timedelta(0):
             raise ValueError("the sample feed interval must be positive")
         _require_aware(epoch, "epoch")
         self.path = Path(path)
         self.interval = interval
         self.epoch = epoch.astimezone(UTC)
+        self.prices: PriceFeed = prices or SimulatedPriceFeed()
         self._lines: tuple[SampleLine, ...] | None = None
 
     def __repr__(self) -> str:
@@ -66,19 +81,31 @@ class SampleFeed:
         return self.epoch + k * self.interval
 
     def post(self, k: int) -> RawPost:
-        """Slot k's post."""
+        """Slot k's post, its prices quoted from the feed at the slot's time.
+
+        Raises `UnknownMarket` (or the feed's `ValueError`) when the feed cannot price a market it quotes.
+        """
         line = self.lines[k % len(self.lines)]
-        return RawPost(
-            external_id=f"sample-{k}", handle=line.handle, text=line.text, posted_at=self.slot_time(k)
-        )
+        at = self.slot_time(k)
+        text = render_quotes(line.text, lambda symbol: self.prices.price_at(symbol, at))
+        return RawPost(external_id=f"sample-{k}", handle=line.handle, text=text, posted_at=at)
 
     def posts_between(self, start: datetime, end: datetime) -> list[RawPost]:
-        """The posts of the slots in (start, end], oldest first."""
+        """The posts of the slots in (start, end], oldest first; a slot whose prices the feed cannot
+        quote (a market it does not list) is left out rather than posted with a made-up price."""
         _require_aware(start, "start")
         _require_aware(end, "end")
         first = max(0, (start - self.epoch) // self.interval + 1)
         last = (end - self.epoch) // self.interval
-        return [self.post(k) for k in range(first, last + 1)]
+        posts = []
+        for k in range(first, last + 1):
+            try:
+                posts.append(self.post(k))
+            except SampleFeedError:
+                raise
+            except (UnknownMarket, ValueError) as e:
+                logger.warning("sample feed: slot %s left out, its prices cannot be quoted (%s)", k, e)
+        return posts
 
 
 def load_sample_lines(path: Path) -> tuple[SampleLine, ...]:
@@ -111,6 +138,10 @@ def _parse_line(where: str, text: str) -> SampleLine:
         raise SampleFeedError(f"{where}: text must be a non-empty string")
     if len(body) > MAX_POST_CHARS:
         raise SampleFeedError(f"{where}: text is longer than {MAX_POST_CHARS} characters")
+    try:
+        placeholders(body)
+    except QuoteError as e:
+        raise SampleFeedError(f"{where}: {e}") from e
     return SampleLine(handle=handle, text=body)
 
 
@@ -130,11 +161,16 @@ def ingest_sample_feed(
     return store_posts(session, PostSource.SAMPLE, posts) if posts else []
 
 
-def build_sample_feed(settings: Settings) -> SampleFeed | None:
-    """The feed `make run` replays, or None when the sample feed is switched off."""
+def build_sample_feed(settings: Settings, prices: PriceFeed | None = None) -> SampleFeed | None:
+    """The feed `make run` replays, quoting `prices` (the settings' price feed when not given), or None when
+    the sample feed is switched off."""
     if not settings.sample_feed_enabled:
         return None
-    return SampleFeed(settings.sample_feed_path, timedelta(seconds=settings.sample_feed_interval_seconds))
+    return SampleFeed(
+        settings.sample_feed_path,
+        timedelta(seconds=settings.sample_feed_interval_seconds),
+        prices=prices or build_price_feed(settings),
+    )
 
 
 def _require_aware(value: datetime, name: str) -> None:

@@ -6,12 +6,16 @@ import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
 from backend.config import Settings
 from backend.demo.catalog import CT_ACCOUNTS
+from backend.prices.markets import MARKETS
+from backend.prices.quotes import parse_price, placeholders
+from backend.prices.simulated import SimulatedPriceFeed
 from backend.signals.sources.sample_feed import (
     DEFAULT_EPOCH,
     SampleFeed,
@@ -143,12 +147,49 @@ def test_build_sample_feed_follows_the_settings(tmp_path: Path) -> None:
     feed = build_sample_feed(Settings(sample_feed_path=path, sample_feed_interval_seconds=45))
     assert feed is not None
     assert (feed.path, feed.interval, feed.epoch) == (path, timedelta(seconds=45), DEFAULT_EPOCH)
+    prices = SimulatedPriceFeed(seed=3)
+    assert build_sample_feed(Settings(sample_feed_path=path), prices).prices is prices
+
+
+# Quoted prices come from the price feed at the slot's time.
+
+
+def test_placeholders_are_rendered_from_the_feed_at_the_slot_time(tmp_path: Path) -> None:
+    path = write_feed(
+        tmp_path / "feed.jsonl", {"handle": "alice", "text": "$BTC short {BTC}, stop {BTC*1.02}"}
+    )
+    prices = SimulatedPriceFeed(seed=7)
+    feed = SampleFeed(path, timedelta(days=1), epoch=EPOCH, prices=prices)
+    for k in (0, 1, 200):
+        btc = prices.price_at("BTC", feed.slot_time(k))
+        entry, stop = re.fullmatch(r"\$BTC short (\S+), stop (\S+)", feed.post(k).text).groups()
+        assert abs(parse_price(entry) / btc - 1) < 0.005
+        assert abs(parse_price(stop) / (btc * D("1.02")) - 1) < 0.005
+    assert feed.post(0).text != feed.post(200).text, "the quotes follow the market"
+
+
+def test_a_slot_the_feed_cannot_price_is_left_out(tmp_path: Path) -> None:
+    path = write_feed(
+        tmp_path / "feed.jsonl",
+        {"handle": "alice", "text": "$NOPE long {NOPE}"},
+        {"handle": "bob", "text": "$ETH long {ETH}"},
+    )
+    feed = SampleFeed(path, STEP, epoch=EPOCH)
+    posts = feed.posts_between(EPOCH - STEP, EPOCH + 3 * STEP)
+    assert [p.external_id for p in posts] == ["sample-1", "sample-3"]
+
+
+@pytest.mark.parametrize("text", ["long {btc}", "long {BTC", "stop {BTC*}", "a } here", "{BTC*-1}"])
+def test_a_brace_that_is_not_a_placeholder_is_a_bad_line(tmp_path: Path, text: str) -> None:
+    path = write_feed(tmp_path / "feed.jsonl", {"handle": "alice", "text": text})
+    with pytest.raises(SampleFeedError, match=r"feed\.jsonl:1: braces must hold a placeholder"):
+        load_sample_lines(path)
 
 
 # The bundled file: what `make run` replays.
 
 DEMO_HANDLES = {handle for handle, _, _ in CT_ACCOUNTS}
-REGISTRY = ("BTC", "ETH", "SOL", "HYPE", "ARB", "AVAX", "LINK", "DOGE", "WIF", "SUI")
+REGISTRY = tuple(MARKETS)
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +203,11 @@ def test_the_bundled_feed_parses_and_uses_only_demo_handles(bundled: SampleFeed)
     lines = bundled.lines
     assert len(lines) >= 160
     assert {line.handle for line in lines} == DEMO_HANDLES
-    assert all(len(line.text) <= 280 for line in lines)
+    assert all(len(line.text) <= 260 for line in lines), "rendered quotes still fit a post"
     assert len({line.text for line in lines}) == len(lines), "no post is repeated"
 
 
-def test_the_bundled_feed_interleaves_authors_and_mentions_every_registry_token(bundled: SampleFeed) -> None:
+def test_the_bundled_feed_interleaves_authors_and_mentions_every_market(bundled: SampleFeed) -> None:
     handles = [line.handle for line in bundled.lines]
     assert all(a != b for a, b in itertools.pairwise(handles))
     text = "\n".join(line.text for line in bundled.lines)
@@ -177,3 +218,74 @@ def test_the_bundled_feed_interleaves_authors_and_mentions_every_registry_token(
         t for t in (line.text for line in bundled.lines) if re.search(rf"\b({'|'.join(REGISTRY)})\b", t)
     ]
     assert 0.4 <= len(with_token) / len(bundled.lines) <= 0.7
+
+
+def test_the_bundled_feed_has_calls_non_calls_and_exit_reports(bundled: SampleFeed) -> None:
+    texts = [line.text.lower() for line in bundled.lines]
+    exits = [t for t in texts if re.search(r"stopped out|took profit|closed|out of my|invalidated", t)]
+    negations = [t for t in texts if re.search(r"not (touching|buying|shorting|longing|adding|fading)", t)]
+    assert len(exits) >= 12 and len(negations) >= 12
+    calls = {match.upper() for t in texts for match in re.findall(r"\$(\w+) (?:long|short) ", t)}
+    called = calls & set(REGISTRY)
+    assert len(called) >= 35, sorted(set(REGISTRY) - called)
+
+
+# Prices in the bundled posts: every quote is a placeholder, rendered next to the feed's price.
+
+# A literal number that reads as a price: with k, a decimal point or thousands, or after a price word.
+_LITERAL_PRICE = re.compile(
+    r"(?<![\w.])(\d[\d,]*\.\d+|\d+k|\d{1,3}(?:,\d{3})+)(?![\d%])"
+    r"|(?:long|short|at|stop|target|entry|invalidation|from|to|above|below)\s+\d+(?![\d.,%\w])",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(r"(?<![\w.$/])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?k?)(?![\w%/]|\.\d)")
+
+
+def _named(text: str) -> set[str]:
+    return {symbol for symbol in REGISTRY if re.search(rf"\b{symbol}\b", text, re.IGNORECASE)}
+
+
+def test_the_bundled_feed_quotes_no_fixed_price(bundled: SampleFeed) -> None:
+    for line in bundled.lines:
+        literal = re.sub(r"\{[^}]*\}", "", line.text)
+        if _named(literal) or _aliases(literal):
+            assert not _LITERAL_PRICE.search(literal), line.text
+        for symbol, factor in placeholders(line.text):
+            assert symbol in _named(line.text) or symbol in _aliases(line.text), line.text
+            assert D("0.75") <= factor <= D("1.4"), line.text
+
+
+def _aliases(text: str) -> set[str]:
+    names = {spec.name.lower(): symbol for symbol, spec in MARKETS.items()} | {"dogwifhat": "WIF"}
+    return {symbol for name, symbol in names.items() if name in text.lower()}
+
+
+@pytest.mark.parametrize("start", [DEFAULT_EPOCH, datetime(2027, 7, 14, 3, 0, 20, tzinfo=UTC)])
+def test_every_quoted_price_sits_next_to_the_feed_price_at_the_slot(
+    bundled: SampleFeed, start: datetime
+) -> None:
+    """A full round of the file: the price a call quotes is the feed's within a rounding, its stops and
+    targets a few to a few tens of percent away: never the 50% gap of fixed prices beside a moving feed."""
+    prices = bundled.prices
+    first = (start - bundled.epoch) // bundled.interval
+    quoted = 0
+    for k in range(first, first + len(bundled.lines)):
+        line = bundled.lines[k % len(bundled.lines)]
+        marks = placeholders(line.text)
+        if not marks:
+            continue
+        at = bundled.slot_time(k)
+        post = bundled.post(k)
+        literal_numbers = _QUOTE.findall(re.sub(r"\{[^}]*\}", "", line.text))
+        numbers = list(_QUOTE.findall(post.text))
+        for literal in literal_numbers:
+            numbers.remove(literal)
+        assert len(numbers) == len(marks), (line.text, post.text)
+        for number, (symbol, factor) in zip(numbers, marks, strict=True):
+            price = prices.price_at(symbol, at)
+            ratio = parse_price(number) / price
+            assert abs(ratio / factor - 1) < D("0.006"), (post.text, symbol, price)
+            assert D("0.7") < ratio < D("1.45"), (post.text, symbol, price)
+        if any(factor == 1 for _, factor in marks):
+            quoted += 1
+    assert quoted >= 150
