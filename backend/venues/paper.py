@@ -35,6 +35,7 @@ from backend.venues.base import (
     Fill,
     InsufficientFunds,
     InvalidOrder,
+    Listing,
     MarketNotListed,
     MarketRules,
     OrderRequest,
@@ -97,6 +98,13 @@ class PaperVenue:
 
     def markets(self) -> dict[str, MarketRules]:
         return dict(self._markets)
+
+    def listings(self) -> list[Listing]:
+        """The simulated markets, each under its own symbol, one token per contract; never delisted."""
+        return [
+            Listing(symbol=symbol, venue_market=symbol, name=MARKETS[symbol].name, rules=rules)
+            for symbol, rules in self._markets.items()
+        ]
 
     def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
         """Every market's mid, or only those of `markets` (the batch path prices just what it trades)."""
