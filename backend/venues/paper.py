@@ -57,6 +57,7 @@ def paper_markets() -> dict[str, MarketRules]:
             tick_size=spec.tick_size,
             min_notional=MIN_NOTIONAL,
             max_leverage=Decimal(spec.max_leverage),
+            min_size=Decimal(1).scaleb(-spec.size_decimals),
         )
         for spec in MARKETS.values()
     }
