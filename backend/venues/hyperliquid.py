@@ -52,7 +52,6 @@ from backend.venues.hyperliquid_rules import (
     app_rules,
     app_symbol,
     slippage_price,
-    unit_digits,
     venue_size,
     venue_size_decimals,
 )
@@ -61,7 +60,6 @@ from backend.venues.token_names import token_name
 logger = logging.getLogger(__name__)
 
 IOC = {"limit": {"tif": "Ioc"}}
-PRICE_STEP = Decimal("1e-10")  # of an average fill price per contract
 
 
 class NonceClock:
@@ -416,7 +414,7 @@ def _summed_fill(cloid: str, coin: str, side: Side, oid: str, fills: list[dict[s
             market=symbol,
             side=side,
             size=size * units,
-            price=(notional / size / units).quantize(PRICE_STEP.scaleb(-unit_digits(units))).normalize(),
+            price=((notional / size).quantize(Decimal("1e-10")) / units).normalize(),
             fee=sum((Decimal(f["fee"]) for f in fills), Decimal(0)),
             venue_order_id=oid,
             filled_at=datetime.fromtimestamp(max(int(f["time"]) for f in fills) / 1000, UTC),
