@@ -96,11 +96,16 @@ def _market(row: VenueStatus, name: str | None) -> MarketOut:
         venue_market=row.venue_market or row.market,
         units=row.units,
         size_decimals=row.size_decimals,
-        size_step=Decimal(1).scaleb(-row.size_decimals),
-        min_size=row.min_size.normalize(),
-        tick_size=row.tick_size.normalize(),
-        min_notional_usd=row.min_notional_usd.normalize(),
-        max_leverage=row.max_leverage.normalize(),
+        size_step=_plain(Decimal(1).scaleb(-row.size_decimals)),
+        min_size=_plain(row.min_size),
+        tick_size=_plain(row.tick_size),
+        min_notional_usd=_plain(row.min_notional_usd),
+        max_leverage=_plain(row.max_leverage),
         is_active=row.is_active,
         updated_at=row.updated_at,
     )
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros or a positive exponent: 10, 1000, 0.1 (not 10.000000, 1E+3, 0.1000000000)."""
+    return Decimal(f"{value.normalize():f}")
