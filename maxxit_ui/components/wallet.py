@@ -52,6 +52,7 @@ def account_menu() -> rx.Component:
                     ),
                     _menu_link("Admin: posts", "/admin/posts", "message_square_text", "menu-admin-posts"),
                     _menu_link("Admin: monitor", "/admin/monitor", "activity", "menu-admin-monitor"),
+                    _menu_link("Admin: venues", "/admin/venues", "store", "menu-admin-venues"),
                 ),
             ),
             rx.menu.separator(),
