@@ -39,6 +39,7 @@ from backend.venues.base import Listing, TemporaryVenueError
 from backend.venues.hyperliquid import HyperliquidVenue
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
+from backend.venues.router import route_signal
 from backend.wallets.keys import WalletCipher
 from backend.wallets.service import approval_request, prepare_agent_wallet, submit_approval
 from tests.hyperliquid_server.universe import UNIVERSE
@@ -257,3 +258,21 @@ def _account(deployment, hl_user):
     from backend.venues.base import VenueAccount
 
     return VenueAccount(deployment.id, hl_user.address)
+
+
+def test_a_multi_venue_deployment_is_routed_past_a_venue_that_delisted_the_market(session, engine, factory):
+    hyperliquid = ScriptedVenue(ExecutionVenue.HYPERLIQUID, [_listing("BTC", is_delisted=True)])
+    refresh_venues(session, [hyperliquid], NOW)
+    agent = factory.agent(venue=Venue.MULTI)
+    deployment = factory.deployment(
+        agent, venue=ExecutionVenue.PAPER, venue_preferences=["HYPERLIQUID", "PAPER"]
+    )
+    signal = factory.signal(agent, token="BTC")
+    paper = PaperVenue(engine, SimulatedPriceFeed(seed=7))
+    # This process's Hyperliquid adapter has not heard of the delisting; the registry has.
+    stale = ScriptedVenue(ExecutionVenue.HYPERLIQUID)
+    stale.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
+    venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.PAPER: paper})
+    decision = route_signal(session, deployment, signal.id, "BTC", venues)
+    assert decision.venue == ExecutionVenue.PAPER
+    assert decision.reason == "PAPER: preference 2 lists BTC; passed over HYPERLIQUID (market delisted)"
