@@ -7,6 +7,7 @@ import threading
 
 from huey import crontab
 
+from backend.config import get_settings
 from backend.db import session_scope
 from backend.markets.refresh import refresh_venues
 from backend.models.common import utcnow
@@ -41,5 +42,5 @@ def refresh_venues_hourly() -> None:
 def refresh_venues_on_start() -> None:
     """Queue one refresh when the consumer starts (each worker thread runs startup hooks: the first wins).
     Queued, not run here: a venue that is down must not hold the worker's start."""
-    if _started.acquire(blocking=False):
+    if get_settings().venue_refresh_on_start and _started.acquire(blocking=False):
         refresh_venues_task()
