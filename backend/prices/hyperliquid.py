@@ -9,6 +9,7 @@ Markets are the app's symbols: Hyperliquid's kPEPE (1,000 PEPE) answers as PEPE,
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from backend.venues.hyperliquid_errors import parsing, sdk_errors
 from backend.venues.hyperliquid_rules import app_symbol
 
 LIVE_WINDOW = timedelta(minutes=1)
+META_MAX_AGE_S = 300  # a market we do not know makes us read meta again, at most this often
 MAX_CANDLES_PER_REQUEST = 5000  # Hyperliquid answers at most this many per candleSnapshot
 INTERVALS = {
     timedelta(minutes=1): "1m",
@@ -106,9 +108,10 @@ class HyperliquidPriceFeed:
     # -- plumbing -------------------------------------------------------------------------------------
 
     def _info(self) -> Info:
-        info = getattr(self._local, "info", None)
-        if info is None:
-            meta = self._load_meta()
+        """This thread's Info, built again when meta was read again (it maps names to assets)."""
+        meta = self._load_meta()
+        held = getattr(self._local, "info", None)
+        if held is None or held[0] is not meta:
             with parsing("meta or spotMeta"):
                 info = Info(
                     self.base_url,
@@ -117,13 +120,14 @@ class HyperliquidPriceFeed:
                     spot_meta=meta.spot_meta,
                     timeout=self.timeout,
                 )
-            self._local.info = info
-        return info
+            held = self._local.info = (meta, info)
+        return held[1]
 
-    def _load_meta(self) -> _Meta:
-        """meta and spotMeta, read once: what the SDK's Info needs, and the perps by the app's symbols."""
+    def _load_meta(self, *, reload: bool = False) -> _Meta:
+        """meta and spotMeta, read once (again on `reload`): what the SDK's Info needs, and the perps by
+        the app's symbols."""
         with self._lock:
-            if self._meta is None:
+            if self._meta is None or reload:
                 api = API(self.base_url, self.timeout)
                 with sdk_errors("reading Hyperliquid's markets"):
                     spot_meta = api.post("/info", {"type": "spotMeta"})
@@ -136,13 +140,15 @@ class HyperliquidPriceFeed:
                         every.setdefault(symbol, (asset["name"], units))
                         if not asset.get("isDelisted"):
                             listed.setdefault(symbol, (asset["name"], units))
-                self._meta = _Meta(meta, spot_meta, listed, every)
+                self._meta = _Meta(meta, spot_meta, listed, every, time.monotonic())
             return self._meta
 
     def _coin(self, market: str) -> tuple[str, int]:
         """Hyperliquid's name for a market and its tokens per contract: ("kPEPE", 1000) for PEPE."""
-        every = self._load_meta().every
-        found = every.get(market) or every.get(market.upper())
+        meta = self._load_meta()
+        if _lookup(meta, market) is None and time.monotonic() - meta.loaded_at > META_MAX_AGE_S:
+            meta = self._load_meta(reload=True)  # listed since we last looked?
+        found = _lookup(meta, market)
         if found is None:
             raise UnknownMarket(market)
         return found
@@ -154,6 +160,11 @@ class _Meta:
     spot_meta: dict[str, Any]
     listed: dict[str, tuple[str, int]]  # symbol -> (coin, units), perps open to trading
     every: dict[str, tuple[str, int]]  # delisted ones too
+    loaded_at: float  # time.monotonic()
+
+
+def _lookup(meta: _Meta, market: str) -> tuple[str, int] | None:
+    return meta.every.get(market) or meta.every.get(market.upper())
 
 
 def _candle(row: dict[str, Any], units: int) -> Candle:

@@ -133,3 +133,18 @@ def test_k_prefixed_perps_are_priced_per_token(
     fresh = HyperliquidPriceFeed(hl_server.url, timeout=2)
     assert "PEPE" not in fresh.mids(now)  # not listed for new entries
     assert fresh.mids(now, ["PEPE"]) == {"PEPE": Decimal("0.0000105")}  # still priced while it winds down
+
+
+def test_an_unknown_market_reads_meta_again_at_most_every_few_minutes(
+    hl_server: HyperliquidServer, feed: HyperliquidPriceFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    feed.mids(now)
+    with pytest.raises(UnknownMarket):
+        feed.mids(now, ["NOPE"])
+    assert hl_server.info_requests("meta") == ["meta"]  # read lately: not again
+    monkeypatch.setattr("backend.prices.hyperliquid.META_MAX_AGE_S", 0)
+    with pytest.raises(UnknownMarket):
+        feed.mids(now, ["NOPE"])
+    assert hl_server.info_requests("meta") == ["meta", "meta"]  # a listing since? asked once more
+    assert feed.mids(now, ["ETH"])["ETH"] > 0  # and the thread's Info follows the new meta
