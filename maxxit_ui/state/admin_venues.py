@@ -112,12 +112,9 @@ class AdminVenuesState(rx.State):
     refreshing: bool = False
     report: list[ReportLine] = []
     report_at: str = ""
+    venue_options: list[str] = [ALL]
 
     _all: list[MarketRow] = []
-
-    @rx.var
-    def venue_options(self) -> list[str]:
-        return [ALL, *sorted({r["venue"] for r in self._all})]
 
     @rx.var
     def counts(self) -> str:
@@ -191,6 +188,7 @@ class AdminVenuesState(rx.State):
 
     def _show(self, page: VenuesPage) -> None:
         self._all = [market_row(v.venue.value, m) for v in page.venues for m in v.markets]
+        self.venue_options = [ALL, *sorted({r["venue"] for r in self._all})]
         self._filter()
 
     def _filter(self) -> None:
