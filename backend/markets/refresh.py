@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from backend import audit
@@ -78,18 +79,48 @@ def refresh_venues(
     actor: CurrentUser | None = None,
     ip: str | None = None,
 ) -> RefreshReport:
-    """Read every venue's listings and write them; commits. Audited when something changed or an admin
-    asked (an unreachable venue alone, hour after hour offline, is a log line, not an audit row)."""
+    """Read every venue's listings, then write them in one transaction; commits. Audited when something
+    changed or an admin asked (an unreachable venue alone, hour after hour offline, is a log line only).
+
+    The venues are asked before the database is touched, so no transaction waits on a venue's timeout.
+    Two refreshes racing (the hourly task and an admin's click) both insert a new market: the loser's
+    transaction is rolled back and written once more over the winner's rows.
+    """
+    read = [(ExecutionVenue(adapter.venue), _read(adapter)) for adapter in venues]
+    try:
+        report = _store(session, read, now, actor, ip)
+    except IntegrityError:
+        session.rollback()
+        report = _store(session, read, now, actor, ip)
+    logger.info("venue refresh: %s", "; ".join(_summary(v) for v in report.venues))
+    return report
+
+
+def _read(adapter: VenueAdapter) -> list[Listing] | str:
+    """The venue's listings, or why it could not give them."""
+    try:
+        return adapter.listings()
+    except VenueError as error:
+        logger.warning("venue refresh: %s unreachable: %s", adapter.venue, error.reason)
+        return error.reason
+    except Exception as error:  # a venue answering nonsense must not stop the others' refresh
+        logger.exception("venue refresh: %s failed", adapter.venue)
+        return f"unexpected {type(error).__name__} reading the venue's markets"
+
+
+def _store(
+    session: Session,
+    read: list[tuple[ExecutionVenue, list[Listing] | str]],
+    now: datetime,
+    actor: CurrentUser | None,
+    ip: str | None,
+) -> RefreshReport:
     report = RefreshReport(refreshed_at=now, venues=[])
-    for adapter in venues:
-        venue = ExecutionVenue(adapter.venue)
-        try:
-            listings = adapter.listings()
-        except VenueError as error:
-            logger.warning("venue refresh: %s unreachable: %s", venue.value, error.reason)
-            report.venues.append(VenueChanges(venue=venue.value, error=error.reason))
-            continue
-        report.venues.append(_write(session, venue, listings, now))
+    for venue, listings in read:
+        if isinstance(listings, str):
+            report.venues.append(VenueChanges(venue=venue.value, error=listings))
+        else:
+            report.venues.append(_write(session, venue, listings, now))
     if report.has_changes or actor is not None:
         audit.record(
             session,
@@ -101,15 +132,16 @@ def refresh_venues(
             ip=ip,
         )
     session.commit()
-    logger.info(
-        "venue refresh: %s",
-        "; ".join(
-            f"{v.venue} {v.error or f'{v.listed} listed, {len(v.added)} added, {len(v.changed)} changed, '}"
-            + ("" if v.error else f"{len(v.delisted)} delisted, {len(v.relisted)} relisted")
-            for v in report.venues
-        ),
-    )
     return report
+
+
+def _summary(v: VenueChanges) -> str:
+    if v.error:
+        return f"{v.venue} unreachable ({v.error})"
+    return (
+        f"{v.venue} {v.listed} listed, {len(v.added)} added, {len(v.changed)} changed, "
+        f"{len(v.delisted)} delisted, {len(v.relisted)} relisted"
+    )
 
 
 def _write(session: Session, venue: ExecutionVenue, listings: list[Listing], now: datetime) -> VenueChanges:

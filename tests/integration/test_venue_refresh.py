@@ -276,3 +276,31 @@ def test_a_multi_venue_deployment_is_routed_past_a_venue_that_delisted_the_marke
     decision = route_signal(session, deployment, signal.id, "BTC", venues)
     assert decision.venue == ExecutionVenue.PAPER
     assert decision.reason == "PAPER: preference 2 lists BTC; passed over HYPERLIQUID (market delisted)"
+
+
+class RacedListings(list):
+    """Listings whose first reading lets another refresh write the same new markets first (a race)."""
+
+    def __init__(self, items: list[Listing], engine) -> None:
+        super().__init__(items)
+        self.engine, self.raced = engine, False
+
+    def __iter__(self):
+        if not self.raced:
+            self.raced = True
+            with Session(self.engine) as other:
+                refresh_venues(other, [ScriptedVenue(ExecutionVenue.PAPER, list(self))], NOW)
+        return super().__iter__()
+
+
+def test_two_refreshes_racing_on_new_markets_both_finish(session, engine):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("one writer at a time: SQLite cannot interleave the two transactions")
+    venue = ScriptedVenue(ExecutionVenue.PAPER)
+    venue.listings = lambda: RacedListings([_listing("AAA"), _listing("BBB")], engine)  # type: ignore[method-assign]
+    report = refresh_venues(session, [venue], NOW)
+    assert report.venues[0].error is None and report.venues[0].added == []  # the other one added them
+    assert [r.market for r in session.exec(select(VenueStatus).order_by(VenueStatus.market))] == [
+        "AAA",
+        "BBB",
+    ]
