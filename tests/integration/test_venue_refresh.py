@@ -304,3 +304,12 @@ def test_two_refreshes_racing_on_new_markets_both_finish(session, engine):
         "AAA",
         "BBB",
     ]
+
+
+def test_a_venue_answering_nonsense_is_reported_and_the_others_are_written(session, engine):
+    broken = ScriptedVenue(ExecutionVenue.HYPERLIQUID)
+    broken.listings = lambda: {}["universe"]  # type: ignore[method-assign]
+    paper = PaperVenue(engine, SimulatedPriceFeed(seed=7))
+    report = refresh_venues(session, [broken, paper], NOW)
+    assert report.errors == {"HYPERLIQUID": "unexpected KeyError reading the venue's markets"}
+    assert report.venues[1].added and report.venues[1].error is None
