@@ -214,7 +214,7 @@ class HyperliquidVenue:
         value = size * min(reference, limit)  # a sell's limit is below the mid: its value at the limit counts
         if not order.reduce_only and value < MIN_NOTIONAL:
             raise InvalidOrder(
-                f"{order.size} {order.market} is worth ${value:.2f}, "
+                f"{size * listing.units} {order.market} is worth ${value:.2f}, "
                 f"under Hyperliquid's ${MIN_NOTIONAL} minimum"
             )
         leverage = max(1, min(int(order.leverage), int(listing.rules.max_leverage)))
