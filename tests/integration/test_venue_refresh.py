@@ -31,6 +31,7 @@ from backend.models.enums import (
     Venue,
 )
 from backend.monitor.close import close_order_id, finish_close, request_close
+from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.signals.tokens import known_tokens
 from backend.trading.fees import FeePolicy
@@ -77,7 +78,7 @@ def test_the_registry_is_filled_from_the_servers_meta(session, engine, hl_server
     assert (pepe.venue_market, pepe.units, pepe.size_decimals, pepe.min_size) == ("kPEPE", 1000, -3, 1000)
     assert pepe.is_active and pepe.max_leverage == 10 and pepe.tick_size < Decimal("1e-6")
     eth = _row(session, ExecutionVenue.HYPERLIQUID, "ETH")
-    assert (eth.venue_market, eth.units, eth.size_decimals) == ("ETH", 1, 4)
+    assert (eth.venue_market, eth.units, eth.size_decimals) == ("ETH", 1, MARKETS["ETH"].size_decimals)
     assert not _row(session, ExecutionVenue.HYPERLIQUID, "RNDR").is_active
 
     tokens = known_tokens(session)
