@@ -16,12 +16,11 @@ from tasks.execution import venues
 
 logger = logging.getLogger(__name__)
 
-LOCK_TTL_S = 600  # a worker killed mid-refresh must not hold the lock for good
 _started = threading.Lock()  # held for good by the first worker thread to start: one refresh per process
 
 
 @huey.task()
-@huey.lock_task("refresh-venues", ttl=LOCK_TTL_S)
+@huey.lock_task("refresh-venues")
 def refresh_venues_task() -> dict[str, int]:
     """Every venue's listings into venue_status and token_registry; markets listed per reachable venue.
 
