@@ -49,6 +49,7 @@ class Action:
     RECONCILE_CLOSED_OUTSIDE = "reconcile.closed_outside"
     RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"
     METRICS_REBUILT = "metrics.rebuilt"
+    VENUES_REFRESHED = "venues.refreshed"
 
     @classmethod
     def all(cls) -> list[str]:

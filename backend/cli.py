@@ -1,4 +1,4 @@
-"""`maxxit` command line: up, worker, migrate, seed, create-admin.
+"""`maxxit` command line: up, worker, migrate, seed, refresh-venues, create-admin.
 
 `up` runs the embedded platform: migrate, seed the demo, start the Huey consumer and the Reflex app,
 and stop every process it started on Ctrl-C. Workers run as processes, so this module never imports
@@ -100,6 +100,30 @@ def reference_books() -> None:
     with session_scope() as session:
         opened = ensure_all_reference_books(session, capital=get_settings().reference_capital_usd)
     console.print(f"[green]{opened} reference book(s) opened[/]")
+
+
+@app.command("refresh-venues")
+def refresh_venues_now() -> None:
+    """Read every venue's markets into the token registry now (workers also do it on start and hourly)."""
+    from backend.markets.refresh import refresh_venues
+    from backend.models.common import utcnow
+    from backend.venues.registry import build_venues
+
+    run_migrations()
+    settings = get_settings()
+    with console.status("Asking the venues for their markets..."), session_scope() as session:
+        registry = build_venues(settings, session.get_bind())
+        report = refresh_venues(session, [registry.get(name) for name in registry.names], utcnow())
+    for v in report.venues:
+        if v.error:
+            console.print(f"[red]{v.venue}[/]: unreachable ({v.error}); its markets are kept as they were")
+            continue
+        console.print(
+            f"[green]{v.venue}[/]: {v.listed} listed, {v.active} active; {len(v.added)} added, "
+            f"{len(v.changed)} with new rules, {len(v.delisted)} delisted, {len(v.relisted)} relisted"
+        )
+    if report.errors:
+        raise typer.Exit(1)
 
 
 @app.command("create-admin")

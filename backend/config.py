@@ -113,6 +113,9 @@ class Settings(BaseSettings):
         default="testnet", description="mainnet, testnet, or the base URL of any Hyperliquid-compatible API."
     )
     hyperliquid_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    venue_refresh_on_start: bool = Field(
+        default=True, description="A starting worker queues one refresh of every venue's markets."
+    )
     paper_slippage_bps: Decimal = Field(default=Decimal("5"), ge=0, le=500, description="Paper fills pay it.")
     paper_taker_fee_bps: Decimal = Field(default=Decimal("4.5"), ge=0, le=100)
     paper_default_balance_usd: Decimal = Field(default=Decimal("10000"), gt=0)

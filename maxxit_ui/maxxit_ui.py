@@ -12,6 +12,7 @@ from maxxit_ui.pages import (
     admin_monitor,
     admin_posts,
     admin_users,
+    admin_venues,
     agent_signals,
     builder,
     dashboard,
@@ -27,6 +28,7 @@ from maxxit_ui.pages.marketplace import marketplace
 from maxxit_ui.session_cookie import SessionCookieShield
 from maxxit_ui.state.admin import AdminUsersState, AuditState
 from maxxit_ui.state.admin_monitor import AdminMonitorState
+from maxxit_ui.state.admin_venues import AdminVenuesState
 from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.agent_signals import AgentSignalsState
 from maxxit_ui.state.auth import AuthState
@@ -120,4 +122,10 @@ app.add_page(
     route=admin_monitor.ROUTE,
     title="Admin: monitor · Maxxit",
     on_load=AdminMonitorState.load,
+)
+app.add_page(
+    admin_venues.admin_venues,
+    route=admin_venues.ROUTE,
+    title="Admin: venues · Maxxit",
+    on_load=AdminVenuesState.load,
 )

@@ -1,4 +1,5 @@
-"""Operator endpoints: users and their roles, the audit log, rebuilding metrics. Admins only."""
+"""Operator endpoints: users and their roles, the audit log, rebuilding metrics, refreshing the venues'
+markets. Admins only."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pydantic import BaseModel
 
 from backend import audit
 from backend.api.auth import UNAUTHORIZED
-from backend.api.deps import AdminDep, ClientIpDep, SessionDep
+from backend.api.deps import AdminDep, ClientIpDep, SessionDep, VenuesDep
 from backend.api.errors import INVALID, ErrorBody
 from backend.api.routing import AuthenticateFirstRoute
 from backend.auth import users
+from backend.markets.refresh import RefreshReport, refresh_venues
 from backend.metrics.rebuild import RebuildResult, rebuild_metrics
+from backend.models.common import utcnow
 from backend.models.enums import Role
 
 logger = logging.getLogger(__name__)
@@ -73,3 +76,14 @@ def rebuild_metrics_now(admin: AdminDep, session: SessionDep, ip: ClientIpDep) -
     """Every agent's figures (from its reference book) and every CT account's impact factor, recomputed
     from stored trades in this request; audited. The answer says how many of each were rebuilt."""
     return rebuild_metrics(session, admin, ip=ip)
+
+
+@router.post("/refresh-venues", summary="Refresh the venues' markets")
+def refresh_venues_now(
+    admin: AdminDep, session: SessionDep, venues: VenuesDep, ip: ClientIpDep
+) -> RefreshReport:
+    """Read every venue's listings now and write venue_status and the token registry; audited. The answer
+    says, per venue, what was added, which rules changed (old -> new), what was delisted or relisted, and
+    the error of a venue that could not be reached (its markets are left as they were)."""
+    adapters = [venues.get(name) for name in venues.names]
+    return refresh_venues(session, adapters, utcnow(), actor=admin, ip=ip)

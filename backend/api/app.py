@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
-from backend.api import admin, agents, auth, deployments, health, metrics, posts, signals
+from backend.api import admin, agents, auth, deployments, health, metrics, posts, signals, venues
 from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "API of the Maxxit agent marketplace: Sign-In-With-Ethereum, agents, CT accounts and their posts, "
-    "signals, deployments (paper and Hyperliquid, with the agent-wallet approval) and positions, admin, "
+    "signals, deployments (paper and Hyperliquid, with the agent-wallet approval) and positions, venues and "
+    "their markets, admin, "
     "health probes and Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then "
     "`POST /api/v1/auth/verify`; send the token as `Authorization: Bearer <token>` (browsers get an HttpOnly "
     "cookie too).\n"
@@ -65,7 +66,7 @@ def create_api(
     app.add_middleware(metrics.MetricsMiddleware, metrics=metrics.HttpMetrics(registry))
     _add_http_guards(app)
     install_error_handlers(app)
-    for module in (auth, agents, signals, posts, deployments, admin, health, metrics):
+    for module in (auth, agents, signals, posts, deployments, venues, admin, health, metrics):
         app.include_router(module.router)
     return app
 

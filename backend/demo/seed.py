@@ -38,6 +38,7 @@ from backend.backtest.replay_source import (
 from backend.config import Settings, get_settings
 from backend.demo import catalog
 from backend.demo.catalog import DemoAgent
+from backend.markets.refresh import refresh_venues
 from backend.metrics.service import rebuild_all
 from backend.models import (
     Agent,
@@ -45,17 +46,14 @@ from backend.models import (
     AgentDeployment,
     CtAccount,
     CtPost,
-    TokenRegistry,
     User,
-    VenueStatus,
 )
 from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue, PostSource, Side
-from backend.prices.markets import MARKETS
 from backend.prices.quotes import for_token, render_quotes
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.trading.replay import replay
-from backend.venues.paper import open_paper_account, paper_markets
+from backend.venues.paper import PaperVenue, open_paper_account, paper_markets
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +93,7 @@ def seed_demo(
     report_progress = progress or (lambda _step, _done, _total: None)
     report = SeedReport()
 
-    _seed_markets(session)
+    _seed_markets(session, feed, now)
     users = _seed_users(session)
     accounts = _seed_accounts(session, now, feed, report)
     session.commit()
@@ -136,24 +134,10 @@ def seed_demo(
     return report
 
 
-def _seed_markets(session: Session) -> None:
-    for venue in (ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID):
-        for spec in MARKETS.values():
-            key = (VenueStatus.venue == venue, VenueStatus.market == spec.symbol)
-            if session.exec(select(VenueStatus.id).where(*key)).first() is None:
-                session.add(
-                    VenueStatus(
-                        venue=venue,
-                        market=spec.symbol,
-                        min_size=Decimal(1).scaleb(-spec.size_decimals),
-                        tick_size=spec.tick_size,
-                        size_decimals=spec.size_decimals,
-                        max_leverage=Decimal(spec.max_leverage),
-                    )
-                )
-            reg = (TokenRegistry.symbol == spec.symbol, TokenRegistry.venue == venue)
-            if session.exec(select(TokenRegistry.id).where(*reg)).first() is None:
-                session.add(TokenRegistry(symbol=spec.symbol, name=spec.name, venue=venue))
+def _seed_markets(session: Session, feed: SimulatedPriceFeed, now: datetime) -> None:
+    """The paper venue's markets into the registry, as every refresh writes them (offline: paper only;
+    the worker refreshes Hyperliquid when it starts)."""
+    refresh_venues(session, [PaperVenue(session.get_bind(), feed)], now)
 
 
 def _seed_users(session: Session) -> dict[str, User]:

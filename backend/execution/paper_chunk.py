@@ -21,7 +21,8 @@ from backend import audit
 from backend.agents.versions import Strategy, pinned_strategy
 from backend.billing.trade_fee import TradeFeeCharge, charge_trade_fees
 from backend.db import among, dialect_insert, insert_many_or_ignore
-from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
+from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_detail, skip_reason
+from backend.markets.listings import delisted_markets
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.enums import ExecutionStatus, ExecutionVenue, PositionStatus, Side
 from backend.trading.sizing import SizingSkip, size_trade
@@ -170,15 +171,18 @@ class PaperChunk:
         for pair, reason in self._opposite_positions(to_size).items():
             self.decided[pair] = (ExecutionStatus.SKIPPED, reason)
             del to_size[pair]
+        delisted = delisted_markets(self.session, ExecutionVenue.PAPER) if to_size else set()
         for pair, context in list(to_size.items()):
             token = context.signal.token
             if token not in markets:
                 detail = f"{token} not listed on {ExecutionVenue.PAPER}"
-                self.decided[pair] = (
-                    ExecutionStatus.SKIPPED,
-                    skip_reason(SkipCategory.MARKET_NOT_LISTED, detail),
-                )
-                del to_size[pair]
+            elif token in delisted:
+                detail = delisted_detail(token, ExecutionVenue.PAPER)
+            else:
+                continue
+            reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, detail)
+            self.decided[pair] = (ExecutionStatus.SKIPPED, reason)
+            del to_size[pair]
         orders = self._orders(to_size, markets) if to_size else []
         if orders:
             self._send(orders, to_size)

@@ -38,6 +38,11 @@ def skip_reason(category: SkipCategory, detail: str | None = None) -> str:
     return text[:MAX_REASON_LENGTH]
 
 
+def delisted_detail(market: str, venue: str) -> str:
+    """Why a delisted market takes no entry; its open positions are not touched by this."""
+    return f"{market} is delisted on {venue}: no new entries (open positions still exit)"
+
+
 def category_of(stored: str | None) -> SkipCategory | None:
     """The public category of a stored reason; None when there is no reason, OTHER when none is known."""
     if not stored:

@@ -28,7 +28,8 @@ from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
 from backend.execution.batch import ChunkResult, execute_pairs
 from backend.execution.faults import no_fault
-from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, skip_reason
+from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_detail, skip_reason
+from backend.markets.listings import takes_entries
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.common import utcnow
 from backend.models.enums import (
@@ -158,6 +159,9 @@ class Executor:
             adapter, account = self._account(session, context, venue)
         except InvalidOrder as error:  # the agent wallet is not approved (yet, or any more)
             reason = skip_reason(SkipCategory.AWAITING_APPROVAL, error.reason)
+            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+        if not takes_entries(session, venue, signal.token):
+            reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, delisted_detail(signal.token, venue))
             return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
         try:
             rules = adapter.markets().get(signal.token)

@@ -23,7 +23,11 @@ from backend.models.enums import ExecutionVenue
 
 
 class VenueStatus(SQLModel, table=True):
-    """A venue's trading rules for one market."""
+    """A venue's trading rules for one market, in the app's units (per token), as the last refresh read them.
+
+    `market` is the symbol people write (PEPE); `venue_market` the venue's name for it (kPEPE) and `units`
+    the tokens in one of its contracts (1000). Inactive: delisted, so no new entries; exits still run.
+    """
 
     __tablename__ = "venue_status"
     __table_args__ = (sa.UniqueConstraint("venue", "market", name="uq_venue_status_venue_market"),)
@@ -31,6 +35,8 @@ class VenueStatus(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     venue: str = enum_field(ExecutionVenue)
     market: str = Field(max_length=32)
+    venue_market: str | None = Field(default=None, max_length=32)
+    units: int = Field(default=1, nullable=False)
     min_size: Decimal = decimal_field(SIZE, Decimal("0"), nullable=False)
     min_notional_usd: Decimal = decimal_field(PRICE, Decimal("10"), nullable=False)
     tick_size: Decimal = decimal_field(PRICE, nullable=False)
@@ -54,7 +60,9 @@ class TokenRegistry(SQLModel, table=True):
     chain: str | None = Field(default=None, max_length=32)
     address: str | None = Field(default=None, max_length=64)
     decimals: int | None = Field(default=None)
+    is_active: bool = Field(default=True, nullable=False)  # the venue lists it and takes entries
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class VenueRoutingHistory(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""The tokens a post may name: every symbol in the token registry, whatever the venue."""
+"""The tokens a post may name: every symbol the token registry has active, whatever the venue."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from backend.signals.types import KnownTokens
 
 
 def known_tokens(session: Session) -> KnownTokens:
-    """Upper-case symbol -> name; a token outside the registry is never a signal."""
+    """Upper-case symbol -> name; a token outside the registry (or delisted everywhere) is never a signal."""
     tokens: dict[str, str] = {}
-    for symbol, name in session.exec(select(TokenRegistry.symbol, TokenRegistry.name)):
+    query = select(TokenRegistry.symbol, TokenRegistry.name).where(TokenRegistry.is_active)
+    for symbol, name in session.exec(query.order_by(TokenRegistry.symbol)):
         tokens.setdefault(symbol.upper(), name or symbol.upper())
     return tokens

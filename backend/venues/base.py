@@ -58,6 +58,24 @@ class Fill:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """One market as a venue lists it, said in the app's words.
+
+    `symbol` is what people write (PEPE); `venue_market` is the venue's own name (Hyperliquid's kPEPE) and
+    `units` how many tokens one of the venue's contracts holds (1000 for kPEPE, else 1). `rules` are in the
+    app's units: per-token sizes and prices, so PEPE sizes step by 1000 (size_decimals -3). A delisted
+    market is listed, not dropped: its positions still exit; it takes no new entries.
+    """
+
+    symbol: str
+    venue_market: str
+    name: str
+    rules: MarketRules
+    units: int = 1
+    is_delisted: bool = False
+
+
+@dataclass(frozen=True)
 class VenuePosition:
     market: str
     side: Side
@@ -108,6 +126,10 @@ class VenueAdapter(Protocol):
 
     def mids(self) -> dict[str, Decimal]:
         """Every market's mid price, in one request."""
+        ...
+
+    def listings(self) -> list[Listing]:
+        """Every market the venue lists, delisted ones flagged, read afresh (a refresh asks this)."""
         ...
 
     def balance(self, account: VenueAccount) -> Balance: ...

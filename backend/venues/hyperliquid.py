@@ -1,9 +1,14 @@
 """Hyperliquid perps through the official SDK: the user's own account, traded by the deployment's agent.
 
 Reads go through the SDK's `Info`, writes through its `Exchange` built for the account (the agent signs,
-`account.address` is the user). Markets are read once and handed to every `Info`/`Exchange`, so building
-one costs no request. Orders are aggressive IOC limits carrying the client order id as Hyperliquid's cloid;
-a refusal comes back as data and is turned into our exceptions here.
+`account.address` is the user). Markets are read once (and again by `listings()`, the registry's refresh)
+and handed to every `Info`/`Exchange`, so building one costs no request. Orders are aggressive IOC limits
+carrying the client order id as Hyperliquid's cloid; a refusal comes back as data and is turned into our
+exceptions here.
+
+The adapter speaks the app's symbols and units at its boundary: Hyperliquid's kPEPE (1,000 PEPE a contract)
+is PEPE here, its sizes x1000 and prices /1000 (see hyperliquid_rules.app_symbol). A delisted market keeps
+its rules and mid, so its positions still close, but opens nothing new.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from backend.venues.base import (
     Fill,
     InsufficientFunds,
     InvalidOrder,
+    Listing,
     MarketNotListed,
     MarketRules,
     OrderRequest,
@@ -43,10 +49,13 @@ from backend.venues.base import (
 from backend.venues.hyperliquid_errors import parsing, sdk_errors
 from backend.venues.hyperliquid_rules import (
     MIN_NOTIONAL,
-    price_decimals,
-    price_tick,
+    app_rules,
+    app_symbol,
     slippage_price,
+    venue_size,
+    venue_size_decimals,
 )
+from backend.venues.token_names import token_name
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +88,12 @@ NONCES = NonceClock()
 class _Catalog:
     meta: dict[str, Any]
     spot_meta: dict[str, Any]
-    rules: dict[str, MarketRules]
+    listings: dict[str, Listing]  # by the app's symbol, delisted ones too
+    generation: int  # a new catalog (after a refresh) rebuilds the per-thread Info
+
+    def coin(self, symbol: str) -> str:
+        listing = self.listings.get(symbol)
+        return symbol if listing is None else listing.venue_market
 
 
 class HyperliquidVenue:
@@ -105,14 +119,27 @@ class HyperliquidVenue:
     # -- reads ----------------------------------------------------------------------------------------
 
     def markets(self) -> dict[str, MarketRules]:
-        return dict(self._catalog().rules)
+        """The markets open to new entries (delisted ones are left out), in the app's units."""
+        listings = self._catalog().listings.values()
+        return {item.symbol: item.rules for item in listings if not item.is_delisted}
+
+    def listings(self) -> list[Listing]:
+        """meta and allMids read afresh (3 requests): every perp, delisted ones flagged, in meta's order.
+
+        The catalog the adapter trades with is replaced too, so a refresh also brings new listings and
+        delistings to the orders of this process.
+        """
+        return list(self._catalog(reload=True).listings.values())
 
     def mids(self) -> dict[str, Decimal]:
-        rules = self._catalog().rules
+        """Every priced market's mid per token, delisted ones too while Hyperliquid prices them."""
+        listings = {item.venue_market: item for item in self._catalog().listings.values()}
         with sdk_errors("reading mids"):
             raw = self._info().all_mids()
         with parsing("allMids"):
-            return {coin: Decimal(px) for coin, px in raw.items() if coin in rules}
+            return {
+                item.symbol: Decimal(raw[coin]) / item.units for coin, item in listings.items() if coin in raw
+            }
 
     def balance(self, account: VenueAccount) -> Balance:
         state = self._user_state(account)
@@ -131,12 +158,13 @@ class HyperliquidVenue:
                 szi = Decimal(p["szi"])
                 if szi == 0:
                     continue
+                symbol, units = app_symbol(p["coin"])
                 out.append(
                     VenuePosition(
-                        market=p["coin"],
+                        market=symbol,
                         side=Side.LONG if szi > 0 else Side.SHORT,
-                        size=abs(szi),
-                        entry_price=Decimal(p["entryPx"]),
+                        size=abs(szi) * units,
+                        entry_price=Decimal(p["entryPx"]) / units,
                         leverage=Decimal(p["leverage"]["value"]),
                         unrealized_pnl=Decimal(p["unrealizedPnl"]),
                     )
@@ -164,46 +192,53 @@ class HyperliquidVenue:
         userFills read (weight 20); Hyperliquid keeps the latest 2000 fills there.
         """
         address = _address(account)
+        coin = self._catalog().coin(market)
         with sdk_errors("reading fills"):
             fills = self._info().user_fills(address)
         with parsing("userFills"):
-            closing = [f for f in fills if f["coin"] == market and _reduces(f, side)]
+            closing = [f for f in fills if f["coin"] == coin and _reduces(f, side)]
             if not closing:
                 return None
             last = max(closing, key=lambda f: (int(f["time"]), int(f.get("tid", 0))))
             of_order = [f for f in closing if f["oid"] == last["oid"]]
-            return _summed_fill(last.get("cloid") or "", market, side, str(last["oid"]), of_order)
+            return _summed_fill(last.get("cloid") or "", coin, side, str(last["oid"]), of_order)
 
     # -- orders ---------------------------------------------------------------------------------------
 
     def open(self, account: VenueAccount, order: OrderRequest) -> Fill:
-        rules = self._rules_for(order.market)
+        listing = self._listing(order.market)
+        if listing.is_delisted:
+            raise MarketNotListed(f"{order.market} is delisted on Hyperliquid: no new entries, exits only")
         exchange = self._exchange(account)
-        size, limit, reference = self._priced(order, rules, is_buy=order.side == Side.LONG)
+        size, limit, reference = self._priced(order, listing, is_buy=order.side == Side.LONG)
         value = size * min(reference, limit)  # a sell's limit is below the mid: its value at the limit counts
         if not order.reduce_only and value < MIN_NOTIONAL:
             raise InvalidOrder(
-                f"{size} {order.market} is worth ${value:.2f}, under Hyperliquid's ${MIN_NOTIONAL} minimum"
+                f"{size * listing.units} {order.market} is worth ${value:.2f}, "
+                f"under Hyperliquid's ${MIN_NOTIONAL} minimum"
             )
-        leverage = max(1, min(int(order.leverage), int(rules.max_leverage)))
-        asset = exchange.info.name_to_asset(order.market)
+        leverage = max(1, min(int(order.leverage), int(listing.rules.max_leverage)))
+        asset = exchange.info.name_to_asset(listing.venue_market)
         self._post(
             exchange, {"type": "updateLeverage", "asset": asset, "isCross": True, "leverage": leverage}
         )
-        return self._place(account, exchange, order, size, limit, is_buy=order.side == Side.LONG)
+        return self._place(account, exchange, order, listing, size, limit, is_buy=order.side == Side.LONG)
 
     def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
-        rules = self._rules_for(order.market)
+        listing = self._listing(order.market)  # a delisted market still closes
         exchange = self._exchange(account)
         is_buy = order.side == Side.SHORT
-        size, limit, _ = self._priced(order, rules, is_buy=is_buy)
-        return self._place(account, exchange, order, size, limit, is_buy=is_buy, reduce_only=True)
+        size, limit, _ = self._priced(order, listing, is_buy=is_buy)
+        return self._place(account, exchange, order, listing, size, limit, is_buy=is_buy, reduce_only=True)
 
     def _priced(
-        self, order: OrderRequest, rules: MarketRules, *, is_buy: bool
+        self, order: OrderRequest, listing: Listing, *, is_buy: bool
     ) -> tuple[Decimal, Decimal, Decimal]:
-        """Size rounded down to the step, the IOC limit `slippage` beyond the reference, and the reference."""
-        size = rules.round_size(order.size)
+        """In the venue's contracts: the size down to the step, the IOC limit `slippage` beyond the
+        reference, and the reference (kPEPE: sizes /1000, prices x1000)."""
+        rules, units = listing.rules, listing.units
+        sz_decimals = venue_size_decimals(rules, units)
+        size = venue_size(rules.round_size(order.size), units, sz_decimals)
         if size <= 0:
             raise InvalidOrder(
                 f"size {order.size} rounds to 0 at {rules.size_decimals} decimals on {order.market}"
@@ -211,10 +246,11 @@ class HyperliquidVenue:
         reference = order.reference_price or self.mids().get(order.market)
         if reference is None or reference <= 0:
             raise TemporaryVenueError(f"Hyperliquid has no mid for {order.market} right now")
+        reference = reference * units
         try:
-            limit = slippage_price(reference, is_buy, self.slippage, rules.size_decimals)
+            limit = slippage_price(reference, is_buy, self.slippage, sz_decimals)
         except ValueError as e:
-            raise InvalidOrder(f"no valid {order.market} price near {reference}") from e
+            raise InvalidOrder(f"no valid {order.market} price near {reference / units}") from e
         return size, limit, reference
 
     def _place(
@@ -222,14 +258,17 @@ class HyperliquidVenue:
         account: VenueAccount,
         exchange: Exchange,
         order: OrderRequest,
+        listing: Listing,
         size: Decimal,
         limit: Decimal,
         *,
         is_buy: bool,
         reduce_only: bool = False,
     ) -> Fill:
+        """Send one IOC order of `size` venue contracts at `limit` (the venue's price); the fill per token."""
+        coin = listing.venue_market
         request: SdkOrderRequest = {
-            "coin": order.market,
+            "coin": coin,
             "is_buy": is_buy,
             "sz": float(size),
             "limit_px": float(limit),
@@ -237,13 +276,13 @@ class HyperliquidVenue:
             "reduce_only": reduce_only or order.reduce_only,
             "cloid": _cloid(order.client_order_id),
         }
-        wire = order_request_to_order_wire(request, exchange.info.name_to_asset(order.market))
+        wire = order_request_to_order_wire(request, exchange.info.name_to_asset(coin))
         logger.info(
             "hyperliquid %s %s %s %s @ %s cloid=%s for %r",
             "close" if request["reduce_only"] else "open",
             "buy" if is_buy else "sell",
             size,
-            order.market,
+            coin,
             limit,
             order.client_order_id,
             account,
@@ -259,7 +298,7 @@ class HyperliquidVenue:
                 raise TemporaryVenueError(
                     f"order {order.client_order_id} filled (oid {oid}) but its fills are not visible yet"
                 )
-            return _summed_fill(order.client_order_id, order.market, order.side, str(oid), fills)
+            return _summed_fill(order.client_order_id, coin, order.side, str(oid), fills)
         if "error" in status:
             raise _order_error(str(status["error"]))
         raise VenueError(f"Hyperliquid answered an IOC order with {status!r}")
@@ -280,24 +319,26 @@ class HyperliquidVenue:
 
     # -- plumbing -------------------------------------------------------------------------------------
 
-    def _catalog(self) -> _Catalog:
-        """meta, spotMeta and the market rules, read once (the first call pays three requests)."""
+    def _catalog(self, *, reload: bool = False) -> _Catalog:
+        """meta, spotMeta and the listings, read once (three requests); `reload` reads meta and mids again."""
         with self._lock:
-            if self._catalog_cache is None:
+            cached = self._catalog_cache
+            if cached is None or reload:
                 api = API(self.base_url, self.timeout)
                 with sdk_errors("reading Hyperliquid's markets"):
-                    spot_meta = api.post("/info", {"type": "spotMeta"})
+                    spot_meta = cached.spot_meta if cached else api.post("/info", {"type": "spotMeta"})
                     meta = api.post("/info", {"type": "meta"})
                     mids = api.post("/info", {"type": "allMids"})
                 with parsing("meta"):
-                    rules = _market_rules(meta, mids)
-                self._catalog_cache = _Catalog(meta, spot_meta, rules)
+                    listings = _listings(meta, mids)
+                generation = cached.generation + 1 if cached else 1
+                self._catalog_cache = _Catalog(meta, spot_meta, listings, generation)
             return self._catalog_cache
 
     def _info(self) -> Info:
-        info = getattr(self._local, "info", None)
-        if info is None:
-            catalog = self._catalog()
+        catalog = self._catalog()
+        held = getattr(self._local, "info", None)
+        if held is None or held[0] != catalog.generation:
             with parsing("meta or spotMeta"):
                 info = Info(
                     self.base_url,
@@ -306,8 +347,8 @@ class HyperliquidVenue:
                     spot_meta=catalog.spot_meta,
                     timeout=self.timeout,
                 )
-            self._local.info = info
-        return info
+            held = self._local.info = (catalog.generation, info)
+        return held[1]
 
     def _exchange(self, account: VenueAccount) -> Exchange:
         if account.signer is None:
@@ -323,11 +364,11 @@ class HyperliquidVenue:
             timeout=self.timeout,
         )
 
-    def _rules_for(self, market: str) -> MarketRules:
-        rules = self._catalog().rules.get(market)
-        if rules is None:
+    def _listing(self, market: str) -> Listing:
+        listing = self._catalog().listings.get(market)
+        if listing is None:
             raise MarketNotListed(f"{market} is not listed on Hyperliquid")
-        return rules
+        return listing
 
     def _user_state(self, account: VenueAccount) -> dict[str, Any]:
         with sdk_errors("reading the account"):
@@ -340,37 +381,40 @@ class HyperliquidVenue:
         return [f for f in fills if f.get("oid") == oid]
 
 
-def _market_rules(meta: dict[str, Any], mids: dict[str, str]) -> dict[str, MarketRules]:
-    rules = {}
+def _listings(meta: dict[str, Any], mids: dict[str, str]) -> dict[str, Listing]:
+    """Every perp of `meta` in the app's words, by symbol; a plain name wins over a k-prefixed twin."""
+    out: dict[str, Listing] = {}
     for asset in meta["universe"]:
-        if asset.get("isDelisted"):
+        coin, sz_decimals = asset["name"], int(asset["szDecimals"])
+        symbol, units = app_symbol(coin)
+        if symbol in out and units != 1:
             continue
-        name, sz_decimals = asset["name"], int(asset["szDecimals"])
-        mid = Decimal(mids[name]) if name in mids else None
-        tick = price_tick(mid, sz_decimals) if mid else Decimal(1).scaleb(-price_decimals(sz_decimals))
-        rules[name] = MarketRules(
-            market=name,
-            size_decimals=sz_decimals,
-            tick_size=tick,  # at today's price; orders use the exact rule (hyperliquid_rules.round_price)
-            min_notional=MIN_NOTIONAL,
-            max_leverage=Decimal(asset["maxLeverage"]),
-            min_size=Decimal(1).scaleb(-sz_decimals),
+        mid = Decimal(mids[coin]) if coin in mids else None
+        out[symbol] = Listing(
+            symbol=symbol,
+            venue_market=coin,
+            name=token_name(symbol),
+            rules=app_rules(symbol, sz_decimals, Decimal(asset["maxLeverage"]), units, mid),
+            units=units,
+            is_delisted=bool(asset.get("isDelisted")),
         )
-    return rules
+    return out
 
 
-def _summed_fill(cloid: str, market: str, side: Side, oid: str, fills: list[dict[str, Any]]) -> Fill:
-    """One Fill from an order's fills (an IOC may match several levels): sizes, fees summed; avg price."""
+def _summed_fill(cloid: str, coin: str, side: Side, oid: str, fills: list[dict[str, Any]]) -> Fill:
+    """One Fill from an order's fills (an IOC may match several levels): sizes, fees summed; avg price;
+    per token (a kPEPE fill of 12 at 0.0105 is 12000 PEPE at 0.0000105)."""
+    symbol, units = app_symbol(coin)
     with parsing("userFills"):
         sizes = [Decimal(f["sz"]) for f in fills]
         size = sum(sizes, Decimal(0))
         notional = sum((Decimal(f["px"]) * s for f, s in zip(fills, sizes, strict=True)), Decimal(0))
         return Fill(
             client_order_id=cloid,
-            market=market,
+            market=symbol,
             side=side,
-            size=size,
-            price=(notional / size).quantize(Decimal("1e-10")).normalize(),
+            size=size * units,
+            price=((notional / size).quantize(Decimal("1e-10")) / units).normalize(),
             fee=sum((Decimal(f["fee"]) for f in fills), Decimal(0)),
             venue_order_id=oid,
             filled_at=datetime.fromtimestamp(max(int(f["time"]) for f in fills) / 1000, UTC),

@@ -35,6 +35,7 @@ from backend.venues.base import (
     Fill,
     InsufficientFunds,
     InvalidOrder,
+    Listing,
     MarketNotListed,
     MarketRules,
     OrderRequest,
@@ -56,6 +57,7 @@ def paper_markets() -> dict[str, MarketRules]:
             tick_size=spec.tick_size,
             min_notional=MIN_NOTIONAL,
             max_leverage=Decimal(spec.max_leverage),
+            min_size=Decimal(1).scaleb(-spec.size_decimals),
         )
         for spec in MARKETS.values()
     }
@@ -97,6 +99,13 @@ class PaperVenue:
 
     def markets(self) -> dict[str, MarketRules]:
         return dict(self._markets)
+
+    def listings(self) -> list[Listing]:
+        """The simulated markets, each under its own symbol, one token per contract; never delisted."""
+        return [
+            Listing(symbol=symbol, venue_market=symbol, name=MARKETS[symbol].name, rules=rules)
+            for symbol, rules in self._markets.items()
+        ]
 
     def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
         """Every market's mid, or only those of `markets` (the batch path prices just what it trades)."""

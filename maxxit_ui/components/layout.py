@@ -15,7 +15,7 @@ CONTENT_WIDTH = "1200px"
 DEMO_BANNER_TEXT = "Demo data: simulated prices and posts"
 
 
-def _nav_link(text: str, href: str) -> rx.Component:
+def _nav_link(text: str, href: str, *, on_phones: bool = True) -> rx.Component:
     return rx.link(
         text,
         href=href,
@@ -25,6 +25,7 @@ def _nav_link(text: str, href: str) -> rx.Component:
         high_contrast=True,
         underline="none",
         id=f"nav-{text.lower()}",
+        display="inline" if on_phones else rx.breakpoints(initial="none", sm="inline"),
     )
 
 
@@ -45,16 +46,17 @@ def header() -> rx.Component:
                 id="nav-home",
             ),
             rx.hstack(
-                *(_nav_link(text, href) for text, href in NAV_LINKS),
+                # On a phone the leaderboard link gives way to the account menu (it is on the landing page).
+                *(_nav_link(text, href, on_phones=i == 0) for i, (text, href) in enumerate(NAV_LINKS)),
                 wallet_control(),
-                spacing="5",
+                spacing=rx.breakpoints(initial="3", sm="5"),
                 align="center",
             ),
             justify="between",
             align="center",
             max_width=CONTENT_WIDTH,
             margin_x="auto",
-            padding_x="24px",
+            padding_x=rx.breakpoints(initial="12px", sm="24px"),
             height="60px",
         ),
         border_bottom="1px solid var(--gray-a5)",

@@ -28,7 +28,15 @@ def account_menu() -> rx.Component:
             rx.button(
                 rx.box(width="8px", height="8px", border_radius="50%", background="var(--green-9)"),
                 rx.text(AuthState.short_address, id="account-address", font_family="monospace"),
-                rx.cond(AuthState.is_admin, rx.badge("admin", color_scheme="amber", size="1")),
+                rx.cond(
+                    AuthState.is_admin,
+                    rx.badge(
+                        "admin",
+                        color_scheme="amber",
+                        size="1",
+                        display=rx.breakpoints(initial="none", sm="inline"),
+                    ),
+                ),
                 rx.icon("chevron_down", size=14),
                 variant="soft",
                 color_scheme="gray",
@@ -52,6 +60,7 @@ def account_menu() -> rx.Component:
                     ),
                     _menu_link("Admin: posts", "/admin/posts", "message_square_text", "menu-admin-posts"),
                     _menu_link("Admin: monitor", "/admin/monitor", "activity", "menu-admin-monitor"),
+                    _menu_link("Admin: venues", "/admin/venues", "store", "menu-admin-venues"),
                 ),
             ),
             rx.menu.separator(),

@@ -3,8 +3,10 @@
 Serves `POST /info` and `POST /exchange` in the real API's JSON shapes, verifies every signature with the
 SDK's own recovery helpers, maps agents to the users that approved them, and fills IOC orders at the mid
 with Hyperliquid's rules (size and price precision, $10 minimum, margin, reduce-only, taker fee, nonces).
-Markets and prices come from `backend.prices` (the simulated feed), pinned with `set_mid` when a test needs
-an exact price. Run it standalone with `python -m tests.hyperliquid_server --port 8787 --fund 0xADDR=10000`.
+`meta` lists about 200 of Hyperliquid's perps under their own names (kPEPE: 1,000 PEPE a contract; a few
+delisted; see universe.py); prices come from the simulated feed (`backend.prices`, the app's own markets
+at the app's prices, x1000 for the k-prefixed ones), pinned with `set_mid` when a test needs an exact price.
+Run it standalone with `python -m tests.hyperliquid_server --port 8787 --fund 0xADDR=10000`.
 """
 
 from tests.hyperliquid_server.server import HyperliquidServer

@@ -132,6 +132,8 @@ def _place(state: State, user: str, wire: Any, mids: dict) -> dict[str, Any]:
     limit = (wire.get("t") or {}).get("limit") or {}
     if limit.get("tif") != "Ioc":
         return {"error": "This test server only takes IOC limit orders (market orders)."}
+    if market.reduce_only and not wire.get("r"):
+        return {"error": f"{market.coin} is delisted: only reduce-only orders are accepted."}
     size, price = parse(wire.get("s")), parse(wire.get("p"))
     if size is None or not valid_size(size, market.sz_decimals):
         return {"error": "Order has invalid size."}

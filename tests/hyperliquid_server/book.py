@@ -29,6 +29,7 @@ class Market:
     sz_decimals: int
     max_leverage: int
     mid: Decimal
+    reduce_only: bool = False  # delisted, winding down: exits only
 
 
 @dataclass

@@ -47,17 +47,18 @@ def _user(body: dict[str, Any]) -> str:
 
 def _meta(state: State, body: dict[str, Any]) -> dict[str, Any]:
     universe = []
-    for spec in state.specs:
-        entry: dict[str, Any] = {"name": spec.symbol, "szDecimals": spec.size_decimals}
-        entry["maxLeverage"] = spec.max_leverage
-        if spec.symbol in state.delisted:
+    for perp in state.perps:
+        entry: dict[str, Any] = {"name": perp.coin, "szDecimals": perp.sz_decimals}
+        entry["maxLeverage"] = perp.max_leverage
+        if state.is_delisted(perp):
             entry["isDelisted"] = True
         universe.append(entry)
     return {"universe": universe, "marginTables": []}
 
 
 def _all_mids(state: State, body: dict[str, Any]) -> dict[str, str]:
-    return {coin: fmt(mid) for coin, mid in state.mids().items() if coin not in state.delisted}
+    """Every priced perp: a winding-down delisted one still has a mid, a gone one has none."""
+    return {coin: fmt(mid) for coin, mid in state.mids().items()}
 
 
 def _clearinghouse_state(state: State, body: dict[str, Any]) -> dict[str, Any]:
@@ -90,8 +91,8 @@ def _clearinghouse_state(state: State, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _position(state: State, account: Any, coin: str, pos: Any, mids: dict, mmr: dict) -> dict[str, Any]:
-    spec = state.spec(coin)
-    assert spec is not None
+    perp = state.perp(coin)
+    assert perp is not None
     is_cross, leverage = account.leverage[coin]
     margin = account.margin_of(coin, mids[coin])
     unrealized = account.unrealized(coin, mids[coin])
@@ -106,7 +107,7 @@ def _position(state: State, account: Any, coin: str, pos: Any, mids: dict, mmr: 
         "returnOnEquity": fmt((unrealized / margin).quantize(Decimal("1e-6"))) if margin else "0.0",
         "liquidationPx": None if liquidation is None else fmt(liquidation.quantize(Decimal("1e-6"))),
         "marginUsed": fmt_usd(margin),
-        "maxLeverage": spec.max_leverage,
+        "maxLeverage": perp.max_leverage,
         "cumFunding": {"allTime": "0.0", "sinceChange": "0.0", "sinceOpen": "0.0"},
     }
 
@@ -130,12 +131,12 @@ def _order_status(state: State, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _l2_book(state: State, body: dict[str, Any]) -> dict[str, Any] | None:
-    spec = state.spec(str(body.get("coin")))
-    if spec is None:
+    perp = state.perp(str(body.get("coin")))
+    if perp is None or perp.gone:
         return None
-    mid = state.mid(spec.symbol)
-    bids, asks = price_levels(mid, spec.size_decimals, BOOK_LEVELS, Decimal("0.0005"))
-    step = Decimal(1).scaleb(-spec.size_decimals)
+    mid = state.mid(perp.coin)
+    bids, asks = price_levels(mid, perp.sz_decimals, BOOK_LEVELS, Decimal("0.0005"))
+    step = Decimal(1).scaleb(-perp.sz_decimals)
 
     def level(px: Decimal, i: int) -> dict[str, Any]:
         size = max(step, (Decimal(2500 * i) / px).quantize(step, rounding=ROUND_DOWN))
@@ -145,7 +146,7 @@ def _l2_book(state: State, body: dict[str, Any]) -> dict[str, Any] | None:
         [level(px, i + 1) for i, px in enumerate(bids)],
         [level(px, i + 1) for i, px in enumerate(asks)],
     ]
-    return {"coin": spec.symbol, "time": state.now_ms(), "levels": levels}
+    return {"coin": perp.coin, "time": state.now_ms(), "levels": levels}
 
 
 def _candle_snapshot(state: State, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,8 +158,8 @@ def _candle_snapshot(state: State, body: dict[str, Any]) -> list[dict[str, Any]]
     minutes = CANDLE_MINUTES.get(interval) if isinstance(interval, str) else None
     if minutes is None or not isinstance(start, int):
         raise BadRequest(f"bad candle request {req!r}")
-    spec = state.spec(str(coin))
-    if spec is None:
+    perp = state.perp(str(coin))
+    if perp is None:
         return []
     step = minutes * 60_000
     end = min(req.get("endTime") or state.now_ms(), state.now_ms())
@@ -167,18 +168,19 @@ def _candle_snapshot(state: State, body: dict[str, Any]) -> list[dict[str, Any]]
         return []
     first = max(first, last - (MAX_CANDLES - 1) * step)
     begin = datetime.fromtimestamp(first / 1000, UTC)
-    candles = state.feed.candles(spec.symbol, begin, (last - first) // step + 1, timedelta(minutes=minutes))
+    candles = state.feed.candles(perp.symbol, begin, (last - first) // step + 1, timedelta(minutes=minutes))
+    units = perp.units  # a kPEPE candle is 1,000 PEPE's: prices x1000, volume in contracts
     return [
         {
             "t": (t := int(c.start.timestamp() * 1000)),
             "T": t + step - 1,
-            "s": spec.symbol,
+            "s": perp.coin,
             "i": interval,
-            "o": fmt(c.open),
-            "c": fmt(c.close),
-            "h": fmt(c.high),
-            "l": fmt(c.low),
-            "v": fmt(c.volume),
+            "o": fmt(c.open * units),
+            "c": fmt(c.close * units),
+            "h": fmt(c.high * units),
+            "l": fmt(c.low * units),
+            "v": fmt(c.volume / units),
             "n": 7 * minutes,
         }
         for c in candles

@@ -103,7 +103,7 @@ class HyperliquidServer:
     def set_mid(self, coin: str, price: Decimal | int | str | None) -> None:
         """Pin a market's mid (fills happen at the mid); None goes back to the simulated feed."""
         with self.state.lock:
-            if self.state.spec(coin) is None:
+            if self.state.perp(coin) is None:
                 raise KeyError(coin)
             if price is None:
                 self.state.mid_overrides.pop(coin, None)
@@ -111,10 +111,15 @@ class HyperliquidServer:
                 self.state.mid_overrides[coin] = Decimal(price)
 
     def delist(self, coin: str) -> None:
+        """Flag a perp delisted in `meta`; it stays priced and takes reduce-only orders (exits) only."""
         with self.state.lock:
-            if self.state.spec(coin) is None:
+            if self.state.perp(coin) is None:
                 raise KeyError(coin)
             self.state.delisted.add(coin)
+
+    def relist(self, coin: str) -> None:
+        with self.state.lock:
+            self.state.delisted.discard(coin)
 
     def orders(self, user: str) -> list[dict[str, Any]]:
         """Every order the user's account received, oldest first, each with its `status`."""

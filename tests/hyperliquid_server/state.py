@@ -1,4 +1,9 @@
-"""Everything the test server knows, behind one lock: markets and mids, accounts, agents, used nonces."""
+"""Everything the test server knows, behind one lock: markets and mids, accounts, agents, used nonces.
+
+A perp delisted by `delist()` behaves as Hyperliquid's reduce-only wind-down: flagged in `meta`, still
+priced, refusing new exposure but taking reduce-only orders, so open positions can exit. Perps delisted
+in the universe table are gone: flagged, unpriced, refusing every order.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,23 +21,64 @@ from eth_utils import to_checksum_address
 from backend.prices.markets import MARKETS, MarketSpec
 from backend.prices.simulated import SimulatedPriceFeed
 from tests.hyperliquid_server.book import Account, Market
+from tests.hyperliquid_server.universe import UNIVERSE
 
 DAY_MS = 86_400_000
 MAX_NAMED_AGENTS = 3  # plus one unnamed agent per user
+
+
+@dataclass(frozen=True)
+class Perp:
+    """One perp of `meta`: its name there, its rules, and the simulated market its price follows."""
+
+    coin: str  # kPEPE
+    sz_decimals: int
+    max_leverage: int
+    symbol: str  # the simulated market: PEPE
+    units: int = 1  # tokens per contract: the mid is the simulated price times this
+    gone: bool = False  # delisted in the universe table: no mid, no orders
+
+
+def build_universe(markets: Mapping[str, MarketSpec]) -> tuple[list[Perp], dict[str, MarketSpec]]:
+    """The perps in asset order and the simulated markets behind them: the app's markets keep their own
+    path, size decimals and leverage; the others get a path from the table's price level."""
+    perps: list[Perp] = []
+    specs = dict(markets)
+    for row in UNIVERSE:
+        spec = markets.get(row.symbol)
+        if spec is not None and row.units == 1:
+            perps.append(Perp(row.coin, spec.size_decimals, spec.max_leverage, row.symbol, gone=row.delisted))
+            continue
+        perps.append(Perp(row.coin, row.sz_decimals, row.max_leverage, row.symbol, row.units, row.delisted))
+        if spec is None:
+            price = row.level / row.units
+            tick = Decimal(1).scaleb(price.adjusted() - 5)  # six significant figures
+            specs[row.symbol] = MarketSpec(
+                row.symbol, row.symbol, price, row.volatility, tick, row.sz_decimals, row.max_leverage
+            )
+    listed = {p.symbol for p in perps}
+    for spec in markets.values():  # an app market the table lacks is listed under its own name
+        if spec.symbol not in listed:
+            perps.append(Perp(spec.symbol, spec.size_decimals, spec.max_leverage, spec.symbol))
+    return perps, specs
 
 
 class State:
     def __init__(
         self, *, is_mainnet: bool = False, seed: int = 7, markets: Mapping[str, MarketSpec] | None = None
     ) -> None:
+        """`markets` given: exactly those perps, each under its own name; else Hyperliquid's universe."""
         self.lock = threading.RLock()
         self.is_mainnet = is_mainnet
-        specs = dict(markets or MARKETS)
-        self.specs: list[MarketSpec] = list(specs.values())  # asset index = position in this list
-        self.assets = {spec.symbol: i for i, spec in enumerate(self.specs)}
+        if markets is None:
+            self.perps, specs = build_universe(MARKETS)
+        else:
+            specs = dict(markets)
+            self.perps = [Perp(s.symbol, s.size_decimals, s.max_leverage, s.symbol) for s in specs.values()]
+        self.assets = {perp.coin: i for i, perp in enumerate(self.perps)}  # asset index = list position
         self.feed = SimulatedPriceFeed(seed=seed, markets=specs)
         self.mid_overrides: dict[str, Decimal] = {}
-        self.delisted: set[str] = set()
+        self.delisted: set[str] = set()  # by delist(): reduce-only, still priced
         self.accounts: dict[str, Account] = {}  # lower-case user address
         self.agents: dict[str, tuple[str, str]] = {}  # lower-case agent -> (user, name; "" when unnamed)
         self.nonces: dict[str, set[int]] = {}  # per lower-case signer
@@ -52,30 +99,42 @@ class State:
     def next_tid(self) -> int:
         return next(self._tids)
 
-    def spec(self, coin: str) -> MarketSpec | None:
+    def perp(self, coin: str) -> Perp | None:
         index = self.assets.get(coin)
-        return None if index is None else self.specs[index]
+        return None if index is None else self.perps[index]
+
+    def is_delisted(self, perp: Perp) -> bool:
+        return perp.gone or perp.coin in self.delisted
 
     def mid(self, coin: str) -> Decimal:
         override = self.mid_overrides.get(coin)
         if override is not None:
             return override
-        return self.feed.price_at(coin, datetime.fromtimestamp(self.clock(), UTC))
+        perp = self.perps[self.assets[coin]]
+        return self.feed.price_at(perp.symbol, datetime.fromtimestamp(self.clock(), UTC)) * perp.units
 
     def mids(self) -> dict[str, Decimal]:
-        return {spec.symbol: self.mid(spec.symbol) for spec in self.specs}
+        """Every priced perp's mid per contract (the gone ones have none)."""
+        return {perp.coin: self.mid(perp.coin) for perp in self.perps if not perp.gone}
 
     def market(self, asset: object) -> Market | None:
-        """The market of an asset index, None for an unknown or delisted one."""
-        if not isinstance(asset, int) or isinstance(asset, bool) or not 0 <= asset < len(self.specs):
+        """The market of an asset index, None for an unknown or gone one."""
+        if not isinstance(asset, int) or isinstance(asset, bool) or not 0 <= asset < len(self.perps):
             return None
-        spec = self.specs[asset]
-        if spec.symbol in self.delisted:
+        perp = self.perps[asset]
+        if perp.gone:
             return None
-        return Market(spec.symbol, asset, spec.size_decimals, spec.max_leverage, self.mid(spec.symbol))
+        return Market(
+            perp.coin,
+            asset,
+            perp.sz_decimals,
+            perp.max_leverage,
+            self.mid(perp.coin),
+            reduce_only=perp.coin in self.delisted,
+        )
 
     def maintenance_rates(self) -> dict[str, Decimal]:
-        return {spec.symbol: Decimal(1) / (2 * spec.max_leverage) for spec in self.specs}
+        return {perp.coin: Decimal(1) / (2 * perp.max_leverage) for perp in self.perps}
 
     # -- users, agents, nonces ------------------------------------------------------------------------
 

@@ -25,9 +25,10 @@ from tests.wallets import TEST_SECRET_KEY
 
 REDIS_URL = os.environ.get("MAXXIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
-# Consumers in tests run only what the test sends: no sample feed, no X polling, no LLM.
+# Consumers in tests run only what the test sends: no sample feed, no X polling, no LLM, no venue refresh.
 QUIET_PIPELINE = {
     "SAMPLE_FEED_ENABLED": "false",
+    "VENUE_REFRESH_ON_START": "false",
     "X_API_BEARER_TOKEN": "",
     "OPENAI_API_KEY": "",
 }

@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from backend.config import PROJECT_ROOT
 from backend.db import make_engine
-from backend.models import Agent, AuditLog, User
+from backend.models import Agent, AuditLog, User, VenueStatus
 
 
 def _maxxit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -153,4 +153,23 @@ def test_create_admin_promotes_a_wallet_once_and_refuses_bad_addresses(tmp_path:
     with Session(engine) as session:
         assert session.exec(select(User.address, User.role)).all() == [(address.lower(), "admin")]
         assert session.exec(select(func.count()).select_from(AuditLog)).one() == 2  # created + role change
+    engine.dispose()
+
+
+def test_refresh_venues_fills_the_registry_and_says_so(tmp_path: Path, hl_server):
+    url = f"sqlite:///{tmp_path / 'venues.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "160", "HYPERLIQUID_API": hl_server.url}
+    done = _maxxit("refresh-venues", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "PAPER:" in done.stdout and "added" in done.stdout
+    assert "HYPERLIQUID:" in done.stdout and "0 delisted" in done.stdout
+
+    offline = {**env, "HYPERLIQUID_API": "http://127.0.0.1:9", "HYPERLIQUID_TIMEOUT_SECONDS": "1"}
+    again = _maxxit("refresh-venues", env=offline)
+    assert again.returncode == 1
+    assert "HYPERLIQUID: unreachable" in again.stdout and "its markets are kept" in again.stdout
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = session.exec(select(VenueStatus).where(VenueStatus.market == "PEPE")).all()
+        assert [(r.venue, r.venue_market, r.is_active) for r in rows] == [("HYPERLIQUID", "kPEPE", True)]
     engine.dispose()

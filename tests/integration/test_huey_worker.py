@@ -9,12 +9,14 @@ import pytest
 from sqlmodel import Session, func, select
 
 from backend.agents.reference import ensure_reference_book
+from backend.audit import Action
 from backend.db import make_engine
-from backend.models import Agent, PnlSnapshot
+from backend.models import Agent, AuditLog, PnlSnapshot, VenueStatus
 from backend.models.common import utcnow
 from tasks.app import build_huey
 from tasks.metrics import refresh_agent_metrics_task, write_daily_metrics_task
 from tests.factories import Factory
+from tests.integration.conftest import start_consumer, stop_consumer, wait_for
 
 
 @pytest.mark.parametrize("consumer_env", ["redis+postgres", "sqlite"], indirect=True)
@@ -66,3 +68,24 @@ def test_consumer_writes_daily_snapshots_once_per_day(consumer_env, consumer):
         assert session.exec(select(func.count()).select_from(PnlSnapshot)).one() == 4
     engine.dispose()
     assert consumer.poll() is None, "the consumer died"
+
+
+@pytest.mark.parametrize("consumer_env", ["sqlite"], indirect=True)
+def test_a_starting_consumer_fills_the_registry_from_the_venues_once(consumer_env, tmp_path, hl_server):
+    """Four worker threads start; one refresh is queued; paper and the local Hyperliquid are written."""
+    settings, env = consumer_env
+    env = {**env, "VENUE_REFRESH_ON_START": "true", "HYPERLIQUID_API": hl_server.url}
+    process = start_consumer(env, tmp_path / "consumer.log")
+    engine = make_engine(settings.database_url)
+    try:
+        count = select(func.count()).select_from(VenueStatus)
+        wait_for(engine, lambda s: s.exec(count).one() > 150, "the registry filled from both venues")
+        with Session(engine) as session:
+            pepe = session.exec(select(VenueStatus).where(VenueStatus.market == "PEPE")).one()
+            assert (pepe.venue, pepe.venue_market, pepe.units) == ("HYPERLIQUID", "kPEPE", 1000)
+            assert "BTC" in set(session.exec(select(VenueStatus.market).where(VenueStatus.venue == "PAPER")))
+            refreshes = select(AuditLog).where(AuditLog.action == Action.VENUES_REFRESHED)
+            assert len(session.exec(refreshes).all()) == 1  # one refresh, not one per worker thread
+    finally:
+        stop_consumer(process)
+        engine.dispose()

@@ -115,3 +115,36 @@ def test_server_trouble_is_temporary(hl_server: HyperliquidServer, feed: Hyperli
     hl_server.stop()
     with pytest.raises(TemporaryVenueError):
         feed.candles("BTC", _hour(5), 2, timedelta(hours=1))
+
+
+def test_k_prefixed_perps_are_priced_per_token(
+    hl_server: HyperliquidServer, feed: HyperliquidPriceFeed
+) -> None:
+    hl_server.set_mid("kPEPE", Decimal("0.0105"))
+    now = datetime.now(UTC)
+    assert feed.mids(now)["PEPE"] == Decimal("0.0000105") and "kPEPE" not in feed.mids(now)
+    assert feed.mids(now, ["PEPE"]) == {"PEPE": Decimal("0.0000105")}
+    assert feed.price_at("PEPE", now) == Decimal("0.0000105")
+    start = _hour(3)
+    [candle] = feed.candles("PEPE", start, 1, timedelta(hours=1))
+    [simulated] = hl_server.state.feed.candles("PEPE", start, 1, timedelta(hours=1))
+    assert candle.close == simulated.close  # the server's kPEPE candle is 1,000 PEPE's; back per token
+    hl_server.delist("kPEPE")
+    fresh = HyperliquidPriceFeed(hl_server.url, timeout=2)
+    assert "PEPE" not in fresh.mids(now)  # not listed for new entries
+    assert fresh.mids(now, ["PEPE"]) == {"PEPE": Decimal("0.0000105")}  # still priced while it winds down
+
+
+def test_an_unknown_market_reads_meta_again_at_most_every_few_minutes(
+    hl_server: HyperliquidServer, feed: HyperliquidPriceFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    feed.mids(now)
+    with pytest.raises(UnknownMarket):
+        feed.mids(now, ["NOPE"])
+    assert hl_server.info_requests("meta") == ["meta"]  # read lately: not again
+    monkeypatch.setattr("backend.prices.hyperliquid.META_MAX_AGE_S", 0)
+    with pytest.raises(UnknownMarket):
+        feed.mids(now, ["NOPE"])
+    assert hl_server.info_requests("meta") == ["meta", "meta"]  # a listing since? asked once more
+    assert feed.mids(now, ["ETH"])["ETH"] > 0  # and the thread's Info follows the new meta

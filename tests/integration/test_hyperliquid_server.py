@@ -26,8 +26,10 @@ from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
 from tests.hyperliquid_server import HyperliquidServer
 from tests.hyperliquid_server.pytest_plugin import approve_agent
+from tests.hyperliquid_server.state import build_universe
+from tests.hyperliquid_server.universe import UNIVERSE
 
-ETH = list(MARKETS).index("ETH")
+ETH = next(i for i, perp in enumerate(build_universe(MARKETS)[0]) if perp.coin == "ETH")
 IOC = {"limit": {"tif": "Ioc"}}
 
 
@@ -61,15 +63,21 @@ def trader(server: HyperliquidServer, agent: LocalAccount, user: LocalAccount) -
 # -- reads --------------------------------------------------------------------------------------------
 
 
-def test_meta_and_mids_follow_the_project_markets(hl_server: HyperliquidServer) -> None:
+def test_meta_lists_hyperliquids_universe_and_the_project_markets(hl_server: HyperliquidServer) -> None:
     info = Info(hl_server.url, skip_ws=True)
     universe = info.meta()["universe"]
-    assert [m["name"] for m in universe] == list(MARKETS)
-    assert universe[ETH] == {"name": "ETH", "szDecimals": 4, "maxLeverage": 25}
+    names = [m["name"] for m in universe]
+    assert len(names) >= 190 and names[:2] == ["BTC", "ETH"] and len(set(names)) == len(names)
+    assert {"kPEPE", "kBONK", "kSHIB", "kFLOKI"} <= set(names)
+    assert {m["name"] for m in universe if m.get("isDelisted")} == {r.coin for r in UNIVERSE if r.delisted}
+    symbols = {name[1:] if name.startswith("k") else name for name in names}
+    assert set(MARKETS) <= symbols  # every simulated market is listed, under its own or a k-prefixed name
+    eth = MARKETS["ETH"]
+    assert universe[ETH] == {"name": "ETH", "szDecimals": eth.size_decimals, "maxLeverage": eth.max_leverage}
     assert info.name_to_asset("ETH") == ETH
 
     mids = info.all_mids()
-    assert set(mids) == set(MARKETS)
+    assert set(mids) == {m["name"] for m in universe if not m.get("isDelisted")}
     assert all(Decimal(v) > 0 for v in mids.values())
     hl_server.set_mid("ETH", Decimal("3000"))
     assert info.all_mids()["ETH"] == "3000.0"
@@ -483,3 +491,45 @@ def test_server_stops_and_frees_its_port() -> None:
     with pytest.raises(Exception):  # noqa: B017 - connection refused, whatever requests calls it
         API(url, timeout=1).post("/info", {"type": "allMids"})
     assert time.monotonic() - started < 1
+
+
+def test_k_prefixed_perps_are_priced_per_thousand_tokens(hl_server: HyperliquidServer) -> None:
+    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    hl_server.state.clock = now.timestamp
+    info = Info(hl_server.url, skip_ws=True)
+    pepe = hl_server.state.feed.price_at("PEPE", now)  # the simulated per-token price the app speaks in
+    assert Decimal(info.all_mids()["kPEPE"]) == pepe * 1000
+    assert 0 < pepe < Decimal("0.001")
+    [kpepe] = [m for m in info.meta()["universe"] if m["name"] == "kPEPE"]
+    assert kpepe == {"name": "kPEPE", "szDecimals": 0, "maxLeverage": 10}
+    start = now.replace(minute=0) - timedelta(hours=1)
+    ms = int(start.timestamp() * 1000)
+    [candle] = info.candles_snapshot("kPEPE", "1h", ms, ms)
+    [simulated] = hl_server.state.feed.candles("PEPE", start, 1, timedelta(hours=1))
+    assert Decimal(candle["c"]) == simulated.close * 1000
+
+
+def test_a_delisted_perp_takes_reduce_only_orders(hl_server, hl_user, hl_agent) -> None:
+    hl_server.set_mid("ETH", Decimal("3000"))
+    exchange = trader(hl_server, hl_agent, hl_user)
+    opened = exchange.bulk_orders([_wire("ETH", True, 0.01, 3030)])
+    assert "filled" in opened["response"]["data"]["statuses"][0]
+    hl_server.delist("ETH")
+    assert Info(hl_server.url, skip_ws=True).all_mids()["ETH"] == "3000.0"  # winding down: still priced
+    refused = exchange.bulk_orders([_wire("ETH", True, 0.01, 3030)])
+    assert refused["response"]["data"]["statuses"][0] == {
+        "error": "ETH is delisted: only reduce-only orders are accepted."
+    }
+    closed = exchange.bulk_orders([_wire("ETH", False, 0.01, 2970, reduce_only=True)])
+    assert "filled" in closed["response"]["data"]["statuses"][0]
+
+
+def _wire(coin: str, is_buy: bool, sz: float, px: float, *, reduce_only: bool = False) -> dict:
+    return {
+        "coin": coin,
+        "is_buy": is_buy,
+        "sz": sz,
+        "limit_px": px,
+        "order_type": IOC,
+        "reduce_only": reduce_only,
+    }

@@ -333,3 +333,37 @@ def test_the_agent_key_never_reaches_the_logs(
         venue.close(account, order("ETH", Side.LONG, "0.01"))
     key = bytes(hl_agent.key).hex()
     assert caplog.text and key not in caplog.text and key not in repr(account)
+
+
+def test_k_prefixed_perps_speak_per_token(
+    hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount, hl_user: LocalAccount
+) -> None:
+    hl_server.set_mid("kPEPE", Decimal("0.010512"))
+    pepe = venue.markets()["PEPE"]
+    assert "kPEPE" not in venue.markets()
+    assert (pepe.size_decimals, pepe.min_size, pepe.tick_size) == (-3, Decimal(1000), Decimal("1E-9"))
+    assert venue.mids()["PEPE"] == Decimal("0.000010512")
+    [listing] = [item for item in venue.listings() if item.symbol == "PEPE"]
+    assert (listing.venue_market, listing.units, listing.name) == ("kPEPE", 1000, "Pepe")
+
+    fill = venue.open(account, order("PEPE", Side.LONG, "1234567.8", leverage=3))
+    assert (fill.market, fill.size, fill.price) == ("PEPE", Decimal(1234000), Decimal("0.000010512"))
+    sent = hl_server.orders(hl_user.address)[-1]
+    assert (sent["coin"], sent["origSz"], sent["limitPx"]) == ("kPEPE", "1234.0", "0.010617")
+    [position] = venue.positions(account)
+    assert (position.market, position.size, position.entry_price) == (
+        "PEPE",
+        Decimal(1234000),
+        Decimal("0.000010512"),
+    )
+    assert venue.order_status(account, fill.client_order_id) == fill
+
+    hl_server.delist("kPEPE")
+    venue.listings()  # a refresh reads meta again: the adapter trades with what it says
+    assert "PEPE" not in venue.markets()
+    with pytest.raises(MarketNotListed, match="delisted"):
+        venue.open(account, order("PEPE", Side.LONG, "2000000"))
+    closed = venue.close(account, order("PEPE", Side.LONG, "1234000"))
+    assert (closed.market, closed.size) == ("PEPE", Decimal(1234000))
+    assert venue.positions(account) == []
+    assert venue.closing_fill(account, "PEPE", Side.LONG) == closed

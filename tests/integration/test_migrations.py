@@ -122,3 +122,32 @@ def test_stored_apr_percent_becomes_a_fraction_and_back(request, backend, tmp_pa
         row = conn.execute(sa.text("SELECT apr_30d, apr_90d FROM agents")).one()
     assert [Decimal(str(v)) for v in row] == [Decimal("24.5"), Decimal("-12.25")]
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_markets_from_before_listings_are_their_own_venue_market_and_active(request, backend, tmp_path):
+    url = _database_url(request, backend, tmp_path)
+    command.upgrade(alembic_config(url), "0011")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO venue_status (venue, market, min_size, min_notional_usd, tick_size, "
+                "size_decimals, max_leverage, slippage_guard_bps, is_active, updated_at) "
+                "VALUES ('PAPER', 'ETH', 0.0001, 10, 0.1, 4, 25, 50, true, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO token_registry (symbol, name, venue, created_at) "
+                "VALUES ('ETH', 'Ethereum', 'PAPER', CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT market, venue_market, units FROM venue_status")).all() == [
+            ("ETH", "ETH", 1)
+        ]
+        assert conn.execute(sa.text("SELECT is_active FROM token_registry")).scalar() in (True, 1)
+    command.downgrade(alembic_config(url), "0011")
+    engine.dispose()
