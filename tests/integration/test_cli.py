@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 from backend.config import PROJECT_ROOT
 from backend.db import make_engine
 from backend.models import Agent, AuditLog, User, VenueStatus
+from backend.models.enums import ExecutionVenue
 
 
 def _maxxit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -170,6 +171,10 @@ def test_refresh_venues_fills_the_registry_and_says_so(tmp_path: Path, hl_server
     assert "HYPERLIQUID: unreachable" in again.stdout and "its markets are kept" in again.stdout
     engine = make_engine(url)
     with Session(engine) as session:
-        rows = session.exec(select(VenueStatus).where(VenueStatus.market == "PEPE")).all()
+        rows = session.exec(
+            select(VenueStatus).where(
+                VenueStatus.market == "PEPE", VenueStatus.venue == ExecutionVenue.HYPERLIQUID
+            )
+        ).all()
         assert [(r.venue, r.venue_market, r.is_active) for r in rows] == [("HYPERLIQUID", "kPEPE", True)]
     engine.dispose()

@@ -13,6 +13,7 @@ from backend.audit import Action
 from backend.db import make_engine
 from backend.models import Agent, AuditLog, PnlSnapshot, VenueStatus
 from backend.models.common import utcnow
+from backend.models.enums import ExecutionVenue
 from tasks.app import build_huey
 from tasks.metrics import refresh_agent_metrics_task, write_daily_metrics_task
 from tests.factories import Factory
@@ -81,7 +82,11 @@ def test_a_starting_consumer_fills_the_registry_from_the_venues_once(consumer_en
         count = select(func.count()).select_from(VenueStatus)
         wait_for(engine, lambda s: s.exec(count).one() > 150, "the registry filled from both venues")
         with Session(engine) as session:
-            pepe = session.exec(select(VenueStatus).where(VenueStatus.market == "PEPE")).one()
+            pepe = session.exec(
+                select(VenueStatus).where(
+                    VenueStatus.market == "PEPE", VenueStatus.venue == ExecutionVenue.HYPERLIQUID
+                )
+            ).one()
             assert (pepe.venue, pepe.venue_market, pepe.units) == ("HYPERLIQUID", "kPEPE", 1000)
             assert "BTC" in set(session.exec(select(VenueStatus.market).where(VenueStatus.venue == "PAPER")))
             refreshes = select(AuditLog).where(AuditLog.action == Action.VENUES_REFRESHED)

@@ -220,9 +220,10 @@ def test_a_book_of_several_trades_sizes_skips_and_books_the_same(engine, session
     assert reasons == [CloseReason.TRAILING_STOP, CloseReason.TRAILING_STOP, CloseReason.TIME_LIMIT, None]
     assert [as_row(r) for r in rows] == [as_trade(t) for t in result.trades]
     skipped = session.exec(
-        select(SignalExecution.signal_id, SignalExecution.reason).where(
-            SignalExecution.deployment_id == deployment.id, SignalExecution.position_id.is_(None)
-        )
+        select(SignalExecution.signal_id, SignalExecution.reason)
+        .where(SignalExecution.deployment_id == deployment.id, SignalExecution.position_id.is_(None))
+        # PostgreSQL returns rows in any order it likes; the replay lists its skips in signal order.
+        .order_by(SignalExecution.signal_id)
     ).all()
     assert [(sid, str(category_of(reason))) for sid, reason in skipped] == [
         (s.signal_id, s.category) for s in result.skips
