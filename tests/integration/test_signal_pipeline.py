@@ -221,6 +221,6 @@ def test_the_stored_registry_reads_aliases_and_exits(session, factory, text, exp
     classify_post(session, post.id, RuleClassifier())
     session.refresh(post)
 
-    assert post.classifier == "rules-v3"
+    assert post.classifier == "rules-v4"
     got = (post.token, Side(post.side)) if post.is_signal else None
     assert got == expected, post.reasoning

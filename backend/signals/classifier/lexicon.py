@@ -116,6 +116,15 @@ FLIP_NEGATORS: tuple[tuple[str, ...], ...] = (("no", "longer"),)
 # ... but "no longer long" / "no longer shorting" is an exit: a position left is not a position taken.
 POSITION_WORDS: frozenset[str] = POSITION_NOUNS | {"longing", "shorting", "still long", "still short"}
 
+# A position word whose subject is other traders is their positioning, not the author's call: "everyone is
+# already short", "too many people long here", "retail is all long". Up to CROWD_WINDOW words may stand
+# between the crowd and the position word ("is already", "are getting").
+CROWD_WORDS: frozenset[str] = frozenset(
+    {"everyone", "everybody", "people", "crowd", "retail", "ct", "they", "theyre", "others", "normies",
+     "tourists", "bears", "bulls", "nobody", "noone", "whales"}
+)  # fmt: skip
+CROWD_WINDOW = 3
+
 # Hedged talk is not a call: a cue in a sentence with one of these counts for a quarter.
 HEDGES: frozenset[str] = frozenset(
     {"might", "maybe", "perhaps", "idk", "if", "until", "unless", "could", "would", "considering",

@@ -23,6 +23,8 @@ from backend.signals.classifier.lexicon import (
     CASHTAG_ONLY,
     COLLECTIVE_WORDS,
     COMPARISON_WORDS,
+    CROWD_WINDOW,
+    CROWD_WORDS,
     DETERMINERS,
     ENTRY_WORDS,
     FLIP_NEGATORS,
@@ -44,7 +46,7 @@ from backend.signals.classifier.lexicon import (
 )
 from backend.signals.types import Classification, KnownTokens
 
-RULES_NAME = "rules-v3"
+RULES_NAME = "rules-v4"
 
 
 # --- decision thresholds ----------------------------------------------------------------------------------
@@ -357,6 +359,12 @@ def _deferred(
     )
 
 
+def _crowd_before(words: list[_Word], i: int) -> bool:
+    """Whether other traders are the subject of the position word at i ("everyone is already short")."""
+    window = words[max(i - CROWD_WINDOW - 1, 0) : i]
+    return any(w.norm in CROWD_WORDS and w.clause == words[i].clause for w in window)
+
+
 def _opened(words: list[_Word], i: int) -> bool:
     """Whether the position noun at i is being opened ("trimmed and opened a small short")."""
     before = words[max(0, i - OPENER_WINDOW) : i]
@@ -376,6 +384,8 @@ def _weigh(
     word = words[i]
     if phrase in POSITION_NOUNS and word.clause in exit_clauses and not _opened(words, i):
         return _Cue(phrase, side, 0.0, i, word.clause, "exit")
+    if phrase in POSITION_WORDS and _crowd_before(words, i):
+        return _Cue(phrase, side, 0.0, i, word.clause, "others' positioning")
     negation = _negation(words, i, hidden)
     if negation == "negated":
         return _Cue(phrase, side, 0.0, i, word.clause, "negated")

@@ -24,7 +24,6 @@ from tests.unit.signals.labelled_posts import (
 KNOWN_MISSES: dict[str, str] = {
     "$HYPE buybacks are insane, this goes to 100": "price target without the current price",
     "$BTC is going to 200k and there's nothing you can do about it": "price target without the current price",
-    "gm to everyone except $SOL shorts": "meme: 'shorts' names traders, not a position",
     "Someone explain why $LINK keeps going up without me": "FOMO commentary reads as a trend cue",
     "$DOGE pumping because Elon tweeted a dog again": "news about a move reads as a call",
     "hype only goes up": "'hype' in lower case is the word; only HYPE or $HYPE names the token",
@@ -259,8 +258,8 @@ def test_long_and_odd_input_is_bounded() -> None:
 
 def test_satisfies_the_classifier_protocol() -> None:
     classifier: Classifier = rules
-    assert classifier.name == "rules-v3"
-    assert classifier.classify("Long $BTC", KNOWN_TOKENS).classifier == "rules-v3"
+    assert classifier.name == "rules-v4"
+    assert classifier.classify("Long $BTC", KNOWN_TOKENS).classifier == "rules-v4"
 
 
 def test_accuracy_bench_reports_figures_and_misses() -> None:
@@ -268,7 +267,7 @@ def test_accuracy_bench_reports_figures_and_misses() -> None:
 
     text = report(rules)
 
-    assert text.startswith("classifier: rules-v3")
+    assert text.startswith("classifier: rules-v4")
     assert "\nall " in text and "\nnegation " in text and "batches 2+3" in text
     assert "\nexit_report " in text and "\nalias " in text and "batch 4 " in text
     assert "\nunseen by these rules (6) " in text
@@ -469,3 +468,18 @@ def test_trading_talk_is_not_mistaken_for_an_injection(text: str) -> None:
     from backend.signals.classifier.injection import addresses_classifier
 
     assert addresses_classifier(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not shorting BTC here. too many people already short", None),
+        ("people are still short $SOL from 120", None),
+        ("retail is all short $ETH, I'm longing", ("ETH", "long")),
+    ],
+)
+def test_other_traders_positioning_is_not_the_authors_call(
+    text: str, expected: tuple[str, str] | None
+) -> None:
+    result = rules.classify(text, KNOWN_TOKENS)
+    assert ((result.token, result.side.value) if result.is_signal else None) == expected
