@@ -20,7 +20,14 @@ from backend.signals.classifier import (
     RuleClassifier,
     build_classifier,
 )
-from backend.signals.classifier.llm import EXAMPLES, FRAME, LLM_VERSION, RESPONSE_SCHEMA, SYSTEM_PROMPT
+from backend.signals.classifier.llm import (
+    EXAMPLES,
+    FRAME,
+    LLM_VERSION,
+    MAX_ANSWER_TOKENS,
+    RESPONSE_SCHEMA,
+    SYSTEM_PROMPT,
+)
 from backend.signals.classifier.rules import RULES_NAME
 from backend.signals.types import Classifier
 from tests.openai_server import OpenAIServer, Reply, answer, completion
@@ -98,6 +105,7 @@ def test_request_carries_model_schema_key_and_the_named_tokens(
     assert request.path == "/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
     assert request.body["model"] == MODEL
+    assert request.body["max_tokens"] == MAX_ANSWER_TOKENS  # the answer is bounded; a cut-off one falls back
     response_format = request.body["response_format"]
     assert response_format["type"] == "json_schema"
     assert response_format["json_schema"]["strict"] is True

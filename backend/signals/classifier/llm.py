@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 LLM_VERSION = "llm-v2"
 MAX_NAME = 64
 MAX_REASONING = 1000
+# The answer is one small JSON object (~150 tokens with 600 characters of reasoning): a model that runs on
+# past this is cut off, reported as "truncated (length)", and the rules classify instead.
+MAX_ANSWER_TOKENS = 400
 MAX_MODEL_REASONING = 600  # what the model may say; the rest of the column is for our own notes
 _CONFIDENCE_STEP = Decimal("0.0001")
 
@@ -216,6 +219,7 @@ class OpenAIClassifier:
                 model=self.model,
                 messages=messages_for(text, named),
                 response_format=RESPONSE_FORMAT,
+                max_tokens=MAX_ANSWER_TOKENS,
             )
         except openai.APITimeoutError as e:
             raise ClassifierUnavailable("timeout") from e
