@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     )
     x_api_base_url: str = "https://api.x.com"
     x_api_poll_minutes: int = Field(default=1, ge=1, le=60)
+    pipeline_events: str = Field(
+        default="tasks.signals:pipeline_events",
+        pattern=r"^$|^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:attribute of how stored posts reach the workers; empty: the sweep picks them up.",
+    )
     sample_feed_enabled: bool = Field(
         default=True, description="Replay the bundled sample CT feed (the demo's steady trickle)."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.api import create_api
+from backend.runtime import configured_events
 from maxxit_ui.components.wallet import WALLET_SCRIPT
 from maxxit_ui.pages import (
     admin_audit,
@@ -40,13 +41,13 @@ from maxxit_ui.state.deployments import DeploymentsState
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
 from maxxit_ui.state.my_agents import MyAgentsState
-from maxxit_ui.state.posts import PostsState, QueueEvents
+from maxxit_ui.state.posts import PostsState
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
 # Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
 # SessionCookieShield keeps the HttpOnly session cookie out of Reflex state (see maxxit_ui/session_cookie.py).
 app = rx.App(
-    api_transformer=[create_api(events=QueueEvents()), SessionCookieShield],
+    api_transformer=[create_api(events=configured_events), SessionCookieShield],
     head_components=[rx.script(src=WALLET_SCRIPT)],
 )
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.auth.identity import CurrentUser
 from backend.models.common import utcnow
+from backend.runtime import configured_events
 from backend.signals.accounts import CtAccountAdmin, list_accounts_admin
 from backend.signals.errors import CtAccountNotFound, InputRejected
 from backend.signals.ingest import store_manual_post
@@ -103,17 +104,8 @@ def account_filter(value: str | None) -> str:
 
 
 def queue_classification(post_ids: Sequence[int]) -> None:
-    """Hand stored posts to the workers. Imported here, not at module load: the UI starts without tasks."""
-    from tasks.signals import pipeline_events
-
-    pipeline_events.posts_stored(post_ids)
-
-
-class QueueEvents:
-    """`PipelineEvents` for the REST API mounted in the app: the same queue the paste form uses."""
-
-    def posts_stored(self, post_ids: Sequence[int]) -> None:
-        queue_classification(post_ids)
+    """Hand stored posts to the workers, through the sink the runtime resolves from the settings."""
+    configured_events.posts_stored(post_ids)
 
 
 class PostsState(rx.State):
