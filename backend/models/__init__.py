@@ -13,6 +13,7 @@ SQLModel.metadata.naming_convention = {
 
 from backend.models.agents import WEIGHT_NAMES, Agent, AgentAccount, AgentVersion, CtAccount  # noqa: E402
 from backend.models.auth import AuthNonce, AuthSession, User  # noqa: E402
+from backend.models.backtests import BacktestRun  # noqa: E402
 from backend.models.billing import BillingEvent  # noqa: E402
 from backend.models.ops import (  # noqa: E402
     AuditLog,
@@ -47,6 +48,7 @@ __all__ = [
     "AuditLog",
     "AuthNonce",
     "AuthSession",
+    "BacktestRun",
     "BillingEvent",
     "CtAccount",
     "CtPost",
