@@ -310,7 +310,12 @@ def run_sweep(session: Session, run_id: int, runner_for: Callable[[BacktestRun],
     run = _sweep_row(session, run_id)
     if run.status in ("done", "failed"):
         return run
-    session.execute(sa.update(BacktestRun).where(col(BacktestRun.id) == run_id).values(status="running"))
+    # Only from queued: a worker that finished meanwhile keeps its "done".
+    session.execute(
+        sa.update(BacktestRun)
+        .where(col(BacktestRun.id) == run_id, col(BacktestRun.status) == "queued")
+        .values(status="running")
+    )
     session.commit()
     try:
         _fill(session, run, runner_for(run))
@@ -322,7 +327,7 @@ def run_sweep(session: Session, run_id: int, runner_for: Callable[[BacktestRun],
         reason = f"the sweep failed: {type(e).__name__}: {e}"[:500]
         session.execute(
             sa.update(BacktestRun)
-            .where(col(BacktestRun.id) == run_id)
+            .where(col(BacktestRun.id) == run_id, col(BacktestRun.status).in_(("queued", "running")))
             .values(status="failed", error=reason, finished_at=utcnow())
         )
         session.commit()
