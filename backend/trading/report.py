@@ -106,7 +106,7 @@ class Report:
 class _Drawdown:
     """The deepest fall below a running peak: its size in USD and as a fraction, and when it ran."""
 
-    abs: Decimal = ZERO
+    usd: Decimal = ZERO
     fraction: Decimal = ZERO
     start: datetime | None = None
     end: datetime | None = None
@@ -131,7 +131,7 @@ def report(result: ReplayResult, *, capital: Decimal, start: datetime, end: date
         sharpe=_q(calc.sharpe(daily)),
         sortino=_q(calc.sortino(daily)),
         calmar=_q(cagr / deepest.fraction) if cagr is not None and deepest.fraction > 0 else None,
-        max_drawdown_abs=cents(deepest.abs),
+        max_drawdown_abs=cents(deepest.usd),
         max_drawdown=_fraction(deepest.fraction),
         drawdown_start=deepest.start,
         drawdown_end=deepest.end,
