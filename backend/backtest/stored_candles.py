@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import threading
+import time as clock_time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 KEPT = 5000  # candles per interval Hyperliquid's candleSnapshot still answers
 TICK_VENUES = (ExecutionVenue.HYPERLIQUID, ExecutionVenue.PAPER)  # both record the live feed's mids
 UNIQUE = ["source", "market", "interval_seconds", "start"]
+PAUSE_SECONDS = 60.0  # after the venue failed, reads use what is stored this long instead of asking again
 
 Sessions = Callable[[], Session]
 
@@ -121,6 +123,9 @@ class StoredCandles:
         self._days: OrderedDict[tuple[int, str, date], list] = OrderedDict()
         self._checked: set[tuple[int, str, date]] = set()  # closed days compared with the venue
         self._today: dict[tuple[int, str], tuple[date, datetime]] = {}  # (day, checked before) of today
+        self._paused_until = (
+            0.0  # time.monotonic(): a venue that is down costs one timeout, not one per market
+        )
         self._lock = threading.Lock()
 
     # -- CandleSource ---------------------------------------------------------------------------------
@@ -261,7 +266,7 @@ class StoredCandles:
             if (seconds, market, at.date()) not in self._checked
             and not (at.date() == today and checked_before is not None and at < checked_before)
         ]
-        if not wanted:
+        if not wanted or clock_time.monotonic() < self._paused_until:
             return
         with self._sessions() as session:
             stored = self._stored(session, market, interval, wanted[0], wanted[-1] + interval)
@@ -275,7 +280,9 @@ class StoredCandles:
                     fetched = []  # not listed there (any more): nothing to store, ticks may still fill bars
                 except VenueError as error:
                     logger.warning("%s %s candles not fetched: %s", market, interval, error.reason)
-                    return  # nothing marked checked: the next read tries again
+                    if error.retryable:
+                        self._paused_until = clock_time.monotonic() + PAUSE_SECONDS
+                    return  # nothing marked checked: a later read tries again
                 store_candles(session, self.name, market, interval, fetched, now)
                 session.commit()
         with self._lock:

@@ -108,7 +108,11 @@ def test_a_venue_failure_is_not_remembered(engine, hl_server, feed, clock):
     source = _source(engine, feed, clock)
     source.hourly("SOL", start, start + DAY)  # reads meta, so the fault below meets the candle request
     hl_server.fail_next(502, path="/info")
+    asked = _snapshots(hl_server)
     assert source.hourly("SOL", start - DAY, start) == []  # nothing stored yet, nothing fetched
+    assert source.hourly("ETH", start - DAY, start) == []  # the venue is down: not asked again for a while
+    assert _snapshots(hl_server) == asked  # the failed request was not served
+    source._paused_until = 0.0  # a minute later
     assert source.hourly("SOL", start - DAY, start) == SIMULATED.candles("SOL", start - DAY, 24, HOUR)
 
 
