@@ -139,11 +139,11 @@ class Settings(BaseSettings):
     candle_record_minutes: int = Field(
         default=5, ge=1, le=60, description="How often a worker stores the live feed's newly closed candles."
     )
-    candle_record_weight_per_minute: int = Field(
-        default=120,
+    candle_fetch_weight_per_minute: int = Field(
+        default=240,
         ge=21,
         le=1200,
-        description="Hyperliquid request weight that recording may spend per minute.",
+        description="Hyperliquid request weight the recorder, and each process's backtests, use a minute.",
     )
 
     # Position monitor and reconciliation.

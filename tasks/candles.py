@@ -30,7 +30,7 @@ def _feed() -> PriceFeed:
 @cache
 def _budget() -> WeightBudget:
     """The request weight recording may spend per minute (one recorder at a time: the task lock)."""
-    return WeightBudget(get_settings().candle_record_weight_per_minute)
+    return WeightBudget(get_settings().candle_fetch_weight_per_minute)
 
 
 @huey.periodic_task(crontab(minute=f"*/{get_settings().candle_record_minutes}"))

@@ -10,7 +10,6 @@ catches up from where this one stopped.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +18,15 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from backend.backtest.candles import BAR, HOUR, floor_to
-from backend.backtest.stored_candles import KEPT, feed_source, store_candles, venue_first
+from backend.backtest.stored_candles import (
+    KEPT,
+    candle_request_weight,
+    feed_source,
+    store_candles,
+    venue_first,
+)
 from backend.models import PriceCandle
-from backend.monitor.budget import HYPERLIQUID_OTHER_INFO_WEIGHT, Spender
+from backend.monitor.budget import Spender
 from backend.prices.feed import PriceFeed
 from backend.prices.simulated import UnknownMarket
 from backend.venues.base import TemporaryVenueError, VenueError
@@ -30,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 RECENT = timedelta(hours=6)  # how far back a market with nothing stored starts
 INTERVALS = (HOUR, BAR)
-CANDLES_PER_WEIGHT = 60  # candleSnapshot weighs 20, plus 1 per 60 candles it returns
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,6 @@ class RecordReport:
 def listed_markets(feed: PriceFeed, now: datetime) -> list[str]:
     """Every market the feed prices now (one allMids request on Hyperliquid)."""
     return sorted(feed.mids(now))
-
-
-def candle_request_weight(count: int) -> int:
-    return HYPERLIQUID_OTHER_INFO_WEIGHT + math.ceil(count / CANDLES_PER_WEIGHT)
 
 
 def record_recent_candles(

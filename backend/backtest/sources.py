@@ -12,6 +12,7 @@ from backend.backtest.candles import CandleSource, FeedCandles
 from backend.backtest.stored_candles import StoredCandles, feed_source
 from backend.config import Settings
 from backend.db import get_engine
+from backend.monitor.budget import WeightBudget
 from backend.prices.feed import PriceFeed
 
 _sources: dict[tuple[str, str, str], CandleSource] = {}
@@ -36,7 +37,12 @@ def candle_source(settings: Settings, feed: PriceFeed) -> CandleSource:
         source = _sources.get(key)
         if source is None:
             if stored:
-                source = StoredCandles(get_engine(settings.database_url), feed, source_name=key[1])
+                source = StoredCandles(
+                    get_engine(settings.database_url),
+                    feed,
+                    source_name=key[1],
+                    budget=WeightBudget(settings.candle_fetch_weight_per_minute),
+                )
             else:
                 source = FeedCandles(feed)
             _sources[key] = source

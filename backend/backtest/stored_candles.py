@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import threading
 import time as clock_time
 from collections import OrderedDict
@@ -37,6 +38,7 @@ from backend.db import insert_many_or_ignore
 from backend.models import MarketTick, PriceCandle
 from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue
+from backend.monitor.budget import HYPERLIQUID_OTHER_INFO_WEIGHT, Spender
 from backend.prices.feed import PriceFeed
 from backend.prices.simulated import Candle as Hourly
 from backend.prices.simulated import UnknownMarket
@@ -48,6 +50,7 @@ logger = logging.getLogger(__name__)
 KEPT = 5000  # candles per interval Hyperliquid's candleSnapshot still answers
 TICK_VENUES = (ExecutionVenue.HYPERLIQUID, ExecutionVenue.PAPER)  # both record the live feed's mids
 UNIQUE = ["source", "market", "interval_seconds", "start"]
+CANDLES_PER_WEIGHT = 60  # candleSnapshot weighs 20, plus 1 per 60 candles it returns
 PAUSE_SECONDS = 60.0  # after the venue failed, reads use what is stored this long instead of asking again
 
 Sessions = Callable[[], Session]
@@ -63,6 +66,11 @@ def feed_source(feed: PriceFeed) -> str:
         if base.rstrip("/") == url:
             return feed.name if network == "mainnet" else f"{feed.name}-{network}"
     return f"{feed.name}@{urlsplit(base).netloc}"[:64]
+
+
+def candle_request_weight(count: int) -> int:
+    """The Hyperliquid request weight of asking for `count` candles (at most 5,000: one request)."""
+    return HYPERLIQUID_OTHER_INFO_WEIGHT + math.ceil(count / CANDLES_PER_WEIGHT)
 
 
 def venue_first(interval: timedelta, now: datetime, kept: int = KEPT) -> datetime:
@@ -106,6 +114,7 @@ class StoredCandles:
         source_name: str | None = None,
         tick_venues: Sequence[ExecutionVenue] = TICK_VENUES,
         kept: int = KEPT,
+        budget: Spender | None = None,
         cache_days: int = CACHE_DAYS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -118,6 +127,7 @@ class StoredCandles:
         self.name = source_name or feed_source(feed)
         self._tick_venues = [ExecutionVenue(v).value for v in tick_venues]
         self._kept = kept
+        self._budget = budget  # request weight fills may spend: the IP's limit is shared with trading
         self._clock = clock
         self._size = cache_days
         self._days: OrderedDict[tuple[int, str, date], list] = OrderedDict()
@@ -274,6 +284,9 @@ class StoredCandles:
             missing = [at for at in wanted if at not in have]
             if missing:
                 count = (missing[-1] - missing[0]) // interval + 1
+                if self._budget is not None and not self._budget.try_spend(candle_request_weight(count)):
+                    logger.info("%s %s candles not fetched: over the weight budget", market, interval)
+                    return  # not marked checked: a later read fills it
                 try:
                     fetched = self.feed.candles(market, missing[0], count, interval)
                 except UnknownMarket:

@@ -119,7 +119,7 @@ def test_the_task_skips_the_simulated_feed(task_settings, session, hl_server, mo
 
 
 def test_the_task_records_listed_markets_within_its_budget(task_settings, session, hl_server, monkeypatch):
-    monkeypatch.setenv("CANDLE_RECORD_WEIGHT_PER_MINUTE", "120")  # five requests of 21
+    monkeypatch.setenv("CANDLE_FETCH_WEIGHT_PER_MINUTE", "120")  # five requests of 21
     stored = _run_task(monkeypatch, "hyperliquid")
     finished = utcnow()
     listed = sorted(HyperliquidPriceFeed(hl_server.url).mids(finished))

@@ -15,6 +15,7 @@ from backend.backtest.candles import BAR, DAY, HOUR
 from backend.backtest.stored_candles import StoredCandles, feed_source
 from backend.models import MarketTick, PriceCandle
 from backend.models.enums import ExecutionVenue
+from backend.monitor.budget import WeightBudget
 from backend.prices.hyperliquid import HyperliquidPriceFeed
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.trading.exits import Candle as Bar
@@ -114,6 +115,19 @@ def test_a_venue_failure_is_not_remembered(engine, hl_server, feed, clock):
     assert _snapshots(hl_server) == asked  # the failed request was not served
     source._paused_until = 0.0  # a minute later
     assert source.hourly("SOL", start - DAY, start) == SIMULATED.candles("SOL", start - DAY, 24, HOUR)
+
+
+def test_fills_stay_within_the_weight_budget(engine, hl_server, feed, clock):
+    day = datetime(2026, 12, 1, tzinfo=UTC)
+    seconds = [0.0]
+    budget = WeightBudget(21, clock=lambda: seconds[0])  # one request of 24 candles a minute
+    source = StoredCandles(engine, feed, clock=clock, budget=budget)
+    assert source.hourly("ETH", day, day + DAY) == SIMULATED.candles("ETH", day, 24, HOUR)
+    asked = _snapshots(hl_server)
+    assert source.hourly("BTC", day, day + DAY) == []  # over budget: what is stored, which is nothing
+    assert _snapshots(hl_server) == asked and _stored(engine, "BTC", HOUR) == []
+    seconds[0] += 61  # a minute later the gap is filled: the empty day was not remembered
+    assert source.hourly("BTC", day, day + DAY) == SIMULATED.candles("BTC", day, 24, HOUR)
 
 
 def test_ticks_then_hourly_candles_stand_in_where_the_venue_keeps_no_bars(engine, hl_server, feed, clock):
