@@ -21,6 +21,7 @@ from backend.backtest.candles import BAR, HOUR, floor_to
 from backend.backtest.stored_candles import (
     KEPT,
     candle_request_weight,
+    closed_edge,
     feed_source,
     store_candles,
     venue_first,
@@ -66,7 +67,7 @@ def record_recent_candles(
     newest = _newest(session, source, names)
     due: list[tuple[datetime, str, timedelta]] = []
     for interval in INTERVALS:
-        closed = floor_to(now, interval)
+        closed = closed_edge(interval, now)
         oldest = venue_first(interval, now, KEPT)
         for market in names:
             latest = newest.get((market, int(interval.total_seconds())))

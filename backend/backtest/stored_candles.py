@@ -3,8 +3,9 @@
 Hyperliquid's candleSnapshot answers only its last 5,000 candles per interval (52 days of 15-minute bars,
 208 days of hourly ones), so what is fetched is stored (`price_candles`) and history grows: through the
 periodic recorder (`backend.backtest.recorder`) and through every read that finds a gap the venue can still
-fill. Only closed candles are stored (start + interval <= now) and served: the forming one never is, so what
-a backtest reads is what `data_version` counts.
+fill. Only closed candles are stored (start + interval <= now, with a few seconds' grace for the venue to
+book the last trades) and served: the forming one never is, so what a backtest reads is what `data_version`
+counts.
 
 Where the venue keeps nothing any more and no candle was stored, bars come from the monitor's ticks
 (`market_ticks`: the OHLC of the mids inside a bar, one mid a flat bar), and failing those from a stored
@@ -52,6 +53,7 @@ TICK_VENUES = (ExecutionVenue.HYPERLIQUID, ExecutionVenue.PAPER)  # both record 
 UNIQUE = ["source", "market", "interval_seconds", "start"]
 CANDLES_PER_WEIGHT = 60  # candleSnapshot weighs 20, plus 1 per 60 candles it returns
 PAUSE_SECONDS = 60.0  # after the venue failed, reads use what is stored this long instead of asking again
+SETTLE = timedelta(seconds=10)  # a candle is final this long after its end: clocks differ, trades land late
 
 Sessions = Callable[[], Session]
 
@@ -71,6 +73,11 @@ def feed_source(feed: PriceFeed) -> str:
 def candle_request_weight(count: int) -> int:
     """The Hyperliquid request weight of asking for `count` candles (at most 5,000: one request)."""
     return HYPERLIQUID_OTHER_INFO_WEIGHT + math.ceil(count / CANDLES_PER_WEIGHT)
+
+
+def closed_edge(interval: timedelta, now: datetime) -> datetime:
+    """Candles opening before this have closed (and settled); the one opening at it is still forming."""
+    return floor_to(now - SETTLE, interval)
 
 
 def venue_first(interval: timedelta, now: datetime, kept: int = KEPT) -> datetime:
@@ -97,7 +104,7 @@ def store_candles(
             "volume": c.volume,
         }
         for c in candles
-        if c.start + interval <= now  # the forming candle would change after we stored it
+        if c.start < closed_edge(interval, now)  # the forming candle would change after we stored it
     ]
     insert_many_or_ignore(session, PriceCandle, rows, UNIQUE)
     return len(rows)
@@ -267,7 +274,7 @@ class StoredCandles:
     def _fill(self, market: str, interval: timedelta, lo: datetime, hi: datetime, now: datetime) -> None:
         """Fetch and store the closed candles in [lo, hi) (whole days) the venue has and we do not."""
         seconds = int(interval.total_seconds())
-        closed = floor_to(now, interval)
+        closed = closed_edge(interval, now)
         first, end = max(lo, venue_first(interval, now, self._kept)), min(hi, closed)
         today, checked_before = self._today.get((seconds, market), (None, None))
         wanted = [
@@ -308,7 +315,7 @@ class StoredCandles:
     def _settled(self, seconds: int, market: str, day: date, interval: timedelta, now: datetime) -> bool:
         """Nothing more can come for this day: it has closed, and the venue was asked or keeps nothing."""
         day_end = _midnight(day) + DAY
-        if day_end > floor_to(now, interval):
+        if day_end > closed_edge(interval, now):
             return False
         if (
             interval == BAR

@@ -15,7 +15,7 @@ class PriceCandle(SQLModel, table=True):
     """One closed candle of a market at a price source, in the app's units (per token, PEPE not kPEPE).
 
     `source` names the feed and its network ("hyperliquid", "hyperliquid-testnet"): two networks' prices never
-    mix. Only closed candles are stored (`start + interval_seconds <= ` when it was fetched), so a row never
+    mix. Only closed candles are stored (ended a few seconds or more before they were fetched), so a row never
     changes once written; the unique key makes storing idempotent across workers.
     """
 

@@ -97,7 +97,9 @@ def test_the_forming_candle_is_stored_once_it_closes(engine, hl_server, feed, cl
     assert source.hourly("BTC", hour - HOUR, hour + HOUR)[-1].start == hour - HOUR
     assert hour not in {c.start for c in _stored(engine, "BTC", HOUR)}
 
-    clock.at = hour + HOUR + timedelta(seconds=1)  # it has closed
+    clock.at = hour + HOUR + timedelta(seconds=5)  # it has ended, but the venue may still book trades in it
+    assert source.hourly("BTC", hour - HOUR, hour + HOUR)[-1].start == hour - HOUR
+    clock.at = hour + HOUR + timedelta(seconds=11)  # it has closed
     latest = source.hourly("BTC", hour - HOUR, hour + HOUR)
     assert [c.start for c in latest] == [hour - HOUR, hour]
     assert latest[-1] == SIMULATED.candles("BTC", hour, 1, HOUR)[0]
