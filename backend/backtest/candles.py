@@ -29,6 +29,7 @@ HOUR = timedelta(hours=1)
 BAR = timedelta(minutes=15)  # fine enough for the demo's stops, cheap enough for 90 days
 DAY = timedelta(days=1)
 CACHE_DAYS = 20_000  # market-days per kind kept in memory (40 markets over a year and a third)
+WINDOWS = 200  # whole windows of bars kept (a few backtest windows of every market)
 
 
 class CandleSource(Protocol):
@@ -68,8 +69,12 @@ class _DayCache:
     def between(self, market: str, start: datetime, end: datetime) -> list:
         out: list = []
         day = start.astimezone(UTC).date()
-        while datetime.combine(day, time(0), tzinfo=UTC) < end:
-            out.extend(c for c in self._day(market, day) if start <= _opens(c) < end)
+        while _midnight(day) < end:
+            candles = self._day(market, day)
+            if _midnight(day) >= start and _midnight(day) + DAY <= end:
+                out.extend(candles)  # a whole day inside the window: no need to look at each candle
+            else:
+                out.extend(c for c in candles if start <= _opens(c) < end)
             day += timedelta(days=1)
         return out
 
@@ -100,12 +105,25 @@ class FeedCandles:
         self.name = identity or _identity(feed)
         self._hourly = _DayCache(self._load_hourly, cache_days)
         self._bars = _DayCache(self._load_bars, cache_days)
+        self._windows: OrderedDict[tuple[str, datetime, datetime], tuple[Bar, ...]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def hourly(self, market: str, start: datetime, end: datetime) -> Sequence[Hourly]:
         return self._hourly.between(market.upper(), start, end)
 
     def bars(self, market: str, start: datetime, end: datetime) -> Sequence[Bar]:
-        return self._bars.between(market.upper(), floor_to(start, BAR), end)
+        # The builder reruns one window many times: keep the last windows' bars whole.
+        key = (market.upper(), floor_to(start, BAR), end)
+        with self._lock:
+            if key in self._windows:
+                self._windows.move_to_end(key)
+                return self._windows[key]
+        bars = tuple(self._bars.between(*key))
+        with self._lock:
+            self._windows[key] = bars
+            while len(self._windows) > WINDOWS:
+                self._windows.popitem(last=False)
+        return bars
 
     def data_version(self, markets: Sequence[str], start: datetime, end: datetime) -> str:
         return self.name  # a seeded feed's past is fixed

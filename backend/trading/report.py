@@ -234,3 +234,11 @@ def _fraction(value: Decimal) -> Decimal:
 
 def _q(value: Decimal | None) -> Decimal | None:
     return None if value is None else _fraction(value)
+
+
+def trade_return(trade: ReplayTrade) -> Decimal | None:
+    """A closed trade's profit over the margin it put up (Freqtrade's `profit_ratio`); None while open."""
+    if trade.realized_pnl is None:
+        return None
+    margin = trade.size * trade.entry_price / trade.leverage
+    return _fraction(trade.realized_pnl / margin) if margin else None
