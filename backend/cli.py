@@ -153,10 +153,12 @@ def backtest(
 ) -> None:
     """Backtest an agent on the stored posts and prices, through the engine that trades it live.
 
-    Runs as the operator (any agent, private ones included); the run is not stored for any user.
+    Runs as the operator without a user (the service's `system` run): listed agents only, nothing stored.
     """
+    from backend.agents.service import AgentNotFound
     from backend.backtest import service
     from backend.backtest.schemas import BacktestRequest
+    from backend.backtest.sources import build_sources
     from backend.backtest.tables import print_report
 
     try:
@@ -176,8 +178,11 @@ def backtest(
             bar.update(task, description=name[:32], completed=done, total=total)
 
         try:
-            result = service.run_backtest(session, request, viewer=None, system=True, progress=step)
-        except service.AgentNotFound as e:
+            sources = build_sources(get_settings())
+            result = service.run_backtest(
+                session, request, viewer=None, system=True, sources=sources, progress=step
+            )
+        except AgentNotFound as e:
             err_console.print(f"[red]{e}[/]")
             raise typer.Exit(1) from e
     if as_json:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from backend.agents.editing import AgentEditError
 from backend.agents.service import AgentNotFound
 from backend.api.agents import MAX_ID
 from backend.api.auth import TOO_MANY, UNAUTHORIZED
@@ -27,6 +28,7 @@ from backend.auth.ratelimit import Counter, shared_counter
 from backend.backtest import service, sweep
 from backend.backtest.limits import count_backtest, count_sweep
 from backend.backtest.schemas import BacktestRequest, BacktestResult
+from backend.backtest.sources import build_sources
 from backend.backtest.sweep import SweepAccepted, SweepOut, SweepQueue, SweepRequest
 
 logger = logging.getLogger(__name__)
@@ -66,13 +68,19 @@ def _sweep_quota(user: CurrentUserDep, counter: CounterDep, settings: SettingsDe
     responses={200: {"description": "Answered from an equal earlier run"}, **TOO_MANY},
 )
 def create_backtest(
-    body: BacktestRequest, user: CurrentUserDep, session: SessionDep, response: Response
+    body: BacktestRequest,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> BacktestResult:
     """Replays the stored posts and prices of the period through the live engine: the summary (Freqtrade's
     names), the daily equity curve with its drawdown, the trades with the posts that made them, and
-    breakdowns by exit reason and token. An agent you cannot see is 422 on `agent_id`."""
-    with _agent_field():
-        result = service.run_backtest(session, body, viewer=user)
+    breakdowns by exit reason and token. An agent you cannot see is 422 on `agent_id`; an unknown CT
+    account on `config.ct_account_ids`."""
+    sources = build_sources(settings, reclassify=body.reclassify)
+    with _subject_fields():
+        result = service.run_backtest(session, body, viewer=user, sources=sources)
     if result.cached:
         response.status_code = 200
     if result.id is not None:
@@ -99,7 +107,7 @@ def create_sweep(
     threshold (0-1), each axis as `values` or `start`/`stop`/`step`; at most SWEEP_MAX_CELLS points (422 on
     `axes` beyond). Runs on the workers: poll `GET /backtests/sweep/{id}`. The same request again while the
     first is live answers that one."""
-    with _agent_field():
+    with _subject_fields():
         run, created = sweep.create_sweep(session, body, viewer=user, max_cells=settings.sweep_max_cells)
     assert run.id is not None
     if created:
@@ -131,10 +139,14 @@ def _queue(sweeps: SweepQueue, run_id: int) -> None:
 
 
 @contextmanager
-def _agent_field() -> Iterator[None]:
-    """An agent the caller cannot see is a bad value of the body's `agent_id`, as when deploying."""
+def _subject_fields() -> Iterator[None]:
+    """An agent the caller cannot see is a bad `agent_id` (as when deploying); an unknown account in a
+    configuration a bad `config.ct_account_ids`."""
     try:
         yield
     except AgentNotFound as e:
         error = {"loc": ("body", "agent_id"), "msg": str(e), "type": "value_error"}
+        raise RequestValidationError([error]) from e
+    except AgentEditError as e:
+        error = {"loc": ("body", "config", e.field), "msg": str(e), "type": "value_error"}
         raise RequestValidationError([error]) from e

@@ -22,6 +22,7 @@ from backend.auth.errors import (
     SignInRejected,
     UserNotFound,
 )
+from backend.backtest.service import BacktestNotFound
 from backend.backtest.sweep import SweepNotFound
 from backend.deployments.errors import (
     DeploymentConflict,
@@ -196,6 +197,7 @@ def install_error_handlers(app: FastAPI) -> None:
         DeploymentNotFound,
         WalletNotFound,
         PositionNotFound,
+        BacktestNotFound,
         SweepNotFound,
     )
     for missing in not_found:

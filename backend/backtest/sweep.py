@@ -25,15 +25,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session, col, select
 
-from backend.agents.service import AgentNotFound, can_view
-from backend.agents.versions import Strategy, followed_ids, latest_version, strategy_of
+from backend.agents.versions import Strategy
 from backend.auth.identity import CurrentUser
+from backend.backtest import engine, service
+from backend.backtest.engine import calls_for
 from backend.backtest.schemas import BacktestRequest, SummaryOut
-from backend.models import WEIGHT_NAMES, Agent
+from backend.backtest.sources import build_sources
+from backend.config import Settings, get_settings
+from backend.models import WEIGHT_NAMES
 from backend.models.backtests import BacktestRun
 from backend.models.common import utcnow
 from backend.signals.errors import InputRejected
-from backend.trading.types import SizingProfile
 
 logger = logging.getLogger(__name__)
 
@@ -214,38 +216,18 @@ class Grid:
 
 # -- the service ------------------------------------------------------------------------------------------
 
-# Resolves a request's subject for a viewer: (base strategy, agent id or None); raises as run_backtest does.
-Resolver = Callable[[Session, BacktestRequest, CurrentUser], tuple[Strategy, int | None]]
-# Backtests one strategy over the stored window and capital; built once per sweep so caches are shared.
+# Backtests one strategy over the sweep's window and capital; built once per sweep so caches are shared.
 CellRunner = Callable[[Strategy], SummaryOut]
 
 
 def subject(session: Session, request: BacktestRequest, viewer: CurrentUser) -> tuple[Strategy, int | None]:
-    """The strategy a request tests: its full configuration, or the newest version of an agent the viewer
-    may see (AgentNotFound otherwise, as for an unknown id)."""
-    if request.config is not None:
-        config, risk = request.config, request.config.risk
-        strategy = Strategy(
-            venue=config.venue.value,
-            weights=config.weights.model_dump(),
-            signal_threshold=risk.signal_threshold,
-            ct_account_ids=tuple(sorted(config.ct_account_ids)),
-            stoploss=risk.stoploss,
-            take_profit=risk.take_profit,
-            trailing_stop_positive=risk.trailing_stop_positive,
-            trailing_stop_positive_offset=risk.trailing_stop_positive_offset,
-            sizing_profile=SizingProfile(risk.sizing_profile),
-            leverage=risk.leverage,
-        )
-        return strategy, None
-    assert request.agent_id is not None
-    agent = session.get(Agent, request.agent_id)
-    if agent is None or not can_view(agent, viewer):
-        raise AgentNotFound(f"agent {request.agent_id} not found")
-    version = latest_version(session, agent.id)
-    if version is None:  # made before versions: what the row holds now
-        return strategy_of(agent, followed_ids(session, agent.id)), agent.id
-    return Strategy.from_json(version.strategy), agent.id
+    """The strategy a request tests, as `run_backtest` resolves it: the newest version of an agent the
+    viewer may see (AgentNotFound otherwise), or the full configuration (its accounts must exist)."""
+    if request.agent_id is not None:
+        strategy, _name = service.agent_strategy(session, request.agent_id, viewer)
+        return strategy, request.agent_id
+    assert request.config is not None
+    return service.strategy_from_config(session, request.config), None
 
 
 def create_sweep(
@@ -254,7 +236,6 @@ def create_sweep(
     *,
     viewer: CurrentUser,
     max_cells: int,
-    resolve: Resolver = subject,
     now: datetime | None = None,
 ) -> tuple[BacktestRun, bool]:
     """A queued sweep row for this request, or the viewer's identical one still live (a double click);
@@ -264,7 +245,7 @@ def create_sweep(
         raise InputRejected(
             "axes", f"the grid has {cells} configurations; a sweep may have at most {max_cells}"
         )
-    base, agent_id = resolve(session, request, viewer)
+    base, agent_id = subject(session, request, viewer)
     start, end = request.period.window(now or utcnow())
     stored = {
         "request": request.model_dump(mode="json"),
@@ -301,8 +282,10 @@ def create_sweep(
     return run, True
 
 
-def run_sweep(session: Session, run_id: int, runner_for: Callable[[BacktestRun], CellRunner]) -> BacktestRun:
+def run_sweep(session: Session, run_id: int, settings: Settings | None = None) -> BacktestRun:
     """Compute the cells the row does not hold yet, storing each as it is done; then mark it done.
+
+    Prices, market rules and costs are those the live workers use (`settings`, the process's by default).
 
     Safe to run twice at once or after a crash: a cell is stored only while the row's progress is still the
     one this worker read; when another worker got there first this one stops and leaves the row to it.
@@ -318,7 +301,7 @@ def run_sweep(session: Session, run_id: int, runner_for: Callable[[BacktestRun],
     )
     session.commit()
     try:
-        _fill(session, run, runner_for(run))
+        _fill(session, run, _runner(session, run, settings or get_settings()))
     except TEMPORARY:
         raise
     except Exception as e:
@@ -333,6 +316,23 @@ def run_sweep(session: Session, run_id: int, runner_for: Callable[[BacktestRun],
         session.commit()
     session.refresh(run)
     return run
+
+
+def _runner(session: Session, run: BacktestRun, settings: Settings) -> CellRunner:
+    """The engine on the sweep's stored window and capital. The followed accounts are the same in every
+    cell, so their calls are read once; features and candles are cached by the sources, so a cell only
+    re-scores and replays."""
+    request = SweepRequest.model_validate(run.request["request"])
+    base = Strategy.from_json(run.request["base"])
+    start, end = datetime.fromisoformat(run.request["start"]), datetime.fromisoformat(run.request["end"])
+    sources = build_sources(settings, reclassify=request.reclassify)
+    calls = calls_for(session, base, start, end, sources, reclassify=request.reclassify)
+
+    def cell(strategy: Strategy) -> SummaryOut:
+        outcome = engine.run(calls, strategy, start=start, end=end, capital=request.capital, sources=sources)
+        return SummaryOut.model_validate(outcome.report.summary, from_attributes=True)
+
+    return cell
 
 
 def _fill(session: Session, run: BacktestRun, runner: CellRunner) -> None:

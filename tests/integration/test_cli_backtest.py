@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from backend.backtest.schemas import BacktestResult
 from backend.cli import app
 from backend.config import get_settings
+from backend.db import get_engine
 from tests.backtest_data import History, backtest_history
 
 
@@ -21,15 +22,22 @@ def runner(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRu
     """The command's settings name the test's database."""
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COLUMNS", "160")
-    get_settings.cache_clear()
+    _forget()
     yield CliRunner()
+    get_engine().dispose()  # the command's engine on the test database
     monkeypatch.undo()
+    _forget()
+
+
+def _forget() -> None:
+    """Settings and the default engine are read once per process: make them read the environment again."""
     get_settings.cache_clear()
+    get_engine.cache_clear()
 
 
 @pytest.fixture
 def history(factory) -> History:
-    return backtest_history(factory, visibility="private")  # the operator may test anyone's agent
+    return backtest_history(factory)
 
 
 def test_json_prints_the_result_only(runner, history):
@@ -66,8 +74,10 @@ def test_bad_options_exit_2_naming_the_value(runner, history, args, message):
     assert message in result.stderr
 
 
-def test_an_unknown_agent_exits_1(runner, engine):
-    result = runner.invoke(app, ["backtest", "999999", "--json"])
-    assert result.exit_code == 1
-    assert result.stdout == ""
-    assert "999999" in result.stderr
+def test_an_unknown_or_unlisted_agent_exits_1(runner, factory):
+    private = backtest_history(factory, posts=1, visibility="private")
+    for agent_id in ("999999", str(private.agent.id)):
+        result = runner.invoke(app, ["backtest", agent_id, "--json"])
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert f"agent {agent_id} not found" in result.stderr
