@@ -52,19 +52,10 @@ def _counter(request: Request, settings: SettingsDep) -> Counter:
 CounterDep = Annotated[Counter, Depends(_counter)]
 
 
-def _backtest_quota(user: CurrentUserDep, counter: CounterDep, settings: SettingsDep) -> None:
-    count_backtest(counter, settings, user.id)
-
-
-def _sweep_quota(user: CurrentUserDep, counter: CounterDep, settings: SettingsDep) -> None:
-    count_sweep(counter, settings, user.id)
-
-
 @router.post(
     "",
     summary="Backtest an agent or a configuration",
     status_code=201,
-    dependencies=[Depends(_backtest_quota)],
     responses={200: {"description": "Answered from an equal earlier run"}, **TOO_MANY},
 )
 def create_backtest(
@@ -72,12 +63,14 @@ def create_backtest(
     user: CurrentUserDep,
     session: SessionDep,
     settings: SettingsDep,
+    counter: CounterDep,
     response: Response,
 ) -> BacktestResult:
     """Replays the stored posts and prices of the period through the live engine: the summary (Freqtrade's
     names), the daily equity curve with its drawdown, the trades with the posts that made them, and
     breakdowns by exit reason and token. An agent you cannot see is 422 on `agent_id`; an unknown CT
     account on `config.ct_account_ids`."""
+    count_backtest(counter, settings, user.id)  # once the body is judged: a typo costs no quota
     sources = build_sources(settings, reclassify=body.reclassify)
     with _subject_fields():
         result = service.run_backtest(session, body, viewer=user, sources=sources)
@@ -92,7 +85,6 @@ def create_backtest(
     "/sweep",
     summary="Start a parameter sweep",
     status_code=202,
-    dependencies=[Depends(_sweep_quota)],
     responses=TOO_MANY,
 )
 def create_sweep(
@@ -100,6 +92,7 @@ def create_sweep(
     user: CurrentUserDep,
     session: SessionDep,
     settings: SettingsDep,
+    counter: CounterDep,
     request: Request,
     response: Response,
 ) -> SweepAccepted:
@@ -107,6 +100,8 @@ def create_sweep(
     threshold (0-1), each axis as `values` or `start`/`stop`/`step`; at most SWEEP_MAX_CELLS points (422 on
     `axes` beyond). Runs on the workers: poll `GET /backtests/sweep/{id}`. The same request again while the
     first is live answers that one."""
+    sweep.check_size(body, settings.sweep_max_cells)
+    count_sweep(counter, settings, user.id)  # once the body is judged: a typo costs no quota
     with _subject_fields():
         run, created = sweep.create_sweep(session, body, viewer=user, max_cells=settings.sweep_max_cells)
     assert run.id is not None

@@ -230,6 +230,15 @@ def subject(session: Session, request: BacktestRequest, viewer: CurrentUser) -> 
     return service.strategy_from_config(session, request.config), None
 
 
+def check_size(request: SweepRequest, max_cells: int) -> int:
+    """The grid's cell count; more than `max_cells` is 422 on `axes`."""
+    cells = request.cell_count()
+    if cells > max_cells:
+        message = f"the grid has {cells} configurations; a sweep may have at most {max_cells}"
+        raise InputRejected("axes", message)
+    return cells
+
+
 def create_sweep(
     session: Session,
     request: SweepRequest,
@@ -240,11 +249,7 @@ def create_sweep(
 ) -> tuple[BacktestRun, bool]:
     """A queued sweep row for this request, or the viewer's identical one still live (a double click);
     returns (row, created). More cells than `max_cells` is 422 on `axes`."""
-    cells = request.cell_count()
-    if cells > max_cells:
-        raise InputRejected(
-            "axes", f"the grid has {cells} configurations; a sweep may have at most {max_cells}"
-        )
+    cells = check_size(request, max_cells)
     base, agent_id = subject(session, request, viewer)
     start, end = request.period.window(now or utcnow())
     stored = {

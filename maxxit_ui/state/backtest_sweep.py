@@ -224,6 +224,7 @@ def _agents(session: Session, user: CurrentUser, wanted: int | None) -> list[Age
 
 def _start(session: Session, user: CurrentUser, request: SweepRequest) -> int:
     settings = get_settings()
+    sweep.check_size(request, settings.sweep_max_cells)
     count_sweep(shared_counter(settings.redis_url), settings, user.id)
     run, created = sweep.create_sweep(session, request, viewer=user, max_cells=settings.sweep_max_cells)
     assert run.id is not None

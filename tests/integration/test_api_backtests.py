@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from backend.api import create_api
+from backend.auth.ratelimit import MemoryCounter
 from backend.auth.sessions import create_session
 from backend.backtest.sweep import run_sweep
 from backend.config import Settings
@@ -49,7 +50,10 @@ def queue() -> Recorder:
 
 @pytest.fixture
 def app(engine: sa.Engine, settings: Settings, queue: Recorder) -> FastAPI:
-    return create_api(engine=engine, settings=settings, sweeps=queue)
+    app = create_api(engine=engine, settings=settings, sweeps=queue)
+    # Quotas count in fixed windows: a stopped clock keeps the whole test inside one of them.
+    app.state.counter = MemoryCounter(clock=lambda: 1_800_000_030.0)
+    return app
 
 
 @pytest.fixture
@@ -169,15 +173,21 @@ def test_backtests_and_sweeps_are_rate_limited_per_user(client, signed_in, trade
         assert client.post("/api/v1/backtests", json=body, headers=mine).status_code in (200, 201)
     refused = client.post("/api/v1/backtests", json=body, headers=mine)
     assert refused.status_code == 429
-    assert 1 <= int(refused.headers["retry-after"]) <= 61
+    assert refused.headers["retry-after"] == "31"  # the minute's window ends 30 s after the clock
     assert "backtests a minute" in refused.json()["detail"]
     assert client.post("/api/v1/backtests", json=body, headers=theirs).status_code in (200, 201)
 
     sweep = {"agent_id": history.agent.id, "axes": [{"name": "rsi", "values": [1]}]}
+    too_big = {**sweep, "axes": [{"name": "rsi", "start": 0, "stop": 100, "step": 1}]}
+    for _ in range(4):  # refused input costs no quota
+        assert client.post("/api/v1/backtests/sweep", json=too_big, headers=mine).status_code == 422
+        assert (
+            client.post("/api/v1/backtests", json={**body, "capital": "1"}, headers=mine).status_code == 422
+        )
     for _ in range(3):
         assert client.post("/api/v1/backtests/sweep", json=sweep, headers=mine).status_code == 202
     refused = client.post("/api/v1/backtests/sweep", json=sweep, headers=mine)
-    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "3571"  # the hour, 30 s in
 
 
 def test_someone_elses_backtest_or_sweep_is_404(client, signed_in, trader, factory, history):
