@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from backend.agents.versions import Strategy
-from backend.backtest.candles import BAR, CandleSource
+from backend.backtest.candles import BAR, CandleSource, floor_to
 from backend.backtest.decide import Decision, decide
 from backend.backtest.inputs import FEATURES, FeatureCache, PostCall, load_calls
 from backend.backtest.replay_source import Costs
@@ -112,7 +112,9 @@ def run(
         if start <= d.call.decided_at
     ]
     markets = sorted({s.token for s in signals} & set(sources.markets))
-    candles = {m: sources.candles.bars(m, start, end) for m in markets}
+    # Only bars that had closed by the end: a bar still forming would show prices from after it.
+    closed_by = floor_to(end, BAR)
+    candles = {m: sources.candles.bars(m, start, closed_by) for m in markets}
     result = replay(
         book_for(strategy, capital, sources), signals, candles, start=start, end=end, interval=BAR
     )
