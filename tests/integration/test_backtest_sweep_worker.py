@@ -47,11 +47,16 @@ def test_the_consumer_runs_a_sweep_to_the_end(consumer_env, consumer):
 
     producer = build_huey(settings)
     producer._registry.register(run_sweep_task.task_class)
-    assert producer.enqueue(run_sweep_task.s(run_id)).get(blocking=True, timeout=120) == "done"
+    # The consumer's start-up pick-up may have queued it too: whichever worker stores a cell first goes on,
+    # the other stops ("running": left to the first).
+    assert producer.enqueue(run_sweep_task.s(run_id)).get(blocking=True, timeout=120) in ("done", "running")
+    wait_for(engine, lambda s: s.get(BacktestRun, run_id).status == "done", "the sweep done", 120)
+    cells = _row(engine, run_id).result["cells"]
     # Run again (a retry, a duplicate message): nothing changes.
     assert producer.enqueue(run_sweep_task.s(run_id)).get(blocking=True, timeout=120) == "done"
 
     row = _row(engine, run_id)
+    assert row.result["cells"] == cells
     assert (row.status, row.progress_done, row.progress_total, row.error) == ("done", 4, 4, None)
     assert [c["point"] for c in row.result["cells"]] == [
         ["40", "0.3"],
