@@ -3,7 +3,9 @@ ownership, and a backtest and a sweep of a small stored history."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -13,11 +15,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from backend.api import create_api
+from backend.auth.identity import CurrentUser
 from backend.auth.ratelimit import MemoryCounter
 from backend.auth.sessions import create_session
-from backend.backtest.sweep import run_sweep
+from backend.backtest.sweep import SweepRequest, create_sweep, run_sweep
 from backend.config import Settings
 from backend.models import BacktestRun, User
+from backend.models.common import utcnow
+from backend.models.enums import Role
 from tests.backtest_data import History, backtest_history
 
 Headers = dict[str, str]
@@ -265,3 +270,22 @@ def test_a_sweep_is_queued_once_and_reads_its_grid_when_done(client, as_trader, 
         select(BacktestRun).where(col(BacktestRun.kind) == "sweep").order_by(col(BacktestRun.id))
     )
     assert [r.id for r in rows] == [accepted["id"]]
+
+
+def test_equal_sweeps_asked_at_once_make_one_row(engine, session, history, trader):
+    """Four double clicks landing together: one sweep, and every answer names it."""
+    viewer = CurrentUser(id=trader.id, address=trader.address, role=Role.TRADER)
+    request = SweepRequest.model_validate({"agent_id": history.agent.id, **SWEEP})
+    now = utcnow()
+    start = threading.Barrier(4)
+
+    def ask() -> int:
+        with Session(engine, expire_on_commit=False) as own:
+            start.wait()
+            run, _created = create_sweep(own, request, viewer=viewer, max_cells=9, now=now)
+            return run.id
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda _: ask(), range(4)))
+    assert len(set(ids)) == 1
+    assert _runs(session) == 1
