@@ -1,4 +1,4 @@
-"""`maxxit` command line: up, worker, migrate, seed, refresh-venues, create-admin.
+"""`maxxit` command line: up, worker, migrate, seed, refresh-venues, create-admin, backtest.
 
 `up` runs the embedded platform: migrate, seed the demo, start the Huey consumer and the Reflex app,
 and stop every process it started on Ctrl-C. Workers run as processes, so this module never imports
@@ -33,6 +33,7 @@ from backend.toolchain import reflex_environment
 
 app = typer.Typer(help="Maxxit: agentic trading platform.", no_args_is_help=True, add_completion=False)
 console = Console()
+err_console = Console(stderr=True)  # progress and errors, so that --json output stays parseable
 logger = logging.getLogger("maxxit")
 
 READY_TIMEOUT_S = 600
@@ -141,6 +142,53 @@ def create_admin(address: str = typer.Argument(..., help="The operator's wallet 
         raise typer.Exit(code=2) from e
     verb = "is now" if changed else "was already"
     console.print(f"[green]{user.address} {verb} an admin.[/] Sign in with that wallet for the Admin menu.")
+
+
+@app.command()
+def backtest(
+    agent_id: int = typer.Argument(..., min=1, help="The agent whose newest version is tested."),
+    days: int = typer.Option(30, "--days", help="The last 7, 30 or 90 days."),
+    capital: str = typer.Option("10000", "--capital", help="Starting capital in USD."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
+) -> None:
+    """Backtest an agent on the stored posts and prices, through the engine that trades it live.
+
+    Runs as the operator without a user (the service's `system` run): listed agents only, nothing stored.
+    """
+    from backend.agents.service import AgentNotFound
+    from backend.backtest import service
+    from backend.backtest.schemas import BacktestRequest
+    from backend.backtest.sources import build_sources
+    from backend.backtest.tables import print_report
+
+    try:
+        request = BacktestRequest.model_validate(
+            {"agent_id": agent_id, "period": {"days": days}, "capital": capital}
+        )
+    except ValidationError as error:
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]) or "request"
+            err_console.print(f"[red]Invalid {name}[/]: {problem['msg']}")
+        raise typer.Exit(2) from None
+    columns = (TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar, session_scope() as session:
+        task = bar.add_task("Backtesting", total=None)
+
+        def step(name: str, done: int, total: int) -> None:
+            bar.update(task, description=name[:32], completed=done, total=total)
+
+        try:
+            sources = build_sources(get_settings())
+            result = service.run_backtest(
+                session, request, viewer=None, system=True, sources=sources, progress=step
+            )
+        except AgentNotFound as e:
+            err_console.print(f"[red]{e}[/]")
+            raise typer.Exit(1) from e
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        print_report(console, result)
 
 
 @app.command()

@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     max_active_deployments_per_user: int = Field(default=25, ge=1, description="Running or paused ones.")
     max_active_deployments_per_agent: int = Field(default=500, ge=1, description="Across every trader.")
     deployment_creations_per_minute: int = Field(default=10, ge=1, description="Per user, new deployments.")
+    backtests_per_minute: int = Field(
+        default=30, ge=1, description="Per user, backtests asked over the API and pages."
+    )
+    sweeps_per_hour: int = Field(default=10, ge=1, description="Per user, parameter sweeps started.")
+    sweep_max_cells: int = Field(
+        default=121, ge=1, le=10_000, description="Configurations in one sweep at most."
+    )
+    backtest_sweeps: str = Field(
+        default="tasks.backtests:sweep_queue",
+        pattern=r"^$|^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:attribute of how new sweeps reach workers; empty: workers pick them up later.",
+    )
 
     seed_demo_data: bool = Field(default=True, description="`maxxit up` loads demo data when true.")
     price_feed_seed: int = Field(default=7, description="Seed of the simulated price feed.")

@@ -1,7 +1,8 @@
 """The composition root: what a process builds once from its settings and the API, the UI states and the
 tasks all ask for.
 
-It holds the pipeline's event sink, how stored posts reach the workers. The sink is named in the settings
+It holds the pipeline's event sink, how stored posts reach the workers (and likewise how new backtest
+sweeps do, `BACKTEST_SWEEPS`). The sink is named in the settings
 (`PIPELINE_EVENTS`, "module:attribute"; the task package's Huey queue by default) and resolved on first
 use, so neither the backend nor the UI imports the task package, and importing the app loads no task code.
 """
@@ -12,6 +13,7 @@ import importlib
 from collections.abc import Sequence
 from functools import cache
 
+from backend.backtest.sweep import NoQueue, SweepQueue
 from backend.config import get_settings
 from backend.signals.dispatch import NoEvents, PipelineEvents
 
@@ -37,3 +39,26 @@ class ConfiguredEvents:
 
 
 configured_events = ConfiguredEvents()
+
+
+@cache
+def sweep_queue() -> SweepQueue:
+    """The configured queue of new sweeps, built once per process; `NoQueue` when none is configured."""
+    path = get_settings().backtest_sweeps
+    if not path:
+        return NoQueue()
+    module, _, attribute = path.partition(":")
+    queue = getattr(importlib.import_module(module), attribute)
+    if not callable(getattr(queue, "sweep_created", None)):
+        raise TypeError(f"BACKTEST_SWEEPS={path} has no sweep_created(run_id)")
+    return queue
+
+
+class ConfiguredSweeps:
+    """A `SweepQueue` that hands each new sweep to the configured queue, resolving it on first use."""
+
+    def sweep_created(self, run_id: int) -> None:
+        sweep_queue().sweep_created(run_id)
+
+
+configured_sweeps = ConfiguredSweeps()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.api import create_api
-from backend.runtime import configured_events
+from backend.runtime import configured_events, configured_sweeps
 from maxxit_ui.components.wallet import WALLET_SCRIPT
 from maxxit_ui.pages import (
     admin_audit,
@@ -15,6 +15,7 @@ from maxxit_ui.pages import (
     admin_users,
     admin_venues,
     agent_signals,
+    backtest_sweep,
     builder,
     dashboard,
     deploy,
@@ -33,6 +34,7 @@ from maxxit_ui.state.admin_venues import AdminVenuesState
 from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.agent_signals import AgentSignalsState
 from maxxit_ui.state.auth import AuthState
+from maxxit_ui.state.backtest_sweep import BacktestSweepState
 from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.ct_accounts import CtAccountsState
 from maxxit_ui.state.dashboard import DashboardState
@@ -47,7 +49,7 @@ from maxxit_ui.state.posts import PostsState
 # Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
 # SessionCookieShield keeps the HttpOnly session cookie out of Reflex state (see maxxit_ui/session_cookie.py).
 app = rx.App(
-    api_transformer=[create_api(events=configured_events), SessionCookieShield],
+    api_transformer=[create_api(events=configured_events, sweeps=configured_sweeps), SessionCookieShield],
     head_components=[rx.script(src=WALLET_SCRIPT)],
 )
 
@@ -91,6 +93,12 @@ app.add_page(
 )
 app.add_page(
     dashboard.dashboard, route=dashboard.ROUTE, title="Dashboard · Maxxit", on_load=DashboardState.load
+)
+app.add_page(
+    backtest_sweep.backtest_sweep,
+    route=backtest_sweep.ROUTE,
+    title="Parameter sweep · Maxxit",
+    on_load=BacktestSweepState.load,
 )
 
 # Operator pages: "Admins only" for signed-in traders.

@@ -10,13 +10,14 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
-from backend.api import admin, agents, auth, deployments, health, metrics, posts, signals, venues
+from backend.api import admin, agents, auth, backtests, deployments, health, metrics, posts, signals, venues
 from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
 from backend.api.middleware.same_origin import SameOriginWritesMiddleware
 from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
-from backend.auth.ratelimit import build_rate_limiter
+from backend.auth.ratelimit import build_counter, build_rate_limiter
+from backend.backtest.sweep import NoQueue, SweepQueue
 from backend.config import Settings
 from backend.signals.dispatch import NoEvents, PipelineEvents
 
@@ -24,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "API of the Maxxit agent marketplace: Sign-In-With-Ethereum, agents, CT accounts and their posts, "
-    "signals, deployments (paper and Hyperliquid, with the agent-wallet approval) and positions, venues and "
+    "signals, deployments (paper and Hyperliquid, with the agent-wallet approval) and positions, backtests "
+    "and parameter sweeps, venues and "
     "their markets, admin, "
     "health probes and Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then "
     "`POST /api/v1/auth/verify`; send the token as `Authorization: Bearer <token>` (browsers get an HttpOnly "
@@ -34,11 +36,16 @@ DESCRIPTION += ERRORS_DESCRIPTION
 
 
 def create_api(
-    engine: sa.Engine | None = None, settings: Settings | None = None, *, events: PipelineEvents | None = None
+    engine: sa.Engine | None = None,
+    settings: Settings | None = None,
+    *,
+    events: PipelineEvents | None = None,
+    sweeps: SweepQueue | None = None,
 ) -> FastAPI:
     """Build the API; engine and settings resolve lazily at request time so importing stays cheap.
 
     `events` queues stored posts for classification; without it the periodic sweep finds them later.
+    `sweeps` queues new backtest sweeps; without it a starting worker picks them up.
     """
     # Swagger UI's JS and CSS come from the fastapi-offline package, not a CDN: the docs work offline.
     app = FastAPIOffline(
@@ -53,12 +60,14 @@ def create_api(
     app.state.engine = engine
     app.state.settings = settings
     app.state.events = events or NoEvents()
+    app.state.sweeps = sweeps or NoQueue()
     # Built on first use by backend.api.deps (app_venues, app_cipher), then shared by every request.
     app.state.venues = None
     app.state.cipher = None
-    # An app built with its own settings counts its own sign-in attempts; the default one shares the
-    # process-wide limiter with the UI.
-    app.state.rate_limiter = build_rate_limiter(settings) if settings is not None else None
+    # An app built with its own settings counts its own sign-in attempts and backtests; the default one
+    # shares the process-wide counters with the UI.
+    app.state.counter = build_counter(settings) if settings is not None else None
+    app.state.rate_limiter = build_rate_limiter(settings, app.state.counter) if settings is not None else None
     # Each app owns its registry, so several apps in one process (tests, workers) never collide.
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
@@ -66,7 +75,7 @@ def create_api(
     app.add_middleware(metrics.MetricsMiddleware, metrics=metrics.HttpMetrics(registry))
     _add_http_guards(app)
     install_error_handlers(app)
-    for module in (auth, agents, signals, posts, deployments, venues, admin, health, metrics):
+    for module in (auth, agents, signals, posts, deployments, backtests, venues, admin, health, metrics):
         app.include_router(module.router)
     return app
 

@@ -22,6 +22,8 @@ from backend.auth.errors import (
     SignInRejected,
     UserNotFound,
 )
+from backend.backtest.service import BacktestNotFound
+from backend.backtest.sweep import SweepNotFound
 from backend.deployments.errors import (
     DeploymentConflict,
     DeploymentNotFound,
@@ -44,12 +46,12 @@ Every error answers with a JSON object holding `detail`:
   `name`, a handle already followed on `handle`).
 * **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.
 * **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent, CT
-  account or post; an unknown deployment, or someone else's: the two look the same),
+  account or post; an unknown deployment, backtest or sweep, or someone else's: the two look the same),
   **409** (e.g. removing the last admin, editing an archived agent, resuming a cancelled deployment,
   deploying an agent that is not active, more live deployments than a trader or an agent may have):
   `detail` is a message, e.g. `"agent 5 not found"`.
-* **429** (too many sign-in attempts, or new deployments in a minute): `detail` is a message; the
-  `Retry-After` header gives seconds.
+* **429** (too many sign-in attempts, new deployments or backtests in a minute, sweeps in an hour):
+  `detail` is a message; the `Retry-After` header gives seconds.
 * **502** (a venue answered in a way the platform could not use): `detail` is `"venue error: <reason>"`.
   Refusals a user can fix are 422 on the field instead (a rejected approval signature is 422 on
   `signature`).
@@ -195,6 +197,8 @@ def install_error_handlers(app: FastAPI) -> None:
         DeploymentNotFound,
         WalletNotFound,
         PositionNotFound,
+        BacktestNotFound,
+        SweepNotFound,
     )
     for missing in not_found:
         app.add_exception_handler(missing, _not_found)

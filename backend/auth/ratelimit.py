@@ -1,4 +1,5 @@
-"""Fixed-window rate limits on sign-in: requests per client IP, failed verifications per (IP, wallet).
+"""Fixed-window rate limits: sign-in requests per client IP, failed verifications per (IP, wallet), and the
+per-user quotas other features count with the same counters (`check_quota`, e.g. backtests a minute).
 
 Asking for a nonce spends only the caller's IP budget: counting nonces per wallet let anyone lock a wallet
 out by naming its address. Failed verifications are counted per (IP, wallet), so guessing at one wallet
@@ -114,18 +115,31 @@ class AuthRateLimiter:
         return f"fail:{ip or '-'}:{(address or '-').lower()[:64]}"
 
     def _enforce(self, key: str, limit: int, message: str) -> None:
-        hits, retry_after = self._counter.hit(key, self._window)
-        if hits > limit:
-            logger.warning("auth rate limit hit for %s (%d in window)", key.split(":")[0], hits)
-            raise RateLimited(f"{message}; try again in {retry_after} s", retry_after)
+        check_quota(self._counter, key, limit=limit, window_seconds=self._window, message=message)
 
 
-def build_rate_limiter(settings: Settings) -> AuthRateLimiter:
-    counter: Counter = (
-        RedisCounter(redis.Redis.from_url(settings.redis_url)) if settings.redis_url else MemoryCounter()
-    )
+def check_quota(counter: Counter, key: str, *, limit: int, window_seconds: int, message: str) -> None:
+    """Count one hit on `key`; RateLimited (429 with Retry-After) once it is over `limit` in the window."""
+    hits, retry_after = counter.hit(key, window_seconds)
+    if hits > limit:
+        logger.warning("rate limit hit for %s (%d in window)", key.split(":")[0], hits)
+        raise RateLimited(f"{message}; try again in {retry_after} s", retry_after)
+
+
+def build_counter(settings: Settings) -> Counter:
+    """Redis when REDIS_URL is set (every worker shares the counts), else this process's memory."""
+    return RedisCounter(redis.Redis.from_url(settings.redis_url)) if settings.redis_url else MemoryCounter()
+
+
+@lru_cache(maxsize=8)
+def shared_counter(redis_url: str | None) -> Counter:
+    """The process-wide counter for a Redis URL (or memory): in-memory counts are shared or count nothing."""
+    return build_counter(Settings(redis_url=redis_url))
+
+
+def build_rate_limiter(settings: Settings, counter: Counter | None = None) -> AuthRateLimiter:
     return AuthRateLimiter(
-        counter,
+        counter or build_counter(settings),
         per_ip=settings.auth_rate_limit_per_ip,
         per_address=settings.auth_rate_limit_per_address,
         window_seconds=settings.auth_rate_limit_window_seconds,
