@@ -33,6 +33,7 @@ PERIOD_OPTIONS: dict[str, str] = {"7": "7 days", "30": "30 days", "90": "90 days
 DEFAULT_PERIOD = "30"
 DEFAULT_CAPITAL = "10000"
 DASH = "—"
+CENT = Decimal("0.01")
 NO_CLOSED = "no closed trades"
 
 Better = Literal["a", "b", ""]
@@ -129,7 +130,7 @@ def parse_capital(text: str) -> Decimal:
     exponent = number.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise ValueError("Starting capital takes at most 2 decimal places (cents).")
-    return number
+    return number.quantize(CENT)
 
 
 def _date(text: str, label: str) -> date:
