@@ -123,7 +123,8 @@ def _tile(tile: Any) -> rx.Component:
 def _tiles(s: Any) -> rx.Component:
     return rx.grid(
         rx.foreach(s.bt_tiles, _tile),
-        columns=rx.breakpoints(initial="2", sm="3", lg="6"),
+        # Sized by the panel's own width (half the builder, or a phone), not the window's.
+        grid_template_columns="repeat(auto-fill, minmax(128px, 1fr))",
         spacing="2",
         width="100%",
         id="bt-tiles",
@@ -233,8 +234,8 @@ def _groups(title: str, rows: Any, element_id: str) -> rx.Component:
 
 
 def _trade_row(s: Any, row: Any) -> rx.Component:
+    """What happened first (market, side, PnL, why it closed, the post), then the when and how much."""
     return rx.table.row(
-        text_cell(row["entry_at"], color_scheme="gray", white_space="nowrap"),
         rx.table.cell(
             rx.hstack(
                 rx.text(row["market"], weight="medium", size="2"),
@@ -268,26 +269,27 @@ def _trade_row(s: Any, row: Any) -> rx.Component:
                 rx.text("—", size="2", color_scheme="gray"),
             )
         ),
-        figure_cell(row["size"]),
-        figure_cell(row["leverage"]),
+        text_cell(row["entry_at"], color_scheme="gray", white_space="nowrap"),
         figure_cell(row["entry_price"]),
         text_cell(row["exit_at"], color_scheme="gray", white_space="nowrap"),
         figure_cell(row["exit_price"]),
+        figure_cell(row["size"]),
+        figure_cell(row["leverage"]),
         class_name="bt-trade-row",
     )
 
 
 TRADE_COLUMNS = (
-    "Entry",
     "Market",
     "PnL",
     "Exit reason",
     "Post",
-    "Size",
-    "Lev.",
+    "Entry",
     "Entry price",
     "Exit",
     "Exit price",
+    "Size",
+    "Lev.",
 )
 
 
@@ -364,7 +366,7 @@ def _result(s: Any) -> rx.Component:
                 min_width="0",
                 width="100%",
             ),
-            columns=rx.breakpoints(initial="1", md="2"),
+            grid_template_columns="repeat(auto-fit, minmax(min(100%, 340px), 1fr))",
             spacing="4",
             width="100%",
         ),

@@ -303,7 +303,7 @@ def backtest_figure(
     figure.update_yaxes(
         gridcolor=GRID,
         zeroline=False,
-        tickformat=".0%",
+        tickformat=".1~%",
         autorange="reversed",
         rangemode="tozero",
         row=2,
@@ -313,10 +313,12 @@ def backtest_figure(
 
 
 def reference_window(curve: EquityCurve, start: datetime, end: datetime) -> list[tuple[datetime, Decimal]]:
-    """The reference book's equity from `start` to `end`: the value it held at `start` (if it existed then),
-    then each step inside the window. Empty when the book has no point before `end`."""
+    """The reference book's equity from `start` (or its first point, if later) to `end`: the value it held
+    at `start`, each step inside the window, and the last value held on to `end`. Empty without overlap."""
     before = [p for p in curve.points if p.at <= start]
-    inside = [(p.at, p.equity) for p in curve.points if start < p.at <= end]
+    points = [(p.at, p.equity) for p in curve.points if start < p.at <= end]
     if before:
-        return [(start, before[-1].equity), *inside]
-    return inside
+        points.insert(0, (start, before[-1].equity))
+    if points and points[-1][0] < end:
+        points.append((end, points[-1][1]))  # a step chart holds its last value
+    return points

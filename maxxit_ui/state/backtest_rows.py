@@ -221,7 +221,7 @@ def tiles(summary: SummaryOut) -> list[Tile]:
         ),
         Tile(id="bt-sharpe", label="Sharpe", value=_num(s.sharpe), tone=fmt.tone(s.sharpe)),
         Tile(id="bt-winrate", label="Win rate", value=_pct(s.winrate, missing=NO_CLOSED), tone="neutral"),
-        Tile(id="bt-trades", label="Trades", value=fmt.count(s.trades), tone="neutral"),
+        Tile(id="bt-trade-count", label="Trades", value=fmt.count(s.trades), tone="neutral"),
     ]
 
 

@@ -174,7 +174,7 @@ def test_backtest_an_agent_and_open_a_trades_post(new_page, app_url: str, demo: 
     post = page.locator("#bt-trades .bt-post-button").first
     expect(post).to_be_visible()
     row = page.locator("#bt-trades .bt-trade-row").filter(has=page.locator(".bt-post-button")).first
-    market = row.locator("td").nth(1).inner_text().split()[0]
+    market = row.locator("td").first.inner_text().split()[0]
     post.click()
     dialog = page.locator("#bt-post-dialog")
     expect(dialog).to_be_visible()

@@ -33,7 +33,7 @@ def test_one_run_draws_equity_and_its_drawdown_under_water():
     assert line.name == "Backtest" and list(line.y) == [10100.0, 9898.0, 10250.0]
     assert under.fill == "tozeroy" and list(under.y) == [0.0, 0.02, 0.0]  # fractions; the axis shows percent
     assert line.xaxis == "x" and under.yaxis == "y2"
-    assert figure.layout.yaxis2.tickformat == ".0%" and figure.layout.yaxis2.autorange == "reversed"
+    assert figure.layout.yaxis2.tickformat == ".1~%" and figure.layout.yaxis2.autorange == "reversed"
     assert figure.layout.showlegend is False
 
 
@@ -55,11 +55,21 @@ def test_reference_book_is_drawn_only_where_both_exist():
     assert reference.name == "Reference book"
     first = equity()[0].at
     assert reference.x[0] == first  # starts at the backtest's first day with the book's value then
-    assert list(reference.y) == [10040.0, 10090.0, 10010.0]
+    assert list(reference.y) == [10040.0, 10090.0, 10010.0, 10010.0]  # held to the window's end
+    assert reference.x[-1] == equity()[-1].at
 
 
 def test_reference_window_of_a_book_younger_than_the_backtest():
     curve = _curve((30, "10000"), (60, "10050"), (200, "9000"))
     points = reference_window(curve, START, START + timedelta(hours=72))
-    assert points == [(START + timedelta(hours=30), D(10000)), (START + timedelta(hours=60), D(10050))]
+    end = START + timedelta(hours=72)
+    assert points == [
+        (START + timedelta(hours=30), D(10000)),
+        (START + timedelta(hours=60), D(10050)),
+        (end, D(10050)),
+    ]
+    assert reference_window(_curve((0, "10000")), START + timedelta(hours=5), end) == [
+        (START + timedelta(hours=5), D(10000)),
+        (end, D(10000)),
+    ]
     assert reference_window(_curve(), START, START + timedelta(hours=72)) == []

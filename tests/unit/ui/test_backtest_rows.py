@@ -80,7 +80,7 @@ def test_tiles_put_the_key_figures_first_in_percent():
         "bt-drawdown",
         "bt-sharpe",
         "bt-winrate",
-        "bt-trades",
+        "bt-trade-count",
     ]
     shown = {t["id"]: (t["value"], t["tone"]) for t in tiles}
     assert shown["bt-profit"] == ("+$250.00", "positive")
@@ -88,7 +88,7 @@ def test_tiles_put_the_key_figures_first_in_percent():
     assert shown["bt-drawdown"] == ("-2.0%", "negative")
     assert shown["bt-sharpe"] == ("1.85", "positive")
     assert shown["bt-winrate"][0] == "50.0%"
-    assert shown["bt-trades"][0] == "2"
+    assert shown["bt-trade-count"][0] == "2"
 
 
 def test_summary_rows_use_freqtrade_figures_and_say_when_one_is_missing():
