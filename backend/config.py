@@ -135,6 +135,17 @@ class Settings(BaseSettings):
         default=Decimal("10000"), gt=0, le=Decimal("1000000000"), description="Every agent's reference book."
     )
 
+    # Price history for backtests (a live feed's candles kept in price_candles).
+    candle_record_minutes: int = Field(
+        default=5, ge=1, le=60, description="How often a worker stores the live feed's newly closed candles."
+    )
+    candle_fetch_weight_per_minute: int = Field(
+        default=240,
+        ge=21,
+        le=1200,
+        description="Hyperliquid request weight the recorder, and each process's backtests, use a minute.",
+    )
+
     # Position monitor and reconciliation.
     monitor_interval_seconds: float = Field(default=5.0, ge=0.5, le=300, description="Exit checks period.")
     monitor_time_limit_hours: float = Field(default=72, ge=0, description="Close positions older; 0 = never.")

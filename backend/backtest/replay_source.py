@@ -15,16 +15,17 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from backend.agents.versions import Strategy
+from backend.backtest.candles import floor_to
+from backend.backtest.decide import decide
+from backend.backtest.inputs import NEUTRAL_CONFIDENCE, PostCall
 from backend.billing.trade_fee import fee_policy
 from backend.config import Settings
 from backend.models import AgentDeployment, CtPost, Signal
 from backend.models.enums import ExecutionVenue, Side, SignalStatus, SizingProfile
 from backend.prices.feed import PriceFeed
 from backend.prices.simulated import UnknownMarket
-from backend.signals.features import feature_values, score
-from backend.signals.market import bucket_start, indicators_at
-from backend.signals.pipeline import SCORE_PLACES
-from backend.trading.decision import takes_signal
+from backend.signals.features import feature_values
+from backend.signals.market import indicators_at
 from backend.trading.exits import Candle, rules_for
 from backend.trading.fees import FeePolicy
 from backend.trading.fills import FillModel
@@ -86,39 +87,44 @@ def decide_signals(
         )
         .order_by(col(CtPost.posted_at), col(CtPost.id))
     ).all()
-    signals: list[Signal] = []
-    taken: set[tuple[str, datetime]] = set()
-    for post in posts:
-        bucket = bucket_start(post.posted_at)
-        if (post.token, bucket) in taken:
-            continue  # the unique (agent, token, bucket) key keeps the first
-        side = Side(post.side)
-        if post.id not in cache:
-            cache[post.id] = _features(session, feed, post)
-        features = cache[post.id]
-        if features is None:
-            continue
-        value = score(strategy.weights, features)
-        if not takes_signal(value, strategy.signal_threshold):
-            continue
-        taken.add((post.token, bucket))
-        signals.append(
-            Signal(
-                agent_id=agent_id,
-                agent_version_id=version_id,
-                post_id=post.id,
-                token=post.token,
-                side=side,
-                score=value.quantize(SCORE_PLACES),
-                features={name: str(v) for name, v in features.items()},
-                weights=dict(strategy.weights),
-                threshold=strategy.signal_threshold,
-                bucket_start=bucket,
-                status=SignalStatus.EXECUTED,
-                created_at=post.classified_at or post.posted_at,
-            )
+    by_id = {post.id: post for post in posts}
+
+    def features_of(call: PostCall) -> dict[str, Decimal] | None:
+        if call.post_id not in cache:
+            cache[call.post_id] = _features(session, feed, by_id[call.post_id])
+        return cache[call.post_id]
+
+    return [
+        Signal(
+            agent_id=agent_id,
+            agent_version_id=version_id,
+            post_id=d.call.post_id,
+            token=d.call.token,
+            side=d.call.side,
+            score=d.score,
+            features={name: str(v) for name, v in d.features.items()},
+            weights=dict(strategy.weights),
+            threshold=strategy.signal_threshold,
+            bucket_start=d.bucket,
+            status=SignalStatus.EXECUTED,
+            created_at=d.call.decided_at,
         )
-    return signals
+        for d in decide((_call(post) for post in posts), features_of, strategy)
+    ]
+
+
+def _call(post: CtPost) -> PostCall:
+    return PostCall(
+        post_id=post.id,
+        account_id=post.ct_account_id,
+        author="",
+        text=post.text,
+        posted_at=post.posted_at,
+        decided_at=post.classified_at or post.posted_at,
+        token=post.token,
+        side=Side(post.side),
+        confidence=post.confidence or NEUTRAL_CONFIDENCE,
+    )
 
 
 def _features(session: Session, feed: PriceFeed, post: CtPost) -> dict[str, Decimal] | None:
@@ -127,7 +133,7 @@ def _features(session: Session, feed: PriceFeed, post: CtPost) -> dict[str, Deci
         indicators = indicators_at(session, feed, post.token, post.posted_at)
     except UnknownMarket:
         return None
-    return feature_values(indicators, Side(post.side), post.confidence or Decimal("0.5"))
+    return feature_values(indicators, Side(post.side), post.confidence or NEUTRAL_CONFIDENCE)
 
 
 def replay_signals(signals: Iterable[Signal]) -> list[ReplaySignal]:
@@ -158,7 +164,7 @@ class PriceHistory:
         self, feed: PriceFeed, start: datetime, end: datetime, interval: timedelta = CANDLE_INTERVAL
     ) -> None:
         self.feed = feed
-        self.start = start.replace(second=0, microsecond=0)
+        self.start = floor_to(start, interval)  # bars open on their interval's grid, as a venue's do
         self.end = end
         self.interval = interval
         self._candles: dict[str, list[Candle]] = {}

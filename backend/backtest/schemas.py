@@ -54,7 +54,7 @@ class StrategyConfig(_Strict):
 
 
 class Period(_Strict):
-    """The window tested: the last `days` days up to now, or `start` to `end` (whole UTC days, end included)."""
+    """The window: the last `days` days up to now, or `start` to `end` (whole UTC days, end included)."""
 
     days: Literal[7, 30, 90] | None = None
     start: date | None = None

@@ -24,6 +24,7 @@ from backend.models.ops import (  # noqa: E402
     VenueRoutingHistory,
     VenueStatus,
 )
+from backend.models.prices import PriceCandle  # noqa: E402
 from backend.models.signals import CtPost, ImpactFactorHistory, MarketIndicators6h, Signal  # noqa: E402
 from backend.models.trading import (  # noqa: E402
     AgentDeployment,
@@ -62,6 +63,7 @@ __all__ = [
     "PaperPosition",
     "PnlSnapshot",
     "Position",
+    "PriceCandle",
     "Signal",
     "SignalExecution",
     "TokenRegistry",

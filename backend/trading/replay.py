@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from backend.trading.book import NetPosition, account_balance, apply_fill, realized_pnl
-from backend.trading.exits import Candle, ExitRules, OpenPosition, candle_is_quiet, evaluate_candle
+from backend.trading.exits import Candle, ExitRules, OpenPosition, evaluate_candle, quiet_band
 from backend.trading.fees import BillingLine, FeePolicy, close_lines, open_lines
 from backend.trading.fills import FillModel
 from backend.trading.market import MarketRules
@@ -204,15 +204,17 @@ class _Replay:
         prices = self.prices[trade.market]
         rules, i = self.spec.exits, position.next_candle
         state = OpenPosition(trade.side, trade.entry_price, trade.entry_at, position.best)
+        band = quiet_band(state, rules)
         while i < len(prices.candles) and prices.times[i] < until:
             candle = prices.candles[i]
             i += 1
-            if candle_is_quiet(state, rules, candle):  # most are: evaluate_candle would pass it over
+            if band.holds(candle):  # most are quiet (`candle_is_quiet`): evaluate_candle would pass them over
                 continue
             verdict = evaluate_candle(state, rules, candle)
             if verdict.best_price != position.best:
                 position.best = verdict.best_price
                 state = OpenPosition(trade.side, trade.entry_price, trade.entry_at, position.best)
+                band = quiet_band(state, rules)
             if verdict.reason is not None and verdict.price is not None:
                 at_open = verdict.reason == CloseReason.TIME_LIMIT or verdict.price == candle.open
                 at = candle.at if at_open else candle.at + self.interval

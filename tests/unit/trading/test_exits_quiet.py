@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.trading.exits import Candle, ExitRules, OpenPosition, candle_is_quiet, evaluate_candle
+from backend.trading.exits import (
+    Candle,
+    ExitRules,
+    OpenPosition,
+    candle_is_quiet,
+    evaluate_candle,
+    quiet_band,
+)
 from backend.trading.types import Side
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -65,3 +72,21 @@ def test_a_candle_reaching_the_target_is_not_quiet():
     position = OpenPosition(Side.LONG, D(100), T0, D(121))  # trailing at 119.79, target at 120
     assert candle_is_quiet(position, RULES, Candle(T0, D("119.9"), D("119.95"), D("119.9"), D("119.9")))
     assert not candle_is_quiet(position, RULES, Candle(T0, D("119.9"), D(120), D("119.9"), D("119.9")))
+
+
+@settings(max_examples=800)
+@given(
+    side=st.sampled_from([Side.LONG, Side.SHORT]),
+    best=prices,
+    candle=candles(),
+    take=st.none() | st.decimals(min_value=D("0.01"), max_value=D("0.3"), places=2),
+    offset=st.decimals(min_value=D("0"), max_value=D("0.1"), places=3),
+    limit=st.none() | st.integers(1, 180).map(lambda m: timedelta(minutes=m)),
+)
+def test_the_quiet_band_answers_exactly_as_candle_is_quiet(side, best, candle, take, offset, limit):
+    rules = ExitRules(
+        stoploss=D("0.10"), take_profit=take, trailing_stop_positive_offset=offset, time_limit=limit
+    )
+    best = max(best, D(100)) if side == Side.LONG else min(best, D(100))
+    position = OpenPosition(side, D(100), T0, best)
+    assert quiet_band(position, rules).holds(candle) is candle_is_quiet(position, rules, candle)

@@ -1,0 +1,124 @@
+"""One backtest: calls decided into signals, replayed through the core, reported. No database writes.
+
+The steps are the live ones: `decide` scores each call as the generator does, `trading.replay` sizes, fills,
+exits and books each signal as the executor, the paper venue and the monitor do, and `trading.report` turns
+the book into figures. This module only wires them to the inputs and shapes the answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from backend.agents.versions import Strategy
+from backend.backtest.candles import BAR, CandleSource
+from backend.backtest.decide import Decision, decide
+from backend.backtest.inputs import FEATURES, FeatureCache, PostCall, load_calls
+from backend.backtest.replay_source import Costs
+from backend.signals.types import Classifier
+from backend.trading.exits import rules_for
+from backend.trading.market import MarketRules
+from backend.trading.replay import BookSpec, ReplayResult, ReplaySignal, replay
+from backend.trading.report import Report, report
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a backtest reads from and what it costs to trade: prices, market rules, the live costs."""
+
+    candles: CandleSource
+    markets: Mapping[str, MarketRules]
+    costs: Costs
+    features: FeatureCache = field(default=FEATURES)
+    classifier: Classifier | None = None  # for a backtest that classifies the posts again
+    known_tokens: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    calls: list[PostCall]
+    decisions: list[Decision]
+    result: ReplayResult
+    report: Report
+
+
+def book_for(strategy: Strategy, capital: Decimal, sources: Sources) -> BookSpec:
+    """A book sized and exited as the agent's reference book: the strategy's own profile, leverage, exits."""
+    return BookSpec(
+        capital=capital,
+        exits=rules_for(strategy, None, sources.costs.time_limit),
+        markets=sources.markets,
+        sizing_profile=strategy.sizing_profile,
+        leverage=strategy.leverage,
+        fills=sources.costs.fills,
+        fees=sources.costs.fees,
+    )
+
+
+def calls_for(
+    session: Session,
+    strategy: Strategy,
+    start: datetime,
+    end: datetime,
+    sources: Sources,
+    *,
+    reclassify: bool,
+) -> list[PostCall]:
+    classifier = sources.classifier if reclassify else None
+    if reclassify and classifier is None:
+        raise ValueError("reclassifying needs a classifier")
+    return load_calls(
+        session, strategy.ct_account_ids, start, end, known_tokens=sources.known_tokens, classifier=classifier
+    )
+
+
+def run(
+    calls: Sequence[PostCall],
+    strategy: Strategy,
+    *,
+    start: datetime,
+    end: datetime,
+    capital: Decimal,
+    sources: Sources,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Backtest `strategy` on `calls` over [start, end) with `capital`. Deterministic: equal inputs, equal
+    outcome (features and candles come from caches keyed by what they depend on)."""
+    step = progress or (lambda _stage, _done, _total: None)
+    total = len(calls)
+
+    def features_of(call: PostCall) -> dict[str, Decimal] | None:
+        return sources.features.features(call, sources.candles)
+
+    step("scoring posts", 0, total)
+    decisions = decide(calls, features_of, strategy)
+    step("replaying", total, total)
+    signals = [
+        ReplaySignal(
+            at=d.call.decided_at,
+            token=d.call.token,
+            side=d.call.side,
+            score=d.score,
+            signal_id=d.call.post_id,
+        )
+        for d in decisions
+        if start <= d.call.decided_at
+    ]
+    markets = sorted({s.token for s in signals} & set(sources.markets))
+    candles = {m: sources.candles.bars(m, start, end) for m in markets}
+    result = replay(
+        book_for(strategy, capital, sources), signals, candles, start=start, end=end, interval=BAR
+    )
+    step("done", total, total)
+    return Outcome(list(calls), decisions, result, report(result, capital=capital, start=start, end=end))
+
+
+def skip_counts(result: ReplayResult) -> dict[str, int]:
+    return dict(sorted(Counter(s.category for s in result.skips).items()))

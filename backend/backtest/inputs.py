@@ -1,0 +1,144 @@
+"""A backtest's inputs: the followed accounts' posts in the window, and each post's eight feature values.
+
+Posts are read as the generator found them: their stored classification (or, when asked, a fresh one by the
+classifier configured now). A post's features are the live generator's (`signals.indicators` over the hourly
+candles that had closed by the post's hour, then `signals.features`), so a backtest scores a post exactly as
+live scoring did. They do not depend on the strategy, so they are computed once per post and kept in memory:
+rerunning with other weights or another threshold only re-scores.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlmodel import Session, col, select
+
+from backend.backtest.candles import HOUR, CandleSource, floor_to
+from backend.models import CtAccount, CtPost
+from backend.models.enums import Side
+from backend.prices.simulated import UnknownMarket
+from backend.signals.features import feature_values
+from backend.signals.indicators import compute_indicators
+from backend.signals.market import CANDLE_COUNT
+from backend.signals.types import Classifier
+
+FEATURE_CACHE_SIZE = 200_000
+NEUTRAL_CONFIDENCE = Decimal("0.5")  # the generator's stand-in for a post stored without one
+
+
+@dataclass(frozen=True)
+class PostCall:
+    """One post that calls a trade: who, when, what, how sure, and when the generator would have seen it."""
+
+    post_id: int
+    account_id: int
+    author: str
+    text: str
+    posted_at: datetime
+    decided_at: datetime  # classified_at (the generator runs then), or posted_at when reclassified here
+    token: str
+    side: Side
+    confidence: Decimal
+
+
+def load_calls(
+    session: Session,
+    account_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    *,
+    known_tokens: Sequence[str] = (),
+    classifier: Classifier | None = None,
+) -> list[PostCall]:
+    """The calls the followed accounts made in [start, end), in time order.
+
+    With `classifier`, every post is read again by it (stored readings ignored), against `known_tokens`.
+    """
+    ids = sorted(set(account_ids))
+    if not ids:
+        return []
+    query = (
+        select(CtPost, CtAccount.handle)
+        .join(CtAccount, col(CtAccount.id) == col(CtPost.ct_account_id))
+        .where(
+            col(CtPost.ct_account_id).in_(ids), col(CtPost.posted_at) >= start, col(CtPost.posted_at) < end
+        )
+        .order_by(col(CtPost.posted_at), col(CtPost.id))
+    )
+    if classifier is None:
+        query = query.where(col(CtPost.is_signal).is_(True))
+    calls = []
+    for post, handle in session.exec(query).all():
+        if classifier is not None:
+            reading = classifier.classify(post.text, list(known_tokens))
+            if not reading.is_signal or reading.token is None or reading.side is None:
+                continue
+            token, side, confidence, decided = (
+                reading.token,
+                Side(reading.side),
+                reading.confidence,
+                post.posted_at,
+            )
+        else:
+            if post.token is None or post.side is None:
+                continue
+            token, side = post.token, Side(post.side)
+            confidence, decided = post.confidence, post.classified_at or post.posted_at
+        calls.append(
+            PostCall(
+                post_id=post.id,
+                account_id=post.ct_account_id,
+                author=handle,
+                text=post.text,
+                posted_at=post.posted_at,
+                decided_at=decided,
+                token=token.upper(),
+                side=side,
+                confidence=confidence if confidence is not None else NEUTRAL_CONFIDENCE,
+            )
+        )
+    calls.sort(key=lambda c: (c.decided_at, c.post_id))
+    return calls
+
+
+class FeatureCache:
+    """Each call's features, keyed by everything they depend on; least recently used dropped first."""
+
+    def __init__(self, size: int = FEATURE_CACHE_SIZE) -> None:
+        self._size = size
+        self._values: OrderedDict[tuple, dict[str, Decimal] | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def features(self, call: PostCall, candles: CandleSource) -> dict[str, Decimal] | None:
+        """The live generator's features for the call; None when the market has too little history."""
+        key = (candles.name, call.token, call.side, call.confidence, floor_to(call.posted_at, HOUR))
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = features_at(call, candles)
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+
+def features_at(call: PostCall, candles: CandleSource) -> dict[str, Decimal] | None:
+    """Indicators from the `CANDLE_COUNT` hourly candles that closed by the post's hour, as
+    `signals.market.indicators_at` reads them live; nothing from after the post can reach them."""
+    end = floor_to(call.posted_at, HOUR)
+    try:
+        history = candles.hourly(call.token, end - CANDLE_COUNT * HOUR, end)
+        indicators = compute_indicators(call.token, history)
+    except (UnknownMarket, ValueError):  # no such market, or a gap in its stored history
+        return None
+    return feature_values(indicators, call.side, call.confidence)
+
+
+FEATURES = FeatureCache()
