@@ -20,12 +20,16 @@ import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
+from backend.agents.editing import UnknownCtAccounts
 from backend.agents.service import AgentNotFound
 from backend.auth.errors import AuthError, Forbidden, NotAuthenticated, RateLimited
 from backend.auth.identity import CurrentUser
 from backend.backtest.schemas import BacktestRequest, BacktestResult, Period
-from backend.backtest.service import run_backtest
+from backend.backtest.service import BacktestError, NotSignedIn, run_backtest
+from backend.backtest.sources import build_sources
+from backend.config import get_settings
 from backend.monitor.equity import EquityCurve
 from maxxit_ui.components.charts import backtest_figure
 from maxxit_ui.state import backtest_rows as rows
@@ -50,8 +54,10 @@ def request_for(subject: Subject, period: Period, capital: Decimal) -> BacktestR
 
 def failure_message(error: Exception) -> str:
     """What the panel says when the service refuses or fails; never a stack trace."""
-    if isinstance(error, NotAuthenticated):
+    if isinstance(error, NotAuthenticated | NotSignedIn):
         return SIGN_IN
+    if isinstance(error, UnknownCtAccounts):
+        return "Some followed CT accounts can no longer be backtested; untick them and try again."
     if isinstance(error, RateLimited):
         return f"Too many backtests just now: try again in {error.retry_after} s."
     if isinstance(error, Forbidden | AgentNotFound):
@@ -59,7 +65,7 @@ def failure_message(error: Exception) -> str:
     if isinstance(error, ValidationError):
         first = error.errors()[0] if error.errors() else {}
         return _sentence(str(first.get("msg", "invalid backtest request")).removeprefix("Value error, "))
-    if isinstance(error, AuthError | ValueError):
+    if isinstance(error, AuthError | BacktestError | ValueError):
         return _sentence(str(error) or FAILED)
     return DB_ERROR if isinstance(error, SQLAlchemyError) else FAILED
 
@@ -270,15 +276,23 @@ class BacktestMixin(rx.State, mixin=True):
 async def _run(
     user: CurrentUser, request: BacktestRequest, base: BacktestRequest | None
 ) -> tuple[BacktestResult, BacktestResult | None] | str:
-    """The run (and run A) from the service, or the message to show instead."""
+    """The run (and run A) from the service, or the message to show instead.
+
+    Each run is stored for the user (the service's cache answers an unchanged configuration at once)."""
     try:
-        result = await read(lambda session: run_backtest(session, request, viewer=user))
-        before = None
-        if base is not None:
-            before = await read(lambda session: run_backtest(session, base, viewer=user))
-    except (AuthError, AgentNotFound, ValueError) as e:
+        result, before = await read(lambda session: _both(session, user, request, base))
+    except (AuthError, BacktestError, AgentNotFound, ValueError) as e:
         return failure_message(e)
     except SQLAlchemyError as e:
         logger.exception("backtest failed on the database")
         return failure_message(e)
+    return result, before
+
+
+def _both(
+    session: Session, user: CurrentUser, request: BacktestRequest, base: BacktestRequest | None
+) -> tuple[BacktestResult, BacktestResult | None]:
+    sources = build_sources(get_settings())  # the feed's candle source is built once per process
+    result = run_backtest(session, request, viewer=user, sources=sources)
+    before = None if base is None else run_backtest(session, base, viewer=user, sources=sources)
     return result, before

@@ -11,6 +11,9 @@ import plotly.graph_objects as go
 import pytest
 from reflex.event import EventSpec
 
+from backend.agents.editing import UnknownCtAccounts
+from backend.agents.service import AgentNotFound
+from backend.backtest.service import NotSignedIn
 from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.backtest import SIGN_IN, failure_message
 from maxxit_ui.state.builder import BuilderState
@@ -152,7 +155,16 @@ def test_the_agent_page_backtests_the_agent_shown():
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        (ValueError("unknown CT accounts: 9"), "Unknown CT accounts: 9."),
+        (NotSignedIn("sign in to backtest"), SIGN_IN),
+        (
+            UnknownCtAccounts([9]),
+            "Some followed CT accounts can no longer be backtested; untick them and try again.",
+        ),
+        (
+            AgentNotFound("agent 5 not found"),
+            "This agent cannot be backtested: it is not yours or no longer exists.",
+        ),
+        (ValueError("window too short"), "Window too short."),
         (RuntimeError("boom"), "The backtest could not run. Please try again in a moment."),
     ],
 )
