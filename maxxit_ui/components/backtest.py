@@ -89,7 +89,7 @@ def _compare_switch(s: Any) -> rx.Component:
             align="center",
             spacing="2",
         ),
-        title="Keep the saved configuration (or the first run) as A and compare the edited one, B",
+        title="Keep the saved configuration (or the result shown now) as A and compare the edited one, B",
         cursor="pointer",
     )
 

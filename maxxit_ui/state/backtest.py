@@ -108,7 +108,10 @@ class BacktestMixin(rx.State, mixin=True):
 
     _bt_seq: int = 0  # bumped by every change: only the newest request's answer is shown
     _bt_reference: EquityCurve | None = None  # the agent page's reference book, drawn beside the run
-    _bt_first: Subject | None = None  # the configuration of the page's first result: Compare's A by default
+    _bt_shown: Subject | None = None  # the configuration of the result on screen
+    _bt_kept: Subject | None = (
+        None  # what Compare keeps as A by default: the result on screen when switched on
+    )
 
     # -- what a page tests: overridden by the page state ---------------------------------------------------
 
@@ -117,8 +120,8 @@ class BacktestMixin(rx.State, mixin=True):
         return None, "Nothing to backtest."
 
     def _bt_base_subject(self) -> tuple[Subject | None, str]:
-        """What Compare holds as A, and its label: by default the page's first result's configuration."""
-        return self._bt_first, "A · first run"
+        """Compare's A and its label: by default the result on screen when Compare was switched on."""
+        return self._bt_kept, "A · kept"
 
     def _bt_ready(self) -> bool:
         """Whether the page has loaded what the panel needs (inputs are ignored until then)."""
@@ -133,7 +136,7 @@ class BacktestMixin(rx.State, mixin=True):
         self.bt_capital = rows.DEFAULT_CAPITAL
         self.bt_errors = rows.empty_errors()
         self.bt_status, self.bt_running, self.bt_compare = "idle", False, False
-        self._bt_first = None
+        self._bt_shown = self._bt_kept = None
         self._bt_clear()
 
     def _bt_clear(self) -> None:
@@ -149,6 +152,7 @@ class BacktestMixin(rx.State, mixin=True):
         if not self._bt_ready() or self.bt_status == "idle":
             return None  # the panel has not been opened (agent page) or the page is not loaded
         self._bt_seq += 1
+        self.bt_running = True  # the spinner shows from the change on, so no stale figure reads as current
         return type(self).bt_debounced(self._bt_seq)
 
     @rx.event
@@ -167,6 +171,7 @@ class BacktestMixin(rx.State, mixin=True):
         if not self._bt_ready() or not isinstance(on, bool):
             return None
         self.bt_compare = on
+        self._bt_kept = self._bt_shown if on else None  # A: what the panel shows now
         return self._bt_touch()
 
     @rx.event
@@ -250,8 +255,9 @@ class BacktestMixin(rx.State, mixin=True):
             self._bt_clear()
 
     def _bt_show(self, result: BacktestResult, base: BacktestResult | None) -> None:
-        if self._bt_first is None:
-            self._bt_first = {"config": result.config}
+        self._bt_shown = {"config": result.config}
+        if self.bt_compare and self._bt_kept is None:
+            self._bt_kept = self._bt_shown  # switched on before any result: the first one is A
         self.bt_running = False
         self.bt_errors["form"] = ""
         self.bt_status = "ready"

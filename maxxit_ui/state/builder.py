@@ -309,7 +309,7 @@ class BuilderState(BacktestMixin, rx.State):
         return strategy_config(self._values())
 
     def _bt_base_subject(self) -> tuple[Subject | None, str]:
-        """Compare's A: the saved agent when editing, else the page's first run."""
+        """Compare's A: the saved agent when editing, else the result shown when Compare was switched on."""
         if self.mode == "edit" and self.editing_id:
             return {"agent_id": self.editing_id}, "A · saved"
         return super()._bt_base_subject()

@@ -137,9 +137,9 @@ def test_compare_two_configurations(new_page, app_url: str, demo: Demo) -> None:
     page.locator("#bt-compare").click()
     table = page.locator("#bt-compare-table")
     expect(table).to_be_visible()
-    expect(table).to_contain_text("A · first run")
+    expect(table).to_contain_text("A · kept")
     expect(table).to_contain_text("B · edited")
-    expect(page.locator("#bt-chart")).to_contain_text("A · first run")  # the legend of the overlay
+    expect(page.locator("#bt-chart")).to_contain_text("A · kept")  # the legend of the overlay
 
     # Same configuration on both sides: every figure ties, none is marked better.
     expect(table.locator(".bt-better")).to_have_count(0)

@@ -127,7 +127,9 @@ def assert_backtest_reproduces_every_reference_book(session, agents, sources):
             select(PnlSnapshot).where(PnlSnapshot.deployment_id == book.id).order_by(PnlSnapshot.day)
         ).all()
         assert [(s.day, s.equity) for s in snapshots] == [(p.day, p.equity) for p in outcome.result.equity]
-        assert [(p.day, p.equity) for p in outcome.report.equity] == [(s.day, cents(s.equity)) for s in snapshots]
+        assert [(p.day, p.equity) for p in outcome.report.equity] == [
+            (s.day, cents(s.equity)) for s in snapshots
+        ]
         traded += len(got)
     assert traded > 1000
 

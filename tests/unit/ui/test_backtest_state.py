@@ -17,7 +17,7 @@ from backend.backtest.service import NotSignedIn
 from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.backtest import SIGN_IN, failure_message
 from maxxit_ui.state.builder import BuilderState
-from tests.fixtures.backtest import result
+from tests.fixtures.backtest import config, result
 from tests.unit.ui.test_input_bounds import _handle, _state
 
 
@@ -88,17 +88,25 @@ def test_bad_period_or_capital_is_shown_beside_the_field():
     assert builder.bt_errors["capital"] == "Starting capital must be between $100 and $10,000,000."
 
 
-def test_compare_holds_the_saved_agent_as_a_when_editing_and_the_first_run_otherwise():
+def test_compare_holds_the_saved_agent_as_a_when_editing_and_the_result_on_screen_otherwise():
     editing = _builder(selected=["7"], mode="edit", editing_id=42, bt_compare=True)
     _, base, _ = editing._bt_requests()
     assert base is not None and base.agent_id == 42 and editing.bt_label_a == "A · saved"
 
-    creating = _builder(selected=["7"], bt_compare=True)
-    assert creating._bt_requests()[1] is None  # no run yet: nothing to compare with
+    creating = _builder(selected=["7"], bt_status="open")
+    _handle(BuilderState, "bt_toggle_compare", creating, True)
+    assert creating._bt_requests()[1] is None  # no result yet: nothing to compare with
     first = result()
-    creating._bt_show(first, None)
+    creating._bt_show(first, None)  # the first result after switching on becomes A
     _, base, _ = creating._bt_requests()
-    assert base is not None and base.config == first.config and creating.bt_label_a == "A · first run"
+    assert base is not None and base.config == first.config and creating.bt_label_a == "A · kept"
+
+    # Switched off and on again, A is the result on screen then.
+    shown = result().model_copy(update={"config": config(tweet=5)})
+    creating._bt_show(shown, first)
+    _handle(BuilderState, "bt_toggle_compare", creating, False)
+    _handle(BuilderState, "bt_toggle_compare", creating, True)
+    assert creating._bt_requests()[1].config.weights.tweet == 5
 
 
 def test_a_result_is_shown_formatted():
