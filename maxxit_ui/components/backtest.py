@@ -124,7 +124,7 @@ def _tiles(s: Any) -> rx.Component:
     return rx.grid(
         rx.foreach(s.bt_tiles, _tile),
         # Sized by the panel's own width (half the builder, or a phone), not the window's.
-        grid_template_columns="repeat(auto-fill, minmax(128px, 1fr))",
+        grid_template_columns="repeat(auto-fit, minmax(128px, 1fr))",
         spacing="2",
         width="100%",
         id="bt-tiles",
@@ -161,13 +161,14 @@ def _summary(s: Any) -> rx.Component:
 
 
 def _better(text: Any, marked: Any) -> rx.Component:
-    """A compared figure; the better side bold with a check."""
+    """A compared figure; the better side bold with a green check (the figure keeps its own colour: a smaller
+    loss is better, yet still a loss)."""
     return rx.table.cell(
         rx.cond(
             marked,
             rx.hstack(
                 rx.icon("circle_check", size=14, color="var(--green-11)"),
-                figure(text, "positive", size="2", weight="bold"),
+                figure(text, size="2", weight="bold"),
                 spacing="1",
                 align="center",
                 justify="end",
