@@ -402,5 +402,6 @@ def strategy_config(values: FormValues) -> tuple[Subject | None, str]:
         else:
             return {"config": config}, ""
     field, message = next(iter(errors.items()))
-    where = "" if field == "form" else f" ({field.replace('_', ' ')})"
-    return None, f"To backtest, fix the form{where}: {message}"
+    if field == "form":  # about the whole configuration ("Follow at least one CT account to backtest.")
+        return None, message
+    return None, f"To backtest, fix the form ({field.replace('_', ' ')}): {message}"

@@ -72,7 +72,7 @@ def _builder_following(new_page: Callable[..., Page], app_url: str, demo: Demo) 
     sign_in(page, app_url, wallet, "/agents/new")
     expect(page.locator("#builder-heading")).to_have_text("Build an agent")
     # Before any account is ticked the panel says what to fix.
-    expect(page.locator("#bt-error")).to_contain_text("To backtest, fix the form")
+    expect(page.locator("#bt-error")).to_have_text("Follow at least one CT account to backtest.")
     for handle in demo.follows:
         page.locator(".ct-account-option", has_text=f"@{handle}").locator("button[role=checkbox]").click()
     expect(page.locator("#bt-profit")).to_be_visible()
