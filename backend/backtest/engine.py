@@ -16,10 +16,11 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from backend.agents.versions import Strategy
-from backend.backtest.candles import BAR, CandleSource
+from backend.backtest.candles import BAR, CandleSource, floor_to
 from backend.backtest.decide import Decision, decide
 from backend.backtest.inputs import FEATURES, FeatureCache, PostCall, load_calls
 from backend.backtest.replay_source import Costs
+from backend.signals.tokens import known_tokens
 from backend.signals.types import Classifier
 from backend.trading.exits import rules_for
 from backend.trading.market import MarketRules
@@ -38,7 +39,6 @@ class Sources:
     costs: Costs
     features: FeatureCache = field(default=FEATURES)
     classifier: Classifier | None = None  # for a backtest that classifies the posts again
-    known_tokens: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,8 @@ def calls_for(
     classifier = sources.classifier if reclassify else None
     if reclassify and classifier is None:
         raise ValueError("reclassifying needs a classifier")
-    return load_calls(
-        session, strategy.ct_account_ids, start, end, known_tokens=sources.known_tokens, classifier=classifier
-    )
+    known = known_tokens(session) if classifier is not None else None
+    return load_calls(session, strategy.ct_account_ids, start, end, known_tokens=known, classifier=classifier)
 
 
 def run(
@@ -112,7 +111,9 @@ def run(
         if start <= d.call.decided_at
     ]
     markets = sorted({s.token for s in signals} & set(sources.markets))
-    candles = {m: sources.candles.bars(m, start, end) for m in markets}
+    # Only bars that had closed by the end: a bar still forming would show prices from after it.
+    closed_by = floor_to(end, BAR)
+    candles = {m: sources.candles.bars(m, start, closed_by) for m in markets}
     result = replay(
         book_for(strategy, capital, sources), signals, candles, start=start, end=end, interval=BAR
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ from backend.prices.simulated import UnknownMarket
 from backend.signals.features import feature_values
 from backend.signals.indicators import compute_indicators
 from backend.signals.market import CANDLE_COUNT
-from backend.signals.types import Classifier
+from backend.signals.types import Classification, Classifier, KnownTokens
 
 FEATURE_CACHE_SIZE = 200_000
 NEUTRAL_CONFIDENCE = Decimal("0.5")  # the generator's stand-in for a post stored without one
@@ -52,7 +52,7 @@ def load_calls(
     start: datetime,
     end: datetime,
     *,
-    known_tokens: Sequence[str] = (),
+    known_tokens: KnownTokens | None = None,
     classifier: Classifier | None = None,
 ) -> list[PostCall]:
     """The calls the followed accounts made in [start, end), in time order.
@@ -75,7 +75,7 @@ def load_calls(
     calls = []
     for post, handle in session.exec(query).all():
         if classifier is not None:
-            reading = classifier.classify(post.text, list(known_tokens))
+            reading = READINGS.reading(classifier, post.id, post.text, known_tokens or {})
             if not reading.is_signal or reading.token is None or reading.side is None:
                 continue
             token, side, confidence, decided = (
@@ -142,3 +142,29 @@ def features_at(call: PostCall, candles: CandleSource) -> dict[str, Decimal] | N
 
 
 FEATURES = FeatureCache()
+
+
+class ReadingCache:
+    """A classifier's reading of each post, kept per classifier (name and version) and post: reclassifying a
+    90-day window with an LLM costs one request per post the first time, and nothing when rerun."""
+
+    def __init__(self, size: int = FEATURE_CACHE_SIZE) -> None:
+        self._size = size
+        self._readings: OrderedDict[tuple[str, int, str], Classification] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def reading(self, classifier: Classifier, post_id: int, text: str, known: KnownTokens) -> Classification:
+        key = (classifier.name, post_id, text)
+        with self._lock:
+            if key in self._readings:
+                self._readings.move_to_end(key)
+                return self._readings[key]
+        reading = classifier.classify(text, known)
+        with self._lock:
+            self._readings[key] = reading
+            while len(self._readings) > self._size:
+                self._readings.popitem(last=False)
+        return reading
+
+
+READINGS = ReadingCache()

@@ -181,7 +181,7 @@ class PriceHistory:
         return out
 
     def _load(self, market: str) -> list[Candle]:
-        count = int((self.end - self.start) / self.interval) + 1
+        count = int((floor_to(self.end, self.interval) - self.start) / self.interval)  # closed bars only
         ohlc = getattr(self.feed, "ohlc", None)  # the simulated feed's bulk path: the same prices, faster
         if ohlc is not None:
             return [Candle(*bar) for bar in ohlc(market, self.start, count, self.interval)]

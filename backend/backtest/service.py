@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 from backend.agents.editing import UnknownCtAccounts
 from backend.agents.versions import Strategy, followed_ids, latest_version, strategy_of
 from backend.auth.identity import CurrentUser
+from backend.backtest.candles import HOUR
 from backend.backtest.engine import Outcome, Progress, Sources, calls_for, run, skip_counts
 from backend.backtest.inputs import PostCall
 from backend.backtest.schemas import (
@@ -35,6 +36,7 @@ from backend.backtest.schemas import (
 from backend.models import BacktestRun, CtAccount, CtPost
 from backend.models.common import utcnow
 from backend.signals.history import visible_agent
+from backend.signals.market import CANDLE_COUNT
 from backend.trading.report import trade_return
 
 # The code a result depends on: the core, the backtest itself and live scoring. A change re-keys every result.
@@ -199,7 +201,7 @@ def cache_key(
         "reclassify": request.reclassify,
         "classifier": getattr(sources.classifier, "name", None) if request.reclassify else None,
         "posts": _posts_version(session, strategy.ct_account_ids, start, end),
-        "candles": sources.candles.data_version(markets, start, end),
+        "candles": sources.candles.data_version(markets, start - CANDLE_COUNT * HOUR, end),  # with lookback
         "costs": repr(sources.costs),
         "code": code_version(),
     }

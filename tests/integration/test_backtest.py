@@ -33,6 +33,7 @@ from backend.demo.seed import seed_demo
 from backend.models import Agent, AgentDeployment, AgentVersion, BacktestRun, PnlSnapshot, Position, Signal
 from backend.models.enums import CloseReason, Visibility
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.signals.classifier import RuleClassifier
 from backend.trading.money import cents
 from backend.venues.paper import paper_markets
 
@@ -224,6 +225,18 @@ def assert_service(session, factory, agent, sources):
     theirs = run_backtest(session, request, viewer=_viewer(stranger), sources=sources, now=NOW)
     assert theirs.cached and theirs.id != result.id and theirs.summary == result.summary
 
+    # The posts read again by the classifier configured now (the rules here) rather than their stored reading.
+    reread = run_backtest(
+        session,
+        request.model_copy(update={"reclassify": True}),
+        viewer=me,
+        sources=replace(sources, classifier=RuleClassifier()),
+        now=NOW,
+    )
+    assert reread.key != result.key and not reread.cached
+    assert reread.summary.signals > result.summary.signals / 2 and reread.trades
+    assert all(t.post_text and t.post_author for t in reread.trades)
+
     # The configuration being edited, unsaved: the agent's own, with a higher threshold, trades less.
     config = config_of(_strategy(session, agent))
     stricter = config.model_copy(
@@ -254,4 +267,4 @@ def assert_service(session, factory, agent, sources):
             now=NOW,
         )
     runs = session.exec(select(BacktestRun).where(BacktestRun.user_id == trader.id)).all()
-    assert len(runs) == 3  # the first, and the two configurations; the cached answer added none
+    assert len(runs) == 4  # the first, the reread, and the two configurations; the cached answer added none
