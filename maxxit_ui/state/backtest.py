@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -220,10 +219,12 @@ class BacktestMixin(rx.State, mixin=True):
         return request_for(subject, period, capital), base, ""
 
     @rx.event(background=True)
-    async def bt_debounced(
-        self, seq: int, delay: float = DEBOUNCE_SECONDS
-    ) -> AsyncIterator[EventSpec | None]:
-        """Run the backtest if nothing changed during `delay` seconds; drop the answer if something did."""
+    async def bt_debounced(self, seq: int, delay: float = DEBOUNCE_SECONDS) -> None:
+        """Run the backtest if nothing changed during `delay` seconds; drop the answer if something did.
+
+        Scheduled by the server (`_bt_touch`, `bt_open`); a client sending it gets no more than that."""
+        if not isinstance(seq, int) or not isinstance(delay, int | float) or delay != delay:
+            return
         await asyncio.sleep(max(0.0, min(float(delay), DEBOUNCE_SECONDS)))
         async with self:
             if seq != self._bt_seq or not self._bt_ready():
@@ -232,7 +233,12 @@ class BacktestMixin(rx.State, mixin=True):
                 request, base, why = self._bt_requests()
             except ValidationError as e:
                 request, base, why = None, None, failure_message(e)
-            user = await current_user(self) if request is not None else None
+            try:
+                user = await current_user(self) if request is not None else None
+            except SQLAlchemyError:
+                logger.exception("backtest: the session could not be checked")
+                self._bt_fail(DB_ERROR)
+                return
             if request is None or user is None:
                 self._bt_fail(why if request is None else SIGN_IN)
                 return
