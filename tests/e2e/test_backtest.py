@@ -149,6 +149,24 @@ def test_compare_two_configurations(new_page, app_url: str, demo: Demo) -> None:
     expect(page.locator("#bt-chart")).to_contain_text("B · edited")
 
 
+def test_compare_the_saved_agent_with_the_edited_form(new_page, app_url: str, demo: Demo) -> None:
+    page = _builder_following(new_page, app_url, demo)
+    page.locator("#builder-name").fill("E2E Backtested")
+    page.locator("#builder-submit").click()
+    expect(page.locator("#agent-name")).to_have_text("E2E Backtested")
+    agent_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+
+    page.goto(f"{app_url}/agents/{agent_id}/edit")
+    expect(page.locator("#builder-heading")).to_have_text("Edit agent")
+    expect(page.locator("#bt-profit")).to_be_visible()
+    page.locator("#bt-compare").click()
+    table = page.locator("#bt-compare-table")
+    expect(table).to_contain_text("A · saved")
+    expect(table.locator(".bt-better")).to_have_count(0)  # the form still holds the saved configuration
+    page.locator("#builder-signal-threshold").fill("80")
+    expect(table.locator(".bt-better").first).to_be_visible()
+
+
 def test_backtest_an_agent_and_open_a_trades_post(new_page, app_url: str, demo: Demo) -> None:
     visitor = new_page()
     visitor.goto(f"{app_url}/agents/{demo.agent_id}")
