@@ -108,9 +108,8 @@ class BacktestMixin(rx.State, mixin=True):
     _bt_seq: int = 0  # bumped by every change: only the newest request's answer is shown
     _bt_reference: EquityCurve | None = None  # the agent page's reference book, drawn beside the run
     _bt_shown: Subject | None = None  # the configuration of the result on screen
-    _bt_kept: Subject | None = (
-        None  # what Compare keeps as A by default: the result on screen when switched on
-    )
+    # What Compare keeps as A by default: the result on screen when Compare was switched on.
+    _bt_kept: Subject | None = None
 
     # -- what a page tests: overridden by the page state ---------------------------------------------------
 
