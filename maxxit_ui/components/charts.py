@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
+from backend.backtest.schemas import EquityOut
 from backend.models.agents import WEIGHT_NAMES
 from backend.monitor.charts import PositionChart
 from backend.monitor.equity import EquityCurve
@@ -219,3 +221,104 @@ def reference_figure(
         )
     figure.update_layout(uirevision=f"reference-{curve.deployment_id}")
     return figure
+
+
+# -- backtests -----------------------------------------------------------------------------------------------
+
+RUN_COLORS = (ACCENT, PRICE)  # run A (or the only run), run B
+DRAWDOWN_FILLS = ("rgba(255,99,105,0.30)", "rgba(112,184,255,0.25)")  # red for A, blue for B
+REFERENCE = "#ffc53d"  # Radix amber 9: the agent's reference book
+
+
+def backtest_figure(
+    runs: Sequence[tuple[str, Sequence[EquityOut]]],
+    *,
+    reference: EquityCurve | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """Daily equity of one run (or two, overlaid) above its drawdown, shaded under water below.
+
+    The drawdown panel plots each day's fall from the running peak as the result states it (a fraction,
+    drawn as a percent by the axis' tick format, downwards). `reference`, when given, is the agent's
+    reference book over the part of the first run's window where it existed.
+    """
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.05)
+    for i, (label, points) in enumerate(runs[:2]):
+        days = [p.at for p in points]
+        figure.add_trace(
+            go.Scatter(
+                x=days,
+                y=[float(p.equity) for p in points],
+                name=label,
+                mode="lines",
+                line={"color": RUN_COLORS[i], "width": 2},
+                hovertemplate=f"{label} · %{{x|%Y-%m-%d}} · $%{{y:,.2f}}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=days,
+                y=[float(p.drawdown) for p in points],
+                name=f"{label} drawdown",
+                mode="lines",
+                fill="tozeroy",
+                fillcolor=DRAWDOWN_FILLS[i],
+                line={"color": DRAWDOWN_FILLS[i], "width": 1},
+                showlegend=False,
+                hovertemplate=f"{label} drawdown · %{{y:.1%}}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    if reference is not None and runs and runs[0][1]:
+        first = runs[0][1]
+        points = reference_window(reference, first[0].at, first[-1].at)
+        if points:
+            figure.add_trace(
+                go.Scatter(
+                    x=[at for at, _ in points],
+                    y=[float(equity) for _, equity in points],
+                    name="Reference book",
+                    mode="lines",
+                    line={"color": REFERENCE, "width": 1.5, "dash": "dot", "shape": "hv"},
+                    hovertemplate="reference book · $%{y:,.2f}<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
+    figure.update_layout(
+        height=height,
+        margin={"l": 56, "r": 12, "t": 28, "b": 28},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": TEXT, "size": 11},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "font": {"size": 11}},
+        hovermode="x unified",
+        showlegend=len(runs) > 1 or reference is not None,
+    )
+    figure.update_xaxes(gridcolor=GRID, zeroline=False, type="date")
+    figure.update_yaxes(gridcolor=GRID, zeroline=False, tickprefix="$", tickformat=",.0f", row=1, col=1)
+    figure.update_yaxes(
+        gridcolor=GRID,
+        zeroline=False,
+        tickformat=".1~%",
+        autorange="reversed",
+        rangemode="tozero",
+        row=2,
+        col=1,
+    )
+    return figure
+
+
+def reference_window(curve: EquityCurve, start: datetime, end: datetime) -> list[tuple[datetime, Decimal]]:
+    """The reference book's equity from `start` (or its first point, if later) to `end`: the value it held
+    at `start`, each step inside the window, and the last value held on to `end`. Empty without overlap."""
+    before = [p for p in curve.points if p.at <= start]
+    points = [(p.at, p.equity) for p in curve.points if start < p.at <= end]
+    if before:
+        points.insert(0, (start, before[-1].equity))
+    if points and points[-1][0] < end:
+        points.append((end, points[-1][1]))  # a step chart holds its last value
+    return points

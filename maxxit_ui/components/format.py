@@ -138,3 +138,43 @@ def venue_color(venue: str) -> str:
 def close_refused(reason: str | None) -> str:
     """What a trader reads while a venue refuses to close a position it still holds ("" when none)."""
     return f"Close refused by the venue: {reason}; retrying" if reason else ""
+
+
+def leverage(value: Decimal) -> str:
+    """A multiple as traders write it: Decimal("3.00") -> "3x"."""
+    return f"{value.normalize():f}x"
+
+
+def size(value: Decimal | None, unit: str) -> str:
+    """A position size in its token ("0.5 ETH"), so nobody reads it as dollars."""
+    return "—" if value is None else f"{quantity(value)} {unit}"
+
+
+def duration(seconds: int | None) -> str:
+    """A holding time in the two largest units that matter ("2d 4h", "3h 20m", "45m")."""
+    if seconds is None:
+        return "—"
+    minutes = max(0, seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def day(value: datetime | None) -> str:
+    """A UTC date, for spans such as a drawdown's peak and trough."""
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d")
+
+
+def drawdown_usd(value: Decimal | None) -> str:
+    """A drawdown in dollars read as a loss ("-$120.00") whatever sign it is stored with; "$0.00" for none."""
+    if value is None:
+        return NO_TRADES
+    return money(-abs(value)) if value else money(value)

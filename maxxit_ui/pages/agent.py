@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from maxxit_ui.components.backtest import backtest_panel
 from maxxit_ui.components.layout import (
     card,
     empty_message,
@@ -177,6 +178,41 @@ def _track_record() -> rx.Component:
     )
 
 
+def _backtest() -> rx.Component:
+    """ "Backtest this agent" opens the panel; visitors are asked to sign in first."""
+    s = AgentState
+    opener = rx.cond(
+        AuthState.signed_in,
+        rx.button(
+            rx.icon("flask_conical", size=16),
+            "Backtest this agent",
+            on_click=s.bt_open,
+            variant="soft",
+            id="bt-open",
+        ),
+        rx.link(
+            rx.button(rx.icon("wallet", size=16), "Sign in to backtest", variant="soft"),
+            href=s.signin_backtest_href,
+            id="signin-to-backtest",
+        ),
+    )
+    return rx.cond(
+        (s.bt_status == "idle") | ~AuthState.signed_in,
+        rx.hstack(
+            opener,
+            rx.text(
+                "Replay this agent's strategy over past posts and prices, on the engine that trades it live.",
+                size="2",
+                color_scheme="gray",
+            ),
+            align="center",
+            spacing="3",
+            wrap="wrap",
+        ),
+        backtest_panel(s, sweep_href=s.sweep_href),
+    )
+
+
 def _version_row(row: VersionRow) -> rx.Component:
     return rx.table.row(
         text_cell(row["number"], weight="medium"),
@@ -334,7 +370,10 @@ def agent() -> rx.Component:
     return page(
         rx.match(
             AgentState.status,
-            ("found", rx.fragment(_header(), _figures(), _track_record(), _strategy(), _activity())),
+            (
+                "found",
+                rx.fragment(_header(), _figures(), _track_record(), _backtest(), _strategy(), _activity()),
+            ),
             ("not_found", agent_not_found()),
             ("error", error_callout(AgentState.error)),
             loading_message("Loading agent…"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.models.agents import WEIGHT_NAMES
+from maxxit_ui.components.backtest import backtest_panel
 from maxxit_ui.components.charts import INDICATOR_LABELS
 from maxxit_ui.components.forms import dom_id, field_error, form_field
 from maxxit_ui.components.layout import card, error_callout, loading_message, page, section_title
@@ -269,10 +270,12 @@ def _accounts() -> rx.Component:
 
 
 def _form() -> rx.Component:
+    """Basics on top; the strategy (weights, accounts, risk) beside the Backtest panel that tests it."""
     return rx.vstack(
+        _basics(),
         rx.grid(
-            rx.vstack(_basics(), _risk(), spacing="4", width="100%"),
-            rx.vstack(_weights(), _accounts(), spacing="4", width="100%"),
+            rx.vstack(_weights(), _accounts(), _risk(), spacing="4", width="100%", min_width="0"),
+            rx.box(backtest_panel(S, compare=True), width="100%", min_width="0"),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="4",
             width="100%",

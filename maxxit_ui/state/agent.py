@@ -21,8 +21,10 @@ from backend.monitor.equity import EquityCurve
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import reference_figure, weights_chart
 from maxxit_ui.state.auth import current_user
+from maxxit_ui.state.backtest import BacktestMixin, Subject
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.paths import signin_url
+from maxxit_ui.state.rows import agent_href
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +210,11 @@ def _position(position: PositionOut) -> PositionRow:
     )
 
 
-class AgentState(rx.State):
-    """Everything the agent page shows, formatted; `status` picks which of the page's states renders."""
+class AgentState(BacktestMixin, rx.State):
+    """Everything the agent page shows, formatted; `status` picks which of the page's states renders.
+
+    "Backtest this agent" opens the Backtest panel (BacktestMixin) on the agent's newest version, its
+    reference book drawn beside the run where both exist."""
 
     status: PageStatus = "loading"
     error: str = ""
@@ -238,6 +243,10 @@ class AgentState(rx.State):
     deploy_href: str = ""
     signin_deploy_href: str = ""
     deploy_block: str = ""  # why this agent cannot be deployed; empty when it can
+    signin_backtest_href: str = ""
+    sweep_href: str = ""
+
+    _shown_id: int = 0  # the agent on screen, whose backtest the panel runs
 
     @rx.var
     def page_title(self) -> str:
@@ -249,6 +258,7 @@ class AgentState(rx.State):
     async def load(self) -> AsyncIterator[None]:
         """on_load for /agents/[agent_id]; unknown, private or malformed ids show "Agent not found"."""
         self.status = "loading"
+        self._bt_reset()
         yield  # clear the previous agent before the query, so a stale page never shows under a new URL
         raw_id: str = self.agent_id  # the dynamic route arg Reflex adds to the root state
         if not raw_id.isdigit():
@@ -269,6 +279,18 @@ class AgentState(rx.State):
             return
         self._show(agent)
         self._show_equity(agent, curve)
+        self._bt_reference = curve
+
+    # -- the Backtest panel (BacktestMixin) --------------------------------------------------------------
+
+    def _bt_ready(self) -> bool:
+        return self.status == "found" and self._shown_id > 0
+
+    def _bt_subject(self) -> tuple[Subject | None, str]:
+        return {"agent_id": self._shown_id}, ""
+
+    def _bt_base_subject(self) -> tuple[Subject | None, str]:
+        return None, ""  # the agent page has no Compare
 
     def _show_equity(self, agent: AgentDetail, curve: EquityCurve | None) -> None:
         """The reference book's equity, each later version marked where it began."""
@@ -303,4 +325,7 @@ class AgentState(rx.State):
         self.deploy_href = f"/agents/{agent.id}/deploy"
         self.signin_deploy_href = signin_url(self.deploy_href)
         self.deploy_block = NOT_DEPLOYABLE.get(AgentStatus(agent.status), "")
+        self._shown_id = agent.id
+        self.signin_backtest_href = signin_url(agent_href(agent.id))
+        self.sweep_href = f"/backtests/sweep?agent={agent.id}"
         self.status = "found"

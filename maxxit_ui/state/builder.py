@@ -32,6 +32,7 @@ from backend.agents.schemas import CtAccountOut, OwnedAgent
 from backend.agents.service import AgentNotFound
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
+from backend.backtest.schemas import StrategyConfig
 from backend.config import get_settings
 from backend.models.agents import WEIGHT_NAMES, Agent
 from backend.models.enums import AgentStatus, SizingProfile, Venue, Visibility
@@ -47,6 +48,7 @@ from maxxit_ui.state.agent_form import (
     validation_errors,
 )
 from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.backtest import BacktestMixin, Subject
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.inputs import CHOICE_MAX, NUMBER_TEXT_MAX, clip
 from maxxit_ui.state.rows import agent_href
@@ -82,6 +84,10 @@ SIZING_OPTIONS: dict[str, str] = {
     SizingProfile.AGGRESSIVE: "Aggressive",
 }
 
+
+# The inputs a backtest depends on: a change to one of them reruns the panel.
+BACKTESTED_FIELDS = frozenset({"venue", "sizing_profile", "leverage", *PERCENT_FIELDS})
+STRATEGY_KEYS = ("venue", "weights", "ct_account_ids", "risk")
 
 # The most each text input may hold: the database column's width, or the widest valid value.
 INPUT_LIMITS: dict[str, int] = {
@@ -122,8 +128,10 @@ def _edit_error_message(error: AgentEditError) -> str:
     return text[:1].upper() + text[1:]
 
 
-class BuilderState(rx.State):
-    """One agent form; `mode` says whether submit creates or edits, `status` which page part renders."""
+class BuilderState(BacktestMixin, rx.State):
+    """One agent form; `mode` says whether submit creates or edits, `status` which page part renders.
+
+    The Backtest panel beside the weights tests the form as it stands, saved or not (BacktestMixin)."""
 
     mode: Mode = "create"
     status: BuilderStatus = "loading"
@@ -184,6 +192,7 @@ class BuilderState(rx.State):
         self.leverage = format(risk.leverage.normalize(), "f")
         self.errors = empty_errors()
         self.weights_figure = weights_chart(self.weights)
+        self._bt_reset()
 
     def _fill(self, agent: OwnedAgent) -> None:
         self.editing_id = agent.id
@@ -222,6 +231,7 @@ class BuilderState(rx.State):
             self.page_error, self.status = DB_ERROR, "error"
             return
         self.status = "ready"
+        yield BuilderState.bt_open
 
     @rx.event
     async def load_edit(self) -> AsyncIterator[EventSpec | None]:
@@ -252,37 +262,57 @@ class BuilderState(rx.State):
             return
         self._fill(agent)
         self.status = "archived" if agent.status == AgentStatus.ARCHIVED else "ready"
+        if self.status == "ready":
+            yield BuilderState.bt_open
 
     # -- inputs ------------------------------------------------------------------------------------------
 
     @rx.event
-    def set_field(self, field: str, value: str) -> None:
+    def set_field(self, field: str, value: str) -> EventSpec | None:
         """Text, select and toggle inputs, clipped to the field's maximum; typing clears its message."""
         if self.status != "ready" or field not in INPUT_LIMITS:
-            return
+            return None
         setattr(self, field, clip(value, INPUT_LIMITS[field]))
         self.errors[field] = ""
+        return self._bt_touch() if field in BACKTESTED_FIELDS else None
 
     @rx.event
-    def set_weight(self, name: str, value: list[float]) -> None:
+    def set_weight(self, name: str, value: list[float]) -> EventSpec | None:
         if self.status != "ready" or name not in WEIGHT_NAMES or not isinstance(value, list) or not value:
-            return
+            return None
         if not isinstance(value[0], int | float) or value[0] != value[0]:  # NaN compares unequal
-            return
+            return None
         self.weights[name] = max(0, min(100, round(value[0])))
         self.errors["weights"] = ""
         self.weights_figure = weights_chart(self.weights)
+        return self._bt_touch()
 
     @rx.event
-    def toggle_account(self, account_id: str, checked: bool) -> None:
+    def toggle_account(self, account_id: str, checked: bool) -> EventSpec | None:
         """Only accounts the form offers can be ticked, so `selected` never outgrows the list."""
         if self.status != "ready" or account_id not in {option["id"] for option in self.accounts}:
-            return
+            return None
         if checked and account_id not in self.selected:
             self.selected.append(account_id)
         elif not checked and account_id in self.selected:
             self.selected.remove(account_id)
         self.errors["ct_account_ids"] = ""
+        return self._bt_touch()
+
+    # -- the Backtest panel (BacktestMixin) --------------------------------------------------------------
+
+    def _bt_ready(self) -> bool:
+        return self.status == "ready"
+
+    def _bt_subject(self) -> tuple[Subject | None, str]:
+        """The configuration the form holds now, saved or not; or what to fix before it can be tested."""
+        return strategy_config(self._values())
+
+    def _bt_base_subject(self) -> tuple[Subject | None, str]:
+        """Compare's A: the saved agent when editing, else the result shown when Compare was switched on."""
+        if self.mode == "edit" and self.editing_id:
+            return {"agent_id": self.editing_id}, "A · saved"
+        return super()._bt_base_subject()
 
     # -- submit ------------------------------------------------------------------------------------------
 
@@ -359,3 +389,19 @@ class BuilderState(rx.State):
         logger.info("agent %s %s from the builder", saved.id, verb)
         target = agent_href(saved.id) if saved.visibility == Visibility.PUBLIC else MY_AGENTS
         return rx.redirect(target)
+
+
+def strategy_config(values: FormValues) -> tuple[Subject | None, str]:
+    """({"config": StrategyConfig}, "") from the form, or (None, the first thing to fix in it)."""
+    payload, errors = to_payload(values)
+    if not errors:
+        try:
+            config = StrategyConfig.model_validate({key: payload[key] for key in STRATEGY_KEYS})
+        except ValidationError as e:
+            errors = validation_errors(e)
+        else:
+            return {"config": config}, ""
+    field, message = next(iter(errors.items()))
+    if field == "form":  # about the whole configuration ("Follow at least one CT account to backtest.")
+        return None, message
+    return None, f"To backtest, fix the form ({field.replace('_', ' ')}): {message}"

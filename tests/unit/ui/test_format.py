@@ -65,3 +65,18 @@ def test_addresses_times_and_labels():
     assert fmt.label("TAKE_PROFIT") == "Take profit"
     assert fmt.label(None) == "—"
     assert fmt.venue_color("GMX") == "indigo" and fmt.venue_color("NYSE") == "gray"
+
+
+def test_backtest_helpers():
+    assert fmt.leverage(D("3.00")) == "3x"
+    assert fmt.leverage(D("2.5")) == "2.5x"
+    assert fmt.size(D("0.5000"), "ETH") == "0.5 ETH"
+    assert fmt.size(None, "ETH") == "—"
+    assert fmt.duration(None) == "—"
+    assert fmt.duration(45 * 60 + 59) == "45m"
+    assert fmt.duration(3 * 3600 + 20 * 60) == "3h 20m"
+    assert fmt.duration(2 * 86400 + 4 * 3600 + 59) == "2d 4h"
+    assert fmt.day(datetime(2026, 11, 1, 23, 30, tzinfo=timezone(timedelta(hours=-2)))) == "2026-11-02"
+    assert fmt.drawdown_usd(D("202.00")) == "-$202.00"
+    assert fmt.drawdown_usd(D("-202.00")) == "-$202.00"
+    assert fmt.drawdown_usd(D(0)) == "$0.00"
