@@ -25,6 +25,8 @@ from backend.agents.editing import UnknownCtAccounts
 from backend.agents.service import AgentNotFound
 from backend.auth.errors import AuthError, Forbidden, NotAuthenticated, RateLimited
 from backend.auth.identity import CurrentUser
+from backend.auth.ratelimit import shared_counter
+from backend.backtest.limits import count_backtest
 from backend.backtest.schemas import BacktestRequest, BacktestResult, Period
 from backend.backtest.service import BacktestError, NotSignedIn, run_backtest
 from backend.backtest.sources import build_sources
@@ -303,7 +305,10 @@ async def _run(
 def _both(
     session: Session, user: CurrentUser, request: BacktestRequest, base: BacktestRequest | None
 ) -> tuple[BacktestResult, BacktestResult | None]:
-    sources = build_sources(get_settings())  # the feed's candle source is built once per process
+    settings = get_settings()
+    # The panel counts against the same per-user quota as the API: one count per rerun, A and B together.
+    count_backtest(shared_counter(settings.redis_url), settings, user.id)
+    sources = build_sources(settings)  # the feed's candle source is built once per process
     result = run_backtest(session, request, viewer=user, sources=sources)
     before = None if base is None else run_backtest(session, base, viewer=user, sources=sources)
     return result, before

@@ -16,11 +16,12 @@ from backend.agents.editing import UnknownCtAccounts
 from backend.agents.service import AgentNotFound
 from backend.agents.versions import Strategy
 from backend.auth.identity import CurrentUser
+from backend.auth.ratelimit import MemoryCounter
 from backend.backtest.candles import FeedCandles
 from backend.backtest.engine import Sources, calls_for, run
 from backend.backtest.inputs import FeatureCache
 from backend.backtest.replay_source import Costs
-from backend.backtest.schemas import BacktestRequest, Period
+from backend.backtest.schemas import BacktestRequest, Period, StrategyConfig
 from backend.backtest.service import (
     BacktestNotFound,
     NotSignedIn,
@@ -268,3 +269,28 @@ def assert_service(session, factory, agent, sources):
         )
     runs = session.exec(select(BacktestRun).where(BacktestRun.user_id == trader.id)).all()
     assert len(runs) == 4  # the first, the reread, and the two configurations; the cached answer added none
+
+
+def test_the_panel_counts_against_the_per_user_quota(session, factory, monkeypatch):
+    """The builder's auto-rerun calls the service directly: it spends the same quota as the API."""
+    from backend.auth.errors import RateLimited
+    from backend.config import Settings
+    from maxxit_ui.state import backtest as panel
+
+    settings = Settings(backtests_per_minute=2)
+    monkeypatch.setattr(panel, "get_settings", lambda: settings)
+    counter = MemoryCounter()
+    monkeypatch.setattr(panel, "shared_counter", lambda _url: counter)
+    account, user = factory.ct_account(), factory.user()
+    weights = dict.fromkeys(
+        ("rsi", "macd", "bollinger", "volume", "moving_average", "momentum", "volatility"), 0
+    )
+    config = StrategyConfig.model_validate(
+        {"venue": "HYPERLIQUID", "weights": {**weights, "tweet": 60}, "ct_account_ids": [account.id]}
+    )
+    request = BacktestRequest(config=config, period=Period(days=7))
+    me = _viewer(user)
+    panel._both(session, me, request, None)
+    panel._both(session, me, request, None)
+    with pytest.raises(RateLimited):
+        panel._both(session, me, request, None)
