@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from backend.trading.money import cents
+
 DAYS_PER_YEAR = Decimal(365)
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -151,3 +153,12 @@ def profit_factor(pnls: Iterable[Decimal]) -> Decimal | None:
     if gross_loss == 0:
         return None
     return sum((p for p in values if p > 0), ZERO) / gross_loss
+
+
+def rebase(values: Sequence[Decimal], start: Decimal) -> list[Decimal]:
+    """The same growth from `start`: each value times start over the first, so two books of different size
+    can be drawn from one point (a reference book beside a backtest). Empty when the first value is not
+    positive (no growth to speak of)."""
+    if not values or values[0] <= 0:
+        return []
+    return [cents(v * start / values[0]) for v in values]

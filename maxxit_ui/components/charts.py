@@ -13,6 +13,7 @@ from backend.backtest.schemas import EquityOut
 from backend.models.agents import WEIGHT_NAMES
 from backend.monitor.charts import PositionChart
 from backend.monitor.equity import EquityCurve
+from backend.trading.returns import rebase
 
 ACCENT = "#29a383"  # Radix jade 9, the theme's accent
 GRID = "rgba(255,255,255,0.08)"
@@ -275,15 +276,17 @@ def backtest_figure(
     if reference is not None and runs and runs[0][1]:
         first = runs[0][1]
         points = reference_window(reference, first[0].at, first[-1].at)
-        if points:
+        # From the backtest's own equity where the window starts: the two lines compare growth, not size.
+        rebased = rebase([equity for _, equity in points], first[0].equity)
+        if rebased:
             figure.add_trace(
                 go.Scatter(
                     x=[at for at, _ in points],
-                    y=[float(equity) for _, equity in points],
-                    name="Reference book",
+                    y=[float(equity) for equity in rebased],
+                    name="Reference book (same start)",
                     mode="lines",
                     line={"color": REFERENCE, "width": 1.5, "dash": "dot", "shape": "hv"},
-                    hovertemplate="reference book · $%{y:,.2f}<extra></extra>",
+                    hovertemplate="reference book, from the same start · $%{y:,.2f}<extra></extra>",
                 ),
                 row=1,
                 col=1,

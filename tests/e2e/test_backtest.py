@@ -185,7 +185,7 @@ def test_backtest_an_agent_and_open_a_trades_post(new_page, app_url: str, demo: 
     expect(page.locator("#bt-sweep-link")).to_have_attribute(
         "href", f"/backtests/sweep?agent={demo.agent_id}"
     )
-    expect(page.locator("#bt-chart")).to_contain_text("Reference book")
+    expect(page.locator("#bt-chart")).to_contain_text("Reference book (same start)")
 
     page.locator("#bt-period").get_by_role("radio", name="90 days").click()
     expect(page.locator("#bt-running")).to_have_count(0)

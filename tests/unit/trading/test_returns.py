@@ -145,3 +145,11 @@ def test_adding_capital_mid_way_changes_no_return_of_a_flat_day(pnls, deposit):
     pnl_by_day[_day(days)] = D(0)
     series = calc.equity_from_pnl(pnl_by_day, D("10000"), _day(0), _day(days), flows={_day(days): deposit})
     assert calc.time_weighted_returns(series)[-1] == 0
+
+
+def test_rebase_keeps_the_growth_from_a_new_start():
+    from backend.trading.returns import rebase
+
+    assert rebase([D("8900"), D("9345"), D("8455")], D("10000")) == [D("10000.00"), D("10500.00"), D("9500.00")]
+    assert rebase([], D("10000")) == []
+    assert rebase([D("0"), D("5")], D("10000")) == []

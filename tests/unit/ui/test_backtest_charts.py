@@ -52,10 +52,12 @@ def test_reference_book_is_drawn_only_where_both_exist():
     curve = _curve((0, "10000"), (20, "10040"), (30, "10090"), (60, "10010"), (90, "10200"))
     figure = backtest_figure([("Backtest", equity())], reference=curve)
     reference = figure.data[-1]
-    assert reference.name == "Reference book"
-    first = equity()[0].at
-    assert reference.x[0] == first  # starts at the backtest's first day with the book's value then
-    assert list(reference.y) == [10040.0, 10090.0, 10010.0, 10010.0]  # held to the window's end
+    assert reference.name == "Reference book (same start)"
+    first = equity()[0]
+    assert reference.x[0] == first.at  # starts at the backtest's first day, from the backtest's equity then
+    assert float(first.equity) == 10100.0
+    # The book's own 10,040 -> 10,090 -> 10,010 (held to the window's end), as growth from 10,100.
+    assert list(reference.y) == [10100.0, 10150.3, 10069.82, 10069.82]
     assert reference.x[-1] == equity()[-1].at
 
 
