@@ -81,10 +81,12 @@ def _capital(s: Any) -> rx.Component:
     )
 
 
-def _compare_switch(s: Any) -> rx.Component:
+def _compare_switch(s: Any, on_change: Any = None) -> rx.Component:
     return rx.el.label(
         rx.hstack(
-            rx.switch(checked=s.bt_compare, on_change=s.bt_toggle_compare, id="bt-compare", size="1"),
+            rx.switch(
+                checked=s.bt_compare, on_change=on_change or s.bt_toggle_compare, id="bt-compare", size="1"
+            ),
             rx.text("Compare", size="2", weight="medium"),
             align="center",
             spacing="2",
@@ -94,11 +96,32 @@ def _compare_switch(s: Any) -> rx.Component:
     )
 
 
-def _controls(s: Any, compare: bool) -> rx.Component:
+def _rival_select(s: Any) -> rx.Component:
+    """The agent page's Compare: which other agent's backtest to draw beside this one's."""
+    return rx.cond(
+        s.bt_compare,
+        rx.vstack(
+            _label("Compare with", "bt-rival"),
+            rx.select.root(
+                rx.select.trigger(placeholder="Pick an agent", id="bt-rival", min_width="180px"),
+                rx.select.content(
+                    rx.foreach(s.bt_rivals, lambda r: rx.select.item(r["name"], value=r["id"])),
+                ),
+                value=s.bt_rival,
+                on_change=s.bt_pick_rival,
+                size="2",
+            ),
+            spacing="1",
+        ),
+    )
+
+
+def _controls(s: Any, compare: bool, rivals: bool = False) -> rx.Component:
     return rx.hstack(
         _period(s),
         _capital(s),
-        _compare_switch(s) if compare else rx.fragment(),
+        _compare_switch(s, s.bt_toggle_rivals if rivals else None) if compare or rivals else rx.fragment(),
+        _rival_select(s) if rivals else rx.fragment(),
         spacing="4",
         align="start",
         wrap="wrap",
@@ -389,8 +412,11 @@ def _result(s: Any) -> rx.Component:
     )
 
 
-def backtest_panel(s: Any, *, compare: bool = False, sweep_href: Any = None) -> rx.Component:
-    """The panel for state `s` (a BacktestMixin page state); `compare` adds the A/B toggle."""
+def backtest_panel(
+    s: Any, *, compare: bool = False, rivals: bool = False, sweep_href: Any = None
+) -> rx.Component:
+    """The panel for state `s` (a BacktestMixin page state); `compare` adds the A/B toggle, `rivals` a toggle
+    that compares with another agent picked from a list (the state offers `bt_rivals` and `bt_pick_rival`)."""
     header = rx.hstack(
         rx.hstack(
             section_title("Backtest"),
@@ -408,7 +434,7 @@ def backtest_panel(s: Any, *, compare: bool = False, sweep_href: Any = None) -> 
     return card(
         rx.vstack(
             header,
-            _controls(s, compare),
+            _controls(s, compare, rivals),
             error_callout(s.bt_errors["form"], element_id="bt-error"),
             rx.match(
                 s.bt_status,

@@ -209,7 +209,7 @@ def _backtest() -> rx.Component:
             spacing="3",
             wrap="wrap",
         ),
-        backtest_panel(s, sweep_href=s.sweep_href),
+        backtest_panel(s, rivals=True, sweep_href=s.sweep_href),
     )
 
 

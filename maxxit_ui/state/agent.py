@@ -10,11 +10,20 @@ from typing import Literal, TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
+from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.agents.reference import reference_curve
-from backend.agents.schemas import AgentDetail, CtAccountOut, PositionOut, SignalOut, VersionOut
-from backend.agents.service import AgentNotFound, get_agent
+from backend.agents.schemas import (
+    AgentDetail,
+    AgentQuery,
+    AgentSort,
+    CtAccountOut,
+    PositionOut,
+    SignalOut,
+    VersionOut,
+)
+from backend.agents.service import AgentNotFound, get_agent, list_agents
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
 from backend.monitor.equity import EquityCurve
@@ -210,6 +219,14 @@ def _position(position: PositionOut) -> PositionRow:
     )
 
 
+class RivalOption(TypedDict):
+    id: str
+    name: str
+
+
+RIVALS = AgentQuery(sort=AgentSort.NAME, limit=100)
+
+
 class AgentState(BacktestMixin, rx.State):
     """Everything the agent page shows, formatted; `status` picks which of the page's states renders.
 
@@ -245,6 +262,9 @@ class AgentState(BacktestMixin, rx.State):
     deploy_block: str = ""  # why this agent cannot be deployed; empty when it can
     signin_backtest_href: str = ""
     sweep_href: str = ""
+    # Compare here: another listed agent's backtest (A) beside this one's (B), same window and capital.
+    bt_rival: str = ""
+    bt_rivals: list[RivalOption] = []
 
     _shown_id: int = 0  # the agent on screen, whose backtest the panel runs
 
@@ -259,6 +279,7 @@ class AgentState(BacktestMixin, rx.State):
         """on_load for /agents/[agent_id]; unknown, private or malformed ids show "Agent not found"."""
         self.status = "loading"
         self._bt_reset()
+        self.bt_rival, self.bt_rivals = "", []  # the list leaves out the agent shown
         yield  # clear the previous agent before the query, so a stale page never shows under a new URL
         raw_id: str = self.agent_id  # the dynamic route arg Reflex adds to the root state
         if not raw_id.isdigit():
@@ -290,7 +311,39 @@ class AgentState(BacktestMixin, rx.State):
         return {"agent_id": self._shown_id}, ""
 
     def _bt_base_subject(self) -> tuple[Subject | None, str]:
-        return None, ""  # the agent page has no Compare
+        rival = next((r for r in self.bt_rivals if r["id"] == self.bt_rival), None)
+        if rival is None:
+            return None, ""
+        return {"agent_id": int(rival["id"])}, f"A · {rival['name']}"
+
+    def _bt_subject_label(self) -> str:
+        return f"B · {self.name}"
+
+    @rx.event
+    async def bt_toggle_rivals(self, on: bool) -> AsyncIterator[EventSpec | None]:
+        """Compare switched on: list the agents it can be compared with (listed ones, by name)."""
+        if not self._bt_ready() or not isinstance(on, bool):
+            return
+        if on and not self.bt_rivals:
+            shown = self._shown_id
+            try:
+                page = await read(lambda session: list_agents(session, RIVALS))
+            except SQLAlchemyError:
+                logger.exception("agents to compare with could not be read")
+                self.bt_errors["form"] = DB_ERROR
+                return
+            self.bt_rivals = [RivalOption(id=str(a.id), name=a.name) for a in page.items if a.id != shown]
+        if not on:
+            self.bt_rival = ""
+        yield type(self).bt_toggle_compare(on)
+
+    @rx.event
+    def bt_pick_rival(self, value: str) -> EventSpec | None:
+        """The agent to compare with; anything not on the list is ignored."""
+        if not any(r["id"] == value for r in self.bt_rivals):
+            return None
+        self.bt_rival = value
+        return self._bt_touch()
 
     def _show_equity(self, agent: AgentDetail, curve: EquityCurve | None) -> None:
         """The reference book's equity, each later version marked where it began."""

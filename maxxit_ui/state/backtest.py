@@ -127,6 +127,10 @@ class BacktestMixin(rx.State, mixin=True):
         """Whether the page has loaded what the panel needs (inputs are ignored until then)."""
         return True
 
+    def _bt_subject_label(self) -> str:
+        """Compare's name for the panel's own subject, B."""
+        return "B · edited"
+
     # -- inputs --------------------------------------------------------------------------------------------
 
     def _bt_reset(self) -> None:
@@ -281,7 +285,7 @@ class BacktestMixin(rx.State, mixin=True):
             self.bt_compare_rows, self.bt_label_a, self.bt_label_b = [], "", ""
             self.bt_figure = backtest_figure([("Backtest", result.equity)], reference=self._bt_reference)
             return
-        self.bt_label_b = "B · edited"
+        self.bt_label_b = self._bt_subject_label()
         self.bt_compare_rows = rows.compare_rows(base.summary, result.summary)
         self.bt_figure = backtest_figure([(self.bt_label_a, base.equity), (self.bt_label_b, result.equity)])
 

@@ -203,6 +203,23 @@ def test_backtest_an_agent_and_open_a_trades_post(new_page, app_url: str, demo: 
     expect(dialog).to_have_count(0)
 
 
+def test_compare_an_agent_with_another(new_page, app_url: str, demo: Demo) -> None:
+    wallet = BrowserWallet()
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet, f"/agents/{demo.agent_id}")
+    page.locator("#bt-open").click()
+    expect(page.locator("#bt-profit")).to_be_visible()
+    page.locator("#bt-compare").click()
+    page.locator("#bt-rival").click()
+    rival = catalog.AGENTS[1].name
+    page.get_by_role("option", name=rival).click()
+    table = page.locator("#bt-compare-table")
+    expect(table).to_contain_text(f"A · {rival}")
+    expect(table).to_contain_text(f"B · {DEMO_AGENT.name}")
+    expect(table.locator(".bt-better").first).to_be_visible()  # two strategies never tie on every figure
+    expect(page.locator("#bt-chart")).to_contain_text(f"A · {rival}")
+
+
 def test_the_panel_fits_a_phone(new_page, app_url: str, demo: Demo) -> None:
     wallet = BrowserWallet()
     page = new_page(wallet, viewport=PHONE)
