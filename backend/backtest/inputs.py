@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -74,36 +74,42 @@ def load_calls(
         query = query.where(col(CtPost.is_signal).is_(True))
     calls = []
     for post, handle in session.exec(query).all():
-        if classifier is not None:
-            reading = READINGS.reading(classifier, post.id, post.text, known_tokens or {})
-            if not reading.is_signal or reading.token is None or reading.side is None:
-                continue
-            token, side, confidence, decided = (
-                reading.token,
-                Side(reading.side),
-                reading.confidence,
-                post.posted_at,
-            )
+        if classifier is None:
+            call = stored_call(post, handle)
         else:
-            if post.token is None or post.side is None:
-                continue
-            token, side = post.token, Side(post.side)
-            confidence, decided = post.confidence, post.classified_at or post.posted_at
-        calls.append(
-            PostCall(
-                post_id=post.id,
-                account_id=post.ct_account_id,
-                author=handle,
-                text=post.text,
-                posted_at=post.posted_at,
-                decided_at=decided,
-                token=token.upper(),
-                side=side,
-                confidence=confidence if confidence is not None else NEUTRAL_CONFIDENCE,
-            )
-        )
+            reading = READINGS.reading(classifier, post.id, post.text, known_tokens or {})
+            call = None
+            if reading.is_signal and reading.token is not None and reading.side is not None:
+                call = replace(
+                    stored_call(post, handle, token=reading.token, side=reading.side),
+                    confidence=reading.confidence or NEUTRAL_CONFIDENCE,
+                    decided_at=post.posted_at,  # read now, as if on arrival
+                )
+        if call is not None:
+            calls.append(call)
     calls.sort(key=lambda c: (c.decided_at, c.post_id))
     return calls
+
+
+def stored_call(
+    post: CtPost, author: str = "", *, token: str | None = None, side: str | None = None
+) -> PostCall | None:
+    """The call a classified post makes, as the live generator reads it (a missing confidence counts as
+    neutral, as there); None when it names no token and side."""
+    token, side = token or post.token, side or post.side
+    if token is None or side is None:
+        return None
+    return PostCall(
+        post_id=post.id,
+        account_id=post.ct_account_id,
+        author=author,
+        text=post.text,
+        posted_at=post.posted_at,
+        decided_at=post.classified_at or post.posted_at,
+        token=token.upper(),
+        side=Side(side),
+        confidence=post.confidence or NEUTRAL_CONFIDENCE,
+    )
 
 
 class FeatureCache:

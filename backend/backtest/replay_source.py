@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from backend.agents.versions import Strategy
 from backend.backtest.candles import floor_to
 from backend.backtest.decide import decide
-from backend.backtest.inputs import NEUTRAL_CONFIDENCE, PostCall
+from backend.backtest.inputs import NEUTRAL_CONFIDENCE, PostCall, stored_call
 from backend.billing.trade_fee import fee_policy
 from backend.config import Settings
 from backend.models import AgentDeployment, CtPost, Signal
@@ -109,22 +109,8 @@ def decide_signals(
             status=SignalStatus.EXECUTED,
             created_at=d.call.decided_at,
         )
-        for d in decide((_call(post) for post in posts), features_of, strategy)
+        for d in decide(filter(None, (stored_call(post) for post in posts)), features_of, strategy)
     ]
-
-
-def _call(post: CtPost) -> PostCall:
-    return PostCall(
-        post_id=post.id,
-        account_id=post.ct_account_id,
-        author="",
-        text=post.text,
-        posted_at=post.posted_at,
-        decided_at=post.classified_at or post.posted_at,
-        token=post.token,
-        side=Side(post.side),
-        confidence=post.confidence or NEUTRAL_CONFIDENCE,
-    )
 
 
 def _features(session: Session, feed: PriceFeed, post: CtPost) -> dict[str, Decimal] | None:

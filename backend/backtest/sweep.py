@@ -42,17 +42,7 @@ logger = logging.getLogger(__name__)
 KIND = "sweep"
 THRESHOLD = "signal_threshold"
 AXIS_NAMES = (*WEIGHT_NAMES, THRESHOLD)
-AxisName = Literal[
-    "tweet",
-    "rsi",
-    "macd",
-    "bollinger",
-    "volume",
-    "moving_average",
-    "momentum",
-    "volatility",
-    "signal_threshold",
-]
+AxisName = Literal[AXIS_NAMES]  # type: ignore[valid-type]  # the eight weights and the threshold
 SweepMetric = Literal[
     "profit_total", "sharpe", "sortino", "calmar", "max_drawdown", "winrate", "profit_factor", "expectancy"
 ]
