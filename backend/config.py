@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Per user, backtests asked over the API and pages."
     )
     sweeps_per_hour: int = Field(default=10, ge=1, description="Per user, parameter sweeps started.")
+    backtest_runs_kept: int = Field(
+        default=200, ge=1, description="Per user, stored single backtests kept; older ones are deleted."
+    )
     sweep_max_cells: int = Field(
         default=121, ge=1, le=10_000, description="Configurations in one sweep at most."
     )

@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from backend.agents.editing import UnknownCtAccounts
@@ -33,6 +34,7 @@ from backend.backtest.schemas import (
     SummaryOut,
     TradeOut,
 )
+from backend.config import get_settings
 from backend.models import BacktestRun, CtAccount, CtPost
 from backend.models.common import utcnow
 from backend.signals.history import visible_agent
@@ -253,9 +255,23 @@ def _store(
         finished_at=utcnow(),
     )
     session.add(row)
+    session.flush()
+    _prune(session, viewer.id, get_settings().backtest_runs_kept)
     session.commit()
     session.refresh(row)
     return row
+
+
+def _prune(session: Session, user_id: int, kept: int) -> None:
+    """Keep the user's newest `kept` single runs: the builder stores one per configuration it runs."""
+    stale = session.exec(
+        select(BacktestRun.id)
+        .where(BacktestRun.user_id == user_id, BacktestRun.kind == "single")
+        .order_by(col(BacktestRun.id).desc())
+        .offset(kept)
+    ).all()
+    if stale:
+        session.execute(sa.delete(BacktestRun).where(col(BacktestRun.id).in_(stale)))
 
 
 def shape(

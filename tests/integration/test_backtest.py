@@ -294,3 +294,37 @@ def test_the_panel_counts_against_the_per_user_quota(session, factory, monkeypat
     panel._both(session, me, request, None)
     with pytest.raises(RateLimited):
         panel._both(session, me, request, None)
+
+
+def test_only_the_newest_runs_of_a_user_are_kept(session, factory, monkeypatch):
+    from backend.backtest import service
+    from backend.config import Settings
+
+    settings = Settings(backtest_runs_kept=2)
+    monkeypatch.setattr(service, "get_settings", lambda: settings)
+    account, user, other = factory.ct_account(), factory.user(), factory.user()
+    weights = dict.fromkeys(
+        ("rsi", "macd", "bollinger", "volume", "moving_average", "momentum", "volatility"), 0
+    )
+
+    def ask(viewer, threshold: str):
+        config = StrategyConfig.model_validate(
+            {
+                "venue": "HYPERLIQUID",
+                "weights": {**weights, "tweet": 60},
+                "ct_account_ids": [account.id],
+                "risk": {"signal_threshold": threshold},
+            }
+        )
+        request = BacktestRequest(config=config, period=Period(days=7))
+        return run_backtest(session, request, viewer=_viewer(viewer), sources=_sources(), now=NOW)
+
+    theirs = ask(other, "0.5")
+    first, second, third = (ask(user, t) for t in ("0.5", "0.6", "0.7"))
+    kept = session.exec(
+        select(BacktestRun.id).where(BacktestRun.user_id == user.id).order_by(BacktestRun.id)
+    ).all()
+    assert kept == [second.id, third.id]
+    with pytest.raises(BacktestNotFound):
+        get_backtest(session, first.id, viewer=_viewer(user))
+    assert get_backtest(session, theirs.id, viewer=_viewer(other)).key == theirs.key  # others' runs untouched
