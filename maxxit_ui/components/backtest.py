@@ -12,7 +12,7 @@ import reflex as rx
 
 from maxxit_ui.components.forms import field_error
 from maxxit_ui.components.layout import card, empty_message, error_callout, section_title
-from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell
+from maxxit_ui.components.tables import data_table, figure, figure_cell, stat_tile, text_cell
 from maxxit_ui.state.backtest_rows import PERIOD_OPTIONS
 
 SCROLL_BOX = {"width": "100%", "overflow_x": "auto", "min_width": "0"}
@@ -130,15 +130,14 @@ def _controls(s: Any, compare: bool, rivals: bool = False) -> rx.Component:
 
 
 def _tile(tile: Any) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.text(
-                tile["label"], size="1", color_scheme="gray", weight="medium", text_transform="uppercase"
-            ),
-            figure(tile["value"], tile["tone"], size="4", weight="bold", id=tile["id"]),
-            spacing="1",
-        ),
+    return stat_tile(
+        tile["label"],
+        tile["value"],
+        element_id=tile["id"],
+        tone=tile["tone"],
+        value_size="4",
         size="1",
+        width=None,
         min_width="0",
     )
 

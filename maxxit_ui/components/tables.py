@@ -73,17 +73,24 @@ def text_cell(text: rx.Var[str] | str, **props: Any) -> rx.Component:
 
 
 def stat_tile(
-    title: str, value: rx.Var[str], *, element_id: str, tone: rx.Var[str] | str = "neutral"
+    title: rx.Var[str] | str,
+    value: rx.Var[str],
+    *,
+    element_id: rx.Var[str] | str,
+    tone: rx.Var[str] | str = "neutral",
+    value_size: str = "6",
+    **card_props: Any,
 ) -> rx.Component:
-    """A headline figure with its label; `element_id` lets tests and users find it."""
+    """A headline figure with its label; `element_id` lets tests and users find it. `card_props` override the
+    card's (a None drops one: a tile in a grid sizes by its cell)."""
+    props = {k: v for k, v in {"size": "2", "width": "100%", **card_props}.items() if v is not None}
     return rx.card(
         rx.vstack(
             rx.text(title, size="1", color_scheme="gray", weight="medium", text_transform="uppercase"),
-            figure(value, tone, size="6", weight="bold", id=element_id),
+            figure(value, tone, size=value_size, weight="bold", id=element_id),
             spacing="1",
         ),
-        size="2",
-        width="100%",
+        **props,
     )
 
 

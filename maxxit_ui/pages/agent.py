@@ -13,7 +13,15 @@ from maxxit_ui.components.layout import (
     page,
     section_title,
 )
-from maxxit_ui.components.tables import data_table, figure, figure_cell, key_value, text_cell, venue_badge
+from maxxit_ui.components.tables import (
+    data_table,
+    figure,
+    figure_cell,
+    key_value,
+    stat_tile,
+    text_cell,
+    venue_badge,
+)
 from maxxit_ui.state.agent import AccountRow, AgentState, FigureTile, PositionRow, SignalRow, VersionRow
 from maxxit_ui.state.auth import AuthState
 
@@ -91,15 +99,14 @@ def _header() -> rx.Component:
 
 
 def _figure_tile(tile: FigureTile) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.text(
-                tile["label"], size="1", color_scheme="gray", weight="medium", text_transform="uppercase"
-            ),
-            figure(tile["value"], tile["tone"], size="5", weight="bold", id=tile["id"]),
-            spacing="1",
-        ),
+    return stat_tile(
+        tile["label"],
+        tile["value"],
+        element_id=tile["id"],
+        tone=tile["tone"],
+        value_size="5",
         size="1",
+        width=None,
     )
 
 

@@ -150,6 +150,7 @@ def test_adding_capital_mid_way_changes_no_return_of_a_flat_day(pnls, deposit):
 def test_rebase_keeps_the_growth_from_a_new_start():
     from backend.trading.returns import rebase
 
-    assert rebase([D("8900"), D("9345"), D("8455")], D("10000")) == [D("10000.00"), D("10500.00"), D("9500.00")]
+    rebased = rebase([D("8900"), D("9345"), D("8455")], D("10000"))
+    assert rebased == [D("10000.00"), D("10500.00"), D("9500.00")]
     assert rebase([], D("10000")) == []
     assert rebase([D("0"), D("5")], D("10000")) == []
