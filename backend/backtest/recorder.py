@@ -75,7 +75,9 @@ def record_recent_candles(
             since = max(since, oldest)
             if since < closed:
                 due.append((since, market, interval))
-    due.sort(key=lambda job: (job[0], job[1], -job[2]))  # most overdue first, hourly before bars
+    # Most overdue first; on a tie (the first 15 minutes of an hour) every hourly before any bars, since a
+    # backtest reads hourly candles for every call and bars only for the positions it opens.
+    due.sort(key=lambda job: (job[0], -job[2], job[1]))
     stored = requests = 0
     for index, (since, market, interval) in enumerate(due):
         count = (floor_to(now, interval) - since) // interval + 1  # the forming one comes back too

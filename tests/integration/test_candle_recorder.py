@@ -80,6 +80,15 @@ def test_a_round_stays_within_its_weight_budget(session, hl_server, feed):
     assert session.exec(select(sa.func.count()).select_from(PriceCandle)).one() == 6
 
 
+def test_hourly_candles_go_first_when_bars_are_as_overdue(session, hl_server, feed):
+    early = datetime(2026, 12, 6, 13, 5, 12, tzinfo=UTC)  # six hours back is 07:05: both intervals start 07:00
+    _pin(hl_server, early)
+    report = record_recent_candles(session, feed, ["ETH", "BTC", "SOL"], early, budget=WeightBudget(3 * 21))
+    assert (report.requests, report.left) == (3, 3)
+    intervals = session.exec(select(PriceCandle.market, PriceCandle.interval_seconds).distinct()).all()
+    assert sorted(intervals) == [("BTC", 3600), ("ETH", 3600), ("SOL", 3600)]
+
+
 def test_stored_history_serves_backtests_without_the_venue(engine, session, hl_server, feed):
     _pin(hl_server, NOW)
     record_recent_candles(session, feed, ["ETH"], NOW)
