@@ -50,6 +50,24 @@ class Action:
     RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"
     METRICS_REBUILT = "metrics.rebuilt"
     VENUES_REFRESHED = "venues.refreshed"
+    SUBSCRIPTION_STARTED = "subscription.started"  # trial begins
+    SUBSCRIPTION_ACTIVATED = "subscription.activated"  # trial over, first paid period
+    SUBSCRIPTION_RENEWED = "subscription.renewed"
+    SUBSCRIPTION_PAST_DUE = "subscription.past_due"
+    SUBSCRIPTION_SUSPENDED = "subscription.suspended"
+    SUBSCRIPTION_REACTIVATED = "subscription.reactivated"
+    SUBSCRIPTION_CANCEL_REQUESTED = "subscription.cancel_requested"
+    SUBSCRIPTION_CANCELED = "subscription.canceled"
+    INVOICE_ISSUED = "invoice.issued"
+    INVOICE_PAID = "invoice.paid"
+    INVOICE_VOIDED = "invoice.voided"
+    INVOICE_UNCOLLECTIBLE = "invoice.uncollectible"
+    BILLING_LINE_WAIVED = "billing_line.waived"
+    PAYMENT_SUBMITTED = "payment.submitted"
+    PAYMENT_CONFIRMED = "payment.confirmed"
+    PAYMENT_REJECTED = "payment.rejected"
+    PAYOUT_RECORDED = "payout.recorded"
+    BUILDER_FEE_APPROVED = "builder_fee.approved"
 
     @classmethod
     def all(cls) -> list[str]:

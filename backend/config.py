@@ -164,12 +164,42 @@ class Settings(BaseSettings):
     # Position monitor and reconciliation.
     monitor_interval_seconds: float = Field(default=5.0, ge=0.5, le=300, description="Exit checks period.")
     monitor_time_limit_hours: float = Field(default=72, ge=0, description="Close positions older; 0 = never.")
-    profit_share_pct: Decimal = Field(
-        default=Decimal("0.10"), ge=0, le=Decimal("0.5"), description="Of a profitable close, to the creator."
-    )
     reconcile_interval_seconds: int = Field(default=60, ge=5, le=3600)
     reconcile_weight_per_minute: int = Field(
         default=240, ge=10, le=1200, description="Hyperliquid request weight reconciliation may spend."
+    )
+
+    # Billing (live deployments only; paper is free). Amounts in USDC, shares as fractions.
+    trade_fee_usd: Decimal = Field(default=Decimal("0.20"), ge=0, le=100, description="Per executed trade.")
+    creator_share_pct: Decimal = Field(
+        default=Decimal("0.10"), ge=0, le=Decimal("0.5"), description="Of a profitable close, to the creator."
+    )
+    sources_share_pct: Decimal = Field(
+        default=Decimal("0.10"),
+        ge=0,
+        le=Decimal("0.4"),
+        description="Of a profitable close, to the CT accounts whose posts made the signal.",
+    )
+    subscription_usd: Decimal = Field(
+        default=Decimal("20"), ge=0, le=10000, description="Per deployment a month."
+    )
+    trial_days: int = Field(
+        default=30, ge=0, le=365, description="Free days from a live deployment's activation."
+    )
+    grace_days: int = Field(
+        default=7, ge=0, le=90, description="Past due this long, a subscription is suspended."
+    )
+    invoice_due_days: int = Field(default=14, ge=1, le=90, description="An issued invoice is due after this.")
+    platform_address: str | None = Field(
+        default=None,
+        pattern="^0x[0-9a-fA-F]{40}$",
+        description="The platform's Hyperliquid address: invoices are paid to it and it is the builder.",
+    )
+    builder_fee_tenths_bps: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Hyperliquid builder fee per order in tenths of a basis point (10 = 0.01%); unset: off.",
     )
 
     @model_validator(mode="after")

@@ -29,7 +29,12 @@ class DeploymentLike(Protocol):
 
 def fee_policy(settings: Settings) -> FeePolicy:
     """The platform's fees as configured: the core holds the rule, settings hold the profit share."""
-    return FeePolicy(profit_share=settings.profit_share_pct)
+    return FeePolicy(
+        trade_fee_usd=settings.trade_fee_usd,
+        creator_share=settings.creator_share_pct,
+        sources_share=settings.sources_share_pct,
+        subscription_usd=settings.subscription_usd,
+    )
 
 
 def is_billable(deployment: DeploymentLike, venue: str | ExecutionVenue) -> bool:

@@ -14,7 +14,7 @@ SQLModel.metadata.naming_convention = {
 from backend.models.agents import WEIGHT_NAMES, Agent, AgentAccount, AgentVersion, CtAccount  # noqa: E402
 from backend.models.auth import AuthNonce, AuthSession, User  # noqa: E402
 from backend.models.backtests import BacktestRun  # noqa: E402
-from backend.models.billing import BillingEvent  # noqa: E402
+from backend.models.billing import BillingEvent, Invoice, InvoicePayment, Payout, Subscription  # noqa: E402
 from backend.models.ops import (  # noqa: E402
     AuditLog,
     Lease,
@@ -54,6 +54,8 @@ __all__ = [
     "CtAccount",
     "CtPost",
     "ImpactFactorHistory",
+    "Invoice",
+    "InvoicePayment",
     "Lease",
     "MarketIndicators6h",
     "MarketTick",
@@ -61,11 +63,13 @@ __all__ = [
     "PaperAccount",
     "PaperFill",
     "PaperPosition",
+    "Payout",
     "PnlSnapshot",
     "Position",
     "PriceCandle",
     "Signal",
     "SignalExecution",
+    "Subscription",
     "TokenRegistry",
     "User",
     "VenueRoutingHistory",

@@ -84,7 +84,45 @@ class BillingKind(StrEnum):
 
 
 class BillingStatus(StrEnum):
-    PENDING = "PENDING"
-    CHARGED = "CHARGED"
-    FAILED = "FAILED"
-    WAIVED = "WAIVED"
+    """A billing line's life: accrued, on an issued invoice, settled one way or another."""
+
+    PENDING = "PENDING"  # accrued; gathers into the month's draft invoice
+    INVOICED = "INVOICED"  # on an issued (open) invoice, awaiting payment
+    PAID = "PAID"  # its invoice was paid
+    COLLECTED = "COLLECTED"  # the venue collected it at the source (a builder fee): never invoiced
+    WAIVED = "WAIVED"  # an operator waived it, or voided its invoice (reason in the audit log)
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"  # its invoice was written off
+
+
+class Beneficiary(StrEnum):
+    """Who a billing line's money is for: the platform, the agent's creator, or a signal source."""
+
+    PLATFORM = "PLATFORM"
+    CREATOR = "CREATOR"
+    SOURCES = "SOURCES"  # the CT account in `ct_account_id`
+
+
+class SubscriptionStatus(StrEnum):
+    TRIALING = "TRIALING"
+    ACTIVE = "ACTIVE"
+    PAST_DUE = "PAST_DUE"  # an invoice with its period is overdue; entries continue during the grace
+    SUSPENDED = "SUSPENDED"  # grace over: no new entries ("subscription suspended"); exits still run
+    CANCELED = "CANCELED"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "DRAFT"  # the running month: lines gather, nothing is owed yet
+    OPEN = "OPEN"  # issued: numbered, due on `due_at`
+    PAID = "PAID"
+    VOID = "VOID"
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"
+
+
+class PaymentStatus(StrEnum):
+    """An invoice payment: a usdSend prepared for the wallet, signed and submitted, confirmed by the venue."""
+
+    PREPARED = "PREPARED"  # typed data handed to the browser; its nonce binds a signature to this invoice
+    SUBMITTED = "SUBMITTED"  # signed, verified and handed to the venue; confirmation pending
+    CONFIRMED = "CONFIRMED"  # seen in the payer's ledger (userNonFundingLedgerUpdates)
+    REJECTED = "REJECTED"  # refused by the venue, or never seen in the ledger before it expired
+    EXPIRED = "EXPIRED"  # prepared and never signed in time

@@ -61,7 +61,7 @@ class Driver:
     def _close(self, position_id: int) -> None:
         with Session(get_engine(), expire_on_commit=False) as session:
             finish_close(
-                session, position_id, venues=self.venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+                session, position_id, venues=self.venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE)
             )
 
     def cycle(self, **prices: str) -> None:

@@ -255,7 +255,7 @@ def test_follower_deployments_with_their_own_exits_change_none_of_the_reference_
     def close(position_id: int) -> None:
         with Session(engine, expire_on_commit=False) as own:
             finish_close(
-                own, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=Decimal("0.1"))
+                own, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=Decimal("0.1"))
             )
 
     Monitor(venues, close, holder="test").run_cycle(session)

@@ -251,7 +251,7 @@ def test_a_close_refused_for_a_revoked_agent_stays_closing_until_the_agent_is_ap
     request_close(session, trader, position.id)
     t0 = datetime.now(UTC)
     refused = finish_close(
-        session, position.id, venues=venues, cipher=cipher, fees=FeePolicy(profit_share=SHARE), now=t0
+        session, position.id, venues=venues, cipher=cipher, fees=FeePolicy(creator_share=SHARE), now=t0
     )
 
     assert (refused.status, refused.close_reason) == (PositionStatus.CLOSING, CloseReason.MANUAL)
@@ -278,7 +278,7 @@ def test_a_close_refused_for_a_revoked_agent_stays_closing_until_the_agent_is_ap
         position.id,
         venues=venues,
         cipher=cipher,
-        fees=FeePolicy(profit_share=SHARE),
+        fees=FeePolicy(creator_share=SHARE),
         now=t0 + timedelta(seconds=5),
     )
 

@@ -93,10 +93,10 @@ def test_two_monitors_and_manual_closes_close_each_position_once(engine, session
             request_close(session, me, position_id)
         except PositionNotOpen:
             continue  # a monitor got there first
-        finish_close(session, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE))
+        finish_close(session, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE))
     assert [racer.wait(timeout=300) for racer in racers] == [0, 0]
     for position_id in ids:  # anything a racer left CLOSING when it stopped
-        finish_close(session, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE))
+        finish_close(session, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE))
 
     session.expire_all()
     assert count(session, Position, Position.status == PositionStatus.CLOSED) == 500

@@ -78,10 +78,10 @@ def test_a_manual_close_is_finished_once_with_pnl_and_audit_and_no_share_on_pape
     clock.now += timedelta(days=3)  # the simulated price has moved on
 
     closed = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE)
     )
     again = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE)
     )
 
     assert closed.status == again.status == PositionStatus.CLOSED
@@ -129,7 +129,7 @@ def test_a_crash_after_the_close_fill_is_recorded_on_retry_without_a_second_orde
     )
 
     closed = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE)
     )
 
     assert closed.status == PositionStatus.CLOSED and closed.close_reason == CloseReason.TAKE_PROFIT
@@ -145,7 +145,7 @@ def test_a_position_gone_from_the_venue_is_recorded_as_closed_outside(session, o
     begin_close(session, position.id, CloseReason.STOP_LOSS)
 
     closed = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE)
     )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.EXTERNAL)
@@ -180,7 +180,7 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
     t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
     refused = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE), now=t0
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE), now=t0
     )
 
     assert (refused.status, refused.close_reason) == (PositionStatus.CLOSING, CloseReason.STOP_LOSS)
@@ -199,13 +199,13 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
         position.id,
         venues=venues,
         cipher=CIPHER,
-        fees=FeePolicy(profit_share=SHARE),
+        fees=FeePolicy(creator_share=SHARE),
         now=t0 + timedelta(seconds=4),
     )
     assert early.close_attempts == 1
     t1 = t0 + timedelta(seconds=5)
     again = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE), now=t1
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE), now=t1
     )
     assert again.close_attempts == 2 and again.next_close_attempt_at == t1 + timedelta(seconds=10)
     assert count(session, AuditLog, AuditLog.action == "position.close_refused") == 2
@@ -214,7 +214,7 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
     paper.open(account, OrderRequest("ETH", Side.LONG, half, "0x" + "bb" * 16))
     t2 = t1 + timedelta(seconds=10)
     closed = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE), now=t2
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE), now=t2
     )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.STOP_LOSS)
@@ -235,7 +235,7 @@ def test_a_refused_close_of_a_position_gone_from_the_venue_closes_it_outside_at_
     begin_close(session, position.id, CloseReason.MANUAL)
 
     closed = finish_close(
-        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(profit_share=SHARE)
+        session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE)
     )
 
     assert (closed.status, closed.close_reason) == (PositionStatus.CLOSED, CloseReason.EXTERNAL)

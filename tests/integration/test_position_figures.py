@@ -46,7 +46,7 @@ from maxxit_ui.state.agent import _position as agent_position_row
 from maxxit_ui.state.dashboard import closed_row, equity_card, position_card
 from maxxit_ui.state.deployments import deployment_row, position_row
 
-FEES = FeePolicy(trade_fee_usd=Decimal("0.20"), profit_share=Decimal("0.10"))
+FEES = FeePolicy(trade_fee_usd=Decimal("0.20"), creator_share=Decimal("0.10"))
 # 0.5 ETH long from 3000 to 3300: 150 gross; the venue took 0.675 in and 0.7425 out.
 GROSS, ENTRY_FEE, EXIT_FEE = Decimal("150"), Decimal("0.675"), Decimal("0.7425")
 REALISED = GROSS - ENTRY_FEE - EXIT_FEE  # 148.5825, what the venue account saw

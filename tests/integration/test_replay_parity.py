@@ -34,7 +34,7 @@ SLIPPAGE_BPS, FEE_BPS, SHARE = Decimal("5"), Decimal("4.5"), Decimal("0.10")
 TIME_LIMIT = timedelta(hours=2)
 COSTS = Costs(
     fills=FillModel.from_bps(SLIPPAGE_BPS, FEE_BPS),
-    fees=FeePolicy(profit_share=SHARE),
+    fees=FeePolicy(creator_share=SHARE),
     time_limit=TIME_LIMIT,
     reference_capital=Decimal(10000),
 )

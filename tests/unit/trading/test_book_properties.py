@@ -89,7 +89,7 @@ trips = st.lists(
 def test_a_book_of_closed_trades_adds_up_through_the_fill_model_and_the_fee_policy(trips, billable) -> None:
     """Round trips filled by the fill model and billed by the fee policy: the summed breakdown's net is
     what the venue account made (realised PnL) less exactly the lines billed; paper is billed nothing."""
-    model, policy = FillModel(), FeePolicy(profit_share=Decimal("0.10"))
+    model, policy = FillModel(), FeePolicy(creator_share=Decimal("0.10"))
     rules = MarketRules(
         "X", size_decimals=3, tick_size=Decimal("0.01"), min_notional=ZERO, max_leverage=Decimal(10)
     )

@@ -196,7 +196,7 @@ def test_day_closes_cover_every_calendar_day():
 
 def test_a_billable_book_owes_a_trade_fee_per_entry_and_a_profit_share_on_a_win():
     prices = [D(str(p)) for p in PATHS[CloseReason.TAKE_PROFIT]]
-    policy = FeePolicy(trade_fee_usd=D("0.20"), profit_share=D("0.10"))
+    policy = FeePolicy(trade_fee_usd=D("0.20"), creator_share=D("0.10"), sources_share=D(0))
     result = run([signal()], {"ETH": ticks(prices)}, book=spec(fees=policy, billable=True))
     (trade,) = result.trades
     kinds = [(line.kind, line.amount) for line in result.billing]
