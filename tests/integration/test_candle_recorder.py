@@ -81,7 +81,7 @@ def test_a_round_stays_within_its_weight_budget(session, hl_server, feed):
 
 
 def test_hourly_candles_go_first_when_bars_are_as_overdue(session, hl_server, feed):
-    early = datetime(2026, 12, 6, 13, 5, 12, tzinfo=UTC)  # six hours back is 07:05: both intervals start 07:00
+    early = datetime(2026, 12, 6, 13, 5, 12, tzinfo=UTC)  # 6 h back is 07:05: both intervals start 07:00
     _pin(hl_server, early)
     report = record_recent_candles(session, feed, ["ETH", "BTC", "SOL"], early, budget=WeightBudget(3 * 21))
     assert (report.requests, report.left) == (3, 3)

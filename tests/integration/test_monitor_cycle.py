@@ -132,7 +132,12 @@ def test_a_refused_close_is_handed_out_again_only_when_its_retry_is_due(
         handed.append(position_id)
         with Session(engine, expire_on_commit=False) as own:
             finish_close(
-                own, position_id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE), now=now[0]
+                own,
+                position_id,
+                venues=venues,
+                cipher=CIPHER,
+                fees=FeePolicy(creator_share=SHARE),
+                now=now[0],
             )
 
     monitor = Monitor(venues, close, holder="test", clock=lambda: now[0])
