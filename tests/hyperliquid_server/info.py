@@ -192,6 +192,14 @@ def _extra_agents(state: State, body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"name": n, "address": a, "validUntil": None} for n, a in agents.items() if n]
 
 
+def _max_builder_fee(state: State, body: dict[str, Any]) -> int:
+    """The user's approved maximum fee for the builder, in tenths of a basis point (0: not approved)."""
+    builder = body.get("builder")
+    if not isinstance(builder, str) or not builder.startswith("0x"):
+        raise BadRequest("missing field `builder`")
+    return state.builder_fees.get((_user(body).lower(), builder.lower()), 0)
+
+
 HANDLERS = {
     "meta": _meta,
     "spotMeta": lambda state, body: {"universe": [], "tokens": []},
@@ -205,4 +213,5 @@ HANDLERS = {
     "l2Book": _l2_book,
     "candleSnapshot": _candle_snapshot,
     "extraAgents": _extra_agents,
+    "maxBuilderFee": _max_builder_fee,
 }

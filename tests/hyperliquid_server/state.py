@@ -82,6 +82,7 @@ class State:
         self.accounts: dict[str, Account] = {}  # lower-case user address
         self.agents: dict[str, tuple[str, str]] = {}  # lower-case agent -> (user, name; "" when unnamed)
         self.nonces: dict[str, set[int]] = {}  # per lower-case signer
+        self.builder_fees: dict[tuple[str, str], int] = {}  # (user, builder) -> max tenths of a bp
         self.actions: list[dict[str, Any]] = []  # every action posted to /exchange, refused ones too
         self.info_requests: list[str] = []  # the type of every /info request
         self.clock: Callable[[], float] = time.time
