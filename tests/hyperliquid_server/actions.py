@@ -15,6 +15,7 @@ from typing import Any
 
 from eth_utils import is_address
 from hyperliquid.utils.signing import (
+    USD_SEND_SIGN_TYPES,
     recover_agent_or_user_from_l1_action,
     recover_user_from_user_signed_action,
 )
@@ -28,6 +29,12 @@ from tests.hyperliquid_server.builder import (
 )
 from tests.hyperliquid_server.numbers import parse, valid_price, valid_size
 from tests.hyperliquid_server.state import State
+from tests.hyperliquid_server.transfers import (
+    USD_SEND,
+    USD_SEND_PRIMARY_TYPE,
+    recover_usd_send,
+    usd_send,
+)
 
 # The SDK keeps these inline in `signing.sign_agent`; what a user's wallet signs to approve an agent.
 APPROVE_AGENT_TYPES = [
@@ -82,6 +89,8 @@ def _recover(state: State, body: dict[str, Any], kind: str) -> tuple[str, str | 
     action, signature, nonce = body["action"], body.get("signature"), body["nonce"]
     if not (isinstance(signature, dict) and {"r", "s", "v"} <= signature.keys()):
         return "", "Invalid signature: expected {r, s, v}."
+    if kind == USD_SEND:  # its nonce is the action's `time`
+        return recover_usd_send(state, body)
     chain = "Mainnet" if state.is_mainnet else "Testnet"
     try:
         if kind not in USER_SIGNED:
@@ -207,6 +216,7 @@ def _err(reason: str) -> dict[str, Any]:
 USER_SIGNED = {
     "approveAgent": (APPROVE_AGENT_TYPES, APPROVE_AGENT_PRIMARY_TYPE, _approve_agent),
     "approveBuilderFee": (APPROVE_BUILDER_FEE_TYPES, APPROVE_BUILDER_FEE_PRIMARY_TYPE, approve_builder_fee),
+    USD_SEND: (USD_SEND_SIGN_TYPES, USD_SEND_PRIMARY_TYPE, usd_send),
 }
 
 HANDLERS = {

@@ -9,6 +9,7 @@ from typing import Any
 from backend.prices.simulated import EPOCH
 from tests.hyperliquid_server.numbers import ZERO, fmt, fmt_usd, price_levels
 from tests.hyperliquid_server.state import State
+from tests.hyperliquid_server.transfers import ledger_updates
 
 CANDLE_MINUTES = {
     "1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "8h": 480,
@@ -200,6 +201,14 @@ def _max_builder_fee(state: State, body: dict[str, Any]) -> int:
     return state.builder_fees.get((_user(body).lower(), builder.lower()), 0)
 
 
+def _non_funding_ledger(state: State, body: dict[str, Any]) -> list[dict[str, Any]]:
+    _user(body)
+    start, end = body.get("startTime"), body.get("endTime")
+    if not isinstance(start, int) or not (end is None or isinstance(end, int)):
+        raise BadRequest("missing field `startTime`")
+    return ledger_updates(state, body)
+
+
 HANDLERS = {
     "meta": _meta,
     "spotMeta": lambda state, body: {"universe": [], "tokens": []},
@@ -214,4 +223,5 @@ HANDLERS = {
     "candleSnapshot": _candle_snapshot,
     "extraAgents": _extra_agents,
     "maxBuilderFee": _max_builder_fee,
+    "userNonFundingLedgerUpdates": _non_funding_ledger,
 }
