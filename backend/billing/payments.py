@@ -80,7 +80,10 @@ def submit_payment(
     now: datetime,
 ) -> PaymentOut:
     """Verify, record, send and try to confirm at once; PaymentRejected (422) for a signature of another
-    amount, destination, account, invoice, an expired or used nonce; BillingConflict (409) for a paid one."""
+    amount, destination, account, invoice, an expired or used nonce; BillingConflict (409) for a paid one.
+
+    Hyperliquid's refusal marks the payment REJECTED and is PaymentRejected on `signature` (pay again); no
+    answer from it leaves the payment SUBMITTED for `confirm_payments` (it may have gone through)."""
     destination = _platform_address(settings)
     with transaction(session):  # the invoice row is locked: of two racing submits one sends, one is refused
         invoice = _owned_invoice(session, user, invoice_id, lock=True)
@@ -136,10 +139,7 @@ def confirm_payments(session: Session, *, settings: Settings, now: datetime) -> 
     ).all()
     changed = 0
     for payment in pending:
-        try:
-            changed += _confirm(session, payment, settings=settings, now=now)
-        except VenueError as error:
-            logger.warning("payment %s: the ledger could not be read: %s", payment.id, error.reason)
+        changed += _confirm(session, payment, settings=settings, now=now)
     return expired + changed
 
 
@@ -292,8 +292,8 @@ def _confirm(session: Session, payment: InvoicePayment, *, settings: Settings, n
             payment.nonce - LEDGER_SLACK_MS,
             timeout=settings.hyperliquid_timeout_seconds,
         )
-    except TemporaryVenueError as error:
-        logger.warning("payment %s: ledger unavailable: %s", payment.id, error.reason)
+    except VenueError as error:  # unreachable or an unreadable answer: the next pass tries again
+        logger.warning("payment %s: the ledger could not be read: %s", payment.id, error.reason)
         return 0
     sent = next((s for s in sends if _is_the_send(s, payment)), None)
     if sent is None and now < (payment.submitted_at or payment.created_at) + NONCE_WINDOW:

@@ -23,12 +23,12 @@ from hyperliquid.utils.signing import (
     user_signed_payload,
 )
 
+from backend.trading.money import money
 from backend.venues.base import InvalidOrder, VenueError
 from backend.venues.hyperliquid_errors import parsing, sdk_errors
 from backend.wallets.signatures import split_signature
 
 USD_SEND_PRIMARY_TYPE = "HyperliquidTransaction:UsdSend"
-USDC_STEP = Decimal("0.000001")  # USDC has 6 decimals on Hyperliquid
 LEDGER_PAGE = 500  # Hyperliquid answers at most this many ledger updates per request
 MAX_LEDGER_PAGES = 20
 
@@ -46,8 +46,10 @@ class LedgerSend:
 
 
 def usd_amount(amount: Decimal) -> str:
-    """The amount string Hyperliquid takes and shows: no exponent, a decimal point ("20.0", "12.5")."""
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(USDC_STEP):
+    """The amount string Hyperliquid takes and shows: no exponent, a decimal point ("20.0", "12.5").
+
+    USDC has 6 decimals on Hyperliquid, the platform's money quantum: a finer amount is refused."""
+    if not amount.is_finite() or amount <= 0 or amount != money(amount):
         raise ValueError(f"{amount} is not a positive USDC amount with at most 6 decimals")
     text = f"{amount.normalize():f}"
     return text if "." in text else text + ".0"
