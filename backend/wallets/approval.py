@@ -100,4 +100,3 @@ def submit_agent_approval(base_url: str, action: dict, signature: str, *, timeou
 
 def _signed_fields(action: dict) -> dict:
     return {**action, "agentName": action.get("agentName", "")}
-
