@@ -24,6 +24,7 @@ from backend.auth.errors import (
 )
 from backend.backtest.service import BacktestNotFound
 from backend.backtest.sweep import SweepNotFound
+from backend.billing.errors import BillingConflict, BillingNotFound, BillingUnavailable, PaymentRejected
 from backend.deployments.errors import (
     DeploymentConflict,
     DeploymentNotFound,
@@ -43,13 +44,17 @@ Every error answers with a JSON object holding `detail`:
   `{"field": "limit", "message": "Input should be less than or equal to 100"}`; nested body fields are
   dotted (`weights.rsi`, `risk.stoploss`). Unknown parameters are refused the same way, and so are
   values only the database can judge (an unknown CT account on `ct_account_ids`, a name already used on
-  `name`, a handle already followed on `handle`).
+  `name`, a handle already followed on `handle`). An invoice payment or a payout that does not match what
+  it must is refused the same way on its field (a signature for another amount on `signature`, a payout
+  above what is owed on `amount`).
 * **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.
-* **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent, CT
-  account or post; an unknown deployment, backtest or sweep, or someone else's: the two look the same),
-  **409** (e.g. removing the last admin, editing an archived agent, resuming a cancelled deployment,
-  deploying an agent that is not active, more live deployments than a trader or an agent may have):
-  `detail` is a message, e.g. `"agent 5 not found"`.
+* **403** (signed in but not allowed, e.g. someone else's agent, a trader on an operator path), **404**
+  (unknown or unlisted agent, CT account or post; an unknown deployment, backtest, sweep, invoice,
+  subscription, billing line or payment, or someone else's: the two look the same), **409** (e.g.
+  removing the last admin, editing an archived agent, resuming a cancelled deployment, deploying an agent
+  that is not active, more live deployments than a trader or an agent may have, paying or voiding a paid
+  invoice, cancelling a canceled subscription, a payout's transaction hash recorded already, paying where
+  billing takes no payments): `detail` is a message, e.g. `"agent 5 not found"`.
 * **429** (too many sign-in attempts, new deployments or backtests in a minute, sweeps in an hour):
   `detail` is a message; the `Retry-After` header gives seconds.
 * **502** (a venue answered in a way the platform could not use): `detail` is `"venue error: <reason>"`.
@@ -165,6 +170,12 @@ async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=409, content={"detail": str(exc)})
 
 
+async def _payment_rejected(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PaymentRejected)
+    body = ValidationErrorBody(detail=[FieldError(field=exc.field, message=exc.message)])
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
 async def _venue_error(request: Request, exc: Exception) -> JSONResponse:
     """A hiccup (timeout, 5xx, rate limit) is 503 and retryable; any other venue failure reaching here is 502.
 
@@ -199,12 +210,16 @@ def install_error_handlers(app: FastAPI) -> None:
         PositionNotFound,
         BacktestNotFound,
         SweepNotFound,
+        BillingNotFound,
     )
     for missing in not_found:
         app.add_exception_handler(missing, _not_found)
     app.add_exception_handler(DeploymentConflict, _conflict)
     app.add_exception_handler(DeploymentRateLimited, _too_many_deployments)
     app.add_exception_handler(PositionNotOpen, _conflict)
+    app.add_exception_handler(BillingConflict, _conflict)
+    app.add_exception_handler(BillingUnavailable, _conflict)
+    app.add_exception_handler(PaymentRejected, _payment_rejected)
     app.add_exception_handler(VenueError, _venue_error)
     for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
         app.add_exception_handler(db_down, _database_unavailable)

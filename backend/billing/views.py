@@ -150,6 +150,16 @@ def invoice_detail(
     )
 
 
+def invoice_summary(session: Session, user: CurrentUser, invoice_id: int, *, now: datetime) -> InvoiceSummary:
+    """The invoice's summary (number, month, status, total) under the same owner rule as `invoice_detail`."""
+    return _visible_invoice(session, user, invoice_id, now=now)[0]
+
+
+def csv_filename(summary: InvoiceSummary) -> str:
+    """The invoice's number, or `draft-<month>-<id>` before it has one."""
+    return f"{summary.number or f'draft-{summary.month}-{summary.id}'}.csv"
+
+
 CSV_LINE_HEADER = (
     "line_id",
     "created_at",
