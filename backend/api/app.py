@@ -10,19 +10,9 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
-from backend.api import (
-    admin,
-    agents,
-    auth,
-    backtests,
-    billing,
-    deployments,
-    health,
-    metrics,
-    posts,
-    signals,
-    venues,
-)
+from backend.api import admin, agents, auth, backtests, deployments, health, metrics, posts, signals, venues
+from backend.api.billing import admin_router as billing_admin_router
+from backend.api.billing import router as billing_router
 from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
@@ -89,8 +79,8 @@ def create_api(
     install_error_handlers(app)
     for module in (auth, agents, signals, posts, deployments, backtests, venues, admin, health, metrics):
         app.include_router(module.router)
-    app.include_router(billing.router)
-    app.include_router(billing.admin_router)
+    app.include_router(billing_router)
+    app.include_router(billing_admin_router)
     return app
 
 

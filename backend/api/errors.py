@@ -162,18 +162,18 @@ async def _input_rejected(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content=body.model_dump())
 
 
+async def _payment_rejected(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PaymentRejected)
+    body = ValidationErrorBody(detail=[FieldError(field=exc.field, message=exc.message)])
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=404, content={"detail": str(exc)})
 
 
 async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=409, content={"detail": str(exc)})
-
-
-async def _payment_rejected(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, PaymentRejected)
-    body = ValidationErrorBody(detail=[FieldError(field=exc.field, message=exc.message)])
-    return JSONResponse(status_code=422, content=body.model_dump())
 
 
 async def _venue_error(request: Request, exc: Exception) -> JSONResponse:

@@ -52,6 +52,7 @@ from backend.models import (
     Subscription,
     User,
 )
+from backend.models.common import utcnow
 from backend.models.enums import (
     Beneficiary,
     BillingKind,
@@ -178,7 +179,7 @@ CSV_LINE_HEADER = (
 
 def invoice_csv(session: Session, user: CurrentUser, invoice_id: int) -> str:
     """The invoice as CSV: a header block (number, month, status, dates, total) and one row per line."""
-    summary, _ = _visible_invoice(session, user, invoice_id, now=datetime.now(UTC))
+    summary, _ = _visible_invoice(session, user, invoice_id, now=utcnow())
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = (
