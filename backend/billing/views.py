@@ -5,8 +5,9 @@ Owner-only: another user's invoice is BillingNotFound (404), as an unknown one i
 Each total is one SQL sum over `billing_events` with the same conditions as the rows it summarises, so a page
 never shows a figure its lines do not add up to:
 - a line's month is the UTC month of its `created_at`;
-- a line counts towards what is owed unless it was WAIVED or COLLECTED at the source (an invoice's total is
-  the sum of its other lines, so a voided invoice, its lines all waived, totals zero);
+- a line counts towards what is owed while PENDING, INVOICED or PAID, never once WAIVED, UNCOLLECTIBLE or
+  COLLECTED at the source (an invoice's total is the sum of its owed lines, as the ledger stores it, so a
+  voided invoice, its lines all waived, totals zero);
 - collected means PAID (its invoice was paid), or COLLECTED by the venue where revenue is concerned.
 """
 
@@ -65,8 +66,9 @@ from backend.trading.money import ZERO, money
 
 MAX_INVOICES = 500
 
-# What a line adds to a total owed: not waived (nor voided) and not taken by the venue at the source.
-_OWED = col(BillingEvent.status).not_in([BillingStatus.WAIVED, BillingStatus.COLLECTED])
+# What a line adds to a total owed (the ledger's rule for an invoice's total): pending on a draft, invoiced
+# or paid; never waived (nor voided), written off, or taken by the venue at the source.
+_OWED = col(BillingEvent.status).in_([BillingStatus.PENDING, BillingStatus.INVOICED, BillingStatus.PAID])
 # What a creator or a source has earned: not waived, voided or written off.
 _ACCRUED = col(BillingEvent.status).not_in([BillingStatus.WAIVED, BillingStatus.UNCOLLECTIBLE])
 _PAID = BillingEvent.status == BillingStatus.PAID
@@ -81,14 +83,18 @@ _RECEIVED = col(BillingEvent.status).in_([BillingStatus.PAID, BillingStatus.COLL
 def billing_overview(
     session: Session, user: CurrentUser, *, now: datetime, settings: Settings | None = None
 ) -> BillingOverview:
-    """Subscriptions, this month's running charges (lines not yet on an issued invoice) and the invoices."""
+    """Subscriptions, this month's running charges and the invoices.
+
+    The running charges are this month's lines not on an issued invoice, and whatever else sits on this
+    month's draft (a late line of a month already invoiced joins the running month's draft)."""
     start, end = _month_bounds(now)
-    current = (
-        BillingEvent.user_id == user.id,
+    this_month = sa.and_(
         BillingEvent.created_at >= start,
         BillingEvent.created_at < end,
         sa.or_(col(BillingEvent.invoice_id).is_(None), Invoice.status == InvoiceStatus.DRAFT),
     )
+    on_this_draft = sa.and_(Invoice.month == start, Invoice.status == InvoiceStatus.DRAFT)
+    current = (BillingEvent.user_id == user.id, sa.or_(this_month, on_this_draft))
     return BillingOverview(
         subscriptions=list_subscriptions(session, user, settings=settings),
         current_month=_label(start),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -21,7 +22,7 @@ from backend.models.enums import (
     InvoiceStatus,
     PaymentStatus,
 )
-from tests.billing_rows import NOW, Ledger, as_current, build_ledger, payment
+from tests.billing_rows import NOW, Ledger, as_current, build_ledger, invoice, line, payment
 from tests.factories import Factory
 
 D = Decimal
@@ -38,10 +39,11 @@ def settings() -> Settings:
     return Settings(platform_address=PLATFORM, subscription_usd=D("20"))
 
 
+OWED = (BillingStatus.PENDING, BillingStatus.INVOICED, BillingStatus.PAID)
+
+
 def _owed(lines: list[LineOut]) -> Decimal:
-    return sum(
-        (x.amount for x in lines if x.status not in (BillingStatus.WAIVED, BillingStatus.COLLECTED)), D(0)
-    )
+    return sum((x.amount for x in lines if x.status in OWED), D(0))
 
 
 def test_the_overview_shows_this_months_running_charges_and_every_invoice(session, ledger, settings):
@@ -112,6 +114,37 @@ def test_an_invoice_shows_its_lines_with_what_caused_them_and_its_payments(sessi
 
     void = invoice_detail(session, trader, ledger.september.id, now=NOW, settings=settings)
     assert (void.status, void.closed_reason, void.total_usd) == (InvoiceStatus.VOID, "test void", D("0"))
+
+
+def test_a_late_line_on_this_months_draft_is_a_running_charge(session, ledger, settings):
+    late = line(
+        session,
+        ledger.trader,
+        "0.20",
+        at=datetime(2026, 11, 30, 23, 59, tzinfo=UTC),
+        invoice=ledger.december,
+        deployment=ledger.deployment,
+    )
+
+    view = billing_overview(session, as_current(ledger.trader), now=NOW, settings=settings)
+
+    assert late.id in [x.id for x in view.current_lines]
+    assert view.current_total_usd == D("1.15") == _owed(view.current_lines)
+    assert view.invoices[0].total_usd == D("0.40")
+
+
+def test_a_written_off_invoice_owes_nothing_and_is_no_revenue(session, ledger, settings):
+    august = invoice(session, ledger.trader, 2026, 8, InvoiceStatus.UNCOLLECTIBLE, closed_reason="gone")
+    at = datetime(2026, 8, 5, tzinfo=UTC)
+    line(session, ledger.trader, "20.00", at=at, status=BillingStatus.UNCOLLECTIBLE, invoice=august)
+
+    view = billing_overview(session, as_current(ledger.trader), now=NOW, settings=settings)
+
+    assert [(i.month, i.total_usd) for i in view.invoices][-1] == ("2026-08", D("0"))
+    assert view.outstanding_usd == D("20.20")
+    summary = operator_summary(session, now=NOW)
+    assert "2026-08" not in {r.month for r in summary.revenue}
+    assert summary.invoices_by_status["UNCOLLECTIBLE"] == 1
 
 
 def test_someone_elses_invoice_is_not_found_but_operators_read_any(session, ledger, settings):
