@@ -219,7 +219,7 @@ def build_ledger(session: Session, f: Factory) -> Ledger:
     line(session, trader, "1.50", **paid, **to_source)
     line(session, trader, "20.00", **paid, **subscribed)
 
-    dec = invoice(session, trader, 2026, 12, InvoiceStatus.DRAFT)
+    dec = invoice(session, trader, 2026, 12, InvoiceStatus.DRAFT, "0.20")
     dec_day = datetime(2026, 12, 10, 8, tzinfo=UTC)
     december_lines = [
         line(session, trader, "0.20", at=dec_day, invoice=dec, **on),

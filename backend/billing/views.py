@@ -5,9 +5,9 @@ Owner-only: another user's invoice is BillingNotFound (404), as an unknown one i
 Each total is one SQL sum over `billing_events` with the same conditions as the rows it summarises, so a page
 never shows a figure its lines do not add up to:
 - a line's month is the UTC month of its `created_at`;
-- a line counts towards what is owed while PENDING, INVOICED or PAID, never once WAIVED, UNCOLLECTIBLE or
-  COLLECTED at the source (an invoice's total is the sum of its owed lines, as the ledger stores it, so a
-  voided invoice, its lines all waived, totals zero);
+- an invoice's total is the sum of its PENDING, INVOICED and PAID lines (UNCOLLECTIBLE ones on a written-off
+  invoice), as the ledger stores it: never WAIVED lines (a voided invoice totals zero) nor ones COLLECTED at
+  the source; what is outstanding is the open invoices' totals;
 - collected means PAID (its invoice was paid), or COLLECTED by the venue where revenue is concerned.
 """
 
@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, select
 
 from backend.auth.identity import CurrentUser
 from backend.billing.errors import BillingNotFound
+from backend.billing.invoices import OWED_STATUSES
 from backend.billing.schemas import (
     BillingOverview,
     CreatorBalanceRow,
@@ -66,9 +67,9 @@ from backend.trading.money import ZERO, money
 
 MAX_INVOICES = 500
 
-# What a line adds to a total owed (the ledger's rule for an invoice's total): pending on a draft, invoiced
-# or paid; never waived (nor voided), written off, or taken by the venue at the source.
-_OWED = col(BillingEvent.status).in_([BillingStatus.PENDING, BillingStatus.INVOICED, BillingStatus.PAID])
+# What a line adds to an invoice's total, as the ledger stores it: pending on a draft, invoiced or paid,
+# and on a written-off invoice what was written off; never waived (nor voided), nor collected at the source.
+_OWED = col(BillingEvent.status).in_([*OWED_STATUSES, BillingStatus.UNCOLLECTIBLE])
 # What a creator or a source has earned: not waived, voided or written off.
 _ACCRUED = col(BillingEvent.status).not_in([BillingStatus.WAIVED, BillingStatus.UNCOLLECTIBLE])
 _PAID = BillingEvent.status == BillingStatus.PAID

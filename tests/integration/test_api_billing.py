@@ -24,7 +24,7 @@ from tests.billing_rows import Ledger, build_ledger, line
 Headers = dict[str, str]
 D = Decimal
 TX = "0x" + "cd" * 32
-OWED = ("PENDING", "INVOICED", "PAID")
+OWED = ("PENDING", "INVOICED", "PAID", "UNCOLLECTIBLE")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from backend.billing.errors import BillingNotFound
 from backend.billing.schemas import LineOut
 from backend.billing.views import billing_overview, earnings, invoice_csv, invoice_detail, operator_summary
 from backend.config import Settings
+from backend.models import Invoice
 from backend.models.enums import (
     Beneficiary,
     BillingKind,
@@ -39,7 +40,7 @@ def settings() -> Settings:
     return Settings(platform_address=PLATFORM, subscription_usd=D("20"))
 
 
-OWED = (BillingStatus.PENDING, BillingStatus.INVOICED, BillingStatus.PAID)
+OWED = (BillingStatus.PENDING, BillingStatus.INVOICED, BillingStatus.PAID, BillingStatus.UNCOLLECTIBLE)
 
 
 def _owed(lines: list[LineOut]) -> Decimal:
@@ -83,6 +84,7 @@ def test_every_invoice_total_is_the_sum_of_its_lines(session, ledger, settings):
     for summary in view.invoices:
         detail = invoice_detail(session, trader, summary.id, now=NOW, settings=settings)
         assert detail.total_usd == summary.total_usd == _owed(detail.lines), summary.month
+        assert summary.total_usd == session.get(Invoice, summary.id).total_usd  # as the ledger stored it
     outstanding = [i.total_usd for i in view.invoices if i.status == InvoiceStatus.OPEN]
     assert view.outstanding_usd == sum(outstanding, D(0))
 
@@ -133,14 +135,14 @@ def test_a_late_line_on_this_months_draft_is_a_running_charge(session, ledger, s
     assert view.invoices[0].total_usd == D("0.40")
 
 
-def test_a_written_off_invoice_owes_nothing_and_is_no_revenue(session, ledger, settings):
+def test_a_written_off_invoice_totals_what_was_written_off_and_is_no_revenue(session, ledger, settings):
     august = invoice(session, ledger.trader, 2026, 8, InvoiceStatus.UNCOLLECTIBLE, closed_reason="gone")
     at = datetime(2026, 8, 5, tzinfo=UTC)
     line(session, ledger.trader, "20.00", at=at, status=BillingStatus.UNCOLLECTIBLE, invoice=august)
 
     view = billing_overview(session, as_current(ledger.trader), now=NOW, settings=settings)
 
-    assert [(i.month, i.total_usd) for i in view.invoices][-1] == ("2026-08", D("0"))
+    assert [(i.month, i.total_usd) for i in view.invoices][-1] == ("2026-08", D("20"))
     assert view.outstanding_usd == D("20.20")
     summary = operator_summary(session, now=NOW)
     assert "2026-08" not in {r.month for r in summary.revenue}
