@@ -252,3 +252,15 @@ def test_the_operators_summary(client, ledger, signed_in):
     assert [(p["beneficiary"], p["beneficiary_address"], D(p["amount"])) for p in payouts] == [
         ("CREATOR", ledger.creator.address, D("1"))
     ]
+
+
+def test_openapi_documents_the_billing_routes(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+
+    assert {"get"} <= set(paths["/api/v1/billing"])
+    csv_answers = paths["/api/v1/billing/invoices/{invoice_id}/csv"]["get"]["responses"]
+    assert "text/csv" in csv_answers["200"]["content"]
+    assert {"401", "404"} <= set(csv_answers)
+    void = paths["/api/v1/admin/billing/invoices/{invoice_id}/void"]["post"]["responses"]
+    assert {"401", "403", "404", "409", "422"} <= set(void)
+    assert {"get", "post"} == set(paths["/api/v1/admin/billing/payouts"])
