@@ -9,14 +9,14 @@ never shows a figure its lines do not add up to:
   invoice), as the ledger stores it: never WAIVED lines (a voided invoice totals zero) nor ones COLLECTED at
   the source; what is outstanding is the open invoices' totals;
 - collected means PAID (its invoice was paid), or COLLECTED by the venue where revenue is concerned.
+The conditions and the queries they go into are `backend.billing.reads`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from backend.auth.identity import CurrentUser
+from backend.billing import reads
 from backend.billing.errors import BillingNotFound
-from backend.billing.invoices import OWED_STATUSES
 from backend.billing.schemas import (
     BillingOverview,
     CreatorBalanceRow,
@@ -35,7 +35,6 @@ from backend.billing.schemas import (
     InvoiceSummary,
     LineOut,
     OperatorSummary,
-    PaymentOut,
     PayoutOut,
     RevenueRow,
     SourcePoolRow,
@@ -50,7 +49,6 @@ from backend.models import (
     Invoice,
     InvoicePayment,
     Payout,
-    Position,
     Subscription,
     User,
 )
@@ -65,17 +63,7 @@ from backend.models.enums import (
 )
 from backend.trading.money import ZERO, money
 
-MAX_INVOICES = 500
-
-# What a line adds to an invoice's total, as the ledger stores it: pending on a draft, invoiced or paid,
-# and on a written-off invoice what was written off; never waived (nor voided), nor collected at the source.
-_OWED = col(BillingEvent.status).in_([*OWED_STATUSES, BillingStatus.UNCOLLECTIBLE])
-# What a creator or a source has earned: not waived, voided or written off.
-_ACCRUED = col(BillingEvent.status).not_in([BillingStatus.WAIVED, BillingStatus.UNCOLLECTIBLE])
-_PAID = BillingEvent.status == BillingStatus.PAID
-# Revenue: on an issued invoice that still stands, and actually received (paid, or taken at the source).
-_INVOICED = sa.and_(_OWED, col(Invoice.status).in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]))
-_RECEIVED = col(BillingEvent.status).in_([BillingStatus.PAID, BillingStatus.COLLECTED])
+MAX_INVOICES = reads.MAX_ROWS
 
 
 # -- a trader's billing --------------------------------------------------------------------------------------
@@ -88,7 +76,7 @@ def billing_overview(
 
     The running charges are this month's lines not on an issued invoice, and whatever else sits on this
     month's draft (a late line of a month already invoiced joins the running month's draft)."""
-    start, end = _month_bounds(now)
+    start, end = reads.month_bounds(now)
     this_month = sa.and_(
         BillingEvent.created_at >= start,
         BillingEvent.created_at < end,
@@ -98,13 +86,15 @@ def billing_overview(
     current = (BillingEvent.user_id == user.id, sa.or_(this_month, on_this_draft))
     return BillingOverview(
         subscriptions=list_subscriptions(session, user, settings=settings),
-        current_month=_label(start),
-        current_lines=_lines(session, *current),
-        current_total_usd=_line_sum(session, *current, _OWED),
-        collected_at_source_usd=_line_sum(session, *current, BillingEvent.status == BillingStatus.COLLECTED),
+        current_month=reads.month_label(start),
+        current_lines=reads.lines(session, *current),
+        current_total_usd=reads.line_sum(session, *current, reads.OWED),
+        collected_at_source_usd=reads.line_sum(
+            session, *current, BillingEvent.status == BillingStatus.COLLECTED
+        ),
         invoices=list_invoices(session, user, now=now),
-        outstanding_usd=_line_sum(
-            session, Invoice.user_id == user.id, Invoice.status == InvoiceStatus.OPEN, _OWED
+        outstanding_usd=reads.line_sum(
+            session, Invoice.user_id == user.id, Invoice.status == InvoiceStatus.OPEN, reads.OWED
         ),
     )
 
@@ -123,7 +113,7 @@ def list_invoices(
     if status is not None:
         where.append(Invoice.status == status)
     order = (col(Invoice.month).desc(), col(Invoice.id).desc())
-    return [row for row, _ in _invoices(session, where, order, now=now, limit=limit, offset=offset)]
+    return [row for row, _ in reads.invoices(session, where, order, now=now, limit=limit, offset=offset)]
 
 
 def invoice_detail(
@@ -151,8 +141,8 @@ def invoice_detail(
     )
     return InvoiceOut(
         **summary.model_dump(),
-        lines=_lines(session, BillingEvent.invoice_id == invoice_id),
-        payments=[_payment(p) for p in payments],
+        lines=reads.lines(session, BillingEvent.invoice_id == invoice_id),
+        payments=[reads.payment_out(p) for p in payments],
         payable=payable,
         closed_reason=invoice.closed_reason,
     )
@@ -203,7 +193,7 @@ def invoice_csv(session: Session, user: CurrentUser, invoice_id: int) -> str:
     writer.writerows(header)
     writer.writerow(())
     writer.writerow(CSV_LINE_HEADER)
-    for line in _lines(session, BillingEvent.invoice_id == invoice_id):
+    for line in reads.lines(session, BillingEvent.invoice_id == invoice_id):
         writer.writerow(
             (
                 line.id,
@@ -227,7 +217,7 @@ def list_subscriptions(
     session: Session, user: CurrentUser, *, settings: Settings | None = None
 ) -> list[SubscriptionOut]:
     """The user's subscriptions, newest first."""
-    return _subscriptions(session, (Subscription.user_id == user.id,), settings=settings)
+    return reads.subscriptions(session, (Subscription.user_id == user.id,), settings=settings)
 
 
 def subscription_detail(
@@ -235,7 +225,7 @@ def subscription_detail(
 ) -> SubscriptionOut:
     """One of the user's subscriptions; anyone else's is BillingNotFound."""
     where = (Subscription.id == subscription_id, Subscription.user_id == user.id)
-    found = _subscriptions(session, where, settings=settings)
+    found = reads.subscriptions(session, where, settings=settings)
     if not found:
         raise BillingNotFound(f"subscription {subscription_id} not found")
     return found[0]
@@ -251,14 +241,14 @@ def earnings(session: Session, user: CurrentUser) -> EarningsOut:
         BillingEvent.beneficiary == Beneficiary.CREATOR,
         BillingEvent.beneficiary_user_id == user.id,
     )
-    month = _month_of(session, BillingEvent.created_at).label("month")
+    month = reads.month_of(session, BillingEvent.created_at).label("month")
     by_agent_month = (
         select(
             Agent.id,
             Agent.name,
             month,
-            _sum_where(_ACCRUED),
-            _sum_where(_PAID),
+            reads.sum_where(reads.ACCRUED),
+            reads.sum_where(reads.PAID),
         )
         .select_from(BillingEvent)
         .join(AgentDeployment, col(AgentDeployment.id) == BillingEvent.deployment_id)
@@ -272,26 +262,26 @@ def earnings(session: Session, user: CurrentUser) -> EarningsOut:
             agent_id=agent_id,
             agent_name=name,
             month=m,
-            accrued_usd=_usd(accrued),
-            collected_usd=_usd(collected),
+            accrued_usd=reads.usd(accrued),
+            collected_usd=reads.usd(collected),
         )
         for agent_id, name, m, accrued, collected in session.exec(by_agent_month).all()
     ]
     accrued, collected = session.exec(
-        select(_sum_where(_ACCRUED), _sum_where(_PAID))
+        select(reads.sum_where(reads.ACCRUED), reads.sum_where(reads.PAID))
         .select_from(BillingEvent)
         .join(AgentDeployment, col(AgentDeployment.id) == BillingEvent.deployment_id)
         .join(Agent, col(Agent.id) == AgentDeployment.agent_id)
         .where(*mine)
     ).one()
     to_me = (Payout.beneficiary == Beneficiary.CREATOR, Payout.beneficiary_user_id == user.id)
-    paid_out = _payout_sum(session, *to_me)
+    paid_out = reads.payout_sum(session, *to_me)
     return EarningsOut(
         rows=rows,
-        accrued_usd=_usd(accrued),
-        collected_usd=_usd(collected),
+        accrued_usd=reads.usd(accrued),
+        collected_usd=reads.usd(collected),
         paid_out_usd=paid_out,
-        pending_usd=money(_usd(collected) - paid_out),
+        pending_usd=money(reads.usd(collected) - paid_out),
         payouts=list_payouts(session, *to_me),
     )
 
@@ -304,7 +294,7 @@ def operator_summary(session: Session, *, now: datetime) -> OperatorSummary:
     is owed to each signal source and each creator."""
     overdue = [
         row
-        for row, _ in _invoices(
+        for row, _ in reads.invoices(
             session,
             [Invoice.status == InvoiceStatus.OPEN, col(Invoice.due_at) < now],
             (col(Invoice.due_at), col(Invoice.id)),
@@ -323,7 +313,7 @@ def operator_summary(session: Session, *, now: datetime) -> OperatorSummary:
 
 def admin_line(session: Session, line_id: int) -> LineOut:
     """One billing line, for operators (after waiving it)."""
-    found = _lines(session, BillingEvent.id == line_id)
+    found = reads.lines(session, BillingEvent.id == line_id)
     if not found:
         raise BillingNotFound(f"billing line {line_id} not found")
     return found[0]
@@ -360,13 +350,16 @@ def list_payouts(
 
 
 def _revenue(session: Session) -> list[RevenueRow]:
-    month = _month_of(session, BillingEvent.created_at).label("month")
-    invoiced, received = _sum_where(_INVOICED).label("invoiced"), _sum_where(_RECEIVED).label("received")
+    month = reads.month_of(session, BillingEvent.created_at).label("month")
+    invoiced, received = (
+        reads.sum_where(reads.INVOICED).label("invoiced"),
+        reads.sum_where(reads.RECEIVED).label("received"),
+    )
     grouped = (
         select(month, BillingEvent.kind, BillingEvent.beneficiary, invoiced, received)
         .select_from(BillingEvent)
         .outerjoin(Invoice, col(Invoice.id) == BillingEvent.invoice_id)
-        .where(sa.or_(_INVOICED, _RECEIVED))
+        .where(sa.or_(reads.INVOICED, reads.RECEIVED))
         .group_by(month, BillingEvent.kind, BillingEvent.beneficiary)
         .order_by(month, BillingEvent.kind, BillingEvent.beneficiary)
     )
@@ -375,8 +368,8 @@ def _revenue(session: Session) -> list[RevenueRow]:
             month=m,
             kind=BillingKind(kind),
             beneficiary=Beneficiary(beneficiary),
-            invoiced_usd=_usd(inv),
-            paid_usd=_usd(rec),
+            invoiced_usd=reads.usd(inv),
+            paid_usd=reads.usd(rec),
         )
         for m, kind, beneficiary, inv, rec in session.exec(grouped).all()
     ]
@@ -395,19 +388,19 @@ def _balances(
     """Per beneficiary id: [accrued, collected, paid out], each a SQL sum."""
     balances: dict[int, list[Decimal]] = {}
     lines = session.exec(
-        select(key, _sum_where(_ACCRUED), _sum_where(_PAID))
+        select(key, reads.sum_where(reads.ACCRUED), reads.sum_where(reads.PAID))
         .where(BillingEvent.beneficiary == beneficiary, col(key).is_not(None))
         .group_by(key)
     ).all()
     for target, accrued, collected in lines:
-        balances[target] = [_usd(accrued), _usd(collected), ZERO]
+        balances[target] = [reads.usd(accrued), reads.usd(collected), ZERO]
     paid = session.exec(
         select(payout_key, func.sum(Payout.amount))
         .where(Payout.beneficiary == beneficiary, col(payout_key).is_not(None))
         .group_by(payout_key)
     ).all()
     for target, amount in paid:
-        balances.setdefault(target, [ZERO, ZERO, ZERO])[2] = _usd(amount)
+        balances.setdefault(target, [ZERO, ZERO, ZERO])[2] = reads.usd(amount)
     return balances
 
 
@@ -453,107 +446,6 @@ def _creator_balances(session: Session) -> list[CreatorBalanceRow]:
     return sorted(rows, key=lambda r: (r.address, r.user_id))
 
 
-# -- shared pieces -------------------------------------------------------------------------------------------
-
-
-def _lines(session: Session, *where: Any) -> list[LineOut]:
-    """Lines with what caused them (the deployment's agent, the position's market), oldest first."""
-    rows = session.exec(
-        select(BillingEvent, Agent.name, Position.market)
-        .outerjoin(Invoice, col(Invoice.id) == BillingEvent.invoice_id)
-        .outerjoin(AgentDeployment, col(AgentDeployment.id) == BillingEvent.deployment_id)
-        .outerjoin(Agent, col(Agent.id) == AgentDeployment.agent_id)
-        .outerjoin(Position, col(Position.id) == BillingEvent.position_id)
-        .where(*where)
-        .order_by(col(BillingEvent.created_at), col(BillingEvent.id))
-    ).all()
-    return [
-        LineOut(
-            id=line.id,
-            kind=BillingKind(line.kind),
-            status=BillingStatus(line.status),
-            beneficiary=Beneficiary(line.beneficiary),
-            amount=money(line.amount),
-            description=line.description,
-            created_at=line.created_at,
-            deployment_id=line.deployment_id,
-            agent_name=agent_name,
-            position_id=line.position_id,
-            market=market,
-            subscription_id=line.subscription_id,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            invoice_id=line.invoice_id,
-            collected_at_source=line.status == BillingStatus.COLLECTED,
-        )
-        for line, agent_name, market in rows
-    ]
-
-
-def _line_sum(session: Session, *where: Any) -> Decimal:
-    """The sum of the lines matching `where` (the invoice of each line joined, for its status)."""
-    total = session.exec(
-        select(func.sum(BillingEvent.amount))
-        .select_from(BillingEvent)
-        .outerjoin(Invoice, col(Invoice.id) == BillingEvent.invoice_id)
-        .where(*where)
-    ).one()
-    return _usd(total)
-
-
-def _payout_sum(session: Session, *where: Any) -> Decimal:
-    return _usd(session.exec(select(func.sum(Payout.amount)).where(*where)).one())
-
-
-def _sum_where(condition: Any) -> Any:
-    """SUM(amount) of the rows meeting `condition`, zero when none do."""
-    return func.coalesce(func.sum(sa.case((condition, BillingEvent.amount), else_=0)), 0)
-
-
-def _invoices(
-    session: Session,
-    where: Sequence[Any],
-    order: Sequence[Any],
-    *,
-    now: datetime,
-    limit: int = MAX_INVOICES,
-    offset: int = 0,
-) -> list[tuple[InvoiceSummary, Invoice]]:
-    """Invoices with their holder's address and their total: the sum of their owed lines."""
-    totals = (
-        select(BillingEvent.invoice_id, func.sum(BillingEvent.amount).label("total"))
-        .where(col(BillingEvent.invoice_id).is_not(None), _OWED)
-        .group_by(BillingEvent.invoice_id)
-        .subquery()
-    )
-    rows = session.exec(
-        select(Invoice, User.address, totals.c.total)
-        .join(User, col(User.id) == Invoice.user_id)
-        .outerjoin(totals, totals.c.invoice_id == Invoice.id)
-        .where(*where)
-        .order_by(*order)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [(_summary(invoice, address, _usd(total), now), invoice) for invoice, address, total in rows]
-
-
-def _summary(invoice: Invoice, address: str, total: Decimal, now: datetime) -> InvoiceSummary:
-    status = InvoiceStatus(invoice.status)
-    return InvoiceSummary(
-        id=invoice.id,
-        number=invoice.number,
-        month=_label(invoice.month),
-        status=status,
-        total_usd=total,
-        issued_at=invoice.issued_at,
-        due_at=invoice.due_at,
-        paid_at=invoice.paid_at,
-        overdue=status == InvoiceStatus.OPEN and invoice.due_at is not None and now > invoice.due_at,
-        user_address=address,
-    )
-
-
 def _visible_invoice(
     session: Session, user: CurrentUser, invoice_id: int, *, now: datetime
 ) -> tuple[InvoiceSummary, Invoice]:
@@ -561,82 +453,10 @@ def _visible_invoice(
     where: list[Any] = [Invoice.id == invoice_id]
     if not user.is_admin:
         where.append(Invoice.user_id == user.id)
-    found = _invoices(session, where, (col(Invoice.id),), now=now)
+    found = reads.invoices(session, where, (col(Invoice.id),), now=now)
     if not found:
         raise BillingNotFound(f"invoice {invoice_id} not found")
     return found[0]
-
-
-def _subscriptions(
-    session: Session, where: Sequence[Any], *, settings: Settings | None
-) -> list[SubscriptionOut]:
-    price = (settings or get_settings()).subscription_usd
-    rows = session.exec(
-        select(Subscription, Agent.name, AgentDeployment.venue)
-        .join(AgentDeployment, col(AgentDeployment.id) == Subscription.deployment_id)
-        .join(Agent, col(Agent.id) == AgentDeployment.agent_id)
-        .where(*where)
-        .order_by(col(Subscription.created_at).desc(), col(Subscription.id).desc())
-    ).all()
-    return [
-        SubscriptionOut(
-            id=sub.id,
-            deployment_id=sub.deployment_id,
-            agent_name=agent_name,
-            venue=str(getattr(venue, "value", venue)),
-            status=SubscriptionStatus(sub.status),
-            trial_ends_at=sub.trial_ends_at,
-            current_period_start=sub.current_period_start,
-            current_period_end=sub.current_period_end,
-            past_due_since=sub.past_due_since,
-            cancel_at_period_end=sub.cancel_at_period_end,
-            canceled_at=sub.canceled_at,
-            price_usd=money(price),
-        )
-        for sub, agent_name, venue in rows
-    ]
-
-
-def _payment(p: InvoicePayment) -> PaymentOut:
-    return PaymentOut(
-        id=p.id,
-        status=PaymentStatus(p.status),
-        amount=money(p.amount),
-        destination=p.destination,
-        nonce=p.nonce,
-        tx_hash=p.tx_hash,
-        reason=p.reason,
-        created_at=p.created_at,
-        submitted_at=p.submitted_at,
-        confirmed_at=p.confirmed_at,
-    )
-
-
-def _month_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    """[first instant of `moment`'s UTC month, first instant of the next)."""
-    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
-    return start, end
-
-
-def _label(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m")
-
-
-def _month_of(session: Session, column: Any) -> Any:
-    """`YYYY-MM` of a UTC timestamp column, in SQL (literal formats, so PostgreSQL can group by it)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone(sa.literal_column("'UTC'"), column), sa.literal_column("'YYYY-MM'"))
-    return func.strftime(sa.literal_column("'%Y-%m'"), column)
-
-
-def _usd(value: Any) -> Decimal:
-    """A summed amount (None when nothing matched; a float on SQLite) to the money quantum."""
-    return money(Decimal(str(value))) if value is not None else money(ZERO)
 
 
 def _iso(moment: datetime | None) -> str:
