@@ -11,6 +11,8 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from backend.api import admin, agents, auth, backtests, deployments, health, metrics, posts, signals, venues
+from backend.api.billing import admin_router as billing_admin_router
+from backend.api.billing import router as billing_router
 from backend.api.billing_payments import router as billing_payments_router
 from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
@@ -28,7 +30,7 @@ DESCRIPTION = (
     "API of the Maxxit agent marketplace: Sign-In-With-Ethereum, agents, CT accounts and their posts, "
     "signals, deployments (paper and Hyperliquid, with the agent-wallet approval) and positions, backtests "
     "and parameter sweeps, venues and "
-    "their markets, admin, "
+    "their markets, billing (invoices, subscriptions, earnings), admin, "
     "health probes and Prometheus metrics.\n\nSign in with `POST /api/v1/auth/nonce` then "
     "`POST /api/v1/auth/verify`; send the token as `Authorization: Bearer <token>` (browsers get an HttpOnly "
     "cookie too).\n"
@@ -78,6 +80,8 @@ def create_api(
     install_error_handlers(app)
     for module in (auth, agents, signals, posts, deployments, backtests, venues, admin, health, metrics):
         app.include_router(module.router)
+    app.include_router(billing_router)
+    app.include_router(billing_admin_router)
     app.include_router(billing_payments_router)
     return app
 

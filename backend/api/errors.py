@@ -44,13 +44,17 @@ Every error answers with a JSON object holding `detail`:
   `{"field": "limit", "message": "Input should be less than or equal to 100"}`; nested body fields are
   dotted (`weights.rsi`, `risk.stoploss`). Unknown parameters are refused the same way, and so are
   values only the database can judge (an unknown CT account on `ct_account_ids`, a name already used on
-  `name`, a handle already followed on `handle`).
+  `name`, a handle already followed on `handle`). An invoice payment or a payout that does not match what
+  it must is refused the same way on its field (a signature for another amount on `signature`, a payout
+  above what is owed on `amount`).
 * **401** (no session, or an expired, revoked or forged one; a refused sign-in): `detail` says which.
-* **403** (signed in but not allowed, e.g. someone else's agent), **404** (unknown or unlisted agent, CT
-  account or post; an unknown deployment, backtest or sweep, or someone else's: the two look the same),
-  **409** (e.g. removing the last admin, editing an archived agent, resuming a cancelled deployment,
-  deploying an agent that is not active, more live deployments than a trader or an agent may have):
-  `detail` is a message, e.g. `"agent 5 not found"`.
+* **403** (signed in but not allowed, e.g. someone else's agent, a trader on an operator path), **404**
+  (unknown or unlisted agent, CT account or post; an unknown deployment, backtest, sweep, invoice,
+  subscription, billing line or payment, or someone else's: the two look the same), **409** (e.g.
+  removing the last admin, editing an archived agent, resuming a cancelled deployment, deploying an agent
+  that is not active, more live deployments than a trader or an agent may have, paying or voiding a paid
+  invoice, cancelling a canceled subscription, a payout's transaction hash recorded already, paying where
+  billing takes no payments): `detail` is a message, e.g. `"agent 5 not found"`.
 * **429** (too many sign-in attempts, new deployments or backtests in a minute, sweeps in an hour):
   `detail` is a message; the `Retry-After` header gives seconds.
 * **502** (a venue answered in a way the platform could not use): `detail` is `"venue error: <reason>"`.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from backend import audit
 from backend.billing import subscriptions
 from backend.billing.errors import BillingConflict, BillingNotFound
 from backend.db import insert_or_ignore
+from backend.execution.faults import no_fault
 from backend.models import BillingEvent, Invoice
 from backend.models.enums import BillingStatus, InvoiceStatus
 from backend.trading.money import ZERO, money
@@ -51,13 +53,16 @@ def invoice_number(invoice: Invoice) -> str:
     return f"MX-{month.year}-{month.month:02d}-{invoice.id:06d}"
 
 
-def generate_invoices(session: Session, *, now: datetime, due_days: int) -> InvoiceRunReport:
+def generate_invoices(
+    session: Session, *, now: datetime, due_days: int, fault: Callable[[str], None] = no_fault
+) -> InvoiceRunReport:
     """The periodic pass: attach PENDING lines to their month's draft, issue drafts of months before
-    `now`'s. Commits in small steps; every step is safe to repeat."""
-    attached = _attach_pending(session, now=now)
+    `now`'s. Commits in small steps; every step is safe to repeat (`fault` lets the crash tests stop the
+    worker between them: "draft_created", "lines_attached", "issuing")."""
+    attached = _attach_pending(session, now=now, fault=fault)
     issued = 0
     for invoice_id in _drafts_to_issue(session, now=now):
-        if _issue(session, invoice_id, now=now, due_days=due_days):
+        if _issue(session, invoice_id, now=now, due_days=due_days, fault=fault):
             issued += 1
     return InvoiceRunReport(attached=attached, issued=issued)
 
@@ -123,7 +128,7 @@ def mark_paid(session: Session, invoice_id: int, *, now: datetime, payment_id: i
     return invoice
 
 
-def _attach_pending(session: Session, *, now: datetime) -> int:
+def _attach_pending(session: Session, *, now: datetime, fault: Callable[[str], None]) -> int:
     """Every PENDING line without an invoice joins its month's draft; one commit per (user, month)."""
     rows = session.exec(
         select(BillingEvent.id, BillingEvent.user_id, BillingEvent.created_at)
@@ -137,14 +142,19 @@ def _attach_pending(session: Session, *, now: datetime) -> int:
     attached = 0
     for (user_id, month), line_ids in sorted(groups.items()):
         for start in range(0, len(line_ids), ATTACH_BATCH):
-            attached += _attach_group(
-                session, user_id, month, line_ids[start : start + ATTACH_BATCH], now=now
-            )
+            batch = line_ids[start : start + ATTACH_BATCH]
+            attached += _attach_group(session, user_id, month, batch, now=now, fault=fault)
     return attached
 
 
 def _attach_group(
-    session: Session, user_id: int, month: datetime, line_ids: list[int], *, now: datetime
+    session: Session,
+    user_id: int,
+    month: datetime,
+    line_ids: list[int],
+    *,
+    now: datetime,
+    fault: Callable[[str], None],
 ) -> int:
     """Lines of one user and month join that month's draft, or the running month's when that month's
     invoice was issued (or voided) before they arrived; left PENDING when neither takes lines."""
@@ -154,6 +164,7 @@ def _attach_group(
     if invoice is None:
         session.rollback()
         return 0
+    fault("draft_created")
     result = session.execute(
         sa.update(BillingEvent)
         .where(
@@ -167,34 +178,40 @@ def _attach_group(
     invoice.updated_at = now
     session.add(invoice)
     session.commit()
+    fault("lines_attached")
     return result.rowcount or 0
 
 
 def _draft_for(session: Session, user_id: int, month: datetime, *, now: datetime) -> Invoice | None:
     """The (user, month) invoice locked when it is still a DRAFT, created if missing (committed at once, so
     a racing worker finds the same one); None when that month's invoice is already issued or closed."""
-    inserted = insert_or_ignore(
-        session,
-        Invoice,
-        {
-            "user_id": user_id,
-            "month": month,
-            "status": InvoiceStatus.DRAFT.value,
-            "total_usd": ZERO,
-            "created_at": now,
-            "updated_at": now,
-        },
-        ["user_id", "month"],
-    )
-    if inserted is not None:
+    invoice = _locked_month(session, user_id, month)
+    if invoice is None:
+        insert_or_ignore(
+            session,
+            Invoice,
+            {
+                "user_id": user_id,
+                "month": month,
+                "status": InvoiceStatus.DRAFT.value,
+                "total_usd": ZERO,
+                "created_at": now,
+                "updated_at": now,
+            },
+            ["user_id", "month"],
+        )
         session.commit()
-    invoice = session.exec(
+        invoice = _locked_month(session, user_id, month)
+    return invoice if invoice.status == InvoiceStatus.DRAFT else None
+
+
+def _locked_month(session: Session, user_id: int, month: datetime) -> Invoice | None:
+    return session.exec(
         select(Invoice)
         .where(Invoice.user_id == user_id, Invoice.month == month)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).one()
-    return invoice if invoice.status == InvoiceStatus.DRAFT else None
+    ).first()
 
 
 def _drafts_to_issue(session: Session, *, now: datetime) -> list[int]:
@@ -209,7 +226,9 @@ def _drafts_to_issue(session: Session, *, now: datetime) -> list[int]:
     return ids
 
 
-def _issue(session: Session, invoice_id: int, *, now: datetime, due_days: int) -> bool:
+def _issue(
+    session: Session, invoice_id: int, *, now: datetime, due_days: int, fault: Callable[[str], None]
+) -> bool:
     """A past month's draft becomes OPEN (or PAID with nothing owed), in one transaction under its lock."""
     invoice = lock_invoice(session, invoice_id)
     if invoice is None or invoice.status != InvoiceStatus.DRAFT:
@@ -244,6 +263,7 @@ def _issue(session: Session, invoice_id: int, *, now: datetime, due_days: int) -
         entity_id=invoice_id,
         details={"number": invoice.number, "total_usd": str(total), "status": invoice.status},
     )
+    fault("issuing")  # a crash here rolls the whole issue back
     session.commit()
     logger.info("issued invoice %s: %s USDC", invoice.number, total)
     return True
