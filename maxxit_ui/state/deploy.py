@@ -449,10 +449,10 @@ class DeployState(rx.State):
             return
         outcome = await submit_signed_builder_fee(user, master, signature, nonce, chain)
         async with self:
-            if outcome is None:
+            if outcome is None:  # the badge says so; a second toast would stack over the wizard's buttons
                 self.approval_busy, self.approval_error, self.fee_approved = "", "", True
                 self.errors["approval"] = ""
-                event = rx.toast.success("Builder fee approved on Hyperliquid.")
+                event = None
             else:
                 event = self._approval_failed(outcome)
         yield event
