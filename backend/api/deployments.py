@@ -28,7 +28,9 @@ from backend.api.deps import CipherDep, ClientIpDep, CurrentUserDep, SessionDep,
 from backend.api.errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE, VENUE_ERRORS
 from backend.api.routing import AuthenticateFirstRoute
 from backend.auth.identity import CurrentUser
-from backend.deployments import service, views
+from backend.deployments import builder_fee, service, views
+from backend.deployments.builder_fee import BuilderFeeRequest, BuilderFeeStatus
+from backend.deployments.errors import InputRejected
 from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, DeploymentView, PositionView
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus
@@ -204,6 +206,58 @@ def submit_approval(
         error = {"loc": ("body", "signature"), "msg": str(e), "type": "value_error"}
         raise RequestValidationError([error]) from e
     return views.get_deployment(session, user, deployment_id, venues=venues)
+
+
+def _builder_fee_account(session: Session, user: CurrentUser, deployment_id: int) -> str:
+    """The Hyperliquid account of one of the caller's deployments (409 for a paper-only one)."""
+    return service.deployment_wallet(session, user, deployment_id).master_address
+
+
+@router.get(
+    "/deployments/{deployment_id}/builder-fee",
+    summary="The builder-fee approval to sign",
+    responses={**OWNED, **CONFLICT},
+)
+def builder_fee_request(
+    deployment_id: DeploymentId,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    chain_id: Annotated[int, Query(ge=1, le=MAX_CHAIN_ID)] = ARBITRUM_ONE,
+) -> BuilderFeeRequest:
+    """Hyperliquid's `approveBuilderFee` for the platform as EIP-712 typed data: sign `typed_data` with
+    `eth_signTypedData_v4` from the `master_address` wallet (its main wallet, never an agent) on chain
+    `chain_id`, then post the signature with `nonce` and `chain_id`. Hyperliquid then collects
+    `fee_percent` of each entry order's notional for the platform, instead of a trade fee on the invoice.
+    409 when the platform charges no builder fee or the deployment trades on paper only."""
+    master = _builder_fee_account(session, user, deployment_id)
+    return builder_fee.builder_fee_request(settings, master, chain_id=chain_id, now=utcnow())
+
+
+@router.post(
+    "/deployments/{deployment_id}/builder-fee",
+    summary="Submit the signed builder-fee approval",
+    responses={**OWNED, **CONFLICT, **VENUE_ERRORS},
+)
+def submit_builder_fee(
+    deployment_id: DeploymentId,
+    body: ApprovalSignature,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    ip: ClientIpDep,
+) -> BuilderFeeStatus:
+    """Checks the signature is the account's own wallet's and submits it to Hyperliquid. A signature by
+    anyone else (an agent wallet included) or Hyperliquid's refusal is 422 on `signature`; Hyperliquid
+    unreachable is 503 and nothing changed."""
+    master = _builder_fee_account(session, user, deployment_id)
+    try:
+        return builder_fee.submit_builder_fee(session, user, master, body, settings=settings, ip=ip)
+    except InputRejected:
+        raise  # already names its field
+    except ValueError as e:  # the signature helpers' word for a signature that recovers no address
+        error = {"loc": ("body", "signature"), "msg": str(e), "type": "value_error"}
+        raise RequestValidationError([error]) from e
 
 
 @router.get("/positions", summary="My positions", responses=OWNED)

@@ -7,6 +7,7 @@ module stores the lines it returns, each under its idempotency key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from sqlmodel import Session
@@ -55,9 +56,13 @@ def charge_trade_fee(
     signal_id: int,
     position_id: int,
     market: str,
+    collected_fee: Decimal | None = None,
 ) -> int | None:
-    """Add the fee in the caller's transaction: the new event's id, None when charged already or not owed."""
-    charge = TradeFeeCharge(deployment, venue, signal_id, position_id, market)
+    """Add the fee in the caller's transaction: the new event's id, None when charged already or not owed.
+
+    `collected_fee`: the builder fee the venue already took on this trade (the actual amount); it is
+    written COLLECTED instead of the trade fee, so it is never invoiced."""
+    charge = TradeFeeCharge(deployment, venue, signal_id, position_id, market, collected_fee)
     event_id = None
     for values in _rows(policy, charge):
         event_id = insert_or_ignore(session, BillingEvent, values, ["idempotency_key"])
@@ -71,6 +76,7 @@ class TradeFeeCharge:
     signal_id: int
     position_id: int
     market: str
+    collected_fee: Decimal | None = None  # the builder fee the venue collected, if it did
 
 
 def charge_trade_fees(session: Session, policy: FeePolicy, charges: list[TradeFeeCharge]) -> None:
@@ -83,12 +89,13 @@ def charge_trade_fees(session: Session, policy: FeePolicy, charges: list[TradeFe
 def _rows(policy: FeePolicy, charge: TradeFeeCharge) -> list[dict]:
     """The billing rows the core's lines make for one executed trade: none for paper or a reference book."""
     deployment = charge.deployment
-    lines = open_lines(policy, billable=is_billable(deployment, charge.venue), market=charge.market)
+    billable = is_billable(deployment, charge.venue)
+    lines = open_lines(policy, billable=billable, market=charge.market, collected_fee=charge.collected_fee)
     return [
         {
             "idempotency_key": trade_fee_key(deployment.id, charge.signal_id),
             "kind": BillingKind(line.kind.value).value,
-            "status": BillingStatus.PENDING.value,
+            "status": (BillingStatus.COLLECTED if line.collected else BillingStatus.PENDING).value,
             "user_id": deployment.user_id,
             "deployment_id": deployment.id,
             "position_id": charge.position_id,

@@ -302,6 +302,7 @@ class Executor:
             signal_id=signal.id,
             position_id=position_id,
             market=fill.market,
+            collected_fee=fill.builder_fee,  # Hyperliquid took the builder fee: no invoiced trade fee
         )
         audit.record(
             session,

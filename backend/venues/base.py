@@ -55,6 +55,7 @@ class Fill:
     fee: Decimal  # venue fee in USD
     venue_order_id: str | None = None
     filled_at: datetime | None = None
+    builder_fee: Decimal | None = None  # the builder fee the venue collected for the platform, if any
 
 
 @dataclass(frozen=True)

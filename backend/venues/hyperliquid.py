@@ -9,6 +9,11 @@ exceptions here.
 The adapter speaks the app's symbols and units at its boundary: Hyperliquid's kPEPE (1,000 PEPE a contract)
 is PEPE here, its sizes x1000 and prices /1000 (see hyperliquid_rules.app_symbol). A delisted market keeps
 its rules and mid, so its positions still close, but opens nothing new.
+
+The builder fee: with a builder configured (the platform's address and a fee), an entry order carries
+`builder {b, f}` only while the user's approved maximum for that builder (`maxBuilderFee`, read per user and
+kept for `builder_ttl` seconds) is at least the fee; Hyperliquid refuses an order naming a builder the user
+did not approve, even at fee 0. Exits never carry it, so a revoked approval can never stop a close.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -45,6 +51,12 @@ from backend.venues.base import (
     VenueAccount,
     VenueError,
     VenuePosition,
+)
+from backend.venues.hyperliquid_builder import (
+    BUILDER_TTL_SECONDS,
+    BuilderApprovals,
+    BuilderFee,
+    refused_for_the_fee,
 )
 from backend.venues.hyperliquid_errors import parsing, sdk_errors
 from backend.venues.hyperliquid_rules import (
@@ -99,7 +111,16 @@ class _Catalog:
 class HyperliquidVenue:
     venue = ExecutionVenue.HYPERLIQUID
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, slippage: Decimal = Decimal("0.01")) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        slippage: Decimal = Decimal("0.01"),
+        builder: BuilderFee | None = None,
+        builder_ttl: float = BUILDER_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not Decimal(0) <= slippage < Decimal(1):
             raise ValueError("slippage is a fraction between 0 and 1")
         self.base_url = base_url.rstrip("/")
@@ -108,10 +129,19 @@ class HyperliquidVenue:
         self._lock = threading.Lock()
         self._catalog_cache: _Catalog | None = None
         self._local = threading.local()  # one Info (one HTTP session) per thread
+        self.builder_fees = (
+            None
+            if builder is None
+            else BuilderApprovals(self.base_url, builder, timeout=timeout, ttl=builder_ttl, clock=clock)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HyperliquidVenue:
-        return cls(settings.hyperliquid_base_url, timeout=settings.hyperliquid_timeout_seconds)
+        builder = None
+        if settings.builder_fee_tenths_bps is not None and settings.platform_address:
+            builder = BuilderFee(settings.platform_address.lower(), settings.builder_fee_tenths_bps)
+        timeout = settings.hyperliquid_timeout_seconds
+        return cls(settings.hyperliquid_base_url, timeout=timeout, builder=builder)
 
     def __repr__(self) -> str:
         return f"HyperliquidVenue({self.base_url!r})"
@@ -222,7 +252,17 @@ class HyperliquidVenue:
         self._post(
             exchange, {"type": "updateLeverage", "asset": asset, "isCross": True, "leverage": leverage}
         )
-        return self._place(account, exchange, order, listing, size, limit, is_buy=order.side == Side.LONG)
+        is_buy, fees = order.side == Side.LONG, self.builder_fees
+        builder = fees.order_field(_address(account)) if fees is not None else None
+        try:
+            return self._place(account, exchange, order, listing, size, limit, is_buy=is_buy, builder=builder)
+        except InvalidOrder as error:
+            if fees is None or builder is None or not refused_for_the_fee(error):
+                raise
+            fees.revoked(_address(account))
+        # Revoked since it was read: nothing was placed, so the same order goes again without the fee.
+        logger.info("builder fee no longer approved by %s; ordering without it", _address(account))
+        return self._place(account, exchange, order, listing, size, limit, is_buy=is_buy)
 
     def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
         listing = self._listing(order.market)  # a delisted market still closes
@@ -264,8 +304,11 @@ class HyperliquidVenue:
         *,
         is_buy: bool,
         reduce_only: bool = False,
+        builder: dict[str, Any] | None = None,
     ) -> Fill:
-        """Send one IOC order of `size` venue contracts at `limit` (the venue's price); the fill per token."""
+        """Send one IOC order of `size` venue contracts at `limit` (the venue's price); the fill per token.
+
+        `builder` ({b, f}) makes it a builder-coded order: Hyperliquid collects the platform's fee on it."""
         coin = listing.venue_market
         request: SdkOrderRequest = {
             "coin": coin,
@@ -287,7 +330,7 @@ class HyperliquidVenue:
             order.client_order_id,
             account,
         )
-        reply = self._post(exchange, order_wires_to_order_action([wire]))
+        reply = self._post(exchange, order_wires_to_order_action([wire], builder))
         with parsing("order response"):
             status = reply["response"]["data"]["statuses"][0]
         if "filled" in status:
@@ -409,6 +452,7 @@ def _summed_fill(cloid: str, coin: str, side: Side, oid: str, fills: list[dict[s
         sizes = [Decimal(f["sz"]) for f in fills]
         size = sum(sizes, Decimal(0))
         notional = sum((Decimal(f["px"]) * s for f, s in zip(fills, sizes, strict=True)), Decimal(0))
+        builder = [Decimal(f["builderFee"]) for f in fills if f.get("builderFee") is not None]
         return Fill(
             client_order_id=cloid,
             market=symbol,
@@ -418,6 +462,7 @@ def _summed_fill(cloid: str, coin: str, side: Side, oid: str, fills: list[dict[s
             fee=sum((Decimal(f["fee"]) for f in fills), Decimal(0)),
             venue_order_id=oid,
             filled_at=datetime.fromtimestamp(max(int(f["time"]) for f in fills) / 1000, UTC),
+            builder_fee=sum(builder, Decimal(0)) if builder else None,
         )
 
 

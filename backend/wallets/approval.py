@@ -8,18 +8,15 @@ data comes from the SDK's own `user_signed_payload`, so it is exactly what Hyper
 
 from __future__ import annotations
 
-import copy
-import json
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from hyperliquid.api import API
 from hyperliquid.utils.constants import MAINNET_API_URL
-from hyperliquid.utils.signing import recover_user_from_user_signed_action, user_signed_payload
 
 from backend.venues.base import InvalidOrder
 from backend.venues.hyperliquid_errors import sdk_errors
-from backend.wallets.signatures import split_signature
+from backend.wallets.signatures import recover_user_signer, split_signature, user_signed_typed_data
 
 APPROVE_AGENT_PRIMARY_TYPE = "HyperliquidTransaction:ApproveAgent"
 # The SDK keeps these inline in `signing.sign_agent`; tests sign with both and compare the signatures.
@@ -56,28 +53,13 @@ def approve_agent_action(
 
 def approve_agent_typed_data(action: dict) -> dict[str, Any]:
     """EIP-712 typed data (domain, types with EIP712Domain, primaryType, message) for eth_signTypedData_v4."""
-    payload = user_signed_payload(APPROVE_AGENT_PRIMARY_TYPE, copy.deepcopy(APPROVE_AGENT_TYPES), action)
-    # Only the signed fields: wallets show the message, and `type`/`signatureChainId` are not part of it.
-    payload["message"] = {t["name"]: _signed_fields(action)[t["name"]] for t in APPROVE_AGENT_TYPES}
-    return json.loads(json.dumps(payload))  # plain JSON, no shared references to the action
+    return user_signed_typed_data(APPROVE_AGENT_PRIMARY_TYPE, APPROVE_AGENT_TYPES, _signed_fields(action))
 
 
 def recover_approver(action: dict, signature: str) -> str:
     """The checksummed address whose wallet signed this approval (a 65-byte 0x-hex signature)."""
-    is_mainnet = action.get("hyperliquidChain") == "Mainnet"
-    try:
-        signer = recover_user_from_user_signed_action(
-            _signed_fields(action),
-            split_signature(signature),
-            APPROVE_AGENT_TYPES,
-            APPROVE_AGENT_PRIMARY_TYPE,
-            is_mainnet,
-        )
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"not an approveAgent action: missing {e}") from e
-    except Exception as e:  # eth_keys' BadSignature and friends: this signature recovers no one
-        raise ValueError(f"the signature does not recover an address: {e}") from e
-    return to_checksum_address(signer)
+    fields = _signed_fields(action)
+    return recover_user_signer(APPROVE_AGENT_PRIMARY_TYPE, APPROVE_AGENT_TYPES, fields, signature)
 
 
 def submit_agent_approval(base_url: str, action: dict, signature: str, *, timeout: float) -> None:

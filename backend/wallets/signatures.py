@@ -1,10 +1,47 @@
-"""A browser wallet's EIP-712 signature as the Hyperliquid API takes it, for every user-signed action."""
+"""What every user-signed Hyperliquid action shares: the EIP-712 typed data a browser wallet signs, the
+wallet's signature as the SDK sends it, and who signed.
+
+A user-signed action (approveAgent, approveBuilderFee, usdSend ...) is signed by the user's own wallet with
+`eth_signTypedData_v4`; the typed data comes from the SDK's own `user_signed_payload`, so it is exactly what
+Hyperliquid verifies.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
-from eth_utils import to_hex
+from eth_utils import to_checksum_address, to_hex
+from hyperliquid.utils.signing import recover_user_from_user_signed_action, user_signed_payload
+
+
+def user_signed_typed_data(primary_type: str, types: list[dict[str, str]], fields: dict) -> dict[str, Any]:
+    """EIP-712 typed data (domain, types with EIP712Domain, primaryType, message) for eth_signTypedData_v4.
+
+    `fields` is the action with every signed field (and `signatureChainId`); the message holds only the
+    signed ones: wallets show it, and `type`/`signatureChainId` are not part of it.
+    """
+    payload = user_signed_payload(primary_type, copy.deepcopy(types), fields)
+    payload["message"] = {t["name"]: fields[t["name"]] for t in types}
+    return json.loads(json.dumps(payload))  # plain JSON, no shared references to the action
+
+
+def recover_user_signer(primary_type: str, types: list[dict[str, str]], fields: dict, signature: str) -> str:
+    """The checksummed address whose wallet signed these fields (a 65-byte 0x-hex signature).
+
+    ValueError when the signature is malformed, a field is missing, or it recovers no address.
+    """
+    is_mainnet = fields.get("hyperliquidChain") == "Mainnet"
+    try:
+        signer = recover_user_from_user_signed_action(
+            fields, split_signature(signature), types, primary_type, is_mainnet
+        )
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"not a {primary_type} action: missing {e}") from e
+    except Exception as e:  # eth_keys' BadSignature and friends: this signature recovers no one
+        raise ValueError(f"the signature does not recover an address: {e}") from e
+    return to_checksum_address(signer)
 
 
 def split_signature(signature: str) -> dict[str, Any]:

@@ -14,6 +14,12 @@ WALLET_SCOPE = (
     "It cannot withdraw or transfer your funds."
 )
 
+FEE_SCOPE = (
+    "The platform's fee is collected by Hyperliquid on each order the agent opens, instead of a trade fee "
+    "on your invoice. Approving it lets Hyperliquid take at most this rate of an order for the platform; "
+    "the platform itself can still never move your funds."
+)
+
 S = DeployState
 
 
@@ -171,6 +177,52 @@ def _approval_error() -> rx.Component:
     )
 
 
+def _fee_button() -> rx.Component:
+    busy = S.approval_busy
+    label = rx.match(
+        busy,
+        ("connecting", "Asking your wallet…"),
+        ("signing", "Sign in your wallet…"),
+        ("submitting", "Sending to Hyperliquid…"),
+        "Approve builder fee in wallet",
+    )
+    return rx.button(
+        rx.cond(busy != "", rx.spinner(size="2"), rx.icon("percent", size=16)),
+        label,
+        on_click=S.approve_fee,
+        disabled=busy != "",
+        size="3",
+        id="deploy-approve-fee",
+    )
+
+
+def _builder_fee() -> rx.Component:
+    """Once the agent wallet is approved: the platform's builder fee, as a percent, approved the same way."""
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Builder fee", size="2", color_scheme="gray"),
+            rx.text(S.fee_text, size="2", weight="medium", id="deploy-builder-fee"),
+            align="center",
+            spacing="3",
+            wrap="wrap",
+        ),
+        rx.text(FEE_SCOPE, size="2", color_scheme="gray", id="deploy-fee-scope"),
+        rx.cond(
+            S.fee_approved,
+            rx.badge(
+                rx.icon("check", size=14),
+                "Builder fee approved",
+                color_scheme="green",
+                size="2",
+                id="deploy-fee-approved",
+            ),
+            _fee_button(),
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
 def approval_step() -> rx.Component:
     return rx.vstack(
         section_title("Approve the agent wallet"),
@@ -211,6 +263,7 @@ def approval_step() -> rx.Component:
                     ),
                     _approve_button(),
                 ),
+                rx.cond(S.approved & (S.fee_text != ""), _builder_fee()),
                 spacing="3",
                 width="100%",
             ),

@@ -3,7 +3,9 @@
 Each step checks its own inputs before the next one opens; the review deploys. For Hyperliquid the
 platform creates a fresh agent wallet and the user's own wallet signs `approveAgent` for it in the browser
 (assets/wallet.js): only addresses, the typed data and the signature ever cross the websocket. The agent
-wallet's key stays encrypted in the database; this state never holds it.
+wallet's key stays encrypted in the database; this state never holds it. When the platform charges a
+Hyperliquid builder fee (`BUILDER_FEE_TENTHS_BPS`), the same wallet then signs `approveBuilderFee` for the
+platform in the same way, before the wizard moves on.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from backend.agents.schemas import RiskSettings as AgentRisk
 from backend.agents.service import AgentNotFound, get_agent
 from backend.auth.identity import CurrentUser
 from backend.config import get_settings
+from backend.deployments.builder_fee import builder_fee_request, configured_builder, fee_description
 from backend.deployments.errors import DeploymentConflict, InputRejected, WalletNotFound
 from backend.deployments.schemas import DeploymentRequest, RiskSettings
 from backend.deployments.service import allowed_venues, create_deployment
@@ -34,7 +37,12 @@ from maxxit_ui.state import deploy_form as form
 from maxxit_ui.state.agent_form import FieldError
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.deploy_approval import sentence, submit_signed_approval, wallet_reason
+from maxxit_ui.state.deploy_approval import (
+    sentence,
+    submit_signed_approval,
+    submit_signed_builder_fee,
+    wallet_reason,
+)
 from maxxit_ui.state.inputs import ADDRESS_TEXT_MAX, CHOICE_MAX, NUMBER_TEXT_MAX, clip
 from maxxit_ui.state.venues import wallet_cipher
 from maxxit_ui.state.wallet_bridge import wallet_call
@@ -87,6 +95,8 @@ class DeployState(rx.State):
     wallet_address: str = ""  # the agent wallet's public address; its key never leaves the database
     wallet_master: str = ""  # the account that wallet was created for
     approved: bool = False
+    fee_text: str = ""  # the builder fee as the page says it; "" when the platform charges none
+    fee_approved: bool = False
     approval_busy: ApprovalBusy = ""
     approval_error: str = ""
     sizing_profile: str = ""
@@ -140,7 +150,7 @@ class DeployState(rx.State):
 
     def _forget_wallet(self) -> None:
         self.wallet_address = self.wallet_master = self.approval_error = self.approval_busy = ""
-        self.approved = False
+        self.approved = self.fee_approved = False
         self._wallet_id, self._nonce, self._chain_id, self._signature = 0, 0, 0, ""
 
     @rx.event
@@ -180,6 +190,8 @@ class DeployState(rx.State):
         self.route = self.options[0]["key"]
         self.starting_balance = form.money_text(get_settings().paper_default_balance_usd)
         self.user_wallet = user.address
+        builder = configured_builder(get_settings())
+        self.fee_text = fee_description(builder.tenths_bps) if builder else ""
         risk = form.risk_form(agent.risk)
         for field in form.RISK_FIELDS:
             setattr(self, field, getattr(risk, field))
@@ -217,6 +229,8 @@ class DeployState(rx.State):
                     errors[e.field] = str(e)
         elif step == "approval" and not self.approved:
             errors["approval"] = "Create the agent wallet and approve it in your wallet first."
+        elif step == "approval" and self.fee_text and not self.fee_approved:
+            errors["approval"] = "Approve the builder fee in your wallet first."
         elif step == "risk" and self._agent_risk is not None:
             errors = form.to_risk(self._risk_form(), self._agent_risk)[1]
         return errors
@@ -263,6 +277,8 @@ class DeployState(rx.State):
         if self.uses_hyperliquid:
             items.append(("account", "Hyperliquid account", self.user_wallet.strip()))
             items.append(("agent-wallet", "Agent wallet (approved)", self.wallet_address))
+            if self.fee_text:
+                items.append(("builder-fee", "Builder fee (approved)", self.fee_text))
         items += form.risk_review(shown)
         self.review = [
             ReviewItem(id=f"review-{key}", label=label, value=value) for key, label, value in items
@@ -308,6 +324,8 @@ class DeployState(rx.State):
     @rx.event
     def retry_approval(self) -> EventSpec:
         """ "Try again" beside an approval error: whichever part failed, creating or approving."""
+        if self.approved:
+            return DeployState.approve_fee
         return DeployState.approve if self.wallet_address else DeployState.create_wallet
 
     @rx.event
@@ -377,6 +395,64 @@ class DeployState(rx.State):
                 self.approval_busy, self.approval_error, self.approved = "", "", True
                 self.errors["approval"] = ""
                 event = rx.toast.success("Agent wallet approved on Hyperliquid.")
+            else:
+                event = self._approval_failed(outcome)
+        yield event
+
+    # -- builder fee (Hyperliquid, when the platform charges one) ----------------------------------------
+
+    @rx.event
+    def approve_fee(self) -> EventSpec | None:
+        """Builder fee 1/3: which chain is the wallet on (the typed data names it)."""
+        if self.approval_busy or not self.approved or self.fee_approved or not self.fee_text:
+            return None
+        self.approval_busy, self.approval_error = "connecting", ""
+        return rx.call_script(wallet_call("chainId"), callback=DeployState.got_fee_chain)
+
+    @rx.event
+    def got_fee_chain(self, result: dict[str, Any]) -> EventSpec | None:
+        """Builder fee 2/3: the approveBuilderFee typed data, to sign with the account's own wallet."""
+        if not isinstance(result, dict) or not result.get("ok"):
+            return self._approval_failed(
+                wallet_reason(result, "The wallet did not say which chain it is on.")
+            )
+        try:
+            chain = form.chain_id(result.get("value"))
+            request = builder_fee_request(get_settings(), self.wallet_master, chain_id=chain, now=utcnow())
+        except (TypeError, ValueError):
+            return self._approval_failed("The wallet reported an unusable chain id.")
+        except DeploymentConflict as e:
+            return self._approval_failed(sentence(str(e)))
+        self._nonce, self._chain_id, self.approval_busy = request.nonce, request.chain_id, "signing"
+        typed = json.dumps(request.typed_data, separators=(",", ":"))
+        script = wallet_call("signTypedData", request.master_address, typed)
+        return rx.call_script(script, callback=DeployState.got_fee_signature)
+
+    @rx.event
+    def got_fee_signature(self, result: dict[str, Any]) -> EventSpec | None:
+        if not isinstance(result, dict) or not result.get("ok"):
+            return self._approval_failed(wallet_reason(result, "The wallet could not sign the approval."))
+        self._signature, self.approval_busy = str(result.get("value", "")), "submitting"
+        return DeployState.send_fee_approval
+
+    @rx.event(background=True)
+    async def send_fee_approval(self) -> AsyncIterator[EventSpec | None]:
+        """Builder fee 3/3: Hyperliquid checks and records the approval; the state is not locked meanwhile."""
+        async with self:
+            user = await current_user(self)
+            master, signature, nonce, chain = self.wallet_master, self._signature, self._nonce, self._chain_id
+            self._signature = ""
+            if user is None:
+                self.approval_busy = ""
+        if user is None:
+            yield to_signin(self)
+            return
+        outcome = await submit_signed_builder_fee(user, master, signature, nonce, chain)
+        async with self:
+            if outcome is None:  # the badge says so; a second toast would stack over the wizard's buttons
+                self.approval_busy, self.approval_error, self.fee_approved = "", "", True
+                self.errors["approval"] = ""
+                event = None
             else:
                 event = self._approval_failed(outcome)
         yield event

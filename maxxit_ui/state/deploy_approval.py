@@ -1,8 +1,9 @@
 """The deploy wizard's approval step on the server: wallet answers as reasons, and submitting a signature.
 
 The browser's wallet signs the approveAgent typed data; `submit_signed_approval` hands the signature to the
-wallet service, which checks the signer and submits it to Hyperliquid. Every way that can fail comes back
-as one sentence for the page, so the wizard can show it beside "Try again".
+wallet service, which checks the signer and submits it to Hyperliquid. When the platform charges a builder
+fee, the same wallet then signs approveBuilderFee, handed over by `submit_signed_builder_fee`. Every way that
+can fail comes back as one sentence for the page, so the wizard can show it beside "Try again".
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.auth.identity import CurrentUser
 from backend.config import get_settings
-from backend.deployments.errors import InputRejected, WalletNotFound
+from backend.deployments.builder_fee import submit_builder_fee
+from backend.deployments.errors import DeploymentConflict, InputRejected, WalletNotFound
 from backend.deployments.schemas import ApprovalSignature
 from backend.venues.base import TemporaryVenueError, VenueError
 from backend.wallets.service import submit_approval
@@ -67,5 +69,30 @@ async def submit_signed_approval(
         return "That agent wallet is gone; go back and create a new one."
     except SQLAlchemyError:
         logger.exception("deploy: approval could not be stored")
+        return DB_ERROR
+    return None
+
+
+async def submit_signed_builder_fee(
+    user: CurrentUser, master_address: str, signature: str, nonce: int, chain: int
+) -> str | None:
+    """None when Hyperliquid accepted the account's approval of the builder fee, else the reason to show."""
+    try:
+        body = ApprovalSignature(signature=signature, nonce=nonce, chain_id=chain)
+    except ValidationError:
+        return "The wallet returned an unusable signature."
+    settings = get_settings()
+    try:
+        await read(lambda session: submit_builder_fee(session, user, master_address, body, settings=settings))
+    except (InputRejected, DeploymentConflict) as e:
+        return sentence(str(e))  # signed by another account (an agent wallet too), or the fee is off
+    except ValueError:
+        return "The wallet's signature does not recover any account; approve again."
+    except TemporaryVenueError:
+        return HYPERLIQUID_DOWN
+    except VenueError as e:
+        return sentence(f"Hyperliquid refused the builder fee approval: {e.reason}")
+    except SQLAlchemyError:
+        logger.exception("deploy: builder fee approval could not be recorded")
         return DB_ERROR
     return None

@@ -3,8 +3,9 @@
 Paper: every wizard step with its field checks, then pause, resume, a signal that opens a position (the real
 Huey execution task, run inline as no consumer runs beside the harness), and cancel. Hyperliquid: the app
 talks to the local Hyperliquid-compatible server (HYPERLIQUID_API), the injected wallet signs the
-approveAgent typed data, and the server must know the agent for the user afterwards. The agent wallet's
-private key must appear in no page HTML and in no websocket frame the page received.
+approveAgent typed data, and the server must know the agent for the user afterwards; with the platform's
+builder fee configured, the same wallet then approves it (shown as a percent) before the wizard moves on.
+The agent wallet's private key must appear in no page HTML and in no websocket frame the page received.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from hyperliquid.api import API
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
@@ -40,6 +42,8 @@ from tests.hyperliquid_server import HyperliquidServer
 pytestmark = pytest.mark.e2e
 
 HL_FUNDS = Decimal(10_000)
+PLATFORM = Account.create().address
+BUILDER_FEE = 10  # tenths of a basis point: 0.01%
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +57,8 @@ def hyperliquid_env(hl_server: HyperliquidServer) -> Iterator[None]:
     """The app's Hyperliquid venue and approvals go to the local server (set before the app starts)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HYPERLIQUID_API", hl_server.url)
+        mp.setenv("PLATFORM_ADDRESS", PLATFORM)
+        mp.setenv("BUILDER_FEE_TENTHS_BPS", str(BUILDER_FEE))
         get_settings.cache_clear()
         yield
     get_settings.cache_clear()
@@ -357,6 +363,20 @@ def test_deploy_to_hyperliquid_with_an_approved_agent_wallet(
     typed = wallet.signed_typed[-1]
     assert typed["primaryType"] == "HyperliquidTransaction:ApproveAgent"
     assert typed["message"]["agentAddress"].lower() == agent.lower()
+
+    # The builder fee: as a percent, approved by the account's own wallet, required before moving on.
+    expect(page.locator("#deploy-builder-fee")).to_have_text(
+        "0.01% of each order's notional, collected by Hyperliquid"
+    )
+    page.locator("#deploy-next").click()
+    expect(page.locator("#deploy-approval-error")).to_contain_text("Approve the builder fee in your wallet")
+    page.locator("#deploy-approve-fee").click()
+    expect(page.locator("#deploy-fee-approved")).to_be_visible()
+    typed = wallet.signed_typed[-1]
+    assert typed["primaryType"] == "HyperliquidTransaction:ApproveBuilderFee"
+    assert (typed["message"]["builder"], typed["message"]["maxFeeRate"]) == (PLATFORM.lower(), "0.01%")
+    max_fee = {"type": "maxBuilderFee", "user": wallet.address, "builder": PLATFORM}
+    assert API(hl_server.url).post("/info", max_fee) == BUILDER_FEE
     html = [page.content()]
 
     page.locator("#deploy-next").click()
@@ -366,6 +386,7 @@ def test_deploy_to_hyperliquid_with_an_approved_agent_wallet(
     expect(page.locator("#review-venue")).to_contain_text("Hyperliquid only")
     expect(page.locator("#review-account")).to_contain_text(wallet.address)
     expect(page.locator("#review-agent-wallet")).to_contain_text(agent)
+    expect(page.locator("#review-builder-fee")).to_contain_text("0.01% of each order's notional")
     expect(page.locator("#review-balance")).to_have_count(0)
     page.locator("#deploy-submit").click()
 

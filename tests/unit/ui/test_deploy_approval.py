@@ -3,7 +3,12 @@
 from backend.auth.identity import CurrentUser
 from backend.models.enums import Role
 from maxxit_ui.state.auth import NO_WALLET
-from maxxit_ui.state.deploy_approval import sentence, submit_signed_approval, wallet_reason
+from maxxit_ui.state.deploy_approval import (
+    sentence,
+    submit_signed_approval,
+    submit_signed_builder_fee,
+    wallet_reason,
+)
 from tests.coroutines import run_coroutine
 
 
@@ -30,4 +35,11 @@ def test_a_malformed_signature_is_refused_without_touching_anything():
     user = CurrentUser(id=1, address="0x" + "1" * 40, role=Role.TRADER)  # no database: refused before
     for bad in ("", "0x1234", "0x" + "zz" * 65):
         reason = run_coroutine(submit_signed_approval(user, 1, bad, nonce=1, chain=42161))
+        assert reason == "The wallet returned an unusable signature."
+
+
+def test_a_malformed_builder_fee_signature_is_refused_without_touching_anything():
+    user = CurrentUser(id=1, address="0x" + "1" * 40, role=Role.TRADER)
+    for bad in ("", "0x1234", "0x" + "zz" * 65):
+        reason = run_coroutine(submit_signed_builder_fee(user, user.address, bad, nonce=1, chain=42161))
         assert reason == "The wallet returned an unusable signature."
