@@ -8,25 +8,21 @@ holder, then submits. An agent wallet can never sign this: only the account's ow
 
 from __future__ import annotations
 
-import copy
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address
 from hyperliquid.api import API
 from hyperliquid.utils.constants import MAINNET_API_URL
 from hyperliquid.utils.signing import (
     USD_SEND_SIGN_TYPES,
-    recover_user_from_user_signed_action,
-    user_signed_payload,
 )
 
 from backend.trading.money import money
-from backend.venues.base import InvalidOrder, VenueError
+from backend.venues.base import VenueError
 from backend.venues.hyperliquid_errors import parsing, sdk_errors
-from backend.wallets.signatures import split_signature
+from backend.wallets.signatures import post_user_signed, recover_user_signer, user_signed_typed_data
 
 USD_SEND_PRIMARY_TYPE = "HyperliquidTransaction:UsdSend"
 LEDGER_PAGE = 500  # Hyperliquid answers at most this many ledger updates per request
@@ -77,43 +73,18 @@ def usd_send_action(destination: str, amount: Decimal, nonce: int, *, base_url: 
 
 def usd_send_typed_data(action: dict) -> dict[str, Any]:
     """EIP-712 typed data (domain, types with EIP712Domain, primaryType, message) for eth_signTypedData_v4."""
-    payload = user_signed_payload(USD_SEND_PRIMARY_TYPE, copy.deepcopy(USD_SEND_SIGN_TYPES), action)
-    payload["message"] = {t["name"]: action[t["name"]] for t in USD_SEND_SIGN_TYPES}  # only signed fields
-    return json.loads(json.dumps(payload))  # plain JSON, no shared references to the action
+    return user_signed_typed_data(USD_SEND_PRIMARY_TYPE, USD_SEND_SIGN_TYPES, action)
 
 
 def recover_sender(action: dict, signature: str) -> str:
     """The checksummed address whose wallet signed this send (a 65-byte 0x-hex signature)."""
-    try:
-        signer = recover_user_from_user_signed_action(
-            action,
-            split_signature(signature),
-            USD_SEND_SIGN_TYPES,
-            USD_SEND_PRIMARY_TYPE,
-            action.get("hyperliquidChain") == "Mainnet",
-        )
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"not a usdSend action: missing {e}") from e
-    except ValueError:
-        raise
-    except Exception as e:  # eth_keys' BadSignature and friends: this signature recovers no one
-        raise ValueError(f"the signature does not recover an address: {e}") from e
-    return to_checksum_address(signer)
+    return recover_user_signer(USD_SEND_PRIMARY_TYPE, USD_SEND_SIGN_TYPES, action, signature)
 
 
 def submit_usd_send(base_url: str, action: dict, signature: str, *, timeout: float) -> None:
     """Post the signed send to /exchange; Hyperliquid's refusal raises InvalidOrder with its reason, network
     trouble TemporaryVenueError (the send may or may not have happened: confirm from the ledger)."""
-    payload = {
-        "action": action,
-        "nonce": action["time"],
-        "signature": split_signature(signature),
-        "vaultAddress": None,
-    }
-    with sdk_errors("sending USDC", refused=InvalidOrder):
-        reply = API(base_url.rstrip("/"), timeout).post("/exchange", payload)
-    if not isinstance(reply, dict) or reply.get("status") != "ok":
-        raise InvalidOrder(str(reply.get("response") if isinstance(reply, dict) else reply))
+    post_user_signed(base_url, action, action["time"], signature, doing="sending USDC", timeout=timeout)
 
 
 def ledger_sends(base_url: str, user: str, since_ms: int, *, timeout: float) -> list[LedgerSend]:

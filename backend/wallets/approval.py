@@ -11,12 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
-from hyperliquid.api import API
 from hyperliquid.utils.constants import MAINNET_API_URL
 
-from backend.venues.base import InvalidOrder
-from backend.venues.hyperliquid_errors import sdk_errors
-from backend.wallets.signatures import recover_user_signer, split_signature, user_signed_typed_data
+from backend.wallets.signatures import post_user_signed, recover_user_signer, user_signed_typed_data
 
 APPROVE_AGENT_PRIMARY_TYPE = "HyperliquidTransaction:ApproveAgent"
 # The SDK keeps these inline in `signing.sign_agent`; tests sign with both and compare the signatures.
@@ -68,16 +65,9 @@ def submit_agent_approval(base_url: str, action: dict, signature: str, *, timeou
     posted = dict(action)
     if posted.get("agentName") == "":
         del posted["agentName"]  # as the SDK posts the unnamed agent (it signs "" and drops the field)
-    payload = {
-        "action": posted,
-        "nonce": action["nonce"],
-        "signature": split_signature(signature),
-        "vaultAddress": None,
-    }
-    with sdk_errors("approving the agent wallet", refused=InvalidOrder):
-        reply = API(base_url.rstrip("/"), timeout).post("/exchange", payload)
-    if not isinstance(reply, dict) or reply.get("status") != "ok":
-        raise InvalidOrder(str(reply.get("response") if isinstance(reply, dict) else reply))
+    post_user_signed(
+        base_url, posted, action["nonce"], signature, doing="approving the agent wallet", timeout=timeout
+    )
 
 
 def _signed_fields(action: dict) -> dict:

@@ -18,9 +18,9 @@ from hyperliquid.api import API
 from hyperliquid.utils.constants import MAINNET_API_URL
 
 from backend.trading.fees import MAX_BUILDER_FEE_TENTHS_BPS
-from backend.venues.base import InvalidOrder, VenueError
+from backend.venues.base import VenueError
 from backend.venues.hyperliquid_errors import sdk_errors
-from backend.wallets.signatures import recover_user_signer, split_signature, user_signed_typed_data
+from backend.wallets.signatures import post_user_signed, recover_user_signer, user_signed_typed_data
 
 APPROVE_BUILDER_FEE_PRIMARY_TYPE = "HyperliquidTransaction:ApproveBuilderFee"
 # What the SDK's `signing.sign_approve_builder_fee` signs; tests sign with both and compare the signatures.
@@ -76,16 +76,9 @@ def recover_builder_fee_approver(action: dict, signature: str) -> str:
 def submit_builder_fee_approval(base_url: str, action: dict, signature: str, *, timeout: float) -> None:
     """Post the signed approval to /exchange; Hyperliquid's refusal raises InvalidOrder with its reason,
     network trouble TemporaryVenueError."""
-    payload = {
-        "action": action,
-        "nonce": action["nonce"],
-        "signature": split_signature(signature),
-        "vaultAddress": None,
-    }
-    with sdk_errors("approving the builder fee", refused=InvalidOrder):
-        reply = API(base_url.rstrip("/"), timeout).post("/exchange", payload)
-    if not isinstance(reply, dict) or reply.get("status") != "ok":
-        raise InvalidOrder(str(reply.get("response") if isinstance(reply, dict) else reply))
+    post_user_signed(
+        base_url, action, action["nonce"], signature, doing="approving the builder fee", timeout=timeout
+    )
 
 
 def max_builder_fee(base_url: str, user: str, builder: str, *, timeout: float) -> int:

@@ -13,7 +13,11 @@ import json
 from typing import Any
 
 from eth_utils import to_checksum_address, to_hex
+from hyperliquid.api import API
 from hyperliquid.utils.signing import recover_user_from_user_signed_action, user_signed_payload
+
+from backend.venues.base import InvalidOrder
+from backend.venues.hyperliquid_errors import sdk_errors
 
 
 def user_signed_typed_data(primary_type: str, types: list[dict[str, str]], fields: dict) -> dict[str, Any]:
@@ -58,3 +62,20 @@ def split_signature(signature: str) -> dict[str, Any]:
         "s": to_hex(int.from_bytes(raw[32:64], "big")),
         "v": v,
     }
+
+
+def post_user_signed(
+    base_url: str, action: dict, nonce: int, signature: str, *, doing: str, timeout: float
+) -> None:
+    """Post a signed user action to /exchange; Hyperliquid's refusal raises InvalidOrder with its reason,
+    network trouble TemporaryVenueError (`doing` names the action in the message)."""
+    payload = {
+        "action": action,
+        "nonce": nonce,
+        "signature": split_signature(signature),
+        "vaultAddress": None,
+    }
+    with sdk_errors(doing, refused=InvalidOrder):
+        reply = API(base_url.rstrip("/"), timeout).post("/exchange", payload)
+    if not isinstance(reply, dict) or reply.get("status") != "ok":
+        raise InvalidOrder(str(reply.get("response") if isinstance(reply, dict) else reply))
