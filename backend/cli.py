@@ -28,6 +28,7 @@ from backend.db import migrate as run_migrations
 from backend.db import session_scope
 from backend.modes import live_mode_problems
 from backend.processes import Children
+from backend.sandbox import launch as sandbox
 from backend.secret_key import SecretKeyMissing, load_secret_key
 from backend.toolchain import reflex_environment
 
@@ -210,6 +211,8 @@ def up(
     settings = get_settings()
     _refuse_unsafe_start(settings, seed_demo=seed_demo)
     ports = {settings.frontend_port, settings.backend_port} if dev else {settings.frontend_port}
+    if sandbox.wanted(settings):
+        ports.add(settings.sandbox_port)
     busy = sorted(port for port in ports if _port_in_use(settings.app_host, port))
     if busy:
         console.print(
@@ -225,6 +228,14 @@ def up(
     children.stop_on_signals()  # Ctrl-C and SIGTERM alike, even when started with SIGINT ignored
     try:
         environment = reflex_environment()
+        if sandbox.wanted(settings):
+            children.spawn("sandbox", sandbox.command(settings), cwd=PROJECT_ROOT, env=environment)
+            _wait_for_port(settings.sandbox_port, children.processes)
+            environment = sandbox.environment(settings, environment)
+            console.print(
+                f"Hyperliquid sandbox (no real funds): {sandbox.url(settings)}; the faucet on the deploy "
+                "wizard and Billing pages credits sandbox USDC."
+            )
         children.spawn("worker", _consumer_command(workers), cwd=PROJECT_ROOT, env=environment)
         children.spawn("app", _reflex_command(dev), cwd=PROJECT_ROOT, env=environment)
         url = settings.frontend_url
@@ -292,6 +303,17 @@ def _port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
         return probe.connect_ex((host, port)) == 0
+
+
+def _wait_for_port(port: int, children: Sequence[subprocess.Popen]) -> None:
+    """Until something listens on 127.0.0.1:`port` (a child's server), or a child exits."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not _port_in_use("127.0.0.1", port):
+        failed = [child for child in children if child.poll() is not None]
+        if failed or time.monotonic() > deadline:
+            console.print(f"[red]The server for port {port} did not start; see the output above.[/]")
+            raise typer.Exit(1)
+        time.sleep(0.1)
 
 
 def _wait_until_served(url: str, children: Sequence[subprocess.Popen]) -> None:

@@ -24,6 +24,7 @@ LIVE_DEFAULTS: dict[str, object] = {
     "seed_demo_data": False,
     "sample_feed_enabled": False,
     "price_feed": "hyperliquid",
+    "hyperliquid_sandbox": False,
 }
 
 
@@ -167,6 +168,27 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: int = Field(default=60, ge=5, le=3600)
     reconcile_weight_per_minute: int = Field(
         default=240, ge=10, le=1200, description="Hyperliquid request weight reconciliation may spend."
+    )
+
+    # The Hyperliquid sandbox: a local Hyperliquid-compatible server with no real funds (the demo's venue).
+    hyperliquid_sandbox: bool = Field(
+        default=True,
+        description="`maxxit up` starts the sandbox as the Hyperliquid venue unless HYPERLIQUID_API is set; "
+        "false in prod, where it does not exist.",
+    )
+    sandbox_port: int = Field(
+        default=8790, ge=1024, le=65535, description="Where `maxxit up` serves the sandbox."
+    )
+    sandbox_faucet_usd: Decimal = Field(
+        default=Decimal("10000"),
+        gt=0,
+        le=Decimal("1000000"),
+        description="Sandbox USDC one faucet press credits.",
+    )
+    hyperliquid_sandbox_url: str | None = Field(
+        default=None,
+        description="Set by `maxxit up` for the processes it starts: the running sandbox (pages label the "
+        "venue and offer the faucet). Not for operators to set.",
     )
 
     # Billing (live deployments only; paper is free). Amounts in USDC, shares as fractions.

@@ -32,6 +32,11 @@ def live_mode_problems(settings: Settings, *, seed_demo: bool | None = None) -> 
         problems.append(
             "PRICE_FEED=simulated trades on made-up prices; ENV=prod refuses it (unset it: hyperliquid)."
         )
+    if settings.hyperliquid_sandbox or settings.hyperliquid_sandbox_url:
+        problems.append(
+            "HYPERLIQUID_SANDBOX=true trades a local server with made-up funds; "
+            "ENV=prod refuses it (unset it).",
+        )
     public = urlsplit(settings.public_url)
     if public.scheme != "https" or not public.netloc:
         problems.append(

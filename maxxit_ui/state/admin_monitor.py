@@ -26,7 +26,7 @@ from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus, compact_details
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.deploy_form import VENUE_LABELS
+from maxxit_ui.state.deploy_form import venue_label
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _attention(r: RefusedClose) -> AttentionRow:
         position=f"#{r.position_id} · {r.market} {r.side.upper()} · deployment #{r.deployment_id}",
         user="reference book" if r.is_reference else f"#{r.user_id} · {fmt.short_address(r.user_address)}",
         user_title=r.user_address,
-        venue=VENUE_LABELS.get(r.venue, fmt.label(r.venue)),
+        venue=venue_label(r.venue),
         reason=r.reason,
         attempts=fmt.count(r.attempts),
         next_attempt="—" if r.next_attempt_at is None else r.next_attempt_at.strftime("%H:%M:%S UTC"),

@@ -31,7 +31,7 @@ from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import REASON_LABELS, equity_figure, position_figure
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.deploy_form import TIMES, VENUE_LABELS
+from maxxit_ui.state.deploy_form import TIMES, venue_label
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def position_card(chart: PositionChart) -> PositionCard:
         id=str(chart.position_id),
         market=chart.market,
         agent=f"#{chart.deployment_id} · {chart.agent_name}",
-        venue=VENUE_LABELS.get(chart.venue, fmt.label(chart.venue)),
+        venue=venue_label(chart.venue),
         side=chart.side.upper(),
         side_tone="positive" if long else "negative",
         size=fmt.quantity(chart.size),
@@ -172,7 +172,7 @@ def closed_row(close: ClosedPosition) -> ClosedRow:
         closed=fmt.timestamp(close.closed_at),
         agent=f"#{close.deployment_id} · {close.agent_name}",
         market=close.market,
-        venue=VENUE_LABELS.get(close.venue, fmt.label(close.venue)),
+        venue=venue_label(close.venue),
         side=close.side.upper(),
         side_tone="positive" if close.side == Side.LONG else "negative",
         entry=_price(close.entry_price),
@@ -211,7 +211,7 @@ def equity_card(curve: EquityCurve) -> EquityCard:
     return EquityCard(
         id="account" if curve.deployment_id is None else str(curve.deployment_id),
         label=curve.label,
-        venue="" if curve.venue is None else VENUE_LABELS.get(curve.venue, fmt.label(curve.venue)),
+        venue="" if curve.venue is None else venue_label(curve.venue),
         value=value,
         value_label=value_label,
         pnl=fmt.money(pnl),

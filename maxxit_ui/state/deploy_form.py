@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from pydantic import ValidationError
 
 from backend.agents.schemas import RiskSettings as AgentRisk
+from backend.config import get_settings
 from backend.deployments.schemas import ADDRESS_PATTERN, DeploymentRequest, RiskSettings
 from backend.models.enums import ExecutionVenue, SizingProfile, Venue
 from maxxit_ui.components import format as fmt
@@ -58,6 +59,7 @@ SIZING_LABELS: dict[str, str] = {
     SizingProfile.AGGRESSIVE: "Aggressive",
 }
 VENUE_LABELS: dict[str, str] = {PAPER: "Paper", HYPERLIQUID: "Hyperliquid"}
+SANDBOX_LABEL = "Hyperliquid sandbox (no real funds)"
 MIN_BALANCE, MAX_BALANCE = Decimal(100), Decimal(100_000_000)
 ADDRESS = re.compile(ADDRESS_PATTERN)
 TIMES = "\N{MULTIPLICATION SIGN}"  # after a leverage figure
@@ -81,8 +83,15 @@ def route_venues(route: str) -> list[str]:
     return [v for v in route.split(",") if v]
 
 
+def venue_label(venue: str) -> str:
+    """A venue's name on screen; Hyperliquid is the sandbox when `maxxit up` runs one (the demo)."""
+    if venue == HYPERLIQUID and get_settings().hyperliquid_sandbox_url:
+        return SANDBOX_LABEL
+    return VENUE_LABELS.get(venue, fmt.label(venue))
+
+
 def route_label(route: str) -> str:
-    venues = [VENUE_LABELS.get(v, v) for v in route_venues(route)]
+    venues = [venue_label(v) for v in route_venues(route)]
     if len(venues) == 1:
         return f"{venues[0]} only"
     return ", then ".join(venues)
@@ -102,9 +111,12 @@ def route_options(agent_venue: str, allowed: Iterable[ExecutionVenue]) -> list[R
     paper = _option(PAPER, "Paper", "A virtual balance at live prices: try the agent without risk.")
     if not hyperliquid:
         return [paper]
-    live = _option(
-        HYPERLIQUID, "Hyperliquid", "Your own Hyperliquid account, through an agent wallet you approve."
-    )
+    description = "Your own Hyperliquid account, through an agent wallet you approve."
+    if get_settings().hyperliquid_sandbox_url:
+        description = (
+            "A sandbox account on a local Hyperliquid-compatible server: faucet USDC, no real funds."
+        )
+    live = _option(HYPERLIQUID, venue_label(HYPERLIQUID), description)
     if agent_venue != Venue.MULTI:
         return [paper, live]
     both = f"{HYPERLIQUID},{PAPER}"

@@ -27,7 +27,7 @@ from backend.models.enums import DeploymentStatus, PositionStatus
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.deploy_form import TIMES, VENUE_LABELS
+from maxxit_ui.state.deploy_form import TIMES, venue_label
 from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
 from maxxit_ui.state.rows import agent_href
 from maxxit_ui.state.venues import venue_registry
@@ -120,7 +120,7 @@ class FilterOption(TypedDict):
 
 def _venues(view: DeploymentView) -> str:
     venues = view.venue_preferences or [view.venue]
-    return " → ".join(VENUE_LABELS.get(v, fmt.label(v)) for v in venues)
+    return " → ".join(venue_label(v) for v in venues)
 
 
 def _balance(value: Decimal | None) -> str:
@@ -165,7 +165,7 @@ def position_row(view: PositionView) -> PositionRow:
         id=str(view.id),
         deployment=str(view.deployment_id),
         agent_name=view.agent_name,
-        venue=VENUE_LABELS.get(view.venue, fmt.label(view.venue)),
+        venue=venue_label(view.venue),
         market=view.market,
         side=view.side.upper(),
         side_tone="positive" if view.side.lower() == "long" else "negative",

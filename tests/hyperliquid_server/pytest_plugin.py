@@ -14,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from hyperliquid.exchange import Exchange
 from hyperliquid.utils.signing import get_timestamp_ms, sign_agent
 
-from tests.hyperliquid_server.server import HyperliquidServer
+from backend.sandbox.hyperliquid.server import HyperliquidServer
 
 HL_USER_BALANCE = Decimal(10_000)
 

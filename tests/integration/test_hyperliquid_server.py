@@ -26,8 +26,8 @@ from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
 from tests.hyperliquid_server import HyperliquidServer
 from tests.hyperliquid_server.pytest_plugin import approve_agent
-from tests.hyperliquid_server.state import build_universe
-from tests.hyperliquid_server.universe import UNIVERSE
+from backend.sandbox.hyperliquid.state import build_universe
+from backend.sandbox.hyperliquid.universe import UNIVERSE
 
 ETH = next(i for i, perp in enumerate(build_universe(MARKETS)[0]) if perp.coin == "ETH")
 IOC = {"limit": {"tif": "Ioc"}}

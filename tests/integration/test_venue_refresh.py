@@ -42,7 +42,7 @@ from backend.venues.registry import VenueRegistry
 from backend.venues.router import route_signal
 from backend.wallets.keys import WalletCipher
 from backend.wallets.service import approval_request, prepare_agent_wallet, submit_approval
-from tests.hyperliquid_server.universe import UNIVERSE
+from backend.sandbox.hyperliquid.universe import UNIVERSE
 from tests.wallets import TEST_SECRET_KEY
 
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from backend.venues.hyperliquid_rules import (
     round_size,
     slippage_price,
 )
-from tests.hyperliquid_server.numbers import valid_price
+from backend.sandbox.hyperliquid.numbers import valid_price
 
 prices = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("1000000"), places=8, allow_nan=False)
 sz_decimals = st.integers(min_value=0, max_value=5)

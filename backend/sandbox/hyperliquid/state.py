@@ -8,6 +8,7 @@ in the universe table are gone: flagged, unpriced, refusing every order.
 from __future__ import annotations
 
 import itertools
+import pickle
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,11 +21,11 @@ from eth_utils import to_checksum_address
 
 from backend.prices.markets import MARKETS, MarketSpec
 from backend.prices.simulated import SimulatedPriceFeed
-from tests.hyperliquid_server.book import Account, Market
-from tests.hyperliquid_server.universe import UNIVERSE
+from backend.sandbox.hyperliquid.book import Account, Market
+from backend.sandbox.hyperliquid.universe import UNIVERSE
 
 if TYPE_CHECKING:
-    from tests.hyperliquid_server.transfers import Send
+    from backend.sandbox.hyperliquid.transfers import Send
 
 DAY_MS = 86_400_000
 MAX_NAMED_AGENTS = 3  # plus one unnamed agent per user
@@ -92,6 +93,25 @@ class State:
         self.clock: Callable[[], float] = time.time
         self._oids = itertools.count(1)
         self._tids = itertools.count(1)
+
+    # -- the sandbox's memory across restarts ---------------------------------------------------------
+
+    # What a restarted sandbox must remember: balances, positions, approvals, used nonces, sends.
+    PERSISTED = ("accounts", "agents", "nonces", "sends", "builder_fees", "delisted")
+
+    def snapshot(self) -> bytes:
+        """The persisted part of the state (call under the lock); only ever read back by `restore`."""
+        kept = {name: getattr(self, name) for name in self.PERSISTED}
+        kept["counters"] = (self.next_oid(), self.next_tid())
+        return pickle.dumps(kept)
+
+    def restore(self, data: bytes) -> None:
+        """Back to a `snapshot` this sandbox wrote itself (data/, never user input)."""
+        kept = pickle.loads(data)  # our own file, written by snapshot()
+        oid, tid = kept.pop("counters")
+        for name in self.PERSISTED:
+            setattr(self, name, kept[name])
+        self._oids, self._tids = itertools.count(oid), itertools.count(tid)
 
     # -- time and markets -----------------------------------------------------------------------------
 

@@ -20,16 +20,16 @@ from hyperliquid.utils.signing import (
     recover_user_from_user_signed_action,
 )
 
-from tests.hyperliquid_server.book import Order
-from tests.hyperliquid_server.builder import (
+from backend.sandbox.hyperliquid.book import Order
+from backend.sandbox.hyperliquid.builder import (
     APPROVE_BUILDER_FEE_PRIMARY_TYPE,
     APPROVE_BUILDER_FEE_TYPES,
     approve_builder_fee,
     order_builder_rate,
 )
-from tests.hyperliquid_server.numbers import parse, valid_price, valid_size
-from tests.hyperliquid_server.state import State
-from tests.hyperliquid_server.transfers import (
+from backend.sandbox.hyperliquid.numbers import parse, valid_price, valid_size
+from backend.sandbox.hyperliquid.state import State
+from backend.sandbox.hyperliquid.transfers import (
     USD_SEND,
     USD_SEND_PRIMARY_TYPE,
     recover_usd_send,

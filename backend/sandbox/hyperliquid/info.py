@@ -7,9 +7,9 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from backend.prices.simulated import EPOCH
-from tests.hyperliquid_server.numbers import ZERO, fmt, fmt_usd, price_levels
-from tests.hyperliquid_server.state import State
-from tests.hyperliquid_server.transfers import ledger_updates
+from backend.sandbox.hyperliquid.numbers import ZERO, fmt, fmt_usd, price_levels
+from backend.sandbox.hyperliquid.state import State
+from backend.sandbox.hyperliquid.transfers import ledger_updates
 
 CANDLE_MINUTES = {
     "1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "8h": 480,

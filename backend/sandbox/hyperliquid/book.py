@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from tests.hyperliquid_server.numbers import USD_STEP, ZERO, fmt, fmt_usd
+from backend.sandbox.hyperliquid.numbers import USD_STEP, ZERO, fmt, fmt_usd
 
 TAKER_FEE_RATE = Decimal("0.00045")
 MIN_ORDER_VALUE = Decimal(10)

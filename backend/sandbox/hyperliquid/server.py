@@ -14,10 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from eth_utils import is_address
+
 from backend.prices.markets import MarketSpec
-from tests.hyperliquid_server.actions import handle_exchange
-from tests.hyperliquid_server.info import handle_info
-from tests.hyperliquid_server.state import State
+from backend.sandbox.hyperliquid.actions import handle_exchange
+from backend.sandbox.hyperliquid.info import handle_info
+from backend.sandbox.hyperliquid.numbers import parse
+from backend.sandbox.hyperliquid.state import State
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,12 @@ class HyperliquidServer:
         is_mainnet: bool = False,
         seed: int = 7,
         markets: Mapping[str, MarketSpec] | None = None,
+        faucet_usd: Decimal | None = None,
     ) -> None:
+        """`faucet_usd`: serve POST /sandbox/faucet crediting up to this much per request (the demo's
+        sandbox); None, no faucet (as Hyperliquid)."""
         self.state = State(is_mainnet=is_mainnet, seed=seed, markets=markets)
+        self.faucet_usd = faucet_usd
         self._address = (host, port)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -183,7 +190,22 @@ class HyperliquidServer:
             return handle_info(self.state, body)
         if path == "/exchange":
             return 200, handle_exchange(self.state, body)
+        if path == "/sandbox/faucet" and self.faucet_usd is not None:
+            return self._faucet(body)
         return 404, "Not found"
+
+    def _faucet(self, body: Any) -> tuple[int, Any]:
+        """Credit sandbox USDC to a wallet: {"user": address, "amount": "1000"} → its new balance."""
+        user = body.get("user") if isinstance(body, dict) else None
+        if not (isinstance(user, str) and is_address(user)):
+            return 422, "user: expected a 0x address"
+        amount = parse(str(body.get("amount", self.faucet_usd)))
+        if amount is None or not 0 < amount <= self.faucet_usd:
+            return 422, f"amount: expected more than 0 and at most {self.faucet_usd}"
+        with self.state.lock:
+            self.state.fund(user, amount)
+            balance = self.state.account(user).cash
+        return 200, {"user": user.lower(), "credited": str(amount), "balance": str(balance)}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -13,7 +13,7 @@ from typing import Any
 
 from eth_utils import is_address
 
-from tests.hyperliquid_server.state import State
+from backend.sandbox.hyperliquid.state import State
 
 # What the SDK's `signing.sign_approve_builder_fee` signs.
 APPROVE_BUILDER_FEE_TYPES = [

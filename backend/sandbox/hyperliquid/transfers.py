@@ -16,8 +16,8 @@ from typing import Any
 from eth_utils import is_address
 from hyperliquid.utils.signing import USD_SEND_SIGN_TYPES, recover_user_from_user_signed_action
 
-from tests.hyperliquid_server.numbers import USD_STEP, ZERO, fmt, parse
-from tests.hyperliquid_server.state import State
+from backend.sandbox.hyperliquid.numbers import USD_STEP, ZERO, fmt, parse
+from backend.sandbox.hyperliquid.state import State
 
 USD_SEND = "usdSend"
 USD_SEND_PRIMARY_TYPE = "HyperliquidTransaction:UsdSend"
