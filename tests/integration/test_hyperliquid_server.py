@@ -24,10 +24,10 @@ from hyperliquid.utils.types import Cloid
 from backend.config import PROJECT_ROOT
 from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
-from tests.hyperliquid_server import HyperliquidServer
-from tests.hyperliquid_server.pytest_plugin import approve_agent
 from backend.sandbox.hyperliquid.state import build_universe
 from backend.sandbox.hyperliquid.universe import UNIVERSE
+from tests.hyperliquid_server import HyperliquidServer
+from tests.hyperliquid_server.pytest_plugin import approve_agent
 
 ETH = next(i for i, perp in enumerate(build_universe(MARKETS)[0]) if perp.coin == "ETH")
 IOC = {"limit": {"tif": "Ioc"}}
@@ -461,7 +461,7 @@ def test_runs_standalone_with_funded_users() -> None:
         [
             sys.executable,
             "-m",
-            "tests.hyperliquid_server",
+            "backend.sandbox.hyperliquid",
             "--port",
             str(port),
             "--fund",

@@ -32,6 +32,7 @@ from backend.models.enums import (
 from backend.monitor.close import close_order_id, finish_close, request_close
 from backend.prices.markets import MARKETS
 from backend.prices.simulated import SimulatedPriceFeed
+from backend.sandbox.hyperliquid.universe import UNIVERSE
 from backend.signals.tokens import known_tokens
 from backend.trading.fees import FeePolicy
 from backend.trading.market import MarketRules
@@ -42,7 +43,6 @@ from backend.venues.registry import VenueRegistry
 from backend.venues.router import route_signal
 from backend.wallets.keys import WalletCipher
 from backend.wallets.service import approval_request, prepare_agent_wallet, submit_approval
-from backend.sandbox.hyperliquid.universe import UNIVERSE
 from tests.wallets import TEST_SECRET_KEY
 
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)

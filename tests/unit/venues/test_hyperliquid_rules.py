@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend.sandbox.hyperliquid.numbers import valid_price
 from backend.venues.hyperliquid_rules import (
     price_decimals,
     price_tick,
@@ -15,7 +16,6 @@ from backend.venues.hyperliquid_rules import (
     round_size,
     slippage_price,
 )
-from backend.sandbox.hyperliquid.numbers import valid_price
 
 prices = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("1000000"), places=8, allow_nan=False)
 sz_decimals = st.integers(min_value=0, max_value=5)
