@@ -33,6 +33,8 @@ from backend.models.enums import (
 from backend.trading.fees import FeePolicy, subscription_line
 
 SUSPENDED_REASON = "subscription suspended"
+CANCELED_REASON = "subscription canceled"  # canceled while the deployment runs on: no new entries either
+ENTRY_BLOCKS = {SubscriptionStatus.SUSPENDED: SUSPENDED_REASON, SubscriptionStatus.CANCELED: CANCELED_REASON}
 
 
 @dataclass(frozen=True)
@@ -359,26 +361,26 @@ def _cancel(
 
 
 def entry_block(session: Session, deployment_id: int) -> str | None:
-    """Why a deployment may not open new positions for billing reasons (SUSPENDED_REASON), else None."""
+    """Why a deployment may not open new positions for billing reasons (SUSPENDED_REASON, or
+    CANCELED_REASON once its subscription has ended), else None."""
     status = session.exec(
         select(Subscription.status).where(Subscription.deployment_id == deployment_id)
     ).first()
-    return SUSPENDED_REASON if status == SubscriptionStatus.SUSPENDED else None
+    return None if status is None else ENTRY_BLOCKS.get(SubscriptionStatus(status))
 
 
-def suspended_deployments(session: Session, deployment_ids: Iterable[int]) -> set[int]:
-    """`entry_block` for many deployments at once (the execution fan-out's): the suspended ones."""
+def entry_blocks(session: Session, deployment_ids: Iterable[int]) -> dict[int, str]:
+    """`entry_block` for many deployments at once (the execution fan-out's): the blocked ones' reasons."""
     ids = sorted(set(deployment_ids))
     if not ids:
-        return set()
-    return set(
-        session.exec(
-            select(Subscription.deployment_id).where(
-                among(col(Subscription.deployment_id), ids),
-                Subscription.status == SubscriptionStatus.SUSPENDED,
-            )
+        return {}
+    rows = session.exec(
+        select(Subscription.deployment_id, Subscription.status).where(
+            among(col(Subscription.deployment_id), ids),
+            col(Subscription.status).in_(list(ENTRY_BLOCKS)),
         )
     )
+    return {deployment_id: ENTRY_BLOCKS[SubscriptionStatus(status)] for deployment_id, status in rows}
 
 
 def reactivate_paid(session: Session, user_id: int, *, now: datetime) -> int:
