@@ -289,10 +289,8 @@ def _settle_standing(
             overdue_since=since.isoformat(),
         )
         counts["past_due"] += 1
-    if (
-        subscription.status == SubscriptionStatus.PAST_DUE
-        and (subscription.past_due_since or since) + grace <= now
-    ):
+    subscription.past_due_since = since  # the oldest invoice still overdue: one paid moves it on
+    if subscription.status == SubscriptionStatus.PAST_DUE and since + grace <= now:
         _transition(
             session, subscription, SubscriptionStatus.SUSPENDED, audit.Action.SUBSCRIPTION_SUSPENDED, now=now
         )
