@@ -24,11 +24,16 @@ BILLING_EVERY = "*/10"  # minutes
 @huey.periodic_task(crontab(minute=BILLING_EVERY))
 @huey.lock_task("billing-renew-subscriptions")
 def renew_subscriptions_task() -> dict[str, int]:
-    """Trials ending, periods rolling over (one line each), past due, suspended, reactivated, canceled."""
+    """Trials ending, periods rolling over (one line each), past due, suspended, reactivated, canceled;
+    live deployments activated before billing existed get their trial."""
     settings = get_settings()
     with session_scope() as session:
         report = renew_subscriptions(
-            session, fee_policy(settings), now=utcnow(), grace_days=settings.grace_days
+            session,
+            fee_policy(settings),
+            now=utcnow(),
+            grace_days=settings.grace_days,
+            trial_days=settings.trial_days,
         )
     logger.info("subscriptions renewed: %s", report)
     return asdict(report)

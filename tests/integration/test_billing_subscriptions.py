@@ -31,6 +31,7 @@ from backend.models import BillingEvent, Subscription, User
 from backend.models.enums import (
     BillingKind,
     BillingStatus,
+    DeploymentStatus,
     ExecutionStatus,
     ExecutionVenue,
     InvoiceStatus,
@@ -328,3 +329,20 @@ def test_racing_renewals_bill_each_period_once(engine: sa.Engine, factory: Facto
             datetime(2027, 2, 28, 12, tzinfo=UTC),
         ]
         assert actions(session, "subscription", subscription.id).count(Action.SUBSCRIPTION_ACTIVATED) == 1
+
+
+def test_live_deployments_from_before_billing_get_their_trial_once(session: Session, factory: Factory):
+    legacy = live_deployment(factory)
+    paused = live_deployment(factory, status=DeploymentStatus.PAUSED)
+    live_deployment(factory, status=DeploymentStatus.CANCELLED)
+    live_deployment(factory, is_reference=True)
+    factory.paper_deployment(factory.agent())
+    already = started(session, factory)
+
+    report = renew_subscriptions(session, POLICY, now=T0, grace_days=7, trial_days=30)
+    again = renew_subscriptions(session, POLICY, now=T0, grace_days=7, trial_days=30)
+
+    assert (report.backfilled, again.backfilled) == (2, 0)
+    rows = session.exec(select(Subscription.deployment_id).order_by(col(Subscription.deployment_id))).all()
+    assert rows == sorted([legacy.id, paused.id, already.deployment_id])
+    assert fresh(session, Subscription, already.id).trial_ends_at == T0 + timedelta(days=30)
