@@ -26,6 +26,7 @@ from backend.models.enums import (
     Beneficiary,
     BillingKind,
     BillingStatus,
+    DeploymentStatus,
     ExecutionVenue,
     InvoiceStatus,
     SubscriptionStatus,
@@ -33,6 +34,8 @@ from backend.models.enums import (
 from backend.trading.fees import FeePolicy, subscription_line
 
 SUSPENDED_REASON = "subscription suspended"
+CANCELED_REASON = "subscription canceled"  # canceled while the deployment runs on: no new entries either
+ENTRY_BLOCKS = {SubscriptionStatus.SUSPENDED: SUSPENDED_REASON, SubscriptionStatus.CANCELED: CANCELED_REASON}
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class RenewReport:
     suspended: int
     reactivated: int
     canceled: int
+    backfilled: int = 0  # trials started for live deployments that had none (`trial_days` given)
 
 
 def start_subscription(
@@ -50,8 +54,15 @@ def start_subscription(
 ) -> Subscription | None:
     """The deployment's subscription, created once when a live deployment becomes active (its trial
     runs from then); None for paper and reference books. Idempotent: a second call returns the first."""
+    return _start(session, deployment, now=now, trial_days=trial_days)[0]
+
+
+def _start(
+    session: Session, deployment: AgentDeployment, *, now: datetime, trial_days: int
+) -> tuple[Subscription | None, bool]:
+    """`start_subscription`, and whether this call created it."""
     if not is_live(deployment):
-        return None
+        return None, False
     inserted = insert_or_ignore(
         session,
         Subscription,
@@ -75,7 +86,28 @@ def start_subscription(
             entity_id=subscription.id,
             details={"deployment_id": deployment.id, "trial_ends_at": subscription.trial_ends_at.isoformat()},
         )
-    return subscription
+    return subscription, inserted is not None
+
+
+def start_missing(session: Session, *, now: datetime, trial_days: int) -> int:
+    """Trials for live, running deployments that have no subscription; how many started (committed)."""
+    candidates = session.exec(
+        select(AgentDeployment)
+        .outerjoin(Subscription, col(Subscription.deployment_id) == col(AgentDeployment.id))
+        .where(
+            col(Subscription.id).is_(None),
+            col(AgentDeployment.is_reference).is_(False),
+            # Paper-first MULTI deployments are started on activation; this catches the legacy live ones.
+            AgentDeployment.venue != ExecutionVenue.PAPER,
+            col(AgentDeployment.status).in_((DeploymentStatus.ACTIVE, DeploymentStatus.PAUSED)),
+        )
+        .order_by(col(AgentDeployment.id))
+    ).all()
+    started = 0
+    for deployment in candidates:
+        started += _start(session, deployment, now=now, trial_days=trial_days)[1]
+    session.commit()
+    return started
 
 
 def is_live(deployment: AgentDeployment) -> bool:
@@ -98,13 +130,21 @@ def subscription_key(subscription_id: int, period_start: datetime) -> str:
 
 
 def renew_subscriptions(
-    session: Session, policy: FeePolicy, *, now: datetime, grace_days: int
+    session: Session,
+    policy: FeePolicy,
+    *,
+    now: datetime,
+    grace_days: int,
+    trial_days: int | None = None,
 ) -> RenewReport:
     """The periodic pass (exactly once per period even with racing workers): trials ending start a paid
     period, periods ending roll over, each period gets one SUBSCRIPTION line (idempotency key
     `subscription:<id>:<period start>`); overdue invoices make subscriptions past_due, then suspended;
-    cancel-at-period-end ones become canceled. Commits per subscription."""
+    cancel-at-period-end ones become canceled. Commits per subscription. With `trial_days`, live
+    deployments running without a subscription (activated before billing existed) get their trial first."""
     counts: Counter[str] = Counter()
+    if trial_days is not None:
+        counts["backfilled"] = start_missing(session, now=now, trial_days=trial_days)
     for subscription_id in _due_for_renewal(session, now=now):
         subscription = _lock(session, subscription_id)
         if subscription is not None and subscription.status != SubscriptionStatus.CANCELED:
@@ -119,6 +159,7 @@ def renew_subscriptions(
         suspended=counts["suspended"],
         reactivated=counts["reactivated"],
         canceled=counts["canceled"],
+        backfilled=counts["backfilled"],
     )
 
 
@@ -287,10 +328,8 @@ def _settle_standing(
             overdue_since=since.isoformat(),
         )
         counts["past_due"] += 1
-    if (
-        subscription.status == SubscriptionStatus.PAST_DUE
-        and (subscription.past_due_since or since) + grace <= now
-    ):
+    subscription.past_due_since = since  # the oldest invoice still overdue: one paid moves it on
+    if subscription.status == SubscriptionStatus.PAST_DUE and since + grace <= now:
         _transition(
             session, subscription, SubscriptionStatus.SUSPENDED, audit.Action.SUBSCRIPTION_SUSPENDED, now=now
         )
@@ -359,26 +398,26 @@ def _cancel(
 
 
 def entry_block(session: Session, deployment_id: int) -> str | None:
-    """Why a deployment may not open new positions for billing reasons (SUSPENDED_REASON), else None."""
+    """Why a deployment may not open new positions for billing reasons (SUSPENDED_REASON, or
+    CANCELED_REASON once its subscription has ended), else None."""
     status = session.exec(
         select(Subscription.status).where(Subscription.deployment_id == deployment_id)
     ).first()
-    return SUSPENDED_REASON if status == SubscriptionStatus.SUSPENDED else None
+    return None if status is None else ENTRY_BLOCKS.get(SubscriptionStatus(status))
 
 
-def suspended_deployments(session: Session, deployment_ids: Iterable[int]) -> set[int]:
-    """`entry_block` for many deployments at once (the execution fan-out's): the suspended ones."""
+def entry_blocks(session: Session, deployment_ids: Iterable[int]) -> dict[int, str]:
+    """`entry_block` for many deployments at once (the execution fan-out's): the blocked ones' reasons."""
     ids = sorted(set(deployment_ids))
     if not ids:
-        return set()
-    return set(
-        session.exec(
-            select(Subscription.deployment_id).where(
-                among(col(Subscription.deployment_id), ids),
-                Subscription.status == SubscriptionStatus.SUSPENDED,
-            )
+        return {}
+    rows = session.exec(
+        select(Subscription.deployment_id, Subscription.status).where(
+            among(col(Subscription.deployment_id), ids),
+            col(Subscription.status).in_(list(ENTRY_BLOCKS)),
         )
     )
+    return {deployment_id: ENTRY_BLOCKS[SubscriptionStatus(status)] for deployment_id, status in rows}
 
 
 def reactivate_paid(session: Session, user_id: int, *, now: datetime) -> int:

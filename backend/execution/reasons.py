@@ -23,7 +23,8 @@ class SkipCategory(StrEnum):
     DEPLOYMENT_CANCELLED = "deployment cancelled"
     AWAITING_APPROVAL = "deployment awaiting approval"
     SIGNAL_EXPIRED = "signal expired"
-    SUBSCRIPTION_SUSPENDED = "subscription suspended"  # billing.subscriptions.SUSPENDED_REASON
+    SUBSCRIPTION_SUSPENDED = "subscription suspended"  # billing.subscriptions.ENTRY_BLOCKS' reasons
+    SUBSCRIPTION_CANCELED = "subscription canceled"
     ORDER_REFUSED = "order refused by the venue"
     VENUE_FAILED = "venue failed"
     NO_DEPLOYMENTS = "no deployments of this agent"

@@ -363,9 +363,9 @@ def position_row(
 
 
 def _billing_skip(session: Session, deployment_id: int) -> str | None:
-    """A suspended subscription takes no new entries (exits and the monitor carry on)."""
+    """A suspended (or ended) subscription takes no new entries; exits and the monitor carry on."""
     block = entry_block(session, deployment_id)
-    return None if block is None else skip_reason(SkipCategory.SUBSCRIPTION_SUSPENDED)
+    return None if block is None else skip_reason(SkipCategory(block))
 
 
 def _opposite_position(session: Session, context: _Context) -> str | None:

@@ -16,6 +16,7 @@ from backend.auth.identity import CurrentUser
 from backend.billing.errors import BillingConflict, BillingNotFound
 from backend.billing.invoices import mark_paid
 from backend.billing.subscriptions import (
+    CANCELED_REASON,
     SUSPENDED_REASON,
     add_month,
     cancel_for_deployment,
@@ -30,6 +31,7 @@ from backend.models import BillingEvent, Subscription, User
 from backend.models.enums import (
     BillingKind,
     BillingStatus,
+    DeploymentStatus,
     ExecutionStatus,
     ExecutionVenue,
     InvoiceStatus,
@@ -220,6 +222,7 @@ def test_the_owner_cancels_now_while_trialing_and_at_period_end_after(session: S
         cancel_subscription(session, as_user(factory.user()), trialing.id, now=T0)
     canceled = cancel_subscription(session, owner, trialing.id, now=T0 + timedelta(days=1), ip="1.2.3.4")
     assert (canceled.status, canceled.canceled_at) == (SubscriptionStatus.CANCELED, T0 + timedelta(days=1))
+    assert entry_block(session, trialing.deployment_id) == CANCELED_REASON  # no free ride after it
     with pytest.raises(BillingConflict):
         cancel_subscription(session, owner, trialing.id, now=T0 + timedelta(days=2))
     assert renew(session, datetime(2027, 3, 1, tzinfo=UTC)).started == 0  # a canceled trial never bills
@@ -256,19 +259,20 @@ def test_cancelling_the_deployment_cancels_its_subscription(session: Session, fa
     assert actions(session, "subscription", subscription.id)[-1] == Action.SUBSCRIPTION_CANCELED
 
 
-def test_a_suspended_subscription_skips_new_entries_on_both_execution_paths(
+def test_a_suspended_or_ended_subscription_skips_new_entries_on_both_execution_paths(
     session: Session, factory: Factory
 ):
     """Paper deployments have no subscription; one is given a suspended one here to drive both paths."""
     agent = factory.agent(venue=Venue.HYPERLIQUID)
-    single, chunked, free = (factory.paper_deployment(agent) for _ in range(3))
-    for deployment in (single, chunked):
+    single, chunked, ended, free = (factory.paper_deployment(agent) for _ in range(4))
+    for deployment, status in (
+        (single, SubscriptionStatus.SUSPENDED),
+        (chunked, SubscriptionStatus.SUSPENDED),
+        (ended, SubscriptionStatus.CANCELED),
+    ):
         session.add(
             Subscription(
-                deployment_id=deployment.id,
-                user_id=deployment.user_id,
-                status=SubscriptionStatus.SUSPENDED,
-                trial_ends_at=T0,
+                deployment_id=deployment.id, user_id=deployment.user_id, status=status, trial_ends_at=T0
             )
         )
     session.commit()
@@ -280,13 +284,14 @@ def test_a_suspended_subscription_skips_new_entries_on_both_execution_paths(
     signal = factory.signal(agent, token="BTC", status=SignalStatus.PENDING)
 
     one = executor.execute(session, signal.id, single.id)
-    chunk = executor.execute_many(session, signal.id, [chunked.id, free.id])
+    chunk = executor.execute_many(session, signal.id, [chunked.id, ended.id, free.id])
 
     assert (one.status, one.reason) == (ExecutionStatus.SKIPPED, SUSPENDED_REASON)
     assert (chunk.outcomes[chunked.id].status, chunk.outcomes[chunked.id].reason) == (
         ExecutionStatus.SKIPPED,
         SUSPENDED_REASON,
     )
+    assert chunk.outcomes[ended.id].reason == CANCELED_REASON
     assert chunk.outcomes[free.id].status == ExecutionStatus.FILLED
 
 
@@ -324,3 +329,20 @@ def test_racing_renewals_bill_each_period_once(engine: sa.Engine, factory: Facto
             datetime(2027, 2, 28, 12, tzinfo=UTC),
         ]
         assert actions(session, "subscription", subscription.id).count(Action.SUBSCRIPTION_ACTIVATED) == 1
+
+
+def test_live_deployments_from_before_billing_get_their_trial_once(session: Session, factory: Factory):
+    legacy = live_deployment(factory)
+    paused = live_deployment(factory, status=DeploymentStatus.PAUSED)
+    live_deployment(factory, status=DeploymentStatus.CANCELLED)
+    live_deployment(factory, is_reference=True)
+    factory.paper_deployment(factory.agent())
+    already = started(session, factory)
+
+    report = renew_subscriptions(session, POLICY, now=T0, grace_days=7, trial_days=30)
+    again = renew_subscriptions(session, POLICY, now=T0, grace_days=7, trial_days=30)
+
+    assert (report.backfilled, again.backfilled) == (2, 0)
+    rows = session.exec(select(Subscription.deployment_id).order_by(col(Subscription.deployment_id))).all()
+    assert rows == sorted([legacy.id, paused.id, already.deployment_id])
+    assert fresh(session, Subscription, already.id).trial_ends_at == T0 + timedelta(days=30)
