@@ -6,6 +6,7 @@ import reflex as rx
 
 from maxxit_ui.components.forms import dom_id, field_error
 from maxxit_ui.components.layout import error_callout, section_title
+from maxxit_ui.components.sandbox import sandbox_faucet
 from maxxit_ui.state.deploy import DeployState, ReviewItem
 from maxxit_ui.state.deploy_form import SIZING_LABELS, TIMES, RouteOption
 
@@ -227,6 +228,7 @@ def approval_step() -> rx.Component:
     return rx.vstack(
         section_title("Approve the agent wallet"),
         rx.callout(WALLET_SCOPE, icon="shield", color_scheme="blue", id="deploy-wallet-scope"),
+        sandbox_faucet(S.user_wallet),
         rx.cond(
             S.wallet_address == "",
             rx.button(
