@@ -1,4 +1,4 @@
-"""Rows of the Billing pages: USDC with cents, status badges, periods, the collected marker, the model's text."""
+"""Billing page rows: USDC with cents, status badges, periods, the collected marker, the model in words."""
 
 from datetime import UTC, datetime
 from decimal import Decimal as D
