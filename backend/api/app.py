@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from backend.api import admin, agents, auth, backtests, deployments, health, metrics, posts, signals, venues
+from backend.api.billing_payments import router as billing_payments_router
 from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
@@ -77,6 +78,7 @@ def create_api(
     install_error_handlers(app)
     for module in (auth, agents, signals, posts, deployments, backtests, venues, admin, health, metrics):
         app.include_router(module.router)
+    app.include_router(billing_payments_router)
     return app
 
 

@@ -24,6 +24,7 @@ from backend.auth.errors import (
 )
 from backend.backtest.service import BacktestNotFound
 from backend.backtest.sweep import SweepNotFound
+from backend.billing.errors import BillingConflict, BillingNotFound, BillingUnavailable, PaymentRejected
 from backend.deployments.errors import (
     DeploymentConflict,
     DeploymentNotFound,
@@ -157,6 +158,12 @@ async def _input_rejected(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content=body.model_dump())
 
 
+async def _payment_rejected(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PaymentRejected)
+    body = ValidationErrorBody(detail=[FieldError(field=exc.field, message=exc.message)])
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=404, content={"detail": str(exc)})
 
@@ -199,12 +206,16 @@ def install_error_handlers(app: FastAPI) -> None:
         PositionNotFound,
         BacktestNotFound,
         SweepNotFound,
+        BillingNotFound,
     )
     for missing in not_found:
         app.add_exception_handler(missing, _not_found)
     app.add_exception_handler(DeploymentConflict, _conflict)
     app.add_exception_handler(DeploymentRateLimited, _too_many_deployments)
     app.add_exception_handler(PositionNotOpen, _conflict)
+    app.add_exception_handler(BillingConflict, _conflict)
+    app.add_exception_handler(BillingUnavailable, _conflict)
+    app.add_exception_handler(PaymentRejected, _payment_rejected)
     app.add_exception_handler(VenueError, _venue_error)
     for db_down in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
         app.add_exception_handler(db_down, _database_unavailable)

@@ -204,3 +204,6 @@ class PaymentSubmit(BaseModel):
 
     payment_id: int = Field(gt=0)
     signature: str = Field(pattern="^0x[0-9a-fA-F]{130}$")
+    # The chain the wallet signed on (the typed data's domain.chainId, as given to prepare): part of what the
+    # signature covers, so the server rebuilds the same action from the stored payment.
+    chain_id: int = Field(default=42161, ge=1, le=4_503_599_627_370_476)

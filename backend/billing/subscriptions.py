@@ -9,12 +9,15 @@ Every transition is audited (Action.SUBSCRIPTION_*). Paper deployments and refer
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
+from backend import audit
 from backend.auth.identity import CurrentUser
-from backend.models import AgentDeployment, Subscription
+from backend.models import AgentDeployment, BillingEvent, Invoice, Subscription
+from backend.models.enums import BillingKind, InvoiceStatus, SubscriptionStatus
 from backend.trading.fees import FeePolicy
 
 SUSPENDED_REASON = "subscription suspended"
@@ -69,4 +72,78 @@ def entry_block(session: Session, deployment_id: int) -> str | None:
 def reactivate_paid(session: Session, user_id: int, *, now: datetime) -> int:
     """After an invoice is paid: the user's past_due and suspended subscriptions with nothing else overdue
     become active again; how many (audited; the caller commits)."""
-    raise NotImplementedError
+    held = list(
+        session.exec(
+            select(Subscription)
+            .where(
+                Subscription.user_id == user_id,
+                col(Subscription.status).in_((SubscriptionStatus.PAST_DUE, SubscriptionStatus.SUSPENDED)),
+            )
+            .order_by(col(Subscription.id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    if not held:
+        return 0
+    overdue = overdue_since(session, [row.id for row in held], now=now)
+    count = 0
+    for subscription in held:
+        if subscription.id not in overdue:
+            _reactivate(session, subscription, now=now)
+            count += 1
+    return count
+
+
+def overdue_since(session: Session, subscription_ids: list[int], *, now: datetime) -> dict[int, datetime]:
+    """Of these subscriptions, those with an OPEN invoice past due holding one of their SUBSCRIPTION lines,
+    each with the earliest such due date."""
+    if not subscription_ids:
+        return {}
+    rows = session.exec(
+        select(BillingEvent.subscription_id, sa.func.min(Invoice.due_at))
+        .join(Invoice, col(Invoice.id) == col(BillingEvent.invoice_id))
+        .where(
+            col(BillingEvent.subscription_id).in_(subscription_ids),
+            BillingEvent.kind == BillingKind.SUBSCRIPTION,
+            Invoice.status == InvoiceStatus.OPEN,
+            col(Invoice.due_at) < now,
+        )
+        .group_by(col(BillingEvent.subscription_id))
+    ).all()
+    return {subscription_id: _aware(due) for subscription_id, due in rows}
+
+
+def _aware(moment: datetime) -> datetime:
+    """An aggregate's datetime comes back without the column type (naive on SQLite): UTC it is."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _transition(
+    session: Session,
+    subscription: Subscription,
+    status: SubscriptionStatus,
+    action: str,
+    *,
+    now: datetime,
+    **details,
+) -> None:
+    """One audited change of a subscription's status (the caller commits)."""
+    previous = subscription.status
+    subscription.status = status
+    subscription.updated_at = now
+    session.add(subscription)
+    audit.record(
+        session,
+        action=action,
+        entity_type="subscription",
+        entity_id=subscription.id,
+        details={"deployment_id": subscription.deployment_id, "from": previous, "to": status, **details},
+    )
+
+
+def _reactivate(session: Session, subscription: Subscription, *, now: datetime) -> None:
+    subscription.past_due_since = None
+    _transition(
+        session, subscription, SubscriptionStatus.ACTIVE, audit.Action.SUBSCRIPTION_REACTIVATED, now=now
+    )

@@ -12,13 +12,14 @@ import copy
 import json
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address, to_hex
+from eth_utils import is_address, to_checksum_address
 from hyperliquid.api import API
 from hyperliquid.utils.constants import MAINNET_API_URL
 from hyperliquid.utils.signing import recover_user_from_user_signed_action, user_signed_payload
 
 from backend.venues.base import InvalidOrder
 from backend.venues.hyperliquid_errors import sdk_errors
+from backend.wallets.signatures import split_signature
 
 APPROVE_AGENT_PRIMARY_TYPE = "HyperliquidTransaction:ApproveAgent"
 # The SDK keeps these inline in `signing.sign_agent`; tests sign with both and compare the signatures.
@@ -67,7 +68,7 @@ def recover_approver(action: dict, signature: str) -> str:
     try:
         signer = recover_user_from_user_signed_action(
             _signed_fields(action),
-            _split(signature),
+            split_signature(signature),
             APPROVE_AGENT_TYPES,
             APPROVE_AGENT_PRIMARY_TYPE,
             is_mainnet,
@@ -88,7 +89,7 @@ def submit_agent_approval(base_url: str, action: dict, signature: str, *, timeou
     payload = {
         "action": posted,
         "nonce": action["nonce"],
-        "signature": _split(signature),
+        "signature": split_signature(signature),
         "vaultAddress": None,
     }
     with sdk_errors("approving the agent wallet", refused=InvalidOrder):
@@ -99,19 +100,3 @@ def submit_agent_approval(base_url: str, action: dict, signature: str, *, timeou
 
 def _signed_fields(action: dict) -> dict:
     return {**action, "agentName": action.get("agentName", "")}
-
-
-def _split(signature: str) -> dict[str, Any]:
-    """A wallet's 65-byte r || s || v signature as the {r, s, v} the SDK sends (v 27/28)."""
-    try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
-    except (ValueError, AttributeError) as e:
-        raise ValueError("the signature is not 0x-hex") from e
-    if len(raw) != 65:
-        raise ValueError(f"the signature is {len(raw)} bytes, not 65")
-    v = raw[64] + 27 if raw[64] < 27 else raw[64]  # some wallets give the recovery id as 0/1
-    return {
-        "r": to_hex(int.from_bytes(raw[:32], "big")),
-        "s": to_hex(int.from_bytes(raw[32:64], "big")),
-        "v": v,
-    }

@@ -10,17 +10,31 @@ from __future__ import annotations
 
 import copy
 import re
+from decimal import Decimal
 from typing import Any
 
 from eth_utils import is_address
 from hyperliquid.utils.signing import (
+    USD_SEND_SIGN_TYPES,
     recover_agent_or_user_from_l1_action,
     recover_user_from_user_signed_action,
 )
 
 from tests.hyperliquid_server.book import Order
+from tests.hyperliquid_server.builder import (
+    APPROVE_BUILDER_FEE_PRIMARY_TYPE,
+    APPROVE_BUILDER_FEE_TYPES,
+    approve_builder_fee,
+    order_builder_rate,
+)
 from tests.hyperliquid_server.numbers import parse, valid_price, valid_size
 from tests.hyperliquid_server.state import State
+from tests.hyperliquid_server.transfers import (
+    USD_SEND,
+    USD_SEND_PRIMARY_TYPE,
+    recover_usd_send,
+    usd_send,
+)
 
 # The SDK keeps these inline in `signing.sign_agent`; what a user's wallet signs to approve an agent.
 APPROVE_AGENT_TYPES = [
@@ -43,10 +57,9 @@ def handle_exchange(state: State, body: Any) -> dict[str, Any]:
         state.actions.append(copy.deepcopy(action))
     kind = action.get("type")
     handler = HANDLERS.get(kind)
-    if handler is None and kind != "approveAgent":
-        return _err(
-            f"Unknown action type {kind!r}; this test server handles approveAgent, {', '.join(HANDLERS)}."
-        )
+    if handler is None and kind not in USER_SIGNED:
+        known = ", ".join([*USER_SIGNED, *HANDLERS])
+        return _err(f"Unknown action type {kind!r}; this test server handles {known}.")
     nonce = body.get("nonce")
     if not isinstance(nonce, int) or isinstance(nonce, bool):
         return _err("Invalid nonce: missing or not an integer")
@@ -62,8 +75,8 @@ def handle_exchange(state: State, body: Any) -> dict[str, Any]:
         problem = state.nonce_problem(signer, nonce)
         if problem:
             return _err(problem)
-        if kind == "approveAgent":
-            return _approve_agent(state, signer, action, nonce)
+        if kind in USER_SIGNED:  # signed by a user's own wallet, for itself
+            return USER_SIGNED[kind][2](state, signer, action, nonce)
         user = state.user_for(signer)
         if user is None:
             return _err(f"User or API Wallet {signer.lower()} does not exist.")
@@ -76,9 +89,11 @@ def _recover(state: State, body: dict[str, Any], kind: str) -> tuple[str, str | 
     action, signature, nonce = body["action"], body.get("signature"), body["nonce"]
     if not (isinstance(signature, dict) and {"r", "s", "v"} <= signature.keys()):
         return "", "Invalid signature: expected {r, s, v}."
+    if kind == USD_SEND:  # its nonce is the action's `time`
+        return recover_usd_send(state, body)
     chain = "Mainnet" if state.is_mainnet else "Testnet"
     try:
-        if kind != "approveAgent":
+        if kind not in USER_SIGNED:
             signer = recover_agent_or_user_from_l1_action(
                 action, signature, None, nonce, body.get("expiresAfter"), state.is_mainnet
             )
@@ -87,10 +102,13 @@ def _recover(state: State, body: dict[str, Any], kind: str) -> tuple[str, str | 
             return "", f"Invalid hyperliquidChain {action.get('hyperliquidChain')!r}: this server is {chain}."
         if action.get("nonce") != nonce:
             return "", "Invalid nonce: the action's nonce differs from the request's."
-        # The SDK signs agentName "" for the unnamed agent and then drops the field from what it posts.
-        signed = {**action, "agentName": action.get("agentName", "")}
+        types, primary_type, _ = USER_SIGNED[kind]
+        signed = action
+        if kind == "approveAgent":
+            # The SDK signs agentName "" for the unnamed agent and then drops the field from what it posts.
+            signed = {**action, "agentName": action.get("agentName", "")}
         signer = recover_user_from_user_signed_action(
-            signed, signature, APPROVE_AGENT_TYPES, APPROVE_AGENT_PRIMARY_TYPE, state.is_mainnet
+            signed, signature, types, primary_type, state.is_mainnet
         )
         return signer, None
     except Exception as e:  # bad hex, a point off the curve, missing fields: no signer either way
@@ -118,12 +136,17 @@ def _order(state: State, user: str, action: dict[str, Any]) -> dict[str, Any]:
         return _err("Order action without orders.")
     account = state.account(user)
     assert account is not None  # users act only once funded; agents belong to funded users
+    builder_rate, problem = order_builder_rate(state, user, action)
+    if problem:
+        return _err(problem)
     mids = state.mids()
-    statuses = [_place(state, user, wire, mids) for wire in wires]
+    statuses = [_place(state, user, wire, mids, builder_rate) for wire in wires]
     return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
 
 
-def _place(state: State, user: str, wire: Any, mids: dict) -> dict[str, Any]:
+def _place(
+    state: State, user: str, wire: Any, mids: dict, builder_rate: Decimal | None = None
+) -> dict[str, Any]:
     account = state.account(user)
     assert account is not None
     market = state.market(wire.get("a")) if isinstance(wire, dict) else None
@@ -154,7 +177,7 @@ def _place(state: State, user: str, wire: Any, mids: dict) -> dict[str, Any]:
     account.orders.append(order)
     if cloid:
         account.cloids[cloid] = order
-    return account.fill_ioc(order, market, mids, now, state.next_tid())
+    return account.fill_ioc(order, market, mids, now, state.next_tid(), builder_rate=builder_rate)
 
 
 def _update_leverage(state: State, user: str, action: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +211,13 @@ def _cancel(state: State, user: str, action: dict[str, Any]) -> dict[str, Any]:
 def _err(reason: str) -> dict[str, Any]:
     return {"status": "err", "response": reason}
 
+
+# Actions a user's own wallet signs as EIP-712 typed data: (types, primary type, handler).
+USER_SIGNED = {
+    "approveAgent": (APPROVE_AGENT_TYPES, APPROVE_AGENT_PRIMARY_TYPE, _approve_agent),
+    "approveBuilderFee": (APPROVE_BUILDER_FEE_TYPES, APPROVE_BUILDER_FEE_PRIMARY_TYPE, approve_builder_fee),
+    USD_SEND: (USD_SEND_SIGN_TYPES, USD_SEND_PRIMARY_TYPE, usd_send),
+}
 
 HANDLERS = {
     "order": _order,

@@ -118,8 +118,19 @@ class Account:
 
     # -- trading --------------------------------------------------------------------------------------
 
-    def fill_ioc(self, order: Order, market: Market, mids: Mapping[str, Decimal], now: int, tid: int) -> dict:
-        """Fill an IOC order completely at the mid, or reject it with the API's reason; the order's status."""
+    def fill_ioc(
+        self,
+        order: Order,
+        market: Market,
+        mids: Mapping[str, Decimal],
+        now: int,
+        tid: int,
+        *,
+        builder_rate: Decimal | None = None,
+    ) -> dict:
+        """Fill an IOC order completely at the mid, or reject it with the API's reason; the order's status.
+
+        `builder_rate`: the order names a builder, whose fee (this fraction of the notional) it also pays."""
         pos = self.positions.get(order.coin)
         szi = pos.szi if pos else ZERO
         size = order.orig_sz
@@ -134,11 +145,15 @@ class Account:
             reason = "Order could not immediately match against any resting orders."
             return _reject(order, now, "iocCancelRejected", reason)
         fee = (size * mid * TAKER_FEE_RATE).quantize(USD_STEP, rounding=ROUND_HALF_UP)
+        builder_fee = _builder_fee(size * mid, builder_rate)
         added = max(ZERO, abs(szi + (size if order.is_buy else -size)) - abs(szi))
         _, leverage = self.leverage_of(order.coin, market.max_leverage)
-        if added and added * mid / leverage + fee > self.withdrawable(mids):
+        if added and added * mid / leverage + fee + (builder_fee or ZERO) > self.withdrawable(mids):
             return _reject(order, now, "perpMarginRejected", "Insufficient margin to place order.")
         self._apply_fill(order, size, mid, fee, now, tid)
+        if builder_fee is not None:
+            self.cash -= builder_fee
+            self.fills[-1]["builderFee"] = fmt_usd(builder_fee)
         return {"filled": {"totalSz": fmt(size), "avgPx": fmt(mid), "oid": order.oid}}
 
     def _apply_fill(self, order: Order, size: Decimal, px: Decimal, fee: Decimal, now: int, tid: int) -> None:
@@ -177,6 +192,11 @@ class Account:
         if order.cloid:
             fill["cloid"] = order.cloid
         self.fills.append(fill)
+
+
+def _builder_fee(notional: Decimal, rate: Decimal | None) -> Decimal | None:
+    """What a builder-coded fill pays its builder (None: the order named no builder)."""
+    return None if rate is None else (notional * rate).quantize(USD_STEP, rounding=ROUND_HALF_UP)
 
 
 def _reject(order: Order, now: int, status: str, reason: str) -> dict:

@@ -9,6 +9,7 @@ from typing import Any
 from backend.prices.simulated import EPOCH
 from tests.hyperliquid_server.numbers import ZERO, fmt, fmt_usd, price_levels
 from tests.hyperliquid_server.state import State
+from tests.hyperliquid_server.transfers import ledger_updates
 
 CANDLE_MINUTES = {
     "1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "8h": 480,
@@ -192,6 +193,22 @@ def _extra_agents(state: State, body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"name": n, "address": a, "validUntil": None} for n, a in agents.items() if n]
 
 
+def _max_builder_fee(state: State, body: dict[str, Any]) -> int:
+    """The user's approved maximum fee for the builder, in tenths of a basis point (0: not approved)."""
+    builder = body.get("builder")
+    if not isinstance(builder, str) or not builder.startswith("0x"):
+        raise BadRequest("missing field `builder`")
+    return state.builder_fees.get((_user(body).lower(), builder.lower()), 0)
+
+
+def _non_funding_ledger(state: State, body: dict[str, Any]) -> list[dict[str, Any]]:
+    _user(body)
+    start, end = body.get("startTime"), body.get("endTime")
+    if not isinstance(start, int) or not (end is None or isinstance(end, int)):
+        raise BadRequest("missing field `startTime`")
+    return ledger_updates(state, body)
+
+
 HANDLERS = {
     "meta": _meta,
     "spotMeta": lambda state, body: {"universe": [], "tokens": []},
@@ -205,4 +222,6 @@ HANDLERS = {
     "l2Book": _l2_book,
     "candleSnapshot": _candle_snapshot,
     "extraAgents": _extra_agents,
+    "maxBuilderFee": _max_builder_fee,
+    "userNonFundingLedgerUpdates": _non_funding_ledger,
 }

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
@@ -22,6 +22,9 @@ from backend.prices.markets import MARKETS, MarketSpec
 from backend.prices.simulated import SimulatedPriceFeed
 from tests.hyperliquid_server.book import Account, Market
 from tests.hyperliquid_server.universe import UNIVERSE
+
+if TYPE_CHECKING:
+    from tests.hyperliquid_server.transfers import Send
 
 DAY_MS = 86_400_000
 MAX_NAMED_AGENTS = 3  # plus one unnamed agent per user
@@ -82,6 +85,8 @@ class State:
         self.accounts: dict[str, Account] = {}  # lower-case user address
         self.agents: dict[str, tuple[str, str]] = {}  # lower-case agent -> (user, name; "" when unnamed)
         self.nonces: dict[str, set[int]] = {}  # per lower-case signer
+        self.sends: list[Send] = []  # every usdSend that went through, oldest first
+        self.builder_fees: dict[tuple[str, str], int] = {}  # (user, builder) -> max tenths of a bp
         self.actions: list[dict[str, Any]] = []  # every action posted to /exchange, refused ones too
         self.info_requests: list[str] = []  # the type of every /info request
         self.clock: Callable[[], float] = time.time
