@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import reflex as rx
 from pydantic import ValidationError
@@ -187,6 +187,7 @@ class InvoiceState(rx.State):
 
     _invoice_id: int = 0
     _payment_id: int = 0
+    _chain_id: int = 0
     _signature: str = ""
 
     @rx.var
@@ -288,7 +289,7 @@ class InvoiceState(rx.State):
 
     def _pay_failed(self, reason: str) -> None:
         self.pay_busy, self.pay_error, self.pay_message = "", reason, ""
-        self._payment_id, self._signature = 0, ""
+        self._payment_id, self._chain_id, self._signature = 0, 0, ""
 
     @rx.event
     def pay(self) -> EventSpec | None:
@@ -336,7 +337,7 @@ class InvoiceState(rx.State):
             logger.exception("invoice %s: payment could not be prepared", invoice_id)
             self._pay_failed(DB_ERROR)
             return None
-        self._payment_id, self.pay_busy = request.payment_id, "signing"
+        self._payment_id, self._chain_id, self.pay_busy = request.payment_id, chain, "signing"
         typed = json.dumps(request.typed_data, separators=(",", ":"))
         return rx.call_script(
             wallet_call("signTypedData", user.address, typed), callback=InvoiceState.got_signature
@@ -356,14 +357,15 @@ class InvoiceState(rx.State):
         """Pay 4/4: verified, recorded, sent and, when the venue already shows it, confirmed."""
         async with self:
             user = await current_user(self)
-            invoice_id, payment_id, signature = self._invoice_id, self._payment_id, self._signature
+            invoice_id, payment_id, chain = self._invoice_id, self._payment_id, self._chain_id
+            signature = self._signature
             self._signature = ""
             if user is None:
                 self.pay_busy = ""
         if user is None:
             yield to_signin(self)
             return
-        payment, error = await _submit(user, invoice_id, payment_id, signature)
+        payment, error = await _submit(user, invoice_id, PaymentIds(payment_id, chain), signature)
         async with self:
             if payment is not None:
                 self.pay_busy = ""
@@ -376,12 +378,17 @@ class InvoiceState(rx.State):
             yield rx.toast.success(CONFIRMED)
 
 
+class PaymentIds(NamedTuple):
+    payment_id: int
+    chain_id: int  # the chain the wallet signed on: part of what the signature covers
+
+
 async def _submit(
-    user: Any, invoice_id: int, payment_id: int, signature: str
+    user: Any, invoice_id: int, ids: PaymentIds, signature: str
 ) -> tuple[PaymentOut | None, str]:
     """(the payment, "") or (None, the reason to show beside Pay)."""
     try:
-        body = PaymentSubmit(payment_id=payment_id, signature=signature)
+        body = PaymentSubmit(payment_id=ids.payment_id, signature=signature, chain_id=ids.chain_id)
     except ValidationError:
         return None, "The wallet returned an unusable signature."
     settings = get_settings()
@@ -390,7 +397,7 @@ async def _submit(
             lambda session: submit_payment(session, user, invoice_id, body, settings=settings, now=utcnow())
         )
     except PaymentRejected as e:
-        return None, sentence(f"Payment refused: {e.message}")
+        return None, sentence(e.message)  # "Hyperliquid refused the payment: …", "signed by 0x…, …"
     except BillingConflict as e:
         return None, sentence(str(e) or "This invoice cannot be paid now")
     except BillingUnavailable:

@@ -3,7 +3,9 @@
 The billing picture is written through the models (tests.billing_rows): a live Hyperliquid deployment with
 its subscription, this month's running charges (one a builder fee the venue collected), and an open invoice.
 The trader opens /billing from the account menu, reads the figures, opens the invoice, prints it and exports
-it as CSV. Paper deployments say they are free. A fresh trader sees the model explained.
+it as CSV. Paper deployments say they are free. A fresh trader sees the model explained. Then Pay: the app
+prepares a usdSend to PLATFORM_ADDRESS on the local Hyperliquid server, the injected wallet signs the typed
+data, the server submits and confirms it, and the invoice shows Paid.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from backend.config import get_settings
 from backend.db import session_scope
+from backend.models import Invoice
 from backend.models.common import utcnow
 from backend.models.enums import (
     Beneficiary,
@@ -34,10 +39,36 @@ from tests.billing_rows import invoice, line, subscription
 from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
+from tests.hyperliquid_server import HyperliquidServer
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
+PLATFORM = Account.create()
+HL_FUNDS = Decimal(1_000)
+
+
+@pytest.fixture(scope="module")
+def hl_server() -> Iterator[HyperliquidServer]:
+    with HyperliquidServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app_url(hl_server: HyperliquidServer, app_url_env: None, app_url: str) -> str:
+    """conftest's app, started only once Hyperliquid and the platform's address are set."""
+    assert get_settings().platform_address == PLATFORM.address
+    return app_url
+
+
+@pytest.fixture(scope="module")
+def app_url_env(hl_server: HyperliquidServer) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HYPERLIQUID_API", hl_server.url)
+        mp.setenv("PLATFORM_ADDRESS", PLATFORM.address)
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -213,3 +244,44 @@ def test_billing_page_and_printable_invoice(new_page, app_url: str, seeded: Seed
         "Paper trading is free: no fees, no subscription."
     )
     expect(page.locator(f"#deployment-{picture.paper_id}")).to_contain_text("free")
+
+
+def test_paying_an_invoice_from_the_wallet(
+    new_page, app_url: str, seeded: Seeded, hl_server: HyperliquidServer
+) -> None:
+    wallet = BrowserWallet()
+    hl_server.fund(wallet.address, HL_FUNDS)
+    picture = billed_trader(wallet)
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet)
+    page.goto(f"{app_url}/billing/invoices/{picture.invoice_id}")
+    pay = page.locator("#invoice-pay")
+    expect(pay).to_have_text("Pay 20.40 USDC")
+
+    # A rejection in the wallet sends nothing and says so beside the button.
+    wallet.reject_next = True
+    pay.click()
+    expect(page.locator("#invoice-pay-error")).to_contain_text("You rejected the payment in your wallet")
+    assert hl_server.state.sends == []
+
+    pay.click()
+    expect(page.locator("#invoice-status")).to_have_text("Paid")
+    expect(page.locator("#invoice-pay-message")).to_have_text("Payment confirmed: the invoice is paid.")
+    expect(page.locator("#invoice-pay")).to_have_count(0)  # nothing left to pay
+    expect(page.locator(".payment-row")).to_contain_text(["Confirmed"])
+    typed = wallet.signed_typed[-1]
+    assert typed["primaryType"] == "HyperliquidTransaction:UsdSend"
+    assert typed["message"]["destination"].lower() == PLATFORM.address.lower()
+    assert typed["message"]["amount"] == "20.4"
+    [send] = hl_server.state.sends
+    assert (send.user, send.destination, send.amount) == (
+        wallet.address.lower(),
+        PLATFORM.address.lower(),
+        Decimal("20.4"),
+    )
+    with session_scope() as session:
+        assert session.get(Invoice, picture.invoice_id).status == InvoiceStatus.PAID
+
+    page.goto(f"{app_url}/billing")
+    expect(page.locator(f"#invoice-row-{picture.invoice_id}")).to_contain_text("Paid")
+    expect(page.locator("#billing-outstanding")).to_have_text("0.00 USDC")
