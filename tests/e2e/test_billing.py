@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.config import get_settings
 from backend.db import session_scope
-from backend.models import Invoice
+from backend.models import Invoice, Subscription
 from backend.models.common import utcnow
 from backend.models.enums import (
     Beneficiary,
@@ -285,3 +285,26 @@ def test_paying_an_invoice_from_the_wallet(
     page.goto(f"{app_url}/billing")
     expect(page.locator(f"#invoice-row-{picture.invoice_id}")).to_contain_text("Paid")
     expect(page.locator("#billing-outstanding")).to_have_text("0.00 USDC")
+
+
+def test_canceling_a_trial_subscription(new_page, app_url: str, seeded: Seeded) -> None:
+    """Needs backend.billing.subscriptions.cancel_subscription (branch b16-ledger)."""
+    wallet = BrowserWallet()
+    picture = billed_trader(wallet)
+    page = new_page(wallet, viewport=PHONE)  # on a phone, as the dialog must fit one
+    sign_in(page, app_url, wallet)
+    page.goto(f"{app_url}/billing")
+    sub = picture.subscription_id
+    page.locator(f"#cancel-sub-{sub}").click()
+    dialog = page.locator("#cancel-sub-dialog")
+    expect(dialog).to_contain_text("During the trial it ends now and nothing is charged.")
+    page.locator("#cancel-sub-confirm").click()
+    expect(page.locator(f"#sub-status-{sub}")).to_have_text("Canceled")
+    expect(page.locator(f"#cancel-sub-{sub}")).to_have_count(0)
+    with session_scope() as session:
+        assert session.get(Subscription, sub).status == SubscriptionStatus.CANCELED
+
+    # The invoice page fits a phone too.
+    page.goto(f"{app_url}/billing/invoices/{picture.invoice_id}")
+    expect(page.locator("#invoice-total")).to_have_text("20.40 USDC")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
