@@ -41,12 +41,7 @@ logger = logging.getLogger(__name__)
 Status = Literal["loading", "ready", "not_found", "error"]
 PayBusy = Literal["", "connecting", "preparing", "signing", "submitting"]
 
-PAYMENTS_OFF = (
-    "Payments from the wallet are not configured on this server yet, so this invoice cannot be paid here."
-)
 HYPERLIQUID_DOWN = "Hyperliquid cannot be reached right now, so nothing was sent. Try again in a moment."
-SUBMITTED = "Payment submitted: waiting for Hyperliquid to confirm it."
-CONFIRMED = "Payment confirmed: the invoice is paid."
 
 
 class BillingState(rx.State):
@@ -149,16 +144,6 @@ class BillingState(rx.State):
         await self._refresh(user)
 
 
-def _payment_message(payment: PaymentOut) -> tuple[str, str]:
-    """(message, error) for the payment just submitted, shown beside the Pay button."""
-    if payment.status == PaymentStatus.CONFIRMED:
-        return CONFIRMED, ""
-    if payment.status == PaymentStatus.SUBMITTED:
-        return SUBMITTED, ""
-    reason = payment.reason or "Hyperliquid refused the payment"
-    return "", sentence(f"Payment refused: {reason}")
-
-
 class InvoiceState(rx.State):
     """One invoice, printable; Export CSV; Pay from the wallet."""
 
@@ -245,16 +230,9 @@ class InvoiceState(rx.State):
         self.payable = invoice.payable
         self.can_pay_status = invoice.status == InvoiceStatus.OPEN
         self.awaiting = any(p.status == PaymentStatus.SUBMITTED for p in invoice.payments)
-        self.unavailable = ""
-        if (
-            self.can_pay_status
-            and not invoice.payable
-            and not self.awaiting
-            and not get_settings().platform_address
-        ):
-            self.unavailable = PAYMENTS_OFF
-        if invoice.status == InvoiceStatus.PAID and self.pay_message == SUBMITTED:
-            self.pay_message = CONFIRMED
+        self.unavailable = rows.pay_unavailable(invoice, get_settings().platform_address)
+        if invoice.status == InvoiceStatus.PAID and self.pay_message == rows.SUBMITTED:
+            self.pay_message = rows.CONFIRMED
 
     # -- export and poll ---------------------------------------------------------------------------------
 
@@ -324,7 +302,7 @@ class InvoiceState(rx.State):
             )
         except BillingUnavailable:
             self._pay_failed("")
-            self.unavailable = PAYMENTS_OFF
+            self.unavailable = rows.PAYMENTS_OFF
             return None
         except BillingConflict as e:
             self._pay_failed(sentence(str(e) or "This invoice cannot be paid now"))
@@ -369,13 +347,13 @@ class InvoiceState(rx.State):
         async with self:
             if payment is not None:
                 self.pay_busy = ""
-                self.pay_message, self.pay_error = _payment_message(payment)
+                self.pay_message, self.pay_error = rows.payment_feedback(payment)
                 self._payment_id = 0
             else:
                 self._pay_failed(error)
             await self._refresh(user)
         if payment is not None and payment.status == PaymentStatus.CONFIRMED:
-            yield rx.toast.success(CONFIRMED)
+            yield rx.toast.success(rows.CONFIRMED)
 
 
 class PaymentIds(NamedTuple):
@@ -401,7 +379,7 @@ async def _submit(
     except BillingConflict as e:
         return None, sentence(str(e) or "This invoice cannot be paid now")
     except BillingUnavailable:
-        return None, PAYMENTS_OFF
+        return None, rows.PAYMENTS_OFF
     except BillingNotFound:
         return None, "That invoice no longer exists."
     except TemporaryVenueError:

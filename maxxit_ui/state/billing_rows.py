@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypedDict
 
-from backend.billing.schemas import InvoiceSummary, LineOut, PaymentOut, SubscriptionOut
+from backend.billing.schemas import InvoiceOut, InvoiceSummary, LineOut, PaymentOut, SubscriptionOut
 from backend.config import Settings
 from backend.models.enums import (
     Beneficiary,
@@ -68,6 +68,13 @@ BENEFICIARY_NOTES: dict[str, str] = {
     Beneficiary.CREATOR: "to the agent's creator",
     Beneficiary.SOURCES: "to the signal's sources",
 }
+
+
+PAYMENTS_OFF = (
+    "Payments from the wallet are not configured on this server yet, so this invoice cannot be paid here."
+)
+SUBMITTED = "Payment submitted: waiting for Hyperliquid to confirm it."
+CONFIRMED = "Payment confirmed: the invoice is paid."
 
 
 class SubscriptionRow(TypedDict):
@@ -223,6 +230,23 @@ def payment_row(payment: PaymentOut) -> PaymentRow:
         tx_hash=payment.tx_hash or "",
         reason=payment.reason or "",
     )
+
+
+def pay_unavailable(invoice: InvoiceOut, platform_address: str | None) -> str:
+    """Why an open invoice cannot be paid here ("" when it can, or when Pay is not offered at all)."""
+    if invoice.status != InvoiceStatus.OPEN or invoice.payable or platform_address:
+        return ""
+    return PAYMENTS_OFF
+
+
+def payment_feedback(payment: PaymentOut) -> tuple[str, str]:
+    """(message, error) beside the Pay button for the payment just submitted."""
+    if payment.status == PaymentStatus.CONFIRMED:
+        return CONFIRMED, ""
+    if payment.status == PaymentStatus.SUBMITTED:
+        return SUBMITTED, ""
+    reason = (payment.reason or "Hyperliquid refused the payment").rstrip(".")
+    return "", f"Payment refused: {reason}."
 
 
 def _share(fraction: Decimal) -> str:

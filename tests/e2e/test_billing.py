@@ -35,6 +35,7 @@ from backend.models.enums import (
     SubscriptionStatus,
     Venue,
 )
+from maxxit_ui.state.billing_rows import PAPER_IS_FREE
 from tests.billing_rows import invoice, line, subscription
 from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
@@ -168,6 +169,14 @@ def test_a_new_trader_reads_how_billing_works(new_page, app_url: str, seeded: Se
     expect(empty).to_contain_text("10% to the agent's creator and 10% to the signal's sources")
     expect(empty).to_contain_text("free for 30 days, then 20.00 USDC a month")
     expect(empty).to_contain_text("your own wallet")
+
+    # Deploying to paper says it is free, before and at the review.
+    page.goto(f"{app_url}/agents/{seeded.gmx_id}/deploy")
+    page.locator("#deploy-next").click()
+    expect(page.locator("#deploy-billing-note")).to_have_text(PAPER_IS_FREE)
+    page.locator("#deploy-next").click()
+    page.locator("#deploy-next").click()
+    expect(page.locator("#deploy-review-billing-note")).to_have_text(PAPER_IS_FREE)
 
 
 def test_billing_page_and_printable_invoice(new_page, app_url: str, seeded: Seeded) -> None:

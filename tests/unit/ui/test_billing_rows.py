@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from backend.billing.schemas import InvoiceSummary, LineOut, PaymentOut, SubscriptionOut
+from backend.billing.schemas import InvoiceOut, InvoiceSummary, LineOut, PaymentOut, SubscriptionOut
 from backend.config import Settings
 from backend.models.enums import (
     Beneficiary,
@@ -16,10 +16,15 @@ from backend.models.enums import (
     SubscriptionStatus,
 )
 from maxxit_ui.state.billing_rows import (
+    CONFIRMED,
     PAPER_IS_FREE,
+    PAYMENTS_OFF,
+    SUBMITTED,
     invoice_row,
     line_row,
     month_name,
+    pay_unavailable,
+    payment_feedback,
     payment_row,
     pricing_notes,
     subscription_row,
@@ -221,20 +226,24 @@ def test_a_draft_and_an_overdue_invoice():
     assert (paid["status"], paid["status_color"]) == ("Paid", "green")
 
 
+def payment(**changes) -> PaymentOut:
+    base = {
+        "id": 3,
+        "status": PaymentStatus.REJECTED,
+        "amount": D("20.4"),
+        "destination": "0x" + "cd" * 20,
+        "nonce": 1,
+        "tx_hash": None,
+        "reason": "insufficient balance",
+        "created_at": T,
+        "submitted_at": T,
+        "confirmed_at": None,
+    }
+    return PaymentOut(**{**base, **changes})
+
+
 def test_payment_rows_carry_the_venue_reason():
-    payment = PaymentOut(
-        id=3,
-        status=PaymentStatus.REJECTED,
-        amount=D("20.4"),
-        destination="0x" + "cd" * 20,
-        nonce=1,
-        tx_hash=None,
-        reason="insufficient balance",
-        created_at=T,
-        submitted_at=T,
-        confirmed_at=None,
-    )
-    row = payment_row(payment)
+    row = payment_row(payment())
     assert (row["status"], row["status_color"], row["reason"]) == ("Refused", "red", "insufficient balance")
     assert (row["amount"], row["created"], row["tx_hash"]) == ("20.40 USDC", "2026-12-06 15:30 UTC", "")
 
@@ -265,3 +274,23 @@ def test_only_paper_deployments_are_marked_free():
     assert not deployment_row(deployment(venue="HYPERLIQUID", venue_preferences=["HYPERLIQUID", "PAPER"]))[
         "paper_only"
     ]
+
+
+def test_what_pay_says_after_submitting():
+    assert payment_feedback(payment(status=PaymentStatus.CONFIRMED, reason=None)) == (CONFIRMED, "")
+    assert payment_feedback(payment(status=PaymentStatus.SUBMITTED, reason=None)) == (SUBMITTED, "")
+    assert payment_feedback(payment()) == ("", "Payment refused: insufficient balance.")
+    assert payment_feedback(payment(reason=None)) == ("", "Payment refused: Hyperliquid refused the payment.")
+
+
+def detail(**changes) -> InvoiceOut:
+    return InvoiceOut(**{**invoice().model_dump(), "lines": [], "payments": [], "payable": True,
+                         "closed_reason": None, **changes})  # fmt: skip
+
+
+def test_an_open_invoice_without_a_platform_address_says_payments_are_off():
+    platform = "0x" + "cd" * 20
+    assert pay_unavailable(detail(payable=False), None) == PAYMENTS_OFF
+    assert pay_unavailable(detail(payable=False), platform) == ""  # e.g. a payment awaits confirmation
+    assert pay_unavailable(detail(), platform) == ""
+    assert pay_unavailable(detail(status=InvoiceStatus.PAID, payable=False), None) == ""  # no Pay at all
