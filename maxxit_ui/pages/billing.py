@@ -14,19 +14,35 @@ from maxxit_ui.components.layout import (
     page_heading,
     section_title,
 )
-from maxxit_ui.components.tables import data_table, figure, stat_tile, text_cell
+from maxxit_ui.components.tables import data_table, figure, stat_tile
 from maxxit_ui.state.billing import BillingState, InvoiceState
 from maxxit_ui.state.billing_rows import BILLING_ROUTE, InvoiceRow, LineRow, PaymentRow, SubscriptionRow
 
 ROUTE = BILLING_ROUTE
 INVOICE_ROUTE = f"{BILLING_ROUTE}/invoices/[invoice_id]"
 POLL_MS = 4000
-SUBSCRIPTION_COLUMNS = ("Agent", "Venue", "Status", "Period", "Price", "")
-LINE_COLUMNS = ("Date", "Kind", "Description", "Market / agent", "Amount")
-INVOICE_COLUMNS = ("Invoice", "Month", "Status", "Total", "Due")
-PAYMENT_COLUMNS = ("Created", "Status", "Amount", "Transaction")
+# Few columns, details beneath: the tables fit a 390 px phone and still read well on a desktop.
+SUBSCRIPTION_COLUMNS = ("Agent", "Status", "")
+LINE_COLUMNS = ("Charge", "Amount")
+INVOICE_COLUMNS = ("Invoice", "Total")
+PAYMENT_COLUMNS = ("Payment", "Status")
 NO_PRINT = {"@media print": {"display": "none !important"}}
-PRINT_PAGE = {"@media print": {"padding": "0 !important", "background": "white !important"}}
+# Printed on paper: no header, no buttons, dark text on white whatever the screen's theme.
+PRINT_CSS = """
+@media print {
+  @page { margin: 14mm; }
+  html, body, .radix-themes, body div { background: #fff !important; }
+  .site-header, #demo-banner { display: none !important; }
+  /* A card paints its background in ::before, beneath the children, and its border in ::after, above. */
+  #invoice-document::before { background: #fff !important; }
+  #invoice-document::after { box-shadow: inset 0 0 0 1px #bbb !important; }
+  #invoice-document * { color: #111 !important; }
+  #invoice-document .rt-Badge { background: none !important; box-shadow: inset 0 0 0 1px #999 !important; }
+  #invoice-document .rt-TableCell, #invoice-document .rt-TableColumnHeaderCell {
+    box-shadow: inset 0 -1px #ccc !important;
+  }
+}
+"""
 
 B = BillingState
 I = InvoiceState  # noqa: E741
@@ -45,27 +61,27 @@ def _subscription_row(row: SubscriptionRow) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.text(row["agent_name"], weight="medium", size="2"),
-                rx.text(row["deployment"], size="1", color_scheme="gray"),
+                rx.text(row["deployment"], " · ", row["venue"], size="1", color_scheme="gray"),
+                rx.text(row["price"], size="1", color_scheme="gray", id="sub-price-" + row["id"]),
                 spacing="0",
-            )
-        ),
-        text_cell(row["venue"], white_space="nowrap"),
-        rx.table.cell(
-            rx.badge(
-                row["status"], color_scheme=row["status_color"], variant="soft", id="sub-status-" + row["id"]
             )
         ),
         rx.table.cell(
             rx.vstack(
-                rx.text(row["period"], size="2", white_space="nowrap", id="sub-period-" + row["id"]),
+                rx.badge(
+                    row["status"],
+                    color_scheme=row["status_color"],
+                    variant="soft",
+                    id="sub-status-" + row["id"],
+                ),
+                rx.text(row["period"], size="1", color_scheme="gray", id="sub-period-" + row["id"]),
                 rx.cond(
                     row["ending"] != "",
                     rx.text(row["ending"], size="1", color_scheme="amber", id="sub-ending-" + row["id"]),
                 ),
-                spacing="0",
+                spacing="1",
             )
         ),
-        rx.table.cell(figure(row["price"], size="2")),
         rx.table.cell(
             rx.cond(
                 row["can_cancel"],
@@ -105,10 +121,13 @@ def _collected_marker(row: LineRow) -> rx.Component:
 
 def _line_row(row: LineRow) -> rx.Component:
     return rx.table.row(
-        text_cell(row["date"], color_scheme="gray", white_space="nowrap"),
-        text_cell(row["kind"], white_space="nowrap"),
-        rx.table.cell(rx.text(row["description"], size="2", min_width="180px")),
-        text_cell(row["market"], white_space="nowrap"),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["description"], size="2"),
+                rx.text(row["date"], " · ", row["kind"], " · ", row["market"], size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
         rx.table.cell(
             rx.vstack(
                 figure(row["amount"], rx.cond(row["excluded"], "muted", "neutral"), size="2"),
@@ -126,27 +145,45 @@ def _line_row(row: LineRow) -> rx.Component:
 def _invoice_row(row: InvoiceRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.link(
-                row["number"], href=row["href"], weight="medium", size="2", id="invoice-link-" + row["id"]
-            )
-        ),
-        text_cell(row["month"], white_space="nowrap"),
-        rx.table.cell(
-            rx.hstack(
-                rx.badge(row["status"], color_scheme=row["status_color"], variant="soft"),
-                rx.cond(row["overdue"], rx.badge("overdue", color_scheme="red", variant="solid", size="1")),
+            rx.vstack(
+                rx.link(
+                    row["number"],
+                    href=row["href"],
+                    weight="medium",
+                    size="2",
+                    white_space="nowrap",
+                    id="invoice-link-" + row["id"],
+                ),
+                rx.hstack(
+                    rx.text(row["month"], size="1", color_scheme="gray", white_space="nowrap"),
+                    rx.badge(row["status"], color_scheme=row["status_color"], variant="soft", size="1"),
+                    rx.cond(
+                        row["overdue"], rx.badge("overdue", color_scheme="red", variant="solid", size="1")
+                    ),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                ),
                 spacing="1",
-                wrap="wrap",
             )
         ),
-        rx.table.cell(figure(row["total"], size="2"), justify="end"),
         rx.table.cell(
-            rx.text(
-                row["due"],
-                size="2",
-                white_space="nowrap",
-                color_scheme=rx.cond(row["overdue"], "red", "gray"),
-            )
+            rx.vstack(
+                figure(row["total"], size="2"),
+                rx.cond(
+                    row["due"] != "—",
+                    rx.text(
+                        "due ",
+                        row["due"],
+                        size="1",
+                        white_space="nowrap",
+                        color_scheme=rx.cond(row["overdue"], "red", "gray"),
+                    ),
+                ),
+                spacing="0",
+                align="end",
+            ),
+            justify="end",
         ),
         id="invoice-row-" + row["id"],
         class_name="invoice-row",
@@ -154,12 +191,10 @@ def _invoice_row(row: InvoiceRow) -> rx.Component:
 
 
 def _model_notes(element_id: str) -> rx.Component:
-    return rx.vstack(
-        rx.foreach(
-            B.notes, lambda note: rx.hstack(rx.icon("dot", size=16), rx.text(note, size="2"), align="start")
-        ),
-        spacing="1",
+    return rx.list.unordered(
+        rx.foreach(B.notes, lambda note: rx.list.item(rx.text(note, size="2"))),
         id=element_id,
+        margin_y="0",
     )
 
 
@@ -332,19 +367,31 @@ def _fact(name: str, value: rx.Var, element_id: str) -> rx.Component:
 
 def _payment_row(row: PaymentRow) -> rx.Component:
     return rx.table.row(
-        text_cell(row["created"], color_scheme="gray", white_space="nowrap"),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["created"], size="2", white_space="nowrap"),
+                rx.cond(
+                    row["tx_hash"] != "",
+                    rx.text(
+                        row["tx_hash"],
+                        size="1",
+                        color_scheme="gray",
+                        font_family="monospace",
+                        word_break="break-all",
+                    ),
+                ),
+                spacing="0",
+            )
+        ),
         rx.table.cell(
             rx.vstack(
                 rx.badge(row["status"], color_scheme=row["status_color"], variant="soft"),
+                figure(row["amount"], size="2"),
                 rx.cond(row["reason"] != "", rx.text(row["reason"], size="1", color_scheme="red")),
                 spacing="1",
-            )
-        ),
-        rx.table.cell(figure(row["amount"], size="2"), justify="end"),
-        rx.table.cell(
-            rx.text(
-                row["tx_hash"], size="1", font_family="monospace", word_break="break-all", max_width="260px"
-            )
+                align="end",
+            ),
+            justify="end",
         ),
         id="payment-" + row["id"],
         class_name="payment-row",
@@ -534,7 +581,7 @@ def _payments() -> rx.Component:
                     I.payments,
                     _payment_row,
                     element_id="payments-table",
-                    align_right=("Amount",),
+                    align_right=("Status",),
                     variant="ghost",
                 )
             ),
@@ -562,6 +609,7 @@ def _invoice_ready() -> rx.Component:
 
 def invoice() -> rx.Component:
     return page(
+        rx.el.style(PRINT_CSS),
         rx.link(
             rx.hstack(rx.icon("arrow_left", size=14), rx.text("Billing"), align="center", spacing="1"),
             href=ROUTE,

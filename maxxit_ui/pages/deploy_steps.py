@@ -110,7 +110,8 @@ def account_step() -> rx.Component:
                 "Paper starting balance",
                 _input("starting_balance", S.starting_balance, _unit("$", "left"), input_mode="decimal"),
                 "starting_balance",
-                "Virtual US dollars, from $100. Paper trades fill at live prices with fees and slippage.",
+                "Virtual US dollars, from $100. Paper trades fill at live prices with simulated venue fees "
+                "and slippage.",
             ),
         ),
         rx.cond(
