@@ -106,6 +106,11 @@ def open_billing(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/billing/?$"))
 
 
+def sends_of(hl_server: HyperliquidServer, wallet: BrowserWallet) -> list[Any]:
+    """The usdSends this wallet made on the module's Hyperliquid server (other tests' are there too)."""
+    return [s for s in hl_server.state.sends if s.user == wallet.address.lower()]
+
+
 def billed_trader(wallet: BrowserWallet) -> Picture:
     """A trader with a live deployment in its trial, this month's charges, an open invoice for last month."""
     now = utcnow()
@@ -271,7 +276,14 @@ def test_paying_an_invoice_from_the_wallet(
     wallet.reject_next = True
     pay.click()
     expect(page.locator("#invoice-pay-error")).to_contain_text("You rejected the payment in your wallet")
-    assert hl_server.state.sends == []
+    assert sends_of(hl_server, wallet) == []
+
+    # Signed by another account: refused with the reason, nothing sent, Pay offered again.
+    wallet.typed_signer = Account.create()
+    pay.click()
+    expect(page.locator("#invoice-pay-error")).to_contain_text("pay again from the invoice's account")
+    assert sends_of(hl_server, wallet) == []
+    wallet.typed_signer = None
 
     pay.click()
     expect(page.locator("#invoice-status")).to_have_text("Paid")
@@ -282,7 +294,7 @@ def test_paying_an_invoice_from_the_wallet(
     assert typed["primaryType"] == "HyperliquidTransaction:UsdSend"
     assert typed["message"]["destination"].lower() == PLATFORM.address.lower()
     assert typed["message"]["amount"] == "20.4"
-    [send] = hl_server.state.sends
+    [send] = sends_of(hl_server, wallet)
     assert (send.user, send.destination, send.amount) == (
         wallet.address.lower(),
         PLATFORM.address.lower(),
@@ -317,3 +329,23 @@ def test_canceling_a_trial_subscription(new_page, app_url: str, seeded: Seeded) 
     page.goto(f"{app_url}/billing/invoices/{picture.invoice_id}")
     expect(page.locator("#invoice-total")).to_have_text("20.40 USDC")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_payment_hyperliquid_did_not_answer_waits_for_its_confirmation(
+    new_page, app_url: str, seeded: Seeded, hl_server: HyperliquidServer
+) -> None:
+    wallet = BrowserWallet()
+    hl_server.fund(wallet.address, HL_FUNDS)
+    picture = billed_trader(wallet)
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet)
+    page.goto(f"{app_url}/billing/invoices/{picture.invoice_id}")
+    hl_server.fail_next(503, path="/exchange")
+    page.locator("#invoice-pay").click()
+    expect(page.locator("#invoice-pay-message")).to_have_text(
+        "Payment submitted: waiting for Hyperliquid to confirm it."
+    )
+    expect(page.locator("#invoice-pay")).to_be_disabled()  # never sent twice: the ledger will tell
+    expect(page.locator(".payment-row").first).to_contain_text("Submitted")
+    expect(page.locator("#invoice-status")).to_have_text("Open")
+    assert sends_of(hl_server, wallet) == []
