@@ -16,6 +16,7 @@ from maxxit_ui.pages import (
     admin_venues,
     agent_signals,
     backtest_sweep,
+    billing,
     builder,
     dashboard,
     deploy,
@@ -35,6 +36,7 @@ from maxxit_ui.state.agent import AgentState
 from maxxit_ui.state.agent_signals import AgentSignalsState
 from maxxit_ui.state.auth import AuthState
 from maxxit_ui.state.backtest_sweep import BacktestSweepState
+from maxxit_ui.state.billing import BillingState, InvoiceState
 from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.ct_accounts import CtAccountsState
 from maxxit_ui.state.dashboard import DashboardState
@@ -93,6 +95,10 @@ app.add_page(
 )
 app.add_page(
     dashboard.dashboard, route=dashboard.ROUTE, title="Dashboard · Maxxit", on_load=DashboardState.load
+)
+app.add_page(billing.billing, route=billing.ROUTE, title="Billing · Maxxit", on_load=BillingState.load)
+app.add_page(
+    billing.invoice, route=billing.INVOICE_ROUTE, title="Invoice · Maxxit", on_load=InvoiceState.load
 )
 app.add_page(
     backtest_sweep.backtest_sweep,

@@ -65,6 +65,8 @@ def header() -> rx.Component:
         top="0",
         z_index="10",
         width="100%",
+        class_name="site-header",
+        style={"@media print": {"display": "none"}},  # a printed invoice is the page alone
     )
 
 
@@ -79,6 +81,7 @@ def demo_banner(settings: Settings | None = None) -> rx.Component:
         rx.text(DEMO_BANNER_TEXT, size="1", weight="medium", text_align="center"),
         id="demo-banner",
         role="status",
+        style={"@media print": {"display": "none"}},
         background="var(--amber-3)",
         color="var(--amber-11)",
         border_bottom="1px solid var(--amber-a6)",

@@ -48,6 +48,7 @@ def account_menu() -> rx.Component:
             _menu_link("Dashboard", "/dashboard", "chart_line", "menu-dashboard"),
             _menu_link("My deployments", "/deployments", "rocket", "menu-my-deployments"),
             _menu_link("My agents", "/my-agents", "bot", "menu-my-agents"),
+            _menu_link("Billing", "/billing", "receipt", "menu-billing"),
             _menu_link("Build agent", "/agents/new", "circle_plus", "menu-build-agent"),
             rx.cond(
                 AuthState.is_admin,

@@ -7,6 +7,7 @@ import reflex as rx
 from maxxit_ui.components.forms import dom_id, field_error
 from maxxit_ui.components.layout import error_callout, section_title
 from maxxit_ui.components.sandbox import sandbox_faucet
+from maxxit_ui.state.billing_rows import LIVE_IS_BILLED, PAPER_IS_FREE
 from maxxit_ui.state.deploy import DeployState, ReviewItem
 from maxxit_ui.state.deploy_form import SIZING_LABELS, TIMES, RouteOption
 
@@ -94,16 +95,30 @@ def venue_step() -> rx.Component:
     )
 
 
+def _billing_note(element_id: str) -> rx.Component:
+    """Paper is free; a route with Hyperliquid says what live trading costs (item 3 of issue 16)."""
+    return rx.cond(
+        S.uses_hyperliquid,
+        rx.cond(
+            S.uses_paper,
+            rx.callout(LIVE_IS_BILLED, icon="receipt", color_scheme="gray", size="1", id=element_id),
+        ),
+        rx.callout(PAPER_IS_FREE, icon="badge_check", color_scheme="green", size="1", id=element_id),
+    )
+
+
 def account_step() -> rx.Component:
     return rx.vstack(
         section_title("Account"),
+        _billing_note("deploy-billing-note"),
         rx.cond(
             S.uses_paper,
             _field(
                 "Paper starting balance",
                 _input("starting_balance", S.starting_balance, _unit("$", "left"), input_mode="decimal"),
                 "starting_balance",
-                "Virtual US dollars, from $100. Paper trades fill at live prices with fees and slippage.",
+                "Virtual US dollars, from $100. Paper trades fill at live prices with simulated venue fees "
+                "and slippage.",
             ),
         ),
         rx.cond(
@@ -355,6 +370,7 @@ def review_step() -> rx.Component:
     return rx.vstack(
         section_title("Review"),
         rx.vstack(rx.foreach(S.review, _review_item), spacing="3", width="100%", id="deploy-review"),
+        _billing_note("deploy-review-billing-note"),
         error_callout(S.errors["form"], element_id="deploy-form-error"),
         spacing="3",
         width="100%",

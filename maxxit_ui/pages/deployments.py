@@ -15,6 +15,7 @@ from maxxit_ui.components.layout import (
     section_title,
 )
 from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell
+from maxxit_ui.state.billing_rows import PAPER_IS_FREE
 from maxxit_ui.state.deployments import DeploymentRow, DeploymentsState, FilterOption, PositionRow
 
 ROUTE = "/deployments"
@@ -125,6 +126,10 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.text(row["venues"], size="2", white_space="nowrap"),
+                rx.cond(
+                    row["paper_only"],
+                    rx.badge("free", color_scheme="green", variant="soft", size="1", title=PAPER_IS_FREE),
+                ),
                 rx.text(
                     row["account"],
                     size="1",
@@ -159,10 +164,24 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
     )
 
 
+def _paper_note() -> rx.Component:
+    return rx.cond(
+        S.has_paper,
+        rx.text(
+            PAPER_IS_FREE,
+            " The fees on paper positions are simulated, to show what the venue would charge.",
+            size="2",
+            color_scheme="gray",
+            id="deployments-paper-free",
+        ),
+    )
+
+
 def _deployments() -> rx.Component:
     return rx.cond(
         S.rows.length() > 0,
         card(
+            _paper_note(),
             data_table(
                 DEPLOYMENT_COLUMNS,
                 S.rows,

@@ -23,7 +23,7 @@ from backend.deployments.schemas import DeploymentView, PositionView
 from backend.deployments.service import accept_latest_version, change_status
 from backend.deployments.views import list_deployments, list_positions
 from backend.models.common import utcnow
-from backend.models.enums import DeploymentStatus, PositionStatus
+from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatus
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
@@ -86,6 +86,7 @@ class DeploymentRow(TypedDict):
     can_cancel: bool
     version: str  # "v2": the agent version it trades
     new_version: str  # "v3" when a newer version waits for the owner's accept, else ""
+    paper_only: bool  # trades on paper alone: free, no fees, no subscription
 
 
 class PositionRow(TypedDict):
@@ -150,6 +151,7 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
         can_resume=status == DeploymentStatus.PAUSED,
         can_cancel=status != DeploymentStatus.CANCELLED,
         version=f"v{view.version}" if view.version is not None else "",
+        paper_only=(view.venue_preferences or [view.venue]) == [ExecutionVenue.PAPER],
         new_version=f"v{view.latest_version}"
         if view.new_version_available and status != DeploymentStatus.CANCELLED
         else "",
@@ -221,6 +223,11 @@ class DeploymentsState(rx.State):
 
     _ticks: int = 0
     _polling: bool = False
+
+    @rx.var
+    def has_paper(self) -> bool:
+        """Any deployment on paper alone: the page says paper is free."""
+        return any(row["paper_only"] for row in self.rows)
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
