@@ -1,0 +1,184 @@
+"""In Chromium against the running app: an operator voids an open invoice with a reason (on a phone), and a
+creator reads on /earnings the profit share from a follower's profitable live close.
+
+One backend (SQLite) only: the views and operations behind both pages are tested on both in tests/integration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
+
+from backend.audit import Action
+from backend.auth.users import create_admin
+from backend.db import migrate, session_scope
+from backend.models import AuditLog, BillingEvent, Invoice
+from backend.models.common import utcnow
+from backend.models.enums import (
+    Beneficiary,
+    BillingKind,
+    BillingStatus,
+    ExecutionVenue,
+    InvoiceStatus,
+)
+from tests.e2e.conftest import Seeded, _database, _seed
+from tests.e2e.wallet import BrowserWallet, context_with_wallet
+from tests.factories import Factory
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+REASON = "Duplicate charge, refunded by support"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    with _database("sqlite", tmp_path_factory) as url:
+        migrate(url)
+        yield _seed(url)
+
+
+def _signed_in(browser: Browser, wallet: BrowserWallet, app_url: str, **context_args: Any) -> Page:
+    page = context_with_wallet(browser, wallet, **context_args).new_page()
+    page.goto(f"{app_url}/marketplace")
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#account-address")).to_have_text(wallet.short_address)
+    return page
+
+
+def _open_invoice() -> int:
+    """A trader's issued, overdue invoice for last month with one subscription line on it."""
+    now = utcnow()
+    with session_scope() as session:
+        f = Factory(session)
+        trader = f.user()
+        deployment = f.deployment(f.agent(), trader, venue=ExecutionVenue.HYPERLIQUID)
+        month = (now.replace(day=1) - timedelta(days=1)).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0
+        )
+        invoice = Invoice(
+            number=f"MX-{month:%Y-%m}-000901",
+            user_id=trader.id,
+            month=month,
+            status=InvoiceStatus.OPEN,
+            total_usd=Decimal("20.00"),
+            issued_at=now - timedelta(days=20),
+            due_at=now - timedelta(days=6),
+        )
+        session.add(invoice)
+        session.flush()
+        session.add(
+            BillingEvent(
+                idempotency_key=f"e2e-subscription-{invoice.id}",
+                kind=BillingKind.SUBSCRIPTION,
+                status=BillingStatus.INVOICED,
+                user_id=trader.id,
+                deployment_id=deployment.id,
+                invoice_id=invoice.id,
+                amount=Decimal("20.00"),
+                description="Subscription",
+                period_start=month,
+                period_end=month + timedelta(days=30),
+            )
+        )
+        return invoice.id
+
+
+def test_operator_voids_an_open_invoice_with_a_reason_at_390px(
+    browser: Browser, browser_context_args: dict[str, Any], app_url: str
+) -> None:
+    invoice_id = _open_invoice()
+    admin = BrowserWallet()
+    with session_scope() as session:
+        create_admin(session, admin.address)
+    page = _signed_in(browser, admin, app_url, **{**browser_context_args, "viewport": PHONE})
+
+    page.locator("#account-menu").click()
+    page.locator("#menu-admin-billing").click()
+    expect(page.locator("#invoices-count-OPEN")).to_have_text("1")
+    overdue = page.locator(f"#overdue-{invoice_id}")
+    expect(overdue).to_contain_text("20.00 USDC")
+    overdue.get_by_role("button", name="Open").click()
+    expect(page.locator("#invoice-status")).to_have_text("Open")
+    expect(page.locator(".line-row")).to_have_count(1)
+
+    page.locator("#invoice-void").click()
+    expect(page.locator("#action-target")).to_have_value(str(invoice_id))
+    page.locator("#action-confirm").click()  # no reason yet: refused beside the field
+    expect(page.locator("#field-error-action-reason")).to_be_visible()
+    page.locator("#action-reason").fill(REASON)
+    page.locator("#action-confirm").click()
+
+    expect(page.locator("#invoice-status")).to_have_text("Void")
+    expect(page.locator("#invoice-reason")).to_contain_text(REASON)
+    expect(page.locator("#invoice-void")).to_have_count(0)  # nothing left to void
+    expect(page.locator("#overdue-empty")).to_be_visible()
+    expect(page.locator("#invoices-count-VOID")).to_have_text("1")
+    # The page fits a phone: wide tables scroll inside their cards, the page itself does not.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    with session_scope() as session:
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None and invoice.status == InvoiceStatus.VOID
+        line = session.exec(select(BillingEvent).where(BillingEvent.invoice_id == invoice_id)).one()
+        assert line.status == BillingStatus.WAIVED
+        audited = session.exec(
+            select(AuditLog).where(AuditLog.action == Action.INVOICE_VOIDED).order_by(AuditLog.id)
+        ).all()
+    assert len(audited) == 1 and REASON in str(audited[0].details)
+    page.context.close()
+
+
+def test_a_creator_sees_the_profit_share_from_a_followers_profitable_close(
+    browser: Browser, browser_context_args: dict[str, Any], app_url: str
+) -> None:
+    creator = BrowserWallet()
+    with session_scope() as session:
+        f = Factory(session)
+        me = f.user(address=creator.address.lower())
+        agent = f.agent(creator=me, name="Creator's Breakout")
+        follower = f.user()
+        deployment = f.deployment(agent, follower, venue=ExecutionVenue.HYPERLIQUID)
+        position = f.closed_position(deployment, Decimal("50.00"), market="ETH", entry_price=Decimal("3000"))
+        session.add(
+            BillingEvent(
+                idempotency_key=f"e2e-profit-share-creator-{position.id}",
+                kind=BillingKind.PROFIT_SHARE,
+                status=BillingStatus.PENDING,
+                user_id=follower.id,
+                deployment_id=deployment.id,
+                position_id=position.id,
+                beneficiary=Beneficiary.CREATOR,
+                beneficiary_user_id=me.id,
+                amount=Decimal("4.98"),
+                description="Profit share: creator",
+            )
+        )
+    page = _signed_in(browser, creator, app_url, **browser_context_args)
+    page.locator("#account-menu").click()
+    page.locator("#menu-earnings").click()
+
+    expect(page.locator("#earnings-accrued")).to_have_text("4.98 USDC")
+    expect(page.locator("#earnings-paid-out")).to_have_text("0.00 USDC")
+    expect(page.locator(".earning-row")).to_have_count(1)
+    expect(page.locator(".earning-row")).to_contain_text("Creator's Breakout")
+    expect(page.locator(".earning-row")).to_contain_text("4.98 USDC")
+    expect(page.locator("#earnings-share-note")).to_contain_text("10%")
+    expect(page.locator("#payouts-empty")).to_be_visible()
+    page.context.close()
+
+
+def test_a_trader_without_agents_reads_how_earnings_come(
+    browser: Browser, browser_context_args: dict[str, Any], app_url: str
+) -> None:
+    page = _signed_in(browser, BrowserWallet(), app_url, **{**browser_context_args, "viewport": PHONE})
+    page.goto(f"{app_url}/earnings")
+    expect(page.locator("#earnings-no-agents")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.context.close()
