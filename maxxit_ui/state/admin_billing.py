@@ -69,27 +69,26 @@ def payout_body(
     elif not creator and ct_account_id is None:
         errors["ct_account_id"] = PAYOUT_MESSAGES["ct_account_id"]
     try:
-        value = Decimal(amount.strip())
+        value: Decimal | None = Decimal(amount.strip())
     except InvalidOperation:
-        errors["amount"] = PAYOUT_MESSAGES["amount"]
-        value = Decimal(0)
-    if errors:
-        return None, errors
-    try:
-        body = PayoutIn(
-            beneficiary=Beneficiary(beneficiary),
-            user_address=address.strip() if creator else None,
-            ct_account_id=None if creator else ct_account_id,
-            amount=value,
-            tx_hash=tx_hash.strip(),
-            note=note.strip(),
+        errors["amount"], value = PAYOUT_MESSAGES["amount"], None
+    try:  # the other fields are checked even when one above is refused, so every message shows at once
+        body = PayoutIn.model_validate(
+            {
+                "beneficiary": beneficiary if not errors.get("beneficiary") else Beneficiary.CREATOR,
+                "user_address": address.strip() if creator and address.strip() else None,
+                "ct_account_id": None if creator else ct_account_id,
+                "amount": value,
+                "tx_hash": tx_hash.strip(),
+                "note": note.strip(),
+            }
         )
     except ValidationError as e:
         for err in e.errors():
             field = str(err["loc"][0]) if err["loc"] else "beneficiary"
             errors.setdefault(field, PAYOUT_MESSAGES.get(field, sentence(ValueError(err["msg"]))))
         return None, errors
-    return body, {}
+    return (None, errors) if errors else (body, {})
 
 
 class AdminBillingState(rx.State):

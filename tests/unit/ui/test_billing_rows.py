@@ -228,3 +228,10 @@ def test_the_revenue_chart_stacks_kinds_with_invoiced_beside_paid():
 
 def test_no_revenue_draws_an_empty_chart():
     assert bf.revenue_figure([]).data == ()
+
+
+def test_every_refused_payout_field_is_named_at_once():
+    body, errors = payout_body("CREATOR", "", None, "", "0x12", "")
+    assert body is None and set(errors) == {"user_address", "amount", "tx_hash"}
+    body, errors = payout_body("SOURCES", "", 7, "NaN", TX, "")
+    assert body is None and set(errors) == {"amount"}
