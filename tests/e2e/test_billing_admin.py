@@ -174,11 +174,17 @@ def test_a_creator_sees_the_profit_share_from_a_followers_profitable_close(
     page.context.close()
 
 
-def test_a_trader_without_agents_reads_how_earnings_come(
+def test_a_trader_without_agents_reads_how_earnings_come_and_no_operators_page(
     browser: Browser, browser_context_args: dict[str, Any], app_url: str
 ) -> None:
     page = _signed_in(browser, BrowserWallet(), app_url, **{**browser_context_args, "viewport": PHONE})
     page.goto(f"{app_url}/earnings")
     expect(page.locator("#earnings-no-agents")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.locator("#account-menu").click()
+    expect(page.locator("#menu-earnings")).to_be_visible()
+    expect(page.locator("#menu-admin-billing")).to_have_count(0)
+    page.keyboard.press("Escape")
+    page.goto(f"{app_url}/admin/billing")
+    expect(page.locator("#admins-only")).to_be_visible()
     page.context.close()
