@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from backend.billing.charges import line_values, profit_share_key
 from backend.billing.trade_fee import trade_fee_key
 from backend.execution.service import client_order_id
 from backend.models import AgentDeployment, BillingEvent, PaperAccount, PaperPosition, PnlSnapshot, Position
-from backend.models.enums import BillingStatus, PositionStatus
-from backend.trading.fees import Beneficiary, BillingLine, LineKind
+from backend.models.enums import PositionStatus
+from backend.trading.fees import BillingLine, LineKind
 from backend.trading.replay import ReplayResult, ReplayTrade
 
 
@@ -89,20 +90,18 @@ def _position(deployment: AgentDeployment, trade: ReplayTrade) -> Position:
 def _billing(
     deployment: AgentDeployment, trade: ReplayTrade, position: Position, line: BillingLine, creator_id: int
 ) -> BillingEvent:
-    """The line as the executor (trade fee) and `record_close` (profit share) key and store it."""
+    """The line as the executor (trade fee) and the close (`billing.charges.bill_close`) key and store it."""
     if line.kind == LineKind.TRADE_FEE:
         key, at = trade_fee_key(deployment.id, trade.signal_id), trade.entry_at
     else:
-        key, at = f"profit-share:{position.id}", trade.exit_at
-    return BillingEvent(
-        idempotency_key=key,
-        kind=line.kind.value,
-        status=BillingStatus.PENDING,
+        key, at = profit_share_key(position.id, line), trade.exit_at
+    values = line_values(
+        line,
+        key=key,
         user_id=deployment.user_id,
         deployment_id=deployment.id,
         position_id=position.id,
-        beneficiary_user_id=creator_id if line.beneficiary == Beneficiary.CREATOR else None,
-        amount=line.amount,
-        description=line.description,
-        created_at=at,
+        creator_id=creator_id,
+        at=at,
     )
+    return BillingEvent(**values)

@@ -15,7 +15,7 @@ from backend.config import Settings
 from backend.db import insert_many_or_ignore, insert_or_ignore
 from backend.models import AgentDeployment, BillingEvent
 from backend.models.common import utcnow
-from backend.models.enums import BillingKind, BillingStatus, ExecutionVenue
+from backend.models.enums import Beneficiary, BillingKind, BillingStatus, ExecutionVenue
 from backend.trading.fees import FeePolicy, open_lines
 
 
@@ -92,6 +92,7 @@ def _rows(policy: FeePolicy, charge: TradeFeeCharge) -> list[dict]:
             "user_id": deployment.user_id,
             "deployment_id": deployment.id,
             "position_id": charge.position_id,
+            "beneficiary": Beneficiary(line.beneficiary.value).value,
             "amount": line.amount,
             "currency": "USDC",
             "description": f"{line.description} (signal {charge.signal_id})",

@@ -19,6 +19,7 @@ from backend.agents.service import AgentNotFound, can_view
 from backend.agents.versions import ensure_version
 from backend.audit import Action
 from backend.auth.identity import CurrentUser
+from backend.billing.subscriptions import cancel_for_deployment, start_subscription
 from backend.config import Settings
 from backend.db import transaction
 from backend.deployments.errors import (
@@ -39,7 +40,6 @@ from backend.wallets.keys import WalletCipher
 
 logger = logging.getLogger(__name__)
 
-TRIAL = timedelta(days=30)
 # New deployments per trader are counted over this window (DEPLOYMENT_CREATIONS_PER_MINUTE).
 CREATION_WINDOW = timedelta(minutes=1)
 DEPLOYMENT_CREATED = "deployment.created"
@@ -99,7 +99,7 @@ def create_deployment(
             take_profit=risk.take_profit,
             trailing_stop_positive_offset=risk.trailing_stop_positive_offset,
             trailing_stop_positive=risk.trailing_stop_positive,
-            trial_ends_at=now + TRIAL,
+            trial_ends_at=now + timedelta(days=settings.trial_days),
             created_at=now,
             updated_at=now,
         )
@@ -109,6 +109,8 @@ def create_deployment(
             open_paper_account(session, deployment.id, balance)
         if wallet is not None:
             wallet.deployment_id = deployment.id
+        if deployment.status == DeploymentStatus.ACTIVE:
+            start_subscription(session, deployment, now=now, trial_days=settings.trial_days)
         details = {"agent_id": agent.id, "venues": [v.value for v in venues], "status": deployment.status}
         audit.record_by(session, user, DEPLOYMENT_CREATED, "deployment", deployment.id, details, ip)
     logger.info("user %s deployed agent %s as deployment %s", user.id, agent.id, deployment.id)
@@ -246,9 +248,12 @@ def submit_deployment_approval(
     deployment = owned_deployment(session, user, deployment_id)
     if deployment.status == DeploymentStatus.PENDING_APPROVAL:
         with transaction(session):
+            now = utcnow()
             deployment.status = DeploymentStatus.ACTIVE
-            deployment.updated_at = utcnow()
+            deployment.updated_at = now
+            deployment.trial_ends_at = now + timedelta(days=settings.trial_days)
             audit.record_by(session, user, DEPLOYMENT_ACTIVATED, "deployment", deployment.id, {}, None)
+            start_subscription(session, deployment, now=now, trial_days=settings.trial_days)
     return deployment
 
 
@@ -270,6 +275,7 @@ def change_status(
         deployment.updated_at = utcnow()
         if after == DeploymentStatus.CANCELLED:
             deployment.cancelled_at = deployment.updated_at
+            cancel_for_deployment(session, deployment.id, now=deployment.updated_at)
         details = {"from": before.value, "to": after.value}
         audit.record_by(session, user, STATUS_ACTIONS[action], "deployment", deployment.id, details, ip)
     return deployment

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend import audit
 from backend.agents.versions import Strategy, pinned_strategy
+from backend.billing.subscriptions import suspended_deployments
 from backend.billing.trade_fee import TradeFeeCharge, charge_trade_fees
 from backend.db import among, dialect_insert, insert_many_or_ignore
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_detail, skip_reason
@@ -159,6 +160,7 @@ class PaperChunk:
             (d, c.execution.client_order_id) for (_, d), c in contexts.items() if c.execution.attempts > 1
         ]
         found = self.paper.order_statuses(retried) if retried else {}
+        suspended = suspended_deployments(self.session, {d for _, d in contexts})
         to_size: dict[Pair, _Context] = {}
         for pair, context in contexts.items():
             fill = found.get(context.execution.client_order_id)
@@ -166,6 +168,11 @@ class PaperChunk:
                 self.fills[pair] = (fill, _leverage(context, markets.get(fill.market)))
             elif (skip := self.executor._state_skip(context)) is not None:
                 self.decided[pair] = (ExecutionStatus.SKIPPED, skip)
+            elif pair[1] in suspended:  # none on paper today; the one-deployment path's rule all the same
+                self.decided[pair] = (
+                    ExecutionStatus.SKIPPED,
+                    skip_reason(SkipCategory.SUBSCRIPTION_SUSPENDED),
+                )
             else:
                 to_size[pair] = context
         for pair, reason in self._opposite_positions(to_size).items():

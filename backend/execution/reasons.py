@@ -23,6 +23,7 @@ class SkipCategory(StrEnum):
     DEPLOYMENT_CANCELLED = "deployment cancelled"
     AWAITING_APPROVAL = "deployment awaiting approval"
     SIGNAL_EXPIRED = "signal expired"
+    SUBSCRIPTION_SUSPENDED = "subscription suspended"  # billing.subscriptions.SUSPENDED_REASON
     ORDER_REFUSED = "order refused by the venue"
     VENUE_FAILED = "venue failed"
     NO_DEPLOYMENTS = "no deployments of this agent"

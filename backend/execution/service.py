@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from backend import audit
 from backend.agents.versions import Strategy, pinned_strategy
+from backend.billing.subscriptions import entry_block
 from backend.billing.trade_fee import charge_trade_fee
 from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
@@ -133,7 +134,11 @@ class Executor:
                 logger.info("execution %s: found the fill of an earlier attempt", execution.id)
                 leverage = _leverage(context, adapter.markets().get(fill.market))
                 return self._record(session, context, fill, execution.venue, leverage=leverage)
-        skip = self._state_skip(context) or _opposite_position(session, context)
+        skip = (
+            self._state_skip(context)
+            or _billing_skip(session, context.deployment.id)
+            or _opposite_position(session, context)
+        )
         if skip is not None:
             return self._finish(session, execution, ExecutionStatus.SKIPPED, skip)
         venue = self._venue(session, context)
@@ -354,6 +359,12 @@ def position_row(
         "venue_order_id": fill.venue_order_id,
         "opened_at": fill.filled_at or now,
     }
+
+
+def _billing_skip(session: Session, deployment_id: int) -> str | None:
+    """A suspended subscription takes no new entries (exits and the monitor carry on)."""
+    block = entry_block(session, deployment_id)
+    return None if block is None else skip_reason(SkipCategory.SUBSCRIPTION_SUSPENDED)
 
 
 def _opposite_position(session: Session, context: _Context) -> str | None:

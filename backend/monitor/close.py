@@ -18,15 +18,14 @@ from sqlmodel import Session, select
 
 from backend import audit
 from backend.auth.identity import CurrentUser
-from backend.billing.trade_fee import is_billable
-from backend.db import insert_or_ignore
+from backend.billing.charges import bill_close
 from backend.execution.accounts import trading_account
-from backend.models import Agent, AgentDeployment, BillingEvent, Position
+from backend.models import AgentDeployment, Position
 from backend.models.common import utcnow
-from backend.models.enums import BillingKind, BillingStatus, CloseReason, ExecutionVenue, PositionStatus, Side
+from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side
 from backend.monitor.reconcile import outside_exit
 from backend.trading.book import realized_pnl
-from backend.trading.fees import Beneficiary, FeePolicy, close_lines
+from backend.trading.fees import FeePolicy
 from backend.trading.money import money
 from backend.venues.base import (
     DuplicateClientOrderId,
@@ -252,7 +251,7 @@ def record_close(
     position.status = PositionStatus.CLOSED
     position.closed_at = (fill.filled_at if fill and fill.filled_at else None) or now or utcnow()
     position.close_error = position.next_close_attempt_at = None  # any earlier refusal is over
-    _bill_close(session, position, fees)
+    bill_close(session, position, fees)
     audit.record(
         session,
         action=POSITION_CLOSED,
@@ -268,36 +267,3 @@ def record_close(
     session.commit()
     logger.info("position %s closed (%s) pnl %s", position.id, position.close_reason, position.realized_pnl)
     return position
-
-
-def _bill_close(session: Session, position: Position, fees: FeePolicy) -> None:
-    """What the close owes (the creator's profit share of a profitable one), for live deployments only."""
-    deployment = session.get(AgentDeployment, position.deployment_id)
-    lines = close_lines(
-        fees,
-        billable=is_billable(deployment, position.venue),
-        realized_pnl=position.realized_pnl,
-        reason=CloseReason(position.close_reason),
-    )
-    if not lines:
-        return
-    creator_id = session.exec(select(Agent.creator_id).where(Agent.id == deployment.agent_id)).one()
-    for line in lines:
-        insert_or_ignore(
-            session,
-            BillingEvent,
-            {
-                "idempotency_key": f"{line.kind.value.lower().replace('_', '-')}:{position.id}",
-                "kind": BillingKind(line.kind.value).value,
-                "status": BillingStatus.PENDING.value,
-                "user_id": deployment.user_id,
-                "deployment_id": deployment.id,
-                "position_id": position.id,
-                "beneficiary_user_id": creator_id if line.beneficiary == Beneficiary.CREATOR else None,
-                "amount": line.amount,
-                "currency": "USDC",
-                "description": line.description,
-                "created_at": position.closed_at,
-            },
-            ["idempotency_key"],
-        )
