@@ -52,7 +52,9 @@ def _payout_row(row: PayoutDisplay) -> rx.Component:
         text_cell(row["date"], white_space="nowrap", color_scheme="gray"),
         figure_cell(row["amount"]),
         rx.table.cell(
-            rx.text(row["tx_short"], size="2", font_family="monospace", title=row["tx_hash"]),
+            rx.text(
+                row["tx_short"], size="2", font_family="monospace", title=row["tx_hash"], white_space="nowrap"
+            ),
         ),
         text_cell(row["note"], color_scheme="gray"),
         class_name="payout-row",

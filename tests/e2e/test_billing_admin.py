@@ -17,11 +17,13 @@ from sqlmodel import select
 
 from backend.audit import Action
 from backend.auth.users import create_admin
+from backend.billing.charges import bill_close
+from backend.billing.trade_fee import fee_policy
+from backend.config import get_settings
 from backend.db import migrate, session_scope
 from backend.models import AuditLog, BillingEvent, Invoice
 from backend.models.common import utcnow
 from backend.models.enums import (
-    Beneficiary,
     BillingKind,
     BillingStatus,
     ExecutionVenue,
@@ -145,21 +147,9 @@ def test_a_creator_sees_the_profit_share_from_a_followers_profitable_close(
         agent = f.agent(creator=me, name="Creator's Breakout")
         follower = f.user()
         deployment = f.deployment(agent, follower, venue=ExecutionVenue.HYPERLIQUID)
-        position = f.closed_position(deployment, Decimal("50.00"), market="ETH", entry_price=Decimal("3000"))
-        session.add(
-            BillingEvent(
-                idempotency_key=f"e2e-profit-share-creator-{position.id}",
-                kind=BillingKind.PROFIT_SHARE,
-                status=BillingStatus.PENDING,
-                user_id=follower.id,
-                deployment_id=deployment.id,
-                position_id=position.id,
-                beneficiary=Beneficiary.CREATOR,
-                beneficiary_user_id=me.id,
-                amount=Decimal("4.98"),
-                description="Profit share: creator",
-            )
-        )
+        position = f.closed_position(deployment, Decimal("49.80"), market="ETH", entry_price=Decimal("3000"))
+        # The ledger's own charging of a close: 10% of 49.80 to the creator (no signal, so no sources' line).
+        assert bill_close(session, position, fee_policy(get_settings())) == 1
     page = _signed_in(browser, creator, app_url, **browser_context_args)
     page.locator("#account-menu").click()
     page.locator("#menu-earnings").click()
