@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlmodel import select
+from sqlmodel import col, select
 
 from backend.audit import Action
 from backend.auth.users import create_admin
@@ -21,7 +21,7 @@ from backend.billing.charges import bill_close
 from backend.billing.trade_fee import fee_policy
 from backend.config import get_settings
 from backend.db import migrate, session_scope
-from backend.models import AuditLog, BillingEvent, Invoice
+from backend.models import AuditLog, BillingEvent, Invoice, Payout
 from backend.models.common import utcnow
 from backend.models.enums import (
     BillingKind,
@@ -37,6 +37,7 @@ pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 REASON = "Duplicate charge, refunded by support"
+PAYOUT_TX = "0x" + "c0ffee" * 10 + "beef"
 
 
 @pytest.fixture(scope="module")
@@ -177,4 +178,68 @@ def test_a_trader_without_agents_reads_how_earnings_come_and_no_operators_page(
     page.keyboard.press("Escape")
     page.goto(f"{app_url}/admin/billing")
     expect(page.locator("#admins-only")).to_be_visible()
+    page.context.close()
+
+
+def test_operator_pays_a_creator_out_and_waives_a_line_by_id(
+    browser: Browser, browser_context_args: dict[str, Any], app_url: str
+) -> None:
+    with session_scope() as session:
+        f = Factory(session)
+        creator = f.user()
+        follower = f.user()
+        deployment = f.deployment(f.agent(creator=creator), follower, venue=ExecutionVenue.HYPERLIQUID)
+        position = f.closed_position(deployment, Decimal("49.80"))
+        assert bill_close(session, position, fee_policy(get_settings())) == 1
+        share = session.exec(select(BillingEvent).where(BillingEvent.position_id == position.id)).one()
+        share.status = BillingStatus.PAID  # its invoice was paid: collected, owed to the creator
+        fee = BillingEvent(
+            idempotency_key=f"e2e-trade-fee-{position.id}",
+            kind=BillingKind.TRADE_FEE,
+            user_id=follower.id,
+            deployment_id=deployment.id,
+            position_id=position.id,
+            amount=Decimal("0.20"),
+            description="Trade fee",
+        )
+        session.add_all([share, fee])
+        session.flush()
+        creator_id, fee_id = creator.id, fee.id
+    admin = BrowserWallet()
+    with session_scope() as session:
+        create_admin(session, admin.address)
+    page = _signed_in(browser, admin, app_url, **browser_context_args)
+    page.goto(f"{app_url}/admin/billing")
+
+    row = page.locator(f"#creator-{creator_id}")
+    expect(row).to_contain_text("4.98 USDC")
+    page.locator(f"#pay-creator-{creator_id}").click()
+    expect(page.locator("#payout-amount")).to_have_value("4.98")
+    page.locator("#payout-tx").fill("0x1234")
+    page.locator("#payout-record").click()
+    expect(page.locator("#field-error-payout-tx")).to_contain_text("64 hex characters")
+    page.locator("#payout-tx").fill(PAYOUT_TX)
+    page.locator("#payout-note").fill("December")
+    page.locator("#payout-record").click()
+    expect(row.locator("td").nth(4)).to_have_text("0.00 USDC")  # owed
+    expect(page.locator(f"#pay-creator-{creator_id}")).to_have_count(0)
+
+    page.locator("#waive-by-id").click()
+    page.locator("#action-target").fill(str(fee_id))
+    page.locator("#action-reason").fill("Goodwill: first trade")
+    page.locator("#action-confirm").click()
+    expect(page.locator("#action-dialog")).to_have_count(0)
+
+    with session_scope() as session:
+        payout = session.exec(select(Payout).where(Payout.tx_hash == PAYOUT_TX)).one()
+        assert payout.beneficiary_user_id == creator_id and payout.amount == Decimal("4.98")
+        assert payout.note == "December"
+        waived = session.get(BillingEvent, fee_id)
+        assert waived is not None and waived.status == BillingStatus.WAIVED
+        actions = session.exec(
+            select(AuditLog.action)
+            .where(col(AuditLog.action).in_([Action.PAYOUT_RECORDED, Action.BILLING_LINE_WAIVED]))
+            .order_by(AuditLog.id)
+        ).all()
+    assert actions == [Action.PAYOUT_RECORDED, Action.BILLING_LINE_WAIVED]
     page.context.close()
