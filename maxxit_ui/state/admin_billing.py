@@ -17,6 +17,7 @@ import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
 from backend.billing import operations
@@ -432,7 +433,7 @@ class AdminBillingState(rx.State):
         await self._summary()
 
 
-def _act(session, user: CurrentUser, action: str, target: int, reason: str, ip: str | None) -> str:
+def _act(session: Session, user: CurrentUser, action: str, target: int, reason: str, ip: str | None) -> str:
     """Run one operator action in the worker thread; what to tell the operator when it is done."""
     now = utcnow()
     if action == "void":
