@@ -9,6 +9,7 @@ from backend.runtime import configured_events, configured_sweeps
 from maxxit_ui.components.wallet import WALLET_SCRIPT
 from maxxit_ui.pages import (
     admin_audit,
+    admin_billing,
     admin_ct_accounts,
     admin_monitor,
     admin_posts,
@@ -21,6 +22,7 @@ from maxxit_ui.pages import (
     dashboard,
     deploy,
     deployments,
+    earnings,
     my_agents,
     signin,
 )
@@ -30,6 +32,7 @@ from maxxit_ui.pages.landing import landing
 from maxxit_ui.pages.marketplace import marketplace
 from maxxit_ui.session_cookie import SessionCookieShield
 from maxxit_ui.state.admin import AdminUsersState, AuditState
+from maxxit_ui.state.admin_billing import AdminBillingState
 from maxxit_ui.state.admin_monitor import AdminMonitorState
 from maxxit_ui.state.admin_venues import AdminVenuesState
 from maxxit_ui.state.agent import AgentState
@@ -42,6 +45,7 @@ from maxxit_ui.state.ct_accounts import CtAccountsState
 from maxxit_ui.state.dashboard import DashboardState
 from maxxit_ui.state.deploy import DeployState
 from maxxit_ui.state.deployments import DeploymentsState
+from maxxit_ui.state.earnings import EarningsState
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
 from maxxit_ui.state.my_agents import MyAgentsState
@@ -106,6 +110,7 @@ app.add_page(
     title="Parameter sweep · Maxxit",
     on_load=BacktestSweepState.load,
 )
+app.add_page(earnings.earnings, route=earnings.ROUTE, title="Earnings · Maxxit", on_load=EarningsState.load)
 
 # Operator pages: "Admins only" for signed-in traders.
 app.add_page(
@@ -143,4 +148,10 @@ app.add_page(
     route=admin_venues.ROUTE,
     title="Admin: venues · Maxxit",
     on_load=AdminVenuesState.load,
+)
+app.add_page(
+    admin_billing.admin_billing,
+    route=admin_billing.ROUTE,
+    title="Admin: billing · Maxxit",
+    on_load=AdminBillingState.load,
 )

@@ -50,6 +50,7 @@ def account_menu() -> rx.Component:
             _menu_link("My agents", "/my-agents", "bot", "menu-my-agents"),
             _menu_link("Billing", "/billing", "receipt", "menu-billing"),
             _menu_link("Build agent", "/agents/new", "circle_plus", "menu-build-agent"),
+            _menu_link("Earnings", "/earnings", "hand_coins", "menu-earnings"),
             rx.cond(
                 AuthState.is_admin,
                 rx.fragment(
@@ -62,6 +63,7 @@ def account_menu() -> rx.Component:
                     _menu_link("Admin: posts", "/admin/posts", "message_square_text", "menu-admin-posts"),
                     _menu_link("Admin: monitor", "/admin/monitor", "activity", "menu-admin-monitor"),
                     _menu_link("Admin: venues", "/admin/venues", "store", "menu-admin-venues"),
+                    _menu_link("Admin: billing", "/admin/billing", "receipt", "menu-admin-billing"),
                 ),
             ),
             rx.menu.separator(),
