@@ -67,6 +67,25 @@ def generate_invoices(
     return InvoiceRunReport(attached=attached, issued=issued)
 
 
+def issue_running_month(session: Session, user_id: int, *, now: datetime, due_days: int) -> Invoice | None:
+    """The sandbox's shortcut through the month: the user's running-month draft issued now, so the demo can
+    show an invoice and its payment without waiting for the 1st. Lines of the month that arrive later join
+    next month's invoice. None when nothing of this month is left to issue. Never offered outside the
+    sandbox (its callers check)."""
+    _attach_pending(session, now=now, fault=no_fault)
+    draft = session.exec(
+        select(Invoice.id).where(
+            Invoice.user_id == user_id,
+            Invoice.month == month_start(now),
+            Invoice.status == InvoiceStatus.DRAFT,
+        )
+    ).first()
+    session.rollback()
+    if draft is None or not _issue(session, draft, now=now, due_days=due_days, fault=no_fault):
+        return None
+    return session.get(Invoice, draft)
+
+
 def invoice_total(session: Session, invoice_id: int) -> Decimal:
     """What an invoice's lines add up to (never COLLECTED, WAIVED or UNCOLLECTIBLE ones)."""
     total = session.exec(

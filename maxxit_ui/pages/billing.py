@@ -14,6 +14,7 @@ from maxxit_ui.components.layout import (
     page_heading,
     section_title,
 )
+from maxxit_ui.components.sandbox import sandbox_faucet
 from maxxit_ui.components.tables import data_table, figure, stat_tile
 from maxxit_ui.state.billing import BillingState, InvoiceState
 from maxxit_ui.state.billing_rows import BILLING_ROUTE, InvoiceRow, LineRow, PaymentRow, SubscriptionRow
@@ -337,6 +338,27 @@ def _cancel_dialog() -> rx.Component:
     )
 
 
+def _sandbox_tools() -> rx.Component:
+    """In the demo's sandbox only: fund the sandbox account, and invoice this month now to try paying."""
+    return rx.box(
+        sandbox_faucet(),
+        rx.cond(
+            B.sandbox,
+            rx.button(
+                rx.cond(B.issuing, rx.spinner(size="2"), rx.icon("file_text", size=16)),
+                "Issue this month's invoice now (sandbox)",
+                on_click=B.issue_now,
+                disabled=B.issuing,
+                variant="outline",
+                margin_top="0.5rem",
+                id="sandbox-issue-invoice",
+            ),
+        ),
+        width="100%",
+        style=NO_PRINT,
+    )
+
+
 def billing() -> rx.Component:
     return page(
         page_heading(
@@ -344,6 +366,7 @@ def billing() -> rx.Component:
             "Your subscriptions, this month's charges and your invoices, paid from your own wallet.",
             element_id="billing-heading",
         ),
+        _sandbox_tools(),
         rx.match(
             B.status,
             ("ready", _overview()),
@@ -617,6 +640,7 @@ def invoice() -> rx.Component:
             id="invoice-back",
             style=NO_PRINT,
         ),
+        rx.box(sandbox_faucet(), width="100%", style=NO_PRINT),
         rx.match(
             I.status,
             ("ready", _invoice_ready()),

@@ -19,6 +19,7 @@ from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.billing.errors import BillingConflict, BillingNotFound, BillingUnavailable, PaymentRejected
+from backend.billing.invoices import issue_running_month
 from backend.billing.payments import prepare_payment, submit_payment
 from backend.billing.schemas import BillingOverview, InvoiceOut, PaymentOut, PaymentSubmit
 from backend.billing.subscriptions import cancel_subscription
@@ -62,6 +63,8 @@ class BillingState(rx.State):
     confirm_id: str = ""
     confirm_name: str = ""
     canceling: bool = False
+    issuing: bool = False
+    sandbox: bool = False
 
     @rx.var
     def is_empty(self) -> bool:
@@ -71,6 +74,7 @@ class BillingState(rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error, self.confirm_id, self.canceling = "loading", "", "", False
         self.notes = rows.pricing_notes(get_settings())
+        self.sandbox = bool(get_settings().hyperliquid_sandbox_url)
         yield
         user = await current_user(self)
         if user is None:
@@ -99,6 +103,41 @@ class BillingState(rx.State):
         self.collected_total = rows.usdc(overview.collected_at_source_usd)
         self.outstanding = rows.usdc(overview.outstanding_usd)
         self.has_outstanding = overview.outstanding_usd > 0
+
+    # -- the sandbox's shortcut: this month's invoice now -------------------------------------------------
+
+    @rx.event
+    async def issue_now(self) -> AsyncIterator[EventSpec | None]:
+        """Sandbox only: issue the running month's invoice at once, so the demo can pay it today."""
+        settings = get_settings()
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        if not settings.hyperliquid_sandbox_url or self.issuing:
+            return
+        self.issuing = True
+        yield
+        now = utcnow()
+        try:
+            invoice = await read(
+                lambda session: issue_running_month(
+                    session, user.id, now=now, due_days=settings.invoice_due_days
+                )
+            )
+        except SQLAlchemyError:
+            logger.exception("sandbox: the running month's invoice could not be issued")
+            yield rx.toast.error(DB_ERROR)
+        else:
+            if invoice is None:
+                yield rx.toast.info("Nothing of this month is left to invoice.")
+            else:
+                yield rx.toast.success(f"Invoice {invoice.number} issued: {rows.usdc(invoice.total_usd)}.")
+                if invoice.status == InvoiceStatus.OPEN:
+                    yield rx.redirect(f"/billing/invoices/{invoice.id}")
+        finally:
+            self.issuing = False
+        await self._refresh(user)
 
     # -- cancel a subscription ---------------------------------------------------------------------------
 

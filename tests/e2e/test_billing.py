@@ -47,11 +47,12 @@ pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
 PLATFORM = Account.create()
 HL_FUNDS = Decimal(1_000)
+SANDBOX_FAUCET = Decimal(1_000)
 
 
 @pytest.fixture(scope="module")
 def hl_server() -> Iterator[HyperliquidServer]:
-    with HyperliquidServer() as server:
+    with HyperliquidServer(faucet_usd=SANDBOX_FAUCET) as server:
         yield server
 
 
@@ -67,6 +68,9 @@ def app_url_env(hl_server: HyperliquidServer) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HYPERLIQUID_API", hl_server.url)
         mp.setenv("PLATFORM_ADDRESS", PLATFORM.address)
+        # As `maxxit up` runs the demo: the server is the Hyperliquid sandbox with its faucet.
+        mp.setenv("HYPERLIQUID_SANDBOX_URL", hl_server.url)
+        mp.setenv("SANDBOX_FAUCET_USD", str(SANDBOX_FAUCET))
         get_settings.cache_clear()
         yield
     get_settings.cache_clear()
@@ -349,3 +353,54 @@ def test_a_payment_hyperliquid_did_not_answer_waits_for_its_confirmation(
     expect(page.locator(".payment-row").first).to_contain_text("Submitted")
     expect(page.locator("#invoice-status")).to_have_text("Open")
     assert sends_of(hl_server, wallet) == []
+
+
+def test_in_the_sandbox_a_trader_funds_the_account_invoices_the_month_and_pays(
+    new_page, app_url: str, seeded: Seeded, hl_server: HyperliquidServer
+) -> None:
+    wallet = BrowserWallet()
+    now = utcnow()
+    with session_scope() as session:
+        f = Factory(session)
+        trader = f.user(address=wallet.address.lower())
+        live = f.deployment(
+            f.agent(name="Sandbox Breakout", venue=Venue.HYPERLIQUID),
+            trader,
+            venue=ExecutionVenue.HYPERLIQUID,
+            user_wallet=trader.address,
+        )
+        position = f.closed_position(live, Decimal(12), market="SOL")
+        on = {"deployment": live, "position": position}
+        line(session, trader, "0.20", at=now - timedelta(minutes=2), description="Trade fee: SOL", **on)
+        line(
+            session,
+            trader,
+            "1.2",
+            at=now - timedelta(minutes=1),
+            kind=BillingKind.PROFIT_SHARE,
+            beneficiary=Beneficiary.CREATOR,
+            description="Profit share: SOL",
+            **on,
+        )
+    page = new_page(wallet, viewport=PHONE)
+    sign_in(page, app_url, wallet)
+    open_billing(page)
+    expect(page.locator("#sandbox-notice")).to_contain_text("no real funds")
+
+    page.locator("#sandbox-faucet").click()
+    expect(page.locator("#sandbox-faucet-done")).to_contain_text("Credited 1,000 sandbox USDC")
+    assert hl_server.state.account(wallet.address).cash == SANDBOX_FAUCET
+
+    page.locator("#sandbox-issue-invoice").click()
+    expect(page).to_have_url(re.compile(r"/billing/invoices/\d+$"))
+    invoice_id = int(page.url.rstrip("/").rsplit("/", 1)[-1])
+    pay = page.locator("#invoice-pay")
+    expect(pay).to_have_text("Pay 1.40 USDC")
+    pay.click()
+    expect(page.locator("#invoice-status")).to_have_text("Paid")
+    [send] = sends_of(hl_server, wallet)
+    assert (send.destination, send.amount) == (PLATFORM.address.lower(), Decimal("1.4"))
+    assert hl_server.state.account(wallet.address).cash == SANDBOX_FAUCET - Decimal("1.4")
+    with session_scope() as session:
+        paid = session.get(Invoice, invoice_id)
+        assert (paid.status, paid.total_usd, paid.user_id) == (InvoiceStatus.PAID, Decimal("1.4"), trader.id)

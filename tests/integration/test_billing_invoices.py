@@ -15,6 +15,7 @@ from backend.billing.invoices import (
     InvoiceRunReport,
     generate_invoices,
     invoice_number,
+    issue_running_month,
     mark_paid,
     month_start,
 )
@@ -317,3 +318,32 @@ def test_a_worker_killed_while_another_runs_leaves_nothing_undone(engine, factor
 
     assert len(crashed) == 1
     assert_generated(factory.session, expected)
+
+
+def test_the_sandbox_issues_the_running_month_at_once_and_later_lines_wait_for_the_next(session, factory):
+    user, other = factory.user(), factory.user()
+    mid_dec = DEC + timedelta(days=5)
+    line(session, user, "0.2", created_at=mid_dec)
+    line(session, user, "1.25", created_at=mid_dec + timedelta(hours=1), kind=BillingKind.PROFIT_SHARE)
+    line(session, other, "0.2", created_at=mid_dec)
+    issued = issue_running_month(session, user.id, now=mid_dec + timedelta(hours=2), due_days=14)
+    assert issued is not None
+    assert (issued.status, issued.total_usd, issued.month) == (InvoiceStatus.OPEN, Decimal("1.45"), DEC)
+    assert issued.number == f"MX-2026-12-{issued.id:06d}"
+    theirs = session.exec(select(Invoice).where(Invoice.user_id == other.id)).one()
+    assert theirs.status == InvoiceStatus.DRAFT  # only the asking user's month is issued early
+    assert issue_running_month(session, user.id, now=mid_dec + timedelta(hours=3), due_days=14) is None
+
+    late = line(session, user, "0.2", created_at=mid_dec + timedelta(days=1))
+    generate_invoices(session, now=mid_dec + timedelta(days=1, hours=1), due_days=14)
+    assert (
+        fresh(session, BillingEvent, late.id).invoice_id is None
+    )  # December's invoice is issued; January's not begun
+    generate_invoices(session, now=datetime(2027, 1, 2, tzinfo=UTC), due_days=14)
+    january = session.exec(
+        select(Invoice).where(Invoice.user_id == user.id, Invoice.month == datetime(2027, 1, 1, tzinfo=UTC))
+    ).one()
+    assert (fresh(session, BillingEvent, late.id).invoice_id, january.status) == (
+        january.id,
+        InvoiceStatus.DRAFT,
+    )
