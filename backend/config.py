@@ -179,6 +179,10 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(
         default=8790, ge=1024, le=65535, description="Where `maxxit up` serves the sandbox."
     )
+    sandbox_state_path: Path = Field(
+        default=DATA_DIR / "hyperliquid-sandbox.pickle",
+        description="Where the sandbox keeps its accounts and approvals across restarts.",
+    )
     sandbox_faucet_usd: Decimal = Field(
         default=Decimal("10000"),
         gt=0,

@@ -3,7 +3,7 @@
 The sandbox becomes the Hyperliquid venue of the demo: the worker and the app get `HYPERLIQUID_API` pointing
 at it, a platform address to pay invoices to and a builder fee to approve (unless set already), and
 `HYPERLIQUID_SANDBOX_URL` so the pages label the venue "Hyperliquid sandbox (no real funds)" and offer the
-faucet. Balances and approvals persist in `data/` across restarts.
+faucet. Balances and approvals persist across restarts (`SANDBOX_STATE_PATH`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from eth_account import Account
 from eth_utils import keccak
 
-from backend.config import DATA_DIR, Settings
+from backend.config import Settings
 
 # Invoices in the sandbox are paid to this address; no one holds a real key for it that matters.
 SANDBOX_PLATFORM_ADDRESS = Account.from_key(keccak(text="maxxit hyperliquid sandbox platform")).address
 SANDBOX_BUILDER_FEE_TENTHS_BPS = 10  # 0.01% of each order's notional, as a platform might charge
-STATE_FILE = DATA_DIR / "hyperliquid-sandbox.pickle"
 
 
 def wanted(settings: Settings) -> bool:
@@ -39,7 +38,7 @@ def command(settings: Settings) -> list[str]:
     return [
         sys.executable, "-m", "backend.sandbox.hyperliquid",
         "--port", str(settings.sandbox_port), "--seed", str(settings.price_feed_seed),
-        "--state", str(STATE_FILE), "--faucet", str(settings.sandbox_faucet_usd),
+        "--state", str(settings.sandbox_state_path), "--faucet", str(settings.sandbox_faucet_usd),
     ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ even when launched from a background job where SIGINT starts out ignored."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -48,14 +49,18 @@ def _port_free(port: int) -> bool:
 
 
 def _start_up(tmp_path: Path) -> tuple[subprocess.Popen, str, int]:
-    """`maxxit up` in a session of its own, as a background job starts it; returns it, its marker and port."""
+    """`maxxit up` in a session of its own, as a background job starts it; returns it, its marker and port
+    (its Hyperliquid sandbox listens on the port written to `tmp_path / "sandbox-port"`)."""
     marker = f"MAXXIT_UP_TEST={uuid.uuid4().hex}"
-    port = _free_port()
+    port, sandbox_port = _free_port(), _free_port()
+    (tmp_path / "sandbox-port").write_text(str(sandbox_port))
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'up.db'}",
         "HUEY_SQLITE_PATH": str(tmp_path / "huey.db"),
         "FRONTEND_PORT": str(port),
+        "SANDBOX_PORT": str(sandbox_port),
+        "SANDBOX_STATE_PATH": str(tmp_path / "sandbox.pickle"),
         "MAXXIT_UP_TEST": marker.split("=", 1)[1],
     }
     process = subprocess.Popen(
@@ -113,7 +118,11 @@ def test_up_serves_and_sigint_stops_everything(tmp_path: Path):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=10) as response:
             assert response.status == 200
-        assert len(_processes_with(marker)) >= 3  # maxxit up, the consumer, the app
+        assert len(_processes_with(marker)) >= 4  # maxxit up, the sandbox, the consumer, the app
+        sandbox = f"http://127.0.0.1:{(tmp_path / 'sandbox-port').read_text()}"
+        request = urllib.request.Request(f"{sandbox}/info", data=b'{"type": "allMids"}', method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:  # the demo's Hyperliquid sandbox
+            assert "ETH" in json.loads(response.read())
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
