@@ -8,7 +8,7 @@ import reflex as rx
 
 from maxxit_ui.components.forms import field_error
 from maxxit_ui.components.layout import card, empty_message, section_title
-from maxxit_ui.components.tables import data_table, figure_cell, text_cell
+from maxxit_ui.components.tables import data_table, figure_cell, table_or_empty, text_cell
 from maxxit_ui.pages.admin_common import admin_page
 from maxxit_ui.state.admin_billing import NOTE_MAX, REASON_MAX, TX_HASH_MAX, AdminBillingState
 from maxxit_ui.state.admin_billing_rows import (
@@ -137,17 +137,14 @@ def _overdue_row(row: InvoiceDisplay) -> rx.Component:
 def _overdue() -> rx.Component:
     return card(
         section_title("Overdue invoices"),
-        rx.cond(
-            S.overdue.length() > 0,
-            data_table(
-                OVERDUE_COLUMNS,
-                S.overdue,
-                _overdue_row,
-                element_id="overdue-table",
-                align_right=("Total",),
-                variant="ghost",
-            ),
-            empty_message("Nothing overdue.", element_id="overdue-empty"),
+        table_or_empty(
+            OVERDUE_COLUMNS,
+            S.overdue,
+            _overdue_row,
+            element_id="overdue-table",
+            align_right=("Total",),
+            empty="Nothing overdue.",
+            empty_id="overdue-empty",
         ),
         overflow_x="auto",
     )
@@ -244,17 +241,14 @@ def _invoice() -> rx.Component:
             width="100%",
         ),
         rx.box(
-            rx.cond(
-                S.lines.length() > 0,
-                data_table(
-                    LINE_COLUMNS,
-                    S.lines,
-                    _line_row,
-                    element_id="invoice-lines",
-                    align_right=("Amount",),
-                    variant="ghost",
-                ),
-                empty_message("No lines on this invoice.", element_id="invoice-lines-empty"),
+            table_or_empty(
+                LINE_COLUMNS,
+                S.lines,
+                _line_row,
+                element_id="invoice-lines",
+                align_right=("Amount",),
+                empty="No lines on this invoice.",
+                empty_id="invoice-lines-empty",
             ),
             overflow_x="auto",
             width="100%",
@@ -410,33 +404,27 @@ def _balances() -> rx.Component:
     return rx.vstack(
         card(
             section_title("Creators' balances"),
-            rx.cond(
-                S.creators.length() > 0,
-                data_table(
-                    CREATOR_COLUMNS,
-                    S.creators,
-                    _creator_row,
-                    element_id="creators-table",
-                    align_right=BALANCE_COLUMNS,
-                    variant="ghost",
-                ),
-                empty_message("No creator has earned a profit share yet.", element_id="creators-empty"),
+            table_or_empty(
+                CREATOR_COLUMNS,
+                S.creators,
+                _creator_row,
+                element_id="creators-table",
+                align_right=BALANCE_COLUMNS,
+                empty="No creator has earned a profit share yet.",
+                empty_id="creators-empty",
             ),
             overflow_x="auto",
         ),
         card(
             section_title("Sources pool by CT account"),
-            rx.cond(
-                S.sources.length() > 0,
-                data_table(
-                    SOURCE_COLUMNS,
-                    S.sources,
-                    _source_row,
-                    element_id="sources-table",
-                    align_right=BALANCE_COLUMNS,
-                    variant="ghost",
-                ),
-                empty_message("No signal source has earned a share yet.", element_id="sources-empty"),
+            table_or_empty(
+                SOURCE_COLUMNS,
+                S.sources,
+                _source_row,
+                element_id="sources-table",
+                align_right=BALANCE_COLUMNS,
+                empty="No signal source has earned a share yet.",
+                empty_id="sources-empty",
             ),
             overflow_x="auto",
         ),
