@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from eth_utils import is_address
 from hyperliquid.api import API
-from hyperliquid.utils.constants import MAINNET_API_URL
 from hyperliquid.utils.signing import (
     USD_SEND_SIGN_TYPES,
 )
@@ -22,7 +20,12 @@ from hyperliquid.utils.signing import (
 from backend.trading.money import money
 from backend.venues.base import VenueError
 from backend.venues.hyperliquid_errors import parsing, sdk_errors
-from backend.wallets.signatures import post_user_signed, recover_user_signer, user_signed_typed_data
+from backend.wallets.signatures import (
+    post_user_signed,
+    recover_user_signer,
+    user_signed_action,
+    user_signed_typed_data,
+)
 
 USD_SEND_PRIMARY_TYPE = "HyperliquidTransaction:UsdSend"
 LEDGER_PAGE = 500  # Hyperliquid answers at most this many ledger updates per request
@@ -57,14 +60,8 @@ def usd_send_action(destination: str, amount: Decimal, nonce: int, *, base_url: 
     `chain_id` is the chain the user's wallet is on when it signs; `hyperliquidChain` binds the send to
     mainnet or testnet. The destination is written lower case, as the ledger shows it.
     """
-    if not is_address(destination):
-        raise ValueError(f"{destination!r} is not an address")
-    if nonce <= 0 or chain_id <= 0:
-        raise ValueError("nonce and chain id are positive integers")
     return {
-        "type": "usdSend",
-        "hyperliquidChain": "Mainnet" if base_url.rstrip("/") == MAINNET_API_URL else "Testnet",
-        "signatureChainId": hex(chain_id),
+        **user_signed_action("usdSend", destination, nonce, base_url=base_url, chain_id=chain_id),
         "destination": destination.lower(),
         "amount": usd_amount(amount),
         "time": nonce,

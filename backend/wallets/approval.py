@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
-from hyperliquid.utils.constants import MAINNET_API_URL
+from eth_utils import to_checksum_address
 
-from backend.wallets.signatures import post_user_signed, recover_user_signer, user_signed_typed_data
+from backend.wallets.signatures import (
+    post_user_signed,
+    recover_user_signer,
+    user_signed_action,
+    user_signed_typed_data,
+)
 
 APPROVE_AGENT_PRIMARY_TYPE = "HyperliquidTransaction:ApproveAgent"
 # The SDK keeps these inline in `signing.sign_agent`; tests sign with both and compare the signatures.
@@ -34,14 +38,8 @@ def approve_agent_action(
     chain); Hyperliquid accepts any. `hyperliquidChain` is what binds the approval to mainnet or testnet.
     `agent_name` "" approves the user's one unnamed agent; a name approved again replaces that name's agent.
     """
-    if not is_address(agent_address):
-        raise ValueError(f"{agent_address!r} is not an address")
-    if nonce <= 0 or chain_id <= 0:
-        raise ValueError("nonce and chain id are positive integers")
     return {
-        "type": "approveAgent",
-        "hyperliquidChain": "Mainnet" if base_url.rstrip("/") == MAINNET_API_URL else "Testnet",
-        "signatureChainId": hex(chain_id),
+        **user_signed_action("approveAgent", agent_address, nonce, base_url=base_url, chain_id=chain_id),
         "agentAddress": to_checksum_address(agent_address),
         "agentName": agent_name,
         "nonce": nonce,

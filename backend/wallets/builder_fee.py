@@ -13,14 +13,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from eth_utils import is_address
 from hyperliquid.api import API
-from hyperliquid.utils.constants import MAINNET_API_URL
 
 from backend.trading.fees import MAX_BUILDER_FEE_TENTHS_BPS
 from backend.venues.base import VenueError
 from backend.venues.hyperliquid_errors import sdk_errors
-from backend.wallets.signatures import post_user_signed, recover_user_signer, user_signed_typed_data
+from backend.wallets.signatures import (
+    post_user_signed,
+    recover_user_signer,
+    user_signed_action,
+    user_signed_typed_data,
+)
 
 APPROVE_BUILDER_FEE_PRIMARY_TYPE = "HyperliquidTransaction:ApproveBuilderFee"
 # What the SDK's `signing.sign_approve_builder_fee` signs; tests sign with both and compare the signatures.
@@ -49,14 +52,8 @@ def approve_builder_fee_action(
     `chain_id` is the chain the user's wallet is on when it signs; `hyperliquidChain` binds the approval to
     mainnet or testnet. The builder is written lower-case, as orders name it.
     """
-    if not is_address(builder):
-        raise ValueError(f"{builder!r} is not an address")
-    if nonce <= 0 or chain_id <= 0:
-        raise ValueError("nonce and chain id are positive integers")
     return {
-        "type": "approveBuilderFee",
-        "hyperliquidChain": "Mainnet" if base_url.rstrip("/") == MAINNET_API_URL else "Testnet",
-        "signatureChainId": hex(chain_id),
+        **user_signed_action("approveBuilderFee", builder, nonce, base_url=base_url, chain_id=chain_id),
         "maxFeeRate": fee_rate_percent(tenths_bps),
         "builder": builder.lower(),
         "nonce": nonce,

@@ -12,12 +12,31 @@ import copy
 import json
 from typing import Any
 
-from eth_utils import to_checksum_address, to_hex
+from eth_utils import is_address, to_checksum_address, to_hex
 from hyperliquid.api import API
+from hyperliquid.utils.constants import MAINNET_API_URL
 from hyperliquid.utils.signing import recover_user_from_user_signed_action, user_signed_payload
 
 from backend.venues.base import InvalidOrder
 from backend.venues.hyperliquid_errors import sdk_errors
+
+
+def user_signed_action(action_type: str, address: str, nonce: int, *, base_url: str, chain_id: int) -> dict:
+    """What every user-signed action starts with: its `type`, `hyperliquidChain` and `signatureChainId`,
+    once the address it names is an address and the nonce and chain id are positive.
+
+    `chain_id` is the chain the user's wallet is on when it signs (wallets refuse typed data for another
+    chain); Hyperliquid accepts any. `hyperliquidChain`, from the base URL, binds it to mainnet or testnet.
+    """
+    if not is_address(address):
+        raise ValueError(f"{address!r} is not an address")
+    if nonce <= 0 or chain_id <= 0:
+        raise ValueError("nonce and chain id are positive integers")
+    return {
+        "type": action_type,
+        "hyperliquidChain": "Mainnet" if base_url.rstrip("/") == MAINNET_API_URL else "Testnet",
+        "signatureChainId": hex(chain_id),
+    }
 
 
 def user_signed_typed_data(primary_type: str, types: list[dict[str, str]], fields: dict) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Billing figures as the Earnings and operators' Billing pages draw them: USDC with cents, months in words,
-shares as percent (fractions everywhere else), and the revenue chart (invoiced beside paid, stacked by kind).
+"""Billing figures as the billing pages (the trader's Billing, Earnings, the operators' Billing) draw them:
+USDC with cents, months in words, shares as percent (fractions everywhere else), and the revenue chart
+(invoiced beside paid, stacked by kind).
 
 Floats appear only in the chart; every string is formatted from the Decimal the views return.
 """

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import reflex as rx
 
+from maxxit_ui.components.layout import empty_message
+
 
 def tone_color(tone: rx.Var[str] | str) -> rx.Var | str:
     """CSS colour for a format.tone() value: green gains, red losses, grey when there is no figure."""
@@ -61,6 +63,26 @@ def data_table(
         size="2",
         width="100%",
         id=element_id,
+    )
+
+
+def table_or_empty(
+    columns: Sequence[str],
+    rows: rx.Var[list[Any]],
+    render_row: Callable[[Any], rx.Component],
+    *,
+    element_id: str,
+    empty: str,
+    empty_id: str,
+    align_right: Sequence[str] = (),
+) -> rx.Component:
+    """A card's ghost `data_table` of the rows, or the `empty` message when there are none."""
+    return rx.cond(
+        rows.length() > 0,
+        data_table(
+            columns, rows, render_row, element_id=element_id, align_right=align_right, variant="ghost"
+        ),
+        empty_message(empty, element_id=empty_id),
     )
 
 

@@ -4,11 +4,14 @@ void, waive, write off (each with a reason) and record a payout."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.event import EventHandler
 
 from maxxit_ui.components.forms import field_error
 from maxxit_ui.components.layout import card, empty_message, section_title
-from maxxit_ui.components.tables import data_table, figure_cell, text_cell
+from maxxit_ui.components.tables import data_table, figure_cell, table_or_empty, text_cell
 from maxxit_ui.pages.admin_common import admin_page
 from maxxit_ui.state.admin_billing import NOTE_MAX, REASON_MAX, TX_HASH_MAX, AdminBillingState
 from maxxit_ui.state.admin_billing_rows import (
@@ -137,17 +140,14 @@ def _overdue_row(row: InvoiceDisplay) -> rx.Component:
 def _overdue() -> rx.Component:
     return card(
         section_title("Overdue invoices"),
-        rx.cond(
-            S.overdue.length() > 0,
-            data_table(
-                OVERDUE_COLUMNS,
-                S.overdue,
-                _overdue_row,
-                element_id="overdue-table",
-                align_right=("Total",),
-                variant="ghost",
-            ),
-            empty_message("Nothing overdue.", element_id="overdue-empty"),
+        table_or_empty(
+            OVERDUE_COLUMNS,
+            S.overdue,
+            _overdue_row,
+            element_id="overdue-table",
+            align_right=("Total",),
+            empty="Nothing overdue.",
+            empty_id="overdue-empty",
         ),
         overflow_x="auto",
     )
@@ -244,17 +244,14 @@ def _invoice() -> rx.Component:
             width="100%",
         ),
         rx.box(
-            rx.cond(
-                S.lines.length() > 0,
-                data_table(
-                    LINE_COLUMNS,
-                    S.lines,
-                    _line_row,
-                    element_id="invoice-lines",
-                    align_right=("Amount",),
-                    variant="ghost",
-                ),
-                empty_message("No lines on this invoice.", element_id="invoice-lines-empty"),
+            table_or_empty(
+                LINE_COLUMNS,
+                S.lines,
+                _line_row,
+                element_id="invoice-lines",
+                align_right=("Amount",),
+                empty="No lines on this invoice.",
+                empty_id="invoice-lines-empty",
             ),
             overflow_x="auto",
             width="100%",
@@ -410,33 +407,27 @@ def _balances() -> rx.Component:
     return rx.vstack(
         card(
             section_title("Creators' balances"),
-            rx.cond(
-                S.creators.length() > 0,
-                data_table(
-                    CREATOR_COLUMNS,
-                    S.creators,
-                    _creator_row,
-                    element_id="creators-table",
-                    align_right=BALANCE_COLUMNS,
-                    variant="ghost",
-                ),
-                empty_message("No creator has earned a profit share yet.", element_id="creators-empty"),
+            table_or_empty(
+                CREATOR_COLUMNS,
+                S.creators,
+                _creator_row,
+                element_id="creators-table",
+                align_right=BALANCE_COLUMNS,
+                empty="No creator has earned a profit share yet.",
+                empty_id="creators-empty",
             ),
             overflow_x="auto",
         ),
         card(
             section_title("Sources pool by CT account"),
-            rx.cond(
-                S.sources.length() > 0,
-                data_table(
-                    SOURCE_COLUMNS,
-                    S.sources,
-                    _source_row,
-                    element_id="sources-table",
-                    align_right=BALANCE_COLUMNS,
-                    variant="ghost",
-                ),
-                empty_message("No signal source has earned a share yet.", element_id="sources-empty"),
+            table_or_empty(
+                SOURCE_COLUMNS,
+                S.sources,
+                _source_row,
+                element_id="sources-table",
+                align_right=BALANCE_COLUMNS,
+                empty="No signal source has earned a share yet.",
+                empty_id="sources-empty",
             ),
             overflow_x="auto",
         ),
@@ -471,18 +462,14 @@ def _payout_form() -> rx.Component:
             ),
             rx.cond(
                 S.paying_creator,
-                _labelled(
+                _payout_input(
                     "Creator's address",
                     "payout-address",
-                    rx.input(
-                        placeholder="0x…",
-                        value=S.p_address,
-                        on_change=S.set_p_address,
-                        max_length=ADDRESS_TEXT_MAX,
-                        id="payout-address",
-                        width="100%",
-                    ),
+                    S.p_address,
+                    S.set_p_address,
                     field_error(S.err_address, "payout_address"),
+                    max_length=ADDRESS_TEXT_MAX,
+                    placeholder="0x…",
                 ),
                 _labelled(
                     "CT account",
@@ -498,45 +485,33 @@ def _payout_form() -> rx.Component:
                     field_error(S.err_ct, "payout_ct"),
                 ),
             ),
-            _labelled(
+            _payout_input(
                 "Amount (USDC)",
                 "payout-amount",
-                rx.input(
-                    placeholder="0.00",
-                    value=S.p_amount,
-                    on_change=S.set_p_amount,
-                    max_length=NUMBER_TEXT_MAX,
-                    input_mode="decimal",
-                    id="payout-amount",
-                    width="100%",
-                ),
+                S.p_amount,
+                S.set_p_amount,
                 field_error(S.err_amount, "payout_amount"),
+                max_length=NUMBER_TEXT_MAX,
+                placeholder="0.00",
+                input_mode="decimal",
             ),
-            _labelled(
+            _payout_input(
                 "Transaction hash",
                 "payout-tx",
-                rx.input(
-                    placeholder="0x…",
-                    value=S.p_tx,
-                    on_change=S.set_p_tx,
-                    max_length=TX_HASH_MAX,
-                    id="payout-tx",
-                    width="100%",
-                    font_family="monospace",
-                ),
+                S.p_tx,
+                S.set_p_tx,
                 field_error(S.err_tx, "payout_tx"),
+                max_length=TX_HASH_MAX,
+                placeholder="0x…",
+                font_family="monospace",
             ),
-            _labelled(
+            _payout_input(
                 "Note (optional)",
                 "payout-note",
-                rx.input(
-                    value=S.p_note,
-                    on_change=S.set_p_note,
-                    max_length=NOTE_MAX,
-                    id="payout-note",
-                    width="100%",
-                ),
+                S.p_note,
+                S.set_p_note,
                 field_error(S.err_note, "payout_note"),
+                max_length=NOTE_MAX,
             ),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="3",
@@ -552,6 +527,23 @@ def _payout_form() -> rx.Component:
             margin_top="12px",
         ),
     )
+
+
+def _payout_input(
+    label: str,
+    element_id: str,
+    value: rx.Var[str],
+    on_change: EventHandler,
+    error: rx.Component,
+    *,
+    max_length: int,
+    **props: Any,
+) -> rx.Component:
+    """One of the payout form's text fields: labelled, its error below."""
+    control = rx.input(
+        value=value, on_change=on_change, max_length=max_length, id=element_id, width="100%", **props
+    )
+    return _labelled(label, element_id, control, error)
 
 
 def _content() -> rx.Component:

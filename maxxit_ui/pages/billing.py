@@ -15,7 +15,7 @@ from maxxit_ui.components.layout import (
     section_title,
 )
 from maxxit_ui.components.sandbox import sandbox_faucet
-from maxxit_ui.components.tables import data_table, figure, stat_tile
+from maxxit_ui.components.tables import data_table, figure, stat_tile, table_or_empty
 from maxxit_ui.state.billing import BillingState, InvoiceState
 from maxxit_ui.state.billing_rows import BILLING_ROUTE, InvoiceRow, LineRow, PaymentRow, SubscriptionRow
 
@@ -551,17 +551,14 @@ def _document() -> rx.Component:
                 spacing="0",
             ),
             rx.box(
-                rx.cond(
-                    I.lines.length() > 0,
-                    data_table(
-                        LINE_COLUMNS,
-                        I.lines,
-                        _line_row,
-                        element_id="invoice-lines",
-                        align_right=("Amount",),
-                        variant="ghost",
-                    ),
-                    empty_message("No lines on this invoice.", element_id="invoice-lines-empty"),
+                table_or_empty(
+                    LINE_COLUMNS,
+                    I.lines,
+                    _line_row,
+                    element_id="invoice-lines",
+                    align_right=("Amount",),
+                    empty="No lines on this invoice.",
+                    empty_id="invoice-lines-empty",
                 ),
                 overflow_x="auto",
                 width="100%",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventHandler
 
 from maxxit_ui.components.forms import dom_id, field_error
 from maxxit_ui.components.layout import error_callout, section_title
@@ -148,22 +149,7 @@ def account_step() -> rx.Component:
 
 
 def _approve_button() -> rx.Component:
-    busy = S.approval_busy
-    label = rx.match(
-        busy,
-        ("connecting", "Asking your wallet…"),
-        ("signing", "Sign in your wallet…"),
-        ("submitting", "Sending to Hyperliquid…"),
-        "Approve in wallet",
-    )
-    return rx.button(
-        rx.cond(busy != "", rx.spinner(size="2"), rx.icon("shield_check", size=16)),
-        label,
-        on_click=S.approve,
-        disabled=busy != "",
-        size="3",
-        id="deploy-approve",
-    )
+    return _wallet_button("Approve in wallet", "shield_check", S.approve, "deploy-approve")
 
 
 def _approval_error() -> rx.Component:
@@ -194,21 +180,26 @@ def _approval_error() -> rx.Component:
 
 
 def _fee_button() -> rx.Component:
+    return _wallet_button("Approve builder fee in wallet", "percent", S.approve_fee, "deploy-approve-fee")
+
+
+def _wallet_button(idle: str, icon: str, on_click: EventHandler, button_id: str) -> rx.Component:
+    """An approval's button: `idle` until clicked, then what the wallet and Hyperliquid are doing."""
     busy = S.approval_busy
     label = rx.match(
         busy,
         ("connecting", "Asking your wallet…"),
         ("signing", "Sign in your wallet…"),
         ("submitting", "Sending to Hyperliquid…"),
-        "Approve builder fee in wallet",
+        idle,
     )
     return rx.button(
-        rx.cond(busy != "", rx.spinner(size="2"), rx.icon("percent", size=16)),
+        rx.cond(busy != "", rx.spinner(size="2"), rx.icon(icon, size=16)),
         label,
-        on_click=S.approve_fee,
+        on_click=on_click,
         disabled=busy != "",
         size="3",
-        id="deploy-approve-fee",
+        id=button_id,
     )
 
 

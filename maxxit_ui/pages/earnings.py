@@ -14,7 +14,7 @@ from maxxit_ui.components.layout import (
     page_heading,
     section_title,
 )
-from maxxit_ui.components.tables import data_table, figure_cell, stat_tile, text_cell
+from maxxit_ui.components.tables import figure_cell, stat_tile, table_or_empty, text_cell
 from maxxit_ui.state.earnings import EarningDisplay, EarningsState, PayoutDisplay
 
 ROUTE = "/earnings"
@@ -65,21 +65,17 @@ def _payout_row(row: PayoutDisplay) -> rx.Component:
 def _by_month() -> rx.Component:
     return card(
         section_title("By agent and month"),
-        rx.cond(
-            S.rows.length() > 0,
-            data_table(
-                EARNING_COLUMNS,
-                S.rows,
-                _earning_row,
-                element_id="earnings-table",
-                align_right=("Accrued", "Collected"),
-                variant="ghost",
-            ),
-            empty_message(
+        table_or_empty(
+            EARNING_COLUMNS,
+            S.rows,
+            _earning_row,
+            element_id="earnings-table",
+            align_right=("Accrued", "Collected"),
+            empty=(
                 "No profit shares yet: they appear when a follower of your agents closes a profitable live "
-                "trade.",
-                element_id="earnings-empty",
+                "trade."
             ),
+            empty_id="earnings-empty",
         ),
         overflow_x="auto",
     )
@@ -88,17 +84,14 @@ def _by_month() -> rx.Component:
 def _payouts() -> rx.Component:
     return card(
         section_title("Payouts received"),
-        rx.cond(
-            S.payouts.length() > 0,
-            data_table(
-                PAYOUT_COLUMNS,
-                S.payouts,
-                _payout_row,
-                element_id="payouts-table",
-                align_right=("Amount",),
-                variant="ghost",
-            ),
-            empty_message("No payouts yet.", element_id="payouts-empty"),
+        table_or_empty(
+            PAYOUT_COLUMNS,
+            S.payouts,
+            _payout_row,
+            element_id="payouts-table",
+            align_right=("Amount",),
+            empty="No payouts yet.",
+            empty_id="payouts-empty",
         ),
         overflow_x="auto",
     )

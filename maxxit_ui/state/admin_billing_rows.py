@@ -63,9 +63,9 @@ class LineDisplay(TypedDict):
     waivable: bool
 
 
-class SourceDisplay(TypedDict):
-    id: str
-    handle: str
+class BalanceDisplay(TypedDict):
+    """What a creator or a CT account accrued, the platform collected and paid out, and still owes."""
+
     accrued: str
     collected: str
     paid_out: str
@@ -74,16 +74,15 @@ class SourceDisplay(TypedDict):
     owes: bool
 
 
-class CreatorDisplay(TypedDict):
+class SourceDisplay(BalanceDisplay):
+    id: str
+    handle: str
+
+
+class CreatorDisplay(BalanceDisplay):
     id: str
     address: str
     address_short: str
-    accrued: str
-    collected: str
-    paid_out: str
-    owed: str
-    owed_raw: str
-    owes: bool
 
 
 LINE_COLORS: dict[str, str] = {
@@ -165,16 +164,7 @@ def invoice_actions(invoice: InvoiceOut) -> tuple[bool, bool]:
 
 
 def source_row(row: SourcePoolRow) -> SourceDisplay:
-    return SourceDisplay(
-        id=str(row.ct_account_id),
-        handle=f"@{row.handle}",
-        accrued=bf.usdc(row.accrued_usd),
-        collected=bf.usdc(row.collected_usd),
-        paid_out=bf.usdc(row.paid_out_usd),
-        owed=bf.usdc(row.owed_usd),
-        owed_raw=f"{max(row.owed_usd, Decimal(0)).normalize():f}",
-        owes=row.owed_usd > 0,
-    )
+    return SourceDisplay(id=str(row.ct_account_id), handle=f"@{row.handle}", **_balance(row))
 
 
 def creator_row(row: CreatorBalanceRow) -> CreatorDisplay:
@@ -182,6 +172,12 @@ def creator_row(row: CreatorBalanceRow) -> CreatorDisplay:
         id=str(row.user_id),
         address=row.address,
         address_short=fmt.short_address(row.address),
+        **_balance(row),
+    )
+
+
+def _balance(row: SourcePoolRow | CreatorBalanceRow) -> BalanceDisplay:
+    return BalanceDisplay(
         accrued=bf.usdc(row.accrued_usd),
         collected=bf.usdc(row.collected_usd),
         paid_out=bf.usdc(row.paid_out_usd),

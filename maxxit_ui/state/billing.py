@@ -28,6 +28,7 @@ from backend.config import get_settings
 from backend.models.common import utcnow
 from backend.models.enums import InvoiceStatus, PaymentStatus
 from backend.venues.base import TemporaryVenueError, VenueError
+from maxxit_ui.components import billing_format as bf
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state import billing_rows as rows
 from maxxit_ui.state.auth import current_user, to_signin
@@ -99,9 +100,9 @@ class BillingState(rx.State):
         self.invoices = [rows.invoice_row(i) for i in overview.invoices]
         self.current_month = rows.month_name(overview.current_month)
         self.current_label = f"This month ({self.current_month})"
-        self.current_total = rows.usdc(overview.current_total_usd)
-        self.collected_total = rows.usdc(overview.collected_at_source_usd)
-        self.outstanding = rows.usdc(overview.outstanding_usd)
+        self.current_total = bf.usdc(overview.current_total_usd)
+        self.collected_total = bf.usdc(overview.collected_at_source_usd)
+        self.outstanding = bf.usdc(overview.outstanding_usd)
         self.has_outstanding = overview.outstanding_usd > 0
 
     # -- the sandbox's shortcut: this month's invoice now -------------------------------------------------
@@ -132,7 +133,7 @@ class BillingState(rx.State):
             if invoice is None:
                 yield rx.toast.info("Nothing of this month is left to invoice.")
             else:
-                yield rx.toast.success(f"Invoice {invoice.number} issued: {rows.usdc(invoice.total_usd)}.")
+                yield rx.toast.success(f"Invoice {invoice.number} issued: {bf.usdc(invoice.total_usd)}.")
                 if invoice.status == InvoiceStatus.OPEN:
                     yield rx.redirect(f"/billing/invoices/{invoice.id}")
         finally:
@@ -262,7 +263,7 @@ class InvoiceState(rx.State):
         self.paid = fmt.timestamp(invoice.paid_at) if invoice.paid_at else ""
         self.overdue = invoice.overdue
         self.bill_to = invoice.user_address
-        self.total = rows.usdc(invoice.total_usd)
+        self.total = bf.usdc(invoice.total_usd)
         self.closed_reason = invoice.closed_reason or ""
         self.lines = [rows.line_row(line) for line in invoice.lines]
         self.payments = [rows.payment_row(p) for p in invoice.payments]

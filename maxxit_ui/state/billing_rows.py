@@ -6,7 +6,7 @@ Amounts are USDC with cents ("20.00 USDC"); shares are percent only here, where 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TypedDict
 
 from backend.billing.schemas import InvoiceOut, InvoiceSummary, LineOut, PaymentOut, SubscriptionOut
@@ -20,9 +20,9 @@ from backend.models.enums import (
     SubscriptionStatus,
 )
 from maxxit_ui.components import format as fmt
+from maxxit_ui.components.billing_format import share, usdc
 from maxxit_ui.state.deploy_form import VENUE_LABELS
 
-CENT = Decimal("0.01")
 PAPER_IS_FREE = "Paper trading is free: no fees, no subscription."
 LIVE_IS_BILLED = (
     "Trades on Hyperliquid are billed (a per-trade fee, a profit share, a monthly subscription after a free "
@@ -122,15 +122,6 @@ class PaymentRow(TypedDict):
     created: str
     tx_hash: str
     reason: str
-
-
-def usdc(value: Decimal | None) -> str:
-    """USDC with cents, rounded half up: "1,234.50 USDC"; "—" when there is no amount."""
-    if value is None:
-        return "—"
-    cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents):,.2f} USDC"
 
 
 def month_name(month: str) -> str:
@@ -249,26 +240,20 @@ def payment_feedback(payment: PaymentOut) -> tuple[str, str]:
     return "", f"Payment refused: {reason}."
 
 
-def _share(fraction: Decimal) -> str:
-    """A fraction as the percent people read: 0.10 -> "10%", 0.125 -> "12.5%"."""
-    number = (fraction * 100).normalize()
-    return f"{number:f}%"
-
-
 def pricing_notes(settings: Settings) -> list[str]:
     """The model in a few sentences, from the configured amounts (the empty page explains it)."""
     fee = usdc(settings.trade_fee_usd)
     builder = settings.builder_fee_tenths_bps
     per_trade = f"{fee} per executed trade"
     if builder:
-        rate = _share(Decimal(builder) / Decimal(100_000))
+        rate = share(Decimal(builder) / Decimal(100_000))
         per_trade += f", or a Hyperliquid builder fee of {rate} of the order that the venue collects instead"
     creator, sources = settings.creator_share_pct, settings.sources_share_pct
     return [
         PAPER_IS_FREE,
         f"Live trading costs {per_trade}.",
-        f"Profitable closes share {_share(creator + sources)} of the profit after fees: "
-        f"{_share(creator)} to the agent's creator and {_share(sources)} to the signal's sources.",
+        f"Profitable closes share {share(creator + sources)} of the profit after fees: "
+        f"{share(creator)} to the agent's creator and {share(sources)} to the signal's sources.",
         f"Each live deployment is free for {settings.trial_days} days, "
         f"then {usdc(settings.subscription_usd)} a month.",
         "Charges gather into one invoice a month, which you pay from your own wallet: the platform never "

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, TypedDict
 
 import reflex as rx
 from pydantic import ValidationError
-from reflex.event import EventSpec
+from reflex.event import EventHandler, EventSpec
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.agents.schemas import AgentDetail
@@ -25,13 +25,18 @@ from backend.agents.schemas import RiskSettings as AgentRisk
 from backend.agents.service import AgentNotFound, get_agent
 from backend.auth.identity import CurrentUser
 from backend.config import get_settings
-from backend.deployments.builder_fee import builder_fee_request, configured_builder, fee_description
+from backend.deployments.builder_fee import (
+    BuilderFeeRequest,
+    builder_fee_request,
+    configured_builder,
+    fee_description,
+)
 from backend.deployments.errors import DeploymentConflict, InputRejected, WalletNotFound
 from backend.deployments.schemas import DeploymentRequest, RiskSettings
 from backend.deployments.service import allowed_venues, create_deployment
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
-from backend.wallets.service import approval_request, prepare_agent_wallet
+from backend.wallets.service import ApprovalRequest, approval_request, prepare_agent_wallet
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state import deploy_form as form
 from maxxit_ui.state.agent_form import FieldError
@@ -364,40 +369,24 @@ class DeployState(rx.State):
         except SQLAlchemyError:
             logger.exception("deploy: approval request failed")
             return self._approval_failed(DB_ERROR)
-        self._nonce, self._chain_id, self.approval_busy = request.nonce, request.chain_id, "signing"
-        typed = json.dumps(request.typed_data, separators=(",", ":"))
-        script = wallet_call("signTypedData", request.master_address, typed)
-        return rx.call_script(script, callback=DeployState.got_approval)
+        return self._sign(request, callback=DeployState.got_approval)
 
     @rx.event
     def got_approval(self, result: dict[str, Any]) -> EventSpec | None:
         """Approval 3/3 starts: the signature goes to Hyperliquid in the background (a network call)."""
-        if not isinstance(result, dict) or not result.get("ok"):
-            return self._approval_failed(wallet_reason(result, "The wallet could not sign the approval."))
-        self._signature, self.approval_busy = str(result.get("value", "")), "submitting"
-        return DeployState.send_approval
+        return self._signed(result, then=DeployState.send_approval)
 
     @rx.event(background=True)
     async def send_approval(self) -> AsyncIterator[EventSpec | None]:
         """Approval 3/3: Hyperliquid checks and records the approval; the state is not locked meanwhile."""
-        async with self:
-            user = await current_user(self)
-            wallet_id, signature, nonce, chain = self._wallet_id, self._signature, self._nonce, self._chain_id
-            self._signature = ""
-            if user is None:
-                self.approval_busy = ""
-        if user is None:
-            yield to_signin(self)
-            return
-        outcome = await submit_signed_approval(user, wallet_id, signature, nonce, chain)
-        async with self:
-            if outcome is None:
-                self.approval_busy, self.approval_error, self.approved = "", "", True
-                self.errors["approval"] = ""
-                event = rx.toast.success("Agent wallet approved on Hyperliquid.")
-            else:
-                event = self._approval_failed(outcome)
-        yield event
+        submitted = self._submit_signed(
+            submit_signed_approval,
+            lambda: self._wallet_id,
+            flag="approved",
+            toast="Agent wallet approved on Hyperliquid.",
+        )
+        async for event in submitted:
+            yield event
 
     # -- builder fee (Hyperliquid, when the platform charges one) ----------------------------------------
 
@@ -423,36 +412,64 @@ class DeployState(rx.State):
             return self._approval_failed("The wallet reported an unusable chain id.")
         except DeploymentConflict as e:
             return self._approval_failed(sentence(str(e)))
-        self._nonce, self._chain_id, self.approval_busy = request.nonce, request.chain_id, "signing"
-        typed = json.dumps(request.typed_data, separators=(",", ":"))
-        script = wallet_call("signTypedData", request.master_address, typed)
-        return rx.call_script(script, callback=DeployState.got_fee_signature)
+        return self._sign(request, callback=DeployState.got_fee_signature)
 
     @rx.event
     def got_fee_signature(self, result: dict[str, Any]) -> EventSpec | None:
-        if not isinstance(result, dict) or not result.get("ok"):
-            return self._approval_failed(wallet_reason(result, "The wallet could not sign the approval."))
-        self._signature, self.approval_busy = str(result.get("value", "")), "submitting"
-        return DeployState.send_fee_approval
+        return self._signed(result, then=DeployState.send_fee_approval)
 
     @rx.event(background=True)
     async def send_fee_approval(self) -> AsyncIterator[EventSpec | None]:
         """Builder fee 3/3: Hyperliquid checks and records the approval; the state is not locked meanwhile."""
+        # No toast: the badge says so; a second toast would stack over the wizard's buttons.
+        submitted = self._submit_signed(
+            submit_signed_builder_fee, lambda: self.wallet_master, flag="fee_approved", toast=None
+        )
+        async for event in submitted:
+            yield event
+
+    # -- either approval: the master wallet signs, the signature goes to Hyperliquid ----------------------
+
+    def _sign(self, request: ApprovalRequest | BuilderFeeRequest, *, callback: EventHandler) -> EventSpec:
+        """Step 2/3 ends: the account's own wallet signs the typed data (the nonce and chain are kept)."""
+        self._nonce, self._chain_id, self.approval_busy = request.nonce, request.chain_id, "signing"
+        typed = json.dumps(request.typed_data, separators=(",", ":"))
+        script = wallet_call("signTypedData", request.master_address, typed)
+        return rx.call_script(script, callback=callback)
+
+    def _signed(self, result: dict[str, Any], *, then: EventHandler) -> EventSpec | EventHandler:
+        """Step 3/3 starts: keep the wallet's signature and submit it in the background (`then`)."""
+        if not isinstance(result, dict) or not result.get("ok"):
+            return self._approval_failed(wallet_reason(result, "The wallet could not sign the approval."))
+        self._signature, self.approval_busy = str(result.get("value", "")), "submitting"
+        return then
+
+    async def _submit_signed(
+        self,
+        submit: Callable[[CurrentUser, Any, str, int, int], Awaitable[str | None]],
+        subject: Callable[[], Any],
+        *,
+        flag: Literal["approved", "fee_approved"],
+        toast: str | None,
+    ) -> AsyncIterator[EventSpec | None]:
+        """Step 3/3 of a background event: take the signature (and `subject()`, what it approves for) under
+        the lock, `submit` it unlocked, then set `flag` and show `toast`, or the reason it failed."""
         async with self:
             user = await current_user(self)
-            master, signature, nonce, chain = self.wallet_master, self._signature, self._nonce, self._chain_id
+            what, signature, nonce, chain = subject(), self._signature, self._nonce, self._chain_id
             self._signature = ""
             if user is None:
                 self.approval_busy = ""
         if user is None:
             yield to_signin(self)
             return
-        outcome = await submit_signed_builder_fee(user, master, signature, nonce, chain)
+        outcome = await submit(user, what, signature, nonce, chain)
         async with self:
-            if outcome is None:  # the badge says so; a second toast would stack over the wizard's buttons
-                self.approval_busy, self.approval_error, self.fee_approved = "", "", True
+            if outcome is None:
+                self.approval_busy, self.approval_error = "", ""
+                setattr(self, flag, True)
                 self.errors["approval"] = ""
-                event = None
+                event = None if toast is None else rx.toast.success(toast)
             else:
                 event = self._approval_failed(outcome)
         yield event

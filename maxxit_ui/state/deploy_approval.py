@@ -9,10 +9,12 @@ can fail comes back as one sentence for the page, so the wizard can show it besi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
 from backend.config import get_settings
@@ -50,49 +52,61 @@ async def submit_signed_approval(
     user: CurrentUser, wallet_id: int, signature: str, nonce: int, chain: int
 ) -> str | None:
     """None when Hyperliquid accepted the approval, else the reason to show."""
-    try:
-        body = ApprovalSignature(signature=signature, nonce=nonce, chain_id=chain)
-    except ValidationError:
-        return "The wallet returned an unusable signature."
     settings = get_settings()
-    try:
-        await read(lambda session: submit_approval(session, user, wallet_id, body, settings=settings))
-    except InputRejected as e:
-        return sentence(str(e))  # e.g. signed by another account than the one entered
-    except ValueError:
-        return "The wallet's signature does not recover any account; approve again."
-    except TemporaryVenueError:
-        return HYPERLIQUID_DOWN
-    except VenueError as e:
-        return sentence(f"Hyperliquid refused the approval: {e.reason}")
-    except WalletNotFound:
-        return "That agent wallet is gone; go back and create a new one."
-    except SQLAlchemyError:
-        logger.exception("deploy: approval could not be stored")
-        return DB_ERROR
-    return None
+    return await _submit_signature(
+        lambda session, body: submit_approval(session, user, wallet_id, body, settings=settings),
+        signature,
+        nonce,
+        chain,
+        what="approval",
+        rejected=(InputRejected,),  # e.g. signed by another account than the one entered
+    )
 
 
 async def submit_signed_builder_fee(
     user: CurrentUser, master_address: str, signature: str, nonce: int, chain: int
 ) -> str | None:
     """None when Hyperliquid accepted the account's approval of the builder fee, else the reason to show."""
+    settings = get_settings()
+    return await _submit_signature(
+        lambda session, body: submit_builder_fee(session, user, master_address, body, settings=settings),
+        signature,
+        nonce,
+        chain,
+        what="builder fee approval",
+        # signed by another account (an agent wallet too), or the fee is off
+        rejected=(InputRejected, DeploymentConflict),
+    )
+
+
+async def _submit_signature(
+    submit: Callable[[Session, ApprovalSignature], object],
+    signature: str,
+    nonce: int,
+    chain: int,
+    *,
+    what: str,
+    rejected: tuple[type[Exception], ...],
+) -> str | None:
+    """Hand a wallet's signature of the `what` to `submit`: None when Hyperliquid accepted it, else the reason
+    to show (a `rejected` error is the backend's own reason)."""
     try:
         body = ApprovalSignature(signature=signature, nonce=nonce, chain_id=chain)
     except ValidationError:
         return "The wallet returned an unusable signature."
-    settings = get_settings()
     try:
-        await read(lambda session: submit_builder_fee(session, user, master_address, body, settings=settings))
-    except (InputRejected, DeploymentConflict) as e:
-        return sentence(str(e))  # signed by another account (an agent wallet too), or the fee is off
+        await read(lambda session: submit(session, body))
+    except rejected as e:
+        return sentence(str(e))
     except ValueError:
         return "The wallet's signature does not recover any account; approve again."
     except TemporaryVenueError:
         return HYPERLIQUID_DOWN
     except VenueError as e:
-        return sentence(f"Hyperliquid refused the builder fee approval: {e.reason}")
+        return sentence(f"Hyperliquid refused the {what}: {e.reason}")
+    except WalletNotFound:
+        return "That agent wallet is gone; go back and create a new one."
     except SQLAlchemyError:
-        logger.exception("deploy: builder fee approval could not be recorded")
+        logger.exception("deploy: the %s could not be stored", what)
         return DB_ERROR
     return None

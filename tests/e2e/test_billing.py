@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from backend.models.enums import (
     Venue,
 )
 from maxxit_ui.state.billing_rows import PAPER_IS_FREE
-from tests.billing_rows import invoice, line, subscription
+from tests.billing_support import invoice, line, subscription
 from tests.e2e.conftest import Seeded
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
@@ -153,8 +153,7 @@ def billed_trader(wallet: BrowserWallet) -> Picture:
         owed = invoice(
             session,
             trader,
-            last.year,
-            last.month,
+            last.replace(day=1),
             InvoiceStatus.OPEN,
             "20.40",
             issued_at=issued,
@@ -252,7 +251,7 @@ def test_billing_page_and_printable_invoice(new_page, app_url: str, seeded: Seed
     other = BrowserWallet()
     with session_scope() as session:
         stranger = Factory(session).user(address=other.address.lower())
-        theirs = invoice(session, stranger, 2026, 1, InvoiceStatus.OPEN, "5").id
+        theirs = invoice(session, stranger, datetime(2026, 1, 1, tzinfo=UTC), InvoiceStatus.OPEN, "5").id
     page.goto(f"{app_url}/billing/invoices/{theirs}")
     expect(page.locator("#invoice-not-found")).to_have_text("No such invoice.")
 

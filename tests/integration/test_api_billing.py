@@ -19,7 +19,7 @@ from backend.config import Settings
 from backend.models import AuditLog, User
 from backend.models.common import utcnow
 from backend.models.enums import BillingStatus
-from tests.billing_rows import Ledger, build_ledger, line
+from tests.billing_support import Ledger, build_ledger, line
 
 Headers = dict[str, str]
 D = Decimal

@@ -17,7 +17,7 @@ from backend.config import Settings
 from backend.models import AuditLog, BillingEvent, Invoice, Payout, Subscription, User
 from backend.models.common import utcnow
 from backend.models.enums import BillingStatus, PaymentStatus, SubscriptionStatus
-from tests.billing_rows import Ledger, build_ledger, payment, subscription
+from tests.billing_support import Ledger, build_ledger, payment, subscription
 
 Headers = dict[str, str]
 D = Decimal

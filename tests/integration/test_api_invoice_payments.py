@@ -65,10 +65,10 @@ def invoice(session: Session, holder: User) -> Invoice:
         holder,
         NOVEMBER,
         status=InvoiceStatus.OPEN,
-        total_usd=Decimal("20"),
+        total=Decimal("20"),
         number="MX-2026-11-000001",
     )
-    billing.line(session, holder, "20", created_at=NOVEMBER, status=BillingStatus.INVOICED, invoice_id=row.id)
+    billing.line(session, holder, "20", at=NOVEMBER, status=BillingStatus.INVOICED, invoice_id=row.id)
     return row
 
 

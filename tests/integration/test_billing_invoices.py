@@ -42,14 +42,12 @@ def test_invoice_number_names_month_and_id() -> None:
 
 def _open_invoice(session: Session, factory: Factory, *, due_at: datetime):
     user = factory.user()
-    inv = invoice(session, user, NOV, status=InvoiceStatus.OPEN, number="MX-test", total_usd=Decimal("20.2"))
+    inv = invoice(session, user, NOV, status=InvoiceStatus.OPEN, number="MX-test", total=Decimal("20.2"))
     lines = [
-        line(
-            session, user, "20", created_at=NOV, kind=BillingKind.SUBSCRIPTION, status=BillingStatus.INVOICED
-        ),
-        line(session, user, "0.2", created_at=NOV, status=BillingStatus.INVOICED),
-        line(session, user, "0.5", created_at=NOV, status=BillingStatus.WAIVED),
-        line(session, user, "0.03", created_at=NOV, status=BillingStatus.COLLECTED),
+        line(session, user, "20", at=NOV, kind=BillingKind.SUBSCRIPTION, status=BillingStatus.INVOICED),
+        line(session, user, "0.2", at=NOV, status=BillingStatus.INVOICED),
+        line(session, user, "0.5", at=NOV, status=BillingStatus.WAIVED),
+        line(session, user, "0.03", at=NOV, status=BillingStatus.COLLECTED),
     ]
     for row in lines:
         row.invoice_id = inv.id if row.status != BillingStatus.COLLECTED else None
@@ -120,7 +118,7 @@ def test_paying_reactivates_subscriptions_with_nothing_else_overdue(
         session,
         user,
         "20",
-        created_at=datetime(2026, 10, 2, tzinfo=UTC),
+        at=datetime(2026, 10, 2, tzinfo=UTC),
         kind=BillingKind.SUBSCRIPTION,
         status=BillingStatus.INVOICED,
         subscription_id=other_sub.id,
@@ -167,12 +165,12 @@ def month_of_lines(session: Session, factory: Factory, users: int = 3):
     expected: dict[tuple[int, datetime], Decimal] = {}
     for _ in range(users):
         user = factory.user()
-        line(session, user, "20", created_at=NOV + timedelta(days=1), kind=BillingKind.SUBSCRIPTION)
-        line(session, user, "0.2", created_at=NOV + timedelta(days=10))
-        line(session, user, "15", created_at=DEC - timedelta(microseconds=1), kind=BillingKind.PROFIT_SHARE)
-        line(session, user, "0.03", created_at=NOV + timedelta(days=11), status=BillingStatus.COLLECTED)
-        line(session, user, "5", created_at=NOV + timedelta(days=12), status=BillingStatus.WAIVED)
-        line(session, user, "0.2", created_at=DEC + timedelta(days=2))
+        line(session, user, "20", at=NOV + timedelta(days=1), kind=BillingKind.SUBSCRIPTION)
+        line(session, user, "0.2", at=NOV + timedelta(days=10))
+        line(session, user, "15", at=DEC - timedelta(microseconds=1), kind=BillingKind.PROFIT_SHARE)
+        line(session, user, "0.03", at=NOV + timedelta(days=11), status=BillingStatus.COLLECTED)
+        line(session, user, "5", at=NOV + timedelta(days=12), status=BillingStatus.WAIVED)
+        line(session, user, "0.2", at=DEC + timedelta(days=2))
         expected[(user.id, NOV)] = Decimal("35.2")
         expected[(user.id, DEC)] = Decimal("0.2")
     return expected
@@ -222,7 +220,7 @@ def test_a_line_arriving_after_its_month_was_issued_joins_the_running_month(
     expected = month_of_lines(session, factory, users=1)
     generate_invoices(session, now=NOW, due_days=14)
     ((user_id, _),) = [key for key in expected if key[1] == NOV]
-    late = line(session, session.get(User, user_id), "0.2", created_at=DEC - timedelta(seconds=1))
+    late = line(session, session.get(User, user_id), "0.2", at=DEC - timedelta(seconds=1))
 
     generate_invoices(session, now=NOW + timedelta(minutes=10), due_days=14)
 
@@ -233,7 +231,7 @@ def test_a_line_arriving_after_its_month_was_issued_joins_the_running_month(
 
 def test_an_invoice_with_nothing_owed_is_issued_paid(session: Session, factory: Factory) -> None:
     user = factory.user()
-    only = line(session, user, "0.2", created_at=NOV + timedelta(days=3))
+    only = line(session, user, "0.2", at=NOV + timedelta(days=3))
     generate_invoices(session, now=NOV + timedelta(days=4), due_days=14)  # November's draft holds it
     waived = fresh(session, BillingEvent, only.id)
     waived.status = BillingStatus.WAIVED
@@ -323,9 +321,9 @@ def test_a_worker_killed_while_another_runs_leaves_nothing_undone(engine, factor
 def test_the_sandbox_issues_the_running_month_at_once_and_later_lines_wait_for_the_next(session, factory):
     user, other = factory.user(), factory.user()
     mid_dec = DEC + timedelta(days=5)
-    line(session, user, "0.2", created_at=mid_dec)
-    line(session, user, "1.25", created_at=mid_dec + timedelta(hours=1), kind=BillingKind.PROFIT_SHARE)
-    line(session, other, "0.2", created_at=mid_dec)
+    line(session, user, "0.2", at=mid_dec)
+    line(session, user, "1.25", at=mid_dec + timedelta(hours=1), kind=BillingKind.PROFIT_SHARE)
+    line(session, other, "0.2", at=mid_dec)
     issued = issue_running_month(session, user.id, now=mid_dec + timedelta(hours=2), due_days=14)
     assert issued is not None
     assert (issued.status, issued.total_usd, issued.month) == (InvoiceStatus.OPEN, Decimal("1.45"), DEC)
@@ -334,7 +332,7 @@ def test_the_sandbox_issues_the_running_month_at_once_and_later_lines_wait_for_t
     assert theirs.status == InvoiceStatus.DRAFT  # only the asking user's month is issued early
     assert issue_running_month(session, user.id, now=mid_dec + timedelta(hours=3), due_days=14) is None
 
-    late = line(session, user, "0.2", created_at=mid_dec + timedelta(days=1))
+    late = line(session, user, "0.2", at=mid_dec + timedelta(days=1))
     generate_invoices(session, now=mid_dec + timedelta(days=1, hours=1), due_days=14)
     assert (
         fresh(session, BillingEvent, late.id).invoice_id is None

@@ -51,7 +51,7 @@ def open_invoice(
     user = factory.user()
     inv = invoice(session, user, NOV, status=InvoiceStatus.OPEN, number=f"MX-T-{user.id}", due_at=due_at)
     rows = [
-        line(session, user, amount, created_at=NOV, status=BillingStatus.INVOICED, invoice_id=inv.id)
+        line(session, user, amount, at=NOV, status=BillingStatus.INVOICED, invoice_id=inv.id)
         for amount in amounts
     ]
     inv.total_usd = sum(Decimal(a) for a in amounts)
@@ -93,8 +93,8 @@ def test_a_waived_line_leaves_its_invoices_total(session: Session, factory: Fact
 
 def test_waiving_what_is_settled_is_refused(session: Session, factory: Factory, operator: CurrentUser):
     user = factory.user()
-    collected = line(session, user, "0.03", created_at=NOV, status=BillingStatus.COLLECTED)
-    paid = line(session, user, "0.2", created_at=NOV, status=BillingStatus.PAID)
+    collected = line(session, user, "0.03", at=NOV, status=BillingStatus.COLLECTED)
+    paid = line(session, user, "0.2", at=NOV, status=BillingStatus.PAID)
     for row in (collected, paid):
         with pytest.raises(BillingConflict):
             waive_line(session, operator, row.id, "no", now=NOW)
@@ -104,8 +104,8 @@ def test_waiving_what_is_settled_is_refused(session: Session, factory: Factory, 
 
 def test_waiving_a_pending_line_updates_the_draft(session: Session, factory: Factory, operator: CurrentUser):
     user = factory.user()
-    draft = invoice(session, user, NOV, total_usd=Decimal("0.4"))
-    rows = [line(session, user, "0.2", created_at=NOV, invoice_id=draft.id) for _ in range(2)]
+    draft = invoice(session, user, NOV, total=Decimal("0.4"))
+    rows = [line(session, user, "0.2", at=NOV, invoice_id=draft.id) for _ in range(2)]
 
     waive_line(session, operator, rows[0].id, "test trade", now=NOW)
 
@@ -210,9 +210,9 @@ def _earned(session: Session, factory: Factory):
     """A creator and a CT account, each with 15 collected and 15 still on an open invoice."""
     creator, account, trader = factory.user(), factory.ct_account(), factory.user()
     for status in (BillingStatus.PAID, BillingStatus.INVOICED):
-        line(session, trader, "15", created_at=NOV, kind=BillingKind.PROFIT_SHARE, status=status,
+        line(session, trader, "15", at=NOV, kind=BillingKind.PROFIT_SHARE, status=status,
              beneficiary=Beneficiary.CREATOR, beneficiary_user_id=creator.id)  # fmt: skip
-        line(session, trader, "15", created_at=NOV, kind=BillingKind.PROFIT_SHARE, status=status,
+        line(session, trader, "15", at=NOV, kind=BillingKind.PROFIT_SHARE, status=status,
              beneficiary=Beneficiary.SOURCES, ct_account_id=account.id)  # fmt: skip
     return creator, account
 

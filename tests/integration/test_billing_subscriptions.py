@@ -155,7 +155,7 @@ def _overdue_period(session: Session, subscription: Subscription, *, due_at: dat
         month=datetime(2026, 11, 1, tzinfo=UTC),
         status=InvoiceStatus.OPEN,
         number=f"MX-T-{subscription.id}",
-        total_usd=Decimal("20"),
+        total=Decimal("20"),
         due_at=due_at,
     )
     period.invoice_id, period.status = open_invoice.id, BillingStatus.INVOICED

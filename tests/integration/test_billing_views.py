@@ -23,7 +23,7 @@ from backend.models.enums import (
     InvoiceStatus,
     PaymentStatus,
 )
-from tests.billing_rows import NOW, Ledger, as_current, build_ledger, invoice, line, payment
+from tests.billing_support import NOW, Ledger, as_current, build_ledger, invoice, line, payment
 from tests.factories import Factory
 
 D = Decimal
@@ -136,7 +136,13 @@ def test_a_late_line_on_this_months_draft_is_a_running_charge(session, ledger, s
 
 
 def test_a_written_off_invoice_totals_what_was_written_off_and_is_no_revenue(session, ledger, settings):
-    august = invoice(session, ledger.trader, 2026, 8, InvoiceStatus.UNCOLLECTIBLE, closed_reason="gone")
+    august = invoice(
+        session,
+        ledger.trader,
+        datetime(2026, 8, 1, tzinfo=UTC),
+        InvoiceStatus.UNCOLLECTIBLE,
+        closed_reason="gone",
+    )
     at = datetime(2026, 8, 5, tzinfo=UTC)
     line(session, ledger.trader, "20.00", at=at, status=BillingStatus.UNCOLLECTIBLE, invoice=august)
 

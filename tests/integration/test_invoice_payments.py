@@ -84,11 +84,9 @@ def me(holder: User) -> CurrentUser:
 
 def open_invoice(session: Session, user: User, month: datetime = NOVEMBER, total: Decimal = TOTAL) -> Invoice:
     invoice = billing.invoice(
-        session, user, month, status=InvoiceStatus.OPEN, total_usd=total, number=f"MX-{month:%Y-%m}-000001"
+        session, user, month, status=InvoiceStatus.OPEN, total=total, number=f"MX-{month:%Y-%m}-000001"
     )
-    billing.line(
-        session, user, str(total), created_at=month, status=BillingStatus.INVOICED, invoice_id=invoice.id
-    )
+    billing.line(session, user, str(total), at=month, status=BillingStatus.INVOICED, invoice_id=invoice.id)
     return invoice
 
 
@@ -350,7 +348,7 @@ def test_someone_elses_invoice_is_not_found_and_no_platform_address_means_no_pay
 
 @pytest.mark.parametrize("status", [InvoiceStatus.VOID, InvoiceStatus.DRAFT, InvoiceStatus.UNCOLLECTIBLE])
 def test_only_an_open_invoice_can_be_paid(session, settings, me, holder, status) -> None:
-    invoice = billing.invoice(session, holder, NOVEMBER, status=status, total_usd=TOTAL)
+    invoice = billing.invoice(session, holder, NOVEMBER, status=status, total=TOTAL)
     with pytest.raises(BillingConflict):
         prepare_payment(session, me, invoice.id, settings=settings, chain_id=ARBITRUM, now=NOW)
 
