@@ -13,12 +13,15 @@ BUN_VERSION := 1.4.4
 run: bootstrap
 	$(BIN)/maxxit up
 
+# The browser tests run one app at a time; everything else on two workers (databases, queues and Redis
+# keys are per test, so they do not meet).
 test: bootstrap services chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 -m "not e2e"
+	$(BIN)/pytest -q -m e2e
 
 # Everything but the browser test.
 test-fast: bootstrap services
-	$(BIN)/pytest -q -m "not e2e"
+	$(BIN)/pytest -q -n 2 -m "not e2e"
 
 lint: bootstrap
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ from eth_account import Account
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.config import get_settings
-from backend.db import session_scope
+from backend.db import migrate, session_scope
 from backend.models import Invoice, Subscription
 from backend.models.common import utcnow
 from backend.models.enums import (
@@ -37,7 +37,7 @@ from backend.models.enums import (
 )
 from maxxit_ui.state.billing_rows import PAPER_IS_FREE
 from tests.billing_support import invoice, line, subscription
-from tests.e2e.conftest import Seeded
+from tests.e2e.conftest import Seeded, _database, _seed
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.hyperliquid_server import HyperliquidServer
@@ -48,6 +48,15 @@ PHONE = {"width": 390, "height": 844}
 PLATFORM = Account.create()
 HL_FUNDS = Decimal(1_000)
 SANDBOX_FAUCET = Decimal(1_000)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """SQLite only: the ledger, the payments and the reads behind these pages run on both databases in
+    tests/integration; one browser pass over the pages is enough (and keeps `make test` within budget)."""
+    with _database("sqlite", tmp_path_factory) as url:
+        migrate(url)
+        yield _seed(url)
 
 
 @pytest.fixture(scope="module")
