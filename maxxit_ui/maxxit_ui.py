@@ -23,6 +23,7 @@ from maxxit_ui.pages import (
     deploy,
     deployments,
     earnings,
+    invoice,
     my_agents,
     signin,
 )
@@ -102,7 +103,7 @@ app.add_page(
 )
 app.add_page(billing.billing, route=billing.ROUTE, title="Billing · Maxxit", on_load=BillingState.load)
 app.add_page(
-    billing.invoice, route=billing.INVOICE_ROUTE, title="Invoice · Maxxit", on_load=InvoiceState.load
+    invoice.invoice, route=invoice.INVOICE_ROUTE, title="Invoice · Maxxit", on_load=InvoiceState.load
 )
 app.add_page(
     backtest_sweep.backtest_sweep,
