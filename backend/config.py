@@ -228,6 +228,49 @@ class Settings(BaseSettings):
         description="Hyperliquid builder fee per order in tenths of a basis point (10 = 0.01%); unset: off.",
     )
 
+    # Notifications: the outbox's consumer and its channels. A channel without its settings is off.
+    notify_events: str = Field(
+        default="tasks.notify:notify_events",
+        pattern=r"^$|^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:attribute told when events commit (wakes the consumer); empty: the periodic "
+        "sweep delivers them.",
+    )
+    notify_claim_seconds: int = Field(
+        default=60, ge=5, le=3600, description="A consumer's claim on a delivery lapses after this."
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="The bot's token from @BotFather; unset: Telegram is off."
+    )
+    telegram_bot_username: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$",
+        description="The bot's @name for t.me links; unset: asked from Telegram (getMe).",
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org", description="The Bot API server (a local one in tests)."
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="When set, Telegram posts updates to /api/v1/telegram/updates with this secret token; "
+        "unset: a worker polls getUpdates.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for email; unset: email is off.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="Maxxit <alerts@maxxit.local>", max_length=254)
+    smtp_starttls: bool = Field(default=True, description="STARTTLS after connecting (port 587).")
+    smtp_ssl: bool = Field(default=False, description="TLS from the first byte (port 465).")
+    email_digest_hour_utc: int = Field(
+        default=8, ge=0, le=23, description="When daily digests go out (UTC hour)."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="A webhook receiver has this long to answer."
+    )
+    webhook_disable_after_failures: int = Field(
+        default=15, ge=1, le=1000, description="Consecutive failed attempts after which an endpoint is off."
+    )
+
     @model_validator(mode="after")
     def _live_defaults(self) -> Self:
         """In prod, what was not set explicitly takes the live value: no demo data, real prices.

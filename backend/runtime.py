@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from functools import cache
+from typing import Protocol
 
 from backend.backtest.sweep import NoQueue, SweepQueue
 from backend.config import get_settings
@@ -62,3 +63,29 @@ class ConfiguredSweeps:
 
 
 configured_sweeps = ConfiguredSweeps()
+
+
+class NotifyEvents(Protocol):
+    """Told after a transaction that wrote notification events commits (the consumer should run)."""
+
+    def events_committed(self) -> None: ...
+
+
+class NoNotifyEvents:
+    """No sink configured: the consumer's periodic sweep delivers the events."""
+
+    def events_committed(self) -> None:
+        return None
+
+
+@cache
+def notify_events() -> NotifyEvents:
+    """The configured sink (`NOTIFY_EVENTS`), built once per process; `NoNotifyEvents` when none is set."""
+    path = get_settings().notify_events
+    if not path:
+        return NoNotifyEvents()
+    module, _, attribute = path.partition(":")
+    sink = getattr(importlib.import_module(module), attribute)
+    if not callable(getattr(sink, "events_committed", None)):
+        raise TypeError(f"NOTIFY_EVENTS={path} has no events_committed()")
+    return sink

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from tests.pgtools import temporary_pg_database
 # counterexample found once is found on every run rather than one run in ten.
 hypothesis_settings.register_profile("maxxit", deadline=None, derandomize=True, print_blob=True)
 hypothesis_settings.load_profile("maxxit")
+
+# Committed notification events wake no queue in tests (each test runs the consumer it needs itself);
+# a test of the wake-up sets NOTIFY_EVENTS explicitly. Subprocesses started by tests inherit this.
+os.environ.setdefault("NOTIFY_EVENTS", "")
 
 pytest_plugins = ["tests.hyperliquid_server.pytest_plugin"]
 

@@ -15,6 +15,17 @@ from backend.models.agents import WEIGHT_NAMES, Agent, AgentAccount, AgentVersio
 from backend.models.auth import AuthNonce, AuthSession, User  # noqa: E402
 from backend.models.backtests import BacktestRun  # noqa: E402
 from backend.models.billing import BillingEvent, Invoice, InvoicePayment, Payout, Subscription  # noqa: E402
+from backend.models.notify import (  # noqa: E402
+    DeliveryAttempt,
+    EmailAddress,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationPreference,
+    NotifyCursor,
+    TelegramLink,
+    TelegramLinkCode,
+    WebhookEndpoint,
+)
 from backend.models.ops import (  # noqa: E402
     AuditLog,
     Lease,
@@ -53,6 +64,8 @@ __all__ = [
     "BillingEvent",
     "CtAccount",
     "CtPost",
+    "DeliveryAttempt",
+    "EmailAddress",
     "ImpactFactorHistory",
     "Invoice",
     "InvoicePayment",
@@ -60,6 +73,10 @@ __all__ = [
     "MarketIndicators6h",
     "MarketTick",
     "MonitorCycle",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationPreference",
+    "NotifyCursor",
     "PaperAccount",
     "PaperFill",
     "PaperPosition",
@@ -70,9 +87,12 @@ __all__ = [
     "Signal",
     "SignalExecution",
     "Subscription",
+    "TelegramLink",
+    "TelegramLinkCode",
     "TokenRegistry",
     "User",
     "VenueRoutingHistory",
     "VenueStatus",
+    "WebhookEndpoint",
     "metadata",
 ]

@@ -126,3 +126,30 @@ class PaymentStatus(StrEnum):
     CONFIRMED = "CONFIRMED"  # seen in the payer's ledger (userNonFundingLedgerUpdates)
     REJECTED = "REJECTED"  # refused by the venue, or never seen in the ledger before it expired
     EXPIRED = "EXPIRED"  # prepared and never signed in time
+
+
+class NotificationChannel(StrEnum):
+    """Where an event reaches a user: the in-app inbox, their linked Telegram chat, email or a webhook."""
+
+    IN_APP = "in_app"
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(StrEnum):
+    """One event to one channel target: PENDING → SENDING → DELIVERED, or FAILED (retried) → DEAD."""
+
+    PENDING = "PENDING"
+    SENDING = "SENDING"  # claimed by a consumer until `claimed_until`; a crashed claim lapses and is retried
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"  # the last attempt failed; `next_attempt_at` says when the next one runs
+    DEAD = "DEAD"  # retries exhausted (or the target is gone): never sent again unless redelivered
+    SKIPPED = "SKIPPED"  # the target disappeared before sending (chat unlinked, endpoint deleted)
+
+
+class EmailFrequency(StrEnum):
+    """One email per event, or one digest a day of the day's events."""
+
+    EACH = "each"
+    DAILY = "daily"
