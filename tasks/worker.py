@@ -10,6 +10,7 @@ from tasks import (  # noqa: F401
     monitor,
     payments,
     signals,
+    telegram,
     venues,
 )
 from tasks.app import huey
