@@ -85,6 +85,8 @@ class _Html(HTMLParser):
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
+        if "<" in data or "&" in data:
+            self._fail('Unexpected "<" or "&": escape them as &lt; and &amp;')
         self.length += len(data.encode("utf-16-le")) // 2
 
     def handle_entityref(self, name: str) -> None:

@@ -78,11 +78,9 @@ def process_update(
             session.rollback()
             logger.exception("telegram: handling update %s failed; skipped", update_id)
             replies = []
-        # A service that refused (and rolled back) took the first claim with it: claim again. Losing it
-        # now means another handler took this update meanwhile: its answers count, not ours.
-        if not _claim(session, update_id):
-            session.rollback()
-            return None
+        # A service that committed took the claim along; one that refused (and rolled back) undid it:
+        # claim again, which finds the cursor past the update in the first case and changes nothing.
+        _claim(session, update_id)
         session.commit()
     return replies
 
