@@ -81,8 +81,8 @@ def test_html_is_checked_as_telegram_checks_it(
 
 def test_alert_text_escapes_and_fits(telegram_server: TelegramServer, client: TelegramClient) -> None:
     telegram_server.user_sends(5, "hi")
-    payload = {"market": "BTC", "side": "LONG", "size": "0.0100", "entry_price": "60000", "exit_price": "61000",
-               "realized_pnl": "9.5", "fees": "0.5", "reason": "TAKE_PROFIT",
+    payload = {"market": "BTC", "side": "LONG", "size": "0.0100", "entry_price": "60000",
+               "exit_price": "61000", "realized_pnl": "9.5", "fees": "0.5", "reason": "TAKE_PROFIT",
                "agent_name": "<Alpha & Omega>" + "x" * 5000}  # fmt: skip
     text = alert_text("position.closed", payload, "https://maxxit.example")
     assert "&lt;Alpha &amp; Omega&gt;" in text and units(text) <= 4096
