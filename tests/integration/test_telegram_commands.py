@@ -166,8 +166,9 @@ def test_forged_and_expired_buttons_close_nothing(session: Session, bot: Bot, wo
 
 
 def test_a_strangers_chat_gets_a_pointer_and_nothing_else(session: Session, bot: Bot, world: dict) -> None:
-    for text in ("/status", "/positions", "/pnl", f"/pause {world['mine'].id}", f"/close {world['position'].id}",
-                 "/unlink", "hello", "/frobnicate"):  # fmt: skip
+    mine, position = world["mine"].id, world["position"].id
+    for text in ("/status", "/positions", "/pnl", f"/pause {mine}", f"/close {position}", "/unlink", "hello",
+                 "/frobnicate"):  # fmt: skip
         assert bot.say(STRANGER, text) == []
     assert bot.say(STRANGER, "/start") == [NOT_LINKED]
     assert bot.say(STRANGER, "/help") == [NOT_LINKED]
