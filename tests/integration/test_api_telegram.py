@@ -70,7 +70,7 @@ def test_user_paths_answer_401_first(client: TestClient) -> None:
 def test_link_through_the_webhook_then_unlink(
     client: TestClient, webhook: TelegramServer, user_headers, session: Session
 ) -> None:
-    user, headers = user_headers
+    _, headers = user_headers
     status = client.get("/api/v1/telegram", headers=headers).json()
     assert status == {"configured": True, "linked": False, "username": None, "linked_at": None,
                       "bot_username": "maxxit_test_bot"}  # fmt: skip

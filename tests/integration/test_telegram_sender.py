@@ -19,9 +19,9 @@ from tests.telegram_server import TelegramServer
 from tests.telegram_support import Bot, bot_settings
 
 CHAT = 4242
-CLOSED = {"position_id": 9, "deployment_id": 3, "agent_name": "Alpha <beta>", "venue": "PAPER", "market": "BTC",
-          "side": "LONG", "size": "0.01", "entry_price": "60000", "exit_price": "61000", "realized_pnl": "9.50",
-          "fees": "0.50", "reason": "TAKE_PROFIT", "leverage": "1"}  # fmt: skip
+CLOSED = {"position_id": 9, "deployment_id": 3, "agent_name": "Alpha <beta>", "venue": "PAPER",
+          "market": "BTC", "side": "LONG", "size": "0.01", "entry_price": "60000", "exit_price": "61000",
+          "realized_pnl": "9.50", "fees": "0.50", "reason": "TAKE_PROFIT", "leverage": "1"}  # fmt: skip
 
 
 @pytest.fixture
