@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from backend.audit import Action
-from backend.models import AgentDeployment, AuditLog, Position
+from backend.models import AgentDeployment, AuditLog, NotificationEvent, Position
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, PositionStatus, Side
 from backend.notify.telegram.commands import HELP, NOT_LINKED, sign
@@ -91,6 +91,15 @@ def test_pause_and_resume_are_audited_and_refused_for_someone_elses(
     assert rows == [
         (Action.DEPLOYMENT_PAUSED, alice, str(mine)),
         (Action.DEPLOYMENT_RESUMED, alice, str(mine)),
+    ]
+    events = session.exec(
+        select(NotificationEvent.type, NotificationEvent.payload)
+        .where(NotificationEvent.user_id == alice, col(NotificationEvent.type).startswith("deployment."))
+        .order_by(col(NotificationEvent.id))
+    ).all()
+    assert [(t, p["by"]) for t, p in events] == [
+        ("deployment.paused", "telegram"),
+        ("deployment.resumed", "telegram"),
     ]
 
 

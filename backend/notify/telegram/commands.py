@@ -239,7 +239,7 @@ def _change(action: str) -> Callable[[Context], list[Reply]]:
         if deployment_id is None:
             return [message(ctx.chat_id, f"Usage: /{action} &lt;deployment id&gt; (see /status)")]
         try:
-            deployments.change_status(ctx.session, ctx.user, deployment_id, action)
+            deployments.change_status(ctx.session, ctx.user, deployment_id, action, via="telegram")
         except (DeploymentNotFound, InputRejected):
             return [message(ctx.chat_id, f"Deployment #{deployment_id} not found.")]
         except DeploymentConflict as e:
