@@ -200,6 +200,9 @@ def _replace_links(session: Session, user: CurrentUser, chat_id: int, now: datet
         .order_by(col(TelegramLink.id))
     ).all()
     for link in old:
+        if (link.user_id, link.chat_id) == (user.id, chat_id):
+            session.delete(link)  # the same chat linked again: no change worth a line
+            continue
         reason = "replaced by a new chat" if link.user_id == user.id else "chat linked to another account"
         audit.record(
             session,

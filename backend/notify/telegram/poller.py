@@ -31,6 +31,7 @@ from backend.venues.registry import VenueRegistry
 logger = logging.getLogger(__name__)
 
 CURSOR = "telegram"
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 _TABLE = NotifyCursor.__table__
 
 
@@ -76,6 +77,9 @@ def process_update(
             return None
         try:
             replies = handle_update(session, update, settings=settings, venues=venues, now=now or utcnow())
+        except DATABASE_DOWN:  # not the update's fault: leave it for the next try
+            session.rollback()
+            raise
         except Exception:  # a bug must not wedge the bot on one update forever: skip it, loudly
             session.rollback()
             logger.exception("telegram: handling update %s failed; skipped", update_id)
