@@ -118,8 +118,9 @@ def fan_out(engine: sa.Engine, senders: Senders, *, now: datetime, limit: int = 
             .limit(limit)
         )
         if _postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        events = list(session.exec(query))
+            events = list(session.exec(query.with_for_update(skip_locked=True)))
+        else:  # one writer at a time: the conditional update (first write, so it serialises) wins each event
+            events = [event for event in session.exec(query).all() if _take(session, event.id, now)]
         if not events:
             return 0
         overrides = overrides_for(session, {event.user_id for event in events})
@@ -147,13 +148,22 @@ def fan_out(engine: sa.Engine, senders: Senders, *, now: datetime, limit: int = 
                 for target in targets[key]:
                     rows.append(_delivery(event, channel, target, now, held=hold))
         insert_many_or_ignore(session, NotificationDelivery, rows, ["event_id", "channel", "target_id"])
-        ids = [event.id for event in events]
-        session.execute(
-            sa.update(NotificationEvent)
-            .where(among(col(NotificationEvent.id), ids), col(NotificationEvent.dispatched_at).is_(None))
-            .values(dispatched_at=now)
-        )
+        if _postgres(session):
+            session.execute(
+                sa.update(NotificationEvent)
+                .where(among(col(NotificationEvent.id), [event.id for event in events]))
+                .values(dispatched_at=now)
+            )
     return len(events)
+
+
+def _take(session: Session, event_id: int, now: datetime) -> bool:
+    taken = session.execute(
+        sa.update(NotificationEvent)
+        .where(col(NotificationEvent.id) == event_id, col(NotificationEvent.dispatched_at).is_(None))
+        .values(dispatched_at=now)
+    )
+    return taken.rowcount == 1
 
 
 def _delivery(
