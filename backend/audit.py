@@ -75,6 +75,7 @@ class Action:
     WEBHOOK_TEST_SENT = "webhook.test_sent"
     WEBHOOK_REDELIVERED = "webhook.redelivered"
     WEBHOOK_DISABLED = "webhook.disabled"  # by the sender, after repeated failures
+    NOTIFY_PREFERENCE_CHANGED = "notify.preference_changed"
 
     @classmethod
     def all(cls) -> list[str]:
