@@ -11,10 +11,10 @@ What it guarantees:
   consumer died with the claim held (the claim lapses after NOTIFY_CLAIM_SECONDS and another takes it).
 - That last case is the one window for a repeat: a consumer killed after the channel accepted a message
   and before the outcome was committed sends it again once the claim lapses. Delivery is at least once,
-  duplicated only in that window. Webhooks carry the same `webhook-id` (the event's key) on every attempt,
-  so a receiver that dedupes on it sees each event once. Telegram and email have no such id: the user may,
-  rarely, get the same message twice (same text); we never send a different one and never send to anyone
-  else.
+  duplicated only in that window. Webhooks carry the same `webhook-id` (`msg_<delivery id>`) on every
+  attempt, so a receiver that dedupes on it sees each event once. Telegram and email carry no such id: in
+  that window the user may, rarely, get the same message twice (the same text, to the same chat or
+  address); nothing else is ever sent twice, and nothing goes to anyone else.
 - Trading never waits for any of this: it only writes the event row; the wake-up after its commit is
   best-effort, and a periodic sweep runs `run_once` in case one was lost.
 The in-app inbox needs no send: its delivery row is created DELIVERED and is the inbox item itself.
