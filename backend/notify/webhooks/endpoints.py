@@ -297,6 +297,7 @@ def delivery_log(
         .order_by(at.desc(), col(NotificationDelivery.id).desc(), sa.desc(col(DeliveryAttempt.attempt)))
         .limit(max(1, min(limit, MAX_LOG)))
         .offset(max(0, offset))
+        .execution_options(populate_existing=True)  # the log as it is now, not as this session last saw it
     ).all()
     return [_log_row(d, e, a) for d, e, a in rows]
 
