@@ -327,3 +327,17 @@ def test_the_secret_is_stored_encrypted_and_never_logged(engine, session, factor
     assert CIPHER.decrypt(endpoint_id, bytes(raw)) == rotated
     audits = session.exec(select(AuditLog.details).where(AuditLog.entity_type == "webhook_endpoint")).all()
     assert rotated not in str(audits) and created.secret not in str(audits)
+
+
+def test_a_slow_receiver_times_out_and_is_retried(engine, session, factory, webhook_receiver):
+    user = _user(factory)
+    endpoint_id = _endpoint(session, user, webhook_receiver)
+    webhook_receiver.slow = 3.0  # longer than the settings' 2 s
+    _emit(session, user.id, "position.closed:9")
+
+    _run(engine, utcnow())
+
+    [attempt] = endpoints.delivery_log(session, user.id, endpoint_id)
+    assert (attempt.ok, attempt.response_code, attempt.error) == (False, None, "no answer within 2 s")
+    assert 2000 <= attempt.latency_ms < 3000
+    assert attempt.status == "FAILED"
