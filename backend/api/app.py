@@ -20,6 +20,7 @@ from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
 from backend.api.middleware.same_origin import SameOriginWritesMiddleware
 from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
+from backend.api.notifications import router as notifications_router
 from backend.auth.ratelimit import build_counter, build_rate_limiter
 from backend.backtest.sweep import NoQueue, SweepQueue
 from backend.config import Settings
@@ -85,6 +86,7 @@ def create_api(
     app.include_router(billing_admin_router)
     app.include_router(billing_payments_router)
     app.include_router(email_router)
+    app.include_router(notifications_router)
     return app
 
 
