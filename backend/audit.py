@@ -71,6 +71,18 @@ class Action:
     PAYMENT_REJECTED = "payment.rejected"
     PAYOUT_RECORDED = "payout.recorded"
     BUILDER_FEE_APPROVED = "builder_fee.approved"
+    EMAIL_ADDRESS_SET = "email.address_set"  # a verification link was mailed to it
+    EMAIL_VERIFIED = "email.verified"
+    EMAIL_FREQUENCY_CHANGED = "email.frequency_changed"
+    EMAIL_REMOVED = "email.removed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
+    WEBHOOK_TEST_SENT = "webhook.test_sent"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
+    WEBHOOK_DISABLED = "webhook.disabled"  # by the sender, after repeated failures
+    NOTIFY_PREFERENCE_CHANGED = "notify.preference_changed"
 
     @classmethod
     def all(cls) -> list[str]:
