@@ -52,3 +52,10 @@ def test_poll_for_waits_while_another_worker_polls(bot: Bot, engine: sa.Engine) 
                        holder="worker-a", poll_seconds=1)  # fmt: skip
     assert handled == 0 and bot.server.texts_to(77) == []
     assert bot.server.calls_of("getUpdates") == []
+
+
+def test_the_task_is_idle_without_a_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.telegram import telegram_updates_task
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert telegram_updates_task.call_local() == 0
