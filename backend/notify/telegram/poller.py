@@ -31,8 +31,14 @@ from backend.venues.registry import VenueRegistry
 logger = logging.getLogger(__name__)
 
 CURSOR = "telegram"
+MAX_UPDATE_ID = 2**52
 DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 _TABLE = NotifyCursor.__table__
+
+
+def valid_update_id(value: object) -> bool:
+    """Telegram's update ids are non-negative and fit in 52 bits (its documentation's promise)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_UPDATE_ID
 
 
 def cursor(session: Session) -> int:
@@ -68,7 +74,7 @@ def process_update(
 ) -> list[Reply] | None:
     """Handle one update exactly once: the replies to send, or None when it was handled before."""
     update_id = update.get("update_id")
-    if not isinstance(update_id, int) or update_id < 0:
+    if not valid_update_id(update_id):
         return None
     with Session(engine, expire_on_commit=False) as session:
         _ensure_cursor(session)
