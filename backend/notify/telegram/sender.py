@@ -40,9 +40,10 @@ class TelegramSender:
 
     @property
     def client(self) -> TelegramClient:
-        if self._client is None:
-            self._client = linking.client_for(self.settings)
-        return self._client
+        with self._lock:  # the consumer sends from several threads; one client (its pool) for all
+            if self._client is None:
+                self._client = linking.client_for(self.settings)
+            return self._client
 
     def targets(self, session: Session, user_id: int, event_type: str) -> list[int]:
         linked = session.exec(select(TelegramLink.id).where(TelegramLink.user_id == user_id)).first()
