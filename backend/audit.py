@@ -68,6 +68,14 @@ class Action:
     PAYMENT_REJECTED = "payment.rejected"
     PAYOUT_RECORDED = "payout.recorded"
     BUILDER_FEE_APPROVED = "builder_fee.approved"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
+    WEBHOOK_TEST_SENT = "webhook.test_sent"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
+    WEBHOOK_DISABLED = "webhook.disabled"  # by the sender, after repeated failures
+    NOTIFY_PREFERENCE_CHANGED = "notify.preference_changed"
 
     @classmethod
     def all(cls) -> list[str]:
