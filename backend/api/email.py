@@ -21,7 +21,7 @@ from backend.api.routing import AuthenticateFirstRoute
 from backend.auth.ratelimit import Counter, shared_counter
 from backend.models.enums import EmailFrequency
 from backend.notify.email import addresses
-from backend.notify.email.errors import EmailError, EmailNotFound, EmailUnavailable
+from backend.notify.email.errors import EmailError, EmailNotFound, EmailRateLimited, EmailUnavailable
 
 SMTP_UNAVAILABLE = {503: {"model": ErrorBody, "description": "Email is off, or the mail server refused now"}}
 
@@ -31,6 +31,7 @@ router = APIRouter(
     tags=["notifications"],
     responses={**UNAUTHORIZED, **INVALID},
 )
+TOO_MANY = {429: {"model": ErrorBody, "description": "Too many verification emails this hour"}}
 
 
 class EmailStatusOut(BaseModel):
@@ -74,6 +75,10 @@ def _refused(error: EmailError) -> Exception:
     """Our error as the documented answer: 503 (email off / server busy), 404, or 422 on the field."""
     if isinstance(error, EmailUnavailable):
         return HTTPException(status_code=503, detail=error.message)
+    if isinstance(error, EmailRateLimited):
+        return HTTPException(
+            status_code=429, detail=error.message, headers={"Retry-After": str(error.retry_after)}
+        )
     if isinstance(error, EmailNotFound):
         return HTTPException(status_code=404, detail=error.message)
     return RequestValidationError(

@@ -157,3 +157,5 @@ def test_a_refused_recipient_is_422_and_too_many_links_429(mail_client, factory,
         mail_client.put(BASE, json={"address": f"a{n}@example.com"}, headers=me).status_code for n in range(6)
     ]
     assert codes == [200] * 4 + [429, 429]  # the refused try counted too: it was a mail sent
+    limited = mail_client.put(BASE, json={"address": "z@example.com"}, headers=me)
+    assert int(limited.headers["Retry-After"]) > 0 and "too many" in limited.json()["detail"]
