@@ -96,7 +96,9 @@ def get_email(user: CurrentUserDep, session: SessionDep, settings: SettingsDep) 
 
 
 @router.put(
-    "", summary="Set or change my address (a verification link is mailed)", responses=SMTP_UNAVAILABLE
+    "",
+    summary="Set or change my address (a verification link is mailed)",
+    responses={**SMTP_UNAVAILABLE, **TOO_MANY},
 )
 def put_email(
     body: AddressIn,
