@@ -32,7 +32,11 @@ def test_the_consumer_runs_the_digest_task(consumer_env, smtp_server, tmp_path):
         )
         paused = {"deployment_id": 1, "agent_name": "Alpha", "by": "web"}
         event = NotificationEvent(
-            key="deployment.paused:1", user_id=user.id, type="deployment.paused", payload=paused
+            key="deployment.paused:1",
+            user_id=user.id,
+            type="deployment.paused",
+            payload=paused,
+            dispatched_at=utcnow(),  # as the consumer leaves it: fanned out already
         )
         session.add(event)
         session.flush()
