@@ -21,6 +21,7 @@ from backend.api.middleware.client_address import ClientAddressMiddleware
 from backend.api.middleware.same_origin import SameOriginWritesMiddleware
 from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
 from backend.api.notifications import router as notifications_router
+from backend.api.webhooks import router as webhooks_router
 from backend.auth.ratelimit import build_counter, build_rate_limiter
 from backend.backtest.sweep import NoQueue, SweepQueue
 from backend.config import Settings
@@ -87,6 +88,7 @@ def create_api(
     app.include_router(billing_payments_router)
     app.include_router(email_router)
     app.include_router(notifications_router)
+    app.include_router(webhooks_router)
     return app
 
 

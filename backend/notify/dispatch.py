@@ -434,3 +434,20 @@ def _still_ours(delivery: NotificationDelivery, claimed: Claim) -> bool:
 
 def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def next_due(engine: sa.Engine, senders: Senders) -> datetime | None:
+    """When the next delivery of these channels becomes due (a retry, or a claim that will lapse), if any;
+    the worker schedules a run then rather than waiting for the minute's sweep."""
+    channels = [channel.value for channel in senders]
+    if not channels:
+        return None
+    d = NotificationDelivery
+    open_ = sa.and_(col(d.channel).in_(channels), col(d.held_for_digest).is_(False))
+    waiting = sa.and_(open_, col(d.status).in_([DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]))
+    sending = sa.and_(open_, col(d.status) == DeliveryStatus.SENDING.value)
+    with Session(engine) as session:
+        retry = session.exec(select(sa.func.min(col(d.next_attempt_at))).where(waiting)).one()
+        lapse = session.exec(select(sa.func.min(col(d.claimed_until))).where(sending)).one()
+    times = [t for t in (retry, lapse) if t is not None]
+    return min(times) if times else None
