@@ -68,6 +68,10 @@ class Action:
     PAYMENT_REJECTED = "payment.rejected"
     PAYOUT_RECORDED = "payout.recorded"
     BUILDER_FEE_APPROVED = "builder_fee.approved"
+    EMAIL_ADDRESS_SET = "email.address_set"  # a verification link was mailed to it
+    EMAIL_VERIFIED = "email.verified"
+    EMAIL_FREQUENCY_CHANGED = "email.frequency_changed"
+    EMAIL_REMOVED = "email.removed"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"

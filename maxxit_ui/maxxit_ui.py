@@ -26,6 +26,7 @@ from maxxit_ui.pages import (
     invoice,
     my_agents,
     signin,
+    verify_email,
 )
 from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
@@ -51,6 +52,7 @@ from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
 from maxxit_ui.state.my_agents import MyAgentsState
 from maxxit_ui.state.posts import PostsState
+from maxxit_ui.state.verify_email import VerifyEmailState
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
 # Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
@@ -104,6 +106,12 @@ app.add_page(
 app.add_page(billing.billing, route=billing.ROUTE, title="Billing · Maxxit", on_load=BillingState.load)
 app.add_page(
     invoice.invoice, route=invoice.INVOICE_ROUTE, title="Invoice · Maxxit", on_load=InvoiceState.load
+)
+app.add_page(
+    verify_email.verify_email,
+    route=verify_email.ROUTE,
+    title="Verify email · Maxxit",
+    on_load=VerifyEmailState.load,
 )
 app.add_page(
     backtest_sweep.backtest_sweep,

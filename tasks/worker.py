@@ -5,6 +5,7 @@ from tasks import (  # noqa: F401
     backtests,
     billing,
     candles,
+    email,
     execution,
     metrics,
     monitor,

@@ -15,6 +15,7 @@ from backend.api.billing import admin_router as billing_admin_router
 from backend.api.billing import router as billing_router
 from backend.api.billing_payments import router as billing_payments_router
 from backend.api.deps import app_engine, app_settings
+from backend.api.email import router as email_router
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
 from backend.api.middleware.same_origin import SameOriginWritesMiddleware
@@ -85,6 +86,7 @@ def create_api(
     app.include_router(billing_router)
     app.include_router(billing_admin_router)
     app.include_router(billing_payments_router)
+    app.include_router(email_router)
     app.include_router(notifications_router)
     app.include_router(webhooks_router)
     return app
