@@ -28,7 +28,13 @@ from backend.models import EmailAddress, NotificationDelivery, User
 from backend.models.common import utcnow
 from backend.models.enums import DeliveryStatus, EmailFrequency, NotificationChannel
 from backend.notify.email import compose, smtp
-from backend.notify.email.errors import EmailError, EmailNotFound, EmailRateLimited, EmailUnavailable
+from backend.notify.email.errors import (
+    EmailError,
+    EmailNotFound,
+    EmailOff,
+    EmailRateLimited,
+    EmailUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +95,7 @@ def set_address(
     verified address is left as it is."""
     value = normalize_address(address)  # bad input is refused on its field whatever the server's state
     if not smtp.configured(settings):
-        raise EmailUnavailable("email is off on this server (no SMTP server is configured)")
+        raise EmailOff("email is off on this server (no SMTP server is configured)")
     row = _row(session, user.id)
     if row is not None and row.verified_at is not None and row.address.lower() == value.lower():
         return _status(row, settings)
