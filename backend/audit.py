@@ -48,6 +48,9 @@ class Action:
     RECONCILE_DISCOVERED = "reconcile.discovered"
     RECONCILE_CLOSED_OUTSIDE = "reconcile.closed_outside"
     RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"
+    TELEGRAM_LINK_CODE = "telegram.link_code_created"
+    TELEGRAM_LINKED = "telegram.linked"
+    TELEGRAM_UNLINKED = "telegram.unlinked"
     METRICS_REBUILT = "metrics.rebuilt"
     VENUES_REFRESHED = "venues.refreshed"
     SUBSCRIPTION_STARTED = "subscription.started"  # trial begins

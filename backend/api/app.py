@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from backend.api import admin, agents, auth, backtests, deployments, health, metrics, posts, signals, venues
+from backend.api import telegram as telegram_api
 from backend.api.billing import admin_router as billing_admin_router
 from backend.api.billing import router as billing_router
 from backend.api.billing_payments import router as billing_payments_router
@@ -89,6 +90,7 @@ def create_api(
     app.include_router(email_router)
     app.include_router(notifications_router)
     app.include_router(webhooks_router)
+    app.include_router(telegram_api.router)
     return app
 
 
