@@ -213,8 +213,9 @@ def _record_refusal(session: Session, position_id: int, reason: str, now: dateti
             "next_attempt_at": position.next_close_attempt_at.isoformat(),
         },
     )
-    told = position_events.needs_attention(*position_events.owner(session, position.deployment_id), position)
-    emit_many(session, [told] if told else [])
+    if position_events.attention_due(position.close_attempts):
+        owner = position_events.owner(session, position.deployment_id)
+        emit_many(session, [position_events.needs_attention(*owner, position)])
     session.commit()
     logger.warning(
         "position %s: close refused (%s attempts): %s; retrying at %s",

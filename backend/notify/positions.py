@@ -109,12 +109,15 @@ def stop_moved(owner: Owner, row: Any, stop_price: Any, milestone: str) -> NewEv
     return _event(user_id, EventType.STOP_MOVED, key, payload, row.id)
 
 
-def needs_attention(user_id: int, agent_name: str, position: Position) -> NewEvent | None:
-    """position.needs_attention on a close's 1st refusal and every 5th attempt after: a stuck close is
-    retried every few minutes for as long as the venue says no, and one message per try would be spam."""
+def attention_due(attempts: int) -> bool:
+    """A refused close is told on its 1st refusal and every 5th attempt after: a stuck close is retried
+    every few minutes for as long as the venue says no, and one message per try would be spam."""
+    return attempts == 1 or attempts % ATTENTION_EVERY == 0
+
+
+def needs_attention(user_id: int, agent_name: str, position: Position) -> NewEvent:
+    """position.needs_attention, keyed by attempt (call it when `attention_due`)."""
     attempts = position.close_attempts
-    if attempts != 1 and attempts % ATTENTION_EVERY:
-        return None
     payload = {
         **_position(position.id, agent_name, position),
         "reason": position.close_error,
