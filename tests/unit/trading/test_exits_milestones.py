@@ -65,6 +65,8 @@ def test_each_milestone_at_most_once_and_matches_the_stop(side, rules, path):
     for _, price in path:
         result = evaluate(OpenPosition(side, ENTRY, T0, best), rules, price, T0)
         crossed = stop_milestones(side, ENTRY, best, result.best_price, rules)
+        given_stop = stop_milestones(side, ENTRY, best, result.best_price, rules, new_stop=result.stop_price)
+        assert given_stop == crossed  # the monitor passes the stop `evaluate` placed: the same answer
         if result.best_price == best:
             assert crossed == []
         seen += crossed
