@@ -109,6 +109,7 @@ class Monitor:
         events = [
             position_events.stop_moved(owners[row.deployment_id], row, stop, milestone)
             for row, stop, milestone in milestones
+            if row.deployment_id in owners  # not a reference book's
         ]
         self._persist(session, moved, ticks, events)
         closes = sum(begin_close(session, position_id, reason) for position_id, reason in to_close)
@@ -142,7 +143,8 @@ class Monitor:
         ).all()
         pinned = strategies(session, (d.agent_version_id for d, _ in rows))
         for deployment, agent in rows:
-            owners[deployment.id] = (deployment.user_id, agent.name)
+            if not deployment.is_reference:  # the platform's book: nobody to tell of its stops
+                owners[deployment.id] = (deployment.user_id, agent.name)
             try:
                 settings = exit_settings(pinned, deployment, agent)
                 rules[deployment.id] = rules_for(settings, deployment, self.time_limit)
