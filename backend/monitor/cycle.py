@@ -172,11 +172,12 @@ class Monitor:
             result = evaluate(state, exit_rules, price, now)
             if result.best_price != best:
                 moved.append({"position_id": row.id, "best": result.best_price})
-                stop = result.stop_price
-                crossed = stop_milestones(
-                    state.side, row.entry_price, best, result.best_price, exit_rules, new_stop=stop
-                )
-                milestones += [(row, stop, milestone) for milestone in crossed]
+                if result.trailing:  # a milestone needs the trailing line: most moves stop here
+                    stop = result.stop_price
+                    crossed = stop_milestones(
+                        state.side, row.entry_price, best, result.best_price, exit_rules, new_stop=stop
+                    )
+                    milestones += [(row, stop, milestone) for milestone in crossed]
             if result.reason is not None:
                 to_close.append((row.id, result.reason))
 

@@ -143,6 +143,9 @@ class Evaluation:
     best_price: Decimal  # the best price including this one: store it back on the position
     stop_price: Decimal  # the stop line now (hard or trailing, whichever is tighter): draw it on the chart
     reason: CloseReason | None  # why the position closes at this price, or None to keep it open
+    # The stop line is the trailing stop (strictly tighter than the hard one). A by-product the monitor uses
+    # to skip `stop_milestones` for most moves; not part of the verdict, so not compared.
+    trailing: bool = field(default=False, compare=False)
 
 
 def evaluate(position: OpenPosition, rules: ExitRules, price: Decimal, now: datetime) -> Evaluation:
@@ -168,7 +171,7 @@ def evaluate(position: OpenPosition, rules: ExitRules, price: Decimal, now: date
         reason = CloseReason.TIME_LIMIT
     else:
         reason = None
-    return Evaluation(best, stop, reason)
+    return Evaluation(best, stop, reason, trailing)
 
 
 def _stop(f: _Factors, rules: ExitRules, entry: Decimal, best: Decimal) -> tuple[Decimal, bool]:
