@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +48,7 @@ Senders = Mapping[NotificationChannel, Sender]
 Fault = Callable[[str], None]
 
 SEND_THREADS = 8  # sends in flight at once: a slow webhook holds one thread, not the Telegram queue
+UNRECORDED = 2 * SEND_THREADS  # a channel's sends out (in flight, or done and not yet recorded) at once
 MAX_ROUNDS = 50  # batches per run_once; the next wake-up or sweep carries on
 DEFAULT_CLAIM_SECONDS = 60
 ERROR_CHARS = 500
@@ -293,17 +294,39 @@ def send_claimed(
     ready = _prepare(engine, senders, claims, clock(), report)
     if not ready:
         return report
-    with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(ready))) as pool:
-        futures: dict[Future, tuple[Claim, Outgoing]] = {
-            pool.submit(_timed_send, senders[c.channel], outgoing): (c, outgoing) for c, outgoing in ready
-        }
-        for future in as_completed(futures):
-            claimed, _ = futures[future]
-            result, latency_ms = future.result()
-            fault("notify_after_send")  # the crash window: the channel may have accepted, nothing recorded
-            outcome = record(engine, senders[claimed.channel], claimed, result, latency_ms, clock())
-            if outcome is not None:
-                setattr(report, outcome, getattr(report, outcome) + 1)
+    queues: dict[NotificationChannel, list[tuple[Claim, Outgoing]]] = {}
+    for claimed, outgoing in reversed(ready):
+        queues.setdefault(claimed.channel, []).append((claimed, outgoing))
+    # A pool per channel: a slow webhook receiver holds webhook threads only, never Telegram's or email's.
+    pools = {
+        channel: ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(q))) for channel, q in queues.items()
+    }
+    pending: dict[Future, Claim] = {}
+    out = dict.fromkeys(queues, 0)
+    try:
+        while pending or any(queues.values()):
+            for channel, queue in queues.items():
+                # At most UNRECORDED sends per channel are out without a recorded outcome: that bounds
+                # what a crash can repeat.
+                while queue and out[channel] < UNRECORDED:
+                    claimed, outgoing = queue.pop()
+                    pending[pools[channel].submit(_timed_send, senders[channel], outgoing)] = claimed
+                    out[channel] += 1
+            # Record whatever has finished, together: one transaction for several outcomes when the
+            # database is the bottleneck, one per outcome when it is not.
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            outcomes = []
+            for future in done:
+                result, latency_ms = future.result()
+                claimed = pending.pop(future)
+                outcomes.append(Outcome(claimed, result, latency_ms))
+                fault("notify_after_send")  # the crash window: the channel has it, our database does not
+            report.add(record_many(engine, senders, outcomes, clock()))
+            for outcome in outcomes:
+                out[outcome.claim.channel] -= 1
+    finally:
+        for pool in pools.values():
+            pool.shutdown(wait=True)
     return report
 
 
@@ -337,6 +360,7 @@ def _prepare(
                 logger.exception("notify: preparing delivery %s failed", claimed.delivery_id)
                 failure = SendResult(ok=False, error="could not prepare the message")
                 _apply(session, senders[claimed.channel], delivery, failure, None, now, report)
+                senders[claimed.channel].after(session, delivery, failure)
                 continue
             if outgoing is None:  # the chat was unlinked, the endpoint deleted: nothing to send to
                 delivery.status = DeliveryStatus.SKIPPED
@@ -358,28 +382,57 @@ def _timed_send(sender: Sender, outgoing: Outgoing) -> tuple[SendResult, int]:
     return result, int((time.monotonic() - started) * 1000)
 
 
-def record(
-    engine: sa.Engine, sender: Sender, claimed: Claim, result: SendResult, latency_ms: int, now: datetime
-) -> str | None:
-    """The attempt and the delivery's new state in one transaction, only if the claim is still ours.
+@dataclass(frozen=True)
+class Outcome:
+    claim: Claim
+    result: SendResult
+    latency_ms: int | None
 
-    Returns the report field it counts towards, or None when the claim had lapsed and been taken.
-    """
+
+def record_many(
+    engine: sa.Engine, senders: Senders, outcomes: list[Outcome], now: datetime
+) -> DispatchReport:
+    """The attempts and the deliveries' new states in one transaction, each only if its claim is still ours
+    (SENDING with the attempt number it claimed): a lapsed and retaken claim is not recorded twice."""
+    report = DispatchReport()
     with Session(engine, expire_on_commit=False) as session, transaction(session):
         query = select(NotificationDelivery).where(
-            col(NotificationDelivery.id) == claimed.delivery_id,
+            among(col(NotificationDelivery.id), [o.claim.delivery_id for o in outcomes]),
             col(NotificationDelivery.status) == DeliveryStatus.SENDING.value,
-            col(NotificationDelivery.attempts) == claimed.attempts,
         )
         if _postgres(session):
             query = query.with_for_update()
-        delivery = session.exec(query).first()
-        if delivery is None:
-            logger.warning("notify: delivery %s: claim lapsed before recording", claimed.delivery_id)
-            return None
-        report = DispatchReport()
-        _apply(session, sender, delivery, result, latency_ms, now, report)
-    return next(name for name in ("sent", "failed", "dead") if getattr(report, name))
+        rows = {delivery.id: delivery for delivery in session.exec(query)}
+        applied = []
+        for outcome in outcomes:
+            delivery = rows.get(outcome.claim.delivery_id)
+            if delivery is None or delivery.attempts != outcome.claim.attempts:
+                logger.warning(
+                    "notify: delivery %s: claim lapsed before recording", outcome.claim.delivery_id
+                )
+                continue
+            _apply(
+                session,
+                senders[outcome.claim.channel],
+                delivery,
+                outcome.result,
+                outcome.latency_ms,
+                now,
+                report,
+            )
+            applied.append((outcome, delivery))
+        session.flush()  # attempts and states in a few batched statements, then the channels' bookkeeping
+        for outcome, delivery in applied:
+            senders[outcome.claim.channel].after(session, delivery, outcome.result)
+    return report
+
+
+def record(
+    engine: sa.Engine, sender: Sender, claimed: Claim, result: SendResult, latency_ms: int, now: datetime
+) -> str | None:
+    """`record_many` for one outcome: the report field it counted towards, or None when the claim lapsed."""
+    report = record_many(engine, {claimed.channel: sender}, [Outcome(claimed, result, latency_ms)], now)
+    return next((name for name in ("sent", "failed", "dead") if getattr(report, name)), None)
 
 
 def _apply(
@@ -424,8 +477,6 @@ def _apply(
         delivery.next_attempt_at = now + sender.retry_delays[delivery.attempts - 1]
         report.failed += 1
     session.add(delivery)
-    session.flush()
-    sender.after(session, delivery, result)
 
 
 def _still_ours(delivery: NotificationDelivery, claimed: Claim) -> bool:

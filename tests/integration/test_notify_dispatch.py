@@ -262,3 +262,46 @@ def test_preference_changes_are_audited_and_unknown_names_refused(session, facto
     with pytest.raises(preferences.PreferenceError) as bad_channel:
         preferences.set_preference(session, user, "invoice.due", "sms", True)
     assert (bad_type.value.field, bad_channel.value.field) == ("event_type", "channel")
+
+
+class HeldSender(ScriptedSender):
+    """A channel whose receiver hangs until the test lets it answer."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+
+    def send(self, outgoing):
+        self.release.wait(timeout=60)
+        return super().send(outgoing)
+
+
+def test_a_hanging_channel_does_not_hold_up_the_others(engine, session, factory):
+    users = [_user(factory) for _ in range(3)]
+    emit_many(session, [NewEvent(u.id, EventType.POSITION_CLOSED, f"position.closed:{u.id}") for u in users])
+    session.commit()
+    hanging = HeldSender(NotificationChannel.EMAIL)
+    telegram = ScriptedSender()
+    senders = {NotificationChannel.EMAIL: hanging, TELEGRAM: telegram}
+    consumer = threading.Thread(
+        target=dispatch.run_once, args=(engine, senders), kwargs={"claim_seconds": 60}
+    )
+    consumer.start()
+    try:
+
+        def telegram_delivered() -> int:
+            return len(
+                [r for r in _deliveries(session) if r.channel == "telegram" and r.status == "DELIVERED"]
+            )
+
+        deadline = threading.Event()
+        for _ in range(300):  # poll up to 30 s
+            if telegram_delivered() == 3:
+                break
+            deadline.wait(0.1)
+        assert telegram_delivered() == 3  # recorded while every email send still hangs
+        assert {r.status for r in _deliveries(session) if r.channel == "email"} == {"SENDING"}
+    finally:
+        hanging.release.set()
+        consumer.join(timeout=60)
+    assert {r.status for r in _deliveries(session)} == {"DELIVERED"}
