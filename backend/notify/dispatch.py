@@ -49,7 +49,8 @@ Fault = Callable[[str], None]
 
 SEND_THREADS = 8  # sends in flight at once: a slow webhook holds one thread, not the Telegram queue
 UNRECORDED = 2 * SEND_THREADS  # a channel's sends out (in flight, or done and not yet recorded) at once
-MAX_ROUNDS = 50  # batches per run_once; the next wake-up or sweep carries on
+MAX_ROUNDS = 200  # rounds per run_once; the next wake-up or sweep carries on
+SEND_BATCH = 500  # deliveries claimed per round
 DEFAULT_CLAIM_SECONDS = 60
 ERROR_CHARS = 500
 
@@ -83,7 +84,9 @@ def run_once(
     claim_seconds: int | None = None,
     fault: Fault = no_fault,
 ) -> DispatchReport:
-    """Fan out every waiting event, then send everything due, batch by batch (bounded by MAX_ROUNDS).
+    """Fan out waiting events and send what is due, round by round until neither finds anything (at most
+    MAX_ROUNDS rounds; the next wake-up or sweep carries on). Each round fans out up to `limit` events and
+    sends up to SEND_BATCH deliveries, so events committed during a long send wait one round, not all.
 
     `now` pins the clock (tests); otherwise each step reads it afresh.
     """
@@ -93,16 +96,15 @@ def run_once(
         claim_seconds = get_settings().notify_claim_seconds
     clock = (lambda: now) if now is not None else utcnow
     report = DispatchReport()
+    batch = min(limit, SEND_BATCH)
     for _ in range(MAX_ROUNDS):
-        done = fan_out(engine, senders, now=clock(), limit=limit)
-        report.fanned_out += done
-        if done < limit:
+        fanned = fan_out(engine, senders, now=clock(), limit=limit)
+        report.fanned_out += fanned
+        claims = claim(engine, senders, now=clock(), limit=batch, claim_seconds=claim_seconds)
+        if claims:
+            report.add(send_claimed(engine, senders, claims, clock=clock, fault=fault))
+        if not fanned and not claims:
             break
-    for _ in range(MAX_ROUNDS):
-        claims = claim(engine, senders, now=clock(), limit=limit, claim_seconds=claim_seconds)
-        if not claims:
-            break
-        report.add(send_claimed(engine, senders, claims, clock=clock, fault=fault))
     return report
 
 
