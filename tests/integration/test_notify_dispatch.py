@@ -14,7 +14,7 @@ from backend.auth.identity import CurrentUser
 from backend.models import AuditLog, DeliveryAttempt, NotificationDelivery, NotificationEvent
 from backend.models.common import utcnow
 from backend.models.enums import NotificationChannel, Role
-from backend.notify import dispatch, preferences
+from backend.notify import dispatch, outbox, preferences
 from backend.notify.channels import MESSAGE_RETRIES, SendResult
 from backend.notify.events import EventType, NewEvent, emit, emit_many
 from tests.notify_support import ScriptedSender
@@ -305,3 +305,23 @@ def test_a_hanging_channel_does_not_hold_up_the_others(engine, session, factory)
         hanging.release.set()
         consumer.join(timeout=60)
     assert {r.status for r in _deliveries(session)} == {"DELIVERED"}
+
+
+def test_a_delivery_whose_claims_keep_lapsing_goes_dead(engine, session, factory):
+    """A worker that dies on the same delivery every time must not retry it forever."""
+    user = _user(factory)
+    preferences.set_preference(session, user, "position.closed", "in_app", False)
+    _emit(session, user.id, EventType.POSITION_CLOSED, "position.closed:1")
+    telegram = ScriptedSender(retry_delays=(timedelta(seconds=1),))  # two tries in all
+    senders = {TELEGRAM: telegram}
+    dispatch.fan_out(engine, senders, now=T0)
+    for n in range(2):  # claimed, then the worker dies, twice
+        assert (
+            len(dispatch.claim(engine, senders, now=T0 + timedelta(minutes=n), limit=10, claim_seconds=30))
+            == 1
+        )
+
+    assert dispatch.claim(engine, senders, now=T0 + timedelta(minutes=2), limit=10, claim_seconds=30) == []
+    (row,) = _deliveries(session)
+    assert (row.status, row.attempts, row.last_error) == ("DEAD", 2, outbox.LAPSED_TOO_OFTEN)
+    assert telegram.sent == []
