@@ -60,6 +60,7 @@ class Run:
     wall_s: float  # first commit -> last delivery
     deliveries: int
     received: dict[str, int]  # what the servers saw
+    drain_s: float = 0.0  # last commit -> last delivery: how far the consumer was behind the producer
 
 
 @contextlib.contextmanager
@@ -170,9 +171,11 @@ def collect(engine, name: str, tag: str, receiver: WebhookReceiver, telegram: Te
         latencies.setdefault(channel, []).append((delivered - created).total_seconds())
     first = min(created for _, created, _ in rows)
     last = max(delivered for _, _, delivered in rows)
+    last_commit = max(created for _, created, _ in rows)
     sent_messages = _alerts(telegram)
     received = {"webhook": len(receiver.received), "telegram": sent_messages}
-    return Run(name, latencies, (last - first).total_seconds(), len(rows), received)
+    wall = (last - first).total_seconds()
+    return Run(name, latencies, wall, len(rows), received, (last - last_commit).total_seconds())
 
 
 def _alerts(telegram: TelegramServer | None) -> int:
@@ -208,7 +211,7 @@ def main() -> None:
     table = Table(
         title=f"{args.events} position closes, {args.users} users, Redis + PostgreSQL, {args.workers} workers"
     )
-    for column in ("run", "channel", "p50 s", "p95 s", "max s", "deliveries/s", "events/s"):
+    for column in ("run", "channel", "p50 s", "p95 s", "max s", "deliveries/s", "events/s", "drain s"):
         table.add_column(column, justify="right")
     with (
         platform("Redis + PostgreSQL") as settings,
@@ -240,6 +243,7 @@ def main() -> None:
             table.add_row(
                 run.name, channel, f"{statistics.median(values):.3f}", f"{pct(values, 0.95):.3f}",
                 f"{max(values):.3f}", f"{run.deliveries / run.wall_s:.0f}", f"{args.events / run.wall_s:.0f}",
+                f"{run.drain_s:.2f}",
             )  # fmt: skip
         console.print(
             f"{run.name}: the receiver verified {run.received['webhook']} webhooks, "
