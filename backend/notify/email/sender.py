@@ -39,7 +39,7 @@ class EmailSender:
         assert delivery.id is not None and event.id is not None
         return Outgoing(
             delivery_id=delivery.id,
-            attempt=delivery.attempts + 1,
+            attempt=max(1, delivery.attempts),  # the consumer counted this try when it claimed it
             event_id=event.id,
             event_key=event.key,
             event_type=event.type,

@@ -109,7 +109,7 @@ class WebhookSender:
         secret = self._cipher.decrypt(endpoint.id, endpoint.secret_encrypted)
         return Outgoing(
             delivery_id=delivery.id,
-            attempt=delivery.attempts + 1,
+            attempt=max(1, delivery.attempts),  # the consumer counted this try when it claimed it
             event_id=event.id,
             event_key=event.key,
             event_type=event.type,
@@ -160,7 +160,12 @@ class WebhookSender:
         endpoint_id = delivery.endpoint_id or delivery.target_id
         table = WebhookEndpoint.__table__
         if result.ok:
-            session.execute(sa.update(table).where(table.c.id == endpoint_id).values(consecutive_failures=0))
+            # Only when there is a count to reset: a healthy endpoint's success costs no write.
+            session.execute(
+                sa.update(table)
+                .where(table.c.id == endpoint_id, table.c.consecutive_failures > 0)
+                .values(consecutive_failures=0)
+            )
             return
         failures = session.execute(
             sa.update(table)
