@@ -34,6 +34,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.post_to_signal
 	$(BIN)/python -m bench.post_to_fill
 	$(BIN)/python -m bench.monitor_cycle
+	$(BIN)/python -m bench.notify
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
 
