@@ -238,6 +238,9 @@ class Settings(BaseSettings):
     notify_claim_seconds: int = Field(
         default=60, ge=5, le=3600, description="A consumer's claim on a delivery lapses after this."
     )
+    notify_retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Sent notifications (and the inbox) are kept this long."
+    )
     telegram_bot_token: SecretStr | None = Field(
         default=None, description="The bot's token from @BotFather; unset: Telegram is off."
     )

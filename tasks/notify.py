@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from huey import crontab
+from sqlmodel import Session
 
 from backend.config import get_settings
 from backend.db import get_engine
@@ -24,6 +25,7 @@ from backend.models.common import utcnow
 from backend.models.enums import NotificationChannel
 from backend.notify.channels import Sender
 from backend.notify.dispatch import DispatchReport, next_due, run_once
+from backend.notify.retention import prune
 from backend.notify.senders import build_senders
 from tasks.app import huey
 from tasks.execution import cipher
@@ -112,6 +114,14 @@ def deliver_notifications() -> dict[str, int]:
 def sweep_notifications() -> dict[str, int]:
     """Catch up on what a lost wake-up, a dead worker or a retry's due time left waiting."""
     return _run()
+
+
+@huey.periodic_task(crontab(minute="17", hour="3"))
+def prune_notifications() -> int:
+    """Once a day: finished events older than NOTIFY_RETENTION_DAYS go, with their deliveries."""
+    keep = timedelta(days=get_settings().notify_retention_days)
+    with Session(get_engine()) as session:
+        return prune(session, utcnow(), keep)
 
 
 _startup = threading.Lock()
