@@ -8,12 +8,13 @@ from pydantic import ValidationError
 from backend.config import Settings
 from backend.modes import live_mode_problems
 
-DEMO_NAMES = ("ENV", "SEED_DEMO_DATA", "SAMPLE_FEED_ENABLED", "PRICE_FEED", "PUBLIC_URL")
+# The demo's names, and NOTIFY_EVENTS, which tests/conftest.py sets for every test process.
+AMBIENT_NAMES = ("ENV", "SEED_DEMO_DATA", "SAMPLE_FEED_ENABLED", "PRICE_FEED", "PUBLIC_URL", "NOTIFY_EVENTS")
 
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in DEMO_NAMES:
+    for name in AMBIENT_NAMES:
         monkeypatch.delenv(name, raising=False)
 
 
