@@ -68,6 +68,7 @@ class Action:
     PAYMENT_REJECTED = "payment.rejected"
     PAYOUT_RECORDED = "payout.recorded"
     BUILDER_FEE_APPROVED = "builder_fee.approved"
+    NOTIFY_PREFERENCE_CHANGED = "notify.preference_changed"
 
     @classmethod
     def all(cls) -> list[str]:

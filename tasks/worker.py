@@ -8,6 +8,7 @@ from tasks import (  # noqa: F401
     execution,
     metrics,
     monitor,
+    notify,
     payments,
     signals,
     venues,

@@ -14,6 +14,7 @@ from backend.api import admin, agents, auth, backtests, deployments, health, met
 from backend.api.billing import admin_router as billing_admin_router
 from backend.api.billing import router as billing_router
 from backend.api.billing_payments import router as billing_payments_router
+from backend.api.notifications import router as notifications_router
 from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
@@ -83,6 +84,7 @@ def create_api(
     app.include_router(billing_router)
     app.include_router(billing_admin_router)
     app.include_router(billing_payments_router)
+    app.include_router(notifications_router)
     return app
 
 
