@@ -69,6 +69,13 @@ class Action:
     PAYOUT_RECORDED = "payout.recorded"
     BUILDER_FEE_APPROVED = "builder_fee.approved"
     NOTIFY_PREFERENCE_CHANGED = "notify.preference_changed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
+    WEBHOOK_TEST_SENT = "webhook.test_sent"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
+    WEBHOOK_DISABLED = "webhook.disabled"  # by the sender, after repeated failures
 
     @classmethod
     def all(cls) -> list[str]:
