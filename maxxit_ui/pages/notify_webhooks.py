@@ -113,9 +113,7 @@ def _attempt(row: AttemptRow) -> rx.Component:
         ),
         rx.table.cell(
             rx.vstack(
-                rx.badge(
-                    row["status"], color_scheme=rx.cond(row["ok"], "green", "red"), variant="soft", size="1"
-                ),
+                rx.badge(row["status"], color_scheme=row["color"], variant="soft", size="1"),
                 rx.text(
                     row["attempt"],
                     " ",

@@ -63,11 +63,15 @@ class EndpointRow(TypedDict):
     created: str
 
 
+ATTEMPT_COLORS = {"DELIVERED": "green", "FAILED": "amber", "DEAD": "red", "SKIPPED": "gray"}
+
+
 class AttemptRow(TypedDict):
     delivery_id: str
     event_type: str
     attempt: str
     ok: bool
+    color: str
     status: str
     code: str
     error: str
@@ -128,12 +132,16 @@ def endpoint_row(endpoint: Any) -> EndpointRow:
 
 
 def attempt_row(attempt: Any) -> AttemptRow:
+    status = str(getattr(attempt.status, "value", attempt.status) or "")
     return AttemptRow(
         delivery_id=str(attempt.delivery_id),
         event_type=attempt.event_type,
-        attempt=f"#{attempt.attempt}" if attempt.attempt else "",
+        attempt=f"try {attempt.attempt}" if attempt.attempt else "not tried yet",
         ok=bool(attempt.ok),
-        status=str(getattr(attempt.status, "value", attempt.status) or ""),
+        color="green"
+        if attempt.ok
+        else ("red" if attempt.ok is False else ATTEMPT_COLORS.get(status, "gray")),
+        status=status,
         code="" if attempt.response_code is None else str(attempt.response_code),
         error=(attempt.error or "")[:200],
         latency="" if attempt.latency_ms is None else f"{attempt.latency_ms} ms",

@@ -275,12 +275,14 @@ class NotifySettingsState(rx.State):
             self.email_error = "Enter an email address."
             return
         changed = address.lower() != self.email_current.lower()
+        ip = self.router.session.client_ip or None
         self.email_busy, self.email_error = True, ""
         yield
 
         def save(session: Session) -> Any:
-            status = addresses.set_address(session, user, address, settings) if changed else None
-            return addresses.set_frequency(session, user, frequency) or status
+            if changed:
+                addresses.set_address(session, user, address, settings, ip=ip)
+            return addresses.set_frequency(session, user, frequency, settings=settings, ip=ip)
 
         try:
             status = await read(save)
@@ -300,12 +302,12 @@ class NotifySettingsState(rx.State):
         user = await self._user()
         if user is None or self.email_busy:
             return
-        settings = get_settings()
+        settings, ip = get_settings(), self.router.session.client_ip or None
         self.email_busy = True
         yield
 
         def remove(session: Session) -> Any:
-            addresses.remove_address(session, user)
+            addresses.remove_address(session, user, ip=ip)
             return addresses.email_status(session, user.id, settings)
 
         ok, result = await self._act(remove, "remove email")

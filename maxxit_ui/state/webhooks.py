@@ -111,6 +111,9 @@ class WebhooksState(rx.State):
         finally:
             self.busy = ""
 
+    def _ip(self) -> str | None:
+        return self.router.session.client_ip or None
+
     # -- the add form ------------------------------------------------------------------------------------
 
     @rx.event
@@ -147,7 +150,11 @@ class WebhooksState(rx.State):
             self.events_error = "Choose at least one event."
             return
         settings, cipher = get_settings(), wallet_cipher()
-        call = lambda s: endpoints.create_endpoint(s, user, url, events, description, settings, cipher)  # noqa: E731
+        ip = self._ip()
+
+        def call(s: Session) -> Any:
+            return endpoints.create_endpoint(s, user, url, events, description, settings, cipher, ip=ip)
+
         self.busy = "new"
         yield
         ok, result = await self._call(call, "create")
@@ -191,9 +198,12 @@ class WebhooksState(rx.State):
             return
         cipher = wallet_cipher()
         url = next((e["url"] for e in self.items if e["id"] == endpoint_id), "")
+        ip = self._ip()
         self.busy = endpoint_id
         yield
-        ok, result = await self._call(lambda s: endpoints.rotate_secret(s, user, eid, cipher), "rotate")
+        ok, result = await self._call(
+            lambda s: endpoints.rotate_secret(s, user, eid, cipher, ip=ip), "rotate"
+        )
         if not ok:
             yield self._show_error(result)
             return
@@ -208,9 +218,10 @@ class WebhooksState(rx.State):
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
             return
+        ip = self._ip()
         self.busy = endpoint_id
         yield
-        ok, result = await self._call(lambda s: endpoints.send_test(s, user, eid), "test")
+        ok, result = await self._call(lambda s: endpoints.send_test(s, user, eid, ip=ip), "test")
         if not ok:
             yield self._show_error(result)
             return
@@ -224,8 +235,11 @@ class WebhooksState(rx.State):
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
             return
-        settings = get_settings()
-        call = lambda s: endpoints.update_endpoint(s, user, eid, enabled=True, settings=settings)  # noqa: E731
+        settings, ip = get_settings(), self._ip()
+
+        def call(s: Session) -> Any:
+            return endpoints.update_endpoint(s, user, eid, enabled=True, settings=settings, ip=ip)
+
         self.busy = endpoint_id
         yield
         ok, result = await self._call(call, "enable")
@@ -253,9 +267,10 @@ class WebhooksState(rx.State):
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
             return
+        ip = self._ip()
         self.busy = endpoint_id
         yield
-        ok, result = await self._call(lambda s: endpoints.delete_endpoint(s, user, eid), "delete")
+        ok, result = await self._call(lambda s: endpoints.delete_endpoint(s, user, eid, ip=ip), "delete")
         if not ok:
             yield self._show_error(result)
             return
@@ -307,9 +322,10 @@ class WebhooksState(rx.State):
         did, eid = _id(delivery_id), _id(self.log_id)
         if user is None or did is None or self.busy:
             return
+        ip = self._ip()
         self.busy = self.log_id
         yield
-        ok, result = await self._call(lambda s: endpoints.redeliver(s, user, did), "redeliver")
+        ok, result = await self._call(lambda s: endpoints.redeliver(s, user, did, ip=ip), "redeliver")
         if not ok:
             yield self._show_error(result)
             return
