@@ -26,6 +26,8 @@ from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_
 from backend.markets.listings import delisted_markets
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.enums import ExecutionStatus, ExecutionVenue, PositionStatus, Side
+from backend.notify import positions as position_events
+from backend.notify.events import NewEvent, emit_many
 from backend.trading.sizing import SizingSkip, size_trade
 from backend.venues.base import (
     Fill,
@@ -71,6 +73,7 @@ class PaperChunk:
         self.outcomes: dict[Pair, ExecutionOutcome] = {}
         self.retry: dict[Pair, str] = {}
         self._strategies: dict[tuple[int, int | None], Strategy] = {}
+        self._events: list[NewEvent] = []  # written with the chunk's record, in its transaction
 
     def run(self) -> None:
         from backend.execution.service import _Context, _outcome
@@ -272,6 +275,7 @@ class PaperChunk:
         for pair, (status, reason) in self.decided.items():
             if pair in pending:
                 changes[pair] = (status, reason[:MAX_REASON_LENGTH], None)
+                self._tell_skip(pair, reason, now)
         table = SignalExecution.__table__
         if changes:
             self.session.execute(
@@ -294,6 +298,7 @@ class PaperChunk:
                     for pair, (status, reason, position_id) in changes.items()
                 ],
             )
+        emit_many(self.session, self._events)
         self.session.commit()
         for pair in set(self.fills) | set(self.decided):
             if pair in changes:
@@ -315,8 +320,10 @@ class PaperChunk:
         """Positions, trade fees and audit rows of the chunk's fills; position id by pair."""
         if not fills:
             return {}
-        rows = [_position_values(pair, self.items[pair].signal, *fill, now) for pair, fill in fills.items()]
-        insert_many_or_ignore(self.session, Position, rows, ["deployment_id", "signal_id"])
+        rows = {
+            pair: _position_values(pair, self.items[pair].signal, *fill, now) for pair, fill in fills.items()
+        }
+        insert_many_or_ignore(self.session, Position, list(rows.values()), ["deployment_id", "signal_id"])
         ids = {
             (s, d): position_id
             for s, d, position_id in self.session.exec(
@@ -345,9 +352,22 @@ class PaperChunk:
                 "client_order_id": fill.client_order_id,
             }
             entries.append((position_id, details))
+            deployment, agent_name = item.deployment, item.agent.name
+            row = rows[(signal_id, deployment_id)]
+            self._events.append(position_events.opened(deployment.user_id, agent_name, position_id, row))
         charge_trade_fees(self.session, self.executor.fees, charges)
         audit.record_many(self.session, action=POSITION_OPENED, entity_type="position", entries=entries)
         return ids
+
+    def _tell_skip(self, pair: Pair, reason: str, now: datetime) -> None:
+        """The one-deployment path's execution.skipped event, for a decided pair the owner can act on."""
+        item = self.items[pair]
+        deployment = item.deployment
+        told = position_events.skipped(
+            deployment.user_id, item.agent.name, deployment.id, item.signal, reason, now
+        )
+        if told is not None:
+            self._events.append(told)
 
 
 def _position_values(pair: Pair, signal: Signal, fill: Fill, leverage: Decimal, now: datetime) -> dict:

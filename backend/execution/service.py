@@ -41,6 +41,8 @@ from backend.models.enums import (
     Side,
     SizingProfile,
 )
+from backend.notify import positions as position_events
+from backend.notify.events import emit_many
 from backend.trading.fees import FeePolicy
 from backend.trading.sizing import RiskLimits, SizingSkip, size_trade, trade_leverage
 from backend.venues.base import (
@@ -125,7 +127,7 @@ class Executor:
             # Reconciliation finds an order a lost attempt might still have placed; no more blind tries.
             detail = f"gave up after {self.max_attempts} attempts, the venue kept failing"
             reason = skip_reason(SkipCategory.VENUE_FAILED, detail)
-            return self._finish(session, execution, ExecutionStatus.FAILED, reason)
+            return self._finish(session, context, ExecutionStatus.FAILED, reason)
         if execution.attempts > 1 and execution.venue is not None:
             # An earlier attempt may have reached the venue: its order, if any, is the one that counts.
             adapter, account = self._account(session, context, ExecutionVenue(execution.venue))
@@ -140,11 +142,11 @@ class Executor:
             or _opposite_position(session, context)
         )
         if skip is not None:
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, skip)
+            return self._finish(session, context, ExecutionStatus.SKIPPED, skip)
         venue = self._venue(session, context)
         if venue is None:
             reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, "no preferred venue lists the market")
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+            return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
         return self._open(session, context, venue)
 
     def execute_many(self, session: Session, signal_id: int, deployment_ids: Sequence[int]) -> ChunkResult:
@@ -164,24 +166,24 @@ class Executor:
             adapter, account = self._account(session, context, venue)
         except InvalidOrder as error:  # the agent wallet is not approved (yet, or any more)
             reason = skip_reason(SkipCategory.AWAITING_APPROVAL, error.reason)
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+            return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
         if not takes_entries(session, venue, signal.token):
             reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, delisted_detail(signal.token, venue))
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+            return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
         try:
             rules = adapter.markets().get(signal.token)
             if rules is None:
                 reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, f"{signal.token} not listed on {venue}")
-                return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+                return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
             mid = adapter.mids()[signal.token]
             sizing = size_trade(signal.score, adapter.balance(account), mid, rules, _limits(context))
         except TemporaryVenueError:
             raise
         except VenueError as error:  # e.g. an account the venue does not know: retrying will not help
             reason = skip_reason(SkipCategory.VENUE_FAILED, error.reason)
-            return self._finish(session, execution, ExecutionStatus.FAILED, reason)
+            return self._finish(session, context, ExecutionStatus.FAILED, reason)
         if isinstance(sizing, SizingSkip):
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, sizing.reason)
+            return self._finish(session, context, ExecutionStatus.SKIPPED, sizing.reason)
         order = OrderRequest(
             market=signal.token,
             side=Side(signal.side),
@@ -198,13 +200,13 @@ class Executor:
                 raise TemporaryVenueError("the venue knows this order id but reports no fill yet") from None
         except InsufficientFunds as error:
             reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, error.reason)
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+            return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
         except MarketNotListed as error:
             reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, error.reason)
-            return self._finish(session, execution, ExecutionStatus.SKIPPED, reason)
+            return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
         except InvalidOrder as error:
             reason = skip_reason(SkipCategory.ORDER_REFUSED, error.reason)
-            return self._finish(session, execution, ExecutionStatus.FAILED, reason)
+            return self._finish(session, context, ExecutionStatus.FAILED, reason)
         self.fault("after_fill")
         return self._record(session, context, fill, venue, leverage=sizing.leverage)
 
@@ -282,12 +284,8 @@ class Executor:
         if execution.status == ExecutionStatus.FILLED:
             session.commit()
             return _outcome(execution)
-        position_id = insert_or_ignore(
-            session,
-            Position,
-            position_row(deployment.id, signal, venue, fill, leverage, self.clock()),
-            ["deployment_id", "signal_id"],
-        )
+        row = position_row(deployment.id, signal, venue, fill, leverage, self.clock())
+        position_id = insert_or_ignore(session, Position, row, ["deployment_id", "signal_id"])
         if position_id is None:
             position_id = session.exec(
                 select(Position.id).where(
@@ -320,6 +318,7 @@ class Executor:
                 "client_order_id": fill.client_order_id,
             },
         )
+        emit_many(session, [position_events.opened(deployment.user_id, context.agent.name, position_id, row)])
         execution.status = ExecutionStatus.FILLED
         execution.position_id = position_id
         execution.reason = None
@@ -329,11 +328,17 @@ class Executor:
         return _outcome(execution)
 
     def _finish(
-        self, session: Session, execution: SignalExecution, status: ExecutionStatus, reason: str
+        self, session: Session, context: _Context, status: ExecutionStatus, reason: str
     ) -> ExecutionOutcome:
+        """Store a skip or failure; one the owner can act on is told (`ACTIONABLE_SKIPS`) in its commit."""
+        execution, deployment = context.execution, context.deployment
         execution.status = status
         execution.reason = reason[:MAX_REASON_LENGTH]
-        execution.updated_at = self.clock()
+        now = execution.updated_at = self.clock()
+        told = position_events.skipped(
+            deployment.user_id, context.agent.name, deployment.id, context.signal, reason, now
+        )
+        emit_many(session, [told] if told else [])
         session.commit()
         logger.info("execution %s %s: %s", execution.id, status.value.lower(), reason)
         return _outcome(execution)

@@ -3,7 +3,8 @@
 Whoever moves a position OPEN -> CLOSING (a monitor cycle, the trader's Close button) owns the close; every
 other attempt finds it taken. Finishing is idempotent too: it asks the venue for the close's client order id
 before ordering, and records the fill under a row lock, so a retry after a crash records the fill instead of
-closing twice. The profit share of a profitable close is billed in the same transaction, keyed by position.
+closing twice. The profit share of a profitable close is billed in the same transaction, keyed by position,
+and so is its `position.closed` event (a refusal's `position.needs_attention` likewise).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from backend.models import AgentDeployment, Position
 from backend.models.common import utcnow
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side
 from backend.monitor.reconcile import outside_exit
+from backend.notify import positions as position_events
+from backend.notify.events import emit_many
 from backend.trading.book import realized_pnl
 from backend.trading.fees import FeePolicy
 from backend.trading.money import money
@@ -210,6 +213,8 @@ def _record_refusal(session: Session, position_id: int, reason: str, now: dateti
             "next_attempt_at": position.next_close_attempt_at.isoformat(),
         },
     )
+    told = position_events.needs_attention(*position_events.owner(session, position.deployment_id), position)
+    emit_many(session, [told] if told else [])
     session.commit()
     logger.warning(
         "position %s: close refused (%s attempts): %s; retrying at %s",
@@ -263,6 +268,9 @@ def record_close(
             "realized_pnl": str(position.realized_pnl),
             "client_order_id": fill.client_order_id if fill else None,
         },
+    )
+    emit_many(
+        session, [position_events.closed(*position_events.owner(session, position.deployment_id), position)]
     )
     session.commit()
     logger.info("position %s closed (%s) pnl %s", position.id, position.close_reason, position.realized_pnl)

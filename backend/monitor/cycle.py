@@ -2,9 +2,11 @@
 
 Per cycle: load OPEN positions with their deployment and agent, ask each venue once for all mids, record
 those mids as ticks (what charts are drawn from), evaluate every position with the pure rules, persist the
-trailing highs that moved, move the positions whose exit fired to CLOSING (compare-and-set), and hand every
-CLOSING position (this cycle's, a trader's Close, a crashed close) to `close`, which finishes it. A close
-the venue refused waits out its backoff (`next_close_attempt_at`) before it is handed out again.
+trailing highs that moved (with a `position.stop_moved` event, in the same commit, for each whose stop
+armed its trailing line or reached break-even), move the positions whose exit fired to CLOSING
+(compare-and-set), and hand every CLOSING position (this cycle's, a trader's Close, a crashed close) to
+`close`, which finishes it. A close the venue refused waits out its backoff (`next_close_attempt_at`)
+before it is handed out again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from backend.models import Agent, AgentDeployment, MarketTick, MonitorCycle, Pos
 from backend.models.common import utcnow
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side
 from backend.monitor.close import begin_close
-from backend.trading.exits import ExitRules, OpenPosition, evaluate, rules_for
+from backend.notify import positions as position_events
+from backend.notify.events import NewEvent, emit_many
+from backend.trading.exits import ExitRules, OpenPosition, evaluate, rules_for, stop_milestones
 from backend.venues.base import VenueError
 from backend.venues.registry import VenueRegistry
 
@@ -80,12 +84,13 @@ class Monitor:
                 positions.c.opened_at,
             ).where(positions.c.status == PositionStatus.OPEN.value)
         ).all()
-        rules = self._rules(session)
+        rules, owners = self._rules(session)
         by_venue: dict[str, list] = defaultdict(list)
         for row in rows:
             by_venue[row.venue].append(row)
         requests = errors = 0
         moved: list[dict] = []
+        milestones: list[tuple] = []  # (row, stop price, milestone) of moved rows that crossed one
         to_close: list[tuple[int, CloseReason]] = []
         ticks: list[dict] = []
         for venue, venue_rows in by_venue.items():
@@ -100,8 +105,12 @@ class Monitor:
             ticks += [
                 {"venue": venue, "market": m, "at": now, "price": mids[m]} for m in markets if m in mids
             ]
-            self._evaluate(venue_rows, rules, mids, now, moved, to_close)
-        self._persist(session, moved, ticks, now)
+            self._evaluate(venue_rows, rules, mids, now, moved, to_close, milestones)
+        events = [
+            position_events.stop_moved(owners[row.deployment_id], row, stop, milestone)
+            for row, stop, milestone in milestones
+        ]
+        self._persist(session, moved, ticks, events)
         closes = sum(begin_close(session, position_id, reason) for position_id, reason in to_close)
         closing = list(session.exec(closing_due(now)))
         for position_id in closing:
@@ -117,11 +126,15 @@ class Monitor:
         self._record(session, report, now)
         return report
 
-    def _rules(self, session: Session) -> dict[int, ExitRules | None]:
-        """Exit rules per deployment with open positions: its overrides over its version's settings."""
+    def _rules(
+        self, session: Session
+    ) -> tuple[dict[int, ExitRules | None], dict[int, position_events.Owner]]:
+        """Exit rules per deployment with open positions (its overrides over its version's settings), and
+        its owner and agent name (for the events of stops that moved)."""
         positions = Position.__table__
         watched = select(positions.c.deployment_id).where(positions.c.status == PositionStatus.OPEN.value)
         rules: dict[int, ExitRules | None] = {}
+        owners: dict[int, position_events.Owner] = {}
         rows = session.exec(
             select(AgentDeployment, Agent)
             .join(Agent, Agent.id == AgentDeployment.agent_id)
@@ -129,13 +142,14 @@ class Monitor:
         ).all()
         pinned = strategies(session, (d.agent_version_id for d, _ in rows))
         for deployment, agent in rows:
+            owners[deployment.id] = (deployment.user_id, agent.name)
             try:
                 settings = exit_settings(pinned, deployment, agent)
                 rules[deployment.id] = rules_for(settings, deployment, self.time_limit)
             except ValueError as error:  # unusable stored settings: say so, keep watching the rest
                 logger.error("deployment %s: exit rules unusable: %s", deployment.id, error)
                 rules[deployment.id] = None
-        return rules
+        return rules, owners
 
     @staticmethod
     def _evaluate(
@@ -145,6 +159,7 @@ class Monitor:
         now: datetime,
         moved: list[dict],
         to_close: list[tuple[int, CloseReason]],
+        milestones: list[tuple],
     ) -> None:
         for row in rows:
             price, exit_rules = mids.get(row.market), rules.get(row.deployment_id)
@@ -155,11 +170,15 @@ class Monitor:
             result = evaluate(state, exit_rules, price, now)
             if result.best_price != best:
                 moved.append({"position_id": row.id, "best": result.best_price})
+                for milestone in stop_milestones(
+                    state.side, row.entry_price, best, result.best_price, exit_rules
+                ):
+                    milestones.append((row, result.stop_price, milestone))
             if result.reason is not None:
                 to_close.append((row.id, result.reason))
 
     @staticmethod
-    def _persist(session: Session, moved: list[dict], ticks: list[dict], now: datetime) -> None:
+    def _persist(session: Session, moved: list[dict], ticks: list[dict], events: list[NewEvent]) -> None:
         positions = Position.__table__
         if moved:
             session.execute(
@@ -172,6 +191,7 @@ class Monitor:
             )
         if ticks:
             session.execute(sa.insert(MarketTick.__table__), ticks)
+        emit_many(session, events)
         session.commit()
 
     def _record(self, session: Session, report: CycleReport, now: datetime) -> None:

@@ -3,7 +3,8 @@
 Venues hold one net position per market; we may hold several OPEN rows for it (one per signal). Per market:
 a venue position with no row of ours is *discovered* (a row is inserted for the monitor to watch); rows the
 venue no longer holds, or holds the other way round, are *closed outside* (EXTERNAL, at the venue's closing
-fill when it can tell, else the mid); a size that differs is *corrected* on our newest row.
+fill when it can tell, else the mid); a size that differs is *corrected* on our newest row. A discovered
+row is told as `position.opened`, a closed one as `position.closed`, in the caller's transaction.
 
 Races with the executor and the monitor are avoided by order, not by luck: the venue is read first, then
 in-flight executions, then our rows (locked). A market with a CLOSING row (the monitor sends its close after
@@ -36,6 +37,8 @@ from backend.models.enums import (
     Side,
 )
 from backend.monitor.budget import Spender, read_weight
+from backend.notify import positions as position_events
+from backend.notify.events import emit_many
 from backend.trading.book import realized_pnl, weighted_entry
 from backend.trading.fills import pro_rata_fee
 from backend.venues.base import Fill, VenueAccount, VenueAdapter, VenueError, VenuePosition
@@ -296,6 +299,8 @@ def _discover(context: _Context, position: VenuePosition) -> Finding:
     )
     context.session.add(row)
     context.session.flush()
+    owner = position_events.owner(context.session, row.deployment_id)
+    emit_many(context.session, [position_events.opened_position(*owner, row)])
     details = {
         "side": position.side.value,
         "size": _text(position.size),
@@ -317,6 +322,8 @@ def _close_outside(context: _Context, market: str, side: Side, rows: Sequence[Po
         row.exit_fee = fee
         row.realized_pnl = realized_pnl(side, row.entry_price, price, row.size, row.entry_fee, fee)
         row.closed_at = (exit.at if exit else None) or context.now
+        owner = position_events.owner(context.session, row.deployment_id)
+        emit_many(context.session, [position_events.closed(*owner, row)])
         details = {
             "side": side.value,
             "size": _text(row.size),

@@ -16,7 +16,7 @@ Payloads are JSON: Decimals as strings (exact), times as ISO 8601 UTC. What each
 - deployment.paused / .resumed / .cancelled / .suspended: deployment_id, agent_name, by ("web",
   "telegram", "billing", "operator"), reason (optional)
 - execution.skipped: deployment_id, agent_name, signal_id, market, side, category, reason
-  (only categories the user can act on: `ACTIONABLE_SKIPS`)
+  (only categories the user can act on: `ACTIONABLE_SKIPS`; at most one per deployment, category and UTC hour)
 - agent.version_available: deployment_id, agent_id, agent_name, version
 - invoice.issued / .due / .overdue: invoice_id, number, total_usd, due_at
 - account.new_sign_in: ip, at
@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from backend.db import dialect_insert
+from backend.execution.reasons import SkipCategory  # a leaf module (an enum): no import cycle
 from backend.models import NotificationEvent
 from backend.models.common import utcnow
 from backend.models.enums import NotificationChannel
@@ -66,6 +67,20 @@ class EventType(StrEnum):
     WEBHOOK_DISABLED = "webhook.disabled"
     WEBHOOK_TEST = "webhook.test"
 
+
+# Why a signal was not traded that the user can fix: fund the account, raise the size, approve the agent
+# wallet, pay the invoice. ORDER_REFUSED is in because a revoked agent approval reaches us only as the
+# venue refusing the order in its own words. Paused/cancelled deployments, expired signals, unlisted
+# markets and opposite positions are the platform working as told: no message.
+ACTIONABLE_SKIPS: frozenset[SkipCategory] = frozenset(
+    {
+        SkipCategory.INSUFFICIENT_BALANCE,
+        SkipCategory.BELOW_MINIMUM,
+        SkipCategory.AWAITING_APPROVAL,
+        SkipCategory.ORDER_REFUSED,
+        SkipCategory.SUBSCRIPTION_SUSPENDED,
+    }
+)
 
 # What a user can choose on the settings page, in the order it lists them, with the words it uses.
 DESCRIPTIONS: dict[EventType, str] = {

@@ -191,6 +191,30 @@ def stop_price(position: OpenPosition, rules: ExitRules) -> Decimal:
     return _stop(f, rules, position.entry_price, position.best_price)[0]
 
 
+TRAILING_ARMED = "trailing_armed"
+BREAK_EVEN = "break_even"
+
+
+def stop_milestones(
+    side: Side, entry: Decimal, old_best: Decimal, new_best: Decimal, rules: ExitRules
+) -> list[str]:
+    """The stop milestones a best-price move from `old_best` to `new_best` crosses, in that order.
+
+    TRAILING_ARMED: the trailing stop became the tighter line; BREAK_EVEN: the stop line reached the entry
+    price or better. The stop never loosens as the best price improves, so each is crossed at most once in
+    a position's life: a notification keyed by milestone is sent once. Called only for moved best prices.
+    """
+    f = rules._long if side == Side.LONG else rules._short
+    old_stop, old_trailing = _stop(f, rules, entry, old_best)
+    new_stop, new_trailing = _stop(f, rules, entry, new_best)
+    crossed = []
+    if new_trailing and not old_trailing:
+        crossed.append(TRAILING_ARMED)
+    if f.beyond(entry, old_stop) and not f.beyond(entry, new_stop):
+        crossed.append(BREAK_EVEN)
+    return crossed
+
+
 def exit_reason(
     position: OpenPosition, rules: ExitRules, price: Decimal, now: datetime
 ) -> CloseReason | None:
