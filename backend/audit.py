@@ -68,7 +68,6 @@ class Action:
     PAYMENT_REJECTED = "payment.rejected"
     PAYOUT_RECORDED = "payout.recorded"
     BUILDER_FEE_APPROVED = "builder_fee.approved"
-    NOTIFY_PREFERENCE_CHANGED = "notify.preference_changed"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"
@@ -76,6 +75,7 @@ class Action:
     WEBHOOK_TEST_SENT = "webhook.test_sent"
     WEBHOOK_REDELIVERED = "webhook.redelivered"
     WEBHOOK_DISABLED = "webhook.disabled"  # by the sender, after repeated failures
+    NOTIFY_PREFERENCE_CHANGED = "notify.preference_changed"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -14,12 +14,12 @@ from backend.api import admin, agents, auth, backtests, deployments, health, met
 from backend.api.billing import admin_router as billing_admin_router
 from backend.api.billing import router as billing_router
 from backend.api.billing_payments import router as billing_payments_router
-from backend.api.notifications import router as notifications_router
 from backend.api.deps import app_engine, app_settings
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
 from backend.api.middleware.same_origin import SameOriginWritesMiddleware
 from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
+from backend.api.notifications import router as notifications_router
 from backend.auth.ratelimit import build_counter, build_rate_limiter
 from backend.backtest.sweep import NoQueue, SweepQueue
 from backend.config import Settings

@@ -40,7 +40,7 @@ from backend.models.common import utcnow
 from backend.models.enums import DeliveryStatus, NotificationChannel
 from backend.notify.channels import Outgoing, Sender, SendResult
 from backend.notify.events import EventType
-from backend.notify.preferences import channels_for, overrides_for
+from backend.notify.preferences import Overrides, channels_for, overrides_for
 
 logger = logging.getLogger(__name__)
 
@@ -118,13 +118,43 @@ def fan_out(engine: sa.Engine, senders: Senders, *, now: datetime, limit: int = 
             .limit(limit)
         )
         if _postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        events = list(session.exec(query))
+            events = list(session.exec(query.with_for_update(skip_locked=True)))
+        else:  # one writer at a time: the conditional update (first write, so it serialises) wins each event
+            events = [event for event in session.exec(query).all() if _take(session, event.id, now)]
         if not events:
             return 0
         overrides = overrides_for(session, {event.user_id for event in events})
-        targets: dict[tuple[NotificationChannel, int, str], list[int]] = {}
-        holds: dict[tuple[NotificationChannel, int], bool] = {}
+        rows = _Targets(session, senders).rows(events, overrides, now)
+        insert_many_or_ignore(session, NotificationDelivery, rows, ["event_id", "channel", "target_id"])
+        if _postgres(session):
+            session.execute(
+                sa.update(NotificationEvent)
+                .where(among(col(NotificationEvent.id), [event.id for event in events]))
+                .values(dispatched_at=now)
+            )
+    return len(events)
+
+
+def _take(session: Session, event_id: int, now: datetime) -> bool:
+    taken = session.execute(
+        sa.update(NotificationEvent)
+        .where(col(NotificationEvent.id) == event_id, col(NotificationEvent.dispatched_at).is_(None))
+        .values(dispatched_at=now)
+    )
+    return taken.rowcount == 1
+
+
+class _Targets:
+    """Each sender's targets and digest choice, asked once per (user, type) in a batch."""
+
+    def __init__(self, session: Session, senders: Senders) -> None:
+        self.session, self.senders = session, senders
+        self.targets: dict[tuple[NotificationChannel, int, str], list[int]] = {}
+        self.holds: dict[tuple[NotificationChannel, int], bool] = {}
+
+    def rows(
+        self, events: list[NotificationEvent], overrides: Overrides, now: datetime
+    ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for event in events:
             if event.type == EventType.WEBHOOK_TEST:  # its one delivery is made by the webhooks helper
@@ -132,28 +162,23 @@ def fan_out(engine: sa.Engine, senders: Senders, *, now: datetime, limit: int = 
             for channel in sorted(channels_for(overrides, event.user_id, event.type)):
                 if channel == NotificationChannel.IN_APP:
                     rows.append(_delivery(event, channel, 0, now, delivered=True))
-                    continue
-                sender = senders.get(channel)
-                if sender is None:  # not configured in this deployment
-                    continue
-                key = (channel, event.user_id, event.type)
-                if key not in targets:
-                    targets[key] = list(sender.targets(session, event.user_id, event.type))
-                if not targets[key]:
-                    continue
-                if (channel, event.user_id) not in holds:
-                    holds[(channel, event.user_id)] = sender.hold_for_digest(session, event.user_id)
-                hold = holds[(channel, event.user_id)]
-                for target in targets[key]:
-                    rows.append(_delivery(event, channel, target, now, held=hold))
-        insert_many_or_ignore(session, NotificationDelivery, rows, ["event_id", "channel", "target_id"])
-        ids = [event.id for event in events]
-        session.execute(
-            sa.update(NotificationEvent)
-            .where(among(col(NotificationEvent.id), ids), col(NotificationEvent.dispatched_at).is_(None))
-            .values(dispatched_at=now)
-        )
-    return len(events)
+                elif channel in self.senders:  # a channel not configured here has no deliveries
+                    rows += self._channel_rows(event, channel, now)
+        return rows
+
+    def _channel_rows(
+        self, event: NotificationEvent, channel: NotificationChannel, now: datetime
+    ) -> list[dict[str, Any]]:
+        sender = self.senders[channel]
+        key = (channel, event.user_id, event.type)
+        if key not in self.targets:
+            self.targets[key] = list(sender.targets(self.session, event.user_id, event.type))
+        if not self.targets[key]:
+            return []
+        if (channel, event.user_id) not in self.holds:
+            self.holds[(channel, event.user_id)] = sender.hold_for_digest(self.session, event.user_id)
+        held = self.holds[(channel, event.user_id)]
+        return [_delivery(event, channel, target, now, held=held) for target in self.targets[key]]
 
 
 def _delivery(
