@@ -37,7 +37,15 @@ def header() -> rx.Component:
             rx.link(
                 rx.hstack(
                     rx.icon("activity", size=22, color="var(--accent-9)"),
-                    rx.heading("Maxxit", size="5", weight="bold"),
+                    # On a phone a signed-in header needs the room for the bell and the account menu.
+                    rx.heading(
+                        "Maxxit",
+                        size="5",
+                        weight="bold",
+                        display=rx.breakpoints(
+                            initial=rx.cond(AuthState.signed_in, "none", "block"), sm="block"
+                        ),
+                    ),
                     align="center",
                     spacing="2",
                 ),

@@ -129,10 +129,9 @@ def _list() -> rx.Component:
 
 def notifications() -> rx.Component:
     return page(
-        page_heading(
-            "Notifications",
-            "What happened to your positions, deployments and account.",
-            action=rx.hstack(
+        rx.flex(
+            page_heading("Notifications", "What happened to your positions, deployments and account."),
+            rx.hstack(
                 rx.button(
                     rx.icon("check_check", size=16),
                     "Mark all read",
@@ -151,6 +150,11 @@ def notifications() -> rx.Component:
                 align="center",
                 spacing="2",
             ),
+            justify="between",
+            align="end",
+            wrap="wrap",
+            gap="12px",
+            width="100%",
         ),
         error_callout(S.error),
         rx.cond(S.status == "loading", loading_message(), rx.cond(S.status == "ready", _list())),

@@ -1,0 +1,175 @@
+"""In Chromium against the running app: the header's bell, the inbox and the notification settings page.
+
+The backend parts run for real in the test process against the app's database: a position is closed
+through backend.monitor.close.record_close (which writes `position.closed` into the outbox), the consumer
+runs once (backend.notify.dispatch.run_once) and the bell, polling, shows the new count without a reload.
+Telegram linking goes through the local Bot API server (tests/telegram_server): the page shows the code, the
+server plays the user sending `/start <code>`, the bot's poller handles it, and the page shows the chat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from backend.config import get_settings
+from backend.db import get_engine, migrate, session_scope
+from backend.models import Position
+from backend.models.common import utcnow
+from backend.models.enums import CloseReason, PositionStatus, Side
+from backend.monitor.close import record_close
+from backend.notify import dispatch
+from backend.notify.senders import build_senders
+from backend.trading.fees import FeePolicy
+from tests.e2e.conftest import Seeded, _database, _seed
+from tests.e2e.wallet import BrowserWallet, context_with_wallet
+from tests.factories import Factory
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+BELL_WAIT_MS = 30_000  # the bell's timer ticks every 10 s
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """SQLite only: the consumer, preferences and channels run on both databases in tests/integration."""
+    with _database("sqlite", tmp_path_factory) as url:
+        migrate(url)
+        yield _seed(url)
+
+
+@pytest.fixture
+def new_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Callable[..., Page]]:
+    opened: list[BrowserContext] = []
+
+    def open_page(wallet: BrowserWallet, **overrides: Any) -> Page:
+        context = context_with_wallet(browser, wallet, **{**browser_context_args, **overrides})
+        opened.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in opened:
+        context.close()
+
+
+def sign_in(page: Page, app_url: str, wallet: BrowserWallet) -> None:
+    page.goto(f"{app_url}/marketplace")
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#account-address")).to_have_text(wallet.short_address)
+
+
+def trader_with_open_position(wallet: BrowserWallet) -> int:
+    """The wallet's user with a paper deployment and one open ETH long; returns the position's id."""
+    with session_scope() as session:
+        f = Factory(session)
+        trader = f.user(address=wallet.address.lower())
+        deployment = f.paper_deployment(f.agent(name="Bell Momentum"), trader)
+        position = Position(
+            deployment_id=deployment.id,
+            venue=deployment.venue,
+            market="ETH",
+            side=Side.LONG,
+            size=Decimal(1),
+            entry_price=Decimal(3000),
+            status=PositionStatus.OPEN,
+            entry_fee=Decimal(0),
+            opened_at=utcnow(),
+        )
+        session.add(position)
+        session.commit()
+        return position.id
+
+
+def consume_once() -> dispatch.DispatchReport:
+    """What the Huey consumer does when woken: fan out every waiting event and send it."""
+    settings = get_settings()
+    return dispatch.run_once(get_engine(), build_senders(settings, None))
+
+
+def overflows(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def test_the_bell_counts_a_closed_position_and_the_inbox_marks_it_read(
+    new_page, app_url: str, seeded: Seeded
+) -> None:
+    wallet = BrowserWallet()
+    position_id = trader_with_open_position(wallet)
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet)
+    bell, count = page.locator("#nav-bell"), page.locator("#bell-count")
+    expect(bell).to_be_visible()
+    expect(count).to_have_count(0)  # nothing unread: no badge
+
+    # The position closes in the backend; the consumer delivers the event to the inbox.
+    with session_scope() as session:
+        record_close(session, position_id, Decimal(3100), Decimal(0), CloseReason.TAKE_PROFIT, FeePolicy())
+    assert consume_once().fanned_out >= 1
+
+    # The bell's timer picks it up: no reload.
+    expect(count).to_have_text("1", timeout=BELL_WAIT_MS)
+
+    bell.click()
+    expect(page).to_have_url(re.compile(r"/notifications/?$"))
+    items = page.locator(".inbox-item")
+    expect(items).to_have_count(1)
+    item = items.first
+    expect(item).to_have_attribute("data-unread", "true")
+    expect(item).to_contain_text("ETH")
+    expect(item).to_contain_text("+$100.00")  # 1 ETH from 3000 to 3100, no fees
+
+    # Mark read: the item and the bell follow at once.
+    page.locator("#inbox-mark-all").click()
+    expect(item).to_have_attribute("data-unread", "false")
+    expect(count).to_have_count(0)
+
+    # On a phone the header still fits, with the bell a thumb can hit.
+    page.set_viewport_size(PHONE)
+    expect(bell).to_be_visible()
+    box = bell.bounding_box()
+    assert box is not None and box["width"] >= 40 and box["height"] >= 40
+    assert not overflows(page)
+
+
+def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: Seeded) -> None:
+    wallet = BrowserWallet()
+    with session_scope() as session:
+        Factory(session).user(address=wallet.address.lower())
+    page = new_page(wallet, viewport=PHONE)
+    sign_in(page, app_url, wallet)
+    page.locator("#account-menu").click()
+    page.locator("#menu-notification-settings").click()
+    expect(page).to_have_url(re.compile(r"/settings/notifications/?$"))
+    expect(page.locator("#preferences")).to_be_visible()
+    expect(page.locator("#pref-position\\.closed-in_app")).to_have_attribute("data-checked", "true")
+
+    # Bad input stays beside its field.
+    page.locator("#webhook-add").click()
+    expect(page.locator("#webhook-url-error")).to_be_visible()
+
+    page.locator("#webhook-url").fill("http://127.0.0.1:9/hook")
+    page.locator("#webhook-event-position\\.closed").click()
+    page.locator("#webhook-add").click()
+    secret = page.locator("#webhook-secret")
+    expect(secret).to_have_text(re.compile(r"^whsec_[A-Za-z0-9+/=]{20,}$"))
+    shown = secret.inner_text()
+    page.screenshot(path="/tmp/ui_secret.png")
+    assert not overflows(page)
+
+    page.locator("#webhook-secret-done").click()
+    expect(page.locator("#webhook-secret-dialog")).to_have_count(0)
+    expect(page.locator(".webhook-endpoint")).to_have_count(1)
+    expect(page.locator(".webhook-endpoint")).to_contain_text("http://127.0.0.1:9/hook")
+    # Gone from the page, and it never comes back (a reload reads the list only).
+    assert shown not in page.content()
+    page.reload()
+    expect(page.locator(".webhook-endpoint")).to_have_count(1)
+    assert shown not in page.content()
+    page.screenshot(path="/tmp/ui_settings.png", full_page=True)
+    assert not overflows(page)
