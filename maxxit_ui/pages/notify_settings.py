@@ -33,24 +33,38 @@ PHONE_HIDDEN = rx.breakpoints(initial="none", sm="inline")
 
 
 def _channel_header(key: str, label: str, icon: str) -> rx.Component:
+    """The channel's icon (its name too, from tablet width up); a channel not set up is greyed and says so."""
+    ready = S.channel_ready[key]
     return rx.table.column_header_cell(
         rx.vstack(
             rx.hstack(
-                rx.icon(icon, size=14), rx.text(label, display=PHONE_HIDDEN), spacing="1", align="center"
+                rx.icon(icon, size=14),
+                rx.text(label, display=PHONE_HIDDEN),
+                spacing="1",
+                align="center",
+                color=rx.cond(ready, "var(--gray-12)", "var(--gray-8)"),
             ),
             rx.cond(
-                S.channel_ready[key],
+                ready,
                 rx.fragment(),
                 rx.text(
-                    "not set up", size="1", color_scheme="gray", weight="regular", id=f"not-set-up-{key}"
+                    "not set up",
+                    size="1",
+                    color_scheme="gray",
+                    weight="regular",
+                    white_space="nowrap",
+                    display=PHONE_HIDDEN,
+                    id=f"not-set-up-{key}",
                 ),
             ),
             spacing="0",
             align="center",
         ),
         justify="center",
-        title=label,
-        padding_x="4px",
+        title=rx.cond(ready, label, label + ": not set up"),
+        padding_x="2px",
+        custom_attrs={"data-ready": rx.cond(ready, "true", "false")},
+        id=f"channel-{key}",
     )
 
 
@@ -66,7 +80,7 @@ def _switch(row: PreferenceRow, key: str) -> rx.Component:
             custom_attrs={"data-checked": rx.cond(row[key], "true", "false")},
         ),
         justify="center",
-        padding_x="4px",
+        padding_x="2px",
     )
 
 
@@ -97,18 +111,22 @@ def _preferences() -> rx.Component:
                 id="channel-hints",
             ),
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    rx.table.column_header_cell("Event", padding_left="0"),
-                    *(_channel_header(key, label, icon) for key, label, icon in CHANNELS),
-                )
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Event", padding_left="0"),
+                        *(_channel_header(key, label, icon) for key, label, icon in CHANNELS),
+                    )
+                ),
+                rx.table.body(rx.foreach(S.prefs, _pref_row)),
+                variant="ghost",
+                size="1",
+                width="100%",
+                id="preferences",
             ),
-            rx.table.body(rx.foreach(S.prefs, _pref_row)),
-            variant="ghost",
-            size="1",
             width="100%",
-            id="preferences",
+            overflow_x="auto",
         ),
         rx.text(
             "A switch that is on for a channel not set up takes effect once you set it up. Webhooks also "
