@@ -40,6 +40,7 @@ from backend.db import transaction
 from backend.models import Agent, AgentAccount, CtAccount
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus, Venue
+from backend.notify import accounts
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def _new_version(session: Session, agent: Agent, before: Strategy) -> int:
     note = change_note(before, strategy_of(agent, followed_ids(session, agent.id)))
     version = add_version(session, agent, note=note)
     follow_version(session, agent.id, version.id)
+    accounts.version_available(session, agent, version)  # told to deployments still on an older one
     logger.info("agent %s: version %s (%s)", agent.id, version.number, note)
     return version.number
 

@@ -1,6 +1,7 @@
 """Sign-In-With-Ethereum end to end: issue a single-use nonce, verify the signed message, open a session.
 
-Every sign-in and every refused sign-in leaves an audit row. Rate limits live in `ratelimit` and are
+Every sign-in and every refused sign-in leaves an audit row; a sign-in from an address the user never
+signed in from before is told (`account.new_sign_in`). Rate limits live in `ratelimit` and are
 applied by the callers (REST and UI), which know the client's IP.
 """
 
@@ -25,6 +26,7 @@ from backend.models import AuthNonce
 from backend.models.auth import MAX_SIGN_IN_MESSAGE_CHARS
 from backend.models.common import utcnow
 from backend.models.enums import Role
+from backend.notify import accounts
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ def sign_in(
         raise
     user, _ = get_or_create_user(session, address, ip=ip)
     user.last_login_at = now
-    audit.record(
+    signed_in = audit.record(
         session,
         action=audit.Action.SIGN_IN,
         entity_type="user",
@@ -98,6 +100,8 @@ def sign_in(
         ip=ip,
     )
     assert user.id is not None
+    session.flush()
+    accounts.new_sign_in(session, user.id, ip, now, signed_in.id)
     # create_session commits the user, nonce, audit row and session together.
     issued = create_session(session, user.id, settings=settings, now=now, ip=ip, user_agent=user_agent)
     logger.info("signed in %s (session %s)", address, issued.session_id)

@@ -3,7 +3,9 @@
 The running month's invoice is a DRAFT that lines join as they accrue; once the month is over it is issued
 (OPEN): numbered `MX-<year>-<month>-<id:06d>`, dated, due `INVOICE_DUE_DAYS` later, its lines INVOICED and
 its total their sum. An invoice with nothing to pay is issued as PAID. Unique (user, month) and the lines'
-`invoice_id` make generation exactly once with racing workers or a worker killed midway.
+`invoice_id` make generation exactly once with racing workers or a worker killed midway. Issuing one with
+something to pay tells its owner (`invoice.issued`); each pass then tells, once per invoice, those due
+within three days (`invoice.due`) and those past due (`invoice.overdue`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from backend.db import insert_or_ignore
 from backend.execution.faults import no_fault
 from backend.models import BillingEvent, Invoice
 from backend.models.enums import BillingStatus, InvoiceStatus
+from backend.notify import accounts
 from backend.trading.money import ZERO, money
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ ATTACH_BATCH = 500
 class InvoiceRunReport:
     attached: int  # lines that joined a draft
     issued: int  # drafts of past months now open (or paid when nothing was owed)
+    reminded: int = 0  # open invoices told due soon (3 days) or overdue, once each
 
 
 def month_start(moment: datetime) -> datetime:
@@ -64,7 +68,9 @@ def generate_invoices(
     for invoice_id in _drafts_to_issue(session, now=now):
         if _issue(session, invoice_id, now=now, due_days=due_days, fault=fault):
             issued += 1
-    return InvoiceRunReport(attached=attached, issued=issued)
+    reminded = accounts.invoice_reminders(session, now=now)
+    session.commit()
+    return InvoiceRunReport(attached=attached, issued=issued, reminded=reminded)
 
 
 def issue_running_month(session: Session, user_id: int, *, now: datetime, due_days: int) -> Invoice | None:
@@ -275,6 +281,7 @@ def _issue(
     else:
         invoice.status = InvoiceStatus.OPEN
     session.add(invoice)
+    accounts.invoice_issued(session, invoice)
     audit.record(
         session,
         action=audit.Action.INVOICE_ISSUED,

@@ -31,9 +31,12 @@ from backend.models.enums import (
     InvoiceStatus,
     SubscriptionStatus,
 )
+from backend.notify.accounts import deployment_changed
+from backend.notify.events import EventType
 from backend.trading.fees import FeePolicy, subscription_line
 
 SUSPENDED_REASON = "subscription suspended"
+SUSPENDED_NOTE = "an invoice is unpaid past its grace period"  # the owner's deployment.suspended event
 CANCELED_REASON = "subscription canceled"  # canceled while the deployment runs on: no new entries either
 ENTRY_BLOCKS = {SubscriptionStatus.SUSPENDED: SUSPENDED_REASON, SubscriptionStatus.CANCELED: CANCELED_REASON}
 
@@ -333,6 +336,9 @@ def _settle_standing(
         _transition(
             session, subscription, SubscriptionStatus.SUSPENDED, audit.Action.SUBSCRIPTION_SUSPENDED, now=now
         )
+        deployment = session.get(AgentDeployment, subscription.deployment_id)
+        suspended = EventType.DEPLOYMENT_SUSPENDED
+        deployment_changed(session, deployment, suspended, by="billing", at=now, reason=SUSPENDED_NOTE)
         counts["suspended"] += 1
 
 

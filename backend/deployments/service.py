@@ -34,6 +34,7 @@ from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, Po
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus, DeploymentStatus, ExecutionVenue, Venue
 from backend.monitor.close import PositionNotFound, request_close
+from backend.notify import accounts
 from backend.venues.paper import open_paper_account
 from backend.wallets import service as wallets
 from backend.wallets.keys import WalletCipher
@@ -258,11 +259,18 @@ def submit_deployment_approval(
 
 
 def change_status(
-    session: Session, user: CurrentUser, deployment_id: int, action: str, *, ip: str | None = None
+    session: Session,
+    user: CurrentUser,
+    deployment_id: int,
+    action: str,
+    *,
+    ip: str | None = None,
+    via: str = "web",
 ) -> AgentDeployment:
     """pause (ACTIVE → PAUSED), resume (PAUSED → ACTIVE) or cancel (anything live → CANCELLED).
 
-    Cancelling stops new trades; positions already open stay under the monitor's exits.
+    Cancelling stops new trades; positions already open stay under the monitor's exits. The owner is told
+    (deployment.paused / .resumed / .cancelled, `by` = `via`: "web", "telegram") in the same commit.
     """
     if action not in STATUS_ACTIONS:
         raise InputRejected("action", f"unknown action {action!r}; use pause, resume or cancel")
@@ -278,6 +286,8 @@ def change_status(
             cancel_for_deployment(session, deployment.id, now=deployment.updated_at)
         details = {"from": before.value, "to": after.value}
         audit.record_by(session, user, STATUS_ACTIONS[action], "deployment", deployment.id, details, ip)
+        event = accounts.DEPLOYMENT_EVENTS[after]
+        accounts.deployment_changed(session, deployment, event, by=via, at=deployment.updated_at)
     return deployment
 
 
