@@ -48,6 +48,9 @@ class Action:
     RECONCILE_DISCOVERED = "reconcile.discovered"
     RECONCILE_CLOSED_OUTSIDE = "reconcile.closed_outside"
     RECONCILE_SIZE_CORRECTED = "reconcile.size_corrected"
+    TELEGRAM_LINK_CODE = "telegram.link_code_created"
+    TELEGRAM_LINKED = "telegram.linked"
+    TELEGRAM_UNLINKED = "telegram.unlinked"
     METRICS_REBUILT = "metrics.rebuilt"
     VENUES_REFRESHED = "venues.refreshed"
     SUBSCRIPTION_STARTED = "subscription.started"  # trial begins
@@ -68,6 +71,10 @@ class Action:
     PAYMENT_REJECTED = "payment.rejected"
     PAYOUT_RECORDED = "payout.recorded"
     BUILDER_FEE_APPROVED = "builder_fee.approved"
+    EMAIL_ADDRESS_SET = "email.address_set"  # a verification link was mailed to it
+    EMAIL_VERIFIED = "email.verified"
+    EMAIL_FREQUENCY_CHANGED = "email.frequency_changed"
+    EMAIL_REMOVED = "email.removed"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"

@@ -28,6 +28,7 @@ from maxxit_ui.pages import (
     notifications,
     notify_settings,
     signin,
+    verify_email,
 )
 from maxxit_ui.pages.agent import ROUTE as AGENT_ROUTE
 from maxxit_ui.pages.agent import agent
@@ -55,6 +56,7 @@ from maxxit_ui.state.my_agents import MyAgentsState
 from maxxit_ui.state.notifications import InboxState
 from maxxit_ui.state.notify_settings import NotifySettingsState
 from maxxit_ui.state.posts import PostsState
+from maxxit_ui.state.verify_email import VerifyEmailState
 from maxxit_ui.state.webhooks import WebhooksState
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
@@ -109,6 +111,12 @@ app.add_page(
 app.add_page(billing.billing, route=billing.ROUTE, title="Billing · Maxxit", on_load=BillingState.load)
 app.add_page(
     invoice.invoice, route=invoice.INVOICE_ROUTE, title="Invoice · Maxxit", on_load=InvoiceState.load
+)
+app.add_page(
+    verify_email.verify_email,
+    route=verify_email.ROUTE,
+    title="Verify email · Maxxit",
+    on_load=VerifyEmailState.load,
 )
 app.add_page(
     backtest_sweep.backtest_sweep,

@@ -1,14 +1,18 @@
 """Notification delivery on the queue: a commit that wrote events wakes `deliver_notifications`; a sweep
 every minute runs the same consumer, so an event whose wake-up was lost waits at most a minute.
 
-The senders are built once per worker process from the settings and the wallet cipher (which decrypts
-webhook secrets). Trading never waits for any of this: it only writes the event row, and the enqueue after
-its commit swallows failures (`backend.notify.events`).
+After each run the worker schedules one more for when the next retry is due or a dead worker's claim
+lapses (if within the minute), so a 5-second webhook retry does not wait for the sweep. A starting worker
+runs once at once. The senders are built once per worker process from the settings and the wallet cipher.
+Trading never waits for any of this: it only writes the event row, and the enqueue after its commit
+swallows failures (`backend.notify.events`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import datetime, timedelta
 from functools import cache
 
 from huey import crontab
@@ -16,19 +20,27 @@ from huey import crontab
 from backend.config import get_settings
 from backend.db import get_engine
 from backend.execution.faults import fault_from_env
+from backend.models.common import utcnow
 from backend.models.enums import NotificationChannel
 from backend.notify.channels import Sender
-from backend.notify.dispatch import DispatchReport, run_once
+from backend.notify.dispatch import DispatchReport, next_due, run_once
 from backend.notify.senders import build_senders
 from tasks.app import huey
 from tasks.execution import cipher
 
 logger = logging.getLogger(__name__)
 
+FOLLOW_UP_WITHIN = timedelta(seconds=60)  # later than this, the minute's sweep gets there first anyway
+
 
 @cache
 def senders() -> dict[NotificationChannel, Sender]:
     return build_senders(get_settings(), cipher())
+
+
+@cache
+def _fault():
+    return fault_from_env()
 
 
 class HueyNotifyEvents:
@@ -41,20 +53,51 @@ class HueyNotifyEvents:
 notify_events = HueyNotifyEvents()
 
 
-def _run() -> DispatchReport:
-    report = run_once(get_engine(), senders(), fault=fault_from_env())
+def _run() -> dict[str, int]:
+    report: DispatchReport = run_once(get_engine(), senders(), fault=_fault())
     if report.fanned_out or report.sent or report.failed or report.dead or report.skipped:
         logger.info("notify: %s", report)
-    return report
+    _follow_up()
+    return vars(report)
+
+
+_scheduled_lock = threading.Lock()
+_scheduled: list[datetime] = []  # this process's pending follow-up, so each run does not add another
+
+
+def _follow_up() -> None:
+    due = next_due(get_engine(), senders())
+    now = utcnow()
+    if due is None or due - now > FOLLOW_UP_WITHIN:
+        return
+    with _scheduled_lock:
+        if _scheduled and now < _scheduled[0] <= due:
+            return  # one is already coming, no later than this
+        _scheduled[:] = [due]
+    deliver_notifications.schedule(delay=max((due - now).total_seconds(), 0) + 0.05)
 
 
 @huey.task()
 def deliver_notifications() -> dict[str, int]:
     """Fan out new events and send everything due."""
-    return vars(_run())
+    return _run()
 
 
 @huey.periodic_task(crontab(minute="*"))
 def sweep_notifications() -> dict[str, int]:
     """Catch up on what a lost wake-up, a dead worker or a retry's due time left waiting."""
-    return vars(_run())
+    return _run()
+
+
+_startup = threading.Lock()
+
+
+@huey.on_startup()
+def deliver_after_start() -> None:
+    """A starting worker queues one run (Huey calls this in every worker thread; the first one does it)."""
+    if not _startup.acquire(blocking=False):
+        return
+    try:
+        deliver_notifications()
+    except Exception:  # never keep a worker from starting; the sweep runs within the minute
+        logger.exception("notify: could not queue the startup run")

@@ -5,12 +5,14 @@ from tasks import (  # noqa: F401
     backtests,
     billing,
     candles,
+    email,
     execution,
     metrics,
     monitor,
     notify,
     payments,
     signals,
+    telegram,
     venues,
 )
 from tasks.app import huey

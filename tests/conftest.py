@@ -26,7 +26,11 @@ hypothesis_settings.load_profile("maxxit")
 # a test of the wake-up sets NOTIFY_EVENTS explicitly. Subprocesses started by tests inherit this.
 os.environ.setdefault("NOTIFY_EVENTS", "")
 
-pytest_plugins = ["tests.hyperliquid_server.pytest_plugin"]
+pytest_plugins = [
+    "tests.hyperliquid_server.pytest_plugin",
+    "tests.telegram_server.pytest_plugin",
+    "tests.smtp_server",
+]
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -11,15 +11,18 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from backend.api import admin, agents, auth, backtests, deployments, health, metrics, posts, signals, venues
+from backend.api import telegram as telegram_api
 from backend.api.billing import admin_router as billing_admin_router
 from backend.api.billing import router as billing_router
 from backend.api.billing_payments import router as billing_payments_router
 from backend.api.deps import app_engine, app_settings
+from backend.api.email import router as email_router
 from backend.api.errors import ERRORS_DESCRIPTION, install_error_handlers
 from backend.api.middleware.client_address import ClientAddressMiddleware
 from backend.api.middleware.same_origin import SameOriginWritesMiddleware
 from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
 from backend.api.notifications import router as notifications_router
+from backend.api.webhooks import router as webhooks_router
 from backend.auth.ratelimit import build_counter, build_rate_limiter
 from backend.backtest.sweep import NoQueue, SweepQueue
 from backend.config import Settings
@@ -84,7 +87,10 @@ def create_api(
     app.include_router(billing_router)
     app.include_router(billing_admin_router)
     app.include_router(billing_payments_router)
+    app.include_router(email_router)
     app.include_router(notifications_router)
+    app.include_router(webhooks_router)
+    app.include_router(telegram_api.router)
     return app
 
 

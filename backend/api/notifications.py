@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api.agents import MAX_ID
 from backend.api.auth import UNAUTHORIZED
@@ -64,12 +64,6 @@ class ReadIn(BaseModel):
     ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=500)
     all: bool = False
 
-    @model_validator(mode="after")
-    def one_of(self) -> ReadIn:
-        if (self.ids is None) == (not self.all):
-            raise ValueError('send either "ids" or "all": true')
-        return self
-
 
 class ReadOut(BaseModel):
     marked: int
@@ -109,6 +103,8 @@ def unread_count(user: CurrentUserDep, session: SessionDep) -> UnreadOut:
 
 @router.post("/read", summary="Mark items read")
 def mark_read(body: ReadIn, user: CurrentUserDep, session: SessionDep) -> ReadOut:
+    if (body.ids is None) == (not body.all):
+        return _invalid("ids", 'send either "ids" or "all": true')  # type: ignore[return-value]
     marked = inbox.mark_read(session, user.id, None if body.all else body.ids)
     return ReadOut(marked=marked, unread=inbox.unread_count(session, user.id))
 
@@ -125,6 +121,11 @@ def put_preference(body: PreferenceIn, user: CurrentUserDep, session: SessionDep
     try:
         preferences.set_preference(session, user, body.event_type, body.channel, body.enabled)
     except preferences.PreferenceError as e:
-        error = ValidationErrorBody(detail=[FieldError(field=e.field, message=str(e))])
-        return JSONResponse(status_code=422, content=error.model_dump())  # type: ignore[return-value]
+        return _invalid(e.field, str(e))  # type: ignore[return-value]
     return get_preferences(user, session)
+
+
+def _invalid(field: str, message: str) -> JSONResponse:
+    """The app's 422 shape for a value only the service can judge."""
+    error = ValidationErrorBody(detail=[FieldError(field=field, message=message)])
+    return JSONResponse(status_code=422, content=error.model_dump())

@@ -11,10 +11,10 @@ What it guarantees:
   consumer died with the claim held (the claim lapses after NOTIFY_CLAIM_SECONDS and another takes it).
 - That last case is the one window for a repeat: a consumer killed after the channel accepted a message
   and before the outcome was committed sends it again once the claim lapses. Delivery is at least once,
-  duplicated only in that window. Webhooks carry the same `webhook-id` (the event's key) on every attempt,
-  so a receiver that dedupes on it sees each event once. Telegram and email have no such id: the user may,
-  rarely, get the same message twice (same text); we never send a different one and never send to anyone
-  else.
+  duplicated only in that window. Webhooks carry the same `webhook-id` (`msg_<delivery id>`) on every
+  attempt, so a receiver that dedupes on it sees each event once. Telegram and email carry no such id: in
+  that window the user may, rarely, get the same message twice (the same text, to the same chat or
+  address); nothing else is ever sent twice, and nothing goes to anyone else.
 - Trading never waits for any of this: it only writes the event row; the wake-up after its commit is
   best-effort, and a periodic sweep runs `run_once` in case one was lost.
 The in-app inbox needs no send: its delivery row is created DELIVERED and is the inbox item itself.
@@ -434,3 +434,20 @@ def _still_ours(delivery: NotificationDelivery, claimed: Claim) -> bool:
 
 def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def next_due(engine: sa.Engine, senders: Senders) -> datetime | None:
+    """When the next delivery of these channels becomes due (a retry, or a claim that will lapse), if any;
+    the worker schedules a run then rather than waiting for the minute's sweep."""
+    channels = [channel.value for channel in senders]
+    if not channels:
+        return None
+    d = NotificationDelivery
+    open_ = sa.and_(col(d.channel).in_(channels), col(d.held_for_digest).is_(False))
+    waiting = sa.and_(open_, col(d.status).in_([DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]))
+    sending = sa.and_(open_, col(d.status) == DeliveryStatus.SENDING.value)
+    with Session(engine) as session:
+        retry = session.exec(select(sa.func.min(col(d.next_attempt_at))).where(waiting)).one()
+        lapse = session.exec(select(sa.func.min(col(d.claimed_until))).where(sending)).one()
+    times = [t for t in (retry, lapse) if t is not None]
+    return min(times) if times else None

@@ -98,6 +98,10 @@ def list_endpoints(session: Session, user_id: int) -> list[EndpointOut]:
     return [_out(row) for row in rows]
 
 
+def get_endpoint(session: Session, user_id: int, endpoint_id: int) -> EndpointOut:
+    return _out(_owned(session, user_id, endpoint_id))
+
+
 def create_endpoint(
     session: Session,
     user: CurrentUser,
@@ -237,8 +241,16 @@ def send_test(session: Session, user: CurrentUser, endpoint_id: int, *, ip: str 
     return delivery.id
 
 
-def redeliver(session: Session, user: CurrentUser, delivery_id: int, *, ip: str | None = None) -> int:
-    """Send a delivery again now (see the module's docstring); its id."""
+def redeliver(
+    session: Session,
+    user: CurrentUser,
+    delivery_id: int,
+    *,
+    endpoint_id: int | None = None,
+    ip: str | None = None,
+) -> int:
+    """Send a delivery again now (see the module's docstring); its id. With `endpoint_id`, the delivery
+    must be that endpoint's."""
     delivery = session.exec(
         select(NotificationDelivery).where(
             NotificationDelivery.id == delivery_id,
@@ -246,7 +258,7 @@ def redeliver(session: Session, user: CurrentUser, delivery_id: int, *, ip: str 
             NotificationDelivery.channel == NotificationChannel.WEBHOOK,
         )
     ).one_or_none()
-    if delivery is None or delivery.endpoint_id is None:
+    if delivery is None or delivery.endpoint_id is None or endpoint_id not in (None, delivery.endpoint_id):
         raise WebhookNotFound(f"delivery {delivery_id} not found")
     endpoint = _owned(session, user.id, delivery.endpoint_id)
     event = session.get(NotificationEvent, delivery.event_id)
@@ -285,6 +297,7 @@ def delivery_log(
         .order_by(at.desc(), col(NotificationDelivery.id).desc(), sa.desc(col(DeliveryAttempt.attempt)))
         .limit(max(1, min(limit, MAX_LOG)))
         .offset(max(0, offset))
+        .execution_options(populate_existing=True)  # the log as it is now, not as this session last saw it
     ).all()
     return [_log_row(d, e, a) for d, e, a in rows]
 

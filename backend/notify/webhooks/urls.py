@@ -68,6 +68,11 @@ def pin(url: str, settings: Settings) -> Pinned:
     address = _public_addresses(parsed)[0]
     if _is_ip(parsed.host):  # an address literal: checked, nothing to pin
         return Pinned(url)
+    return pinned_to(parsed, address)
+
+
+def pinned_to(parsed: httpx.URL, address: IPAddress) -> Pinned:
+    """The URL sent to `address`, its own host name kept for the Host header, SNI and the certificate."""
     default_port = {"http": 80, "https": 443}[parsed.scheme]
     host = parsed.host if parsed.port in (None, default_port) else f"{parsed.host}:{parsed.port}"
     target = parsed.copy_with(host=str(address))

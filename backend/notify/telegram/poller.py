@@ -1,0 +1,131 @@
+"""Updates in: getUpdates long polling (a worker) or Telegram's webhook posts (the API), one way to handle.
+
+The NotifyCursor "telegram" holds the next update id to handle. Handling an update first moves the cursor
+past it with a conditional UPDATE (`value <= update_id`) in the same transaction as the update's own
+changes, so the two commit together: after a crash, either both happened or neither, and an update seen
+again (getUpdates re-serves what no later offset confirmed; a webhook may be retried) finds the cursor past
+it and is skipped. The bot's answers go out only after that commit (at most once: a crash in between loses
+an answer, never repeats an action).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from backend.config import Settings
+from backend.db import dialect_insert
+from backend.models import NotifyCursor
+from backend.models.common import utcnow
+from backend.notify.telegram.client import TelegramClient, TelegramError
+from backend.notify.telegram.commands import Reply, handle_update
+from backend.venues.registry import VenueRegistry
+
+logger = logging.getLogger(__name__)
+
+CURSOR = "telegram"
+_TABLE = NotifyCursor.__table__
+
+
+def cursor(session: Session) -> int:
+    """The next update id to ask for (0: from whatever Telegram still holds)."""
+    value = session.execute(sa.select(_TABLE.c.value).where(_TABLE.c.name == CURSOR)).scalar_one_or_none()
+    return int(value or 0)
+
+
+def _ensure_cursor(session: Session) -> None:
+    if cursor(session) == 0:  # cheap read first; the insert below races harmlessly
+        statement = dialect_insert(session)(_TABLE).on_conflict_do_nothing(index_elements=["name"])
+        session.execute(statement, [{"name": CURSOR, "value": 0, "updated_at": utcnow()}])
+    session.commit()
+
+
+def _claim(session: Session, update_id: int) -> bool:
+    """Move the cursor past this update in the open transaction; False when it was handled already."""
+    moved = session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.name == CURSOR, _TABLE.c.value <= update_id)
+        .values(value=update_id + 1, updated_at=utcnow())
+    ).rowcount
+    return bool(moved)
+
+
+def process_update(
+    engine: sa.Engine,
+    update: dict[str, Any],
+    *,
+    settings: Settings,
+    venues: VenueRegistry,
+    now: datetime | None = None,
+) -> list[Reply] | None:
+    """Handle one update exactly once: the replies to send, or None when it was handled before."""
+    update_id = update.get("update_id")
+    if not isinstance(update_id, int) or update_id < 0:
+        return None
+    with Session(engine, expire_on_commit=False) as session:
+        _ensure_cursor(session)
+        if not _claim(session, update_id):
+            session.rollback()
+            return None
+        try:
+            replies = handle_update(session, update, settings=settings, venues=venues, now=now or utcnow())
+        except Exception:  # a bug must not wedge the bot on one update forever: skip it, loudly
+            session.rollback()
+            logger.exception("telegram: handling update %s failed; skipped", update_id)
+            replies = []
+        # A service that committed took the claim along; one that refused (and rolled back) undid it:
+        # claim again, which finds the cursor past the update in the first case and changes nothing.
+        _claim(session, update_id)
+        session.commit()
+    return replies
+
+
+def send_replies(client: TelegramClient, replies: Iterable[Reply]) -> int:
+    """Make the calls; one that Telegram refuses is logged and the rest still go. How many went through."""
+    sent = 0
+    for reply in replies:
+        params = dict(reply.params)
+        try:
+            if reply.method == "sendMessage":
+                client.send_message(params.pop("chat_id"), params.pop("text"), **params)
+            elif reply.method == "editMessageText":
+                client.edit_message_text(
+                    params.pop("chat_id"), params.pop("message_id"), params.pop("text"), **params
+                )
+            elif reply.method == "answerCallbackQuery":
+                client.answer_callback_query(params["callback_query_id"], params.get("text"))
+            else:
+                raise ValueError(f"unknown Bot API call {reply.method}")
+            sent += 1
+        except TelegramError as e:
+            logger.warning("telegram: %s failed: %s", reply.method, e.description)
+    return sent
+
+
+def poll_once(
+    engine: sa.Engine,
+    client: TelegramClient,
+    *,
+    settings: Settings,
+    venues: VenueRegistry,
+    timeout: int = 25,
+    limit: int = 100,
+) -> int:
+    """One getUpdates long poll from the stored cursor, every update handled and answered; how many were
+    handled (ones handled before and served again do not count). TelegramError when Telegram cannot be
+    asked."""
+    with Session(engine) as session:
+        offset = cursor(session)
+    updates = client.get_updates(offset or None, timeout=timeout, limit=limit)
+    handled = 0
+    for update in sorted(updates, key=lambda u: u["update_id"]):
+        replies = process_update(engine, update, settings=settings, venues=venues)
+        if replies is not None:
+            handled += 1
+            send_replies(client, replies)
+    return handled
