@@ -11,8 +11,9 @@ an answer, never repeats an action).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from backend.config import Settings
 from backend.db import dialect_insert
 from backend.models import NotifyCursor
 from backend.models.common import utcnow
+from backend.monitor.lease import acquire_lease, release_lease
 from backend.notify.telegram.client import TelegramClient, TelegramError
 from backend.notify.telegram.commands import Reply, handle_update
 from backend.venues.registry import VenueRegistry
@@ -128,4 +130,52 @@ def poll_once(
         if replies is not None:
             handled += 1
             send_replies(client, replies)
+    return handled
+
+
+WEBHOOK_PATH = "/api/v1/telegram/updates"
+LEASE = "telegram"
+
+
+def ensure_update_mode(client: TelegramClient, settings: Settings) -> bool:
+    """Tell Telegram how updates reach us: webhook mode when TELEGRAM_WEBHOOK_SECRET is set (True), else
+    polling, with any webhook left from before removed (getUpdates refuses to run beside one)."""
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
+    if secret:
+        client.set_webhook(settings.frontend_url + WEBHOOK_PATH, secret)
+        return True
+    client.delete_webhook()
+    return False
+
+
+def poll_for(
+    engine: sa.Engine,
+    client: TelegramClient,
+    *,
+    settings: Settings,
+    venues: VenueRegistry,
+    seconds: float,
+    holder: str,
+    poll_seconds: int = 25,
+) -> int:
+    """Long-poll for about `seconds` while holding the "telegram" lease (one poller across workers:
+    Telegram answers a second concurrent getUpdates with 409); how many updates were handled. A holder
+    that dies stops renewing, and the lease lapses after three polls' time."""
+    ttl = timedelta(seconds=poll_seconds * 3)
+    deadline = time.monotonic() + seconds
+    handled = 0
+    with Session(engine) as session:
+        try:
+            while (left := deadline - time.monotonic()) > 0.5:
+                if not acquire_lease(session, LEASE, holder, ttl, utcnow()):
+                    time.sleep(min(5.0, left))
+                    continue
+                try:
+                    wait = max(0, min(poll_seconds, int(left)))
+                    handled += poll_once(engine, client, settings=settings, venues=venues, timeout=wait)
+                except TelegramError as e:
+                    logger.warning("telegram: getUpdates failed: %s", e.description)
+                    time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+        finally:
+            release_lease(session, LEASE, holder, utcnow())
     return handled
