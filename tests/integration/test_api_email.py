@@ -139,6 +139,8 @@ def test_503_when_email_is_off_or_the_server_is_down(engine, api_settings, mail_
         answer = off.put(BASE, json={"address": "me@example.com"}, headers=me)
         assert answer.status_code == 503 and "email is off" in answer.json()["detail"]
         assert off.get(BASE, headers=me).json()["configured"] is False
+        bad = off.put(BASE, json={"address": "not an address"}, headers=me)  # bad input is judged first
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "address"
     down = mail_settings.model_copy(update={"smtp_port": free_port()})
     with _client(engine, down) as c:
         answer = c.put(BASE, json={"address": "me@example.com"}, headers=me)

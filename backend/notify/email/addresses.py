@@ -86,9 +86,9 @@ def set_address(
     """Store the address unverified and mail it the link, at once. The mail goes out before anything is
     written: if the server will not take it (EmailUnavailable), nothing changed. The same, already
     verified address is left as it is."""
+    value = normalize_address(address)  # bad input is refused on its field whatever the server's state
     if not smtp.configured(settings):
         raise EmailUnavailable("email is off on this server (no SMTP server is configured)")
-    value = normalize_address(address)
     row = _row(session, user.id)
     if row is not None and row.verified_at is not None and row.address.lower() == value.lower():
         return _status(row, settings)
