@@ -189,8 +189,12 @@ class NotifySettingsState(rx.State):
         settings = get_settings()
         self.tg_busy = True
         yield
-        ok, result = await self._act(lambda s: linking.new_link_code(s, user, settings), "link code")
-        self.tg_busy = False
+        try:
+            ok, result = await self._act(lambda s: linking.new_link_code(s, user, settings), "link code")
+        except (linking.TelegramNotConfigured, linking.TelegramUnavailable) as e:
+            ok, result = False, str(e)
+        finally:
+            self.tg_busy = False
         if not ok:
             yield rx.toast.error(result)
             return

@@ -29,6 +29,8 @@ from backend.trading.fees import FeePolicy
 from tests.e2e.conftest import Seeded, _database, _seed
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
+from tests.telegram_server import TelegramServer
+from tests.telegram_support import Bot
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +44,31 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     with _database("sqlite", tmp_path_factory) as url:
         migrate(url)
         yield _seed(url)
+
+
+@pytest.fixture(scope="module")
+def tg_server() -> Iterator[TelegramServer]:
+    with TelegramServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app_url_env(tg_server: TelegramServer) -> Iterator[None]:
+    """The app's bot is the local Bot API server (set before conftest's app starts)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TELEGRAM_BOT_TOKEN", tg_server.token)
+        mp.setenv("TELEGRAM_API_BASE_URL", tg_server.url)
+        mp.setenv("TELEGRAM_BOT_USERNAME", tg_server.username)
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def app_url(app_url_env: None, app_url: str) -> str:
+    """conftest's app, started once Telegram is configured."""
+    assert get_settings().telegram_api_base_url.startswith("http://127.0.0.1")
+    return app_url
 
 
 @pytest.fixture
@@ -90,6 +117,13 @@ def consume_once() -> dispatch.DispatchReport:
     """What the Huey consumer does when woken: fan out every waiting event and send it."""
     settings = get_settings()
     return dispatch.run_once(get_engine(), build_senders(settings, None))
+
+
+def open_settings(page: Page) -> None:
+    page.locator("#account-menu").click()
+    page.locator("#menu-notification-settings").click()
+    expect(page).to_have_url(re.compile(r"/settings/notifications/?$"))
+    expect(page.locator("#preferences")).to_be_visible()
 
 
 def overflows(page: Page) -> bool:
@@ -143,11 +177,17 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
         Factory(session).user(address=wallet.address.lower())
     page = new_page(wallet, viewport=PHONE)
     sign_in(page, app_url, wallet)
-    page.locator("#account-menu").click()
-    page.locator("#menu-notification-settings").click()
-    expect(page).to_have_url(re.compile(r"/settings/notifications/?$"))
-    expect(page.locator("#preferences")).to_be_visible()
+    open_settings(page)
     expect(page.locator("#pref-position\\.closed-in_app")).to_have_attribute("data-checked", "true")
+    # Every open is off in the app by default; a flip is saved at once.
+    opened = page.locator("#pref-position\\.opened-in_app")
+    expect(opened).to_have_attribute("data-checked", "false")
+    opened.click()
+    expect(opened).to_have_attribute("data-checked", "true")
+    # The grid fits the phone: nothing scrolls sideways, even inside its card.
+    assert page.evaluate(
+        "(t => t.parentElement.scrollWidth <= t.parentElement.clientWidth)(document.getElementById('preferences'))"
+    )
 
     # Bad input stays beside its field.
     page.locator("#webhook-add").click()
@@ -159,7 +199,6 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     secret = page.locator("#webhook-secret")
     expect(secret).to_have_text(re.compile(r"^whsec_[A-Za-z0-9+/=]{20,}$"))
     shown = secret.inner_text()
-    page.screenshot(path="/tmp/ui_secret.png")
     assert not overflows(page)
 
     page.locator("#webhook-secret-done").click()
@@ -170,6 +209,43 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     assert shown not in page.content()
     page.reload()
     expect(page.locator(".webhook-endpoint")).to_have_count(1)
+    expect(opened).to_have_attribute("data-checked", "true")  # the preference was stored
     assert shown not in page.content()
-    page.screenshot(path="/tmp/ui_settings.png", full_page=True)
     assert not overflows(page)
+
+
+def test_linking_telegram_from_the_settings_page(
+    new_page, app_url: str, seeded: Seeded, tg_server: TelegramServer
+) -> None:
+    wallet = BrowserWallet()
+    with session_scope() as session:
+        Factory(session).user(address=wallet.address.lower())
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet)
+    open_settings(page)
+    expect(page.locator("#channel-telegram")).to_have_attribute("data-ready", "false")
+
+    page.locator("#telegram-link-button").click()
+    code = page.locator("#telegram-code")
+    expect(code).to_have_text(re.compile(r"^[A-Za-z0-9_-]{8,}$"))
+    shown = code.inner_text()
+    expect(page.locator("#telegram-link")).to_have_attribute(
+        "href", f"https://t.me/{tg_server.username}?start={shown}"
+    )
+
+    # The user opens the link and presses Start; the bot's poller (as the worker runs it) handles it.
+    chat_id = 424_242_001
+    bot = Bot(get_engine(), tg_server, get_settings())
+    tg_server.user_sends(chat_id, f"/start {shown}", username="e2e_trader")
+    assert bot.poll() == 1
+    assert any("linked" in text.lower() for text in tg_server.texts_to(chat_id))
+
+    # The page, waiting for the bot, shows the chat without a reload.
+    expect(page.locator("#telegram-username")).to_have_text("@e2e_trader")
+    expect(page.locator("#telegram-pending")).to_have_count(0)
+    expect(page.locator("#channel-telegram")).to_have_attribute("data-ready", "true")
+
+    # Unlink, after a confirmation.
+    page.locator("#telegram-unlink").click()
+    page.locator("#telegram-unlink-confirm").click()
+    expect(page.locator("#telegram-link-button")).to_be_visible()
