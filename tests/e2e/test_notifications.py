@@ -29,6 +29,7 @@ from backend.trading.fees import FeePolicy
 from tests.e2e.conftest import Seeded, _database, _seed
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
+from tests.smtp_server import SmtpServer
 from tests.telegram_server import TelegramServer
 from tests.telegram_support import Bot
 
@@ -53,12 +54,27 @@ def tg_server() -> Iterator[TelegramServer]:
 
 
 @pytest.fixture(scope="module")
-def app_url_env(tg_server: TelegramServer) -> Iterator[None]:
-    """The app's bot is the local Bot API server (set before conftest's app starts)."""
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def app_url_env(tg_server: TelegramServer, smtp: SmtpServer) -> Iterator[None]:
+    """The app's bot is the local Bot API server, its mail goes to the local SMTP server (set before
+    conftest's app starts)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TELEGRAM_BOT_TOKEN", tg_server.token)
         mp.setenv("TELEGRAM_API_BASE_URL", tg_server.url)
         mp.setenv("TELEGRAM_BOT_USERNAME", tg_server.username)
+        mp.setenv("SMTP_HOST", "127.0.0.1")
+        mp.setenv("SMTP_PORT", str(smtp.port))
+        mp.setenv("SMTP_STARTTLS", "false")
+        mp.setenv("SMTP_FROM", "Maxxit <alerts@maxxit.test>")
         get_settings.cache_clear()
         yield
     get_settings.cache_clear()
@@ -185,9 +201,8 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     opened.click()
     expect(opened).to_have_attribute("data-checked", "true")
     # The grid fits the phone: nothing scrolls sideways, even inside its card.
-    assert page.evaluate(
-        "(t => t.parentElement.scrollWidth <= t.parentElement.clientWidth)(document.getElementById('preferences'))"
-    )
+    grid_box = "document.getElementById('preferences').parentElement"
+    assert page.evaluate(f"{grid_box}.scrollWidth <= {grid_box}.clientWidth")
 
     # Bad input stays beside its field.
     page.locator("#webhook-add").click()
@@ -249,3 +264,41 @@ def test_linking_telegram_from_the_settings_page(
     page.locator("#telegram-unlink").click()
     page.locator("#telegram-unlink-confirm").click()
     expect(page.locator("#telegram-link-button")).to_be_visible()
+
+
+def test_an_email_address_is_verified_by_its_link(
+    new_page, app_url: str, seeded: Seeded, smtp: SmtpServer
+) -> None:
+    wallet = BrowserWallet()
+    with session_scope() as session:
+        Factory(session).user(address=wallet.address.lower())
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet)
+    open_settings(page)
+    address = f"e2e-{wallet.address[2:10].lower()}@example.com"
+
+    field = page.locator("#email-address")
+    field.fill("not an address")
+    page.locator("#email-save").click()
+    expect(page.locator("#email-error")).to_be_visible()
+
+    field.fill(address)
+    page.locator("#email-save").click()
+    expect(page.locator("#email-note")).to_have_text(re.compile(f"Verification sent to {re.escape(address)}"))
+    expect(page.locator("#channel-email")).to_have_attribute("data-ready", "false")
+    mails = smtp.to(address)
+    assert len(mails) == 1
+    link = re.search(
+        r"https?://\S+/settings/notifications/verify-email\?token=\S+", mails[0].part("plain")
+    )
+    assert link is not None and link.group(0).startswith(app_url)
+
+    page.goto(link.group(0))
+    expect(page.locator("#verify-email-ok")).to_be_visible()
+    page.locator("#verify-email-back").click()
+    expect(page.locator("#email-note")).to_have_text("Verified")
+    expect(page.locator("#channel-email")).to_have_attribute("data-ready", "true")
+
+    page.locator("#email-remove").click()
+    expect(field).to_have_value("")
+    expect(page.locator("#channel-email")).to_have_attribute("data-ready", "false")
