@@ -288,9 +288,7 @@ def test_an_email_address_is_verified_by_its_link(
     expect(page.locator("#channel-email")).to_have_attribute("data-ready", "false")
     mails = smtp.to(address)
     assert len(mails) == 1
-    link = re.search(
-        r"https?://\S+/settings/notifications/verify-email\?token=\S+", mails[0].part("plain")
-    )
+    link = re.search(r"https?://\S+/settings/notifications/verify-email\?token=\S+", mails[0].part("plain"))
     assert link is not None and link.group(0).startswith(app_url)
 
     page.goto(link.group(0))
