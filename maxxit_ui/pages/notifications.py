@@ -49,7 +49,7 @@ def _item(row: InboxRow) -> rx.Component:
             spacing="3",
             width="100%",
         ),
-        on_click=S.open_item(row["id"], row["path"]),
+        on_click=S.open_item(row["id"]),
         cursor="pointer",
         padding="12px",
         border_radius="var(--radius-3)",

@@ -75,7 +75,7 @@ def _endpoint(row: EndpointRow) -> rx.Component:
                     size="1",
                     variant="soft",
                     color_scheme="amber",
-                    on_click=W.rotate(row["id"]),
+                    on_click=W.ask_rotate(row["id"], row["url"]),
                     disabled=busy,
                     id="webhook-rotate-" + row["id"],
                 ),
@@ -304,6 +304,17 @@ def webhooks_section() -> rx.Component:
         ),
         _add_form(),
         _secret_dialog(),
+        confirm_dialog(
+            title="Rotate this endpoint's secret?",
+            description="A new secret is shown once; the current one stops verifying deliveries at once, so "
+            "update your receiver right after.",
+            keep_label="Keep the current one",
+            confirm_label="Rotate",
+            on_confirm=W.confirm_rotate,
+            is_open=W.confirm_rotate_id != "",
+            on_open_change=W.rotate_dialog_change,
+            element_id="webhook-rotate",
+        ),
         confirm_dialog(
             title="Delete this endpoint?",
             description="Nothing more is sent to it; its delivery log goes with it.",

@@ -138,14 +138,20 @@ class InboxState(rx.State):
         yield await self._mark(None)
 
     @rx.event
-    async def open_item(self, item_id: str, path: str) -> AsyncIterator[EventSpec | None]:
-        """Click on an item: mark it read, then go where it points (a path on this site only)."""
+    async def open_item(self, item_id: str) -> AsyncIterator[EventSpec | None]:
+        """Click on an item: mark it read, then go where it points. The path is the one the server rendered
+        for this item (looked up here, never taken from the browser), a path on this site."""
         item_id = clip(item_id, ID_TEXT_MAX)
-        if not (item_id.isascii() and item_id.isdigit()):
+        row = next((r for r in self.items if r["id"] == item_id), None)
+        if row is None:
             return
         yield await self._mark([int(item_id)])
-        target = clip(path, 300)
-        if target.startswith("/") and not target.startswith("//") and target != rows.NOTIFICATIONS_ROUTE:
+        target = row["path"]
+        if (
+            target.startswith("/")
+            and not target.startswith(("//", "/\\"))
+            and target != rows.NOTIFICATIONS_ROUTE
+        ):
             yield rx.redirect(target)
 
     async def _mark(self, ids: list[int] | None) -> EventSpec | None:

@@ -278,13 +278,13 @@ class NotifySettingsState(rx.State):
         if not address:
             self.email_error = "Enter an email address."
             return
-        changed = address.lower() != self.email_current.lower()
+        changed, verified = address.lower() != self.email_current.lower(), self.email_verified
         ip = self.router.session.client_ip or None
         self.email_busy, self.email_error = True, ""
         yield
 
         def save(session: Session) -> Any:
-            if changed:
+            if changed or not verified:  # a new address, or the link sent again
                 addresses.set_address(session, user, address, settings, ip=ip)
             return addresses.set_frequency(session, user, frequency, settings=settings, ip=ip)
 

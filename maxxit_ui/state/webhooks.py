@@ -60,7 +60,9 @@ class WebhooksState(rx.State):
     secret: str = ""
     secret_title: str = ""
 
-    # delete confirmation
+    # delete and rotate confirmations
+    confirm_rotate_id: str = ""
+    confirm_rotate_url: str = ""
     confirm_delete_id: str = ""
     confirm_delete_url: str = ""
 
@@ -191,7 +193,20 @@ class WebhooksState(rx.State):
         self.secret = self.secret_title = ""
 
     @rx.event
-    async def rotate(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
+    def ask_rotate(self, endpoint_id: str, url: str) -> None:
+        if _id(endpoint_id) is not None and not self.busy:
+            self.confirm_rotate_id, self.confirm_rotate_url = endpoint_id, clip(url, rows.URL_MAX)
+
+    @rx.event
+    def rotate_dialog_change(self, is_open: bool) -> None:
+        if not is_open:
+            self.confirm_rotate_id = self.confirm_rotate_url = ""
+
+    @rx.event
+    async def confirm_rotate(self) -> AsyncIterator[EventSpec | None]:
+        """A new secret, shown once like the first; the old one stops verifying at once."""
+        endpoint_id = self.confirm_rotate_id
+        self.confirm_rotate_id = self.confirm_rotate_url = ""
         user = await current_user(self) if self.status == "ready" else None
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:

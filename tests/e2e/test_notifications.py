@@ -228,6 +228,23 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     assert shown not in page.content()
     assert not overflows(page)
 
+    # Rotating asks first, then shows the new secret once, the same way.
+    endpoint = page.locator(".webhook-endpoint")
+    endpoint.get_by_role("button", name="Rotate secret").click()
+    page.locator("#webhook-rotate-confirm").click()
+    expect(secret).to_have_text(re.compile(r"^whsec_"))
+    assert secret.inner_text() != shown
+    page.locator("#webhook-secret-done").click()
+    expect(page.locator("#webhook-secret-dialog")).to_have_count(0)
+
+    # A test send shows in the endpoint's delivery log, waiting for the consumer.
+    endpoint.get_by_role("button", name="Send test").click()
+    endpoint.get_by_role("button", name="Delivery log").click()
+    attempts = page.locator(".webhook-attempt")
+    expect(attempts).to_have_count(1)
+    expect(attempts.first).to_contain_text("webhook.test")
+    assert not overflows(page)
+
 
 def test_linking_telegram_from_the_settings_page(
     new_page, app_url: str, seeded: Seeded, tg_server: TelegramServer
