@@ -42,7 +42,8 @@ def renew_subscriptions_task() -> dict[str, int]:
 @huey.periodic_task(crontab(minute=BILLING_EVERY))
 @huey.lock_task("billing-generate-invoices")
 def generate_invoices_task() -> dict[str, int]:
-    """Lines join their month's draft; last month's drafts are issued."""
+    """Lines join their month's draft; last month's drafts are issued; open invoices due within three days
+    or overdue are told once (invoice.due / invoice.overdue)."""
     settings = get_settings()
     with session_scope() as session:
         report = generate_invoices(session, now=utcnow(), due_days=settings.invoice_due_days)

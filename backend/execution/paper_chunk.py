@@ -27,7 +27,7 @@ from backend.markets.listings import delisted_markets
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
 from backend.models.enums import ExecutionStatus, ExecutionVenue, PositionStatus, Side
 from backend.notify import positions as position_events
-from backend.notify.events import NewEvent, emit_many
+from backend.notify.events import NewEvent
 from backend.trading.sizing import SizingSkip, size_trade
 from backend.venues.base import (
     Fill,
@@ -73,7 +73,7 @@ class PaperChunk:
         self.outcomes: dict[Pair, ExecutionOutcome] = {}
         self.retry: dict[Pair, str] = {}
         self._strategies: dict[tuple[int, int | None], Strategy] = {}
-        self._events: list[NewEvent] = []  # written with the chunk's record, in its transaction
+        self._events: list[NewEvent | None] = []  # written with the chunk's record, in its transaction
 
     def run(self) -> None:
         from backend.execution.service import _Context, _outcome
@@ -298,7 +298,7 @@ class PaperChunk:
                     for pair, (status, reason, position_id) in changes.items()
                 ],
             )
-        emit_many(self.session, self._events)
+        position_events.emit_present(self.session, self._events)
         self.session.commit()
         for pair in set(self.fills) | set(self.decided):
             if pair in changes:
@@ -352,9 +352,8 @@ class PaperChunk:
                 "client_order_id": fill.client_order_id,
             }
             entries.append((position_id, details))
-            deployment, agent_name = item.deployment, item.agent.name
             row = rows[(signal_id, deployment_id)]
-            self._events.append(position_events.opened(deployment.user_id, agent_name, position_id, row))
+            self._events.append(position_events.opened(item.deployment, item.agent.name, position_id, row))
         charge_trade_fees(self.session, self.executor.fees, charges)
         audit.record_many(self.session, action=POSITION_OPENED, entity_type="position", entries=entries)
         return ids
@@ -362,12 +361,9 @@ class PaperChunk:
     def _tell_skip(self, pair: Pair, reason: str, now: datetime) -> None:
         """The one-deployment path's execution.skipped event, for a decided pair the owner can act on."""
         item = self.items[pair]
-        deployment = item.deployment
-        told = position_events.skipped(
-            deployment.user_id, item.agent.name, deployment.id, item.signal, reason, now
+        self._events.append(
+            position_events.skipped(item.deployment, item.agent.name, item.signal, reason, now)
         )
-        if told is not None:
-            self._events.append(told)
 
 
 def _position_values(pair: Pair, signal: Signal, fill: Fill, leverage: Decimal, now: datetime) -> dict:

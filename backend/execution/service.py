@@ -42,7 +42,6 @@ from backend.models.enums import (
     SizingProfile,
 )
 from backend.notify import positions as position_events
-from backend.notify.events import emit_many
 from backend.trading.fees import FeePolicy
 from backend.trading.sizing import RiskLimits, SizingSkip, size_trade, trade_leverage
 from backend.venues.base import (
@@ -318,7 +317,9 @@ class Executor:
                 "client_order_id": fill.client_order_id,
             },
         )
-        emit_many(session, [position_events.opened(deployment.user_id, context.agent.name, position_id, row)])
+        position_events.emit_present(
+            session, [position_events.opened(deployment, context.agent.name, position_id, row)]
+        )
         execution.status = ExecutionStatus.FILLED
         execution.position_id = position_id
         execution.reason = None
@@ -335,10 +336,8 @@ class Executor:
         execution.status = status
         execution.reason = reason[:MAX_REASON_LENGTH]
         now = execution.updated_at = self.clock()
-        told = position_events.skipped(
-            deployment.user_id, context.agent.name, deployment.id, context.signal, reason, now
-        )
-        emit_many(session, [told] if told else [])
+        told = position_events.skipped(deployment, context.agent.name, context.signal, reason, now)
+        position_events.emit_present(session, [told])
         session.commit()
         logger.info("execution %s %s: %s", execution.id, status.value.lower(), reason)
         return _outcome(execution)

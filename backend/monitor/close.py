@@ -213,8 +213,11 @@ def _record_refusal(session: Session, position_id: int, reason: str, now: dateti
             "next_attempt_at": position.next_close_attempt_at.isoformat(),
         },
     )
-    told = position_events.needs_attention(*position_events.owner(session, position.deployment_id), position)
-    emit_many(session, [told] if told else [])
+    owner = position_events.attention_due(position.close_attempts) and position_events.owner(
+        session, position.deployment_id
+    )
+    if owner:
+        emit_many(session, [position_events.needs_attention(*owner, position)])
     session.commit()
     logger.warning(
         "position %s: close refused (%s attempts): %s; retrying at %s",
@@ -269,9 +272,9 @@ def record_close(
             "client_order_id": fill.client_order_id if fill else None,
         },
     )
-    emit_many(
-        session, [position_events.closed(*position_events.owner(session, position.deployment_id), position)]
-    )
+    owner = position_events.owner(session, position.deployment_id)
+    if owner is not None:  # None: a reference book, nobody's to tell
+        emit_many(session, [position_events.closed(*owner, position)])
     session.commit()
     logger.info("position %s closed (%s) pnl %s", position.id, position.close_reason, position.realized_pnl)
     return position

@@ -109,6 +109,7 @@ class Monitor:
         events = [
             position_events.stop_moved(owners[row.deployment_id], row, stop, milestone)
             for row, stop, milestone in milestones
+            if row.deployment_id in owners  # not a reference book's
         ]
         self._persist(session, moved, ticks, events)
         closes = sum(begin_close(session, position_id, reason) for position_id, reason in to_close)
@@ -142,7 +143,8 @@ class Monitor:
         ).all()
         pinned = strategies(session, (d.agent_version_id for d, _ in rows))
         for deployment, agent in rows:
-            owners[deployment.id] = (deployment.user_id, agent.name)
+            if not deployment.is_reference:  # the platform's book: nobody to tell of its stops
+                owners[deployment.id] = (deployment.user_id, agent.name)
             try:
                 settings = exit_settings(pinned, deployment, agent)
                 rules[deployment.id] = rules_for(settings, deployment, self.time_limit)
@@ -170,10 +172,12 @@ class Monitor:
             result = evaluate(state, exit_rules, price, now)
             if result.best_price != best:
                 moved.append({"position_id": row.id, "best": result.best_price})
-                for milestone in stop_milestones(
-                    state.side, row.entry_price, best, result.best_price, exit_rules
-                ):
-                    milestones.append((row, result.stop_price, milestone))
+                if result.trailing:  # a milestone needs the trailing line: most moves stop here
+                    stop = result.stop_price
+                    crossed = stop_milestones(
+                        state.side, row.entry_price, best, result.best_price, exit_rules, new_stop=stop
+                    )
+                    milestones += [(row, stop, milestone) for milestone in crossed]
             if result.reason is not None:
                 to_close.append((row.id, result.reason))
 

@@ -300,7 +300,8 @@ def _discover(context: _Context, position: VenuePosition) -> Finding:
     context.session.add(row)
     context.session.flush()
     owner = position_events.owner(context.session, row.deployment_id)
-    emit_many(context.session, [position_events.opened_position(*owner, row)])
+    if owner is not None:
+        emit_many(context.session, [position_events.opened_position(*owner, row)])
     details = {
         "side": position.side.value,
         "size": _text(position.size),
@@ -323,7 +324,8 @@ def _close_outside(context: _Context, market: str, side: Side, rows: Sequence[Po
         row.realized_pnl = realized_pnl(side, row.entry_price, price, row.size, row.entry_fee, fee)
         row.closed_at = (exit.at if exit else None) or context.now
         owner = position_events.owner(context.session, row.deployment_id)
-        emit_many(context.session, [position_events.closed(*owner, row)])
+        if owner is not None:
+            emit_many(context.session, [position_events.closed(*owner, row)])
         details = {
             "side": side.value,
             "size": _text(row.size),

@@ -55,6 +55,7 @@ def version_available(session: Session, agent: Agent, version: AgentVersion) -> 
         select(AgentDeployment.id, AgentDeployment.user_id).where(
             AgentDeployment.agent_id == agent.id,
             AgentDeployment.status != DeploymentStatus.CANCELLED,
+            col(AgentDeployment.is_reference).is_(False),  # the platform's book follows every version
             sa.or_(
                 col(AgentDeployment.agent_version_id).is_(None),
                 AgentDeployment.agent_version_id != version.id,

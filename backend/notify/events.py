@@ -22,6 +22,13 @@ Payloads are JSON: Decimals as strings (exact), times as ISO 8601 UTC. What each
 - account.new_sign_in: ip, at
 - webhook.disabled: endpoint_id, url, failures, reason
 - webhook.test: endpoint_id (sent to that endpoint only, never fanned out)
+
+Keys (one event per): `position.opened:<position>`, `position.closed:<position>`,
+`position.stop_moved:<position>:<milestone>`, `position.needs_attention:<position>:<attempts>` (1st refusal,
+then every 5th), `deployment.<paused|resumed|cancelled|suspended>:<deployment>:<ISO time of the change>`,
+`execution.skipped:<deployment>:<category slug>:<YYYYMMDDHH UTC>`, `agent.version_available:<deployment>:
+<version id>`, `invoice.<issued|due|overdue>:<invoice>`, `account.new_sign_in:<audit row id>`. The writers
+are in backend/notify/positions.py and accounts.py; reference books are never told.
 """
 
 from __future__ import annotations

@@ -143,6 +143,9 @@ class Evaluation:
     best_price: Decimal  # the best price including this one: store it back on the position
     stop_price: Decimal  # the stop line now (hard or trailing, whichever is tighter): draw it on the chart
     reason: CloseReason | None  # why the position closes at this price, or None to keep it open
+    # The stop line is the trailing stop (strictly tighter than the hard one). A by-product the monitor uses
+    # to skip `stop_milestones` for most moves; not part of the verdict, so not compared.
+    trailing: bool = field(default=False, compare=False)
 
 
 def evaluate(position: OpenPosition, rules: ExitRules, price: Decimal, now: datetime) -> Evaluation:
@@ -168,7 +171,7 @@ def evaluate(position: OpenPosition, rules: ExitRules, price: Decimal, now: date
         reason = CloseReason.TIME_LIMIT
     else:
         reason = None
-    return Evaluation(best, stop, reason)
+    return Evaluation(best, stop, reason, trailing)
 
 
 def _stop(f: _Factors, rules: ExitRules, entry: Decimal, best: Decimal) -> tuple[Decimal, bool]:
@@ -196,19 +199,30 @@ BREAK_EVEN = "break_even"
 
 
 def stop_milestones(
-    side: Side, entry: Decimal, old_best: Decimal, new_best: Decimal, rules: ExitRules
+    side: Side,
+    entry: Decimal,
+    old_best: Decimal,
+    new_best: Decimal,
+    rules: ExitRules,
+    *,
+    new_stop: Decimal | None = None,
 ) -> list[str]:
     """The stop milestones a best-price move from `old_best` to `new_best` crosses, in that order.
 
     TRAILING_ARMED: the trailing stop became the tighter line; BREAK_EVEN: the stop line reached the entry
     price or better. The stop never loosens as the best price improves, so each is crossed at most once in
-    a position's life: a notification keyed by milestone is sent once. Called only for moved best prices.
+    a position's life: a notification keyed by milestone is sent once. Both need the new stop to be the
+    trailing line (the hard stop is always on the losing side of the entry), so most moves are answered by
+    one comparison; `new_stop`, when the caller has it from `evaluate`, saves working it out again.
     """
     f = rules._long if side == Side.LONG else rules._short
+    if new_stop is None:
+        new_stop = _stop(f, rules, entry, new_best)[0]
+    if not f.beyond(new_stop, entry * f.hard):  # the hard stop: neither armed nor at break-even
+        return []
     old_stop, old_trailing = _stop(f, rules, entry, old_best)
-    new_stop, new_trailing = _stop(f, rules, entry, new_best)
     crossed = []
-    if new_trailing and not old_trailing:
+    if not old_trailing:
         crossed.append(TRAILING_ARMED)
     if f.beyond(entry, old_stop) and not f.beyond(entry, new_stop):
         crossed.append(BREAK_EVEN)

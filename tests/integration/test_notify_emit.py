@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, col, select
 
+from backend.agents.reference import ensure_reference_book
 from backend.execution.service import Executor
 from backend.models import NotificationEvent, Position
 from backend.models.enums import (
@@ -464,3 +465,22 @@ def test_a_refused_close_is_told_on_the_first_refusal_then_every_fifth(
         deployment.id,
         "Momentum",
     )
+
+
+# -- reference books ------------------------------------------------------------------------------------
+
+
+def test_an_agents_reference_book_tells_its_creator_nothing(
+    session, factory, agent, executor, clock, feed, monitor
+):
+    book = ensure_reference_book(session, agent, capital=Decimal("10000"), now=clock.now)
+    session.commit()
+    opened = executor.execute(session, pending_signal(factory, agent, clock).id, book.id)
+    executor.execute_many(session, pending_signal(factory, agent, clock, token="BTC").id, [book.id])
+    feed.set("ETH", "3150")  # armed and at break-even
+    monitor.run_cycle(session)
+    feed.set("ETH", "3100")  # the trailing stop closes it
+    monitor.run_cycle(session)
+
+    assert session.get(Position, opened.position_id, populate_existing=True).status == PositionStatus.CLOSED
+    assert events(session) == []

@@ -65,7 +65,9 @@ def test_each_milestone_at_most_once_and_matches_the_stop(side, rules, path):
     for _, price in path:
         result = evaluate(OpenPosition(side, ENTRY, T0, best), rules, price, T0)
         crossed = stop_milestones(side, ENTRY, best, result.best_price, rules)
-        if result.best_price == best:
+        given_stop = stop_milestones(side, ENTRY, best, result.best_price, rules, new_stop=result.stop_price)
+        assert given_stop == crossed  # the monitor passes the stop `evaluate` placed: the same answer
+        if result.best_price == best or not result.trailing:  # the monitor asks only when trailing
             assert crossed == []
         seen += crossed
         at_or_past_entry = result.stop_price >= ENTRY if side == Side.LONG else result.stop_price <= ENTRY
