@@ -53,12 +53,37 @@ class HueyNotifyEvents:
 notify_events = HueyNotifyEvents()
 
 
+_state = threading.Lock()
+_busy = {"running": False, "again": False}  # this process's consumer: one run at a time, woken again
+
+
 def _run() -> dict[str, int]:
-    report: DispatchReport = run_once(get_engine(), senders(), fault=_fault())
-    if report.fanned_out or report.sent or report.failed or report.dead or report.skipped:
-        logger.info("notify: %s", report)
+    """Run the consumer; when a run is already going in this process, ask it to go round once more.
+
+    A burst of commits queues a wake-up each; they collapse into a few rounds instead of one run per event
+    (other processes' runs go on in parallel, separated by the database's row locks).
+    """
+    with _state:
+        if _busy["running"]:
+            _busy["again"] = True
+            return {}
+        _busy["running"] = True
+    total = DispatchReport()
+    try:
+        while True:
+            with _state:
+                _busy["again"] = False
+            total.add(run_once(get_engine(), senders(), fault=_fault()))
+            with _state:
+                if not _busy["again"]:
+                    break
+    finally:
+        with _state:
+            _busy["running"] = False
+    if total.fanned_out or total.sent or total.failed or total.dead or total.skipped:
+        logger.info("notify: %s", total)
     _follow_up()
-    return vars(report)
+    return vars(total)
 
 
 _scheduled_lock = threading.Lock()

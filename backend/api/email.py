@@ -1,8 +1,8 @@
 """Email notifications over REST: the signed-in user's address (set, change, remove), one email per event
 or a daily digest, and the verification link's token.
 
-Every path needs a session (401 first). Setting an address mails a link at once; when email is off (no
-SMTP_HOST) or the mail server will not take the message now, the answer is 503 and nothing changed. A bad
+Every path needs a session (401 first). Setting an address mails a link at once; when email is off here (no
+SMTP_HOST) the answer is 409, when the mail server will not take the message now 503; nothing changed. A bad
 address is 422 on `address`; a token that is unknown or another user's is 404, an expired one 422 on `token`.
 """
 
@@ -21,9 +21,18 @@ from backend.api.routing import AuthenticateFirstRoute
 from backend.auth.ratelimit import Counter, shared_counter
 from backend.models.enums import EmailFrequency
 from backend.notify.email import addresses
-from backend.notify.email.errors import EmailError, EmailNotFound, EmailUnavailable
+from backend.notify.email.errors import (
+    EmailError,
+    EmailNotFound,
+    EmailOff,
+    EmailRateLimited,
+    EmailUnavailable,
+)
 
-SMTP_UNAVAILABLE = {503: {"model": ErrorBody, "description": "Email is off, or the mail server refused now"}}
+SMTP_UNAVAILABLE = {
+    409: {"model": ErrorBody, "description": "Email is off on this server (no SMTP_HOST)"},
+    503: {"model": ErrorBody, "description": "The mail server would not take the message now"},
+}
 
 router = APIRouter(
     route_class=AuthenticateFirstRoute,
@@ -31,6 +40,7 @@ router = APIRouter(
     tags=["notifications"],
     responses={**UNAUTHORIZED, **INVALID},
 )
+TOO_MANY = {429: {"model": ErrorBody, "description": "Too many verification emails this hour"}}
 
 
 class EmailStatusOut(BaseModel):
@@ -71,9 +81,16 @@ def _out(status: addresses.EmailStatus) -> EmailStatusOut:
 
 
 def _refused(error: EmailError) -> Exception:
-    """Our error as the documented answer: 503 (email off / server busy), 404, or 422 on the field."""
+    """Our error as the documented answer: 409 (email off here), 503 (the mail server would not take it
+    now), 429, 404, or 422 on the field."""
+    if isinstance(error, EmailOff):
+        return HTTPException(status_code=409, detail=error.message)
     if isinstance(error, EmailUnavailable):
         return HTTPException(status_code=503, detail=error.message)
+    if isinstance(error, EmailRateLimited):
+        return HTTPException(
+            status_code=429, detail=error.message, headers={"Retry-After": str(error.retry_after)}
+        )
     if isinstance(error, EmailNotFound):
         return HTTPException(status_code=404, detail=error.message)
     return RequestValidationError(
@@ -91,7 +108,9 @@ def get_email(user: CurrentUserDep, session: SessionDep, settings: SettingsDep) 
 
 
 @router.put(
-    "", summary="Set or change my address (a verification link is mailed)", responses=SMTP_UNAVAILABLE
+    "",
+    summary="Set or change my address (a verification link is mailed)",
+    responses={**SMTP_UNAVAILABLE, **TOO_MANY},
 )
 def put_email(
     body: AddressIn,

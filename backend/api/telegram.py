@@ -24,7 +24,7 @@ from backend.api.deps import CurrentUserDep, SessionDep, SettingsDep, app_engine
 from backend.api.errors import CONFLICT, INVALID, UNAVAILABLE
 from backend.api.routing import AuthenticateFirstRoute
 from backend.notify.telegram import linking
-from backend.notify.telegram.poller import process_update, send_replies
+from backend.notify.telegram.poller import process_update, send_replies, valid_update_id
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _update(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw) if len(raw) <= MAX_UPDATE_BYTES else None
     except ValueError:
         body = None
-    if not isinstance(body, dict) or not isinstance(body.get("update_id"), int) or body["update_id"] < 0:
+    if not isinstance(body, dict) or not valid_update_id(body.get("update_id")):
         error = {
             "loc": ("body", "update_id"),
             "msg": "expected a Telegram Update object",

@@ -130,7 +130,7 @@ def _answers() -> Iterator[None]:
         raise HTTPException(404, detail=str(e)) from None
 
 
-@router.post("", status_code=201, summary="Add a webhook endpoint", responses={**NOT_FOUND})
+@router.post("", status_code=201, summary="Add a webhook endpoint")
 def create(
     body: EndpointIn,
     user: CurrentUserDep,

@@ -24,32 +24,30 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from backend.db import among, insert_many_or_ignore, transaction
+from backend.db import among, transaction
 from backend.execution.faults import no_fault
 from backend.models import DeliveryAttempt, NotificationDelivery, NotificationEvent
 from backend.models.common import utcnow
 from backend.models.enums import DeliveryStatus, NotificationChannel
 from backend.notify.channels import Outgoing, Sender, SendResult
-from backend.notify.events import EventType
-from backend.notify.preferences import Overrides, channels_for, overrides_for
+from backend.notify.outbox import Claim, Senders, claim, fan_out, is_postgres
 
 logger = logging.getLogger(__name__)
 
-Senders = Mapping[NotificationChannel, Sender]
 Fault = Callable[[str], None]
 
 SEND_THREADS = 8  # sends in flight at once: a slow webhook holds one thread, not the Telegram queue
-MAX_ROUNDS = 50  # batches per run_once; the next wake-up or sweep carries on
-DEFAULT_CLAIM_SECONDS = 60
+UNRECORDED = 2 * SEND_THREADS  # a channel's sends out (in flight, or done and not yet recorded) at once
+MAX_ROUNDS = 200  # rounds per run_once; the next wake-up or sweep carries on
+SEND_BATCH = 500  # deliveries claimed per round
 ERROR_CHARS = 500
 
 
@@ -66,13 +64,6 @@ class DispatchReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-@dataclass(frozen=True)
-class Claim:
-    delivery_id: int
-    attempts: int  # the attempt number this claim made; recording checks it is unchanged
-    channel: NotificationChannel
-
-
 def run_once(
     engine: sa.Engine,
     senders: Senders,
@@ -82,7 +73,9 @@ def run_once(
     claim_seconds: int | None = None,
     fault: Fault = no_fault,
 ) -> DispatchReport:
-    """Fan out every waiting event, then send everything due, batch by batch (bounded by MAX_ROUNDS).
+    """Fan out waiting events and send what is due, round by round until neither finds anything (at most
+    MAX_ROUNDS rounds; the next wake-up or sweep carries on). Each round fans out up to `limit` events and
+    sends up to SEND_BATCH deliveries, so events committed during a long send wait one round, not all.
 
     `now` pins the clock (tests); otherwise each step reads it afresh.
     """
@@ -92,189 +85,16 @@ def run_once(
         claim_seconds = get_settings().notify_claim_seconds
     clock = (lambda: now) if now is not None else utcnow
     report = DispatchReport()
+    batch = min(limit, SEND_BATCH)
     for _ in range(MAX_ROUNDS):
-        done = fan_out(engine, senders, now=clock(), limit=limit)
-        report.fanned_out += done
-        if done < limit:
+        fanned = fan_out(engine, senders, now=clock(), limit=limit)
+        report.fanned_out += fanned
+        claims = claim(engine, senders, now=clock(), limit=batch, claim_seconds=claim_seconds)
+        if claims:
+            report.add(send_claimed(engine, senders, claims, clock=clock, fault=fault))
+        if not fanned and not claims:
             break
-    for _ in range(MAX_ROUNDS):
-        claims = claim(engine, senders, now=clock(), limit=limit, claim_seconds=claim_seconds)
-        if not claims:
-            break
-        report.add(send_claimed(engine, senders, claims, clock=clock, fault=fault))
     return report
-
-
-# --- fan-out --------------------------------------------------------------------------------------------
-
-
-def fan_out(engine: sa.Engine, senders: Senders, *, now: datetime, limit: int = 500) -> int:
-    """One batch of events, oldest first, into deliveries; returns how many events were dispatched."""
-    with Session(engine, expire_on_commit=False) as session, transaction(session):
-        query = (
-            select(NotificationEvent)
-            .where(col(NotificationEvent.dispatched_at).is_(None))
-            .order_by(col(NotificationEvent.id))
-            .limit(limit)
-        )
-        if _postgres(session):
-            events = list(session.exec(query.with_for_update(skip_locked=True)))
-        else:  # one writer at a time: the conditional update (first write, so it serialises) wins each event
-            events = [event for event in session.exec(query).all() if _take(session, event.id, now)]
-        if not events:
-            return 0
-        overrides = overrides_for(session, {event.user_id for event in events})
-        rows = _Targets(session, senders).rows(events, overrides, now)
-        insert_many_or_ignore(session, NotificationDelivery, rows, ["event_id", "channel", "target_id"])
-        if _postgres(session):
-            session.execute(
-                sa.update(NotificationEvent)
-                .where(among(col(NotificationEvent.id), [event.id for event in events]))
-                .values(dispatched_at=now)
-            )
-    return len(events)
-
-
-def _take(session: Session, event_id: int, now: datetime) -> bool:
-    taken = session.execute(
-        sa.update(NotificationEvent)
-        .where(col(NotificationEvent.id) == event_id, col(NotificationEvent.dispatched_at).is_(None))
-        .values(dispatched_at=now)
-    )
-    return taken.rowcount == 1
-
-
-class _Targets:
-    """Each sender's targets and digest choice, asked once per (user, type) in a batch."""
-
-    def __init__(self, session: Session, senders: Senders) -> None:
-        self.session, self.senders = session, senders
-        self.targets: dict[tuple[NotificationChannel, int, str], list[int]] = {}
-        self.holds: dict[tuple[NotificationChannel, int], bool] = {}
-
-    def rows(
-        self, events: list[NotificationEvent], overrides: Overrides, now: datetime
-    ) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for event in events:
-            if event.type == EventType.WEBHOOK_TEST:  # its one delivery is made by the webhooks helper
-                continue
-            for channel in sorted(channels_for(overrides, event.user_id, event.type)):
-                if channel == NotificationChannel.IN_APP:
-                    rows.append(_delivery(event, channel, 0, now, delivered=True))
-                elif channel in self.senders:  # a channel not configured here has no deliveries
-                    rows += self._channel_rows(event, channel, now)
-        return rows
-
-    def _channel_rows(
-        self, event: NotificationEvent, channel: NotificationChannel, now: datetime
-    ) -> list[dict[str, Any]]:
-        sender = self.senders[channel]
-        key = (channel, event.user_id, event.type)
-        if key not in self.targets:
-            self.targets[key] = list(sender.targets(self.session, event.user_id, event.type))
-        if not self.targets[key]:
-            return []
-        if (channel, event.user_id) not in self.holds:
-            self.holds[(channel, event.user_id)] = sender.hold_for_digest(self.session, event.user_id)
-        held = self.holds[(channel, event.user_id)]
-        return [_delivery(event, channel, target, now, held=held) for target in self.targets[key]]
-
-
-def _delivery(
-    event: NotificationEvent,
-    channel: NotificationChannel,
-    target: int,
-    now: datetime,
-    *,
-    delivered: bool = False,
-    held: bool = False,
-) -> dict[str, Any]:
-    return {
-        "event_id": event.id,
-        "user_id": event.user_id,
-        "channel": channel.value,
-        "target_id": target,
-        "endpoint_id": target if channel == NotificationChannel.WEBHOOK else None,
-        "status": (DeliveryStatus.DELIVERED if delivered else DeliveryStatus.PENDING).value,
-        "attempts": 0,
-        "next_attempt_at": None if delivered else now,
-        "claimed_until": None,
-        "held_for_digest": held,
-        "delivered_at": now if delivered else None,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-# --- claims ---------------------------------------------------------------------------------------------
-
-
-def _due(now: datetime) -> sa.ColumnElement[bool]:
-    status, next_at = col(NotificationDelivery.status), col(NotificationDelivery.next_attempt_at)
-    waiting = sa.and_(
-        status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]),
-        sa.or_(next_at.is_(None), next_at <= now),
-    )
-    lapsed = sa.and_(status == DeliveryStatus.SENDING.value, col(NotificationDelivery.claimed_until) <= now)
-    return sa.and_(sa.or_(waiting, lapsed), col(NotificationDelivery.held_for_digest).is_(False))
-
-
-def claim(
-    engine: sa.Engine, senders: Senders, *, now: datetime, limit: int, claim_seconds: int
-) -> list[Claim]:
-    """Due deliveries of the configured channels → SENDING with attempts + 1, committed before any send."""
-    channels = [channel.value for channel in senders]
-    if not channels:
-        return []
-    until = now + timedelta(seconds=claim_seconds)
-    claims: list[Claim] = []
-    with Session(engine, expire_on_commit=False) as session, transaction(session):
-        query = (
-            select(
-                NotificationDelivery.id,
-                NotificationDelivery.status,
-                NotificationDelivery.attempts,
-                NotificationDelivery.channel,
-            )
-            .where(_due(now), col(NotificationDelivery.channel).in_(channels))
-            .order_by(col(NotificationDelivery.id))
-            .limit(limit)
-        )
-        if _postgres(session):
-            rows = list(session.exec(query.with_for_update(skip_locked=True)))
-            if rows:
-                session.execute(
-                    sa.update(NotificationDelivery)
-                    .where(among(col(NotificationDelivery.id), [row[0] for row in rows]))
-                    .values(
-                        status=DeliveryStatus.SENDING.value,
-                        attempts=NotificationDelivery.attempts + 1,
-                        claimed_until=until,
-                        updated_at=now,
-                    )
-                )
-            claims = [Claim(row[0], row[2] + 1, NotificationChannel(row[3])) for row in rows]
-        else:
-            # SQLite has one writer at a time: a conditional update per row wins or loses each one.
-            for delivery_id, status, attempts, channel in session.exec(query).all():
-                won = session.execute(
-                    sa.update(NotificationDelivery)
-                    .where(
-                        col(NotificationDelivery.id) == delivery_id,
-                        col(NotificationDelivery.status) == status,
-                        col(NotificationDelivery.attempts) == attempts,
-                    )
-                    .values(
-                        status=DeliveryStatus.SENDING.value,
-                        attempts=attempts + 1,
-                        claimed_until=until,
-                        updated_at=now,
-                    )
-                ).rowcount
-                if won:
-                    claims.append(Claim(delivery_id, attempts + 1, NotificationChannel(channel)))
-    return claims
 
 
 # --- send and record ------------------------------------------------------------------------------------
@@ -293,17 +113,39 @@ def send_claimed(
     ready = _prepare(engine, senders, claims, clock(), report)
     if not ready:
         return report
-    with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(ready))) as pool:
-        futures: dict[Future, tuple[Claim, Outgoing]] = {
-            pool.submit(_timed_send, senders[c.channel], outgoing): (c, outgoing) for c, outgoing in ready
-        }
-        for future in as_completed(futures):
-            claimed, _ = futures[future]
-            result, latency_ms = future.result()
-            fault("notify_after_send")  # the crash window: the channel may have accepted, nothing recorded
-            outcome = record(engine, senders[claimed.channel], claimed, result, latency_ms, clock())
-            if outcome is not None:
-                setattr(report, outcome, getattr(report, outcome) + 1)
+    queues: dict[NotificationChannel, list[tuple[Claim, Outgoing]]] = {}
+    for claimed, outgoing in reversed(ready):
+        queues.setdefault(claimed.channel, []).append((claimed, outgoing))
+    # A pool per channel: a slow webhook receiver holds webhook threads only, never Telegram's or email's.
+    pools = {
+        channel: ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(q))) for channel, q in queues.items()
+    }
+    pending: dict[Future, Claim] = {}
+    out = dict.fromkeys(queues, 0)
+    try:
+        while pending or any(queues.values()):
+            for channel, queue in queues.items():
+                # At most UNRECORDED sends per channel are out without a recorded outcome: that bounds
+                # what a crash can repeat.
+                while queue and out[channel] < UNRECORDED:
+                    claimed, outgoing = queue.pop()
+                    pending[pools[channel].submit(_timed_send, senders[channel], outgoing)] = claimed
+                    out[channel] += 1
+            # Record whatever has finished, together: one transaction for several outcomes when the
+            # database is the bottleneck, one per outcome when it is not.
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            outcomes = []
+            for future in done:
+                result, latency_ms = future.result()
+                claimed = pending.pop(future)
+                outcomes.append(Outcome(claimed, result, latency_ms))
+                fault("notify_after_send")  # the crash window: the channel has it, our database does not
+            report.add(record_many(engine, senders, outcomes, clock()))
+            for outcome in outcomes:
+                out[outcome.claim.channel] -= 1
+    finally:
+        for pool in pools.values():
+            pool.shutdown(wait=True)
     return report
 
 
@@ -337,6 +179,7 @@ def _prepare(
                 logger.exception("notify: preparing delivery %s failed", claimed.delivery_id)
                 failure = SendResult(ok=False, error="could not prepare the message")
                 _apply(session, senders[claimed.channel], delivery, failure, None, now, report)
+                senders[claimed.channel].after(session, delivery, failure)
                 continue
             if outgoing is None:  # the chat was unlinked, the endpoint deleted: nothing to send to
                 delivery.status = DeliveryStatus.SKIPPED
@@ -358,28 +201,57 @@ def _timed_send(sender: Sender, outgoing: Outgoing) -> tuple[SendResult, int]:
     return result, int((time.monotonic() - started) * 1000)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    claim: Claim
+    result: SendResult
+    latency_ms: int | None
+
+
+def record_many(
+    engine: sa.Engine, senders: Senders, outcomes: list[Outcome], now: datetime
+) -> DispatchReport:
+    """The attempts and the deliveries' new states in one transaction, each only if its claim is still ours
+    (SENDING with the attempt number it claimed): a lapsed and retaken claim is not recorded twice."""
+    report = DispatchReport()
+    with Session(engine, expire_on_commit=False) as session, transaction(session):
+        query = select(NotificationDelivery).where(
+            among(col(NotificationDelivery.id), [o.claim.delivery_id for o in outcomes]),
+            col(NotificationDelivery.status) == DeliveryStatus.SENDING.value,
+        )
+        if is_postgres(session):
+            query = query.with_for_update()
+        rows = {delivery.id: delivery for delivery in session.exec(query)}
+        applied = []
+        for outcome in outcomes:
+            delivery = rows.get(outcome.claim.delivery_id)
+            if delivery is None or delivery.attempts != outcome.claim.attempts:
+                logger.warning(
+                    "notify: delivery %s: claim lapsed before recording", outcome.claim.delivery_id
+                )
+                continue
+            _apply(
+                session,
+                senders[outcome.claim.channel],
+                delivery,
+                outcome.result,
+                outcome.latency_ms,
+                now,
+                report,
+            )
+            applied.append((outcome, delivery))
+        session.flush()  # attempts and states in a few batched statements, then the channels' bookkeeping
+        for outcome, delivery in applied:
+            senders[outcome.claim.channel].after(session, delivery, outcome.result)
+    return report
+
+
 def record(
     engine: sa.Engine, sender: Sender, claimed: Claim, result: SendResult, latency_ms: int, now: datetime
 ) -> str | None:
-    """The attempt and the delivery's new state in one transaction, only if the claim is still ours.
-
-    Returns the report field it counts towards, or None when the claim had lapsed and been taken.
-    """
-    with Session(engine, expire_on_commit=False) as session, transaction(session):
-        query = select(NotificationDelivery).where(
-            col(NotificationDelivery.id) == claimed.delivery_id,
-            col(NotificationDelivery.status) == DeliveryStatus.SENDING.value,
-            col(NotificationDelivery.attempts) == claimed.attempts,
-        )
-        if _postgres(session):
-            query = query.with_for_update()
-        delivery = session.exec(query).first()
-        if delivery is None:
-            logger.warning("notify: delivery %s: claim lapsed before recording", claimed.delivery_id)
-            return None
-        report = DispatchReport()
-        _apply(session, sender, delivery, result, latency_ms, now, report)
-    return next(name for name in ("sent", "failed", "dead") if getattr(report, name))
+    """`record_many` for one outcome: the report field it counted towards, or None when the claim lapsed."""
+    report = record_many(engine, {claimed.channel: sender}, [Outcome(claimed, result, latency_ms)], now)
+    return next((name for name in ("sent", "failed", "dead") if getattr(report, name)), None)
 
 
 def _apply(
@@ -424,16 +296,10 @@ def _apply(
         delivery.next_attempt_at = now + sender.retry_delays[delivery.attempts - 1]
         report.failed += 1
     session.add(delivery)
-    session.flush()
-    sender.after(session, delivery, result)
 
 
 def _still_ours(delivery: NotificationDelivery, claimed: Claim) -> bool:
     return delivery.status == DeliveryStatus.SENDING and delivery.attempts == claimed.attempts
-
-
-def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def next_due(engine: sa.Engine, senders: Senders) -> datetime | None:

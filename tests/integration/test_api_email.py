@@ -1,5 +1,6 @@
 """Email over HTTP against a real SMTP server, on SQLite and PostgreSQL: 401 signed out first, 422 on the
-field, 503 when email is off or the server is down, the mailed token verifies only its own user's address."""
+field, 409 when email is off here, 503 when the mail server is down, the mailed token verifies only its
+own user's address."""
 
 from __future__ import annotations
 
@@ -133,11 +134,13 @@ def test_bad_patch_and_verify_bodies_are_422(mail_client, factory, signed_in):
     assert mail_client.post(f"{BASE}/verify", json={"token": "x" * 500}, headers=me).status_code == 422
 
 
-def test_503_when_email_is_off_or_the_server_is_down(engine, api_settings, mail_settings, factory, signed_in):
+def test_409_when_email_is_off_and_503_when_the_server_is_down(
+    engine, api_settings, mail_settings, factory, signed_in
+):
     me = signed_in(factory.user())
     with _client(engine, api_settings) as off:  # no SMTP_HOST
         answer = off.put(BASE, json={"address": "me@example.com"}, headers=me)
-        assert answer.status_code == 503 and "email is off" in answer.json()["detail"]
+        assert answer.status_code == 409 and "email is off" in answer.json()["detail"]
         assert off.get(BASE, headers=me).json()["configured"] is False
         bad = off.put(BASE, json={"address": "not an address"}, headers=me)  # bad input is judged first
         assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "address"
@@ -157,3 +160,5 @@ def test_a_refused_recipient_is_422_and_too_many_links_429(mail_client, factory,
         mail_client.put(BASE, json={"address": f"a{n}@example.com"}, headers=me).status_code for n in range(6)
     ]
     assert codes == [200] * 4 + [429, 429]  # the refused try counted too: it was a mail sent
+    limited = mail_client.put(BASE, json={"address": "z@example.com"}, headers=me)
+    assert int(limited.headers["Retry-After"]) > 0 and "too many" in limited.json()["detail"]

@@ -130,3 +130,39 @@ def test_webhook_off_without_a_secret_and_link_code_without_a_bot(
         auth = {"Authorization": f"Bearer {token}"}
         assert plain.post("/api/v1/telegram/link-code", headers=auth).status_code == 409
         assert plain.get("/api/v1/telegram", headers=auth).json()["configured"] is False
+
+
+ODD_UPDATES = [
+    {"update_id": 10},
+    {"update_id": 11, "message": None},
+    {"update_id": 12, "message": {"chat": [1], "from": "x", "text": 5}},
+    {"update_id": 13, "message": {"chat": {"id": "5", "type": "private"}, "from": {"id": "5"},
+                                  "text": "/status"}},
+    {"update_id": 14, "message": {"chat": {"id": 2**70, "type": "private"}, "from": {"id": 2**70},
+                                  "text": "/status"}},
+    {"update_id": 15, "message": {"chat": {"id": 9, "type": "group"}, "from": {"id": 9}, "text": "/help"}},
+    {"update_id": 16, "message": {"chat": {"id": 9, "type": "private"}, "from": {"id": 9, "username": 5},
+                                  "text": "/start " + "x" * 5000}},
+    {"update_id": 17, "callback_query": {"id": "1", "data": "c:1:2:3"}},
+    {"update_id": 18, "callback_query": {"id": 5, "from": {"id": 9}, "message": {"message_id": "x"}}},
+    {"update_id": 19, "edited_message": {"text": "/status"}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("update", ODD_UPDATES, ids=lambda u: str(u["update_id"]))
+def test_odd_updates_never_fail_the_webhook(
+    client: TestClient, telegram_server: TelegramServer, update
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    answer = client.post("/api/v1/telegram/updates", json=update, headers=headers)
+    assert answer.status_code == 200
+    # Nothing but the answer to a (bad) link code: no data, no crash.
+    texts = [c["text"] for c in telegram_server.calls_of("sendMessage")]
+    assert all(t.startswith("This link code is not valid") for t in texts)
+
+
+def test_update_ids_out_of_range_are_422(client: TestClient) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for bad in (2**63, True, 1.5):
+        answer = client.post("/api/v1/telegram/updates", json={"update_id": bad}, headers=headers)
+        assert answer.status_code == 422

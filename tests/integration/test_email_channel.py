@@ -13,14 +13,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from backend.audit import Action
-from backend.auth.errors import RateLimited
 from backend.auth.identity import CurrentUser
 from backend.auth.ratelimit import MemoryCounter
 from backend.models import AuditLog, DeliveryAttempt, EmailAddress, NotificationDelivery, NotificationEvent
 from backend.models.enums import DeliveryStatus, NotificationChannel, Role
 from backend.notify.email import addresses
 from backend.notify.email.digest import send_digests
-from backend.notify.email.errors import EmailError, EmailNotFound, EmailUnavailable
+from backend.notify.email.errors import EmailError, EmailNotFound, EmailRateLimited, EmailUnavailable
 from backend.notify.email.sender import EmailSender
 from backend.notify.events import EventType
 from tests.smtp_server import SmtpServer, free_port
@@ -200,8 +199,9 @@ def test_verification_mails_are_limited_per_user(session, factory, smtp_server):
     user, counter, settings = _user(factory), MemoryCounter(), smtp_server.settings()
     for n in range(addresses.VERIFY_MAILS_PER_HOUR):
         addresses.set_address(session, user, f"a{n}@example.com", settings, counter=counter)
-    with pytest.raises(RateLimited):
+    with pytest.raises(EmailRateLimited) as limited:
         addresses.set_address(session, user, "more@example.com", settings, counter=counter)
+    assert isinstance(limited.value, ValueError) and limited.value.retry_after > 0
     assert len(smtp_server.received()) == addresses.VERIFY_MAILS_PER_HOUR
     addresses.set_address(session, _user(factory), "b@example.com", settings, counter=counter)  # per user
 

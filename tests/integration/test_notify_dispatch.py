@@ -14,7 +14,7 @@ from backend.auth.identity import CurrentUser
 from backend.models import AuditLog, DeliveryAttempt, NotificationDelivery, NotificationEvent
 from backend.models.common import utcnow
 from backend.models.enums import NotificationChannel, Role
-from backend.notify import dispatch, preferences
+from backend.notify import dispatch, outbox, preferences
 from backend.notify.channels import MESSAGE_RETRIES, SendResult
 from backend.notify.events import EventType, NewEvent, emit, emit_many
 from tests.notify_support import ScriptedSender
@@ -262,3 +262,66 @@ def test_preference_changes_are_audited_and_unknown_names_refused(session, facto
     with pytest.raises(preferences.PreferenceError) as bad_channel:
         preferences.set_preference(session, user, "invoice.due", "sms", True)
     assert (bad_type.value.field, bad_channel.value.field) == ("event_type", "channel")
+
+
+class HeldSender(ScriptedSender):
+    """A channel whose receiver hangs until the test lets it answer."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+
+    def send(self, outgoing):
+        self.release.wait(timeout=60)
+        return super().send(outgoing)
+
+
+def test_a_hanging_channel_does_not_hold_up_the_others(engine, session, factory):
+    users = [_user(factory) for _ in range(3)]
+    emit_many(session, [NewEvent(u.id, EventType.POSITION_CLOSED, f"position.closed:{u.id}") for u in users])
+    session.commit()
+    hanging = HeldSender(NotificationChannel.EMAIL)
+    telegram = ScriptedSender()
+    senders = {NotificationChannel.EMAIL: hanging, TELEGRAM: telegram}
+    consumer = threading.Thread(
+        target=dispatch.run_once, args=(engine, senders), kwargs={"claim_seconds": 60}
+    )
+    consumer.start()
+    try:
+
+        def telegram_delivered() -> int:
+            return len(
+                [r for r in _deliveries(session) if r.channel == "telegram" and r.status == "DELIVERED"]
+            )
+
+        deadline = threading.Event()
+        for _ in range(300):  # poll up to 30 s
+            if telegram_delivered() == 3:
+                break
+            deadline.wait(0.1)
+        assert telegram_delivered() == 3  # recorded while every email send still hangs
+        assert {r.status for r in _deliveries(session) if r.channel == "email"} == {"SENDING"}
+    finally:
+        hanging.release.set()
+        consumer.join(timeout=60)
+    assert {r.status for r in _deliveries(session)} == {"DELIVERED"}
+
+
+def test_a_delivery_whose_claims_keep_lapsing_goes_dead(engine, session, factory):
+    """A worker that dies on the same delivery every time must not retry it forever."""
+    user = _user(factory)
+    preferences.set_preference(session, user, "position.closed", "in_app", False)
+    _emit(session, user.id, EventType.POSITION_CLOSED, "position.closed:1")
+    telegram = ScriptedSender(retry_delays=(timedelta(seconds=1),))  # two tries in all
+    senders = {TELEGRAM: telegram}
+    dispatch.fan_out(engine, senders, now=T0)
+    for n in range(2):  # claimed, then the worker dies, twice
+        assert (
+            len(dispatch.claim(engine, senders, now=T0 + timedelta(minutes=n), limit=10, claim_seconds=30))
+            == 1
+        )
+
+    assert dispatch.claim(engine, senders, now=T0 + timedelta(minutes=2), limit=10, claim_seconds=30) == []
+    (row,) = _deliveries(session)
+    assert (row.status, row.attempts, row.last_error) == ("DEAD", 2, outbox.LAPSED_TOO_OFTEN)
+    assert telegram.sent == []

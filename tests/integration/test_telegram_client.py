@@ -115,3 +115,11 @@ def test_redact() -> None:
     assert redact("POST https://api.telegram.org/bot123:AB-c_d/sendMessage") == (
         "POST https://api.telegram.org/bot<redacted>/sendMessage"
     )
+
+
+def test_fit_drops_lines_then_falls_back_to_the_title() -> None:
+    from backend.notify.telegram.format import fit
+
+    text = fit(["<b>Title</b>"], [f"line {i} " + "x" * 100 for i in range(100)], ["<a href='u'>link</a>"])
+    assert units(text) <= 4096 and "more" in text and text.endswith("<a href='u'>link</a>")
+    assert fit(["<b>A &amp; B</b>"], [], ["y" * 5000]) == "A &amp; B"

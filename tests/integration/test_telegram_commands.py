@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from backend.audit import Action
-from backend.models import AgentDeployment, AuditLog, Position
+from backend.models import AgentDeployment, AuditLog, NotificationEvent, Position
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, PositionStatus, Side
 from backend.notify.telegram.commands import HELP, NOT_LINKED, sign
-from backend.notify.telegram.poller import cursor, process_update
+from backend.notify.telegram.poller import cursor, cursor_name, process_update
 from tests.telegram_server import TelegramServer
 from tests.telegram_support import Bot, bot_settings, open_position, tick
 
@@ -91,6 +91,15 @@ def test_pause_and_resume_are_audited_and_refused_for_someone_elses(
     assert rows == [
         (Action.DEPLOYMENT_PAUSED, alice, str(mine)),
         (Action.DEPLOYMENT_RESUMED, alice, str(mine)),
+    ]
+    events = session.exec(
+        select(NotificationEvent.type, NotificationEvent.payload)
+        .where(NotificationEvent.user_id == alice, col(NotificationEvent.type).startswith("deployment."))
+        .order_by(col(NotificationEvent.id))
+    ).all()
+    assert [(t, p["by"]) for t, p in events] == [
+        ("deployment.paused", "telegram"),
+        ("deployment.resumed", "telegram"),
     ]
 
 
@@ -194,7 +203,7 @@ def test_offset_resumes_after_a_crash_like_restart(
     replies = process_update(engine, updates[0], settings=first.settings, venues=first.venues)
     assert replies and replies[0].params["text"].startswith(f"Deployment #{world['mine'].id} paused")
     with Session(engine) as fresh:
-        assert cursor(fresh) == updates[0]["update_id"] + 1
+        assert cursor(fresh, cursor_name(first.settings)) == updates[0]["update_id"] + 1
     assert len(telegram_server.pending_updates()) == 3  # Telegram still holds all three
     # A new worker: asks from the stored offset, so the first is confirmed and never handled twice.
     second = Bot(engine, telegram_server, bot_settings(engine, telegram_server))

@@ -107,3 +107,14 @@ def test_link_code_needs_a_bot(session: Session, factory, engine: sa.Engine) -> 
         new_link_code(session, current(factory.user()), settings)
     status = telegram_status(session, 1, settings)
     assert (status.configured, status.linked, status.bot_username) == (False, False, None)
+
+
+def test_bot_username_from_settings_or_unavailable(session: Session, factory, bot: Bot) -> None:
+    named = bot.settings.model_copy(update={"telegram_bot_username": "OtherBot"})
+    code = new_link_code(session, current(factory.user()), named)
+    assert code.url.startswith("https://t.me/OtherBot?start=")
+    assert bot.server.calls_of("getMe") == []  # never asked
+    down = bot.settings.model_copy(update={"telegram_api_base_url": "http://127.0.0.1:9"})
+    with pytest.raises(linking.TelegramUnavailable):
+        new_link_code(session, current(factory.user()), down)
+    assert telegram_status(session, 1, down).bot_username is None  # not asked again within the minute

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlmodel import Session
 
+from backend.models import NotifyCursor
 from backend.models.common import utcnow
 from backend.monitor.lease import acquire_lease
 from backend.notify.telegram.commands import NOT_LINKED
-from backend.notify.telegram.poller import LEASE, ensure_update_mode, poll_for
+from backend.notify.telegram.poller import LEASE, cursor_name, ensure_update_mode, poll_for, process_update
 from tests.telegram_server import TelegramServer
 from tests.telegram_support import Bot, bot_settings
 
@@ -52,3 +53,45 @@ def test_poll_for_waits_while_another_worker_polls(bot: Bot, engine: sa.Engine) 
                        holder="worker-a", poll_seconds=1)  # fmt: skip
     assert handled == 0 and bot.server.texts_to(77) == []
     assert bot.server.calls_of("getUpdates") == []
+
+
+def test_the_task_is_idle_without_a_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.telegram import telegram_updates_task
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert telegram_updates_task.call_local() == 0
+
+
+def _cursor_row(engine: sa.Engine, name: str) -> tuple[int, object]:
+    with Session(engine) as session:
+        row = session.execute(
+            sa.select(NotifyCursor.value, NotifyCursor.updated_at).where(NotifyCursor.name == name)
+        )
+        return tuple(row.one())
+
+
+def test_the_cursor_is_per_bot_and_a_stale_one_no_longer_binds(bot: Bot, engine: sa.Engine) -> None:
+    name = cursor_name(bot.settings)
+    assert name == f"telegram:{bot.server.token.split(':')[0]}"
+    bot.server.user_sends(77, "/help")
+    assert bot.poll() == 1
+    assert (
+        bot.poll() == 0 and bot.server.pending_updates() == []
+    )  # confirmed (Telegram forgets in 24 h anyway)
+    value, _ = _cursor_row(engine, name)
+    # After a week of silence Telegram numbers updates afresh, possibly below the cursor.
+    with Session(engine) as session:
+        session.execute(
+            sa.update(NotifyCursor).where(NotifyCursor.name == name)
+            .values(value=value + 10**8, updated_at=utcnow() - timedelta(days=7))
+        )  # fmt: skip
+        session.commit()
+    bot.server.user_sends(77, "/start")
+    assert bot.poll() == 1 and bot.server.texts_to(77) == [NOT_LINKED, NOT_LINKED]
+    assert _cursor_row(engine, name)[0] == bot.server.pending_updates()[-1]["update_id"] + 1
+    # A fresh cursor above an update does bind: that update was handled.
+    with Session(engine) as session:
+        session.execute(sa.update(NotifyCursor).where(NotifyCursor.name == name).values(value=value + 10**8))
+        session.commit()
+    update = bot.server.user_sends(77, "/help")
+    assert process_update(engine, update, settings=bot.settings, venues=bot.venues) is None

@@ -5,9 +5,11 @@ time, fan-out by subscription, test sends, redelivery, and the secret never stor
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -19,10 +21,10 @@ from backend.models.common import utcnow
 from backend.models.enums import DeliveryStatus, NotificationChannel, Role
 from backend.notify import dispatch
 from backend.notify.events import EventType, emit
-from backend.notify.webhooks import endpoints
+from backend.notify.webhooks import endpoints, urls
 from backend.notify.webhooks.endpoints import WebhookError, WebhookNotFound
 from backend.notify.webhooks.secrets import SecretCipher, new_secret
-from backend.notify.webhooks.sender import WebhookSender
+from backend.notify.webhooks.sender import WebhookSender, sign
 from tests import webhook_receiver as receiver_module
 from tests.wallets import TEST_SECRET_KEY
 from tests.webhook_receiver import WebhookReceiver
@@ -341,3 +343,17 @@ def test_a_slow_receiver_times_out_and_is_retried(engine, session, factory, webh
     assert (attempt.ok, attempt.response_code, attempt.error) == (False, None, "no answer within 2 s")
     assert 2000 <= attempt.latency_ms < 3000
     assert attempt.status == "FAILED"
+
+
+def test_a_pinned_request_goes_to_the_checked_address_with_the_name_as_host(webhook_receiver):
+    """What prod does after its check: connect to the address, keep the URL's name in Host (and SNI)."""
+    secret = webhook_receiver.secret = new_secret()
+    named = httpx.URL(f"http://hooks.example.com:{webhook_receiver.port}/hook")
+    pinned = urls.pinned_to(named, ipaddress.ip_address("127.0.0.1"))
+    body = '{"type":"webhook.test","timestamp":"2026-12-06T00:00:00+00:00","data":{}}'
+
+    result = WebhookSender(DEV).post(pinned, body, sign(secret, "msg_1", body, utcnow()))
+
+    assert result.ok
+    [got] = webhook_receiver.wait_for(1)
+    assert got.headers["host"] == f"hooks.example.com:{webhook_receiver.port}"

@@ -18,30 +18,26 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from tests.telegram_server.protocol import (
+    ApiError,
+    check_text,
+    int_param,
+    is_true,
+    params_of,
+    parse_markup,
+    public_message,
+)
+
 BOT_ID = 7_000_000_001
 DEFAULT_TOKEN = f"{BOT_ID}:AAH-test-token_for-the-local-bot-api"
-MAX_TEXT = 4096
-MAX_CALLBACK_DATA = 64
 MAX_POLL_SECONDS = 50.0  # as Telegram; tests pass small timeouts
-HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
-             "span", "blockquote", "tg-emoji"}  # fmt: skip
-HTML_ENTITIES = {"lt", "gt", "amp", "quot"}
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -57,59 +53,6 @@ class WebhookDelivery:
     update_id: int
     status: int | None  # None: the receiver could not be reached
     secret_token: str | None
-
-
-class _Html(HTMLParser):
-    """Telegram's HTML check: known tags only, properly nested, the four entities; counts visible text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.length = 0
-        self.error: str | None = None
-
-    def _fail(self, message: str) -> None:
-        self.error = self.error or message
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in HTML_TAGS:
-            self._fail(f'Unsupported start tag "{tag}"')
-        if tag == "a" and not dict(attrs).get("href"):
-            self._fail("Can't find end of the entity: link without href")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1] != tag:
-            self._fail(f'Unmatched end tag "{tag}"')
-            return
-        self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        if "<" in data or "&" in data:
-            self._fail('Unexpected "<" or "&": escape them as &lt; and &amp;')
-        self.length += len(data.encode("utf-16-le")) // 2
-
-    def handle_entityref(self, name: str) -> None:
-        if name not in HTML_ENTITIES:
-            self._fail(f'Unsupported entity "&{name};"')
-        self.length += 1
-
-    def handle_charref(self, name: str) -> None:
-        self.length += 1
-
-
-def text_length(text: str, parse_mode: str | None) -> int:
-    """The message's visible length in UTF-16 units (what Telegram limits); ApiError for bad HTML."""
-    if (parse_mode or "").upper() != "HTML":
-        return len(text.encode("utf-16-le")) // 2
-    parser = _Html()
-    parser.feed(text)
-    parser.close()
-    if parser.error is None and parser.stack:
-        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
-    if parser.error is not None:
-        raise ApiError(400, f"Bad Request: can't parse entities: {parser.error}")
-    return parser.length
 
 
 class TelegramServer:
@@ -364,8 +307,8 @@ class TelegramServer:
         return {**self._bot(), "can_join_groups": False, "supports_inline_queries": False}
 
     def _m_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        offset = _int(params, "offset", 0)
-        limit = max(1, min(100, _int(params, "limit", 100)))
+        offset = int_param(params, "offset", 0)
+        limit = max(1, min(100, int_param(params, "limit", 100)))
         timeout = max(0.0, min(MAX_POLL_SECONDS, float(params.get("timeout") or 0)))
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -390,7 +333,7 @@ class TelegramServer:
         with self._lock:
             self._webhook = {"url": url, "secret_token": params.get("secret_token") or None,
                              "max_connections": params.get("max_connections")}  # fmt: skip
-            if _true(params.get("drop_pending_updates")):
+            if is_true(params.get("drop_pending_updates")):
                 self._updates = []
             waiting, self._updates = self._updates, []
             webhook = copy.deepcopy(self._webhook)
@@ -401,16 +344,16 @@ class TelegramServer:
     def _m_deletewebhook(self, params: dict[str, Any]) -> bool:
         with self._lock:
             self._webhook = None
-            if _true(params.get("drop_pending_updates")):
+            if is_true(params.get("drop_pending_updates")):
                 self._updates = []
         return True
 
     def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = _int(params, "chat_id", 0)
+        chat_id = int_param(params, "chat_id", 0)
         text = str(params.get("text") or "")
         parse_mode = params.get("parse_mode")
-        _check_text(text, parse_mode)
-        markup = _markup(params.get("reply_markup"))
+        check_text(text, parse_mode)
+        markup = parse_markup(params.get("reply_markup"))
         with self._lock:
             if chat_id not in self._chats:
                 raise ApiError(400, "Bad Request: chat not found")
@@ -428,15 +371,15 @@ class TelegramServer:
             if markup is not None:
                 message["reply_markup"] = markup
             self._messages[(chat_id, message["message_id"])] = message
-            return _public(message)
+            return public_message(message)
 
     def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = _int(params, "chat_id", 0)
-        message_id = _int(params, "message_id", 0)
+        chat_id = int_param(params, "chat_id", 0)
+        message_id = int_param(params, "message_id", 0)
         text = str(params.get("text") or "")
         parse_mode = params.get("parse_mode")
-        _check_text(text, parse_mode)
-        markup = _markup(params.get("reply_markup"))
+        check_text(text, parse_mode)
+        markup = parse_markup(params.get("reply_markup"))
         with self._lock:
             message = self._messages.get((chat_id, message_id))
             if message is None:
@@ -447,7 +390,7 @@ class TelegramServer:
             message.pop("reply_markup", None)
             if markup is not None:
                 message["reply_markup"] = markup
-            return _public(message)
+            return public_message(message)
 
     def _m_answercallbackquery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
@@ -470,7 +413,7 @@ class TelegramServer:
                 if len(segments) != 2 or not segments[0].startswith("bot"):
                     status, body = 404, {"ok": False, "error_code": 404, "description": "Not Found"}
                 else:
-                    params = _params(parts.query, raw, self.headers.get("Content-Type", ""))
+                    params = params_of(parts.query, raw, self.headers.get("Content-Type", ""))
                     status, body = server.call(segments[0][3:], segments[1], params)
                 data = json.dumps(body).encode()
                 try:
@@ -492,65 +435,3 @@ class TelegramServer:
                 pass
 
         return Handler
-
-
-def _params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
-    params: dict[str, Any] = dict(parse_qsl(query))
-    if not raw:
-        return params
-    if "json" in content_type:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return params
-        if isinstance(body, dict):
-            params.update(body)
-        return params
-    params.update(parse_qsl(raw.decode()))
-    return params
-
-
-def _int(params: dict[str, Any], name: str, default: int) -> int:
-    value = params.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ApiError(400, f"Bad Request: invalid {name}") from None
-
-
-def _true(value: Any) -> bool:
-    return value is True or str(value).lower() in ("true", "1")
-
-
-def _check_text(text: str, parse_mode: Any) -> None:
-    if not text.strip():
-        raise ApiError(400, "Bad Request: message text is empty")
-    if text_length(text, parse_mode) > MAX_TEXT:
-        raise ApiError(400, "Bad Request: message is too long")
-
-
-def _markup(value: Any) -> dict[str, Any] | None:
-    """An inline keyboard as an object (form posts send it as a JSON string), its callback data checked."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object") from None
-    if not isinstance(value, dict):
-        raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
-    for row in value.get("inline_keyboard", []):
-        for button in row:
-            data = button.get("callback_data")
-            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
-                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-    return value
-
-
-def _public(message: dict[str, Any]) -> dict[str, Any]:
-    """A stored message as the Bot API returns it (without the server's own bookkeeping)."""
-    shown = {k: copy.deepcopy(v) for k, v in message.items() if k not in ("parse_mode", "edits")}
-    return shown

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from backend.audit import Action, record_by
 from backend.audit import record as audit_record
+from backend.auth.errors import RateLimited
 from backend.auth.identity import CurrentUser
 from backend.auth.ratelimit import Counter, check_quota, shared_counter
 from backend.config import Settings, get_settings
@@ -27,7 +28,13 @@ from backend.models import EmailAddress, NotificationDelivery, User
 from backend.models.common import utcnow
 from backend.models.enums import DeliveryStatus, EmailFrequency, NotificationChannel
 from backend.notify.email import compose, smtp
-from backend.notify.email.errors import EmailError, EmailNotFound, EmailUnavailable
+from backend.notify.email.errors import (
+    EmailError,
+    EmailNotFound,
+    EmailOff,
+    EmailRateLimited,
+    EmailUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,17 +95,20 @@ def set_address(
     verified address is left as it is."""
     value = normalize_address(address)  # bad input is refused on its field whatever the server's state
     if not smtp.configured(settings):
-        raise EmailUnavailable("email is off on this server (no SMTP server is configured)")
+        raise EmailOff("email is off on this server (no SMTP server is configured)")
     row = _row(session, user.id)
     if row is not None and row.verified_at is not None and row.address.lower() == value.lower():
         return _status(row, settings)
-    check_quota(
-        counter or shared_counter(settings.redis_url),
-        f"email-verify:{user.id}",
-        limit=VERIFY_MAILS_PER_HOUR,
-        window_seconds=3600,
-        message="too many verification emails this hour",
-    )
+    try:
+        check_quota(
+            counter or shared_counter(settings.redis_url),
+            f"email-verify:{user.id}",
+            limit=VERIFY_MAILS_PER_HOUR,
+            window_seconds=3600,
+            message="too many verification emails this hour",
+        )
+    except RateLimited as e:
+        raise EmailRateLimited(str(e), e.retry_after) from e
     token = secrets.token_urlsafe(32)
     try:
         smtp.send_message(settings, compose.verification_email(settings, value, token, TOKEN_HOURS))

@@ -18,3 +18,15 @@ class EmailNotFound(EmailError):
 
 class EmailUnavailable(EmailError):
     """Email is off (no SMTP_HOST) or the mail server would not take the message now (503, retry later)."""
+
+
+class EmailOff(EmailUnavailable):
+    """No SMTP server is configured: the request conflicts with how this server is set up (409, not 5xx)."""
+
+
+class EmailRateLimited(EmailError):
+    """Too many verification emails for this user this hour (429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

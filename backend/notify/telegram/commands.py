@@ -38,6 +38,7 @@ from backend.venues.registry import VenueRegistry
 logger = logging.getLogger(__name__)
 
 MAX_ID = 2**31 - 1
+MAX_CHAT_ID = 2**52  # Telegram's ids fit in 52 bits
 PNL_DEFAULT_DAYS, PNL_MAX_DAYS = 7, 365
 CONFIRM_TTL = timedelta(minutes=10)
 SIGNATURE_HEX = 16
@@ -94,11 +95,17 @@ def handle_update(
     return []
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _private_chat(message: dict[str, Any]) -> int | None:
-    chat, sender = message.get("chat") or {}, message.get("from") or {}
-    if chat.get("type") != "private" or not isinstance(chat.get("id"), int) or sender.get("id") != chat["id"]:
+    """The chat's id when it is a private chat written in by its own user (a Telegram id), else None."""
+    chat, sender = _object(message.get("chat")), _object(message.get("from"))
+    chat_id = chat.get("id")
+    if chat.get("type") != "private" or type(chat_id) is not int or sender.get("id") != chat_id:
         return None
-    return chat["id"]
+    return chat_id if 0 < chat_id < MAX_CHAT_ID else None
 
 
 def parse_command(text: str) -> tuple[str, list[str]] | None:
@@ -117,7 +124,8 @@ def _on_message(
     if chat_id is None or parsed is None:
         return []
     name, args = parsed
-    username = (msg.get("from") or {}).get("username")
+    username = _object(msg.get("from")).get("username")
+    username = username if isinstance(username, str) else None
     ctx = Context(
         session, settings, venues, now, chat_id, username, linking.linked_user(session, chat_id), args
     )
@@ -239,7 +247,7 @@ def _change(action: str) -> Callable[[Context], list[Reply]]:
         if deployment_id is None:
             return [message(ctx.chat_id, f"Usage: /{action} &lt;deployment id&gt; (see /status)")]
         try:
-            deployments.change_status(ctx.session, ctx.user, deployment_id, action)
+            deployments.change_status(ctx.session, ctx.user, deployment_id, action, via="telegram")
         except (DeploymentNotFound, InputRejected):
             return [message(ctx.chat_id, f"Deployment #{deployment_id} not found.")]
         except DeploymentConflict as e:
@@ -304,8 +312,8 @@ def sign(settings: Settings, user_id: int, chat_id: int, position_id: int, expir
 
 def _on_button(session: Session, query: dict[str, Any], settings: Settings, now: datetime) -> list[Reply]:
     query_id = str(query.get("id") or "")
-    msg = query.get("message") if isinstance(query.get("message"), dict) else {}
-    chat_id = _private_chat({**msg, "from": query.get("from") or {}})
+    msg = _object(query.get("message"))
+    chat_id = _private_chat({**msg, "from": query.get("from")})
     message_id = msg.get("message_id")
     if not query_id:
         return []

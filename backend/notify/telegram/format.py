@@ -7,6 +7,7 @@ only the tags written here reach Telegram unescaped.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,8 +38,11 @@ def fit(head: Sequence[str], body: Sequence[str], tail: Sequence[str] = ()) -> s
         dropped = len(body) - len(kept)
         note = [f"… {dropped} more"] if dropped else []
         text = "\n".join([*head, *kept, *note, *tail])
-        if units(text) <= MAX_CHARS or not kept:
-            return text if units(text) <= MAX_CHARS else text[: MAX_CHARS // 2]
+        if units(text) <= MAX_CHARS:
+            return text
+        if not kept:  # the head and tail alone are too long: the first line alone, cut as plain text
+            first = html.unescape(re.sub(r"<[^>]*>", "", head[0])) if head else "…"
+            return esc(_short(first, MAX_CHARS // 2))
         kept.pop()
 
 

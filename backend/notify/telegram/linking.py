@@ -13,6 +13,7 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,12 +76,14 @@ def client_for(settings: Settings, *, timeout: float = 10.0) -> TelegramClient:
 
 
 _usernames: dict[tuple[str, str], str] = {}
+_failed_at: dict[tuple[str, str], float] = {}  # getMe failures: not asked again for a minute
 _usernames_lock = threading.Lock()
+RETRY_GET_ME_SECONDS = 60.0
 
 
 def bot_username(settings: Settings) -> str | None:
-    """TELEGRAM_BOT_USERNAME, else the bot's own answer to getMe (asked once per process and bot);
-    None when Telegram is off or cannot be asked right now."""
+    """TELEGRAM_BOT_USERNAME, else the bot's own answer to getMe (asked once per process and bot, at most
+    once a minute while Telegram cannot answer); None when Telegram is off or cannot be asked right now."""
     if not configured(settings):
         return None
     if settings.telegram_bot_username:
@@ -89,15 +92,19 @@ def bot_username(settings: Settings) -> str | None:
     with _usernames_lock:
         if key in _usernames:
             return _usernames[key]
+        if time.monotonic() - _failed_at.get(key, -RETRY_GET_ME_SECONDS) < RETRY_GET_ME_SECONDS:
+            return None
     try:
         with client_for(settings, timeout=5.0) as client:
             name = client.get_me().username
     except TelegramError as e:
         logger.warning("telegram: getMe failed: %s", e.description)
-        return None
-    if name:
-        with _usernames_lock:
+        name = ""
+    with _usernames_lock:
+        if name:
             _usernames[key] = name
+        else:
+            _failed_at[key] = time.monotonic()
     return name or None
 
 
@@ -200,6 +207,9 @@ def _replace_links(session: Session, user: CurrentUser, chat_id: int, now: datet
         .order_by(col(TelegramLink.id))
     ).all()
     for link in old:
+        if (link.user_id, link.chat_id) == (user.id, chat_id):
+            session.delete(link)  # the same chat linked again: no change worth a line
+            continue
         reason = "replaced by a new chat" if link.user_id == user.id else "chat linked to another account"
         audit.record(
             session,

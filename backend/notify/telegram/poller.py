@@ -1,11 +1,16 @@
 """Updates in: getUpdates long polling (a worker) or Telegram's webhook posts (the API), one way to handle.
 
-The NotifyCursor "telegram" holds the next update id to handle. Handling an update first moves the cursor
-past it with a conditional UPDATE (`value <= update_id`) in the same transaction as the update's own
-changes, so the two commit together: after a crash, either both happened or neither, and an update seen
-again (getUpdates re-serves what no later offset confirmed; a webhook may be retried) finds the cursor past
-it and is skipped. The bot's answers go out only after that commit (at most once: a crash in between loses
-an answer, never repeats an action).
+A NotifyCursor per bot ("telegram:<bot id>", the public numeric part of the token, so a new bot starts
+afresh) holds the next update id to handle. Handling an update first moves the cursor past it with a
+conditional UPDATE (`value <= update_id`) in the same transaction as the update's own changes, so the two
+commit together: after a crash, either both happened or neither, and an update seen again (getUpdates
+re-serves what no later offset confirmed; a webhook may be retried) finds the cursor past it and is
+skipped. The bot's answers go out only after that commit (at most once: a crash in between loses an
+answer, never repeats an action).
+
+After a week without updates Telegram numbers the next one randomly, possibly below the cursor; Telegram
+keeps an update for 24 hours at most, so a cursor that has not moved for `STALE_AFTER` guards nothing and
+any update is new: it is then ignored as a bound (no offset asked, any id claims it).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,28 +36,53 @@ from backend.venues.registry import VenueRegistry
 logger = logging.getLogger(__name__)
 
 CURSOR = "telegram"
+STALE_AFTER = timedelta(days=6)
+MAX_UPDATE_ID = 2**52
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 _TABLE = NotifyCursor.__table__
 
 
-def cursor(session: Session) -> int:
-    """The next update id to ask for (0: from whatever Telegram still holds)."""
-    value = session.execute(sa.select(_TABLE.c.value).where(_TABLE.c.name == CURSOR)).scalar_one_or_none()
-    return int(value or 0)
+def valid_update_id(value: object) -> bool:
+    """Telegram's update ids are non-negative and fit in 52 bits (its documentation's promise)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_UPDATE_ID
 
 
-def _ensure_cursor(session: Session) -> None:
-    if cursor(session) == 0:  # cheap read first; the insert below races harmlessly
+def cursor_name(settings: Settings) -> str:
+    """ "telegram:<bot id>": a bot's update ids mean nothing to another bot."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    bot_id = token.partition(":")[0]
+    return f"{CURSOR}:{bot_id}" if bot_id.isdigit() and len(bot_id) <= 20 else CURSOR
+
+
+def cursor(session: Session, name: str, now: datetime | None = None) -> int:
+    """The next update id to ask for; 0 (from whatever Telegram holds) when none or stale."""
+    row = session.execute(sa.select(_TABLE.c.value, _TABLE.c.updated_at).where(_TABLE.c.name == name)).first()
+    if row is None or _as_utc(row.updated_at) < (now or utcnow()) - STALE_AFTER:
+        return 0
+    return int(row.value)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _ensure_cursor(session: Session, name: str, now: datetime) -> None:
+    exists = session.execute(sa.select(_TABLE.c.name).where(_TABLE.c.name == name)).first()
+    if exists is None:  # the insert races harmlessly
         statement = dialect_insert(session)(_TABLE).on_conflict_do_nothing(index_elements=["name"])
-        session.execute(statement, [{"name": CURSOR, "value": 0, "updated_at": utcnow()}])
+        session.execute(statement, [{"name": name, "value": 0, "updated_at": now}])
     session.commit()
 
 
-def _claim(session: Session, update_id: int) -> bool:
+def _claim(session: Session, name: str, update_id: int, now: datetime) -> bool:
     """Move the cursor past this update in the open transaction; False when it was handled already."""
     moved = session.execute(
         sa.update(_TABLE)
-        .where(_TABLE.c.name == CURSOR, _TABLE.c.value <= update_id)
-        .values(value=update_id + 1, updated_at=utcnow())
+        .where(
+            _TABLE.c.name == name,
+            sa.or_(_TABLE.c.value <= update_id, _TABLE.c.updated_at < now - STALE_AFTER),
+        )
+        .values(value=update_id + 1, updated_at=now)
     ).rowcount
     return bool(moved)
 
@@ -67,22 +97,27 @@ def process_update(
 ) -> list[Reply] | None:
     """Handle one update exactly once: the replies to send, or None when it was handled before."""
     update_id = update.get("update_id")
-    if not isinstance(update_id, int) or update_id < 0:
+    if not valid_update_id(update_id):
         return None
+    now = now or utcnow()
+    name = cursor_name(settings)
     with Session(engine, expire_on_commit=False) as session:
-        _ensure_cursor(session)
-        if not _claim(session, update_id):
+        _ensure_cursor(session, name, now)
+        if not _claim(session, name, update_id, now):
             session.rollback()
             return None
         try:
-            replies = handle_update(session, update, settings=settings, venues=venues, now=now or utcnow())
+            replies = handle_update(session, update, settings=settings, venues=venues, now=now)
+        except DATABASE_DOWN:  # not the update's fault: leave it for the next try
+            session.rollback()
+            raise
         except Exception:  # a bug must not wedge the bot on one update forever: skip it, loudly
             session.rollback()
             logger.exception("telegram: handling update %s failed; skipped", update_id)
             replies = []
         # A service that committed took the claim along; one that refused (and rolled back) undid it:
         # claim again, which finds the cursor past the update in the first case and changes nothing.
-        _claim(session, update_id)
+        _claim(session, name, update_id, now)
         session.commit()
     return replies
 
@@ -117,16 +152,17 @@ def poll_once(
     venues: VenueRegistry,
     timeout: int = 25,
     limit: int = 100,
+    now: datetime | None = None,
 ) -> int:
     """One getUpdates long poll from the stored cursor, every update handled and answered; how many were
     handled (ones handled before and served again do not count). TelegramError when Telegram cannot be
     asked."""
     with Session(engine) as session:
-        offset = cursor(session)
+        offset = cursor(session, cursor_name(settings), now)
     updates = client.get_updates(offset or None, timeout=timeout, limit=limit)
     handled = 0
     for update in sorted(updates, key=lambda u: u["update_id"]):
-        replies = process_update(engine, update, settings=settings, venues=venues)
+        replies = process_update(engine, update, settings=settings, venues=venues, now=now)
         if replies is not None:
             handled += 1
             send_replies(client, replies)

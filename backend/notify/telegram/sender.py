@@ -40,9 +40,10 @@ class TelegramSender:
 
     @property
     def client(self) -> TelegramClient:
-        if self._client is None:
-            self._client = linking.client_for(self.settings)
-        return self._client
+        with self._lock:  # the consumer sends from several threads; one client (its pool) for all
+            if self._client is None:
+                self._client = linking.client_for(self.settings)
+            return self._client
 
     def targets(self, session: Session, user_id: int, event_type: str) -> list[int]:
         linked = session.exec(select(TelegramLink.id).where(TelegramLink.user_id == user_id)).first()
@@ -62,7 +63,7 @@ class TelegramSender:
         assert delivery.id is not None and event.id is not None
         return Outgoing(
             delivery_id=delivery.id,
-            attempt=delivery.attempts + 1,
+            attempt=max(1, delivery.attempts),  # the consumer counted this try when it claimed it
             event_id=event.id,
             event_key=event.key,
             event_type=event.type,

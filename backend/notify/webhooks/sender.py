@@ -127,15 +127,12 @@ class WebhookSender:
         except urls.UrlRejected as e:
             return SendResult(ok=False, error=f"refused to send: {e}"[:500])
         body = body_of(outgoing)
-        headers = sign(target.secret, message_id(outgoing.delivery_id), body, utcnow())
-        if pinned.host:
-            headers["Host"] = pinned.host
-        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else None
-        return self._post(pinned.url, body, headers, extensions)
+        return self.post(pinned, body, sign(target.secret, message_id(outgoing.delivery_id), body, utcnow()))
 
-    def _post(
-        self, url: str, body: str, headers: dict[str, str], extensions: dict[str, Any] | None
-    ) -> SendResult:
+    def post(self, pinned: urls.Pinned, body: str, headers: dict[str, str]) -> SendResult:
+        """POST to a target `urls.pin` checked: to its address, with its host name as Host and TLS SNI."""
+        headers = {**headers, "Host": pinned.host} if pinned.host else headers
+        extensions: dict[str, Any] = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {}
         timeout = self._settings.webhook_timeout_seconds
         deadline = time.monotonic() + timeout
         try:
@@ -144,7 +141,7 @@ class WebhookSender:
                     verify=self._ssl, timeout=timeout, follow_redirects=False, trust_env=False
                 ) as client,
                 client.stream(
-                    "POST", url, content=body.encode(), headers=headers, extensions=extensions
+                    "POST", pinned.url, content=body.encode(), headers=headers, extensions=extensions
                 ) as reply,
             ):
                 code = reply.status_code
