@@ -107,26 +107,37 @@ def sign_in(page: Page, app_url: str, wallet: BrowserWallet) -> None:
     expect(page.locator("#account-address")).to_have_text(wallet.short_address)
 
 
-def trader_with_open_position(wallet: BrowserWallet) -> int:
-    """The wallet's user with a paper deployment and one open ETH long; returns the position's id."""
+def trader_with_open_positions(wallet: BrowserWallet, *markets: str) -> list[int]:
+    """The wallet's user with a paper deployment and an open 1-unit long per market, entered at 3000."""
     with session_scope() as session:
         f = Factory(session)
         trader = f.user(address=wallet.address.lower())
         deployment = f.paper_deployment(f.agent(name="Bell Momentum"), trader)
-        position = Position(
-            deployment_id=deployment.id,
-            venue=deployment.venue,
-            market="ETH",
-            side=Side.LONG,
-            size=Decimal(1),
-            entry_price=Decimal(3000),
-            status=PositionStatus.OPEN,
-            entry_fee=Decimal(0),
-            opened_at=utcnow(),
-        )
-        session.add(position)
+        positions = [
+            Position(
+                deployment_id=deployment.id,
+                venue=deployment.venue,
+                market=market,
+                side=Side.LONG,
+                size=Decimal(1),
+                entry_price=Decimal(3000),
+                status=PositionStatus.OPEN,
+                entry_fee=Decimal(0),
+                opened_at=utcnow(),
+            )
+            for market in markets
+        ]
+        session.add_all(positions)
         session.commit()
-        return position.id
+        return [p.id for p in positions]
+
+
+def close(position_id: int, exit_price: int) -> None:
+    """The monitor's close, in the test process against the app's database; it writes `position.closed`."""
+    with session_scope() as session:
+        record_close(
+            session, position_id, Decimal(exit_price), Decimal(0), CloseReason.TAKE_PROFIT, FeePolicy()
+        )
 
 
 def consume_once() -> dispatch.DispatchReport:
@@ -150,7 +161,7 @@ def test_the_bell_counts_a_closed_position_and_the_inbox_marks_it_read(
     new_page, app_url: str, seeded: Seeded
 ) -> None:
     wallet = BrowserWallet()
-    position_id = trader_with_open_position(wallet)
+    eth, sol = trader_with_open_positions(wallet, "ETH", "SOL")
     page = new_page(wallet)
     sign_in(page, app_url, wallet)
     bell, count = page.locator("#nav-bell"), page.locator("#bell-count")
@@ -158,25 +169,37 @@ def test_the_bell_counts_a_closed_position_and_the_inbox_marks_it_read(
     expect(count).to_have_count(0)  # nothing unread: no badge
 
     # The position closes in the backend; the consumer delivers the event to the inbox.
-    with session_scope() as session:
-        record_close(session, position_id, Decimal(3100), Decimal(0), CloseReason.TAKE_PROFIT, FeePolicy())
+    close(eth, 3100)
     assert consume_once().fanned_out >= 1
-
     # The bell's timer picks it up: no reload.
     expect(count).to_have_text("1", timeout=BELL_WAIT_MS)
+    close(sol, 2900)
+    consume_once()
+    expect(count).to_have_text("2", timeout=BELL_WAIT_MS)
 
     bell.click()
     expect(page).to_have_url(re.compile(r"/notifications/?$"))
     items = page.locator(".inbox-item")
-    expect(items).to_have_count(1)
-    item = items.first
-    expect(item).to_have_attribute("data-unread", "true")
-    expect(item).to_contain_text("ETH")
-    expect(item).to_contain_text("+$100.00")  # 1 ETH from 3000 to 3100, no fees
+    expect(items).to_have_count(2)
+    newest, oldest = items.nth(0), items.nth(1)
+    expect(newest).to_contain_text("Closed SOL long: -$100.00")
+    expect(oldest).to_contain_text("Closed ETH long: +$100.00")  # 1 ETH from 3000 to 3100, no fees
+    expect(oldest).to_contain_text("PnL: +$100.00")
+    expect(newest).to_have_attribute("data-unread", "true")
+    expect(oldest).to_have_attribute("data-unread", "true")
 
-    # Mark read: the item and the bell follow at once.
+    # Clicking one marks it read and opens where it points.
+    newest.click()
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    expect(count).to_have_text("1")
+    bell.click()
+    expect(items).to_have_count(2)
+    expect(newest).to_have_attribute("data-unread", "false")
+    expect(oldest).to_have_attribute("data-unread", "true")
+
+    # Mark all read: the items and the bell follow at once.
     page.locator("#inbox-mark-all").click()
-    expect(item).to_have_attribute("data-unread", "false")
+    expect(oldest).to_have_attribute("data-unread", "false")
     expect(count).to_have_count(0)
 
     # On a phone the header still fits, with the bell a thumb can hit.
