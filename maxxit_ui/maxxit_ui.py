@@ -25,6 +25,8 @@ from maxxit_ui.pages import (
     earnings,
     invoice,
     my_agents,
+    notifications,
+    notify_settings,
     signin,
     verify_email,
 )
@@ -51,8 +53,11 @@ from maxxit_ui.state.earnings import EarningsState
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.marketplace import MarketplaceState
 from maxxit_ui.state.my_agents import MyAgentsState
+from maxxit_ui.state.notifications import InboxState
+from maxxit_ui.state.notify_settings import NotifySettingsState
 from maxxit_ui.state.posts import PostsState
 from maxxit_ui.state.verify_email import VerifyEmailState
+from maxxit_ui.state.webhooks import WebhooksState
 
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
 # Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
@@ -120,6 +125,18 @@ app.add_page(
     on_load=BacktestSweepState.load,
 )
 app.add_page(earnings.earnings, route=earnings.ROUTE, title="Earnings · Maxxit", on_load=EarningsState.load)
+app.add_page(
+    notifications.notifications,
+    route=notifications.ROUTE,
+    title="Notifications · Maxxit",
+    on_load=InboxState.load,
+)
+app.add_page(
+    notify_settings.notify_settings,
+    route=notify_settings.ROUTE,
+    title="Notification settings · Maxxit",
+    on_load=[NotifySettingsState.load, WebhooksState.load],
+)
 
 # Operator pages: "Admins only" for signed-in traders.
 app.add_page(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.config import Settings, get_settings
+from maxxit_ui.components.bell import bell
 from maxxit_ui.components.wallet import wallet_control
+from maxxit_ui.state.auth import AuthState
 
 NAV_LINKS: tuple[tuple[str, str], ...] = (
     ("Marketplace", "/marketplace"),
@@ -35,7 +37,15 @@ def header() -> rx.Component:
             rx.link(
                 rx.hstack(
                     rx.icon("activity", size=22, color="var(--accent-9)"),
-                    rx.heading("Maxxit", size="5", weight="bold"),
+                    # On a phone a signed-in header needs the room for the bell and the account menu.
+                    rx.heading(
+                        "Maxxit",
+                        size="5",
+                        weight="bold",
+                        display=rx.breakpoints(
+                            initial=rx.cond(AuthState.signed_in, "none", "block"), sm="block"
+                        ),
+                    ),
                     align="center",
                     spacing="2",
                 ),
@@ -48,8 +58,9 @@ def header() -> rx.Component:
             rx.hstack(
                 # On a phone the leaderboard link gives way to the account menu (it is on the landing page).
                 *(_nav_link(text, href, on_phones=i == 0) for i, (text, href) in enumerate(NAV_LINKS)),
+                rx.cond(AuthState.signed_in, bell()),
                 wallet_control(),
-                spacing=rx.breakpoints(initial="3", sm="5"),
+                spacing=rx.breakpoints(initial="2", sm="5"),
                 align="center",
             ),
             justify="between",

@@ -51,6 +51,10 @@ def account_menu() -> rx.Component:
             _menu_link("Billing", "/billing", "receipt", "menu-billing"),
             _menu_link("Build agent", "/agents/new", "circle_plus", "menu-build-agent"),
             _menu_link("Earnings", "/earnings", "hand_coins", "menu-earnings"),
+            _menu_link("Notifications", "/notifications", "bell", "menu-notifications"),
+            _menu_link(
+                "Notification settings", "/settings/notifications", "settings", "menu-notification-settings"
+            ),
             rx.cond(
                 AuthState.is_admin,
                 rx.fragment(

@@ -1,0 +1,330 @@
+"""The webhooks card of `/settings/notifications`: endpoints, the add form, the one-time secret dialog and
+one endpoint's delivery log with Redeliver."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from maxxit_ui.components.dialogs import confirm_dialog
+from maxxit_ui.components.layout import card, empty_message, section_title
+from maxxit_ui.state.notify_rows import AttemptRow, EndpointRow, EventChoice
+from maxxit_ui.state.webhooks import WebhooksState
+
+W = WebhooksState
+
+
+def _endpoint(row: EndpointRow) -> rx.Component:
+    busy = W.busy == row["id"]
+    return rx.box(
+        rx.vstack(
+            rx.hstack(
+                rx.text(
+                    row["url"],
+                    size="2",
+                    weight="medium",
+                    font_family="monospace",
+                    style={"overflowWrap": "anywhere"},
+                ),
+                rx.badge(
+                    row["status"],
+                    color_scheme=rx.cond(row["enabled"], "green", "red"),
+                    variant="soft",
+                    id="webhook-status-" + row["id"],
+                    style={"whiteSpace": "normal"},
+                ),
+                justify="between",
+                align="start",
+                width="100%",
+                wrap="wrap",
+                spacing="2",
+            ),
+            rx.cond(row["description"] != "", rx.text(row["description"], size="1")),
+            rx.text(
+                "Events: ", row["events"], size="1", color_scheme="gray", style={"overflowWrap": "anywhere"}
+            ),
+            rx.flex(
+                rx.cond(
+                    row["enabled"],
+                    rx.fragment(),
+                    rx.button(
+                        "Enable again",
+                        size="1",
+                        on_click=W.enable(row["id"]),
+                        disabled=busy,
+                        id="webhook-enable-" + row["id"],
+                    ),
+                ),
+                rx.button(
+                    "Send test",
+                    size="1",
+                    variant="soft",
+                    on_click=W.send_test(row["id"]),
+                    disabled=busy,
+                    id="webhook-test-" + row["id"],
+                ),
+                rx.button(
+                    "Delivery log",
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=W.show_log(row["id"]),
+                    id="webhook-log-" + row["id"],
+                ),
+                rx.button(
+                    "Rotate secret",
+                    size="1",
+                    variant="soft",
+                    color_scheme="amber",
+                    on_click=W.ask_rotate(row["id"], row["url"]),
+                    disabled=busy,
+                    id="webhook-rotate-" + row["id"],
+                ),
+                rx.button(
+                    "Delete",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=W.ask_delete(row["id"], row["url"]),
+                    disabled=busy,
+                    id="webhook-delete-" + row["id"],
+                ),
+                gap="8px",
+                wrap="wrap",
+            ),
+            rx.cond(W.log_id == row["id"], _log()),
+            spacing="2",
+            width="100%",
+        ),
+        padding_y="12px",
+        border_bottom="1px solid var(--gray-a4)",
+        id="webhook-" + row["id"],
+        class_name="webhook-endpoint",
+    )
+
+
+def _attempt(row: AttemptRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["event_type"], size="1", font_family="monospace"),
+                rx.text(row["time"], size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.badge(row["status"], color_scheme=row["color"], variant="soft", size="1"),
+                rx.text(
+                    row["attempt"],
+                    " ",
+                    row["code"],
+                    " ",
+                    row["latency"],
+                    size="1",
+                    color_scheme="gray",
+                    white_space="nowrap",
+                ),
+                rx.cond(
+                    row["error"] != "",
+                    rx.text(row["error"], size="1", color_scheme="red", style={"overflowWrap": "anywhere"}),
+                ),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(
+            rx.button(
+                "Redeliver",
+                size="1",
+                variant="ghost",
+                on_click=W.redeliver(row["delivery_id"]),
+                disabled=W.busy != "",
+            ),
+            justify="end",
+        ),
+        class_name="webhook-attempt",
+    )
+
+
+def _log() -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.text("Delivery log", size="2", weight="medium"),
+            rx.icon_button(
+                rx.icon("refresh_cw", size=14),
+                size="1",
+                variant="ghost",
+                on_click=W.refresh_log,
+                title="Refresh",
+            ),
+            align="center",
+            spacing="2",
+        ),
+        rx.cond(
+            W.log_rows.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Event"),
+                        rx.table.column_header_cell("Result"),
+                        rx.table.column_header_cell(""),
+                    )
+                ),
+                rx.table.body(rx.foreach(W.log_rows, _attempt)),
+                variant="ghost",
+                size="1",
+                width="100%",
+            ),
+            empty_message("Nothing sent to this endpoint yet.", element_id="webhook-log-empty"),
+        ),
+        width="100%",
+        overflow_x="auto",
+        background="var(--gray-a2)",
+        border_radius="var(--radius-3)",
+        padding="8px",
+        id="webhook-log",
+    )
+
+
+def _event_choice(choice: EventChoice) -> rx.Component:
+    return rx.text(
+        rx.flex(
+            rx.checkbox(
+                checked=choice["checked"],
+                on_change=lambda checked: W.toggle_new_event(choice["event_type"], checked),
+                id="webhook-event-" + choice["event_type"],
+            ),
+            choice["description"],
+            gap="2",
+            align="center",
+        ),
+        as_="label",
+        size="2",
+    )
+
+
+def _add_form() -> rx.Component:
+    return rx.vstack(
+        rx.text("Add an endpoint", size="2", weight="medium"),
+        rx.input(
+            value=W.new_url,
+            on_change=W.set_new_url,
+            placeholder="https://example.com/maxxit-webhook",
+            id="webhook-url",
+            width="100%",
+        ),
+        rx.cond(
+            W.url_error != "",
+            rx.text(W.url_error, size="1", color_scheme="red", id="webhook-url-error", role="alert"),
+        ),
+        rx.input(
+            value=W.new_description,
+            on_change=W.set_new_description,
+            placeholder="Description (optional)",
+            id="webhook-description",
+            width="100%",
+        ),
+        rx.grid(
+            rx.foreach(W.new_events, _event_choice),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="1",
+            width="100%",
+            id="webhook-events",
+        ),
+        rx.cond(
+            W.events_error != "",
+            rx.text(W.events_error, size="1", color_scheme="red", id="webhook-events-error", role="alert"),
+        ),
+        rx.button(
+            rx.icon("plus", size=16),
+            "Add endpoint",
+            on_click=W.add,
+            loading=W.busy == "new",
+            id="webhook-add",
+        ),
+        spacing="2",
+        width="100%",
+        padding_top="12px",
+    )
+
+
+def _secret_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(W.secret_title, style={"overflowWrap": "anywhere"}),
+            rx.callout(
+                "Copy it now: this secret is shown once and cannot be shown again. Verify each delivery's "
+                "webhook-signature with it (Standard Webhooks).",
+                icon="triangle_alert",
+                color_scheme="amber",
+                size="1",
+            ),
+            rx.hstack(
+                rx.code(
+                    W.secret,
+                    id="webhook-secret",
+                    style={"overflowWrap": "anywhere", "wordBreak": "break-all"},
+                ),
+                rx.icon_button(
+                    rx.icon("copy", size=16),
+                    variant="soft",
+                    on_click=[rx.set_clipboard(W.secret), rx.toast.info("Copied")],
+                    title="Copy the secret",
+                    id="webhook-secret-copy",
+                ),
+                align="center",
+                spacing="2",
+                margin_y="12px",
+                width="100%",
+            ),
+            rx.hstack(
+                rx.dialog.close(
+                    rx.button("I have copied it", on_click=W.close_secret, id="webhook-secret-done")
+                ),
+                justify="end",
+            ),
+            id="webhook-secret-dialog",
+        ),
+        open=W.secret != "",
+        on_open_change=W.secret_dialog_change,
+    )
+
+
+def webhooks_section() -> rx.Component:
+    return card(
+        section_title("Webhooks"),
+        rx.text(
+            "Signed POSTs (Standard Webhooks) to your own server for the events you choose.",
+            size="1",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            W.items.length() > 0,
+            rx.box(rx.foreach(W.items, _endpoint), width="100%", id="webhook-list"),
+            empty_message("No webhook endpoints yet.", element_id="webhook-empty"),
+        ),
+        _add_form(),
+        _secret_dialog(),
+        confirm_dialog(
+            title="Rotate this endpoint's secret?",
+            description="A new secret is shown once; the current one stops verifying deliveries at once, so "
+            "update your receiver right after.",
+            keep_label="Keep the current one",
+            confirm_label="Rotate",
+            on_confirm=W.confirm_rotate,
+            is_open=W.confirm_rotate_id != "",
+            on_open_change=W.rotate_dialog_change,
+            element_id="webhook-rotate",
+        ),
+        confirm_dialog(
+            title="Delete this endpoint?",
+            description="Nothing more is sent to it; its delivery log goes with it.",
+            keep_label="Keep it",
+            confirm_label="Delete",
+            on_confirm=W.confirm_delete,
+            is_open=W.confirm_delete_id != "",
+            on_open_change=W.delete_dialog_change,
+            element_id="webhook-delete",
+        ),
+        rx.cond(W.error != "", rx.text(W.error, color_scheme="red", size="2", role="alert")),
+        id="webhooks-section",
+    )

@@ -1,0 +1,349 @@
+"""The webhook part of `/settings/notifications`: endpoints, their one-time secret, tests and delivery logs.
+
+A `whsec_` secret exists in page state only while its dialog is open: closing the dialog clears it, so it
+is never sent to the browser again (a later state sync, a reconnect) and never lingers on the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from backend.config import get_settings
+from backend.notify.events import CONFIGURABLE, DESCRIPTIONS
+from backend.notify.webhooks import endpoints
+from maxxit_ui.state import notify_rows as rows
+from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
+from maxxit_ui.state.notify_settings import NotifySettingsState
+from maxxit_ui.state.venues import wallet_cipher
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["loading", "ready", "error"]
+LOG_ROWS = 50
+
+
+def _id(value: Any) -> int | None:
+    text = clip(value, ID_TEXT_MAX)
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _choices(checked: frozenset[str] = frozenset()) -> list[rows.EventChoice]:
+    return [
+        rows.EventChoice(event_type=t.value, description=DESCRIPTIONS[t], checked=t.value in checked)
+        for t in CONFIGURABLE
+    ]
+
+
+class WebhooksState(rx.State):
+    status: Status = "loading"
+    error: str = ""
+    items: list[rows.EndpointRow] = []
+    busy: str = ""  # the endpoint id (or "new") an action is running for
+
+    # the add form
+    new_url: str = ""
+    new_description: str = ""
+    new_events: list[rows.EventChoice] = _choices()
+    url_error: str = ""
+    events_error: str = ""
+
+    # the one-time secret dialog
+    secret: str = ""
+    secret_title: str = ""
+
+    # delete and rotate confirmations
+    confirm_rotate_id: str = ""
+    confirm_rotate_url: str = ""
+    confirm_delete_id: str = ""
+    confirm_delete_url: str = ""
+
+    # one endpoint's delivery log
+    log_id: str = ""
+    log_url: str = ""
+    log_rows: list[rows.AttemptRow] = []
+
+    @rx.event
+    async def load(self) -> AsyncIterator[EventSpec | None]:
+        self.status, self.error, self.secret, self.log_id, self.log_rows = "loading", "", "", "", []
+        self.new_url = self.new_description = self.url_error = self.events_error = ""
+        self.new_events = _choices()
+        yield
+        user = await current_user(self)
+        if user is None:
+            yield to_signin(self)
+            return
+        if not await self._refresh(user.id):
+            self.status = "error"
+            return
+        self.status = "ready"
+
+    async def _refresh(self, user_id: int) -> bool:
+        try:
+            found = await read(lambda session: endpoints.list_endpoints(session, user_id))
+        except SQLAlchemyError:
+            logger.exception("webhook endpoints could not be read")
+            self.error = DB_ERROR
+            return False
+        self.items = [rows.endpoint_row(e) for e in found]
+        self.error = ""
+        settings = await self.get_state(NotifySettingsState)
+        settings.has_webhooks = any(e.enabled for e in found)
+        return True
+
+    async def _call(self, call: Callable[[Session], Any], what: str) -> tuple[bool, Any]:
+        """Run one endpoint action: (True, result), or (False, the WebhookError or a message to show)."""
+        try:
+            return True, await read(call)
+        except endpoints.WebhookNotFound:
+            return False, "That endpoint no longer exists."
+        except endpoints.WebhookError as e:
+            return False, e
+        except SQLAlchemyError:
+            logger.exception("webhooks: %s failed", what)
+            return False, DB_ERROR
+        finally:
+            self.busy = ""
+
+    def _ip(self) -> str | None:
+        return self.router.session.client_ip or None
+
+    # -- the add form ------------------------------------------------------------------------------------
+
+    @rx.event
+    def set_new_url(self, value: str) -> None:
+        if self.status == "ready":
+            self.new_url, self.url_error = clip(value, rows.URL_MAX), ""
+
+    @rx.event
+    def set_new_description(self, value: str) -> None:
+        if self.status == "ready":
+            self.new_description = clip(value, rows.DESCRIPTION_MAX)
+
+    @rx.event
+    def toggle_new_event(self, event_type: str, checked: bool) -> None:
+        if self.status != "ready":
+            return
+        self.new_events = [
+            {**c, "checked": bool(checked)} if c["event_type"] == event_type else c  # type: ignore[misc]
+            for c in self.new_events
+        ]
+        self.events_error = ""
+
+    @rx.event
+    async def add(self) -> AsyncIterator[EventSpec | None]:
+        user = await current_user(self) if self.status == "ready" else None
+        if user is None or self.busy:
+            return
+        url, description = self.new_url.strip(), self.new_description.strip() or None
+        events = [c["event_type"] for c in self.new_events if c["checked"]]
+        if not url:
+            self.url_error = "Enter the URL that should receive the events."
+            return
+        if not events:
+            self.events_error = "Choose at least one event."
+            return
+        settings, cipher = get_settings(), wallet_cipher()
+        ip = self._ip()
+
+        def call(s: Session) -> Any:
+            return endpoints.create_endpoint(s, user, url, events, description, settings, cipher, ip=ip)
+
+        self.busy = "new"
+        yield
+        ok, result = await self._call(call, "create")
+        if not ok:
+            yield self._show_error(result)
+            return
+        self.new_url = self.new_description = ""
+        self.new_events = _choices()
+        self.secret, self.secret_title = result.secret, f"Signing secret for {result.endpoint.url}"
+        await self._refresh(user.id)
+
+    def _show_error(self, error: Any) -> EventSpec | None:
+        """A WebhookError on the url or events field goes beside it; anything else is a toast."""
+        if isinstance(error, str):
+            return rx.toast.error(error)
+        field, message = getattr(error, "field", ""), getattr(error, "message", "") or str(error)
+        if field == "url":
+            self.url_error = message
+        elif field == "events":
+            self.events_error = message
+        else:
+            return rx.toast.error(message)
+        return None
+
+    # -- the secret, once --------------------------------------------------------------------------------
+
+    @rx.event
+    def secret_dialog_change(self, is_open: bool) -> None:
+        if not is_open:
+            self.secret = self.secret_title = ""
+
+    @rx.event
+    def close_secret(self) -> None:
+        self.secret = self.secret_title = ""
+
+    @rx.event
+    def ask_rotate(self, endpoint_id: str, url: str) -> None:
+        if _id(endpoint_id) is not None and not self.busy:
+            self.confirm_rotate_id, self.confirm_rotate_url = endpoint_id, clip(url, rows.URL_MAX)
+
+    @rx.event
+    def rotate_dialog_change(self, is_open: bool) -> None:
+        if not is_open:
+            self.confirm_rotate_id = self.confirm_rotate_url = ""
+
+    @rx.event
+    async def confirm_rotate(self) -> AsyncIterator[EventSpec | None]:
+        """A new secret, shown once like the first; the old one stops verifying at once."""
+        endpoint_id = self.confirm_rotate_id
+        self.confirm_rotate_id = self.confirm_rotate_url = ""
+        user = await current_user(self) if self.status == "ready" else None
+        eid = _id(endpoint_id)
+        if user is None or eid is None or self.busy:
+            return
+        cipher = wallet_cipher()
+        url = next((e["url"] for e in self.items if e["id"] == endpoint_id), "")
+        ip = self._ip()
+        self.busy = endpoint_id
+        yield
+        ok, result = await self._call(
+            lambda s: endpoints.rotate_secret(s, user, eid, cipher, ip=ip), "rotate"
+        )
+        if not ok:
+            yield self._show_error(result)
+            return
+        self.secret, self.secret_title = result, f"New signing secret for {url}"
+        yield rx.toast.info("The old secret no longer verifies new deliveries.")
+
+    # -- test, enable, delete ----------------------------------------------------------------------------
+
+    @rx.event
+    async def send_test(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
+        user = await current_user(self) if self.status == "ready" else None
+        eid = _id(endpoint_id)
+        if user is None or eid is None or self.busy:
+            return
+        ip = self._ip()
+        self.busy = endpoint_id
+        yield
+        ok, result = await self._call(lambda s: endpoints.send_test(s, user, eid, ip=ip), "test")
+        if not ok:
+            yield self._show_error(result)
+            return
+        yield rx.toast.success("Test event queued: its delivery shows in the log.")
+        if self.log_id == endpoint_id:
+            await self._read_log(user.id, eid)
+
+    @rx.event
+    async def enable(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
+        user = await current_user(self) if self.status == "ready" else None
+        eid = _id(endpoint_id)
+        if user is None or eid is None or self.busy:
+            return
+        settings, ip = get_settings(), self._ip()
+
+        def call(s: Session) -> Any:
+            return endpoints.update_endpoint(s, user, eid, enabled=True, settings=settings, ip=ip)
+
+        self.busy = endpoint_id
+        yield
+        ok, result = await self._call(call, "enable")
+        if not ok:
+            yield self._show_error(result)
+            return
+        yield rx.toast.success("Endpoint enabled.")
+        await self._refresh(user.id)
+
+    @rx.event
+    def ask_delete(self, endpoint_id: str, url: str) -> None:
+        if _id(endpoint_id) is not None and not self.busy:
+            self.confirm_delete_id, self.confirm_delete_url = endpoint_id, clip(url, rows.URL_MAX)
+
+    @rx.event
+    def delete_dialog_change(self, is_open: bool) -> None:
+        if not is_open:
+            self.confirm_delete_id = self.confirm_delete_url = ""
+
+    @rx.event
+    async def confirm_delete(self) -> AsyncIterator[EventSpec | None]:
+        endpoint_id = self.confirm_delete_id
+        self.confirm_delete_id = self.confirm_delete_url = ""
+        user = await current_user(self) if self.status == "ready" else None
+        eid = _id(endpoint_id)
+        if user is None or eid is None or self.busy:
+            return
+        ip = self._ip()
+        self.busy = endpoint_id
+        yield
+        ok, result = await self._call(lambda s: endpoints.delete_endpoint(s, user, eid, ip=ip), "delete")
+        if not ok:
+            yield self._show_error(result)
+            return
+        yield rx.toast.success("Endpoint deleted.")
+        if self.log_id == endpoint_id:
+            self.log_id, self.log_rows = "", []
+        await self._refresh(user.id)
+
+    # -- delivery log ------------------------------------------------------------------------------------
+
+    @rx.event
+    async def show_log(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
+        user = await current_user(self) if self.status == "ready" else None
+        eid = _id(endpoint_id)
+        if user is None or eid is None:
+            return
+        if self.log_id == endpoint_id:  # the same button hides it
+            self.log_id, self.log_rows = "", []
+            return
+        self.log_id = endpoint_id
+        self.log_url = next((e["url"] for e in self.items if e["id"] == endpoint_id), "")
+        yield
+        await self._read_log(user.id, eid)
+
+    @rx.event
+    async def refresh_log(self) -> None:
+        user = await current_user(self) if self.status == "ready" else None
+        eid = _id(self.log_id)
+        if user is not None and eid is not None:
+            await self._read_log(user.id, eid)
+
+    async def _read_log(self, user_id: int, endpoint_id: int) -> None:
+        try:
+            found = await read(
+                lambda s: endpoints.delivery_log(s, user_id, endpoint_id, limit=LOG_ROWS, offset=0)
+            )
+        except endpoints.WebhookNotFound:
+            self.log_id, self.log_rows = "", []
+            return
+        except SQLAlchemyError:
+            logger.exception("webhook delivery log could not be read")
+            self.error = DB_ERROR
+            return
+        self.log_rows = [rows.attempt_row(a) for a in found]
+
+    @rx.event
+    async def redeliver(self, delivery_id: str) -> AsyncIterator[EventSpec | None]:
+        user = await current_user(self) if self.status == "ready" else None
+        did, eid = _id(delivery_id), _id(self.log_id)
+        if user is None or did is None or self.busy:
+            return
+        ip = self._ip()
+        self.busy = self.log_id
+        yield
+        ok, result = await self._call(lambda s: endpoints.redeliver(s, user, did, ip=ip), "redeliver")
+        if not ok:
+            yield self._show_error(result)
+            return
+        yield rx.toast.success("Queued for delivery again.")
+        if eid is not None:
+            await self._read_log(user.id, eid)
