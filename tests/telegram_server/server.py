@@ -320,10 +320,7 @@ class TelegramServer(LocalHttpServer):
 
     def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int_param(params, "chat_id", 0)
-        text = str(params.get("text") or "")
-        parse_mode = params.get("parse_mode")
-        check_text(text, parse_mode)
-        markup = parse_markup(params.get("reply_markup"))
+        text, parse_mode, markup = _message_params(params)
         with self._lock:
             if chat_id not in self._chats:
                 raise ApiError(400, "Bad Request: chat not found")
@@ -346,10 +343,7 @@ class TelegramServer(LocalHttpServer):
     def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int_param(params, "chat_id", 0)
         message_id = int_param(params, "message_id", 0)
-        text = str(params.get("text") or "")
-        parse_mode = params.get("parse_mode")
-        check_text(text, parse_mode)
-        markup = parse_markup(params.get("reply_markup"))
+        text, parse_mode, markup = _message_params(params)
         with self._lock:
             message = self._messages.get((chat_id, message_id))
             if message is None:
@@ -405,3 +399,11 @@ class TelegramServer(LocalHttpServer):
                 pass
 
         return Handler
+
+
+def _message_params(params: dict[str, Any]) -> tuple[str, Any, Any]:
+    """sendMessage and editMessageText: the text (checked as Telegram checks it), parse mode and keyboard."""
+    text = str(params.get("text") or "")
+    parse_mode = params.get("parse_mode")
+    check_text(text, parse_mode)
+    return text, parse_mode, parse_markup(params.get("reply_markup"))
