@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,13 +29,14 @@ from rich.table import Table
 from sqlmodel import Session, col, func, select
 
 from backend.auth.identity import CurrentUser
-from backend.config import PROJECT_ROOT, Settings
+from backend.config import Settings
 from backend.db import make_engine
 from backend.models import NotificationDelivery, NotificationEvent, TelegramLink, WebhookEndpoint
 from backend.models.enums import Role
 from backend.notify.events import EventType, emit
 from backend.notify.webhooks import endpoints
 from backend.notify.webhooks.secrets import secret_cipher
+from bench.post_to_signal import consumer as huey_consumer
 from bench.post_to_signal import platform
 from tasks.app import build_huey
 from tasks.notify import deliver_notifications
@@ -63,34 +61,19 @@ class Run:
     drain_s: float = 0.0  # last commit -> last delivery: how far the consumer was behind the producer
 
 
-@contextlib.contextmanager
-def consumer(settings: Settings, log: Path, workers: int, telegram_url: str | None) -> Iterator[None]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "HUEY_NAME": settings.huey_name,
+def consumer(
+    settings: Settings, log: Path, workers: int, telegram_url: str | None
+) -> contextlib.AbstractContextManager[None]:
+    """The bench's consumer, with the notification channels' settings (no email; Telegram if served)."""
+    extra_env = {
         "MAXXIT_SECRET_KEY": TEST_SECRET_KEY,
-        "SAMPLE_FEED_ENABLED": "false",
         "VENUE_REFRESH_ON_START": "false",
-        "OPENAI_API_KEY": "",
-        "X_API_BEARER_TOKEN": "",
         "SMTP_HOST": "",
         "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN if telegram_url else "",
         "TELEGRAM_API_BASE_URL": telegram_url or "https://api.telegram.org",
         "TELEGRAM_BOT_USERNAME": "maxxit_test_bot",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", str(workers),
-         "-k", "thread", "-m", "1", "--logfile", str(log)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        time.sleep(3)  # imported and polling, so the first event is not charged for start-up
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    return huey_consumer(settings, log, workers, extra_env=extra_env, warm_up_s=3, stop_timeout_s=30)
 
 
 def setup(engine, settings: Settings, users: int, receiver: WebhookReceiver, telegram: TelegramServer | None):

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -80,7 +80,16 @@ def platform(kind: str) -> Iterator[Settings]:
 
 
 @contextlib.contextmanager
-def consumer(settings: Settings, log: Path, workers: int = 2) -> Iterator[None]:
+def consumer(
+    settings: Settings,
+    log: Path,
+    workers: int = 2,
+    *,
+    extra_env: Mapping[str, str] | None = None,
+    warm_up_s: float = 2.0,
+    stop_timeout_s: float = 20,
+) -> Iterator[None]:
+    """A Huey consumer process on `settings`' queue and database, stopped on exit."""
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -90,6 +99,7 @@ def consumer(settings: Settings, log: Path, workers: int = 2) -> Iterator[None]:
         "SAMPLE_FEED_ENABLED": "false",
         "OPENAI_API_KEY": "",
         "X_API_BEARER_TOKEN": "",
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "huey.bin.huey_consumer", "tasks.worker.huey", "-w", str(workers),
@@ -97,11 +107,11 @@ def consumer(settings: Settings, log: Path, workers: int = 2) -> Iterator[None]:
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        time.sleep(2)  # let it import and start polling, so the first post is not charged for start-up
+        time.sleep(warm_up_s)  # imported and polling, so the first post is not charged for start-up
         yield
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=stop_timeout_s)
 
 
 def register_tasks(producer) -> None:

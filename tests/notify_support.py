@@ -1,4 +1,5 @@
-"""A scripted channel for the consumer's own tests: a test double of the `Sender` protocol (not of our code).
+"""Notification test support: `events`, what has been written; and a scripted channel for the consumer's own
+tests, a test double of the `Sender` protocol (not of our code).
 
 It records what it was asked to send and answers from a script, so the retry schedule, DEAD, SKIPPED and
 lapsed claims can be checked without a network. Real channels are tested with their local servers.
@@ -9,11 +10,21 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from backend.models import NotificationDelivery, NotificationEvent
 from backend.models.enums import NotificationChannel
 from backend.notify.channels import MESSAGE_RETRIES, Outgoing, SendResult
+from backend.notify.events import EventType
+
+
+def events(session: Session, type: EventType | None = None) -> list[NotificationEvent]:
+    """The events written so far, oldest first (of one type if given)."""
+    session.rollback()  # what is committed, not what this session holds
+    query = select(NotificationEvent).order_by(col(NotificationEvent.id))
+    if type is not None:
+        query = query.where(NotificationEvent.type == type.value)
+    return list(session.exec(query))
 
 
 class ScriptedSender:
@@ -48,10 +59,7 @@ class ScriptedSender:
     ) -> Outgoing | None:
         if self.gone:
             return None
-        return Outgoing(
-            delivery.id, delivery.attempts, event.id, event.key, event.type, event.user_id,
-            dict(event.payload), event.created_at, delivery.target_id,
-        )  # fmt: skip
+        return Outgoing.of(delivery, event, delivery.target_id)
 
     def send(self, outgoing: Outgoing) -> SendResult:
         with self._lock:

@@ -122,6 +122,11 @@ def _handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender went away mid-request (a killed consumer): nothing was delivered, and like
+                # any HTTP server the receiver drops the incomplete request instead of judging its half.
+                self.close_connection = True
+                return
             headers = {k.lower(): v for k, v in self.headers.items()}
             status = receiver._answer(body, headers, self.path)
             payload = json.dumps({"status": status}).encode()

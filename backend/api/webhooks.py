@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -24,7 +24,13 @@ from backend.api.deps import ClientIpDep, CurrentUserDep, SessionDep, SettingsDe
 from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
 from backend.api.routing import AuthenticateFirstRoute
 from backend.notify.webhooks import endpoints
-from backend.notify.webhooks.endpoints import MAX_DESCRIPTION, WebhookError, WebhookNotFound
+from backend.notify.webhooks.endpoints import (
+    MAX_DESCRIPTION,
+    AttemptOut,
+    EndpointOut,
+    WebhookError,
+    WebhookNotFound,
+)
 from backend.notify.webhooks.secrets import SecretCipher
 from backend.notify.webhooks.urls import MAX_URL_LENGTH
 
@@ -77,16 +83,7 @@ class EndpointPatch(BaseModel):
     enabled: bool | None = None
 
 
-class EndpointOut(BaseModel):
-    id: int
-    url: str
-    events: list[str]
-    description: str
-    enabled: bool
-    disabled_reason: str | None
-    created_at: datetime
-
-
+@dataclass(frozen=True)
 class CreatedOut(EndpointOut):
     secret: str  # `whsec_…`: shown this once; keep it in your receiver
 
@@ -97,19 +94,6 @@ class SecretOut(BaseModel):
 
 class DeliveryIdOut(BaseModel):
     delivery_id: int
-
-
-class AttemptOut(BaseModel):
-    delivery_id: int
-    event_type: str
-    event_key: str
-    attempt: int  # 0: not tried yet
-    ok: bool | None
-    response_code: int | None
-    error: str | None
-    latency_ms: int | None
-    at: datetime
-    status: str
 
 
 class LogQuery(BaseModel):
@@ -149,13 +133,13 @@ def create(
 
 @router.get("", summary="My webhook endpoints")
 def list_all(user: CurrentUserDep, session: SessionDep) -> list[EndpointOut]:
-    return [EndpointOut(**vars(e)) for e in endpoints.list_endpoints(session, user.id)]
+    return endpoints.list_endpoints(session, user.id)
 
 
 @router.get("/{endpoint_id}", summary="One webhook endpoint", responses={**NOT_FOUND})
 def get_one(endpoint_id: EndpointId, user: CurrentUserDep, session: SessionDep) -> EndpointOut:
     with _answers():
-        return EndpointOut(**vars(endpoints.get_endpoint(session, user.id, endpoint_id)))
+        return endpoints.get_endpoint(session, user.id, endpoint_id)
 
 
 @router.patch("/{endpoint_id}", summary="Change a webhook endpoint", responses={**NOT_FOUND})
@@ -179,7 +163,7 @@ def update(
             settings=settings,
             ip=ip,
         )
-    return EndpointOut(**vars(out))
+    return out
 
 
 @router.delete(
@@ -222,7 +206,7 @@ def deliveries(
     appear as attempt 0."""
     with _answers():
         rows = endpoints.delivery_log(session, user.id, endpoint_id, limit=query.limit, offset=query.offset)
-    return [AttemptOut(**vars(row)) for row in rows]
+    return rows
 
 
 @router.post(

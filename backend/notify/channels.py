@@ -51,6 +51,22 @@ class Outgoing:
     created_at: datetime
     target: Any  # the channel's own: a chat id, an email address, a webhook endpoint's url and secret
 
+    @classmethod
+    def of(cls, delivery: NotificationDelivery, event: NotificationEvent, target: Any) -> Outgoing:
+        """A claimed delivery of `event` ready to send to `target` (its user is the event's)."""
+        assert delivery.id is not None and event.id is not None
+        return cls(
+            delivery_id=delivery.id,
+            attempt=max(1, delivery.attempts),  # the consumer counted this try when it claimed it
+            event_id=event.id,
+            event_key=event.key,
+            event_type=event.type,
+            user_id=event.user_id,
+            payload=dict(event.payload or {}),
+            created_at=event.created_at,
+            target=target,
+        )
+
 
 @dataclass(frozen=True)
 class SendResult:

@@ -263,7 +263,30 @@ def _apply(
     now: datetime,
     report: DispatchReport,
 ) -> None:
+    out_of_tries = result.permanent or delivery.attempts > len(sender.retry_delays)
+    retry_at = None if out_of_tries else now + sender.retry_delays[delivery.attempts - 1]
     error = result.error[:ERROR_CHARS] if result.error else None
+    status = settle(session, delivery, result, latency_ms, now, error=error, retry_at=retry_at)
+    if status == DeliveryStatus.DELIVERED:
+        report.sent += 1
+    elif status == DeliveryStatus.DEAD:
+        report.dead += 1
+    else:
+        report.failed += 1
+
+
+def settle(
+    session: Session,
+    delivery: NotificationDelivery,
+    result: SendResult,
+    latency_ms: int | None,
+    now: datetime,
+    *,
+    error: str | None,
+    retry_at: datetime | None,
+) -> DeliveryStatus:
+    """Log one attempt at a claimed delivery and give it its new state: DELIVERED, FAILED until `retry_at`,
+    or DEAD when `retry_at` is None. Shared by the consumer and the email digest; the new status."""
     session.add(
         DeliveryAttempt(
             delivery_id=delivery.id,
@@ -284,18 +307,12 @@ def _apply(
         delivery.delivered_at = now
         delivery.last_error = None
         delivery.next_attempt_at = None
-        report.sent += 1
-    elif result.permanent or delivery.attempts > len(sender.retry_delays):
-        delivery.status = DeliveryStatus.DEAD
-        delivery.last_error = error
-        delivery.next_attempt_at = None
-        report.dead += 1
     else:
-        delivery.status = DeliveryStatus.FAILED
+        delivery.status = DeliveryStatus.FAILED if retry_at is not None else DeliveryStatus.DEAD
         delivery.last_error = error
-        delivery.next_attempt_at = now + sender.retry_delays[delivery.attempts - 1]
-        report.failed += 1
+        delivery.next_attempt_at = retry_at
     session.add(delivery)
+    return delivery.status
 
 
 def _still_ours(delivery: NotificationDelivery, claimed: Claim) -> bool:

@@ -15,6 +15,7 @@ from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from backend.auth.identity import CurrentUser
 from backend.config import get_settings
 from backend.notify.events import CONFIGURABLE, DESCRIPTIONS
 from backend.notify.webhooks import endpoints
@@ -113,6 +114,9 @@ class WebhooksState(rx.State):
         finally:
             self.busy = ""
 
+    async def _user(self) -> CurrentUser | None:
+        return await current_user(self) if self.status == "ready" else None
+
     def _ip(self) -> str | None:
         return self.router.session.client_ip or None
 
@@ -140,7 +144,7 @@ class WebhooksState(rx.State):
 
     @rx.event
     async def add(self) -> AsyncIterator[EventSpec | None]:
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         if user is None or self.busy:
             return
         url, description = self.new_url.strip(), self.new_description.strip() or None
@@ -207,7 +211,7 @@ class WebhooksState(rx.State):
         """A new secret, shown once like the first; the old one stops verifying at once."""
         endpoint_id = self.confirm_rotate_id
         self.confirm_rotate_id = self.confirm_rotate_url = ""
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
             return
@@ -229,7 +233,7 @@ class WebhooksState(rx.State):
 
     @rx.event
     async def send_test(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
             return
@@ -246,7 +250,7 @@ class WebhooksState(rx.State):
 
     @rx.event
     async def enable(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
             return
@@ -278,7 +282,7 @@ class WebhooksState(rx.State):
     async def confirm_delete(self) -> AsyncIterator[EventSpec | None]:
         endpoint_id = self.confirm_delete_id
         self.confirm_delete_id = self.confirm_delete_url = ""
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
             return
@@ -298,7 +302,7 @@ class WebhooksState(rx.State):
 
     @rx.event
     async def show_log(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None:
             return
@@ -312,7 +316,7 @@ class WebhooksState(rx.State):
 
     @rx.event
     async def refresh_log(self) -> None:
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         eid = _id(self.log_id)
         if user is not None and eid is not None:
             await self._read_log(user.id, eid)
@@ -333,7 +337,7 @@ class WebhooksState(rx.State):
 
     @rx.event
     async def redeliver(self, delivery_id: str) -> AsyncIterator[EventSpec | None]:
-        user = await current_user(self) if self.status == "ready" else None
+        user = await self._user()
         did, eid = _id(delivery_id), _id(self.log_id)
         if user is None or did is None or self.busy:
             return

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from backend.agents.reference import ensure_reference_book
 from backend.execution.service import Executor
-from backend.models import NotificationEvent, Position
+from backend.models import AgentDeployment, NotificationEvent, Position
 from backend.models.enums import (
     CloseReason,
     DeploymentStatus,
@@ -36,6 +36,7 @@ from backend.venues.base import OrderRequest, VenueAccount
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from tests.monitor_support import CIPHER, DrivenFeed, paper_registry
+from tests.notify_support import events
 
 T0 = datetime(2026, 12, 6, 12, 10, tzinfo=UTC)
 FEES = FeePolicy(creator_share=Decimal("0.10"))
@@ -58,20 +59,27 @@ def crash_after_fill(point: str) -> None:
         raise Crash(point)
 
 
-def events(session: Session, type: EventType | None = None) -> list[NotificationEvent]:
-    session.rollback()  # what is committed, not what this session holds
-    query = select(NotificationEvent).order_by(col(NotificationEvent.id))
-    if type is not None:
-        query = query.where(NotificationEvent.type == type.value)
-    return list(session.exec(query))
-
-
 FIGURES = {"size", "entry_price", "leverage", "exit_price", "realized_pnl", "fees", "stop_price"}
 
 
 def numbers(payload: dict) -> dict:
     """The payload with its figures (exact decimal strings) as Decimals, to compare by value."""
     return {k: Decimal(v) if k in FIGURES else v for k, v in payload.items()}
+
+
+def opened_payload(position: Position, deployment: AgentDeployment) -> dict:
+    """What `position.opened` says of a long ETH paper position of the Momentum agent (`numbers` form)."""
+    return {
+        "position_id": position.id,
+        "deployment_id": deployment.id,
+        "agent_name": "Momentum",
+        "venue": "PAPER",
+        "market": "ETH",
+        "side": "long",
+        "size": position.size,
+        "entry_price": position.entry_price,
+        "leverage": position.leverage,
+    }
 
 
 @pytest.fixture
@@ -129,17 +137,7 @@ def test_an_open_is_told_once_to_the_deployments_owner_with_the_positions_figure
         f"position.opened:{position.id}",
     )
     assert (event.entity_type, event.entity_id) == ("position", str(position.id))
-    assert numbers(event.payload) == {
-        "position_id": position.id,
-        "deployment_id": deployment.id,
-        "agent_name": "Momentum",
-        "venue": "PAPER",
-        "market": "ETH",
-        "side": "long",
-        "size": position.size,
-        "entry_price": position.entry_price,
-        "leverage": position.leverage,
-    }
+    assert numbers(event.payload) == opened_payload(position, deployment)
 
 
 def test_a_crash_between_fill_and_record_tells_nothing_until_the_retry_records_it(
@@ -359,16 +357,7 @@ def test_a_close_is_told_once_with_net_pnl_fees_and_reason(
 
     [event] = events(session, EventType.POSITION_CLOSED)
     assert (event.user_id, event.key) == (trader.id, f"position.closed:{position.id}")
-    assert numbers(event.payload) == {
-        "position_id": position.id,
-        "deployment_id": deployment.id,
-        "agent_name": "Momentum",
-        "venue": "PAPER",
-        "market": "ETH",
-        "side": "long",
-        "size": position.size,
-        "entry_price": position.entry_price,
-        "leverage": position.leverage,
+    assert numbers(event.payload) == opened_payload(position, deployment) | {
         "exit_price": position.exit_price,
         "realized_pnl": position.realized_pnl,
         "fees": position.entry_fee + position.exit_fee,

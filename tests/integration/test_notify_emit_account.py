@@ -29,7 +29,6 @@ from backend.models import (
     AuditLog,
     BillingEvent,
     Invoice,
-    NotificationEvent,
     User,
 )
 from backend.models.enums import BillingStatus, DeploymentStatus, InvoiceStatus, Role
@@ -38,19 +37,12 @@ from backend.notify.events import EMITTED, EventType
 from backend.trading.fees import FeePolicy
 from tests.billing_support import invoice, line, live_deployment
 from tests.factories import Factory
+from tests.notify_support import events
 from tests.wallets import TEST_SECRET_KEY, Wallet
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 DEC = datetime(2026, 12, 1, tzinfo=UTC)
 WEIGHTS = {name: 0 for name in WEIGHT_NAMES} | {"tweet": 60, "rsi": 20}
-
-
-def events(session: Session, type: EventType | None = None) -> list[NotificationEvent]:
-    session.rollback()  # what is committed, not what this session holds
-    query = select(NotificationEvent).order_by(col(NotificationEvent.id))
-    if type is not None:
-        query = query.where(NotificationEvent.type == type.value)
-    return list(session.exec(query))
 
 
 def me(user: User) -> CurrentUser:

@@ -18,13 +18,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from backend.sandbox.serving import LocalHttpServer
 from tests.telegram_server.protocol import (
     ApiError,
     check_text,
@@ -55,11 +55,13 @@ class WebhookDelivery:
     secret_token: str | None
 
 
-class TelegramServer:
+class TelegramServer(LocalHttpServer):
     """The Bot API on 127.0.0.1 in a thread: `start()`/`stop()` or a context manager. Hooks are thread-safe.
 
     Private chats only: a chat's id is its user's id, as in Telegram.
     """
+
+    thread_name = "telegram-server"
 
     def __init__(
         self,
@@ -75,9 +77,7 @@ class TelegramServer:
         self.token = token
         self.username = username
         self.webhook_client = webhook_client
-        self._address = (host, port)
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
         self._lock = threading.Condition()
         self._update_ids = itertools.count(500_000_001)
         self._message_ids = itertools.count(1)
@@ -95,41 +95,11 @@ class TelegramServer:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
-    def start(self) -> TelegramServer:
-        httpd = ThreadingHTTPServer(self._address, self._handler())
-        httpd.daemon_threads = True
-        httpd.block_on_close = False
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="telegram-server", daemon=True
-        )
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        if self._httpd is None:
-            return
-        with self._lock:
-            self._lock.notify_all()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> TelegramServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("the server is not running")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        if self._httpd is not None:
+            with self._lock:
+                self._lock.notify_all()  # long polls end now
+        super().stop()
 
     # -- the user's side ------------------------------------------------------------------------------
 
@@ -350,10 +320,7 @@ class TelegramServer:
 
     def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int_param(params, "chat_id", 0)
-        text = str(params.get("text") or "")
-        parse_mode = params.get("parse_mode")
-        check_text(text, parse_mode)
-        markup = parse_markup(params.get("reply_markup"))
+        text, parse_mode, markup = _message_params(params)
         with self._lock:
             if chat_id not in self._chats:
                 raise ApiError(400, "Bad Request: chat not found")
@@ -376,10 +343,7 @@ class TelegramServer:
     def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int_param(params, "chat_id", 0)
         message_id = int_param(params, "message_id", 0)
-        text = str(params.get("text") or "")
-        parse_mode = params.get("parse_mode")
-        check_text(text, parse_mode)
-        markup = parse_markup(params.get("reply_markup"))
+        text, parse_mode, markup = _message_params(params)
         with self._lock:
             message = self._messages.get((chat_id, message_id))
             if message is None:
@@ -435,3 +399,11 @@ class TelegramServer:
                 pass
 
         return Handler
+
+
+def _message_params(params: dict[str, Any]) -> tuple[str, Any, Any]:
+    """sendMessage and editMessageText: the text (checked as Telegram checks it), parse mode and keyboard."""
+    text = str(params.get("text") or "")
+    parse_mode = params.get("parse_mode")
+    check_text(text, parse_mode)
+    return text, parse_mode, parse_markup(params.get("reply_markup"))

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from backend.config import Settings
-from backend.models import DeliveryAttempt, EmailAddress, NotificationDelivery, NotificationEvent
+from backend.models import EmailAddress, NotificationDelivery, NotificationEvent
 from backend.models.enums import DeliveryStatus, EmailFrequency, NotificationChannel
 from backend.notify.channels import MESSAGE_RETRIES, SendResult
+from backend.notify.dispatch import settle
 from backend.notify.email import compose, smtp
 from backend.notify.email.sender import send_result
 
@@ -154,28 +155,6 @@ def _claim(session: Session, settings: Settings, user_id: int, now: datetime) ->
 def _record(session: Session, ids: list[int], result: SendResult, latency_ms: int, now: datetime) -> None:
     deliveries = session.exec(select(NotificationDelivery).where(col(NotificationDelivery.id).in_(ids)))
     for delivery in deliveries:
-        session.add(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                attempt=delivery.attempts,
-                ok=result.ok,
-                response_code=result.response_code,
-                error=result.error,
-                latency_ms=latency_ms,
-                at=now,
-            )
-        )
-        delivery.claimed_until = None
-        delivery.response_code = result.response_code
-        delivery.latency_ms = latency_ms
-        delivery.updated_at = now
-        if result.ok:
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = now
-            delivery.last_error = None
-        else:
-            out_of_tries = result.permanent or delivery.attempts > len(MESSAGE_RETRIES)
-            delivery.status = DeliveryStatus.DEAD if out_of_tries else DeliveryStatus.FAILED
-            delivery.last_error = result.error
-            delivery.next_attempt_at = None if out_of_tries else now
-        session.add(delivery)
+        out_of_tries = result.permanent or delivery.attempts > len(MESSAGE_RETRIES)
+        retry_at = None if out_of_tries else now  # a failed digest is tried again on the next run
+        settle(session, delivery, result, latency_ms, now, error=result.error, retry_at=retry_at)

@@ -36,18 +36,7 @@ class EmailSender:
         row = _verified(session, delivery.user_id)
         if row is None:  # removed, or changed and not verified again since the event
             return None
-        assert delivery.id is not None and event.id is not None
-        return Outgoing(
-            delivery_id=delivery.id,
-            attempt=max(1, delivery.attempts),  # the consumer counted this try when it claimed it
-            event_id=event.id,
-            event_key=event.key,
-            event_type=event.type,
-            user_id=delivery.user_id,
-            payload=dict(event.payload),
-            created_at=event.created_at,
-            target=row.address,
-        )
+        return Outgoing.of(delivery, event, row.address)
 
     def send(self, outgoing: Outgoing) -> SendResult:
         message = compose.event_email(self._settings, outgoing.target, outgoing.event_type, outgoing.payload)

@@ -60,18 +60,7 @@ class TelegramSender:
         ).first()
         if chat_id is None:
             return None  # unlinked since the delivery was made
-        assert delivery.id is not None and event.id is not None
-        return Outgoing(
-            delivery_id=delivery.id,
-            attempt=max(1, delivery.attempts),  # the consumer counted this try when it claimed it
-            event_id=event.id,
-            event_key=event.key,
-            event_type=event.type,
-            user_id=event.user_id,
-            payload=dict(event.payload),
-            created_at=event.created_at,
-            target=int(chat_id),
-        )
+        return Outgoing.of(delivery, event, int(chat_id))
 
     def send(self, outgoing: Outgoing) -> SendResult:
         text = alert_text(outgoing.event_type, outgoing.payload, self.settings.frontend_url)

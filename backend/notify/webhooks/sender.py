@@ -105,19 +105,9 @@ class WebhookSender:
             return None
         if not endpoint.enabled and event.type != events.EventType.WEBHOOK_TEST:
             return None
-        assert delivery.id is not None and event.id is not None and endpoint.id is not None
+        assert endpoint.id is not None
         secret = self._cipher.decrypt(endpoint.id, endpoint.secret_encrypted)
-        return Outgoing(
-            delivery_id=delivery.id,
-            attempt=max(1, delivery.attempts),  # the consumer counted this try when it claimed it
-            event_id=event.id,
-            event_key=event.key,
-            event_type=event.type,
-            user_id=event.user_id,
-            payload=dict(event.payload or {}),
-            created_at=event.created_at,
-            target=WebhookTarget(endpoint.id, endpoint.url, secret),
-        )
+        return Outgoing.of(delivery, event, WebhookTarget(endpoint.id, endpoint.url, secret))
 
     def send(self, outgoing: Outgoing) -> SendResult:
         """POST the signed event; no database. The URL is checked (and in prod pinned) again right here."""

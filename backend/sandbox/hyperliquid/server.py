@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from eth_utils import is_address
@@ -21,6 +19,7 @@ from backend.sandbox.hyperliquid.actions import handle_exchange
 from backend.sandbox.hyperliquid.info import handle_info
 from backend.sandbox.hyperliquid.numbers import parse
 from backend.sandbox.hyperliquid.state import State
+from backend.sandbox.serving import LocalHttpServer
 
 
 @dataclass(frozen=True)
@@ -31,11 +30,13 @@ class _Fault:
     path: str | None  # None: whatever request comes next
 
 
-class HyperliquidServer:
+class HyperliquidServer(LocalHttpServer):
     """A Hyperliquid-compatible API on 127.0.0.1 in a thread: `start()`/`stop()` or a context manager.
 
     Every hook is thread-safe. Addresses may be given in any case.
     """
+
+    thread_name = "hyperliquid-server"
 
     def __init__(
         self,
@@ -51,50 +52,10 @@ class HyperliquidServer:
         sandbox); None, no faucet (as Hyperliquid)."""
         self.state = State(is_mainnet=is_mainnet, seed=seed, markets=markets)
         self.faucet_usd = faucet_usd
-        self._address = (host, port)
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
         self._faults: deque[_Fault] = deque()
 
     # -- lifecycle ------------------------------------------------------------------------------------
-
-    def start(self) -> HyperliquidServer:
-        httpd = ThreadingHTTPServer(self._address, self._handler())
-        httpd.daemon_threads = True
-        httpd.block_on_close = False  # a stalled request must not hold stop()
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="hyperliquid-server", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> HyperliquidServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("the server is not running")
-        return self._httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def is_mainnet(self) -> bool:
