@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
 
 
-class LocalHttpServer:
+class LocalHttpServer(ABC):
     """`start()`/`stop()` or a context manager; a subclass gives the `_handler()` class and `thread_name`."""
 
     thread_name = "local-http-server"
@@ -18,8 +19,9 @@ class LocalHttpServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        raise NotImplementedError
+        """The request handler class, bound to this server's state."""
 
     def start(self) -> Self:
         httpd = ThreadingHTTPServer(self._address, self._handler())
