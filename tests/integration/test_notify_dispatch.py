@@ -255,7 +255,9 @@ def test_preference_changes_are_audited_and_unknown_names_refused(session, facto
     assert preferences.enabled_channels(session, user.id, "invoice.due") == {IN_APP, TELEGRAM, WEBHOOK}
     preferences.set_preference(session, user, "invoice.due", "email", True)  # an upsert, not a second row
     assert NotificationChannel.EMAIL in preferences.enabled_channels(session, user.id, "invoice.due")
-    audit = session.exec(select(AuditLog).where(AuditLog.action == "notify.preference_changed")).all()
+    audit = session.exec(
+        select(AuditLog).where(AuditLog.action == "notify.preference_changed").order_by(AuditLog.id)
+    ).all()
     assert [a.details["enabled"] for a in audit] == [False, True]
     with pytest.raises(preferences.PreferenceError) as bad_type:
         preferences.set_preference(session, user, "webhook.test", "email", True)
