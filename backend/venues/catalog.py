@@ -1,0 +1,46 @@
+"""What the product says about each venue, in one table: its name on screen, its badge colour, and whether
+orders there reach a real venue today or it is paper trading only for now.
+
+Agent venues (`Venue`) and execution venues (`ExecutionVenue`) share their names, so one row serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PAPER_ONLY_NOTE = "Paper trading only for now"
+
+
+@dataclass(frozen=True)
+class VenueFacts:
+    label: str
+    colour: str  # a Radix colour name: the badge the UI draws
+    live: bool  # False: no adapter yet, deployments of agents built for it trade on paper only
+
+
+VENUES: dict[str, VenueFacts] = {
+    "PAPER": VenueFacts("Paper", "gray", live=False),
+    "HYPERLIQUID": VenueFacts("Hyperliquid", "teal", live=True),
+    "MULTI": VenueFacts("Multi-venue", "purple", live=True),  # routes among the live venues it enables
+    "SPOT": VenueFacts("Spot", "blue", live=False),
+    "GMX": VenueFacts("GMX", "indigo", live=False),
+    "OSTIUM": VenueFacts("Ostium", "orange", live=False),
+}
+
+
+def venue_facts(venue: str) -> VenueFacts:
+    """The row for `venue`; an unknown name reads as itself, grey, paper only."""
+    return VENUES.get(str(venue), VenueFacts(str(venue).replace("_", " ").title(), "gray", live=False))
+
+
+def venue_label(venue: str) -> str:
+    return venue_facts(venue).label
+
+
+def venue_colour(venue: str) -> str:
+    return venue_facts(venue).colour
+
+
+def trades_live(venue: str) -> bool:
+    """Whether an agent built for `venue` can be deployed to a real venue today."""
+    return venue_facts(venue).live

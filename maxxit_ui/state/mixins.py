@@ -1,0 +1,238 @@
+"""What every page state does the same way, written once and mixed in: the load/error envelope, polling,
+paging and asking before a destructive action.
+
+A page state subclasses `rx.State` and the mixins it needs (`class DeploymentsState(PollingMixin,
+ConfirmMixin, rx.State)`). Each mixin keeps its own names (`status`, `error`, `page`, `confirm_id`, ...),
+so a page component can rely on them, and five pagers behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from backend.auth.identity import CurrentUser
+from backend.models.common import utcnow
+from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.db import DB_ERROR, read
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Query = Callable[[Session], T]
+
+
+class Unavailable(Enum):
+    """A read that failed: the envelope has already said so (page error, or a log line while polling)."""
+
+    TOKEN = 0
+
+
+UNAVAILABLE = Unavailable.TOKEN
+
+
+def sentence(error: Exception) -> str:
+    """A refusal's message as a sentence: first letter up, one full stop."""
+    text = str(error).strip() or "That was refused"
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What an action did: its value, or the toast that tells the user why it did nothing."""
+
+    value: T | None = None
+    toast: EventSpec | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.toast is None
+
+
+class LoadMixin(rx.State, mixin=True):
+    """The load/error envelope: `status` is loading, ready or error, and `error` says why in words."""
+
+    status: str = "loading"
+    error: str = ""
+
+    async def fetch(self, query: Query[T], what: str) -> T | Unavailable:
+        """Run a backend read for the page; a database failure shows DB_ERROR in place of the page."""
+        try:
+            return await read(query)
+        except SQLAlchemyError:
+            logger.exception("%s could not be read", what)
+            self.error, self.status = DB_ERROR, "error"
+            return UNAVAILABLE
+
+    def show_ready(self) -> None:
+        self.error, self.status = "", "ready"
+
+    async def attempt(
+        self,
+        query: Query[T],
+        what: str,
+        refusals: Mapping[type[Exception], str | None] | None = None,
+    ) -> Attempt[T]:
+        """Run a backend write; a refusal the user can act on becomes an error toast, as does a database
+        failure (logged). `refusals` maps exception types to a message, or None for the exception's own."""
+        try:
+            return Attempt(value=await read(query))
+        except SQLAlchemyError:
+            logger.exception("%s failed", what)
+            return Attempt(toast=rx.toast.error(DB_ERROR))
+        except Exception as error:
+            for kind, message in (refusals or {}).items():
+                if isinstance(error, kind):
+                    return Attempt(toast=rx.toast.error(message or sentence(error)))
+            raise
+
+
+class PollingMixin(LoadMixin, mixin=True):
+    """A page's timer calls `poll`; one refresh at a time, off the state lock, never while loading.
+
+    A page implements `poll_query(user)` (under the lock: the read to run, or None to skip this tick)
+    and `poll_apply(result)` (under the lock again: show the rows). A failed read keeps the last rows.
+    """
+
+    refreshed_at: str = ""
+    _polling: bool = False
+
+    def poll_query(self, user: CurrentUser) -> Query[Any] | None:
+        raise NotImplementedError
+
+    def poll_apply(self, result: Any) -> None:
+        raise NotImplementedError
+
+    def can_poll(self) -> bool:
+        """Whether this tick should run; pages add their own conditions (an action in flight)."""
+        return self.status == "ready"
+
+    def mark_refreshed(self) -> None:
+        self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
+
+    @rx.event(background=True)
+    async def poll(self, _now: str = "") -> AsyncIterator[EventSpec | None]:
+        async with self:
+            if self._polling or not self.can_poll():
+                return
+            user = await current_user(self)
+            query = None if user is None else self.poll_query(user)
+            if query is not None:
+                self._polling = True
+        if user is None:
+            yield to_signin(self)
+            return
+        if query is None:
+            return
+        result: Any = UNAVAILABLE
+        try:
+            result = await read(query)
+        except SQLAlchemyError:
+            logger.exception("%s: refresh failed", type(self).__name__)  # the next tick tries again
+        finally:
+            async with self:
+                self._polling = False
+                if result is not UNAVAILABLE:
+                    self.poll_apply(result)
+                    self.mark_refreshed()
+
+
+class PagerMixin(rx.State, mixin=True):
+    """Numbered pages over a total: `page` counts from 1, `page_size` rows each.
+
+    A page implements `reload_page()` (an event-returning coroutine that reads the current page) and calls
+    `set_total(n)` with what it read; a page past the end after rows disappeared moves to the last one.
+    """
+
+    page: int = 1
+    total: int = 0
+    page_size: int = 25
+
+    @rx.var
+    def page_count(self) -> int:
+        return max(1, math.ceil(self.total / max(1, self.page_size)))
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.page < self.page_count
+
+    @rx.var
+    def page_label(self) -> str:
+        return f"Page {self.page} of {self.page_count}"
+
+    def set_total(self, total: int) -> bool:
+        """Record the total; True when the current page is now past the end (the caller reads again)."""
+        self.total = max(0, total)
+        if self.page > self.page_count:
+            self.page = self.page_count
+            return True
+        return False
+
+    def first_page(self) -> None:
+        self.page = 1
+
+    async def reload_page(self) -> EventSpec | None:
+        raise NotImplementedError
+
+    @rx.event
+    async def next_page(self) -> EventSpec | None:
+        if self.page >= self.page_count:
+            return None
+        self.page += 1
+        return await self.reload_page()
+
+    @rx.event
+    async def prev_page(self) -> EventSpec | None:
+        if self.page <= 1:
+            return None
+        self.page -= 1
+        return await self.reload_page()
+
+
+class ConfirmMixin(rx.State, mixin=True):
+    """One pending confirmation: which action on which item, named for the dialog.
+
+    `ask(action, item_id, label)` opens the dialog; the dialog's open-change handler is `confirm_open_change`;
+    the confirm button's handler calls `take_confirmed(action)`, which returns the item id once (or "").
+    """
+
+    confirm_action: str = ""
+    confirm_id: str = ""
+    confirm_label: str = ""
+
+    @rx.event
+    def ask(self, action: str, item_id: str, label: str = "") -> None:
+        self.confirm_action, self.confirm_id, self.confirm_label = action[:32], item_id[:64], label[:200]
+
+    @rx.event
+    def confirm_open_change(self, is_open: bool) -> None:
+        if not is_open:
+            self.clear_confirm()
+
+    def clear_confirm(self) -> None:
+        self.confirm_action = self.confirm_id = self.confirm_label = ""
+
+    def take_confirmed(self, action: str) -> str:
+        """The item the user confirmed `action` for, once; "" when nothing (or another action) was asked."""
+        item = self.confirm_id if self.confirm_action == action else ""
+        self.clear_confirm()
+        return item
+
+    @classmethod
+    def confirming(cls, action: str) -> rx.Var:
+        """For the page: whether the dialog for `action` is open (a Var)."""
+        return (cls.confirm_action == action) & (cls.confirm_id != "")

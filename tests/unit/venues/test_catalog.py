@@ -1,0 +1,24 @@
+"""One table says what each venue is called, its colour and whether it trades live today."""
+
+from __future__ import annotations
+
+from backend.models.enums import ExecutionVenue, Venue
+from backend.venues.catalog import VENUES, trades_live, venue_colour, venue_label
+
+
+def test_every_venue_has_a_row():
+    assert {v.value for v in Venue} | {v.value for v in ExecutionVenue} == set(VENUES)
+
+
+def test_only_venues_with_an_adapter_trade_live():
+    assert [v for v in Venue if trades_live(v)] == [Venue.HYPERLIQUID, Venue.MULTI]
+    assert not trades_live(ExecutionVenue.PAPER)
+
+
+def test_labels_and_colours_and_unknown_names():
+    assert (venue_label(Venue.MULTI), venue_colour(Venue.GMX)) == ("Multi-venue", "indigo")
+    assert (venue_label("NEW_VENUE"), venue_colour("NEW_VENUE"), trades_live("NEW_VENUE")) == (
+        "New Venue",
+        "gray",
+        False,
+    )
