@@ -37,7 +37,7 @@ from maxxit_ui.state.backtest import BacktestMixin, Subject
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin
 from maxxit_ui.state.paths import signin_url
-from maxxit_ui.state.rows import agent_href
+from maxxit_ui.state.rows import agent_href, drawdown_tone
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _figures(agent: AgentDetail, track: TrackRecord) -> list[FigureTile]:
             "drawdown",
             "Max drawdown",
             fmt.drawdown(agent.max_drawdown),
-            "muted" if agent.max_drawdown is None else "negative" if agent.max_drawdown else "neutral",
+            drawdown_tone(agent.max_drawdown),
         ),
         tile("apr-30d", "APR 30d", fmt.apr(agent.apr_30d), fmt.tone(agent.apr_30d)),
         tile("win-rate", "Win rate", fmt.percent(agent.win_rate, fraction=True), known(agent.win_rate)),
@@ -374,7 +374,7 @@ class AgentState(LoadMixin, BacktestMixin, rx.State):
     def _show(self, agent: AgentDetail) -> None:
         self.name = agent.name
         self.description = agent.description
-        self.venue = agent.venue
+        self.venue = venue_label(agent.venue)
         self.venue_color = venue_colour(agent.venue)
         self.paper_note = "" if trades_live(agent.venue) else paper_note(agent.venue)
         self.creator = fmt.creator(agent.creator_name, agent.creator_address)
