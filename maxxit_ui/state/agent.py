@@ -121,12 +121,7 @@ def _figures(agent: AgentDetail, track: TrackRecord) -> list[FigureTile]:
 
     return [
         tile("pnl", "Total PnL", fmt.money(agent.total_pnl), fmt.tone(agent.total_pnl)),
-        tile(
-            "drawdown",
-            "Max drawdown",
-            fmt.drawdown(agent.max_drawdown),
-            drawdown_tone(agent.max_drawdown),
-        ),
+        tile("drawdown", "Max drawdown", fmt.drawdown(agent.max_drawdown), drawdown_tone(agent.max_drawdown)),
         tile("apr-30d", "APR 30d", fmt.apr(agent.apr_30d), fmt.tone(agent.apr_30d)),
         tile("win-rate", "Win rate", fmt.percent(agent.win_rate, fraction=True), known(agent.win_rate)),
         tile(
@@ -165,7 +160,7 @@ def _risk(agent: AgentDetail) -> list[Setting]:
     ]
 
 
-def paper_note(venue: str) -> str:
+def paper_only_note(venue: str) -> str:
     """What the agent page says of an agent whose venue has no live adapter yet."""
     return (
         f"{PAPER_ONLY_NOTE}: {venue_label(venue)} orders are not sent to a venue yet, so deployments of this"
@@ -376,7 +371,7 @@ class AgentState(LoadMixin, BacktestMixin, rx.State):
         self.description = agent.description
         self.venue = venue_label(agent.venue)
         self.venue_color = venue_colour(agent.venue)
-        self.paper_note = "" if trades_live(agent.venue) else paper_note(agent.venue)
+        self.paper_note = "" if trades_live(agent.venue) else paper_only_note(agent.venue)
         self.creator = fmt.creator(agent.creator_name, agent.creator_address)
         self.creator_address = agent.creator_address
         n = agent.active_deployments

@@ -14,7 +14,7 @@ from backend.agents.schemas import AgentDetail, AgentSummary, RiskSettings
 from backend.metrics.track import NO_TRACK, TrackRecord
 from backend.models.enums import Venue
 from backend.venues.catalog import PAPER_ONLY_NOTE
-from maxxit_ui.state.agent import _figures, paper_note
+from maxxit_ui.state.agent import _figures, paper_only_note
 from maxxit_ui.state.marketplace import (
     ALL_VENUES,
     MAX_PAGE,
@@ -174,5 +174,5 @@ def test_agent_figures_lead_with_result_and_risk_and_add_average_win_and_loss():
 
 
 def test_paper_only_note_names_the_venue_in_plain_words():
-    assert paper_note("GMX").startswith(PAPER_ONLY_NOTE + ": GMX orders")
-    assert paper_note("OSTIUM").startswith(PAPER_ONLY_NOTE + ": Ostium orders")
+    assert paper_only_note("GMX").startswith(PAPER_ONLY_NOTE + ": GMX orders")
+    assert paper_only_note("OSTIUM").startswith(PAPER_ONLY_NOTE + ": Ostium orders")
