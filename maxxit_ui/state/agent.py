@@ -382,7 +382,10 @@ class AgentState(LoadMixin, BacktestMixin, rx.State):
         self.followers_pnl_tone = fmt.tone(agent.follower_realized_pnl)
         self.metrics_updated = fmt.timestamp(agent.metrics_updated_at) if agent.metrics_updated_at else ""
         self.weights_figure = weights_chart(agent.weights)
-        self.weights_figure.update_layout(height=WEIGHTS_HEIGHT)
+        # Unset (Plotly's "auto"): labels turn when a phone's width cannot hold them side by side.
+        self.weights_figure.update_layout(
+            height=WEIGHTS_HEIGHT, xaxis={"tickangle": None, "automargin": True}
+        )
         self.risk = _risk(agent)
         self.leverage = fmt.leverage(agent.leverage)
         self.version = f"v{agent.version}"
