@@ -146,6 +146,7 @@ class AgentDetail(AgentSummary):
     my_positions: list[PositionOut]
     metrics_updated_at: datetime | None
     versions: list[VersionOut] = []  # newest first
+    editable: bool = False  # whether the viewer may edit it (its creator or an admin, not archived)
 
 
 class VersionOut(BaseModel):

@@ -105,6 +105,15 @@ def can_view(agent: Agent, viewer: CurrentUser | None) -> bool:
     """Listed agents (public, not archived) are open to all; the rest only to their creator and admins."""
     if agent.visibility == Visibility.PUBLIC and agent.status != AgentStatus.ARCHIVED:
         return True
+    return _owned_by(agent, viewer)
+
+
+def can_edit(agent: Agent, viewer: CurrentUser | None) -> bool:
+    """The builder's own rule: its creator or an admin may edit an agent that is not archived."""
+    return _owned_by(agent, viewer) and agent.status != AgentStatus.ARCHIVED
+
+
+def _owned_by(agent: Agent, viewer: CurrentUser | None) -> bool:
     return viewer is not None and (viewer.is_admin or viewer.id == agent.creator_id)
 
 
@@ -149,6 +158,7 @@ def get_agent(session: Session, agent_id: int, viewer: CurrentUser | None = None
         my_positions=_own_positions(session, agent_id, viewer),
         metrics_updated_at=agent.metrics_updated_at,
         versions=_versions(session, agent_id),
+        editable=can_edit(agent, viewer),
     )
 
 

@@ -42,10 +42,16 @@ def compute_agent_figures(session: Session, agent_id: int, now: datetime) -> Age
     book = reference_book(session, agent_id)
     if book is None:
         return BookFigures.empty()
+    trades = closed_trades(session, book.id, now)
+    return book_figures(trades, book.capital_usd, started=book.created_at.date(), today=now.date())
+
+
+def closed_trades(session: Session, deployment_id: int, now: datetime) -> list[ClosedTrade]:
+    """A book's positions closed by `now`, oldest first."""
     rows = session.exec(
         select(Position.closed_at, Position.realized_pnl, Position.size, Position.entry_price)
         .where(
-            Position.deployment_id == book.id,
+            Position.deployment_id == deployment_id,
             Position.status == PositionStatus.CLOSED,
             col(Position.realized_pnl).is_not(None),
             col(Position.closed_at).is_not(None),
@@ -53,8 +59,7 @@ def compute_agent_figures(session: Session, agent_id: int, now: datetime) -> Age
         )
         .order_by(col(Position.closed_at), col(Position.id))
     ).all()
-    trades = [ClosedTrade(closed_at, Decimal(pnl), size, entry) for closed_at, pnl, size, entry in rows]
-    return book_figures(trades, book.capital_usd, started=book.created_at.date(), today=now.date())
+    return [ClosedTrade(closed_at, Decimal(pnl), size, entry) for closed_at, pnl, size, entry in rows]
 
 
 def follower_results(session: Session, agent_id: int) -> FollowerResults:

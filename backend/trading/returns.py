@@ -155,6 +155,28 @@ def profit_factor(pnls: Iterable[Decimal]) -> Decimal | None:
     return sum((p for p in values if p > 0), ZERO) / gross_loss
 
 
+def average_win(pnls: Iterable[Decimal]) -> Decimal | None:
+    """Mean PnL of the winning trades (to the cent); None without a win."""
+    wins = [p for p in pnls if p > 0]
+    return cents(sum(wins, ZERO) / len(wins)) if wins else None
+
+
+def average_loss(pnls: Iterable[Decimal]) -> Decimal | None:
+    """Mean PnL of the losing trades, a negative amount (to the cent); None without a loss."""
+    losses = [p for p in pnls if p < 0]
+    return cents(sum(losses, ZERO) / len(losses)) if losses else None
+
+
+def drawdowns(equity: Sequence[Decimal]) -> list[Decimal]:
+    """Each point's fall below the running peak of `equity` as a fraction (0.25 = 25% under water); the
+    first point is the first peak. A point at or under zero is 100% down, never more."""
+    peak, falls = ZERO, []
+    for value in equity:
+        peak = max(peak, value)
+        falls.append(min((peak - value) / peak, ONE) if peak > 0 else ZERO)
+    return falls
+
+
 def rebase(values: Sequence[Decimal], start: Decimal) -> list[Decimal]:
     """The same growth from `start`: each value times start over the first, so two books of different size
     can be drawn from one point (a reference book beside a backtest). Empty when the first value is not

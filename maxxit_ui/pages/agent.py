@@ -1,4 +1,5 @@
-"""Agent page `/agents/[agent_id]`: the strategy, its record, its recent signals, the viewer's positions."""
+"""Agent page `/agents/[agent_id]`: its track record first (equity over drawdown), then its figures, then the
+strategy, its recent signals and the viewer's positions."""
 
 from __future__ import annotations
 
@@ -56,6 +57,28 @@ def _deploy() -> rx.Component:
     )
 
 
+def _edit() -> rx.Component:
+    """The builder, for the agent's creator (and admins) only."""
+    s = AgentState
+    return rx.cond(
+        s.edit_href != "",
+        rx.link(
+            rx.button(rx.icon("pencil", size=16), "Edit", size="3", variant="soft"),
+            href=s.edit_href,
+            id="edit-agent",
+        ),
+    )
+
+
+def _paper_only() -> rx.Component:
+    """Said beside Deploy: an agent whose venue has no live adapter yet trades on paper only."""
+    s = AgentState
+    return rx.cond(
+        s.paper_note != "",
+        rx.callout(s.paper_note, icon="file_text", color_scheme="amber", size="1", id="agent-paper-only"),
+    )
+
+
 def _header() -> rx.Component:
     s = AgentState
     return rx.vstack(
@@ -68,7 +91,7 @@ def _header() -> rx.Component:
                 spacing="3",
                 wrap="wrap",
             ),
-            _deploy(),
+            rx.hstack(_edit(), _deploy(), align="center", spacing="3", wrap="wrap"),
             justify="between",
             align="center",
             spacing="4",
@@ -91,10 +114,12 @@ def _header() -> rx.Component:
             spacing="2",
             wrap="wrap",
         ),
+        _paper_only(),
         rx.cond(
             s.description != "", rx.text(s.description, size="3", color_scheme="gray", max_width="800px")
         ),
         spacing="2",
+        width="100%",
     )
 
 
@@ -116,7 +141,7 @@ def _figures() -> rx.Component:
     return rx.vstack(
         rx.grid(
             rx.foreach(s.figures, _figure_tile),
-            columns=rx.breakpoints(initial="2", sm="3", lg="5"),
+            columns=rx.breakpoints(initial="2", sm="3", lg="4", xl="5"),
             spacing="3",
             width="100%",
             id="agent-figures",
@@ -143,9 +168,8 @@ def _strategy() -> rx.Component:
                 rx.plotly(data=AgentState.weights_figure, config={"displayModeBar": False}, width="100%"),
                 id="weights-chart",
                 width="100%",
-                min_height="300px",
+                min_height="200px",
             ),
-            grid_column=rx.breakpoints(initial="span 1", md="span 2"),
         ),
         card(
             section_title("Risk settings"),
@@ -156,19 +180,21 @@ def _strategy() -> rx.Component:
                 id="risk-settings",
             ),
         ),
-        columns=rx.breakpoints(initial="1", md="3"),
+        columns=rx.breakpoints(initial="1", md="2"),
         spacing="4",
         width="100%",
     )
 
 
 def _track_record() -> rx.Component:
-    """The reference book's equity (every signal, standard capital), each version marked where it began."""
+    """The reference book's equity (every signal, standard capital) over its drawdown, each version marked
+    where it began: the first thing the page shows."""
     return card(
         section_title("Track record"),
         rx.text(
             "The agent's reference book: a paper account of standard capital that takes every signal with the"
-            " agent's own sizing, leverage and exits. Dotted lines mark new versions.",
+            " agent's own sizing, leverage and exits. Below: its fall from the running peak. Dotted lines"
+            " mark new versions.",
             size="2",
             color_scheme="gray",
         ),
@@ -178,7 +204,7 @@ def _track_record() -> rx.Component:
                 rx.plotly(data=AgentState.equity_figure, config={"displayModeBar": False}, width="100%"),
                 id="equity-chart",
                 width="100%",
-                min_height="260px",
+                min_height="360px",
             ),
             empty_message("No trades yet.", element_id="equity-empty"),
         ),
@@ -378,8 +404,8 @@ def agent() -> rx.Component:
         rx.match(
             AgentState.status,
             (
-                "found",
-                rx.fragment(_header(), _figures(), _track_record(), _backtest(), _strategy(), _activity()),
+                "ready",
+                rx.fragment(_header(), _track_record(), _figures(), _strategy(), _backtest(), _activity()),
             ),
             ("not_found", agent_not_found()),
             ("error", error_callout(AgentState.error)),

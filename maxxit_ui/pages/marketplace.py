@@ -1,9 +1,11 @@
-"""Marketplace `/marketplace`: every public agent, sortable, filterable by venue, searchable, paged."""
+"""Marketplace `/marketplace`: every public agent, sortable, filterable by venue, searchable, paged; the
+controls live in the URL (see state/marketplace.py)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from backend.venues.catalog import PAPER_ONLY_NOTE
 from maxxit_ui.components.layout import (
     card,
     empty_message,
@@ -12,24 +14,27 @@ from maxxit_ui.components.layout import (
     page,
     page_heading,
 )
-from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venue_badge
+from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell, venue_badge
 from maxxit_ui.state.marketplace import SEARCH_MAX_LENGTH, SORT_LABELS, VENUE_LABELS, MarketplaceState
 from maxxit_ui.state.rows import AgentRow
 
+# The result and the risk first: on a phone the table scrolls sideways inside its card, name and PnL in view.
 COLUMNS = (
     "Agent",
+    "Total PnL",
+    "Max drawdown",
+    "APR 30d",
+    "Win rate",
+    "Trades",
     "Venue",
     "Leverage",
-    "Creator",
-    "Follows",
-    "Trades",
-    "Win rate",
-    "APR 30d",
     "Sharpe",
     "Sortino",
     "Profit factor",
+    "Creator",
+    "Follows",
 )
-NUMERIC = ("Trades", "Win rate", "APR 30d", "Sharpe", "Sortino", "Profit factor")
+NUMERIC = ("Total PnL", "Max drawdown", "APR 30d", "Win rate", "Trades", "Sharpe", "Sortino", "Profit factor")
 
 
 def _select(
@@ -61,7 +66,7 @@ def _controls() -> rx.Component:
             ),
             spacing="1",
             flex="1",
-            min_width="240px",
+            min_width="min(240px, 100%)",
         ),
         rx.hstack(
             rx.text("Venue", size="2", color_scheme="gray"),
@@ -85,18 +90,38 @@ def _controls() -> rx.Component:
 def _row(row: AgentRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.link(row["name"], href=row["href"], weight="medium", class_name="agent-link"),
+            rx.vstack(
+                rx.link(row["name"], href=row["href"], weight="medium", class_name="agent-link"),
+                rx.cond(
+                    row["paper_only"],
+                    rx.badge(
+                        PAPER_ONLY_NOTE,
+                        color_scheme="amber",
+                        variant="soft",
+                        size="1",
+                        class_name="paper-only",
+                    ),
+                ),
+                spacing="1",
+                align="start",
+            ),
         ),
+        rx.table.cell(figure(row["pnl"], row["pnl_tone"], size="2"), justify="end", class_name="agent-pnl"),
+        rx.table.cell(
+            figure(row["max_drawdown"], row["max_drawdown_tone"], size="2"),
+            justify="end",
+            class_name="agent-drawdown",
+        ),
+        figure_cell(row["apr_30d"], row["apr_30d_tone"]),
+        figure_cell(row["win_rate"], row["win_rate_tone"]),
+        figure_cell(row["trades"]),
         rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
         text_cell(row["leverage"], class_name="agent-leverage"),
-        text_cell(row["creator"], color_scheme="gray"),
-        text_cell(row["ct_accounts"], color_scheme="gray", max_width="220px", truncate=True),
-        figure_cell(row["trades"]),
-        figure_cell(row["win_rate"], row["win_rate_tone"]),
-        figure_cell(row["apr_30d"], row["apr_30d_tone"]),
         figure_cell(row["sharpe"], row["sharpe_tone"]),
         figure_cell(row["sortino"], row["sortino_tone"]),
         figure_cell(row["profit_factor"]),
+        text_cell(row["creator"], color_scheme="gray"),
+        text_cell(row["ct_accounts"], color_scheme="gray", max_width="220px", truncate=True),
         class_name="agent-row",
     )
 
@@ -130,6 +155,8 @@ def _pagination() -> rx.Component:
         ),
         justify="between",
         align="center",
+        wrap="wrap",
+        gap="8px",
         width="100%",
     )
 
@@ -137,11 +164,15 @@ def _pagination() -> rx.Component:
 def _results() -> rx.Component:
     s = MarketplaceState
     return rx.cond(
-        s.loaded,
+        s.status != "loading",
         rx.cond(
             s.rows.length() > 0,
-            data_table(
-                COLUMNS, s.rows, _row, element_id="agents-table", align_right=NUMERIC, variant="ghost"
+            rx.box(  # a wide table scrolls inside its card, never the page
+                data_table(
+                    COLUMNS, s.rows, _row, element_id="agents-table", align_right=NUMERIC, variant="ghost"
+                ),
+                overflow_x="auto",
+                width="100%",
             ),
             rx.vstack(
                 empty_message("No agents match these filters.", element_id="agents-empty"),

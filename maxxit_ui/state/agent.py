@@ -1,19 +1,19 @@
-"""Agent page: one public agent's figures, strategy weights, risk settings, follows, signals, and the viewer's
-own positions on it. What others' deployments did shows only as counts in each signal's outcome."""
+"""Agent page: one public agent's track record (the reference book's equity and drawdown), its figures, its
+strategy, follows, signals, and the viewer's own positions on it. What others' deployments did shows only
+as counts in each signal's outcome."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
 from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
-from backend.agents.reference import reference_curve
 from backend.agents.schemas import (
     AgentDetail,
     AgentQuery,
@@ -24,20 +24,24 @@ from backend.agents.schemas import (
     VersionOut,
 )
 from backend.agents.service import AgentNotFound, get_agent, list_agents
+from backend.auth.identity import CurrentUser
+from backend.metrics.track import TrackRecord, track_record
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
-from backend.monitor.equity import EquityCurve
+from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_colour, venue_label
 from maxxit_ui.components import format as fmt
-from maxxit_ui.components.charts import reference_figure, weights_chart
+from maxxit_ui.components.charts import weights_chart
+from maxxit_ui.components.track_chart import track_figure
 from maxxit_ui.state.auth import current_user
 from maxxit_ui.state.backtest import BacktestMixin, Subject
 from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin
 from maxxit_ui.state.paths import signin_url
-from maxxit_ui.state.rows import agent_href
+from maxxit_ui.state.rows import agent_href, drawdown_tone
 
 logger = logging.getLogger(__name__)
 
-PageStatus = Literal["loading", "found", "not_found", "error"]
+WEIGHTS_HEIGHT = 200  # the strategy's weights sit below the record, smaller than the equity chart
 
 
 class FigureTile(TypedDict):
@@ -106,36 +110,33 @@ def _side_tone(side: str) -> str:
     return "positive" if side.lower() == "long" else "negative"
 
 
-def _figures(agent: AgentDetail) -> list[FigureTile]:
+def _figures(agent: AgentDetail, track: TrackRecord) -> list[FigureTile]:
+    """Result and risk first (what a phone shows before scrolling), then the trades, then the ratios."""
+
     def tile(key: str, label: str, value: str, tone: str = "neutral") -> FigureTile:
         return FigureTile(id=f"figure-{key}", label=label, value=value, tone=tone)
 
+    def known(value: object) -> str:
+        return "muted" if value is None else "neutral"
+
     return [
-        tile("trades", "Trades", fmt.count(agent.trades_count)),
-        tile(
-            "win-rate",
-            "Win rate",
-            fmt.percent(agent.win_rate, fraction=True),
-            "muted" if agent.win_rate is None else "neutral",
-        ),
+        tile("pnl", "Total PnL", fmt.money(agent.total_pnl), fmt.tone(agent.total_pnl)),
+        tile("drawdown", "Max drawdown", fmt.drawdown(agent.max_drawdown), drawdown_tone(agent.max_drawdown)),
         tile("apr-30d", "APR 30d", fmt.apr(agent.apr_30d), fmt.tone(agent.apr_30d)),
-        tile("apr-90d", "APR 90d", fmt.apr(agent.apr_90d), fmt.tone(agent.apr_90d)),
-        tile("apr-si", "APR since inception", fmt.apr(agent.apr_si), fmt.tone(agent.apr_si)),
-        tile("sharpe", "Sharpe 30d", fmt.ratio(agent.sharpe_30d), fmt.tone(agent.sharpe_30d)),
-        tile("sortino", "Sortino 30d", fmt.ratio(agent.sortino_30d), fmt.tone(agent.sortino_30d)),
+        tile("win-rate", "Win rate", fmt.percent(agent.win_rate, fraction=True), known(agent.win_rate)),
         tile(
             "profit-factor",
             "Profit factor",
             fmt.profit_factor(agent.profit_factor, agent.trades_count),
-            "muted" if agent.profit_factor is None else "neutral",
+            known(agent.profit_factor),
         ),
-        tile(
-            "drawdown",
-            "Max drawdown",
-            fmt.drawdown(agent.max_drawdown),
-            "muted" if agent.max_drawdown is None else "negative" if agent.max_drawdown else "neutral",
-        ),
-        tile("pnl", "Total PnL", fmt.money(agent.total_pnl), fmt.tone(agent.total_pnl)),
+        tile("avg-win", "Average win", fmt.money(track.average_win), fmt.tone(track.average_win)),
+        tile("avg-loss", "Average loss", fmt.money(track.average_loss), fmt.tone(track.average_loss)),
+        tile("trades", "Trades", fmt.count(agent.trades_count)),
+        tile("sharpe", "Sharpe 30d", fmt.ratio(agent.sharpe_30d), fmt.tone(agent.sharpe_30d)),
+        tile("sortino", "Sortino 30d", fmt.ratio(agent.sortino_30d), fmt.tone(agent.sortino_30d)),
+        tile("apr-90d", "APR 90d", fmt.apr(agent.apr_90d), fmt.tone(agent.apr_90d)),
+        tile("apr-si", "APR since inception", fmt.apr(agent.apr_si), fmt.tone(agent.apr_si)),
         tile("volume", "Volume", fmt.money(agent.volume_usd, signed=False, places=0)),
     ]
 
@@ -155,19 +156,23 @@ def _risk(agent: AgentDetail) -> list[Setting]:
         Setting(label="Trailing distance", value=fmt.percent(risk.trailing_stop_positive, fraction=True)),
         Setting(label="Sizing profile", value=fmt.label(risk.sizing_profile)),
         Setting(label="Signal threshold", value=fmt.ratio(risk.signal_threshold)),
-        Setting(label="Leverage", value=_leverage(risk.leverage)),
+        Setting(label="Leverage", value=fmt.leverage(risk.leverage)),
     ]
 
 
-def _leverage(value: Decimal) -> str:
-    return f"{value.normalize():f}x"
+def paper_only_note(venue: str) -> str:
+    """What the agent page says of an agent whose venue has no live adapter yet."""
+    return (
+        f"{PAPER_ONLY_NOTE}: {venue_label(venue)} orders are not sent to a venue yet, so deployments of this"
+        " agent trade on paper."
+    )
 
 
 def _version(version: VersionOut) -> VersionRow:
     take = "off" if version.take_profit is None else fmt.percent(version.take_profit, fraction=True)
     settings = (
         f"threshold {fmt.ratio(version.signal_threshold)} · {fmt.label(version.sizing_profile)} · "
-        f"{_leverage(version.leverage)} · stop {fmt.percent(version.stoploss, fraction=True)} · "
+        f"{fmt.leverage(version.leverage)} · stop {fmt.percent(version.stoploss, fraction=True)} · "
         f"take profit {take} · {version.ct_accounts} account{'' if version.ct_accounts == 1 else 's'}"
     )
     return VersionRow(
@@ -227,18 +232,24 @@ class RivalOption(TypedDict):
 RIVALS = AgentQuery(sort=AgentSort.NAME, limit=100)
 
 
-class AgentState(BacktestMixin, rx.State):
-    """Everything the agent page shows, formatted; `status` picks which of the page's states renders.
+def _agent_and_track(
+    session: Session, agent_id: int, viewer: CurrentUser | None
+) -> tuple[AgentDetail, TrackRecord]:
+    return get_agent(session, agent_id, viewer), track_record(session, agent_id, now=utcnow())
+
+
+class AgentState(LoadMixin, BacktestMixin, rx.State):
+    """Everything the agent page shows, formatted; `status` (loading, ready, not_found, error) picks which of
+    the page's states renders.
 
     "Backtest this agent" opens the Backtest panel (BacktestMixin) on the agent's newest version, its
     reference book drawn beside the run where both exist."""
 
-    status: PageStatus = "loading"
-    error: str = ""
     name: str = ""
     description: str = ""
     venue: str = ""
     venue_color: str = "gray"
+    paper_note: str = ""  # said beside Deploy when the agent's venue does not trade live yet
     creator: str = ""
     creator_address: str = ""
     active_deployments: str = ""
@@ -260,6 +271,7 @@ class AgentState(BacktestMixin, rx.State):
     deploy_href: str = ""
     signin_deploy_href: str = ""
     deploy_block: str = ""  # why this agent cannot be deployed; empty when it can
+    edit_href: str = ""  # the builder, for its creator (and admins); empty for everyone else
     signin_backtest_href: str = ""
     sweep_href: str = ""
     # Compare here: another listed agent's backtest (A) beside this one's (B), same window and capital.
@@ -272,7 +284,7 @@ class AgentState(BacktestMixin, rx.State):
     def page_title(self) -> str:
         if self.status == "not_found":
             return "Agent not found · Maxxit"
-        return f"{self.name} · Maxxit" if self.status == "found" else "Agent · Maxxit"
+        return f"{self.name} · Maxxit" if self.status == "ready" else "Agent · Maxxit"
 
     @rx.event
     async def load(self) -> AsyncIterator[None]:
@@ -288,24 +300,22 @@ class AgentState(BacktestMixin, rx.State):
         agent_id = int(raw_id)
         viewer = await current_user(self)  # a private agent's page is its creator's (and admins')
         try:
-            agent = await read(lambda session: get_agent(session, agent_id, viewer))
-            curve = await read(lambda session: reference_curve(session, agent_id, now=utcnow()))
+            found = await self.fetch(lambda session: _agent_and_track(session, agent_id, viewer), "agent")
         except AgentNotFound:
             self.status = "not_found"
             return
-        except SQLAlchemyError:
-            logger.exception("agent %s could not be read", agent_id)
-            self.error = DB_ERROR
-            self.status = "error"
+        if found is UNAVAILABLE:
             return
+        agent, track = found
         self._show(agent)
-        self._show_equity(agent, curve)
-        self._bt_reference = curve
+        self._show_track(agent, track)
+        self._bt_reference = track.curve
+        self.show_ready()
 
     # -- the Backtest panel (BacktestMixin) --------------------------------------------------------------
 
     def _bt_ready(self) -> bool:
-        return self.status == "found" and self._shown_id > 0
+        return self.status == "ready" and self._shown_id > 0
 
     def _bt_subject(self) -> tuple[Subject | None, str]:
         return {"agent_id": self._shown_id}, ""
@@ -345,18 +355,23 @@ class AgentState(BacktestMixin, rx.State):
         self.bt_rival = value
         return self._bt_touch()
 
-    def _show_equity(self, agent: AgentDetail, curve: EquityCurve | None) -> None:
-        """The reference book's equity, each later version marked where it began."""
-        self.has_equity = curve is not None and len(curve.points) > 0
+    def _show_track(self, agent: AgentDetail, track: TrackRecord) -> None:
+        """The reference book's equity over its drawdown, each later version marked where it began; the
+        figures, with the average win and loss of its closes."""
+        self.has_equity = track.has_curve
         marks = [(v.number, v.created_at) for v in agent.versions]
-        self.equity_figure = reference_figure(curve, marks) if self.has_equity else go.Figure()
+        curve = track.curve
+        self.equity_figure = (
+            track_figure(curve, track.drawdown, marks) if curve and self.has_equity else go.Figure()
+        )
+        self.figures = _figures(agent, track)
 
     def _show(self, agent: AgentDetail) -> None:
-        self.error = ""
         self.name = agent.name
         self.description = agent.description
-        self.venue = agent.venue
-        self.venue_color = fmt.venue_color(agent.venue)
+        self.venue = venue_label(agent.venue)
+        self.venue_color = venue_colour(agent.venue)
+        self.paper_note = "" if trades_live(agent.venue) else paper_only_note(agent.venue)
         self.creator = fmt.creator(agent.creator_name, agent.creator_address)
         self.creator_address = agent.creator_address
         n = agent.active_deployments
@@ -366,10 +381,13 @@ class AgentState(BacktestMixin, rx.State):
         self.followers_pnl = fmt.money(agent.follower_realized_pnl)
         self.followers_pnl_tone = fmt.tone(agent.follower_realized_pnl)
         self.metrics_updated = fmt.timestamp(agent.metrics_updated_at) if agent.metrics_updated_at else ""
-        self.figures = _figures(agent)
         self.weights_figure = weights_chart(agent.weights)
+        # Unset (Plotly's "auto"): labels turn when a phone's width cannot hold them side by side.
+        self.weights_figure.update_layout(
+            height=WEIGHTS_HEIGHT, xaxis={"tickangle": None, "automargin": True}
+        )
         self.risk = _risk(agent)
-        self.leverage = _leverage(agent.leverage)
+        self.leverage = fmt.leverage(agent.leverage)
         self.version = f"v{agent.version}"
         self.versions = [_version(v) for v in agent.versions]
         self.accounts = [_account(a) for a in agent.accounts]
@@ -378,7 +396,7 @@ class AgentState(BacktestMixin, rx.State):
         self.deploy_href = f"/agents/{agent.id}/deploy"
         self.signin_deploy_href = signin_url(self.deploy_href)
         self.deploy_block = NOT_DEPLOYABLE.get(AgentStatus(agent.status), "")
+        self.edit_href = f"/agents/{agent.id}/edit" if agent.editable else ""
         self._shown_id = agent.id
         self.signin_backtest_href = signin_url(agent_href(agent.id))
         self.sweep_href = f"/backtests/sweep?agent={agent.id}"
-        self.status = "found"

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 import reflex as rx
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.agents.schemas import AgentSummary, PlatformStats
 from backend.agents.service import leaderboard, platform_stats
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin
 from maxxit_ui.state.rows import AgentRow, agent_row
-
-logger = logging.getLogger(__name__)
 
 TOP_N = 5
 
@@ -23,11 +18,9 @@ def _landing_data(session: Session) -> tuple[PlatformStats, list[AgentSummary]]:
     return platform_stats(session), leaderboard(session, limit=TOP_N)
 
 
-class LandingState(rx.State):
+class LandingState(LoadMixin, rx.State):
     """Figures are strings formatted on the server; `loaded` tells "no data yet" from "zero"."""
 
-    loaded: bool = False
-    error: str = ""
     agents: str = "—"
     active_deployments: str = "—"
     trades: str = "—"
@@ -37,17 +30,17 @@ class LandingState(rx.State):
     ct_accounts: str = "—"
     leaders: list[AgentRow] = []
 
+    @rx.var
+    def loaded(self) -> bool:
+        return self.status != "loading"
+
     @rx.event
     async def load(self) -> None:
         """on_load: re-read on every visit so the figures are live."""
-        try:
-            stats, leaders = await read(_landing_data)
-        except SQLAlchemyError:
-            logger.exception("landing figures could not be read")
-            self.error = DB_ERROR
-            self.loaded = True
+        found = await self.fetch(_landing_data, "landing figures")
+        if found is UNAVAILABLE:
             return
-        self.error = ""
+        stats, leaders = found
         self.agents = fmt.count(stats.agents)
         self.active_deployments = fmt.count(stats.active_deployments)
         self.trades = fmt.count(stats.trades)
@@ -56,4 +49,4 @@ class LandingState(rx.State):
         self.realized_pnl_tone = fmt.tone(stats.realized_pnl)
         self.ct_accounts = fmt.count(stats.ct_accounts)
         self.leaders = [agent_row(agent) for agent in leaders]
-        self.loaded = True
+        self.show_ready()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TypedDict
 
 from backend.agents.schemas import AgentSummary
+from backend.venues.catalog import trades_live, venue_colour, venue_label
 from maxxit_ui.components import format as fmt
 
 
@@ -12,8 +14,9 @@ class AgentRow(TypedDict):
     id: str
     href: str
     name: str
-    venue: str
+    venue: str  # its name on screen
     venue_color: str
+    paper_only: bool  # its venue does not trade live yet: deployments trade on paper
     leverage: str  # the multiple its reference book trades at, and followers' default
     creator: str
     ct_accounts: str
@@ -29,10 +32,17 @@ class AgentRow(TypedDict):
     profit_factor: str
     pnl: str
     pnl_tone: str
+    max_drawdown: str
+    max_drawdown_tone: str
 
 
 def agent_href(agent_id: int) -> str:
     return f"/agents/{agent_id}"
+
+
+def drawdown_tone(value: Decimal | None) -> str:
+    """Red for a fall, grey while unknown, plain for a book that never fell."""
+    return "muted" if value is None else "negative" if value else "neutral"
 
 
 def agent_row(agent: AgentSummary) -> AgentRow:
@@ -40,9 +50,10 @@ def agent_row(agent: AgentSummary) -> AgentRow:
         id=str(agent.id),
         href=agent_href(agent.id),
         name=agent.name,
-        venue=agent.venue,
-        venue_color=fmt.venue_color(agent.venue),
-        leverage=f"{agent.leverage.normalize():f}x",
+        venue=venue_label(agent.venue),
+        venue_color=venue_colour(agent.venue),
+        paper_only=not trades_live(agent.venue),
+        leverage=fmt.leverage(agent.leverage),
         creator=fmt.creator(agent.creator_name, agent.creator_address),
         ct_accounts=", ".join(f"@{h}" for h in agent.ct_accounts) or "—",
         trades=fmt.count(agent.trades_count),
@@ -57,4 +68,6 @@ def agent_row(agent: AgentSummary) -> AgentRow:
         profit_factor=fmt.profit_factor(agent.profit_factor, agent.trades_count),
         pnl=fmt.money(agent.total_pnl),
         pnl_tone=fmt.tone(agent.total_pnl),
+        max_drawdown=fmt.drawdown(agent.max_drawdown),
+        max_drawdown_tone=drawdown_tone(agent.max_drawdown),
     )

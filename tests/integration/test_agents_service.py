@@ -92,6 +92,22 @@ def test_hidden_agent_is_shown_to_its_creator_and_admins_only(session, factory, 
         get_agent(session, agent.id, CurrentUser(stranger.id, stranger.address, Role.TRADER))
 
 
+def test_only_the_creator_and_admins_may_edit_and_nobody_an_archived_agent(session, factory):
+    creator, stranger, admin = factory.user(), factory.user(), factory.user(role=Role.ADMIN)
+    agent = factory.agent(creator)
+
+    def editable(user) -> bool:
+        viewer = None if user is None else CurrentUser(user.id, user.address, Role(user.role))
+        return get_agent(session, agent.id, viewer).editable
+
+    assert editable(creator) and editable(admin)
+    assert not editable(stranger) and not editable(None)
+    agent.status = AgentStatus.ARCHIVED
+    session.add(agent)
+    session.commit()
+    assert not editable(creator) and not editable(admin)
+
+
 def test_leaderboard_ranks_traded_agents_only(session, factory):
     factory.agent(name="Untraded")
     factory.agent(name="Good", apr_30d=Decimal("40"), trades_count=5)

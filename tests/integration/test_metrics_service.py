@@ -12,6 +12,7 @@ from backend.metrics.service import (
     refresh_agent_metrics,
     refresh_all_agent_metrics,
 )
+from backend.metrics.track import NO_TRACK, track_record
 from backend.models import Agent
 from backend.models.common import utcnow
 from backend.models.enums import CloseReason, PositionStatus
@@ -121,3 +122,23 @@ def test_rebuild_all_is_repeatable_and_takes_an_optional_progress(session, facto
     assert rebuild_all(session, now, progress=lambda done, total, stage: heard.append((done, total, stage)))
     assert session.get(Agent, agent.id).apr_30d == first
     assert heard[-1] == (1, 1, "impact factors")
+
+
+def test_track_record_draws_the_reference_curve_its_drawdown_and_average_win_and_loss(session, factory):
+    agent = factory.agent()
+    assert track_record(session, agent.id, now=utcnow()) == NO_TRACK  # no reference book yet
+    book = _book(session, agent)
+    factory.closed_position(book, D("-500"), days_ago=5)
+    factory.closed_position(book, D("1000"), days_ago=4)
+    factory.closed_position(book, D("300"), days_ago=3)
+    factory.closed_position(book, D("-100"), days_ago=2)
+    factory.closed_position(factory.deployment(agent), D("-9000"))  # a follower's: not the agent's record
+
+    track = track_record(session, agent.id, now=utcnow())
+    assert track.has_curve
+    assert track.average_win == D("650.00") and track.average_loss == D("-300.00")
+    assert len(track.drawdown) == len(track.curve.points)
+    assert track.drawdown[0] == 0  # the capital is the first peak
+    # 10,000 -> 9,500 is the deepest fall (5%); 10,800 -> 10,700 later is under 1%.
+    assert max(track.drawdown) == D("0.05")
+    assert track.drawdown[-1] == (D("100") / D("10800"))

@@ -154,3 +154,39 @@ def test_rebase_keeps_the_growth_from_a_new_start():
     assert rebased == [D("10000.00"), D("10500.00"), D("9500.00")]
     assert rebase([], D("10000")) == []
     assert rebase([D("0"), D("5")], D("10000")) == []
+
+
+def test_average_win_and_loss_are_the_means_of_each_side_in_cents():
+    pnls = [D("30"), D("-10"), D("0"), D("15.005"), D("-25")]
+    assert calc.average_win(pnls) == D("22.50")  # (30 + 15.005) / 2, half to even
+    assert calc.average_loss(pnls) == D("-17.50")
+    assert calc.average_win([D("-1"), D("0")]) is None
+    assert calc.average_loss([D("1"), D("0")]) is None
+    assert calc.average_win([]) is None and calc.average_loss([]) is None
+
+
+def test_drawdowns_measure_each_point_from_the_running_peak():
+    equity = [D("10000"), D("11000"), D("9900"), D("10450"), D("12000"), D("0"), D("-5")]
+    assert calc.drawdowns(equity) == [
+        D("0"),
+        D("0"),
+        D("0.1"),  # 1,100 below the 11,000 peak
+        D("0.05"),
+        D("0"),
+        D("1"),
+        D("1"),  # never more than everything
+    ]
+    assert calc.drawdowns([]) == []
+    assert calc.drawdowns([D("0"), D("0")]) == [D("0"), D("0")]  # nothing at work: nothing lost
+
+
+@given(st.lists(st.decimals(min_value=-1000, max_value=100000, places=2), max_size=30))
+def test_drawdowns_are_fractions_and_zero_at_each_new_peak(values):
+    falls = calc.drawdowns(values)
+    assert len(falls) == len(values)
+    assert all(D("0") <= f <= D("1") for f in falls)
+    peak = None
+    for value, fall in zip(values, falls, strict=True):
+        if value > 0 and (peak is None or value >= peak):
+            assert fall == 0
+        peak = value if peak is None else max(peak, value)

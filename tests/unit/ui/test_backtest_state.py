@@ -151,7 +151,7 @@ def test_a_trades_post_opens_with_its_author():
 
 
 def test_the_agent_page_backtests_the_agent_shown():
-    agent = _state(AgentState, status="found")
+    agent = _state(AgentState, status="ready")
     assert _handle(AgentState, "bt_open", agent) is None  # no agent loaded yet
     agent._shown_id = 5
     assert isinstance(_handle(AgentState, "bt_open", agent), EventSpec)
