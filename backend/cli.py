@@ -109,12 +109,11 @@ def refresh_venues_now() -> None:
     """Read every venue's markets into the token registry now (workers also do it on start and hourly)."""
     from backend.markets.refresh import refresh_venues
     from backend.models.common import utcnow
-    from backend.venues.registry import build_venues
+    from backend.runtime import venue_registry
 
     run_migrations()
-    settings = get_settings()
+    registry = venue_registry()
     with console.status("Asking the venues for their markets..."), session_scope() as session:
-        registry = build_venues(settings, session.get_bind())
         report = refresh_venues(session, [registry.get(name) for name in registry.names], utcnow())
     for v in report.venues:
         if v.error:

@@ -14,11 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.markets.listings import MarketOut, VenuesPage, list_venues
 from backend.markets.refresh import RefreshReport, VenueChanges, refresh_venues
 from backend.models.common import utcnow
+from backend.runtime import venue_registry
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.venues import venue_registry
 
 logger = logging.getLogger(__name__)
 
