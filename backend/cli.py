@@ -31,6 +31,7 @@ from backend.processes import Children
 from backend.sandbox import launch as sandbox
 from backend.secret_key import SecretKeyMissing, load_secret_key
 from backend.toolchain import reflex_environment
+from backend.venues.catalog import SANDBOX_LABEL
 
 app = typer.Typer(help="Maxxit: agentic trading platform.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -232,7 +233,7 @@ def up(
             _wait_for_port(settings.sandbox_port, children.processes)
             environment = sandbox.environment(settings, environment)
             console.print(
-                f"Hyperliquid sandbox (no real funds): {sandbox.url(settings)}; the faucet on the deploy "
+                f"{SANDBOX_LABEL}: {sandbox.url(settings)}; the faucet on the deploy "
                 "wizard and Billing pages credits sandbox USDC."
             )
         children.spawn("worker", _consumer_command(workers), cwd=PROJECT_ROOT, env=environment)

@@ -355,7 +355,7 @@ class AgentState(BacktestMixin, rx.State):
         self.error = ""
         self.name = agent.name
         self.description = agent.description
-        self.venue = agent.venue
+        self.venue = fmt.venue_label(agent.venue)
         self.venue_color = fmt.venue_color(agent.venue)
         self.creator = fmt.creator(agent.creator_name, agent.creator_address)
         self.creator_address = agent.creator_address

@@ -40,7 +40,7 @@ def agent_row(agent: AgentSummary) -> AgentRow:
         id=str(agent.id),
         href=agent_href(agent.id),
         name=agent.name,
-        venue=agent.venue,
+        venue=fmt.venue_label(agent.venue),
         venue_color=fmt.venue_color(agent.venue),
         leverage=f"{agent.leverage.normalize():f}x",
         creator=fmt.creator(agent.creator_name, agent.creator_address),
