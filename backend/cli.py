@@ -31,6 +31,7 @@ from backend.processes import Children
 from backend.sandbox import launch as sandbox
 from backend.secret_key import SecretKeyMissing, load_secret_key
 from backend.toolchain import reflex_environment
+from backend.venues.catalog import SANDBOX_LABEL
 
 app = typer.Typer(help="Maxxit: agentic trading platform.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -109,12 +110,11 @@ def refresh_venues_now() -> None:
     """Read every venue's markets into the token registry now (workers also do it on start and hourly)."""
     from backend.markets.refresh import refresh_venues
     from backend.models.common import utcnow
-    from backend.venues.registry import build_venues
+    from backend.runtime import venue_registry
 
     run_migrations()
-    settings = get_settings()
+    registry = venue_registry()
     with console.status("Asking the venues for their markets..."), session_scope() as session:
-        registry = build_venues(settings, session.get_bind())
         report = refresh_venues(session, [registry.get(name) for name in registry.names], utcnow())
     for v in report.venues:
         if v.error:
@@ -233,7 +233,7 @@ def up(
             _wait_for_port(settings.sandbox_port, children.processes)
             environment = sandbox.environment(settings, environment)
             console.print(
-                f"Hyperliquid sandbox (no real funds): {sandbox.url(settings)}; the faucet on the deploy "
+                f"{SANDBOX_LABEL}: {sandbox.url(settings)}; the faucet on the deploy "
                 "wizard and Billing pages credits sandbox USDC."
             )
         children.spawn("worker", _consumer_command(workers), cwd=PROJECT_ROOT, env=environment)

@@ -14,17 +14,11 @@ from backend.config import get_settings
 from backend.db import get_engine, session_scope
 from backend.models.common import utcnow
 from backend.monitor.budget import WeightBudget
-from backend.prices.factory import build_price_feed
-from backend.prices.feed import PriceFeed
+from backend.runtime import price_feed
 from backend.venues.base import VenueError
 from tasks.app import huey
 
 logger = logging.getLogger(__name__)
-
-
-@cache
-def _feed() -> PriceFeed:
-    return build_price_feed(get_settings())
 
 
 @cache
@@ -43,12 +37,12 @@ def record_candles_task() -> int | None:
         return None
     now = utcnow()
     try:
-        markets = listed_markets(_feed(), now)
+        markets = listed_markets(price_feed(), now)
     except VenueError as error:
         logger.warning("recording candles: markets unavailable: %s", error.reason)
         return None
     with session_scope(get_engine(settings.database_url)) as session:
-        report = record_recent_candles(session, _feed(), markets, now, budget=_budget())
+        report = record_recent_candles(session, price_feed(), markets, now, budget=_budget())
     if report.left:
         logger.info("recording candles: %s market intervals left for the next round", report.left)
     return report.stored

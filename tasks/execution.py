@@ -1,8 +1,9 @@
 """Execution tasks: signals fan out in chunks of (signal, deployment) pairs; venue hiccups retry with backoff.
 
-The executor, its venues and the wallet cipher are built once per worker process. A worker that dies
-mid-execution loses its queue message, so a sweep (every minute, and once when a worker starts) hands
-out again every execution left claimed but unfinished: the executor then asks the venue before ordering.
+The executor is built once per worker process, on the process's venues and wallet cipher (`backend.runtime`).
+A worker that dies mid-execution loses its queue message, so a sweep (every minute, and once when a worker
+starts) hands out again every execution left claimed but unfinished: the executor then asks the venue before
+ordering.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from backend.execution.faults import fault_from_env
 from backend.execution.service import ExecutionOutcome, Executor
 from backend.models import SignalExecution
 from backend.models.common import utcnow
+from backend.runtime import venue_registry, wallet_cipher
 from backend.venues.base import TemporaryVenueError
-from backend.venues.registry import VenueRegistry, build_venues
-from backend.wallets.keys import WalletCipher
 from tasks.app import huey
 
 logger = logging.getLogger(__name__)
@@ -35,22 +35,13 @@ MAX_BACKOFF_SECONDS = 60
 
 
 @cache
-def venues() -> VenueRegistry:
-    """One registry per worker process: adapters cache markets and keep per-signer nonces."""
-    return build_venues(get_settings(), get_engine())
-
-
-@cache
-def cipher() -> WalletCipher:
-    return WalletCipher.from_settings(get_settings())
-
-
-@cache
 def _executor() -> Executor:
+    """One executor per worker process, on the process's venues (adapters cache markets and keep
+    per-signer nonces) and cipher."""
     settings = get_settings()
     return Executor(
-        venues(),
-        cipher(),
+        venue_registry(),
+        wallet_cipher(),
         max_attempts=settings.execution_max_attempts,
         concurrency=settings.execution_concurrency,
         fault=fault_from_env(),

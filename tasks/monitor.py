@@ -27,9 +27,9 @@ from backend.monitor.close import finish_close
 from backend.monitor.cycle import Monitor, prune_ticks
 from backend.monitor.lease import acquire_lease, release_lease
 from backend.monitor.reconcile import reconcile_due
+from backend.runtime import venue_registry, wallet_cipher
 from backend.venues.base import TemporaryVenueError
 from tasks.app import huey
-from tasks.execution import cipher, venues
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _holder() -> str:
 def _monitor() -> Monitor:
     hours = get_settings().monitor_time_limit_hours
     return Monitor(
-        venues(),
+        venue_registry(),
         close=lambda position_id: close_position_task(position_id),
         time_limit=timedelta(hours=hours) if hours else None,
         holder=_holder(),
@@ -59,7 +59,11 @@ def close_position_task(position_id: int) -> str | None:
     try:
         with Session(get_engine(), expire_on_commit=False) as session:
             position = finish_close(
-                session, position_id, venues=venues(), cipher=cipher(), fees=fee_policy(settings)
+                session,
+                position_id,
+                venues=venue_registry(),
+                cipher=wallet_cipher(),
+                fees=fee_policy(settings),
             )
     except TemporaryVenueError as error:
         logger.warning("closing position %s: %s; the next cycle retries", position_id, error.reason)
@@ -109,5 +113,7 @@ def reconcile_task() -> int:
     """Venue accounts against our positions, the deployments most overdue first, within the weight budget."""
     interval = timedelta(seconds=get_settings().reconcile_interval_seconds)
     with Session(get_engine(), expire_on_commit=False) as session:
-        report = reconcile_due(session, venues(), _reconcile_budget(), now=utcnow(), interval=interval)
+        report = reconcile_due(
+            session, venue_registry(), _reconcile_budget(), now=utcnow(), interval=interval
+        )
     return len(report.findings)

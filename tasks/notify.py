@@ -27,8 +27,8 @@ from backend.notify.channels import Sender
 from backend.notify.dispatch import DispatchReport, next_due, run_once
 from backend.notify.retention import prune
 from backend.notify.senders import build_senders
+from backend.runtime import wallet_cipher
 from tasks.app import huey
-from tasks.execution import cipher
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ FOLLOW_UP_WITHIN = timedelta(seconds=60)  # later than this, the minute's sweep 
 
 @cache
 def senders() -> dict[NotificationChannel, Sender]:
-    return build_senders(get_settings(), cipher())
+    return build_senders(get_settings(), wallet_cipher())
 
 
 @cache

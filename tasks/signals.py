@@ -1,7 +1,8 @@
 """Signal pipeline tasks: ingest -> classify -> generate, event-driven, with periodic ingestion and a sweep.
 
-Each task takes ids, opens a session and calls one backend service. The classifier, price feed and X
-client are built once per worker process (the X client remembers its rate-limit reset between polls).
+Each task takes ids, opens a session and calls one backend service. The classifier and X client are built
+once per worker process (the X client remembers its rate-limit reset between polls); the price feed is the
+process's, from `backend.runtime`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from huey import crontab
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.models.common import utcnow
-from backend.prices.factory import build_price_feed
-from backend.prices.feed import PriceFeed
+from backend.runtime import price_feed
 from backend.signals.classifier import build_classifier
 from backend.signals.errors import PostNotFound
 from backend.signals.market import refresh_indicators
@@ -39,13 +39,8 @@ def _classifier() -> Classifier:
 
 
 @cache
-def _feed() -> PriceFeed:
-    return build_price_feed(get_settings())
-
-
-@cache
 def _sample_feed() -> SampleFeed | None:
-    return build_sample_feed(get_settings(), _feed())
+    return build_sample_feed(get_settings(), price_feed())
 
 
 @cache
@@ -84,7 +79,7 @@ def generate_signals_task(post_id: int) -> list[int]:
     max_age = timedelta(minutes=get_settings().signal_max_post_age_minutes)
     try:
         with session_scope() as session:
-            signal_ids = generate_signals(session, post_id, _feed(), max_post_age=max_age).signal_ids
+            signal_ids = generate_signals(session, post_id, price_feed(), max_post_age=max_age).signal_ids
     except PostNotFound:
         logger.warning("post %s vanished before scoring", post_id)
         return []
@@ -141,4 +136,4 @@ def sweep_signal_pipeline_task() -> int:
 def refresh_indicators_task() -> int:
     """Hourly indicator rows for every registry token, so the market table fills without posts too."""
     with session_scope() as session:
-        return refresh_indicators(session, _feed(), sorted(known_tokens(session)), utcnow())
+        return refresh_indicators(session, price_feed(), sorted(known_tokens(session)), utcnow())

@@ -20,8 +20,8 @@ from backend.db import get_engine
 from backend.notify.telegram import linking
 from backend.notify.telegram.client import TelegramError
 from backend.notify.telegram.poller import ensure_update_mode, poll_for
+from backend.runtime import venue_registry
 from tasks.app import huey
-from tasks.execution import venues
 
 logger = logging.getLogger(__name__)
 
@@ -50,5 +50,10 @@ def telegram_updates_task() -> int:
         if _webhook_mode["mode"]:
             return 0
         return poll_for(
-            get_engine(), client, settings=settings, venues=venues(), seconds=LOOP_SECONDS, holder=_holder()
+            get_engine(),
+            client,
+            settings=settings,
+            venues=venue_registry(),
+            seconds=LOOP_SECONDS,
+            holder=_holder(),
         )

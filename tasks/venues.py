@@ -11,8 +11,8 @@ from backend.config import get_settings
 from backend.db import session_scope
 from backend.markets.refresh import refresh_venues
 from backend.models.common import utcnow
+from backend.runtime import venue_registry
 from tasks.app import huey
-from tasks.execution import venues
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def refresh_venues_task() -> dict[str, int]:
 
     An unreachable venue keeps its rows and costs its adapter's timeout; the next hour tries again.
     """
-    registry = venues()
+    registry = venue_registry()
     with session_scope() as session:
         report = refresh_venues(session, [registry.get(name) for name in registry.names], utcnow())
     return {v.venue: v.listed for v in report.venues if v.error is None}

@@ -68,9 +68,9 @@ def create_api(
     app.state.settings = settings
     app.state.events = events or NoEvents()
     app.state.sweeps = sweeps or NoQueue()
-    # Built on first use by backend.api.deps (app_venues, app_cipher), then shared by every request.
-    app.state.venues = None
-    app.state.cipher = None
+    # An app with its own settings or engine builds its own venues and cipher on first use
+    # (backend.api.deps.app_runtime); the default one shares the process's with the UI and the tasks.
+    app.state.runtime = None
     # An app built with its own settings counts its own sign-in attempts and backtests; the default one
     # shares the process-wide counters with the UI.
     app.state.counter = build_counter(settings) if settings is not None else None

@@ -16,7 +16,8 @@ from backend.auth.identity import CurrentUser
 from backend.auth.sessions import SESSION_COOKIE, authenticate
 from backend.config import Settings, get_settings
 from backend.db import get_engine
-from backend.venues.registry import VenueRegistry, build_venues
+from backend.runtime import Runtime, runtime
+from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
 
 logger = logging.getLogger(__name__)
@@ -32,32 +33,30 @@ def app_engine(app: FastAPI) -> sa.Engine:
     return app.state.engine or get_engine(app_settings(app).database_url)
 
 
-# Guards the first build of an app's venue registry and wallet cipher: requests run on a thread pool.
+# Guards the first build of an app's own runtime: requests run on a thread pool.
 _BUILD_LOCK = threading.Lock()
 
 
-def app_venues(app: FastAPI) -> VenueRegistry:
-    """The app's venue registry, built on first use (the Hyperliquid SDK import is heavy) and then shared."""
-    venues: VenueRegistry | None = getattr(app.state, "venues", None)
-    if venues is None:
+def app_runtime(app: FastAPI) -> Runtime:
+    """The process's runtime, or, for an app built with its own settings or engine, one built from those
+    on first use and then shared by the app's requests."""
+    if app.state.settings is None and app.state.engine is None:
+        return runtime()
+    built: Runtime | None = app.state.runtime
+    if built is None:
         with _BUILD_LOCK:
-            venues = getattr(app.state, "venues", None)
-            if venues is None:
-                venues = build_venues(app_settings(app), app_engine(app))
-                app.state.venues = venues
-    return venues
+            built = app.state.runtime
+            if built is None:
+                built = app.state.runtime = Runtime(app_settings(app), app_engine(app))
+    return built
+
+
+def app_venues(app: FastAPI) -> VenueRegistry:
+    return app_runtime(app).venues
 
 
 def app_cipher(app: FastAPI) -> WalletCipher:
-    """The agent-wallet key cipher, derived once from the platform secret on first use."""
-    cipher: WalletCipher | None = getattr(app.state, "cipher", None)
-    if cipher is None:
-        with _BUILD_LOCK:
-            cipher = getattr(app.state, "cipher", None)
-            if cipher is None:
-                cipher = WalletCipher.from_settings(app_settings(app))
-                app.state.cipher = cipher
-    return cipher
+    return app_runtime(app).cipher
 
 
 def request_settings(request: Request) -> Settings:

@@ -19,8 +19,8 @@ from backend.db import get_engine
 from backend.models import VenueStatus
 from backend.models.enums import ExecutionVenue
 from backend.monitor.budget import WeightBudget
-from backend.prices.factory import build_price_feed
 from backend.prices.feed import PriceFeed
+from backend.runtime import runtime_for
 from backend.trading.market import MarketRules
 from backend.venues.paper import paper_markets
 
@@ -95,7 +95,7 @@ def build_sources(settings: Settings, *, reclassify: bool = False) -> Sources:
 
         classifier = build_classifier(settings)
     return Sources(
-        candles=candle_source(settings, build_price_feed(settings)),
+        candles=candle_source(settings, runtime_for(settings).price_feed),
         markets=market_rules(settings),
         costs=Costs.from_settings(settings),
         classifier=classifier,

@@ -36,6 +36,7 @@ from backend.models.enums import AgentStatus, DeploymentStatus, ExecutionVenue, 
 from backend.monitor.close import PositionNotFound, request_close
 from backend.notify import accounts
 from backend.venues.paper import open_paper_account
+from backend.venues.router import mixes_paper_and_live
 from backend.wallets import service as wallets
 from backend.wallets.keys import WalletCipher
 
@@ -50,7 +51,8 @@ STATUS_ACTIONS = {
     "resume": "deployment.resumed",
     "cancel": "deployment.cancelled",
 }
-# Which execution venues an agent built for a venue may deploy to; paper is always open.
+# Which execution venues an agent built for a venue may deploy to; paper is always open, but a MULTI
+# deployment routes among live venues only or is paper only: paper is never a live venue's fallback.
 AGENT_VENUES = {
     Venue.HYPERLIQUID: {ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID},
     Venue.MULTI: {ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID},
@@ -185,6 +187,11 @@ def _deployable_agent(session: Session, user: CurrentUser, request: DeploymentRe
             raise InputRejected("venue", f"a {agent.venue} agent deploys to {names}, not {venue.value}")
     if request.venue_preferences and agent.venue != Venue.MULTI:
         raise InputRejected("venue_preferences", "only MULTI agents route between venues")
+    if request.venue_preferences and mixes_paper_and_live(request.venue_preferences):
+        raise InputRejected(
+            "venue_preferences",
+            "paper cannot back up a live venue: choose live venues only, or paper only",
+        )
     return agent
 
 

@@ -142,9 +142,9 @@ class Executor:
         )
         if skip is not None:
             return self._finish(session, context, ExecutionStatus.SKIPPED, skip)
-        venue = self._venue(session, context)
+        venue, why = self._venue(session, context)
         if venue is None:
-            reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, "no preferred venue lists the market")
+            reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, why)
             return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
         return self._open(session, context, venue)
 
@@ -258,17 +258,18 @@ class Executor:
             return skip_reason(SkipCategory.SIGNAL_EXPIRED, detail)
         return None
 
-    def _venue(self, session: Session, context: _Context) -> ExecutionVenue | None:
+    def _venue(self, session: Session, context: _Context) -> tuple[ExecutionVenue | None, str]:
+        """The venue for this execution, routed once, and the router's reason (why none, when none)."""
         execution = context.execution
         if execution.venue is not None:
-            return ExecutionVenue(execution.venue)
+            return ExecutionVenue(execution.venue), ""
         decision = route_signal(
             session, context.deployment, context.signal.id, context.signal.token, self.venues
         )
         execution.venue = decision.venue
         execution.updated_at = self.clock()
         session.commit()  # the routing decision is made once, before any order
-        return decision.venue
+        return decision.venue, decision.reason
 
     def _account(
         self, session: Session, context: _Context, venue: ExecutionVenue

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PAPER_ONLY_NOTE = "Paper trading only for now"
+# Hyperliquid's name while `maxxit up` runs the local sandbox in its place (HYPERLIQUID_SANDBOX_URL).
+SANDBOX_LABEL = "Hyperliquid sandbox (no real funds)"
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,10 @@ def venue_facts(venue: str) -> VenueFacts:
     return VENUES.get(str(venue), VenueFacts(str(venue).replace("_", " ").title(), "gray", live=False))
 
 
-def venue_label(venue: str) -> str:
+def venue_label(venue: str, *, sandbox: bool = False) -> str:
+    """The venue's name on screen; with `sandbox`, Hyperliquid says it is the sandbox (no real funds)."""
+    if sandbox and str(venue) == "HYPERLIQUID":
+        return SANDBOX_LABEL
     return venue_facts(venue).label
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from backend.config import Settings
 from backend.models.enums import ExecutionVenue
-from backend.prices.factory import build_price_feed
+from backend.prices.feed import PriceFeed
 from backend.trading.fills import FillModel
 from backend.venues.base import VenueAdapter, VenueError
 from backend.venues.paper import PaperVenue
@@ -34,13 +34,14 @@ class VenueRegistry:
         return list(self._adapters)
 
 
-def build_venues(settings: Settings, engine: Engine) -> VenueRegistry:
-    """Paper on the configured price feed, and Hyperliquid on the configured network."""
+def build_venues(settings: Settings, engine: Engine, prices: PriceFeed) -> VenueRegistry:
+    """Paper on the price feed, and Hyperliquid on the configured network; a process builds this once, in
+    `backend.runtime`."""
     from backend.venues.hyperliquid import HyperliquidVenue  # the SDK import is heavy; only when built
 
     paper = PaperVenue(
         engine,
-        build_price_feed(settings),
+        prices,
         fills=FillModel.from_bps(settings.paper_slippage_bps, settings.paper_taker_fee_bps),
     )
     return VenueRegistry(

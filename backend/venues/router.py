@@ -1,9 +1,11 @@
 """MULTI agents: pick the venue for one signal from the deployment's preference order.
 
 The first preferred venue that is available here, lists the market and has not delisted it (the registry's
-last refresh may know of a delisting before this process's adapter does) wins. Every decision is kept in
-venue_routing_history with its reason and the candidates considered, so "why did this trade go there?"
-has an answer later.
+last refresh may know of a delisting before this process's adapter does) wins. Paper is never a fallback
+for a live deployment: new deployments cannot mix them (deployments.service), and a row stored before that
+rule which lists PAPER after a live venue skips the signal rather than trading it on paper. Every decision
+is kept in venue_routing_history with its reason and the candidates considered, so "why did this trade go
+there?" has an answer later.
 """
 
 from __future__ import annotations
@@ -28,8 +30,18 @@ class RouteDecision:
     candidates: list[dict[str, Any]] = field(default_factory=list)
 
 
+NOT_A_FALLBACK = "paper is never a fallback for a live deployment"
+
+
 def preferred_venues(deployment: AgentDeployment) -> list[ExecutionVenue]:
+    """Every venue the deployment names, in its order (the reconciler looks at each of them)."""
     return [ExecutionVenue(v) for v in (deployment.venue_preferences or [deployment.venue])]
+
+
+def mixes_paper_and_live(venues: Collection[ExecutionVenue | str]) -> bool:
+    """Paper beside a live venue: paper would only ever serve as the live venue's fallback."""
+    named = {ExecutionVenue(v) for v in venues}
+    return ExecutionVenue.PAPER in named and len(named) > 1
 
 
 def choose_venue(
@@ -39,17 +51,28 @@ def choose_venue(
     delisted: Collection[ExecutionVenue] = (),
 ) -> RouteDecision:
     candidates: list[dict[str, Any]] = []
-    for venue in preferred_venues(deployment):
-        verdict = "market delisted" if venue in delisted else _verdict(venue, market, venues)
+    preferred = preferred_venues(deployment)
+    live = mixes_paper_and_live(preferred)
+    for venue in preferred:
+        if live and venue == ExecutionVenue.PAPER:
+            verdict = NOT_A_FALLBACK
+        elif venue in delisted:
+            verdict = "market delisted"
+        else:
+            verdict = _verdict(venue, market, venues)
         candidates.append({"venue": venue.value, "verdict": verdict})
         if verdict == "lists the market":
             rank = len(candidates)
             reason = f"{venue.value}: preference {rank} lists {market}"
             if rank > 1:
-                skipped = ", ".join(f"{c['venue']} ({c['verdict']})" for c in candidates[:-1])
-                reason += f"; passed over {skipped}"
+                reason += f"; passed over {_passed_over(candidates[:-1])}"
             return RouteDecision(venue, reason[:256], candidates)
-    return RouteDecision(None, f"no preferred venue lists {market}"[:256], candidates)
+    reason = f"no preferred venue takes {market}; passed over {_passed_over(candidates)}"
+    return RouteDecision(None, reason[:256], candidates)
+
+
+def _passed_over(candidates: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{c['venue']} ({c['verdict']})" for c in candidates)
 
 
 def route_signal(

@@ -10,17 +10,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
+from backend.config import get_settings
+from backend.venues import catalog
+
 NO_TRADES = "no trades yet"
 
 Tone = Literal["positive", "negative", "neutral", "muted"]
-
-VENUE_COLORS: dict[str, str] = {
-    "SPOT": "blue",
-    "GMX": "indigo",
-    "HYPERLIQUID": "teal",
-    "OSTIUM": "orange",
-    "MULTI": "purple",
-}
 
 
 def tone(value: Decimal | None) -> Tone:
@@ -132,7 +127,14 @@ def label(value: str | None) -> str:
 
 
 def venue_color(venue: str) -> str:
-    return VENUE_COLORS.get(venue, "gray")
+    """The venue's badge colour, from the one venue table."""
+    return catalog.venue_colour(venue)
+
+
+def venue_label(venue: str) -> str:
+    """The venue's name on screen, from the one venue table; Hyperliquid is the sandbox when `maxxit up`
+    runs one (the demo)."""
+    return catalog.venue_label(venue, sandbox=bool(get_settings().hyperliquid_sandbox_url))
 
 
 def close_refused(reason: str | None) -> str:

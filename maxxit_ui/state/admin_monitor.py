@@ -23,10 +23,10 @@ from backend.config import get_settings
 from backend.models.common import utcnow
 from backend.monitor.health import MonitorHealth, ReconcileFinding, RefusedClose, monitor_health
 from maxxit_ui.components import format as fmt
+from maxxit_ui.components.format import venue_label
 from maxxit_ui.state.admin import AdminStatus, compact_details
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.deploy_form import venue_label
 
 logger = logging.getLogger(__name__)
 

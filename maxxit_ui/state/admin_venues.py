@@ -14,11 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.markets.listings import MarketOut, VenuesPage, list_venues
 from backend.markets.refresh import RefreshReport, VenueChanges, refresh_venues
 from backend.models.common import utcnow
+from backend.runtime import venue_registry
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state.admin import AdminStatus
 from maxxit_ui.state.auth import require_admin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.venues import venue_registry
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def _number(value) -> str:
 def market_row(venue: str, m: MarketOut) -> MarketRow:
     return MarketRow(
         id=f"{venue}-{m.symbol}",
-        venue=fmt.label(venue),
+        venue=fmt.venue_label(venue),
         symbol=m.symbol,
         name=m.name,
         venue_market=m.venue_market if m.units == 1 else f"{m.venue_market} ({m.units:,} {m.symbol})",
@@ -76,8 +76,8 @@ def report_line(v: VenueChanges) -> ReportLine:
     """One venue's part of a refresh, in words."""
     if v.error:
         return ReportLine(
-            id=v.venue, venue=fmt.label(v.venue), summary="Unreachable: its markets are kept as they were.",
-            details=v.error, failed=True,
+            id=v.venue, venue=fmt.venue_label(v.venue), details=v.error, failed=True,
+            summary="Unreachable: its markets are kept as they were.",
         )  # fmt: skip
     counts = [f"{v.listed:,} listed, {v.active:,} active"]
     parts = []
@@ -96,7 +96,7 @@ def report_line(v: VenueChanges) -> ReportLine:
         parts.append("No changes.")
     return ReportLine(
         id=v.venue,
-        venue=fmt.label(v.venue),
+        venue=fmt.venue_label(v.venue),
         summary=" · ".join(counts),
         details=" ".join(parts),
         failed=False,

@@ -28,7 +28,7 @@ from backend.auth.identity import CurrentUser
 from backend.metrics.track import TrackRecord, track_record
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
-from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_colour, venue_label
+from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_label
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import weights_chart
 from maxxit_ui.components.track_chart import track_figure
@@ -369,8 +369,8 @@ class AgentState(LoadMixin, BacktestMixin, rx.State):
     def _show(self, agent: AgentDetail) -> None:
         self.name = agent.name
         self.description = agent.description
-        self.venue = venue_label(agent.venue)
-        self.venue_color = venue_colour(agent.venue)
+        self.venue = fmt.venue_label(agent.venue)
+        self.venue_color = fmt.venue_color(agent.venue)
         self.paper_note = "" if trades_live(agent.venue) else paper_only_note(agent.venue)
         self.creator = fmt.creator(agent.creator_name, agent.creator_address)
         self.creator_address = agent.creator_address

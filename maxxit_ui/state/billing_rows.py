@@ -21,7 +21,6 @@ from backend.models.enums import (
 )
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.billing_format import share, usdc
-from maxxit_ui.state.deploy_form import VENUE_LABELS
 
 PAPER_IS_FREE = "Paper trading is free: no fees, no subscription."
 LIVE_IS_BILLED = (
@@ -156,7 +155,7 @@ def subscription_row(sub: SubscriptionOut) -> SubscriptionRow:
         id=str(sub.id),
         agent_name=sub.agent_name,
         deployment=f"#{sub.deployment_id}",
-        venue=VENUE_LABELS.get(sub.venue, fmt.label(sub.venue)),
+        venue=fmt.venue_label(sub.venue),
         status=status,
         status_color=color,
         period=_period(sub),

@@ -29,9 +29,10 @@ from backend.monitor.close import PositionNotFound, PositionNotOpen
 from backend.monitor.equity import EquityCurve, EquityCurves, equity_curves
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import REASON_LABELS, equity_figure, position_figure
+from maxxit_ui.components.format import venue_label
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.deploy_form import TIMES, venue_label
+from maxxit_ui.state.deploy_form import TIMES
 
 logger = logging.getLogger(__name__)
 

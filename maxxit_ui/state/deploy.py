@@ -36,6 +36,7 @@ from backend.deployments.schemas import DeploymentRequest, RiskSettings
 from backend.deployments.service import allowed_venues, create_deployment
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
+from backend.runtime import wallet_cipher
 from backend.wallets.service import ApprovalRequest, approval_request, prepare_agent_wallet
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state import deploy_form as form
@@ -49,7 +50,6 @@ from maxxit_ui.state.deploy_approval import (
     wallet_reason,
 )
 from maxxit_ui.state.inputs import ADDRESS_TEXT_MAX, CHOICE_MAX, NUMBER_TEXT_MAX, clip
-from maxxit_ui.state.venues import wallet_cipher
 from maxxit_ui.state.wallet_bridge import wallet_call
 
 logger = logging.getLogger(__name__)

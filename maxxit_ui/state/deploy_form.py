@@ -21,6 +21,7 @@ from backend.config import get_settings
 from backend.deployments.schemas import ADDRESS_PATTERN, DeploymentRequest, RiskSettings
 from backend.models.enums import ExecutionVenue, SizingProfile, Venue
 from maxxit_ui.components import format as fmt
+from maxxit_ui.components.format import venue_label
 from maxxit_ui.state.agent_form import FieldError, fraction_to_percent, percent_to_fraction
 
 PAPER, HYPERLIQUID = ExecutionVenue.PAPER.value, ExecutionVenue.HYPERLIQUID.value
@@ -58,8 +59,6 @@ SIZING_LABELS: dict[str, str] = {
     SizingProfile.MODERATE: "Moderate",
     SizingProfile.AGGRESSIVE: "Aggressive",
 }
-VENUE_LABELS: dict[str, str] = {PAPER: "Paper", HYPERLIQUID: "Hyperliquid"}
-SANDBOX_LABEL = "Hyperliquid sandbox (no real funds)"
 MIN_BALANCE, MAX_BALANCE = Decimal(100), Decimal(100_000_000)
 ADDRESS = re.compile(ADDRESS_PATTERN)
 TIMES = "\N{MULTIPLICATION SIGN}"  # after a leverage figure
@@ -81,13 +80,6 @@ class StepItem(TypedDict):
 
 def route_venues(route: str) -> list[str]:
     return [v for v in route.split(",") if v]
-
-
-def venue_label(venue: str) -> str:
-    """A venue's name on screen; Hyperliquid is the sandbox when `maxxit up` runs one (the demo)."""
-    if venue == HYPERLIQUID and get_settings().hyperliquid_sandbox_url:
-        return SANDBOX_LABEL
-    return VENUE_LABELS.get(venue, fmt.label(venue))
 
 
 def route_label(route: str) -> str:

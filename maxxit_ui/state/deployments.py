@@ -24,13 +24,14 @@ from backend.deployments.service import accept_latest_version, change_status
 from backend.deployments.views import list_deployments, list_positions
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatus
+from backend.runtime import venue_registry
 from maxxit_ui.components import format as fmt
+from maxxit_ui.components.format import venue_label
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
-from maxxit_ui.state.deploy_form import TIMES, venue_label
+from maxxit_ui.state.deploy_form import TIMES
 from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
 from maxxit_ui.state.rows import agent_href
-from maxxit_ui.state.venues import venue_registry
 
 logger = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ def _row(agent: MyAgentRow) -> MyAgentDisplay:
         id=str(agent.id),
         name=agent.name,
         href=agent_href(agent.id),
-        venue=agent.venue,
+        venue=fmt.venue_label(agent.venue),
         venue_color=fmt.venue_color(agent.venue),
         visibility=fmt.label(agent.visibility),
         status=fmt.label(agent.status),

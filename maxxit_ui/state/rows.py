@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TypedDict
 
 from backend.agents.schemas import AgentSummary
-from backend.venues.catalog import trades_live, venue_colour, venue_label
+from backend.venues.catalog import trades_live
 from maxxit_ui.components import format as fmt
 
 
@@ -50,8 +50,8 @@ def agent_row(agent: AgentSummary) -> AgentRow:
         id=str(agent.id),
         href=agent_href(agent.id),
         name=agent.name,
-        venue=venue_label(agent.venue),
-        venue_color=venue_colour(agent.venue),
+        venue=fmt.venue_label(agent.venue),
+        venue_color=fmt.venue_color(agent.venue),
         paper_only=not trades_live(agent.venue),
         leverage=fmt.leverage(agent.leverage),
         creator=fmt.creator(agent.creator_name, agent.creator_address),

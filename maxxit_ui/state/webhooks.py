@@ -19,12 +19,12 @@ from backend.auth.identity import CurrentUser
 from backend.config import get_settings
 from backend.notify.events import CONFIGURABLE, DESCRIPTIONS
 from backend.notify.webhooks import endpoints
+from backend.runtime import wallet_cipher
 from maxxit_ui.state import notify_rows as rows
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
 from maxxit_ui.state.notify_settings import NotifySettingsState
-from maxxit_ui.state.venues import wallet_cipher
 
 logger = logging.getLogger(__name__)
 

@@ -248,6 +248,39 @@ def test_hyperliquid_for_an_agent_of_another_venue_is_422_on_venue(client, as_ow
     assert _deployments(session) == 0 and session.exec(select(AgentWallet)).first() is None
 
 
+@pytest.mark.parametrize("preferences", [["HYPERLIQUID", "PAPER"], ["PAPER", "HYPERLIQUID"]])
+def test_a_route_mixing_paper_and_a_live_venue_is_422_on_venue_preferences(
+    client, as_owner, factory, session, preferences
+):
+    """Paper is never a fallback for a live deployment: a MULTI route is all live or paper only."""
+    agent = factory.agent(venue=Venue.MULTI)
+    body = {
+        "agent_id": agent.id,
+        "venue": preferences[0],
+        "venue_preferences": preferences,
+        "user_wallet": Account.create().address,
+    }
+
+    reply = client.post("/api/v1/deployments", json=body, headers=as_owner)
+
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["detail"] == [
+        {
+            "field": "venue_preferences",
+            "message": "paper cannot back up a live venue: choose live venues only, or paper only",
+        }
+    ]
+    assert _deployments(session) == 0 and session.exec(select(AgentWallet)).first() is None
+
+
+def test_a_paper_only_route_of_a_multi_agent_is_deployed(client, as_owner, factory):
+    agent = factory.agent(venue=Venue.MULTI)
+
+    made = _paper(client, as_owner, agent.id, venue_preferences=["PAPER"])
+
+    assert (made["venue"], made["venue_preferences"], made["status"]) == ("PAPER", ["PAPER"], "ACTIVE")
+
+
 def test_an_agent_you_cannot_see_is_422_on_agent_id(client, as_owner, factory, session):
     private = factory.agent(visibility=Visibility.PRIVATE)
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from backend import runtime
 from backend.backtest.candles import BAR, HOUR, FeedCandles
 from backend.backtest.recorder import record_recent_candles
 from backend.backtest.sources import candle_source
@@ -109,14 +110,14 @@ def task_settings(engine: sa.Engine, hl_server: HyperliquidServer, monkeypatch) 
     monkeypatch.setenv("HYPERLIQUID_API", hl_server.url)
     yield
     get_settings.cache_clear()
-    candle_tasks._feed.cache_clear()
+    runtime.forget()
     candle_tasks._budget.cache_clear()
 
 
 def _run_task(monkeypatch, price_feed: str) -> int | None:
     monkeypatch.setenv("PRICE_FEED", price_feed)
     get_settings.cache_clear()
-    candle_tasks._feed.cache_clear()
+    runtime.forget()
     candle_tasks._budget.cache_clear()
     return candle_tasks.record_candles_task.call_local()
 

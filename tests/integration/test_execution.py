@@ -204,18 +204,44 @@ def test_a_stale_signal_is_not_traded(session, factory, executor, agent):
     )
 
 
-def test_multi_agents_route_to_the_first_preferred_venue_available_and_record_why(session, factory, executor):
+def test_multi_agents_route_to_a_preferred_venue_that_lists_the_market_and_record_why(
+    session, factory, executor
+):
     agent = factory.agent(venue=Venue.MULTI)
-    deployment = factory.paper_deployment(agent, venue_preferences=["HYPERLIQUID", "PAPER"])
+    deployment = factory.paper_deployment(agent, venue_preferences=["PAPER"])
     signal = pending_signal(factory, agent, token="BTC")
 
     outcome = executor.execute(session, signal.id, deployment.id)
 
     assert (outcome.status, outcome.venue) == (ExecutionStatus.FILLED, ExecutionVenue.PAPER)
     decision = session.exec(select(VenueRoutingHistory)).one()
-    assert decision.chosen_venue == ExecutionVenue.PAPER
-    assert "passed over HYPERLIQUID (not available here)" in decision.reason
-    assert [c["venue"] for c in decision.candidates] == ["HYPERLIQUID", "PAPER"]
+    assert (decision.chosen_venue, decision.reason) == (ExecutionVenue.PAPER, "PAPER: preference 1 lists BTC")
+    assert decision.candidates == [{"venue": "PAPER", "verdict": "lists the market"}]
+
+
+def test_a_live_deployment_is_skipped_rather_than_sent_to_paper(session, factory, executor):
+    """A row stored before the rule lists PAPER after Hyperliquid; Hyperliquid is not available here, and
+    paper, though it lists the market, is never a live deployment's fallback."""
+    agent = factory.agent(venue=Venue.MULTI)
+    deployment = factory.paper_deployment(
+        agent, venue=ExecutionVenue.HYPERLIQUID, venue_preferences=["HYPERLIQUID", "PAPER"]
+    )
+    signal = pending_signal(factory, agent, token="BTC")
+
+    outcome = executor.execute(session, signal.id, deployment.id)
+
+    assert (outcome.status, outcome.venue) == (ExecutionStatus.SKIPPED, None)
+    assert outcome.reason == (
+        "market not listed: no preferred venue takes BTC; passed over HYPERLIQUID (not available here), "
+        "PAPER (paper is never a fallback for a live deployment)"
+    )
+    assert count(session, Position) == 0
+    decision = session.exec(select(VenueRoutingHistory)).one()
+    assert decision.chosen_venue is None
+    assert [c["verdict"] for c in decision.candidates] == [
+        "not available here",
+        "paper is never a fallback for a live deployment",
+    ]
 
 
 def test_a_venue_that_keeps_failing_is_given_up_after_the_attempt_budget(session, factory, paper, agent):

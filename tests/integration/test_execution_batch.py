@@ -239,9 +239,7 @@ def test_a_venue_hiccup_hands_the_chunk_back_for_retries(session, factory, paper
 
 def test_deployments_off_the_batch_path_run_one_by_one_in_the_same_call(session, factory, paper):
     agent = factory.agent(venue=Venue.MULTI)
-    routed = [
-        factory.paper_deployment(agent, venue_preferences=["HYPERLIQUID", "PAPER"]).id for _ in range(3)
-    ]
+    routed = [factory.paper_deployment(agent, venue_preferences=["PAPER"]).id for _ in range(3)]
     plain = [factory.paper_deployment(agent).id for _ in range(2)]
     signal = factory.signal(agent, token="ETH", status=SignalStatus.PENDING)
 

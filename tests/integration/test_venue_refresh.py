@@ -264,18 +264,43 @@ def test_a_multi_venue_deployment_is_routed_past_a_venue_that_delisted_the_marke
     hyperliquid = ScriptedVenue(ExecutionVenue.HYPERLIQUID, [_listing("BTC", is_delisted=True)])
     refresh_venues(session, [hyperliquid], NOW)
     agent = factory.agent(venue=Venue.MULTI)
+    # A second live venue (a stand-in: the router judges only what the registry and adapters say).
     deployment = factory.deployment(
-        agent, venue=ExecutionVenue.PAPER, venue_preferences=["HYPERLIQUID", "PAPER"]
+        agent, venue=ExecutionVenue.HYPERLIQUID, venue_preferences=["HYPERLIQUID", "OSTIUM"]
     )
     signal = factory.signal(agent, token="BTC")
-    paper = PaperVenue(engine, SimulatedPriceFeed(seed=7))
     # This process's Hyperliquid adapter has not heard of the delisting; the registry has.
     stale = ScriptedVenue(ExecutionVenue.HYPERLIQUID)
     stale.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
-    venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.PAPER: paper})
+    other = ScriptedVenue(ExecutionVenue.OSTIUM)
+    other.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
+    venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.OSTIUM: other})
     decision = route_signal(session, deployment, signal.id, "BTC", venues)
-    assert decision.venue == ExecutionVenue.PAPER
-    assert decision.reason == "PAPER: preference 2 lists BTC; passed over HYPERLIQUID (market delisted)"
+    assert decision.venue == ExecutionVenue.OSTIUM
+    assert decision.reason == "OSTIUM: preference 2 lists BTC; passed over HYPERLIQUID (market delisted)"
+
+
+def test_a_live_deployment_whose_venue_delisted_the_market_is_not_routed_to_paper(session, engine, factory):
+    """A row stored before paper stopped being a fallback still lists PAPER after Hyperliquid."""
+    hyperliquid = ScriptedVenue(ExecutionVenue.HYPERLIQUID, [_listing("BTC", is_delisted=True)])
+    refresh_venues(session, [hyperliquid], NOW)
+    agent = factory.agent(venue=Venue.MULTI)
+    deployment = factory.deployment(
+        agent, venue=ExecutionVenue.HYPERLIQUID, venue_preferences=["HYPERLIQUID", "PAPER"]
+    )
+    signal = factory.signal(agent, token="BTC")
+    stale = ScriptedVenue(ExecutionVenue.HYPERLIQUID)
+    stale.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
+    paper = PaperVenue(engine, SimulatedPriceFeed(seed=7))
+    venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.PAPER: paper})
+
+    decision = route_signal(session, deployment, signal.id, "BTC", venues)
+
+    assert decision.venue is None
+    assert decision.reason == (
+        "no preferred venue takes BTC; passed over HYPERLIQUID (market delisted), "
+        "PAPER (paper is never a fallback for a live deployment)"
+    )
 
 
 class RacedListings(list):

@@ -24,10 +24,10 @@ from sqlmodel import Session, select
 from backend.config import Settings
 from backend.models import CtPost
 from backend.models.enums import PostSource
-from backend.prices.factory import build_price_feed
 from backend.prices.feed import PriceFeed
 from backend.prices.quotes import QuoteError, placeholders, render_quotes
 from backend.prices.simulated import SimulatedPriceFeed, UnknownMarket
+from backend.runtime import runtime_for
 from backend.signals.ingest import MAX_POST_CHARS, store_posts
 from backend.signals.types import RawPost
 
@@ -169,7 +169,7 @@ def build_sample_feed(settings: Settings, prices: PriceFeed | None = None) -> Sa
     return SampleFeed(
         settings.sample_feed_path,
         timedelta(seconds=settings.sample_feed_interval_seconds),
-        prices=prices or build_price_feed(settings),
+        prices=prices or runtime_for(settings).price_feed,
     )
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from backend.config import get_settings
 from maxxit_ui.components import format as fmt
 
 
@@ -80,3 +81,20 @@ def test_backtest_helpers():
     assert fmt.drawdown_usd(D("202.00")) == "-$202.00"
     assert fmt.drawdown_usd(D("-202.00")) == "-$202.00"
     assert fmt.drawdown_usd(D(0)) == "$0.00"
+
+
+def test_venue_names_come_from_the_venue_table_and_the_sandbox_says_so(monkeypatch):
+    assert (fmt.venue_label("MULTI"), fmt.venue_color("MULTI")) == ("Multi-venue", "purple")
+    get_settings.cache_clear()
+    try:
+        monkeypatch.delenv("HYPERLIQUID_SANDBOX_URL", raising=False)
+        assert fmt.venue_label("HYPERLIQUID") == "Hyperliquid"
+        monkeypatch.setenv("HYPERLIQUID_SANDBOX_URL", "http://127.0.0.1:8790")
+        get_settings.cache_clear()
+        assert (fmt.venue_label("HYPERLIQUID"), fmt.venue_label("PAPER")) == (
+            "Hyperliquid sandbox (no real funds)",
+            "Paper",
+        )
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.models.enums import ExecutionVenue, Venue
-from backend.venues.catalog import VENUES, trades_live, venue_colour, venue_label
+from backend.venues.catalog import SANDBOX_LABEL, VENUES, trades_live, venue_colour, venue_label
 
 
 def test_every_venue_has_a_row():
@@ -22,3 +22,9 @@ def test_labels_and_colours_and_unknown_names():
         "gray",
         False,
     )
+
+
+def test_hyperliquid_says_when_it_is_the_sandbox():
+    assert venue_label(ExecutionVenue.HYPERLIQUID, sandbox=True) == SANDBOX_LABEL
+    assert SANDBOX_LABEL == "Hyperliquid sandbox (no real funds)"
+    assert [venue_label(v, sandbox=True) for v in ("PAPER", "MULTI")] == ["Paper", "Multi-venue"]
