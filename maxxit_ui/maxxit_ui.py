@@ -25,6 +25,7 @@ from maxxit_ui.pages import (
     earnings,
     invoice,
     my_agents,
+    not_found,
     notifications,
     notify_settings,
     signin,
@@ -181,3 +182,6 @@ app.add_page(
     title="Admin: billing · Maxxit",
     on_load=AdminBillingState.load,
 )
+
+# Any other address: the 404 page with the header (the visitor's session restored, as on public pages).
+app.add_page(not_found.not_found, route=not_found.ROUTE, title=not_found.TITLE, on_load=AuthState.restore)
