@@ -31,6 +31,11 @@ def on_phones(phone: str, wider: str) -> rx.Var | dict:
     return rx.breakpoints(initial=phone, **{NAV_BREAKPOINT: wider})
 
 
+def phone_only(*children: rx.Component, **props) -> rx.Component:
+    """Shown below NAV_BREAKPOINT only: e.g. a column `hide_below` drops, shown under the row's name."""
+    return rx.box(*children, display=on_phones("block", "none"), **props)
+
+
 def _nav_click(href: str) -> list:
     """Following "/#leaderboard" while already on the landing page changes only the hash, which the router
     does not scroll for: scroll here too (elsewhere the element is absent and this does nothing)."""
