@@ -32,6 +32,10 @@ LINE_COLUMNS = ("Line", "Kind", "What", "To", "Status", "Amount", "")
 BALANCE_COLUMNS = ("Accrued", "Collected", "Paid out", "Owed")
 CREATOR_COLUMNS = ("Creator", *BALANCE_COLUMNS, "")
 SOURCE_COLUMNS = ("CT account", *BALANCE_COLUMNS, "")
+# On a phone each table keeps who, the figure that matters and the button.
+OVERDUE_HIDDEN_ON_PHONES = {"Account": "md", "Month": "md"}
+LINE_HIDDEN_ON_PHONES = {"Kind": "md", "To": "md", "Status": "md"}
+BALANCE_HIDDEN_ON_PHONES = {"Accrued": "md", "Collected": "md", "Paid out": "md"}
 
 S = AdminBillingState
 
@@ -146,6 +150,7 @@ def _overdue() -> rx.Component:
             _overdue_row,
             element_id="overdue-table",
             align_right=("Total",),
+            hide_below=OVERDUE_HIDDEN_ON_PHONES,
             empty="Nothing overdue.",
             empty_id="overdue-empty",
         ),
@@ -250,6 +255,7 @@ def _invoice() -> rx.Component:
                 _line_row,
                 element_id="invoice-lines",
                 align_right=("Amount",),
+                hide_below=LINE_HIDDEN_ON_PHONES,
                 empty="No lines on this invoice.",
                 empty_id="invoice-lines-empty",
             ),
@@ -413,6 +419,7 @@ def _balances() -> rx.Component:
                 _creator_row,
                 element_id="creators-table",
                 align_right=BALANCE_COLUMNS,
+                hide_below=BALANCE_HIDDEN_ON_PHONES,
                 empty="No creator has earned a profit share yet.",
                 empty_id="creators-empty",
             ),
@@ -426,6 +433,7 @@ def _balances() -> rx.Component:
                 _source_row,
                 element_id="sources-table",
                 align_right=BALANCE_COLUMNS,
+                hide_below=BALANCE_HIDDEN_ON_PHONES,
                 empty="No signal source has earned a share yet.",
                 empty_id="sources-empty",
             ),
