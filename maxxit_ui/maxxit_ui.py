@@ -63,9 +63,11 @@ from maxxit_ui.state.webhooks import WebhooksState
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
 # Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
 # SessionCookieShield keeps the HttpOnly session cookie out of Reflex state (see maxxit_ui/session_cookie.py).
+# assets/touch.css: every button and control at least 40 px tall on a phone.
 app = rx.App(
     api_transformer=[create_api(events=configured_events, sweeps=configured_sweeps), SessionCookieShield],
     head_components=[rx.script(src=WALLET_SCRIPT)],
+    stylesheets=["/touch.css"],
 )
 
 # Public pages: the header shows whoever the session cookie belongs to.
