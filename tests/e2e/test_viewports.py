@@ -3,9 +3,9 @@
 For each page the test checks what a trader on a phone needs: the page does not scroll sideways
 (`scrollWidth <= innerWidth`); the header's wallet or account button, the bell and the menu are on screen, at
 least 40 px square on a phone, and nothing covers them (`elementFromPoint` at their centre); the page's key
-figures and actions sit inside the screen without scrolling sideways. The menus are opened and followed,
-the Leaderboard link scrolls to the landing page's leaderboard from another page and from the landing page
-itself, and an unknown address shows the 404 page with the header.
+figures and actions sit inside the screen without scrolling sideways, its key buttons 40 px tall on a phone.
+The menus are opened and followed, the Leaderboard link scrolls to the landing page's leaderboard from
+another page and from the landing page itself, and an unknown address shows the 404 page with the header.
 
 One app per backend: the pages are visited in a loop inside a few tests, and every failure of a loop is
 gathered so one run names every page that does not fit (with the elements sticking out).
@@ -105,9 +105,10 @@ REACH_JS = """
 }
 """
 
-# Whether the element lies inside the screen's width once scrolled to vertically (no sideways scrolling).
+# Whether the element lies inside the screen's width once scrolled to vertically (no sideways scrolling),
+# and, a button or a link around one, is big enough to tap.
 IN_VIEW_JS = """
-(el) => {
+(el, minPx) => {
   const top = el.getBoundingClientRect().top + window.scrollY - 120;
   window.scrollTo(0, Math.max(0, top));
   const r = el.getBoundingClientRect();
@@ -115,10 +116,34 @@ IN_VIEW_JS = """
   if (r.left < -1 || r.right > window.innerWidth + 1) {
     return `off screen sideways (${Math.round(r.left)}..${Math.round(r.right)} of ${window.innerWidth})`;
   }
+  const button = el.tagName === "BUTTON" || (el.tagName === "A" && el.querySelector("button"));
+  if (button && (r.width < minPx || r.height < minPx)) {
+    return `too small to tap (${Math.round(r.width)} x ${Math.round(r.height)})`;
+  }
   return "ok";
 }
 """
 
+
+# A table's first row: every cell still shown (a phone may hide some) lies within the screen's width, so
+# what the page keeps on a phone is readable without scrolling the table sideways.
+ROW_JS = """
+(table) => {
+  const row = table.querySelector("tbody tr");
+  if (!row) return "no rows";
+  window.scrollTo(0, Math.max(0, row.getBoundingClientRect().top + window.scrollY - 120));
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.innerText.trim());
+  for (const [i, cell] of [...row.children].entries()) {
+    const r = cell.getBoundingClientRect();
+    if (r.width > 0 && (r.left < -1 || r.right > window.innerWidth + 1)) {
+      const where = `${Math.round(r.left)}..${Math.round(r.right)}`;
+      return `column "${heads[i] || i + 1}" off screen sideways (${where})`;
+    }
+  }
+  return "ok";
+}
+"""
+ROW = "row:"  # a key naming a table whose first row must fit the screen (ROW_JS)
 
 LEADERBOARD_REACHED_JS = """
 () => {
@@ -258,22 +283,28 @@ def _header_problems(page: Page, wallet_button: str) -> list[str]:
 def _page_problems(page: Page, keys: tuple[str, ...], wallet_button: str) -> list[str]:
     """Every way the page fails the phone or desktop test, empty when it passes."""
     # The page has loaded its rows once its first key element shows; the others may still be coming.
-    for n, selector in enumerate(keys):
+    for n, key in enumerate(keys):
         try:
-            expect(page.locator(selector).first).to_be_attached(timeout=None if n == 0 else 5_000)
+            expect(page.locator(key.removeprefix(ROW)).first).to_be_attached(
+                timeout=None if n == 0 else 5_000
+            )
         except AssertionError:
             if n == 0:
-                return [f"{selector} never showed"]
+                return [f"{key} never showed"]
     problems = _header_problems(page, wallet_button)
     fit = page.evaluate(OVERFLOW_JS)
     if fit["width"] > fit["viewport"]:
         problems.append(f"page is {fit['width']} px wide for {fit['viewport']}: {'; '.join(fit['sticking'])}")
-    for selector in keys:
+    for key in keys:
+        selector = key.removeprefix(ROW)
         found = page.locator(selector)
         if found.count() == 0:
             problems.append(f"{selector}: missing")
             continue
-        verdict = found.first.evaluate(IN_VIEW_JS)
+        if key.startswith(ROW):
+            verdict = found.first.evaluate(ROW_JS)
+        else:
+            verdict = found.first.evaluate(IN_VIEW_JS, MIN_TARGET_PX if _is_phone(page) else 1)
         if verdict != "ok":
             problems.append(f"{selector}: {verdict}")
     page.evaluate("window.scrollTo(0, 0)")
@@ -285,6 +316,7 @@ def _visit_all(page: Page, base: str, routes: dict[str, tuple[str, ...]], wallet
     for route, keys in routes.items():
         page.goto(f"{base}{route}")
         failures += [f"{route}: {problem}" for problem in _page_problems(page, keys, wallet_button)]
+
     return failures
 
 
@@ -317,8 +349,8 @@ def test_public_pages_fit_and_the_menu_leads_to_the_leaderboard(
 ) -> None:
     page = open_page(viewport)
     routes = {
-        "/": ("#stat-pnl", "#leaderboard-table", "#leader-pnl-0", "#cta-marketplace"),
-        "/marketplace": ("#agents-table",),
+        "/": ("#stat-pnl", "row:#leaderboard-table", "#leader-pnl-0", "#cta-marketplace"),
+        "/marketplace": ("row:#agents-table",),
         f"/agents/{seeded.hyper_id}": ("#agent-name", "#agent-figures"),
         f"/agents/{seeded.hyper_id}/signals": ("#signals-heading",),
         "/signin": ("#signin-heading",),
@@ -359,8 +391,14 @@ def test_a_traders_pages_fit_and_the_account_menu_works(
     agent = picture.agent_id
     routes = {
         "/dashboard": ('[id^="position-card-"]', '[id^="close-"]'),
-        "/deployments": ('[id^="balance-"]', '[id^="pause-"]', '[id^="cancel-"]'),
-        "/my-agents": ('[id^="my-agent-apr-"]', '[id^="edit-"]', '[id^="archive-"]', "#build-agent"),
+        "/deployments": ("row:#deployments-table", '[id^="balance-"]', '[id^="pause-"]', '[id^="cancel-"]'),
+        "/my-agents": (
+            "row:#my-agents-table",
+            '[id^="my-agent-apr-"]',
+            '[id^="edit-"]',
+            '[id^="archive-"]',
+            "#build-agent",
+        ),
         "/billing": (
             "#billing-current-total",
             '[id^="cancel-sub-"]',
@@ -368,7 +406,7 @@ def test_a_traders_pages_fit_and_the_account_menu_works(
             "#lines-total",
         ),
         f"/billing/invoices/{picture.invoice_id}": ("#invoice-total", "#invoice-number", "#invoice-print"),
-        "/earnings": ("#earnings-accrued", '[id^="earning-accrued-"]'),
+        "/earnings": ("#earnings-accrued", "row:#earnings-table", '[id^="earning-accrued-"]'),
         "/notifications": (".inbox-item", "#inbox-mark-all"),
         "/settings/notifications": ("#preferences", "#webhook-add"),
         "/settings/notifications/verify-email": ("#verify-email-back",),
@@ -397,13 +435,18 @@ def test_the_admin_pages_fit(open_page, app_url: str, picture: Picture, viewport
     page = open_page(viewport, picture.admin)
     _sign_in(page, app_url, picture.admin)
     routes = {
-        "/admin/users": ("#admin-users-table", '[id^="grant-admin-"]'),
+        "/admin/users": ("row:#admin-users-table", '[id^="grant-admin-"]'),
         "/admin/audit": ("#audit-table",),
-        "/admin/ct-accounts": ("#ct-accounts-table", "#ct-add", '[id^="pause-"]'),
+        "/admin/ct-accounts": ("row:#ct-accounts-table", "#ct-add", '[id^="pause-"]'),
         "/admin/posts": ("#paste-submit", "#posts-table"),
         "/admin/monitor": ("#monitor-state",),
         "/admin/venues": ("#refresh-venues",),
-        "/admin/billing": ("#invoice-lookup", '[id^="creator-"]', '[id^="pay-creator-"]'),
+        "/admin/billing": (
+            "#invoice-lookup",
+            "row:#revenue-table",
+            '[id^="creator-"]',
+            '[id^="pay-creator-"]',
+        ),
     }
     failures = _visit_all(page, app_url, routes, "#account-menu")
     page.locator("#account-menu").click()
