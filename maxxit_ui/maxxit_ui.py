@@ -25,6 +25,7 @@ from maxxit_ui.pages import (
     earnings,
     invoice,
     my_agents,
+    not_found,
     notifications,
     notify_settings,
     signin,
@@ -62,9 +63,11 @@ from maxxit_ui.state.webhooks import WebhooksState
 # The theme lives in rxconfig.py (RadixThemesPlugin): App(theme=...) is deprecated in Reflex 0.10.
 # Pasted posts sent to the mounted REST API go to the same classifier queue as the admin page's.
 # SessionCookieShield keeps the HttpOnly session cookie out of Reflex state (see maxxit_ui/session_cookie.py).
+# assets/touch.css: every button and control at least 40 px tall on a phone.
 app = rx.App(
     api_transformer=[create_api(events=configured_events, sweeps=configured_sweeps), SessionCookieShield],
     head_components=[rx.script(src=WALLET_SCRIPT)],
+    stylesheets=["/touch.css"],
 )
 
 # Public pages: the header shows whoever the session cookie belongs to.
@@ -181,3 +184,6 @@ app.add_page(
     title="Admin: billing · Maxxit",
     on_load=AdminBillingState.load,
 )
+
+# Any other address: the 404 page with the header (the visitor's session restored, as on public pages).
+app.add_page(not_found.not_found, route=not_found.ROUTE, title=not_found.TITLE, on_load=AuthState.restore)

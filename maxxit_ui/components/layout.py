@@ -15,9 +15,34 @@ NAV_LINKS: tuple[tuple[str, str], ...] = (
 )
 CONTENT_WIDTH = "1200px"
 DEMO_BANNER_TEXT = "Demo data: simulated prices and posts"
+# Below this Radix breakpoint (768 px) the header's links fold into the menu button: on a phone the room
+# goes to the logo, the bell and the wallet or account button, each a thumb's target (40 px).
+NAV_BREAKPOINT = "md"
+HEADER_HEIGHT = "60px"
+# The landing page's leaderboard; the header's link scrolls there from any page (see landing.py).
+LEADERBOARD_ID = "leaderboard"
+SCROLL_TO_LEADERBOARD = (
+    f"document.getElementById({LEADERBOARD_ID!r})?.scrollIntoView({{behavior: 'smooth', block: 'start'}})"
+)
 
 
-def _nav_link(text: str, href: str, *, on_phones: bool = True) -> rx.Component:
+def on_phones(phone: str, wider: str) -> rx.Var | dict:
+    """A responsive value: `phone` below NAV_BREAKPOINT, `wider` from it on."""
+    return rx.breakpoints(initial=phone, **{NAV_BREAKPOINT: wider})
+
+
+def phone_only(*children: rx.Component, **props) -> rx.Component:
+    """Shown below NAV_BREAKPOINT only: e.g. a column `hide_below` drops, shown under the row's name."""
+    return rx.box(*children, display=on_phones("block", "none"), **props)
+
+
+def _nav_click(href: str) -> list:
+    """Following "/#leaderboard" while already on the landing page changes only the hash, which the router
+    does not scroll for: scroll here too (elsewhere the element is absent and this does nothing)."""
+    return [rx.call_script(SCROLL_TO_LEADERBOARD)] if href.endswith(f"#{LEADERBOARD_ID}") else []
+
+
+def _nav_link(text: str, href: str) -> rx.Component:
     return rx.link(
         text,
         href=href,
@@ -27,7 +52,43 @@ def _nav_link(text: str, href: str, *, on_phones: bool = True) -> rx.Component:
         high_contrast=True,
         underline="none",
         id=f"nav-{text.lower()}",
-        display="inline" if on_phones else rx.breakpoints(initial="none", sm="inline"),
+        on_click=_nav_click(href),
+    )
+
+
+def _nav_menu() -> rx.Component:
+    """The phone's menu button: the header's links in a dropdown, each item a 40 px target."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("menu", size=22),
+                size="3",
+                variant="ghost",
+                color_scheme="gray",
+                id="nav-menu",
+                aria_label="Menu",
+                title="Menu",
+            ),
+        ),
+        rx.menu.content(
+            *(
+                rx.menu.item(
+                    rx.link(
+                        text,
+                        href=href,
+                        underline="none",
+                        color="inherit",
+                        width="100%",
+                        on_click=_nav_click(href),
+                    ),
+                    id=f"menu-{text.lower()}",
+                    min_height="40px",
+                )
+                for text, href in NAV_LINKS
+            ),
+            align="end",
+            min_width="200px",
+        ),
     )
 
 
@@ -42,33 +103,40 @@ def header() -> rx.Component:
                         "Maxxit",
                         size="5",
                         weight="bold",
-                        display=rx.breakpoints(
-                            initial=rx.cond(AuthState.signed_in, "none", "block"), sm="block"
-                        ),
+                        display=on_phones(rx.cond(AuthState.signed_in, "none", "block"), "block"),
                     ),
                     align="center",
                     spacing="2",
+                    min_height="40px",
+                    min_width="40px",
                 ),
                 href="/",
                 underline="none",
                 color_scheme="gray",
                 high_contrast=True,
                 id="nav-home",
+                aria_label="Maxxit home",
             ),
             rx.hstack(
-                # On a phone the leaderboard link gives way to the account menu (it is on the landing page).
-                *(_nav_link(text, href, on_phones=i == 0) for i, (text, href) in enumerate(NAV_LINKS)),
+                rx.hstack(
+                    *(_nav_link(text, href) for text, href in NAV_LINKS),
+                    spacing="5",
+                    align="center",
+                    display=on_phones("none", "flex"),
+                ),
                 rx.cond(AuthState.signed_in, bell()),
                 wallet_control(),
-                spacing=rx.breakpoints(initial="2", sm="5"),
+                rx.box(_nav_menu(), display=on_phones("block", "none")),
+                spacing=on_phones("2", "5"),
                 align="center",
+                min_width="0",
             ),
             justify="between",
             align="center",
             max_width=CONTENT_WIDTH,
             margin_x="auto",
-            padding_x=rx.breakpoints(initial="12px", sm="24px"),
-            height="60px",
+            padding_x=on_phones("12px", "24px"),
+            height=HEADER_HEIGHT,
         ),
         border_bottom="1px solid var(--gray-a5)",
         background="var(--color-panel-solid)",
@@ -112,10 +180,13 @@ def page(*children: rx.Component) -> rx.Component:
             spacing="6",
             max_width=CONTENT_WIDTH,
             margin_x="auto",
-            padding_x="24px",
-            padding_y="32px",
+            padding_x=on_phones("16px", "24px"),
+            padding_y=on_phones("20px", "32px"),
             width="100%",
             align="stretch",
+            # A flex column's children may not shrink below their content's width by default: one wide
+            # table or line of figures would widen the whole page on a phone.
+            style={"& > *": {"minWidth": "0", "maxWidth": "100%"}},
         ),
         min_height="100vh",
         background="var(--gray-1)",
@@ -137,7 +208,8 @@ def page_heading(
     )
     if action is None:
         return heading
-    return rx.hstack(heading, action, justify="between", align="end", width="100%")
+    # On a phone the action wraps under the title instead of pushing the page wider.
+    return rx.flex(heading, action, justify="between", align="end", width="100%", wrap="wrap", gap="3")
 
 
 def section_title(text: str) -> rx.Component:

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import reflex as rx
 
-from maxxit_ui.state.auth import AuthState
+from maxxit_ui.state.auth import NO_WALLET, AuthState
 
 WALLET_SCRIPT = "/wallet.js"
+# A phone's header has no room for NO_WALLET: the button's title, and the toast a tap shows, say it in full.
+NO_WALLET_SHORT = "No wallet"
+# 40 px buttons below 768 px (a thumb's target), the header's usual size above. A Radix prop: its own
+# breakpoint names, where "sm" is 768 px (style props use Reflex's, where that is "md").
+BUTTON_SIZE = rx.breakpoints(initial="3", sm="2")
+
+
+def _responsive(phone: rx.Component, wider: rx.Component) -> rx.Component:
+    return rx.fragment(
+        rx.box(phone, as_="span", display=rx.breakpoints(initial="inline", md="none")),
+        rx.box(wider, as_="span", display=rx.breakpoints(initial="none", md="inline")),
+    )
 
 
 def _menu_link(text: str, href: str, icon: str, element_id: str) -> rx.Component:
@@ -19,6 +31,7 @@ def _menu_link(text: str, href: str, icon: str, element_id: str) -> rx.Component
             width="100%",
         ),
         id=element_id,
+        min_height="40px",
     )
 
 
@@ -40,6 +53,7 @@ def account_menu() -> rx.Component:
                 rx.icon("chevron_down", size=14),
                 variant="soft",
                 color_scheme="gray",
+                size=BUTTON_SIZE,
                 id="account-menu",
                 title=AuthState.address,
             ),
@@ -76,8 +90,12 @@ def account_menu() -> rx.Component:
                 on_select=AuthState.sign_out,
                 color="red",
                 id="menu-sign-out",
+                min_height="40px",
             ),
             align="end",
+            # A signed-in admin's menu is taller than a phone: it scrolls inside instead of off screen.
+            max_height="calc(100dvh - 80px)",
+            overflow_y="auto",
         ),
     )
 
@@ -87,14 +105,19 @@ def connect_button(element_id: str = "connect-wallet", **props) -> rx.Component:
     busy = AuthState.busy != ""
     return rx.button(
         rx.cond(busy, rx.spinner(size="1"), rx.icon("wallet", size=16)),
-        AuthState.button_label,
+        rx.cond(
+            (AuthState.wallet == "missing") & ~busy,
+            _responsive(rx.text(NO_WALLET_SHORT, as_="span"), rx.text(NO_WALLET, as_="span")),
+            AuthState.button_label,
+        ),
         on_click=AuthState.connect,
         on_mount=AuthState.detect_wallet,
         disabled=busy,
         variant=rx.cond(AuthState.wallet == "missing", "outline", "solid"),
         color_scheme=rx.cond(AuthState.wallet == "missing", "gray", "jade"),
         id=element_id,
-        **props,
+        title=rx.cond(AuthState.wallet == "missing", NO_WALLET, ""),
+        **{"size": BUTTON_SIZE, **props},
     )
 
 

@@ -10,7 +10,7 @@ import reflex as rx
 from reflex.event import EventHandler
 
 from maxxit_ui.components.forms import field_error
-from maxxit_ui.components.layout import card, empty_message, section_title
+from maxxit_ui.components.layout import card, empty_message, phone_only, section_title
 from maxxit_ui.components.tables import data_table, figure_cell, table_or_empty, text_cell
 from maxxit_ui.pages.admin_common import admin_page
 from maxxit_ui.state.admin_billing import NOTE_MAX, REASON_MAX, TX_HASH_MAX, AdminBillingState
@@ -32,6 +32,11 @@ LINE_COLUMNS = ("Line", "Kind", "What", "To", "Status", "Amount", "")
 BALANCE_COLUMNS = ("Accrued", "Collected", "Paid out", "Owed")
 CREATOR_COLUMNS = ("Creator", *BALANCE_COLUMNS, "")
 SOURCE_COLUMNS = ("CT account", *BALANCE_COLUMNS, "")
+# On a phone each table keeps who, the figure that matters and the button.
+REVENUE_HIDDEN_ON_PHONES = {"Kind": "md", "To": "md"}  # said under the month instead
+OVERDUE_HIDDEN_ON_PHONES = {"Account": "md", "Month": "md"}
+LINE_HIDDEN_ON_PHONES = {"Kind": "md", "To": "md", "Status": "md"}
+BALANCE_HIDDEN_ON_PHONES = {"Accrued": "md", "Collected": "md", "Paid out": "md"}
 
 S = AdminBillingState
 
@@ -51,7 +56,10 @@ def _labelled(label: str, element_id: str, control: rx.Component, error: rx.Comp
 
 def _revenue_row(row: RevenueDisplay) -> rx.Component:
     return rx.table.row(
-        text_cell(row["month"], white_space="nowrap"),
+        rx.table.cell(
+            rx.text(row["month"], size="2", white_space="nowrap"),
+            phone_only(rx.text(row["kind"], " · ", row["beneficiary"], size="1", color_scheme="gray")),
+        ),
         text_cell(row["kind"]),
         text_cell(row["beneficiary"], color_scheme="gray"),
         figure_cell(row["invoiced"]),
@@ -81,6 +89,7 @@ def _revenue() -> rx.Component:
                         _revenue_row,
                         element_id="revenue-table",
                         align_right=("Invoiced", "Paid"),
+                        hide_below=REVENUE_HIDDEN_ON_PHONES,
                         variant="ghost",
                     ),
                     overflow_x="auto",
@@ -146,6 +155,7 @@ def _overdue() -> rx.Component:
             _overdue_row,
             element_id="overdue-table",
             align_right=("Total",),
+            hide_below=OVERDUE_HIDDEN_ON_PHONES,
             empty="Nothing overdue.",
             empty_id="overdue-empty",
         ),
@@ -250,6 +260,7 @@ def _invoice() -> rx.Component:
                 _line_row,
                 element_id="invoice-lines",
                 align_right=("Amount",),
+                hide_below=LINE_HIDDEN_ON_PHONES,
                 empty="No lines on this invoice.",
                 empty_id="invoice-lines-empty",
             ),
@@ -413,6 +424,7 @@ def _balances() -> rx.Component:
                 _creator_row,
                 element_id="creators-table",
                 align_right=BALANCE_COLUMNS,
+                hide_below=BALANCE_HIDDEN_ON_PHONES,
                 empty="No creator has earned a profit share yet.",
                 empty_id="creators-empty",
             ),
@@ -426,6 +438,7 @@ def _balances() -> rx.Component:
                 _source_row,
                 element_id="sources-table",
                 align_right=BALANCE_COLUMNS,
+                hide_below=BALANCE_HIDDEN_ON_PHONES,
                 empty="No signal source has earned a share yet.",
                 empty_id="sources-empty",
             ),

@@ -7,8 +7,8 @@ import reflex as rx
 
 from maxxit_ui.components.dialogs import confirm_dialog
 from maxxit_ui.components.forms import field_error
-from maxxit_ui.components.layout import card, empty_message, error_callout, section_title
-from maxxit_ui.components.tables import data_table, figure_cell, text_cell
+from maxxit_ui.components.layout import card, empty_message, error_callout, phone_only, section_title
+from maxxit_ui.components.tables import data_table, figure_cell, row_actions, text_cell
 from maxxit_ui.pages.admin_common import admin_page
 from maxxit_ui.state.ct_accounts import (
     DISPLAY_NAME_INPUT_MAX,
@@ -21,6 +21,9 @@ from maxxit_ui.state.ct_accounts import (
 ROUTE = "/admin/ct-accounts"
 COLUMNS = ("Account", "Status", "Followers", "Impact", "Posts", "Signals", "Last post", "Agents", "")
 NUMBERS = ("Followers", "Impact", "Posts", "Signals", "Agents")
+# A phone keeps the account, its status, its impact factor and the buttons.
+# (the status moves under the handle).
+HIDDEN_ON_PHONES = {name: "md" for name in ("Status", "Followers", "Posts", "Signals", "Last post", "Agents")}
 
 S = CtAccountsState
 
@@ -113,7 +116,7 @@ def _actions(row: CtAccountRow) -> rx.Component:
         on_click=S.ask_remove(row["id"], row["handle"]),
         id="remove-" + row["id"],
     )
-    return rx.hstack(toggle, remove, spacing="2", justify="end")
+    return row_actions(toggle, remove)
 
 
 def _row(row: CtAccountRow) -> rx.Component:
@@ -129,7 +132,10 @@ def _row(row: CtAccountRow) -> rx.Component:
                 underline="none",
                 id="posts-link-" + row["id"],
                 title="Posts of " + row["handle"],
-            )
+            ),
+            phone_only(
+                rx.badge(row["status"], color_scheme=row["status_color"], variant="soft"), margin_top="4px"
+            ),
         ),
         rx.table.cell(
             rx.badge(
@@ -220,6 +226,7 @@ def _content() -> rx.Component:
                     element_id="ct-accounts-table",
                     align_right=NUMBERS,
                     variant="ghost",
+                    hide_below=HIDDEN_ON_PHONES,
                 ),
                 empty_message("The platform follows no account yet.", element_id="ct-accounts-empty"),
             ),

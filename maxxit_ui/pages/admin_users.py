@@ -11,6 +11,7 @@ from maxxit_ui.state.admin import FILTER_MAX, AdminUsersState, UserRow
 
 ROUTE = "/admin/users"
 COLUMNS = ("Address", "Role", "Created", "Last sign-in", "")
+HIDDEN_ON_PHONES = {"Created": "md", "Last sign-in": "md"}
 
 S = AdminUsersState
 
@@ -43,7 +44,17 @@ def _row(row: UserRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.hstack(
-                rx.text(row["address"], size="2", font_family="monospace"),
+                # Cut short on a phone (the full address in its title), whole from 768 px.
+                rx.text(
+                    row["address"],
+                    size="2",
+                    font_family="monospace",
+                    title=row["address"],
+                    max_width=rx.breakpoints(initial="120px", md="none"),
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    white_space="nowrap",
+                ),
                 rx.cond(row["is_self"], rx.badge("you", size="1", variant="outline")),
                 align="center",
                 spacing="2",
@@ -67,12 +78,20 @@ def _content() -> rx.Component:
         on_change=S.set_search,
         max_length=FILTER_MAX,
         id="users-search",
-        width="320px",
+        width="100%",
+        max_width="320px",
     )
     return admin_table(
         search,
         S.error,
-        data_table(COLUMNS, S.rows, _row, element_id="admin-users-table", variant="ghost"),
+        data_table(
+            COLUMNS,
+            S.rows,
+            _row,
+            element_id="admin-users-table",
+            variant="ghost",
+            hide_below=HIDDEN_ON_PHONES,
+        ),
         S.rows.length() > 0,
         empty_message("No user matches.", element_id="users-empty"),
         pager(S.page_label, S.prev_page, S.next_page, S.page <= 1, S.page >= S.page_count, "users"),

@@ -12,14 +12,18 @@ from maxxit_ui.components.layout import (
     loading_message,
     page,
     page_heading,
+    phone_only,
     section_title,
 )
-from maxxit_ui.components.tables import figure_cell, stat_tile, table_or_empty, text_cell
+from maxxit_ui.components.tables import figure, figure_cell, stat_tile, table_or_empty, text_cell
 from maxxit_ui.state.earnings import EarningDisplay, EarningsState, PayoutDisplay
 
 ROUTE = "/earnings"
 EARNING_COLUMNS = ("Month", "Agent", "Accrued", "Collected")
 PAYOUT_COLUMNS = ("Date", "Amount", "Transaction", "Note")
+# On a phone the month moves under the agent's name and the note goes: the figures stay on screen.
+EARNING_HIDDEN_ON_PHONES = {"Month": "md"}
+PAYOUT_HIDDEN_ON_PHONES = {"Note": "md"}
 
 S = EarningsState
 
@@ -39,8 +43,11 @@ def _tiles() -> rx.Component:
 def _earning_row(row: EarningDisplay) -> rx.Component:
     return rx.table.row(
         text_cell(row["month"], white_space="nowrap"),
-        text_cell(row["agent"], weight="medium"),
-        figure_cell(row["accrued"]),
+        rx.table.cell(
+            rx.text(row["agent"], size="2", weight="medium"),
+            phone_only(rx.text(row["month"], size="1", color_scheme="gray")),
+        ),
+        rx.table.cell(figure(row["accrued"], size="2", id="earning-accrued-" + row["id"]), justify="end"),
         figure_cell(row["collected"]),
         class_name="earning-row",
         id="earning-" + row["id"],
@@ -71,6 +78,7 @@ def _by_month() -> rx.Component:
             _earning_row,
             element_id="earnings-table",
             align_right=("Accrued", "Collected"),
+            hide_below=EARNING_HIDDEN_ON_PHONES,
             empty=(
                 "No profit shares yet: they appear when a follower of your agents closes a profitable live "
                 "trade."
@@ -90,6 +98,7 @@ def _payouts() -> rx.Component:
             _payout_row,
             element_id="payouts-table",
             align_right=("Amount",),
+            hide_below=PAYOUT_HIDDEN_ON_PHONES,
             empty="No payouts yet.",
             empty_id="payouts-empty",
         ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from maxxit_ui.components.layout import (
+    LEADERBOARD_ID,
+    SCROLL_TO_LEADERBOARD,
     card,
     empty_message,
     error_callout,
@@ -12,11 +14,16 @@ from maxxit_ui.components.layout import (
     page,
     section_title,
 )
-from maxxit_ui.components.tables import data_table, figure_cell, stat_tile, text_cell, venue_badge
+from maxxit_ui.components.tables import data_table, figure, figure_cell, stat_tile, text_cell, venue_badge
 from maxxit_ui.state.landing import LandingState
 from maxxit_ui.state.rows import AgentRow
 
 LEADER_COLUMNS = ("#", "Agent", "Venue", "Creator", "Trades", "Win rate", "APR 30d", "Total PnL")
+# A phone keeps the rank, the agent and its two headline figures.
+LEADER_HIDDEN_ON_PHONES = {"Venue": "md", "Creator": "md", "Trades": "md", "Win rate": "md"}
+# Arriving at /#leaderboard from another page: the router looked for the element before this page was
+# there, so the leaderboard scrolls itself into view once its rows are in.
+SCROLL_WHEN_ASKED = f"if (location.hash === '#{LEADERBOARD_ID}') {{ {SCROLL_TO_LEADERBOARD} }}"
 
 
 def _hero() -> rx.Component:
@@ -39,9 +46,11 @@ def _hero() -> rx.Component:
             ),
             rx.link(
                 rx.button("See the leaderboard", size="3", variant="soft", color_scheme="gray"),
-                href="#leaderboard",
+                href=f"/#{LEADERBOARD_ID}",
+                on_click=rx.call_script(SCROLL_TO_LEADERBOARD),
             ),
             spacing="3",
+            wrap="wrap",
             padding_top="8px",
         ),
         spacing="4",
@@ -73,7 +82,7 @@ def _leader_row(row: AgentRow, index: rx.Var[int]) -> rx.Component:
         figure_cell(row["trades"]),
         figure_cell(row["win_rate"], row["win_rate_tone"]),
         figure_cell(row["apr_30d"], row["apr_30d_tone"]),
-        figure_cell(row["pnl"], row["pnl_tone"]),
+        rx.table.cell(figure(row["pnl"], row["pnl_tone"], size="2", id=f"leader-pnl-{index}"), justify="end"),
     )
 
 
@@ -89,22 +98,26 @@ def _leaderboard() -> rx.Component:
         card(
             rx.cond(
                 LandingState.loaded,
-                rx.cond(
-                    LandingState.leaders.length() > 0,
-                    data_table(
-                        LEADER_COLUMNS,
-                        LandingState.leaders,
-                        _leader_row,
-                        element_id="leaderboard-table",
-                        variant="ghost",
-                        align_right=("Trades", "Win rate", "APR 30d", "Total PnL"),
+                rx.box(
+                    rx.cond(
+                        LandingState.leaders.length() > 0,
+                        data_table(
+                            LEADER_COLUMNS,
+                            LandingState.leaders,
+                            _leader_row,
+                            element_id="leaderboard-table",
+                            variant="ghost",
+                            align_right=("Trades", "Win rate", "APR 30d", "Total PnL"),
+                            hide_below=LEADER_HIDDEN_ON_PHONES,
+                        ),
+                        empty_message("No agent has closed a trade yet.", element_id="leaderboard-empty"),
                     ),
-                    empty_message("No agent has closed a trade yet.", element_id="leaderboard-empty"),
+                    on_mount=rx.call_script(SCROLL_WHEN_ASKED),
                 ),
                 loading_message(),
             ),
         ),
-        id="leaderboard",
+        id=LEADERBOARD_ID,
         width="100%",
         scroll_margin_top="80px",
     )

@@ -12,12 +12,16 @@ from maxxit_ui.components.layout import (
     loading_message,
     page,
     page_heading,
+    phone_only,
 )
-from maxxit_ui.components.tables import data_table, figure_cell, text_cell, venue_badge
+from maxxit_ui.components.tables import data_table, figure, figure_cell, row_actions, text_cell, venue_badge
 from maxxit_ui.state.my_agents import MyAgentDisplay, MyAgentsState
 
 ROUTE = "/my-agents"
 COLUMNS = ("Agent", "Venue", "Visibility", "Status", "Trades", "APR 30d", "Created", "")
+# A phone keeps the agent, its status, its return and the buttons.
+# (the status moves under the name).
+HIDDEN_ON_PHONES = {"Venue": "md", "Visibility": "md", "Status": "md", "Trades": "md", "Created": "md"}
 
 S = MyAgentsState
 
@@ -26,7 +30,7 @@ def _actions(row: MyAgentDisplay) -> rx.Component:
     return rx.cond(
         row["archived"],
         rx.text("archived", size="1", color_scheme="gray"),
-        rx.hstack(
+        row_actions(
             rx.link(
                 rx.button(rx.icon("pencil", size=14), "Edit", size="1", variant="soft"),
                 href="/agents/" + row["id"] + "/edit",
@@ -41,10 +45,12 @@ def _actions(row: MyAgentDisplay) -> rx.Component:
                 on_click=S.ask_archive(row["id"], row["name"]),
                 id="archive-" + row["id"],
             ),
-            spacing="2",
-            justify="end",
         ),
     )
+
+
+def _status(row: MyAgentDisplay) -> rx.Component:
+    return rx.badge(row["status"], color_scheme=row["status_color"], variant="soft")
 
 
 def _row(row: MyAgentDisplay) -> rx.Component:
@@ -54,13 +60,17 @@ def _row(row: MyAgentDisplay) -> rx.Component:
                 row["listed"],
                 rx.link(row["name"], href=row["href"], weight="medium"),
                 rx.text(row["name"], weight="medium", size="2"),
-            )
+            ),
+            phone_only(_status(row), margin_top="4px"),
         ),
         rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
         text_cell(row["visibility"], color_scheme="gray"),
-        rx.table.cell(rx.badge(row["status"], color_scheme=row["status_color"], variant="soft")),
+        rx.table.cell(_status(row)),
         figure_cell(row["trades"]),
-        figure_cell(row["apr_30d"], row["apr_30d_tone"]),
+        rx.table.cell(
+            figure(row["apr_30d"], row["apr_30d_tone"], size="2", id="my-agent-apr-" + row["id"]),
+            justify="end",
+        ),
         text_cell(row["created"], color_scheme="gray", white_space="nowrap"),
         rx.table.cell(_actions(row), justify="end"),
         class_name="my-agent-row",
@@ -93,6 +103,7 @@ def _list() -> rx.Component:
                 element_id="my-agents-table",
                 align_right=("Trades", "APR 30d"),
                 variant="ghost",
+                hide_below=HIDDEN_ON_PHONES,
             ),
             overflow_x="auto",
         ),
