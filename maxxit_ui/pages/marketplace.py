@@ -18,7 +18,7 @@ from maxxit_ui.components.tables import data_table, figure, figure_cell, text_ce
 from maxxit_ui.state.marketplace import SEARCH_MAX_LENGTH, SORT_LABELS, VENUE_LABELS, MarketplaceState
 from maxxit_ui.state.rows import AgentRow
 
-# The result and the risk first: on a phone the table scrolls sideways inside its card, name and PnL in view.
+# The result and the risk first.
 COLUMNS = (
     "Agent",
     "Total PnL",
@@ -34,6 +34,21 @@ COLUMNS = (
     "Creator",
     "Follows",
 )
+# On a phone: the name, the result, the risk and the return; the rest from 768 px.
+PHONE_HIDDEN = {
+    name: "md"
+    for name in (
+        "Win rate",
+        "Trades",
+        "Venue",
+        "Leverage",
+        "Sharpe",
+        "Sortino",
+        "Profit factor",
+        "Creator",
+        "Follows",
+    )
+}
 NUMERIC = ("Total PnL", "Max drawdown", "APR 30d", "Win rate", "Trades", "Sharpe", "Sortino", "Profit factor")
 
 
@@ -169,7 +184,13 @@ def _results() -> rx.Component:
             s.rows.length() > 0,
             rx.box(  # a wide table scrolls inside its card, never the page
                 data_table(
-                    COLUMNS, s.rows, _row, element_id="agents-table", align_right=NUMERIC, variant="ghost"
+                    COLUMNS,
+                    s.rows,
+                    _row,
+                    element_id="agents-table",
+                    align_right=NUMERIC,
+                    variant="ghost",
+                    hide_below=PHONE_HIDDEN,
                 ),
                 overflow_x="auto",
                 width="100%",
