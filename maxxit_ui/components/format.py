@@ -178,3 +178,13 @@ def drawdown_usd(value: Decimal | None) -> str:
     if value is None:
         return NO_TRADES
     return money(-abs(value)) if value else money(value)
+
+
+def price(value: Decimal | None, tick: Decimal | None) -> str:
+    """A price at its market's tick ("1,442.6", never "1,442.584"); five significant figures, as
+    Hyperliquid writes prices, where the market's tick is not known."""
+    if value is None:
+        return "—"
+    if tick is None or tick <= 0:
+        tick = Decimal(1).scaleb(value.adjusted() - 4) if value else Decimal(1)
+    return quantity((value / tick).to_integral_value() * tick)
