@@ -19,11 +19,13 @@ from backend.deployments.schemas import DeploymentView, PositionFigures, Positio
 from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, CtPost, Position, Signal
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatus, Side
-from backend.monitor.equity import EquityCurve, equity_curves, last_ticks
+from backend.monitor.equity import EquityCurve, deployment_curve, equity_curves, last_ticks
 from backend.trading.book import Breakdown, total
 from backend.trading.exits import OpenPosition, pnl_ratio, rules_for, stop_price, take_profit_price
+from backend.trading.figures import FIGURE_QUANTUM
 from backend.trading.margin import initial_margin, liquidation_price, notional
 from backend.trading.market import MarketRules
+from backend.trading.money import money
 from backend.venues.base import Balance, VenueAccount, VenueError
 from backend.venues.registry import VenueRegistry
 
@@ -78,7 +80,8 @@ def get_deployment(
     figures = _position_figures(session, [deployment.id]).get(deployment.id)
     totals = deployment_totals(session, [deployment.id]).get(deployment.id)
     number = _version_numbers(session, [deployment]).get(deployment.id)
-    return _view(deployment, agent, wallet, figures, totals, _balance(deployment, venues), number)
+    curve = deployment_curve(session, deployment, agent.name, now=utcnow())
+    return _view(deployment, agent, wallet, figures, totals, _balance(deployment, venues), number, curve)
 
 
 def list_positions(
@@ -258,9 +261,9 @@ def _view(
         realized_pnl=realized,
         fees_paid=totals.total_fees,
         figures=PositionFigures.of(totals),
-        unrealized_pnl=None if curve is None else curve.unrealized_pnl,
-        equity_usd=curve.equity if known and curve else (balance.equity if balance else None),
-        return_pct=curve.twr if known and curve else None,
+        unrealized_pnl=None if curve is None else money(curve.unrealized_pnl),
+        equity_usd=money(curve.equity) if known and curve else (balance.equity if balance else None),
+        return_pct=curve.twr.quantize(FIGURE_QUANTUM) if known and curve and curve.twr is not None else None,
         version=version,
         latest_version=agent.version,
         new_version_available=version is not None and version < agent.version,

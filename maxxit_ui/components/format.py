@@ -78,6 +78,19 @@ def fee_detail(venue_fees: Decimal, platform_fee: Decimal, profit_share: Decimal
     return " + ".join(parts)
 
 
+def fee_breakdown(entry_fee: Decimal, exit_fee: Decimal, platform_fee: Decimal, profit_share: Decimal) -> str:
+    """Every fee a closed position paid, by name: the venue's to open and to close, Maxxit's, the profit
+    share. (Funding is not recorded per position yet, so it is not listed.)"""
+    parts = [
+        f"{money(entry_fee, signed=False)} open",
+        f"{money(exit_fee, signed=False)} close",
+        f"{money(platform_fee, signed=False)} Maxxit",
+    ]
+    if profit_share:
+        parts.append(f"{money(profit_share, signed=False)} profit share")
+    return " + ".join(parts)
+
+
 def ratio(value: Decimal | None, places: int = 2) -> str:
     """A plain number such as a Sharpe ratio or a signal score."""
     if value is None:

@@ -24,6 +24,7 @@ from backend.models.enums import PositionStatus, Side
 from backend.monitor.charts import ClosedPosition, PositionChart, dashboard_charts, recent_closes
 from backend.monitor.close import PositionNotFound, PositionNotOpen
 from backend.monitor.equity import EquityCurve, EquityCurves, equity_curves
+from backend.trading.book import Breakdown
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import REASON_LABELS, equity_figure, position_figure
 from maxxit_ui.state.auth import current_user, to_signin
@@ -122,6 +123,13 @@ def _status(chart: PositionChart) -> tuple[str, str, str]:
     return "open", "Open", "green"
 
 
+def _fee_detail(parts: Breakdown, *, closed: bool) -> str:
+    """Open: what was paid so far; closed: every fee by name, as /deployments shows it."""
+    if closed:
+        return fmt.fee_breakdown(parts.entry_fee, parts.exit_fee, parts.platform_fee, parts.profit_share)
+    return fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share)
+
+
 def position_card(chart: PositionChart) -> PositionCard:
     status, status_label, color = _status(chart)
     long = chart.side == Side.LONG
@@ -158,9 +166,7 @@ def position_card(chart: PositionChart) -> PositionCard:
         realized="—" if chart.realized_pnl is None else fmt.money(chart.figures.net_pnl),
         realized_tone=fmt.tone(None if chart.realized_pnl is None else chart.figures.net_pnl),
         fees=fmt.money(chart.figures.total_fees, signed=False),
-        fee_detail=fmt.fee_detail(
-            chart.figures.venue_fees, chart.figures.platform_fee, chart.figures.profit_share
-        ),
+        fee_detail=_fee_detail(chart.figures, closed=status == "closed"),
         opened=fmt.timestamp(chart.opened_at),
         points=str(len(chart.points)),
         figure=position_figure(chart),
@@ -182,7 +188,7 @@ def closed_row(close: ClosedPosition) -> ClosedRow:
         pnl="—" if close.realized_pnl is None else fmt.money(parts.net_pnl),
         pnl_tone=fmt.tone(None if close.realized_pnl is None else parts.net_pnl),
         fees=fmt.money(parts.total_fees, signed=False),
-        fee_detail=fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share),
+        fee_detail=_fee_detail(parts, closed=True),
         reason=REASON_LABELS.get(str(close.close_reason), fmt.label(close.close_reason)),
     )
 

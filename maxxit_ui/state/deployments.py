@@ -187,18 +187,6 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
     )
 
 
-def _closed_fees(view: PositionView) -> str:
-    """Every fee a closed position paid, by name: the venue's in and out, Maxxit's, the profit share."""
-    parts = [
-        f"{fmt.money(view.entry_fee, signed=False)} open",
-        f"{fmt.money(view.exit_fee, signed=False)} close",
-        f"{fmt.money(view.figures.platform_fee, signed=False)} Maxxit",
-    ]
-    if view.figures.profit_share:
-        parts.append(f"{fmt.money(view.figures.profit_share, signed=False)} profit share")
-    return " + ".join(parts)
-
-
 def position_row(view: PositionView) -> PositionRow:
     status = PositionStatus(view.status)
     is_open = status != PositionStatus.CLOSED
@@ -239,7 +227,7 @@ def position_row(view: PositionView) -> PositionRow:
         fees=fmt.money(parts.total_fees, signed=False),
         fee_detail=fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share)
         if is_open
-        else _closed_fees(view),
+        else fmt.fee_breakdown(view.entry_fee, view.exit_fee, parts.platform_fee, parts.profit_share),
         status="Close refused" if refused else fmt.label(status),
         status_color="red" if refused else POSITION_COLORS.get(status, "gray"),
         notice=fmt.close_refused(view.close_error if refused else None),

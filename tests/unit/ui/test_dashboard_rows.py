@@ -118,7 +118,7 @@ def test_a_closing_and_a_closed_card() -> None:
     assert (closed["status"], closed["status_label"]) == ("closed", "Closed · Trailing stop")
     # Net of every fee: 1.45 gross - 0.0456 venue - 0.20 Maxxit.
     assert (closed["exit"], closed["realized"], closed["fees"]) == ("102.9", "+$1.20", "$0.25")
-    assert closed["fee_detail"] == "$0.05 venue + $0.20 Maxxit"
+    assert closed["fee_detail"] == "$0.02 open + $0.02 close + $0.20 Maxxit"
     assert closed["pnl"] == "—" and closed["pnl_ratio"] == ""
 
 
