@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,10 +90,11 @@ def list_positions(
     user: CurrentUser,
     *,
     deployment_id: int | None = None,
-    status: PositionStatus | None = None,
+    status: PositionStatus | Collection[PositionStatus] | None = None,
     limit: int = 200,
 ) -> list[PositionView]:
-    """The user's positions, newest first, each with the signal that caused it and its breakdown."""
+    """The user's positions (in one status or several), newest first, each with the signal that caused it,
+    its breakdown, and, while open, its mark and the lines it closes at."""
     query = (
         select(Position, AgentDeployment, Agent, Signal.score, CtPost.text)
         .join(AgentDeployment, AgentDeployment.id == Position.deployment_id)
@@ -103,8 +105,10 @@ def list_positions(
     )
     if deployment_id is not None:
         query = query.where(Position.deployment_id == deployment_id)
-    if status is not None:
+    if isinstance(status, PositionStatus):
         query = query.where(Position.status == status)
+    elif status is not None:
+        query = query.where(col(Position.status).in_(list(status)))
     query = query.order_by(col(Position.opened_at).desc(), col(Position.id).desc()).limit(limit)
     rows = session.exec(query).all()
     lines = _lines(session, [(p, d, a) for p, d, a, _, _ in rows])

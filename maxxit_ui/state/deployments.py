@@ -33,7 +33,8 @@ from maxxit_ui.state.rows import agent_href
 from maxxit_ui.state.venues import venue_registry
 
 ALL = "all"
-POSITION_FILTERS = ("open", "closed", ALL)
+# The positions filter: which statuses it shows ("open" takes closing ones too: both still carry risk).
+SHOWN = {"open": (PositionStatus.OPEN, PositionStatus.CLOSING), "closed": PositionStatus.CLOSED, ALL: None}
 DEPLOYMENTS_EVERY = 5  # ticks between balance re-reads when no position changed
 STATUS_COLORS = {
     DeploymentStatus.ACTIVE: "green",
@@ -239,17 +240,9 @@ def position_row(view: PositionView) -> PositionRow:
 
 
 def read_positions(session: Session, user: CurrentUser, deployment: str, which: str) -> list[PositionView]:
-    """Positions for the filters: "open" means open or closing (both still carry risk), newest first."""
+    """Positions for the filters, newest first."""
     deployment_id = int(deployment) if deployment.isdigit() else None
-    if which == "closed":
-        return list_positions(session, user, deployment_id=deployment_id, status=PositionStatus.CLOSED)
-    if which != "open":
-        return list_positions(session, user, deployment_id=deployment_id)
-    rows = [
-        *list_positions(session, user, deployment_id=deployment_id, status=PositionStatus.OPEN),
-        *list_positions(session, user, deployment_id=deployment_id, status=PositionStatus.CLOSING),
-    ]
-    return sorted(rows, key=lambda p: (p.opened_at, p.id), reverse=True)
+    return list_positions(session, user, deployment_id=deployment_id, status=SHOWN.get(which))
 
 
 def signature(views: list[PositionView]) -> str:
@@ -348,7 +341,7 @@ class DeploymentsState(PollingMixin, ConfirmMixin, rx.State):
     @rx.event
     async def set_position_filter(self, value: str | list[str]) -> EventSpec | None:
         chosen = value[0] if isinstance(value, list) and value else value
-        self.position_filter = chosen if isinstance(chosen, str) and chosen in POSITION_FILTERS else "open"
+        self.position_filter = chosen if isinstance(chosen, str) and chosen in SHOWN else "open"
         return await self._requery()
 
     # -- pause, resume, cancel, accept -------------------------------------------------------------------
