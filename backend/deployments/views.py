@@ -23,7 +23,7 @@ from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatu
 from backend.monitor.equity import EquityCurve, deployment_curve, equity_curves, last_ticks
 from backend.trading.book import Breakdown, total
 from backend.trading.exits import OpenPosition, pnl_ratio, rules_for, stop_price, take_profit_price
-from backend.trading.figures import FIGURE_QUANTUM
+from backend.trading.figures import fraction
 from backend.trading.margin import initial_margin, liquidation_price, notional
 from backend.trading.market import MarketRules
 from backend.trading.money import money
@@ -267,7 +267,7 @@ def _view(
         figures=PositionFigures.of(totals),
         unrealized_pnl=None if curve is None else money(curve.unrealized_pnl),
         equity_usd=money(curve.equity) if known and curve else (balance.equity if balance else None),
-        return_pct=curve.twr.quantize(FIGURE_QUANTUM) if known and curve and curve.twr is not None else None,
+        return_pct=fraction(curve.twr) if known and curve else None,
         version=version,
         latest_version=agent.version,
         new_version_available=version is not None and version < agent.version,
