@@ -14,10 +14,12 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
 
-from backend.models import BillingEvent, Position
-from backend.models.enums import BillingKind, BillingStatus, PositionStatus, Side
+from backend.models import BillingEvent, Position, VenueStatus
+from backend.models.enums import BillingKind, BillingStatus, ExecutionVenue, PositionStatus, Side
 from backend.trading.book import Breakdown, breakdown, total
+from backend.trading.market import MarketRules
 from backend.trading.money import ZERO
+from backend.venues.paper import paper_markets
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,30 @@ def deployment_totals(session: Session, deployment_ids: Sequence[int]) -> dict[i
     for position in positions:
         by_deployment[position.deployment_id].append(parts[position.id])
     return {d: total(items) for d, items in by_deployment.items()}
+
+
+def market_rules(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MarketRules]:
+    """The rules (tick, size step, maximum leverage) of each (venue, market) a page shows positions in.
+
+    Paper markets are the simulated feed's; a live venue's are what its last refresh stored (venue_status),
+    else the paper table's Hyperliquid-like rules for that symbol; a market neither knows is left out.
+    """
+    wanted = set(pairs)
+    live = {(v, m) for v, m in wanted if ExecutionVenue(v) != ExecutionVenue.PAPER}
+    stored: dict[tuple[str, str], MarketRules] = {}
+    if live:
+        rows = session.exec(
+            select(VenueStatus).where(
+                col(VenueStatus.venue).in_({v for v, _ in live}),
+                col(VenueStatus.market).in_({m for _, m in live}),
+            )
+        ).all()
+        stored = {
+            (str(r.venue), r.market): MarketRules(
+                r.market, r.size_decimals, r.tick_size, r.min_notional_usd, r.max_leverage, r.min_size
+            )
+            for r in rows
+        }
+    paper = paper_markets()
+    found = {pair: stored.get(pair) or paper.get(pair[1]) for pair in wanted}
+    return {pair: rules for pair, rules in found.items() if rules is not None}

@@ -118,6 +118,12 @@ class DeploymentView(BaseModel):
     realized_pnl: Decimal
     fees_paid: Decimal  # venue fees plus Maxxit's trade fees and profit share: figures.total_fees
     figures: PositionFigures  # its positions' breakdowns summed (open ones: the fees paid so far)
+    # Equity: paper capital + net closes + open PnL at the last ticks; for a trader's own venue account, the
+    # venue's balance (None when it cannot be asked). The return is time-weighted (deposits are not growth),
+    # a fraction; None where the capital is not ours to know (a Hyperliquid account).
+    equity_usd: Decimal | None = None
+    return_pct: Decimal | None = None
+    unrealized_pnl: Decimal | None = None  # its open positions' PnL at their market's last tick
     version: int | None = None  # the agent version this deployment accepted and trades
     latest_version: int = 1  # the agent's newest version
     new_version_available: bool = False  # the owner may accept the newest (POST .../accept-version)
@@ -153,6 +159,17 @@ class PositionView(BaseModel):
     close_attempts: int = 0
     next_close_attempt_at: datetime | None = None
     figures: PositionFigures  # gross, venue fees, Maxxit's fee, profit share, net: the same on every page
+    exit_fee: Decimal = Decimal(0)  # what the venue charged to close (zero while open)
+    # Open and closing positions: the market's last tick, the return on margin there (before fees), and the
+    # lines it closes at; None once closed, or when not known (no tick yet, no take-profit set).
+    mark_price: Decimal | None = None
+    return_on_margin: Decimal | None = None
+    stop_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
+    liquidation_price: Decimal | None = None  # isolated margin, Hyperliquid's maintenance rule
+    notional_usd: Decimal = Decimal(0)  # size x (mark, exit or entry price)
+    margin_usd: Decimal = Decimal(0)  # size x entry / leverage
+    tick_size: Decimal | None = None  # the market's price tick: prices are shown to it
 
 
 class AgentWalletView(BaseModel):

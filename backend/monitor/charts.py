@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 
 from backend.agents.versions import exit_settings, strategies
 from backend.auth.identity import CurrentUser
-from backend.deployments.figures import breakdowns, position_breakdown
+from backend.deployments.figures import breakdowns, market_rules, position_breakdown
 from backend.models import Agent, AgentDeployment, MarketTick, Position
 from backend.models.enums import CloseReason, PositionStatus, Side
 from backend.monitor.close import PositionNotFound
@@ -30,7 +30,10 @@ from backend.trading.exits import (
     pnl_ratio,
     rules_for,
     stop_price,
+    take_profit_price,
 )
+from backend.trading.margin import initial_margin, liquidation_price, notional
+from backend.trading.market import MarketRules
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +94,11 @@ class PositionChart:
     ticks_seen: int  # before downsampling
     close_error: str | None = None  # the venue refused the close and still holds it: retried
     close_attempts: int = 0
+    take_profit_price: Decimal | None = None  # None: the rules set no take-profit
+    liquidation_price: Decimal | None = None  # isolated margin; None when the market's rules are unknown
+    notional_usd: Decimal = Decimal(0)  # at the last mid while open (the entry before one), at the exit after
+    margin_usd: Decimal = Decimal(0)  # what the position holds out of the account: entry notional / leverage
+    tick_size: Decimal | None = None  # the market's price tick, for showing prices; None when unknown
 
 
 def position_chart(
@@ -113,7 +121,9 @@ def position_chart(
         raise PositionNotFound(position_id)
     position, deployment, agent = row
     settings = exit_settings(strategies(session, [deployment.agent_version_id]), deployment, agent)
-    return _chart(session, position, agent.name, rules_for(settings, deployment, None), now, max_points)
+    market = market_rules(session, [(position.venue, position.market)]).get((position.venue, position.market))
+    rules = rules_for(settings, deployment, None)
+    return _chart(session, position, agent.name, rules, market, now, max_points)
 
 
 def dashboard_charts(
@@ -141,16 +151,24 @@ def dashboard_charts(
     done = sorted((r for r in rows if r[0].status == PositionStatus.CLOSED), key=lambda r: r[0].closed_at)
     rules: dict[int, ExitRules] = {}
     pinned = strategies(session, (d.agent_version_id for _, d, _ in rows))
+    markets = market_rules(session, {(p.venue, p.market) for p, _, _ in rows})
     charts = []
     for position, deployment, agent in [*live, *reversed(done)]:
         if deployment.id not in rules:
             rules[deployment.id] = rules_for(exit_settings(pinned, deployment, agent), deployment, None)
-        charts.append(_chart(session, position, agent.name, rules[deployment.id], now, max_points))
+        market = markets.get((position.venue, position.market))
+        charts.append(_chart(session, position, agent.name, rules[deployment.id], market, now, max_points))
     return charts
 
 
 def _chart(
-    session: Session, position: Position, agent_name: str, rules: ExitRules, now: datetime, max_points: int
+    session: Session,
+    position: Position,
+    agent_name: str,
+    rules: ExitRules,
+    market: MarketRules | None,
+    now: datetime,
+    max_points: int,
 ) -> PositionChart:
     side, status = Side(position.side), PositionStatus(position.status)
     end = position.closed_at if status == PositionStatus.CLOSED and position.closed_at else now
@@ -173,6 +191,8 @@ def _chart(
     if is_open and last is not None:
         pnl = unrealized_pnl(side, position.entry_price, last[1], position.size)
         ratio = pnl_ratio(side, position.entry_price, last[1], position.leverage or Decimal(1))
+    leverage = position.leverage or Decimal(1)
+    marked = (last[1] if last else position.entry_price) if is_open else position.exit_price
     return PositionChart(
         position_id=position.id,
         deployment_id=position.deployment_id,
@@ -204,6 +224,13 @@ def _chart(
         ticks_seen=total,
         close_error=position.close_error if status == PositionStatus.CLOSING else None,
         close_attempts=position.close_attempts,
+        take_profit_price=take_profit_price(side, position.entry_price, rules),
+        liquidation_price=None
+        if market is None
+        else liquidation_price(side, position.entry_price, leverage, market.max_leverage),
+        notional_usd=notional(position.size, marked or position.entry_price),
+        margin_usd=initial_margin(position.size, position.entry_price, leverage),
+        tick_size=None if market is None else market.tick_size,
     )
 
 

@@ -10,6 +10,7 @@ about to compute a fee, a size or a PnL anywhere else, call a function here inst
 - `decision`: does a score make a signal
 - `sizing`: how big a trade is
 - `fills`: the fill model (slippage, venue fee) for the paper venue and replays
+- `margin`: notional, initial margin, liquidation price (isolated, Hyperliquid's maintenance rule)
 - `book`: realised PnL, net positions with partial closes, a position's full breakdown
 - `fees`: the platform's trade fee and profit share as billing lines
 - `exits`: stop loss, take profit, trailing stop, time limit; per price and per candle

@@ -363,6 +363,12 @@ def evaluate_candle(position: OpenPosition, rules: ExitRules, candle: Candle) ->
     return CandleExit(best, None, None)
 
 
+def take_profit_price(side: Side, entry: Decimal, rules: ExitRules) -> Decimal | None:
+    """Where the take-profit closes the position, or None when the rules set none."""
+    factors = rules._long if side == Side.LONG else rules._short
+    return None if factors.take is None else entry * factors.take
+
+
 def _take_factor(side: Side, rules: ExitRules) -> Decimal:
     factors = rules._long if side == Side.LONG else rules._short
     if factors.take is None:

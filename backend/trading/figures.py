@@ -83,5 +83,9 @@ def book_figures(
     )
 
 
-def _q(value: Decimal | None) -> Decimal | None:
+def fraction(value: Decimal | None) -> Decimal | None:
+    """A figure (a return, a ratio) to the six decimals a fraction column keeps; None stays None."""
     return None if value is None else value.quantize(FIGURE_QUANTUM)
+
+
+_q = fraction

@@ -14,6 +14,7 @@ from backend.models.agents import WEIGHT_NAMES
 from backend.monitor.charts import PositionChart
 from backend.monitor.equity import EquityCurve
 from backend.trading.returns import rebase
+from maxxit_ui.components import format as fmt
 
 ACCENT = "#29a383"  # Radix jade 9, the theme's accent
 GRID = "rgba(255,255,255,0.08)"
@@ -66,6 +67,10 @@ ENTRY = "#b0b4ba"
 STOP = "#ff6369"  # Radix red 10
 BEST = "#3dd68c"  # Radix green 10
 EXIT = "#ffc53d"  # Radix amber 9
+TAKE = "#3dd68c"  # Radix green 10: the take-profit
+LIQUIDATION = "#ff977d"  # Radix tomato 11: where the venue takes the margin
+NEAR = 1.0  # a line within this many price-path spans of the path is drawn in place; further ones at the edge
+MIN_SPAN = 0.005  # of the price: a quiet path still gets a window of half a percent
 REASON_LABELS: dict[str, str] = {
     "STOP_LOSS": "Stop loss",
     "TAKE_PROFIT": "Take profit",
@@ -94,10 +99,11 @@ def _dark_layout(figure: go.Figure, *, height: int, revision: str) -> go.Figure:
 
 
 def position_figure(chart: PositionChart) -> go.Figure:
-    """Price since entry, the entry line, the stop as a step line, the trailing high, and the exit if any.
+    """Price since entry, the entry line, the stop as a step line, the trailing high, the take-profit and
+    liquidation lines, and the exit if any.
 
     The stop and the trailing high change only when a new best price is seen, so both are drawn as steps
-    ("hv"): flat until the tick that moved them.
+    ("hv"): flat until the tick that moved them. The y-axis frames the price path (see `price_window`).
     """
     times = [p.at for p in chart.points]
     end = chart.exit_at or (times[-1] if times else chart.opened_at)
@@ -156,7 +162,72 @@ def position_figure(chart: PositionChart) -> go.Figure:
                 hovertemplate="exit %{y:,.6~g}<extra></extra>",
             )
         )
-    return _dark_layout(figure, height=240, revision=f"position-{chart.position_id}")
+    figure = _dark_layout(figure, height=240, revision=f"position-{chart.position_id}")
+    low, high, away = price_window(chart)
+    figure.update_yaxes(range=[low, high], autorange=False)
+    for name, price, color in _levels(chart)[1:]:  # the stop is its own step trace
+        if low <= price <= high:
+            label = f"{name} {fmt.price(Decimal(str(price)), chart.tick_size)}"
+            figure.add_hline(y=price, line={"color": color, "width": 1, "dash": "dot"})
+            figure.add_annotation(**_edge_label(label, color, y=price, yref="y", yanchor="bottom"))
+    for name, price, color in away:
+        top = price > high  # named at the edge it lies beyond, with its price: nothing is hidden
+        arrow = "▲" if top else "▼"
+        figure.add_annotation(
+            **_edge_label(
+                f"{arrow} {name} {fmt.price(Decimal(str(price)), chart.tick_size)}",
+                color,
+                y=1 if top else 0,
+                yref="paper",
+                yanchor="top" if top else "bottom",
+            )
+        )
+    return figure
+
+
+def _levels(chart: PositionChart) -> list[tuple[str, float, str]]:
+    """The lines a trader measures the price against: the stop now, take-profit, liquidation."""
+    lines = [
+        ("Stop", chart.stop_price, STOP),
+        ("Take profit", chart.take_profit_price, TAKE),
+        ("Liquidation", chart.liquidation_price, LIQUIDATION),
+    ]
+    return [(name, float(price), color) for name, price, color in lines if price is not None]
+
+
+def _edge_label(text: str, color: str, **where: object) -> dict[str, object]:
+    return {
+        "text": text,
+        "x": 1,
+        "xref": "paper",
+        "xanchor": "right",
+        "showarrow": False,
+        "font": {"color": color, "size": 10},
+        **where,
+    }
+
+
+def price_window(chart: PositionChart) -> tuple[float, float, list[tuple[str, float, str]]]:
+    """The y-range of a position's chart, and the lines left outside it.
+
+    A trader watches the price move against the lines that end it. Spanning entry to a 10% stop (or to a
+    liquidation 30% away) flattens a 1% move into a line, so the window frames the price path, the entry
+    and the exit, padded; the stop, take-profit and liquidation lines join it when they lie within a
+    path's span of it (near enough to matter now: a trailing stop usually is), and the others are named
+    at the top or bottom edge with their price, so the trader still reads how far away they are.
+    """
+    prices = [float(p.price) for p in chart.points] + [float(chart.entry_price)]
+    if chart.exit_price is not None:
+        prices.append(float(chart.exit_price))
+    low, high = min(prices), max(prices)
+    span = max(high - low, MIN_SPAN * high)
+    near, away = [], []
+    for line in _levels(chart):
+        (near if low - NEAR * span <= line[1] <= high + NEAR * span else away).append(line)
+    low = min([low, *(price for _, price, _ in near)])
+    high = max([high, *(price for _, price, _ in near)])
+    pad = max(high - low, MIN_SPAN * high) * 0.08
+    return low - pad, high + pad, away
 
 
 def _stops(chart: PositionChart) -> list[Decimal]:
@@ -185,6 +256,12 @@ def equity_figure(curve: EquityCurve, *, height: int = 220) -> go.Figure:
     )
     figure = _dark_layout(figure, height=height, revision=f"equity-{curve.deployment_id or 'account'}")
     figure.update_layout(showlegend=False, yaxis={"tickprefix": "$", "tickformat": ",.2f"})
+    if not curve.points:  # an empty date axis reads "Jan-Nov 2000": say there is nothing yet instead
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
+        figure.add_annotation(
+            text="No equity yet", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 13}
+        )
     return figure
 
 

@@ -73,6 +73,19 @@ def fee_detail(venue_fees: Decimal, platform_fee: Decimal, profit_share: Decimal
     return " + ".join(parts)
 
 
+def fee_breakdown(entry_fee: Decimal, exit_fee: Decimal, platform_fee: Decimal, profit_share: Decimal) -> str:
+    """Every fee a closed position paid, by name: the venue's to open and to close, Maxxit's, the profit
+    share. (Funding is not recorded per position yet, so it is not listed.)"""
+    parts = [
+        f"{money(entry_fee, signed=False)} open",
+        f"{money(exit_fee, signed=False)} close",
+        f"{money(platform_fee, signed=False)} Maxxit",
+    ]
+    if profit_share:
+        parts.append(f"{money(profit_share, signed=False)} profit share")
+    return " + ".join(parts)
+
+
 def ratio(value: Decimal | None, places: int = 2) -> str:
     """A plain number such as a Sharpe ratio or a signal score."""
     if value is None:
@@ -180,3 +193,13 @@ def drawdown_usd(value: Decimal | None) -> str:
     if value is None:
         return NO_TRADES
     return money(-abs(value)) if value else money(value)
+
+
+def price(value: Decimal | None, tick: Decimal | None) -> str:
+    """A price at its market's tick ("1,442.6", never "1,442.584"); five significant figures, as
+    Hyperliquid writes prices, where the market's tick is not known."""
+    if value is None:
+        return "—"
+    if tick is None or tick <= 0:
+        tick = Decimal(1).scaleb(value.adjusted() - 4) if value else Decimal(1)
+    return quantity((value / tick).to_integral_value() * tick)

@@ -20,29 +20,11 @@ from maxxit_ui.state.deployments import DeploymentRow, DeploymentsState, FilterO
 
 ROUTE = "/deployments"
 POLL_MS = 3000
-DEPLOYMENT_COLUMNS = (
-    "Agent",
-    "Venue",
-    "Status",
-    "Balance",
-    "Open",
-    "Net PnL",
-    "Fees paid",
-    "Created",
-    "",
-)
-POSITION_COLUMNS = (
-    "Opened",
-    "Deployment",
-    "Market",
-    "Side",
-    "Size",
-    "Entry",
-    "Signal",
-    "Fees",
-    "PnL",
-    "Status",
-)
+# Key figures first: on a phone the table scrolls inside its card and the first columns are what shows,
+# so the agent (with its Pause / Cancel buttons), equity and PnL lead; the details follow.
+DEPLOYMENT_COLUMNS = ("Agent", "Equity", "Net PnL", "Status", "Open", "Venue", "Fees paid", "Created")
+POSITION_COLUMNS = ("Market", "PnL", "Status", "Price", "Lines", "Size", "Fees", "Signal", "Opened")
+TOUCH = "40px"  # the smallest touch target
 
 S = DeploymentsState
 
@@ -59,6 +41,7 @@ def _actions(row: DeploymentRow) -> rx.Component:
                 variant="soft",
                 loading=busy,
                 on_click=S.pause(row["id"]),
+                min_height=TOUCH,
                 id="pause-" + row["id"],
             ),
         ),
@@ -72,6 +55,7 @@ def _actions(row: DeploymentRow) -> rx.Component:
                 color_scheme="green",
                 loading=busy,
                 on_click=S.resume(row["id"]),
+                min_height=TOUCH,
                 id="resume-" + row["id"],
             ),
         ),
@@ -84,12 +68,13 @@ def _actions(row: DeploymentRow) -> rx.Component:
                 variant="soft",
                 color_scheme="red",
                 disabled=busy,
-                on_click=S.ask_cancel(row["id"], row["agent_name"]),
+                on_click=S.ask("cancel", row["id"], row["agent_name"]),
+                min_height=TOUCH,
                 id="cancel-" + row["id"],
             ),
         ),
         spacing="2",
-        justify="end",
+        wrap="wrap",
     )
 
 
@@ -120,9 +105,36 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
                 rx.link(row["agent_name"], href=row["agent_href"], weight="medium", size="2"),
                 rx.text("#", row["id"], " · ", row["version"], size="1", color_scheme="gray"),
                 rx.cond(row["new_version"] != "", _new_version(row)),
+                _actions(row),
+                spacing="1",
+            ),
+            min_width="170px",
+        ),
+        rx.table.cell(
+            rx.vstack(
+                figure(row["equity"], row["equity_tone"], size="2", id="equity-" + row["id"]),
+                figure(row["returns"], row["returns_tone"], size="1", id="return-" + row["id"]),
+                rx.text("available ", row["available"], size="1", color_scheme="gray", white_space="nowrap"),
                 spacing="0",
+                align="end",
+            ),
+            justify="end",
+        ),
+        rx.table.cell(
+            rx.vstack(
+                figure(row["pnl"], row["pnl_tone"], size="2", id="pnl-" + row["id"]),
+                rx.cond(row["unrealized"] != "", rx.text(row["unrealized"], size="1", color_scheme="gray")),
+                spacing="0",
+                align="end",
+            ),
+            justify="end",
+        ),
+        rx.table.cell(
+            rx.badge(
+                row["status"], color_scheme=row["status_color"], variant="soft", id="status-" + row["id"]
             )
         ),
+        rx.table.cell(figure(row["open_positions"], size="2", id="open-" + row["id"]), justify="end"),
         rx.table.cell(
             rx.vstack(
                 rx.text(row["venues"], size="2", white_space="nowrap"),
@@ -140,25 +152,8 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
                 spacing="0",
             )
         ),
-        rx.table.cell(
-            rx.badge(
-                row["status"], color_scheme=row["status_color"], variant="soft", id="status-" + row["id"]
-            )
-        ),
-        rx.table.cell(
-            rx.vstack(
-                figure(row["balance"], row["balance_tone"], size="2", id="balance-" + row["id"]),
-                rx.text("available ", row["available"], size="1", color_scheme="gray", white_space="nowrap"),
-                spacing="0",
-                align="end",
-            ),
-            justify="end",
-        ),
-        rx.table.cell(figure(row["open_positions"], size="2", id="open-" + row["id"]), justify="end"),
-        figure_cell(row["pnl"], row["pnl_tone"]),
         figure_cell(row["fees"]),
         text_cell(row["created"], color_scheme="gray", white_space="nowrap"),
-        rx.table.cell(_actions(row), justify="end"),
         class_name="deployment-row",
         id="deployment-" + row["id"],
     )
@@ -187,7 +182,7 @@ def _deployments() -> rx.Component:
                 S.rows,
                 _deployment_row,
                 element_id="deployments-table",
-                align_right=("Balance", "Open", "Net PnL", "Fees paid"),
+                align_right=("Equity", "Open", "Net PnL", "Fees paid"),
                 variant="ghost",
             ),
             overflow_x="auto",
@@ -236,37 +231,45 @@ def _signal(row: PositionRow) -> rx.Component:
     )
 
 
+def _small(text: rx.Var[str] | str, *parts: rx.Var[str] | str, **props) -> rx.Component:
+    return rx.text(text, *parts, size="1", color_scheme="gray", white_space="nowrap", **props)
+
+
+def _lines(row: PositionRow) -> rx.Component:
+    """Open: where it closes (stop, take-profit) or is liquidated. Closed: why it closed."""
+    return rx.cond(
+        row["is_open"],
+        rx.vstack(
+            _small("stop ", figure(row["stop"], "negative", size="1", id="position-stop-" + row["id"])),
+            _small("take profit ", figure(row["take_profit"], "positive", size="1")),
+            _small("liq. ", figure(row["liquidation"], size="1", id="position-liq-" + row["id"])),
+            spacing="0",
+        ),
+        rx.badge(row["reason"], variant="soft", color_scheme="gray", id="position-reason-" + row["id"]),
+    )
+
+
 def _position_row(row: PositionRow) -> rx.Component:
     return rx.table.row(
-        text_cell(row["opened"], color_scheme="gray", white_space="nowrap"),
         rx.table.cell(
             rx.vstack(
-                rx.text(row["agent_name"], size="2"),
-                rx.text("#", row["deployment"], size="1", color_scheme="gray"),
+                rx.hstack(
+                    rx.text(row["market"], weight="medium", size="2"),
+                    figure(row["side"], row["side_tone"], size="1", weight="medium"),
+                    rx.text(row["leverage"], size="1", color_scheme="gray"),
+                    spacing="1",
+                    align="baseline",
+                ),
+                _small(row["agent_name"], " #", row["deployment"], " · ", row["venue"]),
                 spacing="0",
             )
         ),
         rx.table.cell(
             rx.vstack(
-                rx.text(row["market"], weight="medium", size="2"),
-                rx.text(row["venue"], size="1", color_scheme="gray"),
-                spacing="0",
-            )
-        ),
-        rx.table.cell(
-            rx.vstack(
-                figure(row["side"], row["side_tone"], size="2", weight="medium"),
-                rx.text(row["leverage"], size="1", color_scheme="gray"),
-                spacing="0",
-            )
-        ),
-        figure_cell(row["size"]),
-        figure_cell(row["entry"]),
-        rx.table.cell(_signal(row), max_width="260px"),
-        rx.table.cell(
-            rx.vstack(
-                figure(row["fees"], size="2"),
-                rx.text(row["fee_detail"], size="1", color_scheme="gray", white_space="nowrap"),
+                figure(
+                    row["pnl"], row["pnl_tone"], size="2", weight="medium", id="position-pnl-" + row["id"]
+                ),
+                _small(row["pnl_note"], id="position-pnl-note-" + row["id"]),
                 spacing="0",
                 align="end",
             ),
@@ -275,7 +278,6 @@ def _position_row(row: PositionRow) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.badge(row["status"], color_scheme=row["status_color"], variant="soft"),
-                rx.cond(row["pnl"] != "open", figure(row["pnl"], row["pnl_tone"], size="1")),
                 rx.cond(
                     row["notice"] != "",
                     rx.text(
@@ -289,6 +291,39 @@ def _position_row(row: PositionRow) -> rx.Component:
                 spacing="1",
             )
         ),
+        rx.table.cell(
+            rx.vstack(
+                _small(
+                    row["mark_label"], " ", figure(row["mark"], size="2", id="position-mark-" + row["id"])
+                ),
+                _small("entry ", row["entry"], id="position-entry-" + row["id"]),
+                spacing="0",
+                align="end",
+            ),
+            justify="end",
+        ),
+        rx.table.cell(_lines(row)),
+        rx.table.cell(
+            rx.vstack(
+                figure(row["size"], size="2", id="position-size-" + row["id"]),
+                _small(row["notional"], " notional"),
+                _small(row["margin"], " margin"),
+                spacing="0",
+                align="end",
+            ),
+            justify="end",
+        ),
+        rx.table.cell(
+            rx.vstack(
+                figure(row["fees"], size="2"),
+                _small(row["fee_detail"], id="position-fees-" + row["id"]),
+                spacing="0",
+                align="end",
+            ),
+            justify="end",
+        ),
+        rx.table.cell(_signal(row), max_width="260px"),
+        text_cell(row["opened"], color_scheme="gray", white_space="nowrap"),
         class_name="position-row",
         id="position-" + row["id"],
     )
@@ -301,7 +336,9 @@ def _filter_item(option: FilterOption) -> rx.Component:
 def _position_filters() -> rx.Component:
     return rx.hstack(
         rx.select.root(
-            rx.select.trigger(id="positions-deployment", aria_label="Deployment", min_width="220px"),
+            rx.select.trigger(
+                id="positions-deployment", aria_label="Deployment", min_width="200px", max_width="100%"
+            ),
             rx.select.content(rx.foreach(S.options, _filter_item)),
             value=S.deployment_filter,
             on_change=S.set_deployment_filter,
@@ -336,7 +373,7 @@ def _positions() -> rx.Component:
                     S.positions,
                     _position_row,
                     element_id="positions-table",
-                    align_right=("Size", "Entry", "Fees"),
+                    align_right=("PnL", "Price", "Size", "Fees"),
                     variant="ghost",
                 ),
                 overflow_x="auto",
@@ -350,7 +387,7 @@ def _positions() -> rx.Component:
 
 def _cancel_dialog() -> rx.Component:
     return confirm_dialog(
-        title=["Cancel “", S.confirm_name, "”?"],
+        title=["Cancel “", S.confirm_label, "”?"],
         description=(
             "The deployment stops taking new trades, for good. Positions already open stay managed by "
             "their exits (stop loss, take profit, trailing stop) until they close."
@@ -358,8 +395,8 @@ def _cancel_dialog() -> rx.Component:
         keep_label="Keep it running",
         confirm_label="Cancel deployment",
         on_confirm=S.confirm_cancel,
-        is_open=S.confirm_id != "",
-        on_open_change=S.dialog_open_change,
+        is_open=S.confirming("cancel"),
+        on_open_change=S.confirm_open_change,
         element_id="cancel",
     )
 

@@ -7,17 +7,14 @@ closes shows up without a reload. A closed position keeps its card for an hour, 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Any, TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
@@ -27,19 +24,20 @@ from backend.models.enums import PositionStatus, Side
 from backend.monitor.charts import ClosedPosition, PositionChart, dashboard_charts, recent_closes
 from backend.monitor.close import PositionNotFound, PositionNotOpen
 from backend.monitor.equity import EquityCurve, EquityCurves, equity_curves
+from backend.trading.book import Breakdown
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import REASON_LABELS, equity_figure, position_figure
 from maxxit_ui.components.format import venue_label
 from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.deploy_form import TIMES
+from maxxit_ui.state.mixins import UNAVAILABLE, ConfirmMixin, PollingMixin, Query
 
-logger = logging.getLogger(__name__)
-
-Status = Literal["loading", "ready", "error"]
 CARD_KEEP = timedelta(hours=1)  # how long a closed position keeps its card
 CLOSED_ROWS = 20
-PRICE_PLACES = Decimal("0.00000001")
+CLOSE_REFUSALS: dict[type[Exception], str | None] = {
+    PositionNotOpen: "That position is already closing or closed.",
+    PositionNotFound: "That position no longer exists.",
+}
 
 
 class PositionCard(TypedDict):
@@ -49,11 +47,15 @@ class PositionCard(TypedDict):
     venue: str
     side: str
     side_tone: str
-    size: str
+    size: str  # with its unit: "0.52 ETH"
+    notional: str
+    margin: str
     leverage: str
     entry: str
     last: str
     stop: str
+    take_profit: str  # "none" when the rules set no take-profit
+    liquidation: str
     stop_kind: str  # "trailing" or "hard stop"
     best: str
     best_label: str
@@ -100,6 +102,7 @@ class EquityCard(TypedDict):
     pnl: str
     pnl_tone: str
     note: str
+    has_points: bool  # False: no deployment yet, the page says so instead of drawing an empty axis
     figure: go.Figure
 
 
@@ -108,10 +111,6 @@ class _Snapshot:
     charts: list[PositionChart]
     closes: list[ClosedPosition]
     curves: EquityCurves
-
-
-def _price(value: Decimal | None) -> str:
-    return "—" if value is None else fmt.quantity(value.quantize(PRICE_PLACES))
 
 
 def _status(chart: PositionChart) -> tuple[str, str, str]:
@@ -125,10 +124,17 @@ def _status(chart: PositionChart) -> tuple[str, str, str]:
     return "open", "Open", "green"
 
 
+def _fee_detail(parts: Breakdown, *, closed: bool) -> str:
+    """Open: what was paid so far; closed: every fee by name, as /deployments shows it."""
+    if closed:
+        return fmt.fee_breakdown(parts.entry_fee, parts.exit_fee, parts.platform_fee, parts.profit_share)
+    return fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share)
+
+
 def position_card(chart: PositionChart) -> PositionCard:
     status, status_label, color = _status(chart)
     long = chart.side == Side.LONG
-    ratio = chart.unrealized_return
+    ratio, tick = chart.unrealized_return, chart.tick_size
     return PositionCard(
         id=str(chart.position_id),
         market=chart.market,
@@ -136,13 +142,17 @@ def position_card(chart: PositionChart) -> PositionCard:
         venue=venue_label(chart.venue),
         side=chart.side.upper(),
         side_tone="positive" if long else "negative",
-        size=fmt.quantity(chart.size),
+        size=fmt.size(chart.size, chart.market),
+        notional=fmt.money(chart.notional_usd, signed=False),
+        margin=fmt.money(chart.margin_usd, signed=False),
         leverage=f"{fmt.quantity(chart.leverage)}{TIMES}",
-        entry=_price(chart.entry_price),
-        last=_price(chart.last_price),
-        stop=_price(chart.stop_price),
+        entry=fmt.price(chart.entry_price, tick),
+        last=fmt.price(chart.last_price, tick),
+        stop=fmt.price(chart.stop_price, tick),
+        take_profit="none" if chart.take_profit_price is None else fmt.price(chart.take_profit_price, tick),
+        liquidation=fmt.price(chart.liquidation_price, tick),
         stop_kind="trailing" if chart.trailing_armed else "hard stop",
-        best=_price(chart.best_price),
+        best=fmt.price(chart.best_price, tick),
         best_label="Trailing high" if long else "Trailing low",
         pnl="—" if chart.unrealized_pnl is None else fmt.money(chart.unrealized_pnl),
         pnl_tone="muted" if chart.unrealized_pnl is None else fmt.tone(chart.unrealized_pnl),
@@ -153,13 +163,11 @@ def position_card(chart: PositionChart) -> PositionCard:
         status_label=status_label,
         status_color=color,
         notice=fmt.close_refused(chart.close_error),
-        exit=_price(chart.exit_price),
+        exit=fmt.price(chart.exit_price, tick),
         realized="—" if chart.realized_pnl is None else fmt.money(chart.figures.net_pnl),
         realized_tone=fmt.tone(None if chart.realized_pnl is None else chart.figures.net_pnl),
         fees=fmt.money(chart.figures.total_fees, signed=False),
-        fee_detail=fmt.fee_detail(
-            chart.figures.venue_fees, chart.figures.platform_fee, chart.figures.profit_share
-        ),
+        fee_detail=_fee_detail(chart.figures, closed=status == "closed"),
         opened=fmt.timestamp(chart.opened_at),
         points=str(len(chart.points)),
         figure=position_figure(chart),
@@ -176,12 +184,12 @@ def closed_row(close: ClosedPosition) -> ClosedRow:
         venue=venue_label(close.venue),
         side=close.side.upper(),
         side_tone="positive" if close.side == Side.LONG else "negative",
-        entry=_price(close.entry_price),
-        exit=_price(close.exit_price),
+        entry=fmt.price(close.entry_price, None),
+        exit=fmt.price(close.exit_price, None),
         pnl="—" if close.realized_pnl is None else fmt.money(parts.net_pnl),
         pnl_tone=fmt.tone(None if close.realized_pnl is None else parts.net_pnl),
         fees=fmt.money(parts.total_fees, signed=False),
-        fee_detail=fmt.fee_detail(parts.venue_fees, parts.platform_fee, parts.profit_share),
+        fee_detail=_fee_detail(parts, closed=True),
         reason=REASON_LABELS.get(str(close.close_reason), fmt.label(close.close_reason)),
     )
 
@@ -218,6 +226,7 @@ def equity_card(curve: EquityCurve) -> EquityCard:
         pnl=fmt.money(pnl),
         pnl_tone=fmt.tone(pnl),
         note=note,
+        has_points=bool(curve.points),
         figure=equity_figure(curve, height=260 if curve.deployment_id is None else 200),
     )
 
@@ -231,9 +240,7 @@ def read_dashboard(session: Session, user: CurrentUser, now: datetime) -> _Snaps
     )
 
 
-class DashboardState(rx.State):
-    status: Status = "loading"
-    error: str = ""
+class DashboardState(PollingMixin, ConfirmMixin, rx.State):
     cards: list[PositionCard] = []
     closed: list[ClosedRow] = []
     equity: list[EquityCard] = []
@@ -242,83 +249,49 @@ class DashboardState(rx.State):
     account_pnl: str = ""
     account_pnl_tone: str = "neutral"
     account_note: str = ""
+    account_has_points: bool = False
     account_figure: go.Figure = go.Figure()
     open_count: str = "0"
-    refreshed_at: str = ""
-    confirm_id: str = ""
-    confirm_label: str = ""
     closing: str = ""  # the position whose close is being requested
-
-    _polling: bool = False
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
-        self.status, self.error, self.confirm_id, self.closing = "loading", "", "", ""
+        self.status, self.error, self.closing = "loading", "", ""
+        self.clear_confirm()
         yield
+        yield await self._reread()
+
+    async def _reread(self) -> EventSpec | None:
         user = await current_user(self)
         if user is None:
-            yield to_signin(self)
-            return
-        try:
-            snapshot = await read(lambda session: read_dashboard(session, user, utcnow()))
-        except SQLAlchemyError:
-            logger.exception("dashboard could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self._show(snapshot)
-        self.status = "ready"
+            return to_signin(self)
+        snapshot = await self.fetch(lambda s: read_dashboard(s, user, utcnow()), "dashboard")
+        if snapshot is not UNAVAILABLE:
+            self.poll_apply(snapshot)
+            self.mark_refreshed()
+            self.show_ready()
+        return None
 
-    def _show(self, snapshot: _Snapshot) -> None:
-        self.cards = [position_card(c) for c in snapshot.charts]
-        self.open_count = str(sum(1 for c in snapshot.charts if c.status != PositionStatus.CLOSED))
-        self.closed = [closed_row(c) for c in snapshot.closes]
-        self.equity = [equity_card(c) for c in snapshot.curves.deployments]
-        account = equity_card(snapshot.curves.account)
+    def poll_query(self, user: CurrentUser) -> Query[Any]:
+        return lambda s: read_dashboard(s, user, utcnow())
+
+    def poll_apply(self, result: _Snapshot) -> None:
+        self.cards = [position_card(c) for c in result.charts]
+        self.open_count = str(sum(1 for c in result.charts if c.status != PositionStatus.CLOSED))
+        self.closed = [closed_row(c) for c in result.closes]
+        self.equity = [equity_card(c) for c in result.curves.deployments]
+        account = equity_card(result.curves.account)
         self.account_value, self.account_value_label = account["value"], account["value_label"]
         self.account_pnl, self.account_pnl_tone = account["pnl"], account["pnl_tone"]
         self.account_note, self.account_figure = account["note"], account["figure"]
-        self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
-
-    @rx.event(background=True)
-    async def poll(self, _now: str = "") -> AsyncIterator[EventSpec | None]:
-        """The page's timer: read everything again quietly; a failed read keeps the last view."""
-        async with self:
-            if self.status != "ready" or self._polling:
-                return
-            user = await current_user(self)
-            if user is not None:
-                self._polling = True
-        if user is None:
-            yield to_signin(self)
-            return
-        snapshot: _Snapshot | None = None
-        try:
-            snapshot = await read(lambda session: read_dashboard(session, user, utcnow()))
-        except SQLAlchemyError:
-            logger.exception("dashboard: refresh failed")  # the next tick tries again
-        finally:
-            async with self:
-                self._polling = False
-                if snapshot is not None and self.status == "ready":
-                    self._show(snapshot)
+        self.account_has_points = account["has_points"]
 
     # -- closing by hand ---------------------------------------------------------------------------------
 
     @rx.event
-    def ask_close(self, position_id: str, label: str) -> None:
-        if position_id.isdigit() and not self.closing:
-            self.confirm_id, self.confirm_label = position_id, label
-
-    @rx.event
-    def dialog_open_change(self, is_open: bool) -> None:
-        if not is_open:
-            self.confirm_id = self.confirm_label = ""
-
-    @rx.event
     async def confirm_close(self) -> AsyncIterator[EventSpec | None]:
         """Move the position to CLOSING; the next monitor cycle sends the reduce-only order and records it."""
-        position_id = self.confirm_id
-        self.confirm_id = self.confirm_label = ""
+        position_id = self.take_confirmed("close")
         if self.closing or not position_id.isdigit():
             return
         user = await current_user(self)
@@ -329,19 +302,12 @@ class DashboardState(rx.State):
         self.closing = position_id
         yield
         try:
-            await read(lambda session: close_own_position(session, user, int(position_id), ip=ip))
-        except PositionNotOpen:
-            yield rx.toast.info("That position is already closing or closed.")
-        except PositionNotFound:
-            yield rx.toast.error("That position no longer exists.")
-        except SQLAlchemyError:
-            logger.exception("position %s: close request failed", position_id)
-            yield rx.toast.error(DB_ERROR)
-        else:
-            yield rx.toast.success("Closing: the monitor sends the order within seconds.")
+            done = await self.attempt(
+                lambda s: close_own_position(s, user, int(position_id), ip=ip),
+                "close request",
+                CLOSE_REFUSALS,
+            )
         finally:
             self.closing = ""
-        try:
-            self._show(await read(lambda session: read_dashboard(session, user, utcnow())))
-        except SQLAlchemyError:
-            logger.exception("dashboard could not be read after a close request")
+        yield done.toast or rx.toast.success("Closing: the monitor sends the order within seconds.")
+        yield await self._reread()

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from backend import audit
 from backend.auth.users import create_admin
 from backend.db import get_engine, session_scope
-from backend.models import Agent, AgentDeployment, MonitorCycle, Position, User
+from backend.models import Agent, AgentDeployment, MarketTick, MonitorCycle, Position, User
 from backend.models.common import utcnow
 from backend.models.enums import CloseReason, PositionStatus, Side
 from backend.monitor.close import finish_close
@@ -184,6 +184,104 @@ def test_positions_chart_live_through_the_trailing_stop_and_a_manual_close(
     expect(legend(page, btc.id)).to_contain_text(["Exit · Closed by you"])
     expect(page.locator(f"#closed-{btc.id}")).to_contain_text("Closed by you")
     assert page.evaluate("window.__sameDocument") is True
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def positions_at_3x(deployment_id: int) -> tuple[int, int]:
+    """An open 3x BNB long the monitor has seen at 808, and a BTC long its trailing stop closed at 61,000.
+
+    BNB: no other test here trades it, so no other test's ticks move its mark."""
+    now = utcnow()
+    with session_scope() as session:
+        held = Position(
+            deployment_id=deployment_id,
+            venue="PAPER",
+            market="BNB",
+            side=Side.LONG,
+            size=Decimal("1"),
+            leverage=Decimal("3"),
+            entry_price=Decimal("800"),
+            entry_fee=Decimal("0.45"),
+            opened_at=now - timedelta(minutes=2),
+        )
+        done = Position(
+            deployment_id=deployment_id,
+            venue="PAPER",
+            market="BTC",
+            side=Side.LONG,
+            size=Decimal("0.01"),
+            leverage=Decimal("3"),
+            entry_price=Decimal("60000"),
+            exit_price=Decimal("61000"),
+            entry_fee=Decimal("0.27"),
+            exit_fee=Decimal("0.27"),
+            realized_pnl=Decimal("9.46"),
+            status=PositionStatus.CLOSED,
+            close_reason=CloseReason.TRAILING_STOP,
+            opened_at=now - timedelta(hours=3),
+            closed_at=now - timedelta(hours=2),
+        )
+        session.add_all([held, done])
+        session.add(
+            MarketTick(venue="PAPER", market="BNB", at=now - timedelta(minutes=1), price=Decimal("808"))
+        )
+        session.flush()
+        return held.id, done.id
+
+
+def no_horizontal_overflow(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_position_lines_and_figures_on_both_pages_and_on_a_phone(
+    new_page, app_url: str, seeded: Seeded
+) -> None:
+    wallet = BrowserWallet()
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet)
+    deployment_id, _ = paper_deployment(wallet, seeded)
+    held, done = positions_at_3x(deployment_id)
+
+    # The card: take-profit (the agent's 20%) and the 3x liquidation price (BNB's max leverage is 10), at
+    # BNB's 0.01 tick; size in BNB, notional and margin in dollars; the chart names all three lines (far
+    # from the price path: at its edge, with their prices).
+    page.goto(f"{app_url}/dashboard")
+    expect(page.locator(f"#card-tp-{held}")).to_have_text("960")
+    expect(page.locator(f"#card-liq-{held}")).to_have_text("561.4")  # 800 x (2/3) / (1 - 1/20)
+    expect(page.locator(f"#card-size-{held}")).to_have_text("1 BNB · $808.00 notional · $266.67 margin")
+    expect(page.locator(f"#chart-{held} .annotation-text")).to_contain_text(
+        ["▼ Stop 720", "▲ Take profit 960", "▼ Liquidation 561.4"]
+    )
+
+    # /deployments: the open position's unrealised PnL, return on margin, mark and lines.
+    page.goto(f"{app_url}/deployments")
+    expect(page.locator(f"#position-pnl-{held}")).to_have_text("+$7.55")  # 1 x 8, less the 0.45 fee
+    expect(page.locator(f"#position-pnl-note-{held}")).to_have_text("+3.00% on margin")
+    expect(page.locator(f"#position-mark-{held}")).to_have_text("808")
+    expect(page.locator(f"#position-stop-{held}")).to_have_text("720")
+    expect(page.locator(f"#position-liq-{held}")).to_have_text("561.4")
+    expect(page.locator(f"#equity-{deployment_id}")).to_have_text("$10,017.46")  # + 9.46 closed + 8 open
+    # The closed one: exit price, why it closed, realised net and each fee.
+    page.locator("#positions-status").get_by_role("radio", name="Closed").click()
+    expect(page.locator(f"#position-mark-{done}")).to_have_text("61,000")
+    expect(page.locator(f"#position-reason-{done}")).to_have_text("Trailing stop")
+    expect(page.locator(f"#position-pnl-{done}")).to_have_text("+$9.46")
+    expect(page.locator(f"#position-fees-{done}")).to_have_text("$0.27 open + $0.27 close + $0.00 Maxxit")
+
+    # On a phone: no page-wide sideways scroll; tables scroll in their box; the buttons can be reached.
+    page.set_viewport_size(PHONE)
+    page.goto(f"{app_url}/deployments")
+    cancel = page.locator(f"#cancel-{deployment_id}")
+    expect(cancel).to_be_visible()
+    cancel.scroll_into_view_if_needed()
+    box = cancel.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 40
+    assert no_horizontal_overflow(page)
+    page.goto(f"{app_url}/dashboard")
+    expect(page.locator(f"#card-liq-{held}")).to_be_visible()
+    assert no_horizontal_overflow(page)
 
 
 def record_cycles_and_a_finding() -> None:

@@ -167,7 +167,7 @@ def test_a_closed_live_position_shows_the_same_breakdown_on_every_page_and_endpo
     venues = VenueRegistry({})
     [row] = [position_row(v) for v in list_positions(session, user)]
     assert (row["pnl"], row["fees"]) == (SHOWN_NET, SHOWN_FEES)
-    assert row["fee_detail"] == "$1.42 venue + $0.20 Maxxit + $14.86 profit share"
+    assert row["fee_detail"] == "$0.68 open + $0.74 close + $0.20 Maxxit + $14.86 profit share"
     deployment_view = get_deployment(session, user, position.deployment_id, venues=venues)
     assert (deployment_row(deployment_view)["pnl"], deployment_row(deployment_view)["fees"]) == (
         SHOWN_NET,

@@ -10,7 +10,7 @@ from backend.models.enums import CloseReason, PositionStatus, Side
 from backend.monitor.charts import ChartPoint, PositionChart
 from backend.monitor.equity import EquityCurve, EquityPoint
 from backend.trading.book import breakdown
-from maxxit_ui.components.charts import equity_figure, position_figure
+from maxxit_ui.components.charts import equity_figure, position_figure, price_window
 from maxxit_ui.state.admin_monitor import _age
 from maxxit_ui.state.dashboard import equity_card, position_card
 
@@ -71,6 +71,25 @@ def test_an_open_card_reads_pnl_stop_and_trailing_high() -> None:
         "103.5",
     )
     assert card["agent"] == "#3 · Swing" and card["venue"] == "Paper" and card["points"] == "3"
+    assert (card["size"], card["take_profit"], card["liquidation"]) == ("0.5 ETH", "none", "—")
+
+
+def test_a_card_shows_money_in_dollars_and_prices_at_the_tick() -> None:
+    card = position_card(
+        _chart(
+            entry_price=Decimal("1442.584"),
+            stop_price=Decimal("1298.3256"),
+            last_price=Decimal("1450.04"),
+            take_profit_price=Decimal("1586.8424"),
+            liquidation_price=Decimal("735.9816"),
+            notional_usd=Decimal("725.02"),
+            margin_usd=Decimal("360.646"),
+            tick_size=Decimal("0.1"),
+        )
+    )
+    assert (card["entry"], card["stop"], card["last"]) == ("1,442.6", "1,298.3", "1,450")
+    assert (card["take_profit"], card["liquidation"]) == ("1,586.8", "736")
+    assert (card["notional"], card["margin"]) == ("$725.02", "$360.65")
 
 
 def test_a_closing_and_a_closed_card() -> None:
@@ -99,7 +118,7 @@ def test_a_closing_and_a_closed_card() -> None:
     assert (closed["status"], closed["status_label"]) == ("closed", "Closed · Trailing stop")
     # Net of every fee: 1.45 gross - 0.0456 venue - 0.20 Maxxit.
     assert (closed["exit"], closed["realized"], closed["fees"]) == ("102.9", "+$1.20", "$0.25")
-    assert closed["fee_detail"] == "$0.05 venue + $0.20 Maxxit"
+    assert closed["fee_detail"] == "$0.02 open + $0.02 close + $0.20 Maxxit"
     assert closed["pnl"] == "—" and closed["pnl_ratio"] == ""
 
 
@@ -132,6 +151,43 @@ def test_the_position_figure_draws_steps_and_the_exit() -> None:
 
     short = position_figure(_chart(side=Side.SHORT, points=()))
     assert [t.name for t in short.data] == ["Entry", "Stop"]  # no tick yet: the lines alone
+
+
+def _annotations(figure) -> list[str]:
+    return [a.text for a in figure.layout.annotations]
+
+
+def test_the_chart_frames_the_price_path_and_names_far_lines_at_the_edge() -> None:
+    # Entry 100, path 101-104: the hard stop at 90 and liquidation at 51 would flatten it; TP 105 is near.
+    chart = _chart(
+        stop_price=Decimal("90"),
+        trailing_armed=False,
+        take_profit_price=Decimal("105"),
+        liquidation_price=Decimal("51.02"),
+        tick_size=Decimal("0.01"),
+    )
+    low, high, away = price_window(chart)
+    assert 99 < low < 100 and 105 < high < 106
+    assert [name for name, _, _ in away] == ["Stop", "Liquidation"]
+    figure = position_figure(chart)
+    assert tuple(figure.layout.yaxis.range) == (low, high)
+    assert _annotations(figure) == ["Take profit 105", "▼ Stop 90", "▼ Liquidation 51.02"]
+    assert [shape.y0 for shape in figure.layout.shapes] == [105.0]  # the take-profit line, drawn in place
+
+
+def test_a_near_stop_and_liquidation_join_the_window() -> None:
+    # A trailing stop just under the price and a 20x liquidation 5% away are close enough to draw.
+    chart = _chart(liquidation_price=Decimal("96"), take_profit_price=Decimal("150"))
+    low, high, away = price_window(chart)
+    assert low < 96 and high < 110 and [name for name, _, _ in away] == ["Take profit"]
+    assert _annotations(position_figure(chart)) == ["Liquidation 96", "▲ Take profit 150"]
+
+
+def test_an_empty_equity_chart_says_so_instead_of_drawing_a_date_axis() -> None:
+    empty = _curve(points=(), open_positions=0)
+    figure = equity_figure(empty)
+    assert figure.layout.xaxis.visible is False and _annotations(figure) == ["No equity yet"]
+    assert equity_card(empty)["has_points"] is False and equity_card(_curve())["has_points"] is True
 
 
 def _curve(**kw) -> EquityCurve:

@@ -45,10 +45,12 @@ def deployment(**changes) -> DeploymentView:
 
 
 def test_a_paper_deployment_row():
-    row = deployment_row(deployment())
+    row = deployment_row(deployment(equity_usd=D("2512.5"), return_pct=D("0.0125"), unrealized_pnl=D("3.1")))
     assert row["id"] == "12" and row["agent_href"] == "/agents/3"
     assert (row["venues"], row["account"]) == ("Paper", "virtual balance")
-    assert (row["balance"], row["available"], row["open_positions"]) == ("$2,512.50", "$2,300.00", "2")
+    assert (row["equity"], row["available"], row["open_positions"]) == ("$2,512.50", "$2,300.00", "2")
+    assert (row["returns"], row["returns_tone"]) == ("+1.25% time-weighted", "positive")
+    assert row["unrealized"] == "+$3.10 open"
     # The sum of its positions' breakdowns: -3 gross, $1.45 of fees, -4.45 net.
     assert (row["pnl"], row["pnl_tone"], row["fees"]) == ("-$4.45", "negative", "$1.45")
     assert row["created"] == "2025-03-04 05:06 UTC"
@@ -82,7 +84,9 @@ def test_a_multi_venue_deployment_without_a_balance():
     )
     assert row["venues"] == "Hyperliquid → Paper"
     assert (row["account"], row["account_title"]) == ("0xabab…abab", address)
-    assert (row["balance"], row["balance_tone"], row["available"]) == ("unavailable", "muted", "unavailable")
+    assert (row["equity"], row["equity_tone"], row["available"]) == ("unavailable", "muted", "unavailable")
+    # The trader's own account: its capital is not ours to know, so no return, only PnL since deployment.
+    assert (row["returns"], row["returns_tone"]) == ("PnL since deployment", "muted")
 
 
 def position(**changes) -> PositionView:
@@ -110,9 +114,9 @@ def position(**changes) -> PositionView:
         "opened_at": CREATED,
         "closed_at": None,
     }
-    exit_fee, share = changes.pop("exit_fee", D(0)), changes.pop("profit_share", D(0))
+    exit_fee, share = changes.get("exit_fee", D(0)), changes.pop("profit_share", D(0))
     merged = {**base, **changes}
-    exit_price = merged["exit_price"] or merged["entry_price"]
+    exit_price = merged["exit_price"] or merged.get("mark_price") or merged["entry_price"]
     parts = breakdown(
         Side(merged["side"]),
         merged["entry_price"],
@@ -134,16 +138,43 @@ def test_an_open_position_with_its_signal_and_fees():
         "LONG",
         "positive",
     )
-    assert (row["size"], row["entry"], row["leverage"]) == ("0.042", "3,012.5", f"3{TIMES}")
+    assert (row["size"], row["entry"], row["leverage"]) == ("0.042 ETH", "3,012.5", f"3{TIMES}")
     assert (row["has_signal"], row["score"], row["signals_href"]) == (True, "0.72", "/agents/3/signals")
     assert row["post"] == "$ETH reclaiming the range high"
     assert (row["fees"], row["fee_detail"]) == ("$0.26", "$0.06 venue + $0.20 Maxxit")
-    assert (row["status"], row["status_color"], row["pnl"], row["pnl_tone"]) == (
+    # No tick seen yet: no PnL to show, rather than a made-up zero.
+    assert (row["status"], row["status_color"], row["pnl"], row["pnl_tone"], row["pnl_note"]) == (
         "Open",
         "green",
-        "open",
+        "—",
         "muted",
+        "no price yet",
     )
+
+
+def test_an_open_position_reads_its_unrealised_pnl_mark_and_lines_at_the_tick():
+    row = position_row(
+        position(
+            mark_price=D("3042.6"),
+            return_on_margin=D("0.02997"),
+            stop_price=D("2711.25"),
+            take_profit_price=D("3163.125"),
+            liquidation_price=D("2049.31972789"),
+            notional_usd=D("127.7892"),
+            margin_usd=D("42.175"),
+            tick_size=D("0.1"),
+        )
+    )
+    # 0.042 x 30.1 = 1.2642 gross, less 0.0569 venue and 0.20 Maxxit so far.
+    assert (row["pnl"], row["pnl_tone"], row["pnl_note"]) == ("+$1.01", "positive", "+3.00% on margin")
+    assert (row["is_open"], row["mark_label"], row["mark"]) == (True, "mark", "3,042.6")
+    assert (row["stop"], row["take_profit"], row["liquidation"]) == ("2,711.2", "3,163.1", "2,049.3")
+    assert (row["notional"], row["margin"], row["reason"]) == ("$127.79", "$42.18", "")
+
+
+def test_prices_without_a_known_tick_keep_five_significant_figures():
+    row = position_row(position(mark_price=D("3042.618"), stop_price=D("2711.2512")))
+    assert (row["mark"], row["stop"], row["take_profit"]) == ("3,042.6", "2,711.3", "none")
 
 
 def test_a_closed_position_found_at_the_venue_has_no_signal():
@@ -166,4 +197,32 @@ def test_a_closed_position_found_at_the_venue_has_no_signal():
         "+$11.09",
         "positive",
     )
-    assert (row["fees"], row["fee_detail"]) == ("$1.51", "$0.06 venue + $0.20 Maxxit + $1.25 profit share")
+    assert (row["fees"], row["fee_detail"]) == (
+        "$1.51",
+        "$0.06 open + $0.00 close + $0.20 Maxxit + $1.25 profit share",
+    )
+
+
+def test_a_closed_position_shows_its_exit_why_it_closed_and_each_fee():
+    row = position_row(
+        position(
+            status="CLOSED",
+            exit_price=D("2950.04"),
+            realized_pnl=D("-2.73"),
+            close_reason="TRAILING_STOP",
+            exit_fee=D("0.0557"),
+            tick_size=D("0.1"),
+        )
+    )
+    assert (row["is_open"], row["mark_label"], row["mark"], row["reason"]) == (
+        False,
+        "exit",
+        "2,950",
+        "Trailing stop",
+    )
+    assert (row["pnl"], row["pnl_tone"], row["pnl_note"]) == (
+        "-$2.94",
+        "negative",
+        "realised, after all fees",
+    )
+    assert row["fee_detail"] == "$0.06 open + $0.06 close + $0.20 Maxxit"
