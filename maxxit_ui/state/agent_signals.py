@@ -13,7 +13,6 @@ from typing import TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
-from sqlmodel import Session
 
 from backend.agents.service import AgentNotFound
 from backend.models.agents import WEIGHT_NAMES
@@ -210,21 +209,16 @@ class AgentSignalsState(PagerMixin, LoadMixin, rx.State):
     async def reload_page(self) -> None:
         agent_id, token, offset = self._agent_id, self.token, (self.page - 1) * PAGE_SIZE
         viewer = await current_user(self)
-
-        def query(session: Session) -> SignalPage | None:
-            try:
-                return list_signals(
-                    session, agent_id=agent_id, viewer=viewer, limit=PAGE_SIZE, offset=offset, token=token
-                )
-            except AgentNotFound:
-                return None
-
-        result = await self.fetch(query, f"signals of agent {agent_id}")
+        result = await self.fetch(
+            lambda session: list_signals(
+                session, agent_id=agent_id, viewer=viewer, limit=PAGE_SIZE, offset=offset, token=token
+            ),
+            f"signals of agent {agent_id}",
+            {AgentNotFound: "not_found"},
+        )
         if result is UNAVAILABLE:
             return
-        if result is None:
-            self.status = "not_found"
-        elif self.set_total(result.total):  # the filter shrank the list under us: read the last page
+        if self.set_total(result.total):  # the filter shrank the list under us: read the last page
             await self.reload_page()
         else:
             self._show(result)

@@ -237,20 +237,12 @@ class BuilderState(BacktestMixin, LoadMixin, rx.State):
             self.status = "not_found"
             return
         agent_id = int(raw_id)
-
-        def query(session: Session) -> tuple[OwnedAgent, list[CtAccountOut]] | str:
-            try:
-                return get_owned_agent(session, user, agent_id), list_ct_accounts(session)
-            except Forbidden:
-                return "forbidden"
-            except AgentNotFound:
-                return "not_found"
-
-        found = await self.fetch(query, f"builder: agent {agent_id}")
+        found = await self.fetch(
+            lambda session: (get_owned_agent(session, user, agent_id), list_ct_accounts(session)),
+            f"builder: agent {agent_id}",
+            {Forbidden: "forbidden", AgentNotFound: "not_found"},
+        )
         if found is UNAVAILABLE:
-            return
-        if isinstance(found, str):
-            self.status = found
             return
         agent, active = found
         self._offer(active, agent.accounts)
