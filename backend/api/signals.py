@@ -49,7 +49,7 @@ def list_signals(
     query: Annotated[SignalQuery, Query()], session: SessionDep, viewer: OptionalUserDep
 ) -> SignalPage:
     """Each signal with its post, score against the agent's threshold, the feature values, each feature's
-    weighted contribution to the score, and the outcome in counts ("Executed: 2 positions, 1 skipped
+    weighted contribution to the score, and the outcome in counts ("Partly traded: 2 positions, 1 skipped
     (insufficient balance)"): skip reasons as categories, never a trader's amounts. `mine` lists the signed-in
     viewer's own deployments' executions with their full reasons; it is empty for anyone else.
     A sent but expired or revoked session answers 401 rather than reading as anonymous."""

@@ -33,7 +33,9 @@ from backend.models import (
 )
 from backend.models.enums import Side, SignalStatus
 from backend.signals.outcomes import (
+    OutcomeKind,
     OwnExecution,
+    describe,
     outcome_sentence,
     own_executions,
     position_counts,
@@ -72,6 +74,7 @@ class SignalView(BaseModel):
     positions_opened: int
     skipped: dict[str, int]  # deployments that did not trade it, by public reason category
     outcome: str
+    outcome_kind: OutcomeKind  # traded, partly_traded, not_traded, skipped or awaiting: what pages colour
     mine: list[OwnExecution]  # the viewer's own deployments' executions; empty for anyone else
 
 
@@ -209,6 +212,8 @@ def _view(
     mine: list[OwnExecution],
 ) -> SignalView:
     features = parse_features(signal.features)
+    reason = public_reason(signal.skip_reason)
+    outcome = describe(signal.status, reason, positions, skipped)
     if signal.weights:
         weights = {name: int(signal.weights.get(name, 0)) for name in weights}
     return SignalView(
@@ -229,10 +234,11 @@ def _view(
         bucket_start=signal.bucket_start,
         created_at=signal.created_at,
         status=signal.status,
-        skip_reason=public_reason(signal.skip_reason),
+        skip_reason=reason,
         positions_opened=positions,
         skipped=skipped,
-        outcome=outcome_sentence(signal.status, public_reason(signal.skip_reason), positions, skipped),
+        outcome=outcome.sentence,
+        outcome_kind=outcome.kind,
         mine=mine,
     )
 

@@ -1,13 +1,15 @@
 """What became of signals, told in aggregates a visitor may read, and in full to the deployments' owner.
 
 An agent's signals are public; the deployments that follow it are their traders' own. So a public page
-reads counts ("Executed: 3 positions, 2 skipped (insufficient balance)") with each skip reason reduced to
+reads counts ("Partly traded: 3 positions, 2 skipped (insufficient balance)") with each skip reason reduced to
 its category (the stored detail can hold a trader's balance), and the viewer's own executions separately.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
+from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
@@ -27,21 +29,68 @@ class OwnExecution(BaseModel):
     position_id: int | None
 
 
+class OutcomeKind(StrEnum):
+    """What became of a signal, in one word a page can colour: every page says it the same way."""
+
+    TRADED = "traded"  # every deployment that acted on it opened a position
+    PARTLY_TRADED = "partly_traded"  # some opened a position, some skipped it
+    NOT_TRADED = "not_traded"  # executed, but no deployment opened a position
+    SKIPPED = "skipped"  # the signal itself was skipped (no deployments, agent paused, ...)
+    AWAITING = "awaiting"  # not executed yet
+
+
+class Outcome(NamedTuple):
+    kind: OutcomeKind
+    sentence: str
+
+
+class OutcomeFacts(Protocol):
+    """What a signal's outcome is told from; `SignalView` and the agent page's `SignalOut` both carry it."""
+
+    status: str
+    skip_reason: str | None
+    positions_opened: int
+    skipped: dict[str, int]
+
+
+def describe(
+    status: str, skip_reason: str | None, positions: int, skipped: Mapping[str, int] | None = None
+) -> Outcome:
+    """What became of a signal: its kind and the words a trader reads at a glance; reasons are public
+    categories ("Partly traded: 1 position, 2 skipped (insufficient balance)")."""
+    total = sum((skipped or {}).values())
+    if status == SignalStatus.PENDING:
+        return Outcome(OutcomeKind.AWAITING, "Awaiting execution")
+    if status == SignalStatus.SKIPPED:
+        return Outcome(OutcomeKind.SKIPPED, f"Skipped: {skip_reason or 'no reason recorded'}")
+    if status != SignalStatus.EXECUTED:
+        return Outcome(OutcomeKind.AWAITING, str(status).capitalize())
+    if positions == 0:
+        if not total:
+            return Outcome(OutcomeKind.NOT_TRADED, "Not traded: no position opened")
+        return Outcome(
+            OutcomeKind.NOT_TRADED, f"Not traded: {_plural(total, 'deployment')} skipped ({_why(skipped)})"
+        )
+    opened = _plural(positions, "position")
+    if total:
+        return Outcome(
+            OutcomeKind.PARTLY_TRADED, f"Partly traded: {opened}, {total} skipped ({_why(skipped)})"
+        )
+    return Outcome(OutcomeKind.TRADED, f"Traded: {opened}")
+
+
+def outcome_of(signal: OutcomeFacts) -> Outcome:
+    return describe(signal.status, signal.skip_reason, signal.positions_opened, signal.skipped)
+
+
 def outcome_sentence(
     status: str, skip_reason: str | None, positions: int, skipped: Mapping[str, int] | None = None
 ) -> str:
-    """What became of a signal, in words a trader reads at a glance; reasons are public categories."""
-    if status == SignalStatus.PENDING:
-        return "Awaiting execution"
-    if status == SignalStatus.EXECUTED:
-        total = sum((skipped or {}).values())
-        if positions == 0 and total:
-            return f"Not traded: {total} deployment{'' if total == 1 else 's'} skipped ({_why(skipped)})"
-        sentence = f"Executed: {positions} position{'' if positions == 1 else 's'}"
-        return sentence + (f", {total} skipped ({_why(skipped)})" if total else "")
-    if status == SignalStatus.SKIPPED:
-        return f"Skipped: {skip_reason}" if skip_reason else "Skipped: no reason recorded"
-    return str(status).capitalize()
+    return describe(status, skip_reason, positions, skipped).sentence
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _why(skipped: Mapping[str, int] | None) -> str:

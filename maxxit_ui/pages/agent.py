@@ -14,6 +14,7 @@ from maxxit_ui.components.layout import (
     page,
     section_title,
 )
+from maxxit_ui.components.outcome import outcome_badge
 from maxxit_ui.components.tables import (
     data_table,
     figure,
@@ -271,7 +272,7 @@ def _signal_row(row: SignalRow) -> rx.Component:
         rx.table.cell(rx.text(row["token"], weight="medium", size="2")),
         rx.table.cell(figure(row["side"], row["side_tone"], size="2", weight="medium")),
         figure_cell(row["score"]),
-        text_cell(row["status"]),
+        rx.table.cell(outcome_badge(row["status"], row["outcome_kind"]), min_width="150px"),
         rx.table.cell(
             rx.vstack(
                 rx.text(row["handle"], size="1", color_scheme="gray"),

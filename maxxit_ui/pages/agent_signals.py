@@ -12,6 +12,7 @@ from maxxit_ui.components.layout import (
     page,
     section_title,
 )
+from maxxit_ui.components.outcome import outcome_badge
 from maxxit_ui.components.tables import data_table, figure, text_cell
 from maxxit_ui.pages.admin_common import pager
 from maxxit_ui.pages.agent import agent_not_found
@@ -19,7 +20,8 @@ from maxxit_ui.state.agent_signals import AgentSignalsState as S
 from maxxit_ui.state.agent_signals import FeatureRow, SignalHistoryRow
 
 ROUTE = "/agents/[agent_id]/signals"
-COLUMNS = ("Time", "Token", "Side", "Score vs threshold", "Post", "Outcome")
+# The outcome beside the call, first on a phone; the post last (it is the widest).
+COLUMNS = ("Token", "Side", "Outcome", "Score vs threshold", "Time", "Post")
 
 
 def _header() -> rx.Component:
@@ -29,7 +31,9 @@ def _header() -> rx.Component:
         rx.text(
             "Each signal is a call from a followed account, scored against this agent's threshold of ",
             rx.text(S.threshold, as_="span", weight="bold", id="signals-threshold"),
-            ". Click a signal to see what drove its score.",
+            ". Click a signal to see what drove its score. ",
+            S.count_label,
+            ".",
             size="2",
             color_scheme="gray",
         ),
@@ -54,27 +58,37 @@ def _filter() -> rx.Component:
 
 
 def _row(row: SignalHistoryRow) -> rx.Component:
-    return rx.table.row(
-        text_cell(row["time"], color_scheme="gray", white_space="nowrap"),
-        rx.table.cell(rx.text(row["token"], weight="medium", size="2")),
-        rx.table.cell(rx.badge(row["side"], color_scheme=row["side_color"], variant="soft", size="1")),
-        rx.table.cell(figure(row["score"], row["score_tone"], size="2"), white_space="nowrap"),
-        rx.table.cell(
-            rx.vstack(
-                rx.text(row["handle"], size="1", color_scheme="gray"),
-                rx.text(row["post"], size="2", max_width="420px", truncate=True, title=row["post_full"]),
-                spacing="0",
-            )
+    """The signal, and right under it (when it is the one clicked) why it scored: the explanation opens
+    where the user is looking, not below the table."""
+    selected = S.selected_id == row["id"]
+    return rx.fragment(
+        rx.table.row(
+            rx.table.cell(rx.text(row["token"], weight="medium", size="2")),
+            rx.table.cell(rx.badge(row["side"], color_scheme=row["side_color"], variant="soft", size="1")),
+            rx.table.cell(outcome_badge(row["outcome"], row["outcome_kind"]), min_width="150px"),
+            rx.table.cell(figure(row["score"], row["score_tone"], size="2"), white_space="nowrap"),
+            text_cell(row["time"], color_scheme="gray", white_space="nowrap"),
+            rx.table.cell(
+                rx.vstack(
+                    rx.text(row["handle"], size="1", color_scheme="gray"),
+                    rx.text(row["post"], size="2", max_width="420px", truncate=True, title=row["post_full"]),
+                    spacing="0",
+                )
+            ),
+            on_click=S.select(row["id"]),
+            cursor="pointer",
+            background=rx.cond(selected, "var(--accent-a3)", "transparent"),
+            class_name="signal-row",
+            id="signal-row-" + row["id"],
+            custom_attrs={"aria-expanded": rx.cond(selected, "true", "false")},
         ),
-        rx.table.cell(
-            rx.badge(row["outcome"], color_scheme=row["outcome_color"], variant="soft", size="1"),
-            white_space="nowrap",
+        rx.cond(
+            selected,
+            rx.table.row(
+                rx.table.cell(_explanation(), col_span=len(COLUMNS), padding="0"),
+                id="signal-explanation-row",
+            ),
         ),
-        on_click=S.select(row["id"]),
-        cursor="pointer",
-        background=rx.cond(S.selected_id == row["id"], "var(--accent-a3)", "transparent"),
-        class_name="signal-row",
-        id="signal-row-" + row["id"],
     )
 
 
@@ -88,7 +102,7 @@ def _feature_row(row: FeatureRow) -> rx.Component:
 
 
 def _explanation() -> rx.Component:
-    return card(
+    return rx.box(
         rx.hstack(
             section_title("Why this signal"),
             rx.icon_button(
@@ -96,6 +110,7 @@ def _explanation() -> rx.Component:
                 on_click=S.select(S.selected_id),
                 variant="ghost",
                 color_scheme="gray",
+                size="3",
                 aria_label="Close",
                 id="explanation-close",
             ),
@@ -106,7 +121,7 @@ def _explanation() -> rx.Component:
             rx.heading(S.selected_title, size="4", id="explanation-title"),
             rx.text(S.selected_meta, size="2", color_scheme="gray"),
             rx.blockquote(S.selected_post, size="2", id="explanation-post"),
-            rx.badge(S.selected_outcome, variant="soft", size="2"),
+            outcome_badge(S.selected_outcome, S.selected_kind, size="2"),
             rx.cond(  # the viewer's own deployments only, with the full reason none else may read
                 S.selected_mine.length() > 0,
                 rx.vstack(
@@ -141,23 +156,34 @@ def _explanation() -> rx.Component:
             margin_top="16px",
         ),
         id="signal-explanation",
+        padding="16px",
+        background="var(--gray-a2)",
+        # Sticks to the left of the scrolling table, as wide as the screen allows: on a phone the
+        # explanation stays readable while the table beside it scrolls.
+        position="sticky",
+        left="0",
+        max_width="calc(100vw - 64px)",
+        overflow_x="auto",
+        cursor="default",
     )
 
 
 def _content() -> rx.Component:
     return rx.vstack(
         _filter(),
-        error_callout(S.error, element_id="signals-error"),
         card(
             rx.cond(
                 S.rows.length() > 0,
-                data_table(COLUMNS, S.rows, _row, element_id="signals-history", variant="ghost"),
+                rx.box(  # on a phone the table scrolls inside its card, never the page
+                    data_table(COLUMNS, S.rows, _row, element_id="signals-history", variant="ghost"),
+                    overflow_x="auto",
+                    width="100%",
+                    id="signals-scroll",
+                ),
                 empty_message(S.empty_text, element_id="signals-empty"),
             ),
             pager(S.page_label, S.prev_page, S.next_page, ~S.has_prev, ~S.has_next, "signals"),
-            overflow_x="auto",
         ),
-        rx.cond(S.selected_id != "", _explanation()),
         spacing="4",
         width="100%",
     )
@@ -167,7 +193,7 @@ def agent_signals() -> rx.Component:
     return page(
         rx.match(
             S.status,
-            ("found", rx.fragment(_header(), _content())),
+            ("ready", rx.fragment(_header(), _content())),
             ("not_found", agent_not_found()),
             ("error", error_callout(S.error)),
             loading_message("Loading signals…"),

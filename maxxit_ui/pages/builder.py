@@ -342,7 +342,7 @@ def builder() -> rx.Component:
                     "edit-archived",
                 ),
             ),
-            ("error", error_callout(S.page_error)),
+            ("error", error_callout(S.error)),
             loading_message("Loading…"),
         ),
     )

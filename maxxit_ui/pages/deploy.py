@@ -139,7 +139,7 @@ def deploy() -> rx.Component:
                 rx.link("← " + S.agent_name, href="/agents/" + S.agent_ref, size="2", color_scheme="gray"),
                 rx.hstack(
                     rx.heading("Deploy ", S.agent_name, size="7", weight="bold", id="deploy-heading"),
-                    venue_badge(S.agent_venue, S.agent_venue_color),
+                    venue_badge(S.agent_venue_label, S.agent_venue_color),
                     align="center",
                     spacing="3",
                     wrap="wrap",
@@ -152,7 +152,7 @@ def deploy() -> rx.Component:
             ("ready", _wizard()),
             ("not_found", agent_not_found()),
             ("unavailable", _unavailable()),
-            ("error", error_callout(S.page_error)),
+            ("error", error_callout(S.error)),
             loading_message("Loading…"),
         ),
     )

@@ -8,7 +8,7 @@ from reflex.event import EventHandler
 from maxxit_ui.components.forms import dom_id, field_error
 from maxxit_ui.components.layout import error_callout, section_title
 from maxxit_ui.components.sandbox import sandbox_faucet
-from maxxit_ui.state.billing_rows import LIVE_IS_BILLED, PAPER_IS_FREE
+from maxxit_ui.state.billing_rows import PAPER_IS_FREE
 from maxxit_ui.state.deploy import DeployState, ReviewItem
 from maxxit_ui.state.deploy_form import SIZING_LABELS, TIMES, RouteOption
 
@@ -71,22 +71,40 @@ def _route_card(option: RouteOption) -> rx.Component:
     )
 
 
+def _paper_only() -> rx.Component:
+    """An agent built for a venue without a live connection yet says so before anything else."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("info")),
+        rx.callout.text(rx.text(S.paper_only, weight="bold"), id="deploy-paper-only"),
+        rx.callout.text(
+            S.agent_venue_label,
+            " has no live connection yet: this agent deploys to paper, at live prices, with no real funds.",
+            size="2",
+        ),
+        color_scheme="amber",
+        width="100%",
+    )
+
+
 def venue_step() -> rx.Component:
     return rx.vstack(
         section_title("Where should it trade?"),
+        rx.cond(S.paper_only != "", _paper_only()),
         rx.cond(
             S.agent_venue == "MULTI",
             rx.text(
-                "This agent routes each signal to a venue: choose which ones, in order of preference.",
+                "This agent routes each signal to a venue it lists. Choose live or paper: a live "
+                "deployment never falls back to paper.",
                 size="2",
                 color_scheme="gray",
+                id="deploy-multi-note",
             ),
         ),
         rx.radio_cards.root(
             rx.foreach(S.options, _route_card),
             value=S.route,
             on_value_change=lambda v: S.set_field("route", v),
-            columns=rx.breakpoints(initial="1", sm="3"),
+            columns=rx.breakpoints(initial="1", sm="2"),
             width="100%",
             id="deploy-route",
         ),
@@ -97,13 +115,9 @@ def venue_step() -> rx.Component:
 
 
 def _billing_note(element_id: str) -> rx.Component:
-    """Paper is free; a route with Hyperliquid says what live trading costs (item 3 of issue 16)."""
+    """Paper is free (item 3 of issue 16); a live route never trades on paper, so it has no such note."""
     return rx.cond(
-        S.uses_hyperliquid,
-        rx.cond(
-            S.uses_paper,
-            rx.callout(LIVE_IS_BILLED, icon="receipt", color_scheme="gray", size="1", id=element_id),
-        ),
+        S.uses_paper,
         rx.callout(PAPER_IS_FREE, icon="badge_check", color_scheme="green", size="1", id=element_id),
     )
 
@@ -248,14 +262,14 @@ def approval_step() -> rx.Component:
             rx.vstack(
                 rx.hstack(
                     rx.text("Agent wallet", size="2", color_scheme="gray"),
-                    rx.code(S.wallet_address, id="deploy-agent-wallet", size="2"),
+                    rx.code(S.wallet_address, id="deploy-agent-wallet", size="2", word_break="break-all"),
                     align="center",
                     spacing="3",
                     wrap="wrap",
                 ),
                 rx.hstack(
                     rx.text("Trades for", size="2", color_scheme="gray"),
-                    rx.code(S.wallet_master, size="2", id="deploy-wallet-master"),
+                    rx.code(S.wallet_master, size="2", id="deploy-wallet-master", word_break="break-all"),
                     align="center",
                     spacing="3",
                     wrap="wrap",

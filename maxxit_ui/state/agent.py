@@ -28,6 +28,7 @@ from backend.auth.identity import CurrentUser
 from backend.metrics.track import TrackRecord, track_record
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
+from backend.signals.outcomes import outcome_of
 from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_label
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import weights_chart
@@ -71,6 +72,7 @@ class SignalRow(TypedDict):
     side_tone: str
     score: str
     status: str
+    outcome_kind: str
     post: str
     handle: str
     time: str
@@ -195,12 +197,14 @@ def _account(account: CtAccountOut) -> AccountRow:
 
 
 def _signal(signal: SignalOut) -> SignalRow:
+    outcome = outcome_of(signal)  # the signals page's words and kind: counts and reason categories only
     return SignalRow(
         token=signal.token,
         side=signal.side.upper(),
         side_tone=_side_tone(signal.side),
         score=fmt.ratio(signal.score),
-        status=signal.outcome,  # counts and reason categories only: the page is public
+        status=outcome.sentence,
+        outcome_kind=outcome.kind.value,
         post=signal.post_text or "—",
         handle=f"@{signal.post_handle}" if signal.post_handle else "",
         time=fmt.timestamp(signal.created_at),

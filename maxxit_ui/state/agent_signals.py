@@ -7,26 +7,22 @@ Private agents are readable by their creator and admins only; everyone else sees
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.agents.service import AgentNotFound
 from backend.models.agents import WEIGHT_NAMES
 from backend.signals.history import MAX_TOKEN_LENGTH, SignalPage, SignalView, list_signals
+from backend.signals.outcomes import outcome_of
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import ACCENT, GRID, INDICATOR_LABELS, TEXT
 from maxxit_ui.state.auth import current_user
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin, PagerMixin
 from maxxit_ui.state.rows import agent_href
-
-logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 POST_PREVIEW = 90
@@ -34,8 +30,6 @@ FEATURE_COLOR = "#5b6570"  # a neutral grey beside the accent-coloured contribut
 NO_SIGNALS = (
     "No signals yet — this agent trades when accounts it follows post a call that scores above its threshold."
 )
-
-PageStatus = Literal["loading", "found", "not_found", "error"]
 
 
 class SignalHistoryRow(TypedDict):
@@ -50,7 +44,7 @@ class SignalHistoryRow(TypedDict):
     post: str
     post_full: str
     outcome: str
-    outcome_color: str
+    outcome_kind: str
 
 
 class FeatureRow(TypedDict):
@@ -71,12 +65,8 @@ def score_label(score: Decimal, threshold: Decimal) -> str:
     return f"{fmt.ratio(score)} {'≥' if score >= threshold else '<'} {fmt.ratio(threshold)}"
 
 
-def outcome_color(status: str) -> str:
-    return {"executed": "green", "skipped": "gray", "pending": "amber"}.get(status, "gray")
-
-
 def signal_row(view: SignalView) -> SignalHistoryRow:
-    post = view.post_text or ""
+    post, outcome = view.post_text or "", outcome_of(view)
     return SignalHistoryRow(
         id=str(view.id),
         time=fmt.timestamp(view.created_at),
@@ -88,8 +78,8 @@ def signal_row(view: SignalView) -> SignalHistoryRow:
         handle=f"@{view.post_handle}" if view.post_handle else "—",
         post=truncate(post) if post else "No post recorded",
         post_full=post,
-        outcome=view.outcome,
-        outcome_color=outcome_color(view.status),
+        outcome=outcome.sentence,
+        outcome_kind=outcome.kind.value,
     )
 
 
@@ -168,17 +158,15 @@ def explanation_chart(features: Mapping[str, Decimal], contributions: Mapping[st
     return figure
 
 
-class AgentSignalsState(rx.State):
-    """The page's rows and the clicked signal's explanation; `status` picks which page state renders."""
+class AgentSignalsState(PagerMixin, LoadMixin, rx.State):
+    """The page's rows and the clicked signal's explanation; `status` picks which page state renders
+    (loading, ready, not_found or error)."""
 
-    status: PageStatus = "loading"
-    error: str = ""
     agent_name: str = ""
     agent_link: str = ""
     threshold: str = ""
     token: str = ""
-    page: int = 1
-    total: int = 0
+    page_size: int = PAGE_SIZE
     empty_text: str = NO_SIGNALS
     rows: list[SignalHistoryRow] = []
     selected_id: str = ""
@@ -186,6 +174,7 @@ class AgentSignalsState(rx.State):
     selected_post: str = ""
     selected_meta: str = ""
     selected_outcome: str = ""
+    selected_kind: str = ""
     selected_score: str = ""
     selected_mine: list[str] = []
     features: list[FeatureRow] = []
@@ -195,26 +184,14 @@ class AgentSignalsState(rx.State):
     _views: dict[str, SignalView] = {}
 
     @rx.var
-    def page_count(self) -> int:
-        return max(1, math.ceil(self.total / PAGE_SIZE))
-
-    @rx.var
-    def page_label(self) -> str:
-        return f"Page {self.page} of {self.page_count} · {self.total} signal{'' if self.total == 1 else 's'}"
-
-    @rx.var
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.page < self.page_count
+    def count_label(self) -> str:
+        return f"{self.total} signal{'' if self.total == 1 else 's'}"
 
     @rx.var
     def page_title(self) -> str:
         if self.status == "not_found":
             return "Agent not found · Maxxit"
-        return f"Signals: {self.agent_name} · Maxxit" if self.status == "found" else "Signals · Maxxit"
+        return f"Signals: {self.agent_name} · Maxxit" if self.status == "ready" else "Signals · Maxxit"
 
     @rx.event
     async def load(self) -> AsyncIterator[None]:
@@ -227,88 +204,69 @@ class AgentSignalsState(rx.State):
             self.status = "not_found"
             return
         self._agent_id = int(raw_id)
-        await self._query()
+        await self.reload_page()
 
-    async def _query(self) -> None:
+    async def reload_page(self) -> None:
         agent_id, token, offset = self._agent_id, self.token, (self.page - 1) * PAGE_SIZE
-        try:
-            viewer = await current_user(self)
-            result = await read(
-                lambda session: list_signals(
-                    session, agent_id=agent_id, viewer=viewer, limit=PAGE_SIZE, offset=offset, token=token
-                )
-            )
-        except AgentNotFound:
-            self.status = "not_found"
+        viewer = await current_user(self)
+        result = await self.fetch(
+            lambda session: list_signals(
+                session, agent_id=agent_id, viewer=viewer, limit=PAGE_SIZE, offset=offset, token=token
+            ),
+            f"signals of agent {agent_id}",
+            {AgentNotFound: "not_found"},
+        )
+        if result is UNAVAILABLE:
             return
-        except ValueError as e:  # the token filter is longer than any token
-            self.error = f"{str(e).capitalize()}."
-            return
-        except SQLAlchemyError:
-            logger.exception("signals of agent %s could not be read", agent_id)
-            self.error, self.status = DB_ERROR, "error"
-            return
-        if not result.items and result.total and self.page > 1:  # the filter shrank the list under us
-            self.page = max(1, math.ceil(result.total / PAGE_SIZE))
-            await self._query()
-            return
-        self._show(result)
+        if self.set_total(result.total):  # the filter shrank the list under us: read the last page
+            await self.reload_page()
+        else:
+            self._show(result)
 
     def _show(self, result: SignalPage) -> None:
-        self.error = ""
         self.agent_name = result.agent_name
         self.agent_link = agent_href(result.agent_id)
         self.threshold = fmt.ratio(result.threshold)
-        self.total = result.total
         self._views = {str(view.id): view for view in result.items}
         self.rows = [signal_row(view) for view in result.items]
         token = self.token.strip().upper()
         self.empty_text = f"No {token} signals yet." if token else NO_SIGNALS
         if self.selected_id not in self._views:
             self._clear_selection()
-        self.status = "found"
+        self.show_ready()
 
     def _clear_selection(self) -> None:
         self.selected_id = self.selected_title = self.selected_post = ""
-        self.selected_meta = self.selected_outcome = self.selected_score = ""
+        self.selected_meta = self.selected_outcome = self.selected_kind = self.selected_score = ""
         self.selected_mine = []
         self.features = []
         self.features_figure = go.Figure()
 
     @rx.event
     async def set_token(self, value: str) -> None:
-        self.token, self.page = value[:MAX_TOKEN_LENGTH], 1
-        await self._query()
+        self.token = value[:MAX_TOKEN_LENGTH]
+        self.first_page()
+        await self.reload_page()
 
     @rx.event
     async def clear_token(self) -> None:
-        self.token, self.page = "", 1
-        await self._query()
-
-    @rx.event
-    async def next_page(self) -> None:
-        if self.has_next:
-            self.page += 1
-        await self._query()
-
-    @rx.event
-    async def prev_page(self) -> None:
-        if self.has_prev:
-            self.page -= 1
-        await self._query()
+        self.token = ""
+        self.first_page()
+        await self.reload_page()
 
     @rx.event
     def select(self, signal_id: str) -> None:
-        """Explain the clicked signal; clicking it again closes the explanation."""
+        """Explain the clicked signal under its row; clicking it again closes the explanation."""
         view = self._views.get(signal_id)
         if view is None or signal_id == self.selected_id:
             self._clear_selection()
             return
+        outcome = outcome_of(view)
         self.selected_id = signal_id
         self.selected_title = f"{view.token} {view.side.upper()} · {fmt.timestamp(view.created_at)}"
         self.selected_post = view.post_text or "No post recorded"
         self.selected_meta = signal_meta(view)
-        self.selected_outcome = view.outcome
+        self.selected_outcome, self.selected_kind = outcome.sentence, outcome.kind.value
         self.selected_mine = own_lines(view)
         self.selected_score = (
             f"Score {fmt.ratio(view.score, places=3)} against a threshold of {fmt.ratio(view.threshold)}: "

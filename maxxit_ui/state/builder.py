@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from backend.agents.drafts import AgentDraft, AgentPatch, RiskDraft
 from backend.agents.editing import (
@@ -28,7 +28,7 @@ from backend.agents.editing import (
     list_ct_accounts,
     update_agent,
 )
-from backend.agents.schemas import CtAccountOut, OwnedAgent
+from backend.agents.schemas import CtAccountOut, OwnedAgent, RiskSettings
 from backend.agents.service import AgentNotFound
 from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
@@ -36,6 +36,7 @@ from backend.backtest.schemas import StrategyConfig
 from backend.config import get_settings
 from backend.models.agents import WEIGHT_NAMES, Agent
 from backend.models.enums import AgentStatus, SizingProfile, Venue, Visibility
+from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_label
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import weights_chart
 from maxxit_ui.state.agent_form import (
@@ -49,8 +50,9 @@ from maxxit_ui.state.agent_form import (
 )
 from maxxit_ui.state.auth import current_user, to_signin
 from maxxit_ui.state.backtest import BacktestMixin, Subject
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.db import DB_ERROR
 from maxxit_ui.state.inputs import CHOICE_MAX, NUMBER_TEXT_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin
 from maxxit_ui.state.rows import agent_href
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,8 @@ logger = logging.getLogger(__name__)
 MY_AGENTS = "/my-agents"
 FORBIDDEN = "You can only edit your own agents"
 
-BuilderStatus = Literal["loading", "ready", "forbidden", "not_found", "archived", "error"]
+ERROR_TOAST = "builder-error"  # one id: a new refusal replaces the last, a save dismisses it
+SAVED_TOAST = "builder-saved"
 Mode = Literal["create", "edit"]
 
 DEFAULT_WEIGHTS: dict[str, int] = {
@@ -71,13 +74,12 @@ DEFAULT_WEIGHTS: dict[str, int] = {
     "momentum": 40,
     "volatility": 10,
 }
+# Venues without a live adapter say so where the creator picks one.
 VENUE_OPTIONS: dict[str, str] = {
-    Venue.HYPERLIQUID: "Hyperliquid",
-    Venue.GMX: "GMX",
-    Venue.OSTIUM: "Ostium",
-    Venue.SPOT: "Spot",
-    Venue.MULTI: "Multi-venue (routed per signal)",
+    venue.value: venue_label(venue) + ("" if trades_live(venue) else f" ({PAPER_ONLY_NOTE.lower()})")
+    for venue in (Venue.HYPERLIQUID, Venue.GMX, Venue.OSTIUM, Venue.SPOT, Venue.MULTI)
 }
+VENUE_OPTIONS[Venue.MULTI] += " (routed per signal)"
 SIZING_OPTIONS: dict[str, str] = {
     SizingProfile.CONSERVATIVE: "Conservative",
     SizingProfile.MODERATE: "Moderate",
@@ -128,15 +130,14 @@ def _edit_error_message(error: AgentEditError) -> str:
     return text[:1].upper() + text[1:]
 
 
-class BuilderState(BacktestMixin, rx.State):
-    """One agent form; `mode` says whether submit creates or edits, `status` which page part renders.
+class BuilderState(BacktestMixin, LoadMixin, rx.State):
+    """One agent form; `mode` says whether submit creates or edits, `status` which page part renders
+    (loading, ready, forbidden, not_found, archived or error).
 
     The Backtest panel beside the weights tests the form as it stands, saved or not (BacktestMixin)."""
 
     mode: Mode = "create"
-    status: BuilderStatus = "loading"
     editing_id: int = 0
-    page_error: str = ""
     saving: bool = False
 
     name: str = ""
@@ -177,21 +178,13 @@ class BuilderState(BacktestMixin, rx.State):
     # -- loading -----------------------------------------------------------------------------------------
 
     def _reset(self, mode: Mode) -> None:
-        risk = RiskDraft()
-        self.mode, self.status, self.editing_id, self.page_error, self.saving = mode, "loading", 0, "", False
+        self.mode, self.status, self.editing_id, self.error, self.saving = mode, "loading", 0, "", False
         self.name = self.description = ""
         self.venue, self.visibility = Venue.HYPERLIQUID.value, Visibility.PUBLIC.value
         self.weights = dict(DEFAULT_WEIGHTS)
         self.selected = []
-        self.stoploss = fraction_to_percent(risk.stoploss)
-        self.take_profit = fraction_to_percent(risk.take_profit)
-        self.trailing_stop_positive_offset = fraction_to_percent(risk.trailing_stop_positive_offset)
-        self.trailing_stop_positive = fraction_to_percent(risk.trailing_stop_positive)
-        self.sizing_profile = risk.sizing_profile.value
-        self.signal_threshold = fraction_to_percent(risk.signal_threshold)
-        self.leverage = format(risk.leverage.normalize(), "f")
+        self._show_risk(RiskDraft())
         self.errors = empty_errors()
-        self.weights_figure = weights_chart(self.weights)
         self._bt_reset()
 
     def _fill(self, agent: OwnedAgent) -> None:
@@ -200,21 +193,20 @@ class BuilderState(BacktestMixin, rx.State):
         self.venue, self.visibility = agent.venue.value, agent.visibility
         self.weights = {name: int(agent.weights.get(name, 0)) for name in WEIGHT_NAMES}
         self.selected = [str(i) for i in agent.ct_account_ids]
-        risk = agent.risk
-        self.stoploss = fraction_to_percent(risk.stoploss)
-        self.take_profit = fraction_to_percent(risk.take_profit)
-        self.trailing_stop_positive_offset = fraction_to_percent(risk.trailing_stop_positive_offset)
-        self.trailing_stop_positive = fraction_to_percent(risk.trailing_stop_positive)
-        self.sizing_profile = risk.sizing_profile
-        self.signal_threshold = fraction_to_percent(risk.signal_threshold)
+        self._show_risk(agent.risk)
+
+    def _show_risk(self, risk: RiskDraft | RiskSettings) -> None:
+        """Risk settings as the inputs show them (percent text), and the weights chart."""
+        for field in PERCENT_FIELDS:
+            setattr(self, field, fraction_to_percent(getattr(risk, field)))
+        self.sizing_profile = str(risk.sizing_profile)
         self.leverage = format(risk.leverage.normalize(), "f")
         self.weights_figure = weights_chart(self.weights)
 
-    async def _accounts(self, extra: Sequence[CtAccountOut] = ()) -> None:
+    def _offer(self, active: Sequence[CtAccountOut], followed: Sequence[CtAccountOut] = ()) -> None:
         """Active accounts to pick from, plus any inactive ones the agent still follows."""
-        active = await read(list_ct_accounts)
         known = {a.id for a in active}
-        self.accounts = [_option(a) for a in [*active, *(a for a in extra if a.id not in known)]]
+        self.accounts = [_option(a) for a in [*active, *(a for a in followed if a.id not in known)]]
 
     @rx.event
     async def load_new(self) -> AsyncIterator[EventSpec | None]:
@@ -224,13 +216,11 @@ class BuilderState(BacktestMixin, rx.State):
         if await current_user(self) is None:
             yield to_signin(self)
             return
-        try:
-            await self._accounts()
-        except SQLAlchemyError:
-            logger.exception("builder: CT accounts could not be read")
-            self.page_error, self.status = DB_ERROR, "error"
+        active = await self.fetch(list_ct_accounts, "builder: CT accounts")
+        if active is UNAVAILABLE:
             return
-        self.status = "ready"
+        self._offer(active)
+        self.show_ready()
         yield BuilderState.bt_open
 
     @rx.event
@@ -247,19 +237,15 @@ class BuilderState(BacktestMixin, rx.State):
             self.status = "not_found"
             return
         agent_id = int(raw_id)
-        try:
-            agent = await read(lambda session: get_owned_agent(session, user, agent_id))
-            await self._accounts(agent.accounts)
-        except Forbidden:
-            self.status = "forbidden"
+        found = await self.fetch(
+            lambda session: (get_owned_agent(session, user, agent_id), list_ct_accounts(session)),
+            f"builder: agent {agent_id}",
+            {Forbidden: "forbidden", AgentNotFound: "not_found"},
+        )
+        if found is UNAVAILABLE:
             return
-        except AgentNotFound:
-            self.status = "not_found"
-            return
-        except SQLAlchemyError:
-            logger.exception("builder: agent %s could not be read", agent_id)
-            self.page_error, self.status = DB_ERROR, "error"
-            return
+        agent, active = found
+        self._offer(active, agent.accounts)
         self._fill(agent)
         self.status = "archived" if agent.status == AgentStatus.ARCHIVED else "ready"
         if self.status == "ready":
@@ -335,10 +321,10 @@ class BuilderState(BacktestMixin, rx.State):
 
     def _show_errors(self, errors: dict[str, str]) -> EventSpec:
         self.errors = {**empty_errors(), **errors}
-        return rx.toast.error("Nothing was saved: check the highlighted fields.")
+        return rx.toast.error("Nothing was saved: check the highlighted fields.", id=ERROR_TOAST)
 
     @rx.event
-    async def submit(self) -> AsyncIterator[EventSpec | None]:
+    async def submit(self) -> AsyncIterator[EventSpec | list[EventSpec] | None]:
         if self.saving or self.status != "ready":
             return
         self.errors = empty_errors()
@@ -362,33 +348,37 @@ class BuilderState(BacktestMixin, rx.State):
         finally:
             self.saving = False
 
-    async def _save(self, user: CurrentUser, draft: AgentDraft | AgentPatch) -> EventSpec | None:
+    async def _save(
+        self, user: CurrentUser, draft: AgentDraft | AgentPatch
+    ) -> EventSpec | list[EventSpec] | None:
         ip = self.router.session.client_ip or None
-        agent_id = self.editing_id
-        try:
+        agent_id, capital = self.editing_id, get_settings().reference_capital_usd
+
+        def save(session: Session) -> OwnedAgent:
             if isinstance(draft, AgentPatch):
-                saved = await read(lambda session: update_agent(session, user, agent_id, draft, ip=ip))
-            else:
-                capital = get_settings().reference_capital_usd
-                saved = await read(
-                    lambda session: create_agent(session, user, draft, ip=ip, reference_capital=capital)
-                )
+                return update_agent(session, user, agent_id, draft, ip=ip)
+            return create_agent(session, user, draft, ip=ip, reference_capital=capital)
+
+        try:
+            done = await self.attempt(save, "builder: saving agent")
         except AgentEditError as e:
             field = e.field.removeprefix("risk.")
-            field = field if field in FIELDS else "form"
-            return self._show_errors({field: _edit_error_message(e)})
+            return self._show_errors({field if field in FIELDS else "form": _edit_error_message(e)})
         except Forbidden:
             self.status = "forbidden"
             return None
         except (AgentNotFound, AgentArchived) as e:
             return self._show_errors({"form": str(e)[:1].upper() + str(e)[1:] + "."})
-        except SQLAlchemyError:
-            logger.exception("builder: saving agent failed")
+        if done.value is None:
             return self._show_errors({"form": DB_ERROR})
-        verb = "saved" if self.mode == "edit" else "created"
-        logger.info("agent %s %s from the builder", saved.id, verb)
+        saved = done.value
+        logger.info("agent %s %s from the builder", saved.id, self.mode)
         target = agent_href(saved.id) if saved.visibility == Visibility.PUBLIC else MY_AGENTS
-        return rx.redirect(target)
+        said = (
+            f"Changes to “{saved.name}” saved." if self.mode == "edit" else f"Agent “{saved.name}” created."
+        )
+        # The refusals of earlier attempts no longer hold: they go, and the success says so.
+        return [rx.toast.dismiss(ERROR_TOAST), rx.toast.success(said, id=SAVED_TOAST), rx.redirect(target)]
 
 
 def strategy_config(values: FormValues) -> tuple[Subject | None, str]:

@@ -18,7 +18,6 @@ from typing import Any, Literal, TypedDict
 import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventHandler, EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.agents.schemas import AgentDetail
 from backend.agents.schemas import RiskSettings as AgentRisk
@@ -37,12 +36,13 @@ from backend.deployments.service import allowed_venues, create_deployment
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
 from backend.runtime import wallet_cipher
+from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_colour
 from backend.wallets.service import ApprovalRequest, approval_request, prepare_agent_wallet
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state import deploy_form as form
 from maxxit_ui.state.agent_form import FieldError
 from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.db import DB_ERROR
 from maxxit_ui.state.deploy_approval import (
     sentence,
     submit_signed_approval,
@@ -50,18 +50,18 @@ from maxxit_ui.state.deploy_approval import (
     wallet_reason,
 )
 from maxxit_ui.state.inputs import ADDRESS_TEXT_MAX, CHOICE_MAX, NUMBER_TEXT_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin
 from maxxit_ui.state.wallet_bridge import wallet_call
 
 logger = logging.getLogger(__name__)
 
 DEPLOYMENTS = "/deployments"
-UNAVAILABLE = {
+NOT_DEPLOYABLE = {
     AgentStatus.ARCHIVED: "This agent is archived and can no longer be deployed.",
     AgentStatus.PAUSED: "Its creator has paused this agent; it can be deployed again once it is active.",
     AgentStatus.DRAFT: "This agent is still a draft; it can be deployed once its creator activates it.",
 }
 
-Status = Literal["loading", "ready", "not_found", "unavailable", "error"]
 ApprovalBusy = Literal["", "creating", "connecting", "signing", "submitting"]
 
 
@@ -81,16 +81,17 @@ class ReviewItem(TypedDict):
     value: str
 
 
-class DeployState(rx.State):
-    """One deployment being set up; `step` is where the wizard is, `errors` holds a message per field."""
+class DeployState(LoadMixin, rx.State):
+    """One deployment being set up; `step` is where the wizard is, `errors` holds a message per field.
+    `status` is loading, ready, not_found, unavailable or error."""
 
-    status: Status = "loading"
-    page_error: str = ""
     unavailable: str = ""
     agent_ref: str = ""
     agent_name: str = ""
     agent_venue: str = ""
+    agent_venue_label: str = ""
     agent_venue_color: str = "gray"
+    paper_only: str = ""  # PAPER_ONLY_NOTE when the agent's venue has no live adapter yet
     agent_leverage: str = ""  # the agent's own, which the leverage input starts at
     options: list[form.RouteOption] = []
     step: str = "venue"
@@ -128,11 +129,11 @@ class DeployState(rx.State):
 
     @rx.var
     def uses_paper(self) -> bool:
-        return form.PAPER in form.route_venues(self.route)
+        return self.route == form.PAPER
 
     @rx.var
     def uses_hyperliquid(self) -> bool:
-        return form.HYPERLIQUID in form.route_venues(self.route)
+        return self.route == form.HYPERLIQUID
 
     @rx.var
     def is_first_step(self) -> bool:
@@ -145,8 +146,8 @@ class DeployState(rx.State):
     # -- loading -----------------------------------------------------------------------------------------
 
     def _reset(self) -> None:
-        self.status, self.page_error, self.unavailable, self.step = "loading", "", "", "venue"
-        self.agent_ref = self.agent_name = self.agent_venue = ""
+        self.status, self.error, self.unavailable, self.step = "loading", "", "", "venue"
+        self.agent_ref = self.agent_name = self.agent_venue = self.agent_venue_label = self.paper_only = ""
         self.options, self.route, self.review = [], form.PAPER, []
         self.starting_balance = self.user_wallet = ""
         self._forget_wallet()
@@ -171,24 +172,20 @@ class DeployState(rx.State):
         if not raw_id.isdigit():
             self.status = "not_found"
             return
-        try:
-            agent = await read(lambda session: get_agent(session, int(raw_id), user))
-        except AgentNotFound:
-            self.status = "not_found"
-            return
-        except SQLAlchemyError:
-            logger.exception("deploy: agent %s could not be read", raw_id)
-            self.page_error, self.status = DB_ERROR, "error"
-            return
-        self._fill(agent, user)
+        agent_id, missing = int(raw_id), {AgentNotFound: "not_found"}
+        agent = await self.fetch(lambda session: get_agent(session, agent_id, user), "deploy: agent", missing)
+        if agent is not UNAVAILABLE:
+            self._fill(agent, user)
 
     def _fill(self, agent: AgentDetail, user: CurrentUser) -> None:
         self._agent_id, self._agent_risk = agent.id, agent.risk
         self.agent_ref, self.agent_name = str(agent.id), agent.name
-        self.agent_venue, self.agent_venue_color = agent.venue, fmt.venue_color(agent.venue)
+        self.agent_venue, self.agent_venue_label = agent.venue, fmt.venue_label(agent.venue)
+        self.agent_venue_color = venue_colour(agent.venue)
+        self.paper_only = "" if trades_live(agent.venue) else PAPER_ONLY_NOTE
         self.agent_leverage = f"{agent.risk.leverage.normalize():f}{form.TIMES}"
         if agent.status != AgentStatus.ACTIVE:
-            self.unavailable = UNAVAILABLE.get(AgentStatus(agent.status), "This agent cannot be deployed.")
+            self.unavailable = NOT_DEPLOYABLE.get(AgentStatus(agent.status), "This agent cannot be deployed.")
             self.status = "unavailable"
             return
         self.options = form.route_options(agent.venue, allowed_venues(agent.venue))
@@ -313,14 +310,14 @@ class DeployState(rx.State):
         self.approval_busy, self.approval_error = "creating", ""
         yield
         try:
-            view = await read(
-                lambda session: prepare_agent_wallet(session, user, master, cipher=wallet_cipher())
+            done = await self.attempt(
+                lambda session: prepare_agent_wallet(session, user, master, cipher=wallet_cipher()),
+                "deploy: agent wallet",
             )
         except InputRejected as e:
             yield self._rejected(e)
             return
-        except SQLAlchemyError:
-            logger.exception("deploy: agent wallet could not be created")
+        if (view := done.value) is None:
             yield self._approval_failed(DB_ERROR)
             return
         self._wallet_id, self.wallet_address, self.wallet_master = view.id, view.address, view.master_address
@@ -344,32 +341,26 @@ class DeployState(rx.State):
     @rx.event
     async def got_chain(self, result: dict[str, Any]) -> EventSpec | None:
         """Approval 2/3: the approveAgent typed data for that chain, to sign with the account's own wallet."""
-        if not isinstance(result, dict) or not result.get("ok"):
-            return self._approval_failed(
-                wallet_reason(result, "The wallet did not say which chain it is on.")
-            )
-        try:
-            chain = form.chain_id(result.get("value"))
-        except (TypeError, ValueError):
-            return self._approval_failed("The wallet reported an unusable chain id.")
+        if not isinstance(chain := self._chain(result), int):
+            return chain
         user = await current_user(self)
         if user is None:
             self.approval_busy = ""
             return to_signin(self)
         wallet_id, settings, now = self._wallet_id, get_settings(), utcnow()
         try:
-            request = await read(
+            done = await self.attempt(
                 lambda session: approval_request(
                     session, user, wallet_id, settings=settings, chain_id=chain, now=now
-                )
+                ),
+                "deploy: approval request",
             )
         except WalletNotFound:
             self._forget_wallet()
             return self._approval_failed("That agent wallet is gone; create a new one.")
-        except SQLAlchemyError:
-            logger.exception("deploy: approval request failed")
+        if done.value is None:
             return self._approval_failed(DB_ERROR)
-        return self._sign(request, callback=DeployState.got_approval)
+        return self._sign(done.value, callback=DeployState.got_approval)
 
     @rx.event
     def got_approval(self, result: dict[str, Any]) -> EventSpec | None:
@@ -401,15 +392,10 @@ class DeployState(rx.State):
     @rx.event
     def got_fee_chain(self, result: dict[str, Any]) -> EventSpec | None:
         """Builder fee 2/3: the approveBuilderFee typed data, to sign with the account's own wallet."""
-        if not isinstance(result, dict) or not result.get("ok"):
-            return self._approval_failed(
-                wallet_reason(result, "The wallet did not say which chain it is on.")
-            )
+        if not isinstance(chain := self._chain(result), int):
+            return chain
         try:
-            chain = form.chain_id(result.get("value"))
             request = builder_fee_request(get_settings(), self.wallet_master, chain_id=chain, now=utcnow())
-        except (TypeError, ValueError):
-            return self._approval_failed("The wallet reported an unusable chain id.")
         except DeploymentConflict as e:
             return self._approval_failed(sentence(str(e)))
         return self._sign(request, callback=DeployState.got_fee_signature)
@@ -429,6 +415,15 @@ class DeployState(rx.State):
             yield event
 
     # -- either approval: the master wallet signs, the signature goes to Hyperliquid ----------------------
+
+    def _chain(self, result: dict[str, Any]) -> int | EventSpec:
+        """Step 1/3 ends: the chain the wallet is on, or the failure shown (its answer is untrusted)."""
+        try:
+            if isinstance(result, dict) and result.get("ok"):
+                return form.chain_id(result.get("value"))
+        except (TypeError, ValueError):
+            return self._approval_failed("The wallet reported an unusable chain id.")
+        return self._approval_failed(wallet_reason(result, "The wallet did not say which chain it is on."))
 
     def _sign(self, request: ApprovalRequest | BuilderFeeRequest, *, callback: EventHandler) -> EventSpec:
         """Step 2/3 ends: the account's own wallet signs the typed data (the nonce and chain are kept)."""
@@ -532,10 +527,11 @@ class DeployState(rx.State):
     async def _create(self, user: CurrentUser, request: DeploymentRequest) -> EventSpec | list[EventSpec]:
         settings, ip = get_settings(), self.router.session.client_ip or None
         try:
-            deployment = await read(
+            done = await self.attempt(
                 lambda session: create_deployment(
                     session, user, request, settings=settings, cipher=wallet_cipher(), ip=ip
-                )
+                ),
+                "deploy: deployment",
             )
         except InputRejected as e:
             return self._rejected(e)
@@ -544,8 +540,7 @@ class DeployState(rx.State):
         except AgentNotFound:
             self.status = "not_found"
             return rx.toast.error("This agent is no longer available.")
-        except SQLAlchemyError:
-            logger.exception("deploy: deployment could not be created")
+        if (deployment := done.value) is None:
             return self._send_back({"form": DB_ERROR})
         logger.info("deployment %s created from the wizard", deployment.id)
         return [rx.toast.success(f"{self.agent_name} is deployed."), rx.redirect(DEPLOYMENTS)]

@@ -65,8 +65,8 @@ TIMES = "\N{MULTIPLICATION SIGN}"  # after a leverage figure
 
 
 class RouteOption(TypedDict):
-    key: str  # venues in order of preference, comma-joined: "HYPERLIQUID,PAPER"
-    slug: str  # for element ids: "hyperliquid-then-paper"
+    key: str  # the execution venue: one per deployment, live or paper, never a mix
+    slug: str  # for element ids: "hyperliquid"
     label: str
     description: str
 
@@ -83,46 +83,35 @@ def route_venues(route: str) -> list[str]:
 
 
 def route_label(route: str) -> str:
-    venues = [venue_label(v) for v in route_venues(route)]
-    if len(venues) == 1:
-        return f"{venues[0]} only"
-    return ", then ".join(venues)
+    return f"{venue_label(route)} only"
 
 
 def _option(key: str, label: str, description: str) -> RouteOption:
-    slug = "-then-".join(route_venues(key)).lower()
-    return RouteOption(key=key, slug=slug, label=label, description=description)
+    return RouteOption(key=key, slug=key.lower(), label=label, description=description)
 
 
 def route_options(agent_venue: str, allowed: Iterable[ExecutionVenue]) -> list[RouteOption]:
     """What the venue step offers: paper always; Hyperliquid where the agent may trade there.
 
-    MULTI agents route per signal, so they choose an order of preference rather than one venue.
+    A deployment is live or paper, never both: paper is no fallback for a live deployment, so a MULTI
+    agent's live route skips the markets its venues lack rather than trading them on paper.
     """
-    hyperliquid = ExecutionVenue.HYPERLIQUID in set(allowed)
     paper = _option(PAPER, "Paper", "A virtual balance at live prices: try the agent without risk.")
-    if not hyperliquid:
+    if ExecutionVenue.HYPERLIQUID not in set(allowed):
         return [paper]
     description = "Your own Hyperliquid account, through an agent wallet you approve."
     if get_settings().hyperliquid_sandbox_url:
         description = (
             "A sandbox account on a local Hyperliquid-compatible server: faucet USDC, no real funds."
         )
-    live = _option(HYPERLIQUID, venue_label(HYPERLIQUID), description)
-    if agent_venue != Venue.MULTI:
-        return [paper, live]
-    both = f"{HYPERLIQUID},{PAPER}"
-    return [
-        _option(both, route_label(both), "Each signal goes to Hyperliquid; markets it lacks trade on paper."),
-        _option(PAPER, route_label(PAPER), paper["description"]),
-        _option(HYPERLIQUID, route_label(HYPERLIQUID), live["description"]),
-    ]
+    if agent_venue == Venue.MULTI:
+        description += " Signals for markets it does not list are skipped, never traded on paper."
+    return [paper, _option(HYPERLIQUID, venue_label(HYPERLIQUID), description)]
 
 
 def wizard_steps(route: str) -> list[str]:
     """Approval is a step only when the deployment trades on Hyperliquid."""
-    uses_hyperliquid = HYPERLIQUID in route_venues(route)
-    return [s for s in STEP_LABELS if s != "approval" or uses_hyperliquid]
+    return [s for s in STEP_LABELS if s != "approval" or route == HYPERLIQUID]
 
 
 def step_items(route: str, current: str) -> list[StepItem]:
@@ -376,14 +365,13 @@ def deployment_request(
     agent_wallet_id: int | None,
     risk: RiskSettings,
 ) -> DeploymentRequest:
-    """The service's request; MULTI agents send their order of venues, other agents one venue."""
-    venues = route_venues(route)
-    uses_hyperliquid = HYPERLIQUID in venues
+    """The service's request: one venue; a MULTI agent names it as its only preference too."""
+    venue, uses_hyperliquid = ExecutionVenue(route), route == HYPERLIQUID
     return DeploymentRequest(
         agent_id=agent_id,
-        venue=ExecutionVenue(venues[0]),
-        venue_preferences=[ExecutionVenue(v) for v in venues] if agent_venue == Venue.MULTI else None,
-        starting_balance_usd=starting_balance if PAPER in venues else None,
+        venue=venue,
+        venue_preferences=[venue] if agent_venue == Venue.MULTI else None,
+        starting_balance_usd=starting_balance if route == PAPER else None,
         user_wallet=user_wallet if uses_hyperliquid else None,
         agent_wallet_id=agent_wallet_id if uses_hyperliquid else None,
         risk=risk,

@@ -65,13 +65,22 @@ class LoadMixin(rx.State, mixin=True):
     status: str = "loading"
     error: str = ""
 
-    async def fetch(self, query: Query[T], what: str) -> T | Unavailable:
-        """Run a backend read for the page; a database failure shows DB_ERROR in place of the page."""
+    async def fetch(
+        self, query: Query[T], what: str, statuses: Mapping[type[Exception], str] | None = None
+    ) -> T | Unavailable:
+        """Run a backend read for the page; a database failure shows DB_ERROR in place of the page.
+        `statuses` names the page status a refusal shows instead ({AgentNotFound: "not_found"})."""
         try:
             return await read(query)
         except SQLAlchemyError:
             logger.exception("%s could not be read", what)
             self.error, self.status = DB_ERROR, "error"
+            return UNAVAILABLE
+        except Exception as error:
+            status = next((s for kind, s in (statuses or {}).items() if isinstance(error, kind)), None)
+            if status is None:
+                raise
+            self.status = status
             return UNAVAILABLE
 
     def show_ready(self) -> None:

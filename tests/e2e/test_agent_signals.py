@@ -68,7 +68,7 @@ def test_from_the_agent_page_to_why_a_signal_traded(page: Page, app_url: str, de
     expect(page.locator("#signals-threshold")).to_have_text("0.55")
     rows = page.locator("#signals-history .signal-row")
     expect(rows).to_have_count(25)
-    expect(rows.first).to_contain_text(re.compile(r"Executed: \d+ positions?"))
+    expect(rows.first).to_contain_text(re.compile(r"Traded: \d+ positions?"))
     expect(rows.first).to_contain_text("≥ 0.55")
     expect(page.locator("#signals-page-label")).to_contain_text("Page 1 of")
 
@@ -84,6 +84,66 @@ def test_from_the_agent_page_to_why_a_signal_traded(page: Page, app_url: str, de
     expect(explanation).to_have_count(0)
 
 
+def test_the_explanation_opens_right_under_the_row_clicked(page: Page, app_url: str, demo: Demo) -> None:
+    page.goto(f"{app_url}/agents/{demo.agent_id}/signals")
+    rows = page.locator("#signals-history .signal-row")
+    expect(rows).to_have_count(25)
+    for index in (12, 3):  # a row far down the table, then one near its top
+        row = rows.nth(index)
+        row.click()
+        explanation = page.locator("#signal-explanation")
+        expect(explanation).to_be_visible()
+        expect(row).to_have_attribute("aria-expanded", "true")
+        below, under = row.bounding_box(), explanation.bounding_box()
+        assert below is not None and under is not None
+        assert 0 <= under["y"] - (below["y"] + below["height"]) <= 24, (below, under)
+    expect(page.locator("#signal-explanation")).to_have_count(1)  # one open at a time
+    rows.nth(3).click()
+    expect(page.locator("#signal-explanation")).to_have_count(0)
+
+
+# Elements that stick out of the screen, unless a box of theirs scrolls or clips them. The header is the
+# layout's own (its phone menu is tested with every page); this page's content must fit by itself.
+OVERFLOWING = """() => {
+    const width = window.innerWidth, home = document.querySelector('#nav-home');
+    const header = home ? home.parentElement.parentElement : null;
+    const clipped = el => {
+        for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+            if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(up).overflowX)) return true;
+        }
+        return false;
+    };
+    return [...document.body.querySelectorAll('*')]
+        .filter(el => !(header && header.contains(el)))
+        .filter(el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.right > width + 1; })
+        .filter(el => !clipped(el))
+        .slice(0, 5)
+        .map(el => `${el.tagName}#${el.id}.${el.className} right=${el.getBoundingClientRect().right}`);
+}"""
+
+
+def overflowing(page: Page) -> list[str]:
+    """What makes the page wider than a phone's screen, besides the header."""
+    return page.evaluate(OVERFLOWING)
+
+
+def test_on_a_phone_the_signals_page_stays_inside_the_screen(page: Page, app_url: str, demo: Demo) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{app_url}/agents/{demo.agent_id}/signals")
+    rows = page.locator("#signals-history .signal-row")
+    expect(rows).to_have_count(25)
+    rows.first.click()
+    expect(page.locator("#feature-chart .js-plotly-plot")).to_be_visible()
+    assert overflowing(page) == []
+    explanation = page.locator("#signal-explanation").bounding_box()
+    assert (
+        explanation is not None and explanation["x"] >= 0 and explanation["x"] + explanation["width"] <= 390
+    )
+    for button in ("#explanation-close", "#signals-next"):
+        box = page.locator(button).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, button
+
+
 def test_token_filter_and_pages(page: Page, app_url: str, demo: Demo) -> None:
     page.goto(f"{app_url}/agents/{demo.agent_id}/signals")
     rows = page.locator("#signals-history .signal-row")
@@ -96,7 +156,7 @@ def test_token_filter_and_pages(page: Page, app_url: str, demo: Demo) -> None:
     page.locator("#token-filter").fill(token.lower())
     expect(page.locator("#signals-page-label")).to_contain_text("Page 1 of")
     expect(rows.first).to_contain_text(token)
-    for text in rows.locator("td:nth-child(2)").all_inner_texts():
+    for text in rows.locator("td:nth-child(1)").all_inner_texts():
         assert text == token
 
     page.locator("#token-filter").fill("zzz")
@@ -187,7 +247,7 @@ def test_a_visitor_gets_no_deployment_id_size_or_balance(
     page.goto(f"{app_url}/agents/{followed.agent_id}")
     expect(page.locator("#agent-name")).to_have_text(followed.agent_name)
     signals = page.locator("#signals-table")
-    expect(signals).to_contain_text("Executed: 1 position, 1 skipped (insufficient balance)")
+    expect(signals).to_contain_text("Partly traded: 1 position, 1 skipped (insufficient balance)")
     expect(signals).to_contain_text("Not traded: 1 deployment skipped (insufficient balance)")
     expect(page.locator("#positions-table")).to_have_count(0)
     assert any("insufficient balance" in frame for frame in frames)  # the state did travel by these frames
@@ -207,3 +267,35 @@ def test_a_visitor_gets_no_deployment_id_size_or_balance(
     for value in PRIVATE_VALUES:
         assert not [text for text in html if value in text], value
         assert not [frame for frame in frames if value in frame], value
+
+
+def _badge(page: Page, scope: str, text: str) -> dict[str, str]:
+    """The outcome badge saying `text` in `scope`: its kind, colour, and whether it fits in its cell."""
+    badge = page.locator(f"{scope} .outcome-badge", has_text=text)
+    expect(badge).to_have_count(1)
+    return badge.evaluate(
+        """b => {
+            const cell = b.closest('td').getBoundingClientRect(), box = b.getBoundingClientRect();
+            return {kind: b.dataset.outcome, colour: getComputedStyle(b).color,
+                    fits: String(box.left >= cell.left - 1 && box.right <= cell.right + 1)};
+        }"""
+    )
+
+
+def test_both_pages_say_and_colour_an_outcome_the_same_way(
+    page: Page, app_url: str, followed: Followed
+) -> None:
+    partly = "Partly traded: 1 position, 1 skipped (insufficient balance)"
+    untraded = "Not traded: 1 deployment skipped (insufficient balance)"
+    page.goto(f"{app_url}/agents/{followed.agent_id}")
+    expect(page.locator("#signals-table")).to_contain_text(untraded)
+    on_agent_page = {text: _badge(page, "#signals-table", text) for text in (partly, untraded)}
+    page.goto(f"{app_url}/agents/{followed.agent_id}/signals")
+    expect(page.locator("#signals-history")).to_contain_text(untraded)
+    on_signals_page = {text: _badge(page, "#signals-history", text) for text in (partly, untraded)}
+
+    assert on_agent_page == on_signals_page
+    assert on_signals_page[partly]["kind"] == "partly_traded"
+    assert on_signals_page[untraded]["kind"] == "not_traded"
+    assert on_signals_page[partly]["colour"] != on_signals_page[untraded]["colour"]
+    assert all(badge["fits"] == "true" for badge in on_signals_page.values())

@@ -30,11 +30,13 @@ from backend.config import get_settings
 from backend.db import session_scope
 from backend.models import Agent, AgentDeployment, AgentWallet, CtAccount, Position, User
 from backend.models.common import utcnow
-from backend.models.enums import AgentStatus, Role, SignalStatus
+from backend.models.enums import AgentStatus, Role, SignalStatus, Venue
+from backend.venues.catalog import PAPER_ONLY_NOTE
 from backend.wallets.keys import WalletCipher
 from backend.wallets.service import prepare_agent_wallet
 from tests.e2e.conftest import Seeded
 from tests.e2e.frames import Frames
+from tests.e2e.test_agent_signals import overflowing
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.hyperliquid_server import HyperliquidServer
@@ -168,8 +170,9 @@ def test_deploy_to_paper_then_pause_resume_trade_and_cancel(
     expect(page).to_have_url(re.compile(rf"/agents/{seeded.gmx_id}/deploy/?$"))
     expect(page.locator("#deploy-heading")).to_have_text(f"Deploy {seeded.gmx_name}")
 
-    # Venue: a GMX agent deploys to paper only.
+    # Venue: a GMX agent deploys to paper only, and the wizard says so plainly.
     expect_step(page, "venue")
+    expect(page.locator("#deploy-paper-only")).to_have_text(PAPER_ONLY_NOTE)
     expect(page.locator("#deploy-stepper [id^=deploy-step-]")).to_have_count(4)  # no approval step
     expect(page.locator("#deploy-route-paper")).to_be_visible()
     expect(page.locator("#deploy-route-hyperliquid")).to_have_count(0)
@@ -320,6 +323,7 @@ def test_deploy_to_hyperliquid_with_an_approved_agent_wallet(
     page.locator("#deploy-link").click()
     expect(page).to_have_url(re.compile(rf"/agents/{seeded.hyper_id}/deploy/?$"))
 
+    expect(page.locator("#deploy-paper-only")).to_have_count(0)  # Hyperliquid trades live
     page.locator("#deploy-route-hyperliquid").click()
     expect(page.locator("#deploy-stepper [id^=deploy-step-]")).to_have_count(5)
     page.locator("#deploy-next").click()
@@ -496,3 +500,46 @@ def test_at_the_deployment_cap_the_wizard_says_why(new_page, app_url: str, seede
     expect(page.locator("#deploy-form-error")).to_contain_text(f"You already have {cap} live deployments")
     expect(page.locator("[data-sonner-toast]").first).to_contain_text("Nothing was deployed")
     assert len(deployments_of(wallet.address)) == cap
+
+
+def fits_the_screen(page: Page) -> None:
+    assert overflowing(page) == []
+    for button in page.locator("#deploy-step-card ~ div button, #deploy-step-card ~ div a").all():
+        box = button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_a_multi_agent_deploys_live_or_on_paper_never_both(new_page, app_url: str, seeded: Seeded) -> None:
+    """Paper is no fallback for a live deployment: each route is one venue; on a phone too."""
+    with session_scope() as session:
+        agent = Factory(session).agent(name="E2E Multi Router", venue=Venue.MULTI)
+        agent_id = agent.id
+    wallet = BrowserWallet()
+    page = new_page(wallet)
+    sign_in(page, app_url, wallet)  # at the desktop size: the phone header is the layout's to test
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{app_url}/agents/{agent_id}/deploy")
+    expect_step(page, "venue")
+    routes = page.locator("#deploy-route [id^=deploy-route-]")
+    expect(routes).to_have_count(2)
+    assert [routes.nth(i).get_attribute("id") for i in range(2)] == [
+        "deploy-route-paper",
+        "deploy-route-hyperliquid",
+    ]
+    expect(page.locator("#deploy-route-paper")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#deploy-route-hyperliquid")).to_contain_text("never traded on paper")
+    expect(page.locator("#deploy-multi-note")).to_contain_text("never falls back to paper")
+    expect(page.locator("#deploy-paper-only")).to_have_count(0)
+    fits_the_screen(page)
+
+    page.locator("#deploy-route-hyperliquid").click()
+    page.locator("#deploy-next").click()
+    expect_step(page, "account")
+    expect(page.locator("#deploy-starting-balance")).to_have_count(0)  # no paper balance on a live route
+    expect(page.locator("#deploy-user-wallet")).to_be_visible()
+    fits_the_screen(page)
+    page.locator("#deploy-back").click()
+    page.locator("#deploy-route-paper").click()
+    page.locator("#deploy-next").click()
+    expect(page.locator("#deploy-starting-balance")).to_be_visible()
+    expect(page.locator("#deploy-user-wallet")).to_have_count(0)

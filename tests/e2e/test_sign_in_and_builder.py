@@ -27,6 +27,7 @@ from backend.models import Agent, User
 from tests.e2e.conftest import REPO_ROOT, Seeded
 from tests.e2e.frames import Frames
 from tests.e2e.replay import replay_event
+from tests.e2e.test_agent_signals import overflowing
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
 pytestmark = pytest.mark.e2e
@@ -252,12 +253,20 @@ def test_build_an_agent_through_the_form(new_context, app_url: str, seeded: Seed
     expect(page.locator("#field-error-leverage")).to_have_text("Leverage must be at most 100x.")
     expect(page).to_have_url(re.compile(r"/agents/new/?$"))
     assert _agents_named(name) == []
+    refused = page.locator("[data-sonner-toast]", has_text="Nothing was saved")
+    expect(refused).to_have_count(1)
+    page.locator("#builder-submit").click()  # refused again: the message is replaced, not stacked
+    expect(page.locator("#field-error-stoploss")).to_be_visible()
+    expect(refused).to_have_count(1)
 
     page.locator("#builder-stoploss").fill("8")
     page.locator("#builder-leverage").fill("3")
     expect(page.locator("#field-error-stoploss")).to_have_count(0)
     page.locator("#builder-submit").click()
     expect(page.locator("#agent-name")).to_have_text(name)
+    # The earlier refusals are gone; the save says it worked.
+    expect(refused).to_have_count(0)
+    expect(page.locator("[data-sonner-toast]", has_text=f"“{name}” created.")).to_be_visible()
     [agent] = _agents_named(name)
     expect(page).to_have_url(re.compile(rf"/agents/{agent.id}/?$"))
     assert agent.venue == "GMX" and agent.weight_tweet == 100 and agent.weight_volatility == 0
@@ -283,6 +292,21 @@ def test_build_an_agent_through_the_form(new_context, app_url: str, seeded: Seed
     expect(page.locator(f"#edit-{agent.id}")).to_be_visible()
 
 
+def test_the_builder_fits_a_phone(new_context, app_url: str) -> None:
+    wallet = BrowserWallet()
+    page = new_context(wallet).new_page()
+    sign_in(page, app_url, wallet)  # at the desktop size: the phone header is the layout's to test
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{app_url}/agents/new")
+    expect(page.locator("#builder-heading")).to_have_text("Build an agent")
+    expect(page.locator("#weights-preview .js-plotly-plot")).to_be_visible()
+    assert overflowing(page) == []
+    submit = page.locator("#builder-submit")
+    submit.scroll_into_view_if_needed()
+    box = submit.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 40
+
+
 def test_only_the_owner_edits_and_archives(new_context, app_url: str) -> None:
     owner, stranger = BrowserWallet(), BrowserWallet()
     owner_page = new_context(owner).new_page()
@@ -306,8 +330,15 @@ def test_only_the_owner_edits_and_archives(new_context, app_url: str) -> None:
     expect(owner_page.locator("#builder-name")).to_have_value(name)
     expect(owner_page.locator("#builder-stoploss")).to_have_value("10")
     owner_page.locator("#builder-visibility").get_by_role("radio", name="Private").click()
+    owner_page.locator("#builder-stoploss").fill("")
+    owner_page.locator("#builder-submit").click()
+    refused = owner_page.locator("[data-sonner-toast]", has_text="Nothing was saved")
+    expect(refused).to_have_count(1)
+    owner_page.locator("#builder-stoploss").fill("10")
     owner_page.locator("#builder-submit").click()
     expect(owner_page).to_have_url(re.compile(r"/my-agents/?$"))
+    expect(refused).to_have_count(0)
+    expect(owner_page.locator("[data-sonner-toast]", has_text=f"Changes to “{name}” saved.")).to_be_visible()
     row = owner_page.locator(f"#my-agent-{agent.id}")
     expect(row).to_contain_text("Private")
 

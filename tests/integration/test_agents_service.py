@@ -68,7 +68,7 @@ def test_agent_detail_has_weights_accounts_and_signals(session, factory):
     assert detail.weights["macd"] == 40 and detail.weights["tweet"] == 60
     assert [a.handle for a in detail.accounts] == ["cobie"]
     assert detail.recent_signals[0].post_handle == "cobie"
-    assert detail.recent_signals[0].outcome == "Executed: 0 positions"
+    assert detail.recent_signals[0].outcome == "Not traded: no position opened"
     assert detail.my_positions == []  # a visitor sees no trader's positions
     assert detail.active_deployments == 1
 

@@ -81,7 +81,7 @@ def test_public_agent_signals_for_anyone(client: TestClient, factory: Factory):
     assert item["post_handle"] == "TapeOwlTrades" and item["post_text"] == post.text
     assert item["features"] == {"tweet": "0.9", "rsi": "0.5"}  # decimal strings, WEIGHT_NAMES order
     assert item["contributions"] == {"tweet": "0.675000", "rsi": "0.125000"}  # 60*0.9/80, 20*0.5/80
-    assert item["outcome"] == "Executed: 1 position"
+    assert item["outcome"] == "Traded: 1 position"
 
     everything = client.get(f"/api/v1/signals?agent_id={agent.id}&limit=1&offset=1").json()
     assert everything["total"] == 2 and everything["items"][0]["outcome"] == "Awaiting execution"

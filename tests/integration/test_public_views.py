@@ -105,7 +105,7 @@ def assert_public(answer: dict[str, Any], followed: Followed) -> None:
     assert not keys(answer) & {"deployment_id", "position_id", "size", "user_id", "client_order_id"}
 
 
-OUTCOME = "Executed: 1 position, 2 skipped (1 deployment paused, 1 insufficient balance)"
+OUTCOME = "Partly traded: 1 position, 2 skipped (1 deployment paused, 1 insufficient balance)"
 
 
 # --- services -------------------------------------------------------------------------------------------

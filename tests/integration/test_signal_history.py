@@ -9,11 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from backend.agents.service import AgentNotFound
+from backend.agents.service import AgentNotFound, get_agent
 from backend.auth.identity import CurrentUser
-from backend.models import WEIGHT_NAMES, Agent, User
-from backend.models.enums import AgentStatus, Role, Side, SignalStatus, Visibility
+from backend.models import WEIGHT_NAMES, Agent, AgentDeployment, Signal, SignalExecution, User
+from backend.models.common import utcnow
+from backend.models.enums import AgentStatus, ExecutionStatus, Role, Side, SignalStatus, Visibility
 from backend.signals.history import contributions, list_signals, outcome_sentence, parse_features
+from backend.signals.outcomes import OutcomeKind, outcome_of
 from tests.factories import Factory
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -47,6 +49,24 @@ def scored(features: dict[str, D]) -> D:
 
 def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
+
+
+def skip(session: Session, signal: Signal, deployment: AgentDeployment, reason: str) -> None:
+    """A deployment's execution that did not trade the signal, as the executor records it."""
+    now = utcnow()
+    session.add(
+        SignalExecution(
+            signal_id=signal.id,
+            deployment_id=deployment.id,
+            client_order_id=f"0x{signal.id:016x}{deployment.id:016x}",
+            status=ExecutionStatus.SKIPPED,
+            reason=reason,
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.commit()
 
 
 def test_newest_first_and_paged(factory: Factory, session: Session):
@@ -174,9 +194,35 @@ def test_outcomes_in_words(factory: Factory, session: Session):
     views = {v.id: v for v in list_signals(session, agent_id=agent.id, viewer=None).items}
     assert views[pending.id].outcome == "Awaiting execution"
     assert views[skipped.id].outcome == "Skipped: no deployments of this agent"
-    assert views[one.id].outcome == "Executed: 1 position" and views[one.id].positions_opened == 1
-    assert views[two.id].outcome == "Executed: 2 positions" and views[two.id].positions_opened == 2
+    assert views[one.id].outcome == "Traded: 1 position" and views[one.id].positions_opened == 1
+    assert views[two.id].outcome == "Traded: 2 positions" and views[two.id].positions_opened == 2
     assert views[pending.id].status == SignalStatus.PENDING and views[skipped.id].skip_reason
+    kinds = {signal.id: views[signal.id].outcome_kind for signal in (pending, skipped, one, two)}
+    assert kinds == {
+        pending.id: OutcomeKind.AWAITING,
+        skipped.id: OutcomeKind.SKIPPED,
+        one.id: OutcomeKind.TRADED,
+        two.id: OutcomeKind.TRADED,
+    }
+
+
+def test_partly_and_not_traded_count_deployments_that_skipped(factory: Factory, session: Session):
+    """A signal some deployments traded and others skipped is partly traded; one none traded is not traded,
+    and the agent page tells both with the same kind and words as the signals page."""
+    agent = make_agent(factory)
+    partly, untraded = factory.signal(agent, created_at=at(0)), factory.signal(agent, created_at=at(1))
+    factory.closed_position(factory.deployment(agent), D("5"), signal_id=partly.id)
+    broke = factory.deployment(agent)
+    for signal in (partly, untraded):
+        skip(session, signal, broke, "insufficient balance: $3.00 available")
+
+    views = {v.id: v for v in list_signals(session, agent_id=agent.id, viewer=None).items}
+    assert views[partly.id].outcome_kind == OutcomeKind.PARTLY_TRADED
+    assert views[partly.id].outcome == "Partly traded: 1 position, 1 skipped (insufficient balance)"
+    assert views[untraded.id].outcome_kind == OutcomeKind.NOT_TRADED
+    assert views[untraded.id].outcome == "Not traded: 1 deployment skipped (insufficient balance)"
+    recent = {s.id: outcome_of(s) for s in get_agent(session, agent.id, None).recent_signals}
+    assert recent == {v.id: (v.outcome_kind, v.outcome) for v in views.values()}
 
 
 def test_a_page_costs_the_same_queries_whatever_its_size(factory: Factory, session: Session, engine):
@@ -205,10 +251,10 @@ def test_a_page_costs_the_same_queries_whatever_its_size(factory: Factory, sessi
 
 def test_pure_helpers():
     assert outcome_sentence("skipped", None, 0) == "Skipped: no reason recorded"
-    assert outcome_sentence("executed", None, 0) == "Executed: 0 positions"
+    assert outcome_sentence("executed", None, 0) == "Not traded: no position opened"
     assert (
         outcome_sentence("executed", None, 2, {"deployment paused": 1})
-        == "Executed: 2 positions, 1 skipped (deployment paused)"
+        == "Partly traded: 2 positions, 1 skipped (deployment paused)"
     )
     assert (
         outcome_sentence("executed", None, 0, {"below minimum": 3})
@@ -216,7 +262,7 @@ def test_pure_helpers():
     )
     assert (
         outcome_sentence("executed", None, 1, {"deployment paused": 1, "insufficient balance": 2})
-        == "Executed: 1 position, 3 skipped (2 insufficient balance, 1 deployment paused)"
+        == "Partly traded: 1 position, 3 skipped (2 insufficient balance, 1 deployment paused)"
     )
     assert parse_features(["not", "a", "mapping"]) == {}
     assert parse_features({"tweet": "Infinity", "rsi": "0.1"}) == {"rsi": D("0.1")}

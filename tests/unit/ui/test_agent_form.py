@@ -159,3 +159,12 @@ def test_error_locations_name_a_form_field(loc, field):
 def test_empty_errors_cover_every_field():
     assert set(empty_errors()) == set(FIELDS)
     assert all(message == "" for message in empty_errors().values())
+
+
+def test_the_builder_says_which_venues_trade_on_paper_only():
+    from maxxit_ui.state.builder import VENUE_OPTIONS
+
+    assert VENUE_OPTIONS["HYPERLIQUID"] == "Hyperliquid"
+    assert VENUE_OPTIONS["MULTI"] == "Multi-venue (routed per signal)"
+    for venue in ("GMX", "OSTIUM", "SPOT"):
+        assert VENUE_OPTIONS[venue].endswith("(paper trading only for now)"), venue

@@ -3,9 +3,11 @@
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
+from backend.agents.schemas import SignalOut
 from backend.models.agents import WEIGHT_NAMES
 from backend.models.enums import ExecutionStatus, Side, SignalStatus
 from backend.signals.history import OwnExecution, SignalView
+from maxxit_ui.state.agent import _signal as agent_page_signal
 from maxxit_ui.state.agent_signals import (
     explanation_chart,
     feature_rows,
@@ -41,7 +43,8 @@ def view(**changes) -> SignalView:
         "skip_reason": None,
         "positions_opened": 2,
         "skipped": {},
-        "outcome": "Executed: 2 positions",
+        "outcome": "Traded: 2 positions",
+        "outcome_kind": "traded",
         "mine": [],
     }
     return SignalView(**(base | changes))
@@ -73,8 +76,8 @@ def test_row_is_display_ready():
         "handle": "@TapeOwlTrades",
         "post": "$ETH reclaiming the range high, longing here",
         "post_full": "$ETH reclaiming the range high,   longing\nhere",
-        "outcome": "Executed: 2 positions",
-        "outcome_color": "green",
+        "outcome": "Traded: 2 positions",
+        "outcome_kind": "traded",
     }
 
 
@@ -86,12 +89,23 @@ def test_rows_without_a_post_or_skipped():
             post_text=None,
             side=Side.SHORT,
             status=SignalStatus.SKIPPED,
-            outcome="Skipped: no capital",
+            skip_reason="deployment paused",
         )
     )
     assert (row["handle"], row["post"], row["post_full"]) == ("—", "No post recorded", "")
-    assert (row["side"], row["side_color"], row["outcome_color"]) == ("SHORT", "red", "gray")
-    assert signal_row(view(status=SignalStatus.PENDING))["outcome_color"] == "amber"
+    assert (row["side"], row["side_color"]) == ("SHORT", "red")
+    assert (row["outcome"], row["outcome_kind"]) == ("Skipped: deployment paused", "skipped")
+    assert signal_row(view(status=SignalStatus.PENDING))["outcome_kind"] == "awaiting"
+
+
+def test_the_row_says_what_the_agent_page_says():
+    """Both pages tell a signal's outcome from the same facts with the same words and kind."""
+    signal = view(positions_opened=0, skipped={"insufficient balance": 2})
+    row = signal_row(signal)
+    assert row["outcome"] == "Not traded: 2 deployments skipped (insufficient balance)"
+    assert row["outcome_kind"] == "not_traded"
+    agent_row = agent_page_signal(SignalOut(**signal.model_dump(include=set(SignalOut.model_fields))))
+    assert (agent_row["status"], agent_row["outcome_kind"]) == (row["outcome"], row["outcome_kind"])
 
 
 def test_feature_rows_cover_all_eight_in_order():

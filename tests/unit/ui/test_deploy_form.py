@@ -31,15 +31,21 @@ def keys(options):
 def test_venue_choices_follow_the_agent():
     assert keys(form.route_options("GMX", PAPER_ONLY)) == ["PAPER"]
     assert keys(form.route_options("HYPERLIQUID", BOTH)) == ["PAPER", "HYPERLIQUID"]
+    assert keys(form.route_options("OSTIUM", PAPER_ONLY)) == ["PAPER"]
+
+
+def test_multi_agents_choose_live_or_paper_never_both():
+    """Paper is no fallback for a live deployment: a MULTI agent's routes are one venue each."""
     multi = form.route_options("MULTI", BOTH)
-    assert keys(multi) == ["HYPERLIQUID,PAPER", "PAPER", "HYPERLIQUID"]
-    assert [o["label"] for o in multi] == ["Hyperliquid, then Paper", "Paper only", "Hyperliquid only"]
-    assert [o["slug"] for o in multi] == ["hyperliquid-then-paper", "paper", "hyperliquid"]
+    assert keys(multi) == ["PAPER", "HYPERLIQUID"]
+    assert [o["slug"] for o in multi] == ["paper", "hyperliquid"]
+    assert "never traded on paper" in multi[1]["description"]
+    assert [form.route_label(o["key"]) for o in multi] == ["Paper only", "Hyperliquid only"]
 
 
 def test_approval_is_a_step_only_for_hyperliquid():
     assert form.wizard_steps("PAPER") == ["venue", "account", "risk", "review"]
-    assert form.wizard_steps("HYPERLIQUID,PAPER") == ["venue", "account", "approval", "risk", "review"]
+    assert form.wizard_steps("HYPERLIQUID") == ["venue", "account", "approval", "risk", "review"]
     items = form.step_items("HYPERLIQUID", "approval")
     assert [(i["key"], i["state"], i["number"]) for i in items] == [
         ("venue", "done", "1"),
@@ -198,10 +204,10 @@ def test_hyperliquid_request_carries_the_approved_wallet():
     assert live.starting_balance_usd is None
 
 
-def test_multi_agents_send_their_order_of_venues():
-    multi = request(agent_venue="MULTI", route="HYPERLIQUID,PAPER")
-    assert multi.venue == "HYPERLIQUID" and multi.venue_preferences == ["HYPERLIQUID", "PAPER"]
-    assert multi.starting_balance_usd == D("5000.00") and multi.agent_wallet_id == 3
+def test_multi_agents_send_one_venue_as_their_preference():
+    multi = request(agent_venue="MULTI", route="HYPERLIQUID")
+    assert multi.venue == "HYPERLIQUID" and multi.venue_preferences == ["HYPERLIQUID"]
+    assert multi.starting_balance_usd is None and multi.agent_wallet_id == 3
     paper_only = request(agent_venue="MULTI", route="PAPER")
     assert paper_only.venue_preferences == ["PAPER"] and paper_only.user_wallet is None
 

@@ -71,6 +71,14 @@ def test_fetch_returns_the_value_or_shows_the_database_error(sessionless: None):
     assert (state.status, state.error) == ("error", DB_ERROR)
 
 
+def test_fetch_shows_the_page_status_a_refusal_names(sessionless: None):
+    state = _state(MixedState)
+    assert run_coroutine(state.fetch(_refusing, "rows", {Refused: "not_found"})) is UNAVAILABLE
+    assert (state.status, state.error) == ("not_found", "")
+    with pytest.raises(Refused):  # a refusal nobody named is a bug, not a page
+        run_coroutine(state.fetch(_refusing, "rows", {KeyError: "gone"}))
+
+
 def test_attempt_turns_refusals_and_database_failures_into_toasts(sessionless: None):
     state = _state(MixedState)
     done = run_coroutine(state.attempt(lambda s: 7, "write"))
