@@ -12,6 +12,7 @@ from maxxit_ui.components.layout import (
     loading_message,
     page,
     page_heading,
+    phone_only,
     section_title,
 )
 from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell
@@ -24,6 +25,10 @@ POLL_MS = 3000
 # so the agent (with its Pause / Cancel buttons), equity and PnL lead; the details follow.
 DEPLOYMENT_COLUMNS = ("Agent", "Equity", "Net PnL", "Status", "Open", "Venue", "Fees paid", "Created")
 POSITION_COLUMNS = ("Market", "PnL", "Status", "Price", "Lines", "Size", "Fees", "Signal", "Opened")
+# On a phone a deployment row keeps its name, buttons, equity and PnL (status moves under the name); a
+# position row its market, PnL, price and lines, the rest scrolling inside the card.
+DEPLOYMENT_PHONE_HIDDEN = {name: "md" for name in ("Status", "Open", "Venue", "Fees paid", "Created")}
+POSITION_PHONE_HIDDEN = {name: "md" for name in ("Fees", "Signal", "Opened")}
 TOUCH = "40px"  # the smallest touch target
 
 S = DeploymentsState
@@ -104,6 +109,9 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
             rx.vstack(
                 rx.link(row["agent_name"], href=row["agent_href"], weight="medium", size="2"),
                 rx.text("#", row["id"], " · ", row["version"], size="1", color_scheme="gray"),
+                phone_only(
+                    rx.badge(row["status"], color_scheme=row["status_color"], variant="soft", size="1")
+                ),
                 rx.cond(row["new_version"] != "", _new_version(row)),
                 _actions(row),
                 spacing="1",
@@ -184,6 +192,7 @@ def _deployments() -> rx.Component:
                 element_id="deployments-table",
                 align_right=("Equity", "Open", "Net PnL", "Fees paid"),
                 variant="ghost",
+                hide_below=DEPLOYMENT_PHONE_HIDDEN,
             ),
             overflow_x="auto",
         ),
@@ -375,6 +384,7 @@ def _positions() -> rx.Component:
                     element_id="positions-table",
                     align_right=("PnL", "Price", "Size", "Fees"),
                     variant="ghost",
+                    hide_below=POSITION_PHONE_HIDDEN,
                 ),
                 overflow_x="auto",
             ),

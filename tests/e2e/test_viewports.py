@@ -391,7 +391,7 @@ def test_a_traders_pages_fit_and_the_account_menu_works(
     agent = picture.agent_id
     routes = {
         "/dashboard": ('[id^="position-card-"]', '[id^="close-"]'),
-        "/deployments": ("row:#deployments-table", '[id^="balance-"]', '[id^="pause-"]', '[id^="cancel-"]'),
+        "/deployments": ("row:#deployments-table", '[id^="equity-"]', '[id^="pause-"]', '[id^="cancel-"]'),
         "/my-agents": (
             "row:#my-agents-table",
             '[id^="my-agent-apr-"]',
