@@ -35,6 +35,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.post_to_fill
 	$(BIN)/python -m bench.monitor_cycle
 	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.demo_liveliness
 
 bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
 

@@ -44,10 +44,16 @@ class DemoAgent:
     weights: dict[str, int]
     follows: tuple[str, ...]
     tokens: tuple[str, ...]
-    stop_loss: Decimal = Decimal("0.10")
-    take_profit: Decimal | None = Decimal("0.20")
-    trailing_activation: Decimal = Decimal("0.03")
-    trailing_distance: Decimal = Decimal("0.01")
+    # Exits under a percent or two away, so that on the simulated feed's minute path `make run` shows stops,
+    # trailing stops and take-profits within minutes (bench/demo_liveliness.py). One shape for every agent,
+    # scaled to its markets' volatility: the stop twice the take-profit's distance (most trades win, a few
+    # lose more, as with the old platform's 10% stop and 3% trailing activation), the trailing stop arming
+    # at 0.7 of the take-profit and trailing 0.3 of it, so an armed trade keeps at least 0.4 of it, more
+    # than the paper venue's round-trip costs, and goes on to the take-profit about a third of the time.
+    stop_loss: Decimal = Decimal("0.016")
+    take_profit: Decimal | None = Decimal("0.008")
+    trailing_activation: Decimal = Decimal("0.0055")
+    trailing_distance: Decimal = Decimal("0.0025")
     sizing: SizingProfile = SizingProfile.MODERATE
     threshold: Decimal = Decimal("0.55")
     leverage: Decimal = Decimal("1")
@@ -80,6 +86,10 @@ AGENTS = (
         _w(tweet=70, macd=45, momentum=60, volume=25),
         ("demo_velvetbid", "demo_tapeowl"),
         ("BTC", "ETH", "SOL", "XRP", "BNB"),
+        stop_loss=Decimal("0.012"),
+        take_profit=Decimal("0.006"),
+        trailing_activation=Decimal("0.0045"),
+        trailing_distance=Decimal("0.002"),
         leverage=Decimal("3"),
         deployments=3,
     ),
@@ -91,8 +101,10 @@ AGENTS = (
         _w(tweet=30, rsi=80, bollinger=75, volatility=20),
         ("demo_fadeclub", "demo_icevein"),
         ("BTC", "ETH", "LTC", "DOT", "ADA", "ATOM"),
-        stop_loss=Decimal("0.06"),
-        take_profit=Decimal("0.08"),
+        stop_loss=Decimal("0.012"),
+        take_profit=Decimal("0.006"),
+        trailing_activation=Decimal("0.0045"),
+        trailing_distance=Decimal("0.002"),
         sizing=SizingProfile.CONSERVATIVE,
         leverage=Decimal("2"),
     ),
@@ -104,10 +116,10 @@ AGENTS = (
         _w(tweet=90, volume=60, momentum=40),
         ("demo_memeorbit", "demo_wagmiward"),
         ("SOL", "WIF", "DOGE", "PEPE", "BONK", "POPCAT", "FARTCOIN", "TRUMP"),
-        stop_loss=Decimal("0.15"),
-        take_profit=Decimal("0.40"),
-        trailing_activation=Decimal("0.08"),
-        trailing_distance=Decimal("0.04"),
+        stop_loss=Decimal("0.024"),
+        take_profit=Decimal("0.012"),
+        trailing_activation=Decimal("0.0085"),
+        trailing_distance=Decimal("0.0035"),
         sizing=SizingProfile.AGGRESSIVE,
         deployments=3,
     ),
@@ -128,20 +140,24 @@ AGENTS = (
         _w(tweet=55, rsi=35, volatility=50, volume=40),
         ("demo_tapeowl", "demo_lowlumen"),
         ("BTC", "ETH", "HYPE"),
-        stop_loss=Decimal("0.03"),
-        take_profit=Decimal("0.05"),
-        trailing_activation=Decimal("0.015"),
-        trailing_distance=Decimal("0.005"),
+        stop_loss=Decimal("0.01"),
+        take_profit=Decimal("0.005"),
+        trailing_activation=Decimal("0.0035"),
+        trailing_distance=Decimal("0.0015"),
         leverage=Decimal("5"),
     ),
     DemoAgent(
         "GMX Swing",
         "basis_bob",
         Venue.GMX,
-        "Multi-day swings on GMX majors when CT sentiment and MACD line up.",
+        "Swings on GMX majors when CT sentiment and MACD line up; the roomiest stops of the perp agents.",
         _w(tweet=50, macd=70, moving_average=40),
         ("demo_wavecount", "demo_altguide"),
         ("BTC", "ETH", "AVAX", "GMX", "PENDLE", "UNI"),
+        stop_loss=Decimal("0.02"),
+        take_profit=Decimal("0.01"),
+        trailing_activation=Decimal("0.007"),
+        trailing_distance=Decimal("0.003"),
         leverage=Decimal("2"),
     ),
     DemoAgent(
@@ -173,7 +189,10 @@ AGENTS = (
         _w(tweet=35, volume=70, volatility=80, momentum=30),
         ("demo_wagmiward", "demo_lowlumen", "demo_tapeowl"),
         ("SOL", "HYPE", "SUI", "ENA", "JUP", "WLD", "ONDO"),
-        take_profit=Decimal("0.25"),
+        stop_loss=Decimal("0.02"),
+        take_profit=Decimal("0.01"),
+        trailing_activation=Decimal("0.007"),
+        trailing_distance=Decimal("0.003"),
     ),
     DemoAgent(
         "Contrarian Inverse",
@@ -183,7 +202,6 @@ AGENTS = (
         _w(tweet=45, rsi=70, bollinger=45),
         ("demo_fadeclub",),
         ("BTC", "SOL", "DOGE", "XRP"),
-        stop_loss=Decimal("0.08"),
         leverage=Decimal("2"),
     ),
     DemoAgent(
@@ -194,10 +212,10 @@ AGENTS = (
         _w(tweet=50, moving_average=60),
         ("demo_pelican", "demo_macromoth"),
         ("BTC", "ETH", "BNB"),
-        stop_loss=Decimal("0.18"),
-        take_profit=Decimal("0.30"),
-        trailing_activation=Decimal("0.10"),
-        trailing_distance=Decimal("0.05"),
+        stop_loss=Decimal("0.024"),
+        take_profit=Decimal("0.012"),
+        trailing_activation=Decimal("0.0085"),
+        trailing_distance=Decimal("0.0035"),
         sizing=SizingProfile.CONSERVATIVE,
     ),
     DemoAgent(
@@ -208,6 +226,10 @@ AGENTS = (
         _w(tweet=80, momentum=50),
         ("demo_flowheron", "demo_memeorbit"),
         ("HYPE",),
+        stop_loss=Decimal("0.02"),
+        take_profit=Decimal("0.01"),
+        trailing_activation=Decimal("0.007"),
+        trailing_distance=Decimal("0.003"),
         sizing=SizingProfile.AGGRESSIVE,
         leverage=Decimal("3"),
         deployments=1,

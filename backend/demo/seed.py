@@ -85,9 +85,18 @@ def seed_demo(
     feed: SimulatedPriceFeed | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    history: timedelta | None = None,
 ) -> SeedReport:
-    """Seed the catalogue and replay its history up to `now`; `settings` supplies the live workers' costs."""
+    """Seed the catalogue and replay its history up to `now`; `settings` supplies the live workers' costs.
+
+    `history` shortens the past (posts and agents no older than that), for tests of what happens next.
+    """
     now = (now or utcnow()).replace(second=0, microsecond=0)
+    past = timedelta(days=HISTORY_DAYS) if history is None else min(history, timedelta(days=HISTORY_DAYS))
+    published = {
+        spec.name: spec.published if history is None else min(spec.published, history)
+        for spec in catalog.AGENTS
+    }
     feed = feed or SimulatedPriceFeed()
     costs = Costs.from_settings(settings or get_settings())
     report_progress = progress or (lambda _step, _done, _total: None)
@@ -95,12 +104,12 @@ def seed_demo(
 
     _seed_markets(session, feed, now)
     users = _seed_users(session)
-    accounts = _seed_accounts(session, now, feed, report)
+    accounts = _seed_accounts(session, now - past, now, feed, report)
     session.commit()
 
     # Its own feed of the same seed: the replay's candles would crowd the indicators' out of one feed's cache.
-    first = now - max(spec.published for spec in catalog.AGENTS)
-    history = PriceHistory(SimulatedPriceFeed(seed=feed.seed), first, now)
+    first = now - max(published.values())
+    prices = PriceHistory(SimulatedPriceFeed(seed=feed.seed), first, now)
     features: dict[int, dict[str, Decimal] | None] = {}
     total = len(catalog.AGENTS)
     for done, spec in enumerate(catalog.AGENTS, start=1):
@@ -112,12 +121,12 @@ def seed_demo(
         if exists is not None:
             report.agents_skipped += 1
             if reference_book(session, exists.id) is None:
-                report.positions_created += _replay_reference_book(session, exists, now, history, costs)
+                report.positions_created += _replay_reference_book(session, exists, now, prices, costs)
                 report.reference_books_replayed += 1
                 session.commit()
             continue
         report.positions_created += _seed_agent(
-            session, spec, users, accounts, now, feed, history, costs, features
+            session, spec, users, accounts, now - published[spec.name], now, feed, prices, costs, features
         )
         report.agents_created += 1
         session.commit()
@@ -163,7 +172,7 @@ def _account_tokens() -> dict[str, list[str]]:
 
 
 def _seed_accounts(
-    session: Session, now: datetime, feed: SimulatedPriceFeed, report: SeedReport
+    session: Session, since: datetime, now: datetime, feed: SimulatedPriceFeed, report: SeedReport
 ) -> dict[str, CtAccount]:
     accounts = {}
     tokens = _account_tokens()
@@ -173,7 +182,7 @@ def _seed_accounts(
             account = CtAccount(handle=handle, display_name=display, followers_count=followers, is_demo=True)
             session.add(account)
             session.flush()
-            report.posts_created += _seed_posts(session, account, tokens[handle], now, feed)
+            report.posts_created += _seed_posts(session, account, tokens[handle], since, now, feed)
         elif not account.is_demo:
             # Someone follows a real account of that name: it gets no made-up posts and no demo followers.
             logger.warning("demo seed: @%s is a real account here; the demo leaves it alone", handle)
@@ -183,12 +192,17 @@ def _seed_accounts(
 
 
 def _seed_posts(
-    session: Session, account: CtAccount, tokens: list[str], now: datetime, feed: SimulatedPriceFeed
+    session: Session,
+    account: CtAccount,
+    tokens: list[str],
+    since: datetime,
+    now: datetime,
+    feed: SimulatedPriceFeed,
 ) -> int:
-    """Three months of an account's posts: calls (some quoting entry, stop and target at the feed's price
-    then), reports of exits and chatter."""
+    """An account's posts since `since` (three months): calls (some quoting entry, stop and target at the
+    feed's price then), reports of exits and chatter."""
     rng = random.Random(f"posts:{account.handle}")
-    at = now - timedelta(days=HISTORY_DAYS)
+    at = since
     count = 0
     while True:
         at += timedelta(minutes=rng.randint(6 * 60, 30 * 60))
@@ -236,6 +250,7 @@ def _seed_agent(
     spec: DemoAgent,
     users: dict[str, User],
     accounts: dict[str, CtAccount],
+    created: datetime,
     now: datetime,
     feed: SimulatedPriceFeed,
     history: PriceHistory,
@@ -243,7 +258,6 @@ def _seed_agent(
     features: dict[int, dict[str, Decimal] | None],
 ) -> int:
     """The agent, its version 1, reference book and follower deployments; its history replayed into them."""
-    created = now - spec.published
     agent = Agent(
         creator_id=users[spec.creator].id,
         name=spec.name,

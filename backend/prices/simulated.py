@@ -3,7 +3,8 @@
 Daily log prices walk from a fixed epoch as an Ornstein-Uhlenbeck process pulled back toward each
 market's level (half-life `HALF_LIFE_DAYS`): a month's chart still trends, but years later the prices are
 still plausible beside what people post. Inside a day a Brownian bridge joins the two daily values minute
-by minute. Any instant is reachable cheaply: the daily levels are kept per market and extended lazily.
+by minute, with a short-lived jitter on top (`JITTER_SHARE`). Any instant is reachable cheaply: the daily
+levels are kept per market and extended lazily.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ BRIDGE_CACHE_SIZE = 8192  # days of minute paths (11.5 kB each): every market ov
 HALF_LIFE_DAYS = 45  # of a deviation from the market's level
 REVERSION = 0.5 ** (1 / HALF_LIFE_DAYS)  # the share of yesterday's deviation left today
 USD_VOLUME_PER_MINUTE = 25_000.0  # a candle's typical traded value; its volume is in tokens
+# Minute-scale jitter on top of the bridge: a mean-reverting (Ornstein-Uhlenbeck) wobble with a few minutes'
+# half-life and a spread of this share of the market's daily volatility (BTC: about 0.4%). Minutes move as
+# a busy market's do, so the demo's stops and targets, under a percent or two away, fire within minutes,
+# while hours and days keep nearly the market's annual volatility: the wobble does not accumulate.
+JITTER_SHARE = 0.135
+JITTER_HALF_LIFE_MINUTES = 5
+_JITTER_KEEP = 0.5 ** (1 / JITTER_HALF_LIFE_MINUTES)
 
 
 @dataclass(frozen=True)
@@ -207,15 +215,28 @@ def _bridge(seed: int, symbol: str, day: date, start: float, end: float, sigma: 
     """
     rng = random.Random(f"{seed}:{symbol}:minutes:{day.isoformat()}")
     uniform, log, cos, sin, sqrt = rng.random, math.log, math.cos, math.sin, math.sqrt
-    step_sigma = sigma / sqrt(MINUTES_PER_DAY)
-    steps: list[float] = []
-    for _ in range(MINUTES_PER_DAY // 2):
-        radius, angle = step_sigma * sqrt(-2.0 * log(1.0 - uniform())), math.tau * uniform()
-        steps.append(radius * cos(angle))
-        steps.append(radius * sin(angle))
-    walk = list(accumulate(steps, initial=0.0))
+
+    def gaussians(scale: float) -> list[float]:
+        out: list[float] = []
+        for _ in range(MINUTES_PER_DAY // 2):
+            radius, angle = scale * sqrt(-2.0 * log(1.0 - uniform())), math.tau * uniform()
+            out.append(radius * cos(angle))
+            out.append(radius * sin(angle))
+        return out
+
+    walk = list(accumulate(gaussians(sigma / sqrt(MINUTES_PER_DAY)), initial=0.0))
     drift = (walk[-1] - (end - start)) / MINUTES_PER_DAY
-    return array("d", [start + w - drift * i for i, w in enumerate(walk)])
+    # The jitter: an AR(1) from 0, then tilted back to 0 at midnight so days still join where they meet.
+    keep = _JITTER_KEEP
+    jitter = list(
+        accumulate(
+            gaussians(JITTER_SHARE * sigma * sqrt(1 - keep * keep)), lambda x, e: x * keep + e, initial=0.0
+        )
+    )
+    tilt = jitter[-1] / MINUTES_PER_DAY
+    return array(
+        "d", [start + w - drift * i + j - tilt * i for i, (w, j) in enumerate(zip(walk, jitter, strict=True))]
+    )
 
 
 @lru_cache(maxsize=256)

@@ -118,7 +118,7 @@ def generate_signals(
             features = feature_values(indicators, side, post.confidence or Decimal("0.5"))
             capital = reference_capital or get_settings().reference_capital_usd
             for agent in agents:
-                created += _signals_of(session, agent, post, side, features, capital)
+                created += _signals_of(session, agent, post, side, features, capital, now)
     _mark_generated(session, post_id, now)
     if created:
         logger.info("post %s: %d signal(s) from %d follower(s)", post_id, len(created), len(agents))
@@ -162,6 +162,7 @@ def _signals_of(
     side: Side,
     features: dict[str, Decimal],
     capital: Decimal,
+    now: datetime,
 ) -> list[int]:
     """The new signals of one agent: one per version in use that follows the author and passes."""
     _once(session, lambda: ensure_version(session, agent))
@@ -176,7 +177,7 @@ def _signals_of(
         # The reference book exists before its first signal, so dispatch (which hands a signal to the
         # deployments made before it) always includes it.
         _once(session, lambda: ensure_reference_book(session, agent, capital=capital))
-        signal_id = _insert_signal(session, agent, version, strategy, post, side, features, value)
+        signal_id = _insert_signal(session, agent, version, strategy, post, side, features, value, now)
         if signal_id is not None:
             created.append(signal_id)
     return created
@@ -200,6 +201,7 @@ def _insert_signal(
     side: Side,
     features: dict[str, Decimal],
     value: Decimal,
+    now: datetime,
 ) -> int | None:
     # The unique (agent, version, token, bucket) key decides: a racing worker or a second post adds nothing.
     return insert_or_ignore(
@@ -217,7 +219,7 @@ def _insert_signal(
             "threshold": strategy.signal_threshold,
             "bucket_start": bucket_start(post.posted_at),
             "status": SignalStatus.PENDING.value,
-            "created_at": utcnow(),
+            "created_at": now,  # the caller's clock: the executor's TTL measures from it
         },
         ["agent_id", "agent_version_id", "token", "bucket_start"],
     )

@@ -94,6 +94,23 @@ def test_a_month_still_trends_and_a_year_forgets_the_start():
     assert sum(moves) / len(moves) > 0.05, "a 30-day chart moves"
 
 
+@pytest.mark.parametrize("market", ["BTC", "SOL", "WIF"])
+def test_minutes_are_lively_and_hours_keep_the_annual_volatility(market):
+    """The jitter makes a few minutes move well over twice the walk alone (the demo's exits fire within
+    minutes) but does not accumulate: hourly and daily moves stay near the market's annual volatility."""
+    feed = SimulatedPriceFeed(seed=7)
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    logs = [math.log(feed.price_at(market, start + timedelta(minutes=i))) for i in range(4 * 1440 + 1)]
+    per_minute = MARKETS[market].annual_volatility / math.sqrt(365 * 1440)
+
+    def spread(lag: int) -> float:
+        moves = [logs[i + lag] - logs[i] for i in range(0, len(logs) - lag, lag)]
+        return math.sqrt(sum(m * m for m in moves) / len(moves)) / (per_minute * math.sqrt(lag))
+
+    assert spread(5) > 2
+    assert 0.8 < spread(60) < 1.6
+
+
 @pytest.mark.parametrize("market", ["BTC", "PEPE", "FARTCOIN"])
 def test_candles_agree_with_the_path(market):
     feed = SimulatedPriceFeed(seed=11)
