@@ -25,9 +25,11 @@ POLL_MS = 3000
 # so the agent (with its Pause / Cancel buttons), equity and PnL lead; the details follow.
 DEPLOYMENT_COLUMNS = ("Agent", "Equity", "Net PnL", "Status", "Open", "Venue", "Fees paid", "Created")
 POSITION_COLUMNS = ("Market", "PnL", "Status", "Price", "Lines", "Size", "Fees", "Signal", "Opened")
-# On a phone a deployment row keeps its name, buttons, equity and PnL (status moves under the name); a
-# position row its market, PnL, price and lines, the rest scrolling inside the card.
-DEPLOYMENT_PHONE_HIDDEN = {name: "md" for name in ("Status", "Open", "Venue", "Fees paid", "Created")}
+# On a phone a deployment row keeps its name and buttons (status under them) and its equity (net PnL
+# under it); a position row its market, PnL, price and lines, the rest scrolling inside the card.
+DEPLOYMENT_PHONE_HIDDEN = {
+    name: "md" for name in ("Net PnL", "Status", "Open", "Venue", "Fees paid", "Created")
+}
 POSITION_PHONE_HIDDEN = {name: "md" for name in ("Fees", "Signal", "Opened")}
 TOUCH = "40px"  # the smallest touch target
 
@@ -116,13 +118,14 @@ def _deployment_row(row: DeploymentRow) -> rx.Component:
                 _actions(row),
                 spacing="1",
             ),
-            min_width="170px",
+            min_width=rx.breakpoints(initial="120px", md="170px"),
         ),
         rx.table.cell(
             rx.vstack(
                 figure(row["equity"], row["equity_tone"], size="2", id="equity-" + row["id"]),
                 figure(row["returns"], row["returns_tone"], size="1", id="return-" + row["id"]),
                 rx.text("available ", row["available"], size="1", color_scheme="gray", white_space="nowrap"),
+                phone_only(rx.text("net PnL ", figure(row["pnl"], row["pnl_tone"], size="1"), size="1")),
                 spacing="0",
                 align="end",
             ),

@@ -14,7 +14,7 @@ from maxxit_ui.components.layout import (
     page,
     page_heading,
 )
-from maxxit_ui.components.tables import data_table, figure, figure_cell, text_cell, venue_badge
+from maxxit_ui.components.tables import data_table, figure, figure_cell, venue_badge
 from maxxit_ui.state.marketplace import SEARCH_MAX_LENGTH, SORT_LABELS, VENUE_LABELS, MarketplaceState
 from maxxit_ui.state.rows import AgentRow
 
@@ -27,27 +27,15 @@ COLUMNS = (
     "Win rate",
     "Trades",
     "Venue",
-    "Leverage",
     "Sharpe",
     "Sortino",
     "Profit factor",
-    "Creator",
-    "Follows",
 )
-# On a phone: the name, the result, the risk and the return; the rest from 768 px.
+# On a phone: the name, the result and the risk; the rest from 480 or 768 px. Who made an agent and whom it
+# follows sit under its name, its leverage beside its venue, so a desktop row fits 1440 px.
 PHONE_HIDDEN = {
-    name: "md"
-    for name in (
-        "Win rate",
-        "Trades",
-        "Venue",
-        "Leverage",
-        "Sharpe",
-        "Sortino",
-        "Profit factor",
-        "Creator",
-        "Follows",
-    )
+    "APR 30d": "sm",
+    **{name: "md" for name in ("Win rate", "Trades", "Venue", "Sharpe", "Sortino", "Profit factor")},
 }
 NUMERIC = ("Total PnL", "Max drawdown", "APR 30d", "Win rate", "Trades", "Sharpe", "Sortino", "Profit factor")
 
@@ -107,6 +95,18 @@ def _row(row: AgentRow) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.link(row["name"], href=row["href"], weight="medium", class_name="agent-link"),
+                rx.text(
+                    "by ",
+                    row["creator"],
+                    " · ",
+                    row["ct_accounts"],
+                    size="1",
+                    color_scheme="gray",
+                    max_width="260px",
+                    truncate=True,
+                    display=rx.breakpoints(initial="none", md="block"),
+                    class_name="agent-byline",
+                ),
                 rx.cond(
                     row["paper_only"],
                     rx.badge(
@@ -115,6 +115,7 @@ def _row(row: AgentRow) -> rx.Component:
                         variant="soft",
                         size="1",
                         class_name="paper-only",
+                        white_space="normal",  # wraps on a phone rather than widening the name column
                     ),
                 ),
                 spacing="1",
@@ -130,13 +131,18 @@ def _row(row: AgentRow) -> rx.Component:
         figure_cell(row["apr_30d"], row["apr_30d_tone"]),
         figure_cell(row["win_rate"], row["win_rate_tone"]),
         figure_cell(row["trades"]),
-        rx.table.cell(venue_badge(row["venue"], row["venue_color"])),
-        text_cell(row["leverage"], class_name="agent-leverage"),
+        rx.table.cell(
+            rx.hstack(
+                venue_badge(row["venue"], row["venue_color"]),
+                rx.text(row["leverage"], size="2", class_name="agent-leverage"),
+                spacing="2",
+                align="center",
+                wrap="nowrap",
+            )
+        ),
         figure_cell(row["sharpe"], row["sharpe_tone"]),
         figure_cell(row["sortino"], row["sortino_tone"]),
         figure_cell(row["profit_factor"]),
-        text_cell(row["creator"], color_scheme="gray"),
-        text_cell(row["ct_accounts"], color_scheme="gray", max_width="220px", truncate=True),
         class_name="agent-row",
     )
 
