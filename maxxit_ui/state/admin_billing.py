@@ -252,7 +252,7 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
     # -- the reason dialog -----------------------------------------------------------------------------
 
     @rx.event
-    def ask(self, action: str, item_id: str = "", label: str = "") -> None:
+    def ask(self, action: str, item_id: str = "") -> None:  # type: ignore[override]
         """Open the reason dialog for an action; a waive without a line id asks for one there."""
         if self.status != "ready" or action not in ACTION_TITLES:
             return
