@@ -79,7 +79,7 @@ class LoadMixin(rx.State, mixin=True):
 
     async def _viewer(self) -> tuple[CurrentUser | None, EventSpec | None]:
         """Who this page acts for, re-checked now: (the user, None), or (None, where to send the visitor:
-        sign-in here). Underscored, like every helper a browser must not call as an event."""
+        sign-in here). Underscored: Reflex makes each public method of a state an event a browser can send."""
         user = await current_user(self)
         return (user, None) if user is not None else (None, to_signin(self))
 
