@@ -134,6 +134,7 @@ class AdminUsersState(AdminMixin, PagerMixin, rx.State):
         """Grant or revoke admin; the service's refusal (last admin, unknown user) is shown as it says."""
         if self.busy_address or role not in (Role.ADMIN, Role.TRADER):
             return
+        self.error = ""
         user, redirect = await self._viewer()
         if user is None:
             yield redirect
@@ -150,6 +151,7 @@ class AdminUsersState(AdminMixin, PagerMixin, rx.State):
         finally:
             self.busy_address = ""
         if not done.ok:
+            self.error = done.message  # beside the table too
             yield done.toast
             return
         yield rx.toast.success(f"{fmt.short_address(done.value.address)} is now {done.value.role.value}.")

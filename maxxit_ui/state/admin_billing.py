@@ -223,19 +223,19 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
             yield redirect
             return
         self.lookup = text
-        yield await self._invoice(user, int(text))
+        await self._invoice(user, int(text))
 
-    async def _invoice(self, user: CurrentUser, invoice_id: int) -> EventSpec | None:
+    async def _invoice(self, user: CurrentUser, invoice_id: int) -> None:
         try:
             done = await self.attempt(
                 lambda session: invoice_detail(session, user, invoice_id, now=utcnow()), "admin: an invoice"
             )
         except BillingNotFound:
             self.has_invoice, self.lookup_error = False, f"No invoice #{invoice_id}."
-            return None
+            return
         if done.ok:
             self._show_invoice(done.value)
-        return done.toast
+        self.lookup_error = done.message
 
     def _show_invoice(self, detail: InvoiceOut) -> None:
         self.lookup_error = ""
@@ -307,13 +307,13 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
         finally:
             self.acting = False
         if not done.ok:
-            yield done.toast
+            self.target_error = done.message
             return
         self.clear_confirm()
         yield rx.toast.success(done.value)
         await self._summary()
         if self.has_invoice and self.invoice["id"]:
-            yield await self._invoice(user, int(self.invoice["id"]))
+            await self._invoice(user, int(self.invoice["id"]))
 
     # -- the payout form -------------------------------------------------------------------------------
 
@@ -406,7 +406,7 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
         finally:
             self.paying = False
         if not done.ok:
-            yield done.toast
+            self.p_errors = {"form": done.message}
             return
         whom = fmt.short_address(body.user_address or "") if body.user_address else self.p_ct
         self.p_address = self.p_amount = self.p_tx = self.p_note = ""

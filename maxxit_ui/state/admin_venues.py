@@ -160,15 +160,15 @@ class AdminVenuesState(AdminMixin, rx.State):
 
         done = await self.attempt(refreshed, "admin: refreshing venues")
         async with self:
-            self.refreshing = False
+            self.refreshing, self.error = False, done.message
             if done.ok:
                 result, page = done.value
                 self.report = [report_line(v) for v in result.venues]
                 self.report_at = result.refreshed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
                 self._show(page)
         if not done.ok:
-            yield done.toast
-        elif result.errors:
+            return  # the page says why, beside the table
+        if result.errors:
             yield rx.toast.warning(f"Refreshed; unreachable: {', '.join(result.errors)}.")
         else:
             yield rx.toast.success("Venues refreshed.")

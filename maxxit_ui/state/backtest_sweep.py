@@ -334,7 +334,7 @@ class BacktestSweepState(PollingMixin, rx.State):
         finally:
             self.starting = False
         if not done.ok:
-            yield done.toast
+            self.error = done.message
             return
         self.sweep_id, self.sweep_status = str(done.value), "queued"
         self.progress_done, self.progress_total = 0, request.cell_count()

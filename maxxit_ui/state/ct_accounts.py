@@ -143,7 +143,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         finally:
             self.adding = False
         if not done.ok:
-            yield done.toast
+            self.error = done.message  # beside the table, as every refusal here
             return
         self.handle = self.display_name = ""
         yield rx.toast.success(f"Now following @{done.value.handle}.")
@@ -154,6 +154,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         """Pause or resume; a paused account's new posts are not stored."""
         if self.busy_id or not account_id.isdigit():
             return
+        self.error = ""
         user, redirect = await self._viewer()
         if user is None:
             yield redirect
@@ -170,7 +171,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         finally:
             self.busy_id = ""
         if not done.ok:
-            yield done.toast
+            self.error = done.message  # beside the table, as every refusal here
             return
         yield rx.toast.success(f"@{done.value.handle} {'resumed' if active else 'paused'}.")
         yield await self._requery()
@@ -198,7 +199,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         finally:
             self.removing = False
         if not done.ok:
-            yield done.toast
+            self.error = done.message  # beside the table, as every refusal here
             return
         yield rx.toast.success(f"Stopped following {handle}. Its posts stay.")
         yield await self._requery()
@@ -242,8 +243,9 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
                     f"Rebuilt {result.agents:,} agents' figures and {result.ct_accounts:,} impact factors."
                 )
             else:
-                self.rebuild_label = "Rebuild failed."
-        yield rx.toast.success("Metrics rebuilt.") if done.ok else done.toast
+                self.error, self.rebuild_label = done.message, "Rebuild failed."
+        if done.ok:
+            yield rx.toast.success("Metrics rebuilt.")
 
 
 def _progress(heard: dict) -> tuple[int, str]:

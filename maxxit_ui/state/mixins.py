@@ -49,10 +49,12 @@ def sentence(error: Exception) -> str:
 
 @dataclass(frozen=True)
 class Attempt(Generic[T]):
-    """What an action did: its value, or the toast that tells the user why it did nothing."""
+    """What an action did: its value, or the toast that tells the user why it did nothing (and its words,
+    `message`, for a page that also shows them beside the form)."""
 
     value: T | None = None
     toast: EventSpec | None = None
+    message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -95,11 +97,12 @@ class LoadMixin(rx.State, mixin=True):
             return Attempt(value=await read(query))
         except SQLAlchemyError:
             logger.exception("%s failed", what)
-            return Attempt(toast=rx.toast.error(DB_ERROR))
+            return Attempt(toast=rx.toast.error(DB_ERROR), message=DB_ERROR)
         except Exception as error:
             for kind, message in (refusals or {}).items():
                 if isinstance(error, kind):
-                    return Attempt(toast=rx.toast.error(message or sentence(error)))
+                    words = message or sentence(error)
+                    return Attempt(toast=rx.toast.error(words), message=words)
             raise
 
 

@@ -274,9 +274,10 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
             return
         finally:
             self.email_busy = False
+        self.email_error = done.message
         if done.ok:
             self._show_email(done.value)
-        yield rx.toast.success("Email settings saved.") if done.ok else done.toast
+            yield rx.toast.success("Email settings saved.")
 
     @rx.event
     async def remove_email(self) -> AsyncIterator[EventSpec | None]:
@@ -295,6 +296,7 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
             done = await self.attempt(remove, "removing the email address")
         finally:
             self.email_busy = False
+        self.email_error = done.message
         if done.ok:
             self._show_email(done.value, fill_field=True)
-        yield rx.toast.success("Email address removed.") if done.ok else done.toast
+            yield rx.toast.success("Email address removed.")

@@ -251,7 +251,7 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
         finally:
             self.pasting = False
         if not done.ok:
-            yield done.toast
+            self.error = done.message
             return
         post, is_new = done.value
         self.paste_text, self._paste_key = "", ""

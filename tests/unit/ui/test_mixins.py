@@ -119,10 +119,11 @@ def test_attempt_turns_refusals_and_database_failures_into_toasts(sessionless: N
     assert done.ok and done.value == 7
     refused = run_coroutine(state.attempt(_refusing, "write", {Refused: None}))
     assert not refused.ok and "Balance too low." in str(refused.toast)
+    assert refused.message == "Balance too low."  # the same words, for beside the form
     named = run_coroutine(state.attempt(_refusing, "write", {Refused: "Not now."}))
     assert "Not now." in str(named.toast)
     failed = run_coroutine(state.attempt(_failing, "write"))
-    assert DB_ERROR in str(failed.toast)
+    assert DB_ERROR in str(failed.toast) and failed.message == DB_ERROR
     assert state.status == "loading"  # an action's failure leaves the page as it was
     with pytest.raises(Refused):  # an exception nobody named is a bug, not a toast
         run_coroutine(state.attempt(_refusing, "write"))
