@@ -30,7 +30,7 @@ def bell() -> rx.Component:
             ),
             # The timer: one small count read per tick while the page is open.
             rx.box(
-                rx.moment(interval=BELL_POLL_MS, format="HH:mm:ss", on_change=BellState.refresh),
+                rx.moment(interval=BELL_POLL_MS, format="HH:mm:ss", on_change=BellState.poll),
                 display="none",
             ),
             position="relative",
@@ -39,7 +39,7 @@ def bell() -> rx.Component:
             justify_content="center",
             width="40px",
             height="40px",
-            on_mount=BellState.refresh,
+            on_mount=BellState.poll,
         ),
         href=NOTIFICATIONS_ROUTE,
         color_scheme="gray",

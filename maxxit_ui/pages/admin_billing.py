@@ -312,7 +312,7 @@ def _reason_dialog() -> rx.Component:
                     S.target_label,
                     "action-target",
                     rx.input(
-                        value=S.target,
+                        value=S.confirm_id,
                         on_change=S.set_target,
                         max_length=ID_TEXT_MAX,
                         input_mode="numeric",
@@ -354,7 +354,7 @@ def _reason_dialog() -> rx.Component:
             max_width="480px",
         ),
         open=S.action_open,
-        on_open_change=S.dialog_open_change,
+        on_open_change=S.confirm_open_change,
     )
 
 

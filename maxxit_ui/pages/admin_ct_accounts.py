@@ -113,7 +113,7 @@ def _actions(row: CtAccountRow) -> rx.Component:
         size="1",
         variant="soft",
         color_scheme="red",
-        on_click=S.ask_remove(row["id"], row["handle"]),
+        on_click=S.ask("remove", row["id"], row["handle"]),
         id="remove-" + row["id"],
     )
     return row_actions(toggle, remove)
@@ -197,7 +197,7 @@ def _rebuild() -> rx.Component:
 
 def _confirm_dialog() -> rx.Component:
     return confirm_dialog(
-        title=["Stop following ", S.confirm_handle, "?"],
+        title=["Stop following ", S.confirm_label, "?"],
         description=(
             "Its new posts will no longer be stored and agents can no longer pick it. Its posts and the "
             "signals made from them stay; adding the handle again restores it."
@@ -205,8 +205,8 @@ def _confirm_dialog() -> rx.Component:
         keep_label="Keep following",
         confirm_label="Remove account",
         on_confirm=S.remove,
-        is_open=S.confirm_id != "",
-        on_open_change=S.dialog_open_change,
+        is_open=S.confirming("remove"),
+        on_open_change=S.confirm_open_change,
         element_id="remove",
         loading=S.removing,
     )

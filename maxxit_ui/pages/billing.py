@@ -72,7 +72,7 @@ def _subscription_row(row: SubscriptionRow) -> rx.Component:
                     variant="soft",
                     color_scheme="red",
                     disabled=B.canceling,
-                    on_click=B.ask_cancel(row["id"], row["agent_name"]),
+                    on_click=B.ask("cancel", row["id"], row["agent_name"]),
                     id="cancel-sub-" + row["id"],
                 ),
             ),
@@ -303,7 +303,7 @@ def _overview() -> rx.Component:
 
 def _cancel_dialog() -> rx.Component:
     return confirm_dialog(
-        title=["Cancel the subscription for “", B.confirm_name, "”?"],
+        title=["Cancel the subscription for “", B.confirm_label, "”?"],
         description=(
             "During the trial it ends now and nothing is charged. After the trial it runs to the end of the "
             "period already billed, then ends. Cancel the deployment itself on My deployments."
@@ -311,8 +311,8 @@ def _cancel_dialog() -> rx.Component:
         keep_label="Keep it",
         confirm_label="Cancel subscription",
         on_confirm=B.confirm_cancel,
-        is_open=B.confirm_id != "",
-        on_open_change=B.dialog_open_change,
+        is_open=B.confirming("cancel"),
+        on_open_change=B.confirm_open_change,
         element_id="cancel-sub",
         loading=B.canceling,
     )

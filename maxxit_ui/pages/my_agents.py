@@ -42,7 +42,7 @@ def _actions(row: MyAgentDisplay) -> rx.Component:
                 size="1",
                 variant="soft",
                 color_scheme="red",
-                on_click=S.ask_archive(row["id"], row["name"]),
+                on_click=S.ask("archive", row["id"], row["name"]),
                 id="archive-" + row["id"],
             ),
         ),
@@ -80,13 +80,13 @@ def _row(row: MyAgentDisplay) -> rx.Component:
 
 def _confirm_dialog() -> rx.Component:
     return confirm_dialog(
-        title=["Archive “", S.confirm_name, "”?"],
+        title=["Archive “", S.confirm_label, "”?"],
         description="It leaves the marketplace and can no longer be edited. Its trade history stays.",
         keep_label="Keep it",
         confirm_label="Archive agent",
         on_confirm=S.archive,
-        is_open=S.confirm_id != "",
-        on_open_change=S.dialog_open_change,
+        is_open=S.confirming("archive"),
+        on_open_change=S.confirm_open_change,
         element_id="archive",
         loading=S.archiving,
     )

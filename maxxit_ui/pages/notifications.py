@@ -92,8 +92,8 @@ def _pager() -> rx.Component:
                 "Newer",
                 size="1",
                 variant="soft",
-                disabled=~S.has_previous,
-                on_click=S.previous_page,
+                disabled=~S.has_prev,
+                on_click=S.prev_page,
                 id="inbox-newer",
             ),
             rx.button(

@@ -7,15 +7,12 @@ the role again (set_role refuses non-admins), so the page check is for the messa
 from __future__ import annotations
 
 import json
-import logging
-import math
 from collections.abc import AsyncIterator
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.audit import Action, AuditEntry, AuditQuery, list_entries
 from backend.auth.errors import AuthError
@@ -23,19 +20,14 @@ from backend.auth.identity import CurrentUser
 from backend.auth.users import UserOut, list_users, set_role
 from backend.models.enums import Role
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.auth import require_admin
-from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.inputs import clip, shown
-
-logger = logging.getLogger(__name__)
+from maxxit_ui.state.mixins import UNAVAILABLE, AdminMixin, PagerMixin
 
 USERS_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 25
 ALL_ACTIONS = "ALL"
 DETAILS_MAX = 140
 FILTER_MAX = 64
-
-AdminStatus = Literal["loading", "ready", "forbidden", "error"]
 
 
 class UserRow(TypedDict):
@@ -58,13 +50,6 @@ class AuditRow(TypedDict):
     details: str
     details_full: str
     ip: str
-
-
-def sentence(error: Exception) -> str:
-    """A service's lower-case message as UI text: "cannot remove the last admin" -> "Cannot ... admin."."""
-    text = str(error).strip() or type(error).__name__
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def compact_details(details: dict[str, Any], limit: int = DETAILS_MAX) -> tuple[str, str]:
@@ -105,18 +90,11 @@ def _audit_row(entry: AuditEntry) -> AuditRow:
     )
 
 
-class AdminUsersState(rx.State):
-    status: AdminStatus = "loading"
-    error: str = ""
+class AdminUsersState(AdminMixin, PagerMixin, rx.State):
     search: str = ""
-    page: int = 1
-    total: int = 0
+    page_size: int = USERS_PAGE_SIZE
     rows: list[UserRow] = []
     busy_address: str = ""
-
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, math.ceil(self.total / USERS_PAGE_SIZE))
 
     @rx.var
     def page_label(self) -> str:
@@ -126,52 +104,30 @@ class AdminUsersState(rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        user, redirect = await require_admin(self)
-        if user is None:
-            self.status = "forbidden"
-            yield redirect
-            return
-        await self._query(user)
+        yield await self.reload_page()
 
-    async def _query(self, me: CurrentUser) -> None:
-        q, offset = self.search.strip()[:FILTER_MAX] or None, (self.page - 1) * USERS_PAGE_SIZE
-        try:
-            result = await read(
-                lambda session: list_users(session, q=q, limit=USERS_PAGE_SIZE, offset=offset)
-            )
-        except SQLAlchemyError:
-            logger.exception("admin: users could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self.total = result.total
-        self.rows = [_user_row(u, me) for u in result.items]
-        self.status = "ready"
-
-    async def _requery(self) -> EventSpec | None:
-        user, redirect = await require_admin(self)
-        if user is None:
-            self.status = "forbidden"
+    async def reload_page(self) -> EventSpec | None:
+        me, redirect = await self._viewer()
+        if me is None:
             return redirect
-        await self._query(user)
+        q, offset = self.search.strip()[:FILTER_MAX] or None, (self.page - 1) * self.page_size
+        limit = self.page_size
+        result = await self.fetch(lambda s: list_users(s, q=q, limit=limit, offset=offset), "admin: users")
+        if result is UNAVAILABLE:
+            return None
+        if self.set_total(result.total):
+            return await self.reload_page()
+        self.rows = [_user_row(u, me) for u in result.items]
+        self.show_ready()
         return None
 
     @rx.event
     async def set_search(self, value: str) -> EventSpec | None:
         if self.status != "ready":  # only once the page has checked this tab's admin
             return None
-        self.search, self.page = clip(value, FILTER_MAX), 1
-        return await self._requery()
-
-    @rx.event
-    async def next_page(self) -> EventSpec | None:
-        if self.page < self.page_count:
-            self.page += 1
-        return await self._requery()
-
-    @rx.event
-    async def prev_page(self) -> EventSpec | None:
-        self.page = max(1, self.page - 1)
-        return await self._requery()
+        self.search = clip(value, FILTER_MAX)
+        self.first_page()
+        return await self.reload_page()
 
     @rx.event
     async def change_role(self, address: str, role: str) -> AsyncIterator[EventSpec | None]:
@@ -179,121 +135,90 @@ class AdminUsersState(rx.State):
         if self.busy_address or role not in (Role.ADMIN, Role.TRADER):
             return
         self.error = ""
-        user, redirect = await require_admin(self)
+        user, redirect = await self._viewer()
         if user is None:
-            self.status = "forbidden"
             yield redirect
             return
         ip = self.router.session.client_ip or None
         self.busy_address = address
         yield
-        try:
-            changed = await read(lambda session: set_role(session, user, address, Role(role), ip=ip))
-        except AuthError as e:  # LastAdmin, UserNotFound, Forbidden, InvalidAddress
-            self.error = sentence(e)
-            yield rx.toast.error(self.error)
-            return
-        except SQLAlchemyError:
-            logger.exception("admin: role change failed")
-            self.error = DB_ERROR
-            return
+        try:  # LastAdmin, UserNotFound, Forbidden, InvalidAddress: in the service's words
+            done = await self.attempt(
+                lambda s: set_role(s, user, address, Role(role), ip=ip),
+                "admin: role change",
+                {AuthError: None},
+            )
         finally:
             self.busy_address = ""
-        yield rx.toast.success(f"{fmt.short_address(changed.address)} is now {changed.role.value}.")
+        if not done.ok:
+            self.error = done.message  # beside the table too
+            yield done.toast
+            return
+        yield rx.toast.success(f"{fmt.short_address(done.value.address)} is now {done.value.role.value}.")
         # Revoking one's own admin ends access to this page: reload shows "Admins only".
         yield AdminUsersState.load
 
 
-class AuditState(rx.State):
-    status: AdminStatus = "loading"
-    error: str = ""
+class AuditState(AdminMixin, PagerMixin, rx.State):
     action: str = ALL_ACTIONS
     actor: str = ""
-    page: int = 1
-    total: int = 0
+    page_size: int = AUDIT_PAGE_SIZE
     rows: list[AuditRow] = []
-
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, math.ceil(self.total / AUDIT_PAGE_SIZE))
 
     @rx.var
     def page_label(self) -> str:
         return f"Page {self.page} of {self.page_count} · {self.total} entr{'y' if self.total == 1 else 'ies'}"
 
-    @rx.var
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.page < self.page_count
-
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        yield await self._requery()
+        yield await self.reload_page()
 
-    async def _requery(self) -> EventSpec | None:
-        user, redirect = await require_admin(self)
+    async def reload_page(self) -> EventSpec | None:
+        user, redirect = await self._viewer()
         if user is None:
-            self.status = "forbidden"
             return redirect
         try:
             query = AuditQuery(
                 action=None if self.action == ALL_ACTIONS else self.action,
                 actor=self.actor,
-                limit=AUDIT_PAGE_SIZE,
-                offset=(self.page - 1) * AUDIT_PAGE_SIZE,
+                limit=self.page_size,
+                offset=(self.page - 1) * self.page_size,
             )
         except ValidationError:
             self.error = f"The actor filter is limited to {FILTER_MAX} characters."
             return None
-        try:
-            result = await read(lambda session: list_entries(session, query))
-        except SQLAlchemyError:
-            logger.exception("admin: audit log could not be read")
-            self.error, self.status = DB_ERROR, "error"
+        result = await self.fetch(lambda session: list_entries(session, query), "admin: audit log")
+        if result is UNAVAILABLE:
             return None
-        if not result.items and result.total and self.page > 1:
-            self.page = max(1, math.ceil(result.total / AUDIT_PAGE_SIZE))
-            return await self._requery()
-        self.error = ""
-        self.total = result.total
+        if self.set_total(result.total):
+            return await self.reload_page()
         self.rows = [_audit_row(e) for e in result.items]
-        self.status = "ready"
+        self.show_ready()
         return None
+
+    async def _filtered(self) -> EventSpec | None:
+        self.first_page()
+        return await self.reload_page()
 
     @rx.event
     async def set_action(self, value: str) -> EventSpec | None:
         if value != ALL_ACTIONS and value not in Action.all():
             self.error = f"Unknown action {shown(value)}."
             return None
-        self.action, self.page = value, 1
-        return await self._requery()
+        self.action = value
+        return await self._filtered()
 
     @rx.event
     async def set_actor(self, value: str) -> EventSpec | None:
         if self.status != "ready":
             return None
         # One over the limit: stored bounded, and the query still answers "limited to … characters".
-        self.actor, self.page = clip(value, FILTER_MAX + 1), 1
-        return await self._requery()
+        self.actor = clip(value, FILTER_MAX + 1)
+        return await self._filtered()
 
     @rx.event
     async def clear_filters(self) -> EventSpec | None:
-        self.action, self.actor, self.page = ALL_ACTIONS, "", 1
-        return await self._requery()
-
-    @rx.event
-    async def next_page(self) -> EventSpec | None:
-        if self.has_next:
-            self.page += 1
-        return await self._requery()
-
-    @rx.event
-    async def prev_page(self) -> EventSpec | None:
-        if self.has_prev:
-            self.page -= 1
-        return await self._requery()
+        self.action, self.actor = ALL_ACTIONS, ""
+        return await self._filtered()

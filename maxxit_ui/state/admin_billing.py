@@ -7,16 +7,13 @@ Every load and action re-authenticates and shows "Admins only" to anyone else; t
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
-from typing import Literal
 
 import plotly.graph_objects as go
 import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
@@ -29,14 +26,9 @@ from backend.models.enums import Beneficiary
 from maxxit_ui.components import billing_format as bf
 from maxxit_ui.components import format as fmt
 from maxxit_ui.state import admin_billing_rows as rows
-from maxxit_ui.state.admin import AdminStatus, sentence
-from maxxit_ui.state.auth import require_admin
-from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.inputs import ADDRESS_TEXT_MAX, CHOICE_MAX, ID_TEXT_MAX, NUMBER_TEXT_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, AdminMixin, ConfirmMixin, sentence
 
-logger = logging.getLogger(__name__)
-
-Action = Literal["", "void", "uncollectible", "waive"]
 REASON_MAX = 256
 NOTE_MAX = 256
 TX_HASH_MAX = 80
@@ -92,9 +84,10 @@ def payout_body(
     return (None, errors) if errors else (body, {})
 
 
-class AdminBillingState(rx.State):
-    status: AdminStatus = "loading"
-    error: str = ""
+class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
+    """The reason dialog is the confirm dialog: `confirm_action` is the action, `confirm_id` the invoice's
+    or the line's id (editable there, for a waive started without one)."""
+
     revenue_figure: go.Figure = go.Figure()
     revenue: list[rows.RevenueDisplay] = []
     invoice_counts: list[rows.CountDisplay] = []
@@ -117,9 +110,7 @@ class AdminBillingState(rx.State):
     can_void: bool = False
     can_write_off: bool = False
 
-    # The reason dialog: which action, on what.
-    action: Action = ""
-    target: str = ""  # the invoice's or the line's id
+    # The reason dialog.
     reason: str = ""
     reason_error: str = ""
     target_error: str = ""
@@ -139,11 +130,11 @@ class AdminBillingState(rx.State):
 
     @rx.var
     def action_title(self) -> str:
-        return ACTION_TITLES.get(self.action, "")
+        return ACTION_TITLES.get(self.confirm_action, "")
 
     @rx.var
     def action_open(self) -> bool:
-        return self.action != ""
+        return self.confirm_action != ""
 
     @rx.var
     def paying_creator(self) -> bool:
@@ -151,7 +142,7 @@ class AdminBillingState(rx.State):
 
     @rx.var
     def target_label(self) -> str:
-        return "Line id" if self.action == "waive" else "Invoice id"
+        return "Line id" if self.confirm_action == "waive" else "Invoice id"
 
     # The payout form's messages beside each field ("" for none).
     @rx.var
@@ -184,32 +175,23 @@ class AdminBillingState(rx.State):
 
     # -- loading -------------------------------------------------------------------------------------
 
-    async def _admin(self) -> tuple[CurrentUser | None, EventSpec | None]:
-        user, redirect = await require_admin(self)
-        if user is None:
-            self.status = "forbidden"
-        return user, redirect
-
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
-        self.status, self.error, self.action = "loading", "", ""
+        self.status, self.error = "loading", ""
+        self.clear_confirm()
         yield
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
         if await self._summary():
-            self.status = "ready"
+            self.show_ready()
 
     async def _summary(self) -> bool:
-        try:
-            summary = await read(lambda session: operator_summary(session, now=utcnow()))
-        except SQLAlchemyError:
-            logger.exception("admin: billing summary could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return False
-        self._show(summary)
-        return True
+        summary = await self.fetch(lambda s: operator_summary(s, now=utcnow()), "admin: billing summary")
+        if summary is not UNAVAILABLE:
+            self._show(summary)
+        return summary is not UNAVAILABLE
 
     def _show(self, s: OperatorSummary) -> None:
         self.revenue_figure = bf.revenue_figure(s.revenue)
@@ -236,25 +218,24 @@ class AdminBillingState(rx.State):
         if not text.isdigit() or int(text) <= 0:
             self.lookup_error = "Enter an invoice id, a whole number."
             return
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
         self.lookup = text
-        yield await self._invoice(user, int(text))
+        await self._invoice(user, int(text))
 
-    async def _invoice(self, user: CurrentUser, invoice_id: int) -> EventSpec | None:
+    async def _invoice(self, user: CurrentUser, invoice_id: int) -> None:
         try:
-            detail = await read(lambda session: invoice_detail(session, user, invoice_id, now=utcnow()))
+            done = await self.attempt(
+                lambda session: invoice_detail(session, user, invoice_id, now=utcnow()), "admin: an invoice"
+            )
         except BillingNotFound:
             self.has_invoice, self.lookup_error = False, f"No invoice #{invoice_id}."
-            return None
-        except SQLAlchemyError:
-            logger.exception("admin: invoice %s could not be read", invoice_id)
-            self.lookup_error = DB_ERROR
-            return None
-        self._show_invoice(detail)
-        return None
+            return
+        if done.ok:
+            self._show_invoice(done.value)
+        self.lookup_error = done.message
 
     def _show_invoice(self, detail: InvoiceOut) -> None:
         self.lookup_error = ""
@@ -271,35 +252,32 @@ class AdminBillingState(rx.State):
     # -- the reason dialog -----------------------------------------------------------------------------
 
     @rx.event
-    def ask(self, action: str, target: str = "") -> None:
+    def ask(self, action: str, item_id: str = "") -> None:  # type: ignore[override]
         """Open the reason dialog for an action; a waive without a line id asks for one there."""
         if self.status != "ready" or action not in ACTION_TITLES:
             return
-        self.action = action  # type: ignore[assignment]
-        self.target = clip(target, ID_TEXT_MAX)
+        self.confirm_action, self.confirm_id = action, clip(item_id, ID_TEXT_MAX)
         self.reason = self.reason_error = self.target_error = ""
+
+    def _confirm_busy(self) -> bool:
+        return self.acting
 
     @rx.event
     def set_target(self, value: str) -> None:
-        if self.action:
-            self.target, self.target_error = clip(value, ID_TEXT_MAX), ""
+        if self.confirm_action:
+            self.confirm_id, self.target_error = clip(value, ID_TEXT_MAX), ""
 
     @rx.event
     def set_reason(self, value: str) -> None:
-        if self.action:
+        if self.confirm_action:
             self.reason, self.reason_error = clip(value, REASON_MAX + 1), ""
-
-    @rx.event
-    def dialog_open_change(self, is_open: bool) -> None:
-        if not is_open and not self.acting:
-            self.action = ""
 
     @rx.event
     async def confirm(self) -> AsyncIterator[EventSpec | None]:
         """Do the dialog's action with its reason; the service's refusal shows in the dialog."""
-        if self.acting or not self.action:
+        if self.acting or not self.confirm_action:
             return
-        target = self.target.strip().lstrip("#")
+        target = self.confirm_id.strip().lstrip("#")
         if not target.isdigit() or int(target) <= 0:
             self.target_error = "Enter the id, a whole number."
         try:
@@ -308,15 +286,17 @@ class AdminBillingState(rx.State):
             self.reason_error = REASON_HINT
         if self.target_error or self.reason_error:
             return
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
-        action, target_id, ip = self.action, int(target), self.router.session.client_ip or None
+        action, target_id, ip = self.confirm_action, int(target), self.router.session.client_ip or None
         self.acting = True
         yield
         try:
-            done = await read(lambda session: _act(session, user, action, target_id, reason, ip))
+            done = await self.attempt(
+                lambda session: _act(session, user, action, target_id, reason, ip), f"admin: billing {action}"
+            )
         except BillingNotFound:
             self.target_error = f"No {'line' if action == 'waive' else 'invoice'} #{target_id}."
             return
@@ -324,17 +304,16 @@ class AdminBillingState(rx.State):
             self.target_error = sentence(e)
             yield rx.toast.error(self.target_error)
             return
-        except SQLAlchemyError:
-            logger.exception("admin: billing action %s on %s failed", action, target_id)
-            self.target_error = DB_ERROR
-            return
         finally:
             self.acting = False
-        self.action = ""
-        yield rx.toast.success(done)
+        if not done.ok:
+            self.target_error = done.message
+            return
+        self.clear_confirm()
+        yield rx.toast.success(done.value)
         await self._summary()
         if self.has_invoice and self.invoice["id"]:
-            yield await self._invoice(user, int(self.invoice["id"]))
+            await self._invoice(user, int(self.invoice["id"]))
 
     # -- the payout form -------------------------------------------------------------------------------
 
@@ -402,7 +381,7 @@ class AdminBillingState(rx.State):
         if body is None:
             self.p_errors = errors
             return
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
@@ -410,7 +389,10 @@ class AdminBillingState(rx.State):
         self.paying, self.p_errors = True, {}
         yield
         try:
-            await read(lambda session: operations.record_payout(session, user, body, now=utcnow(), ip=ip))
+            done = await self.attempt(
+                lambda session: operations.record_payout(session, user, body, now=utcnow(), ip=ip),
+                "admin: recording a payout",
+            )
         except PaymentRejected as e:
             field = e.field if e.field in PAYOUT_FIELDS else "form"
             self.p_errors = {field: sentence(ValueError(e.message))}
@@ -421,12 +403,11 @@ class AdminBillingState(rx.State):
         except BillingNotFound as e:
             self.p_errors = {"form": sentence(e)}
             return
-        except SQLAlchemyError:
-            logger.exception("admin: recording a payout failed")
-            self.p_errors = {"form": DB_ERROR}
-            return
         finally:
             self.paying = False
+        if not done.ok:
+            self.p_errors = {"form": done.message}
+            return
         whom = fmt.short_address(body.user_address or "") if body.user_address else self.p_ct
         self.p_address = self.p_amount = self.p_tx = self.p_note = ""
         yield rx.toast.success(f"Payout of {bf.usdc(body.amount)} to {whom} recorded.")

@@ -7,28 +7,24 @@ on the other operator pages.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import TypedDict
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.audit import Action
+from backend.auth.identity import CurrentUser
 from backend.config import get_settings
 from backend.models.common import utcnow
 from backend.monitor.health import MonitorHealth, ReconcileFinding, RefusedClose, monitor_health
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.format import venue_label
-from maxxit_ui.state.admin import AdminStatus, compact_details
-from maxxit_ui.state.auth import require_admin
-from maxxit_ui.state.db import DB_ERROR, read
-
-logger = logging.getLogger(__name__)
+from maxxit_ui.state.admin import compact_details
+from maxxit_ui.state.mixins import UNAVAILABLE, AdminMixin, PollingMixin
 
 STALE_INTERVALS = 3  # no cycle for this many intervals: the monitor is down (its lease lapses then too)
 FINDING_LABELS = {
@@ -98,9 +94,7 @@ def _finding(i: int, f: ReconcileFinding) -> FindingRow:
     )
 
 
-class AdminMonitorState(rx.State):
-    status: AdminStatus = "loading"
-    error: str = ""
+class AdminMonitorState(AdminMixin, PollingMixin, rx.State):
     last_cycle: str = ""
     last_cycle_age: str = ""
     stale: bool = True
@@ -119,54 +113,25 @@ class AdminMonitorState(rx.State):
     limit_label: str = ""
     findings: list[FindingRow] = []
     attention: list[AttentionRow] = []
-    refreshed_at: str = ""
-
-    _polling: bool = False
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        user, redirect = await require_admin(self)
+        user, redirect = await self._viewer()
         if user is None:
-            self.status = "forbidden"
             yield redirect
             return
-        try:
-            health = await read(_read_health)
-        except SQLAlchemyError:
-            logger.exception("admin: monitor health could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self._show(health)
-        self.status = "ready"
+        health = await self.fetch(_read_health, "admin: monitor health")
+        if health is not UNAVAILABLE:
+            self.poll_apply(health)
+            self.mark_refreshed()
+            self.show_ready()
 
-    @rx.event(background=True)
-    async def poll(self, _now: str = "") -> AsyncIterator[EventSpec | None]:
-        async with self:
-            if self.status != "ready" or self._polling:
-                return
-            user, redirect = await require_admin(self)
-            if user is None:
-                self.status = "forbidden"
-            else:
-                self._polling = True
-        if user is None:
-            if redirect is not None:
-                yield redirect
-            return
-        health: MonitorHealth | None = None
-        try:
-            health = await read(_read_health)
-        except SQLAlchemyError:
-            logger.exception("admin: monitor health refresh failed")
-        finally:
-            async with self:
-                self._polling = False
-                if health is not None and self.status == "ready":
-                    self._show(health)
+    def poll_query(self, user: CurrentUser) -> Callable[[Session], MonitorHealth]:
+        return _read_health
 
-    def _show(self, h: MonitorHealth) -> None:
+    def poll_apply(self, h: MonitorHealth) -> None:
         # Cycles come every few seconds: the minute alone would not tell a live monitor from a stuck one.
         self.last_cycle = h.last_cycle_at.strftime("%Y-%m-%d %H:%M:%S UTC") if h.last_cycle_at else "—"
         self.last_cycle_age = _age(h.last_cycle_age)
@@ -189,7 +154,6 @@ class AdminMonitorState(rx.State):
         self.limit_label = f"{h.limit_used * 100:.1f}% of Hyperliquid's {limit:,} weight per minute per IP"
         self.findings = [_finding(i, f) for i, f in enumerate(h.findings)]
         self.attention = [_attention(r) for r in h.needs_attention]
-        self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
 
 
 def _read_health(session: Session) -> MonitorHealth:

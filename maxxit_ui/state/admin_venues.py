@@ -3,24 +3,19 @@ the refresh changed (added, rules old -> new, delisted, relisted, unreachable ve
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from backend.markets.listings import MarketOut, VenuesPage, list_venues
 from backend.markets.refresh import RefreshReport, VenueChanges, refresh_venues
 from backend.models.common import utcnow
 from backend.runtime import venue_registry
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.admin import AdminStatus
-from maxxit_ui.state.auth import require_admin
-from maxxit_ui.state.db import DB_ERROR, read
-
-logger = logging.getLogger(__name__)
+from maxxit_ui.state.mixins import UNAVAILABLE, AdminMixin
 
 ALL = "all"
 SHOWN_NAMES = 8  # symbols named in a report line before "and N more"
@@ -103,9 +98,7 @@ def report_line(v: VenueChanges) -> ReportLine:
     )
 
 
-class AdminVenuesState(rx.State):
-    status: AdminStatus = "loading"
-    error: str = ""
+class AdminVenuesState(AdminMixin, rx.State):
     rows: list[MarketRow] = []
     venue_filter: str = ALL
     query: str = ""
@@ -125,19 +118,14 @@ class AdminVenuesState(rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        user, redirect = await require_admin(self)
+        user, redirect = await self._viewer()
         if user is None:
-            self.status = "forbidden"
             yield redirect
             return
-        try:
-            page = await read(list_venues)
-        except SQLAlchemyError:
-            logger.exception("admin: venue markets could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self._show(page)
-        self.status = "ready"
+        page = await self.fetch(list_venues, "admin: venue markets")
+        if page is not UNAVAILABLE:
+            self._show(page)
+            self.show_ready()
 
     @rx.event
     def set_venue_filter(self, value: str) -> None:
@@ -156,7 +144,7 @@ class AdminVenuesState(rx.State):
         async with self:
             if self.refreshing or self.status != "ready":
                 return
-            user, redirect = await require_admin(self)
+            user, redirect = await self._viewer()
             if user is not None:
                 self.refreshing, self.error = True, ""
             ip = self.router.session.client_ip or None
@@ -166,21 +154,20 @@ class AdminVenuesState(rx.State):
             return
         registry = venue_registry()
         adapters = [registry.get(name) for name in registry.names]
-        try:
-            result: RefreshReport = await read(
-                lambda session: refresh_venues(session, adapters, utcnow(), actor=user, ip=ip)
-            )
-            page = await read(list_venues)
-        except SQLAlchemyError:
-            logger.exception("admin: refreshing venues failed")
-            async with self:
-                self.error, self.refreshing = DB_ERROR, False
-            return
+
+        def refreshed(session: Session) -> tuple[RefreshReport, VenuesPage]:
+            return refresh_venues(session, adapters, utcnow(), actor=user, ip=ip), list_venues(session)
+
+        done = await self.attempt(refreshed, "admin: refreshing venues")
         async with self:
-            self.refreshing = False
-            self.report = [report_line(v) for v in result.venues]
-            self.report_at = result.refreshed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-            self._show(page)
+            self.refreshing, self.error = False, done.message
+            if done.ok:
+                result, page = done.value
+                self.report = [report_line(v) for v in result.venues]
+                self.report_at = result.refreshed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+                self._show(page)
+        if not done.ok:
+            return  # the page says why, beside the table
         if result.errors:
             yield rx.toast.warning(f"Refreshed; unreachable: {', '.join(result.errors)}.")
         else:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 import plotly.graph_objects as go
 import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.agents.editing import list_my_agents
@@ -30,12 +29,9 @@ from backend.config import get_settings
 from backend.models import Agent
 from backend.runtime import configured_sweeps
 from backend.signals.errors import InputRejected
-from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.mixins import UNAVAILABLE, PollingMixin, Query
 
 logger = logging.getLogger(__name__)
-
-Status = Literal["loading", "ready", "error"]
 
 AXIS_LABELS = {
     "tweet": "Tweet weight",
@@ -236,9 +232,18 @@ def _start(session: Session, user: CurrentUser, request: SweepRequest) -> int:
     return run.id
 
 
-class BacktestSweepState(rx.State):
-    status: Status = "loading"
-    error: str = ""
+def _sweep_or_none(session: Session, run_id: int, user: CurrentUser) -> SweepOut | None:
+    """The sweep's row; None when it is gone (the next tick asks again, as after a failed read)."""
+    try:
+        return sweep.get_sweep(session, run_id, viewer=user)
+    except sweep.SweepNotFound:
+        logger.warning("sweep page: sweep %s not found", run_id)
+        return None
+
+
+class BacktestSweepState(PollingMixin, rx.State):
+    """The page's timer polls the sweep's row while it runs (`can_poll`) and draws the grid once done."""
+
     agents: list[AgentOption] = []
     agent: str = ""
     x_axis: str = "tweet"
@@ -258,7 +263,6 @@ class BacktestSweepState(rx.State):
     picked_title: str = ""
     picked: list[CellFigure] = []
     _out: SweepOut | None = None
-    _polling: bool = False
 
     @rx.var
     def running(self) -> bool:
@@ -272,21 +276,18 @@ class BacktestSweepState(rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error, self.errors = "loading", "", {}
         yield
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            yield to_signin(self)
+            yield redirect
             return
         raw = self.router.url.query_parameters.get("agent", "")
         wanted = int(raw) if raw.isdigit() and len(raw) < 10 else None
-        try:
-            self.agents = await read(lambda session: _agents(session, user, wanted))
-        except SQLAlchemyError:
-            logger.exception("sweep page: agents could not be read")
-            self.error, self.status = DB_ERROR, "error"
+        agents = await self.fetch(lambda session: _agents(session, user, wanted), "sweep page: agents")
+        if agents is UNAVAILABLE:
             return
-        ids = [a["id"] for a in self.agents]
+        self.agents, ids = agents, [a["id"] for a in agents]
         self.agent = str(wanted) if wanted is not None and str(wanted) in ids else (ids[0] if ids else "")
-        self.status = "ready"
+        self.show_ready()
 
     @rx.event
     def set_field(self, name: str, value: str) -> None:
@@ -313,53 +314,42 @@ class BacktestSweepState(rx.State):
         except ValidationError as e:
             self.errors = field_errors(e)
             return
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            yield to_signin(self)
+            yield redirect
             return
         self.starting, self.errors, self.error = True, {}, ""
         yield
         try:
-            run_id = await read(lambda session: _start(session, user, request))
+            done = await self.attempt(lambda session: _start(session, user, request), "starting a sweep")
         except InputRejected as e:  # too many cells: the grid as a whole
             self.errors = {"form": str(e)}
+            return
         except AgentNotFound as e:
             self.errors = {"agent": str(e)}
+            return
         except RateLimited as e:
             self.error = str(e)
-        except SQLAlchemyError:
-            logger.exception("sweep could not be started")
-            self.error = DB_ERROR
-        else:
-            self.sweep_id, self.sweep_status = str(run_id), "queued"
-            self.progress_done, self.progress_total = 0, request.cell_count()
-            self.figure, self.picked, self.picked_title, self._out = go.Figure(), [], "", None
+            return
         finally:
             self.starting = False
-
-    @rx.event(background=True)
-    async def poll(self, _now: str = "") -> AsyncIterator[EventSpec | None]:
-        """The page's timer while a sweep runs: read its row; draw the grid once it is done."""
-        async with self:
-            if not self.running or self._polling or not self.sweep_id:
-                return
-            user = await current_user(self)
-            if user is not None:
-                self._polling = True
-            run_id = int(self.sweep_id)
-        if user is None:
-            yield to_signin(self)
+        if not done.ok:
+            self.error = done.message
             return
-        out: SweepOut | None = None
-        try:
-            out = await read(lambda session: sweep.get_sweep(session, run_id, viewer=user))
-        except (SQLAlchemyError, sweep.SweepNotFound):
-            logger.exception("sweep page: refresh of sweep %s failed", run_id)  # the next tick tries again
-        finally:
-            async with self:
-                self._polling = False
-                if out is not None and str(out.id) == self.sweep_id:
-                    self._show(out)
+        self.sweep_id, self.sweep_status = str(done.value), "queued"
+        self.progress_done, self.progress_total = 0, request.cell_count()
+        self.figure, self.picked, self.picked_title, self._out = go.Figure(), [], "", None
+
+    def can_poll(self) -> bool:
+        return self.status == "ready" and self.running and self.sweep_id != ""
+
+    def poll_query(self, user: CurrentUser) -> Query[SweepOut | None]:
+        run_id = int(self.sweep_id)
+        return lambda session: _sweep_or_none(session, run_id, user)
+
+    def poll_apply(self, out: SweepOut | None) -> None:
+        if out is not None and str(out.id) == self.sweep_id:
+            self._show(out)
 
     def _show(self, out: SweepOut) -> None:
         self.sweep_status = out.status

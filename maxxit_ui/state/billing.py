@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from backend.billing.errors import BillingConflict, BillingNotFound, BillingUnavailable, PaymentRejected
 from backend.billing.invoices import issue_running_month
@@ -36,21 +38,19 @@ from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.deploy_approval import sentence, wallet_reason
 from maxxit_ui.state.deploy_form import chain_id
 from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, ConfirmMixin, LoadMixin, PollingMixin, Query
 from maxxit_ui.state.wallet_bridge import wallet_call
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["loading", "ready", "not_found", "error"]
 PayBusy = Literal["", "connecting", "preparing", "signing", "submitting"]
 
 HYPERLIQUID_DOWN = "Hyperliquid cannot be reached right now, so nothing was sent. Try again in a moment."
 
 
-class BillingState(rx.State):
-    """The trader's subscriptions, this month's running charges and invoices."""
+class BillingState(LoadMixin, ConfirmMixin, rx.State):
+    """The trader's subscriptions, this month's running charges and invoices; canceling one is confirmed."""
 
-    status: Status = "loading"
-    error: str = ""
     subscriptions: list[rows.SubscriptionRow] = []
     lines: list[rows.LineRow] = []
     invoices: list[rows.InvoiceRow] = []
@@ -61,8 +61,6 @@ class BillingState(rx.State):
     outstanding: str = ""
     has_outstanding: bool = False
     notes: list[str] = []
-    confirm_id: str = ""
-    confirm_name: str = ""
     canceling: bool = False
     issuing: bool = False
     sandbox: bool = False
@@ -73,7 +71,8 @@ class BillingState(rx.State):
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
-        self.status, self.error, self.confirm_id, self.canceling = "loading", "", "", False
+        self.status, self.error, self.canceling = "loading", "", False
+        self.clear_confirm()
         self.notes = rows.pricing_notes(get_settings())
         self.sandbox = bool(get_settings().hyperliquid_sandbox_url)
         yield
@@ -85,14 +84,10 @@ class BillingState(rx.State):
 
     async def _refresh(self, user: Any) -> None:
         now = utcnow()
-        try:
-            overview = await read(lambda session: billing_overview(session, user, now=now))
-        except SQLAlchemyError:
-            logger.exception("billing overview could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self._show(overview)
-        self.error, self.status = "", "ready"
+        overview = await self.fetch(lambda session: billing_overview(session, user, now=now), "billing")
+        if overview is not UNAVAILABLE:
+            self._show(overview)
+            self.show_ready()
 
     def _show(self, overview: BillingOverview) -> None:
         self.subscriptions = [rows.subscription_row(s) for s in overview.subscriptions]
@@ -121,40 +116,28 @@ class BillingState(rx.State):
         yield
         now = utcnow()
         try:
-            invoice = await read(
-                lambda session: issue_running_month(
-                    session, user.id, now=now, due_days=settings.invoice_due_days
-                )
+            done = await self.attempt(
+                lambda s: issue_running_month(s, user.id, now=now, due_days=settings.invoice_due_days),
+                "sandbox: issuing the running month",
             )
-        except SQLAlchemyError:
-            logger.exception("sandbox: the running month's invoice could not be issued")
-            yield rx.toast.error(DB_ERROR)
-        else:
-            if invoice is None:
-                yield rx.toast.info("Nothing of this month is left to invoice.")
-            else:
-                yield rx.toast.success(f"Invoice {invoice.number} issued: {bf.usdc(invoice.total_usd)}.")
-                if invoice.status == InvoiceStatus.OPEN:
-                    yield rx.redirect(f"/billing/invoices/{invoice.id}")
         finally:
             self.issuing = False
+        invoice = done.value
+        if not done.ok:
+            yield done.toast
+        elif invoice is None:
+            yield rx.toast.info("Nothing of this month is left to invoice.")
+        else:
+            yield rx.toast.success(f"Invoice {invoice.number} issued: {bf.usdc(invoice.total_usd)}.")
+            if invoice.status == InvoiceStatus.OPEN:
+                yield rx.redirect(f"/billing/invoices/{invoice.id}")
         await self._refresh(user)
 
     # -- cancel a subscription ---------------------------------------------------------------------------
 
     @rx.event
-    def ask_cancel(self, subscription_id: str, name: str) -> None:
-        self.confirm_id, self.confirm_name = subscription_id, name
-
-    @rx.event
-    def dialog_open_change(self, is_open: bool) -> None:
-        if not is_open and not self.canceling:
-            self.confirm_id = self.confirm_name = ""
-
-    @rx.event
     async def confirm_cancel(self) -> AsyncIterator[EventSpec | None]:
-        subscription_id = clip(self.confirm_id, ID_TEXT_MAX)
-        self.confirm_id = self.confirm_name = ""
+        subscription_id = clip(self.take_confirmed("cancel"), ID_TEXT_MAX)
         if self.canceling or not (subscription_id.isascii() and subscription_id.isdigit()):
             return
         user = await current_user(self)
@@ -165,30 +148,30 @@ class BillingState(rx.State):
         self.canceling = True
         yield
         try:
-            sub = await read(
-                lambda session: cancel_subscription(session, user, int(subscription_id), now=now, ip=ip)
+            done = await self.attempt(
+                lambda session: cancel_subscription(session, user, int(subscription_id), now=now, ip=ip),
+                f"canceling subscription {subscription_id}",
+                {BillingConflict: None, BillingNotFound: "That subscription no longer exists."},
             )
-        except BillingConflict as e:
-            yield rx.toast.error(sentence(str(e)) if str(e) else "That subscription is already canceled.")
-        except BillingNotFound:
-            yield rx.toast.error("That subscription no longer exists.")
-        except SQLAlchemyError:
-            logger.exception("subscription %s could not be canceled", subscription_id)
-            yield rx.toast.error(DB_ERROR)
-        else:
-            ends = sub.current_period_end
-            when = f" at the end of its period ({fmt.day(ends)})" if sub.cancel_at_period_end and ends else ""
-            yield rx.toast.success(f"Subscription canceled{when}.")
         finally:
             self.canceling = False
+        if done.ok:
+            ends = done.value.current_period_end
+            when = (
+                f" at the end of its period ({fmt.day(ends)})"
+                if done.value.cancel_at_period_end and ends
+                else ""
+            )
+            yield rx.toast.success(f"Subscription canceled{when}.")
+        else:
+            yield done.toast
         await self._refresh(user)
 
 
-class InvoiceState(rx.State):
-    """One invoice, printable; Export CSV; Pay from the wallet."""
+class InvoiceState(PollingMixin, rx.State):
+    """One invoice, printable; Export CSV; Pay from the wallet. While a payment awaits the venue's
+    confirmation, the page's timer polls the invoice. `status` is also "not_found"."""
 
-    status: Status = "loading"
-    error: str = ""
     number: str = ""
     month: str = ""
     invoice_status: str = ""
@@ -241,18 +224,24 @@ class InvoiceState(rx.State):
         await self._refresh(user)
 
     async def _refresh(self, user: Any) -> None:
+        invoice = await self.fetch(self.poll_query(user), f"invoice {self._invoice_id}")
+        if invoice is not UNAVAILABLE:
+            self.poll_apply(invoice)
+            if invoice is not None:
+                self.show_ready()
+
+    def can_poll(self) -> bool:
+        return self.status == "ready" and self.awaiting and not self.pay_busy
+
+    def poll_query(self, user: Any) -> Query[InvoiceOut | None]:
         invoice_id, now = self._invoice_id, utcnow()
-        try:
-            invoice = await read(lambda session: invoice_detail(session, user, invoice_id, now=now))
-        except BillingNotFound:
+        return lambda session: _invoice_or_none(session, user, invoice_id, now)
+
+    def poll_apply(self, invoice: InvoiceOut | None) -> None:
+        if invoice is None:
             self.status = "not_found"
-            return
-        except SQLAlchemyError:
-            logger.exception("invoice %s could not be read", invoice_id)
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self._show(invoice)
-        self.error, self.status = "", "ready"
+        else:
+            self._show(invoice)
 
     def _show(self, invoice: InvoiceOut) -> None:
         status, color = rows.INVOICE_BADGES.get(invoice.status, (fmt.label(invoice.status), "gray"))
@@ -282,26 +271,15 @@ class InvoiceState(rx.State):
         if user is None:
             return to_signin(self)
         invoice_id = self._invoice_id
-        try:
-            text = await read(lambda session: invoice_csv(session, user, invoice_id))
-        except BillingNotFound:
-            return rx.toast.error("That invoice no longer exists.")
-        except SQLAlchemyError:
-            logger.exception("invoice %s CSV could not be read", invoice_id)
-            return rx.toast.error(DB_ERROR)
+        done = await self.attempt(
+            lambda session: invoice_csv(session, user, invoice_id),
+            f"invoice {invoice_id} CSV",
+            {BillingNotFound: "That invoice no longer exists."},
+        )
+        if not done.ok:
+            return done.toast
         name = self.number if self.number != "Draft" else f"invoice-{invoice_id}"
-        return rx.download(data=text, filename=f"{name}.csv")
-
-    @rx.event
-    async def poll(self, _now: str = "") -> EventSpec | None:
-        """While a payment awaits the venue's confirmation, re-read the invoice every few seconds."""
-        if self.status != "ready" or not self.awaiting or self.pay_busy:
-            return None
-        user = await current_user(self)
-        if user is None:
-            return to_signin(self)
-        await self._refresh(user)
-        return None
+        return rx.download(data=done.value, filename=f"{name}.csv")
 
     # -- pay ---------------------------------------------------------------------------------------------
 
@@ -394,6 +372,14 @@ class InvoiceState(rx.State):
             await self._refresh(user)
         if payment is not None and payment.status == PaymentStatus.CONFIRMED:
             yield rx.toast.success(rows.CONFIRMED)
+
+
+def _invoice_or_none(session: Session, user: Any, invoice_id: int, now: datetime) -> InvoiceOut | None:
+    """The invoice, or None for one this user cannot see (the page says "not found")."""
+    try:
+        return invoice_detail(session, user, invoice_id, now=now)
+    except BillingNotFound:
+        return None
 
 
 class PaymentIds(NamedTuple):

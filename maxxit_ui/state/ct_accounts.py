@@ -8,16 +8,14 @@ again, so the page check is for the message, not the protection.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from backend.auth.errors import Forbidden
-from backend.auth.identity import CurrentUser
 from backend.metrics.rebuild import RebuildResult, rebuild_metrics
 from backend.signals.accounts import (
     CtAccountAdmin,
@@ -28,17 +26,14 @@ from backend.signals.accounts import (
 )
 from backend.signals.errors import CtAccountNotFound, InputRejected
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.admin import AdminStatus, sentence
-from maxxit_ui.state.auth import require_admin
-from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.inputs import clip
-
-logger = logging.getLogger(__name__)
+from maxxit_ui.state.mixins import UNAVAILABLE, AdminMixin, ConfirmMixin, sentence
 
 POSTS_ROUTE = "/admin/posts"
 HANDLE_INPUT_MAX = 32
 DISPLAY_NAME_INPUT_MAX = 64
 PROGRESS_POLL_S = 0.2
+REFUSALS: dict[type[Exception], str | None] = {CtAccountNotFound: None, Forbidden: None}
 
 
 class CtAccountRow(TypedDict):
@@ -81,9 +76,7 @@ def account_row(account: CtAccountAdmin) -> CtAccountRow:
     )
 
 
-class CtAccountsState(rx.State):
-    status: AdminStatus = "loading"
-    error: str = ""
+class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
     rows: list[CtAccountRow] = []
     handle: str = ""
     display_name: str = ""
@@ -91,8 +84,6 @@ class CtAccountsState(rx.State):
     display_name_error: str = ""
     adding: bool = False
     busy_id: str = ""
-    confirm_id: str = ""
-    confirm_handle: str = ""
     removing: bool = False
     rebuilding: bool = False
     rebuild_pct: int = 0
@@ -100,28 +91,19 @@ class CtAccountsState(rx.State):
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
-        self.status, self.error, self.confirm_id = "loading", "", ""
+        self.status, self.error = "loading", ""
+        self.clear_confirm()
         yield
         yield await self._requery()
 
-    async def _admin(self) -> tuple[CurrentUser | None, EventSpec | None]:
-        user, redirect = await require_admin(self)
-        if user is None:
-            self.status = "forbidden"
-        return user, redirect
-
     async def _requery(self) -> EventSpec | None:
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             return redirect
-        try:
-            accounts = await read(list_accounts_admin)
-        except SQLAlchemyError:
-            logger.exception("admin: CT accounts could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return None
-        self.rows = [account_row(a) for a in accounts]
-        self.status = "ready"
+        accounts = await self.fetch(list_accounts_admin, "admin: CT accounts")
+        if accounts is not UNAVAILABLE:
+            self.rows = [account_row(a) for a in accounts]
+            self.show_ready()
         return None
 
     @rx.event
@@ -140,7 +122,7 @@ class CtAccountsState(rx.State):
         if self.adding:
             return
         self.error = self.handle_error = self.display_name_error = ""
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
@@ -148,8 +130,9 @@ class CtAccountsState(rx.State):
         self.adding = True
         yield
         try:
-            added = await read(
-                lambda session: add_account(session, handle=handle, display_name=name, actor=user, ip=ip)
+            done = await self.attempt(
+                lambda session: add_account(session, handle=handle, display_name=name, actor=user, ip=ip),
+                "admin: adding a CT account",
             )
         except InputRejected as e:
             if e.field == "display_name":
@@ -157,14 +140,13 @@ class CtAccountsState(rx.State):
             else:
                 self.handle_error = sentence(e)
             return
-        except SQLAlchemyError:
-            logger.exception("admin: adding CT account %r failed", handle)
-            self.error = DB_ERROR
-            return
         finally:
             self.adding = False
+        if not done.ok:
+            self.error = done.message  # beside the table, as every refusal here
+            return
         self.handle = self.display_name = ""
-        yield rx.toast.success(f"Now following @{added.handle}.")
+        yield rx.toast.success(f"Now following @{done.value.handle}.")
         yield await self._requery()
 
     @rx.event
@@ -173,7 +155,7 @@ class CtAccountsState(rx.State):
         if self.busy_id or not account_id.isdigit():
             return
         self.error = ""
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
@@ -181,37 +163,27 @@ class CtAccountsState(rx.State):
         self.busy_id = account_id
         yield
         try:
-            changed = await read(
-                lambda session: set_account_active(session, int(account_id), active, actor=user, ip=ip)
+            done = await self.attempt(
+                lambda session: set_account_active(session, int(account_id), active, actor=user, ip=ip),
+                "admin: changing a CT account",
+                REFUSALS,
             )
-        except (CtAccountNotFound, Forbidden) as e:
-            self.error = sentence(e)
-            return
-        except SQLAlchemyError:
-            logger.exception("admin: changing CT account %s failed", account_id)
-            self.error = DB_ERROR
-            return
         finally:
             self.busy_id = ""
-        yield rx.toast.success(f"@{changed.handle} {'resumed' if active else 'paused'}.")
+        if not done.ok:
+            self.error = done.message  # beside the table, as every refusal here
+            return
+        yield rx.toast.success(f"@{done.value.handle} {'resumed' if active else 'paused'}.")
         yield await self._requery()
-
-    @rx.event
-    def ask_remove(self, account_id: str, handle: str) -> None:
-        self.confirm_id, self.confirm_handle = account_id, handle
-
-    @rx.event
-    def dialog_open_change(self, is_open: bool) -> None:
-        if not is_open:
-            self.confirm_id = self.confirm_handle = ""
 
     @rx.event
     async def remove(self) -> AsyncIterator[EventSpec | None]:
         """Stop following the account the dialog asked about; its posts stay."""
-        if self.removing or not self.confirm_id.isdigit():
+        handle = self.confirm_label
+        account_id = self.take_confirmed("remove")
+        if self.removing or not account_id.isdigit():
             return
-        account_id, handle = int(self.confirm_id), self.confirm_handle
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
@@ -219,17 +191,16 @@ class CtAccountsState(rx.State):
         self.removing = True
         yield
         try:
-            await read(lambda session: remove_account(session, account_id, actor=user, ip=ip))
-        except (CtAccountNotFound, Forbidden) as e:
-            self.error = sentence(e)
-            return
-        except SQLAlchemyError:
-            logger.exception("admin: removing CT account %s failed", account_id)
-            self.error = DB_ERROR
-            return
+            done = await self.attempt(
+                lambda session: remove_account(session, int(account_id), actor=user, ip=ip),
+                "admin: removing a CT account",
+                REFUSALS,
+            )
         finally:
             self.removing = False
-            self.confirm_id = self.confirm_handle = ""
+        if not done.ok:
+            self.error = done.message  # beside the table, as every refusal here
+            return
         yield rx.toast.success(f"Stopped following {handle}. Its posts stay.")
         yield await self._requery()
 
@@ -239,7 +210,7 @@ class CtAccountsState(rx.State):
         async with self:
             if self.rebuilding or self.status != "ready":
                 return
-            user, redirect = await self._admin()
+            user, redirect = await self._viewer()
             if user is not None:
                 self.rebuilding, self.rebuild_pct, self.rebuild_label = True, 0, "Starting…"
                 self.error = ""
@@ -253,37 +224,28 @@ class CtAccountsState(rx.State):
         def hear(done: int, total: int, stage: str) -> None:
             heard.update(done=done, total=total, stage=stage)
 
-        job = asyncio.ensure_future(
-            read(lambda session: rebuild_metrics(session, user, ip=ip, progress=hear))
-        )
+        def rebuilt(session: Session) -> tuple[RebuildResult, list[CtAccountAdmin]]:
+            result = rebuild_metrics(session, user, ip=ip, progress=hear)
+            return result, list_accounts_admin(session)  # the new impact factors
+
+        job = asyncio.ensure_future(self.attempt(rebuilt, "admin: rebuilding metrics", {Forbidden: None}))
         while not job.done():
             await asyncio.wait({job}, timeout=PROGRESS_POLL_S)
             async with self:
                 self.rebuild_pct, self.rebuild_label = _progress(heard)
-        try:
-            result: RebuildResult = job.result()
-        except Forbidden as e:
-            async with self:
-                self.error, self.rebuilding, self.rebuild_label = sentence(e), False, ""
-            return
-        except SQLAlchemyError:
-            logger.exception("admin: rebuilding metrics failed")
-            async with self:
-                self.error, self.rebuilding, self.rebuild_label = DB_ERROR, False, "Rebuild failed."
-            return
-        try:
-            accounts = await read(list_accounts_admin)  # the new impact factors, read outside the lock
-        except SQLAlchemyError:
-            logger.exception("admin: CT accounts could not be read after a rebuild")
-            accounts = None
+        done = job.result()
         async with self:
-            self.rebuilding, self.rebuild_pct = False, 100
-            self.rebuild_label = (
-                f"Rebuilt {result.agents:,} agents' figures and {result.ct_accounts:,} impact factors."
-            )
-            if accounts is not None:
-                self.rows = [account_row(a) for a in accounts]
-        yield rx.toast.success("Metrics rebuilt.")
+            self.rebuilding = False
+            if done.ok:
+                result, accounts = done.value
+                self.rebuild_pct, self.rows = 100, [account_row(a) for a in accounts]
+                self.rebuild_label = (
+                    f"Rebuilt {result.agents:,} agents' figures and {result.ct_accounts:,} impact factors."
+                )
+            else:
+                self.error, self.rebuild_label = done.message, "Rebuild failed."
+        if done.ok:
+            yield rx.toast.success("Metrics rebuilt.")
 
 
 def _progress(heard: dict) -> tuple[int, str]:

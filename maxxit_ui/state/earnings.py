@@ -7,13 +7,11 @@ page); this state only formats them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.agents.editing import list_my_agents
@@ -23,12 +21,7 @@ from backend.billing.views import earnings
 from backend.config import get_settings
 from maxxit_ui.components import billing_format as bf
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
-
-logger = logging.getLogger(__name__)
-
-Status = Literal["loading", "ready", "error"]
+from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin
 
 
 class EarningDisplay(TypedDict):
@@ -73,9 +66,7 @@ def _read(session: Session, user: CurrentUser) -> tuple[EarningsOut, bool]:
     return earnings(session, user), bool(list_my_agents(session, user))
 
 
-class EarningsState(rx.State):
-    status: Status = "loading"
-    error: str = ""
+class EarningsState(LoadMixin, rx.State):
     has_agents: bool = False
     accrued: str = ""
     collected: str = ""
@@ -89,18 +80,14 @@ class EarningsState(rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            yield to_signin(self)
+            yield redirect
             return
-        try:
-            out, has_agents = await read(lambda session: _read(session, user))
-        except SQLAlchemyError:
-            logger.exception("earnings could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self._show(out, has_agents)
-        self.status = "ready"
+        found = await self.fetch(lambda session: _read(session, user), "earnings")
+        if found is not UNAVAILABLE:
+            self._show(*found)
+            self.show_ready()
 
     def _show(self, out: EarningsOut, has_agents: bool) -> None:
         settings = get_settings()

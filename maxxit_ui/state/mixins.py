@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
 from backend.models.common import utcnow
-from maxxit_ui.state.auth import current_user, to_signin
+from maxxit_ui.state.auth import current_user, require_admin, to_signin
 from maxxit_ui.state.db import DB_ERROR, read
 
 logger = logging.getLogger(__name__)
@@ -49,10 +49,12 @@ def sentence(error: Exception) -> str:
 
 @dataclass(frozen=True)
 class Attempt(Generic[T]):
-    """What an action did: its value, or the toast that tells the user why it did nothing."""
+    """What an action did: its value, or the toast that tells the user why it did nothing (and its words,
+    `message`, for a page that also shows them beside the form)."""
 
     value: T | None = None
     toast: EventSpec | None = None
+    message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -86,6 +88,12 @@ class LoadMixin(rx.State, mixin=True):
     def show_ready(self) -> None:
         self.error, self.status = "", "ready"
 
+    async def _viewer(self) -> tuple[CurrentUser | None, EventSpec | None]:
+        """Who this page acts for, re-checked now: (the user, None), or (None, where to send the visitor:
+        sign-in here). Underscored: Reflex makes each public method of a state an event a browser can send."""
+        user = await current_user(self)
+        return (user, None) if user is not None else (None, to_signin(self))
+
     async def attempt(
         self,
         query: Query[T],
@@ -98,11 +106,12 @@ class LoadMixin(rx.State, mixin=True):
             return Attempt(value=await read(query))
         except SQLAlchemyError:
             logger.exception("%s failed", what)
-            return Attempt(toast=rx.toast.error(DB_ERROR))
+            return Attempt(toast=rx.toast.error(DB_ERROR), message=DB_ERROR)
         except Exception as error:
             for kind, message in (refusals or {}).items():
                 if isinstance(error, kind):
-                    return Attempt(toast=rx.toast.error(message or sentence(error)))
+                    words = message or sentence(error)
+                    return Attempt(toast=rx.toast.error(words), message=words)
             raise
 
 
@@ -134,12 +143,13 @@ class PollingMixin(LoadMixin, mixin=True):
         async with self:
             if self._polling or not self.can_poll():
                 return
-            user = await current_user(self)
+            user, redirect = await self._viewer()
             query = None if user is None else self.poll_query(user)
             if query is not None:
                 self._polling = True
         if user is None:
-            yield to_signin(self)
+            if redirect is not None:
+                yield redirect
             return
         if query is None:
             return
@@ -156,11 +166,27 @@ class PollingMixin(LoadMixin, mixin=True):
                     self.mark_refreshed()
 
 
+class AdminMixin(LoadMixin, mixin=True):
+    """Operator pages: every load, action and poll re-checks that the user is an admin, and anyone else sees
+    "Admins only" (`status == "forbidden"`). The services check the role again: this is the message."""
+
+    async def _viewer(self) -> tuple[CurrentUser | None, EventSpec | None]:
+        """(the admin, None); (None, a redirect to sign in); or (None, None) for a signed-in non-admin."""
+        user, redirect = await require_admin(self)
+        if user is None:
+            self.status = "forbidden"
+        return user, redirect
+
+
 class PagerMixin(rx.State, mixin=True):
     """Numbered pages over a total: `page` counts from 1, `page_size` rows each.
 
     A page implements `reload_page()` (an event-returning coroutine that reads the current page) and calls
-    `set_total(n)` with what it read; a page past the end after rows disappeared moves to the last one.
+    `set_total(n)` with what it read. Every pager behaves the same:
+    - `next_page`/`prev_page` stay within 1..page_count (nothing is read at either end);
+    - a changed filter or search calls `first_page()` and reads page 1;
+    - a page past the end after rows disappeared moves to the last page that exists (`set_total` returns
+      True and the caller reads that page again), so nobody is left on an empty "Page 4 of 3".
     """
 
     page: int = 1
@@ -229,8 +255,12 @@ class ConfirmMixin(rx.State, mixin=True):
 
     @rx.event
     def confirm_open_change(self, is_open: bool) -> None:
-        if not is_open:
+        if not is_open and not self._confirm_busy():
             self.clear_confirm()
+
+    def _confirm_busy(self) -> bool:
+        """Whether the confirmed action is still running: its dialog stays open (and shows its errors)."""
+        return False
 
     def clear_confirm(self) -> None:
         self.confirm_action = self.confirm_id = self.confirm_label = ""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.agents.editing import archive_agent, list_my_agents
 from backend.agents.schemas import MyAgentRow
@@ -17,13 +15,8 @@ from backend.auth.errors import Forbidden
 from backend.auth.identity import CurrentUser
 from backend.models.enums import AgentStatus, Visibility
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.mixins import UNAVAILABLE, ConfirmMixin, LoadMixin
 from maxxit_ui.state.rows import agent_href
-
-logger = logging.getLogger(__name__)
-
-Status = Literal["loading", "ready", "error"]
 
 
 class MyAgentDisplay(TypedDict):
@@ -43,6 +36,7 @@ class MyAgentDisplay(TypedDict):
     created: str
 
 
+NOT_YOURS = "You can only archive your own agents."
 STATUS_COLORS = {AgentStatus.ACTIVE: "green", AgentStatus.PAUSED: "amber", AgentStatus.DRAFT: "gray"}
 
 
@@ -66,68 +60,51 @@ def _row(agent: MyAgentRow) -> MyAgentDisplay:
     )
 
 
-class MyAgentsState(rx.State):
-    status: Status = "loading"
-    error: str = ""
+class MyAgentsState(LoadMixin, ConfirmMixin, rx.State):
     rows: list[MyAgentDisplay] = []
-    confirm_id: str = ""
-    confirm_name: str = ""
     archiving: bool = False
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
-        self.status, self.confirm_id = "loading", ""
+        self.status = "loading"
+        self.clear_confirm()
         yield
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            yield to_signin(self)
+            yield redirect
             return
         await self._refresh(user)
 
     async def _refresh(self, user: CurrentUser) -> None:
-        try:
-            agents = await read(lambda session: list_my_agents(session, user))
-        except SQLAlchemyError:
-            logger.exception("my agents could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        self.error = ""
-        self.rows = [_row(a) for a in agents]
-        self.status = "ready"
-
-    @rx.event
-    def ask_archive(self, agent_id: str, name: str) -> None:
-        self.confirm_id, self.confirm_name = agent_id, name
-
-    @rx.event
-    def dialog_open_change(self, is_open: bool) -> None:
-        if not is_open:
-            self.confirm_id = self.confirm_name = ""
+        agents = await self.fetch(lambda session: list_my_agents(session, user), "my agents")
+        if agents is not UNAVAILABLE:
+            self.rows = [_row(a) for a in agents]
+            self.show_ready()
 
     @rx.event
     async def archive(self) -> AsyncIterator[EventSpec | None]:
         """Archive the agent the dialog asked about; only its owner (or an admin) gets past the service."""
-        if self.archiving or not self.confirm_id.isdigit():
+        name = self.confirm_label
+        agent_id = self.take_confirmed("archive")
+        if self.archiving or not agent_id.isdigit():
             return
-        agent_id, name = int(self.confirm_id), self.confirm_name
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            yield to_signin(self)
+            yield redirect
             return
         ip = self.router.session.client_ip or None
         self.archiving = True
         yield
         try:
-            await read(lambda session: archive_agent(session, user, agent_id, ip=ip))
-        except (Forbidden, AgentNotFound):
-            yield rx.toast.error("You can only archive your own agents.")
-            return
-        except SQLAlchemyError:
-            logger.exception("archiving agent %s failed", agent_id)
-            yield rx.toast.error(DB_ERROR)
-            return
+            done = await self.attempt(
+                lambda session: archive_agent(session, user, int(agent_id), ip=ip),
+                f"archiving agent {agent_id}",
+                {Forbidden: NOT_YOURS, AgentNotFound: NOT_YOURS},
+            )
         finally:
             self.archiving = False
-            self.confirm_id = self.confirm_name = ""
+        if not done.ok:
+            yield done.toast
+            return
         await self._refresh(user)
         yield rx.toast.success(f"Archived “{name}”. It has left the marketplace.")

@@ -7,33 +7,27 @@ Both read through backend.notify.inbox with a fresh session per read (maxxit_ui.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from typing import Literal
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 
+from backend.auth.identity import CurrentUser
 from backend.notify import inbox
 from maxxit_ui.state import notify_rows as rows
-from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.auth import current_user
 from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, LoadMixin, PagerMixin, PollingMixin, Query
 
-logger = logging.getLogger(__name__)
-
-Status = Literal["loading", "ready", "error"]
 BELL_POLL_MS = 10_000  # a new notification shows within seconds; one small count query per tab per tick
 BADGE_MAX = 99
 
 
-class BellState(rx.State):
-    """The unread count in the header; 0 hides the badge."""
+class BellState(PollingMixin, rx.State):
+    """The unread count in the header; 0 hides the badge. Polled on mount and on a timer, on every page:
+    a failed read keeps the last count, and a signed-out visitor sees none (and stays where they are)."""
 
     unread: int = 0
-
-    _polling: bool = False
 
     @rx.var
     def badge(self) -> str:
@@ -45,37 +39,27 @@ class BellState(rx.State):
             return "Notifications: none unread"
         return f"Notifications: {self.unread} unread"
 
-    @rx.event(background=True)
-    async def refresh(self, _now: str = "") -> None:
-        """The bell's mount and timer: count again quietly; a failed read keeps the last count."""
-        async with self:
-            if self._polling:
-                return
-            self._polling = True
-            user = await current_user(self)
-        count: int | None = None
-        try:
-            if user is not None:
-                count = await read(lambda session: inbox.unread_count(session, user.id))
-        except SQLAlchemyError:
-            logger.exception("bell: unread count could not be read")  # the next tick tries again
-        finally:
-            async with self:
-                self._polling = False
-                if user is None:
-                    self.unread = 0
-                elif count is not None:
-                    self.unread = count
+    def can_poll(self) -> bool:
+        return True  # the bell has no page load of its own
+
+    async def _viewer(self) -> tuple[CurrentUser | None, EventSpec | None]:
+        user = await current_user(self)
+        if user is None:
+            self.unread = 0
+        return user, None
+
+    def poll_query(self, user: CurrentUser) -> Query[int]:
+        return lambda session: inbox.unread_count(session, user.id)
+
+    def poll_apply(self, count: int) -> None:
+        self.unread = count
 
 
-class InboxState(rx.State):
+class InboxState(LoadMixin, PagerMixin, rx.State):
     """One page of the signed-in user's notifications, newest first."""
 
-    status: Status = "loading"
-    error: str = ""
     items: list[rows.InboxRow] = []
-    page: int = 0
-    total: int = 0
+    page_size: int = rows.PAGE_SIZE
     unread: int = 0
     marking: bool = False
 
@@ -83,55 +67,33 @@ class InboxState(rx.State):
     def page_label(self) -> str:
         if self.total == 0:
             return ""
-        first = self.page * rows.PAGE_SIZE + 1
-        last = min(self.total, first + rows.PAGE_SIZE - 1)
+        first = (self.page - 1) * self.page_size + 1
+        last = min(self.total, first + self.page_size - 1)
         return f"{first}-{last} of {self.total}"
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.page > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return (self.page + 1) * rows.PAGE_SIZE < self.total
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
-        self.status, self.error, self.page = "loading", "", 0
+        self.status, self.error = "loading", ""
+        self.first_page()
         yield
-        yield await self._refresh()
+        yield await self.reload_page()
 
-    async def _refresh(self) -> EventSpec | None:
-        user = await current_user(self)
+    async def reload_page(self) -> EventSpec | None:
+        user, redirect = await self._viewer()
         if user is None:
-            return to_signin(self)
-        offset = self.page * rows.PAGE_SIZE
-        try:
-            result = await read(
-                lambda session: inbox.list_items(session, user.id, limit=rows.PAGE_SIZE, offset=offset)
-            )
-        except SQLAlchemyError:
-            logger.exception("inbox could not be read")
-            self.error, self.status = DB_ERROR, "error"
+            return redirect
+        limit, offset = self.page_size, (self.page - 1) * self.page_size
+        result = await self.fetch(lambda s: inbox.list_items(s, user.id, limit=limit, offset=offset), "inbox")
+        if result is UNAVAILABLE:
             return None
+        if self.set_total(result.total):
+            return await self.reload_page()
         self.items = [rows.inbox_row(item) for item in result.items]
-        self.total, self.unread = result.total, result.unread
-        self.error, self.status = "", "ready"
+        self.unread = result.unread
+        self.show_ready()
         bell = await self.get_state(BellState)
         bell.unread = result.unread
         return None
-
-    @rx.event
-    async def next_page(self) -> AsyncIterator[EventSpec | None]:
-        if self.status == "ready" and (self.page + 1) * rows.PAGE_SIZE < self.total:
-            self.page += 1
-            yield await self._refresh()
-
-    @rx.event
-    async def previous_page(self) -> AsyncIterator[EventSpec | None]:
-        if self.status == "ready" and self.page > 0:
-            self.page -= 1
-            yield await self._refresh()
 
     @rx.event
     async def mark_all_read(self) -> AsyncIterator[EventSpec | None]:
@@ -157,15 +119,12 @@ class InboxState(rx.State):
     async def _mark(self, ids: list[int] | None) -> EventSpec | None:
         if self.status != "ready" or self.marking:
             return None
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            return to_signin(self)
+            return redirect
         self.marking = True
         try:
-            await read(lambda session: inbox.mark_read(session, user.id, ids))
-        except SQLAlchemyError:
-            logger.exception("inbox: items could not be marked read")
-            return rx.toast.error(DB_ERROR)
+            done = await self.attempt(lambda s: inbox.mark_read(s, user.id, ids), "inbox: marking read")
         finally:
             self.marking = False
-        return await self._refresh()
+        return done.toast if not done.ok else await self.reload_page()

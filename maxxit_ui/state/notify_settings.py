@@ -8,13 +8,11 @@ bot has handled `/start <code>`. Webhooks are their own state (maxxit_ui.state.w
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
@@ -24,18 +22,19 @@ from backend.notify.email import addresses
 from backend.notify.telegram import linking
 from maxxit_ui.state import notify_rows as rows
 from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.inputs import CHOICE_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, ConfirmMixin, PollingMixin, Query
 
-logger = logging.getLogger(__name__)
-
-Status = Literal["loading", "ready", "error"]
 LINK_POLL_MS = 3_000
+TELEGRAM_REFUSALS: dict[type[Exception], str | None] = {
+    linking.TelegramNotConfigured: None,
+    linking.TelegramUnavailable: None,
+}
 
 
-class NotifySettingsState(rx.State):
-    status: Status = "loading"
-    error: str = ""
+class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
+    """Polls only while a Telegram link code is shown; confirms before unlinking Telegram."""
+
     prefs: list[rows.PreferenceRow] = []
     saving_pref: str = ""  # "<event_type>:<channel>" while it is being saved
 
@@ -49,7 +48,6 @@ class NotifySettingsState(rx.State):
     tg_url: str = ""
     tg_expires: str = ""
     tg_busy: bool = False
-    tg_confirm_unlink: bool = False
 
     # Email
     email_configured: bool = False
@@ -99,9 +97,9 @@ class NotifySettingsState(rx.State):
         self.status, self.error, self.tg_code, self.tg_url = "loading", "", "", ""
         self.email_error = self.email_note = ""
         yield
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            yield to_signin(self)
+            yield redirect
             return
         settings = get_settings()
 
@@ -112,27 +110,17 @@ class NotifySettingsState(rx.State):
                 addresses.email_status(session, user.id, settings),
             )
 
-        try:
-            matrix, telegram, email = await read(everything)
-        except SQLAlchemyError:
-            logger.exception("notification settings could not be read")
-            self.error, self.status = DB_ERROR, "error"
+        found = await self.fetch(everything, "notification settings")
+        if found is UNAVAILABLE:
             return
+        matrix, telegram, email = found
         self.prefs = [rows.preference_row(r) for r in matrix]
         self._show_telegram(telegram)
         self._show_email(email, fill_field=True)
-        self.status = "ready"
+        self.show_ready()
 
     async def _user(self) -> CurrentUser | None:
         return await current_user(self) if self.status == "ready" else None
-
-    async def _act(self, call: Callable[[Session], Any], what: str) -> tuple[bool, Any]:
-        """Run one service call; (False, message) on a database failure, logged."""
-        try:
-            return True, await read(call)
-        except SQLAlchemyError:
-            logger.exception("notification settings: %s failed", what)
-            return False, DB_ERROR
 
     # -- preferences -------------------------------------------------------------------------------------
 
@@ -152,18 +140,16 @@ class NotifySettingsState(rx.State):
         self.saving_pref = f"{event_type}:{channel}"
         yield
         try:
-            await read(
-                lambda session: preferences.set_preference(session, user, event_type, channel, bool(enabled))
+            done = await self.attempt(
+                lambda session: preferences.set_preference(session, user, event_type, channel, bool(enabled)),
+                f"preference {event_type}/{channel}",
+                {preferences.PreferenceError: None},
             )
-        except preferences.PreferenceError as e:
-            self._set_pref(index, channel, before)
-            yield rx.toast.error(str(e) or "That preference could not be saved.")
-        except SQLAlchemyError:
-            logger.exception("preference %s/%s could not be saved", event_type, channel)
-            self._set_pref(index, channel, before)
-            yield rx.toast.error(DB_ERROR)
         finally:
             self.saving_pref = ""
+        if not done.ok:
+            self._set_pref(index, channel, before)
+            yield done.toast
 
     def _set_pref(self, index: int, channel: str, value: bool) -> None:
         row = dict(self.prefs[index])
@@ -190,57 +176,50 @@ class NotifySettingsState(rx.State):
         self.tg_busy = True
         yield
         try:
-            ok, result = await self._act(lambda s: linking.new_link_code(s, user, settings), "link code")
-        except (linking.TelegramNotConfigured, linking.TelegramUnavailable) as e:
-            ok, result = False, str(e)
+            done = await self.attempt(
+                lambda s: linking.new_link_code(s, user, settings), "link code", TELEGRAM_REFUSALS
+            )
         finally:
             self.tg_busy = False
-        if not ok:
-            yield rx.toast.error(result)
+        if not done.ok:
+            yield done.toast
             return
-        self.tg_code, self.tg_url, self.tg_expires = result.code, result.url, rows.when(result.expires_at)
+        code = done.value
+        self.tg_code, self.tg_url, self.tg_expires = code.code, code.url, rows.when(code.expires_at)
 
-    @rx.event
-    async def poll_telegram(self, _now: str = "") -> None:
-        """While a code is shown: has the bot linked the chat yet?"""
-        if not self.tg_code or self.tg_busy:
-            return
-        user = await self._user()
-        if user is None:
-            return
+    # -- while a code is shown, the page polls: has the bot linked the chat yet? ----------------------------
+
+    def can_poll(self) -> bool:
+        return self.status == "ready" and bool(self.tg_code) and not self.tg_busy
+
+    def poll_query(self, user: CurrentUser) -> Query[Any]:
         settings = get_settings()
-        ok, result = await self._act(lambda s: linking.telegram_status(s, user.id, settings), "status")
-        if ok:
-            self._show_telegram(result)
+        return lambda s: linking.telegram_status(s, user.id, settings)
 
-    @rx.event
-    def ask_unlink(self) -> None:
-        if self.tg_linked:
-            self.tg_confirm_unlink = True
-
-    @rx.event
-    def unlink_dialog_change(self, is_open: bool) -> None:
-        if not is_open:
-            self.tg_confirm_unlink = False
+    def poll_apply(self, status: Any) -> None:
+        self._show_telegram(status)
 
     @rx.event
     async def unlink_telegram(self) -> AsyncIterator[EventSpec | None]:
-        self.tg_confirm_unlink = False
+        confirmed = self.take_confirmed("unlink")
         user = await self._user()
-        if user is None or self.tg_busy:
+        if not confirmed or user is None or self.tg_busy:
             return
         settings = get_settings()
         self.tg_busy = True
         yield
-        ok, result = await self._act(lambda s: linking.unlink(s, user), "unlink")
-        if ok:
-            _, status = await self._act(lambda s: linking.telegram_status(s, user.id, settings), "status")
-            if not isinstance(status, str):
-                self._show_telegram(status)
-            yield rx.toast.success("Telegram unlinked.")
-        else:
-            yield rx.toast.error(result)
-        self.tg_busy = False
+
+        def unlink(session: Session) -> Any:
+            linking.unlink(session, user)
+            return linking.telegram_status(session, user.id, settings)
+
+        try:
+            done = await self.attempt(unlink, "unlink Telegram")
+        finally:
+            self.tg_busy = False
+        if done.ok:
+            self._show_telegram(done.value)
+        yield rx.toast.success("Telegram unlinked.") if done.ok else done.toast
 
     # -- email -------------------------------------------------------------------------------------------
 
@@ -289,17 +268,16 @@ class NotifySettingsState(rx.State):
             return addresses.set_frequency(session, user, frequency, settings=settings, ip=ip)
 
         try:
-            status = await read(save)
-        except SQLAlchemyError:
-            logger.exception("email address could not be saved")
-            self.email_error = DB_ERROR
+            done = await self.attempt(save, "saving the email address")
         except ValueError as e:  # EmailError and bad input: the service's own words
             self.email_error = str(e) or "That address could not be saved."
-        else:
-            self._show_email(status)
-            yield rx.toast.success("Email settings saved.")
+            return
         finally:
             self.email_busy = False
+        self.email_error = done.message
+        if done.ok:
+            self._show_email(done.value)
+            yield rx.toast.success("Email settings saved.")
 
     @rx.event
     async def remove_email(self) -> AsyncIterator[EventSpec | None]:
@@ -314,10 +292,11 @@ class NotifySettingsState(rx.State):
             addresses.remove_address(session, user, ip=ip)
             return addresses.email_status(session, user.id, settings)
 
-        ok, result = await self._act(remove, "remove email")
-        self.email_busy = False
-        if not ok:
-            self.email_error = result
-            return
-        self._show_email(result, fill_field=True)
-        yield rx.toast.success("Email address removed.")
+        try:
+            done = await self.attempt(remove, "removing the email address")
+        finally:
+            self.email_busy = False
+        self.email_error = done.message
+        if done.ok:
+            self._show_email(done.value, fill_field=True)
+            yield rx.toast.success("Email address removed.")

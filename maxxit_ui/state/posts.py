@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TypedDict
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.auth.identity import CurrentUser
-from backend.models.common import utcnow
 from backend.runtime import configured_events
 from backend.signals.accounts import CtAccountAdmin, list_accounts_admin
 from backend.signals.errors import CtAccountNotFound, InputRejected
 from backend.signals.ingest import store_manual_post
 from backend.signals.posts import PostOut, PostPage, PostQuery, list_posts
 from maxxit_ui.components import format as fmt
-from maxxit_ui.state.admin import AdminStatus, sentence
-from maxxit_ui.state.auth import require_admin
-from maxxit_ui.state.db import DB_ERROR, read
 from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, AdminMixin, PagerMixin, PollingMixin, Query, sentence
 
 logger = logging.getLogger(__name__)
 
@@ -108,12 +103,9 @@ def queue_classification(post_ids: Sequence[int]) -> None:
     configured_events.posts_stored(post_ids)
 
 
-class PostsState(rx.State):
-    status: AdminStatus = "loading"
-    error: str = ""
+class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
     rows: list[PostRow] = []
-    total: int = 0
-    page: int = 1
+    page_size: int = PAGE_SIZE
     account: str = ALL_ACCOUNTS
     signal_only: bool = False
     accounts: list[AccountOption] = []
@@ -123,14 +115,9 @@ class PostsState(rx.State):
     paste_text_error: str = ""
     pasting: bool = False
     refreshing: bool = False
-    refreshed_at: str = ""
 
     # One key per filled-in form: a double submit stores the post once.
     _paste_key: str = ""
-
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, math.ceil(self.total / PAGE_SIZE))
 
     @rx.var
     def page_label(self) -> str:
@@ -142,19 +129,17 @@ class PostsState(rx.State):
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
-        self.status, self.error, self.page = "loading", "", 1
+        self.status, self.error = "loading", ""
+        self.first_page()
         self.account = account_filter(self.router.url.query_parameters.get("account"))
         self.paste_account_error = self.paste_text_error = ""
         yield
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
-        try:
-            accounts = await read(list_accounts_admin)
-        except SQLAlchemyError:
-            logger.exception("admin: CT accounts could not be read")
-            self.error, self.status = DB_ERROR, "error"
+        accounts = await self.fetch(list_accounts_admin, "admin: CT accounts")
+        if accounts is UNAVAILABLE:
             return
         self.accounts = [account_option(a) for a in accounts]
         ids = [o["id"] for o in self.accounts]
@@ -162,62 +147,55 @@ class PostsState(rx.State):
             self.paste_account = self.account if self.account in ids else (ids[0] if ids else "")
         await self._query()
 
-    async def _admin(self) -> tuple[CurrentUser | None, EventSpec | None]:
-        user, redirect = await require_admin(self)
-        if user is None:
-            self.status = "forbidden"
-        return user, redirect
-
-    async def _query(self) -> None:
+    def _posts(self) -> Query[PostPage]:
         query = PostQuery(
             ct_account_id=None if self.account == ALL_ACCOUNTS else int(self.account),
             is_signal=True if self.signal_only else None,
-            limit=PAGE_SIZE,
-            offset=(self.page - 1) * PAGE_SIZE,
+            limit=self.page_size,
+            offset=(self.page - 1) * self.page_size,
         )
-        try:
-            page: PostPage = await read(lambda session: list_posts(session, query))
-        except SQLAlchemyError:
-            logger.exception("admin: posts could not be read")
-            self.error, self.status = DB_ERROR, "error"
-            return
-        if not page.items and page.total and self.page > 1:
-            self.page = max(1, math.ceil(page.total / PAGE_SIZE))
-            await self._query()
-            return
-        self.total = page.total
-        self.rows = [post_row(p) for p in page.items]
-        self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
-        self.status = "ready"
+        return lambda session: list_posts(session, query)
 
-    async def _requery(self) -> EventSpec | None:
-        user, redirect = await self._admin()
+    async def _query(self) -> None:
+        page = await self.fetch(self._posts(), "admin: posts")
+        if page is UNAVAILABLE:
+            return
+        if self.set_total(page.total):
+            return await self._query()
+        self.poll_apply(page)
+        self.mark_refreshed()
+        self.show_ready()
+
+    async def reload_page(self) -> EventSpec | None:
+        user, redirect = await self._viewer()
         if user is None:
             return redirect
-        self.error = ""
         await self._query()
         return None
 
+    # -- the page's timer: classifications and new posts show up as they land ---------------------------
+
+    def can_poll(self) -> bool:
+        return self.status == "ready" and not self.pasting and not self.refreshing
+
+    def poll_query(self, user: CurrentUser) -> Query[PostPage]:
+        return self._posts()
+
+    def poll_apply(self, page: PostPage) -> None:
+        if not self.set_total(page.total):  # else the next tick reads the last page there is now
+            self.rows = [post_row(p) for p in page.items]
+
     @rx.event
     async def set_account(self, value: str) -> EventSpec | None:
-        self.account, self.page = account_filter(value), 1
-        return await self._requery()
+        self.account = account_filter(value)
+        self.first_page()
+        return await self.reload_page()
 
     @rx.event
     async def set_signal_only(self, value: bool) -> EventSpec | None:
-        self.signal_only, self.page = bool(value), 1
-        return await self._requery()
-
-    @rx.event
-    async def next_page(self) -> EventSpec | None:
-        if self.page < self.page_count:
-            self.page += 1
-        return await self._requery()
-
-    @rx.event
-    async def prev_page(self) -> EventSpec | None:
-        self.page = max(1, self.page - 1)
-        return await self._requery()
+        self.signal_only = bool(value)
+        self.first_page()
+        return await self.reload_page()
 
     @rx.event
     async def refresh(self) -> AsyncIterator[EventSpec | None]:
@@ -226,16 +204,9 @@ class PostsState(rx.State):
         self.refreshing = True
         yield
         try:
-            yield await self._requery()
+            yield await self.reload_page()
         finally:
             self.refreshing = False
-
-    @rx.event
-    async def poll(self, _now: str = "") -> EventSpec | None:
-        """The page's timer: re-read quietly so classifications and new posts show up as they land."""
-        if self.status != "ready" or self.pasting or self.refreshing:
-            return None
-        return await self._requery()
 
     @rx.event
     def set_paste_account(self, value: str) -> None:
@@ -256,7 +227,7 @@ class PostsState(rx.State):
         if not self.paste_account.isdigit():
             self.paste_account_error = "Choose the account that wrote the post."
             return
-        user, redirect = await self._admin()
+        user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
@@ -265,10 +236,11 @@ class PostsState(rx.State):
         self.pasting = True
         yield
         try:
-            post, is_new = await read(
+            done = await self.attempt(
                 lambda session: store_manual_post(
                     session, ct_account_id=account_id, text=text, actor=user, idempotency_key=key, ip=ip
-                )
+                ),
+                "admin: storing a pasted post",
             )
         except CtAccountNotFound:
             self.paste_account_error = "This account is no longer followed."
@@ -276,18 +248,18 @@ class PostsState(rx.State):
         except InputRejected as e:
             self.paste_text_error = sentence(e)
             return
-        except SQLAlchemyError:
-            logger.exception("admin: storing a pasted post failed")
-            self.error = DB_ERROR
-            return
         finally:
             self.pasting = False
+        if not done.ok:
+            self.error = done.message
+            return
+        post, is_new = done.value
         self.paste_text, self._paste_key = "", ""
         if is_new:
             yield await self._queue(post.id)
         yield rx.toast.success("Post stored; classifying…")
-        self.page = 1
-        yield await self._requery()
+        self.first_page()
+        yield await self.reload_page()
 
     async def _queue(self, post_id: int) -> EventSpec | None:
         """The post is committed whatever happens here: a queue that is down only delays it to the sweep."""

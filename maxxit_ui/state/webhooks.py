@@ -6,13 +6,11 @@ is never sent to the browser again (a later state sync, a reconnect) and never l
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backend.auth.identity import CurrentUser
@@ -21,15 +19,13 @@ from backend.notify.events import CONFIGURABLE, DESCRIPTIONS
 from backend.notify.webhooks import endpoints
 from backend.runtime import wallet_cipher
 from maxxit_ui.state import notify_rows as rows
-from maxxit_ui.state.auth import current_user, to_signin
-from maxxit_ui.state.db import DB_ERROR, read
+from maxxit_ui.state.auth import current_user
 from maxxit_ui.state.inputs import ID_TEXT_MAX, clip
+from maxxit_ui.state.mixins import UNAVAILABLE, ConfirmMixin, LoadMixin
 from maxxit_ui.state.notify_settings import NotifySettingsState
 
-logger = logging.getLogger(__name__)
-
-Status = Literal["loading", "ready", "error"]
 LOG_ROWS = 50
+GONE = "That endpoint no longer exists."
 
 
 def _id(value: Any) -> int | None:
@@ -44,9 +40,9 @@ def _choices(checked: frozenset[str] = frozenset()) -> list[rows.EventChoice]:
     ]
 
 
-class WebhooksState(rx.State):
-    status: Status = "loading"
-    error: str = ""
+class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
+    """Rotating a secret and deleting an endpoint are confirmed first (actions "rotate" and "delete")."""
+
     items: list[rows.EndpointRow] = []
     busy: str = ""  # the endpoint id (or "new") an action is running for
 
@@ -61,12 +57,6 @@ class WebhooksState(rx.State):
     secret: str = ""
     secret_title: str = ""
 
-    # delete and rotate confirmations
-    confirm_rotate_id: str = ""
-    confirm_rotate_url: str = ""
-    confirm_delete_id: str = ""
-    confirm_delete_url: str = ""
-
     # one endpoint's delivery log
     log_id: str = ""
     log_url: str = ""
@@ -78,21 +68,16 @@ class WebhooksState(rx.State):
         self.new_url = self.new_description = self.url_error = self.events_error = ""
         self.new_events = _choices()
         yield
-        user = await current_user(self)
+        user, redirect = await self._viewer()
         if user is None:
-            yield to_signin(self)
+            yield redirect
             return
-        if not await self._refresh(user.id):
-            self.status = "error"
-            return
-        self.status = "ready"
+        if await self._refresh(user.id):
+            self.show_ready()
 
     async def _refresh(self, user_id: int) -> bool:
-        try:
-            found = await read(lambda session: endpoints.list_endpoints(session, user_id))
-        except SQLAlchemyError:
-            logger.exception("webhook endpoints could not be read")
-            self.error = DB_ERROR
+        found = await self.fetch(lambda s: endpoints.list_endpoints(s, user_id), "webhook endpoints")
+        if found is UNAVAILABLE:
             return False
         self.items = [rows.endpoint_row(e) for e in found]
         self.error = ""
@@ -101,18 +86,14 @@ class WebhooksState(rx.State):
         return True
 
     async def _call(self, call: Callable[[Session], Any], what: str) -> tuple[bool, Any]:
-        """Run one endpoint action: (True, result), or (False, the WebhookError or a message to show)."""
+        """Run one endpoint action: (True, result), or (False, the WebhookError or the toast to show)."""
         try:
-            return True, await read(call)
-        except endpoints.WebhookNotFound:
-            return False, "That endpoint no longer exists."
+            done = await self.attempt(call, f"webhooks: {what}", {endpoints.WebhookNotFound: GONE})
         except endpoints.WebhookError as e:
             return False, e
-        except SQLAlchemyError:
-            logger.exception("webhooks: %s failed", what)
-            return False, DB_ERROR
         finally:
             self.busy = ""
+        return done.ok, done.value if done.ok else done.toast
 
     async def _user(self) -> CurrentUser | None:
         return await current_user(self) if self.status == "ready" else None
@@ -174,8 +155,8 @@ class WebhooksState(rx.State):
 
     def _show_error(self, error: Any) -> EventSpec | None:
         """A WebhookError on the url or events field goes beside it; anything else is a toast."""
-        if isinstance(error, str):
-            return rx.toast.error(error)
+        if not isinstance(error, endpoints.WebhookError):
+            return error  # already the toast
         field, message = getattr(error, "field", ""), getattr(error, "message", "") or str(error)
         if field == "url":
             self.url_error = message
@@ -197,20 +178,9 @@ class WebhooksState(rx.State):
         self.secret = self.secret_title = ""
 
     @rx.event
-    def ask_rotate(self, endpoint_id: str, url: str) -> None:
-        if _id(endpoint_id) is not None and not self.busy:
-            self.confirm_rotate_id, self.confirm_rotate_url = endpoint_id, clip(url, rows.URL_MAX)
-
-    @rx.event
-    def rotate_dialog_change(self, is_open: bool) -> None:
-        if not is_open:
-            self.confirm_rotate_id = self.confirm_rotate_url = ""
-
-    @rx.event
     async def confirm_rotate(self) -> AsyncIterator[EventSpec | None]:
         """A new secret, shown once like the first; the old one stops verifying at once."""
-        endpoint_id = self.confirm_rotate_id
-        self.confirm_rotate_id = self.confirm_rotate_url = ""
+        endpoint_id = self.take_confirmed("rotate")
         user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
@@ -246,7 +216,7 @@ class WebhooksState(rx.State):
             return
         yield rx.toast.success("Test event queued: its delivery shows in the log.")
         if self.log_id == endpoint_id:
-            await self._read_log(user.id, eid)
+            yield await self._read_log(user.id, eid)
 
     @rx.event
     async def enable(self, endpoint_id: str) -> AsyncIterator[EventSpec | None]:
@@ -269,19 +239,8 @@ class WebhooksState(rx.State):
         await self._refresh(user.id)
 
     @rx.event
-    def ask_delete(self, endpoint_id: str, url: str) -> None:
-        if _id(endpoint_id) is not None and not self.busy:
-            self.confirm_delete_id, self.confirm_delete_url = endpoint_id, clip(url, rows.URL_MAX)
-
-    @rx.event
-    def delete_dialog_change(self, is_open: bool) -> None:
-        if not is_open:
-            self.confirm_delete_id = self.confirm_delete_url = ""
-
-    @rx.event
     async def confirm_delete(self) -> AsyncIterator[EventSpec | None]:
-        endpoint_id = self.confirm_delete_id
-        self.confirm_delete_id = self.confirm_delete_url = ""
+        endpoint_id = self.take_confirmed("delete")
         user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
@@ -312,28 +271,27 @@ class WebhooksState(rx.State):
         self.log_id = endpoint_id
         self.log_url = next((e["url"] for e in self.items if e["id"] == endpoint_id), "")
         yield
-        await self._read_log(user.id, eid)
+        yield await self._read_log(user.id, eid)
 
     @rx.event
-    async def refresh_log(self) -> None:
+    async def refresh_log(self) -> EventSpec | None:
         user = await self._user()
         eid = _id(self.log_id)
-        if user is not None and eid is not None:
-            await self._read_log(user.id, eid)
+        return None if user is None or eid is None else await self._read_log(user.id, eid)
 
-    async def _read_log(self, user_id: int, endpoint_id: int) -> None:
+    async def _read_log(self, user_id: int, endpoint_id: int) -> EventSpec | None:
+        """Read one endpoint's log; the toast to show when the database fails."""
         try:
-            found = await read(
-                lambda s: endpoints.delivery_log(s, user_id, endpoint_id, limit=LOG_ROWS, offset=0)
+            done = await self.attempt(
+                lambda s: endpoints.delivery_log(s, user_id, endpoint_id, limit=LOG_ROWS, offset=0),
+                "webhook delivery log",
             )
         except endpoints.WebhookNotFound:
             self.log_id, self.log_rows = "", []
-            return
-        except SQLAlchemyError:
-            logger.exception("webhook delivery log could not be read")
-            self.error = DB_ERROR
-            return
-        self.log_rows = [rows.attempt_row(a) for a in found]
+            return None
+        if done.ok:
+            self.log_rows = [rows.attempt_row(a) for a in done.value]
+        return done.toast
 
     @rx.event
     async def redeliver(self, delivery_id: str) -> AsyncIterator[EventSpec | None]:
@@ -350,4 +308,4 @@ class WebhooksState(rx.State):
             return
         yield rx.toast.success("Queued for delivery again.")
         if eid is not None:
-            await self._read_log(user.id, eid)
+            yield await self._read_log(user.id, eid)

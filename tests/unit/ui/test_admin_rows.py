@@ -4,14 +4,15 @@ from datetime import UTC, datetime
 
 from backend.auth.errors import LastAdmin
 from backend.monitor.health import RefusedClose
-from maxxit_ui.state.admin import compact_details, sentence
+from maxxit_ui.state.admin import compact_details
 from maxxit_ui.state.admin_monitor import _attention
+from maxxit_ui.state.mixins import sentence
 
 
 def test_service_refusals_read_as_sentences():
     assert sentence(LastAdmin("cannot remove the last admin")) == "Cannot remove the last admin."
     assert sentence(ValueError("Already a sentence.")) == "Already a sentence."
-    assert sentence(LastAdmin("")) == "LastAdmin."
+    assert sentence(LastAdmin("")) == "That was refused."
 
 
 def test_details_are_one_line_and_cut():

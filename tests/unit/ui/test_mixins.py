@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import reflex as rx
 from reflex.event import EventSpec
+from reflex.istate.manager.memory import StateManagerMemory
+from reflex.istate.manager.token import BaseStateToken
+from reflex.istate.proxy import StateProxy
 from reflex.state import State
+from reflex_base.event.context import EventContext
 from sqlalchemy.exc import OperationalError
 
+from backend.auth.identity import CurrentUser
+from backend.models.enums import Role
 from maxxit_ui.state import mixins
 from maxxit_ui.state.db import DB_ERROR
-from maxxit_ui.state.mixins import UNAVAILABLE, ConfirmMixin, LoadMixin, PagerMixin, PollingMixin
+from maxxit_ui.state.mixins import (
+    UNAVAILABLE,
+    AdminMixin,
+    ConfirmMixin,
+    LoadMixin,
+    PagerMixin,
+    PollingMixin,
+)
 from tests.coroutines import run_coroutine
+
+TRADER = CurrentUser(id=1, address="0x" + "1" * 40, role=Role.TRADER, session_id=1)
 
 
 class Refused(ValueError):
@@ -39,6 +58,26 @@ class PolledState(PollingMixin, rx.State):
         self.rows = result
 
 
+class SignedInPolledState(PolledState):
+    async def _viewer(self) -> tuple[CurrentUser | None, EventSpec | None]:
+        return TRADER, None
+
+
+class AdminPolledState(AdminMixin, PollingMixin, rx.State):
+    def poll_query(self, user: Any) -> Any:
+        raise AssertionError("nobody but an admin gets here")
+
+    def poll_apply(self, result: Any) -> None:
+        raise AssertionError("nobody but an admin gets here")
+
+
+class BusyConfirmState(ConfirmMixin, rx.State):
+    acting: bool = False
+
+    def _confirm_busy(self) -> bool:
+        return self.acting
+
+
 def _state(cls: type[State]) -> Any:
     return State(_reflex_internal_init=True).get_substate(cls.get_full_name().split("."))
 
@@ -52,13 +91,16 @@ def _refusing(session: Any) -> None:
 
 
 @pytest.fixture
-def sessionless(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Queries here take no session: `read` calls them with None."""
+def sessionless(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Queries here take no session: `read` calls them with None. Returns the queries read, in order."""
+    reads: list[Any] = []
 
     async def read(query: Any) -> Any:
+        reads.append(query)
         return query(None)
 
     monkeypatch.setattr(mixins, "read", read)
+    return reads
 
 
 def test_fetch_returns_the_value_or_shows_the_database_error(sessionless: None):
@@ -85,10 +127,11 @@ def test_attempt_turns_refusals_and_database_failures_into_toasts(sessionless: N
     assert done.ok and done.value == 7
     refused = run_coroutine(state.attempt(_refusing, "write", {Refused: None}))
     assert not refused.ok and "Balance too low." in str(refused.toast)
+    assert refused.message == "Balance too low."  # the same words, for beside the form
     named = run_coroutine(state.attempt(_refusing, "write", {Refused: "Not now."}))
     assert "Not now." in str(named.toast)
     failed = run_coroutine(state.attempt(_failing, "write"))
-    assert DB_ERROR in str(failed.toast)
+    assert DB_ERROR in str(failed.toast) and failed.message == DB_ERROR
     assert state.status == "loading"  # an action's failure leaves the page as it was
     with pytest.raises(Refused):  # an exception nobody named is a bug, not a toast
         run_coroutine(state.attempt(_refusing, "write"))
@@ -133,3 +176,86 @@ def test_confirm_hands_over_the_item_once_and_only_for_the_action_asked():
 
 def test_confirming_is_a_var_a_page_can_bind():
     assert "confirm_action" in str(MixedState.confirming("cancel"))
+
+
+def _background(cls: type[State], prepare: Callable[[Any], None], handler: str = "poll") -> tuple[list, Any]:
+    """Run a background event as Reflex does: through a StateProxy whose `async with self` takes the state
+    from a (memory) state manager. Returns what the event yielded and the state as the manager keeps it."""
+
+    async def noop(*_: Any) -> None:
+        return None
+
+    async def run() -> tuple[list, Any]:
+        manager = StateManagerMemory()
+        EventContext.set(EventContext(token="t", state_manager=manager, enqueue_impl=noop))
+        root = await manager.get_state(BaseStateToken(ident="t", cls=State))
+        state = root.get_substate(cls.get_full_name().split("."))
+        prepare(state)
+        proxy = StateProxy(state)
+        out = [e async for e in getattr(cls, handler).fn(proxy)]
+        root = await manager.get_state(BaseStateToken(ident="t", cls=State))
+        return out, root.get_substate(cls.get_full_name().split("."))
+
+    # The root's substates are registered in a context variable: run in a thread that carries the context.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(contextvars.copy_context().run, asyncio.run, run()).result()
+
+
+def _ready(state: Any) -> None:
+    state.status = "ready"
+
+
+def test_poll_reads_once_and_shows_the_rows(sessionless: list[Any]):
+    out, state = _background(SignedInPolledState, _ready)
+    assert out == [] and len(sessionless) == 1
+    assert (state.rows, state._polling) == (["fresh"], False)
+    assert state.refreshed_at.endswith(" UTC")
+
+
+def test_poll_is_skipped_while_loading_or_while_another_refresh_runs(sessionless: list[Any]):
+    _, loading = _background(SignedInPolledState, lambda s: None)
+    assert loading.rows == []
+
+    def busy(state: Any) -> None:
+        state.status, state._polling = "ready", True
+
+    _, overlapping = _background(SignedInPolledState, busy)
+    assert overlapping.rows == [] and overlapping._polling  # the running refresh still owns it
+    assert sessionless == []
+
+
+def test_a_failed_refresh_keeps_the_rows_and_the_page(monkeypatch: pytest.MonkeyPatch):
+    async def down(query: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, Exception("down"))
+
+    monkeypatch.setattr(mixins, "read", down)
+
+    def shown(state: Any) -> None:
+        state.status, state.rows = "ready", ["kept"]
+
+    _, state = _background(SignedInPolledState, shown)
+    assert (state.rows, state.status, state.error, state._polling) == (["kept"], "ready", "", False)
+    assert state.refreshed_at == ""
+
+
+def test_poll_sends_a_signed_out_visitor_to_sign_in():
+    out, state = _background(PolledState, _ready)
+    assert len(out) == 1 and "/signin" in str(out[0])
+    assert state.rows == []
+
+
+def test_an_admin_page_polled_by_nobody_shows_admins_only():
+    out, state = _background(AdminPolledState, _ready)
+    assert len(out) == 1 and "/signin" in str(out[0])  # signed out: to sign in, then back
+    assert state.status == "forbidden"
+
+
+def test_a_confirm_dialog_stays_open_while_its_action_runs():
+    state = _state(BusyConfirmState)
+    BusyConfirmState.ask.fn(state, "void", "7")
+    state.acting = True
+    BusyConfirmState.confirm_open_change.fn(state, False)
+    assert state.confirm_id == "7"
+    state.acting = False
+    BusyConfirmState.confirm_open_change.fn(state, False)
+    assert state.confirm_id == ""
