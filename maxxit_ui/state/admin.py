@@ -104,21 +104,21 @@ class AdminUsersState(AdminMixin, PagerMixin, rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        yield await self.reload_page()
+        yield await self._reload_page()
 
-    async def reload_page(self) -> EventSpec | None:
+    async def _reload_page(self) -> EventSpec | None:
         me, redirect = await self._viewer()
         if me is None:
             return redirect
         q, offset = self.search.strip()[:FILTER_MAX] or None, (self.page - 1) * self.page_size
         limit = self.page_size
-        result = await self.fetch(lambda s: list_users(s, q=q, limit=limit, offset=offset), "admin: users")
+        result = await self._fetch(lambda s: list_users(s, q=q, limit=limit, offset=offset), "admin: users")
         if result is UNAVAILABLE:
             return None
-        if self.set_total(result.total):
-            return await self.reload_page()
+        if self._set_total(result.total):
+            return await self._reload_page()
         self.rows = [_user_row(u, me) for u in result.items]
-        self.show_ready()
+        self._show_ready()
         return None
 
     @rx.event
@@ -126,8 +126,8 @@ class AdminUsersState(AdminMixin, PagerMixin, rx.State):
         if self.status != "ready":  # only once the page has checked this tab's admin
             return None
         self.search = clip(value, FILTER_MAX)
-        self.first_page()
-        return await self.reload_page()
+        self._first_page()
+        return await self._reload_page()
 
     @rx.event
     async def change_role(self, address: str, role: str) -> AsyncIterator[EventSpec | None]:
@@ -143,7 +143,7 @@ class AdminUsersState(AdminMixin, PagerMixin, rx.State):
         self.busy_address = address
         yield
         try:  # LastAdmin, UserNotFound, Forbidden, InvalidAddress: in the service's words
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda s: set_role(s, user, address, Role(role), ip=ip),
                 "admin: role change",
                 {AuthError: None},
@@ -173,9 +173,9 @@ class AuditState(AdminMixin, PagerMixin, rx.State):
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
         yield
-        yield await self.reload_page()
+        yield await self._reload_page()
 
-    async def reload_page(self) -> EventSpec | None:
+    async def _reload_page(self) -> EventSpec | None:
         user, redirect = await self._viewer()
         if user is None:
             return redirect
@@ -189,18 +189,18 @@ class AuditState(AdminMixin, PagerMixin, rx.State):
         except ValidationError:
             self.error = f"The actor filter is limited to {FILTER_MAX} characters."
             return None
-        result = await self.fetch(lambda session: list_entries(session, query), "admin: audit log")
+        result = await self._fetch(lambda session: list_entries(session, query), "admin: audit log")
         if result is UNAVAILABLE:
             return None
-        if self.set_total(result.total):
-            return await self.reload_page()
+        if self._set_total(result.total):
+            return await self._reload_page()
         self.rows = [_audit_row(e) for e in result.items]
-        self.show_ready()
+        self._show_ready()
         return None
 
     async def _filtered(self) -> EventSpec | None:
-        self.first_page()
-        return await self.reload_page()
+        self._first_page()
+        return await self._reload_page()
 
     @rx.event
     async def set_action(self, value: str) -> EventSpec | None:

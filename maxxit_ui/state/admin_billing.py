@@ -178,17 +178,17 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
-        self.clear_confirm()
+        self._clear_confirm()
         yield
         user, redirect = await self._viewer()
         if user is None:
             yield redirect
             return
         if await self._summary():
-            self.show_ready()
+            self._show_ready()
 
     async def _summary(self) -> bool:
-        summary = await self.fetch(lambda s: operator_summary(s, now=utcnow()), "admin: billing summary")
+        summary = await self._fetch(lambda s: operator_summary(s, now=utcnow()), "admin: billing summary")
         if summary is not UNAVAILABLE:
             self._show(summary)
         return summary is not UNAVAILABLE
@@ -227,7 +227,7 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
 
     async def _invoice(self, user: CurrentUser, invoice_id: int) -> None:
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: invoice_detail(session, user, invoice_id, now=utcnow()), "admin: an invoice"
             )
         except BillingNotFound:
@@ -294,7 +294,7 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
         self.acting = True
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: _act(session, user, action, target_id, reason, ip), f"admin: billing {action}"
             )
         except BillingNotFound:
@@ -309,7 +309,7 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
         if not done.ok:
             self.target_error = done.message
             return
-        self.clear_confirm()
+        self._clear_confirm()
         yield rx.toast.success(done.value)
         await self._summary()
         if self.has_invoice and self.invoice["id"]:
@@ -389,7 +389,7 @@ class AdminBillingState(AdminMixin, ConfirmMixin, rx.State):
         self.paying, self.p_errors = True, {}
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: operations.record_payout(session, user, body, now=utcnow(), ip=ip),
                 "admin: recording a payout",
             )

@@ -122,16 +122,16 @@ class AdminMonitorState(AdminMixin, PollingMixin, rx.State):
         if user is None:
             yield redirect
             return
-        health = await self.fetch(_read_health, "admin: monitor health")
+        health = await self._fetch(_read_health, "admin: monitor health")
         if health is not UNAVAILABLE:
-            self.poll_apply(health)
-            self.mark_refreshed()
-            self.show_ready()
+            self._poll_apply(health)
+            self._mark_refreshed()
+            self._show_ready()
 
-    def poll_query(self, user: CurrentUser) -> Callable[[Session], MonitorHealth]:
+    def _poll_query(self, user: CurrentUser) -> Callable[[Session], MonitorHealth]:
         return _read_health
 
-    def poll_apply(self, h: MonitorHealth) -> None:
+    def _poll_apply(self, h: MonitorHealth) -> None:
         # Cycles come every few seconds: the minute alone would not tell a live monitor from a stuck one.
         self.last_cycle = h.last_cycle_at.strftime("%Y-%m-%d %H:%M:%S UTC") if h.last_cycle_at else "—"
         self.last_cycle_age = _age(h.last_cycle_age)

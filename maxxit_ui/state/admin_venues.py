@@ -122,10 +122,10 @@ class AdminVenuesState(AdminMixin, rx.State):
         if user is None:
             yield redirect
             return
-        page = await self.fetch(list_venues, "admin: venue markets")
+        page = await self._fetch(list_venues, "admin: venue markets")
         if page is not UNAVAILABLE:
             self._show(page)
-            self.show_ready()
+            self._show_ready()
 
     @rx.event
     def set_venue_filter(self, value: str) -> None:
@@ -158,7 +158,7 @@ class AdminVenuesState(AdminMixin, rx.State):
         def refreshed(session: Session) -> tuple[RefreshReport, VenuesPage]:
             return refresh_venues(session, adapters, utcnow(), actor=user, ip=ip), list_venues(session)
 
-        done = await self.attempt(refreshed, "admin: refreshing venues")
+        done = await self._attempt(refreshed, "admin: refreshing venues")
         async with self:
             self.refreshing, self.error = False, done.message
             if done.ok:

@@ -304,7 +304,7 @@ class AgentState(LoadMixin, BacktestMixin, rx.State):
         agent_id = int(raw_id)
         viewer = await current_user(self)  # a private agent's page is its creator's (and admins')
         try:
-            found = await self.fetch(lambda session: _agent_and_track(session, agent_id, viewer), "agent")
+            found = await self._fetch(lambda session: _agent_and_track(session, agent_id, viewer), "agent")
         except AgentNotFound:
             self.status = "not_found"
             return
@@ -314,7 +314,7 @@ class AgentState(LoadMixin, BacktestMixin, rx.State):
         self._show(agent)
         self._show_track(agent, track)
         self._bt_reference = track.curve
-        self.show_ready()
+        self._show_ready()
 
     # -- the Backtest panel (BacktestMixin) --------------------------------------------------------------
 

@@ -204,12 +204,12 @@ class AgentSignalsState(PagerMixin, LoadMixin, rx.State):
             self.status = "not_found"
             return
         self._agent_id = int(raw_id)
-        await self.reload_page()
+        await self._reload_page()
 
-    async def reload_page(self) -> None:
+    async def _reload_page(self) -> None:
         agent_id, token, offset = self._agent_id, self.token, (self.page - 1) * PAGE_SIZE
         viewer = await current_user(self)
-        result = await self.fetch(
+        result = await self._fetch(
             lambda session: list_signals(
                 session, agent_id=agent_id, viewer=viewer, limit=PAGE_SIZE, offset=offset, token=token
             ),
@@ -218,8 +218,8 @@ class AgentSignalsState(PagerMixin, LoadMixin, rx.State):
         )
         if result is UNAVAILABLE:
             return
-        if self.set_total(result.total):  # the filter shrank the list under us: read the last page
-            await self.reload_page()
+        if self._set_total(result.total):  # the filter shrank the list under us: read the last page
+            await self._reload_page()
         else:
             self._show(result)
 
@@ -233,7 +233,7 @@ class AgentSignalsState(PagerMixin, LoadMixin, rx.State):
         self.empty_text = f"No {token} signals yet." if token else NO_SIGNALS
         if self.selected_id not in self._views:
             self._clear_selection()
-        self.show_ready()
+        self._show_ready()
 
     def _clear_selection(self) -> None:
         self.selected_id = self.selected_title = self.selected_post = ""
@@ -245,14 +245,14 @@ class AgentSignalsState(PagerMixin, LoadMixin, rx.State):
     @rx.event
     async def set_token(self, value: str) -> None:
         self.token = value[:MAX_TOKEN_LENGTH]
-        self.first_page()
-        await self.reload_page()
+        self._first_page()
+        await self._reload_page()
 
     @rx.event
     async def clear_token(self) -> None:
         self.token = ""
-        self.first_page()
-        await self.reload_page()
+        self._first_page()
+        await self._reload_page()
 
     @rx.event
     def select(self, signal_id: str) -> None:

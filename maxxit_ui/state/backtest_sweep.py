@@ -282,12 +282,12 @@ class BacktestSweepState(PollingMixin, rx.State):
             return
         raw = self.router.url.query_parameters.get("agent", "")
         wanted = int(raw) if raw.isdigit() and len(raw) < 10 else None
-        agents = await self.fetch(lambda session: _agents(session, user, wanted), "sweep page: agents")
+        agents = await self._fetch(lambda session: _agents(session, user, wanted), "sweep page: agents")
         if agents is UNAVAILABLE:
             return
         self.agents, ids = agents, [a["id"] for a in agents]
         self.agent = str(wanted) if wanted is not None and str(wanted) in ids else (ids[0] if ids else "")
-        self.show_ready()
+        self._show_ready()
 
     @rx.event
     def set_field(self, name: str, value: str) -> None:
@@ -321,7 +321,7 @@ class BacktestSweepState(PollingMixin, rx.State):
         self.starting, self.errors, self.error = True, {}, ""
         yield
         try:
-            done = await self.attempt(lambda session: _start(session, user, request), "starting a sweep")
+            done = await self._attempt(lambda session: _start(session, user, request), "starting a sweep")
         except InputRejected as e:  # too many cells: the grid as a whole
             self.errors = {"form": str(e)}
             return
@@ -340,14 +340,14 @@ class BacktestSweepState(PollingMixin, rx.State):
         self.progress_done, self.progress_total = 0, request.cell_count()
         self.figure, self.picked, self.picked_title, self._out = go.Figure(), [], "", None
 
-    def can_poll(self) -> bool:
+    def _can_poll(self) -> bool:
         return self.status == "ready" and self.running and self.sweep_id != ""
 
-    def poll_query(self, user: CurrentUser) -> Query[SweepOut | None]:
+    def _poll_query(self, user: CurrentUser) -> Query[SweepOut | None]:
         run_id = int(self.sweep_id)
         return lambda session: _sweep_or_none(session, run_id, user)
 
-    def poll_apply(self, out: SweepOut | None) -> None:
+    def _poll_apply(self, out: SweepOut | None) -> None:
         if out is not None and str(out.id) == self.sweep_id:
             self._show(out)
 

@@ -72,7 +72,7 @@ class BillingState(LoadMixin, ConfirmMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error, self.canceling = "loading", "", False
-        self.clear_confirm()
+        self._clear_confirm()
         self.notes = rows.pricing_notes(get_settings())
         self.sandbox = bool(get_settings().hyperliquid_sandbox_url)
         yield
@@ -84,10 +84,10 @@ class BillingState(LoadMixin, ConfirmMixin, rx.State):
 
     async def _refresh(self, user: Any) -> None:
         now = utcnow()
-        overview = await self.fetch(lambda session: billing_overview(session, user, now=now), "billing")
+        overview = await self._fetch(lambda session: billing_overview(session, user, now=now), "billing")
         if overview is not UNAVAILABLE:
             self._show(overview)
-            self.show_ready()
+            self._show_ready()
 
     def _show(self, overview: BillingOverview) -> None:
         self.subscriptions = [rows.subscription_row(s) for s in overview.subscriptions]
@@ -116,7 +116,7 @@ class BillingState(LoadMixin, ConfirmMixin, rx.State):
         yield
         now = utcnow()
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda s: issue_running_month(s, user.id, now=now, due_days=settings.invoice_due_days),
                 "sandbox: issuing the running month",
             )
@@ -137,7 +137,7 @@ class BillingState(LoadMixin, ConfirmMixin, rx.State):
 
     @rx.event
     async def confirm_cancel(self) -> AsyncIterator[EventSpec | None]:
-        subscription_id = clip(self.take_confirmed("cancel"), ID_TEXT_MAX)
+        subscription_id = clip(self._take_confirmed("cancel"), ID_TEXT_MAX)
         if self.canceling or not (subscription_id.isascii() and subscription_id.isdigit()):
             return
         user = await current_user(self)
@@ -148,7 +148,7 @@ class BillingState(LoadMixin, ConfirmMixin, rx.State):
         self.canceling = True
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: cancel_subscription(session, user, int(subscription_id), now=now, ip=ip),
                 f"canceling subscription {subscription_id}",
                 {BillingConflict: None, BillingNotFound: "That subscription no longer exists."},
@@ -224,20 +224,20 @@ class InvoiceState(PollingMixin, rx.State):
         await self._refresh(user)
 
     async def _refresh(self, user: Any) -> None:
-        invoice = await self.fetch(self.poll_query(user), f"invoice {self._invoice_id}")
+        invoice = await self._fetch(self._poll_query(user), f"invoice {self._invoice_id}")
         if invoice is not UNAVAILABLE:
-            self.poll_apply(invoice)
+            self._poll_apply(invoice)
             if invoice is not None:
-                self.show_ready()
+                self._show_ready()
 
-    def can_poll(self) -> bool:
+    def _can_poll(self) -> bool:
         return self.status == "ready" and self.awaiting and not self.pay_busy
 
-    def poll_query(self, user: Any) -> Query[InvoiceOut | None]:
+    def _poll_query(self, user: Any) -> Query[InvoiceOut | None]:
         invoice_id, now = self._invoice_id, utcnow()
         return lambda session: _invoice_or_none(session, user, invoice_id, now)
 
-    def poll_apply(self, invoice: InvoiceOut | None) -> None:
+    def _poll_apply(self, invoice: InvoiceOut | None) -> None:
         if invoice is None:
             self.status = "not_found"
         else:
@@ -271,7 +271,7 @@ class InvoiceState(PollingMixin, rx.State):
         if user is None:
             return to_signin(self)
         invoice_id = self._invoice_id
-        done = await self.attempt(
+        done = await self._attempt(
             lambda session: invoice_csv(session, user, invoice_id),
             f"invoice {invoice_id} CSV",
             {BillingNotFound: "That invoice no longer exists."},

@@ -216,11 +216,11 @@ class BuilderState(BacktestMixin, LoadMixin, rx.State):
         if await current_user(self) is None:
             yield to_signin(self)
             return
-        active = await self.fetch(list_ct_accounts, "builder: CT accounts")
+        active = await self._fetch(list_ct_accounts, "builder: CT accounts")
         if active is UNAVAILABLE:
             return
         self._offer(active)
-        self.show_ready()
+        self._show_ready()
         yield BuilderState.bt_open
 
     @rx.event
@@ -237,7 +237,7 @@ class BuilderState(BacktestMixin, LoadMixin, rx.State):
             self.status = "not_found"
             return
         agent_id = int(raw_id)
-        found = await self.fetch(
+        found = await self._fetch(
             lambda session: (get_owned_agent(session, user, agent_id), list_ct_accounts(session)),
             f"builder: agent {agent_id}",
             {Forbidden: "forbidden", AgentNotFound: "not_found"},
@@ -360,7 +360,7 @@ class BuilderState(BacktestMixin, LoadMixin, rx.State):
             return create_agent(session, user, draft, ip=ip, reference_capital=capital)
 
         try:
-            done = await self.attempt(save, "builder: saving agent")
+            done = await self._attempt(save, "builder: saving agent")
         except AgentEditError as e:
             field = e.field.removeprefix("risk.")
             return self._show_errors({field if field in FIELDS else "form": _edit_error_message(e)})

@@ -92,7 +92,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
-        self.clear_confirm()
+        self._clear_confirm()
         yield
         yield await self._requery()
 
@@ -100,10 +100,10 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         user, redirect = await self._viewer()
         if user is None:
             return redirect
-        accounts = await self.fetch(list_accounts_admin, "admin: CT accounts")
+        accounts = await self._fetch(list_accounts_admin, "admin: CT accounts")
         if accounts is not UNAVAILABLE:
             self.rows = [account_row(a) for a in accounts]
-            self.show_ready()
+            self._show_ready()
         return None
 
     @rx.event
@@ -130,7 +130,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         self.adding = True
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: add_account(session, handle=handle, display_name=name, actor=user, ip=ip),
                 "admin: adding a CT account",
             )
@@ -163,7 +163,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         self.busy_id = account_id
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: set_account_active(session, int(account_id), active, actor=user, ip=ip),
                 "admin: changing a CT account",
                 REFUSALS,
@@ -180,7 +180,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
     async def remove(self) -> AsyncIterator[EventSpec | None]:
         """Stop following the account the dialog asked about; its posts stay."""
         handle = self.confirm_label
-        account_id = self.take_confirmed("remove")
+        account_id = self._take_confirmed("remove")
         if self.removing or not account_id.isdigit():
             return
         user, redirect = await self._viewer()
@@ -191,7 +191,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
         self.removing = True
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: remove_account(session, int(account_id), actor=user, ip=ip),
                 "admin: removing a CT account",
                 REFUSALS,
@@ -228,7 +228,7 @@ class CtAccountsState(AdminMixin, ConfirmMixin, rx.State):
             result = rebuild_metrics(session, user, ip=ip, progress=hear)
             return result, list_accounts_admin(session)  # the new impact factors
 
-        job = asyncio.ensure_future(self.attempt(rebuilt, "admin: rebuilding metrics", {Forbidden: None}))
+        job = asyncio.ensure_future(self._attempt(rebuilt, "admin: rebuilding metrics", {Forbidden: None}))
         while not job.done():
             await asyncio.wait({job}, timeout=PROGRESS_POLL_S)
             async with self:

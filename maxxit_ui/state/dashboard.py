@@ -257,7 +257,7 @@ class DashboardState(PollingMixin, ConfirmMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error, self.closing = "loading", "", ""
-        self.clear_confirm()
+        self._clear_confirm()
         yield
         yield await self._reread()
 
@@ -265,17 +265,17 @@ class DashboardState(PollingMixin, ConfirmMixin, rx.State):
         user = await current_user(self)
         if user is None:
             return to_signin(self)
-        snapshot = await self.fetch(lambda s: read_dashboard(s, user, utcnow()), "dashboard")
+        snapshot = await self._fetch(lambda s: read_dashboard(s, user, utcnow()), "dashboard")
         if snapshot is not UNAVAILABLE:
-            self.poll_apply(snapshot)
-            self.mark_refreshed()
-            self.show_ready()
+            self._poll_apply(snapshot)
+            self._mark_refreshed()
+            self._show_ready()
         return None
 
-    def poll_query(self, user: CurrentUser) -> Query[Any]:
+    def _poll_query(self, user: CurrentUser) -> Query[Any]:
         return lambda s: read_dashboard(s, user, utcnow())
 
-    def poll_apply(self, result: _Snapshot) -> None:
+    def _poll_apply(self, result: _Snapshot) -> None:
         self.cards = [position_card(c) for c in result.charts]
         self.open_count = str(sum(1 for c in result.charts if c.status != PositionStatus.CLOSED))
         self.closed = [closed_row(c) for c in result.closes]
@@ -291,7 +291,7 @@ class DashboardState(PollingMixin, ConfirmMixin, rx.State):
     @rx.event
     async def confirm_close(self) -> AsyncIterator[EventSpec | None]:
         """Move the position to CLOSING; the next monitor cycle sends the reduce-only order and records it."""
-        position_id = self.take_confirmed("close")
+        position_id = self._take_confirmed("close")
         if self.closing or not position_id.isdigit():
             return
         user = await current_user(self)
@@ -302,7 +302,7 @@ class DashboardState(PollingMixin, ConfirmMixin, rx.State):
         self.closing = position_id
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda s: close_own_position(s, user, int(position_id), ip=ip),
                 "close request",
                 CLOSE_REFUSALS,

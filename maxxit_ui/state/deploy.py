@@ -173,7 +173,9 @@ class DeployState(LoadMixin, rx.State):
             self.status = "not_found"
             return
         agent_id, missing = int(raw_id), {AgentNotFound: "not_found"}
-        agent = await self.fetch(lambda session: get_agent(session, agent_id, user), "deploy: agent", missing)
+        agent = await self._fetch(
+            lambda session: get_agent(session, agent_id, user), "deploy: agent", missing
+        )
         if agent is not UNAVAILABLE:
             self._fill(agent, user)
 
@@ -310,7 +312,7 @@ class DeployState(LoadMixin, rx.State):
         self.approval_busy, self.approval_error = "creating", ""
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: prepare_agent_wallet(session, user, master, cipher=wallet_cipher()),
                 "deploy: agent wallet",
             )
@@ -349,7 +351,7 @@ class DeployState(LoadMixin, rx.State):
             return to_signin(self)
         wallet_id, settings, now = self._wallet_id, get_settings(), utcnow()
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: approval_request(
                     session, user, wallet_id, settings=settings, chain_id=chain, now=now
                 ),
@@ -527,7 +529,7 @@ class DeployState(LoadMixin, rx.State):
     async def _create(self, user: CurrentUser, request: DeploymentRequest) -> EventSpec | list[EventSpec]:
         settings, ip = get_settings(), self.router.session.client_ip or None
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: create_deployment(
                     session, user, request, settings=settings, cipher=wallet_cipher(), ip=ip
                 ),

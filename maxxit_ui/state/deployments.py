@@ -289,7 +289,7 @@ class DeploymentsState(PollingMixin, ConfirmMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error, self.acting = "loading", "", ""
-        self.clear_confirm()
+        self._clear_confirm()
         self.deployment_filter, self.position_filter = ALL, "open"
         yield
         yield await self._requery()
@@ -300,23 +300,23 @@ class DeploymentsState(PollingMixin, ConfirmMixin, rx.State):
         if user is None:
             return to_signin(self)
         filters = (self.deployment_filter, self.position_filter)
-        snapshot = await self.fetch(lambda s: read_page(s, user, filters, lambda _: True), "deployments")
+        snapshot = await self._fetch(lambda s: read_page(s, user, filters, lambda _: True), "deployments")
         if snapshot is not UNAVAILABLE:
-            self.poll_apply(snapshot)
-            self.mark_refreshed()
-            self.show_ready()
+            self._poll_apply(snapshot)
+            self._mark_refreshed()
+            self._show_ready()
         return None
 
-    def can_poll(self) -> bool:
+    def _can_poll(self) -> bool:
         return self.status == "ready" and not self.acting
 
-    def poll_query(self, user: CurrentUser) -> Query[Any]:
+    def _poll_query(self, user: CurrentUser) -> Query[Any]:
         self._ticks += 1
         filters, before = (self.deployment_filter, self.position_filter), self._signature
         every = self._ticks % DEPLOYMENTS_EVERY == 0
         return lambda s: read_page(s, user, filters, lambda now: every or now != before)
 
-    def poll_apply(self, result: _Snapshot) -> None:
+    def _poll_apply(self, result: _Snapshot) -> None:
         if result.filters != (self.deployment_filter, self.position_filter):
             return  # the trader changed the filters while this was read
         self.positions = [position_row(p) for p in result.positions]
@@ -349,7 +349,7 @@ class DeploymentsState(PollingMixin, ConfirmMixin, rx.State):
 
     @rx.event
     async def confirm_cancel(self) -> AsyncIterator[EventSpec | None]:
-        async for event in self._change(self.take_confirmed("cancel"), "cancel"):
+        async for event in self._change(self._take_confirmed("cancel"), "cancel"):
             yield event
 
     @rx.event
@@ -379,7 +379,7 @@ class DeploymentsState(PollingMixin, ConfirmMixin, rx.State):
         self.acting = deployment_id
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda s: _apply(s, user, int(deployment_id), action, ip), f"deployment {action}", REFUSALS
             )
         finally:

@@ -84,10 +84,10 @@ class EarningsState(LoadMixin, rx.State):
         if user is None:
             yield redirect
             return
-        found = await self.fetch(lambda session: _read(session, user), "earnings")
+        found = await self._fetch(lambda session: _read(session, user), "earnings")
         if found is not UNAVAILABLE:
             self._show(*found)
-            self.show_ready()
+            self._show_ready()
 
     def _show(self, out: EarningsOut, has_agents: bool) -> None:
         settings = get_settings()

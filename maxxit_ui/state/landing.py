@@ -37,7 +37,7 @@ class LandingState(LoadMixin, rx.State):
     @rx.event
     async def load(self) -> None:
         """on_load: re-read on every visit so the figures are live."""
-        found = await self.fetch(_landing_data, "landing figures")
+        found = await self._fetch(_landing_data, "landing figures")
         if found is UNAVAILABLE:
             return
         stats, leaders = found
@@ -49,4 +49,4 @@ class LandingState(LoadMixin, rx.State):
         self.realized_pnl_tone = fmt.tone(stats.realized_pnl)
         self.ct_accounts = fmt.count(stats.ct_accounts)
         self.leaders = [agent_row(agent) for agent in leaders]
-        self.show_ready()
+        self._show_ready()

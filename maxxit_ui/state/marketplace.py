@@ -105,14 +105,14 @@ class MarketplaceState(LoadMixin, PagerMixin, rx.State):
             limit=PAGE_SIZE,
             offset=(self.page - 1) * PAGE_SIZE,
         )
-        result = await self.fetch(lambda session: list_agents(session, query), "marketplace")
+        result = await self._fetch(lambda session: list_agents(session, query), "marketplace")
         if result is UNAVAILABLE:
             return None
-        if self.set_total(result.total):
+        if self._set_total(result.total):
             # The list shrank since this page was linked: show the last page that has rows.
             return self._go(replace_url=True)
         self.rows = [agent_row(agent) for agent in result.items]
-        self.show_ready()
+        self._show_ready()
         return None
 
     @rx.event
@@ -136,7 +136,7 @@ class MarketplaceState(LoadMixin, PagerMixin, rx.State):
     def clear_filters(self) -> EventSpec:
         return self._change(search="", venue=ALL_VENUES)
 
-    async def reload_page(self) -> EventSpec:
+    async def _reload_page(self) -> EventSpec:
         return self._go()
 
     def _filters(self) -> Filters:

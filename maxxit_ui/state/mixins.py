@@ -4,6 +4,10 @@ paging and asking before a destructive action.
 A page state subclasses `rx.State` and the mixins it needs (`class DeploymentsState(PollingMixin,
 ConfirmMixin, rx.State)`). Each mixin keeps its own names (`status`, `error`, `page`, `confirm_id`, ...),
 so a page component can rely on them, and five pagers behave the same.
+
+Reflex makes every public method of a state an event a browser may send, so the helpers page states call
+(`_fetch`, `_attempt`, `_set_total`, ...) start with an underscore; only `poll`, `next_page`, `prev_page`,
+`ask` and `confirm_open_change` are events.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ class LoadMixin(rx.State, mixin=True):
     status: str = "loading"
     error: str = ""
 
-    async def fetch(
+    async def _fetch(
         self, query: Query[T], what: str, statuses: Mapping[type[Exception], str] | None = None
     ) -> T | Unavailable:
         """Run a backend read for the page; a database failure shows DB_ERROR in place of the page.
@@ -85,7 +89,7 @@ class LoadMixin(rx.State, mixin=True):
             self.status = status
             return UNAVAILABLE
 
-    def show_ready(self) -> None:
+    def _show_ready(self) -> None:
         self.error, self.status = "", "ready"
 
     async def _viewer(self) -> tuple[CurrentUser | None, EventSpec | None]:
@@ -94,7 +98,7 @@ class LoadMixin(rx.State, mixin=True):
         user = await current_user(self)
         return (user, None) if user is not None else (None, to_signin(self))
 
-    async def attempt(
+    async def _attempt(
         self,
         query: Query[T],
         what: str,
@@ -118,33 +122,33 @@ class LoadMixin(rx.State, mixin=True):
 class PollingMixin(LoadMixin, mixin=True):
     """A page's timer calls `poll`; one refresh at a time, off the state lock, never while loading.
 
-    A page implements `poll_query(user)` (under the lock: the read to run, or None to skip this tick)
-    and `poll_apply(result)` (under the lock again: show the rows). A failed read keeps the last rows.
+    A page implements `_poll_query(user)` (under the lock: the read to run, or None to skip this tick)
+    and `_poll_apply(result)` (under the lock again: show the rows). A failed read keeps the last rows.
     """
 
     refreshed_at: str = ""
     _polling: bool = False
 
-    def poll_query(self, user: CurrentUser) -> Query[Any] | None:
+    def _poll_query(self, user: CurrentUser) -> Query[Any] | None:
         raise NotImplementedError
 
-    def poll_apply(self, result: Any) -> None:
+    def _poll_apply(self, result: Any) -> None:
         raise NotImplementedError
 
-    def can_poll(self) -> bool:
+    def _can_poll(self) -> bool:
         """Whether this tick should run; pages add their own conditions (an action in flight)."""
         return self.status == "ready"
 
-    def mark_refreshed(self) -> None:
+    def _mark_refreshed(self) -> None:
         self.refreshed_at = utcnow().strftime("%H:%M:%S UTC")
 
     @rx.event(background=True)
     async def poll(self, _now: str = "") -> AsyncIterator[EventSpec | None]:
         async with self:
-            if self._polling or not self.can_poll():
+            if self._polling or not self._can_poll():
                 return
             user, redirect = await self._viewer()
-            query = None if user is None else self.poll_query(user)
+            query = None if user is None else self._poll_query(user)
             if query is not None:
                 self._polling = True
         if user is None:
@@ -162,8 +166,8 @@ class PollingMixin(LoadMixin, mixin=True):
             async with self:
                 self._polling = False
                 if result is not UNAVAILABLE:
-                    self.poll_apply(result)
-                    self.mark_refreshed()
+                    self._poll_apply(result)
+                    self._mark_refreshed()
 
 
 class AdminMixin(LoadMixin, mixin=True):
@@ -181,11 +185,11 @@ class AdminMixin(LoadMixin, mixin=True):
 class PagerMixin(rx.State, mixin=True):
     """Numbered pages over a total: `page` counts from 1, `page_size` rows each.
 
-    A page implements `reload_page()` (an event-returning coroutine that reads the current page) and calls
-    `set_total(n)` with what it read. Every pager behaves the same:
+    A page implements `_reload_page()` (an event-returning coroutine that reads the current page) and calls
+    `_set_total(n)` with what it read. Every pager behaves the same:
     - `next_page`/`prev_page` stay within 1..page_count (nothing is read at either end);
-    - a changed filter or search calls `first_page()` and reads page 1;
-    - a page past the end after rows disappeared moves to the last page that exists (`set_total` returns
+    - a changed filter or search calls `_first_page()` and reads page 1;
+    - a page past the end after rows disappeared moves to the last page that exists (`_set_total` returns
       True and the caller reads that page again), so nobody is left on an empty "Page 4 of 3".
     """
 
@@ -209,7 +213,7 @@ class PagerMixin(rx.State, mixin=True):
     def page_label(self) -> str:
         return f"Page {self.page} of {self.page_count}"
 
-    def set_total(self, total: int) -> bool:
+    def _set_total(self, total: int) -> bool:
         """Record the total; True when the current page is now past the end (the caller reads again)."""
         self.total = max(0, total)
         if self.page > self.page_count:
@@ -217,10 +221,10 @@ class PagerMixin(rx.State, mixin=True):
             return True
         return False
 
-    def first_page(self) -> None:
+    def _first_page(self) -> None:
         self.page = 1
 
-    async def reload_page(self) -> EventSpec | None:
+    async def _reload_page(self) -> EventSpec | None:
         raise NotImplementedError
 
     @rx.event
@@ -228,21 +232,21 @@ class PagerMixin(rx.State, mixin=True):
         if self.page >= self.page_count:
             return None
         self.page += 1
-        return await self.reload_page()
+        return await self._reload_page()
 
     @rx.event
     async def prev_page(self) -> EventSpec | None:
         if self.page <= 1:
             return None
         self.page -= 1
-        return await self.reload_page()
+        return await self._reload_page()
 
 
 class ConfirmMixin(rx.State, mixin=True):
     """One pending confirmation: which action on which item, named for the dialog.
 
     `ask(action, item_id, label)` opens the dialog; the dialog's open-change handler is `confirm_open_change`;
-    the confirm button's handler calls `take_confirmed(action)`, which returns the item id once (or "").
+    the confirm button's handler calls `_take_confirmed(action)`, which returns the item id once (or "").
     """
 
     confirm_action: str = ""
@@ -256,19 +260,19 @@ class ConfirmMixin(rx.State, mixin=True):
     @rx.event
     def confirm_open_change(self, is_open: bool) -> None:
         if not is_open and not self._confirm_busy():
-            self.clear_confirm()
+            self._clear_confirm()
 
     def _confirm_busy(self) -> bool:
         """Whether the confirmed action is still running: its dialog stays open (and shows its errors)."""
         return False
 
-    def clear_confirm(self) -> None:
+    def _clear_confirm(self) -> None:
         self.confirm_action = self.confirm_id = self.confirm_label = ""
 
-    def take_confirmed(self, action: str) -> str:
+    def _take_confirmed(self, action: str) -> str:
         """The item the user confirmed `action` for, once; "" when nothing (or another action) was asked."""
         item = self.confirm_id if self.confirm_action == action else ""
-        self.clear_confirm()
+        self._clear_confirm()
         return item
 
     @classmethod

@@ -67,7 +67,7 @@ class MyAgentsState(LoadMixin, ConfirmMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status = "loading"
-        self.clear_confirm()
+        self._clear_confirm()
         yield
         user, redirect = await self._viewer()
         if user is None:
@@ -76,16 +76,16 @@ class MyAgentsState(LoadMixin, ConfirmMixin, rx.State):
         await self._refresh(user)
 
     async def _refresh(self, user: CurrentUser) -> None:
-        agents = await self.fetch(lambda session: list_my_agents(session, user), "my agents")
+        agents = await self._fetch(lambda session: list_my_agents(session, user), "my agents")
         if agents is not UNAVAILABLE:
             self.rows = [_row(a) for a in agents]
-            self.show_ready()
+            self._show_ready()
 
     @rx.event
     async def archive(self) -> AsyncIterator[EventSpec | None]:
         """Archive the agent the dialog asked about; only its owner (or an admin) gets past the service."""
         name = self.confirm_label
-        agent_id = self.take_confirmed("archive")
+        agent_id = self._take_confirmed("archive")
         if self.archiving or not agent_id.isdigit():
             return
         user, redirect = await self._viewer()
@@ -96,7 +96,7 @@ class MyAgentsState(LoadMixin, ConfirmMixin, rx.State):
         self.archiving = True
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: archive_agent(session, user, int(agent_id), ip=ip),
                 f"archiving agent {agent_id}",
                 {Forbidden: NOT_YOURS, AgentNotFound: NOT_YOURS},

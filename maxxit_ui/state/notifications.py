@@ -39,7 +39,7 @@ class BellState(PollingMixin, rx.State):
             return "Notifications: none unread"
         return f"Notifications: {self.unread} unread"
 
-    def can_poll(self) -> bool:
+    def _can_poll(self) -> bool:
         return True  # the bell has no page load of its own
 
     async def _viewer(self) -> tuple[CurrentUser | None, EventSpec | None]:
@@ -48,10 +48,10 @@ class BellState(PollingMixin, rx.State):
             self.unread = 0
         return user, None
 
-    def poll_query(self, user: CurrentUser) -> Query[int]:
+    def _poll_query(self, user: CurrentUser) -> Query[int]:
         return lambda session: inbox.unread_count(session, user.id)
 
-    def poll_apply(self, count: int) -> None:
+    def _poll_apply(self, count: int) -> None:
         self.unread = count
 
 
@@ -74,23 +74,25 @@ class InboxState(LoadMixin, PagerMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
-        self.first_page()
+        self._first_page()
         yield
-        yield await self.reload_page()
+        yield await self._reload_page()
 
-    async def reload_page(self) -> EventSpec | None:
+    async def _reload_page(self) -> EventSpec | None:
         user, redirect = await self._viewer()
         if user is None:
             return redirect
         limit, offset = self.page_size, (self.page - 1) * self.page_size
-        result = await self.fetch(lambda s: inbox.list_items(s, user.id, limit=limit, offset=offset), "inbox")
+        result = await self._fetch(
+            lambda s: inbox.list_items(s, user.id, limit=limit, offset=offset), "inbox"
+        )
         if result is UNAVAILABLE:
             return None
-        if self.set_total(result.total):
-            return await self.reload_page()
+        if self._set_total(result.total):
+            return await self._reload_page()
         self.items = [rows.inbox_row(item) for item in result.items]
         self.unread = result.unread
-        self.show_ready()
+        self._show_ready()
         bell = await self.get_state(BellState)
         bell.unread = result.unread
         return None
@@ -124,7 +126,7 @@ class InboxState(LoadMixin, PagerMixin, rx.State):
             return redirect
         self.marking = True
         try:
-            done = await self.attempt(lambda s: inbox.mark_read(s, user.id, ids), "inbox: marking read")
+            done = await self._attempt(lambda s: inbox.mark_read(s, user.id, ids), "inbox: marking read")
         finally:
             self.marking = False
-        return done.toast if not done.ok else await self.reload_page()
+        return done.toast if not done.ok else await self._reload_page()

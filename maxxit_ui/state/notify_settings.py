@@ -110,14 +110,14 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
                 addresses.email_status(session, user.id, settings),
             )
 
-        found = await self.fetch(everything, "notification settings")
+        found = await self._fetch(everything, "notification settings")
         if found is UNAVAILABLE:
             return
         matrix, telegram, email = found
         self.prefs = [rows.preference_row(r) for r in matrix]
         self._show_telegram(telegram)
         self._show_email(email, fill_field=True)
-        self.show_ready()
+        self._show_ready()
 
     async def _user(self) -> CurrentUser | None:
         return await current_user(self) if self.status == "ready" else None
@@ -140,7 +140,7 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
         self.saving_pref = f"{event_type}:{channel}"
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: preferences.set_preference(session, user, event_type, channel, bool(enabled)),
                 f"preference {event_type}/{channel}",
                 {preferences.PreferenceError: None},
@@ -176,7 +176,7 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
         self.tg_busy = True
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda s: linking.new_link_code(s, user, settings), "link code", TELEGRAM_REFUSALS
             )
         finally:
@@ -189,19 +189,19 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
 
     # -- while a code is shown, the page polls: has the bot linked the chat yet? ----------------------------
 
-    def can_poll(self) -> bool:
+    def _can_poll(self) -> bool:
         return self.status == "ready" and bool(self.tg_code) and not self.tg_busy
 
-    def poll_query(self, user: CurrentUser) -> Query[Any]:
+    def _poll_query(self, user: CurrentUser) -> Query[Any]:
         settings = get_settings()
         return lambda s: linking.telegram_status(s, user.id, settings)
 
-    def poll_apply(self, status: Any) -> None:
+    def _poll_apply(self, status: Any) -> None:
         self._show_telegram(status)
 
     @rx.event
     async def unlink_telegram(self) -> AsyncIterator[EventSpec | None]:
-        confirmed = self.take_confirmed("unlink")
+        confirmed = self._take_confirmed("unlink")
         user = await self._user()
         if not confirmed or user is None or self.tg_busy:
             return
@@ -214,7 +214,7 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
             return linking.telegram_status(session, user.id, settings)
 
         try:
-            done = await self.attempt(unlink, "unlink Telegram")
+            done = await self._attempt(unlink, "unlink Telegram")
         finally:
             self.tg_busy = False
         if done.ok:
@@ -268,7 +268,7 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
             return addresses.set_frequency(session, user, frequency, settings=settings, ip=ip)
 
         try:
-            done = await self.attempt(save, "saving the email address")
+            done = await self._attempt(save, "saving the email address")
         except ValueError as e:  # EmailError and bad input: the service's own words
             self.email_error = str(e) or "That address could not be saved."
             return
@@ -293,7 +293,7 @@ class NotifySettingsState(PollingMixin, ConfirmMixin, rx.State):
             return addresses.email_status(session, user.id, settings)
 
         try:
-            done = await self.attempt(remove, "removing the email address")
+            done = await self._attempt(remove, "removing the email address")
         finally:
             self.email_busy = False
         self.email_error = done.message

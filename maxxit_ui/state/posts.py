@@ -130,7 +130,7 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
         self.status, self.error = "loading", ""
-        self.first_page()
+        self._first_page()
         self.account = account_filter(self.router.url.query_parameters.get("account"))
         self.paste_account_error = self.paste_text_error = ""
         yield
@@ -138,7 +138,7 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
         if user is None:
             yield redirect
             return
-        accounts = await self.fetch(list_accounts_admin, "admin: CT accounts")
+        accounts = await self._fetch(list_accounts_admin, "admin: CT accounts")
         if accounts is UNAVAILABLE:
             return
         self.accounts = [account_option(a) for a in accounts]
@@ -157,16 +157,16 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
         return lambda session: list_posts(session, query)
 
     async def _query(self) -> None:
-        page = await self.fetch(self._posts(), "admin: posts")
+        page = await self._fetch(self._posts(), "admin: posts")
         if page is UNAVAILABLE:
             return
-        if self.set_total(page.total):
+        if self._set_total(page.total):
             return await self._query()
-        self.poll_apply(page)
-        self.mark_refreshed()
-        self.show_ready()
+        self._poll_apply(page)
+        self._mark_refreshed()
+        self._show_ready()
 
-    async def reload_page(self) -> EventSpec | None:
+    async def _reload_page(self) -> EventSpec | None:
         user, redirect = await self._viewer()
         if user is None:
             return redirect
@@ -175,27 +175,27 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
 
     # -- the page's timer: classifications and new posts show up as they land ---------------------------
 
-    def can_poll(self) -> bool:
+    def _can_poll(self) -> bool:
         return self.status == "ready" and not self.pasting and not self.refreshing
 
-    def poll_query(self, user: CurrentUser) -> Query[PostPage]:
+    def _poll_query(self, user: CurrentUser) -> Query[PostPage]:
         return self._posts()
 
-    def poll_apply(self, page: PostPage) -> None:
-        if not self.set_total(page.total):  # else the next tick reads the last page there is now
+    def _poll_apply(self, page: PostPage) -> None:
+        if not self._set_total(page.total):  # else the next tick reads the last page there is now
             self.rows = [post_row(p) for p in page.items]
 
     @rx.event
     async def set_account(self, value: str) -> EventSpec | None:
         self.account = account_filter(value)
-        self.first_page()
-        return await self.reload_page()
+        self._first_page()
+        return await self._reload_page()
 
     @rx.event
     async def set_signal_only(self, value: bool) -> EventSpec | None:
         self.signal_only = bool(value)
-        self.first_page()
-        return await self.reload_page()
+        self._first_page()
+        return await self._reload_page()
 
     @rx.event
     async def refresh(self) -> AsyncIterator[EventSpec | None]:
@@ -204,7 +204,7 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
         self.refreshing = True
         yield
         try:
-            yield await self.reload_page()
+            yield await self._reload_page()
         finally:
             self.refreshing = False
 
@@ -236,7 +236,7 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
         self.pasting = True
         yield
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda session: store_manual_post(
                     session, ct_account_id=account_id, text=text, actor=user, idempotency_key=key, ip=ip
                 ),
@@ -258,8 +258,8 @@ class PostsState(AdminMixin, PagerMixin, PollingMixin, rx.State):
         if is_new:
             yield await self._queue(post.id)
         yield rx.toast.success("Post stored; classifying…")
-        self.first_page()
-        yield await self.reload_page()
+        self._first_page()
+        yield await self._reload_page()
 
     async def _queue(self, post_id: int) -> EventSpec | None:
         """The post is committed whatever happens here: a queue that is down only delays it to the sweep."""

@@ -31,7 +31,9 @@ class VerifyEmailState(LoadMixin, rx.State):
             return
         token = str(self.router.url.query_parameters.get("token", ""))[: TOKEN_MAX + 1]
         try:
-            address = await self.fetch(lambda session: _verify(session, user.id, token), "email verification")
+            address = await self._fetch(
+                lambda session: _verify(session, user.id, token), "email verification"
+            )
         except EmailError as e:
             self.status, self.error = "error", e.message
             return

@@ -73,10 +73,10 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
             yield redirect
             return
         if await self._refresh(user.id):
-            self.show_ready()
+            self._show_ready()
 
     async def _refresh(self, user_id: int) -> bool:
-        found = await self.fetch(lambda s: endpoints.list_endpoints(s, user_id), "webhook endpoints")
+        found = await self._fetch(lambda s: endpoints.list_endpoints(s, user_id), "webhook endpoints")
         if found is UNAVAILABLE:
             return False
         self.items = [rows.endpoint_row(e) for e in found]
@@ -88,7 +88,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     async def _call(self, call: Callable[[Session], Any], what: str) -> tuple[bool, Any]:
         """Run one endpoint action: (True, result), or (False, the WebhookError or the toast to show)."""
         try:
-            done = await self.attempt(call, f"webhooks: {what}", {endpoints.WebhookNotFound: GONE})
+            done = await self._attempt(call, f"webhooks: {what}", {endpoints.WebhookNotFound: GONE})
         except endpoints.WebhookError as e:
             return False, e
         finally:
@@ -180,7 +180,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     @rx.event
     async def confirm_rotate(self) -> AsyncIterator[EventSpec | None]:
         """A new secret, shown once like the first; the old one stops verifying at once."""
-        endpoint_id = self.take_confirmed("rotate")
+        endpoint_id = self._take_confirmed("rotate")
         user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
@@ -240,7 +240,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
 
     @rx.event
     async def confirm_delete(self) -> AsyncIterator[EventSpec | None]:
-        endpoint_id = self.take_confirmed("delete")
+        endpoint_id = self._take_confirmed("delete")
         user = await self._user()
         eid = _id(endpoint_id)
         if user is None or eid is None or self.busy:
@@ -282,7 +282,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     async def _read_log(self, user_id: int, endpoint_id: int) -> EventSpec | None:
         """Read one endpoint's log; the toast to show when the database fails."""
         try:
-            done = await self.attempt(
+            done = await self._attempt(
                 lambda s: endpoints.delivery_log(s, user_id, endpoint_id, limit=LOG_ROWS, offset=0),
                 "webhook delivery log",
             )

@@ -43,7 +43,7 @@ class MixedState(LoadMixin, PagerMixin, ConfirmMixin, rx.State):
     rows: list[str] = []
     reloads: int = 0
 
-    async def reload_page(self) -> EventSpec | None:
+    async def _reload_page(self) -> EventSpec | None:
         self.reloads += 1
         return None
 
@@ -51,10 +51,10 @@ class MixedState(LoadMixin, PagerMixin, ConfirmMixin, rx.State):
 class PolledState(PollingMixin, rx.State):
     rows: list[str] = []
 
-    def poll_query(self, user: Any) -> Any:
+    def _poll_query(self, user: Any) -> Any:
         return lambda session: ["fresh"]
 
-    def poll_apply(self, result: Any) -> None:
+    def _poll_apply(self, result: Any) -> None:
         self.rows = result
 
 
@@ -64,10 +64,10 @@ class SignedInPolledState(PolledState):
 
 
 class AdminPolledState(AdminMixin, PollingMixin, rx.State):
-    def poll_query(self, user: Any) -> Any:
+    def _poll_query(self, user: Any) -> Any:
         raise AssertionError("nobody but an admin gets here")
 
-    def poll_apply(self, result: Any) -> None:
+    def _poll_apply(self, result: Any) -> None:
         raise AssertionError("nobody but an admin gets here")
 
 
@@ -105,36 +105,36 @@ def sessionless(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 def test_fetch_returns_the_value_or_shows_the_database_error(sessionless: None):
     state = _state(MixedState)
-    assert run_coroutine(state.fetch(lambda s: [1, 2], "rows")) == [1, 2]
+    assert run_coroutine(state._fetch(lambda s: [1, 2], "rows")) == [1, 2]
     assert state.status == "loading"
-    state.show_ready()
+    state._show_ready()
     assert (state.status, state.error) == ("ready", "")
-    assert run_coroutine(state.fetch(_failing, "rows")) is UNAVAILABLE
+    assert run_coroutine(state._fetch(_failing, "rows")) is UNAVAILABLE
     assert (state.status, state.error) == ("error", DB_ERROR)
 
 
 def test_fetch_shows_the_page_status_a_refusal_names(sessionless: None):
     state = _state(MixedState)
-    assert run_coroutine(state.fetch(_refusing, "rows", {Refused: "not_found"})) is UNAVAILABLE
+    assert run_coroutine(state._fetch(_refusing, "rows", {Refused: "not_found"})) is UNAVAILABLE
     assert (state.status, state.error) == ("not_found", "")
     with pytest.raises(Refused):  # a refusal nobody named is a bug, not a page
-        run_coroutine(state.fetch(_refusing, "rows", {KeyError: "gone"}))
+        run_coroutine(state._fetch(_refusing, "rows", {KeyError: "gone"}))
 
 
 def test_attempt_turns_refusals_and_database_failures_into_toasts(sessionless: None):
     state = _state(MixedState)
-    done = run_coroutine(state.attempt(lambda s: 7, "write"))
+    done = run_coroutine(state._attempt(lambda s: 7, "write"))
     assert done.ok and done.value == 7
-    refused = run_coroutine(state.attempt(_refusing, "write", {Refused: None}))
+    refused = run_coroutine(state._attempt(_refusing, "write", {Refused: None}))
     assert not refused.ok and "Balance too low." in str(refused.toast)
     assert refused.message == "Balance too low."  # the same words, for beside the form
-    named = run_coroutine(state.attempt(_refusing, "write", {Refused: "Not now."}))
+    named = run_coroutine(state._attempt(_refusing, "write", {Refused: "Not now."}))
     assert "Not now." in str(named.toast)
-    failed = run_coroutine(state.attempt(_failing, "write"))
+    failed = run_coroutine(state._attempt(_failing, "write"))
     assert DB_ERROR in str(failed.toast) and failed.message == DB_ERROR
     assert state.status == "loading"  # an action's failure leaves the page as it was
     with pytest.raises(Refused):  # an exception nobody named is a bug, not a toast
-        run_coroutine(state.attempt(_refusing, "write"))
+        run_coroutine(state._attempt(_refusing, "write"))
 
 
 def test_sentence_capitalises_and_ends_once():
@@ -146,28 +146,28 @@ def test_sentence_capitalises_and_ends_once():
 def test_pager_moves_within_its_pages_and_follows_a_shrinking_total():
     state = _state(MixedState)
     state.page_size = 10
-    assert state.set_total(25) is False
+    assert state._set_total(25) is False
     assert (state.page_count, state.has_prev, state.has_next) == (3, False, True)
     run_coroutine(MixedState.next_page.fn(state))
     run_coroutine(MixedState.next_page.fn(state))
     run_coroutine(MixedState.next_page.fn(state))  # already on the last page: nothing read
     assert (state.page, state.reloads, state.page_label) == (3, 2, "Page 3 of 3")
-    assert state.set_total(11) is True and state.page == 2  # rows disappeared: the last page that exists
+    assert state._set_total(11) is True and state.page == 2  # rows disappeared: the last page that exists
     run_coroutine(MixedState.prev_page.fn(state))
     run_coroutine(MixedState.prev_page.fn(state))
     assert (state.page, state.reloads) == (1, 3)
-    assert state.set_total(0) is False and state.page_count == 1
+    assert state._set_total(0) is False and state.page_count == 1
 
 
 def test_confirm_hands_over_the_item_once_and_only_for_the_action_asked():
     state = _state(MixedState)
     MixedState.ask.fn(state, "cancel", "12", "Momentum #12")
     assert (state.confirm_action, state.confirm_id, state.confirm_label) == ("cancel", "12", "Momentum #12")
-    assert state.take_confirmed("delete") == ""  # another dialog's button does not act on this item
+    assert state._take_confirmed("delete") == ""  # another dialog's button does not act on this item
     assert state.confirm_id == ""
     MixedState.ask.fn(state, "cancel", "12", "Momentum #12")
-    assert state.take_confirmed("cancel") == "12"
-    assert state.take_confirmed("cancel") == ""
+    assert state._take_confirmed("cancel") == "12"
+    assert state._take_confirmed("cancel") == ""
     MixedState.ask.fn(state, "x" * 100, "9" * 100, "y" * 1000)
     assert (len(state.confirm_action), len(state.confirm_id), len(state.confirm_label)) == (32, 64, 200)
     MixedState.confirm_open_change.fn(state, False)
@@ -259,3 +259,20 @@ def test_a_confirm_dialog_stays_open_while_its_action_runs():
     state.acting = False
     BusyConfirmState.confirm_open_change.fn(state, False)
     assert state.confirm_id == ""
+
+
+def test_only_the_mixins_events_can_be_sent_from_a_browser():
+    """Reflex turns public methods into events: the helpers must not be among them."""
+    sendable = set(MixedState.event_handlers) | set(PolledState.event_handlers)
+    assert {"next_page", "prev_page", "ask", "confirm_open_change", "poll"} <= sendable
+    helpers = {
+        "_fetch",
+        "_attempt",
+        "_show_ready",
+        "_set_total",
+        "_take_confirmed",
+        "_poll_apply",
+        "_reload_page",
+    }
+    assert not sendable & helpers
+    assert not {name for name in sendable if name.lstrip("_") in {h.lstrip("_") for h in helpers}}
