@@ -23,10 +23,6 @@ from maxxit_ui.components import format as fmt
 from maxxit_ui.components.billing_format import share, usdc
 
 PAPER_IS_FREE = "Paper trading is free: no fees, no subscription."
-LIVE_IS_BILLED = (
-    "Trades on Hyperliquid are billed (a per-trade fee, a profit share, a monthly subscription after a free "
-    "trial: see Billing); trades that fall back to paper are free."
-)
 BILLING_ROUTE = "/billing"
 
 SUBSCRIPTION_BADGES: dict[str, tuple[str, str]] = {
