@@ -3,7 +3,7 @@
 The app is started with reflex.testing.AppHarnessProd: the frontend is exported (as `reflex run --env prod`
 does) and served statically, so no Vite dev server re-optimises and reloads pages mid-test. The export is
 shared: a start whose compiled frontend matches one already built this session serves that build
-(tests/e2e/harness.py).
+(tests/e2e/builds.py, harness.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from backend.config import get_settings
 from backend.db import get_engine, make_engine, migrate
 from backend.models.enums import Venue
 from backend.toolchain import reflex_environment
-from tests.e2e.harness import SessionBuilds, harness_class, summarise_starts
+from tests.e2e.builds import SessionBuilds, summarise_starts
 from tests.factories import Factory
 from tests.pgtools import temporary_pg_database
 
@@ -139,7 +139,7 @@ _BUILDS = pytest.StashKey[SessionBuilds]()
 @pytest.fixture(scope="session")
 def app_builds(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SessionBuilds:
     """The session's app ports and frontend builds: a start exports the frontend only when no earlier start
-    in this session built the same compiled sources (see tests/e2e/harness.py)."""
+    in this session built the same compiled sources (see tests/e2e/builds.py)."""
     builds = SessionBuilds(tmp_path_factory.mktemp("e2e-builds"))
     request.config.stash[_BUILDS] = builds
     return builds
@@ -170,8 +170,10 @@ def app_url(seeded: Seeded, app_builds: SessionBuilds) -> Iterator[str]:
         mp.delenv("SIWE_DOMAIN", raising=False)
         _clear_caches()  # rxconfig.py and backend.db read settings once; make them see DATABASE_URL
         _forget_app_modules()
+        from tests.e2e.harness import Harness  # imports Reflex's test harness: browser tests only
+
         try:
-            with harness_class(app_builds, sockets).create(root=REPO_ROOT, app_name=APP_PACKAGE) as harness:
+            with Harness.on(app_builds, sockets, root=REPO_ROOT, app_name=APP_PACKAGE) as harness:
                 assert harness.frontend_url is not None
                 assert harness.frontend_url.rstrip("/") == url
                 yield url
