@@ -1,7 +1,9 @@
 """Browser-test fixtures: a seeded SQLite database, the real Reflex app on it, and the system Chromium.
 
-The app is started with reflex.testing.AppHarnessProd: the frontend is exported once (as `reflex run
---env prod` does) and served statically, so no Vite dev server re-optimises and reloads pages mid-test.
+The app is started with reflex.testing.AppHarnessProd: the frontend is exported (as `reflex run --env prod`
+does) and served statically, so no Vite dev server re-optimises and reloads pages mid-test. The export is
+shared: a start whose compiled frontend matches one already built this session serves that build
+(tests/e2e/builds.py, harness.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import socket
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
@@ -25,6 +26,7 @@ from backend.config import get_settings
 from backend.db import get_engine, make_engine, migrate
 from backend.models.enums import Venue
 from backend.toolchain import reflex_environment
+from tests.e2e.builds import SessionBuilds, summarise_starts
 from tests.factories import Factory
 from tests.pgtools import temporary_pg_database
 
@@ -131,47 +133,30 @@ def _seed(url: str) -> Seeded:
     return seeded
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_BUILDS = pytest.StashKey[SessionBuilds]()
 
 
-def _harness_serving_pages_with_our_headers(frontend_port: int) -> type:
-    """AppHarnessProd with the exported pages on a port chosen beforehand and behind our security headers.
+@pytest.fixture(scope="session")
+def app_builds(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SessionBuilds:
+    """The session's app ports and frontend builds: a start exports the frontend only when no earlier start
+    in this session built the same compiled sources (see tests/e2e/builds.py)."""
+    builds = SessionBuilds(tmp_path_factory.mktemp("e2e-builds"))
+    request.config.stash[_BUILDS] = builds
+    return builds
 
-    `reflex run --env prod` serves pages through the backend app, whose middleware adds the headers; the
-    harness serves them from a separate static server, so the same middleware (and the same policy, with
-    the backend's other port allowed to connect) wraps it here. The port is known before the app starts
-    so PUBLIC_URL, and with it CORS and the event socket's allowed origins, can name it.
-    """
-    import uvicorn
-    from reflex.testing import AppHarnessProd, chdir
-    from reflex.utils.exec import _frontend_prod_app
 
-    from backend.api.middleware.security_headers import SecurityHeadersMiddleware, content_security_policy
-
-    class Harness(AppHarnessProd):
-        def _run_frontend(self) -> None:
-            with chdir(self.app_path):
-                pages = _frontend_prod_app()
-            assert self.backend is not None  # started, and listening, before the frontend
-            backend_origin = "http://{}:{}".format(*self.backend.servers[0].sockets[0].getsockname())
-            csp = content_security_policy([f"http://127.0.0.1:{frontend_port}", backend_origin])
-            app = SecurityHeadersMiddleware(pages, csp=lambda: csp)
-            self.frontend_server = uvicorn.Server(
-                uvicorn.Config(app=app, host="127.0.0.1", port=frontend_port)
-            )
-            self.frontend_server.run()
-
-    return Harness
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """How many app starts exported the frontend, and how long starts took either way (for bench/README)."""
+    builds = config.stash.get(_BUILDS, None)
+    if builds is not None and builds.starts:
+        terminalreporter.write_line(summarise_starts(builds.starts))
 
 
 @pytest.fixture(scope="module")
-def app_url(seeded: Seeded) -> Iterator[str]:
+def app_url(seeded: Seeded, app_builds: SessionBuilds) -> Iterator[str]:
     """Start the real app (UI, websocket and API) from the repo root against the seeded database."""
-    frontend_port = _free_port()
-    url = f"http://127.0.0.1:{frontend_port}"
+    sockets = app_builds.bind()  # first: PUBLIC_URL names the frontend's port
+    url = app_builds.url
     with pytest.MonkeyPatch.context() as mp:
         _reflex_environment(mp)
         mp.setenv("DATABASE_URL", seeded.url)
@@ -180,20 +165,21 @@ def app_url(seeded: Seeded) -> Iterator[str]:
         # refuse the suite itself. The limits are tested in tests/integration (test_api_auth, ratelimit).
         mp.setenv("AUTH_RATE_LIMIT_PER_IP", str(E2E_SIGN_INS_PER_IP))
         # Sign-in messages, CORS and the event socket's allowed origins name the host the browser shows,
-        # exactly as PUBLIC_URL says in production.
+        # exactly as PUBLIC_URL says in production. The session keeps one such URL unless its port is taken.
         mp.setenv("PUBLIC_URL", url)
         mp.delenv("SIWE_DOMAIN", raising=False)
         _clear_caches()  # rxconfig.py and backend.db read settings once; make them see DATABASE_URL
         _forget_app_modules()
-        harness_class = _harness_serving_pages_with_our_headers(
-            frontend_port
-        )  # heavy import: browser tests only
+        from tests.e2e.harness import Harness  # imports Reflex's test harness: browser tests only
+
         try:
-            with harness_class.create(root=REPO_ROOT, app_name=APP_PACKAGE) as harness:
+            with Harness.on(app_builds, sockets, root=REPO_ROOT, app_name=APP_PACKAGE) as harness:
                 assert harness.frontend_url is not None
                 assert harness.frontend_url.rstrip("/") == url
                 yield url
         finally:
+            for sock in sockets:
+                sock.close()
             get_engine().dispose()
             _clear_caches()
 
