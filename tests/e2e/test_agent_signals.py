@@ -19,6 +19,7 @@ from backend.models import Agent, SignalExecution
 from backend.models.common import utcnow
 from backend.models.enums import ExecutionStatus, SignalStatus, Visibility
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE, overflowing
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
@@ -102,33 +103,8 @@ def test_the_explanation_opens_right_under_the_row_clicked(page: Page, app_url: 
     expect(page.locator("#signal-explanation")).to_have_count(0)
 
 
-# Elements that stick out of the screen, unless a box of theirs scrolls or clips them. The header is the
-# layout's own (its phone menu is tested with every page); this page's content must fit by itself.
-OVERFLOWING = """() => {
-    const width = window.innerWidth, home = document.querySelector('#nav-home');
-    const header = home ? home.parentElement.parentElement : null;
-    const clipped = el => {
-        for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-            if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(up).overflowX)) return true;
-        }
-        return false;
-    };
-    return [...document.body.querySelectorAll('*')]
-        .filter(el => !(header && header.contains(el)))
-        .filter(el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.right > width + 1; })
-        .filter(el => !clipped(el))
-        .slice(0, 5)
-        .map(el => `${el.tagName}#${el.id}.${el.className} right=${el.getBoundingClientRect().right}`);
-}"""
-
-
-def overflowing(page: Page) -> list[str]:
-    """What makes the page wider than a phone's screen, besides the header."""
-    return page.evaluate(OVERFLOWING)
-
-
 def test_on_a_phone_the_signals_page_stays_inside_the_screen(page: Page, app_url: str, demo: Demo) -> None:
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/agents/{demo.agent_id}/signals")
     rows = page.locator("#signals-history .signal-row")
     expect(rows).to_have_count(25)

@@ -47,45 +47,15 @@ from backend.notify.senders import build_senders
 from backend.trading.fees import FeePolicy
 from tests.billing_support import invoice, line, subscription
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 VIEWPORTS = [pytest.param(PHONE, id="phone"), pytest.param(DESKTOP, id="desktop")]
 MIN_TARGET_PX = 40
-
-# The first element that sticks out of the screen (its parent does not), for the failure message.
-OVERFLOW_JS = """
-() => {
-  const vw = window.innerWidth;
-  const sticking = [];
-  const clipped = (el) => {
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-      const o = getComputedStyle(p).overflowX;
-      if ((o === "auto" || o === "scroll" || o === "hidden" || o === "clip")
-          && p.getBoundingClientRect().right <= vw + 1) return true;
-    }
-    return false;
-  };
-  if (document.documentElement.scrollWidth > vw) {
-    for (const el of document.body.querySelectorAll("*")) {
-      const r = el.getBoundingClientRect();
-      const parent = el.parentElement && el.parentElement.getBoundingClientRect();
-      if (r.width > 0 && r.right > vw + 1 && parent && parent.right <= vw + 1 && !clipped(el)) {
-        const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
-          + (el.className && typeof el.className === "string" ? "." + el.className.split(" ")[0] : "");
-        sticking.push(name + " right=" + Math.round(r.right) + " '"
-          + (el.innerText || "").slice(0, 40).replace(/\\s+/g, " ") + "'");
-        if (sticking.length >= 4) break;
-      }
-    }
-  }
-  return {width: document.documentElement.scrollWidth, viewport: vw, sticking};
-}
-"""
 
 # Whether the element is on screen, big enough and the one a tap at its centre reaches.
 REACH_JS = """
@@ -292,9 +262,9 @@ def _page_problems(page: Page, keys: tuple[str, ...], wallet_button: str) -> lis
             if n == 0:
                 return [f"{key} never showed"]
     problems = _header_problems(page, wallet_button)
-    fit = page.evaluate(OVERFLOW_JS)
-    if fit["width"] > fit["viewport"]:
-        problems.append(f"page is {fit['width']} px wide for {fit['viewport']}: {'; '.join(fit['sticking'])}")
+    width = fit(page)
+    if not width.fits:
+        problems.append(f"page is {width.width} px wide for {width.viewport}: {'; '.join(width.sticking)}")
     for key in keys:
         selector = key.removeprefix(ROW)
         found = page.locator(selector)
