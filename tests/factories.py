@@ -113,6 +113,17 @@ class Factory:
         )
         return self._save(Signal(agent_id=agent.id, post_id=post.id if post else None, **kw))
 
+    def open_position(self, deployment: AgentDeployment, market: str = "ETH", **kw: Any) -> Position:
+        """An open 1-unit long entered at 3000, fees not yet charged."""
+        kw.setdefault("venue", deployment.venue)
+        kw.setdefault("side", Side.LONG)
+        kw.setdefault("size", Decimal(1))
+        kw.setdefault("entry_price", Decimal(3000))
+        kw.setdefault("status", PositionStatus.OPEN)
+        kw.setdefault("entry_fee", Decimal(0))
+        kw.setdefault("opened_at", utcnow())
+        return self._save(Position(deployment_id=deployment.id, market=market, **kw))
+
     def closed_position(
         self, deployment: AgentDeployment, pnl: Decimal, days_ago: float = 1, **kw: Any
     ) -> Position:

@@ -19,9 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.config import get_settings
 from backend.db import get_engine, migrate, session_scope
-from backend.models import Position
-from backend.models.common import utcnow
-from backend.models.enums import CloseReason, PositionStatus, Side
+from backend.models.enums import CloseReason
 from backend.monitor.close import record_close
 from backend.notify import dispatch
 from backend.notify.senders import build_senders
@@ -113,23 +111,7 @@ def trader_with_open_positions(wallet: BrowserWallet, *markets: str) -> list[int
         f = Factory(session)
         trader = f.user(address=wallet.address.lower())
         deployment = f.paper_deployment(f.agent(name="Bell Momentum"), trader)
-        positions = [
-            Position(
-                deployment_id=deployment.id,
-                venue=deployment.venue,
-                market=market,
-                side=Side.LONG,
-                size=Decimal(1),
-                entry_price=Decimal(3000),
-                status=PositionStatus.OPEN,
-                entry_fee=Decimal(0),
-                opened_at=utcnow(),
-            )
-            for market in markets
-        ]
-        session.add_all(positions)
-        session.commit()
-        return [p.id for p in positions]
+        return [f.open_position(deployment, market).id for market in markets]
 
 
 def close(position_id: int, exit_price: int) -> None:

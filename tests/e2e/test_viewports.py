@@ -27,7 +27,7 @@ from sqlmodel import select
 from backend.auth.users import create_admin
 from backend.config import get_settings
 from backend.db import get_engine, session_scope
-from backend.models import Agent, CtAccount, Position, User
+from backend.models import Agent, CtAccount, User
 from backend.models.common import utcnow
 from backend.models.enums import (
     Beneficiary,
@@ -36,8 +36,6 @@ from backend.models.enums import (
     CloseReason,
     ExecutionVenue,
     InvoiceStatus,
-    PositionStatus,
-    Side,
     SubscriptionStatus,
     Venue,
 )
@@ -150,21 +148,8 @@ def _trader_picture(trader: BrowserWallet, seeded: Seeded) -> tuple[int, int, in
         hyper = session.get(Agent, seeded.hyper_id)
         paper = f.paper_deployment(hyper, user)
         opened = [
-            Position(
-                deployment_id=paper.id,
-                venue=paper.venue,
-                market=market,
-                side=Side.LONG,
-                size=Decimal(1),
-                entry_price=Decimal(3000),
-                status=PositionStatus.OPEN,
-                entry_fee=Decimal(0),
-                opened_at=now - timedelta(hours=1),
-            )
-            for market in ("ETH", "SOL")
+            f.open_position(paper, market, opened_at=now - timedelta(hours=1)) for market in ("ETH", "SOL")
         ]
-        session.add_all(opened)
-        session.commit()
         to_close = opened[1].id
         live = f.deployment(own, user, venue=ExecutionVenue.HYPERLIQUID, user_wallet=user.address)
         subscription(session, live, SubscriptionStatus.TRIALING, trial_ends_at=now + timedelta(days=12))
