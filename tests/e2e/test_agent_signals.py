@@ -15,9 +15,8 @@ from backend.db import make_engine
 from backend.demo import catalog
 from backend.demo.seed import seed_demo
 from backend.execution.reasons import SkipCategory, skip_reason
-from backend.models import Agent, SignalExecution
-from backend.models.common import utcnow
-from backend.models.enums import ExecutionStatus, SignalStatus, Visibility
+from backend.models import Agent
+from backend.models.enums import SignalStatus, Visibility
 from tests.e2e.conftest import Seeded
 from tests.e2e.phone import PHONE, overflowing
 from tests.factories import Factory
@@ -190,22 +189,10 @@ def followed(seeded: Seeded) -> Iterator[Followed]:
         traded = f.deployment(agent, id=DEPLOYMENT_ID)
         f.closed_position(traded, Decimal("5"), id=POSITION_ID, signal_id=signal.id, market="ETH", size=SIZE)
         untraded = f.signal(agent, f.post(caller, text="$BTC breakout"), token="BTC")
-        broke, now = f.deployment(agent), utcnow()
+        broke = f.deployment(agent)
         reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, "$123.45 available, $30.00 kept in reserve")
         for skipped in (signal, untraded):
-            session.add(
-                SignalExecution(
-                    signal_id=skipped.id,
-                    deployment_id=broke.id,
-                    client_order_id=f"0x{skipped.id:032x}",
-                    status=ExecutionStatus.SKIPPED,
-                    reason=reason,
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        session.commit()
+            f.execution(skipped, broke, reason=reason)
         yield Followed(agent.id, agent.name)
     engine.dispose()
 
