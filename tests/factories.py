@@ -17,12 +17,14 @@ from backend.models import (
     CtPost,
     Position,
     Signal,
+    SignalExecution,
     TokenRegistry,
     User,
 )
 from backend.models.common import utcnow
 from backend.models.enums import (
     CloseReason,
+    ExecutionStatus,
     ExecutionVenue,
     PositionStatus,
     PostSource,
@@ -112,6 +114,34 @@ class Factory:
             "bucket_start", utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=next(_seq))
         )
         return self._save(Signal(agent_id=agent.id, post_id=post.id if post else None, **kw))
+
+    def execution(
+        self,
+        signal: Signal,
+        deployment: AgentDeployment,
+        status: ExecutionStatus = ExecutionStatus.SKIPPED,
+        **kw: Any,
+    ) -> SignalExecution:
+        """A deployment's execution of a signal as the executor records it (by default one it skipped)."""
+        now = utcnow()
+        kw.setdefault("client_order_id", f"0x{signal.id:016x}{deployment.id:016x}")
+        kw.setdefault("attempts", 1)
+        kw.setdefault("created_at", now)
+        kw.setdefault("updated_at", now)
+        return self._save(
+            SignalExecution(signal_id=signal.id, deployment_id=deployment.id, status=status, **kw)
+        )
+
+    def open_position(self, deployment: AgentDeployment, market: str = "ETH", **kw: Any) -> Position:
+        """An open 1-unit long entered at 3000, fees not yet charged."""
+        kw.setdefault("venue", deployment.venue)
+        kw.setdefault("side", Side.LONG)
+        kw.setdefault("size", Decimal(1))
+        kw.setdefault("entry_price", Decimal(3000))
+        kw.setdefault("status", PositionStatus.OPEN)
+        kw.setdefault("entry_fee", Decimal(0))
+        kw.setdefault("opened_at", utcnow())
+        return self._save(Position(deployment_id=deployment.id, market=market, **kw))
 
     def closed_position(
         self, deployment: AgentDeployment, pnl: Decimal, days_ago: float = 1, **kw: Any

@@ -380,16 +380,21 @@ def backtest_figure(
     )
     figure.update_xaxes(gridcolor=GRID, zeroline=False, type="date")
     figure.update_yaxes(gridcolor=GRID, zeroline=False, tickprefix="$", tickformat=",.0f", row=1, col=1)
+    drawdown_axis(figure, tickformat=".1~%")
+    return figure
+
+
+def drawdown_axis(figure: go.Figure, *, tickformat: str) -> None:
+    """The lower panel's axis: the fall from the peak (a fraction, shown as a percent) growing downwards."""
     figure.update_yaxes(
         gridcolor=GRID,
         zeroline=False,
-        tickformat=".1~%",
+        tickformat=tickformat,
         autorange="reversed",
         rangemode="tozero",
         row=2,
         col=1,
     )
-    return figure
 
 
 def reference_window(curve: EquityCurve, start: datetime, end: datetime) -> list[tuple[datetime, Decimal]]:

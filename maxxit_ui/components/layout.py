@@ -212,6 +212,19 @@ def page_heading(
     return rx.flex(heading, action, justify="between", align="end", width="100%", wrap="wrap", gap="3")
 
 
+def link_button(
+    icon: str,
+    text: str,
+    href: rx.Var[str] | str,
+    *,
+    element_id: rx.Var[str] | str,
+    icon_size: int = 16,
+    **button,
+) -> rx.Component:
+    """A button that goes to another page: a link around it, so it also opens in a new tab."""
+    return rx.link(rx.button(rx.icon(icon, size=icon_size), text, **button), href=href, id=element_id)
+
+
 def section_title(text: str) -> rx.Component:
     return rx.heading(text, size="4", weight="medium", margin_bottom="12px")
 

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from backend.monitor.equity import EquityCurve
-from maxxit_ui.components.charts import DRAWDOWN_FILLS, GRID, reference_figure
+from maxxit_ui.components.charts import DRAWDOWN_FILLS, GRID, drawdown_axis, reference_figure
 
 
 def track_figure(
@@ -48,13 +48,5 @@ def track_figure(
         equity.layout, height=height, showlegend=False, xaxis2={"gridcolor": GRID, "type": "date"}
     )
     figure.update_yaxes(tickprefix="$", tickformat=",.0f", row=1, col=1)
-    figure.update_yaxes(
-        gridcolor=GRID,
-        zeroline=False,
-        tickformat=".0%",
-        autorange="reversed",
-        rangemode="tozero",
-        row=2,
-        col=1,
-    )
+    drawdown_axis(figure, tickformat=".0%")
     return figure

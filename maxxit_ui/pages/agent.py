@@ -10,6 +10,7 @@ from maxxit_ui.components.layout import (
     card,
     empty_message,
     error_callout,
+    link_button,
     loading_message,
     page,
     section_title,
@@ -44,15 +45,14 @@ def _deploy() -> rx.Component:
         ),
         rx.cond(
             AuthState.signed_in,
-            rx.link(
-                rx.button(rx.icon("rocket", size=16), "Deploy", size="3"),
-                href=s.deploy_href,
-                id="deploy-link",
-            ),
-            rx.link(
-                rx.button(rx.icon("wallet", size=16), "Sign in to deploy", size="3", variant="soft"),
-                href=s.signin_deploy_href,
-                id="signin-to-deploy",
+            link_button("rocket", "Deploy", s.deploy_href, element_id="deploy-link", size="3"),
+            link_button(
+                "wallet",
+                "Sign in to deploy",
+                s.signin_deploy_href,
+                element_id="signin-to-deploy",
+                size="3",
+                variant="soft",
             ),
         ),
     )
@@ -63,11 +63,7 @@ def _edit() -> rx.Component:
     s = AgentState
     return rx.cond(
         s.edit_href != "",
-        rx.link(
-            rx.button(rx.icon("pencil", size=16), "Edit", size="3", variant="soft"),
-            href=s.edit_href,
-            id="edit-agent",
-        ),
+        link_button("pencil", "Edit", s.edit_href, element_id="edit-agent", size="3", variant="soft"),
     )
 
 
@@ -224,10 +220,12 @@ def _backtest() -> rx.Component:
             variant="soft",
             id="bt-open",
         ),
-        rx.link(
-            rx.button(rx.icon("wallet", size=16), "Sign in to backtest", variant="soft"),
-            href=s.signin_backtest_href,
-            id="signin-to-backtest",
+        link_button(
+            "wallet",
+            "Sign in to backtest",
+            s.signin_backtest_href,
+            element_id="signin-to-backtest",
+            variant="soft",
         ),
     )
     return rx.cond(

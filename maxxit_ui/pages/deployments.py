@@ -9,6 +9,7 @@ from maxxit_ui.components.layout import (
     card,
     empty_message,
     error_callout,
+    link_button,
     loading_message,
     page,
     page_heading,
@@ -419,10 +420,12 @@ def deployments() -> rx.Component:
         page_heading(
             "My deployments",
             "Agents trading for you, their balances and every position they opened.",
-            action=rx.link(
-                rx.button(rx.icon("chart_line", size=16), "Live dashboard", variant="soft"),
-                href="/dashboard",
-                id="deployments-dashboard",
+            action=link_button(
+                "chart_line",
+                "Live dashboard",
+                "/dashboard",
+                element_id="deployments-dashboard",
+                variant="soft",
             ),
             element_id="deployments-heading",
         ),

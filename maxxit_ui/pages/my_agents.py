@@ -9,6 +9,7 @@ from maxxit_ui.components.layout import (
     card,
     empty_message,
     error_callout,
+    link_button,
     loading_message,
     page,
     page_heading,
@@ -31,10 +32,14 @@ def _actions(row: MyAgentDisplay) -> rx.Component:
         row["archived"],
         rx.text("archived", size="1", color_scheme="gray"),
         row_actions(
-            rx.link(
-                rx.button(rx.icon("pencil", size=14), "Edit", size="1", variant="soft"),
-                href="/agents/" + row["id"] + "/edit",
-                id="edit-" + row["id"],
+            link_button(
+                "pencil",
+                "Edit",
+                "/agents/" + row["id"] + "/edit",
+                element_id="edit-" + row["id"],
+                icon_size=14,
+                size="1",
+                variant="soft",
             ),
             rx.button(
                 rx.icon("archive", size=14),
@@ -124,10 +129,8 @@ def my_agents() -> rx.Component:
         page_heading(
             "My agents",
             "Agents you built, including private and archived ones.",
-            action=rx.link(
-                rx.button(rx.icon("circle_plus", size=16), "Build agent", size="3"),
-                href="/agents/new",
-                id="build-agent",
+            action=link_button(
+                "circle_plus", "Build agent", "/agents/new", element_id="build-agent", size="3"
             ),
         ),
         rx.match(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from maxxit_ui.components.layout import page
+from maxxit_ui.components.layout import link_button, page
 
 ROUTE = "404"  # Reflex's slug for the page served at every unknown route
 TITLE = "Page not found · Maxxit"
@@ -22,10 +22,13 @@ def not_found() -> rx.Component:
                     text_align="center",
                 ),
                 rx.flex(
-                    rx.link(
-                        rx.button(rx.icon("house", size=16), "Back to the home page", size="3", width="100%"),
-                        href="/",
-                        id="not-found-home",
+                    link_button(
+                        "house",
+                        "Back to the home page",
+                        "/",
+                        element_id="not-found-home",
+                        size="3",
+                        width="100%",
                     ),
                     rx.link(
                         rx.button("Browse the marketplace", size="3", variant="soft", width="100%"),

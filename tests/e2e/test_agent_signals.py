@@ -15,10 +15,10 @@ from backend.db import make_engine
 from backend.demo import catalog
 from backend.demo.seed import seed_demo
 from backend.execution.reasons import SkipCategory, skip_reason
-from backend.models import Agent, SignalExecution
-from backend.models.common import utcnow
-from backend.models.enums import ExecutionStatus, SignalStatus, Visibility
+from backend.models import Agent
+from backend.models.enums import SignalStatus, Visibility
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE, overflowing
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
@@ -102,33 +102,8 @@ def test_the_explanation_opens_right_under_the_row_clicked(page: Page, app_url: 
     expect(page.locator("#signal-explanation")).to_have_count(0)
 
 
-# Elements that stick out of the screen, unless a box of theirs scrolls or clips them. The header is the
-# layout's own (its phone menu is tested with every page); this page's content must fit by itself.
-OVERFLOWING = """() => {
-    const width = window.innerWidth, home = document.querySelector('#nav-home');
-    const header = home ? home.parentElement.parentElement : null;
-    const clipped = el => {
-        for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-            if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(up).overflowX)) return true;
-        }
-        return false;
-    };
-    return [...document.body.querySelectorAll('*')]
-        .filter(el => !(header && header.contains(el)))
-        .filter(el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.right > width + 1; })
-        .filter(el => !clipped(el))
-        .slice(0, 5)
-        .map(el => `${el.tagName}#${el.id}.${el.className} right=${el.getBoundingClientRect().right}`);
-}"""
-
-
-def overflowing(page: Page) -> list[str]:
-    """What makes the page wider than a phone's screen, besides the header."""
-    return page.evaluate(OVERFLOWING)
-
-
 def test_on_a_phone_the_signals_page_stays_inside_the_screen(page: Page, app_url: str, demo: Demo) -> None:
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/agents/{demo.agent_id}/signals")
     rows = page.locator("#signals-history .signal-row")
     expect(rows).to_have_count(25)
@@ -214,22 +189,10 @@ def followed(seeded: Seeded) -> Iterator[Followed]:
         traded = f.deployment(agent, id=DEPLOYMENT_ID)
         f.closed_position(traded, Decimal("5"), id=POSITION_ID, signal_id=signal.id, market="ETH", size=SIZE)
         untraded = f.signal(agent, f.post(caller, text="$BTC breakout"), token="BTC")
-        broke, now = f.deployment(agent), utcnow()
+        broke = f.deployment(agent)
         reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, "$123.45 available, $30.00 kept in reserve")
         for skipped in (signal, untraded):
-            session.add(
-                SignalExecution(
-                    signal_id=skipped.id,
-                    deployment_id=broke.id,
-                    client_order_id=f"0x{skipped.id:032x}",
-                    status=ExecutionStatus.SKIPPED,
-                    reason=reason,
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        session.commit()
+            f.execution(skipped, broke, reason=reason)
         yield Followed(agent.id, agent.name)
     engine.dispose()
 

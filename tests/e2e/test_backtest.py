@@ -18,12 +18,12 @@ from backend.demo import catalog
 from backend.demo.seed import seed_demo
 from backend.models import Agent
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
 pytestmark = pytest.mark.e2e
 
 DEMO_AGENT = catalog.AGENTS[0]  # public, months of trades from the accounts it follows
-PHONE = {"width": 390, "height": 844}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,6 +228,6 @@ def test_the_panel_fits_a_phone(new_page, app_url: str, demo: Demo) -> None:
     expect(page.locator("#bt-profit")).to_be_visible()
     expect(page.locator("#bt-trades, #bt-trades-empty").first).to_be_attached()
     # Tables scroll inside their own box: the page itself is never wider than the phone.
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fit(page).fits
     first_tile = page.locator("#bt-tiles > *").first
     assert first_tile.bounding_box()["y"] < page.locator("#bt-chart").bounding_box()["y"]

@@ -17,12 +17,11 @@ from backend.db import session_scope
 from backend.models import BacktestRun
 from tests.backtest_data import History, backtest_history
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -80,7 +79,7 @@ def test_a_sweep_from_the_form_to_the_heatmap_on_a_phone(phone_page, app_url, hi
 
     heatmap.locator(".nsewdrag").first.click()  # the middle of the grid: one of its cells
     expect(page.locator("#sweep-cell")).to_contain_text("Total profit")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fit(page).fits
 
     with session_scope() as session:
         rows = session.exec(

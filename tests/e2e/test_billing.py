@@ -38,13 +38,13 @@ from backend.models.enums import (
 from maxxit_ui.state.billing_rows import PAPER_IS_FREE
 from tests.billing_support import invoice, line, subscription
 from tests.e2e.conftest import Seeded, _database, _seed
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.hyperliquid_server import HyperliquidServer
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 390, "height": 844}
 PLATFORM = Account.create()
 HL_FUNDS = Decimal(1_000)
 SANDBOX_FAUCET = Decimal(1_000)
@@ -225,7 +225,7 @@ def test_billing_page_and_printable_invoice(new_page, app_url: str, seeded: Seed
     # Works on a phone: nothing wider than the screen but the tables, which scroll inside their cards.
     page.set_viewport_size(PHONE)
     expect(page.locator("#billing-heading")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fit(page).fits
     page.set_viewport_size({"width": 1366, "height": 900})
 
     # The invoice: printable, exportable.
@@ -340,7 +340,7 @@ def test_canceling_a_trial_subscription(new_page, app_url: str, seeded: Seeded) 
     # The invoice page fits a phone too.
     page.goto(f"{app_url}/billing/invoices/{picture.invoice_id}")
     expect(page.locator("#invoice-total")).to_have_text("20.40 USDC")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fit(page).fits
 
 
 def test_a_payment_hyperliquid_did_not_answer_waits_for_its_confirmation(

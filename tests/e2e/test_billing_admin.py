@@ -30,12 +30,12 @@ from backend.models.enums import (
     InvoiceStatus,
 )
 from tests.e2e.conftest import Seeded, _database, _seed
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 390, "height": 844}
 REASON = "Duplicate charge, refunded by support"
 PAYOUT_TX = "0x" + "c0ffee" * 10 + "beef"
 
@@ -124,7 +124,7 @@ def test_operator_voids_an_open_invoice_with_a_reason_at_390px(
     expect(page.locator("#overdue-empty")).to_be_visible()
     expect(page.locator("#invoices-count-VOID")).to_have_text("1")
     # The page fits a phone: wide tables scroll inside their cards, the page itself does not.
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fit(page).fits
 
     with session_scope() as session:
         invoice = session.get(Invoice, invoice_id)
@@ -171,7 +171,7 @@ def test_a_trader_without_agents_reads_how_earnings_come_and_no_operators_page(
     page = _signed_in(browser, BrowserWallet(), app_url, **{**browser_context_args, "viewport": PHONE})
     page.goto(f"{app_url}/earnings")
     expect(page.locator("#earnings-no-agents")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fit(page).fits
     page.locator("#account-menu").click()
     expect(page.locator("#menu-earnings")).to_be_visible()
     expect(page.locator("#menu-admin-billing")).to_have_count(0)

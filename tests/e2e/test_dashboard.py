@@ -27,6 +27,7 @@ from backend.monitor.close import finish_close
 from backend.monitor.cycle import Monitor
 from backend.trading.fees import FeePolicy
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.monitor_support import CIPHER, DrivenFeed, open_paper_position, paper_registry
@@ -186,9 +187,6 @@ def test_positions_chart_live_through_the_trailing_stop_and_a_manual_close(
     assert page.evaluate("window.__sameDocument") is True
 
 
-PHONE = {"width": 390, "height": 844}
-
-
 def positions_at_3x(deployment_id: int) -> tuple[int, int]:
     """An open 3x BNB long the monitor has seen at 808, and a BTC long its trailing stop closed at 61,000.
 
@@ -229,10 +227,6 @@ def positions_at_3x(deployment_id: int) -> tuple[int, int]:
         )
         session.flush()
         return held.id, done.id
-
-
-def no_horizontal_overflow(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_position_lines_and_figures_on_both_pages_and_on_a_phone(
@@ -278,10 +272,10 @@ def test_position_lines_and_figures_on_both_pages_and_on_a_phone(
     cancel.scroll_into_view_if_needed()
     box = cancel.bounding_box()
     assert box is not None and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 40
-    assert no_horizontal_overflow(page)
+    assert fit(page).fits
     page.goto(f"{app_url}/dashboard")
     expect(page.locator(f"#card-liq-{held}")).to_be_visible()
-    assert no_horizontal_overflow(page)
+    assert fit(page).fits
 
 
 def record_cycles_and_a_finding() -> None:

@@ -36,7 +36,7 @@ from backend.wallets.keys import WalletCipher
 from backend.wallets.service import prepare_agent_wallet
 from tests.e2e.conftest import Seeded
 from tests.e2e.frames import Frames
-from tests.e2e.test_agent_signals import overflowing
+from tests.e2e.phone import PHONE, overflowing
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.hyperliquid_server import HyperliquidServer
@@ -517,7 +517,7 @@ def test_a_multi_agent_deploys_live_or_on_paper_never_both(new_page, app_url: st
     wallet = BrowserWallet()
     page = new_page(wallet)
     sign_in(page, app_url, wallet)  # at the desktop size: the phone header is the layout's to test
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/agents/{agent_id}/deploy")
     expect_step(page, "venue")
     routes = page.locator("#deploy-route [id^=deploy-route-]")

@@ -19,6 +19,7 @@ from backend.db import make_engine
 from backend.models.common import utcnow
 from backend.models.enums import Visibility
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 
@@ -133,7 +134,7 @@ def test_the_event_socket_accepts_our_origin_only(app_url: str) -> None:
 
 def test_demo_banner_on_every_page_even_on_a_phone(page: Page, app_url: str, seeded: Seeded) -> None:
     """The app runs on the simulated price feed here, so every page says its data is made up."""
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     for path in ("/", "/marketplace", f"/agents/{seeded.hyper_id}"):
         page.goto(f"{app_url}{path}")
         banner = page.locator("#demo-banner")
@@ -145,7 +146,6 @@ def test_demo_banner_on_every_page_even_on_a_phone(page: Page, app_url: str, see
         assert banner.evaluate("el => el.scrollWidth <= el.clientWidth")
 
 
-PHONE = {"width": 390, "height": 844}
 PAPER_ONLY = "Paper trading only for now"
 
 

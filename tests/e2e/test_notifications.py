@@ -19,14 +19,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.config import get_settings
 from backend.db import get_engine, migrate, session_scope
-from backend.models import Position
-from backend.models.common import utcnow
-from backend.models.enums import CloseReason, PositionStatus, Side
+from backend.models.enums import CloseReason
 from backend.monitor.close import record_close
 from backend.notify import dispatch
 from backend.notify.senders import build_senders
 from backend.trading.fees import FeePolicy
 from tests.e2e.conftest import Seeded, _database, _seed
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.smtp_server import SmtpServer
@@ -35,7 +34,6 @@ from tests.telegram_support import Bot
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 390, "height": 844}
 BELL_WAIT_MS = 30_000  # the bell's timer ticks every 10 s
 
 
@@ -113,23 +111,7 @@ def trader_with_open_positions(wallet: BrowserWallet, *markets: str) -> list[int
         f = Factory(session)
         trader = f.user(address=wallet.address.lower())
         deployment = f.paper_deployment(f.agent(name="Bell Momentum"), trader)
-        positions = [
-            Position(
-                deployment_id=deployment.id,
-                venue=deployment.venue,
-                market=market,
-                side=Side.LONG,
-                size=Decimal(1),
-                entry_price=Decimal(3000),
-                status=PositionStatus.OPEN,
-                entry_fee=Decimal(0),
-                opened_at=utcnow(),
-            )
-            for market in markets
-        ]
-        session.add_all(positions)
-        session.commit()
-        return [p.id for p in positions]
+        return [f.open_position(deployment, market).id for market in markets]
 
 
 def close(position_id: int, exit_price: int) -> None:
@@ -151,10 +133,6 @@ def open_settings(page: Page) -> None:
     page.locator("#menu-notification-settings").click()
     expect(page).to_have_url(re.compile(r"/settings/notifications/?$"))
     expect(page.locator("#preferences")).to_be_visible()
-
-
-def overflows(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_the_bell_counts_a_closed_position_and_the_inbox_marks_it_read(
@@ -207,7 +185,7 @@ def test_the_bell_counts_a_closed_position_and_the_inbox_marks_it_read(
     expect(bell).to_be_visible()
     box = bell.bounding_box()
     assert box is not None and box["width"] >= 40 and box["height"] >= 40
-    assert not overflows(page)
+    assert fit(page).fits
 
 
 def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: Seeded) -> None:
@@ -237,7 +215,7 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     secret = page.locator("#webhook-secret")
     expect(secret).to_have_text(re.compile(r"^whsec_[A-Za-z0-9+/=]{20,}$"))
     shown = secret.inner_text()
-    assert not overflows(page)
+    assert fit(page).fits
 
     page.locator("#webhook-secret-done").click()
     expect(page.locator("#webhook-secret-dialog")).to_have_count(0)
@@ -249,7 +227,7 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     expect(page.locator(".webhook-endpoint")).to_have_count(1)
     expect(opened).to_have_attribute("data-checked", "true")  # the preference was stored
     assert shown not in page.content()
-    assert not overflows(page)
+    assert fit(page).fits
 
     # Rotating asks first, then shows the new secret once, the same way.
     endpoint = page.locator(".webhook-endpoint")
@@ -266,7 +244,7 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     attempts = page.locator(".webhook-attempt")
     expect(attempts).to_have_count(1)
     expect(attempts.first).to_contain_text("webhook.test")
-    assert not overflows(page)
+    assert fit(page).fits
 
 
 def test_linking_telegram_from_the_settings_page(

@@ -26,8 +26,8 @@ from backend.db import session_scope
 from backend.models import Agent, User
 from tests.e2e.conftest import REPO_ROOT, Seeded
 from tests.e2e.frames import Frames
+from tests.e2e.phone import PHONE, overflowing
 from tests.e2e.replay import replay_event
-from tests.e2e.test_agent_signals import overflowing
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
 pytestmark = pytest.mark.e2e
@@ -296,7 +296,7 @@ def test_the_builder_fits_a_phone(new_context, app_url: str) -> None:
     wallet = BrowserWallet()
     page = new_context(wallet).new_page()
     sign_in(page, app_url, wallet)  # at the desktop size: the phone header is the layout's to test
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     page.goto(f"{app_url}/agents/new")
     expect(page.locator("#builder-heading")).to_have_text("Build an agent")
     expect(page.locator("#weights-preview .js-plotly-plot")).to_be_visible()

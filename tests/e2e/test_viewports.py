@@ -27,7 +27,7 @@ from sqlmodel import select
 from backend.auth.users import create_admin
 from backend.config import get_settings
 from backend.db import get_engine, session_scope
-from backend.models import Agent, CtAccount, Position, User
+from backend.models import Agent, CtAccount, User
 from backend.models.common import utcnow
 from backend.models.enums import (
     Beneficiary,
@@ -36,8 +36,6 @@ from backend.models.enums import (
     CloseReason,
     ExecutionVenue,
     InvoiceStatus,
-    PositionStatus,
-    Side,
     SubscriptionStatus,
     Venue,
 )
@@ -47,45 +45,15 @@ from backend.notify.senders import build_senders
 from backend.trading.fees import FeePolicy
 from tests.billing_support import invoice, line, subscription
 from tests.e2e.conftest import Seeded
+from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 VIEWPORTS = [pytest.param(PHONE, id="phone"), pytest.param(DESKTOP, id="desktop")]
 MIN_TARGET_PX = 40
-
-# The first element that sticks out of the screen (its parent does not), for the failure message.
-OVERFLOW_JS = """
-() => {
-  const vw = window.innerWidth;
-  const sticking = [];
-  const clipped = (el) => {
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-      const o = getComputedStyle(p).overflowX;
-      if ((o === "auto" || o === "scroll" || o === "hidden" || o === "clip")
-          && p.getBoundingClientRect().right <= vw + 1) return true;
-    }
-    return false;
-  };
-  if (document.documentElement.scrollWidth > vw) {
-    for (const el of document.body.querySelectorAll("*")) {
-      const r = el.getBoundingClientRect();
-      const parent = el.parentElement && el.parentElement.getBoundingClientRect();
-      if (r.width > 0 && r.right > vw + 1 && parent && parent.right <= vw + 1 && !clipped(el)) {
-        const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
-          + (el.className && typeof el.className === "string" ? "." + el.className.split(" ")[0] : "");
-        sticking.push(name + " right=" + Math.round(r.right) + " '"
-          + (el.innerText || "").slice(0, 40).replace(/\\s+/g, " ") + "'");
-        if (sticking.length >= 4) break;
-      }
-    }
-  }
-  return {width: document.documentElement.scrollWidth, viewport: vw, sticking};
-}
-"""
 
 # Whether the element is on screen, big enough and the one a tap at its centre reaches.
 REACH_JS = """
@@ -180,21 +148,8 @@ def _trader_picture(trader: BrowserWallet, seeded: Seeded) -> tuple[int, int, in
         hyper = session.get(Agent, seeded.hyper_id)
         paper = f.paper_deployment(hyper, user)
         opened = [
-            Position(
-                deployment_id=paper.id,
-                venue=paper.venue,
-                market=market,
-                side=Side.LONG,
-                size=Decimal(1),
-                entry_price=Decimal(3000),
-                status=PositionStatus.OPEN,
-                entry_fee=Decimal(0),
-                opened_at=now - timedelta(hours=1),
-            )
-            for market in ("ETH", "SOL")
+            f.open_position(paper, market, opened_at=now - timedelta(hours=1)) for market in ("ETH", "SOL")
         ]
-        session.add_all(opened)
-        session.commit()
         to_close = opened[1].id
         live = f.deployment(own, user, venue=ExecutionVenue.HYPERLIQUID, user_wallet=user.address)
         subscription(session, live, SubscriptionStatus.TRIALING, trial_ends_at=now + timedelta(days=12))
@@ -292,9 +247,9 @@ def _page_problems(page: Page, keys: tuple[str, ...], wallet_button: str) -> lis
             if n == 0:
                 return [f"{key} never showed"]
     problems = _header_problems(page, wallet_button)
-    fit = page.evaluate(OVERFLOW_JS)
-    if fit["width"] > fit["viewport"]:
-        problems.append(f"page is {fit['width']} px wide for {fit['viewport']}: {'; '.join(fit['sticking'])}")
+    width = fit(page)
+    if not width.fits:
+        problems.append(f"page is {width.width} px wide for {width.viewport}: {'; '.join(width.sticking)}")
     for key in keys:
         selector = key.removeprefix(ROW)
         found = page.locator(selector)

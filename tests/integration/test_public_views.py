@@ -15,7 +15,6 @@ from backend.agents.service import get_agent
 from backend.auth.identity import CurrentUser
 from backend.execution.reasons import SkipCategory, skip_reason
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution, User
-from backend.models.common import utcnow
 from backend.models.enums import ExecutionStatus, PositionStatus, Role
 from backend.signals.history import list_signals
 from tests.factories import Factory
@@ -52,7 +51,6 @@ def follow(factory: Factory, session: Session) -> Followed:
         deployment, D("7"), signal_id=signal.id, market="ETH", size=SIZE, status=PositionStatus.CLOSED
     )
     broke, paused = factory.deployment(agent, skipper), factory.deployment(agent, skipper)
-    now = utcnow()
     rows = [
         (deployment, ExecutionStatus.FILLED, None, position.id),
         (
@@ -64,20 +62,7 @@ def follow(factory: Factory, session: Session) -> Followed:
         (paused, ExecutionStatus.SKIPPED, skip_reason(SkipCategory.DEPLOYMENT_PAUSED), None),
     ]
     for row, status, reason, position_id in rows:
-        session.add(
-            SignalExecution(
-                signal_id=signal.id,
-                deployment_id=row.id,
-                client_order_id=f"0x{row.id:032x}",
-                status=status,
-                reason=reason,
-                position_id=position_id,
-                attempts=1,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    session.commit()
+        factory.execution(signal, row, status, reason=reason, position_id=position_id)
     return Followed(
         agent, signal, trader, trader_wallet, deployment, position, skipper, skipper_wallet, (broke, paused)
     )

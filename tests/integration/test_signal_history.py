@@ -11,9 +11,8 @@ from sqlmodel import Session
 
 from backend.agents.service import AgentNotFound, get_agent
 from backend.auth.identity import CurrentUser
-from backend.models import WEIGHT_NAMES, Agent, AgentDeployment, Signal, SignalExecution, User
-from backend.models.common import utcnow
-from backend.models.enums import AgentStatus, ExecutionStatus, Role, Side, SignalStatus, Visibility
+from backend.models import WEIGHT_NAMES, Agent, User
+from backend.models.enums import AgentStatus, Role, Side, SignalStatus, Visibility
 from backend.signals.history import contributions, list_signals, outcome_sentence, parse_features
 from backend.signals.outcomes import OutcomeKind, outcome_of
 from tests.factories import Factory
@@ -49,24 +48,6 @@ def scored(features: dict[str, D]) -> D:
 
 def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
-
-
-def skip(session: Session, signal: Signal, deployment: AgentDeployment, reason: str) -> None:
-    """A deployment's execution that did not trade the signal, as the executor records it."""
-    now = utcnow()
-    session.add(
-        SignalExecution(
-            signal_id=signal.id,
-            deployment_id=deployment.id,
-            client_order_id=f"0x{signal.id:016x}{deployment.id:016x}",
-            status=ExecutionStatus.SKIPPED,
-            reason=reason,
-            attempts=1,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    session.commit()
 
 
 def test_newest_first_and_paged(factory: Factory, session: Session):
@@ -214,7 +195,7 @@ def test_partly_and_not_traded_count_deployments_that_skipped(factory: Factory, 
     factory.closed_position(factory.deployment(agent), D("5"), signal_id=partly.id)
     broke = factory.deployment(agent)
     for signal in (partly, untraded):
-        skip(session, signal, broke, "insufficient balance: $3.00 available")
+        factory.execution(signal, broke, reason="insufficient balance: $3.00 available")
 
     views = {v.id: v for v in list_signals(session, agent_id=agent.id, viewer=None).items}
     assert views[partly.id].outcome_kind == OutcomeKind.PARTLY_TRADED

@@ -19,7 +19,7 @@ from backend.deployments.service import create_deployment
 from backend.execution.service import Executor
 from backend.markets.listings import list_venues, takes_entries
 from backend.markets.refresh import refresh_venues
-from backend.models import AuditLog, Position, VenueStatus
+from backend.models import AgentDeployment, AuditLog, Position, Signal, VenueStatus
 from backend.models.enums import (
     ExecutionStatus,
     ExecutionVenue,
@@ -260,20 +260,31 @@ def _account(deployment, hl_user):
     return VenueAccount(deployment.id, hl_user.address)
 
 
-def test_a_multi_venue_deployment_is_routed_past_a_venue_that_delisted_the_market(session, engine, factory):
+def _btc_delisted_on_hyperliquid(session, factory, second: str) -> tuple[AgentDeployment, Signal]:
+    """The registry has Hyperliquid's BTC delisted; a multi-venue deployment prefers Hyperliquid, then
+    `second`, and its agent has a BTC signal."""
     hyperliquid = ScriptedVenue(ExecutionVenue.HYPERLIQUID, [_listing("BTC", is_delisted=True)])
     refresh_venues(session, [hyperliquid], NOW)
     agent = factory.agent(venue=Venue.MULTI)
-    # A second live venue (a stand-in: the router judges only what the registry and adapters say).
     deployment = factory.deployment(
-        agent, venue=ExecutionVenue.HYPERLIQUID, venue_preferences=["HYPERLIQUID", "OSTIUM"]
+        agent, venue=ExecutionVenue.HYPERLIQUID, venue_preferences=["HYPERLIQUID", second]
     )
-    signal = factory.signal(agent, token="BTC")
+    return deployment, factory.signal(agent, token="BTC")
+
+
+def _adapter_listing_btc(venue: ExecutionVenue) -> ScriptedVenue:
+    """An adapter that lists BTC, whatever the registry says (this process has not heard of a delisting)."""
+    adapter = ScriptedVenue(venue)
+    adapter.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
+    return adapter
+
+
+def test_a_multi_venue_deployment_is_routed_past_a_venue_that_delisted_the_market(session, engine, factory):
+    # A second live venue (a stand-in: the router judges only what the registry and adapters say).
+    deployment, signal = _btc_delisted_on_hyperliquid(session, factory, "OSTIUM")
     # This process's Hyperliquid adapter has not heard of the delisting; the registry has.
-    stale = ScriptedVenue(ExecutionVenue.HYPERLIQUID)
-    stale.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
-    other = ScriptedVenue(ExecutionVenue.OSTIUM)
-    other.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
+    stale = _adapter_listing_btc(ExecutionVenue.HYPERLIQUID)
+    other = _adapter_listing_btc(ExecutionVenue.OSTIUM)
     venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.OSTIUM: other})
     decision = route_signal(session, deployment, signal.id, "BTC", venues)
     assert decision.venue == ExecutionVenue.OSTIUM
@@ -282,15 +293,8 @@ def test_a_multi_venue_deployment_is_routed_past_a_venue_that_delisted_the_marke
 
 def test_a_live_deployment_whose_venue_delisted_the_market_is_not_routed_to_paper(session, engine, factory):
     """A row stored before paper stopped being a fallback still lists PAPER after Hyperliquid."""
-    hyperliquid = ScriptedVenue(ExecutionVenue.HYPERLIQUID, [_listing("BTC", is_delisted=True)])
-    refresh_venues(session, [hyperliquid], NOW)
-    agent = factory.agent(venue=Venue.MULTI)
-    deployment = factory.deployment(
-        agent, venue=ExecutionVenue.HYPERLIQUID, venue_preferences=["HYPERLIQUID", "PAPER"]
-    )
-    signal = factory.signal(agent, token="BTC")
-    stale = ScriptedVenue(ExecutionVenue.HYPERLIQUID)
-    stale.markets = lambda: {"BTC": _listing("BTC").rules}  # type: ignore[attr-defined]
+    deployment, signal = _btc_delisted_on_hyperliquid(session, factory, "PAPER")
+    stale = _adapter_listing_btc(ExecutionVenue.HYPERLIQUID)
     paper = PaperVenue(engine, SimulatedPriceFeed(seed=7))
     venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.PAPER: paper})
 
