@@ -3,7 +3,7 @@
 Daily log prices walk from a fixed epoch as an Ornstein-Uhlenbeck process pulled back toward each
 market's level (half-life `HALF_LIFE_DAYS`): a month's chart still trends, but years later the prices are
 still plausible beside what people post. Inside a day a Brownian bridge joins the two daily values minute
-by minute, with a short-lived jitter on top (`JITTER_SHARE`). Any instant is reachable cheaply: the daily
+by minute, with a short-lived jitter on top (`JITTER_SCALE`). Any instant is reachable cheaply: the daily
 levels are kept per market and extended lazily.
 """
 
@@ -32,7 +32,7 @@ USD_VOLUME_PER_MINUTE = 25_000.0  # a candle's typical traded value; its volume 
 # half-life and a spread of this share of the market's daily volatility (BTC: about 0.4%). Minutes move as
 # a busy market's do, so the demo's stops and targets, under a percent or two away, fire within minutes,
 # while hours and days keep nearly the market's annual volatility: the wobble does not accumulate.
-JITTER_SHARE = 0.135
+JITTER_SCALE = 0.135
 JITTER_HALF_LIFE_MINUTES = 5
 _JITTER_KEEP = 0.5 ** (1 / JITTER_HALF_LIFE_MINUTES)
 
@@ -230,7 +230,7 @@ def _bridge(seed: int, symbol: str, day: date, start: float, end: float, sigma: 
     keep = _JITTER_KEEP
     jitter = list(
         accumulate(
-            gaussians(JITTER_SHARE * sigma * sqrt(1 - keep * keep)), lambda x, e: x * keep + e, initial=0.0
+            gaussians(JITTER_SCALE * sigma * sqrt(1 - keep * keep)), lambda x, e: x * keep + e, initial=0.0
         )
     )
     tilt = jitter[-1] / MINUTES_PER_DAY

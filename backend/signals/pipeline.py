@@ -176,7 +176,7 @@ def _signals_of(
             continue
         # The reference book exists before its first signal, so dispatch (which hands a signal to the
         # deployments made before it) always includes it.
-        _once(session, lambda: ensure_reference_book(session, agent, capital=capital))
+        _once(session, lambda: ensure_reference_book(session, agent, capital=capital, now=now))
         signal_id = _insert_signal(session, agent, version, strategy, post, side, features, value, now)
         if signal_id is not None:
             created.append(signal_id)
