@@ -26,7 +26,7 @@ from sqlmodel import select
 
 from backend.auth.users import create_admin
 from backend.config import get_settings
-from backend.db import get_engine, session_scope
+from backend.db import get_engine, migrate, session_scope
 from backend.models import Agent, CtAccount, User
 from backend.models.common import utcnow
 from backend.models.enums import (
@@ -44,7 +44,7 @@ from backend.notify import dispatch
 from backend.notify.senders import build_senders
 from backend.trading.fees import FeePolicy
 from tests.billing_support import invoice, line, subscription
-from tests.e2e.conftest import Seeded
+from tests.e2e.conftest import Seeded, _database, _seed
 from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
@@ -54,6 +54,16 @@ pytestmark = pytest.mark.e2e
 DESKTOP = {"width": 1440, "height": 900}
 VIEWPORTS = [pytest.param(PHONE, id="phone"), pytest.param(DESKTOP, id="desktop")]
 MIN_TARGET_PX = 40
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """SQLite only: whether a page fits a screen does not depend on the database; every read behind these
+    pages runs on both databases in tests/integration and in the pages' own browser modules."""
+    with _database("sqlite", tmp_path_factory) as url:
+        migrate(url)
+        yield _seed(url)
+
 
 # Whether the element is on screen, big enough and the one a tap at its centre reaches.
 REACH_JS = """
