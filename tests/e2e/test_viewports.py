@@ -263,7 +263,11 @@ def _page_problems(page: Page, keys: tuple[str, ...], wallet_button: str) -> lis
     for key in keys:
         selector = key.removeprefix(ROW)
         found = page.locator(selector)
-        if found.count() == 0:
+        try:
+            # Wait again: a state kept from the tab's previous page renders first, then the page's own load
+            # replaces it (the builder's form shows, goes while the agent loads, and comes back).
+            expect(found.first).to_be_attached(timeout=5_000)
+        except AssertionError:
             problems.append(f"{selector}: missing")
             continue
         if key.startswith(ROW):
