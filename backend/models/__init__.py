@@ -35,6 +35,7 @@ from backend.models.ops import (  # noqa: E402
     VenueRoutingHistory,
     VenueStatus,
 )
+from backend.models.orders import SafeExecutor, VenueOrder  # noqa: E402
 from backend.models.prices import PriceCandle  # noqa: E402
 from backend.models.signals import CtPost, ImpactFactorHistory, MarketIndicators6h, Signal  # noqa: E402
 from backend.models.trading import (  # noqa: E402
@@ -84,6 +85,7 @@ __all__ = [
     "PnlSnapshot",
     "Position",
     "PriceCandle",
+    "SafeExecutor",
     "Signal",
     "SignalExecution",
     "Subscription",
@@ -91,6 +93,7 @@ __all__ = [
     "TelegramLinkCode",
     "TokenRegistry",
     "User",
+    "VenueOrder",
     "VenueRoutingHistory",
     "VenueStatus",
     "WebhookEndpoint",

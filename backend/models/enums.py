@@ -68,6 +68,20 @@ class PositionStatus(StrEnum):
     CLOSED = "CLOSED"
 
 
+class OrderPurpose(StrEnum):
+    OPEN = "OPEN"
+    CLOSE = "CLOSE"
+
+
+class VenueOrderState(StrEnum):
+    """Our record of one order: written NEW before it is sent, then what the venue said of it."""
+
+    NEW = "NEW"  # written, maybe sent: ask the venue before sending again
+    SUBMITTED = "SUBMITTED"  # the venue has it (we hold its order id / transaction hash), not settled
+    FILLED = "FILLED"
+    FAILED = "FAILED"  # settled without a fill; a new attempt needs a new client order id
+
+
 class ExecutionStatus(StrEnum):
     """What became of one signal for one deployment."""
 

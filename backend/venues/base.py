@@ -1,7 +1,11 @@
 """What every venue offers the executor and the monitor, and the errors it speaks in.
 
-A venue is one module behind `VenueAdapter`. Orders are market orders (an aggressive IOC limit at the venue)
-carrying a client order id, so "did my order go through?" always has an answer: `order_status(cloid)`.
+A venue is one module behind `VenueAdapter`, declaring what it can do in `capabilities` (see
+`backend.venues.capabilities`). Orders are market orders carrying our client order id and go through
+submit -> status: `submit` answers with the fill when the venue settles at once, or with the venue's order
+id (a transaction hash) when it settles later; `status(cloid)` always answers "did my order go through?".
+Our own `venue_orders` row (backend.execution.orders) keeps each order's client id, venue id and fill, so
+exactly-once holds whether or not the venue itself knows client ids.
 """
 
 from __future__ import annotations
@@ -9,21 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Protocol
 
 from eth_account.signers.local import LocalAccount
 
 from backend.models.enums import ExecutionVenue, Side
 from backend.trading.market import Balance, MarketRules
+from backend.venues.capabilities import VenueCapabilities
 
 
 @dataclass(frozen=True)
 class VenueAccount:
     """Whose book an order goes to.
 
-    `address` is the user's own account at the venue (Hyperliquid's master address); `signer` is the
-    deployment's agent wallet, decrypted by the executor for the duration of one call. The paper venue keys
-    its books by `deployment_id` and needs neither.
+    `address` is the user's own account at the venue (Hyperliquid's master address, the user's Safe); `signer`
+    is the key the venue's `capabilities.signer` asks for (the deployment's agent wallet, the Safe module's
+    executor), decrypted by the executor for the duration of one call. The paper venue keys its books by
+    `deployment_id` and needs neither.
     """
 
     deployment_id: int
@@ -43,6 +50,29 @@ class OrderRequest:
     leverage: Decimal = Decimal(1)
     reduce_only: bool = False
     reference_price: Decimal | None = None  # the mid the size was computed from; guards slippage
+
+
+class OrderState(StrEnum):
+    PENDING = "pending"  # the venue has it and has not settled it (a transaction not yet mined)
+    FILLED = "filled"
+    FAILED = "failed"  # the venue settled it without a fill (a reverted transaction, a cancelled IOC)
+    UNKNOWN = "unknown"  # the venue never saw it: safe to submit (again)
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    state: OrderState
+    fill: Fill | None = None
+    venue_order_id: str | None = None
+    reason: str | None = None  # why it failed, fit to show a user
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What `submit` answers: the venue's id for the order, and the fill when it settled at once."""
+
+    venue_order_id: str | None
+    fill: Fill | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +150,7 @@ class DuplicateClientOrderId(InvalidOrder):
 
 class VenueAdapter(Protocol):
     venue: ExecutionVenue
+    capabilities: VenueCapabilities
 
     def markets(self) -> dict[str, MarketRules]:
         """Every tradable market with its rules (cached by the adapter; cheap to call)."""
@@ -147,4 +178,20 @@ class VenueAdapter(Protocol):
 
     def order_status(self, account: VenueAccount, client_order_id: str) -> Fill | None:
         """The fill of that client order id, or None when the venue never saw it (or it did not fill)."""
+        ...
+
+    # --- v2: every caller moves onto these (issue 19); `open`, `close` and `order_status` above go. ---
+
+    def submit(self, account: VenueAccount, order: OrderRequest) -> Submitted:
+        """Send one order (an entry, or with `reduce_only` a close of the position `order.side` names).
+
+        Settlement IMMEDIATE: the fill comes back now. LATER: the venue's order id (a transaction hash), and
+        the fill when it settled within the call. Never fills one client order id twice.
+        """
+        ...
+
+    def status(
+        self, account: VenueAccount, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderStatus:
+        """What became of the order with that client order id (and venue order id, when we stored one)."""
         ...
