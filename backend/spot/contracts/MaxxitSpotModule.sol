@@ -94,6 +94,8 @@ contract MaxxitSpotModule {
         uint256 minAmountOut
     ) external returns (uint256 amountOut) {
         require(isExecutor[safe][msg.sender], "not executor");
+        // The Safe would refuse anyway (GS104); this says why in words the adapter can report.
+        require(ISafe(safe).isModuleEnabled(address(this)), "module not enabled");
         require(
             (tokenIn == usdc && isWhitelisted[tokenOut]) || (tokenOut == usdc && isWhitelisted[tokenIn]),
             "pair not allowed"
