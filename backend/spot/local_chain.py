@@ -10,14 +10,16 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import shutil
-import socket
+import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -52,25 +54,53 @@ MARKET_TOKENS: dict[str, tuple[str, str, int]] = {
 # Uniswap V3 pool fee (hundredths of a bip) the mock router ignores; the usual tier for majors.
 DEFAULT_POOL_FEE = 500
 _READY_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 def anvil_binary() -> str:
-    """anvil from tools/ (make bootstrap installs it from npm), else from PATH."""
-    local = PROJECT_ROOT / "tools" / "node_modules" / ".bin" / "anvil"
-    if local.exists():
-        return str(local)
+    """anvil from tools/ (make bootstrap installs it from npm), else from PATH.
+
+    The npm package's bin is a node wrapper around a platform package's binary: run the binary itself when
+    it is there (one process, no node start-up)."""
+    node_modules = PROJECT_ROOT / "tools" / "node_modules"
+    binaries = sorted(node_modules.glob("@foundry-rs/anvil-*/bin/anvil"))
+    if binaries:
+        return str(binaries[0])
+    if (node_modules / ".bin" / "anvil").exists():
+        return str(node_modules / ".bin" / "anvil")
     found = shutil.which("anvil")
     if found is None:
-        raise FileNotFoundError(
-            "anvil not found: run `make bootstrap` (installs @foundry-rs/anvil into tools/)"
-        )
+        raise FileNotFoundError("anvil not found: `make bootstrap` installs @foundry-rs/anvil into tools/")
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _answers(w3: Web3, chain_id: int) -> bool:
+    try:
+        return w3.eth.chain_id == chain_id
+    except OSError:
+        return False
+
+
+def _listening_port(pid: int) -> int | None:
+    """The TCP port process `pid` (or a child: the npm wrapper) listens on, from /proc (Linux)."""
+    pids = [pid]
+    for p in pids:  # grows as children are found
+        for children in Path(f"/proc/{p}/task").glob("*/children"):
+            pids += [int(c) for c in children.read_text().split()]
+    sockets = set()
+    for p in pids:
+        for fd in Path(f"/proc/{p}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                sockets.add(target[len("socket:[") : -1])
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN
+            return int(fields[1].split(":")[1], 16)
+    return None
 
 
 class Anvil:
@@ -84,35 +114,37 @@ class Anvil:
         mnemonic: str = DEFAULT_MNEMONIC,
         fork_url: str | None = None,
     ) -> None:
-        self.port = port or free_port()
         self.chain_id = chain_id
         self.mnemonic = mnemonic
-        self.url = f"http://127.0.0.1:{self.port}"
-        args = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port)]
+        # Port 0: the kernel picks a free port, read back from /proc, so two test workers never meet on one.
+        args = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port or 0)]
         args += ["--chain-id", str(chain_id), "--mnemonic", mnemonic, "--silent"]
         if fork_url:
             args += ["--fork-url", fork_url]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its own process group, so stop() also ends a wrapper's child.
+        self._process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         try:
-            self._wait_ready()
+            self.port = port or self._wait(lambda: _listening_port(self._process.pid))
+            self.url = f"http://127.0.0.1:{self.port}"
+            w3 = self.web3()
+            self._wait(lambda: _answers(w3, chain_id))
         except BaseException:
             self.stop()
             raise
 
-    def _wait_ready(self) -> None:
-        w3 = self.web3()
+    def _wait(self, probe: Callable[[], T | None]) -> T:
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 err = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
                 raise RuntimeError(f"anvil exited with {self._process.returncode}: {err.strip()}")
-            try:
-                if w3.eth.chain_id == self.chain_id:
-                    return
-            except OSError:
-                pass
+            result = probe()
+            if result:
+                return result
             time.sleep(0.05)
-        raise TimeoutError(f"anvil did not answer on {self.url} within {_READY_TIMEOUT_S}s")
+        raise TimeoutError(f"anvil was not ready within {_READY_TIMEOUT_S}s")
 
     def web3(self) -> Web3:
         return Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 30}))
@@ -123,11 +155,11 @@ class Anvil:
 
     def stop(self) -> None:
         if self._process.poll() is None:
-            self._process.terminate()
+            os.killpg(self._process.pid, signal.SIGTERM)
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
         if self._process.stderr:
             self._process.stderr.close()
