@@ -172,6 +172,7 @@ REVERTS = {
     "token to token": "pair not allowed",
     "no slippage guard": "no slippage guard",
     "too little received": "Too little received",
+    "router pays someone else": "slippage",
     "more than the safe holds": "transfer amount exceeds balance",
 }
 
@@ -198,6 +199,9 @@ def test_a_refused_swap_reverts_and_changes_nothing(chain: ChainHarness, funded,
         overrides = {"minAmountOut": 0}
     elif case == "too little received":
         overrides = {"minAmountOut": weth_units("0.051")}  # the price gives 0.05
+    elif case == "router pays someone else":
+        # A router that ignores `recipient`: the module counts what reached the Safe, not what was reported.
+        d.router_contract().functions.setDivertTo(owner.address).transact({"from": d.deployer})
     elif case == "more than the safe holds":
         overrides = {"amountIn": usdc_units("1000.000001")}
     before = balances(chain, safe)

@@ -13,9 +13,15 @@ interface IMintable {
 contract MockSwapRouter is IV3SwapRouter {
     /// tokenOut base units per 1e18 base units of tokenIn.
     mapping(address tokenIn => mapping(address tokenOut => uint256)) public prices;
+    /// When set, the output goes here instead of to `recipient`: a hostile router, for the module's own check.
+    address public divertTo;
 
     function setPrice(address tokenIn, address tokenOut, uint256 outPerIn1e18) external {
         prices[tokenIn][tokenOut] = outPerIn1e18;
+    }
+
+    function setDivertTo(address to) external {
+        divertTo = to;
     }
 
     function exactInputSingle(ExactInputSingleParams calldata params) external payable returns (uint256 amountOut) {
@@ -24,6 +30,6 @@ contract MockSwapRouter is IV3SwapRouter {
         amountOut = (params.amountIn * price) / 1e18;
         require(amountOut >= params.amountOutMinimum, "Too little received");
         require(IMintable(params.tokenIn).transferFrom(msg.sender, address(this), params.amountIn), "pull failed");
-        IMintable(params.tokenOut).mint(params.recipient, amountOut);
+        IMintable(params.tokenOut).mint(divertTo == address(0) ? params.recipient : divertTo, amountOut);
     }
 }
