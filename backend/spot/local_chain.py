@@ -19,16 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from safe_eth.eth.contracts import (
-    get_compatibility_fallback_handler_V1_4_1_contract,
-    get_proxy_factory_V1_4_1_contract,
-    get_safe_V1_4_1_contract,
-)
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -176,6 +172,14 @@ def dev_accounts(mnemonic: str = DEFAULT_MNEMONIC, count: int = 10) -> list[Loca
     return [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)]
 
 
+def _safe_contracts() -> ModuleType:
+    """safe-eth-py's contract getters, imported on first use: the package loads py-evm (over a second), and
+    every test process collects modules importing this one."""
+    from safe_eth.eth import contracts
+
+    return contracts
+
+
 def to_base_units(amount: Decimal, decimals: int) -> int:
     """Exact: an amount finer than the token's smallest unit is the caller's bug, not something to round."""
     scaled = Decimal(amount).scaleb(decimals)
@@ -269,26 +273,30 @@ class LocalChain:
         return artifacts.erc20_contract(self.w3, self.tokens[symbol].address)
 
     def safe_contract(self, safe: str) -> Contract:
-        return get_safe_V1_4_1_contract(self.w3, Web3.to_checksum_address(safe))
+        return _safe_contracts().get_safe_V1_4_1_contract(self.w3, Web3.to_checksum_address(safe))
 
     # Operations (signed by the deployer, an unlocked anvil account)
 
     def create_safe(self, owners: list[str], threshold: int = 1) -> ChecksumAddress:
         """A new Safe 1.4.1 proxy with these owners, made through the proxy factory as the Safe app does."""
-        setup = get_safe_V1_4_1_contract(self.w3).encode_abi(
-            "setup",
-            [
-                [Web3.to_checksum_address(o) for o in owners],
-                threshold,
-                ZERO_ADDRESS,
-                b"",
-                self.fallback_handler,
-                ZERO_ADDRESS,
-                0,
-                ZERO_ADDRESS,
-            ],
+        setup = (
+            _safe_contracts()
+            .get_safe_V1_4_1_contract(self.w3)
+            .encode_abi(
+                "setup",
+                [
+                    [Web3.to_checksum_address(o) for o in owners],
+                    threshold,
+                    ZERO_ADDRESS,
+                    b"",
+                    self.fallback_handler,
+                    ZERO_ADDRESS,
+                    0,
+                    ZERO_ADDRESS,
+                ],
+            )
         )
-        factory = get_proxy_factory_V1_4_1_contract(self.w3, self.safe_proxy_factory)
+        factory = _safe_contracts().get_proxy_factory_V1_4_1_contract(self.w3, self.safe_proxy_factory)
         receipt = transact(
             factory.functions.createProxyWithNonce(self.safe_singleton, setup, next(self._salts)),
             self.deployer,
@@ -335,9 +343,10 @@ class LocalChain:
 def deploy_local_chain(w3: Web3, deployer: str) -> LocalChain:
     """Deploys everything on a fresh chain (about 10 transactions, well under a second on anvil)."""
     deployer = Web3.to_checksum_address(deployer)
-    singleton = deploy(w3, get_safe_V1_4_1_contract(w3), deployer)
-    proxy_factory = deploy(w3, get_proxy_factory_V1_4_1_contract(w3), deployer)
-    fallback_handler = deploy(w3, get_compatibility_fallback_handler_V1_4_1_contract(w3), deployer)
+    safe = _safe_contracts()
+    singleton = deploy(w3, safe.get_safe_V1_4_1_contract(w3), deployer)
+    proxy_factory = deploy(w3, safe.get_proxy_factory_V1_4_1_contract(w3), deployer)
+    fallback_handler = deploy(w3, safe.get_compatibility_fallback_handler_V1_4_1_contract(w3), deployer)
     erc20 = artifacts.contract(w3, artifacts.MOCK_ERC20)
     tokens = {USDC: Token(deploy(w3, erc20, deployer, "USD Coin", "USDC", 6), 6)}
     for market, (name, token_symbol, decimals) in MARKET_TOKENS.items():
