@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from backend.models import Agent
 from backend.models.enums import SizingProfile, Venue, Visibility
 from backend.prices.markets import MARKETS
+from backend.venues.capabilities import DECLARED, capabilities_of
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +80,26 @@ TakeProfit = Annotated[Decimal, _ratio(gt=Decimal(0), le=Decimal(5))]
 TrailingActivation = Annotated[Decimal, _ratio(ge=Decimal(0), le=Decimal(1))]
 TrailingDistance = Annotated[Decimal, _ratio(gt=Decimal(0), le=Decimal("0.5"))]
 SignalThreshold = Annotated[Decimal, _ratio(ge=Decimal(0), le=Decimal(1))]
-Leverage = Annotated[Decimal, Field(ge=Decimal(1), le=Decimal(100), decimal_places=2)]
+LEVERAGE_BOUND = Decimal(100)
+Leverage = Annotated[Decimal, Field(ge=Decimal(1), le=LEVERAGE_BOUND, decimal_places=2)]
 
-# The highest leverage any market of each venue offers: Hyperliquid's from the markets we list (40x on BTC),
-# spot trades unlevered. MULTI agents route to Hyperliquid or paper, so they share its maximum.
-_HYPERLIQUID_MAX = Decimal(max(m.max_leverage for m in MARKETS.values()))
-MAX_LEVERAGE: dict[Venue, Decimal] = {
-    Venue.SPOT: Decimal(1),
-    Venue.GMX: Decimal(100),
-    Venue.HYPERLIQUID: _HYPERLIQUID_MAX,
-    Venue.OSTIUM: Decimal(100),
-    Venue.MULTI: _HYPERLIQUID_MAX,
-}
+
+def _venue_max(venue: Venue) -> Decimal:
+    """The highest leverage an agent of `venue` may ask for: what the venue declares (1x for spot), within the
+    most any market we list offers (40x on BTC). A MULTI agent may route to any declared venue, so it gets the
+    largest of theirs; a venue with no adapter yet declares nothing, and the draft's own bound applies."""
+    listed = Decimal(max(m.max_leverage for m in MARKETS.values()))
+    if venue == Venue.MULTI:
+        usable = list(DECLARED.values())
+    else:
+        declared = capabilities_of(venue.value)
+        usable = [declared] if declared is not None else []
+    if not usable:
+        return LEVERAGE_BOUND
+    return max(min(c.max_leverage, listed) for c in usable)
+
+
+MAX_LEVERAGE: dict[Venue, Decimal] = {venue: _venue_max(venue) for venue in Venue}
 
 
 def check_leverage(venue: Venue | str, leverage: Decimal) -> None:

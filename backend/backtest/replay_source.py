@@ -18,10 +18,10 @@ from backend.agents.versions import Strategy
 from backend.backtest.candles import floor_to
 from backend.backtest.decide import decide
 from backend.backtest.inputs import NEUTRAL_CONFIDENCE, PostCall, stored_call
-from backend.billing.trade_fee import fee_policy
+from backend.billing.trade_fee import fee_policy, is_billable
 from backend.config import Settings
 from backend.models import AgentDeployment, CtPost, Signal
-from backend.models.enums import ExecutionVenue, Side, SignalStatus, SizingProfile
+from backend.models.enums import Side, SignalStatus, SizingProfile
 from backend.prices.feed import PriceFeed
 from backend.prices.simulated import UnknownMarket
 from backend.signals.features import feature_values
@@ -195,5 +195,5 @@ def book_spec(
         max_trade_usd=deployment.max_trade_usd,
         fills=costs.fills,
         fees=costs.fees,
-        billable=deployment.venue != ExecutionVenue.PAPER and not deployment.is_reference,
+        billable=is_billable(deployment, deployment.venue),
     )

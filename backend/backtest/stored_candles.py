@@ -39,7 +39,7 @@ from backend.db import insert_many_or_ignore
 from backend.models import MarketTick, PriceCandle
 from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue
-from backend.monitor.budget import HYPERLIQUID_OTHER_INFO_WEIGHT, Spender
+from backend.monitor.budget import Spender
 from backend.prices.feed import PriceFeed
 from backend.prices.simulated import Candle as Hourly
 from backend.prices.simulated import UnknownMarket
@@ -51,7 +51,10 @@ logger = logging.getLogger(__name__)
 KEPT = 5000  # candles per interval Hyperliquid's candleSnapshot still answers
 TICK_VENUES = (ExecutionVenue.HYPERLIQUID, ExecutionVenue.PAPER)  # both record the live feed's mids
 UNIQUE = ["source", "market", "interval_seconds", "start"]
-CANDLES_PER_WEIGHT = 60  # candleSnapshot weighs 20, plus 1 per 60 candles it returns
+# Hyperliquid's candleSnapshot, the feed's candle source (not a venue read): it weighs 20, plus 1 per 60
+# candles it returns.
+CANDLE_SNAPSHOT_WEIGHT = 20
+CANDLES_PER_WEIGHT = 60
 PAUSE_SECONDS = 60.0  # after the venue failed, reads use what is stored this long instead of asking again
 SETTLE = timedelta(seconds=10)  # a candle is final this long after its end: clocks differ, trades land late
 
@@ -72,7 +75,7 @@ def feed_source(feed: PriceFeed) -> str:
 
 def candle_request_weight(count: int) -> int:
     """The Hyperliquid request weight of asking for `count` candles (at most 5,000: one request)."""
-    return HYPERLIQUID_OTHER_INFO_WEIGHT + math.ceil(count / CANDLES_PER_WEIGHT)
+    return CANDLE_SNAPSHOT_WEIGHT + math.ceil(count / CANDLES_PER_WEIGHT)
 
 
 def closed_edge(interval: timedelta, now: datetime) -> datetime:

@@ -27,13 +27,13 @@ from backend.models.enums import (
     BillingKind,
     BillingStatus,
     DeploymentStatus,
-    ExecutionVenue,
     InvoiceStatus,
     SubscriptionStatus,
 )
 from backend.notify.accounts import deployment_changed
 from backend.notify.events import EventType
 from backend.trading.fees import FeePolicy, subscription_line
+from backend.venues.capabilities import DECLARED, real_funds
 
 SUSPENDED_REASON = "subscription suspended"
 SUSPENDED_NOTE = "an invoice is unpaid past its grace period"  # the owner's deployment.suspended event
@@ -101,7 +101,7 @@ def start_missing(session: Session, *, now: datetime, trial_days: int) -> int:
             col(Subscription.id).is_(None),
             col(AgentDeployment.is_reference).is_(False),
             # Paper-first MULTI deployments are started on activation; this catches the legacy live ones.
-            AgentDeployment.venue != ExecutionVenue.PAPER,
+            col(AgentDeployment.venue).in_([v for v, declared in DECLARED.items() if declared.real_funds]),
             col(AgentDeployment.status).in_((DeploymentStatus.ACTIVE, DeploymentStatus.PAUSED)),
         )
         .order_by(col(AgentDeployment.id))
@@ -118,7 +118,7 @@ def is_live(deployment: AgentDeployment) -> bool:
     if deployment.is_reference:
         return False
     venues = {deployment.venue, *(deployment.venue_preferences or [])}
-    return any(ExecutionVenue(venue) != ExecutionVenue.PAPER for venue in venues)
+    return any(real_funds(venue) for venue in venues)
 
 
 def add_month(moment: datetime, *, day: int | None = None) -> datetime:

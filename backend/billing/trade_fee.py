@@ -18,6 +18,7 @@ from backend.models import AgentDeployment, BillingEvent
 from backend.models.common import utcnow
 from backend.models.enums import Beneficiary, BillingKind, BillingStatus, ExecutionVenue
 from backend.trading.fees import FeePolicy, open_lines
+from backend.venues.capabilities import real_funds
 
 
 class DeploymentLike(Protocol):
@@ -39,8 +40,8 @@ def fee_policy(settings: Settings) -> FeePolicy:
 
 
 def is_billable(deployment: DeploymentLike, venue: str | ExecutionVenue) -> bool:
-    """Live deployments pay; paper trading is free and a reference book is the platform's own."""
-    return ExecutionVenue(venue) != ExecutionVenue.PAPER and not deployment.is_reference
+    """Trades moving a user's money pay; paper trading is free and a reference book is the platform's own."""
+    return real_funds(venue) and not deployment.is_reference
 
 
 def trade_fee_key(deployment_id: int, signal_id: int) -> str:

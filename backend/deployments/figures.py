@@ -15,10 +15,11 @@ from decimal import Decimal
 from sqlmodel import Session, col, func, select
 
 from backend.models import BillingEvent, Position, VenueStatus
-from backend.models.enums import BillingKind, BillingStatus, ExecutionVenue, PositionStatus, Side
+from backend.models.enums import BillingKind, BillingStatus, PositionStatus, Side
 from backend.trading.book import Breakdown, breakdown, total
 from backend.trading.market import MarketRules
 from backend.trading.money import ZERO
+from backend.venues.capabilities import real_funds
 from backend.venues.paper import paper_markets
 
 
@@ -102,7 +103,7 @@ def market_rules(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tup
     else the paper table's Hyperliquid-like rules for that symbol; a market neither knows is left out.
     """
     wanted = set(pairs)
-    live = {(v, m) for v, m in wanted if ExecutionVenue(v) != ExecutionVenue.PAPER}
+    live = {(v, m) for v, m in wanted if real_funds(v)}
     stored: dict[tuple[str, str], MarketRules] = {}
     if live:
         rows = session.exec(

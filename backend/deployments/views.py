@@ -19,7 +19,7 @@ from backend.deployments.figures import breakdowns, deployment_totals, market_ru
 from backend.deployments.schemas import DeploymentView, PositionFigures, PositionView, RiskSettings
 from backend.models import Agent, AgentDeployment, AgentVersion, AgentWallet, CtPost, Position, Signal
 from backend.models.common import utcnow
-from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatus, Side
+from backend.models.enums import DeploymentStatus, PositionStatus, Side
 from backend.monitor.equity import EquityCurve, deployment_curve, equity_curves, last_ticks
 from backend.trading.book import Breakdown, total
 from backend.trading.exits import OpenPosition, pnl_ratio, rules_for, stop_price, take_profit_price
@@ -28,6 +28,7 @@ from backend.trading.margin import initial_margin, liquidation_price, notional
 from backend.trading.market import MarketRules
 from backend.trading.money import money
 from backend.venues.base import Balance, VenueAccount, VenueError
+from backend.venues.capabilities import capabilities_of
 from backend.venues.registry import VenueRegistry
 
 logger = logging.getLogger(__name__)
@@ -285,14 +286,16 @@ def _view(
 
 
 def _balance(deployment: AgentDeployment, venues: VenueRegistry) -> Balance | None:
-    venue = ExecutionVenue(deployment.venue)
-    if venue == ExecutionVenue.HYPERLIQUID and (
+    declared = capabilities_of(deployment.venue)
+    if declared is None:
+        return None  # no adapter to ask
+    if not declared.books_per_deployment and (
         not deployment.user_wallet or deployment.status == DeploymentStatus.PENDING_APPROVAL
     ):
-        return None  # no account to ask yet
+        return None  # the user's own venue account, not approved yet: nothing to ask
     try:
         account = VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet)
-        return venues.get(venue).balance(account)
+        return venues.get(deployment.venue).balance(account)
     except VenueError as error:
         logger.warning("balance of deployment %s unavailable: %s", deployment.id, error.reason)
         return None

@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from backend.models import AgentDeployment, PnlSnapshot, Position
 from backend.models.common import utcnow
-from backend.models.enums import DeploymentStatus, ExecutionVenue, Side
-from backend.monitor.equity import last_ticks
+from backend.models.enums import DeploymentStatus, Side
+from backend.monitor.equity import last_ticks, own_capital
 from backend.trading.book import unrealized_pnl
 from backend.trading.money import money
 
@@ -54,7 +54,7 @@ def write_snapshots(session: Session, day: date, now: datetime | None = None) ->
     realized_total, realized_day = _realized(session, ids, start, at)
     unrealized = _unrealized(session, ids, at)
     for d in deployments:
-        capital = _capital(d)
+        capital = own_capital(d)
         equity = capital + realized_total.get(d.id, ZERO) + unrealized.get(d.id, ZERO)
         _upsert(
             session,
@@ -78,11 +78,6 @@ def write_daily_snapshots(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     today = now.date()
     return write_snapshots(session, today - timedelta(days=1), now) + write_snapshots(session, today, now)
-
-
-def _capital(deployment: AgentDeployment) -> Decimal:
-    """Paper books' capital is ours to know; a trader's own venue account is counted as PnL only."""
-    return deployment.capital_usd if ExecutionVenue(deployment.venue) == ExecutionVenue.PAPER else ZERO
 
 
 def _realized(

@@ -1,7 +1,8 @@
 """Request weight: what each venue read costs, and a per-minute budget background jobs spend it from.
 
-Hyperliquid allows 1200 weight per minute per IP, shared by everything the platform sends from one address.
-A background job (reconciliation) gets a slice of it, so the executor and the monitor never starve.
+The weights and the venue's own ceiling are its declared capabilities (Hyperliquid allows 1200 weight per
+minute per IP, shared by everything the platform sends from one address). A background job (reconciliation)
+gets a slice of it, so the executor and the monitor never starve.
 """
 
 from __future__ import annotations
@@ -13,25 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from backend.models.enums import ExecutionVenue
-
-# Hyperliquid's info request weights (docs: "rate limits and user limits"); everything unlisted weighs 20.
-HYPERLIQUID_INFO_WEIGHTS: dict[str, int] = {
-    "clearinghouseState": 2,
-    "allMids": 2,
-    "l2Book": 2,
-    "orderStatus": 2,
-    "userFills": 20,
-}
-HYPERLIQUID_OTHER_INFO_WEIGHT = 20
-
-# The Hyperliquid request behind each VenueAdapter read.
-HYPERLIQUID_READS: dict[str, str] = {
-    "positions": "clearinghouseState",
-    "balance": "clearinghouseState",
-    "mids": "allMids",
-    "order_status": "orderStatus",
-    "closing_fill": "userFills",
-}
+from backend.venues.capabilities import capabilities_of
 
 WINDOW_SECONDS = 60.0
 
@@ -39,14 +22,16 @@ WINDOW_SECONDS = 60.0
 def read_weight(venue: ExecutionVenue | str, read: str) -> int:
     """The weight of one adapter read (`positions`, `mids`, `closing_fill` ...) at `venue`.
 
-    Only Hyperliquid counts: the paper venue runs in-process and costs nothing.
+    Only a venue that declares read weights counts (Hyperliquid); the paper venue runs in-process and costs
+    nothing. A read the venue's table does not know is a KeyError, so a new read cannot go uncounted.
     """
-    if ExecutionVenue(venue) != ExecutionVenue.HYPERLIQUID:
+    declared = capabilities_of(venue)
+    if declared is None or not declared.read_weights:
         return 0
-    request = HYPERLIQUID_READS.get(read)
-    if request is None:
-        raise KeyError(f"no Hyperliquid request is known for the read {read!r}")
-    return HYPERLIQUID_INFO_WEIGHTS.get(request, HYPERLIQUID_OTHER_INFO_WEIGHT)
+    weight = declared.read_weights.get(read)
+    if weight is None:
+        raise KeyError(f"no request weight is known for the read {read!r} at {ExecutionVenue(venue)}")
+    return weight
 
 
 class Spender(Protocol):

@@ -2,10 +2,10 @@
 
 A curve steps at each deployment's start (its capital) and at each close (its net PnL: the position's
 breakdown after the venue's fees, Maxxit's trade fee and any profit share), and ends at `now` with the open
-positions' unrealised PnL at their market's last tick. Hyperliquid deployments trade the trader's own
-account, whose balance holds more than this deployment ever put at risk and costs a venue request to read:
-their capital counts as 0 and their curve is PnL since deployment (`capital_known` is False), which the
-account curve then adds as such.
+positions' unrealised PnL at their market's last tick. Deployments on a live venue (Hyperliquid, a Safe)
+trade the trader's own account, whose balance holds more than this deployment ever put at risk and costs a
+venue request to read: their capital counts as 0 and their curve is PnL since deployment (`capital_known`
+is False), which the account curve then adds as such.
 
 A deployment's capital is a cash flow, never growth: every point also carries the PnL so far, the account
 chart draws that (net PnL), and each curve's `twr` is its time-weighted return, flows taken out, so a new
@@ -28,11 +28,12 @@ from sqlmodel import Session, col, func, select
 from backend.auth.identity import CurrentUser
 from backend.deployments.figures import breakdowns
 from backend.models import Agent, AgentDeployment, MarketTick, Position
-from backend.models.enums import ExecutionVenue, PositionStatus, Side
+from backend.models.enums import PositionStatus, Side
 from backend.monitor.charts import downsample
 from backend.trading.book import unrealized_pnl
 from backend.trading.returns import DayEquity, time_weighted_returns
 from backend.trading.returns import twr as compound
+from backend.venues.capabilities import capabilities_of
 
 ZERO = Decimal(0)
 PointKind = Literal["start", "close", "now"]
@@ -52,7 +53,7 @@ class EquityCurve:
     label: str
     venue: str | None
     capital: Decimal
-    capital_known: bool  # False: a Hyperliquid account's, so the curve is PnL since deployment
+    capital_known: bool  # False: the trader's own venue account's, so the curve is PnL since deployment
     realized_pnl: Decimal  # the closes' net PnL, after every fee
     unrealized_pnl: Decimal
     open_positions: int
@@ -92,7 +93,7 @@ def equity_curves(
     unrealized, open_count = _unrealized(session, ids, now)
     curves, account_events = [], []
     for deployment, name in deployments:
-        capital = _capital(deployment)
+        capital = own_capital(deployment)
         events = [_Event(deployment.created_at, capital, "start"), *closes.get(deployment.id, [])]
         account_events += events
         curves.append(
@@ -103,7 +104,7 @@ def equity_curves(
                 events,
                 unrealized.get(deployment.id, ZERO),
                 open_count.get(deployment.id, 0),
-                capital_known=ExecutionVenue(deployment.venue) == ExecutionVenue.PAPER,
+                capital_known=capital_known(deployment),
                 now=now,
                 max_points=max_points,
             )
@@ -122,10 +123,15 @@ def equity_curves(
     return EquityCurves(account=account, deployments=tuple(curves))
 
 
-def _capital(deployment: AgentDeployment) -> Decimal:
-    if ExecutionVenue(deployment.venue) != ExecutionVenue.PAPER:
-        return ZERO  # the trader's own venue account: see the module docstring
-    return deployment.capital_usd
+def capital_known(deployment: AgentDeployment) -> bool:
+    """Whether the platform keeps the deployment's book (paper), so its capital is ours to know."""
+    declared = capabilities_of(deployment.venue)
+    return declared is not None and declared.books_per_deployment
+
+
+def own_capital(deployment: AgentDeployment) -> Decimal:
+    """The deployment's capital where its book is ours; 0 on the trader's own venue account (see above)."""
+    return deployment.capital_usd if capital_known(deployment) else ZERO
 
 
 def _curve(
@@ -249,7 +255,7 @@ def deployment_curve(
     """One deployment's curve, whoever owns it: the agent page draws its reference book's with it."""
     closes = _closes(session, [deployment.id], now)
     unrealized, open_count = _unrealized(session, [deployment.id], now)
-    capital = _capital(deployment)
+    capital = own_capital(deployment)
     return _curve(
         deployment.id,
         label,
@@ -257,7 +263,7 @@ def deployment_curve(
         [_Event(deployment.created_at, capital, "start"), *closes.get(deployment.id, [])],
         unrealized.get(deployment.id, ZERO),
         open_count.get(deployment.id, 0),
-        capital_known=ExecutionVenue(deployment.venue) == ExecutionVenue.PAPER,
+        capital_known=capital_known(deployment),
         now=now,
         max_points=max_points,
     )

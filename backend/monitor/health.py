@@ -18,8 +18,11 @@ from sqlmodel import Session, col, func, select
 from backend.audit import Action
 from backend.models import AgentDeployment, AuditLog, MonitorCycle, Position, User
 from backend.models.enums import PositionStatus
+from backend.venues.capabilities import DECLARED
 
-HYPERLIQUID_WEIGHT_PER_MINUTE = 1200  # per IP, shared by everything the platform sends
+# The tightest per-minute read budget a venue declares (Hyperliquid's 1200 per IP), shared by everything the
+# platform sends.
+VENUE_WEIGHT_PER_MINUTE = min(c.read_budget_per_minute for c in DECLARED.values() if c.read_budget_per_minute)
 RECONCILE_ACTIONS = (
     Action.RECONCILE_DISCOVERED,
     Action.RECONCILE_CLOSED_OUTSIDE,
@@ -69,7 +72,7 @@ class MonitorHealth:
     venue_requests_per_minute: int  # summed over the last minute's cycles
     venue_errors_per_minute: int
     budget_per_minute: int  # what the platform lets background reads spend (RECONCILE_WEIGHT_PER_MINUTE)
-    venue_limit_per_minute: int  # Hyperliquid's own ceiling
+    venue_limit_per_minute: int  # the venue's own ceiling (VENUE_WEIGHT_PER_MINUTE)
     findings: tuple[ReconcileFinding, ...]  # newest first
     needs_attention: tuple[RefusedClose, ...] = ()  # most attempts first
 
@@ -121,7 +124,7 @@ def monitor_health(
         venue_requests_per_minute=minute[2],
         venue_errors_per_minute=minute[3],
         budget_per_minute=budget_per_minute,
-        venue_limit_per_minute=HYPERLIQUID_WEIGHT_PER_MINUTE,
+        venue_limit_per_minute=VENUE_WEIGHT_PER_MINUTE,
         findings=_findings(session, findings),
         needs_attention=refused_closes(session, attention),
     )

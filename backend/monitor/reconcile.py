@@ -42,6 +42,7 @@ from backend.notify.events import emit_many
 from backend.trading.book import realized_pnl, weighted_entry
 from backend.trading.fills import pro_rata_fee
 from backend.venues.base import Fill, VenueAccount, VenueAdapter, VenueError, VenuePosition
+from backend.venues.capabilities import DECLARED
 from backend.venues.registry import VenueRegistry
 from backend.venues.router import preferred_venues
 
@@ -51,7 +52,7 @@ logger = logging.getLogger(__name__)
 # may have placed is for reconciliation to discover.
 IN_FLIGHT = timedelta(minutes=5)
 # Venues whose books are kept per deployment; every other venue's account is the user's address.
-BOOKS_PER_DEPLOYMENT = frozenset({ExecutionVenue.PAPER})
+BOOKS_PER_DEPLOYMENT = frozenset(venue for venue, caps in DECLARED.items() if caps.books_per_deployment)
 PRICE_QUANTUM = Decimal("1e-10")
 LIVE_STATUSES = (DeploymentStatus.ACTIVE, DeploymentStatus.PAUSED)
 

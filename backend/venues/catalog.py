@@ -2,11 +2,15 @@
 orders there reach a real venue today or it is paper trading only for now.
 
 Agent venues (`Venue`) and execution venues (`ExecutionVenue`) share their names, so one row serves both.
+Whether a venue trades live is its declared capabilities' answer (an adapter moving real funds), so this
+table cannot disagree with them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from backend.venues.capabilities import DECLARED, real_funds
 
 PAPER_ONLY_NOTE = "Paper trading only for now"
 # Hyperliquid's name while `maxxit up` runs the local sandbox in its place (HYPERLIQUID_SANDBOX_URL).
@@ -20,13 +24,18 @@ class VenueFacts:
     live: bool  # False: no adapter yet, deployments of agents built for it trade on paper only
 
 
+def _facts(venue: str, label: str, colour: str) -> VenueFacts:
+    return VenueFacts(label, colour, live=real_funds(venue))
+
+
 VENUES: dict[str, VenueFacts] = {
-    "PAPER": VenueFacts("Paper", "gray", live=False),
-    "HYPERLIQUID": VenueFacts("Hyperliquid", "teal", live=True),
-    "MULTI": VenueFacts("Multi-venue", "purple", live=True),  # routes among the live venues it enables
-    "SPOT": VenueFacts("Spot", "blue", live=False),
-    "GMX": VenueFacts("GMX", "indigo", live=False),
-    "OSTIUM": VenueFacts("Ostium", "orange", live=False),
+    "PAPER": _facts("PAPER", "Paper", "gray"),
+    "HYPERLIQUID": _facts("HYPERLIQUID", "Hyperliquid", "teal"),
+    # Routes among the live venues it enables: live while any declared venue is.
+    "MULTI": VenueFacts("Multi-venue", "purple", live=any(c.real_funds for c in DECLARED.values())),
+    "SPOT": _facts("SPOT", "Spot", "blue"),  # a Safe on Arbitrum, swapping through the Maxxit module
+    "GMX": _facts("GMX", "GMX", "indigo"),
+    "OSTIUM": _facts("OSTIUM", "Ostium", "orange"),
 }
 
 

@@ -1,11 +1,13 @@
 """MULTI agents: pick the venue for one signal from the deployment's preference order.
 
-The first preferred venue that is available here, lists the market and has not delisted it (the registry's
-last refresh may know of a delisting before this process's adapter does) wins. Paper is never a fallback
-for a live deployment: new deployments cannot mix them (deployments.service), and a row stored before that
-rule which lists PAPER after a live venue skips the signal rather than trading it on paper. Every decision
-is kept in venue_routing_history with its reason and the candidates considered, so "why did this trade go
-there?" has an answer later.
+The first preferred venue that is available here, can take the signal's side (a short never goes to spot:
+its capabilities say it takes no shorts), lists the market and has not delisted it (the registry's last
+refresh may know of a delisting before this process's adapter does) wins. A venue the capabilities table
+does not know has no adapter, so it counts as not available. Paper is never a fallback for a live
+deployment: new deployments cannot mix them (deployments.service), and a row stored before that rule which
+lists PAPER after a live venue skips the signal rather than trading it on paper. Every decision is kept in
+venue_routing_history with its reason and the candidates considered, so "why did this trade go there?" has
+an answer later.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from sqlmodel import Session
 from backend.markets.listings import takes_entries
 from backend.models import AgentDeployment, VenueRoutingHistory
 from backend.models.enums import ExecutionVenue
+from backend.trading.types import Side
 from backend.venues.base import VenueError
+from backend.venues.capabilities import capabilities_of
 from backend.venues.registry import VenueRegistry
 
 
@@ -29,8 +33,15 @@ class RouteDecision:
     reason: str
     candidates: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def refused_side(self) -> bool:
+        """No venue was chosen and a preferred one was passed over for the signal's side: the skip is about
+        the side ("takes no shorts"), not the market."""
+        return self.venue is None and any(str(c["verdict"]).startswith("takes no ") for c in self.candidates)
+
 
 NOT_A_FALLBACK = "paper is never a fallback for a live deployment"
+NOT_AVAILABLE = "not available here"
 
 
 def preferred_venues(deployment: AgentDeployment) -> list[ExecutionVenue]:
@@ -49,13 +60,21 @@ def choose_venue(
     market: str,
     venues: VenueRegistry,
     delisted: Collection[ExecutionVenue] = (),
+    *,
+    side: Side | str | None = None,
 ) -> RouteDecision:
+    """The first preferred venue that takes `side` (any side when None) and lists `market`, and why."""
     candidates: list[dict[str, Any]] = []
     preferred = preferred_venues(deployment)
     live = mixes_paper_and_live(preferred)
     for venue in preferred:
+        declared = capabilities_of(venue)
         if live and venue == ExecutionVenue.PAPER:
             verdict = NOT_A_FALLBACK
+        elif declared is None:
+            verdict = NOT_AVAILABLE  # no adapter declares what it can do
+        elif side is not None and not declared.takes(side):
+            verdict = f"takes no {Side(side).value}s"
         elif venue in delisted:
             verdict = "market delisted"
         else:
@@ -76,11 +95,17 @@ def _passed_over(candidates: list[dict[str, Any]]) -> str:
 
 
 def route_signal(
-    session: Session, deployment: AgentDeployment, signal_id: int, market: str, venues: VenueRegistry
+    session: Session,
+    deployment: AgentDeployment,
+    signal_id: int,
+    market: str,
+    venues: VenueRegistry,
+    *,
+    side: Side | str | None = None,
 ) -> RouteDecision:
     """Decide and record, in the caller's transaction."""
     delisted = [v for v in preferred_venues(deployment) if not takes_entries(session, v, market)]
-    decision = choose_venue(deployment, market, venues, delisted)
+    decision = choose_venue(deployment, market, venues, delisted, side=side)
     session.add(
         VenueRoutingHistory(
             signal_id=signal_id,
@@ -95,7 +120,7 @@ def route_signal(
 
 def _verdict(venue: ExecutionVenue, market: str, venues: VenueRegistry) -> str:
     if venue not in venues:
-        return "not available here"
+        return NOT_AVAILABLE
     try:
         listed = market in venues.get(venue).markets()
     except VenueError as error:

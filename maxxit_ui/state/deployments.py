@@ -22,8 +22,9 @@ from backend.deployments.errors import DeploymentConflict, DeploymentNotFound, I
 from backend.deployments.schemas import DeploymentView, PositionView
 from backend.deployments.service import accept_latest_version, change_status
 from backend.deployments.views import list_deployments, list_positions
-from backend.models.enums import DeploymentStatus, ExecutionVenue, PositionStatus
+from backend.models.enums import DeploymentStatus, PositionStatus
 from backend.runtime import venue_registry
+from backend.venues.capabilities import real_funds
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.charts import REASON_LABELS
 from maxxit_ui.components.format import venue_label
@@ -182,7 +183,7 @@ def deployment_row(view: DeploymentView) -> DeploymentRow:
         can_resume=status == DeploymentStatus.PAUSED,
         can_cancel=status != DeploymentStatus.CANCELLED,
         version=f"v{view.version}" if view.version is not None else "",
-        paper_only=(view.venue_preferences or [view.venue]) == [ExecutionVenue.PAPER],
+        paper_only=not any(real_funds(v) for v in view.venue_preferences or [view.venue]),
         new_version=f"v{view.latest_version}"
         if view.new_version_available and status != DeploymentStatus.CANCELLED
         else "",

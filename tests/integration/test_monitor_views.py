@@ -27,7 +27,7 @@ from backend.monitor.charts import (
     recent_closes,
 )
 from backend.monitor.equity import equity_curves
-from backend.monitor.health import HYPERLIQUID_WEIGHT_PER_MINUTE, monitor_health
+from backend.monitor.health import VENUE_WEIGHT_PER_MINUTE, monitor_health
 from maxxit_ui.state.dashboard import position_card
 from maxxit_ui.state.deployments import position_row, read_positions
 from tests.factories import Factory
@@ -426,7 +426,7 @@ def test_monitor_health_reads_the_last_cycles_and_the_findings(session: Session)
     assert health.cycles_last_minute == 5 and health.venue_requests_per_minute == 10
     assert health.venue_errors_per_minute == 0
     assert health.budget_used == Decimal(10) / 240
-    assert health.venue_limit_per_minute == HYPERLIQUID_WEIGHT_PER_MINUTE == 1200
+    assert health.venue_limit_per_minute == VENUE_WEIGHT_PER_MINUTE == 1200
     assert {f.action for f in health.findings} == {"reconcile.discovered", "reconcile.size_corrected"}
     discovered = next(f for f in health.findings if f.action == "reconcile.discovered")
     assert discovered.entity_id == "9" and discovered.details == {"m": "ETH"}

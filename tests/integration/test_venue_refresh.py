@@ -280,15 +280,16 @@ def _adapter_listing_btc(venue: ExecutionVenue) -> ScriptedVenue:
 
 
 def test_a_multi_venue_deployment_is_routed_past_a_venue_that_delisted_the_market(session, engine, factory):
-    # A second live venue (a stand-in: the router judges only what the registry and adapters say).
-    deployment, signal = _btc_delisted_on_hyperliquid(session, factory, "OSTIUM")
+    # A second live venue (a stand-in for the spot adapter: the router judges only what the registry, the
+    # adapters and the venues' declared capabilities say; a venue no adapter declares is not available).
+    deployment, signal = _btc_delisted_on_hyperliquid(session, factory, "SPOT")
     # This process's Hyperliquid adapter has not heard of the delisting; the registry has.
     stale = _adapter_listing_btc(ExecutionVenue.HYPERLIQUID)
-    other = _adapter_listing_btc(ExecutionVenue.OSTIUM)
-    venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.OSTIUM: other})
+    other = _adapter_listing_btc(ExecutionVenue.SPOT)
+    venues = VenueRegistry({ExecutionVenue.HYPERLIQUID: stale, ExecutionVenue.SPOT: other})
     decision = route_signal(session, deployment, signal.id, "BTC", venues)
-    assert decision.venue == ExecutionVenue.OSTIUM
-    assert decision.reason == "OSTIUM: preference 2 lists BTC; passed over HYPERLIQUID (market delisted)"
+    assert decision.venue == ExecutionVenue.SPOT
+    assert decision.reason == "SPOT: preference 2 lists BTC; passed over HYPERLIQUID (market delisted)"
 
 
 def test_a_live_deployment_whose_venue_delisted_the_market_is_not_routed_to_paper(session, engine, factory):

@@ -8,6 +8,7 @@ import pytest
 
 from backend.models.enums import ExecutionVenue
 from backend.monitor.budget import WeightBudget, read_weight
+from backend.venues import capabilities
 
 
 class Clock:
@@ -102,3 +103,14 @@ def test_read_weights_hyperliquid_and_paper() -> None:
     assert read_weight(ExecutionVenue.PAPER, "closing_fill") == 0
     with pytest.raises(KeyError):
         read_weight(ExecutionVenue.HYPERLIQUID, "teleport")
+
+
+def test_read_weights_are_the_venues_declared_ones() -> None:
+    """A venue without a per-minute budget (spot reads a chain node), or with no adapter, costs nothing."""
+    assert (
+        read_weight(ExecutionVenue.HYPERLIQUID, "markets")
+        == capabilities.HYPERLIQUID.read_weights["markets"]
+        == 20
+    )
+    assert read_weight(ExecutionVenue.SPOT, "balance") == read_weight(ExecutionVenue.SPOT, "teleport") == 0
+    assert read_weight(ExecutionVenue.GMX, "positions") == 0

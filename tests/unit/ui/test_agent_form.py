@@ -165,6 +165,7 @@ def test_the_builder_says_which_venues_trade_on_paper_only():
     from maxxit_ui.state.builder import VENUE_OPTIONS
 
     assert VENUE_OPTIONS["HYPERLIQUID"] == "Hyperliquid"
+    assert VENUE_OPTIONS["SPOT"] == "Spot"  # a Safe on Arbitrum
     assert VENUE_OPTIONS["MULTI"] == "Multi-venue (routed per signal)"
-    for venue in ("GMX", "OSTIUM", "SPOT"):
+    for venue in ("GMX", "OSTIUM"):
         assert VENUE_OPTIONS[venue].endswith("(paper trading only for now)"), venue

@@ -274,6 +274,7 @@ def test_only_paper_deployments_are_marked_free():
     assert not deployment_row(deployment(venue="HYPERLIQUID", venue_preferences=["HYPERLIQUID", "PAPER"]))[
         "paper_only"
     ]
+    assert not deployment_row(deployment(venue="SPOT", user_wallet="0x" + "ab" * 20))["paper_only"]  # a Safe
 
 
 def test_what_pay_says_after_submitting():

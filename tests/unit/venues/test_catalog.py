@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.models.enums import ExecutionVenue, Venue
+from backend.venues.capabilities import capabilities_of
 from backend.venues.catalog import SANDBOX_LABEL, VENUES, trades_live, venue_colour, venue_label
 
 
@@ -11,8 +12,15 @@ def test_every_venue_has_a_row():
 
 
 def test_only_venues_with_an_adapter_trade_live():
-    assert [v for v in Venue if trades_live(v)] == [Venue.HYPERLIQUID, Venue.MULTI]
+    assert [v for v in Venue if trades_live(v)] == [Venue.SPOT, Venue.HYPERLIQUID, Venue.MULTI]
     assert not trades_live(ExecutionVenue.PAPER)
+
+
+def test_trading_live_is_what_the_capabilities_declare():
+    """The table cannot disagree with the adapters: live exactly where a declared venue moves real funds."""
+    for venue in ExecutionVenue:
+        declared = capabilities_of(venue)
+        assert trades_live(venue) == (declared is not None and declared.real_funds), venue
 
 
 def test_labels_and_colours_and_unknown_names():
