@@ -1,0 +1,1 @@
+"""Spot trading through a Safe module: chain-specific code, no UI."""
