@@ -3,6 +3,11 @@
 Every rule is the one-deployment path's: `Executor._state_skip`, `_limits`, `_leverage` and `_outcome` are
 called as they are, sizing is `size_trade`, fills come from the paper venue (prices and fees from the trading
 core) and each recorded position gets the trade fee and audit row `Executor._record` writes.
+
+Orders do not go through `execution.orders.place_order` one by one: the paper venue books the whole chunk in
+one transaction of its own, and its fills (unique per account and client order id) are themselves the record
+that an order was sent, found again on a retry. The chunk's `venue_orders` rows, FILLED, are written in bulk
+with the positions they opened, so every order the platform made has its row, as on the one-order path.
 """
 
 from __future__ import annotations
@@ -24,8 +29,15 @@ from backend.billing.trade_fee import TradeFeeCharge, charge_trade_fees
 from backend.db import among, dialect_insert, insert_many_or_ignore
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_detail, skip_reason
 from backend.markets.listings import delisted_markets
-from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
-from backend.models.enums import ExecutionStatus, ExecutionVenue, PositionStatus, Side
+from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution, VenueOrder
+from backend.models.enums import (
+    ExecutionStatus,
+    ExecutionVenue,
+    OrderPurpose,
+    PositionStatus,
+    Side,
+    VenueOrderState,
+)
 from backend.notify import positions as position_events
 from backend.notify.events import NewEvent
 from backend.trading.sizing import SizingSkip, size_trade
@@ -69,6 +81,7 @@ class PaperChunk:
         self.executor, self.paper, self.session = executor, paper, session
         self.items = {item.pair: item for item in items}
         self.fills: dict[Pair, tuple[Fill, Decimal]] = {}  # the fill and the leverage it was sized at
+        self.sent: dict[Pair, OrderRequest] = {}  # the orders this run sent (not those found filled)
         self.decided: dict[Pair, Decision] = {}
         self.outcomes: dict[Pair, ExecutionOutcome] = {}
         self.retry: dict[Pair, str] = {}
@@ -230,6 +243,7 @@ class PaperChunk:
             outcome = results[item.order.client_order_id]
             if isinstance(outcome, Fill):
                 self.fills[pair] = (outcome, item.order.leverage)
+                self.sent[pair] = item.order
             elif isinstance(outcome, TemporaryVenueError):
                 self.retry[pair] = outcome.reason
             else:
@@ -355,8 +369,39 @@ class PaperChunk:
             row = rows[(signal_id, deployment_id)]
             self._events.append(position_events.opened(item.deployment, item.agent.name, position_id, row))
         charge_trade_fees(self.session, self.executor.fees, charges)
+        insert_many_or_ignore(
+            self.session,
+            VenueOrder,
+            [self._order_row(pair, fills[pair][0], now) for pair in sorted(ids)],
+            ["client_order_id"],
+        )
         audit.record_many(self.session, action=POSITION_OPENED, entity_type="position", entries=entries)
         return ids
+
+    def _order_row(self, pair: Pair, fill: Fill, now: datetime) -> dict:
+        """The FILLED `venue_orders` row of a chunk's fill, as `place_order` leaves it."""
+        sent = self.sent.get(pair)
+        return {
+            "client_order_id": fill.client_order_id,
+            "deployment_id": pair[1],
+            "venue": ExecutionVenue.PAPER.value,
+            "purpose": OrderPurpose.OPEN.value,
+            "signal_id": pair[0],
+            "market": fill.market,
+            "side": Side(fill.side).value,
+            "size": sent.size if sent is not None else fill.size,
+            "reference_price": sent.reference_price if sent is not None else None,
+            "state": VenueOrderState.FILLED.value,
+            "venue_order_id": fill.venue_order_id,
+            "fill_size": fill.size,
+            "fill_price": fill.price,
+            "fill_fee": fill.fee,
+            "attempts": 1,
+            "submitted_at": fill.filled_at or now,
+            "settled_at": fill.filled_at or now,
+            "created_at": now,
+            "updated_at": now,
+        }
 
     def _tell_skip(self, pair: Pair, reason: str, now: datetime) -> None:
         """The one-deployment path's execution.skipped event, for a decided pair the owner can act on."""
