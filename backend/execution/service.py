@@ -131,13 +131,9 @@ class Executor:
             reason = skip_reason(SkipCategory.VENUE_FAILED, detail)
             return self._finish(session, context, ExecutionStatus.FAILED, reason)
         if execution.attempts > 1 and execution.venue is not None:
-            # An earlier attempt may have reached the venue: its order, if any, is the one that counts.
-            adapter, account = self._account(session, context, ExecutionVenue(execution.venue))
-            fill = settled_fill(session, adapter, account, execution.client_order_id, now=self.clock())
-            if fill is not None:
-                logger.info("execution %s: found the fill of an earlier attempt", execution.id)
-                leverage = _leverage(context, adapter.markets().get(fill.market))
-                return self._record(session, context, fill, execution.venue, leverage=leverage)
+            earlier = self._earlier_order(session, context)
+            if earlier is not None:
+                return earlier
         skip = (
             self._state_skip(context)
             or _billing_skip(session, context.deployment.id)
@@ -161,6 +157,24 @@ class Executor:
     def execute_pairs(self, session: Session, pairs: Sequence[tuple[int, int]]) -> ChunkResult:
         """`execute_many` for (signal id, deployment id) pairs of several signals, by pair."""
         return execute_pairs(self, session, pairs)
+
+    def _earlier_order(self, session: Session, context: _Context) -> ExecutionOutcome | None:
+        """An earlier attempt may have reached the venue: its order, if any, is the one that counts.
+
+        Recorded when it filled; a refusal when the venue settled it without a fill; None when none was sent.
+        """
+        execution = context.execution
+        adapter, account = self._account(session, context, ExecutionVenue(execution.venue))
+        try:
+            fill = settled_fill(session, adapter, account, execution.client_order_id, now=self.clock())
+        except InvalidOrder as error:  # settled without a fill (a reverted transaction)
+            reason = skip_reason(SkipCategory.ORDER_REFUSED, error.reason)
+            return self._finish(session, context, ExecutionStatus.FAILED, reason)
+        if fill is None:
+            return None
+        logger.info("execution %s: found the fill of an earlier attempt", execution.id)
+        leverage = _leverage(context, adapter.markets().get(fill.market))
+        return self._record(session, context, fill, execution.venue, leverage=leverage)
 
     def _open(self, session: Session, context: _Context, venue: ExecutionVenue) -> ExecutionOutcome:
         execution, signal = context.execution, context.signal

@@ -19,6 +19,7 @@ from backend.models import (
     PaperPosition,
     Position,
     SignalExecution,
+    VenueOrder,
     VenueRoutingHistory,
 )
 from backend.models.common import utcnow
@@ -100,6 +101,18 @@ def test_a_chunk_opens_what_one_deployment_at_a_time_would(session, factory, pap
         assert held.size == -position.size
     assert count(session, BillingEvent) == 0  # paper trading is free
     assert count(session, AuditLog, AuditLog.action == "position.opened") == 7
+    orders = session.exec(select(VenueOrder).order_by(VenueOrder.deployment_id)).all()
+    by_cloid = {p.client_order_id: p for p in positions}
+    assert sorted(o.client_order_id for o in orders) == sorted(by_cloid)
+    for order in orders:  # the chunk's rows as the one-order path leaves them
+        position = by_cloid[order.client_order_id]
+        assert (order.state, order.purpose, order.signal_id) == ("FILLED", "OPEN", signal.id)
+        assert (order.fill_size, order.fill_price, order.fill_fee) == (
+            position.size,
+            position.entry_price,
+            position.entry_fee,
+        )
+        assert order.venue_order_id == position.venue_order_id is not None
 
 
 def test_two_runs_of_the_same_chunk_at_once_open_each_position_once(engine, factory, paper, agent):

@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from backend.auth.identity import CurrentUser
 from backend.execution.service import Executor
-from backend.models import AuditLog, BillingEvent, PaperFill, Position
+from backend.models import AuditLog, BillingEvent, PaperFill, Position, VenueOrder
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Role, Side, SignalStatus, Venue
 from backend.monitor.close import (
     PositionNotFound,
@@ -98,6 +98,9 @@ def test_a_manual_close_is_finished_once_with_pnl_and_audit_and_no_share_on_pape
     assert count(session, AuditLog, AuditLog.action == "position.closed") == 1
     assert count(session, AuditLog, AuditLog.action == "position.close_requested") == 1
     assert venues.get(ExecutionVenue.PAPER).positions(VenueAccount(position.deployment_id)) == []
+    order = session.exec(select(VenueOrder).where(VenueOrder.client_order_id == fill.client_order_id)).one()
+    assert (order.purpose, order.position_id, order.state) == ("CLOSE", position.id, "FILLED")
+    assert (order.fill_price, order.venue_order_id, order.attempts) == (fill.price, f"paper-{fill.id}", 1)
 
 
 def test_only_the_first_close_request_wins(session, opened):

@@ -81,6 +81,7 @@ class LaterVenue:
     def __init__(self) -> None:
         self.submitted: list[OrderRequest] = []
         self.mined = False
+        self.reverted = False
 
     def submit(self, account: VenueAccount, order: OrderRequest) -> Submitted:
         self.submitted.append(order)
@@ -90,6 +91,8 @@ class LaterVenue:
         if not self.submitted:
             return OrderStatus(OrderState.UNKNOWN)
         assert venue_order_id == "0xtx1"  # the id our row kept is what the venue is asked about
+        if self.reverted:
+            return OrderStatus(OrderState.FAILED, venue_order_id=venue_order_id, reason="slippage")
         if not self.mined:
             return OrderStatus(OrderState.PENDING, venue_order_id=venue_order_id)
         order = self.submitted[0]
@@ -216,6 +219,20 @@ def test_a_later_settling_order_is_pending_then_filled_with_one_submit(session, 
         "0xtx1",
         Decimal("2.5"),
     )
+
+
+def test_an_order_that_settles_without_a_fill_is_refused_and_failed(session, deployment):
+    venue, account, cloid = LaterVenue(), VenueAccount(deployment.id, "0x" + "5" * 40), "0x" + "09" * 16
+    with pytest.raises(TemporaryVenueError):
+        place(session, venue, account, order(cloid))
+    venue.reverted = True
+
+    with pytest.raises(InvalidOrder, match="slippage"):
+        settled_fill(session, venue, account, cloid, now=NOW)
+
+    row = row_of(session, cloid)
+    assert (row.state, row.error, row.venue_order_id) == (VenueOrderState.FAILED, "slippage", "0xtx1")
+    assert settled_fill(session, venue, account, cloid, now=NOW) is None  # nothing stands: may be resent
 
 
 def test_a_safe_executor_venue_trades_the_deployments_safe_once_the_module_is_enabled(session, factory):
