@@ -19,6 +19,8 @@ from backend.venues.base import (
     InvalidOrder,
     MarketNotListed,
     OrderRequest,
+    OrderState,
+    OrderStatus,
     TemporaryVenueError,
     VenueAccount,
 )
@@ -217,15 +219,21 @@ def test_order_status_of_a_close_names_the_closed_side(
     assert closed.side is Side.SHORT
 
 
-def test_order_status_is_none_when_unknown_or_unfilled(
+def test_status_is_unknown_for_an_unseen_cloid_and_failed_for_an_unfilled_order(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
-    assert fill_of(venue, account, cloid()) is None
+    assert venue.status(account, cloid()) == OrderStatus(OrderState.UNKNOWN)
     hl_server.set_mid("ETH", Decimal("3000"))
     stale = order("ETH", Side.LONG, "0.01", reference="2900")  # limit 2929 < mid: no match
     with pytest.raises(InvalidOrder, match="could not immediately match"):
         place(venue, account, stale)
-    assert fill_of(venue, account, stale.client_order_id) is None
+    status = venue.status(account, stale.client_order_id)
+    assert (status.state, status.fill, status.reason) == (
+        OrderState.FAILED,
+        None,
+        "Hyperliquid: order iocCancelRejected",
+    )
+    assert status.venue_order_id is not None
 
 
 def test_insufficient_margin(hl_server: HyperliquidServer, venue: HyperliquidVenue) -> None:
