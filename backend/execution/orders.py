@@ -76,7 +76,9 @@ def place_order(
         if found is not None:
             return found
         row.attempts += 1
+        row.state = VenueOrderState.NEW.value  # a FAILED one goes again: in flight until the venue answers
         row.submitted_at = now
+        row.settled_at = None
         row.updated_at = now
         session.commit()  # counted before the send: a crash during it makes the retry ask first
     try:
@@ -106,7 +108,7 @@ def settled_fill(
 
     Only orders our row says were sent are asked about; one still in flight raises TemporaryVenueError.
     """
-    row = session.exec(select(VenueOrder).where(VenueOrder.client_order_id == client_order_id)).first()
+    row = _row(session, client_order_id)
     if row is None:
         return None
     return _settled(session, adapter, account, row, now)
@@ -171,12 +173,13 @@ def _new_row(
     }
 
 
-def _row(session: Session, cloid: str) -> VenueOrder:
+def _row(session: Session, cloid: str) -> VenueOrder | None:
+    """The order's row as the database holds it now (not a copy this session read before)."""
     return session.exec(
         select(VenueOrder)
         .where(VenueOrder.client_order_id == cloid)
         .execution_options(populate_existing=True)
-    ).one()
+    ).first()
 
 
 def _update(session: Session, cloid: str, now: datetime, *, only_unsettled: bool = True, **values) -> None:

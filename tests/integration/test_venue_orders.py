@@ -194,7 +194,8 @@ def test_a_refused_order_is_failed_with_the_reason_and_may_be_sent_again(session
     place(session, paper, account, order("0x" + "04" * 16))  # the position it was to close opens
     fill = place(session, paper, account, order(cloid, reduce_only=True), purpose=OrderPurpose.CLOSE)
 
-    assert fill.client_order_id == cloid and row_of(session, cloid).state == VenueOrderState.FILLED
+    row = row_of(session, cloid)
+    assert fill.client_order_id == cloid and (row.state, row.attempts) == (VenueOrderState.FILLED, 2)
 
 
 def test_a_later_settling_order_is_pending_then_filled_with_one_submit(session, deployment):
