@@ -2,8 +2,8 @@
 
 `MAXXIT_CRASH_AT=after_fill` with `MAXXIT_CRASH_MARKER=<path>` makes the process exit abruptly the first
 time it reaches that point (the marker file records that it did). The points: `after_submit` (the venue has
-the order, its `venue_orders` row does not know yet; execution.orders) and `after_fill` (the fill is on the
-row, the position is not recorded yet; execution.service and the paper batch). Unset, as everywhere but
+the order, its `venue_orders` row does not know yet; execution.orders) and `after_fill` (the order filled,
+its position is not recorded yet; execution.service and the paper batch). Unset, as everywhere but
 those tests, nothing happens.
 """
 
