@@ -81,7 +81,6 @@ class PaperChunk:
         self.executor, self.paper, self.session = executor, paper, session
         self.items = {item.pair: item for item in items}
         self.fills: dict[Pair, tuple[Fill, Decimal]] = {}  # the fill and the leverage it was sized at
-        self.sent: dict[Pair, OrderRequest] = {}  # the orders this run sent (not those found filled)
         self.decided: dict[Pair, Decision] = {}
         self.outcomes: dict[Pair, ExecutionOutcome] = {}
         self.retry: dict[Pair, str] = {}
@@ -243,7 +242,6 @@ class PaperChunk:
             outcome = results[item.order.client_order_id]
             if isinstance(outcome, Fill):
                 self.fills[pair] = (outcome, item.order.leverage)
-                self.sent[pair] = item.order
             elif isinstance(outcome, TemporaryVenueError):
                 self.retry[pair] = outcome.reason
             else:
@@ -369,39 +367,9 @@ class PaperChunk:
             row = rows[(signal_id, deployment_id)]
             self._events.append(position_events.opened(item.deployment, item.agent.name, position_id, row))
         charge_trade_fees(self.session, self.executor.fees, charges)
-        insert_many_or_ignore(
-            self.session,
-            VenueOrder,
-            [self._order_row(pair, fills[pair][0], now) for pair in sorted(ids)],
-            ["client_order_id"],
-        )
+        _order_rows(self.session, sorted(ids.values()), now)
         audit.record_many(self.session, action=POSITION_OPENED, entity_type="position", entries=entries)
         return ids
-
-    def _order_row(self, pair: Pair, fill: Fill, now: datetime) -> dict:
-        """The FILLED `venue_orders` row of a chunk's fill, as `place_order` leaves it."""
-        sent = self.sent.get(pair)
-        return {
-            "client_order_id": fill.client_order_id,
-            "deployment_id": pair[1],
-            "venue": ExecutionVenue.PAPER.value,
-            "purpose": OrderPurpose.OPEN.value,
-            "signal_id": pair[0],
-            "market": fill.market,
-            "side": Side(fill.side).value,
-            "size": sent.size if sent is not None else fill.size,
-            "reference_price": sent.reference_price if sent is not None else None,
-            "state": VenueOrderState.FILLED.value,
-            "venue_order_id": fill.venue_order_id,
-            "fill_size": fill.size,
-            "fill_price": fill.price,
-            "fill_fee": fill.fee,
-            "attempts": 1,
-            "submitted_at": fill.filled_at or now,
-            "settled_at": fill.filled_at or now,
-            "created_at": now,
-            "updated_at": now,
-        }
 
     def _tell_skip(self, pair: Pair, reason: str, now: datetime) -> None:
         """The one-deployment path's execution.skipped event, for a decided pair the owner can act on."""
@@ -416,6 +384,40 @@ def _position_values(pair: Pair, signal: Signal, fill: Fill, leverage: Decimal, 
     from backend.execution.service import position_row
 
     return position_row(pair[1], signal, ExecutionVenue.PAPER, fill, leverage, now)
+
+
+def _order_rows(session: Session, position_ids: list[int], now: datetime) -> None:
+    """The FILLED `venue_orders` rows of the positions the chunk's fills opened, as `place_order` leaves them.
+
+    Built by the database from the position rows in one INSERT ... SELECT: no row data crosses the wire.
+    """
+    if not position_ids:
+        return
+    positions, orders = Position.__table__, VenueOrder.__table__
+    p = positions.c
+    columns = {
+        "client_order_id": p.client_order_id,
+        "deployment_id": p.deployment_id,
+        "venue": sa.literal(ExecutionVenue.PAPER.value),
+        "purpose": sa.literal(OrderPurpose.OPEN.value),
+        "signal_id": p.signal_id,
+        "market": p.market,
+        "side": p.side,
+        "size": p.size,
+        "state": sa.literal(VenueOrderState.FILLED.value),
+        "venue_order_id": p.venue_order_id,
+        "fill_size": p.size,
+        "fill_price": p.entry_price,
+        "fill_fee": p.entry_fee,
+        "attempts": sa.literal(1),
+        "submitted_at": p.opened_at,
+        "settled_at": p.opened_at,
+        "created_at": sa.literal(now, orders.c.created_at.type),
+        "updated_at": sa.literal(now, orders.c.updated_at.type),
+    }
+    rows = sa.select(*columns.values()).where(among(p.id, position_ids))
+    insert = dialect_insert(session)(orders).from_select(list(columns), rows)
+    session.execute(insert.on_conflict_do_nothing(index_elements=["client_order_id"]))
 
 
 def _refusal(error: VenueError) -> Decision:
