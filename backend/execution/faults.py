@@ -1,8 +1,10 @@
 """Named crash points, so the exactly-once tests can kill a worker at the worst moment.
 
 `MAXXIT_CRASH_AT=after_fill` with `MAXXIT_CRASH_MARKER=<path>` makes the process exit abruptly the first
-time it reaches that point (the marker file records that it did). Unset, as everywhere but those tests,
-nothing happens.
+time it reaches that point (the marker file records that it did). The points: `after_submit` (the venue has
+the order, its `venue_orders` row does not know yet; execution.orders) and `after_fill` (the order filled,
+its position is not recorded yet; execution.service and the paper batch). Unset, as everywhere but
+those tests, nothing happens.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 Every rule is the one-deployment path's: `Executor._state_skip`, `_limits`, `_leverage` and `_outcome` are
 called as they are, sizing is `size_trade`, fills come from the paper venue (prices and fees from the trading
 core) and each recorded position gets the trade fee and audit row `Executor._record` writes.
+
+Orders do not go through `execution.orders.place_order` one by one: the paper venue books the whole chunk in
+one transaction of its own, and its fills (unique per account and client order id) are themselves the record
+that an order was sent, found again on a retry. The chunk's `venue_orders` rows, FILLED, are written in bulk
+with the positions they opened, so every order the platform made has its row, as on the one-order path.
 """
 
 from __future__ import annotations
@@ -24,8 +29,15 @@ from backend.billing.trade_fee import TradeFeeCharge, charge_trade_fees
 from backend.db import among, dialect_insert, insert_many_or_ignore
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_detail, skip_reason
 from backend.markets.listings import delisted_markets
-from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
-from backend.models.enums import ExecutionStatus, ExecutionVenue, PositionStatus, Side
+from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution, VenueOrder
+from backend.models.enums import (
+    ExecutionStatus,
+    ExecutionVenue,
+    OrderPurpose,
+    PositionStatus,
+    Side,
+    VenueOrderState,
+)
 from backend.notify import positions as position_events
 from backend.notify.events import NewEvent
 from backend.trading.sizing import SizingSkip, size_trade
@@ -355,6 +367,7 @@ class PaperChunk:
             row = rows[(signal_id, deployment_id)]
             self._events.append(position_events.opened(item.deployment, item.agent.name, position_id, row))
         charge_trade_fees(self.session, self.executor.fees, charges)
+        _order_rows(self.session, sorted(ids.values()), now)
         audit.record_many(self.session, action=POSITION_OPENED, entity_type="position", entries=entries)
         return ids
 
@@ -371,6 +384,40 @@ def _position_values(pair: Pair, signal: Signal, fill: Fill, leverage: Decimal, 
     from backend.execution.service import position_row
 
     return position_row(pair[1], signal, ExecutionVenue.PAPER, fill, leverage, now)
+
+
+def _order_rows(session: Session, position_ids: list[int], now: datetime) -> None:
+    """The FILLED `venue_orders` rows of the positions the chunk's fills opened, as `place_order` leaves them.
+
+    Built by the database from the position rows in one INSERT ... SELECT: no row data crosses the wire.
+    """
+    if not position_ids:
+        return
+    positions, orders = Position.__table__, VenueOrder.__table__
+    p = positions.c
+    columns = {
+        "client_order_id": p.client_order_id,
+        "deployment_id": p.deployment_id,
+        "venue": sa.literal(ExecutionVenue.PAPER.value),
+        "purpose": sa.literal(OrderPurpose.OPEN.value),
+        "signal_id": p.signal_id,
+        "market": p.market,
+        "side": p.side,
+        "size": p.size,
+        "state": sa.literal(VenueOrderState.FILLED.value),
+        "venue_order_id": p.venue_order_id,
+        "fill_size": p.size,
+        "fill_price": p.entry_price,
+        "fill_fee": p.entry_fee,
+        "attempts": sa.literal(1),
+        "submitted_at": p.opened_at,
+        "settled_at": p.opened_at,
+        "created_at": sa.literal(now, orders.c.created_at.type),
+        "updated_at": sa.literal(now, orders.c.updated_at.type),
+    }
+    rows = sa.select(*columns.values()).where(among(p.id, position_ids))
+    insert = dialect_insert(session)(orders).from_select(list(columns), rows)
+    session.execute(insert.on_conflict_do_nothing(index_elements=["client_order_id"]))
 
 
 def _refusal(error: VenueError) -> Decision:

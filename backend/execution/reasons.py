@@ -19,6 +19,7 @@ class SkipCategory(StrEnum):
     BELOW_MINIMUM = "below minimum"
     MARKET_NOT_LISTED = "market not listed"
     OPPOSITE_POSITION = "opposite position open"
+    SIDE_NOT_TAKEN = "venue takes no shorts"  # spot buys the token; it cannot sell what the Safe lacks
     DEPLOYMENT_PAUSED = "deployment paused"
     DEPLOYMENT_CANCELLED = "deployment cancelled"
     AWAITING_APPROVAL = "deployment awaiting approval"

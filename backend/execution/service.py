@@ -3,11 +3,13 @@
 The steps, each its own commit:
 1. claim: insert the (deployment, signal) execution row, unique, with a client order id derived from both;
 2. decide: deployment state, venue (routed for MULTI agents), market, size; a skip is stored with its reason;
-3. send: one order carrying that client order id;
+3. send: one order carrying that client order id, through `execution.orders.place_order` (its
+   `venue_orders` row is committed before the send and holds the venue's id and fill after);
 4. record: position, trade fee and audit row in one transaction.
-A retry of a claimed execution first asks the venue for its client order id, so an order whose fill was
-never recorded (a worker killed between 3 and 4) is recorded, not placed again. The venue refuses a second
-order with the same id too, so two workers racing on one execution still place one order.
+A retry of a claimed execution whose order row says it was sent asks the venue's `status` first, so an
+order whose fill was never recorded (a worker killed between 3 and 4) is recorded, not placed again; one the
+venue has not settled yet is waited for. A venue that knows client order ids refuses a second order with
+the same id too, so two workers racing on one execution still place one order.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
 from backend.execution.batch import ChunkResult, execute_pairs
 from backend.execution.faults import no_fault
+from backend.execution.orders import place_order, settled_fill
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_detail, skip_reason
 from backend.markets.listings import takes_entries
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
@@ -37,6 +40,7 @@ from backend.models.enums import (
     DeploymentStatus,
     ExecutionStatus,
     ExecutionVenue,
+    OrderPurpose,
     PositionStatus,
     Side,
     SizingProfile,
@@ -45,7 +49,6 @@ from backend.notify import positions as position_events
 from backend.trading.fees import FeePolicy
 from backend.trading.sizing import RiskLimits, SizingSkip, size_trade, trade_leverage
 from backend.venues.base import (
-    DuplicateClientOrderId,
     Fill,
     InsufficientFunds,
     InvalidOrder,
@@ -69,7 +72,7 @@ POSITION_OPENED = "position.opened"
 
 
 def client_order_id(deployment_id: int, signal_id: int) -> str:
-    """16 bytes as 0x-hex (Hyperliquid's Cloid), the same on every retry of this (deployment, signal)."""
+    """Our order id, 16 bytes as 0x-hex, the same on every retry of this (deployment, signal)."""
     digest = hashlib.sha256(f"maxxit/order/{deployment_id}/{signal_id}".encode()).digest()
     return "0x" + digest[:16].hex()
 
@@ -122,19 +125,16 @@ class Executor:
         execution = context.execution
         if execution.status != ExecutionStatus.PENDING:
             return _outcome(execution)
+        if execution.attempts > 1 and execution.venue is not None:
+            # Asked before giving up: an order still settling (a swap not mined yet) must not be failed.
+            earlier = self._earlier_order(session, context)
+            if earlier is not None:
+                return earlier
         if execution.attempts > self.max_attempts:
             # Reconciliation finds an order a lost attempt might still have placed; no more blind tries.
             detail = f"gave up after {self.max_attempts} attempts, the venue kept failing"
             reason = skip_reason(SkipCategory.VENUE_FAILED, detail)
             return self._finish(session, context, ExecutionStatus.FAILED, reason)
-        if execution.attempts > 1 and execution.venue is not None:
-            # An earlier attempt may have reached the venue: its order, if any, is the one that counts.
-            adapter, account = self._account(session, context, ExecutionVenue(execution.venue))
-            fill = adapter.order_status(account, execution.client_order_id)
-            if fill is not None:
-                logger.info("execution %s: found the fill of an earlier attempt", execution.id)
-                leverage = _leverage(context, adapter.markets().get(fill.market))
-                return self._record(session, context, fill, execution.venue, leverage=leverage)
         skip = (
             self._state_skip(context)
             or _billing_skip(session, context.deployment.id)
@@ -142,10 +142,10 @@ class Executor:
         )
         if skip is not None:
             return self._finish(session, context, ExecutionStatus.SKIPPED, skip)
-        venue, why = self._venue(session, context)
+        venue, why, side_refused = self._venue(session, context)
         if venue is None:
-            reason = skip_reason(SkipCategory.MARKET_NOT_LISTED, why)
-            return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
+            category = SkipCategory.SIDE_NOT_TAKEN if side_refused else SkipCategory.MARKET_NOT_LISTED
+            return self._finish(session, context, ExecutionStatus.SKIPPED, skip_reason(category, why))
         return self._open(session, context, venue)
 
     def execute_many(self, session: Session, signal_id: int, deployment_ids: Sequence[int]) -> ChunkResult:
@@ -159,8 +159,34 @@ class Executor:
         """`execute_many` for (signal id, deployment id) pairs of several signals, by pair."""
         return execute_pairs(self, session, pairs)
 
+    def _earlier_order(self, session: Session, context: _Context) -> ExecutionOutcome | None:
+        """An earlier attempt may have reached the venue: its order, if any, is the one that counts.
+
+        Recorded when it filled; a refusal when the venue settled it without a fill; None when none was sent.
+        """
+        execution = context.execution
+        try:
+            adapter, account = self._account(session, context, ExecutionVenue(execution.venue))
+        except InvalidOrder:  # no signer any more (approval revoked): nothing to ask; the entry is skipped
+            return None
+        try:
+            fill = settled_fill(session, adapter, account, execution.client_order_id, now=self.clock())
+        except InvalidOrder as error:  # settled without a fill (a reverted transaction)
+            reason = skip_reason(SkipCategory.ORDER_REFUSED, error.reason)
+            return self._finish(session, context, ExecutionStatus.FAILED, reason)
+        if fill is None:
+            return None
+        logger.info("execution %s: found the fill of an earlier attempt", execution.id)
+        leverage = _leverage(context, adapter.markets().get(fill.market))
+        return self._record(session, context, fill, execution.venue, leverage=leverage)
+
     def _open(self, session: Session, context: _Context, venue: ExecutionVenue) -> ExecutionOutcome:
         execution, signal = context.execution, context.signal
+        if venue in self.venues and not self.venues.capabilities(venue).takes(signal.side):
+            detail = f"{venue} only buys tokens: a {signal.side} {signal.token} signal is not traded there"
+            return self._finish(
+                session, context, ExecutionStatus.SKIPPED, skip_reason(SkipCategory.SIDE_NOT_TAKEN, detail)
+            )
         try:
             adapter, account = self._account(session, context, venue)
         except InvalidOrder as error:  # the agent wallet is not approved (yet, or any more)
@@ -192,11 +218,17 @@ class Executor:
             reference_price=mid,
         )
         try:
-            fill = adapter.open(account, order)
-        except DuplicateClientOrderId:
-            fill = adapter.order_status(account, execution.client_order_id)
-            if fill is None:  # refused as a duplicate yet not filled: the venue must settle first
-                raise TemporaryVenueError("the venue knows this order id but reports no fill yet") from None
+            fill = place_order(
+                session,
+                adapter,
+                account,
+                order,
+                deployment_id=context.deployment.id,
+                purpose=OrderPurpose.OPEN,
+                signal_id=signal.id,
+                now=self.clock(),
+                fault=self.fault,
+            )
         except InsufficientFunds as error:
             reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, error.reason)
             return self._finish(session, context, ExecutionStatus.SKIPPED, reason)
@@ -258,18 +290,20 @@ class Executor:
             return skip_reason(SkipCategory.SIGNAL_EXPIRED, detail)
         return None
 
-    def _venue(self, session: Session, context: _Context) -> tuple[ExecutionVenue | None, str]:
-        """The venue for this execution, routed once, and the router's reason (why none, when none)."""
+    def _venue(self, session: Session, context: _Context) -> tuple[ExecutionVenue | None, str, bool]:
+        """The venue for this execution, routed once; the router's reason (why none, when none) and whether
+        a venue was passed over only for the signal's side."""
         execution = context.execution
         if execution.venue is not None:
-            return ExecutionVenue(execution.venue), ""
+            return ExecutionVenue(execution.venue), "", False
+        signal = context.signal
         decision = route_signal(
-            session, context.deployment, context.signal.id, context.signal.token, self.venues
+            session, context.deployment, signal.id, signal.token, self.venues, side=signal.side
         )
         execution.venue = decision.venue
         execution.updated_at = self.clock()
         session.commit()  # the routing decision is made once, before any order
-        return decision.venue, decision.reason
+        return decision.venue, decision.reason, decision.refused_side
 
     def _account(
         self, session: Session, context: _Context, venue: ExecutionVenue

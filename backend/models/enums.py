@@ -79,7 +79,7 @@ class VenueOrderState(StrEnum):
     NEW = "NEW"  # written, maybe sent: ask the venue before sending again
     SUBMITTED = "SUBMITTED"  # the venue has it (we hold its order id / transaction hash), not settled
     FILLED = "FILLED"
-    FAILED = "FAILED"  # settled without a fill; a new attempt needs a new client order id
+    FAILED = "FAILED"  # refused or settled without a fill: nothing stands at the venue; may be sent again
 
 
 class ExecutionStatus(StrEnum):

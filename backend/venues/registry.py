@@ -9,6 +9,7 @@ from backend.models.enums import ExecutionVenue
 from backend.prices.feed import PriceFeed
 from backend.trading.fills import FillModel
 from backend.venues.base import VenueAdapter, VenueError
+from backend.venues.capabilities import VenueCapabilities
 from backend.venues.paper import PaperVenue
 
 
@@ -25,6 +26,10 @@ class VenueRegistry:
         if adapter is None:
             raise VenueNotAvailable(f"{venue} is not available on this platform")
         return adapter
+
+    def capabilities(self, venue: ExecutionVenue | str) -> VenueCapabilities:
+        """What the adapter serving `venue` can do (VenueNotAvailable when none does)."""
+        return self.get(venue).capabilities
 
     def __contains__(self, venue: object) -> bool:
         return venue in self._adapters

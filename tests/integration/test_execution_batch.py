@@ -19,6 +19,7 @@ from backend.models import (
     PaperPosition,
     Position,
     SignalExecution,
+    VenueOrder,
     VenueRoutingHistory,
 )
 from backend.models.common import utcnow
@@ -28,6 +29,7 @@ from backend.venues.base import OrderRequest, TemporaryVenueError, VenueAccount
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
+from tests.venue_support import place
 
 
 class Crash(BaseException):
@@ -99,6 +101,18 @@ def test_a_chunk_opens_what_one_deployment_at_a_time_would(session, factory, pap
         assert held.size == -position.size
     assert count(session, BillingEvent) == 0  # paper trading is free
     assert count(session, AuditLog, AuditLog.action == "position.opened") == 7
+    orders = session.exec(select(VenueOrder).order_by(VenueOrder.deployment_id)).all()
+    by_cloid = {p.client_order_id: p for p in positions}
+    assert sorted(o.client_order_id for o in orders) == sorted(by_cloid)
+    for order in orders:  # the chunk's rows as the one-order path leaves them
+        position = by_cloid[order.client_order_id]
+        assert (order.state, order.purpose, order.signal_id) == ("FILLED", "OPEN", signal.id)
+        assert (order.fill_size, order.fill_price, order.fill_fee) == (
+            position.size,
+            position.entry_price,
+            position.entry_fee,
+        )
+        assert order.venue_order_id == position.venue_order_id is not None
 
 
 def test_two_runs_of_the_same_chunk_at_once_open_each_position_once(engine, factory, paper, agent):
@@ -180,7 +194,7 @@ def test_skips_inside_a_chunk_are_stored_with_their_reasons(session, factory, pa
     margined = factory.paper_deployment(agent, balance=Decimal("1000")).id
     # $900 of ETH at 1x holds $900 of margin: $100 available is under the $200 reserve
     size = (Decimal("900") / paper.mids()["ETH"]).quantize(Decimal("0.0001"))
-    paper.open(VenueAccount(margined), OrderRequest("ETH", Side.LONG, size, "0x" + "ab" * 16))
+    place(paper, VenueAccount(margined), OrderRequest("ETH", Side.LONG, size, "0x" + "ab" * 16))
     shorted = factory.paper_deployment(agent).id
     earlier = factory.signal(agent, token="BTC", side=Side.SHORT, status=SignalStatus.PENDING)
     assert executor_on(paper).execute(session, earlier.id, shorted).status == ExecutionStatus.FILLED

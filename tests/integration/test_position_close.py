@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from backend.auth.identity import CurrentUser
 from backend.execution.service import Executor
-from backend.models import AuditLog, BillingEvent, PaperFill, Position
+from backend.models import AuditLog, BillingEvent, PaperFill, Position, VenueOrder
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Role, Side, SignalStatus, Venue
 from backend.monitor.close import (
     PositionNotFound,
@@ -28,6 +28,7 @@ from backend.venues.base import OrderRequest, VenueAccount
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
+from tests.venue_support import place, reduce
 
 CIPHER = WalletCipher(b"k" * 32)
 SHARE = Decimal("0.10")
@@ -97,6 +98,9 @@ def test_a_manual_close_is_finished_once_with_pnl_and_audit_and_no_share_on_pape
     assert count(session, AuditLog, AuditLog.action == "position.closed") == 1
     assert count(session, AuditLog, AuditLog.action == "position.close_requested") == 1
     assert venues.get(ExecutionVenue.PAPER).positions(VenueAccount(position.deployment_id)) == []
+    order = session.exec(select(VenueOrder).where(VenueOrder.client_order_id == fill.client_order_id)).one()
+    assert (order.purpose, order.position_id, order.state) == ("CLOSE", position.id, "FILLED")
+    assert (order.fill_price, order.venue_order_id, order.attempts) == (fill.price, f"paper-{fill.id}", 1)
 
 
 def test_only_the_first_close_request_wins(session, opened):
@@ -123,7 +127,8 @@ def test_a_crash_after_the_close_fill_is_recorded_on_retry_without_a_second_orde
     begin_close(session, position.id, CloseReason.TAKE_PROFIT)
     paper = venues.get(ExecutionVenue.PAPER)
     # The order reached the venue, then the worker died before recording it.
-    paper.close(
+    reduce(
+        paper,
         VenueAccount(position.deployment_id),
         OrderRequest("ETH", Side.LONG, position.size, close_order_id(position.id), reduce_only=True),
     )
@@ -139,8 +144,10 @@ def test_a_crash_after_the_close_fill_is_recorded_on_retry_without_a_second_orde
 def test_a_position_gone_from_the_venue_is_recorded_as_closed_outside(session, opened, venues):
     position, _, _ = opened
     paper = venues.get(ExecutionVenue.PAPER)
-    paper.close(
-        VenueAccount(position.deployment_id), OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16)
+    reduce(
+        paper,
+        VenueAccount(position.deployment_id),
+        OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16),
     )
     begin_close(session, position.id, CloseReason.STOP_LOSS)
 
@@ -175,7 +182,7 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
     account = VenueAccount(position.deployment_id)
     # Part of it was closed outside: the venue now refuses to reduce the whole size, yet still holds the rest.
     half = paper.markets()["ETH"].round_size(position.size / 2)
-    paper.close(account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
+    reduce(paper, account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
     begin_close(session, position.id, CloseReason.STOP_LOSS)
     t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -211,7 +218,7 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
     assert count(session, AuditLog, AuditLog.action == "position.close_refused") == 2
 
     # The trader bought the half back: the retry goes through, at the close's own fill, and the error clears.
-    paper.open(account, OrderRequest("ETH", Side.LONG, half, "0x" + "bb" * 16))
+    place(paper, account, OrderRequest("ETH", Side.LONG, half, "0x" + "bb" * 16))
     t2 = t1 + timedelta(seconds=10)
     closed = finish_close(
         session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE), now=t2
@@ -229,8 +236,10 @@ def test_a_refused_close_of_a_position_gone_from_the_venue_closes_it_outside_at_
 ):
     position, _, _ = opened
     paper = venues.get(ExecutionVenue.PAPER)
-    outside = paper.close(
-        VenueAccount(position.deployment_id), OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16)
+    outside = reduce(
+        paper,
+        VenueAccount(position.deployment_id),
+        OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16),
     )
     begin_close(session, position.id, CloseReason.MANUAL)
 
