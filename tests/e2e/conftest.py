@@ -23,12 +23,12 @@ from playwright.sync_api import expect
 from sqlmodel import Session
 
 from backend.config import get_settings
-from backend.db import get_engine, make_engine, migrate
+from backend.db import get_engine, make_engine
 from backend.models.enums import Venue
 from backend.toolchain import reflex_environment
 from tests.e2e.builds import SessionBuilds, summarise_starts
 from tests.factories import Factory
-from tests.pgtools import temporary_pg_database
+from tests.migrated import migrated_pg_database, migrated_sqlite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PACKAGE = "maxxit_ui"
@@ -91,19 +91,19 @@ def _clear_caches() -> None:
 
 @contextlib.contextmanager
 def _database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An empty database of the backend's kind, for this module's app alone."""
+    """A database of the backend's kind migrated to head (a copy of the session's template, see
+    tests/migrated.py), for this module's app alone."""
     if backend == "postgres":
-        with temporary_pg_database("maxxit_e2e") as url:
+        with migrated_pg_database("maxxit_e2e") as url:
             yield url
     else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'maxxit.db'}"
+        yield migrated_sqlite(tmp_path_factory.mktemp("e2e") / "maxxit.db")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """The app's database, seeded; every browser test runs once on SQLite and once on PostgreSQL."""
     with _database(request.param, tmp_path_factory) as url:
-        migrate(url)
         yield _seed(url)
 
 
