@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -28,8 +29,7 @@ _pg_template: str | None = None
 
 def migrated_sqlite(path: Path) -> str:
     """A SQLite database at `path` (which must not exist yet), at head; returns its URL."""
-    with closing(sqlite3.connect(_sqlite())) as source, closing(sqlite3.connect(path)) as target:
-        source.backup(target)
+    _sqlite_copy(_sqlite(), path)
     return f"sqlite:///{path}"
 
 
@@ -65,3 +65,23 @@ def _pg() -> str:
             atexit.register(drop_pg_database, name)
             _pg_template = name
         return _pg_template
+
+
+@contextmanager
+def database_copy(url: str, directory: Path) -> Iterator[str]:
+    """A copy of the database at `url` (no connection may be open on it if PostgreSQL), dropped on exit;
+    SQLite copies go into `directory`. For tests that each need a database some slow setup filled."""
+    if url.startswith("sqlite"):
+        path = directory / f"copy-{uuid.uuid4().hex[:10]}.db"
+        _sqlite_copy(Path(url.removeprefix("sqlite:///")), path)
+        yield f"sqlite:///{path}"
+        path.unlink(missing_ok=True)
+    else:
+        with temporary_pg_database("maxxit_copy", template=url.rsplit("/", 1)[1]) as copy:
+            yield copy
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    # The backup API copies a consistent snapshot, whatever the source's WAL holds.
+    with closing(sqlite3.connect(source)) as db, closing(sqlite3.connect(target)) as copy:
+        db.backup(copy)
