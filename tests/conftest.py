@@ -33,6 +33,17 @@ pytest_plugins = [
 ]
 
 BACKENDS = ["sqlite", "postgres"]
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` collects tests/e2e for the browser run and everything else for the other: a test marked
+    e2e outside tests/e2e, or an unmarked one inside, would run in neither."""
+    for item in items:
+        inside = E2E_DIR in item.path.parents
+        if inside != (item.get_closest_marker("e2e") is not None):
+            raise pytest.UsageError(f"{item.nodeid}: browser tests are those in tests/e2e, marked e2e")
 
 
 @pytest.fixture(scope="session")
