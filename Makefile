@@ -17,14 +17,15 @@ run: bootstrap
 	$(BIN)/maxxit up
 
 # The browser tests run one app at a time; everything else on two workers (databases, queues and Redis
-# keys are per test, so they do not meet).
+# keys are per test, so they do not meet). Each run collects only its own folders (the browser tests are
+# exactly tests/e2e; tests/conftest.py refuses a test on the wrong side of that line).
 test: bootstrap services chromium
-	$(BIN)/pytest -q -n 2 -m "not e2e"
-	$(BIN)/pytest -q -m e2e
+	$(BIN)/pytest -q -n 2 -m "not e2e" --ignore=tests/e2e
+	$(BIN)/pytest -q -m e2e tests/e2e
 
 # Everything but the browser test.
 test-fast: bootstrap services
-	$(BIN)/pytest -q -n 2 -m "not e2e"
+	$(BIN)/pytest -q -n 2 -m "not e2e" --ignore=tests/e2e
 
 lint: bootstrap
 	$(BIN)/ruff check .

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 from sqlmodel import Session
 
-from backend.db import make_engine, migrate
+from backend.db import make_engine
 from backend.models import metadata
 from tests.factories import Factory
-from tests.pgtools import temporary_pg_database
+from tests.migrated import migrated_pg_database, migrated_sqlite
 
 # Property tests on a shared 2-core machine: no per-example wall-clock deadline (timing is for bench/, and a
 # slow example under load is not a failure), and a fixed example sequence, so a run is reproducible and a
@@ -34,26 +34,37 @@ pytest_plugins = [
 ]
 
 BACKENDS = ["sqlite", "postgres"]
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` collects tests/e2e for the browser run and everything else for the other: a test marked
+    e2e outside tests/e2e, or an unmarked one inside, would run in neither."""
+    for item in items:
+        inside = E2E_DIR in item.path.parents
+        if inside != (item.get_closest_marker("e2e") is not None):
+            raise pytest.UsageError(f"{item.nodeid}: browser tests are those in tests/e2e, marked e2e")
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped at the end."""
-    with temporary_pg_database() as url:
+    """A fresh PostgreSQL database for this test run, migrated to head, dropped at the end."""
+    with migrated_pg_database() as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database for this test run, migrated to head."""
     path: Path = tmp_path_factory.mktemp("sqlite") / "maxxit.db"
-    return f"sqlite:///{path}"
+    return migrated_sqlite(path)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def migrated_engine(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
     """An engine on a database migrated to head with Alembic (as production is), once per backend."""
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_database")
-    migrate(url)
     engine = make_engine(url)
     yield engine
     engine.dispose()

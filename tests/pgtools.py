@@ -18,14 +18,25 @@ def pg_url(dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-@contextmanager
-def temporary_pg_database(prefix: str = "maxxit_test") -> Iterator[str]:
-    """A fresh, empty database; dropped (connections and all) on exit."""
+def create_pg_database(prefix: str, template: str | None = None) -> str:
+    """A new database (a copy of `template` if given, else empty); returns its name."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def temporary_pg_database(prefix: str = "maxxit_test", template: str | None = None) -> Iterator[str]:
+    """A fresh database, empty or a copy of `template`; dropped (connections and all) on exit."""
+    name = create_pg_database(prefix, template)
     try:
         yield pg_url(name)
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_pg_database(name)

@@ -23,12 +23,13 @@ from playwright.sync_api import expect
 from sqlmodel import Session
 
 from backend.config import get_settings
-from backend.db import get_engine, make_engine, migrate
+from backend.db import get_engine, make_engine
+from backend.demo.seed import seed_demo
 from backend.models.enums import Venue
 from backend.toolchain import reflex_environment
 from tests.e2e.builds import SessionBuilds, summarise_starts
 from tests.factories import Factory
-from tests.pgtools import temporary_pg_database
+from tests.migrated import database_copy, migrated_pg_database, migrated_sqlite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PACKAGE = "maxxit_ui"
@@ -91,19 +92,19 @@ def _clear_caches() -> None:
 
 @contextlib.contextmanager
 def _database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An empty database of the backend's kind, for this module's app alone."""
+    """A database of the backend's kind migrated to head (a copy of the session's template, see
+    tests/migrated.py), for this module's app alone."""
     if backend == "postgres":
-        with temporary_pg_database("maxxit_e2e") as url:
+        with migrated_pg_database("maxxit_e2e") as url:
             yield url
     else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'maxxit.db'}"
+        yield migrated_sqlite(tmp_path_factory.mktemp("e2e") / "maxxit.db")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """The app's database, seeded; every browser test runs once on SQLite and once on PostgreSQL."""
     with _database(request.param, tmp_path_factory) as url:
-        migrate(url)
         yield _seed(url)
 
 
@@ -131,6 +132,35 @@ def _seed(url: str) -> Seeded:
         seeded = Seeded(url, hyper.id, hyper.name, gmx.id, gmx.name, caller.handle)
     engine.dispose()
     return seeded
+
+
+class DemoDatabases:
+    """Per backend, a database with `_seed`'s rows and the whole demo seeded, made once this session; each
+    module that needs the demo gets a copy (the 90-day seed takes tens of seconds, a copy about one)."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, stack: contextlib.ExitStack) -> None:
+        self._tmp, self._stack = tmp_path_factory, stack
+        self._made: dict[str, tuple[str, Seeded]] = {}
+
+    @contextlib.contextmanager
+    def copy(self, backend: str) -> Iterator[Seeded]:
+        if backend not in self._made:
+            url = self._stack.enter_context(_database(backend, self._tmp))
+            seeded = _seed(url)
+            engine = make_engine(url)
+            with Session(engine, expire_on_commit=False) as session:
+                seed_demo(session)
+            engine.dispose()  # a PostgreSQL template must have no connection
+            self._made[backend] = (url, seeded)
+        url, seeded = self._made[backend]
+        with database_copy(url, self._tmp.mktemp("e2e-demo")) as copy:
+            yield dataclasses.replace(seeded, url=copy)
+
+
+@pytest.fixture(scope="session")
+def demo_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDatabases]:
+    with contextlib.ExitStack() as stack:
+        yield DemoDatabases(tmp_path_factory, stack)
 
 
 _BUILDS = pytest.StashKey[SessionBuilds]()

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from backend.audit import Action
 from backend.auth.users import create_admin
-from backend.db import migrate, session_scope
+from backend.db import session_scope
 from backend.models import AuditLog
 from backend.prices.markets import MARKETS
 from tests.e2e.conftest import Seeded, _database, _seed
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     with _database("sqlite", tmp_path_factory) as url:
-        migrate(url)
         yield _seed(url)
 
 

@@ -13,11 +13,10 @@ from sqlmodel import Session, select
 
 from backend.db import make_engine
 from backend.demo import catalog
-from backend.demo.seed import seed_demo
 from backend.execution.reasons import SkipCategory, skip_reason
 from backend.models import Agent
 from backend.models.enums import SignalStatus, Visibility
-from tests.e2e.conftest import Seeded
+from tests.e2e.conftest import DemoDatabases, Seeded
 from tests.e2e.phone import PHONE, overflowing
 from tests.factories import Factory
 
@@ -34,12 +33,18 @@ class Demo:
     private_id: int  # someone else's private agent
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def seeded(request: pytest.FixtureRequest, demo_databases: DemoDatabases) -> Iterator[Seeded]:
+    """conftest's seeded database with the demo loaded too (a copy of the session's: seeding takes long)."""
+    with demo_databases.copy(request.param) as seeded:
+        yield seeded
+
+
 @pytest.fixture(scope="module")
 def demo(seeded: Seeded) -> Iterator[Demo]:
-    """The demo seed on the module's database, plus the signal states the demo does not produce."""
+    """The demo on the module's database, plus the signal states the demo does not produce."""
     engine = make_engine(seeded.url)
     with Session(engine, expire_on_commit=False) as session:
-        seed_demo(session)
         agent = session.exec(select(Agent).where(Agent.name == DEMO_AGENT.name)).one()
         f = Factory(session)
         caller = f.ct_account(handle="e2e_signals_caller")

@@ -15,9 +15,8 @@ from sqlmodel import Session, select
 
 from backend.db import make_engine
 from backend.demo import catalog
-from backend.demo.seed import seed_demo
 from backend.models import Agent
-from tests.e2e.conftest import Seeded
+from tests.e2e.conftest import DemoDatabases, Seeded
 from tests.e2e.phone import PHONE, fit
 from tests.e2e.wallet import BrowserWallet, context_with_wallet
 
@@ -32,11 +31,17 @@ class Demo:
     follows: tuple[str, ...]
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def seeded(request: pytest.FixtureRequest, demo_databases: DemoDatabases) -> Iterator[Seeded]:
+    """conftest's seeded database with the demo loaded too (a copy of the session's: seeding takes long)."""
+    with demo_databases.copy(request.param) as seeded:
+        yield seeded
+
+
 @pytest.fixture(scope="module")
 def demo(seeded: Seeded) -> Iterator[Demo]:
     engine = make_engine(seeded.url)
     with Session(engine, expire_on_commit=False) as session:
-        seed_demo(session)
         agent = session.exec(select(Agent).where(Agent.name == DEMO_AGENT.name)).one()
         yield Demo(agent.id, DEMO_AGENT.follows)
     engine.dispose()

@@ -23,7 +23,7 @@ from eth_account import Account
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.config import get_settings
-from backend.db import migrate, session_scope
+from backend.db import session_scope
 from backend.models import Invoice, Subscription
 from backend.models.common import utcnow
 from backend.models.enums import (
@@ -55,7 +55,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """SQLite only: the ledger, the payments and the reads behind these pages run on both databases in
     tests/integration; one browser pass over the pages is enough (and keeps `make test` within budget)."""
     with _database("sqlite", tmp_path_factory) as url:
-        migrate(url)
         yield _seed(url)
 
 

@@ -20,7 +20,7 @@ from backend.auth.users import create_admin
 from backend.billing.charges import bill_close
 from backend.billing.trade_fee import fee_policy
 from backend.config import get_settings
-from backend.db import migrate, session_scope
+from backend.db import session_scope
 from backend.models import AuditLog, BillingEvent, Invoice, Payout
 from backend.models.common import utcnow
 from backend.models.enums import (
@@ -43,7 +43,6 @@ PAYOUT_TX = "0x" + "c0ffee" * 10 + "beef"
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     with _database("sqlite", tmp_path_factory) as url:
-        migrate(url)
         yield _seed(url)
 
 

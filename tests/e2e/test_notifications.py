@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.config import get_settings
-from backend.db import get_engine, migrate, session_scope
+from backend.db import get_engine, session_scope
 from backend.models.enums import CloseReason
 from backend.monitor.close import record_close
 from backend.notify import dispatch
@@ -41,7 +41,6 @@ BELL_WAIT_MS = 30_000  # the bell's timer ticks every 10 s
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """SQLite only: the consumer, preferences and channels run on both databases in tests/integration."""
     with _database("sqlite", tmp_path_factory) as url:
-        migrate(url)
         yield _seed(url)
 
 

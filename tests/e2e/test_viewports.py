@@ -26,7 +26,7 @@ from sqlmodel import select
 
 from backend.auth.users import create_admin
 from backend.config import get_settings
-from backend.db import get_engine, migrate, session_scope
+from backend.db import get_engine, session_scope
 from backend.models import Agent, CtAccount, User
 from backend.models.common import utcnow
 from backend.models.enums import (
@@ -61,7 +61,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """SQLite only: whether a page fits a screen does not depend on the database; every read behind these
     pages runs on both databases in tests/integration and in the pages' own browser modules."""
     with _database("sqlite", tmp_path_factory) as url:
-        migrate(url)
         yield _seed(url)
 
 

@@ -19,8 +19,8 @@ from sqlmodel import Session
 
 from backend.api import create_api
 from backend.config import PROJECT_ROOT, Settings
-from backend.db import migrate
 from backend.models import metadata
+from tests.migrated import migrated_sqlite
 from tests.wallets import TEST_SECRET_KEY
 
 REDIS_URL = os.environ.get("MAXXIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -43,9 +43,8 @@ def consumer_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
         db_url = request.getfixturevalue("pg_database")
         settings = Settings(database_url=db_url, redis_url=REDIS_URL, huey_name=name)
     else:
-        db_url = f"sqlite:///{tmp_path / 'app.db'}"
+        db_url = migrated_sqlite(tmp_path / "app.db")
         settings = Settings(database_url=db_url, huey_sqlite_path=tmp_path / "huey.db", huey_name=name)
-    migrate(settings.database_url)
     env = {
         **os.environ,
         **QUIET_PIPELINE,

@@ -20,9 +20,10 @@ from sqlmodel import Session
 from backend.api import create_api
 from backend.auth.sessions import create_session
 from backend.config import Settings
-from backend.db import make_engine, migrate
+from backend.db import make_engine
 from backend.models.enums import Role, Venue
 from tests.factories import Factory
+from tests.migrated import migrated_sqlite
 from tests.wallets import TEST_SECRET_KEY
 
 EXAMPLES_PER_OPERATION = 15
@@ -33,8 +34,7 @@ FUZZ_SEED = 20261206
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, dict[str, str]]]:
     """The app on a small seeded database, and a Bearer header for an admin and for a trader."""
     path: Path = tmp_path_factory.mktemp("fuzz")
-    url = f"sqlite:///{path / 'maxxit.db'}"
-    migrate(url)
+    url = migrated_sqlite(path / "maxxit.db")
     SqliteHuey(filename=str(path / "huey.db"))  # the queue file the readiness probe looks for
     engine = make_engine(url)
     app_settings = Settings(

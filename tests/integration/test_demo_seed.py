@@ -1,18 +1,30 @@
-"""The demo seed: idempotent, a replay of the demo posts through the trading core, its rows consistent."""
+"""The demo seed: idempotent, a replay of the demo posts through the trading core, its rows consistent.
 
+The full 90-day seed takes most of this module's time, so it runs once per backend, into a database of
+its own (`seeded`); each test that starts from a seeded demo gets a fresh copy of that database (`demo`),
+with the seed's report. A test that needs rows in place before the seed seeds its own.
+"""
+
+import contextlib
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
-from sqlmodel import func, select
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
 
 from backend.agents.schemas import AgentQuery
 from backend.agents.service import list_agents
 from backend.agents.versions import Strategy
 from backend.backtest.replay_source import Costs, PriceHistory, book_spec, decide_signals, stored_signals
 from backend.config import get_settings
+from backend.db import make_engine
 from backend.demo import catalog
-from backend.demo.seed import seed_demo
+from backend.demo.seed import SeedReport, seed_demo
 from backend.metrics.service import compute_agent_figures
 from backend.models import (
     Agent,
@@ -35,8 +47,44 @@ from backend.prices.simulated import SimulatedPriceFeed
 from backend.trading.book import realized_pnl
 from backend.trading.replay import replay
 from backend.venues.paper import PaperVenue, paper_markets
+from tests.migrated import database_copy, migrated_pg_database, migrated_sqlite
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Demo:
+    session: Session
+    report: SeedReport  # what seeding the empty database reported
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    migrated_engine: sa.Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, SeedReport]]:
+    """A database of the test's backend with the demo seeded at NOW (no connection left open on it)."""
+    directory: Path = tmp_path_factory.mktemp("demo-seed")
+    if migrated_engine.dialect.name == "postgresql":
+        database = migrated_pg_database("maxxit_demo")
+    else:
+        database = contextlib.nullcontext(migrated_sqlite(directory / "seeded.db"))
+    with database as url:
+        engine = make_engine(url)
+        with Session(engine, expire_on_commit=False) as session:
+            report = seed_demo(session, now=NOW)
+        engine.dispose()
+        yield url, report
+
+
+@pytest.fixture
+def demo(seeded: tuple[str, SeedReport], tmp_path: Path) -> Iterator[Demo]:
+    """A copy of the seeded database, for this test alone."""
+    url, report = seeded
+    with database_copy(url, tmp_path) as copy:
+        engine = make_engine(copy)
+        with Session(engine, expire_on_commit=False) as session:
+            yield Demo(session, report)
+        engine.dispose()
 
 
 def _counts(session):
@@ -46,8 +94,8 @@ def _counts(session):
     )
 
 
-def test_seed_is_idempotent_and_honest(session):
-    first = seed_demo(session, now=NOW)
+def test_seed_is_idempotent_and_honest(demo):
+    session, first = demo.session, demo.report
     assert first.agents_created == len(catalog.AGENTS) and first.positions_created > 500
     counts = _counts(session)
 
@@ -224,8 +272,8 @@ def _trade(t):
     )
 
 
-def test_marketplace_shows_traded_and_untraded_agents(session):
-    seed_demo(session, now=NOW)
+def test_marketplace_shows_traded_and_untraded_agents(demo):
+    session = demo.session
     page = list_agents(session, AgentQuery(limit=100))
     assert page.total == len(catalog.AGENTS)
     untraded = [a for a in page.items if a.trades_count == 0]
@@ -254,10 +302,10 @@ def test_seeded_accounts_are_marked_demo_and_a_real_namesake_is_left_alone(sessi
     assert all(a.is_demo for a in demo)
 
 
-def test_a_demo_agent_seeded_before_reference_books_gets_its_book_replayed(session):
+def test_a_demo_agent_seeded_before_reference_books_gets_its_book_replayed(demo):
     """A demo database from before reference books: the seed gives each agent its book, replayed from the
     agent's stored signals, and the marketplace figures return with the same trades."""
-    seed_demo(session, now=NOW)
+    session = demo.session
     agent = session.exec(select(Agent).where(Agent.trades_count > 0).order_by(Agent.id)).first()
     book = session.exec(
         select(AgentDeployment).where(AgentDeployment.agent_id == agent.id, AgentDeployment.is_reference)
