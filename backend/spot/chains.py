@@ -136,7 +136,7 @@ def load_local_chain(path: Path) -> Chain:
         raise ChainConfigError(f"SPOT_LOCAL_CHAIN_FILE {path} is not readable JSON: {e}") from e
     try:
         usdc = _token("USDC", raw["usdc"], default_decimals=6)
-        tokens = {symbol: _token(symbol, item) for symbol, item in raw.get("tokens", {}).items()}
+        tokens = {s: _token(s, item) for s, item in raw.get("tokens", {}).items() if s != usdc.symbol}
         safe = raw.get("safe") or {}
         return Chain(
             name=LOCAL,
@@ -147,7 +147,7 @@ def load_local_chain(path: Path) -> Chain:
             module=_checksum(raw["module"], "module") if raw.get("module") else None,
             safe_singleton=_optional(raw.get("safe_singleton") or safe.get("singleton")),
             safe_proxy_factory=_optional(raw.get("safe_proxy_factory") or safe.get("proxy_factory")),
-            safe_fallback_handler=_optional(raw.get("safe_fallback_handler") or safe.get("fallback_handler")),
+            safe_fallback_handler=_optional(raw.get("fallback_handler") or safe.get("fallback_handler")),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ChainConfigError(f"SPOT_LOCAL_CHAIN_FILE {path} is not a chain description: {e!r}") from e

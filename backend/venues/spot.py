@@ -20,6 +20,7 @@ whose swap was mined before a crash is found again.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,8 +44,8 @@ from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue, Side
 from backend.prices.feed import PriceFeed
 from backend.prices.markets import tick_for
+from backend.spot.artifacts import erc20_contract, module_contract
 from backend.spot.chains import Chain, Token, chain_from_settings
-from backend.spot.tokens import ERC20_ABI, MODULE_ABI, order_id
 from backend.trading.market import Balance, MarketRules
 from backend.venues import capabilities
 from backend.venues.base import (
@@ -71,6 +72,7 @@ BOOK_QUANTUM = Decimal("1e-10")  # what our books store (Numeric(28, 10)): a fil
 DUST_USD = Decimal(1)  # a token balance worth less is not a position (what rounding leaves after a close)
 GAS_HEADROOM = Decimal("1.3")  # over the estimate: the Safe's inner calls make estimates tight
 WEI = Decimal(10) ** 18
+_CLOID = re.compile(r"^0x[0-9a-fA-F]{32}$")
 
 
 class SafeSpotVenue:
@@ -100,7 +102,7 @@ class SafeSpotVenue:
         self.poll_latency = poll_latency
         self._feed = feed
         self._clock = clock
-        self._module = web3.eth.contract(address=Web3.to_checksum_address(chain.module), abi=MODULE_ABI)
+        self._module = module_contract(web3, chain.module)
         self._rules: dict[str, MarketRules] | None = None
         self._signer_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -192,7 +194,7 @@ class SafeSpotVenue:
         first one's fill and swaps nothing."""
         safe, signer = _safe(account), _signer(account)
         token = self._token(order.market)
-        oid = _order_id(order.client_order_id)
+        oid = order_id(order.client_order_id)
         if order.side != Side.LONG:
             raise InvalidOrder(
                 f"spot cannot {'close' if order.reduce_only else 'open'} a short on {order.market}"
@@ -237,7 +239,7 @@ class SafeSpotVenue:
         the chain says of the transaction we sent: PENDING while not mined, FAILED when it reverted, UNKNOWN
         when the chain never saw it (safe to submit again)."""
         safe = _safe(account)
-        done = self._recorded(safe, _order_id(client_order_id), client_order_id)
+        done = self._recorded(safe, order_id(client_order_id), client_order_id)
         if done is not None:
             return OrderStatus(OrderState.FILLED, fill=done, venue_order_id=done.venue_order_id)
         if not venue_order_id:
@@ -254,7 +256,7 @@ class SafeSpotVenue:
                     return OrderStatus(OrderState.UNKNOWN, venue_order_id=venue_order_id)
                 return OrderStatus(OrderState.PENDING, venue_order_id=venue_order_id)
         if receipt["status"] == 1:  # mined after our fills read: read again
-            done = self._recorded(safe, _order_id(client_order_id), client_order_id)
+            done = self._recorded(safe, order_id(client_order_id), client_order_id)
             if done is not None:
                 return OrderStatus(OrderState.FILLED, fill=done, venue_order_id=done.venue_order_id)
         reason = self._revert_reason(venue_order_id, receipt)
@@ -278,7 +280,8 @@ class SafeSpotVenue:
         cash = self._balance_of(usdc, safe)
         if cash < amount_in:
             raise InsufficientFunds(
-                f"the Safe holds {usdc.from_units(cash)} USDC; {order.size} {order.market} needs {notional}"
+                f"the Safe holds {_text(usdc.from_units(cash))} USDC; {order.size} {order.market} needs "
+                f"{_text(notional)}"
             )
         min_out = token.to_units(notional / reference * (1 - self.slippage))
         if min_out <= 0:
@@ -459,7 +462,7 @@ class SafeSpotVenue:
         return token
 
     def _balance_of(self, token: Token, owner: str) -> int:
-        contract = self.web3.eth.contract(address=Web3.to_checksum_address(token.address), abi=ERC20_ABI)
+        contract = erc20_contract(self.web3, token.address)
         with rpc_errors(f"reading the {token.symbol} balance"):
             return int(contract.functions.balanceOf(owner).call())
 
@@ -525,11 +528,12 @@ def _reason(error: ContractLogicError) -> str:
     return text.removeprefix("execution reverted: ").removeprefix("execution reverted").strip() or "reverted"
 
 
-def _order_id(client_order_id: str) -> bytes:
-    try:
-        return order_id(client_order_id)
-    except ValueError as e:
-        raise InvalidOrder(str(e)) from e
+def order_id(client_order_id: str) -> bytes:
+    """The module's bytes32 orderId for our client order id (0x + 32 hex digits): its 16 bytes, zero-padded
+    on the right."""
+    if not _CLOID.match(client_order_id):
+        raise InvalidOrder(f"client order id {client_order_id!r} is not 0x and 32 hex digits")
+    return bytes.fromhex(client_order_id[2:]).ljust(32, b"\0")
 
 
 def _safe(account: VenueAccount) -> str:
@@ -542,6 +546,10 @@ def _signer(account: VenueAccount) -> LocalAccount:
     if account.signer is None:
         raise InvalidOrder(f"deployment {account.deployment_id} has no executor key to sign with")
     return account.signer
+
+
+def _text(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"
 
 
 def _hex(value: Any) -> str:
