@@ -9,7 +9,7 @@ SQLite only: the executor, the monitor and the order rows run on both databases 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 import pytest
@@ -130,8 +130,13 @@ def test_a_long_signal_buys_and_the_trailing_stop_sells_with_pnl_matching_the_sa
 
     assert outcome.status == ExecutionStatus.FILLED, outcome
     position = trading.session.get(Position, outcome.position_id)
-    assert (position.venue, position.market, position.side, position.leverage) == ("SPOT", "ETH", "LONG", 1)
-    assert position.size == trading.held().quantize(Decimal("1e-10")) > 0
+    assert (position.venue, position.market, position.side, position.leverage) == (
+        "SPOT",
+        "ETH",
+        Side.LONG,
+        1,
+    )
+    assert position.size == trading.held().quantize(Decimal("1e-10"), ROUND_DOWN) > 0
     spent = Decimal(1000) - trading.usdc()
     assert abs(spent - position.size * position.entry_price) < CENT
     assert position.entry_fee > 0  # the executor's gas, in USD
@@ -157,6 +162,7 @@ def test_a_short_signal_is_skipped_for_spot_with_the_reason(trading: Trading) ->
     outcome = trading.execute(trading.signal(Side.SHORT))
 
     assert outcome.status in (ExecutionStatus.SKIPPED, ExecutionStatus.FAILED) and outcome.position_id is None
+    # Skipped by the router once it asks the capabilities for the side; refused by the adapter before that.
     assert "short" in outcome.reason.lower()
     assert trading.transactions_sent() == sent and trading.usdc() == Decimal(1000)
 
@@ -179,7 +185,7 @@ def test_a_crash_after_the_swap_is_mined_is_recovered_without_a_second_swap(trad
     assert outcome.status == ExecutionStatus.FILLED
     assert trading.transactions_sent() == sent and trading.usdc() == usdc  # found by order id, not swapped
     position = trading.session.get(Position, outcome.position_id)
-    assert position.size == trading.held().quantize(Decimal("1e-10"))
+    assert position.size == trading.held().quantize(Decimal("1e-10"), ROUND_DOWN)
     [order] = trading.session.exec(select(VenueOrder).order_by(VenueOrder.id)).all()
     assert order.venue_order_id is not None and order.venue_order_id.startswith("0x")
 
@@ -190,9 +196,17 @@ def test_disabling_the_module_stops_trading_with_the_reason(trading: Trading) ->
 
     outcome = trading.execute(trading.signal())
 
-    assert outcome.status != ExecutionStatus.FILLED and outcome.position_id is None
-    assert "Safe module not enabled" in outcome.reason
+    # The swap's simulation reverts (the Safe's GS104): nothing is sent, the order is refused with why.
+    assert (outcome.status, outcome.position_id) == (ExecutionStatus.FAILED, None)
+    assert "Safe module not enabled" in outcome.reason and "GS104" in outcome.reason
     assert trading.transactions_sent() == sent and trading.usdc() == Decimal(1000)
+
+    # Once the platform has seen it on chain (the executor row disabled), signals are skipped before any call.
+    row = trading.session.exec(select(SafeExecutor)).one()
+    row.disabled_at = utcnow()
+    trading.session.commit()
+    skipped = trading.execute(trading.signal())
+    assert skipped.status == ExecutionStatus.SKIPPED and "Safe module not enabled" in skipped.reason
 
 
 def _account(trading: Trading) -> VenueAccount:
