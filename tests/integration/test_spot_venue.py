@@ -251,3 +251,23 @@ def test_listings_carry_each_tokens_address_and_the_refresh_keeps_them(spot: Spo
         ("BTC", "local", deployment.tokens["BTC"].address, 8),
         ("ETH", "local", deployment.tokens["ETH"].address, 18),
     ]
+
+
+def test_a_swap_not_mined_in_time_is_pending_until_its_receipt_says_filled(spot: Spot) -> None:
+    w3 = spot.chain.w3
+    waiting = SafeSpotVenue(spot.venue.chain, w3, spot.feed, receipt_timeout=0.3, poll_latency=0.05)
+    order = buy("0.1")
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        submitted = waiting.submit(spot.account, order)
+        assert submitted.fill is None and submitted.venue_order_id is not None
+        pending = waiting.status(spot.account, order.client_order_id, submitted.venue_order_id)
+        assert pending.state == OrderState.PENDING and spot.usdc() == Decimal(1000)
+        w3.provider.make_request("evm_mine", [])
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+
+    mined = waiting.status(spot.account, order.client_order_id, submitted.venue_order_id)
+    assert mined.state == OrderState.FILLED and mined.venue_order_id == submitted.venue_order_id
+    assert mined.fill.size == spot.eth().quantize(Decimal("1e-10"), ROUND_DOWN)
+    assert spot.usdc() == Decimal(700)
