@@ -22,20 +22,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import (
     ContractLogicError,
     TimeExhausted,
     TransactionNotFound,
-    Web3Exception,
     Web3RPCError,
 )
 
@@ -63,6 +60,7 @@ from backend.venues.base import (
     VenueError,
     VenuePosition,
 )
+from backend.venues.spot_errors import revert_reason, rpc_errors, swap_error
 from backend.venues.token_names import token_name
 
 logger = logging.getLogger(__name__)
@@ -230,7 +228,7 @@ class SafeSpotVenue:
             if isinstance(gas, Fill):  # the simulation said the order id was used: it swapped meanwhile
                 return Submitted(venue_order_id=gas.venue_order_id, fill=gas)
             tx_hash = self._send(call, signer, gas)
-        return self._settle(safe, oid, order.client_order_id, tx_hash, call, signer)
+        return self._settle(safe, oid, order.client_order_id, tx_hash)
 
     def status(
         self, account: VenueAccount, client_order_id: str, venue_order_id: str | None = None
@@ -261,7 +259,7 @@ class SafeSpotVenue:
                 return OrderStatus(OrderState.FILLED, fill=done, venue_order_id=done.venue_order_id)
         reason = self._revert_reason(venue_order_id, receipt)
         return OrderStatus(
-            OrderState.FAILED, venue_order_id=venue_order_id, reason=swap_error(reason, self).reason
+            OrderState.FAILED, venue_order_id=venue_order_id, reason=swap_error(reason, self.slippage).reason
         )
 
     # -- the two sides --------------------------------------------------------------------------------
@@ -309,12 +307,12 @@ class SafeSpotVenue:
             with rpc_errors("simulating the swap"):
                 return int(Decimal(call.estimate_gas({"from": signer.address})) * GAS_HEADROOM)
         except ContractLogicError as e:
-            reason = _reason(e)
+            reason = revert_reason(e)
             if "order id used" in reason:
                 done = self._recorded(safe, oid, cloid)
                 if done is not None:
                     return done
-            raise swap_error(reason, self) from e
+            raise swap_error(reason, self.slippage) from e
 
     def _send(self, call: Any, signer: LocalAccount, gas: int) -> str:
         """Sign and send; the hash is known before sending, so a send that fails in flight is still found."""
@@ -340,9 +338,7 @@ class SafeSpotVenue:
         logger.info("spot swap sent: %s", tx_hash)
         return tx_hash
 
-    def _settle(
-        self, safe: str, oid: bytes, cloid: str, tx_hash: str, call: Any, signer: LocalAccount
-    ) -> Submitted:
+    def _settle(self, safe: str, oid: bytes, cloid: str, tx_hash: str) -> Submitted:
         """Wait for the receipt: success is the fill; a revert raises what it means; not mined in time is
         the hash alone (`status` answers later)."""
         try:
@@ -363,7 +359,7 @@ class SafeSpotVenue:
             done = self._recorded(safe, oid, cloid)
             if done is not None:
                 return Submitted(venue_order_id=done.venue_order_id, fill=done)
-        raise swap_error(reason, self)
+        raise swap_error(reason, self.slippage)
 
     def _recorded(self, safe: str, oid: bytes, cloid: str, *, receipt: Any = None) -> Fill | None:
         """The module's record of the swap with this order id, as our fill; None when there is none."""
@@ -443,7 +439,7 @@ class SafeSpotVenue:
             try:
                 self.web3.eth.call(replay, block_identifier=max(receipt["blockNumber"] - 1, 0))
             except ContractLogicError as e:
-                return _reason(e)
+                return revert_reason(e)
         return "reverted on chain (no reason given)"
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -481,36 +477,6 @@ class SafeSpotVenue:
             return self._signer_locks.setdefault(address.lower(), threading.Lock())
 
 
-def swap_error(reason: str, venue: SafeSpotVenue) -> VenueError:
-    """A revert reason in our words (the module's, the Safe's GS codes, the router's and tokens')."""
-    lowered = reason.lower()
-    if "slippage" in lowered or "too little received" in lowered:
-        bps = venue.slippage * 10_000
-        return InvalidOrder(
-            f"the price moved more than {bps.normalize():f} bps against the swap: not filled ({reason})"
-        )
-    if "gs104" in lowered or "not executor" in lowered:
-        return InvalidOrder(f"Safe module not enabled for this deployment's executor ({reason})")
-    if "exceeds balance" in lowered or "insufficient balance" in lowered or lowered.endswith(": stf"):
-        return InsufficientFunds(f"the Safe does not hold enough to swap ({reason})")
-    if "pair not allowed" in lowered:
-        return MarketNotListed(f"the module does not allow that token ({reason})")
-    return InvalidOrder(f"swap refused on chain: {reason}")
-
-
-@contextmanager
-def rpc_errors(doing: str) -> Iterator[None]:
-    """Network trouble and RPC failures as TemporaryVenueError; reverts (ContractLogicError) pass through."""
-    try:
-        yield
-    except (ContractLogicError, VenueError, TimeExhausted, TransactionNotFound):
-        raise
-    except (requests.RequestException, OSError, TimeoutError) as e:
-        raise TemporaryVenueError(f"chain unreachable {doing}: {type(e).__name__}") from e
-    except Web3Exception as e:
-        raise TemporaryVenueError(f"chain error {doing}: {e}") from e
-
-
 def _rules(token: Token, mid: Decimal | None, min_notional: Decimal) -> MarketRules:
     size_decimals = min(token.decimals, SIZE_DECIMALS_CAP)
     return MarketRules(
@@ -521,11 +487,6 @@ def _rules(token: Token, mid: Decimal | None, min_notional: Decimal) -> MarketRu
         max_leverage=Decimal(1),
         min_size=Decimal(1).scaleb(-size_decimals),
     )
-
-
-def _reason(error: ContractLogicError) -> str:
-    text = str(error.message if getattr(error, "message", None) else error)
-    return text.removeprefix("execution reverted: ").removeprefix("execution reverted").strip() or "reverted"
 
 
 def order_id(client_order_id: str) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
-from web3 import Web3
 
 from backend.config import Settings
 from backend.models.enums import ExecutionVenue
@@ -19,7 +17,8 @@ from backend.spot.chains import CHAINS, ChainConfigError, Token, chain_from_sett
 from backend.venues import capabilities
 from backend.venues.base import InsufficientFunds, InvalidOrder, MarketNotListed
 from backend.venues.registry import build_venues
-from backend.venues.spot import SafeSpotVenue, order_id, swap_error
+from backend.venues.spot import SafeSpotVenue, order_id
+from backend.venues.spot_errors import swap_error
 from tests.monitor_support import DrivenFeed
 
 MODULE = "0x" + "ab" * 20
@@ -157,7 +156,5 @@ def test_order_ids_are_the_client_order_id_padded_to_32_bytes() -> None:
     ],
 )
 def test_revert_reasons_read_as_venue_errors(reason: str, kind: type, says: str) -> None:
-    chain = replace(CHAINS["arbitrum"], module=MODULE)
-    venue = SafeSpotVenue(chain, Web3(Web3.HTTPProvider(RPC)), DrivenFeed())
-    error = swap_error(reason, venue)
+    error = swap_error(reason, Decimal("0.005"))
     assert type(error) is kind and says in error.reason and not error.retryable
