@@ -43,6 +43,7 @@ from backend.prices.feed import PriceFeed
 from backend.prices.markets import tick_for
 from backend.spot.artifacts import erc20_contract, module_contract
 from backend.spot.chains import Chain, Token, chain_from_settings
+from backend.trading.fills import gas_fee
 from backend.trading.market import Balance, MarketRules
 from backend.venues import capabilities
 from backend.venues.base import (
@@ -69,7 +70,6 @@ SIZE_DECIMALS_CAP = 8  # finer steps than 1e-8 of a token buy nothing (1e-8 BTC 
 BOOK_QUANTUM = Decimal("1e-10")  # what our books store (Numeric(28, 10)): a fill's size rounds down to it
 DUST_USD = Decimal(1)  # a token balance worth less is not a position (what rounding leaves after a close)
 GAS_HEADROOM = Decimal("1.3")  # over the estimate: the Safe's inner calls make estimates tight
-WEI = Decimal(10) ** 18
 _CLOID = re.compile(r"^0x[0-9a-fA-F]{32}$")
 
 
@@ -414,16 +414,13 @@ class SafeSpotVenue:
 
     def _gas_usd(self, receipt: Any) -> Decimal:
         """What the executor paid for the transaction, at the ETH mid (0 when the receipt is not found)."""
-        if receipt is None:
-            return Decimal(0)
-        wei = Decimal(receipt["gasUsed"]) * Decimal(receipt.get("effectiveGasPrice", 0))
-        if wei == 0:
+        if receipt is None or not receipt.get("effectiveGasPrice"):
             return Decimal(0)
         eth = self._feed.mids(self._clock(), ["ETH"]).get("ETH")
         if eth is None:
             logger.warning("no ETH price: the gas of %s is booked as 0", _hex(receipt["transactionHash"]))
             return Decimal(0)
-        return (wei / WEI * eth).quantize(Decimal("1e-8"))
+        return gas_fee(receipt["gasUsed"], receipt["effectiveGasPrice"], eth)
 
     def _revert_reason(self, tx_hash: str, receipt: Any) -> str:
         """Why a mined transaction reverted: replayed as a call on the state it ran against."""

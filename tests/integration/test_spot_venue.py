@@ -20,6 +20,7 @@ from backend.markets.refresh import refresh_venues
 from backend.models import TokenRegistry
 from backend.models.common import utcnow
 from backend.models.enums import ExecutionVenue, Side
+from backend.trading.fills import gas_fee
 from backend.venues.base import (
     InsufficientFunds,
     InvalidOrder,
@@ -107,8 +108,7 @@ def test_a_buy_swaps_the_safes_usdc_for_the_token_at_the_routers_price(spot: Spo
     assert near(fill.size, Decimal("0.1")) and near(fill.price, ETH_PRICE)
     assert (fill.market, fill.side, fill.client_order_id) == ("ETH", Side.LONG, order.client_order_id)
     # The executor paid the gas (in ETH), booked in USD at the ETH mid; the Safe paid none.
-    gas_eth = Decimal(receipt["gasUsed"] * receipt["effectiveGasPrice"]) / Decimal(10**18)
-    assert fill.fee == (gas_eth * ETH_PRICE).quantize(Decimal("1e-8")) and fill.fee > 0
+    assert fill.fee == gas_fee(receipt["gasUsed"], receipt["effectiveGasPrice"], ETH_PRICE) > 0
     module = spot.chain.deployment.module_contract()
     assert module.functions.fills(spot.safe, order_id(order.client_order_id)).call()[
         3
