@@ -233,6 +233,7 @@ def test_balance_and_positions_read_the_safe(spot: Spot) -> None:
     assert position.entry_price == Decimal(3100)  # the chain knows no entry: the mid (documented)
 
 
+@pytest.mark.parametrize("migrated_engine", ["sqlite"], indirect=True)  # the refresh runs on both elsewhere
 def test_listings_carry_each_tokens_address_and_the_refresh_keeps_them(spot: Spot, session) -> None:
     deployment = spot.chain.deployment
     listings = {item.symbol: item for item in spot.venue.listings()}
