@@ -2,9 +2,10 @@
 tasks all ask for.
 
 `runtime()` is the process's `Runtime`: the venue registry (the paper venue on the price feed, the
-Hyperliquid client), the agent-wallet cipher and the price feed, each built on first use and then shared,
-so adapters keep their market caches and per-signer nonces and the wallet-key secret is derived once. An
-API built with its own settings or engine (tests, several apps in one process) holds a `Runtime` of its own.
+Hyperliquid client, the spot venue when ARBITRUM_RPC_URL names a chain), the agent-wallet cipher and the
+price feed, each built on first use and then shared, so adapters keep their market caches and per-signer
+nonces and the wallet-key secret is derived once. An API built with its own settings or engine (tests,
+several apps in one process) holds a `Runtime` of its own.
 
 It also holds the pipeline's event sink, how stored posts reach the workers (and likewise how new backtest
 sweeps do, `BACKTEST_SWEEPS`). The sink is named in the settings

@@ -1,7 +1,8 @@
 """The fill model: where a market order fills and what the venue charges, for the paper venue and replays.
 
 Live venues report their own fills; the paper venue and the replay ask here, so a replayed trade fills at the
-same price and fee the paper venue would have given it.
+same price and fee the paper venue would have given it. An on-chain fill's fee is the gas its transaction
+paid, priced in USD here (`gas_fee`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from backend.trading.market import MarketRules
 from backend.trading.money import BPS, money
 
 ONE = Decimal(1)
+WEI_PER_ETH = Decimal(10) ** 18
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,9 @@ def pro_rata_fee(fee: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     if whole <= 0:
         raise ValueError("whole must be positive")
     return money(fee * min(ONE, part / whole))
+
+
+def gas_fee(gas_used: int, wei_per_gas: int, eth_usd: Decimal) -> Decimal:
+    """What a transaction's gas cost in USD (gas used x effective gas price, at the ETH price), to the money
+    quantum: the fee of a fill that is an on-chain swap."""
+    return money(Decimal(gas_used) * Decimal(wei_per_gas) / WEI_PER_ETH * eth_usd)

@@ -104,6 +104,10 @@ class Listing:
     rules: MarketRules
     units: int = 1
     is_delisted: bool = False
+    # Where the token lives when the venue trades the token itself (spot): the token registry keeps these.
+    chain: str | None = None
+    address: str | None = None
+    decimals: int | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("venues/hyperliquid.py", "quantize", '(notional / size).quantize(Decimal("1e-10"))'): (
         "the average price of a venue's fills, to the price column's scale"
     ),
+    ("venues/spot.py", "quantize", "tokens.quantize(BOOK_QUANTUM, rounding=ROUND_DOWN)"): (
+        "the tokens a swap moved, down to the size column's scale"
+    ),
+    ("venues/spot.py", "quantize", "(cash / tokens).quantize(BOOK_QUANTUM)"): (
+        "a swap's average price (USDC per token), to the price column's scale"
+    ),
     ("venues/hyperliquid_rules.py", "quantize", "price.quantize(price_tick("): "Hyperliquid's price tick",
     ("venues/hyperliquid_rules.py", "quantize", "size.quantize(Decimal(1).scaleb(-sz_decimals)"): (
         "Hyperliquid's size step"

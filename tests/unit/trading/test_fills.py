@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from backend.trading.fills import FillModel, pro_rata_fee
+from backend.trading.fills import FillModel, gas_fee, pro_rata_fee
 from backend.trading.market import MarketRules
 
 RULES = MarketRules("ETH", size_decimals=3, tick_size=D("0.1"), min_notional=D(10), max_leverage=D(25))
@@ -39,3 +39,9 @@ def test_pro_rata_fee_shares_a_closing_fee_by_size_and_never_exceeds_it() -> Non
     assert pro_rata_fee(D("0.90"), D(5), D(3)) == D("0.90")
     with pytest.raises(ValueError):
         pro_rata_fee(D(1), D(1), D(0))
+
+
+def test_a_transactions_gas_is_its_fee_in_usd_to_the_money_quantum() -> None:
+    # 250,000 gas at 0.01 gwei on Arbitrum, ETH at 3,000: 0.0000025 ETH = $0.0075.
+    assert gas_fee(250_000, 10_000_000, D(3000)) == D("0.007500")
+    assert gas_fee(21_000, 1, D(3000)) == D(0)  # below a millionth of a dollar
