@@ -4,11 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 BUN_VERSION := 1.4.4
+# The local EVM (anvil) and the Solidity compiler (solc-js) for the spot module; both work offline.
+ANVIL_VERSION := 1.7.1
+SOLC_VERSION := 0.8.37
 
 # Reflex's offline environment (bun from tools/, no telemetry) is set by backend/toolchain.py for every
 # process that runs Reflex: `maxxit up` and the browser tests.
 
-.PHONY: run test test-fast lint bench bootstrap services chromium clean
+.PHONY: run test test-fast lint bench bootstrap services chromium contracts clean
 
 run: bootstrap
 	$(BIN)/maxxit up
@@ -37,7 +40,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.notify
 	$(BIN)/python -m bench.demo_liveliness
 
-bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun
+bootstrap: $(VENV)/.installed tools/node_modules/.bin/bun tools/node_modules/.bin/anvil
 
 # PostgreSQL and Redis on 127.0.0.1, started when they are down.
 services:
@@ -56,6 +59,14 @@ $(VENV)/.installed: pyproject.toml
 tools/node_modules/.bin/bun:
 	mkdir -p tools
 	npm install --silent --no-audit --no-fund --prefix tools bun@$(BUN_VERSION)
+
+tools/node_modules/.bin/anvil:
+	mkdir -p tools
+	npm install --silent --no-audit --no-fund --prefix tools @foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION)
+
+# Recompile the spot module and its test mocks into backend/spot/contracts/build/ (commit the result).
+contracts: bootstrap
+	$(BIN)/python -m backend.spot.compile
 
 clean:
 	rm -rf $(VENV) tools .web .reflex data

@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.hyperliquid_server.pytest_plugin",
     "tests.telegram_server.pytest_plugin",
     "tests.smtp_server",
+    "tests.chain_support",
 ]
 
 BACKENDS = ["sqlite", "postgres"]
