@@ -24,6 +24,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3Exception
 
+from backend.spot import artifacts
 from backend.venues.base import InvalidOrder, TemporaryVenueError
 
 logger = logging.getLogger(__name__)
@@ -49,24 +50,6 @@ SAFE_TX_TYPES = [
     {"name": "nonce", "type": "uint256"},
 ]
 DOMAIN_TYPES = [{"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
-
-# The fragments of the Maxxit spot module this file calls (backend/spot/contracts/MaxxitSpotModule.sol).
-MODULE_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": "setExecutor",
-        "stateMutability": "nonpayable",
-        "inputs": [{"name": "executor", "type": "address"}, {"name": "allowed", "type": "bool"}],
-        "outputs": [],
-    },
-    {
-        "type": "function",
-        "name": "isExecutor",
-        "stateMutability": "view",
-        "inputs": [{"name": "safe", "type": "address"}, {"name": "executor", "type": "address"}],
-        "outputs": [{"name": "", "type": "bool"}],
-    },
-]
 
 
 class NotASafe(ValueError):
@@ -114,7 +97,7 @@ def safe_contract(w3: Web3, address: str) -> Any:
 
 
 def module_contract(w3: Web3, address: str) -> Any:
-    return w3.eth.contract(address=to_checksum_address(address), abi=MODULE_ABI)
+    return artifacts.module_contract(w3, to_checksum_address(address))
 
 
 @contextmanager
