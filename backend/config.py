@@ -162,6 +162,31 @@ class Settings(BaseSettings):
         description="Hyperliquid request weight the recorder, and each process's backtests, use a minute.",
     )
 
+    # Spot: a Safe on Arbitrum swapping through the Maxxit module (README "Deploying to spot with a Safe").
+    arbitrum_rpc_url: str = Field(
+        default="", description="JSON-RPC endpoint of the spot chain; empty: no spot venue."
+    )
+    spot_chain: Literal["arbitrum", "arbitrum-sepolia", "local"] = Field(
+        default="arbitrum", description="Which row of backend/spot/chains.py (local: SPOT_LOCAL_CHAIN_FILE)."
+    )
+    spot_module_address: str = Field(
+        default="",
+        pattern="^$|^0x[0-9a-fA-F]{40}$",
+        description="The deployed MaxxitSpotModule; empty: the chain table's (none until deployed).",
+    )
+    spot_slippage_bps: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="A swap reverts when it would get this much less than our price says (50 = 0.5%).",
+    )
+    spot_local_chain_file: Path | None = Field(
+        default=None, description="JSON the local chain deployer writes (SPOT_CHAIN=local)."
+    )
+    spot_receipt_timeout_seconds: float = Field(
+        default=120, gt=0, le=900, description="How long an order waits for its transaction's receipt."
+    )
+
     # Position monitor and reconciliation.
     monitor_interval_seconds: float = Field(default=5.0, ge=0.5, le=300, description="Exit checks period.")
     monitor_time_limit_hours: float = Field(default=72, ge=0, description="Close positions older; 0 = never.")
@@ -299,6 +324,19 @@ class Settings(BaseSettings):
         if value in HYPERLIQUID_NETWORKS or value.startswith(("http://", "https://")):
             return value.rstrip("/")
         raise ValueError("HYPERLIQUID_API must be mainnet, testnet or an http(s) URL")
+
+    @field_validator("arbitrum_rpc_url")
+    @classmethod
+    def _arbitrum_rpc_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("ARBITRUM_RPC_URL must be an http(s) URL (or empty: no spot venue)")
+        return value
+
+    @model_validator(mode="after")
+    def _spot_local_chain(self) -> Self:
+        if self.arbitrum_rpc_url and self.spot_chain == "local" and self.spot_local_chain_file is None:
+            raise ValueError("SPOT_CHAIN=local needs SPOT_LOCAL_CHAIN_FILE (the local chain deployer's JSON)")
+        return self
 
     @property
     def hyperliquid_base_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Which venue account a deployment trades on, with its agent wallet decrypted for one call."""
+"""Which venue account a deployment trades on, with the signer its venue asks for decrypted for one call."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from sqlmodel import Session, select
 
 from backend.models import AgentDeployment, AgentWallet
 from backend.models.enums import ExecutionVenue
-from backend.spot.accounts import safe_account
 from backend.venues.base import InvalidOrder, VenueAccount, VenueAdapter
-from backend.venues.capabilities import SignerKind, capabilities_of
+from backend.venues.capabilities import SignerKind
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
 
@@ -20,14 +19,27 @@ def trading_account(
     venues: VenueRegistry,
     cipher: WalletCipher,
 ) -> tuple[VenueAdapter, VenueAccount]:
-    """The adapter and the account to order on; InvalidOrder when the agent wallet is not approved."""
+    """The adapter and the account to order on, by the signer the venue's capabilities ask for.
+
+    InvalidOrder when that signer is not usable yet (an agent wallet not approved, a Safe module not enabled).
+    """
     adapter = venues.get(venue)
-    if venue == ExecutionVenue.PAPER:
+    signer = adapter.capabilities.signer
+    if signer == SignerKind.NONE:
         return adapter, VenueAccount(deployment_id=deployment.id)
-    if (declared := capabilities_of(venue)) is not None and declared.signer == SignerKind.SAFE_EXECUTOR:
+    if signer == SignerKind.SAFE_EXECUTOR:
+        from backend.spot.accounts import safe_account  # the spot package is only needed by spot venues
+
         return adapter, safe_account(session, deployment, cipher)
+    return adapter, _agent_wallet_account(session, deployment, venue, cipher)
+
+
+def _agent_wallet_account(
+    session: Session, deployment: AgentDeployment, venue: ExecutionVenue, cipher: WalletCipher
+) -> VenueAccount:
+    """The user's address at the venue, traded by the deployment's approved agent wallet."""
     wallet = session.exec(select(AgentWallet).where(AgentWallet.deployment_id == deployment.id)).first()
     if wallet is None or wallet.approved_at is None:
         raise InvalidOrder(f"agent wallet for {venue} not approved")
     signer = cipher.decrypt(wallet.address, wallet.encrypted_private_key)
-    return adapter, VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet, signer=signer)
+    return VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet, signer=signer)

@@ -3,11 +3,13 @@
 The steps, each its own commit:
 1. claim: insert the (deployment, signal) execution row, unique, with a client order id derived from both;
 2. decide: deployment state, venue (routed for MULTI agents), market, size; a skip is stored with its reason;
-3. send: one order carrying that client order id;
+3. send: one order carrying that client order id, through `execution.orders.place_order` (its
+   `venue_orders` row is committed before the send and holds the venue's id and fill after);
 4. record: position, trade fee and audit row in one transaction.
-A retry of a claimed execution first asks the venue for its client order id, so an order whose fill was
-never recorded (a worker killed between 3 and 4) is recorded, not placed again. The venue refuses a second
-order with the same id too, so two workers racing on one execution still place one order.
+A retry of a claimed execution whose order row says it was sent asks the venue's `status` first, so an
+order whose fill was never recorded (a worker killed between 3 and 4) is recorded, not placed again; one the
+venue has not settled yet is waited for. A venue that knows client order ids refuses a second order with
+the same id too, so two workers racing on one execution still place one order.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from backend.db import insert_or_ignore
 from backend.execution.accounts import trading_account
 from backend.execution.batch import ChunkResult, execute_pairs
 from backend.execution.faults import no_fault
+from backend.execution.orders import place_order, settled_fill
 from backend.execution.reasons import MAX_REASON_LENGTH, SkipCategory, delisted_detail, skip_reason
 from backend.markets.listings import takes_entries
 from backend.models import Agent, AgentDeployment, Position, Signal, SignalExecution
@@ -37,6 +40,7 @@ from backend.models.enums import (
     DeploymentStatus,
     ExecutionStatus,
     ExecutionVenue,
+    OrderPurpose,
     PositionStatus,
     Side,
     SizingProfile,
@@ -45,7 +49,6 @@ from backend.notify import positions as position_events
 from backend.trading.fees import FeePolicy
 from backend.trading.sizing import RiskLimits, SizingSkip, size_trade, trade_leverage
 from backend.venues.base import (
-    DuplicateClientOrderId,
     Fill,
     InsufficientFunds,
     InvalidOrder,
@@ -69,7 +72,7 @@ POSITION_OPENED = "position.opened"
 
 
 def client_order_id(deployment_id: int, signal_id: int) -> str:
-    """16 bytes as 0x-hex (Hyperliquid's Cloid), the same on every retry of this (deployment, signal)."""
+    """Our order id, 16 bytes as 0x-hex, the same on every retry of this (deployment, signal)."""
     digest = hashlib.sha256(f"maxxit/order/{deployment_id}/{signal_id}".encode()).digest()
     return "0x" + digest[:16].hex()
 
@@ -130,7 +133,7 @@ class Executor:
         if execution.attempts > 1 and execution.venue is not None:
             # An earlier attempt may have reached the venue: its order, if any, is the one that counts.
             adapter, account = self._account(session, context, ExecutionVenue(execution.venue))
-            fill = adapter.order_status(account, execution.client_order_id)
+            fill = settled_fill(session, adapter, account, execution.client_order_id, now=self.clock())
             if fill is not None:
                 logger.info("execution %s: found the fill of an earlier attempt", execution.id)
                 leverage = _leverage(context, adapter.markets().get(fill.market))
@@ -192,11 +195,17 @@ class Executor:
             reference_price=mid,
         )
         try:
-            fill = adapter.open(account, order)
-        except DuplicateClientOrderId:
-            fill = adapter.order_status(account, execution.client_order_id)
-            if fill is None:  # refused as a duplicate yet not filled: the venue must settle first
-                raise TemporaryVenueError("the venue knows this order id but reports no fill yet") from None
+            fill = place_order(
+                session,
+                adapter,
+                account,
+                order,
+                deployment_id=context.deployment.id,
+                purpose=OrderPurpose.OPEN,
+                signal_id=signal.id,
+                now=self.clock(),
+                fault=self.fault,
+            )
         except InsufficientFunds as error:
             reason = skip_reason(SkipCategory.INSUFFICIENT_BALANCE, error.reason)
             return self._finish(session, context, ExecutionStatus.SKIPPED, reason)

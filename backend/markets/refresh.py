@@ -211,12 +211,30 @@ def _token(
     session: Session, token: TokenRegistry | None, venue: ExecutionVenue, listing: Listing, now: datetime
 ) -> None:
     active = not listing.is_delisted
+    # Where the token lives on chain (spot venues); None for perps, and never erased by a venue without it.
+    onchain = {
+        name: value
+        for name, value in (
+            ("chain", listing.chain),
+            ("address", listing.address),
+            ("decimals", listing.decimals),
+        )
+        if value is not None
+    }
     if token is None:
-        token = TokenRegistry(symbol=listing.symbol, name=listing.name, venue=venue, is_active=active)
+        token = TokenRegistry(
+            symbol=listing.symbol, name=listing.name, venue=venue, is_active=active, **onchain
+        )
         token.updated_at = now
         session.add(token)
-    elif token.name != listing.name or token.is_active != active:
+    elif (
+        token.name != listing.name
+        or token.is_active != active
+        or any(getattr(token, name) != value for name, value in onchain.items())
+    ):
         token.name, token.is_active, token.updated_at = listing.name, active, now
+        for name, value in onchain.items():
+            setattr(token, name, value)
 
 
 def _same(old: object, new: object) -> bool:

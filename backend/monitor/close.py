@@ -1,9 +1,10 @@
 """Closing a position exactly once: a compare-and-set to CLOSING, a reduce-only order with a client id.
 
 Whoever moves a position OPEN -> CLOSING (a monitor cycle, the trader's Close button) owns the close; every
-other attempt finds it taken. Finishing is idempotent too: it asks the venue for the close's client order id
-before ordering, and records the fill under a row lock, so a retry after a crash records the fill instead of
-closing twice. The profit share of a profitable close is billed in the same transaction, keyed by position,
+other attempt finds it taken. Finishing is idempotent too: the close goes through
+`execution.orders.place_order` (its `venue_orders` row first; a retry asks the venue's `status` before
+sending again) and the fill is recorded under a row lock, so a retry after a crash records the fill instead
+of closing twice. The profit share of a profitable close is billed in the same transaction, keyed by position,
 and so is its `position.closed` event (a refusal's `position.needs_attention` likewise).
 """
 
@@ -21,9 +22,10 @@ from backend import audit
 from backend.auth.identity import CurrentUser
 from backend.billing.charges import bill_close
 from backend.execution.accounts import trading_account
+from backend.execution.orders import place_order
 from backend.models import AgentDeployment, Position
 from backend.models.common import utcnow
-from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side
+from backend.models.enums import CloseReason, ExecutionVenue, OrderPurpose, PositionStatus, Side
 from backend.monitor.reconcile import outside_exit
 from backend.notify import positions as position_events
 from backend.notify.events import emit_many
@@ -31,11 +33,10 @@ from backend.trading.book import realized_pnl
 from backend.trading.fees import FeePolicy
 from backend.trading.money import money
 from backend.venues.base import (
-    DuplicateClientOrderId,
     Fill,
     InvalidOrder,
     OrderRequest,
-    TemporaryVenueError,
+    OrderState,
     VenueAccount,
     VenueAdapter,
     VenueError,
@@ -134,22 +135,26 @@ def finish_close(
         account = VenueAccount(deployment_id=deployment.id, address=deployment.user_wallet)
         return _refused(session, position, venues.get(venue), account, error, fees, now)
     cloid = close_order_id(position.id)
-    fill = adapter.order_status(account, cloid)
-    if fill is None:
-        order = OrderRequest(position.market, Side(position.side), position.size, cloid, reduce_only=True)
-        try:
-            fill = adapter.close(account, order)
-        except DuplicateClientOrderId:
-            fill = adapter.order_status(account, cloid)
-            if fill is None:
-                raise TemporaryVenueError("the venue knows this close but reports no fill yet") from None
-        except VenueError as error:
-            if error.retryable:
-                raise
-            # A racing closer may have just filled this very close, leaving nothing to reduce: ask first.
-            fill = adapter.order_status(account, cloid)
-            if fill is None:
-                return _refused(session, position, adapter, account, error, fees, now)
+    order = OrderRequest(position.market, Side(position.side), position.size, cloid, reduce_only=True)
+    try:
+        fill = place_order(
+            session,
+            adapter,
+            account,
+            order,
+            deployment_id=deployment.id,
+            purpose=OrderPurpose.CLOSE,
+            position_id=position.id,
+            now=now,
+        )
+    except VenueError as error:
+        if error.retryable:
+            raise
+        # A racing closer may have just filled this very close, leaving nothing to reduce: ask first.
+        status = adapter.status(account, cloid)
+        fill = status.fill if status.state == OrderState.FILLED else None
+        if fill is None:
+            return _refused(session, position, adapter, account, error, fees, now)
     return record_close(session, position.id, fill.price, fill.fee, None, fees, now, fill=fill)
 
 

@@ -41,7 +41,7 @@ from backend.notify import positions as position_events
 from backend.notify.events import emit_many
 from backend.trading.book import realized_pnl, weighted_entry
 from backend.trading.fills import pro_rata_fee
-from backend.venues.base import Fill, VenueAccount, VenueAdapter, VenueError, VenuePosition
+from backend.venues.base import VenueAccount, VenueAdapter, VenueError, VenuePosition
 from backend.venues.registry import VenueRegistry
 from backend.venues.router import preferred_venues
 
@@ -134,13 +134,12 @@ class _Reads:
         return self._exits[key]
 
     def _closing_fill(self, account: VenueAccount, market: str, side: Side) -> OutsideExit | None:
-        reader = getattr(self.venue, "closing_fill", None)  # optional: not every venue can tell
-        if reader is None:
+        if not self.venue.capabilities.reports_closing_fills:
             return None
         if self.budget is not None and read_weight(self.venue.venue, "closing_fill") > self.budget.per_minute:
             return None  # a budget this small never affords it: the mid, rather than waiting forever
         self._pay("closing_fill")
-        fill: Fill | None = reader(account, market, side)
+        fill = self.venue.closing_fill(account, market, side)
         if fill is None:
             return None
         return OutsideExit(fill.price, fill.fee, fill.size, "fill", fill.filled_at)

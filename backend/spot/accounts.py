@@ -1,4 +1,4 @@
-"""The venue account of a spot deployment: the user's Safe, signed for by the deployment's module executor."""
+"""The account a spot deployment trades on: the user's Safe, swapped for by the module's executor."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from backend.models import AgentDeployment, SafeExecutor
 from backend.venues.base import InvalidOrder, VenueAccount
 from backend.wallets.keys import WalletCipher
 
-MODULE_NOT_ENABLED = "Safe module not enabled"
-
 
 def safe_account(session: Session, deployment: AgentDeployment, cipher: WalletCipher) -> VenueAccount:
-    """The Safe and its executor, decrypted for one call; InvalidOrder("Safe module not enabled") until the
-    chain showed the module enabled for it, and again once it showed it revoked (inside or outside Maxxit)."""
-    executor = session.exec(select(SafeExecutor).where(SafeExecutor.deployment_id == deployment.id)).first()
-    if executor is None or executor.enabled_at is None or executor.disabled_at is not None:
-        raise InvalidOrder(MODULE_NOT_ENABLED)
-    signer = cipher.decrypt(executor.address, executor.encrypted_private_key)
-    return VenueAccount(deployment_id=deployment.id, address=executor.safe_address, signer=signer)
+    """The deployment's Safe with its executor key decrypted for one call.
+
+    InvalidOrder (the executor's "awaiting approval" skip) until the chain showed the module enabled with
+    this executor allowed, and again once it showed it revoked.
+    """
+    row = session.exec(select(SafeExecutor).where(SafeExecutor.deployment_id == deployment.id)).first()
+    if row is None or row.enabled_at is None or row.disabled_at is not None:
+        raise InvalidOrder("Safe module not enabled for this deployment")
+    signer = cipher.decrypt(row.address, row.encrypted_private_key)
+    return VenueAccount(deployment_id=deployment.id, address=row.safe_address, signer=signer)

@@ -27,10 +27,10 @@ from backend.venues.capabilities import VenueCapabilities
 class VenueAccount:
     """Whose book an order goes to.
 
-    `address` is the user's own account at the venue (Hyperliquid's master address, the user's Safe); `signer`
-    is the key the venue's `capabilities.signer` asks for (the deployment's agent wallet, the Safe module's
-    executor), decrypted by the executor for the duration of one call. The paper venue keys its books by
-    `deployment_id` and needs neither.
+    `address` is the user's own account at the venue (the master address of an agent wallet, the user's Safe);
+    `signer` is whatever the venue's `capabilities.signer` asks for (today a LocalAccount both for an agent
+    wallet and for a Safe module's executor), decrypted for the duration of one call. The paper venue keys
+    its books by `deployment_id` and needs neither.
     """
 
     deployment_id: int
@@ -46,7 +46,7 @@ class OrderRequest:
     market: str
     side: Side  # LONG buys, SHORT sells; for a close, the side of the position being closed
     size: Decimal  # in the market's base unit, already rounded by MarketRules.round_size
-    client_order_id: str  # 0x + 32 hex digits (Hyperliquid's Cloid)
+    client_order_id: str  # ours: 0x + 32 hex digits; each adapter maps it to what its venue takes
     leverage: Decimal = Decimal(1)
     reduce_only: bool = False
     reference_price: Decimal | None = None  # the mid the size was computed from; guards slippage
@@ -104,6 +104,10 @@ class Listing:
     rules: MarketRules
     units: int = 1
     is_delisted: bool = False
+    # Where the token lives when the venue trades the token itself (spot): the token registry keeps these.
+    chain: str | None = None
+    address: str | None = None
+    decimals: int | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ class InsufficientFunds(InvalidOrder):
 
 
 class DuplicateClientOrderId(InvalidOrder):
-    """An order with this client order id exists already: ask `order_status` for it."""
+    """An order with this client order id exists already: ask `status` for it."""
 
 
 class VenueAdapter(Protocol):
@@ -166,21 +170,7 @@ class VenueAdapter(Protocol):
 
     def balance(self, account: VenueAccount) -> Balance: ...
 
-    def open(self, account: VenueAccount, order: OrderRequest) -> Fill:
-        """Set leverage, then send a market order; the fill, or a VenueError. Never fills a cloid twice."""
-        ...
-
-    def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
-        """Reduce-only market order against the position `order.side` names."""
-        ...
-
     def positions(self, account: VenueAccount) -> list[VenuePosition]: ...
-
-    def order_status(self, account: VenueAccount, client_order_id: str) -> Fill | None:
-        """The fill of that client order id, or None when the venue never saw it (or it did not fill)."""
-        ...
-
-    # --- v2: every caller moves onto these (issue 19); `open`, `close` and `order_status` above go. ---
 
     def submit(self, account: VenueAccount, order: OrderRequest) -> Submitted:
         """Send one order (an entry, or with `reduce_only` a close of the position `order.side` names).
@@ -194,4 +184,11 @@ class VenueAdapter(Protocol):
         self, account: VenueAccount, client_order_id: str, venue_order_id: str | None = None
     ) -> OrderStatus:
         """What became of the order with that client order id (and venue order id, when we stored one)."""
+        ...
+
+    def closing_fill(self, account: VenueAccount, market: str, side: Side) -> Fill | None:
+        """The latest fill that reduced a `side` position in `market` (a close placed outside our orders).
+
+        Only asked when `capabilities.reports_closing_fills`; a venue that cannot tell answers None.
+        """
         ...

@@ -64,7 +64,7 @@ PAPER = VenueCapabilities(
     real_funds=False,
     books_per_deployment=True,
     signer=SignerKind.NONE,
-    reports_closing_fills=False,
+    reports_closing_fills=True,  # its book replays the fills (reconciliation's exit of an outside close)
 )
 
 # Hyperliquid's info weights (https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/rate-limits-

@@ -3,8 +3,8 @@
 Reads go through the SDK's `Info`, writes through its `Exchange` built for the account (the agent signs,
 `account.address` is the user). Markets are read once (and again by `listings()`, the registry's refresh)
 and handed to every `Info`/`Exchange`, so building one costs no request. Orders are aggressive IOC limits
-carrying the client order id as Hyperliquid's cloid; a refusal comes back as data and is turned into our
-exceptions here.
+carrying our client order id as Hyperliquid's cloid (the same 16 bytes); a refusal comes back as data and
+is turned into our exceptions here, and `status` maps orderStatus to our OrderState.
 
 The adapter speaks the app's symbols and units at its boundary: Hyperliquid's kPEPE (1,000 PEPE a contract)
 is PEPE here, its sizes x1000 and prices /1000 (see hyperliquid_rules.app_symbol). A delisted market keeps
@@ -47,11 +47,15 @@ from backend.venues.base import (
     MarketNotListed,
     MarketRules,
     OrderRequest,
+    OrderState,
+    OrderStatus,
+    Submitted,
     TemporaryVenueError,
     VenueAccount,
     VenueError,
     VenuePosition,
 )
+from backend.venues.capabilities import HYPERLIQUID
 from backend.venues.hyperliquid_builder import (
     BUILDER_TTL_SECONDS,
     BuilderApprovals,
@@ -72,6 +76,8 @@ from backend.venues.token_names import token_name
 logger = logging.getLogger(__name__)
 
 IOC = {"limit": {"tif": "Ioc"}}
+# orderStatus states of an order still at the venue; "filled" is the fill, any other ends it without one.
+RESTING = frozenset({"open", "triggered"})
 
 
 class NonceClock:
@@ -110,6 +116,7 @@ class _Catalog:
 
 class HyperliquidVenue:
     venue = ExecutionVenue.HYPERLIQUID
+    capabilities = HYPERLIQUID
 
     def __init__(
         self,
@@ -201,19 +208,30 @@ class HyperliquidVenue:
                 )
         return out
 
-    def order_status(self, account: VenueAccount, client_order_id: str) -> Fill | None:
-        """The fills of that cloid, summed; None when Hyperliquid never saw it or it did not fill."""
+    def status(
+        self, account: VenueAccount, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderStatus:
+        """orderStatus by cloid: unknownOid is UNKNOWN, a filled order FILLED with its fills summed, an order
+        still resting PENDING, any other end (an IOC cancelled, a rejection) FAILED."""
         address = _address(account)
         with sdk_errors(f"looking up order {client_order_id}"):
             reply = self._info().query_order_by_cloid(address, _cloid(client_order_id))
         if not isinstance(reply, dict) or reply.get("status") != "order":
-            return None
+            return OrderStatus(OrderState.UNKNOWN)
         with parsing("orderStatus"):
-            placed = reply["order"]["order"]
+            placed, state = reply["order"]["order"], str(reply["order"]["status"])
             oid, market = placed["oid"], placed["coin"]
             held = Side.LONG if (placed["side"] == "B") != bool(placed["reduceOnly"]) else Side.SHORT
+        if state in RESTING:
+            return OrderStatus(OrderState.PENDING, venue_order_id=str(oid))
+        if state != "filled":
+            reason = f"Hyperliquid: order {state}"
+            return OrderStatus(OrderState.FAILED, venue_order_id=str(oid), reason=reason)
         fills = self._fills_of(address, oid=oid)
-        return _summed_fill(client_order_id, market, held, str(oid), fills) if fills else None
+        if not fills:  # filled, its fills not in userFills yet: ask again shortly
+            return OrderStatus(OrderState.PENDING, venue_order_id=str(oid))
+        fill = _summed_fill(client_order_id, market, held, str(oid), fills)
+        return OrderStatus(OrderState.FILLED, fill=fill, venue_order_id=str(oid))
 
     def closing_fill(self, account: VenueAccount, market: str, side: Side) -> Fill | None:
         """The latest order that reduced a `side` position in `market`, as one Fill (None if none is recent).
@@ -235,7 +253,12 @@ class HyperliquidVenue:
 
     # -- orders ---------------------------------------------------------------------------------------
 
-    def open(self, account: VenueAccount, order: OrderRequest) -> Fill:
+    def submit(self, account: VenueAccount, order: OrderRequest) -> Submitted:
+        """An IOC entry (leverage set first), or with `reduce_only` a close: filled at once or refused."""
+        fill = self._close(account, order) if order.reduce_only else self._open(account, order)
+        return Submitted(fill.venue_order_id, fill)
+
+    def _open(self, account: VenueAccount, order: OrderRequest) -> Fill:
         listing = self._listing(order.market)
         if listing.is_delisted:
             raise MarketNotListed(f"{order.market} is delisted on Hyperliquid: no new entries, exits only")
@@ -264,7 +287,7 @@ class HyperliquidVenue:
         logger.info("builder fee no longer approved by %s; ordering without it", _address(account))
         return self._place(account, exchange, order, listing, size, limit, is_buy=is_buy)
 
-    def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
+    def _close(self, account: VenueAccount, order: OrderRequest) -> Fill:
         listing = self._listing(order.market)  # a delisted market still closes
         exchange = self._exchange(account)
         is_buy = order.side == Side.SHORT

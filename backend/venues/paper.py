@@ -1,7 +1,7 @@
 """The paper venue: fills at the price feed with slippage and a taker fee, books kept in the database.
 
 It behaves like an outside venue on purpose. Each order is its own transaction on its own connection, the
-client order id is unique per account, and `order_status` answers from the fills, so the executor's
+client order id is unique per account, and `status` answers from the fills, so the executor's
 crash-and-retry path is the same for paper and Hyperliquid. The fan-out's batch (`open_many`, see
 paper_batch) fills many accounts' orders in one transaction, each still its own fill and client order id.
 Perp-style books: cash pays fees and receives realised PnL; open positions hold margin (notional / leverage)
@@ -39,10 +39,14 @@ from backend.venues.base import (
     MarketNotListed,
     MarketRules,
     OrderRequest,
+    OrderState,
+    OrderStatus,
+    Submitted,
     VenueAccount,
     VenueError,
     VenuePosition,
 )
+from backend.venues.capabilities import PAPER
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ def open_paper_account(session: Session, deployment_id: int, starting_balance: D
 
 class PaperVenue:
     venue = ExecutionVenue.PAPER
+    capabilities = PAPER
 
     def __init__(
         self,
@@ -135,7 +140,16 @@ class PaperVenue:
             for p in rows
         ]
 
-    def order_status(self, account: VenueAccount, client_order_id: str) -> Fill | None:
+    def status(
+        self, account: VenueAccount, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderStatus:
+        """FILLED with its fill, or UNKNOWN: a paper order fills in the transaction booking it, or never."""
+        fill = self._found(account, client_order_id)
+        if fill is None:
+            return OrderStatus(OrderState.UNKNOWN)
+        return OrderStatus(OrderState.FILLED, fill=fill, venue_order_id=fill.venue_order_id)
+
+    def _found(self, account: VenueAccount, client_order_id: str) -> Fill | None:
         with Session(self._engine, expire_on_commit=False) as session:
             fill = session.exec(
                 select(PaperFill).where(
@@ -162,14 +176,10 @@ class PaperVenue:
             held += fill.size if fill.is_buy else -fill.size
         return None if last is None else replace(_to_fill(last), side=side)
 
-    def open(self, account: VenueAccount, order: OrderRequest) -> Fill:
-        if order.reduce_only:
-            raise InvalidOrder("open orders cannot be reduce-only")
-        return self._execute(account, order, is_buy=order.side == Side.LONG)
-
-    def close(self, account: VenueAccount, order: OrderRequest) -> Fill:
-        reduce = OrderRequest(**{**order.__dict__, "reduce_only": True})
-        return self._execute(account, reduce, is_buy=order.side == Side.SHORT)
+    def submit(self, account: VenueAccount, order: OrderRequest) -> Submitted:
+        """An entry, or with `reduce_only` a close of the `order.side` position; filled at once."""
+        fill = self._execute(account, order, is_buy=(order.side == Side.LONG) != order.reduce_only)
+        return Submitted(fill.venue_order_id, fill)
 
     # The batch path: one signal's orders for many accounts (see paper_batch); the executor's fan-out uses it.
     def balances(self, deployment_ids: Sequence[int]) -> dict[int, Balance | VenueError]:
@@ -178,7 +188,7 @@ class PaperVenue:
             return paper_batch.balances(session, deployment_ids, self.mids)
 
     def order_statuses(self, orders: Sequence[tuple[int, str]]) -> dict[str, Fill]:
-        """`order_status` for many (deployment, client order id) pairs at once: the ones that filled."""
+        """`status` for many (deployment, client order id) pairs at once: the ones that filled."""
         with Session(self._engine, expire_on_commit=False) as session:
             return paper_batch.found_fills(session, orders)
 
@@ -210,7 +220,7 @@ class PaperVenue:
             with Session(self._engine, expire_on_commit=False) as session, session.begin():
                 fill = self._book_fill(session, account.deployment_id, order, rules, size, price, is_buy, now)
         except IntegrityError as error:
-            if self.order_status(account, order.client_order_id) is not None:
+            if self._found(account, order.client_order_id) is not None:
                 message = f"client order id {order.client_order_id} was used already"
                 raise DuplicateClientOrderId(message) from error
             raise

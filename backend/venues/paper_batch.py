@@ -1,6 +1,6 @@
 """The paper venue for many accounts at once: one signal's orders for a chunk of deployments, one transaction.
 
-The executor's batch path asks here instead of calling `PaperVenue.open` once per deployment: balances in
+The executor's batch path asks here instead of calling `PaperVenue.submit` once per deployment: balances in
 two queries, found orders in one, and every order of the chunk filled in a single transaction that locks
 the chunk's books (in deployment order, so two chunks never deadlock). Each order is still its own fill
 with its own client order id, unique per account, so a retry or a duplicate run finds the fill instead of

@@ -35,8 +35,8 @@ class VenueRegistry:
 
 
 def build_venues(settings: Settings, engine: Engine, prices: PriceFeed) -> VenueRegistry:
-    """Paper on the price feed, and Hyperliquid on the configured network; a process builds this once, in
-    `backend.runtime`."""
+    """Paper on the price feed, Hyperliquid on the configured network, and spot when the settings name a
+    chain (ARBITRUM_RPC_URL) with a deployed module; a process builds this once, in `backend.runtime`."""
     from backend.venues.hyperliquid import HyperliquidVenue  # the SDK import is heavy; only when built
 
     paper = PaperVenue(
@@ -44,9 +44,14 @@ def build_venues(settings: Settings, engine: Engine, prices: PriceFeed) -> Venue
         prices,
         fills=FillModel.from_bps(settings.paper_slippage_bps, settings.paper_taker_fee_bps),
     )
-    return VenueRegistry(
-        {
-            ExecutionVenue.PAPER: paper,
-            ExecutionVenue.HYPERLIQUID: HyperliquidVenue.from_settings(settings),
-        }
-    )
+    adapters: dict[ExecutionVenue, VenueAdapter] = {
+        ExecutionVenue.PAPER: paper,
+        ExecutionVenue.HYPERLIQUID: HyperliquidVenue.from_settings(settings),
+    }
+    if settings.arbitrum_rpc_url:
+        from backend.venues.spot import SafeSpotVenue  # web3 only when spot is configured
+
+        spot = SafeSpotVenue.from_settings(settings, prices)
+        if spot is not None:
+            adapters[ExecutionVenue.SPOT] = spot
+    return VenueRegistry(adapters)

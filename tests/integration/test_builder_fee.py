@@ -28,6 +28,7 @@ from backend.wallets.builder_fee import (
     submit_builder_fee_approval,
 )
 from tests.hyperliquid_server import HyperliquidServer
+from tests.venue_support import fill_of, place, reduce
 
 ARBITRUM = 42161
 FEE = 10  # tenths of a bp: 0.01%
@@ -194,27 +195,27 @@ def test_orders_carry_the_builder_only_once_approved_and_the_maximum_is_cached(
     venue = _venue(hl_server, platform, clock)
     account = VenueAccount(1, hl_user.address, hl_agent)
 
-    first = venue.open(account, _order(1))
+    first = place(venue, account, _order(1))
     assert first.builder_fee is None
     assert "builder" not in hl_server.actions("order")[-1]
     approve(hl_server, hl_user, platform)
-    second = venue.open(account, _order(2))  # within the TTL: still the cached "not approved"
+    second = place(venue, account, _order(2))  # within the TTL: still the cached "not approved"
     assert second.builder_fee is None and "builder" not in hl_server.actions("order")[-1]
     assert len(hl_server.info_requests("maxBuilderFee")) == 1
 
     clock.now += 60
-    third = venue.open(account, _order(3))
+    third = place(venue, account, _order(3))
     assert hl_server.actions("order")[-1]["builder"] == {"b": platform.lower(), "f": FEE}
     fill = hl_server.fills(hl_user.address)[-1]
     assert third.builder_fee == Decimal(fill["builderFee"]) == builder_fee(Decimal(30), FEE)
-    venue.open(account, _order(4))
+    place(venue, account, _order(4))
     assert hl_server.actions("order")[-1]["builder"] == {"b": platform.lower(), "f": FEE}
     assert len(hl_server.info_requests("maxBuilderFee")) == 2  # one read per user per TTL
     # A crash between the fill and its record: the fill found again still says what the venue collected.
-    assert venue.order_status(account, f"0x{3:032x}").builder_fee == third.builder_fee
+    assert fill_of(venue, account, f"0x{3:032x}").builder_fee == third.builder_fee
 
     # Exits never carry the fee: a revoked approval can never stop a close.
-    closed = venue.close(account, _order(5, reduce_only=True))
+    closed = reduce(venue, account, _order(5, reduce_only=True))
     assert closed.builder_fee is None and "builder" not in hl_server.actions("order")[-1]
 
 
@@ -225,7 +226,7 @@ def test_an_approval_below_the_fee_or_for_another_builder_leaves_the_field_out(
     approve(hl_server, hl_user, platform, tenths=FEE - 1)
     approve(hl_server, hl_user, Account.create().address)
     venue = _venue(hl_server, platform, Clock())
-    fill = venue.open(VenueAccount(1, hl_user.address, hl_agent), _order(1))
+    fill = place(venue, VenueAccount(1, hl_user.address, hl_agent), _order(1))
     assert fill.builder_fee is None and "builder" not in hl_server.actions("order")[-1]
 
 
@@ -236,16 +237,16 @@ def test_a_revoked_approval_is_noticed_and_the_order_goes_without_the_fee(
     approve(hl_server, hl_user, platform)
     venue = _venue(hl_server, platform, Clock())
     account = VenueAccount(1, hl_user.address, hl_agent)
-    assert venue.open(account, _order(1)).builder_fee == Decimal("0.003")
+    assert place(venue, account, _order(1)).builder_fee == Decimal("0.003")
     assert Exchange(hl_user, hl_server.url).approve_builder_fee(platform, "0%")["status"] == "ok"
 
-    fill = venue.open(account, _order(2))
+    fill = place(venue, account, _order(2))
 
     assert fill.builder_fee is None
     tried, sent = hl_server.actions("order")[-2:]
     assert "builder" in tried and "builder" not in sent
     assert len(hl_server.fills(hl_user.address)) == 2
-    venue.open(account, _order(3))
+    place(venue, account, _order(3))
     assert "builder" not in hl_server.actions("order")[-1]  # remembered, not tried again
     assert len(hl_server.info_requests("maxBuilderFee")) == 1
 
@@ -258,10 +259,10 @@ def test_an_unreadable_maximum_never_fails_the_order(
     venue = _venue(hl_server, platform, Clock())
     hl_server.fail_next(503, path="/info")
 
-    fill = venue.open(VenueAccount(1, hl_user.address, hl_agent), _order(1))
+    fill = place(venue, VenueAccount(1, hl_user.address, hl_agent), _order(1))
 
     assert fill.builder_fee is None and "builder" not in hl_server.actions("order")[-1]
-    venue.open(VenueAccount(1, hl_user.address, hl_agent), _order(2))  # not cached: read again
+    place(venue, VenueAccount(1, hl_user.address, hl_agent), _order(2))  # not cached: read again
     assert hl_server.actions("order")[-1]["builder"] == {"b": platform.lower(), "f": FEE}
 
 
@@ -271,6 +272,6 @@ def test_without_a_builder_configured_nothing_is_read_or_sent(
     hl_server.set_mid("ETH", Decimal(3000))
     approve(hl_server, hl_user, platform)
     venue = HyperliquidVenue(hl_server.url, timeout=2)
-    assert venue.open(VenueAccount(1, hl_user.address, hl_agent), _order(1)).builder_fee is None
+    assert place(venue, VenueAccount(1, hl_user.address, hl_agent), _order(1)).builder_fee is None
     assert "builder" not in hl_server.actions("order")[-1]
     assert hl_server.info_requests("maxBuilderFee") == []

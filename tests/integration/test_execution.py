@@ -35,6 +35,7 @@ from backend.venues.base import OrderRequest, TemporaryVenueError, VenueAccount
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
+from tests.venue_support import place
 
 
 class Crash(BaseException):
@@ -179,7 +180,7 @@ def test_a_balance_held_as_margin_leaves_nothing_to_trade(session, factory, exec
     # $900 of ETH at 1x holds $900 of margin: $100 available is under the $200 reserve
     mid = paper.mids()["ETH"]
     size = (Decimal("900") / mid).quantize(Decimal("0.0001"))
-    paper.open(VenueAccount(deployment.id), OrderRequest("ETH", Side.LONG, size, "0x" + "ab" * 16))
+    place(paper, VenueAccount(deployment.id), OrderRequest("ETH", Side.LONG, size, "0x" + "ab" * 16))
     signal = pending_signal(factory, agent, token="BTC", score=Decimal("0.9"))
 
     outcome = executor.execute(session, signal.id, deployment.id)

@@ -28,6 +28,7 @@ from backend.venues.base import OrderRequest, TemporaryVenueError, VenueAccount
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
+from tests.venue_support import place
 
 
 class Crash(BaseException):
@@ -180,7 +181,7 @@ def test_skips_inside_a_chunk_are_stored_with_their_reasons(session, factory, pa
     margined = factory.paper_deployment(agent, balance=Decimal("1000")).id
     # $900 of ETH at 1x holds $900 of margin: $100 available is under the $200 reserve
     size = (Decimal("900") / paper.mids()["ETH"]).quantize(Decimal("0.0001"))
-    paper.open(VenueAccount(margined), OrderRequest("ETH", Side.LONG, size, "0x" + "ab" * 16))
+    place(paper, VenueAccount(margined), OrderRequest("ETH", Side.LONG, size, "0x" + "ab" * 16))
     shorted = factory.paper_deployment(agent).id
     earlier = factory.signal(agent, token="BTC", side=Side.SHORT, status=SignalStatus.PENDING)
     assert executor_on(paper).execute(session, earlier.id, shorted).status == ExecutionStatus.FILLED

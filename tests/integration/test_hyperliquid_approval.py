@@ -21,6 +21,7 @@ from backend.wallets.approval import (
     submit_agent_approval,
 )
 from tests.hyperliquid_server import HyperliquidServer
+from tests.venue_support import place
 
 ARBITRUM = 42161
 
@@ -91,7 +92,7 @@ def test_browser_signed_approval_lets_the_agent_trade(
     hl_server.set_mid("ETH", Decimal("3000"))
     venue = HyperliquidVenue(hl_server.url, timeout=2)
     account = VenueAccount(deployment_id=1, address=hl_user.address, signer=agent)
-    fill = venue.open(account, OrderRequest("ETH", Side.LONG, Decimal("0.01"), "0x" + "5" * 32))
+    fill = place(venue, account, OrderRequest("ETH", Side.LONG, Decimal("0.01"), "0x" + "5" * 32))
     assert (fill.size, fill.price) == (Decimal("0.01"), Decimal(3000))
     assert venue.positions(account)[0].size == Decimal("0.01")
 

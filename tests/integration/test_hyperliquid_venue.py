@@ -26,6 +26,7 @@ from backend.venues.hyperliquid import HyperliquidVenue, NonceClock
 from backend.venues.hyperliquid_rules import price_tick
 from tests.hyperliquid_server import HyperliquidServer
 from tests.hyperliquid_server.pytest_plugin import approve_agent
+from tests.venue_support import fill_of, place, reduce
 
 _cloids = iter(range(1, 10**6))
 
@@ -76,7 +77,7 @@ def test_markets_from_meta_skip_delisted(hl_server: HyperliquidServer, venue: Hy
     assert eth.tick_size == price_tick(Decimal("3000"), 4) == Decimal("0.1")
     assert eth.min_size == Decimal("0.0001")
     with pytest.raises(MarketNotListed):
-        venue.open(VenueAccount(1, "0x" + "1" * 40, Account.create()), order("WIF", Side.LONG, "100"))
+        place(venue, VenueAccount(1, "0x" + "1" * 40, Account.create()), order("WIF", Side.LONG, "100"))
 
 
 def test_mids_are_all_mids_in_one_request(hl_server: HyperliquidServer, venue: HyperliquidVenue) -> None:
@@ -94,7 +95,7 @@ def test_open_and_close_long(
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
     request = order("ETH", Side.LONG, "0.1", leverage=5)
-    fill = venue.open(account, request)
+    fill = place(venue, account, request)
     assert (fill.client_order_id, fill.market, fill.side) == (request.client_order_id, "ETH", Side.LONG)
     assert (fill.size, fill.price, fill.fee) == (Decimal("0.1"), Decimal("3000"), Decimal("0.135"))
     assert fill.venue_order_id and fill.filled_at is not None
@@ -110,7 +111,7 @@ def test_open_and_close_long(
     hl_server.set_mid("ETH", Decimal("3100"))
     assert venue.positions(account)[0].unrealized_pnl == Decimal(10)
     closing = order("ETH", Side.LONG, "0.1")
-    closed = venue.close(account, closing)
+    closed = reduce(venue, account, closing)
     assert (closed.side, closed.size, closed.price, closed.fee) == (
         Side.LONG,
         Decimal("0.1"),
@@ -128,13 +129,13 @@ def test_open_and_close_short(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
     hl_server.set_mid("SOL", Decimal("100"))
-    fill = venue.open(account, order("SOL", Side.SHORT, "2", leverage=3))
+    fill = place(venue, account, order("SOL", Side.SHORT, "2", leverage=3))
     assert (fill.side, fill.size, fill.price) == (Side.SHORT, Decimal(2), Decimal(100))
     [position] = venue.positions(account)
     assert (position.side, position.size, position.leverage) == (Side.SHORT, Decimal(2), Decimal(3))
 
     hl_server.set_mid("SOL", Decimal("90"))
-    closed = venue.close(account, order("SOL", Side.SHORT, "2"))
+    closed = reduce(venue, account, order("SOL", Side.SHORT, "2"))
     assert (closed.side, closed.price) == (Side.SHORT, Decimal(90))
     assert venue.positions(account) == []
     fees = Decimal("0.09") + Decimal("0.081")
@@ -145,18 +146,18 @@ def test_odd_sizes_are_rounded_down_to_the_step(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
-    assert venue.open(account, order("ETH", Side.LONG, "0.123456789")).size == Decimal("0.1234")
+    assert place(venue, account, order("ETH", Side.LONG, "0.123456789")).size == Decimal("0.1234")
     hl_server.set_mid("DOGE", Decimal("0.14"))
-    assert venue.open(account, order("DOGE", Side.LONG, "150.99")).size == Decimal(150)
+    assert place(venue, account, order("DOGE", Side.LONG, "150.99")).size == Decimal(150)
     with pytest.raises(InvalidOrder, match="rounds to 0"):
-        venue.open(account, order("DOGE", Side.LONG, "0.5"))
+        place(venue, account, order("DOGE", Side.LONG, "0.5"))
 
 
 def test_limit_price_follows_the_price_rule_for_awkward_mids(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount, hl_user: LocalAccount
 ) -> None:
     hl_server.set_mid("HYPE", Decimal("24.123"))  # x1.01 = 24.36423: 5 significant figures and 4 decimals
-    assert venue.open(account, order("HYPE", Side.LONG, "1")).price == Decimal("24.123")
+    assert place(venue, account, order("HYPE", Side.LONG, "1")).price == Decimal("24.123")
     assert hl_server.orders(hl_user.address)[-1]["limitPx"] == "24.364"
 
 
@@ -165,12 +166,12 @@ def test_minimum_value_is_refused_before_sending(
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
     with pytest.raises(InvalidOrder, match=r"\$10 minimum") as caught:
-        venue.open(account, order("ETH", Side.LONG, "0.0033"))  # $9.90
+        place(venue, account, order("ETH", Side.LONG, "0.0033"))  # $9.90
     assert not isinstance(caught.value, InsufficientFunds)
     # A sell is valued at its limit, 1% under the mid: $10.03 at the mid is $9.93 at the limit.
     hl_server.set_mid("SOL", Decimal("100.3"))
     with pytest.raises(InvalidOrder, match=r"\$10 minimum"):
-        venue.open(account, order("SOL", Side.SHORT, "0.1"))
+        place(venue, account, order("SOL", Side.SHORT, "0.1"))
     assert hl_server.actions("order") == hl_server.actions("updateLeverage") == []  # nothing went out
 
 
@@ -178,7 +179,7 @@ def test_leverage_is_capped_at_the_markets_maximum(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
-    venue.open(account, order("ETH", Side.LONG, "0.01", leverage=100))
+    place(venue, account, order("ETH", Side.LONG, "0.01", leverage=100))
     assert venue.positions(account)[0].leverage == Decimal(25)
     assert hl_server.actions("updateLeverage")[-1]["leverage"] == 25
 
@@ -189,7 +190,7 @@ def test_unapproved_agent_gets_the_venues_reason(
     stranger = Account.create()
     hl_server.set_mid("ETH", Decimal("3000"))
     with pytest.raises(InvalidOrder) as caught:
-        venue.open(VenueAccount(2, hl_user.address, stranger), order("ETH", Side.LONG, "0.01"))
+        place(venue, VenueAccount(2, hl_user.address, stranger), order("ETH", Side.LONG, "0.01"))
     assert caught.value.reason == f"User or API Wallet {stranger.address.lower()} does not exist."
     assert not caught.value.retryable
 
@@ -198,11 +199,11 @@ def test_duplicate_cloid_then_order_status_finds_the_original(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
-    first = venue.open(account, order("ETH", Side.LONG, "0.01"))
+    first = place(venue, account, order("ETH", Side.LONG, "0.01"))
     again = OrderRequest("ETH", Side.LONG, Decimal("0.01"), first.client_order_id)
     with pytest.raises(DuplicateClientOrderId):
-        venue.open(account, again)
-    assert venue.order_status(account, first.client_order_id) == first
+        place(venue, account, again)
+    assert fill_of(venue, account, first.client_order_id) == first
     assert len(venue.positions(account)) == 1 and venue.positions(account)[0].size == Decimal("0.01")
 
 
@@ -210,21 +211,21 @@ def test_order_status_of_a_close_names_the_closed_side(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
     hl_server.set_mid("SOL", Decimal("100"))
-    venue.open(account, order("SOL", Side.SHORT, "1"))
-    closed = venue.close(account, order("SOL", Side.SHORT, "1"))
-    assert venue.order_status(account, closed.client_order_id) == closed
+    place(venue, account, order("SOL", Side.SHORT, "1"))
+    closed = reduce(venue, account, order("SOL", Side.SHORT, "1"))
+    assert fill_of(venue, account, closed.client_order_id) == closed
     assert closed.side is Side.SHORT
 
 
 def test_order_status_is_none_when_unknown_or_unfilled(
     hl_server: HyperliquidServer, venue: HyperliquidVenue, account: VenueAccount
 ) -> None:
-    assert venue.order_status(account, cloid()) is None
+    assert fill_of(venue, account, cloid()) is None
     hl_server.set_mid("ETH", Decimal("3000"))
     stale = order("ETH", Side.LONG, "0.01", reference="2900")  # limit 2929 < mid: no match
     with pytest.raises(InvalidOrder, match="could not immediately match"):
-        venue.open(account, stale)
-    assert venue.order_status(account, stale.client_order_id) is None
+        place(venue, account, stale)
+    assert fill_of(venue, account, stale.client_order_id) is None
 
 
 def test_insufficient_margin(hl_server: HyperliquidServer, venue: HyperliquidVenue) -> None:
@@ -233,12 +234,12 @@ def test_insufficient_margin(hl_server: HyperliquidServer, venue: HyperliquidVen
     account = VenueAccount(3, poor.address, approve_agent(hl_server, poor))
     hl_server.set_mid("ETH", Decimal("3000"))
     with pytest.raises(InsufficientFunds, match="Insufficient margin"):
-        venue.open(account, order("ETH", Side.LONG, "0.1", leverage=2))  # $150 of margin on $50
+        place(venue, account, order("ETH", Side.LONG, "0.1", leverage=2))  # $150 of margin on $50
 
 
 def test_missing_signer_or_address(venue: HyperliquidVenue, hl_user: LocalAccount) -> None:
     with pytest.raises(InvalidOrder, match="no agent wallet"):
-        venue.open(VenueAccount(4, hl_user.address), order("ETH", Side.LONG, "1"))
+        place(venue, VenueAccount(4, hl_user.address), order("ETH", Side.LONG, "1"))
     with pytest.raises(InvalidOrder, match="no Hyperliquid account address"):
         venue.balance(VenueAccount(4))
 
@@ -252,7 +253,7 @@ def test_back_to_back_orders_from_one_agent_never_reuse_a_nonce(
     def trade() -> None:
         try:
             for _ in range(3):
-                venue.open(account, order("SOL", Side.LONG, "0.2", leverage=2))
+                place(venue, account, order("SOL", Side.LONG, "0.2", leverage=2))
         except Exception as e:
             errors.append(e)
 
@@ -279,7 +280,7 @@ def test_meta_is_read_once(
     hl_server.set_mid("ETH", Decimal("3000"))
     before = len(hl_server.info_requests())  # the fixtures' SDK calls
     for _ in range(3):
-        venue.open(account, order("ETH", Side.LONG, "0.01"))
+        place(venue, account, order("ETH", Side.LONG, "0.01"))
     venue.positions(account)
     venue.mids()
     ours = hl_server.info_requests()[before:]
@@ -314,7 +315,7 @@ def test_server_down_is_temporary(
     venue.markets()
     hl_server.stop()
     with pytest.raises(TemporaryVenueError) as caught:
-        venue.open(account, order("ETH", Side.LONG, "0.01"))
+        place(venue, account, order("ETH", Side.LONG, "0.01"))
     assert isinstance(caught.value.__cause__, Exception)
     with pytest.raises(TemporaryVenueError):
         venue.balance(account)
@@ -329,8 +330,8 @@ def test_the_agent_key_never_reaches_the_logs(
 ) -> None:
     hl_server.set_mid("ETH", Decimal("3000"))
     with caplog.at_level(logging.DEBUG):
-        venue.open(account, order("ETH", Side.LONG, "0.01"))
-        venue.close(account, order("ETH", Side.LONG, "0.01"))
+        place(venue, account, order("ETH", Side.LONG, "0.01"))
+        reduce(venue, account, order("ETH", Side.LONG, "0.01"))
     key = bytes(hl_agent.key).hex()
     assert caplog.text and key not in caplog.text and key not in repr(account)
 
@@ -346,7 +347,7 @@ def test_k_prefixed_perps_speak_per_token(
     [listing] = [item for item in venue.listings() if item.symbol == "PEPE"]
     assert (listing.venue_market, listing.units, listing.name) == ("kPEPE", 1000, "Pepe")
 
-    fill = venue.open(account, order("PEPE", Side.LONG, "1234567.8", leverage=3))
+    fill = place(venue, account, order("PEPE", Side.LONG, "1234567.8", leverage=3))
     assert (fill.market, fill.size, fill.price) == ("PEPE", Decimal(1234000), Decimal("0.000010512"))
     sent = hl_server.orders(hl_user.address)[-1]
     assert (sent["coin"], sent["origSz"], sent["limitPx"]) == ("kPEPE", "1234.0", "0.010617")
@@ -356,14 +357,14 @@ def test_k_prefixed_perps_speak_per_token(
         Decimal(1234000),
         Decimal("0.000010512"),
     )
-    assert venue.order_status(account, fill.client_order_id) == fill
+    assert fill_of(venue, account, fill.client_order_id) == fill
 
     hl_server.delist("kPEPE")
     venue.listings()  # a refresh reads meta again: the adapter trades with what it says
     assert "PEPE" not in venue.markets()
     with pytest.raises(MarketNotListed, match="delisted"):
-        venue.open(account, order("PEPE", Side.LONG, "2000000"))
-    closed = venue.close(account, order("PEPE", Side.LONG, "1234000"))
+        place(venue, account, order("PEPE", Side.LONG, "2000000"))
+    closed = reduce(venue, account, order("PEPE", Side.LONG, "1234000"))
     assert (closed.market, closed.size) == ("PEPE", Decimal(1234000))
     assert venue.positions(account) == []
     assert venue.closing_fill(account, "PEPE", Side.LONG) == closed

@@ -15,6 +15,7 @@ from backend.monitor.cycle import Monitor
 from backend.trading.fees import FeePolicy
 from backend.venues.base import OrderRequest, VenueAccount
 from tests.monitor_support import CIPHER, DrivenFeed, open_paper_position, paper_registry
+from tests.venue_support import reduce
 
 SHARE = Decimal("0.10")
 
@@ -123,7 +124,7 @@ def test_a_refused_close_is_handed_out_again_only_when_its_retry_is_due(
     paper, account = venues.get(ExecutionVenue.PAPER), VenueAccount(deployment.id)
     # Half closed outside: the venue refuses to reduce the whole size while it still holds the rest.
     half = paper.markets()["ETH"].round_size(position.size / 2)
-    paper.close(account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
+    reduce(paper, account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
     begin_close(session, position.id, CloseReason.MANUAL)
     now = [datetime(2026, 12, 6, 12, 0, tzinfo=UTC)]
     handed: list[int] = []

@@ -37,6 +37,7 @@ from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from tests.monitor_support import CIPHER, DrivenFeed, paper_registry
 from tests.notify_support import events
+from tests.venue_support import place, reduce
 
 T0 = datetime(2026, 12, 6, 12, 10, tzinfo=UTC)
 FEES = FeePolicy(creator_share=Decimal("0.10"))
@@ -392,13 +393,13 @@ def test_a_position_gone_from_the_venue_is_told_closed_outside(session, factory,
     paper = PaperVenue(engine, SimulatedPriceFeed(seed=7), clock=clock)
     deployment = factory.paper_deployment(agent, balance=Decimal("100000"))
     account = VenueAccount(deployment.id)
-    fill = paper.open(account, OrderRequest("BTC", Side.LONG, Decimal("0.01"), "0x" + "11" * 16))
+    fill = place(paper, account, OrderRequest("BTC", Side.LONG, Decimal("0.01"), "0x" + "11" * 16))
 
     reconcile_deployment(session, deployment, paper, now=T0)  # ours now: discovered
     session.commit()
     [row] = session.exec(select(Position).where(Position.deployment_id == deployment.id)).all()
     clock.now = T0 + timedelta(hours=1)
-    paper.close(account, OrderRequest("BTC", Side.LONG, Decimal("0.01"), "0x" + "22" * 16))
+    reduce(paper, account, OrderRequest("BTC", Side.LONG, Decimal("0.01"), "0x" + "22" * 16))
     reconcile_deployment(session, deployment, paper, now=clock.now)
     session.commit()
     reconcile_deployment(session, deployment, paper, now=clock.now + timedelta(hours=1))
@@ -429,7 +430,7 @@ def test_a_refused_close_is_told_on_the_first_refusal_then_every_fifth(
     paper, account = venues.get(ExecutionVenue.PAPER), VenueAccount(deployment.id)
     # Part of it closed outside: the venue refuses to reduce the whole size yet still holds the rest.
     half = paper.markets()["ETH"].round_size(position.size / 2)
-    paper.close(account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
+    reduce(paper, account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
     begin_close(session, position.id, CloseReason.STOP_LOSS)
 
     now, attempts = T0, []

@@ -22,6 +22,7 @@ from backend.venues.base import (
 )
 from backend.venues.paper import PaperVenue
 from backend.venues.paper_batch import PaperOrder
+from tests.venue_support import fill_of, place, reduce
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -57,7 +58,9 @@ def cloid(n: int) -> str:
 
 def test_a_long_fills_above_the_mid_by_the_slippage_and_pays_the_taker_fee(venue, account):
     mid = SimulatedPriceFeed(seed=7).price_at("ETH", NOW)
-    fill = venue.open(account, OrderRequest("ETH", Side.LONG, Decimal("0.5"), cloid(1), leverage=Decimal(5)))
+    fill = place(
+        venue, account, OrderRequest("ETH", Side.LONG, Decimal("0.5"), cloid(1), leverage=Decimal(5))
+    )
 
     assert fill.price == (mid * Decimal("1.001") / Decimal("0.1")).to_integral_value() * Decimal("0.1")
     assert fill.size == Decimal("0.5")
@@ -77,9 +80,9 @@ def test_a_long_fills_above_the_mid_by_the_slippage_and_pays_the_taker_fee(venue
 
 
 def test_closing_realises_the_move_into_cash(venue, account, clock):
-    opened = venue.open(account, OrderRequest("BTC", Side.SHORT, Decimal("0.01"), cloid(1)))
+    opened = place(venue, account, OrderRequest("BTC", Side.SHORT, Decimal("0.01"), cloid(1)))
     clock.now = LATER
-    closed = venue.close(account, OrderRequest("BTC", Side.SHORT, Decimal("0.01"), cloid(2)))
+    closed = reduce(venue, account, OrderRequest("BTC", Side.SHORT, Decimal("0.01"), cloid(2)))
 
     assert venue.positions(account) == []
     pnl = (opened.price - closed.price) * Decimal("0.01")
@@ -91,24 +94,24 @@ def test_closing_realises_the_move_into_cash(venue, account, clock):
 
 
 def test_books_survive_a_restart(engine, venue, account, clock):
-    venue.open(account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
+    place(venue, account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
     restarted = PaperVenue(engine, SimulatedPriceFeed(seed=7), clock=clock)
 
     assert restarted.positions(account) == venue.positions(account)
-    assert restarted.order_status(account, cloid(1)) == venue.order_status(account, cloid(1))
-    assert restarted.order_status(account, cloid(2)) is None
+    assert fill_of(restarted, account, cloid(1)) == fill_of(venue, account, cloid(1))
+    assert fill_of(restarted, account, cloid(2)) is None
 
 
 def test_a_client_order_id_fills_once(venue, account):
-    venue.open(account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
+    place(venue, account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
     with pytest.raises(DuplicateClientOrderId):
-        venue.open(account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
+        place(venue, account, OrderRequest("SOL", Side.LONG, Decimal("10"), cloid(1)))
     assert venue.positions(account)[0].size == Decimal("10")
 
 
 def test_orders_beyond_the_margin_are_refused_and_change_nothing(venue, account):
     with pytest.raises(InsufficientFunds, match="insufficient margin"):
-        venue.open(account, OrderRequest("BTC", Side.LONG, Decimal("1"), cloid(1)))  # ~$64k at 1x
+        place(venue, account, OrderRequest("BTC", Side.LONG, Decimal("1"), cloid(1)))  # ~$64k at 1x
     assert venue.positions(account) == []
     assert venue.balance(account).equity == Decimal("10000")
 
@@ -123,12 +126,12 @@ def test_orders_beyond_the_margin_are_refused_and_change_nothing(venue, account)
 )
 def test_bad_orders_get_a_reason(venue, account, order, error, message):
     with pytest.raises(error, match=message):
-        venue.open(account, order)
+        place(venue, account, order)
 
 
 def test_a_close_without_a_position_is_refused(venue, account):
     with pytest.raises(InvalidOrder, match="no position to reduce"):
-        venue.close(account, OrderRequest("ETH", Side.LONG, Decimal("1"), cloid(1)))
+        reduce(venue, account, OrderRequest("ETH", Side.LONG, Decimal("1"), cloid(1)))
 
 
 def test_a_batch_fills_as_one_order_at_a_time_would_and_refuses_with_the_same_reasons(venue, factory, clock):
@@ -137,7 +140,7 @@ def test_a_batch_fills_as_one_order_at_a_time_would_and_refuses_with_the_same_re
         factory.paper_deployment(agent, balance=b).id for b in (Decimal(10000), Decimal(10000), 50)
     )
     order = OrderRequest("ETH", Side.SHORT, Decimal("0.5"), cloid(10), leverage=Decimal(2))
-    alone = venue.open(VenueAccount(one), order)
+    alone = place(venue, VenueAccount(one), order)
     batch = [
         PaperOrder(many, replace(order, client_order_id=cloid(11))),
         PaperOrder(many, OrderRequest("SHIB", Side.LONG, Decimal(1), cloid(12))),
@@ -188,7 +191,7 @@ def test_the_venue_fills_and_books_as_the_core_s_fill_model_and_book_say(engine,
     held, cash = None, Decimal("10000")
     for n, (side, size) in enumerate(orders, 1):
         clock.now = NOW + timedelta(hours=n)
-        fill = venue.open(account, OrderRequest("SOL", side, Decimal(size), cloid(n), leverage=Decimal(2)))
+        fill = place(venue, account, OrderRequest("SOL", side, Decimal(size), cloid(n), leverage=Decimal(2)))
         is_buy = side == Side.LONG
         assert fill.price == model.price(feed.price_at("SOL", clock.now), is_buy=is_buy, rules=rules)
         assert fill.fee == model.fee(fill.size, fill.price)

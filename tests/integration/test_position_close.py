@@ -28,6 +28,7 @@ from backend.venues.base import OrderRequest, VenueAccount
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
 from backend.wallets.keys import WalletCipher
+from tests.venue_support import place, reduce
 
 CIPHER = WalletCipher(b"k" * 32)
 SHARE = Decimal("0.10")
@@ -123,7 +124,8 @@ def test_a_crash_after_the_close_fill_is_recorded_on_retry_without_a_second_orde
     begin_close(session, position.id, CloseReason.TAKE_PROFIT)
     paper = venues.get(ExecutionVenue.PAPER)
     # The order reached the venue, then the worker died before recording it.
-    paper.close(
+    reduce(
+        paper,
         VenueAccount(position.deployment_id),
         OrderRequest("ETH", Side.LONG, position.size, close_order_id(position.id), reduce_only=True),
     )
@@ -139,8 +141,10 @@ def test_a_crash_after_the_close_fill_is_recorded_on_retry_without_a_second_orde
 def test_a_position_gone_from_the_venue_is_recorded_as_closed_outside(session, opened, venues):
     position, _, _ = opened
     paper = venues.get(ExecutionVenue.PAPER)
-    paper.close(
-        VenueAccount(position.deployment_id), OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16)
+    reduce(
+        paper,
+        VenueAccount(position.deployment_id),
+        OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16),
     )
     begin_close(session, position.id, CloseReason.STOP_LOSS)
 
@@ -175,7 +179,7 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
     account = VenueAccount(position.deployment_id)
     # Part of it was closed outside: the venue now refuses to reduce the whole size, yet still holds the rest.
     half = paper.markets()["ETH"].round_size(position.size / 2)
-    paper.close(account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
+    reduce(paper, account, OrderRequest("ETH", Side.LONG, half, "0x" + "aa" * 16))
     begin_close(session, position.id, CloseReason.STOP_LOSS)
     t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -211,7 +215,7 @@ def test_a_refused_close_of_a_position_still_at_the_venue_stays_closing_and_back
     assert count(session, AuditLog, AuditLog.action == "position.close_refused") == 2
 
     # The trader bought the half back: the retry goes through, at the close's own fill, and the error clears.
-    paper.open(account, OrderRequest("ETH", Side.LONG, half, "0x" + "bb" * 16))
+    place(paper, account, OrderRequest("ETH", Side.LONG, half, "0x" + "bb" * 16))
     t2 = t1 + timedelta(seconds=10)
     closed = finish_close(
         session, position.id, venues=venues, cipher=CIPHER, fees=FeePolicy(creator_share=SHARE), now=t2
@@ -229,8 +233,10 @@ def test_a_refused_close_of_a_position_gone_from_the_venue_closes_it_outside_at_
 ):
     position, _, _ = opened
     paper = venues.get(ExecutionVenue.PAPER)
-    outside = paper.close(
-        VenueAccount(position.deployment_id), OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16)
+    outside = reduce(
+        paper,
+        VenueAccount(position.deployment_id),
+        OrderRequest("ETH", Side.LONG, position.size, "0x" + "ee" * 16),
     )
     begin_close(session, position.id, CloseReason.MANUAL)
 

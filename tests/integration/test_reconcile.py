@@ -39,6 +39,7 @@ from backend.venues.base import Fill, OrderRequest, VenueAccount
 from backend.venues.hyperliquid import HyperliquidVenue
 from backend.venues.paper import PaperVenue
 from backend.venues.registry import VenueRegistry
+from tests.venue_support import place, reduce
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=3)
@@ -126,11 +127,11 @@ def deployment(factory) -> AgentDeployment:
 
 def paper_trade(paper: PaperVenue, deployment: AgentDeployment, market: str, side: Side, size: str) -> Fill:
     request = OrderRequest(market, side, Decimal(size), cloid(), leverage=Decimal(2))
-    return paper.open(VenueAccount(deployment.id), request)
+    return place(paper, VenueAccount(deployment.id), request)
 
 
 def paper_close(paper: PaperVenue, deployment: AgentDeployment, market: str, side: Side, size: str) -> Fill:
-    return paper.close(VenueAccount(deployment.id), OrderRequest(market, side, Decimal(size), cloid()))
+    return reduce(paper, VenueAccount(deployment.id), OrderRequest(market, side, Decimal(size), cloid()))
 
 
 def test_a_paper_position_opened_outside_is_discovered_once(session, paper, deployment):
@@ -380,7 +381,7 @@ def outside(hl_server, hl_user, hl_agent) -> Exchange:
 
 def hl_open(hl, deployment, agent, market: str, side: Side, size: str, leverage: int = 3) -> Fill:
     account = VenueAccount(deployment.id, deployment.user_wallet, agent)
-    return hl.open(account, OrderRequest(market, side, Decimal(size), cloid(), Decimal(leverage)))
+    return place(hl, account, OrderRequest(market, side, Decimal(size), cloid(), Decimal(leverage)))
 
 
 def filled(reply: dict) -> dict:

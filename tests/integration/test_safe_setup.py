@@ -24,7 +24,7 @@ from backend.auth.sessions import create_session
 from backend.config import Settings
 from backend.models import AgentDeployment, SafeExecutor, User
 from backend.models.enums import DeploymentStatus, Venue
-from backend.spot.accounts import MODULE_NOT_ENABLED, safe_account
+from backend.spot.accounts import safe_account
 from backend.spot.safe_setup import reconcile_executors, spot_chain
 from backend.venues.base import InvalidOrder
 from backend.wallets.keys import WalletCipher
@@ -213,7 +213,7 @@ def test_a_module_disabled_outside_the_platform_is_noticed_and_the_executor_stop
 
     assert changed == [executor.id]
     assert _executor(session, created["id"]).disabled_at is not None
-    with pytest.raises(InvalidOrder, match=MODULE_NOT_ENABLED):
+    with pytest.raises(InvalidOrder, match="Safe module not enabled"):
         safe_account(session, deployment, cipher)
 
 
