@@ -11,12 +11,10 @@ the executor; `disabled_at` when the chain shows either undone, by us or outside
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from pathlib import Path
 
 from eth_utils import to_checksum_address
 from sqlmodel import Session, col, func, select
@@ -33,6 +31,7 @@ from backend.models import AgentDeployment, SafeExecutor
 from backend.models.common import utcnow
 from backend.models.enums import DeploymentStatus
 from backend.spot import safe_chain
+from backend.spot.chains import ChainConfigError, chain_from_settings
 from backend.spot.safe_chain import NotASafe, SafeCall, SafeFacts
 from backend.venues.base import InvalidOrder
 from backend.wallets.keys import WalletCipher, new_agent_key
@@ -79,25 +78,17 @@ class SpotChain:
 
 
 def spot_target(settings: Settings) -> SpotTarget | None:
-    """The configured spot chain, or None when the platform has none (ARBITRUM_RPC_URL empty)."""
-    rpc = str(getattr(settings, "arbitrum_rpc_url", "") or "")
-    if not rpc:
+    """The configured spot chain (backend/spot/chains.py), or None when the platform has none: no
+    ARBITRUM_RPC_URL, no module deployed on that chain, or a local chain file that cannot be read."""
+    try:
+        chain = chain_from_settings(settings)
+    except ChainConfigError:
+        logger.exception("the spot chain is misconfigured: spot deployments are off")
         return None
-    name = str(getattr(settings, "spot_chain", "") or "arbitrum")
-    module = str(getattr(settings, "spot_module_address", "") or "")
-    tokens: tuple[str, ...] = ()
-    chain_id = {"arbitrum": 42161, "arbitrum-sepolia": 421614}.get(name, 0)
-    local_file = str(getattr(settings, "spot_local_chain_file", "") or "")
-    if name == "local" and local_file:
-        local = json.loads(Path(local_file).read_text())
-        chain_id = int(local["chain_id"])
-        module = module or str(local["module"])
-        tokens = tuple(sorted(local.get("tokens", {})))
-    if not module or not chain_id:
+    if chain is None or chain.module is None:
         return None
-    return SpotTarget(
-        name, chain_id, rpc, to_checksum_address(module), tuple(t for t in tokens if t != "USDC")
-    )
+    tokens = tuple(sorted(chain.tokens))  # market symbols, USDC apart (the other side of every swap)
+    return SpotTarget(chain.name, chain.chain_id, settings.arbitrum_rpc_url, chain.module, tokens)
 
 
 def spot_chain(settings: Settings) -> SpotChain | None:

@@ -41,7 +41,7 @@ def settings(api_settings: Settings, chain: ChainHarness, tmp_path: Path) -> Set
         update={
             "arbitrum_rpc_url": chain.anvil.url,
             "spot_chain": "local",
-            "spot_local_chain_file": str(local_file),
+            "spot_local_chain_file": local_file,
         }
     )
 
