@@ -3,8 +3,9 @@
 The app's spot chain is a session anvil (chain id 42161, as the injected wallet answers 0xa4b1) with the
 Safe contracts, mock tokens and router, and the Maxxit module (tests/chain_support.py). The wizard asks for
 the Safe, says what the module can and can never do, deploys, and the Safe page has the injected wallet sign
-the enable transactions as EIP-712 typed data; the executor relays them and the deployment goes active. The
-executor's private key must appear in no page HTML and in no websocket frame. SQLite only: the setup's
+the enable transactions as EIP-712 typed data; the executor relays them and the deployment goes active; a
+signal then buys through the module (the real Huey execution task, run inline). The executor's private key
+must appear in no page HTML and in no websocket frame. SQLite only: the setup's
 reads and writes run on both databases in tests/integration/test_safe_setup.py.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from sqlmodel import select
 
 from backend.config import get_settings
 from backend.db import migrate, session_scope
-from backend.models import AgentDeployment, SafeExecutor
-from backend.models.enums import DeploymentStatus, Venue
+from backend.models import Agent, AgentDeployment, Position, SafeExecutor
+from backend.models.common import utcnow
+from backend.models.enums import DeploymentStatus, ExecutionVenue, Side, SignalStatus, Venue
 from backend.wallets.keys import WalletCipher
 from tests.chain_support import ChainHarness
 from tests.e2e.conftest import Seeded, _database, _seed
@@ -80,8 +82,21 @@ def new_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator
         context.close()
 
 
-def test_the_wizard_enables_the_module_with_the_injected_wallet_and_the_deployment_goes_active(
-    new_page, app_url: str, spot_env: ChainHarness
+@pytest.fixture
+def inline_tasks(app_url: str) -> Iterator[None]:
+    """Huey runs tasks where they are queued (no consumer runs beside the harness), for this test only."""
+    from tasks.app import huey
+    from tasks.execution import _executor
+
+    _executor.cache_clear()  # venues of this module's app: spot on the session anvil
+    before = huey.immediate
+    huey.immediate = True
+    yield
+    huey.immediate = before
+
+
+def test_the_wizard_enables_the_module_with_the_injected_wallet_and_a_signal_buys_on_spot(
+    new_page, app_url: str, spot_env: ChainHarness, inline_tasks: None
 ) -> None:
     chain = spot_env.deployment
     with session_scope() as session:
@@ -155,6 +170,44 @@ def test_the_wizard_enables_the_module_with_the_injected_wallet_and_the_deployme
     secret = bytes(key.key).hex()
     assert secret not in page.content().lower() and secret not in frames.all_text().lower()
 
-    # The deployments page links the spot deployment to its Safe page (where cancelling offers the revoke).
+    # A signal of the agent buys ETH with the Safe's USDC through the module, and the position shows.
     page.goto(f"{app_url}/deployments")
-    expect(page.locator(f"#safe-{deployment.id}")).to_be_visible()
+    expect(page.locator(f"#safe-{deployment.id}")).to_be_visible()  # the Safe page: cancel offers revoking
+    _price_router_under_the_feed(spot_env)
+    signal_id = _signal(agent_id, "$ETH breaking out, long")
+    from tasks.execution import execute_signal_task
+
+    assert execute_signal_task(signal_id).get() == 1
+    with session_scope() as session:
+        [position] = session.exec(select(Position).where(Position.deployment_id == deployment.id)).all()
+    assert position.market == "ETH" and position.side == Side.LONG
+    expect(page.locator(f"#position-{position.id}")).to_contain_text("ETH", timeout=15_000)
+    # The Safe holds what was bought (a position's size keeps 10 decimals, the token 18).
+    assert chain.balance("ETH", safe).quantize(position.size, rounding=ROUND_DOWN) == position.size
+    assert chain.balance("USDC", safe) < Decimal(1000)
+
+
+def _price_router_under_the_feed(chain: ChainHarness) -> None:
+    """The mock pool gives 2% more ETH per USDC than the app's feed says (the simulated feed is seeded, so
+    this process reads the app's own prices): any buy clears its slippage guard whatever the feed's drift
+    over the next seconds. The spot markets are listed as the hourly refresh lists them."""
+    from backend.markets.refresh import refresh_venues
+    from backend.runtime import runtime
+
+    spot = runtime().venues.get(ExecutionVenue.SPOT)
+    mid = runtime().price_feed.mids(utcnow(), ["ETH"])["ETH"]
+    chain.deployment.set_price("USDC", "ETH", Decimal("1.02") / mid)
+    with session_scope() as session:
+        refresh_venues(session, [spot], utcnow())
+
+
+def _signal(agent_id: int, text: str) -> int:
+    with session_scope() as session:
+        f = Factory(session)
+        agent = session.get(Agent, agent_id)
+        post = f.post(f.ct_account(), text=text, posted_at=utcnow())
+        signal = f.signal(agent, post, token="ETH", score=Decimal("0.8"), status=SignalStatus.PENDING)
+        signal.created_at = utcnow()
+        session.add(signal)
+        session.commit()
+        return signal.id
