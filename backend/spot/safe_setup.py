@@ -234,6 +234,8 @@ def _tx_view(call: SafeCall, executor: SafeExecutor, chain_id: int) -> SafeTxVie
 def _message(deployment: AgentDeployment, executor: SafeExecutor, seen: _Seen, calls: list[SafeCall]) -> str:
     if executor.disabled_at is not None:
         return "The module no longer lets this deployment's executor swap for your Safe."
+    if not calls and deployment.status == DeploymentStatus.CANCELLED:
+        return "Nothing to revoke: the module lets this deployment's executor do nothing on your Safe."
     if not calls:
         return "Module enabled: this deployment's executor may swap for your Safe."
     if seen.facts.threshold > 1:
