@@ -21,6 +21,7 @@ from maxxit_ui.pages import (
     builder,
     dashboard,
     deploy,
+    deploy_safe,
     deployments,
     earnings,
     invoice,
@@ -49,6 +50,7 @@ from maxxit_ui.state.builder import BuilderState
 from maxxit_ui.state.ct_accounts import CtAccountsState
 from maxxit_ui.state.dashboard import DashboardState
 from maxxit_ui.state.deploy import DeployState
+from maxxit_ui.state.deploy_safe import SafeSetupState
 from maxxit_ui.state.deployments import DeploymentsState
 from maxxit_ui.state.earnings import EarningsState
 from maxxit_ui.state.landing import LandingState
@@ -102,6 +104,12 @@ app.add_page(
     my_agents.my_agents, route=my_agents.ROUTE, title="My agents · Maxxit", on_load=MyAgentsState.load
 )
 app.add_page(deploy.deploy, route=deploy.ROUTE, title=DeployState.page_title, on_load=DeployState.load)
+app.add_page(
+    deploy_safe.deploy_safe,
+    route=deploy_safe.ROUTE,
+    title=SafeSetupState.page_title,
+    on_load=SafeSetupState.load,
+)
 app.add_page(
     deployments.deployments,
     route=deployments.ROUTE,

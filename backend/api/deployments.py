@@ -9,6 +9,11 @@ Hyperliquid over REST: `POST /deployments` answers PENDING_APPROVAL with the age
 `GET .../approval` gives the approveAgent typed data for the user's wallet to sign with
 `eth_signTypedData_v4`; `POST .../approval` with the signature submits it and the deployment turns ACTIVE.
 The agent wallet's key never leaves the server.
+
+Spot over REST: `POST /deployments` with `safe_address` answers PENDING_APPROVAL; `GET .../safe` gives the
+Safe transactions (EIP-712 SafeTx) an owner signs to enable the Maxxit module for the deployment's executor;
+`POST .../safe` with the signatures relays them, and the deployment turns ACTIVE once the chain shows it.
+The executor's key never leaves the server either.
 """
 
 from __future__ import annotations
@@ -28,12 +33,23 @@ from backend.api.deps import CipherDep, ClientIpDep, CurrentUserDep, SessionDep,
 from backend.api.errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE, VENUE_ERRORS
 from backend.api.routing import AuthenticateFirstRoute
 from backend.auth.identity import CurrentUser
+from backend.config import Settings
 from backend.deployments import builder_fee, service, views
 from backend.deployments.builder_fee import BuilderFeeRequest, BuilderFeeStatus
-from backend.deployments.errors import InputRejected
-from backend.deployments.schemas import ApprovalSignature, DeploymentRequest, DeploymentView, PositionView
+from backend.deployments.errors import DeploymentConflict, InputRejected
+from backend.deployments.schemas import (
+    ApprovalSignature,
+    DeploymentRequest,
+    DeploymentView,
+    PositionView,
+    SafeSetupView,
+    SafeSignatures,
+    SafeTxView,
+)
 from backend.models.common import utcnow
 from backend.models.enums import PositionStatus
+from backend.spot import safe_setup
+from backend.spot.safe_setup import SpotChain
 from backend.venues.registry import VenueRegistry
 from backend.wallets import service as wallets
 from backend.wallets.service import ApprovalRequest
@@ -206,6 +222,67 @@ def submit_approval(
         error = {"loc": ("body", "signature"), "msg": str(e), "type": "value_error"}
         raise RequestValidationError([error]) from e
     return views.get_deployment(session, user, deployment_id, venues=venues)
+
+
+def _spot(settings: Settings) -> SpotChain:
+    spot = safe_setup.spot_chain(settings)
+    if spot is None:
+        raise DeploymentConflict(safe_setup.NOT_CONFIGURED)
+    return spot
+
+
+@router.get(
+    "/deployments/{deployment_id}/safe",
+    summary="The spot deployment's Safe and what to sign",
+    responses={**OWNED, **CONFLICT, **VENUE_ERRORS},
+)
+def safe_state(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, settings: SettingsDep
+) -> SafeSetupView:
+    """The Safe, the Maxxit module and this deployment's executor as the chain shows them (the executor's
+    address and ETH for gas, never its key), and `transactions`: the Safe transactions to sign now as EIP-712
+    SafeTx typed data (enabling the module for the executor while the deployment waits, revoking it once the
+    deployment is cancelled). Asking records what the chain shows: a deployment whose Safe executed them (in
+    the Safe app too) turns ACTIVE. 409 for a deployment without a Safe or when spot is not configured."""
+    return safe_setup.setup_state(session, user, deployment_id, chain=_spot(settings), settings=settings)
+
+
+@router.get(
+    "/deployments/{deployment_id}/safe/transactions",
+    summary="The Safe transactions to sign",
+    responses={**OWNED, **CONFLICT, **VENUE_ERRORS},
+)
+def safe_transactions(
+    deployment_id: DeploymentId, user: CurrentUserDep, session: SessionDep, settings: SettingsDep
+) -> list[SafeTxView]:
+    """`transactions` of `GET .../safe` alone: sign each `typed_data` with `eth_signTypedData_v4` from an
+    owner's wallet, then post the signatures in order with the first one's `nonce`."""
+    spot = _spot(settings)
+    return safe_setup.setup_state(session, user, deployment_id, chain=spot, settings=settings).transactions
+
+
+@router.post(
+    "/deployments/{deployment_id}/safe",
+    summary="Submit the signed Safe transactions",
+    responses={**OWNED, **CONFLICT, **VENUE_ERRORS},
+)
+def submit_safe_signatures(
+    deployment_id: DeploymentId,
+    body: SafeSignatures,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    cipher: CipherDep,
+) -> SafeSetupView:
+    """Checks each signature is an owner's, then the executor relays them (`execTransaction`, paying the
+    gas) and waits for the receipts; the deployment turns ACTIVE once the chain shows the module enabled and
+    the executor allowed (or, after a cancel, the row is marked disabled once the chain shows it revoked).
+    A signature by anyone else, or transactions out of date, is 422 and nothing is sent; a Safe needing
+    several signatures (propose in the Safe app) or an executor without gas is 409."""
+    spot = _spot(settings)
+    return safe_setup.submit_signatures(
+        session, user, deployment_id, body, chain=spot, cipher=cipher, settings=settings
+    )
 
 
 def _builder_fee_account(session: Session, user: CurrentUser, deployment_id: int) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
+from eth_utils import is_checksum_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from backend.models.bounds import MAX_BIGINT, DbId
@@ -12,8 +14,10 @@ from backend.models.enums import DeploymentStatus, ExecutionVenue, SizingProfile
 from backend.trading.book import Breakdown
 
 # Venues a deployment can choose today; the others join with their adapters.
-DEPLOYABLE_VENUES = (ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID)
+DEPLOYABLE_VENUES = (ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID, ExecutionVenue.SPOT)
+DEPLOYABLE_NAMES = ", ".join(v.value for v in DEPLOYABLE_VENUES)
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")
 
 
 class PositionFigures(BaseModel):
@@ -58,7 +62,10 @@ class DeploymentRequest(BaseModel):
     Paper: `starting_balance_usd` (default from settings). Hyperliquid: `user_wallet` is the trader's own
     account address; either `agent_wallet_id` names a wallet the trader already approved (the wizard), or
     a fresh agent wallet is created and the deployment waits in PENDING_APPROVAL for the approval signature
-    (the REST flow). MULTI agents: `venue_preferences` orders the venues to route to; `venue` is the first.
+    (the REST flow). Spot: `safe_address` is the trader's own Safe on the spot chain (their signed-in wallet
+    one of its owners); the deployment waits in PENDING_APPROVAL until the Safe enabled the Maxxit module
+    for its executor (`/deployments/{id}/safe`). MULTI agents: `venue_preferences` orders the venues to
+    route to; `venue` is the first.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -69,13 +76,14 @@ class DeploymentRequest(BaseModel):
     starting_balance_usd: Decimal | None = Field(default=None, ge=100, le=100_000_000, decimal_places=2)
     user_wallet: str | None = Field(default=None, pattern=ADDRESS_PATTERN, validate_default=True)
     agent_wallet_id: DbId | None = None
+    safe_address: str | None = Field(default=None, validate_default=True)
     risk: RiskSettings = Field(default_factory=RiskSettings)
 
     @field_validator("venue")
     @classmethod
     def _deployable(cls, venue: ExecutionVenue) -> ExecutionVenue:
         if venue not in DEPLOYABLE_VENUES:
-            raise ValueError(f"{venue} deployments are not available yet; choose PAPER or HYPERLIQUID")
+            raise ValueError(f"{venue} deployments are not available yet; choose {DEPLOYABLE_NAMES}")
         return venue
 
     @field_validator("venue_preferences")
@@ -88,7 +96,7 @@ class DeploymentRequest(BaseModel):
         if len(set(prefs)) != len(prefs):
             raise ValueError("venue_preferences lists a venue twice")
         if any(v not in DEPLOYABLE_VENUES for v in prefs):
-            raise ValueError("venue_preferences may only name PAPER and HYPERLIQUID")
+            raise ValueError(f"venue_preferences may only name {DEPLOYABLE_NAMES}")
         if "venue" in info.data and prefs[0] != info.data["venue"]:
             raise ValueError("venue must be the first of venue_preferences")
         return prefs
@@ -100,6 +108,28 @@ class DeploymentRequest(BaseModel):
         if ExecutionVenue.HYPERLIQUID in venues and wallet is None:
             raise ValueError("your Hyperliquid account address is required to deploy to Hyperliquid")
         return wallet
+
+    @field_validator("safe_address")
+    @classmethod
+    def _safe(cls, safe: str | None, info: ValidationInfo) -> str | None:
+        venues = set(info.data.get("venue_preferences") or [info.data.get("venue")])
+        if safe is None:
+            if ExecutionVenue.SPOT in venues:
+                raise ValueError("your Safe's address is required to deploy to spot")
+            return None
+        return checksum_address(safe)
+
+
+def checksum_address(text: str) -> str:
+    """A 0x address in its checksummed form; ValueError for anything else, or a mixed-case address whose
+    capitals are not its checksum (a typo EIP-55 catches)."""
+    value = text.strip()
+    if not re.fullmatch(ADDRESS_PATTERN, value):
+        raise ValueError("an address is 0x followed by 40 hex digits")
+    digits = value[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+        raise ValueError("this address's capital letters are not its checksum: check it for a typo")
+    return to_checksum_address(value)
 
 
 class DeploymentView(BaseModel):
@@ -191,3 +221,65 @@ class ApprovalSignature(BaseModel):
     chain_id: int = Field(
         default=42161, ge=1, le=MAX_BIGINT, description="The chain id the wallet signed on."
     )
+
+
+class SafeTxView(BaseModel):
+    """One Safe transaction to sign: what it does, the call (to propose in the Safe app when the Safe needs
+    several signatures) and the EIP-712 SafeTx typed data for `eth_signTypedData_v4`."""
+
+    purpose: str  # enable_module, set_executor, revoke_executor, disable_module
+    description: str
+    to: str
+    value: int = 0
+    data: str
+    operation: int = 0  # CALL
+    nonce: int
+    safe_tx_hash: str
+    typed_data: dict
+
+
+class SafeSetupView(BaseModel):
+    """A spot deployment's Safe as its owner may see it: addresses and balances, never the executor's key.
+
+    `transactions` is what the owner signs now, in order (enabling while the deployment waits, revoking once
+    it is cancelled), empty when nothing is left to sign. With a threshold above 1 the browser cannot sign
+    alone: `needs_safe_app` says to propose them in the Safe app; the platform follows the chain.
+    """
+
+    deployment_id: int
+    deployment_status: DeploymentStatus
+    chain: str
+    chain_id: int
+    safe_address: str
+    owner_address: str
+    module_address: str
+    executor_address: str
+    executor_balance_eth: Decimal
+    executor_has_gas: bool
+    owners: list[str]
+    threshold: int
+    tokens: list[str]  # the module's whitelist, by symbol: what USDC can be swapped with
+    module_enabled: bool
+    executor_allowed: bool
+    enabled: bool  # the chain showed the module enabled and this executor allowed
+    disabled: bool  # the chain showed it revoked afterwards (by us or outside the platform)
+    needs_safe_app: bool
+    transactions: list[SafeTxView]
+    message: str  # what the page says about the state, in a sentence
+
+
+class SafeSignatures(BaseModel):
+    """The owner's signatures of `transactions`, in order; `nonce` is the first one's Safe nonce."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nonce: int = Field(ge=0, le=MAX_BIGINT)
+    signatures: list[str] = Field(min_length=1, max_length=2)
+
+    @field_validator("signatures")
+    @classmethod
+    def _hex(cls, signatures: list[str]) -> list[str]:
+        for signature in signatures:
+            if not SIGNATURE.match(signature):
+                raise ValueError("a signature is 0x followed by 130 hex digits")
+        return signatures

@@ -22,6 +22,7 @@ from backend.auth.identity import CurrentUser
 from backend.billing.subscriptions import cancel_for_deployment, start_subscription
 from backend.config import Settings
 from backend.db import transaction
+from backend.deployments.activation import activate_pending
 from backend.deployments.errors import (
     DeploymentConflict,
     DeploymentLimitReached,
@@ -35,6 +36,9 @@ from backend.models.common import utcnow
 from backend.models.enums import AgentStatus, DeploymentStatus, ExecutionVenue, Venue
 from backend.monitor.close import PositionNotFound, request_close
 from backend.notify import accounts
+from backend.spot import safe_setup
+from backend.spot.safe_setup import SpotChain
+from backend.venues.capabilities import DECLARED
 from backend.venues.paper import open_paper_account
 from backend.venues.router import mixes_paper_and_live
 from backend.wallets import service as wallets
@@ -45,22 +49,22 @@ logger = logging.getLogger(__name__)
 # New deployments per trader are counted over this window (DEPLOYMENT_CREATIONS_PER_MINUTE).
 CREATION_WINDOW = timedelta(minutes=1)
 DEPLOYMENT_CREATED = "deployment.created"
-DEPLOYMENT_ACTIVATED = "deployment.activated"
 STATUS_ACTIONS = {
     "pause": "deployment.paused",
     "resume": "deployment.resumed",
     "cancel": "deployment.cancelled",
 }
-# Which execution venues an agent built for a venue may deploy to; paper is always open, but a MULTI
-# deployment routes among live venues only or is paper only: paper is never a live venue's fallback.
-AGENT_VENUES = {
-    Venue.HYPERLIQUID: {ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID},
-    Venue.MULTI: {ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID},
-}
 
 
 def allowed_venues(agent_venue: str) -> set[ExecutionVenue]:
-    return AGENT_VENUES.get(Venue(agent_venue), {ExecutionVenue.PAPER})
+    """Which execution venues an agent built for `agent_venue` may deploy to: paper always; the live venue
+    of its own name when one has an adapter (declared capabilities, real funds); every live venue for MULTI,
+    which routes among live venues only or is paper only: paper is never a live venue's fallback."""
+    live = {venue for venue, declared in DECLARED.items() if declared.real_funds}
+    if Venue(agent_venue) == Venue.MULTI:
+        return {ExecutionVenue.PAPER, *live}
+    own = ExecutionVenue.__members__.get(str(agent_venue))
+    return {ExecutionVenue.PAPER, *({own} & live)}
 
 
 def create_deployment(
@@ -71,16 +75,26 @@ def create_deployment(
     settings: Settings,
     cipher: WalletCipher,
     ip: str | None = None,
+    spot: SpotChain | None = None,
 ) -> AgentDeployment:
+    """A new deployment; `spot` is the spot chain to check a Safe on (default: the configured one)."""
     agent = _deployable_agent(session, user, request)
     venues = request.venue_preferences or [request.venue]
+    safe = None
+    if ExecutionVenue.SPOT in venues:
+        spot = spot if spot is not None else safe_setup.spot_chain(settings)
+        if spot is None:
+            raise InputRejected("venue", safe_setup.NOT_CONFIGURED)
+        # Asked before the transaction: the chain is a network call, the rows below are written at once.
+        safe = safe_setup.check_safe(spot, request.safe_address or "", user)
     now = utcnow()
     with transaction(session):
         _enforce_limits(session, user, agent, settings, now)
         wallet = None
         if ExecutionVenue.HYPERLIQUID in venues:
             wallet = _hyperliquid_wallet(session, user, request, cipher)
-        approved = wallet is None or wallet.approved_at is not None
+        # A Safe starts trading once the chain shows its module enabled: it always waits at first.
+        approved = (wallet is None or wallet.approved_at is not None) and safe is None
         balance = request.starting_balance_usd or settings.paper_default_balance_usd
         risk = request.risk
         deployment = AgentDeployment(
@@ -93,7 +107,7 @@ def create_deployment(
             if request.venue_preferences
             else None,
             status=DeploymentStatus.ACTIVE if approved else DeploymentStatus.PENDING_APPROVAL,
-            user_wallet=wallet.master_address if wallet else None,
+            user_wallet=wallet.master_address if wallet else safe.address if safe else None,
             capital_usd=balance if ExecutionVenue.PAPER in venues else 0,
             sizing_profile=risk.sizing_profile,
             max_trade_usd=risk.max_trade_usd,
@@ -112,6 +126,8 @@ def create_deployment(
             open_paper_account(session, deployment.id, balance)
         if wallet is not None:
             wallet.deployment_id = deployment.id
+        if safe is not None and spot is not None:
+            safe_setup.create_executor(session, user, deployment, safe, spot, cipher)
         if deployment.status == DeploymentStatus.ACTIVE:
             start_subscription(session, deployment, now=now, trial_days=settings.trial_days)
         details = {"agent_id": agent.id, "venues": [v.value for v in venues], "status": deployment.status}
@@ -256,12 +272,7 @@ def submit_deployment_approval(
     deployment = owned_deployment(session, user, deployment_id)
     if deployment.status == DeploymentStatus.PENDING_APPROVAL:
         with transaction(session):
-            now = utcnow()
-            deployment.status = DeploymentStatus.ACTIVE
-            deployment.updated_at = now
-            deployment.trial_ends_at = now + timedelta(days=settings.trial_days)
-            audit.record_by(session, user, DEPLOYMENT_ACTIVATED, "deployment", deployment.id, {}, None)
-            start_subscription(session, deployment, now=now, trial_days=settings.trial_days)
+            activate_pending(session, deployment, trial_days=settings.trial_days, user=user)
     return deployment
 
 

@@ -7,7 +7,14 @@ import reflex as rx
 from maxxit_ui.components.layout import card, error_callout, loading_message, page
 from maxxit_ui.components.tables import venue_badge
 from maxxit_ui.pages.agent import agent_not_found
-from maxxit_ui.pages.deploy_steps import account_step, approval_step, review_step, risk_step, venue_step
+from maxxit_ui.pages.deploy_steps import (
+    account_step,
+    approval_step,
+    review_step,
+    risk_step,
+    safe_step,
+    venue_step,
+)
 from maxxit_ui.state.deploy import DeployState
 from maxxit_ui.state.deploy_form import StepItem
 
@@ -105,6 +112,7 @@ def _wizard() -> rx.Component:
                 S.step,
                 ("account", account_step()),
                 ("approval", approval_step()),
+                ("safe", safe_step()),
                 ("risk", risk_step()),
                 ("review", review_step()),
                 venue_step(),

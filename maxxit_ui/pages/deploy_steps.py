@@ -8,6 +8,7 @@ from reflex.event import EventHandler
 from maxxit_ui.components.forms import dom_id, field_error
 from maxxit_ui.components.layout import error_callout, section_title
 from maxxit_ui.components.sandbox import sandbox_faucet
+from maxxit_ui.pages.deploy_safe import module_scope
 from maxxit_ui.state.billing_rows import PAPER_IS_FREE
 from maxxit_ui.state.deploy import DeployState, ReviewItem
 from maxxit_ui.state.deploy_form import SIZING_LABELS, TIMES, RouteOption
@@ -293,6 +294,44 @@ def approval_step() -> rx.Component:
         _approval_error(),
         spacing="4",
         width="100%",
+    )
+
+
+def safe_step() -> rx.Component:
+    """Spot: the user's Safe, and what the module they enable on it may do; signing comes after Deploy."""
+    return rx.vstack(
+        section_title("Your Safe"),
+        _field(
+            "Safe address",
+            _input("safe_address", S.safe_address, placeholder="0x…", font_family="monospace"),
+            "safe_address",
+            "A Safe on Arbitrum holding the USDC to trade; your signed-in wallet must be one of its owners.",
+        ),
+        module_scope(S.spot_tokens, element_id="deploy-module-scope"),
+        rx.vstack(
+            rx.text("Module", size="1", color_scheme="gray"),
+            rx.code(S.spot_module, size="2", word_break="break-all", id="deploy-spot-module"),
+            rx.text("To be enabled on", size="1", color_scheme="gray"),
+            rx.code(
+                rx.cond(S.safe_address != "", S.safe_address, "your Safe"),
+                size="2",
+                word_break="break-all",
+                id="deploy-spot-safe",
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        rx.text(
+            "After Deploy, the platform creates this deployment's executor (a key only it holds, which can "
+            "only swap through the module) and you sign, in your wallet, the Safe transactions that enable "
+            "the module for it. Cancelling the deployment offers the transactions that revoke it.",
+            size="2",
+            color_scheme="gray",
+            id="deploy-safe-note",
+        ),
+        spacing="4",
+        width="100%",
+        max_width="640px",
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from backend.models.enums import ExecutionVenue
 from maxxit_ui.components.dialogs import confirm_dialog
+from maxxit_ui.components.format import venue_label
 from maxxit_ui.components.layout import (
     card,
     empty_message,
@@ -33,6 +35,7 @@ DEPLOYMENT_PHONE_HIDDEN = {
 }
 POSITION_PHONE_HIDDEN = {name: "md" for name in ("Fees", "Signal", "Opened")}
 TOUCH = "40px"  # the smallest touch target
+SPOT_LABEL = venue_label(ExecutionVenue.SPOT)  # a row's venues, as its state words them
 
 S = DeploymentsState
 
@@ -81,8 +84,24 @@ def _actions(row: DeploymentRow) -> rx.Component:
                 id="cancel-" + row["id"],
             ),
         ),
+        rx.cond(row["venues"].contains(SPOT_LABEL), _safe_link(row)),
         spacing="2",
         wrap="wrap",
+    )
+
+
+def _safe_link(row: DeploymentRow) -> rx.Component:
+    """A spot deployment's Safe page: enabling the module while it waits, revoking it once cancelled."""
+    return link_button(
+        "shield",
+        rx.cond(row["can_cancel"], "Safe", "Disable module"),
+        "/deployments/" + row["id"] + "/safe",
+        element_id="safe-" + row["id"],
+        icon_size=14,
+        size="1",
+        variant="soft",
+        color_scheme=rx.cond(row["can_cancel"], "blue", "red"),
+        min_height=TOUCH,
     )
 
 

@@ -36,6 +36,8 @@ from backend.deployments.service import allowed_venues, create_deployment
 from backend.models.common import utcnow
 from backend.models.enums import AgentStatus
 from backend.runtime import wallet_cipher
+from backend.spot.safe_setup import spot_target
+from backend.venues.base import VenueError
 from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_colour
 from backend.wallets.service import ApprovalRequest, approval_request, prepare_agent_wallet
 from maxxit_ui.components import format as fmt
@@ -56,6 +58,7 @@ from maxxit_ui.state.wallet_bridge import wallet_call
 logger = logging.getLogger(__name__)
 
 DEPLOYMENTS = "/deployments"
+SPOT_CHAIN_DOWN = "The chain cannot be reached to check this Safe right now; try again in a moment."
 NOT_DEPLOYABLE = {
     AgentStatus.ARCHIVED: "This agent is archived and can no longer be deployed.",
     AgentStatus.PAUSED: "Its creator has paused this agent; it can be deployed again once it is active.",
@@ -70,6 +73,7 @@ INPUT_LIMITS: dict[str, int] = {
     "route": CHOICE_MAX,
     "starting_balance": NUMBER_TEXT_MAX,
     "user_wallet": ADDRESS_TEXT_MAX,
+    "safe_address": ADDRESS_TEXT_MAX,
     "sizing_profile": CHOICE_MAX,
     **dict.fromkeys(form.RISK_FIELDS[1:], NUMBER_TEXT_MAX),
 }
@@ -105,6 +109,9 @@ class DeployState(LoadMixin, rx.State):
     fee_approved: bool = False
     approval_busy: ApprovalBusy = ""
     approval_error: str = ""
+    safe_address: str = ""  # spot: the user's Safe, which the Maxxit module gets enabled on
+    spot_module: str = ""  # the module's address on the spot chain
+    spot_tokens: str = ""  # what the module swaps USDC with, by symbol
     sizing_profile: str = ""
     max_trade_usd: str = ""
     leverage_cap: str = ""
@@ -136,6 +143,10 @@ class DeployState(LoadMixin, rx.State):
         return self.route == form.HYPERLIQUID
 
     @rx.var
+    def uses_spot(self) -> bool:
+        return self.route == form.SPOT
+
+    @rx.var
     def is_first_step(self) -> bool:
         return self.step == "venue"
 
@@ -149,7 +160,8 @@ class DeployState(LoadMixin, rx.State):
         self.status, self.error, self.unavailable, self.step = "loading", "", "", "venue"
         self.agent_ref = self.agent_name = self.agent_venue = self.agent_venue_label = self.paper_only = ""
         self.options, self.route, self.review = [], form.PAPER, []
-        self.starting_balance = self.user_wallet = ""
+        self.starting_balance = self.user_wallet = self.safe_address = ""
+        self.spot_module = self.spot_tokens = ""
         self._forget_wallet()
         self.errors, self.deploying = form.empty_errors(), False
         self._agent_id, self._agent_risk = 0, None
@@ -190,7 +202,14 @@ class DeployState(LoadMixin, rx.State):
             self.unavailable = NOT_DEPLOYABLE.get(AgentStatus(agent.status), "This agent cannot be deployed.")
             self.status = "unavailable"
             return
-        self.options = form.route_options(agent.venue, allowed_venues(agent.venue))
+        spot = spot_target(get_settings())
+        self.options = form.route_options(
+            agent.venue, allowed_venues(agent.venue), spot_configured=spot is not None
+        )
+        # The catalog's word, unless this platform runs a live venue the agent may trade on (spot).
+        self.paper_only = "" if len(self.options) > 1 else self.paper_only or PAPER_ONLY_NOTE
+        if spot is not None:
+            self.spot_module, self.spot_tokens = spot.module, ", ".join(spot.tokens)
         self.route = self.options[0]["key"]
         self.starting_balance = form.money_text(get_settings().paper_default_balance_usd)
         self.user_wallet = user.address
@@ -231,6 +250,11 @@ class DeployState(LoadMixin, rx.State):
                     check(text)
                 except FieldError as e:
                     errors[e.field] = str(e)
+        elif step == "safe":
+            try:
+                form.check_safe_address(self.safe_address)
+            except FieldError as e:
+                errors[e.field] = str(e)
         elif step == "approval" and not self.approved:
             errors["approval"] = "Create the agent wallet and approve it in your wallet first."
         elif step == "approval" and self.fee_text and not self.fee_approved:
@@ -283,6 +307,9 @@ class DeployState(LoadMixin, rx.State):
             items.append(("agent-wallet", "Agent wallet (approved)", self.wallet_address))
             if self.fee_text:
                 items.append(("builder-fee", "Builder fee (approved)", self.fee_text))
+        if self.uses_spot:
+            items.append(("safe", "Your Safe", form.check_safe_address(self.safe_address)))
+            items.append(("module", "Maxxit module (you enable it next)", self.spot_module))
         items += form.risk_review(shown)
         self.review = [
             ReviewItem(id=f"review-{key}", label=label, value=value) for key, label, value in items
@@ -488,7 +515,7 @@ class DeployState(LoadMixin, rx.State):
 
     def _request(self) -> tuple[DeploymentRequest | None, dict[str, str]]:
         errors: dict[str, str] = {}
-        for step in ("account", "approval", "risk"):
+        for step in ("account", "approval", "safe", "risk"):
             if step in form.wizard_steps(self.route):
                 errors.update(self._check(step))
         if errors or self._agent_risk is None:
@@ -503,6 +530,7 @@ class DeployState(LoadMixin, rx.State):
                 user_wallet=self.user_wallet.strip() or None,
                 agent_wallet_id=self._wallet_id or None,
                 risk=risk or RiskSettings(),
+                safe_address=form.check_safe_address(self.safe_address) if self.uses_spot else None,
             ), {}
         except ValidationError as e:
             return None, form.risk_errors(e)
@@ -542,7 +570,12 @@ class DeployState(LoadMixin, rx.State):
         except AgentNotFound:
             self.status = "not_found"
             return rx.toast.error("This agent is no longer available.")
+        except VenueError:  # the spot chain, asked whether the Safe is one the user owns
+            return self._send_back({"safe_address": SPOT_CHAIN_DOWN})
         if (deployment := done.value) is None:
             return self._send_back({"form": DB_ERROR})
         logger.info("deployment %s created from the wizard", deployment.id)
+        if self.uses_spot:  # it starts once the module is enabled: the Safe page signs that
+            deployed = f"{self.agent_name} is deployed: now enable the module on your Safe."
+            return [rx.toast.success(deployed), rx.redirect(f"{DEPLOYMENTS}/{deployment.id}/safe")]
         return [rx.toast.success(f"{self.agent_name} is deployed."), rx.redirect(DEPLOYMENTS)]

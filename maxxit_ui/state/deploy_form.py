@@ -18,29 +18,40 @@ from pydantic import ValidationError
 
 from backend.agents.schemas import RiskSettings as AgentRisk
 from backend.config import get_settings
-from backend.deployments.schemas import ADDRESS_PATTERN, DeploymentRequest, RiskSettings
+from backend.deployments.schemas import ADDRESS_PATTERN, DeploymentRequest, RiskSettings, checksum_address
 from backend.models.enums import ExecutionVenue, SizingProfile, Venue
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.format import venue_label
 from maxxit_ui.state.agent_form import FieldError, fraction_to_percent, percent_to_fraction
 
 PAPER, HYPERLIQUID = ExecutionVenue.PAPER.value, ExecutionVenue.HYPERLIQUID.value
+SPOT = ExecutionVenue.SPOT.value
 
 STEP_LABELS: dict[str, str] = {
     "venue": "Venue",
     "account": "Account",
     "approval": "Approval",
+    "safe": "Safe",
     "risk": "Risk",
     "review": "Review",
 }
 PERCENT_FIELDS = ("stoploss", "take_profit", "trailing_stop_positive_offset", "trailing_stop_positive")
 RISK_FIELDS = ("sizing_profile", "max_trade_usd", "leverage_cap", *PERCENT_FIELDS)
-FIELDS: tuple[str, ...] = ("route", "starting_balance", "user_wallet", "approval", *RISK_FIELDS, "form")
+FIELDS: tuple[str, ...] = (
+    "route",
+    "starting_balance",
+    "user_wallet",
+    "approval",
+    "safe_address",
+    *RISK_FIELDS,
+    "form",
+)
 FIELD_STEPS: dict[str, str] = {
     "route": "venue",
     "starting_balance": "account",
     "user_wallet": "account",
     "approval": "approval",
+    "safe_address": "safe",
     **dict.fromkeys(RISK_FIELDS, "risk"),
     "form": "review",
 }
@@ -52,6 +63,7 @@ BACKEND_FIELDS: dict[str, str] = {
     "user_wallet": "user_wallet",
     "agent_wallet_id": "approval",
     "signature": "approval",
+    "safe_address": "safe_address",
     **{name: name for name in RISK_FIELDS},
 }
 SIZING_LABELS: dict[str, str] = {
@@ -90,28 +102,46 @@ def _option(key: str, label: str, description: str) -> RouteOption:
     return RouteOption(key=key, slug=key.lower(), label=label, description=description)
 
 
-def route_options(agent_venue: str, allowed: Iterable[ExecutionVenue]) -> list[RouteOption]:
-    """What the venue step offers: paper always; Hyperliquid where the agent may trade there.
+SPOT_DESCRIPTION = (
+    "Your own Safe on Arbitrum: you enable the Maxxit module, which may only swap between USDC and "
+    "listed tokens into the Safe. Longs only."
+)
+
+
+def route_options(
+    agent_venue: str, allowed: Iterable[ExecutionVenue], *, spot_configured: bool = False
+) -> list[RouteOption]:
+    """What the venue step offers: paper always; Hyperliquid and spot where the agent may trade there (spot
+    only when the platform has a spot chain).
 
     A deployment is live or paper, never both: paper is no fallback for a live deployment, so a MULTI
     agent's live route skips the markets its venues lack rather than trading them on paper.
     """
-    paper = _option(PAPER, "Paper", "A virtual balance at live prices: try the agent without risk.")
-    if ExecutionVenue.HYPERLIQUID not in set(allowed):
-        return [paper]
-    description = "Your own Hyperliquid account, through an agent wallet you approve."
-    if get_settings().hyperliquid_sandbox_url:
-        description = (
-            "A sandbox account on a local Hyperliquid-compatible server: faucet USDC, no real funds."
-        )
-    if agent_venue == Venue.MULTI:
-        description += " Signals for markets it does not list are skipped, never traded on paper."
-    return [paper, _option(HYPERLIQUID, venue_label(HYPERLIQUID), description)]
+    allowed = set(allowed)
+    options = [_option(PAPER, "Paper", "A virtual balance at live prices: try the agent without risk.")]
+    skipped = " Signals for markets it does not list are skipped, never traded on paper."
+    if ExecutionVenue.HYPERLIQUID in allowed:
+        description = "Your own Hyperliquid account, through an agent wallet you approve."
+        if get_settings().hyperliquid_sandbox_url:
+            description = (
+                "A sandbox account on a local Hyperliquid-compatible server: faucet USDC, no real funds."
+            )
+        if agent_venue == Venue.MULTI:
+            description += skipped
+        options.append(_option(HYPERLIQUID, venue_label(HYPERLIQUID), description))
+    if ExecutionVenue.SPOT in allowed and spot_configured:
+        description = SPOT_DESCRIPTION + (skipped if agent_venue == Venue.MULTI else "")
+        options.append(_option(SPOT, "Spot (your Safe)", description))
+    return options
+
+
+# Steps only some routes have: the account step asks paper's balance or the Hyperliquid account.
+ROUTE_STEPS = {"account": {PAPER, HYPERLIQUID}, "approval": {HYPERLIQUID}, "safe": {SPOT}}
 
 
 def wizard_steps(route: str) -> list[str]:
-    """Approval is a step only when the deployment trades on Hyperliquid."""
-    return [s for s in STEP_LABELS if s != "approval" or route == HYPERLIQUID]
+    """Approval is a step only for Hyperliquid, the Safe only for spot (which has no account step)."""
+    return [s for s in STEP_LABELS if s not in ROUTE_STEPS or route in ROUTE_STEPS[s]]
 
 
 def step_items(route: str, current: str) -> list[StepItem]:
@@ -166,6 +196,19 @@ def check_address(text: str) -> str:
     if not ADDRESS.match(value):
         raise FieldError("user_wallet", "An address is 0x followed by 40 hex digits.")
     return value
+
+
+def check_safe_address(text: str) -> str:
+    """The Safe's address, checksummed, or FieldError (its capitals, when it has some, must be its checksum);
+    whether it is a Safe the user owns is for the chain to say, at deploy."""
+    value = text.strip()
+    if not value:
+        raise FieldError("safe_address", "Enter your Safe's address.")
+    try:
+        return checksum_address(value)
+    except ValueError as e:
+        text = str(e)
+        raise FieldError("safe_address", text[:1].upper() + text[1:] + ".") from None
 
 
 def chain_id(value: Any) -> int:
@@ -364,6 +407,7 @@ def deployment_request(
     user_wallet: str | None,
     agent_wallet_id: int | None,
     risk: RiskSettings,
+    safe_address: str | None = None,
 ) -> DeploymentRequest:
     """The service's request: one venue; a MULTI agent names it as its only preference too."""
     venue, uses_hyperliquid = ExecutionVenue(route), route == HYPERLIQUID
@@ -374,5 +418,6 @@ def deployment_request(
         starting_balance_usd=starting_balance if route == PAPER else None,
         user_wallet=user_wallet if uses_hyperliquid else None,
         agent_wallet_id=agent_wallet_id if uses_hyperliquid else None,
+        safe_address=safe_address if route == SPOT else None,
         risk=risk,
     )

@@ -199,7 +199,10 @@ def test_anonymous_callers_are_401(client, factory, agent):
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"venue": "SPOT"}, "venue"),
+        ({"venue": "GMX"}, "venue"),
+        ({"venue": "SPOT"}, "safe_address"),
+        ({"venue": "SPOT", "safe_address": "0x12345"}, "safe_address"),
+        ({"venue": "SPOT", "safe_address": "0x" + "aB" * 20}, "safe_address"),  # not its checksum
         ({"starting_balance_usd": "-100"}, "starting_balance_usd"),
         ({"colour": "blue"}, "colour"),
         ({"risk": {"leverage_cap": "0"}}, "risk.leverage_cap"),

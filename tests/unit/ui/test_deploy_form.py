@@ -227,3 +227,59 @@ def test_backend_fields_map_to_wizard_steps():
     with pytest.raises(ValidationError) as caught:
         DeploymentRequest(agent_id=1, venue="PAPER", starting_balance_usd=D("50"))
     assert set(form.risk_errors(caught.value)) == {"starting_balance"}
+
+
+SAFE = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55's own example of a checksummed address
+
+
+def test_spot_is_offered_to_spot_and_multi_agents_only_with_a_spot_chain():
+    spot = {ExecutionVenue.PAPER, ExecutionVenue.SPOT}
+    assert keys(form.route_options("SPOT", spot, spot_configured=True)) == ["PAPER", "SPOT"]
+    assert keys(form.route_options("SPOT", spot)) == ["PAPER"]
+    every = BOTH | spot
+    assert keys(form.route_options("MULTI", every, spot_configured=True)) == ["PAPER", "HYPERLIQUID", "SPOT"]
+    assert keys(form.route_options("HYPERLIQUID", BOTH, spot_configured=True)) == ["PAPER", "HYPERLIQUID"]
+
+
+def test_spot_has_a_safe_step_instead_of_account_and_approval():
+    assert form.wizard_steps("SPOT") == ["venue", "safe", "risk", "review"]
+    assert form.FIELD_STEPS[form.BACKEND_FIELDS["safe_address"]] == "safe"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Enter your Safe's address."),
+        ("0x123", "An address is 0x followed by 40 hex digits."),
+        (
+            SAFE.replace("a", "A", 1),
+            "This address's capital letters are not its checksum: check it for a typo.",
+        ),
+    ],
+)
+def test_safe_address_refusals_name_the_field(text, message):
+    with pytest.raises(FieldError) as caught:
+        form.check_safe_address(text)
+    assert (caught.value.field, str(caught.value)) == ("safe_address", message)
+
+
+def test_a_safe_address_in_one_case_is_accepted_and_checksummed():
+    assert form.check_safe_address(f"  {SAFE.lower()} ") == SAFE
+    assert form.check_safe_address(SAFE) == SAFE
+
+
+def test_spot_request_carries_the_safe_and_requires_it():
+    spot = form.deployment_request(
+        agent_id=7,
+        agent_venue="SPOT",
+        route="SPOT",
+        starting_balance=None,
+        user_wallet="0x" + "1" * 40,
+        agent_wallet_id=None,
+        risk=RiskSettings(),
+        safe_address=SAFE,
+    )
+    assert (spot.venue, spot.safe_address, spot.user_wallet) == ("SPOT", SAFE, None)
+    with pytest.raises(ValidationError) as caught:
+        DeploymentRequest(agent_id=1, venue="SPOT")
+    assert set(form.risk_errors(caught.value)) == {"safe_address"}
