@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from backend.models.bounds import MAX_BIGINT, DbId
 from backend.models.enums import DeploymentStatus, ExecutionVenue, SizingProfile
 from backend.trading.book import Breakdown
+from backend.venues.capabilities import SignerKind, signers
 
 # Venues a deployment can choose today; the others join with their adapters.
 DEPLOYABLE_VENUES = (ExecutionVenue.PAPER, ExecutionVenue.HYPERLIQUID, ExecutionVenue.SPOT)
@@ -105,7 +106,7 @@ class DeploymentRequest(BaseModel):
     @classmethod
     def _hyperliquid_account(cls, wallet: str | None, info: ValidationInfo) -> str | None:
         venues = set(info.data.get("venue_preferences") or [info.data.get("venue")])
-        if ExecutionVenue.HYPERLIQUID in venues and wallet is None:
+        if SignerKind.AGENT_WALLET in signers(v for v in venues if v) and wallet is None:
             raise ValueError("your Hyperliquid account address is required to deploy to Hyperliquid")
         return wallet
 
@@ -114,7 +115,7 @@ class DeploymentRequest(BaseModel):
     def _safe(cls, safe: str | None, info: ValidationInfo) -> str | None:
         venues = set(info.data.get("venue_preferences") or [info.data.get("venue")])
         if safe is None:
-            if ExecutionVenue.SPOT in venues:
+            if SignerKind.SAFE_EXECUTOR in signers(v for v in venues if v):
                 raise ValueError("your Safe's address is required to deploy to spot")
             return None
         return checksum_address(safe)

@@ -38,7 +38,7 @@ from backend.monitor.close import PositionNotFound, request_close
 from backend.notify import accounts
 from backend.spot import safe_setup
 from backend.spot.safe_setup import SpotChain
-from backend.venues.capabilities import DECLARED
+from backend.venues.capabilities import DECLARED, SignerKind, keeps_own_books, signers
 from backend.venues.paper import open_paper_account
 from backend.venues.router import mixes_paper_and_live
 from backend.wallets import service as wallets
@@ -80,8 +80,8 @@ def create_deployment(
     """A new deployment; `spot` is the spot chain to check a Safe on (default: the configured one)."""
     agent = _deployable_agent(session, user, request)
     venues = request.venue_preferences or [request.venue]
-    safe = None
-    if ExecutionVenue.SPOT in venues:
+    safe, keys = None, signers(venues)
+    if SignerKind.SAFE_EXECUTOR in keys:
         spot = spot if spot is not None else safe_setup.spot_chain(settings)
         if spot is None:
             raise InputRejected("venue", safe_setup.NOT_CONFIGURED)
@@ -91,7 +91,7 @@ def create_deployment(
     with transaction(session):
         _enforce_limits(session, user, agent, settings, now)
         wallet = None
-        if ExecutionVenue.HYPERLIQUID in venues:
+        if SignerKind.AGENT_WALLET in keys:
             wallet = _hyperliquid_wallet(session, user, request, cipher)
         # A Safe starts trading once the chain shows its module enabled: it always waits at first.
         approved = (wallet is None or wallet.approved_at is not None) and safe is None
@@ -108,7 +108,7 @@ def create_deployment(
             else None,
             status=DeploymentStatus.ACTIVE if approved else DeploymentStatus.PENDING_APPROVAL,
             user_wallet=wallet.master_address if wallet else safe.address if safe else None,
-            capital_usd=balance if ExecutionVenue.PAPER in venues else 0,
+            capital_usd=balance if keeps_own_books(venues) else 0,
             sizing_profile=risk.sizing_profile,
             max_trade_usd=risk.max_trade_usd,
             leverage_cap=risk.leverage_cap,
@@ -122,7 +122,7 @@ def create_deployment(
         )
         session.add(deployment)
         session.flush()
-        if ExecutionVenue.PAPER in venues:
+        if keeps_own_books(venues):
             open_paper_account(session, deployment.id, balance)
         if wallet is not None:
             wallet.deployment_id = deployment.id

@@ -29,8 +29,8 @@ from sqlmodel import Session, col, select
 from backend.db import among
 from backend.execution.paper_chunk import Item, PaperChunk
 from backend.models import Agent, AgentDeployment, Signal
-from backend.models.enums import ExecutionVenue
 from backend.venues.base import TemporaryVenueError
+from backend.venues.capabilities import keeps_own_books
 
 if TYPE_CHECKING:
     from backend.execution.service import ExecutionOutcome, Executor
@@ -108,15 +108,17 @@ def _by_id(session: Session, model: type, ids: set[int]) -> dict:
 
 
 def _paper_adapter(executor: Executor) -> PaperVenue | None:
-    if ExecutionVenue.PAPER not in executor.venues:
-        return None
-    adapter = executor.venues.get(ExecutionVenue.PAPER)
-    return adapter if hasattr(adapter, "open_many") else None
+    """The platform's own book, when this executor has one that opens a chunk at once."""
+    for venue in executor.venues.names:
+        adapter = executor.venues.get(venue)
+        if adapter.capabilities.books_per_deployment and hasattr(adapter, "open_many"):
+            return adapter
+    return None
 
 
 def _batchable(deployment: AgentDeployment) -> bool:
     """Single-venue paper deployments: no routing, no agent wallet, one venue transaction for them all."""
-    return deployment.venue == ExecutionVenue.PAPER and not deployment.venue_preferences
+    return keeps_own_books([deployment.venue]) and not deployment.venue_preferences
 
 
 def _start_pool(

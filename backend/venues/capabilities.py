@@ -8,6 +8,7 @@ so billing, metrics and the pages can ask too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -125,3 +126,19 @@ def real_funds(venue: ExecutionVenue | str) -> bool:
     """Whether orders at `venue` move a user's money; a venue with no adapter moves none."""
     declared = capabilities_of(venue)
     return declared is not None and declared.real_funds
+
+
+def signer_of(venue: ExecutionVenue | str) -> SignerKind:
+    """The key a deployment must hold to trade at `venue`; a venue with no adapter needs none."""
+    declared = capabilities_of(venue)
+    return declared.signer if declared is not None else SignerKind.NONE
+
+
+def signers(venues: Iterable[ExecutionVenue | str]) -> frozenset[SignerKind]:
+    """Every kind of key a deployment trading at `venues` must hold (an agent wallet, a Safe executor)."""
+    return frozenset(signer_of(v) for v in venues) - {SignerKind.NONE}
+
+
+def keeps_own_books(venues: Iterable[ExecutionVenue | str]) -> bool:
+    """Whether one of `venues` is the platform's own book (paper): the deployment brings its own balance."""
+    return any((c := capabilities_of(v)) is not None and c.books_per_deployment for v in venues)

@@ -1,7 +1,8 @@
 """The spot venue's errors: revert reasons and RPC failures in our VenueError words, mapped at the boundary.
 
-Reasons come from the module ("slippage", "not executor", "pair not allowed"), the Safe (GS104: the module is
-not enabled), the router ("Too little received") and tokens ("transfer amount exceeds balance").
+Reasons come from the module ("slippage", "not executor", "module not enabled", "pair not allowed"), the
+Safe (GS104, had the module not asked first), the router ("Too little received") and tokens ("transfer
+amount exceeds balance").
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def swap_error(reason: str, slippage: Decimal) -> VenueError:
         return InvalidOrder(
             f"the price moved more than {bps.normalize():f} bps against the swap: not filled ({reason})"
         )
-    if "gs104" in lowered or "not executor" in lowered:
+    if "gs104" in lowered or "not executor" in lowered or "module not enabled" in lowered:
         return InvalidOrder(f"Safe module not enabled for this deployment's executor ({reason})")
     if "exceeds balance" in lowered or "insufficient balance" in lowered or lowered.endswith(": stf"):
         return InsufficientFunds(f"the Safe does not hold enough to swap ({reason})")

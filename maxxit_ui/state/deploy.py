@@ -38,6 +38,7 @@ from backend.models.enums import AgentStatus
 from backend.runtime import wallet_cipher
 from backend.spot.safe_setup import spot_target
 from backend.venues.base import VenueError
+from backend.venues.capabilities import SignerKind, keeps_own_books, signer_of
 from backend.venues.catalog import PAPER_ONLY_NOTE, trades_live, venue_colour
 from backend.wallets.service import ApprovalRequest, approval_request, prepare_agent_wallet
 from maxxit_ui.components import format as fmt
@@ -136,15 +137,15 @@ class DeployState(LoadMixin, rx.State):
 
     @rx.var
     def uses_paper(self) -> bool:
-        return self.route == form.PAPER
+        return keeps_own_books([self.route])
 
     @rx.var
     def uses_hyperliquid(self) -> bool:
-        return self.route == form.HYPERLIQUID
+        return signer_of(self.route) == SignerKind.AGENT_WALLET
 
     @rx.var
     def uses_spot(self) -> bool:
-        return self.route == form.SPOT
+        return signer_of(self.route) == SignerKind.SAFE_EXECUTOR
 
     @rx.var
     def is_first_step(self) -> bool:

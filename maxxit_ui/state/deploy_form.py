@@ -20,6 +20,7 @@ from backend.agents.schemas import RiskSettings as AgentRisk
 from backend.config import get_settings
 from backend.deployments.schemas import ADDRESS_PATTERN, DeploymentRequest, RiskSettings, checksum_address
 from backend.models.enums import ExecutionVenue, SizingProfile, Venue
+from backend.venues.capabilities import SignerKind, keeps_own_books, signers
 from maxxit_ui.components import format as fmt
 from maxxit_ui.components.format import venue_label
 from maxxit_ui.state.agent_form import FieldError, fraction_to_percent, percent_to_fraction
@@ -410,14 +411,15 @@ def deployment_request(
     safe_address: str | None = None,
 ) -> DeploymentRequest:
     """The service's request: one venue; a MULTI agent names it as its only preference too."""
-    venue, uses_hyperliquid = ExecutionVenue(route), route == HYPERLIQUID
+    venue, keys = ExecutionVenue(route), signers([route])
+    uses_hyperliquid = SignerKind.AGENT_WALLET in keys
     return DeploymentRequest(
         agent_id=agent_id,
         venue=venue,
         venue_preferences=[venue] if agent_venue == Venue.MULTI else None,
-        starting_balance_usd=starting_balance if route == PAPER else None,
+        starting_balance_usd=starting_balance if keeps_own_books([route]) else None,
         user_wallet=user_wallet if uses_hyperliquid else None,
         agent_wallet_id=agent_wallet_id if uses_hyperliquid else None,
-        safe_address=safe_address if route == SPOT else None,
+        safe_address=safe_address if SignerKind.SAFE_EXECUTOR in keys else None,
         risk=risk,
     )
