@@ -12,6 +12,7 @@ from tasks import (  # noqa: F401
     notify,
     payments,
     signals,
+    spot,
     telegram,
     venues,
 )

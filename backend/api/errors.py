@@ -60,8 +60,8 @@ Every error answers with a JSON object holding `detail`:
 * **502** (a venue answered in a way the platform could not use): `detail` is `"venue error: <reason>"`.
   Refusals a user can fix are 422 on the field instead (a rejected approval signature is 422 on
   `signature`).
-* **503** (the database is unreachable): `{"detail": "database unavailable"}`; (Hyperliquid is unreachable,
-  slow or rate limiting) `{"detail": "Hyperliquid unavailable: <reason>"}` with `Retry-After`: nothing was
+* **503** (the database is unreachable): `{"detail": "database unavailable"}`; (a live venue is unreachable,
+  slow or rate limiting) `{"detail": "venue unavailable: <reason>"}` with `Retry-After`: nothing was
   changed, the same request may be sent again.
 * **500**: `{"detail": "internal server error"}`; the cause is logged, never returned.
 
@@ -179,13 +179,14 @@ async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
 async def _venue_error(request: Request, exc: Exception) -> JSONResponse:
     """A hiccup (timeout, 5xx, rate limit) is 503 and retryable; any other venue failure reaching here is 502.
 
-    Only Hyperliquid is called inside a request (paper balances that fail are shown as unknown instead).
+    Live venues are called inside a request (Hyperliquid's approval, a Safe read from the spot chain); paper
+    balances that fail are shown as unknown instead.
     """
     assert isinstance(exc, VenueError)
     logger.warning("venue error on %s %s: %s", request.method, request.url.path, exc.reason)
     if isinstance(exc, TemporaryVenueError):
         headers = {"Retry-After": str(VENUE_RETRY_AFTER)}
-        content = {"detail": f"Hyperliquid unavailable: {exc.reason}"}
+        content = {"detail": f"venue unavailable: {exc.reason}"}
         return JSONResponse(status_code=503, content=content, headers=headers)
     return JSONResponse(status_code=502, content={"detail": f"venue error: {exc.reason}"})
 

@@ -535,7 +535,7 @@ def test_hyperliquid_unreachable_is_503_and_changes_nothing(
     reply = hl_client.post(f"/api/v1/deployments/{deployment['id']}/approval", json=body, headers=as_owner)
 
     assert reply.status_code == 503, reply.text
-    assert reply.json()["detail"].startswith("Hyperliquid unavailable: ")
+    assert reply.json()["detail"].startswith("venue unavailable: ")
     assert reply.headers["retry-after"]
     session.expire_all()
     assert session.get(AgentDeployment, deployment["id"]).status == "PENDING_APPROVAL"

@@ -21,13 +21,15 @@ from sqlmodel import Session, select
 
 from backend.api import create_api
 from backend.auth.sessions import create_session
-from backend.config import Settings
+from backend.config import Settings, get_settings
+from backend.db import get_engine
 from backend.models import AgentDeployment, SafeExecutor, User
 from backend.models.enums import DeploymentStatus, Venue
 from backend.spot.accounts import safe_account
 from backend.spot.safe_setup import reconcile_executors, spot_chain
 from backend.venues.base import InvalidOrder
 from backend.wallets.keys import WalletCipher
+from tasks import spot as spot_tasks
 from tests.chain_support import ChainHarness
 
 Headers = dict[str, str]
@@ -271,3 +273,32 @@ def test_spot_without_a_configured_chain_is_refused_on_venue(api_settings, engin
     assert "no spot chain is configured" in reply.json()["detail"][0]["message"]
     assert owned.status_code in (404, 409)
     assert json.loads(owned.text)["detail"]
+
+
+def test_the_periodic_task_notices_a_module_disabled_outside_the_platform(
+    client, chain, owner, deploy, headers, session, settings, engine, monkeypatch
+):
+    safe, _ = chain.new_safe([owner])
+    created = deploy(safe)
+    path = f"/api/v1/deployments/{created['id']}/safe"
+    executor = _executor(session, created["id"])
+    chain.deployment.fund_eth(executor.address, 10**17)
+    client.post(path, json=_sign_all(client.get(path, headers=headers).json(), owner), headers=headers)
+    chain.disable_module(safe, [owner])
+    for name, value in {
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "ARBITRUM_RPC_URL": settings.arbitrum_rpc_url,
+        "SPOT_CHAIN": "local",
+        "SPOT_LOCAL_CHAIN_FILE": str(settings.spot_local_chain_file),
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    get_engine.cache_clear()  # the task's engine is cached by URL: built afresh for this backend
+    try:
+        assert spot_tasks.reconcile_spot_executors_task.call_local() == [executor.id]
+        assert spot_tasks.reconcile_spot_executors_task.call_local() == []  # settled: nothing more to do
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    session.expire_all()
+    assert _executor(session, created["id"]).disabled_at is not None
