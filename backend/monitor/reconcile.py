@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from backend import audit
-from backend.models import AgentDeployment, Position, Signal, SignalExecution
+from backend.models import AgentDeployment, Position, Signal, SignalExecution, VenueOrder
 from backend.models.enums import (
     CloseReason,
     DeploymentStatus,
@@ -35,6 +35,7 @@ from backend.models.enums import (
     ExecutionVenue,
     PositionStatus,
     Side,
+    VenueOrderState,
 )
 from backend.monitor.budget import Spender, read_weight
 from backend.notify import positions as position_events
@@ -443,7 +444,14 @@ def _markets_in_flight(
             venue_matches,
         )
     )
-    return set(session.exec(query))
+    # An order sent and not settled yet (a swap waiting to be mined) is in flight too, entry or close.
+    unsettled = select(VenueOrder.market).where(
+        col(VenueOrder.deployment_id).in_(list(deployment_ids)),
+        VenueOrder.venue == venue,
+        col(VenueOrder.state).in_([VenueOrderState.NEW, VenueOrderState.SUBMITTED]),
+        col(VenueOrder.updated_at) >= now - IN_FLIGHT,
+    )
+    return set(session.exec(query)) | set(session.exec(unsettled))
 
 
 def _open_rows(session: Session, deployment_ids: Iterable[int], venue: ExecutionVenue) -> list[Position]:

@@ -15,16 +15,18 @@ from eth_account import Account
 from hyperliquid.exchange import Exchange
 from sqlmodel import Session, select
 
-from backend.models import AgentDeployment, AuditLog, Position, SignalExecution
+from backend.models import AgentDeployment, AuditLog, Position, SignalExecution, VenueOrder
 from backend.models.common import utcnow
 from backend.models.enums import (
     CloseReason,
     DeploymentStatus,
     ExecutionStatus,
     ExecutionVenue,
+    OrderPurpose,
     PositionStatus,
     Side,
     Venue,
+    VenueOrderState,
 )
 from backend.monitor.budget import WeightBudget
 from backend.monitor.reconcile import (
@@ -333,6 +335,31 @@ def test_a_market_with_an_execution_in_flight_waits(session, factory, paper, dep
 
     assert reconcile(session, deployment, paper) == []
     # An execution pending that long has lost its worker: what it placed is discovered.
+    [finding] = reconcile(session, deployment, paper, NOW + IN_FLIGHT + timedelta(seconds=1))
+    assert finding.kind == FindingKind.DISCOVERED
+
+
+def test_a_market_with_an_order_sent_and_not_settled_waits(session, paper, deployment):
+    # A swap waiting to be mined: the venue may already hold what our books do not show yet.
+    session.add(
+        VenueOrder(
+            client_order_id=cloid(),
+            deployment_id=deployment.id,
+            venue=ExecutionVenue.PAPER,
+            purpose=OrderPurpose.OPEN,
+            market="ETH",
+            side=Side.LONG,
+            size=Decimal("0.1"),
+            state=VenueOrderState.SUBMITTED,
+            venue_order_id="0xabc",
+            updated_at=NOW,
+        )
+    )
+    session.commit()
+    paper_trade(paper, deployment, "ETH", Side.LONG, "0.1")
+
+    assert reconcile(session, deployment, paper) == []
+    # Unsettled for that long, it is no longer in flight: what the venue holds is discovered.
     [finding] = reconcile(session, deployment, paper, NOW + IN_FLIGHT + timedelta(seconds=1))
     assert finding.kind == FindingKind.DISCOVERED
 
