@@ -377,6 +377,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "spot_local_chain.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    # SIGTERM (a supervisor, `kill`) ends like Ctrl-C: through the `with`, which stops anvil's process group.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with Anvil(port=args.port) as anvil:
         chain = deploy_local_chain(anvil.web3(), anvil.accounts(1)[0].address)
         for symbol, price in DEV_USD_PRICES.items():
