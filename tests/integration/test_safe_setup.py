@@ -6,7 +6,7 @@ revoking and modules disabled outside the platform are recorded. Over HTTP, on S
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,9 @@ def settings(api_settings: Settings, chain: ChainHarness, tmp_path: Path) -> Set
 
 
 @pytest.fixture
-def client(engine: sa.Engine, settings: Settings) -> Iterator[TestClient]:
-    app: FastAPI = create_api(engine=engine, settings=settings)
-    with TestClient(app) as c:
-        yield c
+def app(engine: sa.Engine, settings: Settings) -> FastAPI:
+    """conftest's API (and `client`), on the spot chain's settings."""
+    return create_api(engine=engine, settings=settings)
 
 
 @pytest.fixture
