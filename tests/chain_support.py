@@ -22,56 +22,13 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from backend.spot.local_chain import Anvil, LocalChain, deploy_local_chain
-
-SENTINEL_MODULES = "0x0000000000000000000000000000000000000001"
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-CALL = 0
-
-SAFE_TX_TYPES = {
-    "EIP712Domain": [
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "SafeTx": [
-        {"name": "to", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "data", "type": "bytes"},
-        {"name": "operation", "type": "uint8"},
-        {"name": "safeTxGas", "type": "uint256"},
-        {"name": "baseGas", "type": "uint256"},
-        {"name": "gasPrice", "type": "uint256"},
-        {"name": "gasToken", "type": "address"},
-        {"name": "refundReceiver", "type": "address"},
-        {"name": "nonce", "type": "uint256"},
-    ],
-}
+from backend.spot.safe_chain import ZERO_ADDRESS, SafeCall, disable_module_call, read_safe, typed_data
 
 
-def safe_tx_typed_data(chain_id: int, safe: str, to: str, data: bytes | str, nonce: int) -> dict[str, Any]:
-    """The eth_signTypedData_v4 payload a wallet signs for a Safe v1.4.1 CALL with no value and no refund."""
-    return {
-        "types": SAFE_TX_TYPES,
-        "primaryType": "SafeTx",
-        "domain": {"chainId": chain_id, "verifyingContract": Web3.to_checksum_address(safe)},
-        "message": {
-            "to": Web3.to_checksum_address(to),
-            "value": 0,
-            "data": Web3.to_hex(hexstr=data) if isinstance(data, str) else Web3.to_hex(data),
-            "operation": CALL,
-            "safeTxGas": 0,
-            "baseGas": 0,
-            "gasPrice": 0,
-            "gasToken": ZERO_ADDRESS,
-            "refundReceiver": ZERO_ADDRESS,
-            "nonce": nonce,
-        },
-    }
-
-
-def sign_safe_tx(typed_data: dict[str, Any], owners: list[LocalAccount]) -> bytes:
+def sign_safe_tx(typed: dict[str, Any], owners: list[LocalAccount]) -> bytes:
     """The Safe's `signatures` argument: 65-byte ECDSA signatures, ordered by owner address as it requires."""
     ordered = sorted(owners, key=lambda a: int(a.address, 16))
-    return b"".join(Account.sign_typed_data(o.key, full_message=typed_data).signature for o in ordered)
+    return b"".join(Account.sign_typed_data(o.key, full_message=typed).signature for o in ordered)
 
 
 @dataclass
@@ -119,21 +76,20 @@ class ChainHarness:
         self,
         safe: str,
         to: str,
-        data: bytes | str,
+        data: str,
         owners: list[LocalAccount],
         relayer: LocalAccount | None = None,
     ) -> TxReceipt:
-        """A Safe transaction (CALL `to` with `data`) signed by `owners` as typed data, relayed."""
+        """A Safe transaction (CALL `to` with 0x-hex `data`) signed by `owners` as typed data, relayed."""
         safe_contract = self.deployment.safe_contract(safe)
-        typed = safe_tx_typed_data(
-            self.w3.eth.chain_id, safe, to, data, safe_contract.functions.nonce().call()
-        )
+        call = SafeCall("test", to, data, safe_contract.functions.nonce().call())
+        typed = typed_data(call, safe=safe, chain_id=self.w3.eth.chain_id)
         message = typed["message"]
         fn = safe_contract.functions.execTransaction(
             message["to"],
             0,
             message["data"],
-            CALL,
+            message["operation"],
             0,
             0,
             0,
@@ -150,15 +106,9 @@ class ChainHarness:
         return self.exec_safe_tx(safe, safe, data, owners)
 
     def disable_module(self, safe: str, owners: list[LocalAccount], module: str | None = None) -> TxReceipt:
-        """disableModule needs the module before it in the Safe's linked list (the sentinel if first)."""
-        module = Web3.to_checksum_address(module or self.deployment.module)
-        safe_contract = self.deployment.safe_contract(safe)
-        modules, _ = safe_contract.functions.getModulesPaginated(SENTINEL_MODULES, 50).call()
-        index = modules.index(module)
-        previous = SENTINEL_MODULES if index == 0 else modules[index - 1]
-        return self.exec_safe_tx(
-            safe, safe, safe_contract.encode_abi("disableModule", [previous, module]), owners
-        )
+        facts = read_safe(self.w3, safe)
+        call = disable_module_call(self.w3, facts, module or self.deployment.module, facts.nonce)
+        return self.exec_safe_tx(safe, call.to, call.data, owners)
 
     def set_executor(self, safe: str, executor: str, allowed: bool, owners: list[LocalAccount]) -> TxReceipt:
         module = self.deployment.module_contract()

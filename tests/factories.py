@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, select
 
 from backend.models import (
@@ -16,6 +17,7 @@ from backend.models import (
     CtAccount,
     CtPost,
     Position,
+    SafeExecutor,
     Signal,
     SignalExecution,
     TokenRegistry,
@@ -34,6 +36,7 @@ from backend.models.enums import (
 )
 from backend.prices.markets import MARKETS
 from backend.venues.paper import open_paper_account
+from backend.wallets.keys import WalletCipher
 
 _seq = itertools.count(1)
 
@@ -96,6 +99,25 @@ class Factory:
         open_paper_account(self.session, deployment.id, balance)
         self.session.commit()
         return deployment
+
+    def safe_executor(
+        self, deployment: AgentDeployment, key: LocalAccount, cipher: WalletCipher, **kw: Any
+    ) -> SafeExecutor:
+        """The deployment's Safe executor with `key` encrypted as safe_setup stores it (not enabled unless
+        `enabled_at` is given); Safe, owner and module default to made-up addresses."""
+        kw.setdefault("chain", "local")
+        kw.setdefault("safe_address", "0x" + "5a" * 20)
+        kw.setdefault("owner_address", "0x" + "0e" * 20)
+        kw.setdefault("module_address", "0x" + "0d" * 20)
+        return self._save(
+            SafeExecutor(
+                user_id=deployment.user_id,
+                deployment_id=deployment.id,
+                address=key.address,
+                encrypted_private_key=cipher.encrypt(key.address, bytes(key.key)),
+                **kw,
+            )
+        )
 
     def post(self, account: CtAccount, **kw: Any) -> CtPost:
         n = next(_seq)

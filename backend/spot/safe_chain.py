@@ -26,6 +26,7 @@ from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3Excep
 
 from backend.spot import artifacts
 from backend.venues.base import InvalidOrder, TemporaryVenueError
+from backend.wallets.raw_signature import signature_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -203,24 +204,13 @@ def safe_tx_hash(typed: dict[str, Any]) -> str:
 
 def recover_signer(typed: dict[str, Any], signature: str) -> str:
     """Who signed this SafeTx (a 65-byte r||s||v wallet signature); ValueError when it recovers no one."""
-    raw = _signature_bytes(signature)
+    raw = signature_bytes(signature)
     try:
         return to_checksum_address(
             Account.recover_message(encode_typed_data(full_message=typed), signature=raw)
         )
     except Exception as e:  # eth_keys' BadSignature and friends
         raise ValueError(f"the signature does not recover an address: {e}") from e
-
-
-def _signature_bytes(signature: str) -> bytes:
-    try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
-    except ValueError as e:
-        raise ValueError("the signature is not 0x-hex") from e
-    if len(raw) != 65:
-        raise ValueError(f"the signature is {len(raw)} bytes, not 65")
-    v = raw[64] + 27 if raw[64] < 27 else raw[64]  # some wallets give the recovery id as 0/1
-    return raw[:64] + bytes([v])
 
 
 def relay_cost_wei(w3: Web3, call: SafeCall, safe: str, signature: str, relayer: str) -> tuple[int, int, int]:
@@ -272,5 +262,5 @@ def _exec(w3: Web3, call: SafeCall, safe: str, signature: str) -> Any:
         0,
         ZERO_ADDRESS,
         ZERO_ADDRESS,
-        _signature_bytes(signature),
+        signature_bytes(signature),
     )

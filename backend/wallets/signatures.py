@@ -19,6 +19,7 @@ from hyperliquid.utils.signing import recover_user_from_user_signed_action, user
 
 from backend.venues.base import InvalidOrder
 from backend.venues.hyperliquid_errors import sdk_errors
+from backend.wallets.raw_signature import signature_bytes
 
 
 def user_signed_action(action_type: str, address: str, nonce: int, *, base_url: str, chain_id: int) -> dict:
@@ -69,17 +70,11 @@ def recover_user_signer(primary_type: str, types: list[dict[str, str]], fields: 
 
 def split_signature(signature: str) -> dict[str, Any]:
     """A wallet's 65-byte r || s || v signature as the {r, s, v} the SDK sends (v 27/28)."""
-    try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
-    except (ValueError, AttributeError) as e:
-        raise ValueError("the signature is not 0x-hex") from e
-    if len(raw) != 65:
-        raise ValueError(f"the signature is {len(raw)} bytes, not 65")
-    v = raw[64] + 27 if raw[64] < 27 else raw[64]  # some wallets give the recovery id as 0/1
+    raw = signature_bytes(signature)
     return {
         "r": to_hex(int.from_bytes(raw[:32], "big")),
         "s": to_hex(int.from_bytes(raw[32:64], "big")),
-        "v": v,
+        "v": raw[64],
     }
 
 

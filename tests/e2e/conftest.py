@@ -13,13 +13,13 @@ import dataclasses
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import Session
 
 from backend.config import get_settings
@@ -28,6 +28,8 @@ from backend.demo.seed import seed_demo
 from backend.models.enums import Venue
 from backend.toolchain import reflex_environment
 from tests.e2e.builds import SessionBuilds, summarise_starts
+from tests.e2e.frames import Frames
+from tests.e2e.wallet import BrowserWallet, context_with_wallet
 from tests.factories import Factory
 from tests.migrated import database_copy, migrated_pg_database, migrated_sqlite
 
@@ -223,3 +225,38 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, "viewport": {"width": 1366, "height": 900}}
+
+
+@pytest.fixture
+def new_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Callable[..., Page]]:
+    """Opens pages, each in its own context: with an injected `wallet` or none, its websocket frames watched
+    when `frames` is given; every context is closed after the test."""
+    opened: list[BrowserContext] = []
+
+    def open_page(wallet: BrowserWallet | None = None, frames: Frames | None = None) -> Page:
+        if wallet is None:
+            context = browser.new_context(**browser_context_args)
+        else:
+            context = context_with_wallet(browser, wallet, **browser_context_args)
+        opened.append(context)
+        page = context.new_page()
+        if frames is not None:
+            frames.watch(page)
+        return page
+
+    yield open_page
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def inline_tasks(app_url: str) -> Iterator[None]:
+    """Huey runs tasks where they are queued (no consumer runs beside the harness), for this test only."""
+    from tasks.app import huey
+    from tasks.execution import _executor
+
+    _executor.cache_clear()  # the venues of this module's app, on its database and settings
+    before = huey.immediate
+    huey.immediate = True
+    yield
+    huey.immediate = before

@@ -11,15 +11,14 @@ The agent wallet's private key must appear in no page HTML and in no websocket f
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from eth_account import Account
 from hyperliquid.api import API
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from backend.agents.drafts import AgentPatch
@@ -37,7 +36,7 @@ from backend.wallets.service import prepare_agent_wallet
 from tests.e2e.conftest import Seeded
 from tests.e2e.frames import Frames
 from tests.e2e.phone import PHONE, overflowing
-from tests.e2e.wallet import BrowserWallet, context_with_wallet
+from tests.e2e.wallet import BrowserWallet
 from tests.factories import Factory
 from tests.hyperliquid_server import HyperliquidServer
 
@@ -71,39 +70,6 @@ def app_url(hyperliquid_env: None, app_url: str) -> str:
     """conftest's app, started only once HYPERLIQUID_API points at the local server."""
     assert get_settings().hyperliquid_base_url.startswith("http://127.0.0.1:")
     return app_url
-
-
-@pytest.fixture
-def new_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Callable[..., Page]]:
-    opened: list[BrowserContext] = []
-
-    def open_page(wallet: BrowserWallet | None = None, frames: Frames | None = None) -> Page:
-        if wallet is None:
-            context = browser.new_context(**browser_context_args)
-        else:
-            context = context_with_wallet(browser, wallet, **browser_context_args)
-        opened.append(context)
-        page = context.new_page()
-        if frames is not None:
-            frames.watch(page)
-        return page
-
-    yield open_page
-    for context in opened:
-        context.close()
-
-
-@pytest.fixture
-def inline_tasks(app_url: str) -> Iterator[None]:
-    """Huey runs tasks where they are queued (no consumer runs beside the harness), for this test only."""
-    from tasks.app import huey
-    from tasks.execution import _executor
-
-    _executor.cache_clear()  # venues on this module's database
-    before = huey.immediate
-    huey.immediate = True
-    yield
-    huey.immediate = before
 
 
 def sign_in(page: Page, app_url: str, wallet: BrowserWallet, path: str = "/marketplace") -> None:

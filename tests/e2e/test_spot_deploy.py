@@ -12,13 +12,12 @@ reads and writes run on both databases in tests/integration/test_safe_setup.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from backend.config import get_settings
@@ -31,7 +30,7 @@ from tests.chain_support import ChainHarness
 from tests.e2e.conftest import Seeded, _database, _seed
 from tests.e2e.frames import Frames
 from tests.e2e.phone import PHONE, overflowing
-from tests.e2e.wallet import BrowserWallet, context_with_wallet
+from tests.e2e.wallet import BrowserWallet
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
@@ -64,35 +63,6 @@ def app_url(spot_env: ChainHarness, app_url: str) -> str:
     """conftest's app, started only once the spot chain is configured."""
     assert get_settings().arbitrum_rpc_url == spot_env.anvil.url
     return app_url
-
-
-@pytest.fixture
-def new_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Callable[..., Page]]:
-    opened: list[BrowserContext] = []
-
-    def open_page(wallet: BrowserWallet, frames: Frames) -> Page:
-        context = context_with_wallet(browser, wallet, **browser_context_args)
-        opened.append(context)
-        page = context.new_page()
-        frames.watch(page)
-        return page
-
-    yield open_page
-    for context in opened:
-        context.close()
-
-
-@pytest.fixture
-def inline_tasks(app_url: str) -> Iterator[None]:
-    """Huey runs tasks where they are queued (no consumer runs beside the harness), for this test only."""
-    from tasks.app import huey
-    from tasks.execution import _executor
-
-    _executor.cache_clear()  # venues of this module's app: spot on the session anvil
-    before = huey.immediate
-    huey.immediate = True
-    yield
-    huey.immediate = before
 
 
 def test_the_wizard_enables_the_module_with_the_injected_wallet_and_a_signal_buys_on_spot(

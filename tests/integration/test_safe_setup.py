@@ -6,7 +6,7 @@ revoking and modules disabled outside the platform are recorded. Over HTTP, on S
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,9 @@ def settings(api_settings: Settings, chain: ChainHarness, tmp_path: Path) -> Set
 
 
 @pytest.fixture
-def client(engine: sa.Engine, settings: Settings) -> Iterator[TestClient]:
-    app: FastAPI = create_api(engine=engine, settings=settings)
-    with TestClient(app) as c:
-        yield c
+def app(engine: sa.Engine, settings: Settings) -> FastAPI:
+    """conftest's API (and `client`), on the spot chain's settings."""
+    return create_api(engine=engine, settings=settings)
 
 
 @pytest.fixture
@@ -96,6 +95,20 @@ def _sign_all(state: dict[str, Any], signer: LocalAccount) -> dict[str, Any]:
         for tx in state["transactions"]
     ]
     return {"nonce": state["transactions"][0]["nonce"], "signatures": signatures}
+
+
+@pytest.fixture
+def enabled(client, chain, owner, deploy, headers, session) -> tuple[str, dict[str, Any], str, SafeExecutor]:
+    """(safe, deployment, its /safe path, executor): the owner signed the module on in the page."""
+    safe, _ = chain.new_safe([owner])
+    created = deploy(safe)
+    path = f"/api/v1/deployments/{created['id']}/safe"
+    executor = _executor(session, created["id"])
+    chain.deployment.fund_eth(executor.address, 10**17)
+    state = client.get(path, headers=headers).json()
+    reply = client.post(path, json=_sign_all(state, owner), headers=headers)
+    assert reply.status_code == 200, reply.text
+    return safe, created, path, executor
 
 
 def _on_chain(chain: ChainHarness, safe: str, executor: str) -> tuple[bool, bool]:
@@ -176,14 +189,9 @@ def test_an_executor_without_gas_is_refused_with_its_address(client, chain, owne
 
 
 def test_cancelling_offers_the_revocation_and_signing_it_disables_the_module(
-    client, chain, owner, deploy, headers, session
+    enabled, client, chain, owner, headers, session
 ):
-    safe, _ = chain.new_safe([owner])
-    created = deploy(safe)
-    path = f"/api/v1/deployments/{created['id']}/safe"
-    executor = _executor(session, created["id"])
-    chain.deployment.fund_eth(executor.address, 10**17)
-    client.post(path, json=_sign_all(client.get(path, headers=headers).json(), owner), headers=headers)
+    safe, created, path, executor = enabled
     client.post(f"/api/v1/deployments/{created['id']}/cancel", headers=headers)
     state = client.get(path, headers=headers).json()
     assert [t["purpose"] for t in state["transactions"]] == ["revoke_executor", "disable_module"]
@@ -197,14 +205,9 @@ def test_cancelling_offers_the_revocation_and_signing_it_disables_the_module(
 
 
 def test_a_module_disabled_outside_the_platform_is_noticed_and_the_executor_stops(
-    client, chain, owner, deploy, headers, session, settings
+    enabled, chain, owner, session, settings
 ):
-    safe, _ = chain.new_safe([owner])
-    created = deploy(safe)
-    path = f"/api/v1/deployments/{created['id']}/safe"
-    executor = _executor(session, created["id"])
-    chain.deployment.fund_eth(executor.address, 10**17)
-    client.post(path, json=_sign_all(client.get(path, headers=headers).json(), owner), headers=headers)
+    safe, created, _path, executor = enabled
     cipher = WalletCipher.from_settings(settings)
     session.expire_all()  # the API wrote through its own sessions
     deployment = session.get(AgentDeployment, created["id"])
@@ -276,14 +279,9 @@ def test_spot_without_a_configured_chain_is_refused_on_venue(api_settings, engin
 
 
 def test_the_periodic_task_notices_a_module_disabled_outside_the_platform(
-    client, chain, owner, deploy, headers, session, settings, engine, monkeypatch
+    enabled, chain, owner, session, settings, engine, monkeypatch
 ):
-    safe, _ = chain.new_safe([owner])
-    created = deploy(safe)
-    path = f"/api/v1/deployments/{created['id']}/safe"
-    executor = _executor(session, created["id"])
-    chain.deployment.fund_eth(executor.address, 10**17)
-    client.post(path, json=_sign_all(client.get(path, headers=headers).json(), owner), headers=headers)
+    safe, created, _path, executor = enabled
     chain.disable_module(safe, [owner])
     for name, value in {
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),

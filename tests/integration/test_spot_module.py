@@ -18,7 +18,8 @@ from web3.logs import DISCARD
 from backend.spot import artifacts
 from backend.spot.compile import BUILD_DIR, CONTRACTS, compile_contracts, node_available, render
 from backend.spot.local_chain import deploy
-from tests.chain_support import ZERO_ADDRESS, ChainHarness, safe_tx_typed_data, sign_safe_tx
+from backend.spot.safe_chain import ZERO_ADDRESS, SafeCall, typed_data
+from tests.chain_support import ChainHarness, sign_safe_tx
 
 POOL_FEE = 500
 CLOID = "0x" + "ab" * 16
@@ -76,7 +77,8 @@ def test_enabling_signed_as_a_browser_wallet_signs_typed_data(chain: ChainHarnes
     safe_contract = d.safe_contract(safe)
     executor = chain.new_account()
     data = safe_contract.encode_abi("enableModule", [d.module])
-    typed = safe_tx_typed_data(d.chain_id, safe, safe, data, safe_contract.functions.nonce().call())
+    call = SafeCall("enable_module", safe, data, safe_contract.functions.nonce().call())
+    typed = typed_data(call, safe=safe, chain_id=d.chain_id)
 
     # The typed data the wallet shows hashes to exactly the Safe's own transaction hash.
     safe_hash = safe_contract.functions.getTransactionHash(

@@ -105,21 +105,15 @@ def trading(chain: ChainHarness, session: Session, factory: Factory, engine, tmp
     deployment = factory.deployment(
         agent, user, venue=ExecutionVenue.SPOT, status=DeploymentStatus.ACTIVE, capital_usd=Decimal(1000)
     )
-    now = utcnow()
-    session.add(
-        SafeExecutor(
-            user_id=user.id,
-            deployment_id=deployment.id,
-            chain="local",
-            safe_address=safe,
-            owner_address=owner.address,
-            module_address=chain.deployment.module,
-            address=executor.address,
-            encrypted_private_key=CIPHER.encrypt(executor.address, bytes(executor.key)),
-            enabled_at=now,
-        )
+    factory.safe_executor(
+        deployment,
+        executor,
+        CIPHER,
+        safe_address=safe,
+        owner_address=owner.address,
+        module_address=chain.deployment.module,
+        enabled_at=utcnow(),
     )
-    session.commit()
     setup = Trading(chain, session, factory, feed, venues, agent, deployment, safe, owner, executor)
     setup.price("ETH", "3000")
     return setup

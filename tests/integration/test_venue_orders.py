@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 from backend.execution.accounts import trading_account
 from backend.execution.orders import AFTER_SUBMIT, place_order, settled_fill
 from backend.execution.service import Executor, client_order_id
-from backend.models import PaperFill, Position, SafeExecutor, VenueOrder
+from backend.models import PaperFill, Position, VenueOrder
 from backend.models.enums import (
     ExecutionStatus,
     ExecutionVenue,
@@ -239,19 +239,9 @@ def test_an_order_that_settles_without_a_fill_is_refused_and_failed(session, dep
 def test_a_safe_executor_venue_trades_the_deployments_safe_once_the_module_is_enabled(session, factory):
     deployment = factory.deployment(factory.agent(venue=Venue.SPOT), venue=ExecutionVenue.SPOT)
     venues = VenueRegistry({ExecutionVenue.SPOT: LaterVenue()})
-    executor_key, safe = Account.create(), "0x" + "5a" * 20
-    row = SafeExecutor(
-        user_id=deployment.user_id,
-        deployment_id=deployment.id,
-        chain="local",
-        safe_address=safe,
-        owner_address="0x" + "0e" * 20,
-        module_address="0x" + "0d" * 20,
-        address=executor_key.address,
-        encrypted_private_key=CIPHER.encrypt(executor_key.address, executor_key.key),
-    )
-    session.add(row)
-    session.commit()
+    executor_key = Account.create()
+    row = factory.safe_executor(deployment, executor_key, CIPHER)
+    safe = row.safe_address
     with pytest.raises(InvalidOrder, match="Safe module not enabled"):
         trading_account(session, deployment, ExecutionVenue.SPOT, venues, CIPHER)
     row.enabled_at = NOW
