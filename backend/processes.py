@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,14 @@ class Children:
             # Between fork and the list append a child would escape the stop: raise once it is listed.
             self._stop_pending = True
             return
+        self._interrupt()
+
+    def _interrupt(self) -> NoReturn:
+        # Stopping begins here, not when the caller reaches `stop()`: until then it is still handling this
+        # KeyboardInterrupt (`maxxit up` prints "Stopping..."), and a second signal in that window raised
+        # another one out of its `except` or `finally`: the stop cut short, or the process dying of SIGINT
+        # (exit -2) once it was done. A supervisor insisting while the machine was loaded hit that window.
+        self._stopping = True
         raise KeyboardInterrupt
 
     def spawn(
@@ -61,7 +70,7 @@ class Children:
         finally:
             self._spawning = False
         if self._stop_pending:
-            raise KeyboardInterrupt
+            self._interrupt()
         return process
 
     def stop(self, grace_s: float) -> None:
