@@ -1,11 +1,13 @@
 """Parity of the backtest with the LIVE pipeline, not with another replay.
 
-An agent follows an account whose classified posts arrive over two days. The live machinery runs on a fake
-clock, one step per 15-minute bar: the signal generator scores each post when it is classified, the signals go
-to the agent's reference book through the dispatcher and the executor on the paper venue, and the monitor
-cycle (trailing stops, take-profit, stop loss, time limit) closes positions through the real close. Then the
-backtest service backtests the agent over the same window, and its trades must be the reference book's
-positions: the same posts, entries, exits, reasons, fees and PnL, to the money quantum.
+An agent follows an account whose posts arrive over two days, stored as the classifier leaves them
+(`classify_post` stamps `classified_at` from the wall clock, so the test writes the reading at its own time).
+The live machinery runs on a fake clock, one step per 15-minute bar: the signal generator scores each post
+when it is classified, the signals go to the agent's reference book through the dispatcher and the executor
+on the paper venue, and the monitor cycle (trailing stops, take-profit, stop loss, time limit) closes
+positions through the real close. Then the backtest service backtests the agent over the same window, and
+its trades must be the reference book's positions: the same posts, entries, exits, reasons, fees and PnL, to
+the money quantum.
 
 Two conditions make the comparison exact, and both are the backtest's documented model rather than slack:
 - Prices move on the bar grid (`tests.step_feed`): a monitor that ticks every bar then sees what the
