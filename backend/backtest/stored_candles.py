@@ -216,7 +216,7 @@ class StoredCandles:
     def _load(
         self, market: str, interval: timedelta, lo: datetime, hi: datetime, now: datetime
     ) -> dict[date, list]:
-        """Stored candles opening in [lo, hi) by day; for bars, gaps older than the venue keeps filled."""
+        """Stored candles opening in [lo, hi) by day; for bars, gaps filled as `_fill_bars` says."""
         with self._sessions() as session:
             rows = self._stored(session, market, interval, lo, hi)
             if interval == BAR:
