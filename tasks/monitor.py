@@ -18,6 +18,8 @@ from functools import cache
 from huey import crontab
 from sqlmodel import Session
 
+from backend.backtest.sources import records_candles
+from backend.backtest.stored_candles import feed_source
 from backend.billing.trade_fee import fee_policy
 from backend.config import get_settings
 from backend.db import get_engine
@@ -27,7 +29,7 @@ from backend.monitor.close import finish_close
 from backend.monitor.cycle import Monitor, prune_ticks
 from backend.monitor.lease import acquire_lease, release_lease
 from backend.monitor.reconcile import reconcile_due
-from backend.runtime import venue_registry, wallet_cipher
+from backend.runtime import price_feed, venue_registry, wallet_cipher
 from backend.venues.base import TemporaryVenueError
 from tasks.app import huey
 
@@ -97,8 +99,11 @@ def monitor_task() -> int:
 
 @huey.periodic_task(crontab(minute="23"))
 def prune_ticks_task() -> int:
-    with Session(get_engine()) as session:
-        return prune_ticks(session, utcnow())
+    """Old ticks go; with a live feed only those already rolled up into bars (tasks/candles.py)."""
+    settings = get_settings()
+    rolled_into = feed_source(price_feed()) if records_candles(settings) else None
+    with Session(get_engine(settings.database_url)) as session:
+        return prune_ticks(session, utcnow(), rolled_into=rolled_into)
 
 
 @cache

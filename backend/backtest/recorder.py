@@ -4,7 +4,8 @@ Hyperliquid answers only its last 5,000 candles per interval: a 15-minute bar ol
 unless someone stored it. A periodic task (`tasks/candles.py`) stores, for every market the feed lists, the
 hourly and 15-minute candles closed since the newest one stored (the last `RECENT` when none is), the most
 overdue first, within a request-weight budget: what a round cannot afford waits for the next round, which
-catches up from where this one stopped.
+catches up from where this one stopped. The same task first rolls the monitor's ticks up into bars
+(`backend.backtest.tick_bars`), which asks nothing of the venue.
 """
 
 from __future__ import annotations

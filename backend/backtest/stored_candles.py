@@ -7,12 +7,14 @@ fill. Only closed candles are stored (start + interval <= now, with a few second
 book the last trades) and served: the forming one never is, so what a backtest reads is what `data_version`
 counts.
 
-Where the venue keeps nothing any more and no candle was stored, bars come from the monitor's ticks
-(`market_ticks`: the OHLC of the mids inside a bar, one mid a flat bar), and failing those from a stored
-hourly candle (one coarser bar at the hour's open, the hour's OHLC).
+The monitor's ticks are rolled up into stored bars too (`backend.backtest.tick_bars`, under their own
+source): a bar with no venue candle stored is the tick-built one, so a fetched venue candle always wins.
+Where the venue keeps nothing any more and neither was stored, a stored hourly candle stands in (one
+coarser bar at the hour's open, the hour's OHLC).
 
-Days are cached in memory as `FeedCandles` caches them, but only once settled: closed, and either checked
-against the venue by this process or older than anything it keeps. Today is read afresh every time.
+Days are cached in memory as `FeedCandles` caches them, but only once settled: closed, their ticks rolled
+up, and either checked against the venue by this process or older than anything it keeps. Today is read
+afresh every time.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import time as clock_time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -34,11 +35,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from backend.backtest.candles import BAR, CACHE_DAYS, DAY, HOUR, floor_to
+from backend.backtest.tick_bars import roll_up_edge, ticks_source, unrolled_since
 from backend.config import HYPERLIQUID_NETWORKS
 from backend.db import insert_many_or_ignore
-from backend.models import MarketTick, PriceCandle
+from backend.models import PriceCandle
 from backend.models.common import utcnow
-from backend.models.enums import ExecutionVenue
 from backend.monitor.budget import Spender
 from backend.prices.feed import PriceFeed
 from backend.prices.simulated import Candle as Hourly
@@ -49,7 +50,6 @@ from backend.venues.base import VenueError
 logger = logging.getLogger(__name__)
 
 KEPT = 5000  # candles per interval Hyperliquid's candleSnapshot still answers
-TICK_VENUES = (ExecutionVenue.HYPERLIQUID, ExecutionVenue.PAPER)  # both record the live feed's mids
 UNIQUE = ["source", "market", "interval_seconds", "start"]
 # Hyperliquid's candleSnapshot, the feed's candle source (not a venue read): it weighs 20, plus 1 per 60
 # candles it returns.
@@ -122,7 +122,6 @@ class StoredCandles:
         feed: PriceFeed,
         *,
         source_name: str | None = None,
-        tick_venues: Sequence[ExecutionVenue] = TICK_VENUES,
         kept: int = KEPT,
         budget: Spender | None = None,
         cache_days: int = CACHE_DAYS,
@@ -135,7 +134,7 @@ class StoredCandles:
             self._sessions = database
         self.feed = feed
         self.name = source_name or feed_source(feed)
-        self._tick_venues = [ExecutionVenue(v).value for v in tick_venues]
+        self._ticks = ticks_source(self.name)  # where the monitor's ticks are rolled up into bars
         self._kept = kept
         self._budget = budget  # request weight fills may spend: the IP's limit is shared with trading
         self._clock = clock
@@ -158,7 +157,7 @@ class StoredCandles:
 
     def data_version(self, markets: Sequence[str], start: datetime, end: datetime) -> str:
         """A short hash of what is stored for these markets in the window (count and newest start per
-        market and interval, and the ticks that can stand in for bars), after filling what the venue can.
+        market, interval and source: venue candles and tick-built bars), after filling what the venue can.
         History that grows changes it; the same history gives the same hash in any process."""
         now = self._clock()
         names = sorted({m.upper() for m in markets})
@@ -167,26 +166,19 @@ class StoredCandles:
             for interval in (HOUR, BAR):
                 self._fill(market, interval, lo, hi, now)
         c = PriceCandle.__table__.c
-        ticks = MarketTick.__table__.c
-        tick_end = min(end, self._tick_edge(now))
         with self._sessions() as session:
             stored = session.execute(
-                sa.select(c.market, c.interval_seconds, sa.func.count(), sa.func.max(c.start))
-                .where(c.source == self.name, c.market.in_(names), c.start >= start, c.start < end)
-                .group_by(c.market, c.interval_seconds)
-            ).all()
-            filling = session.execute(
-                sa.select(ticks.market, sa.func.count(), sa.func.max(ticks.at))
+                sa.select(c.source, c.market, c.interval_seconds, sa.func.count(), sa.func.max(c.start))
                 .where(
-                    ticks.market.in_(names),
-                    ticks.venue.in_(self._tick_venues),
-                    ticks.at >= start,
-                    ticks.at < tick_end,
+                    c.source.in_([self.name, self._ticks]),
+                    c.market.in_(names),
+                    c.start >= start,
+                    c.start < end,
                 )
-                .group_by(ticks.market)
+                .group_by(c.source, c.market, c.interval_seconds)
             ).all()
-        facts = sorted([[m, s, n, _iso(at)] for m, s, n, at in stored]) + sorted(
-            [[m, "ticks", n, _iso(at)] for m, n, at in filling]
+        facts = sorted(
+            [m, s, "venue" if source == self.name else "ticks", n, _iso(at)] for source, m, s, n, at in stored
         )
         digest = hashlib.sha256(json.dumps([self.name, facts]).encode()).hexdigest()[:16]
         return f"{self.name}:{digest}"
@@ -208,26 +200,28 @@ class StoredCandles:
         if missing:
             lo, hi = _midnight(missing[0]), _midnight(missing[-1]) + DAY
             self._fill(market, interval, lo, hi, now)
-            if interval == BAR and lo < self._tick_edge(now):  # hourly candles stand in for bars there
-                self._fill(market, HOUR, lo, min(hi, self._tick_edge(now)), now)
+            if interval == BAR and lo < self._hourly_edge(now):  # hourly candles stand in for bars there
+                self._fill(market, HOUR, lo, min(hi, self._hourly_edge(now)), now)
+            # Asked before loading (a roll-up after it may be missing from what is loaded), and only when a
+            # day has closed: otherwise none is settled anyway.
+            closed = interval == BAR and lo + DAY <= closed_edge(BAR, now)
+            rolled = self._rolled_until(market, now) if closed else None
             loaded = self._load(market, interval, lo, hi, now)
             for day in missing:
                 found[day] = loaded.get(day, [])
-                if self._settled(seconds, market, day, interval, now):
+                if self._settled(seconds, market, day, interval, now, rolled):
                     self._remember((seconds, market, day), found[day])
         return [c for day in days for c in found[day] if start <= _opens(c) < end]
 
     def _load(
         self, market: str, interval: timedelta, lo: datetime, hi: datetime, now: datetime
     ) -> dict[date, list]:
-        """Stored candles opening in [lo, hi) by day; for bars, gaps older than the venue keeps filled."""
+        """Stored candles opening in [lo, hi) by day; for bars, gaps filled as `_fill_bars` says."""
         with self._sessions() as session:
             rows = self._stored(session, market, interval, lo, hi)
             if interval == BAR:
                 bars = {r.start: Bar(r.start, r.open, r.high, r.low, r.close) for r in rows}
-                edge = self._tick_edge(now)
-                if lo < edge:
-                    self._fill_bars(session, market, bars, lo, min(hi, edge))
+                self._fill_bars(session, market, bars, lo, hi, now)
                 candles: list = [bars[at] for at in sorted(bars)]
             else:
                 candles = [Hourly(r.start, r.open, r.high, r.low, r.close, r.volume) for r in rows]
@@ -236,12 +230,21 @@ class StoredCandles:
             by_day.setdefault(_opens(candle).date(), []).append(candle)
         return by_day
 
-    def _stored(self, session: Session, market: str, interval: timedelta, lo: datetime, hi: datetime) -> list:
+    def _stored(
+        self,
+        session: Session,
+        market: str,
+        interval: timedelta,
+        lo: datetime,
+        hi: datetime,
+        *,
+        source: str | None = None,
+    ) -> list:
         c = PriceCandle.__table__.c
         return session.execute(
             sa.select(c.start, c.open, c.high, c.low, c.close, c.volume)
             .where(
-                c.source == self.name,
+                c.source == (source or self.name),
                 c.market == market,
                 c.interval_seconds == int(interval.total_seconds()),
                 c.start >= lo,
@@ -251,26 +254,31 @@ class StoredCandles:
         ).all()
 
     def _fill_bars(
-        self, session: Session, market: str, bars: dict[datetime, Bar], lo: datetime, hi: datetime
+        self,
+        session: Session,
+        market: str,
+        bars: dict[datetime, Bar],
+        lo: datetime,
+        hi: datetime,
+        now: datetime,
     ) -> None:
-        """Bars the venue no longer has: from the monitor's ticks, else one per stored hourly candle."""
-        t = MarketTick.__table__.c
-        ticks = session.execute(
-            sa.select(t.at, t.price)
-            .where(t.market == market, t.venue.in_(self._tick_venues), t.at >= lo, t.at < hi)
-            .order_by(t.at, t.id)
-        ).all()
-        for at, prices in _group(ticks):
-            if at not in bars:
-                bars[at] = (
-                    Bar.tick(at, prices[0])
-                    if len(prices) == 1
-                    else Bar(at, prices[0], max(prices), min(prices), prices[-1])
-                )
-        covered = {floor_to(at, HOUR) for at in bars}
-        for r in self._stored(session, market, HOUR, lo, hi):
-            if r.start not in covered:
-                bars[r.start] = Bar(r.start, r.open, r.high, r.low, r.close)
+        """Bars with no venue candle stored: the one rolled up from the monitor's ticks, else (where the venue
+        keeps no bars) one per stored hourly candle."""
+        for r in self._stored(session, market, BAR, lo, hi, source=self._ticks):
+            bars.setdefault(r.start, Bar(r.start, r.open, r.high, r.low, r.close))
+        edge = self._hourly_edge(now)
+        if lo < edge:
+            covered = {floor_to(at, HOUR) for at in bars}
+            for r in self._stored(session, market, HOUR, lo, min(hi, edge)):
+                if r.start not in covered:
+                    bars[r.start] = Bar(r.start, r.open, r.high, r.low, r.close)
+
+    def _rolled_until(self, market: str, now: datetime) -> datetime:
+        """Bars opening before this have every tick of theirs rolled up (or none to roll up)."""
+        with self._sessions() as session:
+            since = unrolled_since(session, self.name, market)
+        edge = roll_up_edge(now)
+        return edge if since is None else min(edge, since)
 
     # -- filling from the venue -----------------------------------------------------------------------
 
@@ -315,21 +323,32 @@ class StoredCandles:
             if end == closed:  # the window reached the present: today's closed candles were compared too
                 self._today[(seconds, market)] = (closed.date(), closed)
 
-    def _settled(self, seconds: int, market: str, day: date, interval: timedelta, now: datetime) -> bool:
-        """Nothing more can come for this day: it has closed, and the venue was asked or keeps nothing."""
+    def _settled(
+        self,
+        seconds: int,
+        market: str,
+        day: date,
+        interval: timedelta,
+        now: datetime,
+        rolled: datetime | None = None,
+    ) -> bool:
+        """Nothing more can come for this day: it has closed, its ticks are rolled up into bars (before
+        `rolled`), and the venue was asked or keeps nothing."""
         day_end = _midnight(day) + DAY
         if day_end > closed_edge(interval, now):
             return False
+        if interval == BAR and (rolled is None or day_end > rolled):
+            return False  # a bar of it may yet be rolled up from ticks
         if (
             interval == BAR
-            and day_end <= self._tick_edge(now)
+            and day_end <= self._hourly_edge(now)
             and not self._settled(int(HOUR.total_seconds()), market, day, HOUR, now)
         ):
             return False  # its bars may yet come from hourly candles
         return day_end <= venue_first(interval, now, self._kept) or (seconds, market, day) in self._checked
 
-    def _tick_edge(self, now: datetime) -> datetime:
-        """Bars in days before this are beyond the venue's window: ticks and hourly candles stand in."""
+    def _hourly_edge(self, now: datetime) -> datetime:
+        """Bars in days before this are beyond the venue's window: hourly candles stand in for lost ones."""
         return floor_to(venue_first(BAR, now, self._kept), DAY)
 
     def _remember(self, key: tuple[int, str, date], candles: list) -> None:
@@ -337,21 +356,6 @@ class StoredCandles:
             self._days[key] = candles
             while len(self._days) > self._size:
                 self._days.popitem(last=False)
-
-
-def _group(ticks: Sequence) -> Iterator[tuple[datetime, list[Decimal]]]:
-    """Ticks (oldest first) grouped by the bar they fall in."""
-    current: datetime | None = None
-    prices: list[Decimal] = []
-    for at, price in ticks:
-        bar = floor_to(at, BAR)
-        if bar != current:
-            if prices:
-                yield current, prices  # type: ignore[misc]
-            current, prices = bar, []
-        prices.append(price)
-    if prices:
-        yield current, prices  # type: ignore[misc]
 
 
 def _opens(candle: Hourly | Bar) -> datetime:

@@ -15,8 +15,10 @@ class PriceCandle(SQLModel, table=True):
     """One closed candle of a market at a price source, in the app's units (per token, PEPE not kPEPE).
 
     `source` names the feed and its network ("hyperliquid", "hyperliquid-testnet"): two networks' prices never
-    mix. Only closed candles are stored (ended a few seconds or more before they were fetched), so a row never
-    changes once written; the unique key makes storing idempotent across workers.
+    mix; with "+ticks" ("hyperliquid+ticks") it marks a 15-minute bar rolled up from the monitor's ticks
+    (`backend.backtest.tick_bars`), which a venue candle of the same bar outranks. Only closed candles are
+    stored (ended a few seconds or more before they were fetched), so a row never changes once written; the
+    unique key makes storing idempotent across workers.
     """
 
     __tablename__ = "price_candles"

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from backend.agents.versions import exit_settings, strategies
+from backend.backtest.tick_bars import TICK_VENUES, rolled_through
 from backend.models import Agent, AgentDeployment, MarketTick, MonitorCycle, Position
 from backend.models.common import utcnow
 from backend.models.enums import CloseReason, ExecutionVenue, PositionStatus, Side
@@ -221,9 +222,25 @@ def closing_due(now: datetime) -> Select:
     )
 
 
-def prune_ticks(session: Session, now: datetime, keep: timedelta = TICK_RETENTION) -> int:
-    """Ticks older than `keep` go: charts look back as far as the oldest open position, a few days."""
+def prune_ticks(
+    session: Session, now: datetime, keep: timedelta = TICK_RETENTION, *, rolled_into: str | None = None
+) -> int:
+    """Ticks older than `keep` go: charts look back as far as the oldest open position, a few days.
+
+    With a live feed the ticks of Hyperliquid and paper are rolled up into stored bars for backtests
+    (`backend.backtest.tick_bars`, under the candle source `rolled_into`): one of those goes only once its
+    bar is rolled up, so a roll-up that has not run yet loses nothing.
+    """
     ticks = MarketTick.__table__
-    removed = session.execute(sa.delete(ticks).where(ticks.c.at < now - keep)).rowcount
+    cutoff = now - keep
+    if rolled_into is None:
+        removed = session.execute(sa.delete(ticks).where(ticks.c.at < cutoff)).rowcount
+    else:
+        rolled = ticks.c.venue.in_(TICK_VENUES)
+        removed = session.execute(sa.delete(ticks).where(~rolled, ticks.c.at < cutoff)).rowcount
+        for market, through in sorted(rolled_through(session, rolled_into).items()):
+            removed += session.execute(
+                sa.delete(ticks).where(rolled, ticks.c.market == market, ticks.c.at < min(cutoff, through))
+            ).rowcount
     session.commit()
     return removed

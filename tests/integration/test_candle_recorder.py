@@ -3,11 +3,14 @@ backtest gets, against the local Hyperliquid server on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from huey.exceptions import TaskLockedException
 from sqlmodel import Session, select
 
 from backend import runtime
@@ -15,13 +18,16 @@ from backend.backtest.candles import BAR, HOUR, FeedCandles
 from backend.backtest.recorder import record_recent_candles
 from backend.backtest.sources import candle_source
 from backend.backtest.stored_candles import StoredCandles, feed_source
+from backend.backtest.tick_bars import ticks_source
 from backend.config import Settings, get_settings
-from backend.models import PriceCandle
+from backend.models import MarketTick, PriceCandle
 from backend.models.common import utcnow
+from backend.models.enums import ExecutionVenue
 from backend.monitor.budget import WeightBudget
 from backend.prices.hyperliquid import HyperliquidPriceFeed
 from backend.prices.simulated import SimulatedPriceFeed
 from tasks import candles as candle_tasks
+from tasks import monitor as monitor_tasks
 from tests.hyperliquid_server import HyperliquidServer
 
 SIMULATED = SimulatedPriceFeed(seed=7)
@@ -119,7 +125,14 @@ def _run_task(monkeypatch, price_feed: str) -> int | None:
     get_settings.cache_clear()
     runtime.forget()
     candle_tasks._budget.cache_clear()
-    return candle_tasks.record_candles_task.call_local()
+    deadline = time.monotonic() + 60
+    while True:  # the lock lives in one Huey store shared by every test process: wait until it is free
+        try:
+            return candle_tasks.record_candles_task.call_local()
+        except TaskLockedException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def test_the_task_skips_the_simulated_feed(task_settings, session, hl_server, monkeypatch):
@@ -139,6 +152,39 @@ def test_the_task_records_listed_markets_within_its_budget(task_settings, sessio
     assert {r.interval_seconds for r in rows} == {3600}
     assert all(r.start + timedelta(seconds=r.interval_seconds) <= finished for r in rows)  # none forming
     assert {r.source for r in rows} == {f"hyperliquid@127.0.0.1:{hl_server.port}"}
+
+
+def test_the_task_rolls_ticks_up_and_the_prune_keeps_those_it_has_not(
+    task_settings, session, hl_server, monkeypatch
+):
+    old = utcnow() - timedelta(days=8)  # past the week ticks are kept
+    session.add(MarketTick(venue=ExecutionVenue.PAPER, market="ETH", at=old, price=Decimal(3000)))
+    session.commit()
+    monkeypatch.setenv("PRICE_FEED", "hyperliquid")
+    get_settings.cache_clear()
+    runtime.forget()
+    assert monitor_tasks.prune_ticks_task.call_local() == 0  # not rolled up yet: kept
+
+    monkeypatch.setenv("CANDLE_FETCH_WEIGHT_PER_MINUTE", "21")  # the venue's candles are not the point here
+    stored = _run_task(monkeypatch, "hyperliquid")
+    source = ticks_source(f"hyperliquid@127.0.0.1:{hl_server.port}")
+    rolled = session.exec(select(PriceCandle).where(PriceCandle.source == source)).all()
+    assert [(r.market, r.start, r.close) for r in rolled] == [
+        ("ETH", old.replace(minute=old.minute // 15 * 15, second=0, microsecond=0), Decimal(3000))
+    ]
+    assert stored == session.exec(select(sa.func.count()).select_from(PriceCandle)).one()
+    assert monitor_tasks.prune_ticks_task.call_local() == 1
+
+
+def test_with_the_simulated_feed_the_prune_keeps_a_week(task_settings, session, monkeypatch):
+    session.add(
+        MarketTick(venue=ExecutionVenue.PAPER, market="ETH", at=utcnow() - timedelta(days=8), price=1)
+    )
+    session.commit()
+    monkeypatch.setenv("PRICE_FEED", "simulated")
+    get_settings.cache_clear()
+    runtime.forget()
+    assert monitor_tasks.prune_ticks_task.call_local() == 1
 
 
 def test_each_feed_gets_its_source_once_per_process(engine, hl_server, feed):

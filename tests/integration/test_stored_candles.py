@@ -1,6 +1,7 @@
 """StoredCandles against the local Hyperliquid server, on SQLite and PostgreSQL: candles fetched once and
-kept, the forming one never, ticks (then hourly candles) where the venue keeps nothing, and a data version
-that moves when history grows. The server and the source share one pinned clock: no test races the hour."""
+kept, the forming one never, bars rolled up from the monitor's ticks where no venue candle is stored (then
+hourly candles where the venue keeps nothing), and a data version that moves when history grows. The server
+and the source share one pinned clock: no test races the hour."""
 
 from __future__ import annotations
 
@@ -9,16 +10,25 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from backend.agents.versions import Strategy
 from backend.backtest.candles import BAR, DAY, HOUR
+from backend.backtest.engine import Sources, run
+from backend.backtest.inputs import FeatureCache, PostCall
+from backend.backtest.replay_source import Costs
 from backend.backtest.stored_candles import StoredCandles, feed_source
+from backend.backtest.tick_bars import roll_up_ticks
 from backend.models import MarketTick, PriceCandle
-from backend.models.enums import ExecutionVenue
+from backend.models.enums import CloseReason, ExecutionVenue, Side, SizingProfile
 from backend.monitor.budget import WeightBudget
+from backend.monitor.cycle import prune_ticks
 from backend.prices.hyperliquid import HyperliquidPriceFeed
 from backend.prices.simulated import SimulatedPriceFeed
 from backend.trading.exits import Candle as Bar
+from backend.trading.fees import FeePolicy
+from backend.trading.fills import FillModel
+from backend.trading.market import MarketRules
 from tests.hyperliquid_server import HyperliquidServer
 
 SIMULATED = SimulatedPriceFeed(seed=7)  # what the server serves
@@ -51,15 +61,37 @@ def _source(engine: sa.Engine, feed: HyperliquidPriceFeed, clock: Clock) -> Stor
     return StoredCandles(engine, feed, clock=clock)
 
 
-def _stored(engine: sa.Engine, market: str, interval: timedelta) -> list[PriceCandle]:
+def _stored(
+    engine: sa.Engine, market: str, interval: timedelta, source: str | None = None
+) -> list[PriceCandle]:
+    """The venue candles stored (or those of `source`)."""
     with Session(engine) as session:
         return list(
             session.exec(
                 select(PriceCandle)
-                .where(PriceCandle.market == market, PriceCandle.interval_seconds == interval.total_seconds())
+                .where(
+                    PriceCandle.market == market,
+                    PriceCandle.interval_seconds == interval.total_seconds(),
+                    ~col(PriceCandle.source).endswith("+ticks")
+                    if source is None
+                    else PriceCandle.source == source,
+                )
                 .order_by(PriceCandle.start)
             )
         )
+
+
+def _record(engine: sa.Engine, market: str, *ticks: tuple[datetime, str, str]) -> None:
+    """Ticks as the monitor records them: (at, price, venue)."""
+    with Session(engine) as session:
+        for at, price, venue in ticks:
+            session.add(MarketTick(venue=ExecutionVenue(venue), market=market, price=Decimal(price), at=at))
+        session.commit()
+
+
+def _roll_up(engine: sa.Engine, feed: HyperliquidPriceFeed, now: datetime) -> int:
+    with Session(engine) as session:
+        return roll_up_ticks(session, feed_source(feed), now)
 
 
 def _snapshots(server: HyperliquidServer) -> int:
@@ -132,31 +164,26 @@ def test_fills_stay_within_the_weight_budget(engine, hl_server, feed, clock):
     assert source.hourly("BTC", day, day + DAY) == SIMULATED.candles("BTC", day, 24, HOUR)
 
 
-def test_ticks_then_hourly_candles_stand_in_where_the_venue_keeps_no_bars(engine, hl_server, feed, clock):
+def test_bars_rolled_up_from_ticks_outlive_the_ticks_and_the_venue(engine, hl_server, feed, clock):
     day = datetime(2026, 10, 1, tzinfo=UTC)  # 66 days back: past Hyperliquid's 5,000 15-minute candles
-    with Session(engine) as session:
-        for minute, price, venue in [
-            (1, "10", "HYPERLIQUID"),
-            (5, "12", "PAPER"),
-            (9, "9.5", "HYPERLIQUID"),
-            (14, "11", "PAPER"),
-            (20, "20", "HYPERLIQUID"),
-            (7, "99", "OSTIUM"),
-        ]:
-            session.add(
-                MarketTick(
-                    venue=ExecutionVenue(venue),
-                    market="ETH",
-                    price=Decimal(price),
-                    at=day + timedelta(hours=3, minutes=minute),
-                )
-            )
-        session.commit()
-    source = _source(engine, feed, clock)
+    at3 = day + timedelta(hours=3)
+    _record(
+        engine,
+        "ETH",
+        (at3 + timedelta(minutes=1), "10", "HYPERLIQUID"),
+        (at3 + timedelta(minutes=5), "12", "PAPER"),
+        (at3 + timedelta(minutes=9), "9.5", "HYPERLIQUID"),
+        (at3 + timedelta(minutes=14), "11", "PAPER"),
+        (at3 + timedelta(minutes=20), "20", "HYPERLIQUID"),
+        (at3 + timedelta(minutes=7), "99", "OSTIUM"),
+    )
+    assert _roll_up(engine, feed, at3 + HOUR) == 2  # the recording task, that morning
+    with Session(engine) as session:  # a week later every tick is gone
+        assert prune_ticks(session, day + timedelta(days=8), rolled_into=feed_source(feed)) == 6
+    source = _source(engine, feed, clock)  # and two months later, a backtest reads the day
     asked = _snapshots(hl_server)
 
     bars = source.bars("ETH", day, day + DAY)
-    at3 = day + timedelta(hours=3)
     ticked = [b for b in bars if at3 <= b.at < at3 + HOUR]
     assert ticked == [
         Bar(at3, Decimal("10"), Decimal("12"), Decimal("9.5"), Decimal("11")),  # OSTIUM's mids are not ours
@@ -169,6 +196,96 @@ def test_ticks_then_hourly_candles_stand_in_where_the_venue_keeps_no_bars(engine
         _snapshots(hl_server) == asked + 1
     )  # the hourly candles; no 15-minute request the venue cannot answer
     assert _stored(engine, "ETH", BAR) == []
+
+
+def test_a_backtest_walks_the_bars_rolled_up_from_ticks(engine, hl_server, feed, clock):
+    day = datetime(2026, 10, 1, tzinfo=UTC)  # beyond the venue's bars, within its hourly candles
+    entry = day + timedelta(hours=3, minutes=15)
+    _record(
+        engine,
+        "ETH",
+        (entry + timedelta(minutes=1), "100", "PAPER"),
+        (entry + timedelta(minutes=6), "101", "PAPER"),
+        (entry + timedelta(minutes=16), "100", "PAPER"),
+        (entry + timedelta(minutes=20), "85", "PAPER"),  # through the 10% stop at 90
+        (entry + timedelta(minutes=25), "95", "PAPER"),
+    )
+    _roll_up(engine, feed, entry + HOUR)
+    with Session(engine) as session:
+        prune_ticks(session, day + timedelta(days=8), rolled_into=feed_source(feed))
+        assert session.exec(select(MarketTick)).all() == []
+
+    rules = MarketRules(
+        "ETH", size_decimals=4, tick_size=Decimal("0.01"), min_notional=Decimal(10), max_leverage=Decimal(10)
+    )
+    costs = Costs(
+        FillModel(Decimal(0), Decimal(0)), FeePolicy(), time_limit=None, reference_capital=Decimal(10000)
+    )
+    sources = Sources(_source(engine, feed, clock), {"ETH": rules}, costs, features=FeatureCache())
+    posted = day + timedelta(hours=3, minutes=5)
+    call = PostCall(1, 1, "someone", "long $ETH", posted, posted, "ETH", Side.LONG, Decimal("0.9"))
+    outcome = run([call], _tweet_only(), start=day, end=day + DAY, capital=Decimal(10000), sources=sources)
+
+    (trade,) = outcome.result.trades
+    assert (trade.entry_at, trade.entry_price) == (entry, Decimal(100))  # the tick-built bar's open
+    assert (trade.exit_at, trade.exit_price, trade.reason) == (
+        entry + 2 * BAR,
+        Decimal(90),
+        CloseReason.STOP_LOSS,
+    )
+
+
+def _tweet_only() -> Strategy:
+    weights = dict.fromkeys(
+        ("tweet", "rsi", "macd", "bollinger", "volume", "moving_average", "momentum", "volatility"), 0
+    )
+    weights["tweet"] = 100
+    return Strategy(
+        venue="HYPERLIQUID",
+        weights=weights,
+        signal_threshold=Decimal("0.5"),
+        ct_account_ids=(1,),
+        stoploss=Decimal("0.10"),
+        take_profit=Decimal("0.20"),
+        trailing_stop_positive=Decimal("0.01"),
+        trailing_stop_positive_offset=Decimal("0.03"),
+        sizing_profile=SizingProfile.MODERATE,
+        leverage=Decimal(1),
+    )
+
+
+def test_a_venue_candle_wins_over_a_tick_built_bar(engine, hl_server, feed, clock):
+    day = datetime(2026, 12, 4, tzinfo=UTC)  # inside the venue's window
+    at3 = day + timedelta(hours=3)
+    _record(
+        engine, "ETH", (at3 + timedelta(minutes=1), "1", "PAPER"), (at3 + timedelta(minutes=20), "2", "PAPER")
+    )
+    _record(engine, "NOTLISTED", (at3 + timedelta(minutes=1), "5", "PAPER"))  # the venue has no candles of it
+    _roll_up(engine, feed, day + timedelta(hours=4))
+    source = _source(engine, feed, clock)
+
+    bars = source.bars("ETH", day, day + DAY)  # fetched from the venue now, after the roll-up
+    venue = [Bar(c.start, c.open, c.high, c.low, c.close) for c in _stored(engine, "ETH", BAR)]
+    assert bars == venue and len(bars) == 96
+    assert Decimal(1) not in {b.open for b in bars}
+    assert source.bars("NOTLISTED", day, day + DAY) == [Bar.tick(at3, Decimal(5))]  # no venue candle: ticks
+
+    # The other order: the venue's candles stored first, the ticks rolled up after.
+    later = day + DAY
+    stored = source.bars("ETH", later, later + DAY)
+    _record(engine, "ETH", (later + timedelta(minutes=1), "1", "HYPERLIQUID"))
+    _roll_up(engine, feed, later + HOUR)
+    assert len(_stored(engine, "ETH", BAR, source=f"{feed_source(feed)}+ticks")) == 3
+    assert _source(engine, feed, clock).bars("ETH", later, later + DAY) == stored  # a fresh process
+
+
+def test_a_day_is_kept_in_memory_only_once_its_ticks_are_rolled_up(engine, hl_server, feed, clock):
+    day = datetime(2026, 12, 5, tzinfo=UTC)  # yesterday: closed
+    _record(engine, "NOTLISTED", (day + timedelta(hours=10, minutes=1), "5", "PAPER"))
+    source = _source(engine, feed, clock)
+    assert source.bars("NOTLISTED", day, day + DAY) == []  # the tick is not a bar until it is rolled up
+    _roll_up(engine, feed, NOW)
+    assert source.bars("NOTLISTED", day, day + DAY) == [Bar.tick(day + timedelta(hours=10), Decimal(5))]
 
 
 def test_data_version_moves_when_history_grows(engine, hl_server, feed, clock):
@@ -184,14 +301,7 @@ def test_data_version_moves_when_history_grows(engine, hl_server, feed, clock):
     assert second != first
     assert len(_stored(engine, "ETH", HOUR)) == 24 * 2 + 14
 
-    with Session(engine) as session:  # ticks inside the venue's window never stand in for bars
-        session.add(MarketTick(venue=ExecutionVenue.PAPER, market="ETH", price=Decimal(1), at=start))
-        session.commit()
-    assert source.data_version(["ETH", "BTC"], start, end) == second
-
-    old = datetime(2026, 10, 1, tzinfo=UTC)  # older than the venue's bars: ticks there count
-    before = source.data_version(["ETH"], old, old + DAY)
-    with Session(engine) as session:
-        session.add(MarketTick(venue=ExecutionVenue.PAPER, market="ETH", price=Decimal(1), at=old + HOUR))
-        session.commit()
-    assert source.data_version(["ETH"], old, old + DAY) != before
+    _record(engine, "ETH", (start + HOUR, "1", "PAPER"))
+    assert source.data_version(["ETH", "BTC"], start, end) == second  # a tick is no bar until rolled up
+    _roll_up(engine, feed, clock.at)
+    assert source.data_version(["ETH", "BTC"], start, end) != second
