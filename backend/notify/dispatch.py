@@ -2,12 +2,13 @@
 recorded, failures retried on the channel's schedule until they are DEAD.
 
 How it runs: `run_once` fans out in its own thread and gives each channel a lane of its own (a thread that
-claims, and a pool of SEND_THREADS that send). A lane claims only as many deliveries as it has free send
-threads, starts each at once, and claims again as soon as an outcome is recorded, so a channel that hangs
-(an SMTP server that stalls) holds its own lane only: Telegram goes on claiming and sending what is fanned
-out meanwhile. Within a lane, at most PER_TARGET sends go to one webhook endpoint at once, so one user's
-endpoint that times out takes two webhook threads, not all of them. (Telegram and email each talk to one
-server, the Bot API and the SMTP relay: their lane is that server's cap.)
+claims, and a pool of SEND_THREADS that send). A lane holds up to CLAIM_BATCH claims, claims more as soon as
+fewer than SEND_THREADS wait, and starts each as a send thread frees, so a channel that hangs (an SMTP
+server that stalls) holds its own lane only: Telegram goes on claiming and sending what is fanned out
+meanwhile. Within a lane, at most PER_TARGET sends go to one webhook endpoint at once (and it holds at most
+PER_TARGET_CLAIMED of its claims), so one user's endpoint that times out takes two webhook threads, not all
+of them. (Telegram and email each talk to one server, the Bot API and the SMTP relay: their lane is that
+server's cap.)
 
 What it guarantees:
 - Exactly one delivery row per (event, channel, target): the fan-out inserts with insert-or-ignore on that
@@ -38,7 +39,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ Fault = Callable[[str], None]
 
 SEND_THREADS = 8  # sends in flight at once, per channel
 PER_TARGET = 2  # sends in flight to one webhook endpoint at once
+CLAIM_BATCH = 64  # deliveries a lane holds claimed (queued or out); it claims more when under SEND_THREADS
+PER_TARGET_CLAIMED = 8  # of those, for one webhook endpoint
 UNRECORDED = SEND_THREADS  # a channel's sends out (in flight, or done and not yet recorded) at once
 MAX_ROUNDS = 200  # fan-out batches per run_once; the next wake-up or sweep carries on
 POLL_SECONDS = 0.5  # while a lane is busy, how often fan-out looks for new events without a wake-up
@@ -152,25 +155,28 @@ class Lane:
     ) -> None:
         self.engine, self.sender, self.channel = engine, sender, sender.channel
         self.claim_seconds, self.clock, self.fault, self.progress = claim_seconds, clock, fault, progress
+        self.capped = sender.channel == NotificationChannel.WEBHOOK  # one endpoint per user target
         self.report = DispatchReport()
+        self.error: BaseException | None = None
         self._cv = threading.Condition()
         self._poked = True  # claim at start
         self._halted = False
         self._waiting = False
         self._stopped = False
-        self.error: BaseException | None = None
+        self._queue: deque[tuple[Claim, Outgoing]] = deque()  # claimed and prepared, not yet started
         self._done: list[Future] = []
         self._out: dict[Future, Claim] = {}  # sending, or sent and not yet recorded
-        self._per_target: Counter[int] = Counter()  # webhook endpoint -> its sends out
+        self._sending: Counter[int] = Counter()  # webhook endpoint -> its sends out
+        self._held: Counter[int] = Counter()  # webhook endpoint -> its claims here (queued or out)
 
     def poke(self) -> None:
-        """There may be new deliveries: claim again when a send thread is free."""
+        """There may be new deliveries: claim again when the queue runs low."""
         with self._cv:
             self._poked = True
             self._cv.notify()
 
     def halt(self) -> None:
-        """Claim nothing more; finish and record the sends out, then stop."""
+        """Claim nothing more, give back what was not started, finish and record the sends out, stop."""
         with self._cv:
             self._halted = True
             self._cv.notify()
@@ -178,7 +184,7 @@ class Lane:
     def idle(self) -> bool:
         """Nothing to send and nothing out (or the lane stopped on an error)."""
         with self._cv:
-            return self._stopped or (self._waiting and not self._poked and not self._out)
+            return self._stopped or (self._waiting and not (self._poked or self._out or self._queue))
 
     def run(self) -> None:
         pool = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix=f"notify-{self.channel}-send")
@@ -195,60 +201,103 @@ class Lane:
     def _serve(self, pool: ThreadPoolExecutor) -> None:
         while True:
             with self._cv:
-                while not (self._done or self._may_claim()):
-                    if self._halted and not self._out:
-                        return
+                while not (self._done or self._may_claim() or self._startable() or self._halted):
                     self._waiting = True
-                    if not self._out:
+                    if not (self._out or self._queue):
                         self.progress.set()  # tell run_once this lane has nothing left
                     self._cv.wait()
                 self._waiting = False
                 done, self._done = self._done, []
-                free = SEND_THREADS - len(self._out) if self._may_claim() else 0
-                self._poked = False
+                more = CLAIM_BATCH - len(self._queue) if self._may_claim() else 0
+                self._poked = self._poked and not more
+                halted = self._halted
             if done:
                 self._record(done)
-            if free:
-                self._claim_and_start(pool, free)
+            if halted:
+                self._give_back([claimed for claimed, _ in self._take_queue()])
+                with self._cv:
+                    if not self._out:
+                        return
+                    if not self._done:
+                        self._cv.wait()
+                continue
+            if more:
+                self._claim(more)
+            self._start(pool)
 
     def _may_claim(self) -> bool:
-        return self._poked and not self._halted and len(self._out) < SEND_THREADS
+        return self._poked and not self._halted and len(self._queue) < SEND_THREADS
 
-    def _claim_and_start(self, pool: ThreadPoolExecutor, free: int) -> None:
-        capped = self.channel == NotificationChannel.WEBHOOK
+    def _startable(self) -> bool:
+        return len(self._out) < SEND_THREADS and any(
+            not self.capped or self._sending[claimed.target_id] < PER_TARGET for claimed, _ in self._queue
+        )
+
+    def _claim(self, limit: int) -> None:
         with self._cv:
-            busy = dict(self._per_target)
+            held = dict(self._held)
         claims = claim(
             self.engine,
             {self.channel: self.sender},
             now=self.clock(),
-            limit=free,
+            limit=limit,
             claim_seconds=self.claim_seconds,
-            per_target=PER_TARGET if capped else None,
-            busy=busy,
+            per_target=PER_TARGET_CLAIMED if self.capped else None,
+            busy=held,
         )
         if not claims:
             return
         ready = _prepare(self.engine, {self.channel: self.sender}, claims, self.clock(), self.report)
+        with self._cv:
+            self._queue.extend(ready)
+            for claimed, _ in ready:
+                self._held[claimed.target_id] += 1
+            self._poked = True  # a full batch may have left more due; an empty claim ends it
+
+    def _start(self, pool: ThreadPoolExecutor) -> None:
+        """Start what the free threads and the endpoints' caps allow, oldest first. A claim that could lapse
+        before its send's timeout is given back instead: another consumer may take it once it lapses."""
         late: list[Claim] = []
-        for claimed, outgoing in ready:
-            # Never start a send the claim might not outlast: another consumer could take it meanwhile.
-            if claimed.claimed_until - timedelta(seconds=self.sender.send_timeout) <= self.clock():
-                late.append(claimed)
-                continue
-            future = pool.submit(_timed_send, self.sender, outgoing)
-            with self._cv:
-                self._out[future] = claimed
-                if capped:
-                    self._per_target[claimed.target_id] += 1
-            future.add_done_callback(self._finished)
+        with self._cv:
+            waiting: deque[tuple[Claim, Outgoing]] = deque()
+            now = self.clock()
+            while self._queue:
+                claimed, outgoing = self._queue.popleft()
+                if claimed.claimed_until - timedelta(seconds=self.sender.send_timeout) <= now:
+                    late.append(claimed)
+                    self._drop(claimed)
+                elif len(self._out) < SEND_THREADS and (
+                    not self.capped or self._sending[claimed.target_id] < PER_TARGET
+                ):
+                    future = pool.submit(_timed_send, self.sender, outgoing)
+                    self._out[future] = claimed
+                    self._sending[claimed.target_id] += 1
+                    future.add_done_callback(self._finished)
+                else:
+                    waiting.append((claimed, outgoing))
+            self._queue = waiting
         if late:
             logger.warning(
-                "notify: %s: %d claims ran out before sending; given back", self.channel, len(late)
+                "notify: %s: %d claims ran low before sending; given back", self.channel, len(late)
             )
-            release(self.engine, late, self.clock())
+            self._give_back(late)
+
+    def _take_queue(self) -> list[tuple[Claim, Outgoing]]:
         with self._cv:
-            self._poked = True  # a full batch may have left more due; an empty claim ends it
+            taken = list(self._queue)
+            self._queue.clear()
+            for claimed, _ in taken:
+                self._drop(claimed)
+        return taken
+
+    def _give_back(self, claims: list[Claim]) -> None:
+        if claims:
+            release(self.engine, claims, self.clock())
+
+    def _drop(self, claimed: Claim) -> None:
+        self._held[claimed.target_id] -= 1
+        if self._held[claimed.target_id] <= 0:
+            del self._held[claimed.target_id]
 
     def _finished(self, future: Future) -> None:
         with self._cv:
@@ -269,10 +318,10 @@ class Lane:
             with self._cv:
                 for future in done:
                     claimed = self._out.pop(future)
-                    if self.channel == NotificationChannel.WEBHOOK:
-                        self._per_target[claimed.target_id] -= 1
-                        if self._per_target[claimed.target_id] <= 0:
-                            del self._per_target[claimed.target_id]
+                    self._sending[claimed.target_id] -= 1
+                    if self._sending[claimed.target_id] <= 0:
+                        del self._sending[claimed.target_id]
+                    self._drop(claimed)
                 self._poked = True  # a thread is free (and an endpoint may have room again)
 
 
