@@ -276,10 +276,12 @@ class Lane:
                 else:
                     waiting.append((claimed, outgoing))
             self._queue = waiting
-        if late:
+        if late:  # the database is slow: leave the rest to the next run rather than claim and give back again
             logger.warning(
                 "notify: %s: %d claims ran low before sending; given back", self.channel, len(late)
             )
+            with self._cv:
+                self._poked = False
             self._give_back(late)
 
     def _take_queue(self) -> list[tuple[Claim, Outgoing]]:
