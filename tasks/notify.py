@@ -4,16 +4,20 @@ every minute runs the same consumer, so an event whose wake-up was lost waits at
 After each run the worker schedules one more for when the next retry is due or a dead worker's claim
 lapses (if within the minute), so a 5-second webhook retry does not wait for the sweep. A starting worker
 runs once at once. The senders are built once per worker process from the settings and the wallet cipher.
-Trading never waits for any of this: it only writes the event row, and the enqueue after its commit
-swallows failures (`backend.notify.events`).
+Trading never waits for any of this: it only writes the event row, and the wake-up after its commit is
+pushed to the queue by a background thread (a hung Redis holds that thread, for the connection's timeout,
+never the committing one); a lost wake-up is caught by the sweep.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from huey import crontab
 from sqlmodel import Session
@@ -46,10 +50,33 @@ def _fault():
 
 
 class HueyNotifyEvents:
-    """Each commit that wrote events queues one consumer run (runs that find nothing cost two queries)."""
+    """Each commit that wrote events queues a consumer run, from a background thread: the committing
+    thread only raises a flag. Commits made while a push is under way share the next one (a run fans out
+    every waiting event), so a burst is a few pushes, and a queue that hangs holds no trading thread."""
+
+    def __init__(self, enqueue: Callable[[], Any] | None = None) -> None:
+        self._enqueue = enqueue or (lambda: deliver_notifications())
+        self._pending = threading.Event()
+        self._lock = threading.Lock()
+        self._pid: int | None = None  # the process the pusher thread runs in (a fork has none)
+        self.failures = 0  # pushes that failed (the sweep delivers their events)
 
     def events_committed(self) -> None:
-        deliver_notifications()
+        self._pending.set()
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._push_forever, name="notify-wake", daemon=True).start()
+
+    def _push_forever(self) -> None:
+        while True:
+            self._pending.wait()
+            self._pending.clear()
+            try:
+                self._enqueue()
+            except Exception:  # a dead or hung queue: the periodic sweep delivers later
+                self.failures += 1
+                logger.warning("notify: could not wake the consumer; the sweep will deliver", exc_info=True)
 
 
 notify_events = HueyNotifyEvents()
@@ -57,6 +84,7 @@ notify_events = HueyNotifyEvents()
 
 _state = threading.Lock()
 _busy = {"running": False, "again": False}  # this process's consumer: one run at a time, woken again
+_woken = threading.Event()  # a wake-up arrived while a run was going: it fans out again at once
 
 
 def _run() -> dict[str, int]:
@@ -68,6 +96,7 @@ def _run() -> dict[str, int]:
     with _state:
         if _busy["running"]:
             _busy["again"] = True
+            _woken.set()
             return {}
         _busy["running"] = True
     total = DispatchReport()
@@ -75,7 +104,7 @@ def _run() -> dict[str, int]:
         while True:
             with _state:
                 _busy["again"] = False
-            total.add(run_once(get_engine(), senders(), fault=_fault()))
+            total.add(run_once(get_engine(), senders(), fault=_fault(), wake=_woken))
             with _state:
                 if not _busy["again"]:
                     break

@@ -37,8 +37,10 @@ class ScriptedSender:
         retry_delays: tuple[timedelta, ...] = MESSAGE_RETRIES,
         hold: bool = False,
         gone: bool = False,
+        send_timeout: float = 1.0,
     ) -> None:
         self.channel = channel
+        self.send_timeout = send_timeout
         self.retry_delays = retry_delays
         self.results = list(results or [])
         self._targets = [0] if targets is None else targets

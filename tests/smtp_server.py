@@ -2,11 +2,13 @@
 
 `smtp_server` is a pytest fixture (this module is a plugin listed in tests/conftest.py). Point settings at
 it with `smtp_server.settings(...)` (STARTTLS off: the server speaks plain SMTP). Refuse a recipient with
-`smtp_server.refuse[address] = "550 5.1.1 no such user"` (or a 4xx for a temporary refusal).
+`smtp_server.refuse[address] = "550 5.1.1 no such user"` (or a 4xx for a temporary refusal). Make it stall:
+`smtp_server.hold()` keeps every message at DATA (unanswered) until `smtp_server.release()`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -50,6 +52,10 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        gate = self._server.gate
+        if gate is not None:
+            self._server.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, gate.wait, 120)
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         with self._server.lock:
@@ -62,6 +68,8 @@ class SmtpServer:
         self.lock = threading.Lock()
         self.messages: list[Received] = []
         self.refuse: dict[str, str] = {}
+        self.gate: threading.Event | None = None  # set: messages wait at DATA until it opens
+        self.held = threading.Event()  # a message is waiting at the gate
         self.port = free_port()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
@@ -69,7 +77,17 @@ class SmtpServer:
         self._controller.start()
 
     def stop(self) -> None:
+        self.release()
         self._controller.stop()
+
+    def hold(self) -> None:
+        """Stall: answer no DATA until `release` (the client sees a server that hangs)."""
+        self.held.clear()
+        self.gate = threading.Event()
+
+    def release(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {

@@ -79,6 +79,9 @@ class SendResult:
 class Sender(Protocol):
     channel: NotificationChannel
     retry_delays: tuple[timedelta, ...]
+    # Seconds a send may take before the channel gives up (its client's timeout). The consumer starts a
+    # send only while its claim has that long left, so a claim never lapses under a send still running.
+    send_timeout: float
 
     def targets(self, session: Session, user_id: int, event_type: str) -> list[int]:
         """The target ids this user has on this channel for this type: [0] for their one chat or address,

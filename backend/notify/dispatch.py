@@ -1,33 +1,49 @@
 """The consumer: events in the outbox become deliveries (fan-out), due deliveries are claimed, sent and
 recorded, failures retried on the channel's schedule until they are DEAD.
 
+How it runs: `run_once` fans out in its own thread and gives each channel a lane of its own (a thread that
+claims, and a pool of SEND_THREADS that send). A lane holds up to CLAIM_BATCH claims, claims more as soon as
+fewer than SEND_THREADS wait, and starts each as a send thread frees, so a channel that hangs (an SMTP
+server that stalls) holds its own lane only: Telegram goes on claiming and sending what is fanned out
+meanwhile. Within a lane, at most PER_TARGET sends go to one webhook endpoint at once (and it holds at most
+PER_TARGET_CLAIMED of its claims), so one user's endpoint that times out takes two webhook threads, not all
+of them. (Telegram and email each talk to one server, the Bot API and the SMTP relay: their lane is that
+server's cap.)
+
 What it guarantees:
 - Exactly one delivery row per (event, channel, target): the fan-out inserts with insert-or-ignore on that
   unique key and marks the event dispatched in the same transaction; on PostgreSQL the events are taken
   `FOR UPDATE SKIP LOCKED`, so two consumers never fan out the same event (and would still not duplicate).
 - A claim (SENDING, `claimed_until`, attempts + 1) is committed before anything is sent, and the outcome is
-  recorded only while the claim is still ours (SENDING with the same attempt number). A send is therefore
-  retried only when its outcome was not recorded: after a failure the channel reported, or after the
-  consumer died with the claim held (the claim lapses after NOTIFY_CLAIM_SECONDS and another takes it).
+  recorded only while the claim is still ours (SENDING with the same attempt number). A send starts only
+  while its claim has more than the channel's send timeout left (otherwise the claim is given back), and
+  the claim always outlasts one send (`outbox.claim_window`), so no live consumer's claim lapses under a
+  send still running: another consumer never takes and sends it too. A send is therefore retried only when
+  its outcome was not recorded: after a failure the channel reported, or after the consumer died with the
+  claim held (the claim lapses after NOTIFY_CLAIM_SECONDS and another takes it).
 - That last case is the one window for a repeat: a consumer killed after the channel accepted a message
-  and before the outcome was committed sends it again once the claim lapses. Delivery is at least once,
-  duplicated only in that window. Webhooks carry the same `webhook-id` (`msg_<delivery id>`) on every
-  attempt, so a receiver that dedupes on it sees each event once. Telegram and email carry no such id: in
-  that window the user may, rarely, get the same message twice (the same text, to the same chat or
-  address); nothing else is ever sent twice, and nothing goes to anyone else.
+  and before the outcome was committed sends it again once the claim lapses. A lane's send thread is freed
+  only once its outcome is recorded, so a crash repeats at most UNRECORDED (= SEND_THREADS) deliveries per
+  channel. Delivery is at least once, duplicated only in that window. Webhooks carry the same `webhook-id`
+  (`msg_<delivery id>`) on every attempt, so a receiver that dedupes on it sees each event once. Telegram
+  and email carry no such id: in that window the user may, rarely, get the same message twice (the same
+  text, to the same chat or address); nothing else is ever sent twice, and nothing goes to anyone else.
 - Trading never waits for any of this: it only writes the event row; the wake-up after its commit is
-  best-effort, and a periodic sweep runs `run_once` in case one was lost.
+  handed to a background thread and is best-effort, and a periodic sweep runs `run_once` in case one was
+  lost.
 The in-app inbox needs no send: its delivery row is created DELIVERED and is the inbox item itself.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -38,16 +54,19 @@ from backend.models import DeliveryAttempt, NotificationDelivery, NotificationEv
 from backend.models.common import utcnow
 from backend.models.enums import DeliveryStatus, NotificationChannel
 from backend.notify.channels import Outgoing, Sender, SendResult
-from backend.notify.outbox import Claim, Senders, claim, fan_out, is_postgres
+from backend.notify.outbox import Claim, Senders, claim, fan_out, is_postgres, release
 
 logger = logging.getLogger(__name__)
 
 Fault = Callable[[str], None]
 
-SEND_THREADS = 8  # sends in flight at once: a slow webhook holds one thread, not the Telegram queue
-UNRECORDED = 2 * SEND_THREADS  # a channel's sends out (in flight, or done and not yet recorded) at once
-MAX_ROUNDS = 200  # rounds per run_once; the next wake-up or sweep carries on
-SEND_BATCH = 500  # deliveries claimed per round
+SEND_THREADS = 8  # sends in flight at once, per channel
+PER_TARGET = 2  # sends in flight to one webhook endpoint at once
+CLAIM_BATCH = 64  # deliveries a lane holds claimed (queued or out); it claims more when under SEND_THREADS
+PER_TARGET_CLAIMED = 8  # of those, for one webhook endpoint
+UNRECORDED = SEND_THREADS  # a channel's sends out (in flight, or done and not yet recorded) at once
+MAX_ROUNDS = 200  # fan-out batches per run_once; the next wake-up or sweep carries on
+POLL_SECONDS = 0.5  # while a lane is busy, how often fan-out looks for new events without a wake-up
 ERROR_CHARS = 500
 
 
@@ -72,81 +91,243 @@ def run_once(
     limit: int = 500,
     claim_seconds: int | None = None,
     fault: Fault = no_fault,
+    wake: threading.Event | None = None,
 ) -> DispatchReport:
-    """Fan out waiting events and send what is due, round by round until neither finds anything (at most
-    MAX_ROUNDS rounds; the next wake-up or sweep carries on). Each round fans out up to `limit` events and
-    sends up to SEND_BATCH deliveries, so events committed during a long send wait one round, not all.
+    """Fan out waiting events and send what is due until neither finds anything (at most MAX_ROUNDS
+    fan-out batches; the next wake-up or sweep carries on). Each channel sends in its own lane, so events
+    committed while one channel hangs reach the others at once.
 
-    `now` pins the clock (tests); otherwise each step reads it afresh.
+    `wake`, when set by the caller (a new wake-up), makes fan-out look again at once rather than at the
+    next poll. `now` pins the clock (tests); otherwise each step reads it afresh.
     """
     if claim_seconds is None:
         from backend.config import get_settings
 
         claim_seconds = get_settings().notify_claim_seconds
     clock = (lambda: now) if now is not None else utcnow
+    progress = wake or threading.Event()
+    lanes = [
+        Lane(engine, sender, claim_seconds=claim_seconds, clock=clock, fault=fault, progress=progress)
+        for sender in senders.values()
+    ]
+    threads = [threading.Thread(target=lane.run, name=f"notify-{lane.channel}") for lane in lanes]
+    for thread in threads:
+        thread.start()
     report = DispatchReport()
-    batch = min(limit, SEND_BATCH)
-    for _ in range(MAX_ROUNDS):
-        fanned = fan_out(engine, senders, now=clock(), limit=limit)
-        report.fanned_out += fanned
-        claims = claim(engine, senders, now=clock(), limit=batch, claim_seconds=claim_seconds)
-        if claims:
-            report.add(send_claimed(engine, senders, claims, clock=clock, fault=fault))
-        if not fanned and not claims:
-            break
+    try:
+        rounds = 0
+        while rounds < MAX_ROUNDS:
+            progress.clear()
+            fanned = fan_out(engine, senders, now=clock(), limit=limit)
+            report.fanned_out += fanned
+            if fanned:
+                rounds += 1
+                for lane in lanes:
+                    lane.poke()
+                continue
+            if all(lane.idle() for lane in lanes):
+                break
+            progress.wait(POLL_SECONDS)
+    finally:
+        for lane in lanes:
+            lane.halt()
+        for thread in threads:
+            thread.join()
+    for lane in lanes:
+        if lane.error is not None:
+            raise lane.error
+        report.add(lane.report)
     return report
+
+
+class Lane:
+    """One channel's claims and sends: its own thread and pool, so it never waits on another channel."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        sender: Sender,
+        *,
+        claim_seconds: int,
+        clock: Callable[[], datetime],
+        fault: Fault,
+        progress: threading.Event,
+    ) -> None:
+        self.engine, self.sender, self.channel = engine, sender, sender.channel
+        self.claim_seconds, self.clock, self.fault, self.progress = claim_seconds, clock, fault, progress
+        self.capped = sender.channel == NotificationChannel.WEBHOOK  # one endpoint per user target
+        self.report = DispatchReport()
+        self.error: BaseException | None = None
+        self._cv = threading.Condition()
+        self._poked = True  # claim at start
+        self._halted = False
+        self._waiting = False
+        self._stopped = False
+        self._queue: deque[tuple[Claim, Outgoing]] = deque()  # claimed and prepared, not yet started
+        self._done: list[Future] = []
+        self._out: dict[Future, Claim] = {}  # sending, or sent and not yet recorded
+        self._sending: Counter[int] = Counter()  # webhook endpoint -> its sends out
+        self._held: Counter[int] = Counter()  # webhook endpoint -> its claims here (queued or out)
+
+    def poke(self) -> None:
+        """There may be new deliveries: claim again when the queue runs low."""
+        with self._cv:
+            self._poked = True
+            self._cv.notify()
+
+    def halt(self) -> None:
+        """Claim nothing more, give back what was not started, finish and record the sends out, stop."""
+        with self._cv:
+            self._halted = True
+            self._cv.notify()
+
+    def idle(self) -> bool:
+        """Nothing to send and nothing out (or the lane stopped on an error)."""
+        with self._cv:
+            return self._stopped or (self._waiting and not (self._poked or self._out or self._queue))
+
+    def run(self) -> None:
+        pool = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix=f"notify-{self.channel}-send")
+        try:
+            self._serve(pool)
+        except BaseException as e:  # the database went away, say: run_once raises it once the lanes stop
+            self.error = e
+        finally:
+            pool.shutdown(wait=True)
+            with self._cv:
+                self._stopped = True
+            self.progress.set()
+
+    def _serve(self, pool: ThreadPoolExecutor) -> None:
+        while True:
+            with self._cv:
+                while not (self._done or self._may_claim() or self._startable() or self._halted):
+                    self._waiting = True
+                    if not (self._out or self._queue):
+                        self.progress.set()  # tell run_once this lane has nothing left
+                    self._cv.wait()
+                self._waiting = False
+                done, self._done = self._done, []
+                more = CLAIM_BATCH - len(self._queue) if self._may_claim() else 0
+                self._poked = self._poked and not more
+                halted = self._halted
+            if done:
+                self._record(done)
+            if halted:
+                self._give_back([claimed for claimed, _ in self._take_queue()])
+                with self._cv:
+                    if not self._out:
+                        return
+                    if not self._done:
+                        self._cv.wait()
+                continue
+            if more:
+                self._claim(more)
+            self._start(pool)
+
+    def _may_claim(self) -> bool:
+        return self._poked and not self._halted and len(self._queue) < SEND_THREADS
+
+    def _startable(self) -> bool:
+        return len(self._out) < SEND_THREADS and any(
+            not self.capped or self._sending[claimed.target_id] < PER_TARGET for claimed, _ in self._queue
+        )
+
+    def _claim(self, limit: int) -> None:
+        with self._cv:
+            held = dict(self._held)
+        claims = claim(
+            self.engine,
+            {self.channel: self.sender},
+            now=self.clock(),
+            limit=limit,
+            claim_seconds=self.claim_seconds,
+            per_target=PER_TARGET_CLAIMED if self.capped else None,
+            busy=held,
+        )
+        if not claims:
+            return
+        ready = _prepare(self.engine, {self.channel: self.sender}, claims, self.clock(), self.report)
+        with self._cv:
+            self._queue.extend(ready)
+            for claimed, _ in ready:
+                self._held[claimed.target_id] += 1
+            self._poked = True  # a full batch may have left more due; an empty claim ends it
+
+    def _start(self, pool: ThreadPoolExecutor) -> None:
+        """Start what the free threads and the endpoints' caps allow, oldest first. A claim that could lapse
+        before its send's timeout is given back instead: another consumer may take it once it lapses."""
+        late: list[Claim] = []
+        with self._cv:
+            waiting: deque[tuple[Claim, Outgoing]] = deque()
+            now = self.clock()
+            while self._queue:
+                claimed, outgoing = self._queue.popleft()
+                if claimed.claimed_until - timedelta(seconds=self.sender.send_timeout) <= now:
+                    late.append(claimed)
+                    self._drop(claimed)
+                elif len(self._out) < SEND_THREADS and (
+                    not self.capped or self._sending[claimed.target_id] < PER_TARGET
+                ):
+                    future = pool.submit(_timed_send, self.sender, outgoing)
+                    self._out[future] = claimed
+                    self._sending[claimed.target_id] += 1
+                    future.add_done_callback(self._finished)
+                else:
+                    waiting.append((claimed, outgoing))
+            self._queue = waiting
+        if late:  # the database is slow: leave the rest to the next run rather than claim and give back again
+            logger.warning(
+                "notify: %s: %d claims ran low before sending; given back", self.channel, len(late)
+            )
+            with self._cv:
+                self._poked = False
+            self._give_back(late)
+
+    def _take_queue(self) -> list[tuple[Claim, Outgoing]]:
+        with self._cv:
+            taken = list(self._queue)
+            self._queue.clear()
+            for claimed, _ in taken:
+                self._drop(claimed)
+        return taken
+
+    def _give_back(self, claims: list[Claim]) -> None:
+        if claims:
+            release(self.engine, claims, self.clock())
+
+    def _drop(self, claimed: Claim) -> None:
+        self._held[claimed.target_id] -= 1
+        if self._held[claimed.target_id] <= 0:
+            del self._held[claimed.target_id]
+
+    def _finished(self, future: Future) -> None:
+        with self._cv:
+            self._done.append(future)
+            self._cv.notify()
+
+    def _record(self, done: list[Future]) -> None:
+        """Record whatever has finished, together: one transaction for several outcomes when the database
+        is the bottleneck. Their send threads count as busy until then (that bounds what a crash repeats)."""
+        outcomes = []
+        for future in done:
+            result, latency_ms = future.result()
+            outcomes.append(Outcome(self._out[future], result, latency_ms))
+            self.fault("notify_after_send")  # the crash window: the channel has it, our database does not
+        try:
+            self.report.add(record_many(self.engine, {self.channel: self.sender}, outcomes, self.clock()))
+        finally:
+            with self._cv:
+                for future in done:
+                    claimed = self._out.pop(future)
+                    self._sending[claimed.target_id] -= 1
+                    if self._sending[claimed.target_id] <= 0:
+                        del self._sending[claimed.target_id]
+                    self._drop(claimed)
+                self._poked = True  # a thread is free (and an endpoint may have room again)
 
 
 # --- send and record ------------------------------------------------------------------------------------
-
-
-def send_claimed(
-    engine: sa.Engine,
-    senders: Senders,
-    claims: list[Claim],
-    *,
-    clock: Callable[[], datetime] = utcnow,
-    fault: Fault = no_fault,
-) -> DispatchReport:
-    """Prepare (one short transaction), send concurrently outside any transaction, record each outcome."""
-    report = DispatchReport()
-    ready = _prepare(engine, senders, claims, clock(), report)
-    if not ready:
-        return report
-    queues: dict[NotificationChannel, list[tuple[Claim, Outgoing]]] = {}
-    for claimed, outgoing in reversed(ready):
-        queues.setdefault(claimed.channel, []).append((claimed, outgoing))
-    # A pool per channel: a slow webhook receiver holds webhook threads only, never Telegram's or email's.
-    pools = {
-        channel: ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(q))) for channel, q in queues.items()
-    }
-    pending: dict[Future, Claim] = {}
-    out = dict.fromkeys(queues, 0)
-    try:
-        while pending or any(queues.values()):
-            for channel, queue in queues.items():
-                # At most UNRECORDED sends per channel are out without a recorded outcome: that bounds
-                # what a crash can repeat.
-                while queue and out[channel] < UNRECORDED:
-                    claimed, outgoing = queue.pop()
-                    pending[pools[channel].submit(_timed_send, senders[channel], outgoing)] = claimed
-                    out[channel] += 1
-            # Record whatever has finished, together: one transaction for several outcomes when the
-            # database is the bottleneck, one per outcome when it is not.
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            outcomes = []
-            for future in done:
-                result, latency_ms = future.result()
-                claimed = pending.pop(future)
-                outcomes.append(Outcome(claimed, result, latency_ms))
-                fault("notify_after_send")  # the crash window: the channel has it, our database does not
-            report.add(record_many(engine, senders, outcomes, clock()))
-            for outcome in outcomes:
-                out[outcome.claim.channel] -= 1
-    finally:
-        for pool in pools.values():
-            pool.shutdown(wait=True)
-    return report
 
 
 def _prepare(

@@ -327,3 +327,42 @@ def test_a_delivery_whose_claims_keep_lapsing_goes_dead(engine, session, factory
     (row,) = _deliveries(session)
     assert (row.status, row.attempts, row.last_error) == ("DEAD", 2, outbox.LAPSED_TOO_OFTEN)
     assert telegram.sent == []
+
+
+class StallingPrepare(ScriptedSender):
+    """Preparing takes the consumer's clock forward: the database stalled between claiming and sending."""
+
+    def __init__(self, clock: list, by: timedelta) -> None:
+        super().__init__(send_timeout=5)
+        self.clock, self.by = clock, by
+
+    def prepare(self, session, delivery, event):
+        self.clock[0] += self.by
+        return super().prepare(session, delivery, event)
+
+
+def test_a_claim_too_close_to_lapsing_is_given_back_not_sent(engine, session, factory):
+    """A send that could outlive its claim is never started (another consumer could retake and send it)."""
+    user = _user(factory)
+    preferences.set_preference(session, user, "position.closed", "in_app", False)
+    _emit(session, user.id, EventType.POSITION_CLOSED, "position.closed:1")
+    clock = [T0]
+    telegram = StallingPrepare(clock, by=timedelta(seconds=56))  # the claim lasts 60 s, the send may take 5
+    dispatch.fan_out(engine, {TELEGRAM: telegram}, now=T0)
+    lane = dispatch.Lane(
+        engine, telegram, claim_seconds=60, clock=lambda: clock[0], fault=lambda _: None,
+        progress=threading.Event(),
+    )  # fmt: skip
+    runner = threading.Thread(target=lane.run)
+    runner.start()
+    for _ in range(600):  # until the lane has nothing left (up to 30 s)
+        if lane.idle():
+            break
+        threading.Event().wait(0.05)
+    lane.halt()
+    runner.join(timeout=30)
+
+    assert telegram.sent == []
+    (row,) = _deliveries(session)
+    assert (row.status, row.attempts, row.claimed_until) == ("PENDING", 0, None)
+    assert row.next_attempt_at == T0 + timedelta(seconds=56)  # due again at once, no attempt spent

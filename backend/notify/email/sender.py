@@ -22,6 +22,7 @@ class EmailSender:
     def __init__(self, settings: Settings, *, timeout: float = smtp.TIMEOUT_SECONDS) -> None:
         self._settings = settings
         self._timeout = timeout
+        self.send_timeout = timeout
 
     def targets(self, session: Session, user_id: int, event_type: str) -> list[int]:
         return [0] if _verified(session, user_id) is not None else []

@@ -68,7 +68,10 @@ def configured(settings: Settings) -> bool:
     return settings.telegram_bot_token is not None and bool(settings.telegram_bot_token.get_secret_value())
 
 
-def client_for(settings: Settings, *, timeout: float = 10.0) -> TelegramClient:
+CLIENT_TIMEOUT_SECONDS = 10.0
+
+
+def client_for(settings: Settings, *, timeout: float = CLIENT_TIMEOUT_SECONDS) -> TelegramClient:
     if not configured(settings):
         raise TelegramNotConfigured("Telegram is not configured (TELEGRAM_BOT_TOKEN)")
     token = settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]

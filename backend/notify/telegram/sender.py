@@ -35,6 +35,7 @@ class TelegramSender:
     def __init__(self, settings: Settings, client: TelegramClient | None = None) -> None:
         self.settings = settings
         self._client = client
+        self.send_timeout = client.timeout if client is not None else linking.CLIENT_TIMEOUT_SECONDS
         self._lock = threading.Lock()
         self._sent_to: dict[int, int] = {}  # delivery id -> chat id, from send to after (one process)
 

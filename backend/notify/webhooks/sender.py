@@ -78,6 +78,10 @@ class WebhookSender:
     def __repr__(self) -> str:
         return "WebhookSender()"
 
+    @property
+    def send_timeout(self) -> float:
+        return self._settings.webhook_timeout_seconds
+
     def targets(self, session: Session, user_id: int, event_type: str) -> list[int]:
         """The user's live endpoints subscribed to this type (an empty list subscribes to every type);
         `webhook.test` is never fanned out (`endpoints.send_test` addresses one endpoint)."""
