@@ -257,7 +257,8 @@ def _groups(title: str, rows: Any, element_id: str) -> rx.Component:
 
 
 def _trade_row(s: Any, row: Any) -> rx.Component:
-    """What happened first (market, side, PnL, why it closed, the post), then the when and how much."""
+    """What happened first (market, side, PnL, why it closed, who posted the signal and the post), then the
+    when and how much."""
     return rx.table.row(
         rx.table.cell(
             rx.hstack(
@@ -277,6 +278,7 @@ def _trade_row(s: Any, row: Any) -> rx.Component:
             justify="end",
         ),
         text_cell(row["exit_reason"], white_space="nowrap"),
+        text_cell(row["author"], white_space="nowrap", class_name="bt-trade-author"),
         rx.table.cell(
             rx.cond(
                 row["has_post"],
@@ -306,6 +308,7 @@ TRADE_COLUMNS = (
     "Market",
     "PnL",
     "Exit reason",
+    "Author",
     "Post",
     "Entry",
     "Entry price",

@@ -195,7 +195,7 @@ class BacktestMixin(rx.State, mixin=True):
         row = next((r for r in self.bt_trades if r["id"] == row_id), None)
         if row is None or not row["has_post"]:
             return
-        self.bt_post_author, self.bt_post_text = row["post_author"], row["post_text"]
+        self.bt_post_author, self.bt_post_text = row["author"], row["post_text"]
         self.bt_post_time = f"Posted {row['posted_at']}"
         self.bt_post_trade = f"{row['side']} {row['market']} · entry {row['entry_at']} · {row['pnl']}"
         self.bt_post_open = True
