@@ -384,10 +384,20 @@ def _result(s: Any) -> rx.Component:
         rx.grid(
             rx.box(section_title("Summary"), _summary(s), min_width="0"),
             rx.vstack(
+                # As wide as the column and no wider: a box sized by its table would push the table's
+                # right-hand columns out of the card on a phone, where nothing scrolls to them.
                 rx.box(
-                    section_title("By exit reason"), _groups("Exit reason", s.bt_by_reason, "bt-by-reason")
+                    section_title("By exit reason"),
+                    _groups("Exit reason", s.bt_by_reason, "bt-by-reason"),
+                    width="100%",
+                    min_width="0",
                 ),
-                rx.box(section_title("By token"), _groups("Token", s.bt_by_token, "bt-by-token")),
+                rx.box(
+                    section_title("By token"),
+                    _groups("Token", s.bt_by_token, "bt-by-token"),
+                    width="100%",
+                    min_width="0",
+                ),
                 spacing="4",
                 min_width="0",
                 width="100%",
