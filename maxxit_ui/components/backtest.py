@@ -257,7 +257,8 @@ def _groups(title: str, rows: Any, element_id: str) -> rx.Component:
 
 
 def _trade_row(s: Any, row: Any) -> rx.Component:
-    """What happened first (market, side, PnL, why it closed, the post), then the when and how much."""
+    """What happened first (market, side, PnL, why it closed, who posted the signal and the post), then the
+    when and how much."""
     return rx.table.row(
         rx.table.cell(
             rx.hstack(
@@ -277,6 +278,7 @@ def _trade_row(s: Any, row: Any) -> rx.Component:
             justify="end",
         ),
         text_cell(row["exit_reason"], white_space="nowrap"),
+        text_cell(row["author"], white_space="nowrap", class_name="bt-trade-author"),
         rx.table.cell(
             rx.cond(
                 row["has_post"],
@@ -306,6 +308,7 @@ TRADE_COLUMNS = (
     "Market",
     "PnL",
     "Exit reason",
+    "Author",
     "Post",
     "Entry",
     "Entry price",
@@ -381,10 +384,20 @@ def _result(s: Any) -> rx.Component:
         rx.grid(
             rx.box(section_title("Summary"), _summary(s), min_width="0"),
             rx.vstack(
+                # As wide as the column and no wider: a box sized by its table would push the table's
+                # right-hand columns out of the card on a phone, where nothing scrolls to them.
                 rx.box(
-                    section_title("By exit reason"), _groups("Exit reason", s.bt_by_reason, "bt-by-reason")
+                    section_title("By exit reason"),
+                    _groups("Exit reason", s.bt_by_reason, "bt-by-reason"),
+                    width="100%",
+                    min_width="0",
                 ),
-                rx.box(section_title("By token"), _groups("Token", s.bt_by_token, "bt-by-token")),
+                rx.box(
+                    section_title("By token"),
+                    _groups("Token", s.bt_by_token, "bt-by-token"),
+                    width="100%",
+                    min_width="0",
+                ),
                 spacing="4",
                 min_width="0",
                 width="100%",

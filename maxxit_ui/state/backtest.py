@@ -195,7 +195,7 @@ class BacktestMixin(rx.State, mixin=True):
         row = next((r for r in self.bt_trades if r["id"] == row_id), None)
         if row is None or not row["has_post"]:
             return
-        self.bt_post_author, self.bt_post_text = row["post_author"], row["post_text"]
+        self.bt_post_author, self.bt_post_text = row["author"], row["post_text"]
         self.bt_post_time = f"Posted {row['posted_at']}"
         self.bt_post_trade = f"{row['side']} {row['market']} · entry {row['entry_at']} · {row['pnl']}"
         self.bt_post_open = True
@@ -250,12 +250,17 @@ class BacktestMixin(rx.State, mixin=True):
             self.bt_running = True
         outcome = await _run(user, request, base)
         async with self:
-            if seq != self._bt_seq:
-                return  # a newer change is on its way; it clears `bt_running`
-            if isinstance(outcome, str):
-                self._bt_fail(outcome)
-                return
-            self._bt_show(*outcome)
+            self._bt_settle(seq, outcome)
+
+    def _bt_settle(self, seq: int, outcome: tuple[BacktestResult, BacktestResult | None] | str) -> None:
+        """Show run `seq`'s answer (a result, or the message instead), unless a newer change came since: a
+        slower earlier run finishing late must not overwrite what the newer one shows or will show."""
+        if seq != self._bt_seq:
+            return  # a newer change is on its way; it clears `bt_running`
+        if isinstance(outcome, str):
+            self._bt_fail(outcome)
+            return
+        self._bt_show(*outcome)
 
     def _bt_fail(self, message: str) -> None:
         """No result matches the inputs: drop the last one (it would mislead) and say why."""

@@ -35,6 +35,7 @@ DEFAULT_CAPITAL = "10000"
 DASH = "—"
 CENT = Decimal("0.01")
 NO_CLOSED = "no closed trades"
+UNKNOWN_AUTHOR = "unknown author"
 
 Better = Literal["a", "b", ""]
 
@@ -82,7 +83,7 @@ class TradeRow(TypedDict):
     score: str
     has_post: bool
     post_text: str
-    post_author: str
+    author: str  # who wrote the post: "@handle"; a dash for a signal without a post
     posted_at: str
 
 
@@ -309,9 +310,15 @@ def trade_row(index: int, trade: TradeOut) -> TradeRow:
         score=fmt.ratio(trade.score),
         has_post=bool(trade.post_text),
         post_text=trade.post_text or "",
-        post_author=f"@{trade.post_author}" if trade.post_author else "",
+        author=_author(trade),
         posted_at=fmt.timestamp(trade.posted_at) if trade.posted_at else "",
     )
+
+
+def _author(trade: TradeOut) -> str:
+    if trade.post_author:
+        return f"@{trade.post_author}"
+    return UNKNOWN_AUTHOR if trade.post_text else DASH
 
 
 def _words(text: str) -> str:

@@ -70,10 +70,11 @@ def sign_in(page: Page, app_url: str, wallet: BrowserWallet, path: str) -> None:
     expect(page.locator("#account-address")).to_have_text(wallet.short_address)
 
 
-def _builder_following(new_page: Callable[..., Page], app_url: str, demo: Demo) -> Page:
-    """A new agent's form following the demo agent's accounts, its first backtest shown."""
+def _builder_following(new_page: Callable[..., Page], app_url: str, demo: Demo, **context: Any) -> Page:
+    """A new agent's form following the demo agent's accounts, its first backtest shown; `context` goes to
+    the browser context (a phone's viewport)."""
     wallet = BrowserWallet()
-    page = new_page(wallet)
+    page = new_page(wallet, **context)
     sign_in(page, app_url, wallet, "/agents/new")
     expect(page.locator("#builder-heading")).to_have_text("Build an agent")
     # Before any account is ticked the panel says what to fix.
@@ -91,6 +92,8 @@ def _move(page: Page, weight: str, key: str) -> None:
     thumb.focus()
     thumb.press(key)
 
+
+AUTHOR = re.compile(r"^@\w+$")
 
 EQUITY_JS = "JSON.stringify(document.querySelector('#bt-chart .js-plotly-plot').data[0].y)"
 
@@ -198,10 +201,12 @@ def test_backtest_an_agent_and_open_a_trades_post(new_page, app_url: str, demo: 
     expect(post).to_be_visible()
     row = page.locator("#bt-trades .bt-trade-row").filter(has=page.locator(".bt-post-button")).first
     market = row.locator("td").first.inner_text().split()[0]
+    author = row.locator(".bt-trade-author")
+    expect(author).to_have_text(AUTHOR)  # the table names who posted, before the post is opened
     post.click()
     dialog = page.locator("#bt-post-dialog")
     expect(dialog).to_be_visible()
-    expect(page.locator("#bt-post-author")).to_have_text(re.compile(r"^@\w+"))
+    expect(page.locator("#bt-post-author")).to_have_text(author.inner_text())
     expect(page.locator("#bt-post-text")).not_to_be_empty()
     expect(dialog).to_contain_text(market)
     page.locator("#bt-post-close").click()
@@ -236,3 +241,73 @@ def test_the_panel_fits_a_phone(new_page, app_url: str, demo: Demo) -> None:
     assert fit(page).fits
     first_tile = page.locator("#bt-tiles > *").first
     assert first_tile.bounding_box()["y"] < page.locator("#bt-chart").bounding_box()["y"]
+
+
+# Where a table sits (by the id of its table or of Radix's root around it): the nearest box of its that
+# scrolls sideways, how wide the table is and how wide and where that box is; its cells whose text is cut
+# off; how many cells end past the screen's right edge.
+TABLE_JS = """(id) => {
+    const root = document.getElementById(id);
+    const table = root.tagName === 'TABLE' ? root : root.querySelector('table');
+    let box = table.parentElement;
+    while (box && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+    const r = box.getBoundingClientRect();
+    const cells = [...table.querySelectorAll('td, th')];
+    return {
+        table: table.scrollWidth, box: box.clientWidth, left: r.left, right: r.right,
+        clipped: cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText),
+        outside: cells.filter(c => c.getBoundingClientRect().right > window.innerWidth + 1).length,
+    };
+}"""
+
+
+def _table(page: Page, element_id: str) -> dict[str, Any]:
+    return page.evaluate(TABLE_JS, element_id)
+
+
+def _fits(page: Page) -> None:
+    found = fit(page)
+    assert found.fits, f"the page is {found.width} px wide on a {found.viewport} px phone: {found.sticking}"
+
+
+def test_the_builder_panel_and_compare_fit_a_phone(new_page, app_url: str, demo: Demo) -> None:
+    page = _builder_following(new_page, app_url, demo, viewport=PHONE)
+    page.locator("#bt-period").get_by_role("radio", name="90 days").click()
+    expect(page.locator("#bt-window")).to_contain_text("starting capital")
+    expect(page.locator("#bt-running")).to_have_count(0)
+    expect(page.locator("#bt-trades .bt-trade-row").first).to_be_attached()
+    expect(page.locator("#bt-by-reason")).to_be_attached()
+    expect(page.locator("#bt-by-token")).to_be_attached()
+    _fits(page)
+
+    chart = page.locator("#bt-chart .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] > 200
+
+    # The trades table is wider than a phone: it scrolls inside its own box, which stays on the screen.
+    trades = _table(page, "bt-trades")
+    assert trades["table"] > trades["box"] and trades["left"] >= 0 and trades["right"] <= PHONE["width"]
+    for element_id in ("bt-summary", "bt-by-reason", "bt-by-token"):
+        table = _table(page, element_id)
+        assert table["left"] >= 0 and table["right"] <= PHONE["width"], (element_id, table)
+    posted = page.locator("#bt-trades .bt-trade-row").filter(has=page.locator(".bt-post-button")).first
+    expect(posted.locator(".bt-trade-author")).to_have_text(AUTHOR)
+
+    # Compare: both columns on the screen at once, no figure cut off, the page still a phone's width.
+    page.locator("#bt-compare").click()
+    compare = page.locator("#bt-compare-table")
+    expect(compare).to_contain_text("B · edited")
+    _move(page, "tweet", "Home")
+    _move(page, "momentum", "End")
+    expect(compare.locator(".bt-better").first).to_be_attached()
+    expect(page.locator("#bt-running")).to_have_count(0)
+    _fits(page)
+    figures = _table(page, "bt-compare-table")
+    assert figures["table"] <= figures["box"], figures  # no sideways scroll needed to read A beside B
+    assert figures["outside"] == 0 and figures["clipped"] == [], figures
+    profit = compare.locator("#bt-compare-profit-total-abs")
+    profit.scroll_into_view_if_needed()
+    expect(profit.locator("td").nth(1)).to_be_in_viewport()
+    expect(profit.locator("td").nth(2)).to_be_in_viewport()

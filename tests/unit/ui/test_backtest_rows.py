@@ -114,16 +114,27 @@ def test_trade_rows_carry_units_and_the_post():
     assert (eth["entry_price"], eth["exit_price"]) == ("3,000", "3,300")
     assert (eth["pnl"], eth["pnl_pct"], eth["pnl_tone"]) == ("+$148.20", "+29.6%", "positive")
     assert eth["exit_reason"] == "Take profit"
-    assert eth["has_post"] and eth["post_author"] == "@eth_caller"
+    assert eth["has_post"] and eth["author"] == "@eth_caller"
     assert eth["post_text"] == "$ETH breaking out, longing here"
     assert eth["entry_at"] == "2026-11-01 02:00 UTC"
-    assert btc["side_tone"] == "negative" and not btc["has_post"] and btc["post_author"] == ""
+    assert btc["side_tone"] == "negative" and not btc["has_post"] and btc["author"] == rows.DASH
     assert (sol["exit_at"], sol["pnl"], sol["exit_reason"], sol["pnl_tone"]) == (
         "open",
         "open",
         "open at the end",
         "muted",
     )
+
+
+def test_a_trade_names_the_author_of_its_post():
+    eth, btc, sol = result().trades
+    assert [rows.trade_row(i, t)["author"] for i, t in enumerate((eth, btc, sol))] == [
+        "@eth_caller",
+        rows.DASH,  # no post behind the signal
+        "@sol_caller",
+    ]
+    anonymous = eth.model_copy(update={"post_author": ""})  # a post stored without its account's handle
+    assert rows.trade_row(0, anonymous)["author"] == rows.UNKNOWN_AUTHOR
 
 
 def test_breakdowns_and_skips():

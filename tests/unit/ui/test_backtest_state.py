@@ -15,7 +15,7 @@ from backend.agents.editing import UnknownCtAccounts
 from backend.agents.service import AgentNotFound
 from backend.backtest.service import NotSignedIn
 from maxxit_ui.state.agent import AgentState
-from maxxit_ui.state.backtest import SIGN_IN, failure_message
+from maxxit_ui.state.backtest import FAILED, SIGN_IN, failure_message
 from maxxit_ui.state.builder import BuilderState
 from tests.fixtures.backtest import config, result
 from tests.unit.ui.test_input_bounds import _handle, _state
@@ -177,3 +177,37 @@ def test_the_agent_page_backtests_the_agent_shown():
 )
 def test_failure_messages(error, message):
     assert failure_message(error) == message
+
+
+def test_a_slower_earlier_run_never_overwrites_a_newer_one():
+    builder = _builder(selected=["7"])
+    _handle(BuilderState, "bt_open", builder)
+    first = builder._bt_seq
+    _handle(BuilderState, "set_weight", builder, "tweet", [10.0])  # a newer run is asked for
+    second = builder._bt_seq
+
+    # The debounced event of the first change, arriving after the second: it does not even run.
+    _handle(BuilderState, "bt_debounced", builder, first, 0)
+    assert builder.bt_running and builder.bt_errors["form"] == "" and builder.bt_status == "open"
+
+    # The first run's answer comes back while the second is still on its way: not shown, the spinner stays.
+    builder._bt_settle(first, (result(profit="40.00"), None))
+    assert builder.bt_status == "open" and builder.bt_running and builder.bt_tiles == []
+
+    builder._bt_settle(second, (result(profit="250.00"), None))
+    assert builder.bt_tiles[0]["value"] == "+$250.00" and not builder.bt_running
+
+    # ...or after the newer one is shown: neither its result nor its failure replaces it.
+    builder._bt_settle(first, (result(profit="40.00"), None))
+    builder._bt_settle(first, FAILED)
+    assert builder.bt_tiles[0]["value"] == "+$250.00"
+    assert builder.bt_status == "ready" and builder.bt_errors["form"] == ""
+
+
+def test_the_newest_debounced_run_goes_ahead():
+    builder = _builder(selected=["7"])
+    _handle(BuilderState, "bt_open", builder)
+    _handle(BuilderState, "bt_debounced", builder, builder._bt_seq, 0)  # signed out: it gets as far as that
+    assert builder.bt_errors["form"] == SIGN_IN and not builder.bt_running
+    builder._bt_settle(builder._bt_seq, "Too many backtests just now: try again in 5 s.")
+    assert builder.bt_errors["form"] == "Too many backtests just now: try again in 5 s."
