@@ -305,7 +305,7 @@ def shape(
                 exit_reason=trade.reason.value if trade.reason else None,
                 profit_abs=trade.realized_pnl,
                 profit_ratio=trade_return(trade),
-                fees=trade.entry_fee + trade.exit_fee,
+                fees=trade.venue_fees,
                 duration_seconds=int((trade.exit_at - trade.entry_at).total_seconds())
                 if trade.exit_at
                 else None,
