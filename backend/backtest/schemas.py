@@ -12,14 +12,17 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from backend.agents.drafts import CtAccountIds, RiskDraft, Weights, check_leverage
+from backend.agents.drafts import MAX_ID, CtAccountIds, RiskDraft, Weights, check_leverage
+from backend.models.common import utcnow
 from backend.models.enums import Venue
 
 PERIOD_DAYS = (7, 30, 90)
 MAX_DAYS = 365
+# No post or candle the platform could hold is older; it also keeps every date sum far from datetime's limits.
+EARLIEST = date(2000, 1, 1)
 DEFAULT_CAPITAL = Decimal(10000)
 MIN_CAPITAL = Decimal(100)
 MAX_CAPITAL = Decimal(10_000_000)
@@ -54,11 +57,34 @@ class StrategyConfig(_Strict):
 
 
 class Period(_Strict):
-    """The window: the last `days` days up to now, or `start` to `end` (whole UTC days, end included)."""
+    """The window: the last `days` days up to now, or `start` to `end` (whole UTC days, end included).
+
+    Dates run from `EARLIEST` to today (UTC): nothing after now is known.
+    """
 
     days: Literal[7, 30, 90] | None = None
     start: date | None = None
     end: date | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _known_day(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is None:
+            return value
+        if value < EARLIEST:
+            raise PydanticCustomError(
+                "date_too_early",
+                "{field} must be on or after {earliest}",
+                {"field": info.field_name, "earliest": EARLIEST.isoformat()},
+            )
+        today = utcnow().date()
+        if value > today:
+            raise PydanticCustomError(
+                "date_in_future",
+                "{field} must not be after today ({today}, UTC): nothing after now is known",
+                {"field": info.field_name, "today": today.isoformat()},
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_way(self) -> Period:
@@ -88,7 +114,7 @@ class Period(_Strict):
 class BacktestRequest(_Strict):
     """An agent (its newest version) or a full configuration; a period; a starting capital."""
 
-    agent_id: int | None = Field(default=None, ge=1)
+    agent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     config: StrategyConfig | None = None
     period: Period = Field(default_factory=lambda: Period(days=30))
     capital: Capital = DEFAULT_CAPITAL

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -29,6 +30,16 @@ Headers = dict[str, str]
 SWEEP = {
     "axes": [{"name": "tweet", "values": [40, 80]}, {"name": "signal_threshold", "values": ["0.3", "0.6"]}]
 }
+WEIGHTS = {
+    "tweet": 60,
+    "rsi": 0,
+    "macd": 0,
+    "bollinger": 0,
+    "volume": 0,
+    "moving_average": 0,
+    "momentum": 0,
+    "volatility": 0,
+}
 
 
 class Recorder:
@@ -44,7 +55,11 @@ class Recorder:
 @pytest.fixture
 def settings(api_settings: Settings) -> Settings:
     return api_settings.model_copy(
-        update={"backtests_per_minute": 5, "sweeps_per_hour": 3, "sweep_max_cells": 9}
+        update={
+            "backtests_per_minute": 5,
+            "sweeps_per_hour": 3,
+            "sweep_max_cells": 9,
+        }
     )
 
 
@@ -136,6 +151,159 @@ def test_a_bad_backtest_request_is_422_on_its_field(client, as_trader, history, 
     reply = client.post("/api/v1/backtests", json={"agent_id": history.agent.id, **body}, headers=as_trader)
     assert field in _fields(reply)
     assert _runs(session) == 0
+
+
+def _days_from_today(days: int) -> str:
+    return (utcnow().date() + timedelta(days=days)).isoformat()
+
+
+def _config(account_id: int, **changes: object) -> dict[str, object]:
+    return {"venue": "HYPERLIQUID", "weights": WEIGHTS, "ct_account_ids": [account_id], **changes}
+
+
+# Each builds a bad body from the agent's id and its followed account's; the field the 422 must name.
+BAD_BODIES = [
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": "2099-01-01", "end": "2099-01-05"}},
+        "period.start",
+        id="dates in 2099",
+    ),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": _days_from_today(2), "end": _days_from_today(3)}},
+        "period.start",
+        id="start after today",
+    ),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": "2026-01-01", "end": _days_from_today(2)}},
+        "period.end",
+        id="end after today",
+    ),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": "0001-01-01", "end": "0001-01-05"}},
+        "period.start",
+        id="year 1",
+    ),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": "1999-12-31", "end": "2000-01-02"}},
+        "period.start",
+        id="before 2000",
+    ),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": "2026-01-01", "end": "9999-12-31"}},
+        "period.end",
+        id="end 9999",
+    ),
+    pytest.param(lambda a, c: {"agent_id": a, "period": {"start": "2026-01-01"}}, "period", id="no end"),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"days": 7, "start": "2026-01-01"}},
+        "period",
+        id="days and dates",
+    ),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": "\x00", "end": "2026-01-01"}},
+        "period.start",
+        id="NUL date",
+    ),
+    pytest.param(
+        lambda a, c: {"agent_id": a, "period": {"start": 2**70, "end": "2026-01-01"}},
+        "period.start",
+        id="huge number date",
+    ),
+    pytest.param(lambda a, c: {"agent_id": 2**31}, "agent_id", id="agent id past int4"),
+    pytest.param(lambda a, c: {"agent_id": 2**70}, "agent_id", id="agent id past int64"),
+    pytest.param(lambda a, c: {"agent_id": 0}, "agent_id", id="agent id 0"),
+    pytest.param(lambda a, c: {"agent_id": "1\x00"}, "agent_id", id="agent id NUL"),
+    *[
+        pytest.param(lambda a, c, v=v: {"agent_id": a, "capital": v}, "capital", id=f"capital {v!r}")
+        for v in (
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "0",
+            "-100",
+            "1e400",
+            "10000000.01",
+            "100.001",
+            "\x00",
+            "1" * 5000,
+        )
+    ],
+    pytest.param(lambda a, c: {"config": _config(c, ct_account_ids=[])}, "config", id="no accounts"),
+    pytest.param(
+        lambda a, c: {"config": _config(c, ct_account_ids=[2**31])},
+        "config.ct_account_ids.0",
+        id="account id past int4",
+    ),
+    pytest.param(
+        lambda a, c: {"config": _config(c, ct_account_ids=[c, c])},
+        "config.ct_account_ids",
+        id="account twice",
+    ),
+    pytest.param(lambda a, c: {"config": _config(c, venue="NOPE")}, "config.venue", id="unknown venue"),
+    pytest.param(
+        lambda a, c: {"config": _config(c, venue="HYPER\x00LIQUID")}, "config.venue", id="NUL venue"
+    ),
+    pytest.param(
+        lambda a, c: {"config": _config(c, weights={**WEIGHTS, "rsi": 101})},
+        "config.weights.rsi",
+        id="weight above 100",
+    ),
+    pytest.param(
+        lambda a, c: {"config": _config(c, weights={**WEIGHTS, "rsi": -1})},
+        "config.weights.rsi",
+        id="negative weight",
+    ),
+    pytest.param(
+        lambda a, c: {"config": _config(c, weights={**WEIGHTS, "rsi": "NaN"})},
+        "config.weights.rsi",
+        id="NaN weight",
+    ),
+    pytest.param(
+        lambda a, c: {"config": _config(c, risk={"leverage": "NaN"})},
+        "config.risk.leverage",
+        id="NaN leverage",
+    ),
+    pytest.param(
+        lambda a, c: {"config": _config(c, risk={"leverage": "50"})}, "config", id="leverage above venue"
+    ),
+    pytest.param(
+        lambda a, c: {"config": _config(c, risk={"stoploss": "Infinity"})},
+        "config.risk.stoploss",
+        id="infinite stoploss",
+    ),
+    pytest.param(lambda a, c: {"config": _config(c, surprise=1)}, "config.surprise", id="unknown config key"),
+    pytest.param(lambda a, c: {"agent_id": a, "config": _config(c)}, "body", id="both subjects"),
+    pytest.param(lambda a, c: {"agent_id": a, "reclassify": "maybe"}, "reclassify", id="reclassify word"),
+]
+
+
+@pytest.mark.parametrize(("bad", "field"), BAD_BODIES)
+@pytest.mark.parametrize("path", ["/api/v1/backtests", "/api/v1/backtests/sweep"])
+def test_every_bad_payload_is_422_on_its_field_stores_nothing_and_costs_no_quota(
+    client, app, as_trader, trader, history, session, queue, path, bad, field
+):
+    body = bad(history.agent.id, history.account.id)
+    if path.endswith("sweep"):
+        body = {**body, **SWEEP}
+    assert field in _fields(client.post(path, json=body, headers=as_trader))
+    assert _runs(session) == 0 and queue.created == []
+    counter = app.state.counter
+    assert counter.peek(f"backtest:{trader.id}", 60)[0] == counter.peek(f"sweep:{trader.id}", 3600)[0] == 0
+
+
+def test_a_body_past_the_size_limit_is_413(client, as_trader, history, session):
+    for path in ("/api/v1/backtests", "/api/v1/backtests/sweep"):
+        body = {"config": _config(history.account.id, venue="x" * 70_000), **SWEEP}
+        assert client.post(path, json=body, headers=as_trader).status_code == 413
+    assert _runs(session) == 0
+
+
+def test_unknown_accounts_are_422_on_the_field(client, as_trader, history, session, queue):
+    body = {"config": _config(history.account.id, ct_account_ids=[history.account.id, 999_999])}
+    for path, extra in (("/api/v1/backtests", {}), ("/api/v1/backtests/sweep", SWEEP)):
+        reply = client.post(path, json={**body, **extra}, headers=as_trader)
+        assert _fields(reply) == ["config.ct_account_ids"] and "999999" in reply.text
+    assert _runs(session) == 0 and queue.created == []
 
 
 def test_neither_or_both_subjects_and_an_agent_you_cannot_see_are_refused(
