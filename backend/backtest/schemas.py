@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from backend.agents.drafts import MAX_ID, CtAccountIds, RiskDraft, Weights, check_leverage
+from backend.backtest.candles import BAR, floor_to
 from backend.models.common import utcnow
 from backend.models.enums import Venue
 
@@ -100,15 +101,17 @@ class Period(_Strict):
         return self
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
-        """[start, end) in UTC. `days` ends at `now` floored to the minute; dates end at the end's midnight
-        or at `now` if that is earlier (nothing after now is known)."""
-        now = now.astimezone(UTC).replace(second=0, microsecond=0)
+        """[start, end) in UTC, ending at the close of the last bar closed by `now` (`BAR`, the replay's
+        candles), so every question asked within one bar has one window and one cached answer. `days` counts
+        back from there; dates end at the end's midnight or there, whichever is earlier (never before
+        `start`)."""
+        closed = floor_to(now, BAR)
         if self.days is not None:
-            return now - timedelta(days=self.days), now
+            return closed - timedelta(days=self.days), closed
         assert self.start is not None and self.end is not None
         start = datetime.combine(self.start, datetime.min.time(), tzinfo=UTC)
         end = datetime.combine(self.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-        return start, min(end, now)
+        return start, max(start, min(end, closed))
 
 
 class BacktestRequest(_Strict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,10 +15,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
+from backend.api import backtests as backtests_api
 from backend.api import create_api
 from backend.auth.identity import CurrentUser
 from backend.auth.ratelimit import MemoryCounter
 from backend.auth.sessions import create_session
+from backend.backtest.candles import BAR, floor_to
 from backend.backtest.sweep import SweepRequest, create_sweep, run_sweep
 from backend.config import Settings
 from backend.models import BacktestRun, User
@@ -306,6 +308,21 @@ def test_unknown_accounts_are_422_on_the_field(client, as_trader, history, sessi
     assert _runs(session) == 0 and queue.created == []
 
 
+def test_the_edges_of_the_dates_answer(app, client, as_trader, history):
+    """The first day allowed, and today alone asked a few minutes after midnight (an empty window)."""
+    first = {"agent_id": history.agent.id, "period": {"start": "2000-01-01", "end": "2000-01-07"}}
+    reply = client.post("/api/v1/backtests", json=first, headers=as_trader)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["summary"]["trades"] == 0  # no posts then
+    today = utcnow().date()
+    midnight = datetime.combine(today, datetime.min.time(), tzinfo=utcnow().tzinfo)
+    app.dependency_overrides[backtests_api._now] = lambda: midnight + timedelta(minutes=7)
+    alone = {"agent_id": history.agent.id, "period": {"start": today.isoformat(), "end": today.isoformat()}}
+    reply = client.post("/api/v1/backtests", json=alone, headers=as_trader)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["start"] == reply.json()["end"]
+
+
 def test_neither_or_both_subjects_and_an_agent_you_cannot_see_are_refused(
     client, as_trader, factory, session
 ):
@@ -407,6 +424,34 @@ def test_a_backtest_answers_then_answers_again_from_its_row(client, as_trader, h
     stored = client.get(f"/api/v1/backtests/{result['id']}", headers=as_trader)
     assert stored.status_code == 200
     assert stored.json()["summary"] == summary and stored.json()["key"] == result["key"]
+
+
+def test_questions_within_one_bar_share_an_answer_and_the_next_bar_asks_again(
+    app, client, as_trader, history, session, queue
+):
+    """A `days` window ends at the last closed bar (the replay's), not at the minute."""
+    bar = floor_to(utcnow(), BAR) - BAR  # a bar wholly past, so the posts are the same throughout
+
+    def ask(at: datetime, path: str = "/api/v1/backtests", extra: dict | None = None):
+        app.dependency_overrides[backtests_api._now] = lambda: at
+        body = {"agent_id": history.agent.id, "period": {"days": 7}, **(extra or {})}
+        return client.post(path, json=body, headers=as_trader)
+
+    first = ask(bar + timedelta(minutes=1))
+    assert first.status_code == 201 and datetime.fromisoformat(first.json()["end"]) == bar
+    later = ask(bar + BAR - timedelta(seconds=1))
+    assert later.status_code == 200 and later.json()["cached"] is True
+    assert later.json()["id"] == first.json()["id"]
+    next_bar = ask(bar + BAR)
+    assert next_bar.status_code == 201 and next_bar.json()["cached"] is False
+    assert next_bar.json()["key"] != first.json()["key"]
+
+    # A sweep asked twice within a bar is one sweep; in the next bar, another.
+    sweeps = [
+        ask(at, "/api/v1/backtests/sweep", SWEEP).json()["id"]
+        for at in (bar + timedelta(minutes=2), bar + timedelta(minutes=14), bar + BAR + timedelta(minutes=1))
+    ]
+    assert sweeps[0] == sweeps[1] != sweeps[2] and queue.created == [sweeps[0], sweeps[2]]
 
 
 def test_a_sweep_is_queued_once_and_reads_its_grid_when_done(client, as_trader, history, session, queue):
