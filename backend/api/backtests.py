@@ -81,7 +81,8 @@ def create_backtest(
     names), the daily equity curve with its drawdown, the trades with the posts that made them, and
     breakdowns by exit reason and token. An agent you cannot see is 422 on `agent_id`; an unknown CT
     account on `config.ct_account_ids`; dates before 2000-01-01 or after today on `period.start` or
-    `period.end`. A `days` period ends at the last closed 15-minute bar, so the same question
+    `period.end`. With `reclassify`, more than RECLASSIFY_MAX_POSTS posts the classifier has not read yet
+    is 422 on `reclassify`. A `days` period ends at the last closed 15-minute bar, so the same question
     asked again within that bar is answered from the first run."""
     count_backtest(counter, settings, user.id)  # once the body is judged: a typo costs no quota
     sources = build_sources(settings, reclassify=body.reclassify)
@@ -92,6 +93,7 @@ def create_backtest(
             viewer=user,
             sources=sources,
             now=now,
+            reclassify_max_posts=settings.reclassify_max_posts,
         )
     if result.cached:
         response.status_code = 200
@@ -119,7 +121,8 @@ def create_sweep(
     """Backtests the configuration once per point of a grid over one or two weights (0-100) or the signal
     threshold (0-1), each axis as `values` or `start`/`stop`/`step`; at most SWEEP_MAX_CELLS points (422 on
     `axes` beyond). Runs on the workers: poll `GET /backtests/sweep/{id}`. The same request again while the
-    first is live answers that one. The period and subject are judged as for a backtest."""
+    first is live answers that one. The period, subject and `reclassify` are judged as for a backtest
+    (with `reclassify`, every post of the period counts: the worker reads them)."""
     sweep.check_size(body, settings.sweep_max_cells)
     count_sweep(counter, settings, user.id)  # once the body is judged: a typo costs no quota
     with _subject_fields():
@@ -129,6 +132,7 @@ def create_sweep(
             viewer=user,
             max_cells=settings.sweep_max_cells,
             now=now,
+            reclassify_max_posts=settings.reclassify_max_posts,
         )
     assert run.id is not None
     if created:

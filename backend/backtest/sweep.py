@@ -236,12 +236,20 @@ def create_sweep(
     viewer: CurrentUser,
     max_cells: int,
     now: datetime | None = None,
+    reclassify_max_posts: int | None = None,
 ) -> tuple[BacktestRun, bool]:
     """A queued sweep row for this request, or the viewer's identical one still live (a double click);
-    returns (row, created). More cells than `max_cells` is 422 on `axes`."""
+    returns (row, created). More cells than `max_cells` is 422 on `axes`; with `reclassify`, more posts in
+    the period than `reclassify_max_posts` (RECLASSIFY_MAX_POSTS by default) is 422 on `reclassify` (the
+    worker keeps readings of its own, so every post counts)."""
     cells = check_size(request, max_cells)
     base, agent_id = subject(session, request, viewer)
     start, end = request.period.window(now or utcnow())
+    if request.reclassify:
+        limit = get_settings().reclassify_max_posts if reclassify_max_posts is None else reclassify_max_posts
+        service.check_fresh_readings(
+            service.fresh_readings(session, base.ct_account_ids, start, end, None), limit
+        )
     stored = {
         "request": request.model_dump(mode="json"),
         "base": base.to_json(),

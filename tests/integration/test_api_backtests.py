@@ -20,7 +20,9 @@ from backend.api import create_api
 from backend.auth.identity import CurrentUser
 from backend.auth.ratelimit import MemoryCounter
 from backend.auth.sessions import create_session
+from backend.backtest import inputs
 from backend.backtest.candles import BAR, floor_to
+from backend.backtest.inputs import ReadingCache
 from backend.backtest.sweep import SweepRequest, create_sweep, run_sweep
 from backend.config import Settings
 from backend.models import BacktestRun, User
@@ -61,6 +63,7 @@ def settings(api_settings: Settings) -> Settings:
             "backtests_per_minute": 5,
             "sweeps_per_hour": 3,
             "sweep_max_cells": 9,
+            "reclassify_max_posts": 10,
         }
     )
 
@@ -452,6 +455,38 @@ def test_questions_within_one_bar_share_an_answer_and_the_next_bar_asks_again(
         for at in (bar + timedelta(minutes=2), bar + timedelta(minutes=14), bar + BAR + timedelta(minutes=1))
     ]
     assert sweeps[0] == sweeps[1] != sweeps[2] and queue.created == [sweeps[0], sweeps[2]]
+
+
+@pytest.fixture
+def readings(monkeypatch: pytest.MonkeyPatch) -> ReadingCache:
+    """A reading cache of this test's own: post ids and texts repeat from one test database to the next."""
+    fresh = ReadingCache()
+    monkeypatch.setattr(inputs, "READINGS", fresh)
+    return fresh
+
+
+def test_reclassifying_more_posts_than_allowed_is_422_and_kept_readings_do_not_count(
+    client, as_trader, history, session, queue, readings
+):
+    """RECLASSIFY_MAX_POSTS is 10 here; the history has 24 posts in 30 days, 5 in the last 7."""
+    month = {"agent_id": history.agent.id, "period": {"days": 30}, "reclassify": True}
+    refused = client.post("/api/v1/backtests", json=month, headers=as_trader)
+    assert _fields(refused) == ["reclassify"]
+    assert refused.json()["detail"][0]["message"].startswith("24 posts in the period")
+    assert _runs(session) == 0
+
+    week = {**month, "period": {"days": 7}}
+    assert client.post("/api/v1/backtests", json=week, headers=as_trader).status_code == 201
+    # The week's readings are kept: the month now needs 19 fresh ones, still too many.
+    refused = client.post("/api/v1/backtests", json=month, headers=as_trader)
+    assert refused.json()["detail"][0]["message"].startswith("19 posts in the period")
+
+    # A sweep runs on a worker with readings of its own: every post of the period counts.
+    too_many = client.post("/api/v1/backtests/sweep", json={**month, **SWEEP}, headers=as_trader)
+    assert _fields(too_many) == ["reclassify"] and queue.created == []
+    accepted = client.post("/api/v1/backtests/sweep", json={**week, **SWEEP}, headers=as_trader)
+    assert accepted.status_code == 202 and queue.created == [accepted.json()["id"]]
+    assert _runs(session) == 2  # the week's backtest and its sweep
 
 
 def test_a_sweep_is_queued_once_and_reads_its_grid_when_done(client, as_trader, history, session, queue):
