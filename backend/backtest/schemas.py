@@ -24,6 +24,9 @@ PERIOD_DAYS = (7, 30, 90)
 MAX_DAYS = 365
 # No post or candle the platform could hold is older; it also keeps every date sum far from datetime's limits.
 EARLIEST = date(2000, 1, 1)
+# Validation context of a request read back from its stored row: it was judged when it was asked, and a
+# rule added since must not make an old row unreadable.
+STORED = {"stored": True}  # model_validate(..., context=STORED)
 DEFAULT_CAPITAL = Decimal(10000)
 MIN_CAPITAL = Decimal(100)
 MAX_CAPITAL = Decimal(10_000_000)
@@ -70,7 +73,7 @@ class Period(_Strict):
     @field_validator("start", "end")
     @classmethod
     def _known_day(cls, value: date | None, info: ValidationInfo) -> date | None:
-        if value is None:
+        if value is None or (info.context or {}).get("stored") is True:
             return value
         if value < EARLIEST:
             raise PydanticCustomError(

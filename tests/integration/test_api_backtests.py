@@ -23,6 +23,7 @@ from backend.auth.sessions import create_session
 from backend.backtest import inputs
 from backend.backtest.candles import BAR, floor_to
 from backend.backtest.inputs import ReadingCache
+from backend.backtest.schemas import STORED
 from backend.backtest.sweep import SweepRequest, create_sweep, run_sweep
 from backend.config import Settings
 from backend.models import BacktestRun, User
@@ -324,6 +325,18 @@ def test_the_edges_of_the_dates_answer(app, client, as_trader, history):
     reply = client.post("/api/v1/backtests", json=alone, headers=as_trader)
     assert reply.status_code == 201, reply.text
     assert reply.json()["start"] == reply.json()["end"]
+
+
+def test_a_sweep_stored_before_the_date_rules_still_reads(client, as_trader, trader, history, session):
+    """A row asked for 2099 before such dates were refused: its owner still reads it (judged when asked)."""
+    viewer = CurrentUser(id=trader.id, address=trader.address, role=Role.TRADER)
+    period = {"start": "2099-01-01", "end": "2099-01-05"}
+    request = SweepRequest.model_validate(
+        {"agent_id": history.agent.id, "period": period, **SWEEP}, context=STORED
+    )
+    run, _created = create_sweep(session, request, viewer=viewer, max_cells=9)
+    reply = client.get(f"/api/v1/backtests/sweep/{run.id}", headers=as_trader)
+    assert reply.status_code == 200 and reply.json()["status"] == "queued"
 
 
 def test_neither_or_both_subjects_and_an_agent_you_cannot_see_are_refused(
