@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     sweep_max_cells: int = Field(
         default=121, ge=1, le=10_000, description="Configurations in one sweep at most."
     )
+    reclassify_max_posts: int = Field(
+        default=2000,
+        ge=0,
+        description="Posts one backtest or sweep with reclassify may have read afresh by the classifier.",
+    )
     backtest_sweeps: str = Field(
         default="tasks.backtests:sweep_queue",
         pattern=r"^$|^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",

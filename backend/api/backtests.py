@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -30,6 +31,7 @@ from backend.backtest.limits import count_backtest, count_sweep
 from backend.backtest.schemas import BacktestRequest, BacktestResult
 from backend.backtest.sources import build_sources
 from backend.backtest.sweep import SweepAccepted, SweepOut, SweepQueue, SweepRequest
+from backend.models.common import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,14 @@ def _counter(request: Request, settings: SettingsDep) -> Counter:
 CounterDep = Annotated[Counter, Depends(_counter)]
 
 
+def _now() -> datetime:
+    """When the question is asked: a request's window ends at the last bar closed by then."""
+    return utcnow()
+
+
+NowDep = Annotated[datetime, Depends(_now)]
+
+
 @router.post(
     "",
     summary="Backtest an agent or a configuration",
@@ -64,16 +74,27 @@ def create_backtest(
     session: SessionDep,
     settings: SettingsDep,
     counter: CounterDep,
+    now: NowDep,
     response: Response,
 ) -> BacktestResult:
     """Replays the stored posts and prices of the period through the live engine: the summary (Freqtrade's
     names), the daily equity curve with its drawdown, the trades with the posts that made them, and
     breakdowns by exit reason and token. An agent you cannot see is 422 on `agent_id`; an unknown CT
-    account on `config.ct_account_ids`."""
+    account on `config.ct_account_ids`; dates before 2000-01-01 or after today on `period.start` or
+    `period.end`. With `reclassify`, more than RECLASSIFY_MAX_POSTS posts the classifier has not read yet
+    is 422 on `reclassify`. A `days` period ends at the last closed 15-minute bar, so the same question
+    asked again within that bar is answered from the first run."""
     count_backtest(counter, settings, user.id)  # once the body is judged: a typo costs no quota
     sources = build_sources(settings, reclassify=body.reclassify)
     with _subject_fields():
-        result = service.run_backtest(session, body, viewer=user, sources=sources)
+        result = service.run_backtest(
+            session,
+            body,
+            viewer=user,
+            sources=sources,
+            now=now,
+            reclassify_max_posts=settings.reclassify_max_posts,
+        )
     if result.cached:
         response.status_code = 200
     if result.id is not None:
@@ -93,17 +114,26 @@ def create_sweep(
     session: SessionDep,
     settings: SettingsDep,
     counter: CounterDep,
+    now: NowDep,
     request: Request,
     response: Response,
 ) -> SweepAccepted:
     """Backtests the configuration once per point of a grid over one or two weights (0-100) or the signal
     threshold (0-1), each axis as `values` or `start`/`stop`/`step`; at most SWEEP_MAX_CELLS points (422 on
     `axes` beyond). Runs on the workers: poll `GET /backtests/sweep/{id}`. The same request again while the
-    first is live answers that one."""
+    first is live answers that one. The period, subject and `reclassify` are judged as for a backtest
+    (with `reclassify`, every post of the period counts: the worker reads them)."""
     sweep.check_size(body, settings.sweep_max_cells)
     count_sweep(counter, settings, user.id)  # once the body is judged: a typo costs no quota
     with _subject_fields():
-        run, created = sweep.create_sweep(session, body, viewer=user, max_cells=settings.sweep_max_cells)
+        run, created = sweep.create_sweep(
+            session,
+            body,
+            viewer=user,
+            max_cells=settings.sweep_max_cells,
+            now=now,
+            reclassify_max_posts=settings.reclassify_max_posts,
+        )
     assert run.id is not None
     if created:
         _queue(request.app.state.sweeps, run.id)

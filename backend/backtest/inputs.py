@@ -172,5 +172,10 @@ class ReadingCache:
                 self._readings.popitem(last=False)
         return reading
 
+    def has(self, classifier: Classifier, post_id: int, text: str) -> bool:
+        """Whether this post's reading by `classifier` is kept: asking for it costs nothing."""
+        with self._lock:
+            return (classifier.name, post_id, text) in self._readings
+
 
 READINGS = ReadingCache()

@@ -12,14 +12,21 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from backend.agents.drafts import CtAccountIds, RiskDraft, Weights, check_leverage
+from backend.agents.drafts import MAX_ID, CtAccountIds, RiskDraft, Weights, check_leverage
+from backend.backtest.candles import BAR, floor_to
+from backend.models.common import utcnow
 from backend.models.enums import Venue
 
 PERIOD_DAYS = (7, 30, 90)
 MAX_DAYS = 365
+# No post or candle the platform could hold is older; it also keeps every date sum far from datetime's limits.
+EARLIEST = date(2000, 1, 1)
+# Validation context of a request read back from its stored row: it was judged when it was asked, and a
+# rule added since must not make an old row unreadable.
+STORED = {"stored": True}  # model_validate(..., context=STORED)
 DEFAULT_CAPITAL = Decimal(10000)
 MIN_CAPITAL = Decimal(100)
 MAX_CAPITAL = Decimal(10_000_000)
@@ -54,11 +61,34 @@ class StrategyConfig(_Strict):
 
 
 class Period(_Strict):
-    """The window: the last `days` days up to now, or `start` to `end` (whole UTC days, end included)."""
+    """The window: the last `days` days up to now, or `start` to `end` (whole UTC days, end included).
+
+    Dates run from `EARLIEST` to today (UTC): nothing after now is known.
+    """
 
     days: Literal[7, 30, 90] | None = None
     start: date | None = None
     end: date | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _known_day(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is None or (info.context or {}).get("stored") is True:
+            return value
+        if value < EARLIEST:
+            raise PydanticCustomError(
+                "date_too_early",
+                "{field} must be on or after {earliest}",
+                {"field": info.field_name, "earliest": EARLIEST.isoformat()},
+            )
+        today = utcnow().date()
+        if value > today:
+            raise PydanticCustomError(
+                "date_in_future",
+                "{field} must not be after today ({today}, UTC): nothing after now is known",
+                {"field": info.field_name, "today": today.isoformat()},
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_way(self) -> Period:
@@ -74,21 +104,23 @@ class Period(_Strict):
         return self
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
-        """[start, end) in UTC. `days` ends at `now` floored to the minute; dates end at the end's midnight
-        or at `now` if that is earlier (nothing after now is known)."""
-        now = now.astimezone(UTC).replace(second=0, microsecond=0)
+        """[start, end) in UTC, ending at the close of the last bar closed by `now` (`BAR`, the replay's
+        candles), so every question asked within one bar has one window and one cached answer. `days` counts
+        back from there; dates end at the end's midnight or there, whichever is earlier (never before
+        `start`)."""
+        closed = floor_to(now, BAR)
         if self.days is not None:
-            return now - timedelta(days=self.days), now
+            return closed - timedelta(days=self.days), closed
         assert self.start is not None and self.end is not None
         start = datetime.combine(self.start, datetime.min.time(), tzinfo=UTC)
         end = datetime.combine(self.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-        return start, min(end, now)
+        return start, max(start, min(end, closed))
 
 
 class BacktestRequest(_Strict):
     """An agent (its newest version) or a full configuration; a period; a starting capital."""
 
-    agent_id: int | None = Field(default=None, ge=1)
+    agent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     config: StrategyConfig | None = None
     period: Period = Field(default_factory=lambda: Period(days=30))
     capital: Capital = DEFAULT_CAPITAL

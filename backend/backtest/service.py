@@ -22,6 +22,7 @@ from sqlmodel import Session, col, func, select
 from backend.agents.editing import UnknownCtAccounts
 from backend.agents.versions import Strategy, followed_ids, latest_version, strategy_of
 from backend.auth.identity import CurrentUser
+from backend.backtest import inputs
 from backend.backtest.candles import HOUR
 from backend.backtest.engine import Outcome, Progress, Sources, calls_for, run, skip_counts
 from backend.backtest.inputs import PostCall
@@ -37,8 +38,10 @@ from backend.backtest.schemas import (
 from backend.config import get_settings
 from backend.models import BacktestRun, CtAccount, CtPost
 from backend.models.common import utcnow
+from backend.signals.errors import InputRejected
 from backend.signals.history import visible_agent
 from backend.signals.market import CANDLE_COUNT
+from backend.signals.types import Classifier
 from backend.trading.report import trade_return
 
 # The code a result depends on: the core, the backtest itself and live scoring. A change re-keys every result.
@@ -134,10 +137,13 @@ def run_backtest(
     now: datetime | None = None,
     progress: Progress | None = None,
     system: bool = False,
+    reclassify_max_posts: int | None = None,
 ) -> BacktestResult:
     """Backtest the request for `viewer` and store the run; answers from a stored run with an equal key.
 
-    `system` runs without a viewer (the operator's CLI) and stores nothing. Commits.
+    `system` runs without a viewer (the operator's CLI) and stores nothing. A `reclassify` request whose
+    period holds more than `reclassify_max_posts` (RECLASSIFY_MAX_POSTS by default) posts without a kept
+    reading is refused on `reclassify` before the classifier is asked anything. Commits.
     """
     if viewer is None and not system:
         raise NotSignedIn("sign in to backtest")
@@ -148,6 +154,11 @@ def run_backtest(
         assert request.config is not None
         strategy, name = strategy_from_config(session, request.config), None
     start, end = request.period.window(now)
+    if request.reclassify:
+        limit = get_settings().reclassify_max_posts if reclassify_max_posts is None else reclassify_max_posts
+        check_fresh_readings(
+            fresh_readings(session, strategy.ct_account_ids, start, end, sources.classifier), limit
+        )
     calls = calls_for(session, strategy, start, end, sources, reclassify=request.reclassify)
     key = cache_key(session, strategy, request, start, end, calls, sources)
     stored = _stored(session, key, viewer)
@@ -171,6 +182,38 @@ def run_backtest(
         return result
     row = _store(session, viewer, key, request, result)
     return result.model_copy(update={"id": row.id})
+
+
+def fresh_readings(
+    session: Session,
+    account_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    classifier: Classifier | None,
+) -> int:
+    """How many of the accounts' posts in [start, end) `classifier` would be asked to read: those whose
+    reading this process does not keep (every one without a `classifier`, as for a worker's sweep)."""
+    posts = session.exec(
+        select(CtPost.id, CtPost.text).where(
+            col(CtPost.ct_account_id).in_(sorted(set(account_ids))),
+            col(CtPost.posted_at) >= start,
+            col(CtPost.posted_at) < end,
+        )
+    ).all()
+    if classifier is None:
+        return len(posts)
+    return sum(1 for post_id, text in posts if not inputs.READINGS.has(classifier, post_id, text))
+
+
+def check_fresh_readings(fresh: int, limit: int) -> None:
+    """More fresh readings than `limit` is 422 on `reclassify`: each may be a paid LLM request."""
+    if fresh > limit:
+        raise InputRejected(
+            "reclassify",
+            f"{fresh} posts in the period would be read afresh by the classifier; at most {limit} may be "
+            "in one request. Choose a shorter period first: readings are kept, so a longer one then needs "
+            "fewer.",
+        )
 
 
 def get_backtest(session: Session, run_id: int, *, viewer: CurrentUser | None) -> BacktestResult:
@@ -305,7 +348,7 @@ def shape(
                 exit_reason=trade.reason.value if trade.reason else None,
                 profit_abs=trade.realized_pnl,
                 profit_ratio=trade_return(trade),
-                fees=trade.entry_fee + trade.exit_fee,
+                fees=trade.venue_fees,
                 duration_seconds=int((trade.exit_at - trade.entry_at).total_seconds())
                 if trade.exit_at
                 else None,

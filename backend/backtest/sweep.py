@@ -29,7 +29,7 @@ from backend.agents.versions import Strategy
 from backend.auth.identity import CurrentUser
 from backend.backtest import engine, service
 from backend.backtest.engine import calls_for
-from backend.backtest.schemas import BacktestRequest, SummaryOut
+from backend.backtest.schemas import STORED, BacktestRequest, SummaryOut
 from backend.backtest.sources import build_sources
 from backend.config import Settings, get_settings
 from backend.models import WEIGHT_NAMES, User
@@ -236,12 +236,20 @@ def create_sweep(
     viewer: CurrentUser,
     max_cells: int,
     now: datetime | None = None,
+    reclassify_max_posts: int | None = None,
 ) -> tuple[BacktestRun, bool]:
     """A queued sweep row for this request, or the viewer's identical one still live (a double click);
-    returns (row, created). More cells than `max_cells` is 422 on `axes`."""
+    returns (row, created). More cells than `max_cells` is 422 on `axes`; with `reclassify`, more posts in
+    the period than `reclassify_max_posts` (RECLASSIFY_MAX_POSTS by default) is 422 on `reclassify` (the
+    worker keeps readings of its own, so every post counts)."""
     cells = check_size(request, max_cells)
     base, agent_id = subject(session, request, viewer)
     start, end = request.period.window(now or utcnow())
+    if request.reclassify:
+        limit = get_settings().reclassify_max_posts if reclassify_max_posts is None else reclassify_max_posts
+        service.check_fresh_readings(
+            service.fresh_readings(session, base.ct_account_ids, start, end, None), limit
+        )
     stored = {
         "request": request.model_dump(mode="json"),
         "base": base.to_json(),
@@ -320,7 +328,7 @@ def _runner(session: Session, run: BacktestRun, settings: Settings) -> CellRunne
     """The engine on the sweep's stored window and capital. The followed accounts are the same in every
     cell, so their calls are read once; features and candles are cached by the sources, so a cell only
     re-scores and replays."""
-    request = SweepRequest.model_validate(run.request["request"])
+    request = SweepRequest.model_validate(run.request["request"], context=STORED)
     base = Strategy.from_json(run.request["base"])
     start, end = datetime.fromisoformat(run.request["start"]), datetime.fromisoformat(run.request["end"])
     sources = build_sources(settings, reclassify=request.reclassify)
@@ -334,7 +342,7 @@ def _runner(session: Session, run: BacktestRun, settings: Settings) -> CellRunne
 
 
 def _fill(session: Session, run: BacktestRun, runner: CellRunner) -> None:
-    request = SweepRequest.model_validate(run.request["request"])
+    request = SweepRequest.model_validate(run.request["request"], context=STORED)
     base = Strategy.from_json(run.request["base"])
     grid = Grid.of(request)
     cells: list[dict[str, Any]] = list((run.result or {}).get("cells", []))
@@ -371,7 +379,7 @@ def get_sweep(session: Session, run_id: int, *, viewer: CurrentUser) -> SweepOut
 
 def sweep_out(run: BacktestRun) -> SweepOut:
     assert run.id is not None
-    request = SweepRequest.model_validate(run.request["request"])
+    request = SweepRequest.model_validate(run.request["request"], context=STORED)
     grid = Grid.of(request)
     cells = None
     if run.status == "done":

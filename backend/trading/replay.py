@@ -111,6 +111,11 @@ class ReplayTrade:
     def is_open(self) -> bool:
         return self.exit_at is None
 
+    @property
+    def venue_fees(self) -> Decimal:
+        """The venue's fees in and out (only the entry's while open), as `book.Breakdown.venue_fees`."""
+        return self.entry_fee + self.exit_fee
+
 
 @dataclass(frozen=True)
 class ReplaySkip:

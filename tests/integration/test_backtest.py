@@ -17,7 +17,7 @@ from backend.agents.service import AgentNotFound
 from backend.agents.versions import Strategy
 from backend.auth.identity import CurrentUser
 from backend.auth.ratelimit import MemoryCounter
-from backend.backtest.candles import FeedCandles
+from backend.backtest.candles import BAR, FeedCandles, floor_to
 from backend.backtest.engine import Sources, calls_for, run
 from backend.backtest.inputs import FeatureCache
 from backend.backtest.replay_source import Costs
@@ -209,7 +209,9 @@ def assert_service(session, factory, agent, sources):
 
     result = run_backtest(session, request, viewer=me, sources=sources, now=NOW)
     assert result.id is not None and not result.cached
-    assert result.capital == Decimal(5000) and result.start == NOW - timedelta(days=30)
+    # The window ends at the last bar closed by NOW (12:07 -> 12:00), so one bar's questions share it.
+    assert result.capital == Decimal(5000) and result.end == floor_to(NOW, BAR)
+    assert result.start == result.end - timedelta(days=30)
     assert result.summary.trades + result.summary.open_trades == len(result.trades) > 0
     assert all(t.post_text and t.post_author for t in result.trades)
     assert result.summary.starting_balance == Decimal(5000)

@@ -81,3 +81,12 @@ def test_an_unknown_or_unlisted_agent_exits_1(runner, factory):
         assert result.exit_code == 1
         assert result.stdout == ""
         assert f"agent {agent_id} not found" in result.stderr
+
+
+@pytest.mark.parametrize("agent_id", [str(2**31), str(2**70)])
+def test_an_agent_id_past_the_databases_range_exits_2_without_a_traceback(runner, agent_id):
+    result = runner.invoke(app, ["backtest", agent_id, "--json"])
+    assert result.exit_code == 2, result.output
+    assert "Invalid agent_id" in result.stderr and "2147483647" in result.stderr
+    # typer.Exit(2) is a clean exit: no exception escaped the command.
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
