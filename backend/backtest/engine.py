@@ -89,16 +89,21 @@ def run(
     progress: Progress | None = None,
 ) -> Outcome:
     """Backtest `strategy` on `calls` over [start, end) with `capital`. Deterministic: equal inputs, equal
-    outcome (features and candles come from caches keyed by what they depend on)."""
+    outcome (features and candles come from caches keyed by what they depend on).
+
+    `progress` hears (stage, done, total) as the work goes: one unit per call scored, one per market whose
+    prices are read, one for the replay; it ends at (done, total, total)."""
     step = progress or (lambda _stage, _done, _total: None)
-    total = len(calls)
+    listed = sorted({c.token for c in calls} & set(sources.markets))
+    total = len(calls) + len(listed) + 1
 
     def features_of(call: PostCall) -> dict[str, Decimal] | None:
         return sources.features.features(call, sources.candles)
 
-    step("scoring posts", 0, total)
-    decisions = decide(calls, features_of, strategy)
-    step("replaying", total, total)
+    def scored(done: int) -> None:
+        step("scoring posts", done, total)
+
+    decisions = decide(calls, features_of, strategy, scored=scored if progress else None)
     signals = [
         ReplaySignal(
             at=d.call.decided_at,
@@ -110,10 +115,15 @@ def run(
         for d in decisions
         if start <= d.call.decided_at
     ]
-    markets = sorted({s.token for s in signals} & set(sources.markets))
     # Only bars that had closed by the end: a bar still forming would show prices from after it.
     closed_by = floor_to(end, BAR)
-    candles = {m: sources.candles.bars(m, start, closed_by) for m in markets}
+    traded = {s.token for s in signals}
+    candles = {}
+    for index, market in enumerate(listed, 1):
+        if market in traded:
+            candles[market] = sources.candles.bars(market, start, closed_by)
+        step("reading prices", len(calls) + index, total)
+    step("replaying", total - 1, total)
     result = replay(
         book_for(strategy, capital, sources), signals, candles, start=start, end=end, interval=BAR
     )
