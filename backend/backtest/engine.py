@@ -30,6 +30,7 @@ from backend.trading.replay import BookSpec, ReplayResult, ReplaySignal, replay
 from backend.trading.report import Report, report
 
 Progress = Callable[[str, int, int], None]
+JOIN_GAP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ def reachable(
     A position opened by a signal enters at the first bar from the signal on and is walked, and marked, only
     while open; the time limit closes it at the latest on the first bar past entry + limit. So bars from the
     signal's bar to limit + an hour after it are all it can reach: the rest of the window (most of it, when
-    positions last hours) need not be read. Without a time limit a position can reach the end.
+    positions last hours) need not be read. Without a time limit a position can reach the end. Spans less
+    than `JOIN_GAP` apart are read as one: days are read whole anyway, and a stored source answers each span
+    with a query of its own.
     """
     wanted: dict[str, list[tuple[datetime, datetime]]] = {}
     for signal in signals:
@@ -153,7 +156,7 @@ def reachable(
     for market, windows in wanted.items():
         merged = spans[market] = []
         for first, last in sorted(w for w in windows if w[0] < w[1]):
-            if merged and first <= merged[-1][1]:
+            if merged and first <= merged[-1][1] + JOIN_GAP:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], last))
             else:
                 merged.append((first, last))

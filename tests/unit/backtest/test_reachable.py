@@ -41,3 +41,8 @@ def test_without_a_time_limit_a_position_can_reach_the_end():
 
 def test_a_signal_at_the_end_reads_no_bars_but_keeps_its_market():
     assert reachable([_signal("BTC", 240)], START, END, LIMIT) == {"BTC": []}
+
+
+def test_spans_less_than_a_day_apart_are_read_as_one():
+    spans = reachable([_signal("BTC", 0), _signal("BTC", 73 + 20)], START, END, LIMIT)
+    assert spans == {"BTC": [(START, START + timedelta(hours=93 + 73))]}
