@@ -16,6 +16,7 @@ venue's candles are, so every backtest and the demo's replay walk positions thro
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,7 +30,6 @@ HOUR = timedelta(hours=1)
 BAR = timedelta(minutes=15)  # fine enough for the demo's stops, cheap enough for 90 days
 DAY = timedelta(days=1)
 CACHE_DAYS = 20_000  # market-days per kind kept in memory (40 markets over a year and a third)
-WINDOWS = 200  # whole windows of bars kept (a few backtest windows of every market)
 
 
 class CandleSource(Protocol):
@@ -73,8 +73,9 @@ class _DayCache:
             candles = self._day(market, day)
             if _midnight(day) >= start and _midnight(day) + DAY <= end:
                 out.extend(candles)  # a whole day inside the window: no need to look at each candle
-            else:
-                out.extend(c for c in candles if start <= _opens(c) < end)
+            else:  # a day's candles are in time order: cut it at the window's edges
+                first, last = bisect_left(candles, start, key=_opens), bisect_left(candles, end, key=_opens)
+                out.extend(candles[first:last])
             day += timedelta(days=1)
         return out
 
@@ -105,25 +106,12 @@ class FeedCandles:
         self.name = identity or _identity(feed)
         self._hourly = _DayCache(self._load_hourly, cache_days)
         self._bars = _DayCache(self._load_bars, cache_days)
-        self._windows: OrderedDict[tuple[str, datetime, datetime], tuple[Bar, ...]] = OrderedDict()
-        self._lock = threading.Lock()
 
     def hourly(self, market: str, start: datetime, end: datetime) -> Sequence[Hourly]:
         return self._hourly.between(market.upper(), start, end)
 
     def bars(self, market: str, start: datetime, end: datetime) -> Sequence[Bar]:
-        # The builder reruns one window many times: keep the last windows' bars whole.
-        key = (market.upper(), floor_to(start, BAR), end)
-        with self._lock:
-            if key in self._windows:
-                self._windows.move_to_end(key)
-                return self._windows[key]
-        bars = tuple(self._bars.between(*key))
-        with self._lock:
-            self._windows[key] = bars
-            while len(self._windows) > WINDOWS:
-                self._windows.popitem(last=False)
-        return bars
+        return self._bars.between(market.upper(), floor_to(start, BAR), end)
 
     def data_version(self, markets: Sequence[str], start: datetime, end: datetime) -> str:
         return self.name  # a seeded feed's past is fixed

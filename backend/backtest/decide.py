@@ -31,12 +31,19 @@ def decide(
     calls: Iterable[PostCall],
     features_of: Callable[[PostCall], dict[str, Decimal] | None],
     strategy: Strategy,
+    *,
+    scored: Callable[[int], None] | None = None,
 ) -> list[Decision]:
-    """The signals `strategy` makes from `calls` (in the order the generator met them)."""
+    """The signals `strategy` makes from `calls` (in the order the generator met them). `scored` hears how
+    many calls have been looked at before each one and at the end (a progress bar's work unit)."""
     followed = set(strategy.ct_account_ids)
     taken: set[tuple[str, datetime]] = set()
     decisions = []
+    looked = 0
     for call in calls:
+        if scored is not None:
+            scored(looked)
+        looked += 1
         if call.account_id not in followed:
             continue
         bucket = bucket_start(call.posted_at)
@@ -50,4 +57,6 @@ def decide(
             continue
         taken.add((call.token, bucket))
         decisions.append(Decision(call, features, value, bucket))  # `score` rounds to the column
+    if scored is not None:
+        scored(looked)
     return decisions

@@ -10,24 +10,27 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 
 from sqlmodel import Session
 
 from backend.agents.versions import Strategy
-from backend.backtest.candles import BAR, CandleSource, floor_to
+from backend.backtest.candles import BAR, HOUR, CandleSource, floor_to
 from backend.backtest.decide import Decision, decide
 from backend.backtest.inputs import FEATURES, FeatureCache, PostCall, load_calls
 from backend.backtest.replay_source import Costs
 from backend.signals.tokens import known_tokens
 from backend.signals.types import Classifier
+from backend.trading.exits import Candle as Bar
 from backend.trading.exits import rules_for
 from backend.trading.market import MarketRules
 from backend.trading.replay import BookSpec, ReplayResult, ReplaySignal, replay
 from backend.trading.report import Report, report
 
 Progress = Callable[[str, int, int], None]
+JOIN_GAP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -89,16 +92,21 @@ def run(
     progress: Progress | None = None,
 ) -> Outcome:
     """Backtest `strategy` on `calls` over [start, end) with `capital`. Deterministic: equal inputs, equal
-    outcome (features and candles come from caches keyed by what they depend on)."""
+    outcome (features and candles come from caches keyed by what they depend on).
+
+    `progress` hears (stage, done, total) as the work goes: one unit per call scored, one per market whose
+    prices are read, one for the replay; it ends at (done, total, total)."""
     step = progress or (lambda _stage, _done, _total: None)
-    total = len(calls)
+    listed = sorted({c.token for c in calls} & set(sources.markets))
+    total = len(calls) + len(listed) + 1
 
     def features_of(call: PostCall) -> dict[str, Decimal] | None:
         return sources.features.features(call, sources.candles)
 
-    step("scoring posts", 0, total)
-    decisions = decide(calls, features_of, strategy)
-    step("replaying", total, total)
+    def scored(done: int) -> None:
+        step("scoring posts", done, total)
+
+    decisions = decide(calls, features_of, strategy, scored=scored if progress else None)
     signals = [
         ReplaySignal(
             at=d.call.decided_at,
@@ -110,15 +118,49 @@ def run(
         for d in decisions
         if start <= d.call.decided_at
     ]
-    markets = sorted({s.token for s in signals} & set(sources.markets))
     # Only bars that had closed by the end: a bar still forming would show prices from after it.
     closed_by = floor_to(end, BAR)
-    candles = {m: sources.candles.bars(m, start, closed_by) for m in markets}
+    spans = reachable(signals, start, closed_by, sources.costs.time_limit)
+    candles: dict[str, list[Bar]] = {}
+    for index, market in enumerate(listed, 1):
+        if market in spans:
+            bars = (sources.candles.bars(market, *span) for span in spans[market])
+            candles[market] = list(chain.from_iterable(bars))
+        step("reading prices", len(calls) + index, total)
+    step("replaying", total - 1, total)
     result = replay(
         book_for(strategy, capital, sources), signals, candles, start=start, end=end, interval=BAR
     )
     step("done", total, total)
     return Outcome(list(calls), decisions, result, report(result, capital=capital, start=start, end=end))
+
+
+def reachable(
+    signals: Sequence[ReplaySignal], start: datetime, end: datetime, time_limit: timedelta | None
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Per market with signals, the spans of bars the replay can look at, merged and in order.
+
+    A position opened by a signal enters at the first bar from the signal on and is walked, and marked, only
+    while open; the time limit closes it at the latest on the first bar past entry + limit. So bars from the
+    signal's bar to limit + an hour after it are all it can reach: the rest of the window (most of it, when
+    positions last hours) need not be read. Without a time limit a position can reach the end. Spans less
+    than `JOIN_GAP` apart are read as one: days are read whole anyway, and a stored source answers each span
+    with a query of its own.
+    """
+    wanted: dict[str, list[tuple[datetime, datetime]]] = {}
+    for signal in signals:
+        first = max(floor_to(signal.at, BAR), start)
+        last = end if time_limit is None else min(signal.at + time_limit + HOUR, end)
+        wanted.setdefault(signal.token, []).append((first, last))
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    for market, windows in wanted.items():
+        merged = spans[market] = []
+        for first, last in sorted(w for w in windows if w[0] < w[1]):
+            if merged and first <= merged[-1][1] + JOIN_GAP:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+    return spans
 
 
 def skip_counts(result: ReplayResult) -> dict[str, int]:

@@ -90,3 +90,32 @@ def test_an_agent_id_past_the_databases_range_exits_2_without_a_traceback(runner
     assert "Invalid agent_id" in result.stderr and "2147483647" in result.stderr
     # typer.Exit(2) is a clean exit: no exception escaped the command.
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_progress_advances_call_by_call_and_ends_at_the_total(session, history):
+    """The command's progress bar follows the real work: one step per post scored, one per market read,
+    one for the replay; it never goes back and finishes full."""
+    from backend.backtest.schemas import BacktestRequest
+    from backend.backtest.service import run_backtest
+    from backend.backtest.sources import build_sources
+
+    heard: list[tuple[str, int, int]] = []
+    request = BacktestRequest.model_validate({"agent_id": history.agent.id, "period": {"days": 30}})
+    result = run_backtest(
+        session,
+        request,
+        viewer=None,
+        system=True,
+        sources=build_sources(get_settings()),
+        progress=lambda stage, done, total: heard.append((stage, done, total)),
+    )
+    assert result.summary.signals > 0
+    totals = {total for _, _, total in heard}
+    assert len(totals) == 1
+    total = totals.pop()
+    done = [d for _, d, _ in heard]
+    assert done == sorted(done)
+    assert heard[-1] == ("done", total, total)
+    scored = [d for stage, d, _ in heard if stage == "scoring posts"]
+    assert len(set(scored)) > 20  # the month's 24 posts, one step each
+    assert {stage for stage, _, _ in heard} >= {"scoring posts", "reading prices", "replaying", "done"}
