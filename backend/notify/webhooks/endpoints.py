@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets as random
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 MAX_ENDPOINTS = 10  # per user, deleted ones not counted
 MAX_DESCRIPTION = 200
 MAX_LOG = 200
+UNPRINTABLE = frozenset({"Cc", "Cs"})  # control characters and lone surrogates (which no database stores)
 ENTITY = "webhook_endpoint"
 # What an endpoint may subscribe to: every type but the test, which goes only where it is sent.
 SUBSCRIBABLE: tuple[str, ...] = tuple(t.value for t in EventType if t != EventType.WEBHOOK_TEST)
@@ -346,13 +348,19 @@ def _events(values: Sequence[str] | None) -> list[str]:
         raise WebhookError("events", "a list of event type names")
     unknown = sorted({v for v in values if v not in SUBSCRIBABLE})
     if unknown:
-        shown = ", ".join(unknown[:5])[:200]
+        shown = ", ".join(ascii(v)[1:-1][:64] for v in unknown[:5])[:200]
         raise WebhookError("events", f"unknown event type(s): {shown}; known: {', '.join(SUBSCRIBABLE)}")
+    if len(set(values)) != len(values):
+        raise WebhookError("events", "an event type is listed twice")
     return [t for t in SUBSCRIBABLE if t in set(values)]
 
 
 def _description(value: str | None) -> str:
-    text = " ".join((value or "").split())
+    """Runs of whitespace become one space; any other control character (a NUL, an escape) is refused."""
+    raw = value or ""
+    if any(unicodedata.category(ch) in UNPRINTABLE and ch not in "\t\n\r" for ch in raw):
+        raise WebhookError("description", "may not contain control characters")
+    text = " ".join(raw.split())
     if len(text) > MAX_DESCRIPTION:
         raise WebhookError("description", f"at most {MAX_DESCRIPTION} characters")
     return text
