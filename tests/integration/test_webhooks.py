@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from datetime import timedelta
 
 import httpx
@@ -357,3 +358,84 @@ def test_a_pinned_request_goes_to_the_checked_address_with_the_name_as_host(webh
     assert result.ok
     [got] = webhook_receiver.wait_for(1)
     assert got.headers["host"] == f"hooks.example.com:{webhook_receiver.port}"
+
+
+class RebindingResolver:
+    """`socket.getaddrinfo` for one name whose answers change (an attacker's DNS with a zero TTL): each
+    lookup of `NAME` takes the next answer; a connection to `PUBLIC` is refused before any packet leaves.
+    Every other name goes to the real resolver. `calls` records the hosts asked, in order."""
+
+    NAME = "hooks.rebind.example"
+    PUBLIC = "93.184.216.34"
+
+    def __init__(self, real, *answers: str) -> None:
+        self.real, self.answers, self.calls = real, list(answers), []
+
+    def __call__(self, host, port, *args, **kwargs):
+        if host in (self.NAME, self.PUBLIC):
+            self.calls.append(host)
+        if host == self.PUBLIC:
+            raise OSError("test: no route to the public address")
+        if host != self.NAME:
+            return self.real(host, port, *args, **kwargs)
+        address = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 443))]
+
+
+def _rebinding_endpoint(session, user, monkeypatch, receiver: WebhookReceiver) -> tuple[int, str]:
+    """An endpoint saved in prod while its name resolved to a public address."""
+    resolver = RebindingResolver(socket.getaddrinfo, RebindingResolver.PUBLIC)
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    url = f"https://{RebindingResolver.NAME}:{receiver.port}/hook"
+    created = endpoints.create_endpoint(session, user, url, ["position.closed"], "", PROD, CIPHER)
+    assert resolver.calls == [RebindingResolver.NAME]
+    receiver.secret = created.secret
+    return created.endpoint.id, url
+
+
+def test_a_name_that_turns_private_after_saving_is_refused_at_send_time(
+    engine, session, factory, webhook_receiver, monkeypatch, caplog
+):
+    user = _user(factory)
+    endpoint_id, url = _rebinding_endpoint(session, user, monkeypatch, webhook_receiver)
+    resolver = RebindingResolver(socket.getaddrinfo, "127.0.0.1")  # where the receiver really listens
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    _emit(session, user.id, "position.closed:9")
+    caplog.set_level(logging.WARNING, logger="backend.notify.webhooks.sender")
+
+    _run(engine, utcnow(), PROD)
+
+    [delivery] = _webhook_deliveries(session)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_error == "refused to send: the URL must point to a public address " + (
+        "(not loopback, private or link-local)"
+    )
+    assert webhook_receiver.requests == 0
+    assert resolver.calls == [RebindingResolver.NAME]  # looked up once, and nothing connected to
+    [logged] = [r for r in caplog.records if r.name == "backend.notify.webhooks.sender"]
+    assert logged.getMessage() == (
+        f"webhook endpoint {endpoint_id}: refused to send delivery {delivery.id}: the URL must point to a "
+        "public address (not loopback, private or link-local)"
+    )
+    assert url not in caplog.text
+
+
+def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
+    engine, session, factory, webhook_receiver, monkeypatch
+):
+    """The name answers public to the check and private to any later lookup: a sender that looked the name
+    up again to connect would reach the receiver on 127.0.0.1. It connects to the checked address instead."""
+    user = _user(factory)
+    _rebinding_endpoint(session, user, monkeypatch, webhook_receiver)
+    resolver = RebindingResolver(socket.getaddrinfo, RebindingResolver.PUBLIC, "127.0.0.1")
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    _emit(session, user.id, "position.closed:9")
+
+    _run(engine, utcnow(), PROD)
+
+    # The name once (the check), then the checked address itself, as the socket's connect resolves a literal.
+    assert resolver.calls == [RebindingResolver.NAME, RebindingResolver.PUBLIC]
+    assert webhook_receiver.requests == 0
+    [delivery] = _webhook_deliveries(session)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_error.startswith("ConnectError: test: no route to the public address")

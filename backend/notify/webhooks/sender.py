@@ -115,6 +115,14 @@ class WebhookSender:
         try:
             pinned = urls.pin(target.url, self._settings)
         except urls.UrlRejected as e:
+            # The URL passed when it was saved; now it does not (DNS rebinding, or the rules changed).
+            # The endpoint's id and the reason only: a URL's path may hold the receiver's own token.
+            logger.warning(
+                "webhook endpoint %s: refused to send delivery %s: %s",
+                target.endpoint_id,
+                outgoing.delivery_id,
+                e,
+            )
             return SendResult(ok=False, error=f"refused to send: {e}"[:500])
         body = body_of(outgoing)
         return self.post(pinned, body, sign(target.secret, message_id(outgoing.delivery_id), body, utcnow()))
