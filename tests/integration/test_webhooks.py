@@ -213,7 +213,7 @@ def test_fan_out_follows_each_endpoints_subscription(engine, session, factory, w
 
     sender = WebhookSender(DEV)
     assert sender.targets(session, user.id, "position.closed") == [everything, closes.endpoint.id]
-    assert sender.targets(session, user.id, "position.opened") == [everything, opens.endpoint.id]
+    assert sender.targets(session, user.id, "position.opened") == [opens.endpoint.id]  # off by default
     assert sender.targets(session, user.id, "webhook.test") == []
     assert [e.id for e in endpoints.list_endpoints(session, user.id)] == [
         everything,
@@ -221,6 +221,36 @@ def test_fan_out_follows_each_endpoints_subscription(engine, session, factory, w
         opens.endpoint.id,
         off.endpoint.id,
     ]
+
+
+def test_an_endpoint_naming_no_events_gets_the_defaults_and_opens_only_by_name(
+    engine, session, factory, webhook_receiver
+):
+    user = _user(factory)
+    defaults = endpoints.create_endpoint(session, user, webhook_receiver.url, None, "", DEV, CIPHER)
+    assert defaults.endpoint.events == list(endpoints.DEFAULT_EVENTS)
+    assert "position.opened" not in defaults.endpoint.events
+    assert {"position.closed", "position.needs_attention"} <= set(defaults.endpoint.events)
+    webhook_receiver.secret = defaults.secret
+    _emit(session, user.id, "position.opened:9", EventType.POSITION_OPENED)
+    _emit(session, user.id, "position.closed:9")
+    _run(engine, utcnow())
+    assert [d.type for d in webhook_receiver.wait_for(1)] == ["position.closed"]
+
+    updated = endpoints.update_endpoint(
+        session, user, defaults.endpoint.id, events=["position.opened"], settings=DEV
+    )
+    assert updated.events == ["position.opened"]
+    _emit(session, user.id, "position.opened:10", EventType.POSITION_OPENED)
+    _run(engine, utcnow())
+    assert [d.type for d in webhook_receiver.wait_for(2)] == ["position.closed", "position.opened"]
+    back = endpoints.update_endpoint(session, user, defaults.endpoint.id, events=[], settings=DEV)
+    assert back.events == list(endpoints.DEFAULT_EVENTS)
+    # A row saved before the defaults were stored (an empty list) means the defaults too.
+    session.execute(sa.update(WebhookEndpoint).values(events=[]))
+    session.commit()
+    assert WebhookSender(DEV).targets(session, user.id, "position.opened") == []
+    assert WebhookSender(DEV).targets(session, user.id, "position.closed") == [defaults.endpoint.id]
 
 
 def test_the_url_guard_in_prod_at_creation_and_at_send_time(engine, session, factory, webhook_receiver):
@@ -439,3 +469,55 @@ def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
     [delivery] = _webhook_deliveries(session)
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.last_error.startswith("ConnectError: test: no route to the public address")
+
+
+def test_after_a_rotation_both_secrets_verify_for_the_grace_then_only_the_new(
+    engine, session, factory, webhook_receiver
+):
+    """Receivers verify with `standardwebhooks`, which accepts any of the space-separated signatures."""
+    user = _user(factory)
+    endpoint_id = _endpoint(session, user, webhook_receiver)
+    old = webhook_receiver.secret
+    new = endpoints.rotate_secret(session, user, endpoint_id, CIPHER, settings=DEV)
+    row = session.get(WebhookEndpoint, endpoint_id)
+    assert old.encode() not in bytes(row.previous_secret_encrypted)
+    assert CIPHER.decrypt(endpoint_id, row.previous_secret_encrypted) == old
+    assert row.previous_secret_until > utcnow() + timedelta(hours=23)
+
+    for n, secret in enumerate((old, new), start=1):  # a receiver still on the old secret, then one switched
+        webhook_receiver.secret = secret
+        _emit(session, user.id, f"position.closed:{n}")
+        _run(engine, utcnow())
+        got = webhook_receiver.wait_for(n)
+        assert len(got[-1].headers["webhook-signature"].split(" ")) == 2
+    assert webhook_receiver.rejected == []
+
+    session.execute(sa.update(WebhookEndpoint).values(previous_secret_until=utcnow() - timedelta(seconds=1)))
+    session.commit()  # the grace is over
+    webhook_receiver.secret = old
+    _emit(session, user.id, "position.closed:3")
+    _run(engine, utcnow())
+    webhook_receiver.wait_for(1, rejected=True)
+    webhook_receiver.secret = new
+    _emit(session, user.id, "position.closed:4")
+    _run(engine, utcnow())
+    got = webhook_receiver.wait_for(3)
+    assert [d.body["data"]["key"] for d in got] == [
+        "position.closed:1",
+        "position.closed:2",
+        "position.closed:4",
+    ]
+    assert " " not in got[-1].headers["webhook-signature"]
+
+
+def test_a_rotation_without_grace_stops_the_old_secret_at_once(engine, session, factory, webhook_receiver):
+    user = _user(factory)
+    endpoint_id = _endpoint(session, user, webhook_receiver)
+    no_grace = DEV.model_copy(update={"webhook_secret_rotation_grace_hours": 0})
+    endpoints.rotate_secret(session, user, endpoint_id, CIPHER, settings=no_grace)
+    row = session.get(WebhookEndpoint, endpoint_id)
+    assert (row.previous_secret_encrypted, row.previous_secret_until) == (None, None)
+    _emit(session, user.id, "position.closed:1")
+    _run(engine, utcnow())
+    webhook_receiver.wait_for(1, rejected=True)
+    assert webhook_receiver.received == []
