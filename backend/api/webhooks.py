@@ -65,8 +65,8 @@ WebhookCipherDep = Annotated[SecretCipher, Depends(webhook_cipher)]
 
 
 class EndpointIn(BaseModel):
-    """`events` empty or left out: the default set, every type but `position.opened` (subscribe to it by
-    name to get opens)."""
+    """`events` empty or left out: the default set, the types `events.DEFAULTS` turns on for webhooks (not
+    `position.opened`: subscribe to it by name to get opens)."""
 
     model_config = ConfigDict(extra="forbid")
 
