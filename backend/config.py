@@ -303,6 +303,18 @@ class Settings(BaseSettings):
     webhook_disable_after_failures: int = Field(
         default=15, ge=1, le=1000, description="Consecutive failed attempts after which an endpoint is off."
     )
+    webhook_secret_rotation_grace_hours: float = Field(
+        default=24,
+        ge=0,
+        le=24 * 7,
+        description="After a rotation the previous secret signs too for this long, so receivers can switch.",
+    )
+    webhook_manual_sends_per_hour: int = Field(
+        default=30,
+        ge=1,
+        le=10_000,
+        description="Per user, test sends and redeliveries together (so endpoints cannot flood a URL).",
+    )
 
     @model_validator(mode="after")
     def _live_defaults(self) -> Self:

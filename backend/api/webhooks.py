@@ -3,8 +3,9 @@ rotate the secret, send a test, read the delivery log and redeliver.
 
 Every path needs a session (401 first, before any body is judged). Another user's endpoint or delivery is the
 same 404 as an unknown one. Bad input is 422 on the field (`url`, `events`, `description`) and changes
-nothing. Thin over `backend.notify.webhooks.endpoints`; deliveries are signed after the Standard Webhooks spec
-(see the README's Notifications section for verifying them).
+nothing. Test sends and redeliveries share a per-user hourly quota (429 with Retry-After). Thin over
+`backend.notify.webhooks.endpoints`; deliveries are signed after the Standard Webhooks spec (see the README's
+Notifications section for verifying them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api.agents import MAX_ID
-from backend.api.auth import UNAUTHORIZED
+from backend.api.auth import TOO_MANY, UNAUTHORIZED
+from backend.api.backtests import CounterDep
 from backend.api.deps import ClientIpDep, CurrentUserDep, SessionDep, SettingsDep, app_settings
 from backend.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
 from backend.api.routing import AuthenticateFirstRoute
@@ -63,7 +65,8 @@ WebhookCipherDep = Annotated[SecretCipher, Depends(webhook_cipher)]
 
 
 class EndpointIn(BaseModel):
-    """`events` empty or left out: every event type."""
+    """`events` empty or left out: the default set, the types `events.DEFAULTS` turns on for webhooks (not
+    `position.opened`: subscribe to it by name to get opens)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,7 +76,8 @@ class EndpointIn(BaseModel):
 
 
 class EndpointPatch(BaseModel):
-    """Only what is given changes; `"enabled": true` turns a disabled endpoint on and clears its failures."""
+    """Only what is given changes; `"enabled": true` turns a disabled endpoint on and clears its failures;
+    `"events": []` goes back to the default set."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -181,21 +185,38 @@ def rotate(
     endpoint_id: EndpointId,
     user: CurrentUserDep,
     session: SessionDep,
+    settings: SettingsDep,
     cipher: WebhookCipherDep,
     ip: ClientIpDep,
 ) -> SecretOut:
-    """The old secret stops signing at once; the new one is answered this once."""
+    """The new secret is answered this once. The old one goes on signing beside it (a second signature in
+    `webhook-signature`) for WEBHOOK_SECRET_ROTATION_GRACE_HOURS, so switch your receiver within that time."""
     with _answers():
-        return SecretOut(secret=endpoints.rotate_secret(session, user, endpoint_id, cipher, ip=ip))
+        secret = endpoints.rotate_secret(session, user, endpoint_id, cipher, ip=ip, settings=settings)
+    return SecretOut(secret=secret)
 
 
-@router.post("/{endpoint_id}/test", status_code=202, summary="Send a test event", responses={**NOT_FOUND})
+@router.post(
+    "/{endpoint_id}/test",
+    status_code=202,
+    summary="Send a test event",
+    responses={**NOT_FOUND, **TOO_MANY},
+)
 def send_test(
-    endpoint_id: EndpointId, user: CurrentUserDep, session: SessionDep, ip: ClientIpDep
+    endpoint_id: EndpointId,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    counter: CounterDep,
+    ip: ClientIpDep,
 ) -> DeliveryIdOut:
-    """A `webhook.test` event to this endpoint only; its outcome appears in the delivery log."""
+    """A `webhook.test` event to this endpoint only; its outcome appears in the delivery log. Tests and
+    redeliveries together: at most WEBHOOK_MANUAL_SENDS_PER_HOUR per user (429 with Retry-After)."""
     with _answers():
-        return DeliveryIdOut(delivery_id=endpoints.send_test(session, user, endpoint_id, ip=ip))
+        delivery_id = endpoints.send_test(
+            session, user, endpoint_id, ip=ip, settings=settings, counter=counter
+        )
+    return DeliveryIdOut(delivery_id=delivery_id)
 
 
 @router.get("/{endpoint_id}/deliveries", summary="The endpoint's delivery log", responses={**NOT_FOUND})
@@ -213,16 +234,21 @@ def deliveries(
     "/{endpoint_id}/deliveries/{delivery_id}/redeliver",
     status_code=202,
     summary="Send a delivery again",
-    responses={**NOT_FOUND},
+    responses={**NOT_FOUND, **TOO_MANY},
 )
 def redeliver(
     endpoint_id: EndpointId,
     delivery_id: DeliveryId,
     user: CurrentUserDep,
     session: SessionDep,
+    settings: SettingsDep,
+    counter: CounterDep,
     ip: ClientIpDep,
 ) -> DeliveryIdOut:
-    """The same delivery (same `webhook-id`) is sent again now; its attempts go on counting in the log."""
+    """The same delivery (same `webhook-id`) is sent again now; its attempts go on counting in the log.
+    Counted with test sends (WEBHOOK_MANUAL_SENDS_PER_HOUR, 429 with Retry-After)."""
     with _answers():
-        endpoints.redeliver(session, user, delivery_id, endpoint_id=endpoint_id, ip=ip)
+        endpoints.redeliver(
+            session, user, delivery_id, endpoint_id=endpoint_id, ip=ip, settings=settings, counter=counter
+        )
     return DeliveryIdOut(delivery_id=delivery_id)

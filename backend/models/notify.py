@@ -151,9 +151,12 @@ class WebhookEndpoint(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     url: str = Field(max_length=2048)
-    events: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)  # empty: every type
+    events: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)  # empty: the default set
     description: str = Field(default="", max_length=200)
     secret_encrypted: bytes = Field(sa_type=sa.LargeBinary, nullable=False)
+    # After a rotation the previous secret signs too, until `previous_secret_until` (encrypted the same way).
+    previous_secret_encrypted: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
+    previous_secret_until: datetime | None = ts_field()
     enabled: bool = Field(default=True, nullable=False)
     disabled_reason: str | None = Field(default=None, max_length=256)
     consecutive_failures: int = Field(default=0, nullable=False)

@@ -114,10 +114,11 @@ _PERSONAL = frozenset({NotificationChannel.IN_APP, NotificationChannel.TELEGRAM,
 _QUIET = frozenset({NotificationChannel.IN_APP, NotificationChannel.TELEGRAM})
 
 # Channels on by default per type (a user's preference rows override them). Closes and anything needing
-# attention go everywhere; opens go only to webhooks (which subscribe to types themselves): a busy agent
-# opens many positions and nobody wants a message for each.
+# attention go everywhere; opens go nowhere: a busy agent opens many positions and nobody wants a message
+# for each. For webhooks this is the set a new endpoint subscribes to when it names no events; subscribing
+# one to `position.opened` is how a user asks for opens there.
 DEFAULTS: dict[EventType, frozenset[NotificationChannel]] = {
-    EventType.POSITION_OPENED: frozenset({NotificationChannel.WEBHOOK}),
+    EventType.POSITION_OPENED: frozenset(),
     EventType.POSITION_CLOSED: _ALL,
     EventType.STOP_MOVED: _QUIET | {NotificationChannel.WEBHOOK},
     EventType.NEEDS_ATTENTION: _ALL,

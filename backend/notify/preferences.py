@@ -19,6 +19,7 @@ from backend.models.common import utcnow
 from backend.models.enums import NotificationChannel
 from backend.notify.events import CONFIGURABLE, DESCRIPTIONS, EventType, channels_by_default
 
+_CONFIGURABLE_NAMES = frozenset(t.value for t in CONFIGURABLE)
 # (user_id, event_type, channel) -> enabled, for the rows users wrote.
 Overrides = dict[tuple[int, str, str], bool]
 
@@ -55,12 +56,20 @@ def overrides_for(session: Session, user_ids: Iterable[int]) -> Overrides:
 
 
 def channels_for(overrides: Overrides, user_id: int, event_type: str) -> frozenset[NotificationChannel]:
-    """The defaults for the type with the user's rows applied."""
+    """The defaults for the type with the user's rows applied.
+
+    The webhook channel is on for every type the user did not turn off here: each endpoint subscribes to
+    types itself (by default to those `DEFAULTS` turns on for webhooks), so an endpoint subscribed to
+    `position.opened` gets opens although they are off by default."""
     defaults = channels_by_default(event_type)
+    configurable = event_type in _CONFIGURABLE_NAMES
     return frozenset(
         channel
         for channel in NotificationChannel
-        if overrides.get((user_id, event_type, channel.value), channel in defaults)
+        if overrides.get(
+            (user_id, event_type, channel.value),
+            configurable if channel == NotificationChannel.WEBHOOK else channel in defaults,
+        )
     )
 
 

@@ -55,6 +55,14 @@ def _endpoint(row: EndpointRow) -> rx.Component:
                     ),
                 ),
                 rx.button(
+                    rx.cond(W.edit_id == row["id"], "Close edit", "Edit"),
+                    size="1",
+                    variant="soft",
+                    on_click=W.start_edit(row["id"]),
+                    disabled=busy,
+                    id="webhook-edit-" + row["id"],
+                ),
+                rx.button(
                     "Send test",
                     size="1",
                     variant="soft",
@@ -91,6 +99,7 @@ def _endpoint(row: EndpointRow) -> rx.Component:
                 gap="8px",
                 wrap="wrap",
             ),
+            rx.cond(W.edit_id == row["id"], _edit_form()),
             rx.cond(W.log_id == row["id"], _log()),
             spacing="2",
             width="100%",
@@ -202,6 +211,94 @@ def _event_choice(choice: EventChoice) -> rx.Component:
     )
 
 
+def _edit_choice(choice: EventChoice) -> rx.Component:
+    return rx.text(
+        rx.flex(
+            rx.checkbox(
+                checked=choice["checked"],
+                on_change=lambda checked: W.toggle_edit_event(choice["event_type"], checked),
+                id="webhook-edit-event-" + choice["event_type"],
+            ),
+            choice["description"],
+            gap="2",
+            align="center",
+        ),
+        as_="label",
+        size="2",
+    )
+
+
+def _edit_form() -> rx.Component:
+    """The endpoint's URL, events and on/off, edited in place; a refusal shows beside its field."""
+    return rx.vstack(
+        rx.text("URL", size="1", weight="medium"),
+        rx.input(
+            value=W.edit_url,
+            on_change=W.set_edit_url,
+            id="webhook-edit-url",
+            width="100%",
+        ),
+        rx.cond(
+            W.edit_url_error != "",
+            rx.text(
+                W.edit_url_error, size="1", color_scheme="red", id="webhook-edit-url-error", role="alert"
+            ),
+        ),
+        rx.text(
+            rx.flex(
+                rx.switch(
+                    checked=W.edit_enabled,
+                    on_change=W.set_edit_enabled,
+                    id="webhook-edit-enabled",
+                ),
+                "Deliveries on",
+                gap="2",
+                align="center",
+            ),
+            as_="label",
+            size="2",
+        ),
+        rx.grid(
+            rx.foreach(W.edit_events, _edit_choice),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="1",
+            width="100%",
+            id="webhook-edit-events",
+        ),
+        rx.cond(
+            W.edit_events_error != "",
+            rx.text(
+                W.edit_events_error,
+                size="1",
+                color_scheme="red",
+                id="webhook-edit-events-error",
+                role="alert",
+            ),
+        ),
+        rx.flex(
+            rx.button(
+                "Save", size="1", on_click=W.save_edit, loading=W.busy == W.edit_id, id="webhook-edit-save"
+            ),
+            rx.button(
+                "Cancel",
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                on_click=W.cancel_edit,
+                id="webhook-edit-cancel",
+            ),
+            gap="8px",
+            wrap="wrap",
+        ),
+        spacing="2",
+        width="100%",
+        background="var(--gray-a2)",
+        border_radius="var(--radius-3)",
+        padding="8px",
+        id="webhook-edit-form",
+    )
+
+
 def _add_form() -> rx.Component:
     return rx.vstack(
         rx.text("Add an endpoint", size="2", weight="medium"),
@@ -306,8 +403,8 @@ def webhooks_section() -> rx.Component:
         _secret_dialog(),
         confirm_dialog(
             title="Rotate this endpoint's secret?",
-            description="A new secret is shown once; the current one stops verifying deliveries at once, so "
-            "update your receiver right after.",
+            description="A new secret is shown once. Deliveries are signed with the current one too for a "
+            "while (a second signature), so update your receiver soon after.",
             keep_label="Keep the current one",
             confirm_label="Rotate",
             on_confirm=W.confirm_rotate,

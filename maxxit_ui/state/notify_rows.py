@@ -61,6 +61,7 @@ class EndpointRow(TypedDict):
     enabled: bool
     status: str
     created: str
+    event_types: list[str]  # what the edit form starts from
 
 
 ATTEMPT_COLORS = {"DELIVERED": "green", "FAILED": "amber", "DEAD": "red", "SKIPPED": "gray"}
@@ -123,11 +124,12 @@ def endpoint_row(endpoint: Any) -> EndpointRow:
     return EndpointRow(
         id=str(endpoint.id),
         url=endpoint.url,
-        events=", ".join(events) if events else "all events",
+        events=", ".join(events) if events else "the default events",
         description=endpoint.description or "",
         enabled=bool(endpoint.enabled),
         status=status,
         created=when(endpoint.created_at),
+        event_types=events,
     )
 
 

@@ -6,13 +6,14 @@ is never sent to the browser again (a later state sync, a reconnect) and never l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
+from backend.auth.errors import RateLimited
 from backend.auth.identity import CurrentUser
 from backend.config import get_settings
 from backend.notify.events import CONFIGURABLE, DESCRIPTIONS
@@ -33,7 +34,9 @@ def _id(value: Any) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def _choices(checked: frozenset[str] = frozenset()) -> list[rows.EventChoice]:
+def _choices(checked: Iterable[str] = endpoints.DEFAULT_EVENTS) -> list[rows.EventChoice]:
+    """Every type with its box; a new endpoint starts from the default set (opens unticked)."""
+    checked = frozenset(checked)
     return [
         rows.EventChoice(event_type=t.value, description=DESCRIPTIONS[t], checked=t.value in checked)
         for t in CONFIGURABLE
@@ -53,6 +56,14 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     url_error: str = ""
     events_error: str = ""
 
+    # editing one endpoint (its URL, events, on or off) in place
+    edit_id: str = ""
+    edit_url: str = ""
+    edit_events: list[rows.EventChoice] = []
+    edit_enabled: bool = True
+    edit_url_error: str = ""
+    edit_events_error: str = ""
+
     # the one-time secret dialog
     secret: str = ""
     secret_title: str = ""
@@ -67,6 +78,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
         self.status, self.error, self.secret, self.log_id, self.log_rows = "loading", "", "", "", []
         self.new_url = self.new_description = self.url_error = self.events_error = ""
         self.new_events = _choices()
+        self._clear_edit()
         yield
         user, redirect = await self._viewer()
         if user is None:
@@ -88,7 +100,8 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     async def _call(self, call: Callable[[Session], Any], what: str) -> tuple[bool, Any]:
         """Run one endpoint action: (True, result), or (False, the WebhookError or the toast to show)."""
         try:
-            done = await self._attempt(call, f"webhooks: {what}", {endpoints.WebhookNotFound: GONE})
+            refusals = {endpoints.WebhookNotFound: GONE, RateLimited: None}  # None: the quota's own words
+            done = await self._attempt(call, f"webhooks: {what}", refusals)
         except endpoints.WebhookError as e:
             return False, e
         finally:
@@ -166,6 +179,91 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
             return rx.toast.error(message)
         return None
 
+    # -- editing an endpoint -----------------------------------------------------------------------------
+
+    @rx.event
+    def start_edit(self, endpoint_id: str) -> None:
+        """Open the edit form for one endpoint with what it has now; the same button closes it."""
+        row = next((e for e in self.items if e["id"] == endpoint_id), None)
+        if self.status != "ready" or row is None or self.edit_id == endpoint_id:
+            self._clear_edit()
+            return
+        self.edit_id, self.edit_url, self.edit_enabled = row["id"], row["url"], row["enabled"]
+        self.edit_events = _choices(row["event_types"] or endpoints.DEFAULT_EVENTS)
+        self.edit_url_error = self.edit_events_error = ""
+
+    @rx.event
+    def cancel_edit(self) -> None:
+        self._clear_edit()
+
+    def _clear_edit(self) -> None:
+        self.edit_id = self.edit_url = self.edit_url_error = self.edit_events_error = ""
+        self.edit_events, self.edit_enabled = [], True
+
+    @rx.event
+    def set_edit_url(self, value: str) -> None:
+        if self.status == "ready" and self.edit_id:
+            self.edit_url, self.edit_url_error = clip(value, rows.URL_MAX), ""
+
+    @rx.event
+    def set_edit_enabled(self, checked: bool) -> None:
+        if self.status == "ready" and self.edit_id:
+            self.edit_enabled = bool(checked)
+
+    @rx.event
+    def toggle_edit_event(self, event_type: str, checked: bool) -> None:
+        if self.status != "ready" or not self.edit_id:
+            return
+        self.edit_events = [
+            {**c, "checked": bool(checked)} if c["event_type"] == event_type else c  # type: ignore[misc]
+            for c in self.edit_events
+        ]
+        self.edit_events_error = ""
+
+    @rx.event
+    async def save_edit(self) -> AsyncIterator[EventSpec | None]:
+        """Save through the same service as the API; a refusal goes beside its field."""
+        user = await self._user()
+        eid = _id(self.edit_id)
+        if user is None or eid is None or self.busy:
+            return
+        url = self.edit_url.strip()
+        events = [c["event_type"] for c in self.edit_events if c["checked"]]
+        if not url:
+            self.edit_url_error = "Enter the URL that should receive the events."
+            return
+        if not events:
+            self.edit_events_error = "Choose at least one event."
+            return
+        settings, enabled, ip = get_settings(), self.edit_enabled, self._ip()
+
+        def call(s: Session) -> Any:
+            return endpoints.update_endpoint(
+                s, user, eid, url=url, events=events, enabled=enabled, settings=settings, ip=ip
+            )
+
+        self.busy = self.edit_id
+        yield
+        ok, result = await self._call(call, "update")
+        if not ok:
+            yield self._show_edit_error(result)
+            return
+        self._clear_edit()
+        yield rx.toast.success("Endpoint saved.")
+        await self._refresh(user.id)
+
+    def _show_edit_error(self, error: Any) -> EventSpec | None:
+        """A WebhookError on the url or events field goes beside it in the edit form; else a toast."""
+        if not isinstance(error, endpoints.WebhookError):
+            return error  # already the toast
+        if error.field == "url":
+            self.edit_url_error = error.message
+        elif error.field == "events":
+            self.edit_events_error = error.message
+        else:
+            return rx.toast.error(error.message)
+        return None
+
     # -- the secret, once --------------------------------------------------------------------------------
 
     @rx.event
@@ -197,7 +295,10 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
             yield self._show_error(result)
             return
         self.secret, self.secret_title = result, f"New signing secret for {url}"
-        yield rx.toast.info("The old secret no longer verifies new deliveries.")
+        hours = f"{get_settings().webhook_secret_rotation_grace_hours:g}"
+        yield rx.toast.info(
+            f"Deliveries are signed with the old secret too for {hours} h: switch before then."
+        )
 
     # -- test, enable, delete ----------------------------------------------------------------------------
 
@@ -255,6 +356,8 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
         yield rx.toast.success("Endpoint deleted.")
         if self.log_id == endpoint_id:
             self.log_id, self.log_rows = "", []
+        if self.edit_id == endpoint_id:
+            self._clear_edit()
         await self._refresh(user.id)
 
     # -- delivery log ------------------------------------------------------------------------------------

@@ -246,6 +246,47 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
     assert fit(page).fits
 
 
+def test_editing_a_webhooks_url_events_and_state_on_a_phone(new_page, app_url: str, seeded: Seeded) -> None:
+    wallet = BrowserWallet()
+    with session_scope() as session:
+        Factory(session).user(address=wallet.address.lower())
+    page = new_page(wallet, viewport=PHONE)
+    sign_in(page, app_url, wallet)
+    open_settings(page)
+    # A new endpoint starts from the default events: opens unticked.
+    expect(page.locator("#webhook-event-position\\.opened")).to_have_attribute("data-state", "unchecked")
+    expect(page.locator("#webhook-event-position\\.closed")).to_have_attribute("data-state", "checked")
+    page.locator("#webhook-url").fill("http://127.0.0.1:9/hook")
+    page.locator("#webhook-add").click()
+    page.locator("#webhook-secret-done").click()
+    endpoint = page.locator(".webhook-endpoint")
+    expect(endpoint).to_have_count(1)
+    expect(endpoint).not_to_contain_text("position.opened")
+
+    endpoint.get_by_role("button", name="Edit").click()
+    form = page.locator("#webhook-edit-form")
+    expect(page.locator("#webhook-edit-url")).to_have_value("http://127.0.0.1:9/hook")
+    # A refusal stays beside its field and saves nothing.
+    page.locator("#webhook-edit-url").fill("http://127.0.0.1:99999/hook")
+    page.locator("#webhook-edit-save").click()
+    expect(page.locator("#webhook-edit-url-error")).to_contain_text("port")
+    assert fit(page).fits
+
+    page.locator("#webhook-edit-url").fill("http://127.0.0.1:10/hook")
+    expect(page.locator("#webhook-edit-url-error")).to_have_count(0)
+    page.locator("#webhook-edit-event-position\\.opened").click()
+    page.locator("#webhook-edit-enabled").click()
+    page.locator("#webhook-edit-save").click()
+    expect(form).to_have_count(0)
+    expect(endpoint).to_contain_text("http://127.0.0.1:10/hook")
+    expect(endpoint).to_contain_text("position.opened")
+    expect(endpoint.locator("[id^=webhook-status-]")).to_contain_text("turned off by you")
+    page.reload()  # stored, not just shown
+    expect(page.locator(".webhook-endpoint")).to_contain_text("http://127.0.0.1:10/hook")
+    expect(page.locator(".webhook-endpoint [id^=webhook-status-]")).to_contain_text("turned off by you")
+    assert fit(page).fits
+
+
 def test_linking_telegram_from_the_settings_page(
     new_page, app_url: str, seeded: Seeded, tg_server: TelegramServer
 ) -> None:

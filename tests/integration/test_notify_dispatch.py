@@ -48,7 +48,7 @@ def _emit(session: Session, user_id: int, type_: EventType, key: str) -> None:
 def test_fan_out_follows_defaults_and_delivers_the_inbox_at_once(engine, session, factory):
     user = _user(factory)
     _emit(session, user.id, EventType.POSITION_CLOSED, "position.closed:1")  # default: every channel
-    _emit(session, user.id, EventType.POSITION_OPENED, "position.opened:1")  # default: webhooks only
+    _emit(session, user.id, EventType.POSITION_OPENED, "position.opened:1")  # default: nowhere
     telegram = ScriptedSender()
 
     report = dispatch.run_once(engine, {TELEGRAM: telegram}, now=T0, claim_seconds=60)
@@ -250,6 +250,7 @@ def test_preference_changes_are_audited_and_unknown_names_refused(session, facto
     preferences.set_preference(session, user, "invoice.due", "email", False)
     rows = {r.event_type: r.channels for r in preferences.matrix(session, user.id)}
     assert rows["invoice.due"] == {"in_app": True, "telegram": True, "email": False, "webhook": True}
+    # Opens are off; the webhook channel leaves them to each endpoint's subscription (none by default).
     assert rows["position.opened"] == {"in_app": False, "telegram": False, "email": False, "webhook": True}
     assert "webhook.test" not in rows
     assert preferences.enabled_channels(session, user.id, "invoice.due") == {IN_APP, TELEGRAM, WEBHOOK}

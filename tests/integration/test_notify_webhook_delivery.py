@@ -87,7 +87,7 @@ def test_a_deleted_endpoints_delivery_is_skipped(engine, session: Session, facto
     row = factory.user()
     user = CurrentUser(row.id, row.address, Role.TRADER)
     created = endpoints.create_endpoint(session, user, receiver.url, [], "", settings)
-    emit(session, user_id=user.id, type=EventType.POSITION_OPENED, key="position.opened:1")
+    emit(session, user_id=user.id, type=EventType.POSITION_CLOSED, key="position.closed:1")
     session.commit()
     senders = build_senders(settings, cipher=None)
     dispatch.fan_out(engine, senders, now=T0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from datetime import timedelta
 
 import httpx
@@ -212,7 +213,7 @@ def test_fan_out_follows_each_endpoints_subscription(engine, session, factory, w
 
     sender = WebhookSender(DEV)
     assert sender.targets(session, user.id, "position.closed") == [everything, closes.endpoint.id]
-    assert sender.targets(session, user.id, "position.opened") == [everything, opens.endpoint.id]
+    assert sender.targets(session, user.id, "position.opened") == [opens.endpoint.id]  # off by default
     assert sender.targets(session, user.id, "webhook.test") == []
     assert [e.id for e in endpoints.list_endpoints(session, user.id)] == [
         everything,
@@ -220,6 +221,36 @@ def test_fan_out_follows_each_endpoints_subscription(engine, session, factory, w
         opens.endpoint.id,
         off.endpoint.id,
     ]
+
+
+def test_an_endpoint_naming_no_events_gets_the_defaults_and_opens_only_by_name(
+    engine, session, factory, webhook_receiver
+):
+    user = _user(factory)
+    defaults = endpoints.create_endpoint(session, user, webhook_receiver.url, None, "", DEV, CIPHER)
+    assert defaults.endpoint.events == list(endpoints.DEFAULT_EVENTS)
+    assert "position.opened" not in defaults.endpoint.events
+    assert {"position.closed", "position.needs_attention"} <= set(defaults.endpoint.events)
+    webhook_receiver.secret = defaults.secret
+    _emit(session, user.id, "position.opened:9", EventType.POSITION_OPENED)
+    _emit(session, user.id, "position.closed:9")
+    _run(engine, utcnow())
+    assert [d.type for d in webhook_receiver.wait_for(1)] == ["position.closed"]
+
+    updated = endpoints.update_endpoint(
+        session, user, defaults.endpoint.id, events=["position.opened"], settings=DEV
+    )
+    assert updated.events == ["position.opened"]
+    _emit(session, user.id, "position.opened:10", EventType.POSITION_OPENED)
+    _run(engine, utcnow())
+    assert [d.type for d in webhook_receiver.wait_for(2)] == ["position.closed", "position.opened"]
+    back = endpoints.update_endpoint(session, user, defaults.endpoint.id, events=[], settings=DEV)
+    assert back.events == list(endpoints.DEFAULT_EVENTS)
+    # A row saved before the defaults were stored (an empty list) means the defaults too.
+    session.execute(sa.update(WebhookEndpoint).values(events=[]))
+    session.commit()
+    assert WebhookSender(DEV).targets(session, user.id, "position.opened") == []
+    assert WebhookSender(DEV).targets(session, user.id, "position.closed") == [defaults.endpoint.id]
 
 
 def test_the_url_guard_in_prod_at_creation_and_at_send_time(engine, session, factory, webhook_receiver):
@@ -357,3 +388,136 @@ def test_a_pinned_request_goes_to_the_checked_address_with_the_name_as_host(webh
     assert result.ok
     [got] = webhook_receiver.wait_for(1)
     assert got.headers["host"] == f"hooks.example.com:{webhook_receiver.port}"
+
+
+class RebindingResolver:
+    """`socket.getaddrinfo` for one name whose answers change (an attacker's DNS with a zero TTL): each
+    lookup of `NAME` takes the next answer; a connection to `PUBLIC` is refused before any packet leaves.
+    Every other name goes to the real resolver. `calls` records the hosts asked, in order."""
+
+    NAME = "hooks.rebind.example"
+    PUBLIC = "93.184.216.34"
+
+    def __init__(self, real, *answers: str) -> None:
+        self.real, self.answers, self.calls = real, list(answers), []
+
+    def __call__(self, host, port, *args, **kwargs):
+        if host in (self.NAME, self.PUBLIC):
+            self.calls.append(host)
+        if host == self.PUBLIC:
+            raise OSError("test: no route to the public address")
+        if host != self.NAME:
+            return self.real(host, port, *args, **kwargs)
+        address = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 443))]
+
+
+def _rebinding_endpoint(session, user, monkeypatch, receiver: WebhookReceiver) -> tuple[int, str]:
+    """An endpoint saved in prod while its name resolved to a public address."""
+    resolver = RebindingResolver(socket.getaddrinfo, RebindingResolver.PUBLIC)
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    url = f"https://{RebindingResolver.NAME}:{receiver.port}/hook"
+    created = endpoints.create_endpoint(session, user, url, ["position.closed"], "", PROD, CIPHER)
+    assert resolver.calls == [RebindingResolver.NAME]
+    receiver.secret = created.secret
+    return created.endpoint.id, url
+
+
+def test_a_name_that_turns_private_after_saving_is_refused_at_send_time(
+    engine, session, factory, webhook_receiver, monkeypatch, caplog
+):
+    user = _user(factory)
+    endpoint_id, url = _rebinding_endpoint(session, user, monkeypatch, webhook_receiver)
+    resolver = RebindingResolver(socket.getaddrinfo, "127.0.0.1")  # where the receiver really listens
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    _emit(session, user.id, "position.closed:9")
+    caplog.set_level(logging.WARNING, logger="backend.notify.webhooks.sender")
+
+    _run(engine, utcnow(), PROD)
+
+    [delivery] = _webhook_deliveries(session)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_error == "refused to send: the URL must point to a public address " + (
+        "(not loopback, private or link-local)"
+    )
+    assert webhook_receiver.requests == 0
+    assert resolver.calls == [RebindingResolver.NAME]  # looked up once, and nothing connected to
+    [logged] = [r for r in caplog.records if r.name == "backend.notify.webhooks.sender"]
+    assert logged.getMessage() == (
+        f"webhook endpoint {endpoint_id}: refused to send delivery {delivery.id}: the URL must point to a "
+        "public address (not loopback, private or link-local)"
+    )
+    assert url not in caplog.text
+
+
+def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
+    engine, session, factory, webhook_receiver, monkeypatch
+):
+    """The name answers public to the check and private to any later lookup: a sender that looked the name
+    up again to connect would reach the receiver on 127.0.0.1. It connects to the checked address instead."""
+    user = _user(factory)
+    _rebinding_endpoint(session, user, monkeypatch, webhook_receiver)
+    resolver = RebindingResolver(socket.getaddrinfo, RebindingResolver.PUBLIC, "127.0.0.1")
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    _emit(session, user.id, "position.closed:9")
+
+    _run(engine, utcnow(), PROD)
+
+    # The name once (the check), then the checked address itself, as the socket's connect resolves a literal.
+    assert resolver.calls == [RebindingResolver.NAME, RebindingResolver.PUBLIC]
+    assert webhook_receiver.requests == 0
+    [delivery] = _webhook_deliveries(session)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_error.startswith("ConnectError: test: no route to the public address")
+
+
+def test_after_a_rotation_both_secrets_verify_for_the_grace_then_only_the_new(
+    engine, session, factory, webhook_receiver
+):
+    """Receivers verify with `standardwebhooks`, which accepts any of the space-separated signatures."""
+    user = _user(factory)
+    endpoint_id = _endpoint(session, user, webhook_receiver)
+    old = webhook_receiver.secret
+    new = endpoints.rotate_secret(session, user, endpoint_id, CIPHER, settings=DEV)
+    row = session.get(WebhookEndpoint, endpoint_id)
+    assert old.encode() not in bytes(row.previous_secret_encrypted)
+    assert CIPHER.decrypt(endpoint_id, row.previous_secret_encrypted) == old
+    assert row.previous_secret_until > utcnow() + timedelta(hours=23)
+
+    for n, secret in enumerate((old, new), start=1):  # a receiver still on the old secret, then one switched
+        webhook_receiver.secret = secret
+        _emit(session, user.id, f"position.closed:{n}")
+        _run(engine, utcnow())
+        got = webhook_receiver.wait_for(n)
+        assert len(got[-1].headers["webhook-signature"].split(" ")) == 2
+    assert webhook_receiver.rejected == []
+
+    session.execute(sa.update(WebhookEndpoint).values(previous_secret_until=utcnow() - timedelta(seconds=1)))
+    session.commit()  # the grace is over
+    webhook_receiver.secret = old
+    _emit(session, user.id, "position.closed:3")
+    _run(engine, utcnow())
+    webhook_receiver.wait_for(1, rejected=True)
+    webhook_receiver.secret = new
+    _emit(session, user.id, "position.closed:4")
+    _run(engine, utcnow())
+    got = webhook_receiver.wait_for(3)
+    assert [d.body["data"]["key"] for d in got] == [
+        "position.closed:1",
+        "position.closed:2",
+        "position.closed:4",
+    ]
+    assert " " not in got[-1].headers["webhook-signature"]
+
+
+def test_a_rotation_without_grace_stops_the_old_secret_at_once(engine, session, factory, webhook_receiver):
+    user = _user(factory)
+    endpoint_id = _endpoint(session, user, webhook_receiver)
+    no_grace = DEV.model_copy(update={"webhook_secret_rotation_grace_hours": 0})
+    endpoints.rotate_secret(session, user, endpoint_id, CIPHER, settings=no_grace)
+    row = session.get(WebhookEndpoint, endpoint_id)
+    assert (row.previous_secret_encrypted, row.previous_secret_until) == (None, None)
+    _emit(session, user.id, "position.closed:1")
+    _run(engine, utcnow())
+    webhook_receiver.wait_for(1, rejected=True)
+    assert webhook_receiver.received == []

@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import logging
 import secrets as random
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from backend import audit
 from backend.auth.identity import CurrentUser
-from backend.config import Settings
+from backend.auth.ratelimit import Counter, check_quota, shared_counter
+from backend.config import Settings, get_settings
 from backend.models import DeliveryAttempt, NotificationDelivery, NotificationEvent, WebhookEndpoint
 from backend.models.common import utcnow
 from backend.models.enums import DeliveryStatus, NotificationChannel
-from backend.notify.events import EMITTED, EventType
+from backend.notify.events import DEFAULTS, EMITTED, EventType
 from backend.notify.webhooks import urls
 from backend.notify.webhooks.secrets import new_secret, secret_cipher
 
@@ -35,9 +37,15 @@ logger = logging.getLogger(__name__)
 MAX_ENDPOINTS = 10  # per user, deleted ones not counted
 MAX_DESCRIPTION = 200
 MAX_LOG = 200
+HOUR = 3600
+UNPRINTABLE = frozenset({"Cc", "Cs"})  # control characters and lone surrogates (which no database stores)
 ENTITY = "webhook_endpoint"
 # What an endpoint may subscribe to: every type but the test, which goes only where it is sent.
 SUBSCRIBABLE: tuple[str, ...] = tuple(t.value for t in EventType if t != EventType.WEBHOOK_TEST)
+# What an endpoint naming no events subscribes to: what `events.DEFAULTS` turns on for webhooks (not opens).
+DEFAULT_EVENTS: tuple[str, ...] = tuple(
+    t for t in SUBSCRIBABLE if NotificationChannel.WEBHOOK in DEFAULTS[EventType(t)]
+)
 
 
 class WebhookError(ValueError):
@@ -193,21 +201,55 @@ def rotate_secret(
     cipher: object | None = None,
     *,
     ip: str | None = None,
+    settings: Settings | None = None,
 ) -> str:
-    """A new secret, shown once; the old one stops signing at once (deliveries in flight use the new one)."""
+    """A new secret, shown once. For WEBHOOK_SECRET_ROTATION_GRACE_HOURS the one it replaces signs too (a
+    second `v1,` signature in `webhook-signature`, as the Standard Webhooks spec allows), so a receiver
+    still holding it verifies until it switches; a second rotation within the grace drops the oldest."""
+    settings = settings or get_settings()
     endpoint = _owned(session, user.id, endpoint_id)
     secret = new_secret()
-    endpoint.secret_encrypted = secret_cipher(cipher).encrypt(endpoint_id, secret)
-    endpoint.updated_at = utcnow()
+    now = utcnow()
+    grace = timedelta(hours=settings.webhook_secret_rotation_grace_hours)
+    # The ciphertext moves as it is: it is bound to this endpoint's id, like the current one.
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted if grace else None
+    endpoint.previous_secret_until = now + grace if grace else None
+    endpoint.secret_encrypted = secret_cipher(cipher, settings).encrypt(endpoint_id, secret)
+    endpoint.updated_at = now
     _audit(session, user, audit.Action.WEBHOOK_SECRET_ROTATED, endpoint_id, {}, ip)
     session.commit()
     return secret
 
 
-def send_test(session: Session, user: CurrentUser, endpoint_id: int, *, ip: str | None = None) -> int:
+def count_manual_send(user_id: int, settings: Settings | None = None, counter: Counter | None = None) -> None:
+    """One test send or redelivery asked by hand; RateLimited (429, Retry-After) over
+    WEBHOOK_MANUAL_SENDS_PER_HOUR. Counted per user, not per endpoint: ten endpoints on one URL would
+    otherwise multiply what that URL receives."""
+    settings = settings or get_settings()
+    limit = settings.webhook_manual_sends_per_hour
+    check_quota(
+        counter or shared_counter(settings.redis_url),
+        f"webhook-send:{user_id}",
+        limit=limit,
+        window_seconds=HOUR,
+        message=f"at most {limit} test sends and redeliveries an hour",
+    )
+
+
+def send_test(
+    session: Session,
+    user: CurrentUser,
+    endpoint_id: int,
+    *,
+    ip: str | None = None,
+    settings: Settings | None = None,
+    counter: Counter | None = None,
+) -> int:
     """A `webhook.test` event for this endpoint only (also when it is turned off: that is how a fix is
-    checked); the consumer sends it like any other delivery. Returns the delivery's id."""
+    checked); the consumer sends it like any other delivery. Returns the delivery's id. Counted against
+    the user's quota once the endpoint is found (`count_manual_send`)."""
     endpoint = _owned(session, user.id, endpoint_id)
+    count_manual_send(user.id, settings, counter)
     now = utcnow()
     event = NotificationEvent(
         key=f"webhook.test:{endpoint_id}:{random.token_hex(8)}",
@@ -248,9 +290,11 @@ def redeliver(
     *,
     endpoint_id: int | None = None,
     ip: str | None = None,
+    settings: Settings | None = None,
+    counter: Counter | None = None,
 ) -> int:
     """Send a delivery again now (see the module's docstring); its id. With `endpoint_id`, the delivery
-    must be that endpoint's."""
+    must be that endpoint's. Counted against the user's quota once it is allowed (`count_manual_send`)."""
     delivery = session.exec(
         select(NotificationDelivery).where(
             NotificationDelivery.id == delivery_id,
@@ -268,6 +312,7 @@ def redeliver(
     now = utcnow()
     if delivery.status == DeliveryStatus.SENDING and delivery.claimed_until and delivery.claimed_until > now:
         raise WebhookError("delivery_id", "this delivery is being sent right now")
+    count_manual_send(user.id, settings, counter)
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now
     delivery.claimed_until = None
@@ -339,20 +384,32 @@ def _url(url: str, settings: Settings) -> str:
 
 
 def _events(values: Sequence[str] | None) -> list[str]:
-    """The subscribed types in a stable order, each once; an empty list subscribes to all."""
-    if values is None:
-        return []
+    """The subscribed types in a stable order, each once; none or an empty list: `DEFAULT_EVENTS`."""
+    if not values:
+        return list(DEFAULT_EVENTS)
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
         raise WebhookError("events", "a list of event type names")
     unknown = sorted({v for v in values if v not in SUBSCRIBABLE})
     if unknown:
-        shown = ", ".join(unknown[:5])[:200]
+        shown = ", ".join(ascii(v)[1:-1][:64] for v in unknown[:5])[:200]
         raise WebhookError("events", f"unknown event type(s): {shown}; known: {', '.join(SUBSCRIBABLE)}")
+    if len(set(values)) != len(values):
+        raise WebhookError("events", "an event type is listed twice")
     return [t for t in SUBSCRIBABLE if t in set(values)]
 
 
+def subscribed(events: Sequence[str] | None) -> list[str]:
+    """The types an endpoint's stored list means: an empty list (saved before defaults were stored) is the
+    default set."""
+    return list(events) if events else list(DEFAULT_EVENTS)
+
+
 def _description(value: str | None) -> str:
-    text = " ".join((value or "").split())
+    """Runs of whitespace become one space; any other control character (a NUL, an escape) is refused."""
+    raw = value or ""
+    if any(unicodedata.category(ch) in UNPRINTABLE and ch not in "\t\n\r" for ch in raw):
+        raise WebhookError("description", "may not contain control characters")
+    text = " ".join(raw.split())
     if len(text) > MAX_DESCRIPTION:
         raise WebhookError("description", f"at most {MAX_DESCRIPTION} characters")
     return text
@@ -363,7 +420,7 @@ def _out(endpoint: WebhookEndpoint) -> EndpointOut:
     return EndpointOut(
         id=endpoint.id,
         url=endpoint.url,
-        events=list(endpoint.events or []),
+        events=subscribed(endpoint.events),
         description=endpoint.description,
         enabled=endpoint.enabled,
         disabled_reason=endpoint.disabled_reason,

@@ -3,7 +3,8 @@
 Each delivery is one POST of JSON `{"type", "timestamp", "data"}` with the headers `webhook-id`
 (`msg_<delivery id>`: the same on every retry and redelivery, so a receiver drops duplicates),
 `webhook-timestamp` (when this attempt was signed) and `webhook-signature` (`v1,<base64 HMAC-SHA256>` from
-`standardwebhooks.Webhook(secret).sign`). 2xx is delivered; 410 Gone is final (and turns the endpoint off);
+`standardwebhooks.Webhook(secret).sign`; for a while after a rotation also the previous secret's, after a
+space). 2xx is delivered; 410 Gone is final (and turns the endpoint off);
 any other answer, a redirect (never followed) or a network error is retried on `WEBHOOK_RETRIES`.
 
 `after` keeps each endpoint's count of consecutive failed attempts; at WEBHOOK_DISABLE_AFTER_FAILURES the
@@ -33,6 +34,7 @@ from backend.models.enums import NotificationChannel
 from backend.notify import events
 from backend.notify.channels import WEBHOOK_RETRIES, Outgoing, SendResult
 from backend.notify.webhooks import urls
+from backend.notify.webhooks.endpoints import subscribed
 from backend.notify.webhooks.secrets import SecretCipher, secret_cipher
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class WebhookTarget:
     endpoint_id: int
     url: str
     secret: str = field(repr=False)
+    previous_secret: str | None = field(default=None, repr=False)  # signs too during a rotation's grace
 
 
 def message_id(delivery_id: int) -> str:
@@ -83,8 +86,8 @@ class WebhookSender:
         return self._settings.webhook_timeout_seconds
 
     def targets(self, session: Session, user_id: int, event_type: str) -> list[int]:
-        """The user's live endpoints subscribed to this type (an empty list subscribes to every type);
-        `webhook.test` is never fanned out (`endpoints.send_test` addresses one endpoint)."""
+        """The user's live endpoints subscribed to this type (`endpoints.subscribed`: an empty list is the
+        default set); `webhook.test` is never fanned out (`endpoints.send_test` addresses one endpoint)."""
         if event_type == events.EventType.WEBHOOK_TEST:
             return []
         rows = session.exec(
@@ -94,7 +97,7 @@ class WebhookSender:
             .where(col(WebhookEndpoint.deleted_at).is_(None))
             .order_by(col(WebhookEndpoint.id))
         ).all()
-        return [endpoint_id for endpoint_id, wanted in rows if not wanted or event_type in wanted]
+        return [endpoint_id for endpoint_id, wanted in rows if event_type in subscribed(wanted)]
 
     def hold_for_digest(self, session: Session, user_id: int) -> bool:
         return False
@@ -111,7 +114,11 @@ class WebhookSender:
             return None
         assert endpoint.id is not None
         secret = self._cipher.decrypt(endpoint.id, endpoint.secret_encrypted)
-        return Outgoing.of(delivery, event, WebhookTarget(endpoint.id, endpoint.url, secret))
+        previous = None
+        until = endpoint.previous_secret_until
+        if endpoint.previous_secret_encrypted and until is not None and until > utcnow():
+            previous = self._cipher.decrypt(endpoint.id, endpoint.previous_secret_encrypted)
+        return Outgoing.of(delivery, event, WebhookTarget(endpoint.id, endpoint.url, secret, previous))
 
     def send(self, outgoing: Outgoing) -> SendResult:
         """POST the signed event; no database. The URL is checked (and in prod pinned) again right here."""
@@ -119,9 +126,20 @@ class WebhookSender:
         try:
             pinned = urls.pin(target.url, self._settings)
         except urls.UrlRejected as e:
+            # The URL passed when it was saved; now it does not (DNS rebinding, or the rules changed).
+            # The endpoint's id and the reason only: a URL's path may hold the receiver's own token.
+            logger.warning(
+                "webhook endpoint %s: refused to send delivery %s: %s",
+                target.endpoint_id,
+                outgoing.delivery_id,
+                e,
+            )
             return SendResult(ok=False, error=f"refused to send: {e}"[:500])
         body = body_of(outgoing)
-        return self.post(pinned, body, sign(target.secret, message_id(outgoing.delivery_id), body, utcnow()))
+        headers = sign(
+            target.secret, message_id(outgoing.delivery_id), body, utcnow(), target.previous_secret
+        )
+        return self.post(pinned, body, headers)
 
     def post(self, pinned: urls.Pinned, body: str, headers: dict[str, str]) -> SendResult:
         """POST to a target `urls.pin` checked: to its address, with its host name as Host and TLS SNI."""
@@ -212,14 +230,16 @@ def disable(
     return True
 
 
-def sign(secret: str, msg_id: str, body: str, at: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers for one body, signed now."""
+def sign(secret: str, msg_id: str, body: str, at: datetime, previous: str | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers for one body, signed now; with `previous` (a rotation's grace) a second
+    signature follows the first, space-separated, and a receiver accepts either."""
+    signatures = [Webhook(key).sign(msg_id, at, body) for key in (secret, previous) if key]
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
+        "webhook-signature": " ".join(signatures),
     }
 
 

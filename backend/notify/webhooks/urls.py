@@ -1,10 +1,12 @@
 """Which URLs a webhook may post to, checked when an endpoint is saved and again when each delivery is sent.
 
-Everywhere: http or https, at most `MAX_URL_LENGTH` characters, a host, no user name or password in it (they
-would be stored and shown in logs), no fragment. With `ENV=prod` also: https only, and the host must resolve,
-every address it resolves to public (no loopback, private, link-local, shared, multicast, reserved or
-unspecified address, nor one of those inside an IPv4-mapped, 6to4, Teredo or NAT64 IPv6 address, nor a cloud
-metadata address), so a user cannot make the platform probe its own network.
+Everywhere: http or https, at most `MAX_URL_LENGTH` characters, a well-formed host name (letters, digits,
+hyphens; an internationalised name must be valid IDNA) or an IP address, a port from 1 to 65535 if one is
+given, no user name or password in it (they would be stored and shown in logs), no fragment. With `ENV=prod`
+also: https only, and the host must resolve, every address it resolves to public (no loopback, private,
+link-local, shared, multicast, reserved or unspecified address, nor one of those inside an IPv4-mapped, 6to4,
+Teredo or NAT64 IPv6 address, nor a cloud metadata address), so a user cannot make the platform probe its own
+network.
 
 DNS rebinding: a name that was public when saved may resolve to 127.0.0.1 later. So at send time `pin`
 resolves the host again, checks every address, and the request goes to the checked address itself (the URL's
@@ -16,14 +18,19 @@ is resolved or refused: local receivers such as http://127.0.0.1:8080/hook are h
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 
 import httpx
+import idna
 
 from backend.config import Settings
 
 MAX_URL_LENGTH = 2048
+MAX_HOST_LENGTH = 253
+MAX_PORT = 65535
+HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Instance metadata services; most are link-local or private already, listed so none is missed.
@@ -112,22 +119,46 @@ def _parse(value: str, *, https_only: bool) -> httpx.URL:
         raise UrlRejected("a URL is required")
     if len(value) > MAX_URL_LENGTH:
         raise UrlRejected(f"at most {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise UrlRejected("a URL may not contain spaces or control characters")
     try:
         parsed = httpx.URL(value)
+        # httpx decodes the host (IDNA) and the port lazily: read them here, where a bad one is caught.
+        scheme, host, port = parsed.scheme, parsed.host, parsed.port
+        userinfo, fragment = parsed.userinfo, parsed.fragment
     except (httpx.InvalidURL, ValueError, UnicodeError):
         raise UrlRejected("not a valid URL") from None
     allowed = ("https",) if https_only else ("http", "https")
-    if parsed.scheme not in allowed:
+    if scheme not in allowed:
         raise UrlRejected("only https URLs are accepted" if https_only else "only http and https URLs")
-    if not parsed.host:
+    if not host:
         raise UrlRejected("the URL has no host")
-    if parsed.userinfo:
+    if not _is_ip(host) and not _is_host_name(parsed.raw_host):
+        raise UrlRejected("the URL's host is not a valid host name")
+    if port is not None and not 1 <= port <= MAX_PORT:
+        raise UrlRejected(f"the port must be from 1 to {MAX_PORT}")
+    if userinfo:
         raise UrlRejected("a URL may not contain a user name or password")
-    if parsed.fragment:
+    if fragment:
         raise UrlRejected("a URL may not contain a #fragment")
     return parsed
+
+
+def _is_host_name(raw_host: bytes) -> bool:
+    """A DNS name of ASCII labels (an internationalised name arrives here IDNA-encoded); each `xn--` label
+    must decode, since the resolver and the TLS name check would otherwise each read it their own way."""
+    name = raw_host.decode("ascii", "replace").removesuffix(".")
+    if not name or len(name) > MAX_HOST_LENGTH:
+        return False
+    for label in name.split("."):
+        if not HOST_LABEL.fullmatch(label):
+            return False
+        if label.lower().startswith("xn--"):
+            try:
+                idna.decode(label)
+            except (idna.IDNAError, UnicodeError, ValueError):
+                return False
+    return True
 
 
 def _is_ip(host: str) -> bool:

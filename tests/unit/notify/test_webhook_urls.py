@@ -29,6 +29,17 @@ PROD = Settings(env="prod", maxxit_secret_key=TEST_SECRET_KEY, public_url="https
         "http:///nohost",
         "http://exa mple.com/",
         "https://example.com/" + "a" * urls.MAX_URL_LENGTH,
+        "http://xn--/",  # httpx raised IDNAError reading this host: a 500 once
+        "http://xn--a.example/",
+        "https://a.xn--zz.example/",
+        "http://exa\u200bmple.com/",
+        "http://%41.example/",
+        "http://a..example/",
+        "http://-a.example/",
+        "http://example.com:99999/",
+        "http://example.com:65536/",
+        "http://example.com:0/",
+        "http://example.com\x7f/",
     ],
 )
 def test_refused_everywhere(url):
@@ -38,6 +49,8 @@ def test_refused_everywhere(url):
 
 
 def test_dev_accepts_local_receivers():
+    for url in ("http://ünicode.example/x", "http://xn--nicode-2ya.example:65535/", "http://a_b.example:1/"):
+        assert urls.check_url(url, DEV) == url
     assert urls.check_url(" http://127.0.0.1:8080/hook ", DEV) == "http://127.0.0.1:8080/hook"
     assert urls.pin("http://localhost:9/hook", DEV) == urls.Pinned("http://localhost:9/hook")
 

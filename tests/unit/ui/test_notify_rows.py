@@ -48,7 +48,8 @@ def test_an_endpoint_row_says_why_it_is_disabled() -> None:
     assert row["status"] == "Disabled: 10 failures in a row"
     assert row["events"] == "position.closed" and row["enabled"] is False
     enabled = rows.endpoint_row(EndpointOut(4, "https://example.com/h", [], "mine", True, None, AT))
-    assert enabled["status"] == "Enabled" and enabled["events"] == "all events"
+    assert enabled["status"] == "Enabled" and enabled["events"] == "the default events"
+    assert row["event_types"] == ["position.closed"] and enabled["event_types"] == []
 
 
 def test_a_log_row_shows_the_try_code_and_latency() -> None:
