@@ -194,13 +194,14 @@ def _log() -> rx.Component:
     )
 
 
-def _event_choice(choice: EventChoice) -> rx.Component:
+def _event_checkbox(choice: EventChoice, on_toggle: rx.EventHandler, id_prefix: str) -> rx.Component:
+    """One event type as a labelled checkbox; the add and edit forms differ only in handler and id."""
     return rx.text(
         rx.flex(
             rx.checkbox(
                 checked=choice["checked"],
-                on_change=lambda checked: W.toggle_new_event(choice["event_type"], checked),
-                id="webhook-event-" + choice["event_type"],
+                on_change=lambda checked: on_toggle(choice["event_type"], checked),
+                id=id_prefix + choice["event_type"],
             ),
             choice["description"],
             gap="2",
@@ -209,23 +210,14 @@ def _event_choice(choice: EventChoice) -> rx.Component:
         as_="label",
         size="2",
     )
+
+
+def _event_choice(choice: EventChoice) -> rx.Component:
+    return _event_checkbox(choice, W.toggle_new_event, "webhook-event-")
 
 
 def _edit_choice(choice: EventChoice) -> rx.Component:
-    return rx.text(
-        rx.flex(
-            rx.checkbox(
-                checked=choice["checked"],
-                on_change=lambda checked: W.toggle_edit_event(choice["event_type"], checked),
-                id="webhook-edit-event-" + choice["event_type"],
-            ),
-            choice["description"],
-            gap="2",
-            align="center",
-        ),
-        as_="label",
-        size="2",
-    )
+    return _event_checkbox(choice, W.toggle_edit_event, "webhook-edit-event-")
 
 
 def _edit_form() -> rx.Component:
