@@ -220,6 +220,14 @@ def _edit_choice(choice: EventChoice) -> rx.Component:
     return _event_checkbox(choice, W.toggle_edit_event, "webhook-edit-event-")
 
 
+def _field_error(message: rx.Var[str], element_id: str) -> rx.Component:
+    """The server's reason for refusing a field, shown beside it only while there is one."""
+    return rx.cond(
+        message != "",
+        rx.text(message, size="1", color_scheme="red", id=element_id, role="alert"),
+    )
+
+
 def _edit_form() -> rx.Component:
     """The endpoint's URL, events and on/off, edited in place; a refusal shows beside its field."""
     return rx.vstack(
@@ -230,12 +238,7 @@ def _edit_form() -> rx.Component:
             id="webhook-edit-url",
             width="100%",
         ),
-        rx.cond(
-            W.edit_url_error != "",
-            rx.text(
-                W.edit_url_error, size="1", color_scheme="red", id="webhook-edit-url-error", role="alert"
-            ),
-        ),
+        _field_error(W.edit_url_error, "webhook-edit-url-error"),
         rx.text(
             rx.flex(
                 rx.switch(
@@ -257,16 +260,7 @@ def _edit_form() -> rx.Component:
             width="100%",
             id="webhook-edit-events",
         ),
-        rx.cond(
-            W.edit_events_error != "",
-            rx.text(
-                W.edit_events_error,
-                size="1",
-                color_scheme="red",
-                id="webhook-edit-events-error",
-                role="alert",
-            ),
-        ),
+        _field_error(W.edit_events_error, "webhook-edit-events-error"),
         rx.flex(
             rx.button(
                 "Save", size="1", on_click=W.save_edit, loading=W.busy == W.edit_id, id="webhook-edit-save"
@@ -301,10 +295,7 @@ def _add_form() -> rx.Component:
             id="webhook-url",
             width="100%",
         ),
-        rx.cond(
-            W.url_error != "",
-            rx.text(W.url_error, size="1", color_scheme="red", id="webhook-url-error", role="alert"),
-        ),
+        _field_error(W.url_error, "webhook-url-error"),
         rx.input(
             value=W.new_description,
             on_change=W.set_new_description,
@@ -319,10 +310,7 @@ def _add_form() -> rx.Component:
             width="100%",
             id="webhook-events",
         ),
-        rx.cond(
-            W.events_error != "",
-            rx.text(W.events_error, size="1", color_scheme="red", id="webhook-events-error", role="alert"),
-        ),
+        _field_error(W.events_error, "webhook-events-error"),
         rx.button(
             rx.icon("plus", size=16),
             "Add endpoint",
