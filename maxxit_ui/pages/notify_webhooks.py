@@ -212,12 +212,17 @@ def _event_checkbox(choice: EventChoice, on_toggle: rx.EventHandler, id_prefix: 
     )
 
 
-def _event_choice(choice: EventChoice) -> rx.Component:
-    return _event_checkbox(choice, W.toggle_new_event, "webhook-event-")
-
-
-def _edit_choice(choice: EventChoice) -> rx.Component:
-    return _event_checkbox(choice, W.toggle_edit_event, "webhook-edit-event-")
+def _event_picker(
+    choices: rx.Var[list[EventChoice]], on_toggle: rx.EventHandler, id_prefix: str, element_id: str
+) -> rx.Component:
+    """Every event type's box in a grid, two columns from small screens up (the add and edit forms)."""
+    return rx.grid(
+        rx.foreach(choices, lambda choice: _event_checkbox(choice, on_toggle, id_prefix)),
+        columns=rx.breakpoints(initial="1", sm="2"),
+        spacing="1",
+        width="100%",
+        id=element_id,
+    )
 
 
 def _field_error(message: rx.Var[str], element_id: str) -> rx.Component:
@@ -253,13 +258,7 @@ def _edit_form() -> rx.Component:
             as_="label",
             size="2",
         ),
-        rx.grid(
-            rx.foreach(W.edit_events, _edit_choice),
-            columns=rx.breakpoints(initial="1", sm="2"),
-            spacing="1",
-            width="100%",
-            id="webhook-edit-events",
-        ),
+        _event_picker(W.edit_events, W.toggle_edit_event, "webhook-edit-event-", "webhook-edit-events"),
         _field_error(W.edit_events_error, "webhook-edit-events-error"),
         rx.flex(
             rx.button(
@@ -303,13 +302,7 @@ def _add_form() -> rx.Component:
             id="webhook-description",
             width="100%",
         ),
-        rx.grid(
-            rx.foreach(W.new_events, _event_choice),
-            columns=rx.breakpoints(initial="1", sm="2"),
-            spacing="1",
-            width="100%",
-            id="webhook-events",
-        ),
+        _event_picker(W.new_events, W.toggle_new_event, "webhook-event-", "webhook-events"),
         _field_error(W.events_error, "webhook-events-error"),
         rx.button(
             rx.icon("plus", size=16),
