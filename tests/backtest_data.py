@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from backend.agents.versions import ensure_version
+from backend.agents.versions import Strategy, ensure_version
 from backend.models import Agent, CtAccount, User
 from backend.models.common import utcnow
-from backend.models.enums import Side, Venue
+from backend.models.enums import Side, SizingProfile, Venue
 from tests.factories import Factory
 
 TOKENS = ("BTC", "ETH", "SOL")
@@ -58,3 +58,23 @@ def backtest_history(factory: Factory, *, posts: int = 24, **agent_fields: objec
     ensure_version(factory.session, agent)
     factory.session.commit()
     return History(creator, account, agent)
+
+
+def tweet_only_strategy() -> Strategy:
+    """An engine strategy that trades on the post alone: 10% stop, 20% target, 1% trail once 3% up, 1x."""
+    weights = dict.fromkeys(
+        ("tweet", "rsi", "macd", "bollinger", "volume", "moving_average", "momentum", "volatility"), 0
+    )
+    weights["tweet"] = 100
+    return Strategy(
+        venue="HYPERLIQUID",
+        weights=weights,
+        signal_threshold=Decimal("0.5"),
+        ct_account_ids=(1,),
+        stoploss=Decimal("0.10"),
+        take_profit=Decimal("0.20"),
+        trailing_stop_positive=Decimal("0.01"),
+        trailing_stop_positive_offset=Decimal("0.03"),
+        sizing_profile=SizingProfile.MODERATE,
+        leverage=Decimal(1),
+    )

@@ -136,7 +136,7 @@ def report(result: ReplayResult, *, capital: Decimal, start: datetime, end: date
         drawdown_start=deepest.start,
         drawdown_end=deepest.end,
         open_trades=len(result.trades) - len(closed),
-        fees_paid=cents(sum((t.entry_fee + t.exit_fee for t in result.trades), ZERO)),
+        fees_paid=cents(sum((t.venue_fees for t in result.trades), ZERO)),
         signals=len(result.trades) + len(result.skips),
         signals_skipped=len(result.skips),
         **_trade_figures(closed),

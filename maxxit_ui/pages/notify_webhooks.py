@@ -194,13 +194,14 @@ def _log() -> rx.Component:
     )
 
 
-def _event_choice(choice: EventChoice) -> rx.Component:
+def _event_checkbox(choice: EventChoice, on_toggle: rx.EventHandler, id_prefix: str) -> rx.Component:
+    """One event type as a labelled checkbox; the add and edit forms differ only in handler and id."""
     return rx.text(
         rx.flex(
             rx.checkbox(
                 checked=choice["checked"],
-                on_change=lambda checked: W.toggle_new_event(choice["event_type"], checked),
-                id="webhook-event-" + choice["event_type"],
+                on_change=lambda checked: on_toggle(choice["event_type"], checked),
+                id=id_prefix + choice["event_type"],
             ),
             choice["description"],
             gap="2",
@@ -211,20 +212,24 @@ def _event_choice(choice: EventChoice) -> rx.Component:
     )
 
 
-def _edit_choice(choice: EventChoice) -> rx.Component:
-    return rx.text(
-        rx.flex(
-            rx.checkbox(
-                checked=choice["checked"],
-                on_change=lambda checked: W.toggle_edit_event(choice["event_type"], checked),
-                id="webhook-edit-event-" + choice["event_type"],
-            ),
-            choice["description"],
-            gap="2",
-            align="center",
-        ),
-        as_="label",
-        size="2",
+def _event_picker(
+    choices: rx.Var[list[EventChoice]], on_toggle: rx.EventHandler, id_prefix: str, element_id: str
+) -> rx.Component:
+    """Every event type's box in a grid, two columns from small screens up (the add and edit forms)."""
+    return rx.grid(
+        rx.foreach(choices, lambda choice: _event_checkbox(choice, on_toggle, id_prefix)),
+        columns=rx.breakpoints(initial="1", sm="2"),
+        spacing="1",
+        width="100%",
+        id=element_id,
+    )
+
+
+def _field_error(message: rx.Var[str], element_id: str) -> rx.Component:
+    """The server's reason for refusing a field, shown beside it only while there is one."""
+    return rx.cond(
+        message != "",
+        rx.text(message, size="1", color_scheme="red", id=element_id, role="alert"),
     )
 
 
@@ -238,12 +243,7 @@ def _edit_form() -> rx.Component:
             id="webhook-edit-url",
             width="100%",
         ),
-        rx.cond(
-            W.edit_url_error != "",
-            rx.text(
-                W.edit_url_error, size="1", color_scheme="red", id="webhook-edit-url-error", role="alert"
-            ),
-        ),
+        _field_error(W.edit_url_error, "webhook-edit-url-error"),
         rx.text(
             rx.flex(
                 rx.switch(
@@ -258,23 +258,8 @@ def _edit_form() -> rx.Component:
             as_="label",
             size="2",
         ),
-        rx.grid(
-            rx.foreach(W.edit_events, _edit_choice),
-            columns=rx.breakpoints(initial="1", sm="2"),
-            spacing="1",
-            width="100%",
-            id="webhook-edit-events",
-        ),
-        rx.cond(
-            W.edit_events_error != "",
-            rx.text(
-                W.edit_events_error,
-                size="1",
-                color_scheme="red",
-                id="webhook-edit-events-error",
-                role="alert",
-            ),
-        ),
+        _event_picker(W.edit_events, W.toggle_edit_event, "webhook-edit-event-", "webhook-edit-events"),
+        _field_error(W.edit_events_error, "webhook-edit-events-error"),
         rx.flex(
             rx.button(
                 "Save", size="1", on_click=W.save_edit, loading=W.busy == W.edit_id, id="webhook-edit-save"
@@ -309,10 +294,7 @@ def _add_form() -> rx.Component:
             id="webhook-url",
             width="100%",
         ),
-        rx.cond(
-            W.url_error != "",
-            rx.text(W.url_error, size="1", color_scheme="red", id="webhook-url-error", role="alert"),
-        ),
+        _field_error(W.url_error, "webhook-url-error"),
         rx.input(
             value=W.new_description,
             on_change=W.set_new_description,
@@ -320,17 +302,8 @@ def _add_form() -> rx.Component:
             id="webhook-description",
             width="100%",
         ),
-        rx.grid(
-            rx.foreach(W.new_events, _event_choice),
-            columns=rx.breakpoints(initial="1", sm="2"),
-            spacing="1",
-            width="100%",
-            id="webhook-events",
-        ),
-        rx.cond(
-            W.events_error != "",
-            rx.text(W.events_error, size="1", color_scheme="red", id="webhook-events-error", role="alert"),
-        ),
+        _event_picker(W.new_events, W.toggle_new_event, "webhook-event-", "webhook-events"),
+        _field_error(W.events_error, "webhook-events-error"),
         rx.button(
             rx.icon("plus", size=16),
             "Add endpoint",

@@ -43,6 +43,18 @@ def _choices(checked: Iterable[str] = endpoints.DEFAULT_EVENTS) -> list[rows.Eve
     ]
 
 
+def _ticked(choices: list[rows.EventChoice], event_type: str, checked: bool) -> list[rows.EventChoice]:
+    """The same boxes, with `event_type`'s set to `checked`."""
+    return [
+        {**c, "checked": bool(checked)} if c["event_type"] == event_type else c  # type: ignore[misc]
+        for c in choices
+    ]
+
+
+def _chosen(choices: list[rows.EventChoice]) -> list[str]:
+    return [c["event_type"] for c in choices if c["checked"]]
+
+
 class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     """Rotating a secret and deleting an endpoint are confirmed first (actions "rotate" and "delete")."""
 
@@ -130,10 +142,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     def toggle_new_event(self, event_type: str, checked: bool) -> None:
         if self.status != "ready":
             return
-        self.new_events = [
-            {**c, "checked": bool(checked)} if c["event_type"] == event_type else c  # type: ignore[misc]
-            for c in self.new_events
-        ]
+        self.new_events = _ticked(self.new_events, event_type, checked)
         self.events_error = ""
 
     @rx.event
@@ -142,7 +151,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
         if user is None or self.busy:
             return
         url, description = self.new_url.strip(), self.new_description.strip() or None
-        events = [c["event_type"] for c in self.new_events if c["checked"]]
+        events = _chosen(self.new_events)
         if not url:
             self.url_error = "Enter the URL that should receive the events."
             return
@@ -214,10 +223,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
     def toggle_edit_event(self, event_type: str, checked: bool) -> None:
         if self.status != "ready" or not self.edit_id:
             return
-        self.edit_events = [
-            {**c, "checked": bool(checked)} if c["event_type"] == event_type else c  # type: ignore[misc]
-            for c in self.edit_events
-        ]
+        self.edit_events = _ticked(self.edit_events, event_type, checked)
         self.edit_events_error = ""
 
     @rx.event
@@ -228,7 +234,7 @@ class WebhooksState(LoadMixin, ConfirmMixin, rx.State):
         if user is None or eid is None or self.busy:
             return
         url = self.edit_url.strip()
-        events = [c["event_type"] for c in self.edit_events if c["checked"]]
+        events = _chosen(self.edit_events)
         if not url:
             self.edit_url_error = "Enter the URL that should receive the events."
             return

@@ -134,6 +134,18 @@ def open_settings(page: Page) -> None:
     expect(page.locator("#preferences")).to_be_visible()
 
 
+def signed_in_on_settings(
+    new_page: Callable[..., Page], app_url: str, wallet: BrowserWallet, **page_args: Any
+) -> Page:
+    """A new user for `wallet`, its browser signed in and on the notification settings page."""
+    with session_scope() as session:
+        Factory(session).user(address=wallet.address.lower())
+    page = new_page(wallet, **page_args)
+    sign_in(page, app_url, wallet)
+    open_settings(page)
+    return page
+
+
 def test_the_bell_counts_a_closed_position_and_the_inbox_marks_it_read(
     new_page, app_url: str, seeded: Seeded
 ) -> None:
@@ -189,11 +201,7 @@ def test_the_bell_counts_a_closed_position_and_the_inbox_marks_it_read(
 
 def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: Seeded) -> None:
     wallet = BrowserWallet()
-    with session_scope() as session:
-        Factory(session).user(address=wallet.address.lower())
-    page = new_page(wallet, viewport=PHONE)
-    sign_in(page, app_url, wallet)
-    open_settings(page)
+    page = signed_in_on_settings(new_page, app_url, wallet, viewport=PHONE)
     expect(page.locator("#pref-position\\.closed-in_app")).to_have_attribute("data-checked", "true")
     # Every open is off in the app by default; a flip is saved at once.
     opened = page.locator("#pref-position\\.opened-in_app")
@@ -248,11 +256,7 @@ def test_adding_a_webhook_shows_its_secret_once(new_page, app_url: str, seeded: 
 
 def test_editing_a_webhooks_url_events_and_state_on_a_phone(new_page, app_url: str, seeded: Seeded) -> None:
     wallet = BrowserWallet()
-    with session_scope() as session:
-        Factory(session).user(address=wallet.address.lower())
-    page = new_page(wallet, viewport=PHONE)
-    sign_in(page, app_url, wallet)
-    open_settings(page)
+    page = signed_in_on_settings(new_page, app_url, wallet, viewport=PHONE)
     # A new endpoint starts from the default events: opens unticked.
     expect(page.locator("#webhook-event-position\\.opened")).to_have_attribute("data-state", "unchecked")
     expect(page.locator("#webhook-event-position\\.closed")).to_have_attribute("data-state", "checked")
@@ -291,11 +295,7 @@ def test_linking_telegram_from_the_settings_page(
     new_page, app_url: str, seeded: Seeded, tg_server: TelegramServer
 ) -> None:
     wallet = BrowserWallet()
-    with session_scope() as session:
-        Factory(session).user(address=wallet.address.lower())
-    page = new_page(wallet)
-    sign_in(page, app_url, wallet)
-    open_settings(page)
+    page = signed_in_on_settings(new_page, app_url, wallet)
     expect(page.locator("#channel-telegram")).to_have_attribute("data-ready", "false")
 
     page.locator("#telegram-link-button").click()
@@ -328,11 +328,7 @@ def test_an_email_address_is_verified_by_its_link(
     new_page, app_url: str, seeded: Seeded, smtp: SmtpServer
 ) -> None:
     wallet = BrowserWallet()
-    with session_scope() as session:
-        Factory(session).user(address=wallet.address.lower())
-    page = new_page(wallet)
-    sign_in(page, app_url, wallet)
-    open_settings(page)
+    page = signed_in_on_settings(new_page, app_url, wallet)
     address = f"e2e-{wallet.address[2:10].lower()}@example.com"
 
     field = page.locator("#email-address")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,16 @@ def wait_for(engine: sa.Engine, predicate, what: str, deadline_s: float = 60):
             if value:
                 return value
         time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def until(check: Callable[[], object], what: str, deadline_s: float = 30) -> None:
+    """Poll `check` (no database) until it is truthy, or fail the test naming `what`."""
+    pause = threading.Event()
+    for _ in range(int(deadline_s / 0.05)):
+        if check():
+            return
+        pause.wait(0.05)
     pytest.fail(f"timed out waiting for {what}")
 
 

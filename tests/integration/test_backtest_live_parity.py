@@ -270,7 +270,7 @@ def replay_rows(trades) -> list[tuple]:
             t.exit_at,
             t.exit_price,
             t.reason,
-            t.entry_fee + (t.exit_fee if t.exit_at else Decimal(0)),
+            t.venue_fees,
             t.realized_pnl,
         )
         for t in sorted(trades, key=lambda t: (t.entry_at, t.signal_id))

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
 
-import pytest
 from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
@@ -26,6 +24,7 @@ from backend.notify.webhooks import endpoints
 from backend.notify.webhooks.sender import WebhookSender
 from tests import webhook_receiver as receiver_module
 from tests.blackhole import Blackhole
+from tests.integration.conftest import until
 from tests.smtp_server import SmtpServer
 from tests.telegram_server import TelegramServer
 from tests.wallets import TEST_SECRET_KEY
@@ -39,16 +38,6 @@ EMAIL, TELEGRAM, WEBHOOK = (
 )
 CLOSED = {"market": "ETH", "side": "LONG", "size": "1", "entry_price": "3000", "exit_price": "3100",
           "realized_pnl": "99.5", "fees": "0.5", "reason": "TAKE_PROFIT", "agent_name": "Trend"}  # fmt: skip
-
-
-def _until(check: Callable[[], object], what: str, deadline_s: float = 30) -> None:
-    """Wait for a condition (polling); fail the test if it never holds."""
-    pause = threading.Event()
-    for _ in range(int(deadline_s / 0.05)):
-        if check():
-            return
-        pause.wait(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _user(factory) -> CurrentUser:
@@ -99,10 +88,10 @@ def test_a_stalled_smtp_server_holds_up_no_telegram_alert(
     consumer, _ = _consume(engine, senders, claim_seconds=120)
     try:
         assert smtp_server.held.wait(30)  # the first email is being sent, and hangs
-        _until(lambda: telegram_server.messages_to(7100), "the first user's alert")
+        until(lambda: telegram_server.messages_to(7100), "the first user's alert")
         _close(session, users[1].id, "position.closed:2")  # committed during the hang
 
-        _until(lambda: telegram_server.messages_to(7101), "the second user's alert, during the hang")
+        until(lambda: telegram_server.messages_to(7101), "the second user's alert, during the hang")
         assert smtp_server.received() == []  # the email server still answers nothing
         assert [r.status for r in _rows(session, EMAIL)] == ["SENDING", "SENDING"]
     finally:
@@ -132,7 +121,7 @@ def test_a_hanging_webhook_endpoint_takes_no_other_users_webhooks(
         session.commit()
         consumer, _ = _consume(engine, {WEBHOOK: WebhookSender(settings)}, claim_seconds=120)
         try:
-            _until(
+            until(
                 lambda: [r.status for r in _rows(session, WEBHOOK, healthy.id)] == ["DELIVERED"] * 3,
                 "the healthy endpoint's webhooks, while the other hangs",
             )

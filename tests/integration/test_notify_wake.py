@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlmodel import Session
 
 from backend import runtime
@@ -17,16 +16,8 @@ from backend.notify.events import EventType, emit
 from tasks.app import build_huey
 from tasks.notify import HueyNotifyEvents, deliver_notifications
 from tests.blackhole import Blackhole
+from tests.integration.conftest import until
 from tests.notify_support import ScriptedSender
-
-
-def _until(check, what: str, deadline_s: float = 30) -> None:
-    pause = threading.Event()
-    for _ in range(int(deadline_s / 0.05)):
-        if check():
-            return
-        pause.wait(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_a_hung_redis_holds_up_no_commit_and_the_sweep_delivers(engine, factory, monkeypatch):
@@ -47,7 +38,7 @@ def test_a_hung_redis_holds_up_no_commit_and_the_sweep_delivers(engine, factory,
         committing.start()
         committing.join(timeout=60)
         assert not committing.is_alive()  # the commit returned although the queue hangs
-        _until(lambda: sink.failures == 1, "the wake-up to give up on the hung Redis")
+        until(lambda: sink.failures == 1, "the wake-up to give up on the hung Redis")
         assert hole.accepted >= 1  # it did try
     finally:
         hole.stop()

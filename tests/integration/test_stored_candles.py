@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from backend.agents.versions import Strategy
 from backend.backtest.candles import BAR, DAY, HOUR
 from backend.backtest.engine import Sources, run
 from backend.backtest.inputs import FeatureCache, PostCall
@@ -20,7 +19,7 @@ from backend.backtest.replay_source import Costs
 from backend.backtest.stored_candles import StoredCandles, feed_source
 from backend.backtest.tick_bars import roll_up_ticks
 from backend.models import MarketTick, PriceCandle
-from backend.models.enums import CloseReason, ExecutionVenue, Side, SizingProfile
+from backend.models.enums import CloseReason, ExecutionVenue, Side
 from backend.monitor.budget import WeightBudget
 from backend.monitor.cycle import prune_ticks
 from backend.prices.hyperliquid import HyperliquidPriceFeed
@@ -29,6 +28,7 @@ from backend.trading.exits import Candle as Bar
 from backend.trading.fees import FeePolicy
 from backend.trading.fills import FillModel
 from backend.trading.market import MarketRules
+from tests.backtest_data import tweet_only_strategy
 from tests.hyperliquid_server import HyperliquidServer
 
 SIMULATED = SimulatedPriceFeed(seed=7)  # what the server serves
@@ -224,7 +224,9 @@ def test_a_backtest_walks_the_bars_rolled_up_from_ticks(engine, hl_server, feed,
     sources = Sources(_source(engine, feed, clock), {"ETH": rules}, costs, features=FeatureCache())
     posted = day + timedelta(hours=3, minutes=5)
     call = PostCall(1, 1, "someone", "long $ETH", posted, posted, "ETH", Side.LONG, Decimal("0.9"))
-    outcome = run([call], _tweet_only(), start=day, end=day + DAY, capital=Decimal(10000), sources=sources)
+    outcome = run(
+        [call], tweet_only_strategy(), start=day, end=day + DAY, capital=Decimal(10000), sources=sources
+    )
 
     (trade,) = outcome.result.trades
     assert (trade.entry_at, trade.entry_price) == (entry, Decimal(100))  # the tick-built bar's open
@@ -232,25 +234,6 @@ def test_a_backtest_walks_the_bars_rolled_up_from_ticks(engine, hl_server, feed,
         entry + 2 * BAR,
         Decimal(90),
         CloseReason.STOP_LOSS,
-    )
-
-
-def _tweet_only() -> Strategy:
-    weights = dict.fromkeys(
-        ("tweet", "rsi", "macd", "bollinger", "volume", "moving_average", "momentum", "volatility"), 0
-    )
-    weights["tweet"] = 100
-    return Strategy(
-        venue="HYPERLIQUID",
-        weights=weights,
-        signal_threshold=Decimal("0.5"),
-        ct_account_ids=(1,),
-        stoploss=Decimal("0.10"),
-        take_profit=Decimal("0.20"),
-        trailing_stop_positive=Decimal("0.01"),
-        trailing_stop_positive_offset=Decimal("0.03"),
-        sizing_profile=SizingProfile.MODERATE,
-        leverage=Decimal(1),
     )
 
 

@@ -13,17 +13,17 @@ from decimal import Decimal
 
 import pytest
 
-from backend.agents.versions import Strategy
 from backend.backtest.candles import BAR, HOUR
 from backend.backtest.engine import Sources, run
 from backend.backtest.inputs import FeatureCache, PostCall
 from backend.backtest.replay_source import Costs
-from backend.models.enums import CloseReason, Side, SizingProfile
+from backend.models.enums import CloseReason, Side
 from backend.prices.simulated import Candle as Hourly
 from backend.trading.exits import Candle as Bar
 from backend.trading.fees import FeePolicy
 from backend.trading.fills import FillModel
 from backend.trading.market import MarketRules
+from tests.backtest_data import tweet_only_strategy
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 POST_AT = T0 + timedelta(hours=70, minutes=5)
@@ -56,25 +56,6 @@ class Path:
         return self.name
 
 
-def _strategy(side_weights: int = 100) -> Strategy:
-    weights = dict.fromkeys(
-        ("tweet", "rsi", "macd", "bollinger", "volume", "moving_average", "momentum", "volatility"), 0
-    )
-    weights["tweet"] = side_weights
-    return Strategy(
-        venue="HYPERLIQUID",
-        weights=weights,
-        signal_threshold=Decimal("0.5"),
-        ct_account_ids=(1,),
-        stoploss=Decimal("0.10"),
-        take_profit=Decimal("0.20"),
-        trailing_stop_positive=Decimal("0.01"),
-        trailing_stop_positive_offset=Decimal("0.03"),
-        sizing_profile=SizingProfile.MODERATE,
-        leverage=Decimal(1),
-    )
-
-
 def _backtest(side: Side, path: Path):
     """One call on `path` (no slippage or fees, so fills are the lines themselves); its outcome."""
     rules = MarketRules(
@@ -89,7 +70,12 @@ def _backtest(side: Side, path: Path):
     sources = Sources(path, {"BTC": rules}, costs, features=FeatureCache())
     call = PostCall(1, 1, "someone", f"{side} $BTC", POST_AT, POST_AT, "BTC", side, Decimal("0.9"))
     return run(
-        [call], _strategy(), start=T0, end=T0 + timedelta(days=4), capital=Decimal(10000), sources=sources
+        [call],
+        tweet_only_strategy(),
+        start=T0,
+        end=T0 + timedelta(days=4),
+        capital=Decimal(10000),
+        sources=sources,
     )
 
 
