@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from backend.execution.reasons import SkipCategory, category_of
 from backend.models import Agent, AgentDeployment, Position
 from backend.notify.events import ACTIONABLE_SKIPS, EventType, NewEvent, emit_many
+from backend.trading.book import venue_fees
 
 
 def emit_present(session: Session, events: Iterable[NewEvent | None]) -> None:
@@ -98,7 +99,7 @@ def closed(user_id: int, agent_name: str, position: Position) -> NewEvent:
         "leverage": position.leverage,
         "exit_price": position.exit_price,
         "realized_pnl": position.realized_pnl,
-        "fees": position.entry_fee + position.exit_fee,
+        "fees": venue_fees(position.entry_fee, position.exit_fee),
         "reason": position.close_reason,
     }
     return _event(user_id, EventType.POSITION_CLOSED, f"position.closed:{position.id}", payload, position.id)

@@ -111,6 +111,11 @@ def account_balance(
     return Balance(equity=equity, available=max(equity - margin, ZERO))
 
 
+def venue_fees(entry_fee: Decimal, exit_fee: Decimal) -> Decimal:
+    """A position's fees to the venue: the entry's and, once closed, the exit's."""
+    return entry_fee + exit_fee
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """One position's money, every part named: net = gross - venue fees - platform fee - profit share."""
@@ -124,7 +129,7 @@ class Breakdown:
 
     @property
     def venue_fees(self) -> Decimal:
-        return self.entry_fee + self.exit_fee
+        return venue_fees(self.entry_fee, self.exit_fee)
 
     @property
     def total_fees(self) -> Decimal:

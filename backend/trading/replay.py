@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from backend.trading.book import NetPosition, account_balance, apply_fill, realized_pnl
+from backend.trading.book import NetPosition, account_balance, apply_fill, realized_pnl, venue_fees
 from backend.trading.exits import Candle, ExitRules, OpenPosition, evaluate_candle, quiet_band
 from backend.trading.fees import BillingLine, FeePolicy, close_lines, open_lines
 from backend.trading.fills import FillModel
@@ -114,7 +114,7 @@ class ReplayTrade:
     @property
     def venue_fees(self) -> Decimal:
         """The venue's fees in and out (only the entry's while open), as `book.Breakdown.venue_fees`."""
-        return self.entry_fee + self.exit_fee
+        return venue_fees(self.entry_fee, self.exit_fee)
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,10 @@ def test_breakdowns_sum_part_by_part() -> None:
     assert both.gross_pnl == D(0) and both.net_pnl == one.net_pnl + two.net_pnl
     assert both.total_fees == D("0.5")
     assert total([]).net_pnl == 0
+
+
+def test_venue_fees_are_the_entry_and_exit_fees_and_only_the_entry_while_open() -> None:
+    from backend.trading.book import venue_fees
+
+    assert venue_fees(D("0.45"), D("0.46")) == D("0.91")
+    assert venue_fees(D("0.45"), D("0")) == D("0.45")
